@@ -1,0 +1,1 @@
+"""vgpu: a virtual GPU in Python."""

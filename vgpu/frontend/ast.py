@@ -1,0 +1,290 @@
+"""The .vk abstract syntax tree: small dataclasses, each with a source `span`.
+
+In:  built by `vgpu.frontend.parse` from the Lark parse tree.
+Out: read by `vgpu.frontend.check` (types, scopes, C rules) and `vgpu.frontend.lower` (SSA IR).
+
+Types are kept as written (`TypeRef`): a base name and a list of derivations applied outward
+from the declared name, e.g. `const float *p[4]` is TypeRef('float', {'const'}, [Array(4), Pointer()]),
+read as "array of 4 pointers to const float".  The checker turns TypeRefs into C types.
+Expressions carry a `ctype` slot the checker fills in.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..diagnostics import Span
+
+
+@dataclass(eq=False)
+class Node:
+    span: Span = field(repr=False, kw_only=True)
+
+
+# -- types as written ------------------------------------------------------------------------------
+
+@dataclass(eq=False)
+class Pointer(Node):
+    quals: frozenset[str] = frozenset()      # const, volatile, __restrict__ (of the pointer itself)
+
+
+@dataclass(eq=False)
+class Array(Node):
+    size: "Expr | None"                      # None: `[]` (extern __shared__, or sized by an initialiser)
+
+
+@dataclass(eq=False)
+class TypeRef(Node):
+    base: str                                # 'int', 'unsigned int', 'long long', 'float', 'void', 'struct S',
+                                             # 'enum E', a typedef name, 'float4', ...
+    quals: frozenset[str] = frozenset()      # qualifiers of the base type: const, volatile
+    derived: list[Pointer | Array] = field(default_factory=list)   # innermost (next to the name) first
+
+
+# -- expressions -----------------------------------------------------------------------------------
+
+@dataclass(eq=False)
+class Expr(Node):
+    ctype: Any = field(default=None, repr=False, kw_only=True)   # set by the checker
+
+
+@dataclass(eq=False)
+class Ident(Expr):
+    name: str                                # may contain '::' (cooperative_groups::this_grid)
+
+
+@dataclass(eq=False)
+class IntLit(Expr):
+    value: int
+    suffix: str = ""                         # lower-cased: '', 'u', 'l', 'ul', 'll', 'ull'
+    base: int = 10                           # 8, 10 or 16 (decides int vs unsigned int, as in C)
+    text: str = ""
+
+
+@dataclass(eq=False)
+class FloatLit(Expr):
+    value: float
+    is_float: bool                           # 1.0f (float) vs 1.0 (double)
+    text: str = ""
+
+
+@dataclass(eq=False)
+class CharLit(Expr):
+    value: int
+
+
+@dataclass(eq=False)
+class StringLit(Expr):
+    value: bytes                             # without the terminating NUL
+
+
+@dataclass(eq=False)
+class Unary(Expr):
+    op: str                                  # '-', '+', '!', '~', '*' (deref), '&' (address), '++', '--' (prefix)
+    operand: Expr
+
+
+@dataclass(eq=False)
+class Postfix(Expr):
+    op: str                                  # '++' or '--'
+    operand: Expr
+
+
+@dataclass(eq=False)
+class Binary(Expr):
+    op: str                                  # '+ - * / % << >> < > <= >= == != & ^ | && ||'
+    left: Expr
+    right: Expr
+
+
+@dataclass(eq=False)
+class Assign(Expr):
+    op: str                                  # '=', '+=', '-=', ... '>>='
+    target: Expr
+    value: Expr
+
+
+@dataclass(eq=False)
+class Conditional(Expr):
+    cond: Expr
+    then: Expr
+    other: Expr
+
+
+@dataclass(eq=False)
+class Cast(Expr):
+    type: TypeRef
+    operand: Expr
+
+
+@dataclass(eq=False)
+class Call(Expr):
+    func: Expr                               # usually Ident; Member for g.sync()
+    args: list[Expr]
+
+
+@dataclass(eq=False)
+class Index(Expr):
+    base: Expr
+    index: Expr
+
+
+@dataclass(eq=False)
+class Member(Expr):
+    base: Expr
+    name: str
+    arrow: bool = False                      # p->x
+
+
+@dataclass(eq=False)
+class SizeOf(Expr):
+    operand: "Expr | TypeRef"
+
+
+@dataclass(eq=False)
+class Comma(Expr):
+    exprs: list[Expr]
+
+
+@dataclass(eq=False)
+class InitList(Expr):
+    items: list[Expr]                        # `{1, 2, 3}`; nested lists for arrays of arrays / structs
+
+
+# -- declarations ----------------------------------------------------------------------------------
+
+@dataclass(eq=False)
+class VarDecl(Node):
+    name: str
+    type: TypeRef
+    init: Expr | None = None
+    storage: frozenset[str] = frozenset()    # __shared__ __constant__ __device__ extern static register
+    name_span: Span | None = field(default=None, repr=False)
+
+
+@dataclass(eq=False)
+class ParamDecl(Node):
+    name: str | None                         # None for unnamed parameters in a prototype
+    type: TypeRef
+
+
+@dataclass(eq=False)
+class FunctionDef(Node):
+    name: str
+    ret: TypeRef
+    params: list[ParamDecl]
+    body: "Compound | None"                  # None: a prototype
+    qualifiers: frozenset[str] = frozenset() # __global__ __device__ __host__ __forceinline__ __noinline__ static inline
+    launch_bounds: list[Expr] = field(default_factory=list)
+    name_span: Span | None = field(default=None, repr=False)
+
+
+@dataclass(eq=False)
+class StructDef(Node):
+    name: str | None
+    fields: list[VarDecl]
+    is_union: bool = False
+
+
+@dataclass(eq=False)
+class EnumDef(Node):
+    name: str | None
+    items: list[tuple[str, Expr | None, Span]]
+
+
+@dataclass(eq=False)
+class Typedef(Node):
+    name: str
+    type: TypeRef
+
+
+@dataclass(eq=False)
+class Unsupported(Node):
+    """A construct the grammar recognises but vgpu does not support yet; the checker reports `what`."""
+    what: str
+
+
+# -- statements ------------------------------------------------------------------------------------
+
+@dataclass(eq=False)
+class Stmt(Node):
+    pass
+
+
+@dataclass(eq=False)
+class DeclStmt(Stmt):
+    decls: list[VarDecl | StructDef | EnumDef | Typedef]
+
+
+@dataclass(eq=False)
+class ExprStmt(Stmt):
+    expr: Expr | None                        # None: the empty statement ';'
+
+
+@dataclass(eq=False)
+class Compound(Stmt):
+    items: list[Stmt]
+
+
+@dataclass(eq=False)
+class If(Stmt):
+    cond: Expr
+    then: Stmt
+    other: Stmt | None = None
+
+
+@dataclass(eq=False)
+class For(Stmt):
+    init: DeclStmt | ExprStmt | None
+    cond: Expr | None
+    step: Expr | None
+    body: Stmt
+
+
+@dataclass(eq=False)
+class While(Stmt):
+    cond: Expr
+    body: Stmt
+
+
+@dataclass(eq=False)
+class DoWhile(Stmt):
+    body: Stmt
+    cond: Expr
+
+
+@dataclass(eq=False)
+class Break(Stmt):
+    pass
+
+
+@dataclass(eq=False)
+class Continue(Stmt):
+    pass
+
+
+@dataclass(eq=False)
+class Return(Stmt):
+    value: Expr | None = None
+
+
+@dataclass(eq=False)
+class Switch(Stmt):
+    cond: Expr
+    body: Stmt
+
+
+@dataclass(eq=False)
+class Case(Stmt):
+    value: Expr | None                       # None: `default:`
+    body: Stmt
+
+
+@dataclass(eq=False)
+class UnsupportedStmt(Stmt):
+    what: str                                # goto, labels, asm, ...
+
+
+@dataclass(eq=False)
+class TranslationUnit(Node):
+    decls: list[FunctionDef | DeclStmt | StructDef | EnumDef | Typedef | Unsupported]

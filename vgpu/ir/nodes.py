@@ -1,0 +1,165 @@
+"""SSA IR data: Module > Function > Block > Instr, and the values instructions use.
+
+Every value has a `Scalar` type (`vgpu.types`); pointers are u64 addresses.  An `Instr` is itself
+the value it defines (as in LLVM).  A block ends with exactly one terminator (br, jmp, ret,
+unreachable); phis come first in a block, one operand per predecessor, with `attrs['blocks']`
+naming where each operand comes from.  Successors live in `attrs['targets']`.
+
+The op of every instruction is a row of `vgpu.ir.ops.OPS`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+from ..diagnostics import Span
+from ..types import Scalar
+
+
+class Value:
+    """Anything an instruction can use: Const, Param, Instr, Undef."""
+    type: Scalar | None
+
+
+@dataclass(eq=False)
+class Const(Value):
+    type: Scalar
+    value: int | float            # ints in the type's range (two's complement for signed), floats as Python float
+
+    def __repr__(self) -> str:
+        return f"Const({self.type}, {self.value!r})"
+
+
+@dataclass(eq=False)
+class Undef(Value):
+    """A value never defined on some path (reading an uninitialised variable)."""
+    type: Scalar
+
+
+@dataclass(eq=False)
+class Param(Value):
+    name: str
+    type: Scalar
+    index: int
+    pointee: Scalar | None = None     # element type for pointer params (informational)
+    is_pointer: bool = False
+    span: Span | None = None
+
+
+@dataclass(eq=False)
+class Instr(Value):
+    op: str
+    type: Scalar | None
+    args: list[Value] = field(default_factory=list)
+    attrs: dict[str, Any] = field(default_factory=dict)
+    span: Span | None = None
+    block: "Block | None" = None
+    id: int = -1                      # numbered by Function.renumber() for printing
+
+    @property
+    def targets(self) -> list["Block"]:
+        return self.attrs.get("targets", [])
+
+    def __repr__(self) -> str:
+        return f"Instr(%{self.id} = {self.op} {self.type})"
+
+
+@dataclass(eq=False)
+class Block:
+    name: str
+    instrs: list[Instr] = field(default_factory=list)
+    preds: list["Block"] = field(default_factory=list)   # kept up to date by the builder and passes
+
+    @property
+    def terminator(self) -> Instr | None:
+        from .ops import OPS
+        if self.instrs and OPS[self.instrs[-1].op].terminator:
+            return self.instrs[-1]
+        return None
+
+    @property
+    def succs(self) -> list["Block"]:
+        t = self.terminator
+        return list(t.targets) if t else []
+
+    @property
+    def phis(self) -> list[Instr]:
+        out = []
+        for i in self.instrs:
+            if i.op != "phi":
+                break
+            out.append(i)
+        return out
+
+    def append(self, ins: Instr) -> Instr:
+        ins.block = self
+        self.instrs.append(ins)
+        return ins
+
+    def __repr__(self) -> str:
+        return f"Block({self.name})"
+
+
+@dataclass(eq=False)
+class Function:
+    name: str
+    kind: str                         # 'kernel' or 'device'
+    params: list[Param]
+    ret_type: Scalar | None
+    blocks: list[Block] = field(default_factory=list)
+    span: Span | None = None
+    attrs: dict[str, Any] = field(default_factory=dict)   # e.g. noinline, launch_bounds
+
+    @property
+    def entry(self) -> Block:
+        return self.blocks[0]
+
+    def instructions(self) -> Iterator[Instr]:
+        for b in self.blocks:
+            yield from b.instrs
+
+    def renumber(self) -> None:
+        """Give instructions that define values consecutive ids, and blocks canonical names bbN."""
+        n = 0
+        for k, b in enumerate(self.blocks):
+            b.name = f"bb{k}"
+            for i in b.instrs:
+                if i.type is not None:
+                    i.id = n
+                    n += 1
+
+    def recompute_preds(self) -> None:
+        for b in self.blocks:
+            b.preds = []
+        for b in self.blocks:
+            for s in b.succs:
+                s.preds.append(b)
+
+
+@dataclass(eq=False)
+class GlobalVar:
+    """A symbol with static storage: __shared__, __constant__ or __device__ data, or a string.
+
+    `size` is in bytes (0 with `dynamic=True` for `extern __shared__`); `init` the initial bytes
+    (None: zero).  `elem` and `shape` describe the declared C type for listings.
+    """
+    name: str
+    space: str                        # 'shared', 'const', 'global'
+    size: int
+    align: int = 4
+    elem: Scalar | None = None
+    shape: tuple[int, ...] = ()
+    init: bytes | None = None
+    dynamic: bool = False
+    span: Span | None = None
+
+
+@dataclass(eq=False)
+class Module:
+    functions: dict[str, Function] = field(default_factory=dict)
+    globals: dict[str, GlobalVar] = field(default_factory=dict)
+    filename: str = "<string>"
+
+    @property
+    def kernels(self) -> list[Function]:
+        return [f for f in self.functions.values() if f.kind == "kernel"]

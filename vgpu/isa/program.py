@@ -1,0 +1,151 @@
+"""The assembled program: what the instruction selector and the assembler produce, what the
+disassembler prints and what the simulator runs.
+
+A `Program` holds module-level symbols (`.global`, `.const`, `.shared` data) and kernels.  A
+`KernelCode` is a flat list of `Instr`s (index = pc) with labels, its parameters, register counts
+per class and the reconvergence pc of every potentially divergent branch.
+
+Operands, as text (PTX style):
+  Reg('%r3')           registers; classes %p (pred) %rs (16-bit) %r (32-bit) %rd (64-bit) %f (f32) %fd (f64)
+  Imm(5) / Imm(1.5)    immediates; floats print exactly as 0fXXXXXXXX (f32) or 0dXXXXXXXXXXXXXXXX (f64)
+  SReg('%tid.x')       special registers
+  Sym('tile')          a symbol: a kernel parameter or a module/kernel variable; as a value, its address
+  Mem(base, offset)    an address operand [%rd1+8], [tile+4], [saxpy_param_0]
+  Label('$L3')         a branch target
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..types import Scalar
+
+
+@dataclass(frozen=True)
+class Reg:
+    name: str
+
+    def __str__(self) -> str:
+        return self.name
+
+
+@dataclass(frozen=True)
+class Imm:
+    value: int | float
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+
+@dataclass(frozen=True)
+class SReg:
+    name: str                  # with the %: '%tid.x'
+
+    def __str__(self) -> str:
+        return self.name
+
+
+@dataclass(frozen=True)
+class Sym:
+    name: str
+
+    def __str__(self) -> str:
+        return self.name
+
+
+@dataclass(frozen=True)
+class Mem:
+    base: Reg | Sym | Imm
+    offset: int = 0
+
+    def __str__(self) -> str:
+        if self.offset:
+            return f"[{self.base}{'+' if self.offset > 0 else ''}{self.offset}]"
+        return f"[{self.base}]"
+
+
+@dataclass(frozen=True)
+class Label:
+    name: str
+
+    def __str__(self) -> str:
+        return self.name
+
+
+Operand = Reg | Imm | SReg | Sym | Mem | Label
+
+
+@dataclass(eq=False)
+class Instr:
+    """One instruction: `@%p1 add.s32 %r1, %r2, %r3;` is
+    Instr('add', (), ('s32',), [Reg('%r1'), Reg('%r2'), Reg('%r3')], guard=Reg('%p1')).
+
+    `mods` are the dotted words between the mnemonic and the types, in text order
+    (`ld.global` -> ('global',), `setp.lt` -> ('lt',), `shfl.sync.down` -> ('sync', 'down'),
+    `cvt.rzi` -> ('rzi',)); `types` the type suffixes (`cvt.rn.f32.s32` -> ('f32', 's32')).
+    `line` is the .vk source line the instruction came from (None for hand-written assembly).
+    """
+    op: str
+    mods: tuple[str, ...]
+    types: tuple[str, ...]
+    operands: list[Operand]
+    guard: Reg | None = None
+    guard_neg: bool = False
+    line: int | None = None
+
+    @property
+    def mnemonic(self) -> str:
+        return ".".join((self.op, *self.mods, *self.types))
+
+
+@dataclass
+class ParamInfo:
+    name: str                  # the .vk parameter name (users pass arguments by it)
+    type: Scalar               # u64 for pointers
+    is_pointer: bool = False
+    pointee: Scalar | None = None
+    symbol: str = ""           # the .param symbol in the listing (the .vk name)
+
+
+@dataclass
+class DataSymbol:
+    """`.global` / `.const` / `.shared` storage.  `init` None means zero-filled.
+    A shared symbol with `dynamic=True` is `extern .shared` sized at launch."""
+    name: str
+    space: str                 # 'global', 'const', 'shared'
+    size: int
+    align: int = 4
+    init: bytes | None = None
+    dynamic: bool = False
+
+
+@dataclass(eq=False)
+class KernelCode:
+    name: str
+    params: list[ParamInfo]
+    instrs: list[Instr] = field(default_factory=list)
+    labels: dict[str, int] = field(default_factory=dict)      # label -> pc of the instruction it precedes
+    regs: dict[str, int] = field(default_factory=dict)        # class ('%r', '%f', ...) -> count declared
+    locals: dict[str, DataSymbol] = field(default_factory=dict)   # kernel-scope .local symbols (arrays, spills)
+    reconv: dict[int, int] = field(default_factory=dict)      # pc of a divergent-capable bra -> reconvergence pc
+    shared: list[str] = field(default_factory=list)           # names of shared symbols the kernel uses
+    source_file: str | None = None
+
+    @property
+    def local_size(self) -> int:
+        """Bytes of per-thread local memory, symbols laid out in order with their alignment."""
+        size = 0
+        for s in self.locals.values():
+            size = -(-size // s.align) * s.align + s.size
+        return size
+
+    @property
+    def param_names(self) -> list[str]:
+        return [p.name for p in self.params]
+
+
+@dataclass(eq=False)
+class Program:
+    kernels: dict[str, KernelCode] = field(default_factory=dict)
+    symbols: dict[str, DataSymbol] = field(default_factory=dict)
+    source: str | None = None              # the .vk text, for listings and fault messages
+    filename: str = "<string>"
