@@ -1,1 +1,40 @@
-"""vgpu: a virtual GPU in Python."""
+"""vgpu: a virtual GPU in Python.
+
+Compile `.vk` kernels (a CUDA C subset) and run them on a simulated GPU:
+
+    import numpy as np, vgpu
+    mod = vgpu.compile(open("saxpy.vk").read(), filename="saxpy.vk")
+    x = vgpu.to_device(np.ones(1000, np.float32)); y = vgpu.zeros(1000, np.float32)
+    mod.get_function("saxpy")(2.0, x, y, 1000, grid=4, block=256)
+    print(y.copy_to_host())
+
+The API is fixed by CONTRACTS.md: compile, compile_file, Module, Kernel, Device, DeviceArray,
+to_device, empty, zeros, CompileError, DeviceError.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from .diagnostics import CompileError
+from .runtime.array import DeviceArray, empty, to_device, zeros
+from .runtime.device import Device, default_device
+from .runtime.module import Kernel, Module
+from .sim.faults import DeviceError
+
+__all__ = ["compile", "compile_file", "Module", "Kernel", "Device", "DeviceArray", "to_device", "empty",
+           "zeros", "default_device", "CompileError", "DeviceError"]
+__version__ = "0.1.0"
+
+
+def compile(source: str, filename: str = "<string>", max_registers: int | None = None) -> Module:
+    """Compile `.vk` source text (or `.vasm` text when filename ends in .vasm) into a Module."""
+    from . import pipeline
+    if filename.endswith(".vasm"):
+        return Module(pipeline.assemble(source, filename))
+    return Module(pipeline.compile_source(source, filename, max_registers=max_registers))
+
+
+def compile_file(path: str | Path, max_registers: int | None = None) -> Module:
+    """Compile a `.vk` or `.vasm` file; `#include "..."` resolves next to it."""
+    from . import pipeline
+    return Module(pipeline.compile_path(path, max_registers=max_registers))

@@ -1,4 +1,5 @@
-"""The pipeline driver: text in, `isa.Program` out, with every intermediate form on request.
+"""The pipeline driver (vgpu.compile is the public function, so this module is `pipeline`): text in,
+`isa.Program` out, with every intermediate form on request.
 
     .vk   -> preprocess, parse, check, lower (frontend) -> optimise (ir) -> select, allocate (isa) -> Program
     .vasm -> assemble (isa) -> Program

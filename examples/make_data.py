@@ -1,0 +1,34 @@
+"""Write the inputs of the examples to examples/data/ (deterministic; run from anywhere)."""
+from pathlib import Path
+
+import numpy as np
+
+DATA = Path(__file__).resolve().parent / "data"
+
+
+def inputs() -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(2026)
+    n, m = 10_000, 64
+    return {
+        "a": rng.uniform(-1, 1, n).astype(np.float32),
+        "b": rng.uniform(-1, 1, n).astype(np.float32),
+        "c": np.zeros(n, np.float32),
+        "x": rng.uniform(-1, 1, n).astype(np.float32),
+        "y": rng.uniform(-1, 1, n).astype(np.float32),
+        "big": rng.uniform(0, 1, 1 << 16).astype(np.float32),
+        "partial": np.zeros(128, np.float32),
+        "A": rng.uniform(-1, 1, (m, m)).astype(np.float32),
+        "B": rng.uniform(-1, 1, (m, m)).astype(np.float32),
+        "C": np.zeros((m, m), np.float32),
+        "bytes": rng.integers(0, 256, n).astype(np.int32),
+        "hist": np.zeros(64, np.uint32),
+        "start": rng.integers(1, 100_000, 4096).astype(np.uint32),
+        "steps": np.zeros(4096, np.int32),
+    }
+
+
+if __name__ == "__main__":
+    DATA.mkdir(exist_ok=True)
+    for name, arr in inputs().items():
+        np.save(DATA / f"{name}.npy", arr)
+    print(f"wrote {len(inputs())} arrays to {DATA}")

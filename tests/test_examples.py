@@ -1,0 +1,78 @@
+"""Every `vgpuc run` line of examples/README.md runs, and its saved outputs match a numpy model."""
+import re
+import shlex
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from vgpu.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "examples" / "data"
+
+
+def readme_commands() -> list[list[str]]:
+    text = (ROOT / "examples" / "README.md").read_text()
+    return [shlex.split(m) for m in re.findall(r"`(vgpuc run [^`]+)`", text)]
+
+
+def load(name):
+    return np.load(DATA / f"{name}.npy")
+
+
+def model_vector_add(out):
+    np.testing.assert_array_equal(out["c"], load("a") + load("b"))
+
+
+def model_saxpy(out):
+    np.testing.assert_array_equal(out["y"], np.float32(2.5) * load("x") + load("y"))
+
+
+def model_reduce_sum(out):
+    big = load("big").astype(np.float64)
+    want = big.reshape(128, 512).sum(axis=1)
+    np.testing.assert_allclose(out["partial"], want, rtol=1e-5)
+
+
+def model_matmul(out):
+    want = load("A").astype(np.float64) @ load("B").astype(np.float64)
+    np.testing.assert_allclose(out["C"], want, rtol=1e-4, atol=1e-4)
+
+
+def model_histogram(out):
+    want = np.bincount((load("bytes") & 255) // 4, minlength=64).astype(np.uint32)
+    np.testing.assert_array_equal(out["hist"], want)
+
+
+def collatz_steps(x: int) -> int:
+    s = 0
+    while x > 1 and s < 1000:
+        x = x // 2 if x % 2 == 0 else (3 * x + 1) & 0xFFFFFFFF
+        s += 1
+    return s
+
+
+def model_collatz(out):
+    want = np.array([collatz_steps(int(v)) for v in load("start")], np.int32)
+    np.testing.assert_array_equal(out["steps"], want)
+
+
+MODELS = {f.__name__[len("model_"):]: f for f in
+          (model_vector_add, model_saxpy, model_reduce_sum, model_matmul, model_histogram, model_collatz)}
+
+
+def test_readme_lists_every_example():
+    kernels = {cmd[cmd.index("--kernel") + 1] for cmd in readme_commands()}
+    assert kernels == set(MODELS)
+    for vk in (ROOT / "examples").glob("*.vk"):
+        assert any(vk.name in " ".join(c) for c in readme_commands()), f"{vk.name} has no line in the README"
+
+
+@pytest.mark.parametrize("cmd", readme_commands(), ids=lambda c: c[c.index("--kernel") + 1])
+def test_example_runs(cmd, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(ROOT)
+    args = [a if a != "out" else str(tmp_path / "out") for a in cmd[1:]]
+    assert main(args) == 0, capsys.readouterr().err
+    saved = {p.stem: np.load(p) for p in (tmp_path / "out").glob("*.npy")}
+    MODELS[cmd[cmd.index("--kernel") + 1]](saved)

@@ -1,0 +1,211 @@
+"""`vgpuc`: the command line (CONTRACTS.md).
+
+    vgpuc check FILE.vk                 diagnostics only
+    vgpuc ir    FILE.vk [--no-opt]      the SSA IR
+    vgpuc asm   FILE.vk [-o OUT.vasm]   the assembly, with .vk source lines as comments
+    vgpuc run   FILE.vk|FILE.vasm --kernel NAME --grid G --block B [--shared BYTES]
+                [NAME=VALUE ...] [--save DIR] [--stats]
+
+Exit status: 0 success, 1 compile error, 2 usage error, 3 device fault.  Never a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from .diagnostics import CompileError
+
+EXIT_OK, EXIT_COMPILE, EXIT_USAGE, EXIT_FAULT = 0, 1, 2, 3
+
+
+class UsageError(Exception):
+    pass
+
+
+def parse_dims(text: str, what: str) -> tuple[int, ...]:
+    """'X', 'X,Y' or 'X,Y,Z' -> a tuple of positive ints."""
+    try:
+        t = tuple(int(p) for p in text.split(","))
+    except ValueError:
+        raise UsageError(f"--{what} takes X, X,Y or X,Y,Z (positive integers), not {text!r}") from None
+    if not 1 <= len(t) <= 3 or any(v < 1 for v in t):
+        raise UsageError(f"--{what} takes X, X,Y or X,Y,Z (positive integers), not {text!r}")
+    return t
+
+
+def _parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="vgpuc", description="Compile and run .vk kernels on a virtual GPU.")
+    sub = ap.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    p = sub.add_parser("check", help="report diagnostics only")
+    p.add_argument("file")
+    p = sub.add_parser("ir", help="print the SSA IR")
+    p.add_argument("file")
+    p.add_argument("--no-opt", action="store_true", help="print the IR before optimisation")
+    p = sub.add_parser("asm", help="print the assembly")
+    p.add_argument("file")
+    p.add_argument("-o", "--output", help="write to this file instead of stdout")
+    p.add_argument("--max-registers", type=int, help="spill to local memory beyond N 32-bit registers")
+    p = sub.add_parser("run", help="run a kernel")
+    p.add_argument("file")
+    p.add_argument("--kernel", help="the kernel to run (optional when the file has one)")
+    p.add_argument("--grid", required=True, help="X, X,Y or X,Y,Z")
+    p.add_argument("--block", required=True, help="X, X,Y or X,Y,Z")
+    p.add_argument("--shared", type=int, default=0, help="dynamic shared memory in bytes")
+    p.add_argument("--save", help="write every pointer argument to DIR/NAME.npy after the launch")
+    p.add_argument("--stats", action="store_true", help="print the launch's counters")
+    p.add_argument("--print", action="append", default=[], metavar="NAME",
+                   help="print pointer argument NAME after the launch (repeatable)")
+    p.add_argument("--workers", type=int, help="SM worker processes (0: in-process)")
+    p.add_argument("--sms", type=int, default=4, help="number of SMs (default 4)")
+    p.add_argument("--max-registers", type=int, help="spill to local memory beyond N 32-bit registers")
+    p.add_argument("args", nargs="*", metavar="NAME=VALUE",
+                   help="kernel parameters: a number for a scalar, @PATH.npy for a pointer")
+    return ap
+
+
+def _compile(path: str, max_registers: int | None = None):
+    from . import pipeline
+    return pipeline.compile_path(path, max_registers=max_registers)
+
+
+def cmd_check(a) -> int:
+    _compile(a.file)
+    return EXIT_OK
+
+
+def cmd_ir(a) -> int:
+    from . import pipeline
+    from .ir import print_module
+    text = pipeline.read_source(a.file)
+    sys.stdout.write(print_module(pipeline.to_ir(text, a.file, optimize=not a.no_opt)))
+    return EXIT_OK
+
+
+def cmd_asm(a) -> int:
+    from .isa import disassemble
+    text = disassemble(_compile(a.file, a.max_registers))
+    if a.output:
+        Path(a.output).write_text(text)
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK
+
+
+def _kernel_args(kernel, pairs: list[str], device):
+    """NAME=VALUE pairs -> (launch arguments in parameter order, {name: DeviceArray} for pointers)."""
+    import vgpu
+    given: dict[str, str] = {}
+    for item in pairs:
+        name, eq, value = item.partition("=")
+        if not eq or not name:
+            raise UsageError(f"kernel arguments are NAME=VALUE, not {item!r}")
+        if name not in kernel.param_names:
+            raise UsageError(f"kernel {kernel.name} has no parameter {name!r} "
+                             f"(parameters: {', '.join(kernel.param_names)})")
+        given[name] = value
+    missing = [n for n in kernel.param_names if n not in given]
+    if missing:
+        raise UsageError(f"missing kernel argument(s): {', '.join(missing)} "
+                         f"(give NAME=VALUE for each of {', '.join(kernel.param_names)})")
+    values, arrays = [], {}
+    for p in kernel.code.params:
+        raw = given[p.name]
+        if p.is_pointer:
+            if not raw.startswith("@"):
+                raise UsageError(f"parameter {p.name!r} is a pointer: give @PATH.npy")
+            try:
+                host = np.load(raw[1:], allow_pickle=False)
+            except (OSError, ValueError) as e:
+                raise UsageError(f"cannot load {raw[1:]!r} for parameter {p.name!r}: {e}") from None
+            arrays[p.name] = vgpu.to_device(host, device=device)
+            values.append(arrays[p.name])
+        else:
+            try:
+                values.append(float(raw) if p.type.is_float else int(raw, 0))
+            except ValueError:
+                kind = "a number" if p.type.is_float else "an integer"
+                raise UsageError(f"parameter {p.name!r} ({p.type.name}) takes {kind}, not {raw!r}") from None
+    return values, arrays
+
+
+def cmd_run(a) -> int:
+    import vgpu
+    grid, block = parse_dims(a.grid, "grid"), parse_dims(a.block, "block")
+    if a.shared < 0:
+        raise UsageError("--shared must be >= 0")
+    module = vgpu.Module(_compile(a.file, a.max_registers))
+    names = module.kernel_names
+    if a.kernel is None:
+        if len(names) != 1:
+            raise UsageError(f"--kernel is required: {a.file} has kernels {', '.join(names) or '(none)'}")
+        a.kernel = names[0]
+    try:
+        kernel = module.get_function(a.kernel)
+    except KeyError as e:
+        raise UsageError(e.args[0]) from None
+    device = vgpu.Device(num_sms=a.sms, workers=a.workers)
+    try:
+        values, arrays = _kernel_args(kernel, a.args, device)
+        result = kernel(*values, grid=grid, block=block, shared=a.shared, device=device)
+        if a.save:
+            out = Path(a.save)
+            out.mkdir(parents=True, exist_ok=True)
+            for name, arr in arrays.items():
+                np.save(out / f"{name}.npy", arr.copy_to_host())
+        for name in a.print:
+            if name not in arrays:
+                raise UsageError(f"--print {name}: not a pointer argument (pointers: {', '.join(arrays) or 'none'})")
+            with np.printoptions(threshold=20, edgeitems=4):
+                print(f"{name} = {arrays[name].copy_to_host()}")
+        if a.stats:
+            sys.stdout.flush()
+            print(_format_stats(result), file=sys.stderr)
+    finally:
+        device.close()
+    return EXIT_OK
+
+
+def _format_stats(result) -> str:
+    stats = getattr(result, "stats", result)
+    fmt = getattr(stats, "format", None)
+    return fmt() if callable(fmt) else str(stats)
+
+
+COMMANDS = {"check": cmd_check, "ir": cmd_ir, "asm": cmd_asm, "run": cmd_run}
+
+
+def main(argv: list[str] | None = None) -> int:
+    from .sim.faults import DeviceError
+    ap = _parser()
+    a = ap.parse_args(argv)
+    try:
+        code = COMMANDS[a.command](a)
+    except CompileError as e:
+        sys.stdout.flush()
+        print(e.render(), file=sys.stderr)
+        code = EXIT_COMPILE
+    except UsageError as e:
+        print(f"vgpuc: error: {e}", file=sys.stderr)
+        code = EXIT_USAGE
+    except DeviceError as e:
+        sys.stdout.flush()
+        print(f"vgpuc: device fault: {e}", file=sys.stderr)
+        code = EXIT_FAULT
+    except KeyboardInterrupt:
+        print("vgpuc: interrupted", file=sys.stderr)
+        code = 130
+    except BrokenPipeError:
+        code = EXIT_OK
+    except Exception as e:  # noqa: BLE001 - a bug in vgpu: one clear line, never a traceback
+        print(f"vgpuc: internal error: {type(e).__name__}: {e} (please report this as a bug)", file=sys.stderr)
+        code = 4
+    sys.stdout.flush()
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
