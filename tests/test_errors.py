@@ -49,10 +49,12 @@ def test_there_are_enough_error_cases():
 
 
 @pytest.mark.parametrize("path", cases(), ids=lambda p: p.name)
-def test_error_case(path: Path, tmp_path, capsys):
+def test_error_case(path: Path, tmp_path, capsys, monkeypatch):
     want = expected(path)
     assert want, f"{path.name} has no '// error: LINE:COL: message' line"
     path = materialise(path, tmp_path)
+    monkeypatch.chdir(path.parent)          # messages name files as given: relative names here
+    path = Path(path.name)
     with pytest.raises(CompileError) as info:
         pipeline.compile_path(path)
     assert not isinstance(info.value, InternalCompilerError), str(info.value)
@@ -62,5 +64,5 @@ def test_error_case(path: Path, tmp_path, capsys):
     err = capsys.readouterr().err
     line, col, msg = want[0]
     assert f"{path.name}:{line}:{col}: error: {msg}" in err if line else msg in err
-    if line:
+    if line and path.stat().st_size:
         assert "^" in err

@@ -11,7 +11,6 @@ other; `expect-fault: TEXT` expects a device fault whose message contains TEXT, 
 printf line.  The files run in-process (workers=0).
 """
 import re
-import shlex
 from pathlib import Path
 
 import numpy as np
@@ -45,8 +44,23 @@ def steps(path: Path):
     return out
 
 
+def split_top(spec: str) -> list[str]:
+    """Split at spaces outside brackets: 'k x=zeros(4, i32) n=4' -> ['k', 'x=zeros(4, i32)', 'n=4']."""
+    words, depth, cur = [], 0, ""
+    for ch in spec:
+        depth += ch in "([{"
+        depth -= ch in ")]}"
+        if ch.isspace() and depth == 0:
+            if cur:
+                words.append(cur)
+            cur = ""
+        else:
+            cur += ch
+    return words + ([cur] if cur else [])
+
+
 def parse_run(spec: str):
-    words = shlex.split(spec)
+    words = split_top(spec)
     kernel, cfg, params = words[0], {"shared": "0"}, {}
     for w in words[1:]:
         name, _, expr = w.partition("=")

@@ -36,7 +36,8 @@ def parse_dims(text: str, what: str) -> tuple[int, ...]:
     return t
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
+    """The top-level parser and one parser per command (kernel arguments may mix with options)."""
     ap = argparse.ArgumentParser(prog="vgpuc", description="Compile and run .vk kernels on a virtual GPU.")
     sub = ap.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
@@ -64,7 +65,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--max-registers", type=int, help="spill to local memory beyond N 32-bit registers")
     p.add_argument("args", nargs="*", metavar="NAME=VALUE",
                    help="kernel parameters: a number for a scalar, @PATH.npy for a pointer")
-    return ap
+    return ap, sub.choices
 
 
 def _compile(path: str, max_registers: int | None = None):
@@ -180,8 +181,13 @@ COMMANDS = {"check": cmd_check, "ir": cmd_ir, "asm": cmd_asm, "run": cmd_run}
 
 def main(argv: list[str] | None = None) -> int:
     from .sim.faults import DeviceError
-    ap = _parser()
-    a = ap.parse_args(argv)
+    ap, commands = _parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] in commands:
+        a = commands[argv[0]].parse_intermixed_args(argv[1:])
+        a.command = argv[0]
+    else:
+        a = ap.parse_args(argv)
     try:
         code = COMMANDS[a.command](a)
     except CompileError as e:

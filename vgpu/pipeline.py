@@ -70,8 +70,10 @@ def read_source(path: str | Path) -> str:
         before = data[:e.start]
         line = before.count(b"\n") + 1
         col = e.start - (before.rfind(b"\n") + 1) + 1
+        text = data.decode("utf-8", errors="replace").splitlines()
         raise CompileError(Diagnostic(Span(str(path), line, col),
-                                      f"invalid UTF-8 byte 0x{data[e.start]:02x} in source file")) from None
+                                      f"invalid UTF-8 byte 0x{data[e.start]:02x} in source file",
+                                      source_line=text[line - 1] if line <= len(text) else None)) from None
 
 
 def compile_path(path: str | Path, max_registers: int | None = None):

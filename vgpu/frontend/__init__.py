@@ -1,0 +1,36 @@
+"""The front end: .vk text in, SSA IR out (preprocess -> parse -> check -> lower).
+
+    module = to_ir(text, "k.vk")      # ir.Module; raises CompileError with every diagnostic
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..diagnostics import Reporter, Span
+from ..ir.nodes import Module
+from .check import check
+from .lower import lower
+from .parse import parse, parse_file
+
+
+def to_ir(text: str, filename: str = "<string>") -> Module:
+    """Compile .vk source text to an IR module; raise CompileError on bad input."""
+    reporter = Reporter()
+    reporter.sources.add(filename, text)
+    return _lower(parse(text, filename, reporter), filename, reporter)
+
+
+def file_to_ir(path: str | Path) -> Module:
+    """Compile a .vk file (its `#include "..."` resolve next to it) to an IR module."""
+    reporter = Reporter()
+    return _lower(parse_file(path, reporter), str(path), reporter)
+
+
+def _lower(tu, filename: str, reporter: Reporter) -> Module:
+    sema = check(tu, reporter)
+    reporter.check()
+    module = lower(tu, sema, filename, reporter)
+    module.filename = filename
+    if not module.kernels:
+        raise reporter.fatal(Span(filename, 1, 1), "no kernel in this file: a .vk file needs a __global__ function")
+    return module

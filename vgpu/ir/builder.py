@@ -30,6 +30,11 @@ class Builder:
         self._sealed: set[Block] = set()
         self._incomplete: dict[Block, dict[Hashable, Instr]] = {}
         self._count = 0
+        self._forward: dict[Value, Value] = {}            # removed trivial phi -> its replacement
+        self._phi_users: dict[Value, list[Instr]] = {}    # value -> the phis using it
+        self._fill: list[tuple[Hashable, Instr]] = []     # phis at sealed joins awaiting operands
+        self._unfilled: set[Instr] = set()                # phis whose operands are not known yet
+        self._draining = False
 
     # -- blocks -------------------------------------------------------------------------------------
     def block(self, hint: str = "bb") -> Block:
@@ -105,71 +110,93 @@ class Builder:
             self._types.setdefault(var, t)
         d = self._defs.get(var, {})
         if block in d:
-            return d[block]
+            return self._resolve(d[block])
         return self._read_recursive(var, block)
 
+    def _resolve(self, v: Value) -> Value:
+        """The value standing for v now (a removed trivial phi forwards to its replacement)."""
+        while v in self._forward:
+            v = self._forward[v]
+        return v
+
     def _read_recursive(self, var: Hashable, block: Block) -> Value:
+        """Look the variable up through the predecessors: iteratively along single-predecessor
+        chains; a phi at a join gets its operands later, from the worklist drained here."""
         t = self._types[var]
-        if block not in self._sealed:
-            phi = self._new_phi(block, t)
-            self._incomplete.setdefault(block, {})[var] = phi
-            val: Value = phi
-        elif len(block.preds) == 1:
-            val = self.read(var, None, block.preds[0])
+        chain: list[Block] = []
+        d = self._defs.setdefault(var, {})
+        while block in self._sealed and len(block.preds) == 1 and block not in d:
+            chain.append(block)
+            block = block.preds[0]
+        if block in d:
+            val = self._resolve(d[block])
+        elif block not in self._sealed:
+            val = self._new_phi(block, t)
+            self._incomplete.setdefault(block, {})[var] = val
+            self._unfilled.add(val)
         elif not block.preds:
             val = Undef(t)
         else:
-            phi = self._new_phi(block, t)
-            self.write(var, phi, block)
-            val = self._add_operands(var, phi)
-        self.write(var, val, block)
-        return val
+            val = self._new_phi(block, t)
+            self._unfilled.add(val)
+            self._fill.append((var, val))
+        for b in chain + [block]:
+            self.write(var, val, b)
+        self._drain()
+        return self._resolve(val)
 
     def _new_phi(self, block: Block, t: Scalar) -> Instr:
         phi = Instr("phi", t, [], {"blocks": []}, None, block)
         block.instrs.insert(len(block.phis), phi)
         return phi
 
-    def _add_operands(self, var: Hashable, phi: Instr) -> Value:
-        for p in phi.block.preds:
-            phi.args.append(self.read(var, None, p))
-            phi.attrs["blocks"].append(p)
-        return self._remove_trivial(phi)
-
-    def _remove_trivial(self, phi: Instr) -> Value:
-        same: Value | None = None
-        for a in phi.args:
-            if a is same or a is phi:
+    def _drain(self) -> None:
+        """Give the phis waiting in the worklist their operands, then drop those that are trivial."""
+        if self._draining:
+            return
+        self._draining = True
+        while self._fill:
+            var, phi = self._fill.pop()
+            if phi.block is None:
                 continue
-            if same is not None:
-                return phi
-            same = a
-        if same is None:
-            same = Undef(phi.type)
-        users = [u for u in self._users(phi) if u is not phi]
-        self._replace(phi, same)
-        for u in users:
-            if u.op == "phi" and u.block is not None and u.block in self._sealed and u not in self._pending():
-                self._remove_trivial(u)
-        return same
+            for p in phi.block.preds:
+                v = self.read(var, None, p)
+                phi.args.append(v)
+                phi.attrs["blocks"].append(p)
+                self._phi_users.setdefault(v, []).append(phi)
+            self._unfilled.discard(phi)
+            self._remove_trivial(phi)
+        self._draining = False
 
-    def _users(self, v: Value) -> list[Instr]:
-        return [i for b in self.fn.blocks for i in b.instrs if any(a is v for a in i.args)]
+    def _remove_trivial(self, first: Instr) -> None:
+        """Replace phis whose operands are one value (or themselves) by that value, and recheck
+        the phis that used them."""
+        work = [first]
+        while work:
+            phi = work.pop()
+            if phi.block is None or phi in self._unfilled or phi.block not in self._sealed:
+                continue
+            phi.args = [self._resolve(a) for a in phi.args]
+            same: Value | None = None
+            for a in phi.args:
+                if a is same or a is phi:
+                    continue
+                if same is not None:
+                    break
+                same = a
+            else:
+                same = same if same is not None else Undef(phi.type)
+                users = [u for u in dict.fromkeys(self._phi_users.pop(phi, [])) if u is not phi]
+                self._replace(phi, same)
+                self._phi_users.setdefault(same, []).extend(users)
+                work += users
 
     def _replace(self, old: Instr, new: Value) -> None:
-        for b in self.fn.blocks:
-            for i in b.instrs:
-                i.args = [new if a is old else a for a in i.args]
-        for defs in self._defs.values():
-            for blk, v in list(defs.items()):
-                if v is old:
-                    defs[blk] = new
+        """Forward `old` to `new` and delete it; operands are rewritten lazily (read, finish)."""
+        self._forward[old] = new
         if old.block is not None and old in old.block.instrs:
             old.block.instrs.remove(old)
         old.block = None
-
-    def _pending(self) -> set[Instr]:
-        return {p for inc in self._incomplete.values() for p in inc.values()}
 
     def seal(self, block: Block) -> None:
         """Declare that all predecessors of `block` are known."""
@@ -177,13 +204,17 @@ class Builder:
             return
         self._sealed.add(block)
         for var, phi in self._incomplete.pop(block, {}).items():
-            if phi.block is not None:
-                self._add_operands(var, phi)
+            self._fill.append((var, phi))
+        self._drain()
 
     def finish(self) -> Function:
         """Seal every block, drop blocks unreachable from the entry, and return the function."""
         for b in list(self.fn.blocks):
             self.seal(b)
+        if self._forward:
+            for i in self.fn.instructions():
+                if any(a in self._forward for a in i.args):
+                    i.args = [self._resolve(a) for a in i.args]
         from .cfg import remove_unreachable
         remove_unreachable(self.fn)
         return self.fn

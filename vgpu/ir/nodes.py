@@ -14,6 +14,7 @@ from typing import Any, Iterator
 
 from ..diagnostics import Span
 from ..types import Scalar
+from .ops import OPS
 
 
 class Value:
@@ -72,7 +73,6 @@ class Block:
 
     @property
     def terminator(self) -> Instr | None:
-        from .ops import OPS
         if self.instrs and OPS[self.instrs[-1].op].terminator:
             return self.instrs[-1]
         return None

@@ -82,7 +82,8 @@ class Instr:
     `mods` are the dotted words between the mnemonic and the types, in text order
     (`ld.global` -> ('global',), `setp.lt` -> ('lt',), `shfl.sync.down` -> ('sync', 'down'),
     `cvt.rzi` -> ('rzi',)); `types` the type suffixes (`cvt.rn.f32.s32` -> ('f32', 's32')).
-    `line` is the .vk source line the instruction came from (None for hand-written assembly).
+    `line` is the .vk source line the instruction came from (None for hand-written assembly) and
+    `file` the file holding that line (the .vk file, or a header it includes).
     """
     op: str
     mods: tuple[str, ...]
@@ -91,6 +92,7 @@ class Instr:
     guard: Reg | None = None
     guard_neg: bool = False
     line: int | None = None
+    file: str | None = None
 
     @property
     def mnemonic(self) -> str:
@@ -126,7 +128,10 @@ class KernelCode:
     labels: dict[str, int] = field(default_factory=dict)      # label -> pc of the instruction it precedes
     regs: dict[str, int] = field(default_factory=dict)        # class ('%r', '%f', ...) -> count declared
     locals: dict[str, DataSymbol] = field(default_factory=dict)   # kernel-scope .local symbols (arrays, spills)
-    reconv: dict[int, int] = field(default_factory=dict)      # pc of a divergent-capable bra -> reconvergence pc
+    # pc of every guarded bra -> the pc where its warp reconverges (the branch's immediate
+    # post-dominator, computed by vgpu.isa.reconv for compiled and assembled code alike);
+    # len(instrs) when the paths only meet at the exit (the lanes reconverge by exiting).
+    reconv: dict[int, int] = field(default_factory=dict)
     shared: list[str] = field(default_factory=list)           # names of shared symbols the kernel uses
     source_file: str | None = None
 
@@ -149,3 +154,19 @@ class Program:
     symbols: dict[str, DataSymbol] = field(default_factory=dict)
     source: str | None = None              # the .vk text, for listings and fault messages
     filename: str = "<string>"
+    # (file, line) -> source text shown in listings: filled by the assembler from the listing's
+    # `// k.vk:12  text` comments (and usable for headers); the disassembler falls back to `source`.
+    line_text: dict[tuple[str, int], str] = field(default_factory=dict)
+
+
+def shared_symbols(k: KernelCode, prog: Program) -> list[str]:
+    """Shared symbols a kernel's instructions name, in order of first use."""
+    out: list[str] = []
+    for ins in k.instrs:
+        for o in ins.operands:
+            s = o.base if isinstance(o, Mem) else o
+            if isinstance(s, Sym) and s.name not in out:
+                sym = prog.symbols.get(s.name)
+                if sym is not None and sym.space == "shared":
+                    out.append(s.name)
+    return out

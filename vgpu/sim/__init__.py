@@ -1,0 +1,45 @@
+"""vgpu.sim: the simulated GPU that runs an assembled `vgpu.isa.program.Program`.
+
+Device API (what the runtime calls):
+
+    dev = SimDevice(num_sms=4, global_bytes=512 << 20, max_instructions=None, schedule='fixed', seed=0,
+                    max_shared_per_block=48 * 1024, max_steps=None, echo_printf=True)
+        max_instructions: watchdog budget in warp instructions per launch (default 10**9);
+        max_steps: budget in scheduler steps per launch (default 2 * 10**7; bounds serial kernels);
+        schedule: 'fixed' (deterministic) or 'random' (seeded by `seed`; exposes races).
+    addr = dev.malloc(nbytes)              # 256-byte aligned global address (>= GLOBAL_BASE)
+    dev.free(addr)                         # InvalidFree if addr is not a live allocation's start
+    dev.write(addr, data)                  # bytes or ndarray, into global memory or the constant bank
+    dev.read(addr, nbytes) -> bytes
+    dev.view(addr, dtype, count) -> ndarray   # writable view of device memory
+    dev.memset(addr, value, nbytes)
+    mod = dev.load(program) -> LoadedProgram  # .global symbols allocated in global memory, .const in
+                                              # the constant bank, both initialised
+    mod.symbol_address(name), mod.symbol_size(name), mod.kernel_names
+    res = dev.launch(mod, kernel_name, args, grid=(gx, gy, gz), block=(bx, by, bz), shared=dynamic_bytes)
+        args: one per parameter, in order: ints (pointers are device addresses) or floats, converted
+        to the parameter's type.  grid/block: an int or a 1..3-tuple.  Returns a LaunchResult:
+        res.stats (dict; also res.warp_instructions, res.thread_instructions, res.divergent_branches,
+        res.barriers, res.atomics, res.steps, res.waves, res.global_load_transactions, ...),
+        res.op_counts (mnemonic -> warp instructions), res.line_counts (.vk line -> warp
+        instructions), res.printf (each thread's printf text, ordered by block id, then warp, then
+        issue order; also written to sys.stdout unless echo_printf=False), res.output (joined),
+        res.seconds, res.format_stats().
+
+Faults raise `DeviceError` subclasses (vgpu.sim.faults): OutOfBounds, Misaligned, UseAfterFree,
+InvalidFree, OutOfMemory, BarrierDeadlock, WarpSyncError, Watchdog, Trap, InvalidLaunch, Unsupported.
+Each carries .kernel .file .line .source_line .block .thread .address .size and prints them.
+
+Inside: memory (address map, allocator), warp (SIMT stacks), decode (instructions -> closures),
+exec (semantics: vgpu.arith for arithmetic), sm (the warp scheduler; `run_blocks`), launch
+(validation, occupancy, results), printf (C formatting), device (this API).
+"""
+from .device import LoadedProgram, SimDevice
+from .faults import (BarrierDeadlock, DeviceError, InvalidFree, InvalidLaunch, Misaligned, OutOfBounds,
+                     OutOfMemory, Trap, Unsupported, UseAfterFree, WarpSyncError, Watchdog)
+from .launch import LaunchResult
+from .memory import CONST_BASE, GLOBAL_BASE, LOCAL_BASE, SHARED_BASE
+
+__all__ = ["SimDevice", "LoadedProgram", "LaunchResult", "DeviceError", "OutOfBounds", "Misaligned",
+           "UseAfterFree", "InvalidFree", "OutOfMemory", "BarrierDeadlock", "WarpSyncError", "Watchdog",
+           "Trap", "InvalidLaunch", "Unsupported", "SHARED_BASE", "LOCAL_BASE", "CONST_BASE", "GLOBAL_BASE"]

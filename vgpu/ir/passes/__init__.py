@@ -1,0 +1,49 @@
+"""IR optimisation passes, and `optimize`, the order the compiler runs them in.
+
+In:  a Module straight from the front end (or the reader).
+Out: the same Module, optimised in place and returned: device functions inlined into the
+kernels (and dropped), then per kernel, to a fixed point: local slots promoted to SSA values,
+copies propagated, constants folded, the CFG simplified, dead code removed; finally generic
+memory operations narrowed to the address space their address lies in, and the blocks laid out
+in reverse postorder.  Every pass keeps
+`verify(module)` passing.
+"""
+from __future__ import annotations
+
+from ..cfg import remove_unreachable
+from ..nodes import Function, Module
+from .copyprop import propagate_copies
+from .dce import eliminate_dead_code
+from .fold import fold_constants
+from .inline import inline_calls
+from .promote import promote_locals
+from .simplify import order_blocks, simplify_cfg
+from .spaces import infer_spaces
+
+FUNCTION_PASSES = (promote_locals, propagate_copies, fold_constants, simplify_cfg, eliminate_dead_code)
+MAX_ROUNDS = 20
+
+__all__ = ["optimize", "optimize_function", "inline_calls", "promote_locals", "fold_constants",
+           "propagate_copies", "simplify_cfg", "eliminate_dead_code", "infer_spaces", "order_blocks", "FUNCTION_PASSES"]
+
+
+def optimize(m: Module) -> Module:
+    """Inline, then optimise every remaining function; returns m."""
+    inline_calls(m)
+    for fn in m.functions.values():
+        optimize_function(fn, m)
+    return m
+
+
+def optimize_function(fn: Function, m: Module) -> None:
+    """Run the function passes until none changes anything, then infer address spaces."""
+    remove_unreachable(fn)
+    order_blocks(fn)
+    for _ in range(MAX_ROUNDS):
+        changed = False
+        for p in FUNCTION_PASSES:
+            changed |= p(fn)
+        if not changed:
+            break
+    infer_spaces(fn, m.globals)
+    order_blocks(fn)

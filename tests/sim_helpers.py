@@ -1,0 +1,58 @@
+"""Helpers for the simulator tests: assemble a kernel, move arrays, launch."""
+from __future__ import annotations
+
+import numpy as np
+
+from vgpu.isa import assemble
+from vgpu.sim import SimDevice
+
+
+def load(text: str, dev: SimDevice | None = None, filename: str = "t.vasm", **kw):
+    dev = dev or SimDevice(echo_printf=False, **kw)
+    return dev, dev.load(assemble(text, filename))
+
+
+def put(dev: SimDevice, arr) -> int:
+    arr = np.ascontiguousarray(arr)
+    addr = dev.malloc(max(arr.nbytes, 1))
+    dev.write(addr, arr)
+    return addr
+
+
+def get(dev: SimDevice, addr: int, dtype, n: int) -> np.ndarray:
+    return np.frombuffer(dev.read(addr, np.dtype(dtype).itemsize * n), dtype).copy()
+
+
+def run(text: str, kernel: str, args, grid=1, block=32, shared=0, dev=None, **kw):
+    dev, mod = load(text, dev, **kw)
+    return dev, dev.launch(mod, kernel, args, grid=grid, block=block, shared=shared)
+
+
+def entry(name: str, params: str, body: str, regs: str = "", decls: str = "") -> str:
+    """An assembly kernel with generous register declarations."""
+    return f"""{decls}
+.visible .entry {name}({params})
+{{
+    .reg .pred %p<16>;
+    .reg .b16 %rs<16>;
+    .reg .b32 %r<32>;
+    .reg .b64 %rd<32>;
+    .reg .f32 %f<16>;
+    .reg .f64 %fd<16>;
+    {regs}
+{body}
+}}
+"""
+
+
+# out[tid.x + ntid.x * ctaid.x] = %r2 (u32), used at the end of many test kernels
+STORE_R2 = """
+    mov.u32 %r28, %tid.x;
+    mov.u32 %r29, %ntid.x;
+    mov.u32 %r30, %ctaid.x;
+    mad.lo.u32 %r28, %r29, %r30, %r28;
+    ld.param.u64 %rd30, [out];
+    mul.wide.u32 %rd31, %r28, 4;
+    add.u64 %rd30, %rd30, %rd31;
+    st.global.u32 [%rd30], %r2;
+"""

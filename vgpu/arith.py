@@ -1,0 +1,508 @@
+"""C and PTX arithmetic over numpy arrays, op by op and type by type: THE semantics table of vgpu.
+
+In:  an op name (the IR's alu/cmp/cvt/math ops, plus the ISA-only ops below), the result type `t`
+     (for comparisons the OPERAND type), operand arrays already of their types, and for `cvt` the
+     source type and a rounding mode.
+Out: a numpy array of t's dtype (comparisons: bool) of the broadcast shape (0-d for 0-d operands).
+The IR constant folder (`fold`) and the simulator (`evaluate`) share this table, so folding and
+execution cannot disagree.  Nothing here raises or warns for any operand VALUES.
+
+Integers wrap (two's complement).  Floats are IEEE binary32/binary64, round to nearest even,
+subnormals kept (no FTZ); fma rounds once (exactly, also for f64).  Where C leaves a result
+undefined, vgpu gives what an NVIDIA GPU gives:
+- x / 0 and x % 0 give all bits set (-1 signed, 0xFF..F unsigned), every width: nvcc's division
+  sequence ends by replacing quotient and remainder with ~divisor when the divisor is 0 (DirectX
+  semantics; observed on GPUs as 0xFFFFFFFF for both).  INT_MIN / -1 = INT_MIN, INT_MIN % -1 = 0
+  (the sequence divides magnitudes as unsigned and fixes the sign).
+- shift amounts (u32) >= the width clamp as PTX: shl -> 0, unsigned shr -> 0, signed shr -> sign fill.
+- abs(INT_MIN) = INT_MIN; neg wraps.
+- float -> int saturates to the target range and NaN gives 0 (PTX cvt); default rounding rzi.
+- NaN results of f32 arithmetic, math and neg/abs are the canonical 0x7FFFFFFF; f64 -> f32 cvt of a
+  NaN gives 0x7FC00000 (both as an H100 produces); f64 NaN results are 0x7FF8000000000000 (inferred).
+  copysign, select and bitcast move bits unchanged.
+- min/max/fmin/fmax on floats return the non-NaN operand and order -0.0 below +0.0 (PTX min/max).
+- Math library functions (exp, sin, pow, ...) are evaluated in float64 and rounded to the type:
+  f32 results are within 1 ulp of correctly rounded, f64 results have numpy's libm accuracy (CUDA's
+  own are <= 2 ulp).  The hardware approximations (ex2_approx lg2_approx sin_approx cos_approx
+  rsqrt_approx) are given the same accurate values, rounded to f32.
+
+ISA-only ops: mul_hi; mul_wide and mad_wide (t the WIDE type, a and b narrow); mad_lo; bfind; rint;
+copysign; the unordered float compares equ neu ltu leu gtu geu num nan; ne_ordered (PTX setp.ne on
+floats: ordered, whereas the IR's `ne` is C's != and true for NaN); the *_approx functions.
+"""
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Callable, Sequence
+
+import numpy as np
+
+from vgpu.types import PRED, SCALARS, U32, Scalar, from_dtype
+
+Impl = Callable[[Scalar, list, "Scalar | None", "str | None"], np.ndarray]
+_KIND = {"pred": "int", "signed": "int", "unsigned": "int", "float": "float"}
+_UNSIGNED = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
+
+
+def _range(t: Scalar) -> tuple[int, int]:
+    if t.is_signed:
+        return -(1 << (t.bits - 1)), (1 << (t.bits - 1)) - 1
+    return 0, (1 << t.bits) - 1
+
+
+def _ones(t: Scalar) -> np.ndarray:
+    return np.array(-1 if t.is_signed else (1 << t.bits) - 1, t.dtype)
+
+
+def _uview(x: np.ndarray) -> np.ndarray:
+    """x's bits as the unsigned integer of its width."""
+    return x.view(_UNSIGNED[x.dtype.itemsize])
+
+
+# ------------------------------------------------------------------------------------------ integer
+
+def _idiv(t, a, b):
+    zero = b == 0
+    if t.is_signed:
+        ua, ub = _uview(np.abs(a)), _uview(np.abs(b))
+        q = ua // np.where(zero, 1, ub)
+        q = np.where((a ^ b) < 0, -q, q).view(t.dtype)
+    else:
+        q = a // np.where(zero, 1, b)
+    return np.where(zero, _ones(t), q)
+
+
+def _irem(t, a, b):
+    zero = b == 0
+    if t.is_signed:
+        ua, ub = _uview(np.abs(a)), _uview(np.abs(b))
+        r = ua % np.where(zero, 1, ub)
+        r = np.where(a < 0, -r, r).view(t.dtype)
+    else:
+        r = a % np.where(zero, 1, b)
+    return np.where(zero, _ones(t), r)
+
+
+def _amount(t, s):
+    """Shift amount as u32, and the same clamped to width - 1 in t's dtype."""
+    s = s.astype(np.uint32, copy=False)
+    return s, np.minimum(s, t.bits - 1).astype(t.dtype)
+
+
+def _shl(t, a, s):
+    s, k = _amount(t, s)
+    return np.where(s >= t.bits, 0, np.left_shift(a, k))
+
+
+def _shr(t, a, s):
+    s, k = _amount(t, s)
+    r = np.right_shift(a, k)
+    return r if t.is_signed else np.where(s >= t.bits, 0, r)
+
+
+def _umulhi64(a, b):
+    m = np.uint64(0xFFFFFFFF)
+    a0, a1, b0, b1 = a & m, a >> 32, b & m, b >> 32
+    p01, p10 = a0 * b1, a1 * b0
+    mid = ((a0 * b0) >> 32) + (p01 & m) + (p10 & m)
+    return a1 * b1 + (p01 >> 32) + (p10 >> 32) + (mid >> 32)
+
+
+def _mul_hi(t, a, b):
+    if t.bits <= 32:
+        wide = np.int64 if t.is_signed else np.uint64
+        return ((a.astype(wide) * b.astype(wide)) >> t.bits).astype(t.dtype)
+    ua, ub = _uview(a), _uview(b)
+    hi = _umulhi64(ua, ub)
+    if t.is_signed:     # signed high product from the unsigned one
+        hi = hi - np.where(a < 0, ub, 0) - np.where(b < 0, ua, 0)
+    return hi.view(t.dtype)
+
+
+def _mul_wide(t, a, b):
+    return a.astype(t.dtype) * b.astype(t.dtype)
+
+
+def _bin(f) -> Impl:
+    return lambda t, a, src, mode: f(a[0], a[1])
+
+
+def _un(f) -> Impl:
+    return lambda t, a, src, mode: f(a[0])
+
+
+def _typed(f) -> Impl:
+    return lambda t, a, src, mode: f(t, *a)
+
+
+def _abs_int(x):
+    return x if x.dtype.kind == "u" else np.abs(x)
+
+
+INTEGER: dict[str, Impl] = {
+    "add": _bin(np.add), "sub": _bin(np.subtract), "mul": _bin(np.multiply),
+    "div": _typed(_idiv), "rem": _typed(_irem),
+    "and": _bin(np.bitwise_and), "or": _bin(np.bitwise_or), "xor": _bin(np.bitwise_xor),
+    "not": _un(np.invert), "neg": _un(np.negative), "abs": _un(_abs_int),
+    "shl": _typed(_shl), "shr": _typed(_shr),
+    "min": _bin(np.minimum), "max": _bin(np.maximum),
+    "mul_hi": _typed(_mul_hi), "mul_wide": _typed(_mul_wide),
+    "mad_lo": lambda t, a, src, mode: a[0] * a[1] + a[2],
+    "mad_wide": lambda t, a, src, mode: _mul_wide(t, a[0], a[1]) + a[2],
+}
+
+# -------------------------------------------------------------------------------------------- float
+
+_QNAN = {np.dtype(np.float32): np.uint32(0x7FFFFFFF).view(np.float32),
+         np.dtype(np.float64): np.uint64(0x7FF8000000000000).view(np.float64)}
+_CVT_NAN32 = np.uint32(0x7FC00000).view(np.float32)
+
+
+def _canon(r, nan=None):
+    """r with every NaN replaced by the GPU's canonical NaN (or `nan`)."""
+    isnan = np.isnan(r)
+    if isnan.any():
+        r = np.where(isnan, _QNAN[r.dtype] if nan is None else nan, r)
+    return r
+
+
+def _two_sum_err(x, y, s):
+    """The exact error of s = fl(x + y) (Knuth's TwoSum; x + y == s + err when finite)."""
+    bb = s - x
+    return (x - (s - bb)) + (y - bb)
+
+
+def _round_odd(s, err):
+    """The f64 nearest to s + err rounded to odd: s moved one ulp towards s+err when inexact and even.
+
+    Rounding the result again to f32 (any mode) rounds s + err correctly, with no double rounding."""
+    bits = s.view(np.int64)
+    fix = (err != 0) & ((bits & 1) == 0) & np.isfinite(s)
+    step = np.where((err > 0) == (s > 0), 1, -1)        # +1 on the bits grows the magnitude
+    return np.where(fix, bits + step, bits).view(np.float64)
+
+
+def _f64_to_f32(x, rnd=None):
+    """Round float64 values to float32 with rounding mode rn (default) rz rm rp."""
+    r = x.astype(np.float32)
+    if rnd in (None, "rn"):
+        return r
+    r64 = r.astype(np.float64)
+    away, toward = {"rz": (np.abs(r64) > np.abs(x), 0.0), "rm": (r64 > x, -np.inf),
+                    "rp": (r64 < x, np.inf)}[rnd]
+    return np.where(away, np.nextafter(r, np.float32(toward)), r)
+
+
+def _split(x):
+    c = 134217729.0 * x                                  # Veltkamp: 2**27 + 1
+    hi = c - (c - x)
+    return hi, x - hi
+
+
+def _fma64_exact(a: float, b: float, c: float) -> float:
+    """fma of one finite lane with Python's exact rationals (lanes the fast path cannot take)."""
+    exact = Fraction(a) * Fraction(b) + Fraction(c)
+    if exact == 0:
+        return 0.0                                        # a, b, c nonzero: cancellation gives +0
+    try:
+        r = abs(float(exact))                             # int/int true division rounds correctly
+    except OverflowError:
+        r = float("inf")
+    return -r if exact < 0 else r
+
+
+def _fma64(a, b, c):
+    """f64 fma rounded once: Dekker's exact product, then Boldo-Melquiond's sum via round-to-odd."""
+    a, b, c = np.broadcast_arrays(a, b, c)
+    uh = a * b
+    ah, al = _split(a)
+    bh, bl = _split(b)
+    ul = ((ah * bh - uh) + ah * bl + al * bh) + al * bl  # a*b == uh + ul exactly (in range)
+    th = c + uh
+    tl = _two_sum_err(c, uh, th)
+    s2 = tl + ul
+    r = th + _round_odd(s2, _two_sum_err(tl, ul, s2))
+    ea, eb, ec = np.frexp(a)[1], np.frexp(b)[1], np.frexp(c)[1]
+    finite_ab = np.isfinite(a) & np.isfinite(b)
+    finite = finite_ab & np.isfinite(c)
+    ab_zero = (a == 0) | (b == 0)
+    zero = ab_zero | (c == 0)
+    r = np.where(zero, np.where(ab_zero, uh + c, uh), r)        # c == 0: RN(a*b), sign kept
+    r = np.where(finite, r, np.where(finite_ab, c, uh + c))
+    fast = ~finite | zero | ((np.abs(ea) < 480) & (np.abs(eb) < 480) & (ea + eb > -900)
+                             & (np.abs(ec) < 900))
+    slow = np.flatnonzero(~fast)
+    if slow.size:
+        af, bf, cf, rf = a.ravel(), b.ravel(), c.ravel(), r.reshape(-1)
+        for i in slow:
+            rf[i] = _fma64_exact(float(af[i]), float(bf[i]), float(cf[i]))
+    return r
+
+
+def _fma(t, a, b, c):
+    if t.bits == 64:
+        return _canon(_fma64(a, b, c))
+    a, b, c = (x.astype(np.float64) for x in (a, b, c))
+    p = a * b                                            # exact: 24 + 24 bits fit in 53
+    s = p + c
+    return _canon(_f64_to_f32(_round_odd(s, _two_sum_err(p, c, s))))
+
+
+def _fmin(a, b):
+    both_zero = (a == 0) & (b == 0)
+    return _canon(np.where(both_zero, np.where(np.signbit(a), a, b), np.fmin(a, b)))
+
+
+def _fmax(a, b):
+    both_zero = (a == 0) & (b == 0)
+    return _canon(np.where(both_zero, np.where(np.signbit(a), b, a), np.fmax(a, b)))
+
+
+def _round_half_away(x):
+    t = np.trunc(x)
+    return np.where(np.abs(x - t) >= 0.5, t + np.sign(x), t)   # x - t is exact
+
+
+def _c(f):
+    """A float op whose NaN results are canonical."""
+    return lambda t, a, src, mode: _canon(f(*a))
+
+
+FLOAT: dict[str, Impl] = {
+    "add": _c(np.add), "sub": _c(np.subtract), "mul": _c(np.multiply), "div": _c(np.divide),
+    "neg": _c(np.negative), "abs": _c(np.abs), "min": _bin(_fmin), "max": _bin(_fmax),
+}
+
+# ------------------------------------------------------------------------------------------ compare
+
+def _unordered(a, b):
+    return np.isnan(a) | np.isnan(b)
+
+
+def _not(f):
+    return lambda a, b: np.logical_not(f(a, b))
+
+
+COMPARE: dict[str, Impl] = {name: _bin(f) for name, f in {
+    "eq": np.equal, "ne": np.not_equal, "lt": np.less, "le": np.less_equal,
+    "gt": np.greater, "ge": np.greater_equal,
+    "ne_ordered": lambda a, b: (a != b) & ~_unordered(a, b),
+    "equ": lambda a, b: (a == b) | _unordered(a, b), "neu": np.not_equal,
+    "ltu": _not(np.greater_equal), "leu": _not(np.greater), "gtu": _not(np.less_equal),
+    "geu": _not(np.less), "num": _not(_unordered), "nan": _unordered,
+}.items()}
+
+# ------------------------------------------------------------------------------------------ convert
+
+_INTEGRAL = {"rni": np.rint, "rzi": np.trunc, "rmi": np.floor, "rpi": np.ceil,
+             "rn": np.rint, "rz": np.trunc, "rm": np.floor, "rp": np.ceil}
+_MODES: dict = {}
+
+
+def _parse_mode(mode: str | None) -> tuple[str | None, bool]:
+    """'rzi.sat' -> ('rzi', True); None -> (None, False)."""
+    if mode not in _MODES:
+        parts = (mode or "").split(".")
+        _MODES[mode] = (next((p for p in parts if p and p != "sat"), None), "sat" in parts)
+    return _MODES[mode]
+
+
+def _float_to_int(t, x):
+    """Integral float values to int type t, saturating; NaN -> 0."""
+    lo, hi = _range(t)
+    over, under = x >= float(hi + 1), x < float(lo)     # hi + 1 and lo are powers of two: exact
+    ok = ~(over | under | np.isnan(x))
+    r = np.where(ok, x, 0).astype(t.dtype)
+    return np.where(over, hi, np.where(under, lo, r))
+
+
+def _int_to_float(t, src, x, rnd):
+    if src.bits <= 32:
+        d = x.astype(np.float64)                         # exact
+        return d if t.bits == 64 else _f64_to_f32(d, rnd)
+    hi = (x >> 32).astype(np.float64) * 4294967296.0     # x == hi + lo, both exact in f64
+    lo = (x & 0xFFFFFFFF).astype(np.float64)
+    s = hi + lo
+    err = _two_sum_err(hi, lo, s)
+    if t.bits == 32:
+        return _f64_to_f32(_round_odd(s, err), rnd)
+    if rnd == "rm":
+        return np.where(err < 0, np.nextafter(s, -np.inf), s)
+    if rnd == "rp":
+        return np.where(err > 0, np.nextafter(s, np.inf), s)
+    if rnd == "rz":
+        return np.where(err * s < 0, np.nextafter(s, 0.0), s)
+    return s
+
+
+def _sat_int(t, src, x):
+    """int -> int with saturation to t's range."""
+    (lo, hi), (slo, shi) = _range(t), _range(src)
+    if slo < lo:
+        x = np.maximum(x, lo)
+    if shi > hi:
+        x = np.minimum(x, hi)
+    return x.astype(t.dtype)
+
+
+def _cvt(t, a, src, mode):
+    x = a[0]
+    src = src or from_dtype(x.dtype)
+    rnd, sat = _parse_mode(mode)
+    if t.kind == "pred":
+        return x != 0
+    if src.kind == "pred":
+        return x.astype(t.dtype)
+    if src.is_float and t.is_float:
+        if rnd in ("rni", "rzi", "rmi", "rpi"):
+            x, rnd = _INTEGRAL[rnd](x), None
+        if t.bits < src.bits:
+            r = _canon(_f64_to_f32(x, rnd), _CVT_NAN32)
+        else:
+            r = _canon(x.astype(t.dtype))
+        return np.where(np.isnan(r), 0, np.clip(r, 0, 1)).astype(t.dtype) if sat else r
+    if src.is_float:
+        return _float_to_int(t, _INTEGRAL[rnd or "rzi"](x))
+    if t.is_float:
+        return _int_to_float(t, src, x, rnd)
+    return _sat_int(t, src, x) if sat else x.astype(t.dtype)
+
+
+def _select(t, a, src, mode):
+    return np.where(a[0], a[1], a[2])
+
+
+CONVERT: dict[str, Impl] = {
+    "cvt": _cvt, "bitcast": lambda t, a, src, mode: a[0].view(t.dtype), "select": _select,
+}
+
+# --------------------------------------------------------------------------------------------- math
+
+def _via64(f):
+    """A math function evaluated in float64 and rounded to the type, NaNs canonical."""
+    def run(t, a, src, mode):
+        if t.bits == 64:
+            return _canon(f(*a))
+        return _canon(f(*(x.astype(np.float64) for x in a)).astype(np.float32))
+    return run
+
+
+def _rsqrt(x):
+    return 1.0 / np.sqrt(x)
+
+
+MATH: dict[str, Impl] = {
+    "sqrt": _c(np.sqrt), "rcp": _c(lambda x: np.divide(1, x)), "rsqrt": _via64(_rsqrt),
+    "exp": _via64(np.exp), "exp2": _via64(np.exp2), "exp10": _via64(lambda x: np.power(10.0, x)),
+    "log": _via64(np.log), "log2": _via64(np.log2), "log10": _via64(np.log10),
+    "sin": _via64(np.sin), "cos": _via64(np.cos), "tan": _via64(np.tan), "tanh": _via64(np.tanh),
+    "asin": _via64(np.arcsin), "acos": _via64(np.arccos), "atan": _via64(np.arctan),
+    "sinh": _via64(np.sinh), "cosh": _via64(np.cosh), "pow": _via64(np.power),
+    "atan2": _via64(np.arctan2),
+    "floor": _c(np.floor), "ceil": _c(np.ceil), "trunc": _c(np.trunc), "rint": _c(np.rint),
+    "round": _c(_round_half_away), "fabs": _c(np.abs), "copysign": _bin(np.copysign),
+    "fmin": _bin(_fmin), "fmax": _bin(_fmax), "fmod": _c(np.fmod), "fma": _typed(_fma),
+    "ex2_approx": _via64(np.exp2), "lg2_approx": _via64(np.log2), "sin_approx": _via64(np.sin),
+    "cos_approx": _via64(np.cos), "rsqrt_approx": _via64(_rsqrt),
+}
+
+# --------------------------------------------------------------------------------------------- bits
+
+def _bitlen(u):
+    """Bit length of unsigned values (0 for 0), as int64."""
+    if u.dtype.itemsize <= 4:
+        return np.frexp(u.astype(np.float64))[1].astype(np.int64)
+    hi, lo = _bitlen((u >> 32).astype(np.uint32)), _bitlen((u & 0xFFFFFFFF).astype(np.uint32))
+    return np.where(hi != 0, hi + 32, lo)
+
+
+def _bfind(x):
+    u = _uview(np.where(x < 0, ~x, x))                  # signed: the highest bit unlike the sign
+    return np.where(u == 0, 0xFFFFFFFF, _bitlen(u) - 1)
+
+
+def _brev(x):
+    u = _uview(x)
+    w = u.dtype.itemsize * 8
+    shift = 1
+    while shift < w:
+        m = u.dtype.type(((1 << w) - 1) // ((1 << shift) + 1))   # 0x55.., 0x33.., 0x0F0F.., ...
+        u = ((u >> shift) & m) | ((u & m) << shift)
+        shift *= 2
+    return u.view(x.dtype)
+
+
+def _bits(f) -> Impl:
+    return lambda t, a, src, mode: f(a[0]).astype(t.dtype)
+
+
+BITS: dict[str, Impl] = {
+    "popc": _bits(lambda x: np.bitwise_count(_uview(x))),
+    "clz": _bits(lambda x: x.dtype.itemsize * 8 - _bitlen(_uview(x))),
+    "ffs": _bits(lambda x: _bitlen(_uview(x) & -_uview(x))),
+    "bfind": _bits(_bfind), "brev": _bits(_brev),
+}
+
+# ------------------------------------------------------------------------------------------ the table
+
+_IMPL: dict[tuple[str, str], Impl] = {}
+for _group, _kinds in ((INTEGER, ("int",)), (FLOAT, ("float",)), (COMPARE, ("int", "float")),
+                       (CONVERT, ("int", "float")), (MATH, ("float",)), (BITS, ("int",))):
+    for _op, _fn in _group.items():
+        for _k in _kinds:
+            _IMPL[_op, _k] = _fn
+
+OPS: dict[str, tuple[str, ...]] = {}
+"""Every op name -> the kinds of `t` it is defined for ('int' covers pred, 'float')."""
+for (_op, _k) in _IMPL:
+    OPS[_op] = OPS.get(_op, ()) + (_k,)
+
+
+def evaluate(op: str, t: Scalar, args: Sequence[np.ndarray], src: Scalar | None = None,
+             mode: str | None = None) -> np.ndarray:
+    """Apply `op` at type `t` to `args` lane-wise (see the module docstring)."""
+    fn = _IMPL[op, _KIND[t.kind]]
+    arrs = [np.asarray(a) for a in args]
+    scalar = all(a.ndim == 0 for a in arrs)
+    if scalar:              # numpy scalar arithmetic would warn on overflow; arrays wrap silently
+        arrs = [a.reshape(1) for a in arrs]
+    if t.is_float or arrs[0].dtype.kind == "f":
+        with np.errstate(all="ignore"):
+            r = fn(t, arrs, src, mode)
+    else:
+        r = fn(t, arrs, src, mode)
+    return r.reshape(()) if scalar else r
+
+
+def operand_types(op: str, t: Scalar, n: int, src: Scalar | None = None) -> tuple[Scalar, ...]:
+    """The types of `op`'s n operands at result type t (what `evaluate` expects)."""
+    if op == "select":
+        return (PRED, t, t)
+    if op in ("shl", "shr"):
+        return (t, U32)
+    if op in ("mul_wide", "mad_wide"):
+        narrow = src or SCALARS[t.name[0] + str(t.bits // 2)]
+        return (narrow, narrow, t)[:n]
+    if op in ("cvt", "bitcast") or op in BITS:
+        return (src or t,)
+    return (t,) * n
+
+
+def _const(v, ty: Scalar) -> np.ndarray:
+    if ty.is_float:
+        return np.array(float(v), ty.dtype)
+    if ty.kind == "pred":
+        return np.array(bool(v))
+    v = int(v) & ((1 << ty.bits) - 1)
+    if ty.is_signed and v >> (ty.bits - 1):
+        v -= 1 << ty.bits
+    return np.array(v, ty.dtype)
+
+
+def fold(op: str, t: Scalar, consts: list, src: Scalar | None = None, mode: str | None = None):
+    """`evaluate` on Python scalars, for the constant folder: the Python int/float/bool result.
+
+    Ints are taken modulo 2**bits (so -1 and 0xFFFFFFFF are the same u32) and returned as the value
+    in the result type's range; f32 operands are rounded to f32 first."""
+    args = [_const(c, ty) for c, ty in zip(consts, operand_types(op, t, len(consts), src))]
+    return evaluate(op, t, args, src, mode).item()

@@ -1,0 +1,138 @@
+"""CUDA's built-in variables and functions that .vk programs may use: one table, `TABLE`.
+
+In:  names looked up by `vgpu.frontend.check` when an identifier is not declared by the program.
+Out: a `Builtin` per name saying how calls are typed (`kind`) and lowered (IR `op` and `attrs`),
+     read by `vgpu.frontend.lower`.
+
+Kinds (how the checker types a call):
+  fixed   the parameters `params` (trailing ones may take `defaults`), result `ret`; the IR op
+          gives `ir_ret` (default `ret`), converted to `ret` (e.g. vote.all gives pred, C int)
+  math    float/double overloads as CUDA's C++ headers declare them: all-float arguments use the
+          float version, anything else double
+  minmax  integer or float min/max after the usual arithmetic conversions (CUDA's overloads)
+  abs     abs of the promoted integer (or float) argument
+  atomic  `op` on *ptr, overloaded on the pointee type (`types`); cas takes (ptr, compare, value)
+  shfl    warp shuffle `attrs mode`, overloaded on the value type (`types`)
+  make    a vector constructor make_float4(...) etc.; `ret` is the vector type
+  printf  device printf
+  var     a built-in variable: `sregs` (threadIdx...) or the constant `value` (warpSize)
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .ctypes import (BOOL, CHAR, DOUBLE, DIM3, FLOAT, INT, LLONG, LONG, UINT, UINT3, ULLONG, ULONG,
+                     VECTORS, VOID, CType, Pointer, qualified)
+
+
+@dataclass(frozen=True)
+class Builtin:
+    name: str
+    kind: str
+    params: tuple[CType, ...] = ()
+    ret: CType = VOID
+    op: str | None = None
+    attrs: tuple[tuple[str, object], ...] = ()
+    defaults: tuple[int, ...] = ()
+    ir_ret: CType | None = None
+    types: tuple[CType, ...] = ()
+    sregs: tuple[str, ...] = ()
+    value: int | None = None
+
+
+TABLE: dict[str, Builtin] = {}
+
+
+def _add(name: str, kind: str, **kw) -> None:
+    if "attrs" in kw:
+        kw["attrs"] = tuple(kw["attrs"].items())
+    TABLE[name] = Builtin(name, kind, **kw)
+
+
+# -- variables ---------------------------------------------------------------------------------
+for _name, _reg, _ct in [("threadIdx", "tid", UINT3), ("blockIdx", "ctaid", UINT3),
+                         ("blockDim", "ntid", DIM3), ("gridDim", "nctaid", DIM3)]:
+    _add(_name, "var", ret=_ct, sregs=tuple(f"{_reg}.{c}" for c in "xyz"))
+_add("warpSize", "var", ret=INT, value=32)
+
+# -- math: float versions (tier 1), overloaded versions (tier 2: double, or float arguments) ------
+_UNARY = ["sqrt", "rsqrt", "exp", "exp2", "exp10", "log", "log2", "log10", "sin", "cos", "tan", "tanh",
+          "asin", "acos", "atan", "sinh", "cosh", "floor", "ceil", "round", "trunc", "fabs"]
+_BINARY = ["pow", "fmin", "fmax", "fmod", "atan2"]
+for _op in _UNARY + _BINARY + ["fma"]:
+    _n = 1 if _op in _UNARY else 2 if _op in _BINARY else 3
+    _add(_op + "f", "fixed", params=(FLOAT,) * _n, ret=FLOAT, op=_op)
+    _add(_op, "math", params=(DOUBLE,) * _n, ret=DOUBLE, op=_op)
+for _name in ("min", "max"):
+    _add(_name, "minmax", op=_name)
+_add("abs", "abs", op="abs")
+_add("llabs", "fixed", params=(LLONG,), ret=LLONG, op="abs")
+_add("labs", "fixed", params=(LONG,), ret=LONG, op="abs")
+_add("llmin", "fixed", params=(LLONG, LLONG), ret=LLONG, op="min")
+_add("llmax", "fixed", params=(LLONG, LLONG), ret=LLONG, op="max")
+_add("umin", "fixed", params=(UINT, UINT), ret=UINT, op="min")
+_add("umax", "fixed", params=(UINT, UINT), ret=UINT, op="max")
+_add("ullmin", "fixed", params=(ULLONG, ULLONG), ret=ULLONG, op="min")
+_add("ullmax", "fixed", params=(ULLONG, ULLONG), ret=ULLONG, op="max")
+
+# -- bit functions ---------------------------------------------------------------------------------
+_add("__popc", "fixed", params=(UINT,), ret=INT, op="popc")
+_add("__popcll", "fixed", params=(ULLONG,), ret=INT, op="popc")
+_add("__clz", "fixed", params=(INT,), ret=INT, op="clz")
+_add("__clzll", "fixed", params=(LLONG,), ret=INT, op="clz")
+_add("__ffs", "fixed", params=(INT,), ret=INT, op="ffs")
+_add("__ffsll", "fixed", params=(LLONG,), ret=INT, op="ffs")
+_add("__brev", "fixed", params=(UINT,), ret=UINT, op="brev")
+_add("__brevll", "fixed", params=(ULLONG,), ret=ULLONG, op="brev")
+
+# -- synchronisation, fences, clocks -----------------------------------------------------------------
+_add("__syncthreads", "fixed", op="bar", attrs={"mode": "sync"})
+_add("__syncthreads_count", "fixed", params=(BOOL,), ret=INT, op="bar", attrs={"mode": "popc"})
+_add("__syncthreads_and", "fixed", params=(BOOL,), ret=INT, op="bar", attrs={"mode": "and"})
+_add("__syncthreads_or", "fixed", params=(BOOL,), ret=INT, op="bar", attrs={"mode": "or"})
+_add("__syncwarp", "fixed", params=(UINT,), defaults=(0xFFFFFFFF,), op="syncwarp")
+_add("__threadfence_block", "fixed", op="membar", attrs={"level": "cta"})
+_add("__threadfence", "fixed", op="membar", attrs={"level": "gl"})
+_add("__threadfence_system", "fixed", op="membar", attrs={"level": "sys"})
+# clock() reads the 32-bit %clock as an int and widens it to clock_t (long): sign extension
+_add("clock", "fixed", ret=LONG, ir_ret=INT, op="clock")
+_add("clock64", "fixed", ret=LLONG, ir_ret=LLONG, op="clock")
+_add("__trap", "fixed", op="trap")
+
+# -- warp functions ----------------------------------------------------------------------------------
+_SHFL_TYPES = (INT, UINT, LONG, ULONG, LLONG, ULLONG, FLOAT, DOUBLE)
+for _name, _mode, _lane in [("__shfl_sync", "idx", INT), ("__shfl_up_sync", "up", UINT),
+                            ("__shfl_down_sync", "down", UINT), ("__shfl_xor_sync", "bfly", INT)]:
+    _add(_name, "shfl", params=(UINT, VOID, _lane, INT), defaults=(32,), op="shfl",
+         attrs={"mode": _mode}, types=_SHFL_TYPES)
+_add("__ballot_sync", "fixed", params=(UINT, BOOL), ret=UINT, op="vote", attrs={"mode": "ballot"})
+_add("__all_sync", "fixed", params=(UINT, BOOL), ret=INT, ir_ret=BOOL, op="vote", attrs={"mode": "all"})
+_add("__any_sync", "fixed", params=(UINT, BOOL), ret=INT, ir_ret=BOOL, op="vote", attrs={"mode": "any"})
+_add("__uni_sync", "fixed", params=(UINT, BOOL), ret=INT, ir_ret=BOOL, op="vote", attrs={"mode": "uni"})
+_add("__activemask", "fixed", ret=UINT, op="activemask")
+_add("__lane_id", "fixed", ret=UINT, op="sreg", attrs={"name": "laneid"})
+
+# -- atomics: overloads by pointee type, as CUDA declares them ------------------------------------------
+_I, _IU, _IUL = (INT,), (INT, UINT), (INT, UINT, ULLONG)
+for _name, _op, _types in [
+        ("atomicAdd", "add", (INT, UINT, ULLONG, FLOAT, DOUBLE)), ("atomicSub", "sub", _IU),
+        ("atomicExch", "exch", (INT, UINT, ULLONG, FLOAT)), ("atomicMin", "min", (INT, UINT, LLONG, ULLONG)),
+        ("atomicMax", "max", (INT, UINT, LLONG, ULLONG)), ("atomicInc", "inc", (UINT,)),
+        ("atomicDec", "dec", (UINT,)), ("atomicCAS", "cas", _IUL), ("atomicAnd", "and", _IUL),
+        ("atomicOr", "or", _IUL), ("atomicXor", "xor", _IUL)]:
+    _add(_name, "atomic", op="atom", attrs={"op": _op}, types=_types)
+
+# -- printf and the vector constructors ------------------------------------------------------------------
+_add("printf", "printf", params=(Pointer(qualified(CHAR, const=True)),), ret=INT,
+     op="printf")
+for _vname, _vt in VECTORS.items():
+    _add("make_" + _vname, "make", params=tuple(f.ctype for f in _vt.info.fields), ret=_vt)
+
+# CUDA functions that vgpu knows about but does not implement: a clear diagnostic, not "undeclared"
+NOT_YET = {"__ldg", "__sinf", "__cosf", "__expf", "__logf", "__powf", "__fdividef", "__saturatef",
+           "__mul24", "__umul24", "__mulhi", "__umulhi", "__float2int_rn", "__int2float_rn",
+           "__shfl", "__shfl_up", "__shfl_down", "__shfl_xor", "__ballot", "__any", "__all",
+           "__match_any_sync", "__match_all_sync", "__reduce_add_sync", "atomicAdd_block",
+           "atomicAdd_system", "__nanosleep", "malloc", "free", "memcpy", "memset", "assert",
+           "isnan", "isinf", "isfinite", "signbit", "copysignf", "hypotf", "cbrtf", "erff", "log1pf",
+           "expm1f", "rintf", "nearbyintf", "lrintf", "sincosf", "__half", "tex1Dfetch"}

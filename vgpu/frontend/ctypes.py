@@ -1,0 +1,323 @@
+"""C types of .vk programs, with CUDA's 64-bit ABI (LP64: long and pointers are 8 bytes).
+
+In:  type names and derivations resolved by `vgpu.frontend.check`.
+Out: immutable `CType` values with sizes, alignments, C spellings for diagnostics, the integer
+     promotions and usual arithmetic conversions, and the mapping to IR scalars (`scalar_of`: bool
+     is `pred` in registers, `mem_scalar`: a u8 in memory; pointers are u64).
+
+Structs (and CUDA's vector types float4, int2, ...) are `StructType`s that share one `StructInfo`;
+two struct types are the same type when they share it.  Enums are `int`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from .. import types as T
+
+
+@dataclass(frozen=True)
+class CType:
+    const: bool = field(default=False, kw_only=True)
+    volatile: bool = field(default=False, kw_only=True)
+
+
+@dataclass(frozen=True)
+class Void(CType):
+    pass
+
+
+@dataclass(frozen=True)
+class Bool(CType):
+    pass
+
+
+@dataclass(frozen=True)
+class Int(CType):
+    name: str          # 'char', 'unsigned int', 'long long', ...
+    size: int
+    signed: bool
+    rank: int          # integer conversion rank: char 1, short 2, int 3, long 4, long long 5
+
+
+@dataclass(frozen=True)
+class Float(CType):
+    name: str          # 'float' or 'double'
+    size: int
+
+
+@dataclass(frozen=True)
+class Pointer(CType):
+    to: CType
+    restrict: bool = False
+
+
+@dataclass(frozen=True)
+class Array(CType):
+    elem: CType
+    n: int | None      # None: size not known (`extern __shared__ float buf[];`)
+
+
+@dataclass(eq=False)
+class Field:
+    name: str
+    ctype: CType
+    offset: int
+
+
+@dataclass(eq=False)
+class StructInfo:
+    """One struct, union or vector type; `complete` once its fields are known."""
+    name: str                                  # as C prints it: 'struct Stats', 'Particle', 'float4'
+    fields: list[Field] = field(default_factory=list)
+    size: int = 0
+    align: int = 1
+    complete: bool = False
+    is_union: bool = False
+
+    def lay_out(self, fields: list[tuple[str, CType]], align: int | None = None) -> None:
+        end, max_align = 0, 1
+        for name, ct in fields:
+            a = alignof(ct)
+            offset = 0 if self.is_union else (end + a - 1) // a * a
+            self.fields.append(Field(name, ct, offset))
+            end = max(end, offset + sizeof(ct))
+            max_align = max(max_align, a)
+        self.align = align or max_align
+        self.size = (end + self.align - 1) // self.align * self.align
+        self.complete = True
+
+    def field(self, name: str) -> Field | None:
+        return next((f for f in self.fields if f.name == name), None)
+
+
+@dataclass(frozen=True)
+class StructType(CType):
+    info: StructInfo
+
+
+@dataclass(frozen=True)
+class FuncType(CType):
+    ret: CType
+    params: tuple[CType, ...]
+    variadic: bool = False
+
+
+@dataclass(frozen=True)
+class ErrorType(CType):
+    """The type of an expression already reported as wrong; silences follow-on errors."""
+
+
+VOID, BOOL, ERROR = Void(), Bool(), ErrorType()
+CHAR = Int("char", 1, True, 1)                  # char is signed on CUDA's x86-64 and aarch64 hosts
+SCHAR, UCHAR = Int("signed char", 1, True, 1), Int("unsigned char", 1, False, 1)
+SHORT, USHORT = Int("short", 2, True, 2), Int("unsigned short", 2, False, 2)
+INT, UINT = Int("int", 4, True, 3), Int("unsigned int", 4, False, 3)
+LONG, ULONG = Int("long", 8, True, 4), Int("unsigned long", 8, False, 4)
+LLONG, ULLONG = Int("long long", 8, True, 5), Int("unsigned long long", 8, False, 5)
+FLOAT, DOUBLE = Float("float", 4), Float("double", 8)
+SIZE_T, PTRDIFF_T = ULONG, LONG
+
+# base type names as the parser may spell them, keyed by their sorted words
+_BASES: dict[tuple[str, ...], CType] = {}
+for _ct, _spellings in [
+        (VOID, ["void"]), (BOOL, ["bool"]), (CHAR, ["char"]), (SCHAR, ["signed char"]),
+        (UCHAR, ["unsigned char"]), (SHORT, ["short", "short int", "signed short", "signed short int"]),
+        (USHORT, ["unsigned short", "unsigned short int"]),
+        (INT, ["int", "signed", "signed int"]), (UINT, ["unsigned", "unsigned int"]),
+        (LONG, ["long", "long int", "signed long", "signed long int"]),
+        (ULONG, ["unsigned long", "unsigned long int"]),
+        (LLONG, ["long long", "long long int", "signed long long", "signed long long int"]),
+        (ULLONG, ["unsigned long long", "unsigned long long int"]),
+        (FLOAT, ["float"]), (DOUBLE, ["double"])]:
+    for _s in _spellings:
+        _BASES[tuple(sorted(_s.split()))] = _ct
+
+
+def base_type(name: str) -> CType | None:
+    """The builtin arithmetic or void type spelt `name` ('unsigned', 'long long int', ...), or None."""
+    return _BASES.get(tuple(sorted(name.split())))
+
+
+def _vector(name: str, elem: CType, n: int, align: int) -> StructType:
+    info = StructInfo(name)
+    info.lay_out([(c, elem) for c in "xyzw"[:n]], align)
+    return StructType(info)
+
+
+def _vector_table() -> dict[str, StructType]:
+    out = {}
+    for prefix, elem in [("char", CHAR), ("uchar", UCHAR), ("short", SHORT), ("ushort", USHORT),
+                         ("int", INT), ("uint", UINT), ("long", LONG), ("ulong", ULONG),
+                         ("longlong", LLONG), ("ulonglong", ULLONG), ("float", FLOAT), ("double", DOUBLE)]:
+        s = sizeof(elem)
+        for n in (1, 2, 3, 4):
+            if n == 4 and s == 8:
+                continue               # double4 and friends changed alignment across CUDA versions
+            align = {1: s, 2: 2 * s, 3: s, 4: min(4 * s, 16)}[n]
+            out[f"{prefix}{n}"] = _vector(f"{prefix}{n}", elem, n, align)
+    return out
+
+
+# built-in type names: CUDA's vector types, dim3 and the library typedefs
+VECTORS: dict[str, StructType] = {}
+TYPEDEFS: dict[str, CType] = {}
+
+
+def is_integer(t: CType) -> bool:
+    return isinstance(t, (Int, Bool))
+
+
+def is_arith(t: CType) -> bool:
+    return isinstance(t, (Int, Bool, Float))
+
+
+def is_scalar(t: CType) -> bool:
+    return is_arith(t) or isinstance(t, Pointer)
+
+
+def is_struct(t: CType) -> bool:
+    return isinstance(t, StructType)
+
+
+def is_complete_object(t: CType) -> bool:
+    if isinstance(t, (Void, FuncType)):
+        return False
+    if isinstance(t, StructType):
+        return t.info.complete
+    if isinstance(t, Array):
+        return t.n is not None and is_complete_object(t.elem)
+    return True
+
+
+def unqual(t: CType) -> CType:
+    return replace(t, const=False, volatile=False) if (t.const or t.volatile) else t
+
+
+def qualified(t: CType, const: bool = False, volatile: bool = False) -> CType:
+    if not (const or volatile):
+        return t
+    if isinstance(t, Array):      # qualifiers of an array apply to its elements
+        return replace(t, elem=qualified(t.elem, const, volatile))
+    return replace(t, const=t.const or const, volatile=t.volatile or volatile)
+
+
+def same(a: CType, b: CType) -> bool:
+    """The same type, ignoring top-level qualifiers."""
+    return unqual(a) == unqual(b)
+
+
+def decay(t: CType) -> CType:
+    """Array-to-pointer and function-to-pointer conversion of a value of type `t`."""
+    if isinstance(t, Array):
+        return Pointer(t.elem)
+    if isinstance(t, FuncType):
+        return Pointer(t)
+    return unqual(t)
+
+
+def sizeof(t: CType) -> int:
+    if isinstance(t, (Int, Float)):
+        return t.size
+    if isinstance(t, Bool):
+        return 1
+    if isinstance(t, Pointer):
+        return 8
+    if isinstance(t, Array):
+        return (t.n or 0) * sizeof(t.elem)
+    if isinstance(t, StructType):
+        return t.info.size
+    return 1                       # void and functions: only reached after a diagnostic
+
+
+def alignof(t: CType) -> int:
+    if isinstance(t, Array):
+        return alignof(t.elem)
+    if isinstance(t, StructType):
+        return t.info.align
+    return sizeof(t)
+
+
+def promote(t: CType) -> CType:
+    """The integer promotions: bool, char and short become int; other types are unchanged."""
+    t = unqual(t)
+    if isinstance(t, Bool) or (isinstance(t, Int) and t.rank < INT.rank):
+        return INT
+    return t
+
+
+def usual_arith(a: CType, b: CType) -> CType:
+    """The common type of the usual arithmetic conversions (C11 6.3.1.8)."""
+    a, b = promote(a), promote(b)
+    for f in (DOUBLE, FLOAT):
+        if a == f or b == f:
+            return f
+    if a == b:
+        return a
+    if a.signed == b.signed:
+        return a if a.rank > b.rank else b
+    u, s = (a, b) if not a.signed else (b, a)
+    if u.rank >= s.rank:
+        return u
+    if s.size > u.size:
+        return s
+    return {LONG: ULONG, LLONG: ULLONG}.get(s, UINT)
+
+
+def scalar_of(t: CType) -> T.Scalar:
+    """The IR type of a value of C type `t` held in a register."""
+    t = decay(t)
+    if isinstance(t, Bool):
+        return T.PRED
+    if isinstance(t, Int):
+        return T.SCALARS[("s" if t.signed else "u") + str(8 * t.size)]
+    if isinstance(t, Float):
+        return T.F32 if t.size == 4 else T.F64
+    if isinstance(t, Pointer):
+        return T.U64
+    raise TypeError(f"no scalar for {spell(t)}")
+
+
+def mem_scalar(t: CType) -> T.Scalar:
+    """The IR type of a value of C type `t` in memory: bool is a byte."""
+    return T.U8 if isinstance(unqual(t), Bool) else scalar_of(t)
+
+
+def leaves(t: CType, offset: int = 0) -> list[tuple[int, CType]]:
+    """The scalar sub-objects of `t` (itself if scalar) with their byte offsets, in layout order."""
+    if isinstance(t, StructType):
+        return [leaf for f in t.info.fields for leaf in leaves(f.ctype, offset + f.offset)]
+    if isinstance(t, Array):
+        size = sizeof(t.elem)
+        return [leaf for k in range(t.n or 0) for leaf in leaves(t.elem, offset + k * size)]
+    return [(offset, t)]
+
+
+def has_array_or_union(t: CType) -> bool:
+    if isinstance(t, Array):
+        return True
+    if isinstance(t, StructType):
+        return t.info.is_union or any(has_array_or_union(f.ctype) for f in t.info.fields)
+    return False
+
+
+def spell(t: CType, inner: str = "") -> str:
+    """`t` as clang prints it in diagnostics: 'const int *', 'float [16][16]', 'struct S'."""
+    quals = "".join(q + " " for q, on in (("const", t.const), ("volatile", t.volatile)) if on)
+    if isinstance(t, Pointer):
+        ptr = "*" + (" __restrict__" if t.restrict else "") + "".join(
+            q for q, on in (("const", t.const), ("volatile", t.volatile)) if on)
+        return spell(t.to, f"({ptr}{inner})" if isinstance(t.to, (Array, FuncType)) else ptr + inner)
+    if isinstance(t, Array):
+        return spell(t.elem, f"{inner}[{'' if t.n is None else t.n}]")
+    if isinstance(t, FuncType):
+        params = ", ".join(spell(p) for p in t.params) + (", ..." if t.variadic else "")
+        return spell(t.ret, f"{inner}({params})")
+    name = {Void: "void", Bool: "bool", ErrorType: "<error>"}.get(type(t)) or getattr(t, "name", None) \
+        or t.info.name
+    return f"{quals}{name}" + (f" {inner}" if inner else "")
+
+
+VECTORS.update(_vector_table())
+UINT3 = VECTORS["uint3"]
+DIM3 = _vector("dim3", UINT, 3, 4)
+TYPEDEFS.update(VECTORS, dim3=DIM3, size_t=SIZE_T, ptrdiff_t=PTRDIFF_T, clock_t=LONG)

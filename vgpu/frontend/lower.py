@@ -1,0 +1,856 @@
+"""Lower a checked .vk translation unit to SSA IR.
+
+In:  an `ast.TranslationUnit` and its `Sema` from `vgpu.frontend.check`, free of errors.
+Out: an `ir.Module`: one `ir.Function` per defined kernel (kind 'kernel') and device function
+     (kind 'device'), one `ir.GlobalVar` per __shared__/__constant__/__device__ variable and string.
+
+Conventions (relied on by the IR passes and the instruction selector):
+- Scalar locals are SSA values (Builder.write/read keyed by the `check.Var`); struct locals are one
+  SSA value per scalar leaf.  Locals whose address is taken, arrays, and structs holding arrays live
+  in per-thread local memory (`local` op in the entry block, attrs size/align/name).
+- C bool is `pred` in registers and a u8 0/1 in memory; kernel bool parameters are u8.
+- Memory ops carry attrs space: 'global' where the pointer provably derives from a kernel pointer
+  parameter or a __device__ symbol, 'shared', 'const', 'local' likewise, else 'generic'.
+- Device functions returning a struct take a hidden first parameter '.sret' (the address the
+  caller's local copy lives at); struct arguments are passed as one parameter per leaf.
+- && || ! and non-trivial ?: become branches and phis; only constants and plain register
+  variables are selected with `select`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import ast as A
+from .builtins import Builtin
+from .check import CallInfo, EnumConst, Func, Sema, Var, const_value
+from .ctypes import (BOOL, INT, LONG, UINT, ULONG, Array, Bool, CType, Float, Int, Pointer, StructType,
+                     Void, alignof, decay, has_array_or_union, is_integer, leaves, mem_scalar, promote,
+                     scalar_of, sizeof, unqual)
+from .. import types as T
+from ..diagnostics import CompileError, Diagnostic, Span
+from ..ir import nodes as ir
+from ..ir.builder import Builder
+
+_BINOPS = {"+": "add", "-": "sub", "*": "mul", "/": "div", "%": "rem", "&": "and", "|": "or", "^": "xor",
+           "<<": "shl", ">>": "shr"}
+_CMPS = {"<": "lt", ">": "gt", "<=": "le", ">=": "ge", "==": "eq", "!=": "ne"}
+
+
+# -- places a value can be read from and written to ----------------------------------------------------
+
+@dataclass
+class Reg:
+    """A variable (or part of a struct variable) held in SSA values, one key per scalar leaf."""
+    keys: list
+    ctype: CType
+
+
+@dataclass
+class Mem:
+    addr: ir.Value
+    ctype: CType
+
+
+@dataclass
+class SRegs:
+    """A built-in variable (threadIdx ...): one special register per leaf."""
+    names: list[str]
+    ctype: CType
+
+
+def in_memory(v: Var) -> bool:
+    return v.address_taken or has_array_or_union(v.ctype)
+
+
+def leaf_types(t: CType) -> list[CType]:
+    return [lt for _, lt in leaves(t)]
+
+
+def leaf_names(t: CType) -> list[str]:
+    """Names of the scalar leaves of `t` relative to it: 'x', 'pos.y', 'v[2]'."""
+    if isinstance(t, StructType):
+        return [f.name + ("." + n if n else "") if not n.startswith("[") else f.name + n
+                for f in t.info.fields for n in leaf_names(f.ctype)]
+    if isinstance(t, Array):
+        return [f"[{k}]{n}" for k in range(t.n or 0) for n in leaf_names(t.elem)]
+    return [""]
+
+
+def _fold_cvt(c: ir.Const, src: T.Scalar, dst: T.Scalar) -> ir.Const | None:
+    """A constant converted at compile time where that is exact and unambiguous."""
+    v = c.value
+    if src.is_int and dst.is_int:
+        bits = dst.bits
+        v &= (1 << bits) - 1
+        return ir.Const(dst, v - (1 << bits) if dst.is_signed and v >> (bits - 1) else v)
+    if dst.is_float and (src.is_int or src.is_float):
+        return ir.Const(dst, float(np.float32(v)) if dst == T.F32 else float(v))
+    return None
+
+
+class FunctionLowering:
+    def __init__(self, mod: "ModuleLowering", fn: Func):
+        self.m = mod
+        self.sema: Sema = mod.sema
+        self.func = fn
+        self.b: Builder | None = None
+        self.slots: dict[Var, ir.Value] = {}
+        self.breaks: list[ir.Block] = []
+        self.continues: list[ir.Block] = []
+        self.case_blocks: dict[A.Case, ir.Block] = {}
+        self.ptr_arith: set[ir.Instr] = set()
+        self.sret: ir.Param | None = None
+        self.nlocals = 0
+
+    # -- the function ----------------------------------------------------------------------------
+    def lower(self) -> ir.Function:
+        fn, d = self.func, self.func.defn
+        ret = fn.ctype.ret
+        ret_scalar = None if isinstance(ret, (Void, StructType)) else scalar_of(ret)
+        out = ir.Function(fn.name, fn.kind, [], ret_scalar, span=fn.span)
+        out.attrs.update({k.strip("_"): v for k, v in fn.attrs.items()})
+        self.b = b = Builder(out)
+        entry = b.block("entry")
+        b.at(entry)
+        b.seal(entry)
+        b.span = fn.span
+        if isinstance(ret, StructType):
+            self.sret = self.param(out, ".sret", T.U64, None, True)
+        for v in fn.params:
+            self.lower_param(out, v)
+        self.stmt(d.body)
+        b.span = d.body.span
+        if not b.terminated:
+            b.ret(ir.Undef(ret_scalar) if ret_scalar is not None else None)
+        b.finish()
+        self.refine_spaces(out)
+        return out
+
+    def param(self, out: ir.Function, name: str, t: T.Scalar, pointee, is_ptr: bool) -> ir.Param:
+        p = ir.Param(name, t, len(out.params), pointee, is_ptr, self.func.span)
+        out.params.append(p)
+        return p
+
+    def lower_param(self, out: ir.Function, v: Var) -> None:
+        t = unqual(v.ctype)
+        if isinstance(t, StructType):
+            vals = [self.param(out, f"{v.name}.{name}", scalar_of(lt), None, isinstance(lt, Pointer))
+                    for name, lt in zip(leaf_names(t), leaf_types(t))]
+        else:
+            kernel = self.func.kind == "kernel"
+            pointee = None
+            if isinstance(t, Pointer) and not isinstance(t.to, (Void, StructType, Array)):
+                pointee = mem_scalar(t.to)
+            p = self.param(out, v.name, mem_scalar(t) if kernel else scalar_of(t), pointee,
+                           isinstance(t, Pointer))
+            p.span = v.span
+            vals = p
+            if kernel and isinstance(t, Bool):
+                vals = self.b.emit("ne", T.PRED, [p, ir.Const(T.U8, 0)])
+        self.assign(self.var_place(v), vals)
+
+    # -- places ----------------------------------------------------------------------------------------
+    def var_place(self, v: Var):
+        if v.storage in ("global", "shared", "const"):
+            return Mem(self.b.emit("addr", T.U64, sym=v.symbol), v.ctype)
+        if in_memory(v):
+            if v not in self.slots:
+                self.slots[v] = self.local_slot(v.name, v.ctype)
+            return Mem(self.slots[v], v.ctype)
+        if isinstance(unqual(v.ctype), StructType):
+            return Reg([(v, k) for k in range(len(leaves(v.ctype)))], v.ctype)
+        return Reg([v], v.ctype)
+
+    def local_slot(self, name: str, t: CType) -> ir.Instr:
+        """A per-thread local-memory slot, allocated in the entry block."""
+        entry = self.b.fn.entry
+        ins = ir.Instr("local", T.U64, [], {"size": max(1, sizeof(t)), "align": alignof(t), "name": name},
+                       self.b.span, entry)
+        entry.instrs.insert(self.nlocals, ins)
+        self.nlocals += 1
+        return ins
+
+    def read(self, place):
+        b = self.b
+        t = unqual(place.ctype)
+        if isinstance(place, SRegs):
+            vals = [b.emit("sreg", T.U32, name=n) for n in place.names]
+            return vals if isinstance(t, StructType) else vals[0]
+        if isinstance(place, Reg):
+            vals = [b.read(k, scalar_of(lt)) for k, lt in zip(place.keys, leaf_types(t))]
+            return vals if isinstance(t, StructType) else vals[0]
+        if isinstance(t, Array):
+            return place.addr
+        vals = [self.load(self.offset(place.addr, off), lt, place.ctype.volatile or lt.volatile)
+                for off, lt in leaves(t)]
+        return vals if isinstance(t, StructType) else vals[0]
+
+    def load(self, addr: ir.Value, t: CType, volatile: bool) -> ir.Value:
+        attrs = {"space": "generic"}
+        if volatile:
+            attrs["volatile"] = True
+        v = self.b.emit("load", mem_scalar(t), [addr], **attrs)
+        if isinstance(unqual(t), Bool):
+            v = self.b.emit("ne", T.PRED, [v, ir.Const(T.U8, 0)])
+        return v
+
+    def assign(self, place, value) -> None:
+        b = self.b
+        t = unqual(place.ctype)
+        vals = value if isinstance(t, (StructType, Array)) else [value]
+        if isinstance(place, Reg):
+            for k, v in zip(place.keys, vals):
+                b.write(k, v)
+            return
+        for (off, lt), v in zip(leaves(t), vals):
+            if isinstance(unqual(lt), Bool):
+                v = self.bool_to(v, T.U8)
+            attrs = {"space": "generic"}
+            if place.ctype.volatile or lt.volatile:
+                attrs["volatile"] = True
+            b.emit("store", None, [self.offset(place.addr, off), v], **attrs)
+
+    def offset(self, addr: ir.Value, off: int) -> ir.Value:
+        if off == 0:
+            return addr
+        ins = self.b.emit("add", T.U64, [addr, ir.Const(T.U64, off)])
+        self.ptr_arith.add(ins)
+        return ins
+
+    def place(self, e: A.Expr):
+        """The place an lvalue expression designates."""
+        if isinstance(e, A.Ident):
+            sym = self.sema.refs[e]
+            if isinstance(sym, Builtin):
+                return SRegs(list(sym.sregs), sym.ret)
+            return self.var_place(sym)
+        if isinstance(e, A.Unary) and e.op == "*":
+            return Mem(self.value(e.operand), e.ctype)
+        if isinstance(e, A.Index):
+            base, idx = e.base, e.index
+            if not isinstance(decay(base.ctype), Pointer):
+                base, idx = idx, base
+            p = self.value(base)
+            return Mem(self.ptr_add(p, self.value(idx), decay(idx.ctype), sizeof(e.ctype)), e.ctype)
+        if isinstance(e, A.Member):
+            if e.arrow:
+                st = decay(e.base.ctype).to
+                return Mem(self.offset(self.value(e.base), st.info.field(e.name).offset), e.ctype)
+            inner = self.place(e.base)
+            st = unqual(e.base.ctype)
+            f = st.info.field(e.name)
+            if isinstance(inner, Mem):
+                return Mem(self.offset(inner.addr, f.offset), e.ctype)
+            start, n = self.leaf_range(st, e.name)
+            if isinstance(inner, SRegs):
+                return SRegs(inner.names[start:start + n], e.ctype)
+            return Reg(inner.keys[start:start + n], e.ctype)
+        if isinstance(e, A.StringLit):
+            return Mem(self.b.emit("addr", T.U64, sym=self.m.string(e.value)), e.ctype)
+        raise self.m.fail(e.span, "this lvalue is not supported yet")
+
+    @staticmethod
+    def leaf_range(st: StructType, name: str) -> tuple[int, int]:
+        start = 0
+        for f in st.info.fields:
+            n = len(leaves(f.ctype))
+            if f.name == name:
+                return start, n
+            start += n
+        raise KeyError(name)
+
+    # -- conversions -----------------------------------------------------------------------------------
+    def conv(self, v, src: CType, dst: CType):
+        """The value `v` of C type `src` converted to `dst` (C semantics)."""
+        src, dst = decay(src), unqual(dst)
+        if isinstance(dst, Void):
+            return None
+        if isinstance(dst, StructType):
+            return v
+        s, d = scalar_of(src), scalar_of(dst)
+        if d == T.PRED:
+            return v if s == T.PRED else self.cmp("ne", v, ir.Const(s, 0.0 if s.is_float else 0))
+        if s == T.PRED:
+            return self.bool_to(v, d)
+        if s == d:
+            return v
+        if isinstance(v, ir.Const):
+            folded = _fold_cvt(v, s, d)
+            if folded is not None:
+                return folded
+        return self.b.emit("cvt", d, [v])
+
+    def bool_to(self, v: ir.Value, d: T.Scalar) -> ir.Value:
+        if isinstance(v, ir.Const):
+            return ir.Const(d, type(ir.Const(d, 0).value)(1 if v.value else 0) if d.is_int else
+                            (1.0 if v.value else 0.0))
+        one, zero = (1.0, 0.0) if d.is_float else (1, 0)
+        return self.b.emit("select", d, [v, ir.Const(d, one), ir.Const(d, zero)])
+
+    def cmp(self, op: str, a: ir.Value, b: ir.Value) -> ir.Value:
+        return self.b.emit(op, T.PRED, [a, b])
+
+    def to_pred(self, e: A.Expr) -> ir.Value:
+        return self.conv(self.value(e), e.ctype, BOOL)
+
+    # -- expressions -----------------------------------------------------------------------------------
+    def value(self, e: A.Expr):
+        """Evaluate `e` for its value: a scalar ir.Value, a list of leaves for a struct, None for void."""
+        saved = self.b.span
+        self.b.span = e.span
+        try:
+            t = decay(e.ctype)
+            if isinstance(t, (Int, Bool, Float)) and not isinstance(e, (A.Assign, A.Call, A.Postfix)):
+                c = const_value(e, self.sema)
+                if c is not None:
+                    return self.b.const(scalar_of(t), c)
+            return getattr(self, "e_" + type(e).__name__)(e)
+        finally:
+            self.b.span = saved
+
+    def e_StringLit(self, e: A.StringLit):
+        return self.b.emit("addr", T.U64, sym=self.m.string(e.value))
+
+    def e_Ident(self, e: A.Ident):
+        sym = self.sema.refs[e]
+        if isinstance(sym, EnumConst):
+            return self.b.const(scalar_of(sym.ctype), sym.value)
+        if isinstance(sym, Builtin) and sym.value is not None:
+            return ir.Const(T.S32, sym.value)
+        if isinstance(sym, Func):
+            raise self.m.fail(e.span, "function pointers are not supported yet")
+        return self.read(self.place(e))
+
+    def e_Index(self, e: A.Index):
+        return self.read(self.place(e))
+
+    def e_Member(self, e: A.Member):
+        if not e.arrow and not self.is_place(e.base):
+            vals = self.value(e.base)
+            start, n = self.leaf_range(unqual(e.base.ctype), e.name)
+            part = vals[start:start + n]
+            if isinstance(unqual(e.ctype), Array):
+                raise self.m.fail(e.span, "arrays in struct rvalues are not supported yet")
+            return part if isinstance(unqual(e.ctype), StructType) else part[0]
+        return self.read(self.place(e))
+
+    def is_place(self, e: A.Expr) -> bool:
+        if isinstance(e, A.Ident):
+            return not isinstance(self.sema.refs.get(e), (EnumConst, Func))
+        if isinstance(e, A.Member):
+            return e.arrow or self.is_place(e.base)
+        return isinstance(e, (A.Index, A.StringLit)) or (isinstance(e, A.Unary) and e.op == "*")
+
+    def e_Unary(self, e: A.Unary):
+        op = e.op
+        if op == "*":
+            return self.read(self.place(e))
+        if op == "&":
+            place = self.place(e.operand)
+            return place.addr
+        if op in ("++", "--"):
+            return self.incdec(e, op, prefix=True)
+        if op == "!":
+            p = self.to_pred(e.operand)
+            return self.b.emit("not", T.PRED, [p])
+        t = e.ctype
+        v = self.conv(self.value(e.operand), e.operand.ctype, t)
+        if op == "+":
+            return v
+        return self.b.emit("neg" if op == "-" else "not", scalar_of(t), [v])
+
+    def e_Postfix(self, e: A.Postfix):
+        return self.incdec(e, e.op, prefix=False)
+
+    def incdec(self, e, op: str, prefix: bool):
+        place = self.place(e.operand)
+        t = unqual(e.operand.ctype)
+        old = self.read(place)
+        if isinstance(t, Pointer):
+            new = self.ptr_add(old, ir.Const(T.S32, 1 if op == "++" else -1), INT, sizeof(t.to))
+        else:
+            pt = promote(t)
+            one = ir.Const(scalar_of(pt), 1.0 if isinstance(pt, Float) else 1)
+            new = self.b.emit("add" if op == "++" else "sub", scalar_of(pt), [self.conv(old, t, pt), one])
+            new = self.conv(new, pt, t)
+        self.assign(place, new)
+        return new if prefix else old
+
+    def ptr_add(self, p: ir.Value, i: ir.Value, it: CType, size: int, sub: bool = False) -> ir.Value:
+        """p + i (or p - i) for a pointer to objects of `size` bytes and an integer i of type `it`."""
+        off = self.conv(i, it, ULONG)        # C: sign- or zero-extended by i's type, modulo 2^64
+        if size != 1:
+            off = ir.Const(T.U64, (off.value * size) % 2 ** 64) if isinstance(off, ir.Const) else \
+                self.b.emit("mul", T.U64, [off, ir.Const(T.U64, size)])
+        if isinstance(off, ir.Const) and off.value == 0:
+            return p
+        ins = self.b.emit("sub" if sub else "add", T.U64, [p, off])
+        self.ptr_arith.add(ins)
+        return ins
+
+    def e_Binary(self, e: A.Binary):
+        op = e.op
+        if op in ("&&", "||"):
+            return self.logical_value(e)
+        lt, rt = decay(e.left.ctype), decay(e.right.ctype)
+        ot = self.sema.optype.get(e)
+        if op in _CMPS:
+            a, b = self.value(e.left), self.value(e.right)
+            if isinstance(ot, Pointer):
+                return self.cmp(_CMPS[op], self.conv(a, lt, ULONG) if not isinstance(lt, Pointer) else a,
+                                self.conv(b, rt, ULONG) if not isinstance(rt, Pointer) else b)
+            return self.cmp(_CMPS[op], self.conv(a, lt, ot), self.conv(b, rt, ot))
+        if isinstance(ot, Pointer):
+            a, b = self.value(e.left), self.value(e.right)
+            size = sizeof(ot.to)
+            if isinstance(lt, Pointer) and isinstance(rt, Pointer):
+                diff = self.b.emit("bitcast", T.S64, [self.b.emit("sub", T.U64, [a, b])])
+                return diff if size == 1 else self.b.emit("div", T.S64, [diff, ir.Const(T.S64, size)])
+            if isinstance(lt, Pointer):
+                return self.ptr_add(a, b, rt, size, op == "-")
+            return self.ptr_add(b, a, lt, size)
+        a, b = self.value(e.left), self.value(e.right)
+        return self.arith(op, a, lt, b, rt, ot)
+
+    def arith(self, op: str, a, at: CType, b, bt: CType, ot: CType) -> ir.Value:
+        a = self.conv(a, at, ot)
+        b = self.conv(b, bt, UINT if op in ("<<", ">>") else ot)
+        return self.b.emit(_BINOPS[op], scalar_of(ot), [a, b])
+
+    def logical_value(self, e: A.Binary) -> ir.Value:
+        b = self.b
+        t, f, join = b.block("land.true" if e.op == "&&" else "lor.true"), b.block("l.false"), b.block("l.end")
+        self.branch(e, t, f)
+        key = object()
+        for blk, val in ((t, True), (f, False)):
+            b.seal(blk)
+            b.at(blk)
+            b.write(key, ir.Const(T.PRED, val))
+            b.jmp(join)
+        b.seal(join)
+        b.at(join)
+        return b.read(key, T.PRED)
+
+    def branch(self, e: A.Expr, t: ir.Block, f: ir.Block) -> None:
+        """Branch to t if e is true, else to f, evaluating && || ! lazily."""
+        b = self.b
+        if isinstance(e, A.Binary) and e.op in ("&&", "||"):
+            mid = b.block("and.rhs" if e.op == "&&" else "or.rhs")
+            if e.op == "&&":
+                self.branch(e.left, mid, f)
+            else:
+                self.branch(e.left, t, mid)
+            b.seal(mid)
+            b.at(mid)
+            self.branch(e.right, t, f)
+            return
+        if isinstance(e, A.Unary) and e.op == "!":
+            self.branch(e.operand, f, t)
+            return
+        saved = b.span
+        b.span = e.span
+        b.br(self.to_pred(e), t, f)
+        b.span = saved
+
+    def e_Conditional(self, e: A.Conditional):
+        b = self.b
+        t = self.sema.optype[e]
+        if self.simple(e.then) and self.simple(e.other) and not isinstance(t, (Void, StructType)):
+            c = self.to_pred(e.cond)
+            x = self.conv(self.value(e.then), e.then.ctype, t)
+            y = self.conv(self.value(e.other), e.other.ctype, t)
+            return b.emit("select", scalar_of(t), [c, x, y])
+        yes, no, join = b.block("cond.true"), b.block("cond.false"), b.block("cond.end")
+        self.branch(e.cond, yes, no)
+        key = object()
+        n = len(leaves(t)) if isinstance(t, StructType) else 1
+        keys = [(key, k) for k in range(n)]
+        for blk, arm in ((yes, e.then), (no, e.other)):
+            b.seal(blk)
+            b.at(blk)
+            v = self.conv(self.value(arm), arm.ctype, t)
+            if v is not None:
+                for k, x in zip(keys, v if isinstance(t, StructType) else [v]):
+                    b.write(k, x)
+            b.jmp(join)
+        b.seal(join)
+        b.at(join)
+        if isinstance(t, Void):
+            return None
+        vals = [b.read(k, scalar_of(lt)) for k, lt in zip(keys, leaf_types(t))]
+        return vals if isinstance(t, StructType) else vals[0]
+
+    def simple(self, e: A.Expr) -> bool:
+        """Cheap to evaluate and free of side effects and faults: may be evaluated unconditionally."""
+        if const_value(e, self.sema) is not None:
+            return True
+        if isinstance(e, A.Ident):
+            sym = self.sema.refs.get(e)
+            return isinstance(sym, Var) and sym.storage in ("local", "param") and not in_memory(sym) \
+                and not isinstance(unqual(sym.ctype), StructType)
+        if isinstance(e, A.Cast) or (isinstance(e, A.Unary) and e.op in ("-", "+", "~", "!")):
+            return self.simple(e.operand)
+        if isinstance(e, A.Binary) and (e.op in _CMPS or e.op in ("+", "-", "*", "&", "|", "^")):
+            return self.simple(e.left) and self.simple(e.right)
+        return False
+
+    def e_Assign(self, e: A.Assign):
+        tt = unqual(e.target.ctype)
+        vt = decay(e.value.ctype)
+        rhs = self.value(e.value)
+        place = self.place(e.target)
+        if e.op == "=":
+            v = self.conv(rhs, vt, tt)
+        else:
+            op = e.op[:-1]
+            old = self.read(place)
+            ot = self.sema.optype[e]
+            if isinstance(tt, Pointer):
+                v = self.ptr_add(old, rhs, vt, sizeof(tt.to), op == "-")
+            else:
+                v = self.conv(self.arith(op, old, tt, rhs, vt, ot), ot, tt)
+        self.assign(place, v)
+        return v
+
+    def e_Cast(self, e: A.Cast):
+        v = self.value(e.operand)
+        return self.conv(v, e.operand.ctype, e.ctype)
+
+    def e_Comma(self, e: A.Comma):
+        v = None
+        for x in e.exprs:
+            v = self.value(x)
+        return v
+
+    def e_Call(self, e: A.Call):
+        info: CallInfo = self.sema.calls[e]
+        if isinstance(info.target, Func):
+            return self.call_func(e, info)
+        b = self.b
+        target = info.target
+        if target.kind == "make":
+            return [self.conv(self.value(a), a.ctype, p) for a, p in zip(e.args, info.params)]
+        if target.kind == "cg":
+            return []
+        if info.op == "printf":
+            args = [self.conv(self.value(a), a.ctype, p) for a, p in zip(e.args[1:], info.params[1:])]
+            fmt = info.attrs["fmt"]
+            b.emit("printf", None, args, fmt=fmt, sym=self.m.string(fmt))
+            return ir.Const(T.S32, len(args))
+        args = [self.conv(self.value(a), a.ctype, p) for a, p in zip(e.args, info.params)]
+        args += [ir.Const(scalar_of(p), d) for p, d in zip(info.params[len(args):], info.defaults)]
+        attrs = dict(info.attrs)
+        if info.op == "atom":
+            attrs["space"] = "generic"
+        if info.op == "clock":
+            s = scalar_of(info.ir_ret)
+            v = b.emit("bitcast", s, [b.emit("clock", T.unsigned_of(s))])
+        else:
+            rt = info.ir_ret or info.ret
+            v = b.emit(info.op, None if isinstance(rt, Void) else scalar_of(rt), args)
+            v.attrs.update(attrs)             # attrs may hold 'op' (atomics)
+            if isinstance(rt, Void):
+                return None
+        return self.conv(v, info.ir_ret, info.ret)
+
+    def call_func(self, e: A.Call, info: CallInfo):
+        fn: Func = info.target
+        args = []
+        for a, p in zip(e.args, info.params):
+            v = self.conv(self.value(a), a.ctype, p)
+            args += v if isinstance(unqual(p), StructType) else [v]
+        ret = info.ret
+        slot = None
+        if isinstance(ret, StructType):
+            slot = self.local_slot(f"{fn.name}.ret", ret)
+            args.insert(0, slot)
+        t = None if isinstance(ret, (Void, StructType)) else scalar_of(ret)
+        v = self.b.emit("call", t, args, callee=fn.name)
+        if slot is not None:
+            return self.read(Mem(slot, ret))
+        return v if t is not None else None
+
+    def e_SizeOf(self, e: A.SizeOf):
+        return ir.Const(T.U64, const_value(e, self.sema))
+
+    # -- statements ------------------------------------------------------------------------------------
+    def stmt(self, s: A.Stmt) -> None:
+        saved = self.b.span
+        self.b.span = s.span
+        getattr(self, "s_" + type(s).__name__)(s)
+        self.b.span = saved
+
+    def s_Compound(self, s: A.Compound) -> None:
+        for x in s.items:
+            self.stmt(x)
+
+    def s_ExprStmt(self, s: A.ExprStmt) -> None:
+        if s.expr is not None:
+            self.value(s.expr)
+
+    def s_DeclStmt(self, s: A.DeclStmt) -> None:
+        for d in s.decls:
+            if isinstance(d, A.VarDecl):
+                self.local_decl(d)
+
+    def local_decl(self, d: A.VarDecl) -> None:
+        v = self.sema.vars[d]
+        if v.storage != "local":
+            return
+        self.b.span = d.span
+        t = unqual(v.ctype)
+        place = self.var_place(v)
+        if d.init is None:
+            return
+        items = self.sema.inits.get(d)
+        if items is None:
+            self.assign(place, self.conv(self.value(d.init), d.init.ctype, t))
+            return
+        # an initializer list (or a string for a char array): the leaves it names, zero elsewhere
+        vals = {}
+        for off, lt, x in items:
+            if isinstance(unqual(lt), StructType):
+                for (o2, _), leaf in zip(leaves(lt, off), self.value(x)):
+                    vals[o2] = leaf
+            else:
+                vals[off] = self.init_leaf(lt, x)
+        full = [vals[off] if off in vals else self.init_leaf(lt, None) for off, lt in leaves(t)]
+        self.assign(place, full if isinstance(t, (StructType, Array)) else full[0])
+
+    def init_leaf(self, t: CType, x) -> ir.Value:
+        if x is None:
+            return self.conv(ir.Const(T.S32, 0), INT, t)
+        if isinstance(x, int):
+            return self.conv(ir.Const(T.S32, x), INT, t)
+        return self.conv(self.value(x), x.ctype, t)
+
+    def s_If(self, s: A.If) -> None:
+        b = self.b
+        then, end = b.block("if.then"), b.block("if.end")
+        other = b.block("if.else") if s.other is not None else end
+        self.branch(s.cond, then, other)
+        b.seal(then)
+        b.at(then)
+        self.stmt(s.then)
+        b.jmp(end)
+        if s.other is not None:
+            b.seal(other)
+            b.at(other)
+            self.stmt(s.other)
+            b.jmp(end)
+        b.seal(end)
+        b.at(end)
+
+    def loop(self, body_stmt: A.Stmt, body: ir.Block, cont: ir.Block, end: ir.Block) -> None:
+        self.breaks.append(end)
+        self.continues.append(cont)
+        self.b.at(body)
+        self.stmt(body_stmt)
+        self.breaks.pop()
+        self.continues.pop()
+
+    def s_While(self, s: A.While) -> None:
+        b = self.b
+        head, body, end = b.block("while.cond"), b.block("while.body"), b.block("while.end")
+        b.jmp(head)
+        b.at(head)
+        self.branch(s.cond, body, end)
+        b.seal(body)
+        self.loop(s.body, body, head, end)
+        b.jmp(head)
+        b.seal(head)
+        b.seal(end)
+        b.at(end)
+
+    def s_For(self, s: A.For) -> None:
+        b = self.b
+        if s.init is not None:
+            self.stmt(s.init)
+        head, body, step, end = b.block("for.cond"), b.block("for.body"), b.block("for.inc"), b.block("for.end")
+        b.jmp(head)
+        b.at(head)
+        if s.cond is not None:
+            self.branch(s.cond, body, end)
+        else:
+            b.jmp(body)
+        b.seal(body)
+        self.loop(s.body, body, step, end)
+        b.jmp(step)
+        b.seal(step)
+        b.at(step)
+        if s.step is not None:
+            self.value(s.step)
+        b.jmp(head)
+        b.seal(head)
+        b.seal(end)
+        b.at(end)
+
+    def s_DoWhile(self, s: A.DoWhile) -> None:
+        b = self.b
+        body, cond, end = b.block("do.body"), b.block("do.cond"), b.block("do.end")
+        b.jmp(body)
+        self.loop(s.body, body, cond, end)
+        b.jmp(cond)
+        b.seal(cond)
+        b.at(cond)
+        self.branch(s.cond, body, end)
+        b.seal(body)
+        b.seal(end)
+        b.at(end)
+
+    def s_Break(self, s: A.Break) -> None:
+        self.b.jmp(self.breaks[-1])
+
+    def s_Continue(self, s: A.Continue) -> None:
+        self.b.jmp(self.continues[-1])
+
+    def s_Return(self, s: A.Return) -> None:
+        b = self.b
+        ret = self.func.ctype.ret
+        if s.value is None:
+            b.ret(None if isinstance(ret, Void) else ir.Undef(scalar_of(ret)))
+            return
+        v = self.conv(self.value(s.value), s.value.ctype, ret)
+        if isinstance(ret, StructType):
+            self.assign(Mem(self.sret, ret), v)
+            v = None
+        b.ret(v)
+
+    def s_Switch(self, s: A.Switch) -> None:
+        b = self.b
+        pt = promote(s.cond.ctype)
+        v = self.conv(self.value(s.cond), s.cond.ctype, pt)
+        cases = self.sema.cases[s]
+        end = b.block("sw.end")
+        default = end
+        for value, case in cases:
+            blk = self.case_blocks[case] = b.block("sw.default" if value is None else "sw.case")
+            if value is None:
+                default = blk
+        for value, case in cases:
+            if value is None:
+                continue
+            nxt = b.block("sw.next")
+            c = ir.Const(scalar_of(pt), _fold_cvt(ir.Const(T.S64, value), T.S64, scalar_of(pt)).value)
+            b.br(self.cmp("eq", v, c), self.case_blocks[case], nxt)
+            b.seal(nxt)
+            b.at(nxt)
+        b.jmp(default)
+        dead = b.block("sw.body")
+        b.seal(dead)
+        b.at(dead)
+        self.breaks.append(end)
+        self.stmt(s.body)
+        self.breaks.pop()
+        b.jmp(end)
+        for _, case in cases:
+            b.seal(self.case_blocks[case])
+        b.seal(end)
+        b.at(end)
+
+    def s_Case(self, s: A.Case) -> None:
+        blk = self.case_blocks[s]
+        self.b.jmp(blk)
+        self.b.at(blk)
+        self.stmt(s.body)
+
+    # -- state spaces --------------------------------------------------------------------------------
+    def refine_spaces(self, fn: ir.Function) -> None:
+        """Give memory ops the state space their address provably lies in (else leave 'generic')."""
+        TOP, BOTTOM = "top", "generic"
+        origin: dict = {}
+        for p in fn.params:
+            origin[p] = "global" if fn.kind == "kernel" and p.is_pointer else BOTTOM
+        globals_ = self.m.module.globals
+
+        def of(v) -> str:
+            if isinstance(v, ir.Undef):
+                return TOP
+            return origin.get(v, BOTTOM)
+
+        def meet(vals) -> str:
+            out = TOP
+            for x in vals:
+                if x == TOP:
+                    continue
+                if out not in (TOP, x):
+                    return BOTTOM
+                out = x
+            return out
+
+        instrs = [i for i in fn.instructions() if i.type == T.U64]
+        for i in instrs:
+            if i.op == "phi":
+                origin[i] = TOP
+        changed = True
+        while changed:
+            changed = False
+            for i in instrs:
+                if i.op == "addr":
+                    new = globals_[i.attrs["sym"]].space
+                elif i.op == "local":
+                    new = "local"
+                elif i in self.ptr_arith:
+                    new = of(i.args[0])
+                elif i.op == "phi":
+                    new = meet(of(a) for a in i.args if a is not i)
+                elif i.op == "select":
+                    new = meet(of(a) for a in i.args[1:])
+                else:
+                    new = BOTTOM
+                if origin.get(i) != new:
+                    origin[i] = new
+                    changed = True
+        for i in fn.instructions():
+            if i.op in ("load", "store", "atom") and i.attrs.get("space") == "generic":
+                space = of(i.args[0])
+                if space not in (TOP, BOTTOM):
+                    i.attrs["space"] = space
+
+
+class ModuleLowering:
+    def __init__(self, tu: A.TranslationUnit, sema: Sema, filename: str, reporter=None):
+        self.tu = tu
+        self.sema = sema
+        self.reporter = reporter
+        self.module = ir.Module(filename=filename)
+        self.strings: dict[bytes, str] = {}
+
+    def fail(self, span: Span, msg: str) -> CompileError:
+        if self.reporter is not None:
+            return self.reporter.fatal(span, msg)
+        return CompileError(Diagnostic(span, msg))
+
+    def lower(self) -> ir.Module:
+        for v in self.sema.statics:
+            self.module.globals[v.symbol] = self.global_var(v)
+        for fn in self.sema.funcs.values():
+            if fn.defn is not None:
+                self.module.functions[fn.name] = FunctionLowering(self, fn).lower()
+        return self.module
+
+    def global_var(self, v: Var) -> ir.GlobalVar:
+        t = v.ctype
+        shape = []
+        while isinstance(t, Array):
+            shape.append(t.n or 0)
+            t = t.elem
+        elem = None if isinstance(unqual(t), StructType) else mem_scalar(t)
+        return ir.GlobalVar(v.symbol, v.storage, 0 if v.dynamic else sizeof(v.ctype), alignof(v.ctype),
+                            elem, tuple(shape), v.init, v.dynamic, v.span)
+
+    def string(self, data: bytes) -> str:
+        """The const symbol holding the NUL-terminated string `data`."""
+        if data not in self.strings:
+            name = f"$str{len(self.strings)}"
+            self.strings[data] = name
+            body = data + b"\0"
+            self.module.globals[name] = ir.GlobalVar(name, "const", len(body), 1, T.U8, (len(body),), body)
+        return self.strings[data]
+
+
+def lower(tu: A.TranslationUnit, sema: Sema, filename: str = "<string>", reporter=None) -> ir.Module:
+    """Lower a checked translation unit to an IR module."""
+    return ModuleLowering(tu, sema, filename, reporter).lower()

@@ -1,0 +1,876 @@
+"""The parsing stage: .vk source text in, an `ast.TranslationUnit` out.
+
+In:  source text (or a file path) and a `Reporter`.
+Out: `ast.TranslationUnit`, every node with a `Span` in original-file coordinates (after
+     `#include`, a node points into the header).  Bad input raises `CompileError` holding every
+     syntax error found: the parser recovers (inserting a missing `;` `)` `]`, or skipping to the
+     next `;` or `}`) to report several per run.
+
+How the AST spells things, for the checker:
+- `TypeRef.base` is canonical: 'void' 'bool' 'char' 'signed char' 'unsigned char' 'short'
+  'unsigned short' 'int' 'unsigned int' 'long' 'unsigned long' 'long long' 'unsigned long long'
+  'float' 'double' 'long double' 'auto'; 'struct S' 'union U' 'enum E'; typedef names as written;
+  vector types ('float4'), 'size_t', 'dim3', and 'cooperative_groups::grid_group' (namespace
+  aliases resolved).  Anonymous structs and enums get the name '(anonymous struct at f.vk:3:9)'.
+- Every declaration becomes one `DeclStmt` (at file scope too) holding its StructDef, EnumDef,
+  Typedef and VarDecl items in source order; a prototype becomes a `FunctionDef` with body None.
+- `Ident.name` of a qualified name is 'cooperative_groups::this_grid' (no blanks, aliases resolved).
+- `FunctionDef.qualifiers` and `VarDecl.storage` hold every non-type specifier written (__global__
+  __device__ __host__ __forceinline__ __noinline__ static inline __inline__ extern register
+  constexpr __shared__ __constant__), whichever the declaration is; the checker judges them.
+- `FloatLit.value` of a float literal is already rounded to the nearest float32; `CharLit.value` is
+  that of a (signed) char; `IntLit.base` is 2 for C++14 `0b` literals.
+- `UnsupportedStmt.what` is a plural noun phrase: 'goto statements', 'labels'.
+"""
+from __future__ import annotations
+
+import math
+import re
+import struct
+from dataclasses import dataclass, field
+from decimal import Decimal
+from fractions import Fraction
+from functools import lru_cache
+from importlib.resources import files
+from pathlib import Path
+
+from lark import Lark, Token, Transformer
+from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken, VisitError
+from lark.lexer import PatternStr
+
+from . import ast
+from ..diagnostics import CompileError, Reporter, Span
+from .preprocess import LineMap, decode, preprocess
+
+# -- the token stream between Lark's lexer and its parser ------------------------------------------
+
+VECTOR_TYPES = {f"{base}{n}" for base in ("char", "uchar", "short", "ushort", "int", "uint", "long", "ulong",
+                                          "longlong", "ulonglong", "float", "double") for n in (1, 2, 3, 4)}
+BUILTIN_TYPES = VECTOR_TYPES | {"size_t", "dim3"}
+CG_TYPES = {"grid_group", "thread_block", "thread_group", "coalesced_group"}   # cooperative_groups::
+UNSUPPORTED = {
+    "template": "templates are not supported", "typename": "templates are not supported",
+    "class": "classes are not supported", "virtual": "classes are not supported",
+    "public": "classes are not supported", "private": "classes are not supported",
+    "operator": "operator overloading is not supported",
+    "asm": "inline assembly (asm) is not supported", "__asm__": "inline assembly (asm) is not supported",
+    "__asm": "inline assembly (asm) is not supported",
+    "new": "'new' is not supported", "delete": "'delete' is not supported",
+    "try": "exceptions are not supported", "catch": "exceptions are not supported",
+    "throw": "exceptions are not supported",
+    "using": "'using' is not supported (write the qualified name, or `namespace cg = cooperative_groups;`)",
+    "__managed__": "__managed__ variables are not supported",
+}
+OPEN, CLOSE = "([{", ")]}"
+TYPE_WORDS = {"void", "bool", "char", "short", "int", "long", "signed", "unsigned", "float", "double", "auto"}
+
+
+class _TokenFilter:
+    """Lark postlexer: retypes IDENTIFIERs naming types as TYPE_NAME (tracking `typedef`s as they
+    go by) and C++-only keywords as UNSUPPORTED; drops tokens while `skipping` after an error."""
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self.type_names = set(BUILTIN_TYPES)
+        self.prev = ""
+        self.prev_is_type = False
+        self.typedef_depth: list[int] | None = None    # [parens, braces, brackets] inside a typedef
+        self.skipping = False
+        self.skip_depth = 0
+
+    def process(self, stream):
+        for tok in stream:
+            if self.skipping and self._skip(tok):
+                continue
+            after_type = self._retype(tok)
+            self.prev = tok.value if tok.type not in ("STRING", "CHAR") else '""'
+            self.prev_is_type = after_type
+            yield tok
+
+    def _skip(self, tok: Token) -> bool:
+        """Whether to drop `tok`: stop after a ';' or a whole `{...}`, or before a closing '}'."""
+        v = tok.value if tok.type not in ("STRING", "CHAR") else '""'
+        if v in OPEN:
+            self.skip_depth += 1
+        elif v in CLOSE:
+            if v == "}" and self.skip_depth == 0:
+                self.skipping = False
+                return False
+            self.skip_depth = max(self.skip_depth - 1, 0)
+            self.skipping = not (v == "}" and self.skip_depth == 0)
+        elif v == ";" and self.skip_depth == 0:
+            self.skipping = False
+        return True
+
+    def _retype(self, tok: Token) -> bool:
+        """Retype `tok` in place; say whether it completes a type (so a type name after it is redeclared)."""
+        v = tok.value
+        after_tag = self.prev in ("struct", "union", "enum", ".", "->")
+        if tok.type == "IDENTIFIER" and not after_tag:
+            redeclared = self.prev_is_type or (self.prev == "}" and self.typedef_depth == [0, 0, 0])
+            if v in UNSUPPORTED:
+                tok.type = "UNSUPPORTED"
+            elif v in self.type_names and not redeclared:
+                tok.type = "TYPE_NAME"
+                return True
+            elif self.typedef_depth is not None:
+                parens, braces, brackets = self.typedef_depth
+                if braces == brackets == 0 and (parens == 0 or (parens == 1 and self.prev == "*")):
+                    self.type_names.add(v)
+        elif tok.type == "QUALIFIED_ID":
+            if v.rsplit("::", 1)[1].strip() in CG_TYPES:
+                tok.type = "TYPE_NAME"
+                return True
+        elif v == "typedef" and tok.type != "IDENTIFIER":
+            self.typedef_depth = [0, 0, 0]
+        elif self.typedef_depth is not None and tok.type not in ("STRING", "CHAR"):
+            if v == ";" and not any(self.typedef_depth):
+                self.typedef_depth = None
+            elif len(v) == 1 and v in OPEN + CLOSE:
+                i = (OPEN + CLOSE).index(v)
+                self.typedef_depth[i % 3] += 1 if i < 3 else -1
+        return (tok.type == "IDENTIFIER" and self.prev in ("struct", "union", "enum")) or \
+            (v in TYPE_WORDS and tok.type not in ("IDENTIFIER", "STRING", "CHAR"))
+
+
+_FILTER = _TokenFilter()
+
+
+@lru_cache(maxsize=1)
+def _parser() -> Lark:
+    grammar = (files("vgpu.grammars") / "vk.lark").read_text()
+    return Lark(grammar, parser="lalr", lexer="basic", strict=True, maybe_placeholders=True,
+                postlex=_FILTER, cache=True)
+
+
+@lru_cache(maxsize=1)
+def _spellings() -> dict[str, str]:
+    """Terminal name -> how a C programmer would write it in a message."""
+    names = {t.name: f"'{t.pattern.value}'" for t in _parser().terminals if isinstance(t.pattern, PatternStr)}
+    names.update(IDENTIFIER="identifier", QUALIFIED_ID="identifier", TYPE_NAME="type name", INT="constant",
+                 FLOAT="constant", CHAR="constant", STRING="string literal")
+    return names
+
+
+# -- parse errors and recovery ---------------------------------------------------------------------
+
+PREFERRED = ["';'", "')'", "']'", "'}'", "':'", "'('", "'{'", "'='", "','"]
+CLOSERS = ["')'", "']'", "'}'", "';'"]          # what is most likely missing at the end of the input
+
+
+def _acceptable(e: UnexpectedToken) -> set[str]:
+    """The terminals the parser could really take where `e` happened (its table's list is wider)."""
+    ok = set()
+    for name in e.interactive_parser.choices():
+        if name.isupper() or name == "$END":
+            trial = e.interactive_parser.copy(deepcopy_values=False)
+            try:
+                trial.feed_token(Token(name, ""))
+                ok.add(name)
+            except UnexpectedInput:
+                pass
+    return ok
+
+
+class _Recovery:
+    """Lark `on_error` handler: reports each error once, then repairs or resynchronises."""
+    MAX_ERRORS = 200
+
+    def __init__(self, reporter: Reporter, lines: LineMap, text: str):
+        self.reporter, self.lines, self.text = reporter, lines, text
+        self.calls = 0
+        self.last_bad = -1          # end offset of the last stray character reported
+
+    def __call__(self, e: UnexpectedInput) -> bool:
+        self.calls += 1
+        if self.calls > self.MAX_ERRORS:
+            return False
+        if isinstance(e, UnexpectedCharacters):
+            return self._stray(e)
+        assert isinstance(e, UnexpectedToken)
+        tok = e.token
+        span = self._span(tok)
+        if tok.value == "/" and self.text.startswith("/*", tok.start_pos):
+            self.reporter.error(span, "unterminated comment")
+            return False
+        if tok.type == "$END":
+            self.reporter.error(span, f"expected {self._expected(_acceptable(e), at_end=True)} at end of input")
+            return False
+        if tok.type == "UNSUPPORTED" or (tok.value == "[" and "INT" in e.expected):
+            what = UNSUPPORTED.get(tok.value, "lambda expressions are not supported")
+            self.reporter.error(span, what)
+            return self._resync(e, skip=True)
+        self.reporter.error(span, self._message(tok, _acceptable(e)))
+        return self._insert(e) or self._resync(e, skip=tok.value not in (";", "}"))
+
+    def _stray(self, e: UnexpectedCharacters) -> bool:
+        """Report a character no token starts with; go on after it (but not after an open comment)."""
+        pos, c = e.pos_in_stream, self.text[e.pos_in_stream]
+        span = self.lines.span(e.line, e.column, e.line, e.column + 1)
+        if self.text.startswith("/*", pos):
+            self.reporter.error(span, "unterminated comment")
+            return False
+        if pos != self.last_bad:
+            self.reporter.error(span, f"missing terminating {c} character" if c in "\"'" else
+                                f"stray {c!r} in program")
+        self.last_bad = pos + 1
+        return True
+
+    def _insert(self, e: UnexpectedToken) -> bool:
+        """Repair a missing ';' ')' or ']' when the bad token fits after it."""
+        for name in ("SEMICOLON", "RPAR", "RSQB"):
+            fix = Token(name, {"SEMICOLON": ";", "RPAR": ")", "RSQB": "]"}[name])
+            trial = e.interactive_parser.copy(deepcopy_values=False)
+            try:
+                trial.feed_token(fix)
+                trial.feed_token(e.token)
+            except UnexpectedInput:
+                continue
+            e.interactive_parser.feed_token(fix)
+            e.interactive_parser.feed_token(e.token)
+            return True
+        return False
+
+    def _resync(self, e: UnexpectedToken, skip: bool) -> bool:
+        """Drop input to the next ';' or '}' and unwind the parser to where a ';' ends something."""
+        _FILTER.skipping, _FILTER.skip_depth = skip, 0
+        ip = e.interactive_parser
+        semi = Token("SEMICOLON", ";")
+        states, values = ip.parser_state.state_stack, ip.parser_state.value_stack
+        for _ in range(len(states)):
+            trial = ip.copy(deepcopy_values=False)
+            try:
+                trial.feed_token(semi)
+                if e.token.value == "}":
+                    trial.feed_token(e.token)
+            except UnexpectedInput:
+                if len(states) <= 1:
+                    return True
+                states.pop()
+                values.pop()
+                continue
+            ip.feed_token(semi)
+            if e.token.value == "}":
+                ip.feed_token(e.token)
+            return True
+        return True
+
+    def _span(self, tok: Token) -> Span:
+        if tok.type == "$END" or tok.line is None:
+            last = len(self.lines.lines)
+            return self.lines.span(last, len(self.text.rsplit("\n", 1)[-1]) + 1)
+        return self.lines.span(tok.line, tok.column, tok.end_line, tok.end_column)
+
+    def _message(self, tok: Token, acceptable: set[str]) -> str:
+        if tok.value == "}" and "$END" in acceptable:
+            return "extraneous closing brace ('}')"
+        return f"expected {self._expected(acceptable)} before {self._describe(tok)}"
+
+    @staticmethod
+    def _expected(expected: set[str], at_end: bool = False) -> str:
+        spelled = {_spellings().get(name, name) for name in expected}
+        for want in CLOSERS if at_end else PREFERRED[:4]:
+            if want in spelled:
+                return want
+        if "INT" in expected:
+            return "expression"
+        if "IDENTIFIER" in expected:
+            return "identifier"
+        for want in PREFERRED[4:]:
+            if want in spelled:
+                return want
+        return " or ".join(sorted(spelled)[:3]) or "end of input"
+
+    @staticmethod
+    def _describe(tok: Token) -> str:
+        text = tok.value if len(tok.value) <= 20 else tok.value[:17] + "..."
+        return f"'{text}'"
+
+
+# -- parse tree -> AST -----------------------------------------------------------------------------
+
+TYPE_WORD_ORDER = ("signed", "unsigned", "short", "long", "void", "bool", "char", "int", "float", "double",
+                   "auto")
+SIMPLE_ESCAPES = {"n": 10, "t": 9, "r": 13, "a": 7, "b": 8, "f": 12, "v": 11, "e": 27,
+                  "\\": 92, "'": 39, '"': 34, "?": 63}
+ESCAPE = re.compile(r"\\(x[0-9a-fA-F]*|[0-7]{1,3}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|.)|[^\\]+", re.S)
+BINARY_PRECEDENCE = {"||": 1, "&&": 2, "|": 3, "^": 4, "&": 5, "==": 6, "!=": 6, "<": 7, ">": 7, "<=": 7, ">=": 7,
+                     "<<": 8, ">>": 8, "+": 9, "-": 9, "*": 10, "/": 10, "%": 10}
+INT_SUFFIXES = {"": "", "u": "u", "l": "l", "ul": "ul", "lu": "ul", "ll": "ll", "ull": "ull", "llu": "ull"}
+
+
+@dataclass
+class _Word:
+    kind: str                   # 'storage', 'qual', 'type' or 'struct'
+    text: str
+    span: Span
+
+
+@dataclass
+class _TypeSpec:
+    base: str
+    span: Span
+    defs: list = field(default_factory=list)      # StructDef / EnumDef defined by this specifier
+
+
+@dataclass
+class _Head:
+    """The part of a while/for/switch/case/default/label statement before its body."""
+    kind: str
+    args: list
+    span: Span
+
+
+@dataclass
+class _Specs:
+    base: str
+    quals: frozenset[str]
+    storage: frozenset[str]
+    launch_bounds: list
+    defs: list
+    span: Span
+
+
+@dataclass
+class _Params:
+    params: list[ast.ParamDecl]
+    span: Span
+
+
+@dataclass
+class _Declarator:
+    name: str
+    name_span: Span
+    derived: list               # Pointer / Array / _Params, innermost (next to the name) first
+    span: Span
+
+
+def _canonical(words: list[str]) -> str | None:
+    """C's many spellings of a basic type -> one name; None when they don't combine."""
+    words = sorted(words, key=TYPE_WORD_ORDER.index)
+    sign = [w for w in words if w in ("signed", "unsigned")]
+    longs = words.count("long")
+    rest = [w for w in words if w not in ("signed", "unsigned", "long")]
+    if len(sign) > 1 or longs > 2 or len(rest) > 2 or (len(rest) == 2 and rest != ["short", "int"]):
+        return None
+    core = rest[0] if rest else "int"
+    u = "unsigned " if sign == ["unsigned"] else ""
+    if core == "char" and not longs:
+        return f"{sign[0]} char" if sign else "char"
+    if core == "short" and not longs:
+        return u + "short"
+    if core == "int":
+        return u + ("int", "long", "long long")[longs]
+    if core == "double" and longs == 1 and not sign:
+        return "long double"
+    return core if not sign and not longs else None
+
+
+def _decode_escapes(body: str, span: Span, reporter: Reporter) -> bytes:
+    out = bytearray()
+    for m in ESCAPE.finditer(body):
+        esc = m.group(1)
+        if esc is None:
+            out += m.group(0).encode()
+        elif esc[0] == "x":
+            if len(esc) == 1 or int(esc[1:], 16) > 0xFF:
+                reporter.error(span, "\\x used with no following hex digits" if len(esc) == 1 else
+                               "hex escape sequence out of range")
+            else:
+                out.append(int(esc[1:], 16))
+        elif esc[0] in "01234567":
+            if int(esc, 8) > 0xFF:
+                reporter.error(span, "octal escape sequence out of range")
+            else:
+                out.append(int(esc, 8))
+        elif esc[0] in "uU":
+            out += chr(int(esc[1:], 16)).encode("utf-8", "replace")
+        else:
+            out += bytes([SIMPLE_ESCAPES[esc]]) if esc in SIMPLE_ESCAPES else esc.encode()
+    return bytes(out)
+
+
+def _to_float32(text: str) -> float:
+    """Round a decimal literal straight to float32 (no double rounding through float64)."""
+    d = float(text)
+    try:
+        f = struct.unpack("f", struct.pack("f", d))[0]
+    except OverflowError:
+        return float("inf") if d > 0 else float("-inf")
+    if f == d or d != d or math.isinf(f):
+        return f
+    other_bits = struct.unpack("I", struct.pack("f", f))[0] + (1 if abs(f) < abs(d) else -1)
+    other = struct.unpack("f", struct.pack("I", other_bits & 0xFFFFFFFF))[0]
+    mid = (Fraction(f) + Fraction(other)) / 2
+    if Fraction(d) != mid:
+        return f
+    exact = Fraction(Decimal(text))
+    return f if exact == mid or (exact < mid) == (f < other) else other
+
+
+class _Builder(Transformer):
+    """One method per grammar rule; each returns an AST node (or a small helper record).
+
+    Spans come from the tokens: a node runs from its first positioned child to its last
+    (Lark's propagate_positions would double the parse time).
+    """
+
+    def __init__(self, lines: LineMap, reporter: Reporter):
+        super().__init__(visit_tokens=False)
+        self.lines, self.reporter = lines, reporter
+        self.aliases: dict[str, str] = {}
+
+    # -- positions and helpers -------------------------------------------------------------------
+
+    def tspan(self, tok: Token) -> Span:
+        return self.lines.span(tok.line, tok.column, tok.end_line, tok.end_column)
+
+    def edge(self, item, last: bool) -> Span | None:
+        """The span of the first (or last) positioned thing in `item`."""
+        if isinstance(item, Token):
+            return self.tspan(item)
+        if isinstance(item, Span):
+            return item
+        if isinstance(item, (list, tuple)):
+            for x in reversed(item) if last else item:
+                found = self.edge(x, last)
+                if found is not None:
+                    return found
+            return None
+        return getattr(item, "span", None)
+
+    def extent(self, children) -> Span:
+        first, last = self.edge(children, False), self.edge(children, True)
+        if first is None:
+            return Span(self.lines.lines[0][0], 1, 1)
+        return _join(first, last)
+
+    def qualify(self, name: str) -> str:
+        """`name` with blanks around '::' removed and a namespace alias in front resolved."""
+        if "::" not in name:
+            return name
+        head, sep, tail = re.sub(r"\s+", "", name).partition("::")
+        return self.aliases.get(head, head) + sep + tail
+
+    def type_ref(self, specs: _Specs, derived: list, span: Span) -> ast.TypeRef:
+        if any(isinstance(d, _Params) for d in derived):
+            self.reporter.error(span, "function pointers and function types are not supported")
+            derived = [d for d in derived if not isinstance(d, _Params)]
+        return ast.TypeRef(specs.base, specs.quals, derived, span=specs.span)
+
+    # -- file scope ------------------------------------------------------------------------------
+
+    def start(self, items):
+        return ast.TranslationUnit(_flatten(items), span=Span(self.lines.lines[0][0], 1, 1))
+
+    def namespace_alias(self, children):
+        name, target = children
+        self.aliases[str(name)] = self.qualify(str(target))
+        return []
+
+    def function_def(self, children):
+        specs, decl, body = children
+        head = [ast.DeclStmt(specs.defs, span=specs.span)] if specs.defs else []
+        return head + [self._function(specs, decl, body, self.extent(children))]
+
+    def _function(self, specs: _Specs, decl: _Declarator, body, span: Span) -> ast.FunctionDef:
+        if not decl.derived or not isinstance(decl.derived[0], _Params):
+            self.reporter.error(decl.name_span, f"'{decl.name}' is not a function")
+            params = []
+        else:
+            params = decl.derived[0].params
+        if "typedef" in specs.storage:
+            self.reporter.error(decl.name_span, "a function definition cannot be a typedef")
+        ret = self.type_ref(specs, decl.derived[1:], decl.span)
+        return ast.FunctionDef(decl.name, ret, params, body, specs.storage, specs.launch_bounds,
+                               span=span, name_span=decl.name_span)
+
+    # -- declarations ----------------------------------------------------------------------------
+
+    def declaration(self, children):
+        specs, *inits = children
+        items, functions = list(specs.defs), []
+        for decl, value in filter(None, inits):
+            if "typedef" in specs.storage:
+                if value is not None:
+                    self.reporter.error(decl.span, "a typedef cannot have an initialiser")
+                items.append(ast.Typedef(decl.name, self.type_ref(specs, decl.derived, decl.span), span=decl.span))
+            elif decl.derived and isinstance(decl.derived[0], _Params):
+                functions.append(self._function(specs, decl, None, self.extent([specs, decl])))
+            else:
+                if specs.launch_bounds:
+                    self.reporter.error(decl.name_span, "__launch_bounds__ applies only to functions")
+                items.append(ast.VarDecl(decl.name, self.type_ref(specs, decl.derived, decl.span), value,
+                                         specs.storage, span=decl.span, name_span=decl.name_span))
+        return [ast.DeclStmt(items, span=self.extent(children))] * bool(items or not functions) + functions
+
+    def init_declarator(self, children):
+        decl, value = children
+        if value is not None:
+            decl.span = self.extent(children)
+        return decl, value
+
+    def init_list(self, children):
+        items = [c for c in children if c is not None and not isinstance(c, Token)]
+        return ast.InitList(items, span=self.extent(children))
+
+    def decl_specs(self, children):
+        return self._specs(children)
+
+    type_specs = decl_specs
+
+    def _specs(self, children) -> _Specs:
+        span = self.extent(children)
+        words, named, bounds, defs = [], [], [], []
+        quals, storage = set(), set()
+        for c in children:
+            if isinstance(c, _Word) and c.kind == "type":
+                words.append(c.text)
+            elif isinstance(c, _Word):
+                (quals if c.kind == "qual" else storage).add(c.text)
+            elif isinstance(c, _TypeSpec):
+                named.append(c.base)
+                defs += c.defs
+            elif isinstance(c, Token):
+                named.append(self.qualify(str(c)))
+            else:
+                bounds = c
+        base = _canonical(words) if words else None
+        if words and base is None:
+            self.reporter.error(span, f"cannot combine {' '.join(repr(w) for w in words)} in one type")
+        if named and (words or len(named) > 1):
+            self.reporter.error(span, f"cannot combine '{named[-1]}' with another type")
+        base = named[0] if named else base
+        if not words and not named:
+            self.reporter.error(span, "a type specifier is required")
+        return _Specs(base or "int", frozenset(quals), frozenset(storage), bounds, defs, span)
+
+    def spec_word(self, children):
+        return _Word("storage", str(children[0]), self.tspan(children[0]))
+
+    def type_qual(self, children):
+        return _Word("qual", str(children[0]), self.tspan(children[0]))
+
+    def type_word(self, children):
+        return _Word("type", str(children[0]), self.tspan(children[0]))
+
+    def launch_bounds(self, children):
+        return list(children)
+
+    def struct_kw(self, children):
+        return _Word("struct", str(children[0]), self.tspan(children[0]))
+
+    def tag(self, children):
+        return str(children[0])
+
+    def struct_def(self, children):
+        kw, tag, *members = children
+        span = self.extent(children)
+        name = str(tag) if tag is not None else f"(anonymous {kw.text} at {span})"
+        nested, fields = [], []
+        for defs, decls in members:
+            nested += defs
+            fields += decls
+        struct_def = ast.StructDef(name, fields, kw.text == "union", span=span)
+        return _TypeSpec(f"{kw.text} {name}", span, nested + [struct_def])
+
+    def struct_ref(self, children):
+        kw, tag = children
+        return _TypeSpec(f"{kw.text} {tag}", self.extent(children))
+
+    def struct_member(self, children):
+        specs, *decls = children
+        fields = [ast.VarDecl(d.name, self.type_ref(specs, d.derived, d.span), span=d.span, name_span=d.name_span)
+                  for d in decls if d is not None]
+        return specs.defs, fields
+
+    def enum_def(self, children):
+        _, tag, *items = children
+        span = self.extent(children)
+        name = str(tag) if tag is not None else f"(anonymous enum at {span})"
+        return _TypeSpec(f"enum {name}", span, [ast.EnumDef(name, items, span=span)])
+
+    def enum_ref(self, children):
+        return _TypeSpec(f"enum {children[1]}", self.extent(children))
+
+    def enumerator(self, children):
+        name, value = children
+        return str(name), value, self.tspan(name)
+
+    # -- declarators -----------------------------------------------------------------------------
+
+    def declarator(self, children):
+        pointers, first, *suffixes = children
+        outer = suffixes + list(reversed(pointers or []))
+        span = self.extent(children)
+        if isinstance(first, _Declarator):
+            return _Declarator(first.name, first.name_span, first.derived + outer, span)
+        return _Declarator(str(first), self.tspan(first), outer, span)
+
+    def pointers(self, children):
+        return list(children)
+
+    def pointer(self, children):
+        return ast.Pointer(frozenset(children[1:]), span=self.extent(children))
+
+    def array_suffix(self, children):
+        return ast.Array(children[1], span=self.extent(children))
+
+    def param_suffix(self, children):
+        params = [p for p in children if isinstance(p, ast.ParamDecl)]
+        if len(params) == 1 and params[0].name is None and params[0].type.base == "void" \
+                and not params[0].type.derived and not params[0].type.quals:
+            params = []
+        return _Params(params, self.extent(children))
+
+    def param(self, children):
+        specs, decl = children
+        return ast.ParamDecl(decl.name, self.type_ref(specs, decl.derived, decl.span), span=self.extent(children))
+
+    def param_abstract(self, children):
+        specs, derived = children
+        span = self.extent(children)
+        return ast.ParamDecl(None, self.type_ref(specs, derived or [], span), span=span)
+
+    def abstract_declarator(self, children):
+        pointers = children[0] if isinstance(children[0], list) else []
+        suffixes = [c for c in children if isinstance(c, ast.Array)]
+        return suffixes + list(reversed(pointers))
+
+    def type_name(self, children):
+        specs, derived = children
+        return self.type_ref(specs, derived or [], self.extent(children))
+
+    # -- statements ------------------------------------------------------------------------------
+
+    def compound_stmt(self, children):
+        items = []
+        for item in _flatten(children[1:-1]):
+            if isinstance(item, ast.FunctionDef):
+                self.reporter.error(item.span, "function declarations inside a function are not supported")
+            else:
+                items.append(item)
+        return ast.Compound(items, span=self.extent(children))
+
+    def expr_stmt(self, children):
+        return ast.ExprStmt(children[0], span=self.extent(children))
+
+    def if_stmt(self, children):
+        return ast.If(*children[1:], span=self.extent(children))
+
+    def do_stmt(self, children):
+        return ast.DoWhile(children[1], children[2], span=self.extent(children))
+
+    def break_stmt(self, children):
+        return ast.Break(span=self.extent(children))
+
+    def continue_stmt(self, children):
+        return ast.Continue(span=self.extent(children))
+
+    def return_stmt(self, children):
+        return ast.Return(children[1], span=self.extent(children))
+
+    def goto_stmt(self, children):
+        return ast.UnsupportedStmt("goto statements", span=self.extent(children))
+
+    def headed_stmt(self, children):
+        head, body = children
+        kind, args, span = head.kind, head.args, self.extent(children)
+        if kind == "while":
+            return ast.While(args[0], body, span=span)
+        if kind == "for":
+            return ast.For(*args, body, span=span)
+        if kind == "switch":
+            return ast.Switch(args[0], body, span=span)
+        if kind == "case":
+            return ast.Case(args[0], body, span=span)
+        return ast.UnsupportedStmt("labels", span=span)
+
+    def while_head(self, children):
+        return _Head("while", children[1:], self.tspan(children[0]))
+
+    def for_head(self, children):
+        _, init, cond, step = children
+        if isinstance(init, list):
+            init = next((i for i in init if isinstance(i, ast.DeclStmt)), None)
+        elif init.expr is None:
+            init = None
+        return _Head("for", [init, cond, step], self.tspan(children[0]))
+
+    def switch_head(self, children):
+        return _Head("switch", children[1:], self.tspan(children[0]))
+
+    def case_head(self, children):
+        return _Head("case", children[1:], self.tspan(children[0]))
+
+    def default_head(self, children):
+        return _Head("case", [None], self.tspan(children[0]))
+
+    def label_head(self, children):
+        return _Head("label", [], self.tspan(children[0]))
+
+    # -- expressions -----------------------------------------------------------------------------
+
+    def comma(self, children):
+        left, right = children
+        exprs = left.exprs + [right] if isinstance(left, ast.Comma) else [left, right]
+        return ast.Comma(exprs, span=self.extent(children))
+
+    def assign(self, children):
+        target, op, value = children
+        return ast.Assign(op, target, value, span=self.extent(children))
+
+    def conditional(self, children):
+        return ast.Conditional(*children, span=self.extent(children))
+
+    def binary_expr(self, children):
+        """Precedence climbing over the flat chain `e op e op e ...` (all left-associative)."""
+        operands, ops = children[::2], children[1::2]
+
+        def climb(lo: int, min_prec: int) -> tuple[ast.Expr, int]:
+            left, i = operands[lo], lo
+            while i < len(ops) and BINARY_PRECEDENCE[ops[i]] >= min_prec:
+                op = ops[i]
+                right, i = climb(i + 1, BINARY_PRECEDENCE[op] + 1)
+                left = ast.Binary(op, left, right, span=_join(left.span, right.span))
+            return left, i
+
+        return climb(0, 0)[0]
+
+    def _op(self, children):
+        return str(children[0])
+
+    assign_op = binary_op = incdec_op = ptr_qual = _op
+
+    def unary_op(self, children):
+        return children[0]              # the token: a unary expression's span starts at it
+
+    def cast(self, children):
+        return ast.Cast(children[1], children[3], span=self.extent(children))
+
+    def unary(self, children):
+        op, operand = children
+        return ast.Unary(str(op), operand, span=self.extent(children))
+
+    def sizeof_expr(self, children):
+        return ast.SizeOf(children[1], span=self.extent(children))
+
+    sizeof_type = sizeof_expr
+
+    def postfix(self, children):
+        return ast.Postfix(children[1], children[0], span=self.extent(children))
+
+    def index(self, children):
+        return ast.Index(children[0], children[2], span=self.extent(children))
+
+    def call(self, children):
+        args = [a for a in children[2:] if a is not None and not isinstance(a, Token)]
+        return ast.Call(children[0], args, span=self.extent(children))
+
+    def member(self, children):
+        return ast.Member(children[0], str(children[2]), span=self.extent(children))
+
+    def arrow(self, children):
+        return ast.Member(children[0], str(children[2]), arrow=True, span=self.extent(children))
+
+    def ident(self, children):
+        return ast.Ident(self.qualify(str(children[0])), span=self.tspan(children[0]))
+
+    def int_lit(self, children):
+        text, span = str(children[0]), self.tspan(children[0])
+        m = re.fullmatch(r"(0[xX][0-9a-fA-F]+|0[bB][01]+|0[0-7]*|[1-9][0-9]*)(\w*)", text)
+        digits, suffix = (m.group(1), m.group(2)) if m else (text, "")
+        bad_octal = re.match(r"0[0-7]*([89])", text)
+        if bad_octal or m is None or suffix.lower() not in INT_SUFFIXES or "lL" in suffix or "Ll" in suffix:
+            self.reporter.error(span, f"invalid digit '{bad_octal.group(1)}' in octal constant" if bad_octal
+                                else f"invalid suffix '{suffix or text}' on integer constant")
+            return ast.IntLit(0, span=span, text=text)
+        base = {"x": 16, "b": 2}.get(digits[1:2].lower(), 8) if digits[0] == "0" and len(digits) > 1 else 10
+        value = int(digits[2:] if base in (2, 16) else digits, base)
+        if value >= 1 << 64:
+            self.reporter.error(span, "integer literal is too large to be represented in any integer type")
+        return ast.IntLit(value, INT_SUFFIXES[suffix.lower()], base, text, span=span)
+
+    def float_lit(self, children):
+        text = str(children[0])
+        body, is_float = (text[:-1], text[-1] in "fF") if text[-1] in "fFlL" else (text, False)
+        if body[:2].lower() == "0x":
+            value = float.fromhex(body)
+            value = _to_float32(repr(value)) if is_float else value
+        else:
+            value = _to_float32(body) if is_float else float(body)
+        return ast.FloatLit(value, is_float, text, span=self.tspan(children[0]))
+
+    def char_lit(self, children):
+        span = self.tspan(children[0])
+        data = _decode_escapes(str(children[0])[1:-1], span, self.reporter)
+        if len(data) != 1:
+            self.reporter.error(span, "empty character constant" if not data else
+                                "multi-character character constants are not supported")
+            return ast.CharLit(0, span=span)
+        return ast.CharLit(data[0] - 256 if data[0] >= 128 else data[0], span=span)
+
+    def string_lit(self, children):
+        return ast.StringLit(b"".join(_decode_escapes(str(t)[1:-1], self.tspan(t), self.reporter)
+                                      for t in children), span=self.extent(children))
+
+
+def _join(first: Span, last: Span) -> Span:
+    """The span from the start of `first` to the end of `last` (end kept only on one line)."""
+    same_line = (first.file, first.line) == (last.file, last.line)
+    return Span(first.file, first.line, first.col, last.end_col if same_line else None)
+
+
+def _flatten(items) -> list:
+    out = []
+    for item in items:
+        if isinstance(item, list):
+            out += item
+        elif item is not None:
+            out.append(item)
+    return out
+
+
+# -- entry points ----------------------------------------------------------------------------------
+
+def parse(text: str, filename: str = "<string>", reporter: Reporter | None = None) -> ast.TranslationUnit:
+    """Preprocess and parse `text`; raise CompileError with every diagnostic on bad input."""
+    reporter = reporter if reporter is not None else Reporter()
+    pp_text, lines = preprocess(text, filename, reporter)
+    reporter.check()
+    _FILTER.reset()
+    recovery = _Recovery(reporter, lines, pp_text)
+    try:
+        tree = _parser().parse(pp_text, on_error=recovery)
+    except UnexpectedInput:
+        tree = None            # already reported by `recovery`
+    except RecursionError:
+        raise reporter.fatal(lines.span(1, 1), "the program nests too deeply")
+    if tree is None and not reporter.errors:
+        reporter.error(lines.span(1, 1), "could not parse the program")
+    reporter.check()
+    try:
+        unit = _Builder(lines, reporter).transform(tree)
+    except VisitError as e:
+        if isinstance(e.orig_exc, CompileError):
+            raise e.orig_exc
+        if isinstance(e.orig_exc, RecursionError):
+            raise reporter.fatal(lines.span(1, 1), "the program nests too deeply")
+        raise
+    except RecursionError:
+        raise reporter.fatal(lines.span(1, 1), "the program nests too deeply")
+    reporter.check()
+    return unit
+
+
+def parse_file(path: str | Path, reporter: Reporter | None = None) -> ast.TranslationUnit:
+    """Read (as UTF-8) and parse a .vk file; `#include "..."` resolves next to it."""
+    reporter = reporter if reporter is not None else Reporter()
+    name = str(path)
+    try:
+        data = Path(path).read_bytes()
+    except OSError as e:
+        raise reporter.fatal(Span(name, 0, 0), f"cannot read file: {e.strerror or e}")
+    return parse(decode(data, name, reporter), name, reporter)

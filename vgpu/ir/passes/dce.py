@@ -1,0 +1,27 @@
+"""Dead-code elimination by marking: keep what has effects and what it (transitively) uses.
+
+In:  a Function.  Out: pure instructions (OPS[op].pure, plus `local` slots) that nothing live uses
+are deleted, including dead cycles of phis.
+"""
+from __future__ import annotations
+
+from ..nodes import Function, Instr
+from ..ops import OPS
+from .rewrite import remove_instrs
+
+REMOVABLE_IMPURE = ("local",)     # reserves a slot, has no other effect
+
+
+def eliminate_dead_code(fn: Function) -> bool:
+    """Delete instructions whose values nothing with an effect needs; True if anything was deleted."""
+    live: set[Instr] = set()
+    work = [i for i in fn.instructions() if not OPS[i.op].pure and i.op not in REMOVABLE_IMPURE]
+    live.update(work)
+    while work:
+        for a in work.pop().args:
+            if isinstance(a, Instr) and a not in live:
+                live.add(a)
+                work.append(a)
+    dead = {i for i in fn.instructions() if i not in live}
+    remove_instrs(fn, dead)
+    return bool(dead)

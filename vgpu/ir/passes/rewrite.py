@@ -1,0 +1,64 @@
+"""Small helpers the passes share: value replacement in one sweep, use lists, phi edge edits.
+
+In:  a Function and a map from old values to their replacements (chains allowed: a -> b -> c).
+Out: the function edited in place.  Each helper is one linear walk, so passes stay O(n).
+"""
+from __future__ import annotations
+
+from ..nodes import Block, Function, Instr, Value
+
+
+def resolve(repl: dict[Value, Value], v: Value) -> Value:
+    """Follow the replacement chain from v to its final value."""
+    while v in repl:
+        v = repl[v]
+    return v
+
+
+def replace_uses(fn: Function, repl: dict[Value, Value]) -> None:
+    """Rewrite every operand of fn through `repl`, in one sweep."""
+    if not repl:
+        return
+    for b in fn.blocks:
+        for i in b.instrs:
+            if any(a in repl for a in i.args):
+                i.args = [resolve(repl, a) for a in i.args]
+
+
+def users(fn: Function) -> dict[Value, list[Instr]]:
+    """Every value used in fn -> the instructions using it (once per use)."""
+    out: dict[Value, list[Instr]] = {}
+    for b in fn.blocks:
+        for i in b.instrs:
+            for a in i.args:
+                out.setdefault(a, []).append(i)
+    return out
+
+
+def drop_edge(src: Block, dst: Block) -> None:
+    """Forget one CFG edge src -> dst in dst: its pred entry and the matching phi operands."""
+    if src in dst.preds:
+        dst.preds.remove(src)
+    for phi in dst.phis:
+        blocks = phi.attrs["blocks"]
+        for k, b in enumerate(blocks):
+            if b is src:
+                del blocks[k]
+                del phi.args[k]
+                break
+
+
+def retarget(term: Instr, old: Block, new: Block) -> None:
+    """Point the terminator's edges to `old` at `new` (successor phis are the caller's business)."""
+    term.attrs["targets"] = [new if t is old else t for t in term.attrs["targets"]]
+
+
+def remove_instrs(fn: Function, dead: set[Instr]) -> None:
+    """Delete the instructions in `dead` from their blocks."""
+    if not dead:
+        return
+    for b in fn.blocks:
+        if any(i in dead for i in b.instrs):
+            b.instrs = [i for i in b.instrs if i not in dead]
+    for i in dead:
+        i.block = None

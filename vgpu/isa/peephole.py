@@ -1,0 +1,98 @@
+"""Branch clean-up on allocated code (after register allocation, before reconvergence).
+
+In:  a `KernelCode` on physical registers, laid out block by block.
+Out: the same code with jumps to jumps (and to a lone `ret`) threaded, `@p bra L1; bra L2; L1:`
+     turned into `@!p bra L2`, branches to the next instruction and unreachable instructions
+     removed, and the labels that are still used renamed $L1, $L2, ... in order.
+"""
+from __future__ import annotations
+
+from .program import KernelCode, Label
+from .reconv import successors
+from .regalloc import rebuild
+
+
+def _thread(code: KernelCode) -> bool:
+    changed = False
+    for ins in code.instrs:
+        if ins.op != "bra":
+            continue
+        seen = set()
+        while True:
+            pc = code.labels[ins.operands[0].name]
+            tgt = code.instrs[pc] if pc < len(code.instrs) else None
+            if tgt is None or tgt.guard is not None or pc in seen:
+                break
+            seen.add(pc)
+            if tgt.op == "bra" and tgt.operands[0] != ins.operands[0]:
+                ins.operands = [tgt.operands[0]]
+                changed = True
+            elif tgt.op == "ret" and ins.guard is None:
+                ins.op, ins.operands = "ret", []
+                changed = True
+                break
+            else:
+                break
+    return changed
+
+
+def _simplify(code: KernelCode) -> bool:
+    """Invert guarded branches over an unconditional one, drop branches to the next pc, then
+    unreachable code."""
+    drop: set[int] = set()
+    n = len(code.instrs)
+    for pc, ins in enumerate(code.instrs):
+        if ins.op != "bra" or pc in drop:
+            continue
+        tgt = code.labels[ins.operands[0].name]
+        nxt = code.instrs[pc + 1] if pc + 1 < n else None
+        if tgt == pc + 1:
+            drop.add(pc)
+        elif (ins.guard is not None and tgt == pc + 2 and nxt is not None and nxt.op == "bra"
+              and nxt.guard is None and not _labelled(code, pc + 1)):
+            ins.guard_neg = not ins.guard_neg
+            ins.operands = nxt.operands
+            drop.add(pc + 1)
+    if drop:
+        rebuild(code, lambda pc, ins: [] if pc in drop else [ins])
+    return bool(drop) | _unreachable(code)
+
+
+def _unreachable(code: KernelCode) -> bool:
+    n = len(code.instrs)
+    succ = successors(code)
+    seen, work = {0}, [0] if n else []
+    while work:
+        for s in succ[work.pop()]:
+            if s < n and s not in seen:
+                seen.add(s)
+                work.append(s)
+    if len(seen) == n:
+        return False
+    rebuild(code, lambda pc, ins: [ins] if pc in seen else [])
+    return True
+
+
+def _labelled(code: KernelCode, pc: int) -> bool:
+    return any(p == pc for p in code.labels.values())
+
+
+def _rename_labels(code: KernelCode) -> None:
+    used = {o.name for ins in code.instrs for o in ins.operands if isinstance(o, Label)}
+    order = sorted((pc, name) for name, pc in code.labels.items() if name in used)
+    names: dict[str, str] = {}
+    first_at: dict[int, str] = {}
+    for pc, name in order:                      # labels at one pc merge into one
+        if pc not in first_at:
+            first_at[pc] = f"$L{len(first_at) + 1}"
+        names[name] = first_at[pc]
+    code.labels = {new: pc for pc, new in first_at.items()}
+    for ins in code.instrs:
+        ins.operands = [Label(names[o.name]) if isinstance(o, Label) else o for o in ins.operands]
+
+
+def clean_branches(code: KernelCode) -> None:
+    while _thread(code) | _simplify(code):
+        pass
+    _rename_labels(code)
+

@@ -1,0 +1,533 @@
+"""The warp scheduler: runs blocks of one launch, a wave of co-resident blocks at a time.
+
+In:  a `DecodedKernel`, the `LaunchConfig`, the block ids to run, global memory and the constant
+     bank, and how many blocks may be resident together (the occupancy of the SMs simulated here).
+Out: a `BlocksResult` (counters, per-pc issue counts, printf records); global memory updated; or a
+     `DeviceError` located at the faulting instruction, block and thread.
+
+`run_blocks` is a function of its arguments only (no hidden global state), so SM worker processes
+can each run their own blocks against a shared global arena.
+
+A wave's registers are 1-D numpy arrays over all lanes of all its warps (warp k = lanes
+32k..32k+31).  Each step the scheduler picks the lowest pc at which some warp can run (every 64
+steps the pc of the warp that waited longest, so spin loops cannot starve other warps), and every
+warp standing at that pc executes the instruction TOGETHER as one numpy operation over their active
+lanes; each warp keeps its own SIMT stack (`warp.WarpStacks`).  With the default num_sms=4 a wave is
+the blocks resident on all SMs at once; within a wave lanes execute in (block, warp, lane) order,
+which decides the order of conflicting atomics and stores.  Results of race-free kernels do not
+depend on the wave size; the order in which racing atomics happen does.
+
+%clock counts the scheduler steps of the launch so far (monotonic, deterministic).
+Set VGPU_TRACE=1 to print one line per step (pc, instruction, warps, active lanes).
+"""
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .decode import NVIEW, VIEW_DTYPES, DecodedKernel
+from .faults import BarrierDeadlock, DeviceError, Watchdog, WarpSyncError
+from .memory import CONST_BASE, CONST_BYTES, GLOBAL_BASE, ConstBank, GlobalMemory, WaveMemory
+from .warp import DONE, FULL, RUN, WAIT, WarpStacks, lanes_to_masks, lowest_lane, masks_to_lanes, popcount
+
+TRACE = bool(os.environ.get("VGPU_TRACE"))
+BIG = np.iinfo(np.int64).max
+AR32 = np.arange(32, dtype=np.int64)
+
+
+@dataclass
+class LaunchConfig:
+    grid: tuple[int, int, int]
+    block: tuple[int, int, int]
+    shared_dynamic: int
+    params: bytes
+    num_sms: int = 4
+    max_instructions: int = 10 ** 9       # warp instructions
+    max_steps: int = 2 * 10 ** 7          # scheduler steps (a serial kernel's instructions)
+    schedule: str = "fixed"               # or 'random' (seeded), to expose races
+    seed: int = 0
+    clock_base: int = 0
+
+    @property
+    def threads_per_block(self) -> int:
+        return self.block[0] * self.block[1] * self.block[2]
+
+    @property
+    def warps_per_block(self) -> int:
+        return -(-self.threads_per_block // 32)
+
+
+@dataclass
+class BlocksResult:
+    stats: dict = field(default_factory=dict)
+    op_warps: list = field(default_factory=list)       # per pc: warp instructions issued
+    op_threads: list = field(default_factory=list)     # per pc: active threads
+    printf: list = field(default_factory=list)         # (block, warp, step, lane, text)
+
+
+STAT_NAMES = ("warp_instructions", "thread_instructions", "steps", "waves", "divergent_branches", "barriers",
+              "atomics", "global_load_requests", "global_load_transactions", "global_store_requests",
+              "global_store_transactions")
+
+
+class Wave:
+    """The state of the blocks resident together: registers, SIMT stacks, memory, counters."""
+
+    def __init__(self, k: DecodedKernel, cfg: LaunchConfig, glob: GlobalMemory, const: ConstBank,
+                 max_blocks: int, result: BlocksResult):
+        self.k, self.cfg, self.ops = k, cfg, k.ops
+        self.wpb = cfg.warps_per_block
+        self.maxw = max_blocks * self.wpb
+        L = self.maxw * 32
+        self.LANES = np.arange(L, dtype=np.int64)
+        self.V = self._registers(k, L)
+        self.st = WarpStacks(self.maxw)
+        self.mem = WaveMemory(glob, const, k.shared_static + cfg.shared_dynamic, max_blocks, k.local_bytes, L)
+        self.params = cfg.params
+        self.special = {n: np.zeros(L, np.uint32) for n in (
+            "%tid.x", "%tid.y", "%tid.z", "%ctaid.x", "%ctaid.y", "%ctaid.z", "%laneid", "%warpid", "%smid",
+            "%lanemask_lt", "%lanemask_le", "%lanemask_eq", "%lanemask_ge", "%lanemask_gt")}
+        for n, v in (("%ntid", cfg.block), ("%nctaid", cfg.grid)):
+            for c, x in zip("xyz", v):
+                self.special[f"{n}.{c}"] = np.full(L, x, np.uint32)
+        self.special["%nsmid"] = np.full(L, cfg.num_sms, np.uint32)
+        self.special["%nwarpid"] = np.full(L, 64, np.uint32)
+        self.arrived = {"block": np.zeros(self.maxw, np.uint32), "grid": np.zeros(self.maxw, np.uint32)}
+        self.bar_pred = np.zeros(L, bool)
+        self.is_bar_pc = {kind: np.zeros(len(self.ops) + 1, bool) for kind in ("block", "grid")}
+        self.red = {}
+        for op in self.ops:
+            fam = op.instr.op
+            if fam == "bar" and op.instr.mods[:1] in (("sync",), ("red",)):
+                self.is_bar_pc["block"][op.pc] = True
+            elif fam == "grid":
+                self.is_bar_pc["grid"][op.pc] = True
+        self.is_rpc = k.is_rpc
+        self.result = result
+        self.stats = result.stats
+        self.n = 0
+        self.step_no = 0
+        self.block_ids = np.zeros(max_blocks, np.int64)
+        self.rng = np.random.default_rng(cfg.seed)
+        self._static_lanes()
+
+    @staticmethod
+    def _registers(k: DecodedKernel, L: int) -> list:
+        V: list = [None] * (len(k.slot_bytes) * NVIEW)
+        store = {w: np.zeros((k.slot_bytes.count(w), L), {1: bool, 2: np.uint16, 4: np.uint32, 8: np.uint64}[w])
+                 for w in (1, 2, 4, 8)}
+        used = {1: 0, 2: 0, 4: 0, 8: 0}
+        for slot, width in enumerate(k.slot_bytes):
+            row = store[width][used[width]]
+            used[width] += 1
+            for code, dt in enumerate(VIEW_DTYPES):
+                if dt.itemsize == width and (dt.kind == "b") == (width == 1):
+                    V[slot * NVIEW + code] = row.view(dt)
+        return V
+
+    # -- wave setup -------------------------------------------------------------------------------
+    def _static_lanes(self) -> None:
+        """Lane coordinates that do not depend on which blocks are resident (computed once)."""
+        cfg, wpb, sp = self.cfg, self.wpb, self.special
+        lanes = self.LANES
+        self.slot_of_lane, tib = lanes // (wpb * 32), lanes % (wpb * 32)
+        bx, by, _ = cfg.block
+        sp["%tid.x"][:] = tib % bx
+        sp["%tid.y"][:] = (tib // bx) % by
+        sp["%tid.z"][:] = tib // (bx * by)
+        self.warp_in_block = tib // 32
+        lane = lanes % 32
+        sp["%laneid"][:] = lane
+        one = np.left_shift(np.uint64(1), lane.astype(np.uint64))
+        low = np.uint64(0xFFFFFFFF)
+        sp["%lanemask_eq"][:] = one
+        sp["%lanemask_lt"][:] = one - np.uint64(1)
+        sp["%lanemask_le"][:] = (one << np.uint64(1)) - np.uint64(1)
+        sp["%lanemask_gt"][:] = ~((one << np.uint64(1)) - np.uint64(1)) & low
+        sp["%lanemask_ge"][:] = ~(one - np.uint64(1)) & low
+        nvalid = np.clip(cfg.threads_per_block - np.arange(wpb) * 32, 0, 32)
+        self.block_alive = np.array([(1 << int(v)) - 1 for v in nvalid], np.uint64).astype(np.uint32)
+        self.alive0 = np.tile(self.block_alive, self.maxw // wpb)
+        self.mem.lane_block[:] = self.slot_of_lane
+
+    def start(self, blocks: np.ndarray) -> None:
+        """Make `blocks` (linear block ids) resident: block coordinates, fresh stacks and memory."""
+        cfg, wpb, sp = self.cfg, self.wpb, self.special
+        nb = blocks.size
+        self.nb, self.W, self.nl = nb, nb * wpb, nb * wpb * 32
+        nl = self.nl
+        self.block_ids[:nb] = blocks
+        gx, gy, _ = cfg.grid
+        per_block = {"%ctaid.x": blocks % gx, "%ctaid.y": (blocks // gx) % gy, "%ctaid.z": blocks // (gx * gy)}
+        if "%smid" in self.k.specials or "%warpid" in self.k.specials:
+            sm = blocks % cfg.num_sms
+            order = np.argsort(sm, kind="stable")
+            first = np.searchsorted(sm[order], sm[order])
+            sm_slot = np.empty(nb, np.int64)
+            sm_slot[order] = np.arange(nb) - first      # rank of the block among its SM's blocks
+            per_block["%smid"] = sm
+            sp["%warpid"][:nl].reshape(nb, wpb, 32)[:] = (sm_slot[:, None, None] * wpb
+                                                          + np.arange(wpb)[None, :, None])
+        for name, v in per_block.items():
+            if name in self.k.specials:
+                sp[name][:nl].reshape(nb, -1)[:] = v[:, None]
+        alive = self.alive0[:self.W]
+        self.full_wave = bool((alive == FULL).all())
+        self.all_lanes = slice(0, nl)
+        self.allw = np.arange(self.W)
+        self.st.reset(alive)
+        for a in self.arrived.values():
+            a[:] = 0
+        self.mem.reset(nb, nl)
+        self.lockstep, self.cur = self.full_wave, 0
+
+    def check_lockstep(self) -> None:
+        """Whether every warp runs at one pc with all lanes (the scheduler's fast path)."""
+        st, W = self.st, self.W
+        self.lockstep = bool(self.full_wave and (st.state[:W] == RUN).all() and (st.mask[:W] == FULL).all()
+                             and (st.pc[:W] == st.pc[0]).all())
+        if self.lockstep:
+            self.cur = int(st.pc[0])
+
+    # -- helpers for instructions -----------------------------------------------------------------
+    def lane_ids(self, lanes) -> np.ndarray:
+        return self.LANES[lanes] if isinstance(lanes, slice) else lanes
+
+    def warp_lanes(self, g: np.ndarray):
+        """Every lane of warps g, in order (a slice when g is contiguous)."""
+        if g[-1] - g[0] + 1 == g.size:
+            return slice(int(g[0]) * 32, int(g[-1] + 1) * 32)
+        return (g[:, None] * 32 + AR32).ravel()
+
+    def clock(self) -> int:
+        return self.cfg.clock_base + self.stats["steps"]
+
+    def count_global(self, a: np.ndarray, ids: np.ndarray, kind: str) -> None:
+        """Requests (warps) and 32-byte sector transactions of a global access.  Transactions are
+        counted as sector changes between consecutive lanes, at least one per warp: exact for
+        coalesced, broadcast and strided patterns, an upper bound for scattered ones."""
+        if not a.size or int(a[0]) < GLOBAL_BASE:
+            return
+        s = a >> 5
+        changes = int(np.count_nonzero(s[1:] != s[:-1]))
+        self.stats[f"global_{kind}_requests"] += self.ng
+        self.stats[f"global_{kind}_transactions"] += max(changes + 1, self.ng)
+
+    def read_cstring(self, addr: int) -> str:
+        if addr >= GLOBAL_BASE:
+            arena, off = self.mem.glob.arena, addr - GLOBAL_BASE
+        elif CONST_BASE <= addr < CONST_BASE + CONST_BYTES:
+            arena, off = self.mem.const.arena, addr - CONST_BASE
+        else:
+            return "(unreadable)"
+        if not 0 <= off < arena.size:
+            return "(unreadable)"
+        chunk = arena[off:off + 4096].tobytes()
+        return chunk.split(b"\0", 1)[0].decode("latin-1")
+
+    def printf(self, lane: int, text: str) -> None:
+        slot, w = divmod(lane // 32, self.wpb)
+        self.result.printf.append((int(self.block_ids[slot]), w, self.stats["steps"], lane % 32, text))
+
+    # -- exits and barriers -----------------------------------------------------------------------
+    def exit(self, g: np.ndarray, m: np.ndarray) -> None:
+        self.st.exit_lanes(g, m)
+        if (self.st.state[:self.W] == WAIT).any():
+            self.release("block")
+            self.release("grid")
+
+    def barrier_arrive(self, g, lanes, pc, kind, red) -> None:
+        st = self.st
+        if red is not None:
+            self.bar_pred[self.lane_ids(lanes)] = np.broadcast_to(red[2](self, lanes), (self.n,))
+            self.red[pc] = red
+        self.arrived[kind][g] |= st.mask[g]
+        st.state[g] = WAIT
+        for w in g[st.depth[g] > 0]:                # divergent warps: let other paths run
+            st.park(int(w))
+        self.release(kind)
+
+    def release(self, kind: str) -> None:
+        """Release the blocks (or, for grid.sync, the wave) whose live threads have all arrived."""
+        st, A = self.st, self.arrived[kind]
+        W, wpb = self.W, self.wpb
+        alive = st.alive[:W]
+        if kind == "block":
+            done = (A[:W] == alive).reshape(self.nb, wpb).all(1) & (A[:W] != 0).reshape(self.nb, wpb).any(1)
+            if not done.any():
+                return
+            ws = (np.flatnonzero(done)[:, None] * wpb + np.arange(wpb)).ravel()
+            self.stats["barriers"] += int(done.sum())
+        else:
+            if not ((A[:W] == alive).all() and (A[:W] != 0).any()):
+                return
+            ws = np.arange(W)
+        is_bar = self.is_bar_pc[kind]
+        self._reduce(ws, A, kind)
+        slow = ws[(st.depth[ws] > 0) & st.spark[ws].any(1)] if st.spark.shape[1] else ws[:0]
+        top = ws[(st.state[ws] == WAIT) & is_bar[np.maximum(st.pc[ws], 0)]]
+        st.pc[top] += 1
+        st.state[top] = RUN
+        bar_pcs = set(np.flatnonzero(is_bar).tolist())
+        for w in slow:
+            st.unpark(int(w), bar_pcs)
+            if st.state[w] == WAIT:
+                st.park(int(w))
+        A[ws] = 0
+        st.settle(ws)
+
+    def _reduce(self, ws, A, kind) -> None:
+        """bar.red: write the block-wide popc/and/or of the arrived threads' predicates."""
+        if kind != "block" or not self.red:
+            return
+        wpb = self.wpb
+        arrived = masks_to_lanes(A[ws]).reshape(-1, wpb * 32)
+        lanes = (ws[:, None] * 32 + AR32).ravel()
+        pred = self.bar_pred[lanes].reshape(-1, wpb * 32) & arrived
+        count, total = pred.sum(1), arrived.sum(1)
+        for i, w in enumerate(ws):
+            for pc, m in self.st.parked_masks(int(w)):
+                if pc in self.red:
+                    op, put, _ = self.red[pc]
+                    b = i // wpb
+                    val = {"popc": np.uint32(count[b]), "and": count[b] == total[b], "or": count[b] > 0}[op]
+                    sel = int(w) * 32 + np.flatnonzero(masks_to_lanes(np.array([m], np.uint32)))
+                    put(self, sel, val)
+
+    # -- warp-level synchronisation ---------------------------------------------------------------
+    def warp_sync(self, op, g, lanes) -> None:
+        """shfl / vote / bar.warp.sync: check the member mask, wait for named lanes still on their
+        way (in a sibling path), then execute for the warps whose named lanes are all here."""
+        fn, get_mask = op.run
+        st = self.st
+        m = st.mask[g]
+        wl = self.warp_lanes(g)
+        if op.guard is not None:
+            p = self.V[op.guard][wl]
+            m = m & lanes_to_masks(~p if op.guard_neg else p)
+        act = masks_to_lanes(m).reshape(-1, 32)
+        ml = np.broadcast_to(get_mask(self, wl), (g.size * 32,)).reshape(-1, 32).astype(np.uint32)
+        M = ml[np.arange(g.size), act.argmax(1)]
+        differ = (ml != M[:, None]) & act
+        if differ.any():
+            w = int(np.flatnonzero(differ.any(1))[0])
+            raise WarpSyncError(f"the lanes of a warp pass different member masks to {op.text}",
+                                lane=int(g[w]) * 32 + int(np.flatnonzero(differ[w])[0]))
+        for bad, why in ((m & ~M, "is not in the member mask {M:#010x} it passes"),
+                         (M & ~st.alive[g], "has exited, but the member mask {M:#010x} names it")):
+            if bad.any():
+                w = int(np.flatnonzero(bad)[0])
+                lane = lowest_lane(bad[w])
+                raise WarpSyncError(f"{op.text}: lane {lane} of the warp " + why.format(M=int(M[w])),
+                                    lane=int(g[w]) * 32 + lane)
+        missing = (M & ~m) != 0
+        if missing.any():
+            for w, need in zip(g[missing], M[missing]):
+                w = int(w)
+                st.absorb(w)
+                coming = 0
+                for k in st.siblings(w):
+                    coming |= int(st.smask[w, k])
+                if int(need) & ~(int(st.mask[w]) | coming):
+                    self._not_converged(op, w, int(need) & ~(int(st.mask[w]) | coming))
+                if int(need) & ~int(st.mask[w]) and not st.park(w):
+                    self._not_converged(op, w, int(need) & ~int(st.mask[w]))
+            nw, nt = int(missing.sum()), popcount(m[missing])    # parked warps issue nothing yet
+            self.stats["warp_instructions"] -= nw
+            self.stats["thread_instructions"] -= nt
+            self.result.op_warps[op.pc] -= nw
+            self.result.op_threads[op.pc] -= nt
+            keep = ~missing
+            g, M, m = g[keep], M[keep], m[keep]
+            if not g.size:
+                return
+            act = masks_to_lanes(m).reshape(-1, 32)
+            wl = self.warp_lanes(g)
+        self.sync_mask = M
+        flat = act.ravel()
+        sel = self.LANES[wl][flat] if isinstance(wl, slice) else wl[flat]
+        self.n = sel.size
+        fn(self, g, sel, flat)
+        st.pc[g] += 1
+        if self.is_rpc[op.pc + 1]:
+            st.settle(g)
+
+    def _not_converged(self, op, w: int, missing: int | None = None):
+        """WarpSyncError: the member mask of `op` names lanes of warp w that can never arrive."""
+        st = self.st
+        if missing is None:
+            missing = int(st.alive[w]) & ~int(st.mask[w])
+        lane = lowest_lane(missing) if missing else 0
+        ent = next((e for e in st.entries(w) if e[2] >> lane & 1), None)
+        at = self.ops[ent[0]] if ent is not None and 0 <= ent[0] < len(self.ops) else None
+        note = f"lane {lane} waits at line {at.line} ({at.text}) and can never arrive" if at is not None else \
+            f"lane {lane} can never arrive"
+        raise WarpSyncError(f"the member mask of {op.text} names lanes that are not converged with the "
+                            f"calling lanes (missing {missing:#010x})", note,
+                            lane=w * 32 + lowest_lane(st.mask[w]))
+
+    def stuck(self):
+        """No warp can run and not all are done: a barrier or warp-sync deadlock."""
+        st = self.st
+        waiting = np.flatnonzero(st.state[:self.W] == WAIT)
+        for w in waiting:
+            op = self.ops[int(st.pc[w])]
+            if op.warp_sync:
+                self._not_converged(op, int(w))
+        w = int(waiting[0])
+        b = w // self.wpb
+        ws = np.arange(b * self.wpb, (b + 1) * self.wpb)
+        kind = "grid" if self.is_bar_pc["grid"][int(st.pc[w])] else "block"
+        op = self.ops[int(st.pc[w])]
+        arrived = popcount(self.arrived[kind][ws])
+        alive = popcount(st.alive[ws])
+        note = ""
+        for v in ws:
+            missing = int(st.alive[v]) & ~int(self.arrived[kind][v])
+            if missing:
+                lane = lowest_lane(missing)
+                ent = next(e for e in st.entries(int(v)) if e[2] >> lane & 1)
+                at = self.ops[ent[0]] if 0 <= ent[0] < len(self.ops) else None
+                tid = "({},{},{})".format(*(int(self.special[f"%tid.{c}"][int(v) * 32 + lane]) for c in "xyz"))
+                note = f"thread {tid} can never arrive"
+                if at is not None:
+                    note += f": it waits at line {at.line} ({at.text})" + (
+                        "" if ent[3] else " for a divergent branch to reconverge")
+                break
+        what = "grid.sync" if kind == "grid" else "__syncthreads()"
+        raise BarrierDeadlock(f"{what} ({op.text}) reached by {arrived} of the block's {alive} live threads, "
+                              "and no other thread can move", note, lane=w * 32 + lowest_lane(st.mask[w]))
+
+    # -- the scheduler loop -----------------------------------------------------------------------
+    def pick(self):
+        """The next pc and the warps that run it with their active lanes: (cur, g, lanes, n)."""
+        st, W = self.st, self.W
+        runnable = st.state[:W] == RUN
+        key = np.where(runnable, st.pc[:W], BIG)
+        cur = int(key.min())
+        if cur == BIG:
+            if (st.state[:W] == DONE).all():
+                return None
+            self.stuck()
+        step = self.stats["steps"]
+        if self.cfg.schedule != "fixed":
+            cand = np.flatnonzero(runnable)
+            cur = int(st.pc[cand[self.rng.integers(cand.size)]])
+        elif step & 63 == 63:                        # fairness: now and then the highest pc
+            cur = int(np.where(runnable, st.pc[:W], -1).max())
+        g = np.flatnonzero(key == cur)
+        m = st.mask[g]
+        ng = g.size
+        contiguous = g[-1] - g[0] + 1 == ng
+        if (m == FULL).all():
+            if ng == W and self.full_wave:
+                self.lockstep, self.cur = True, cur
+                return cur, self.allw, self.all_lanes, self.nl
+            lanes = slice(int(g[0]) * 32, int(g[-1] + 1) * 32) if contiguous else (g[:, None] * 32 + AR32).ravel()
+            return cur, g, lanes, ng * 32
+        act = masks_to_lanes(m)
+        lanes = (np.flatnonzero(act) + int(g[0]) * 32) if contiguous else (g[:, None] * 32 + AR32).ravel()[act]
+        return cur, g, lanes, lanes.size
+
+    def run(self) -> None:
+        st, ops, W = self.st, self.ops, self.W
+        stats, is_rpc = self.stats, self.is_rpc
+        op_warps, op_threads = self.result.op_warps, self.result.op_threads
+        budget_w, budget_s = self.cfg.max_instructions, self.cfg.max_steps
+        while True:
+            if self.lockstep:
+                cur, g, lanes, n = self.cur, self.allw, self.all_lanes, self.nl
+            else:
+                picked = self.pick()
+                if picked is None:
+                    return
+                cur, g, lanes, n = picked
+            op = ops[cur]
+            ng = self.ng = g.size
+            step = stats["steps"]
+            stats["steps"] = step + 1
+            stats["warp_instructions"] += ng
+            stats["thread_instructions"] += n
+            op_warps[cur] += ng
+            op_threads[cur] += n
+            if TRACE:
+                print(f"[step {step}] pc {cur:4d} warps {ng:4d} lanes {n:6d}  {op.text}", file=sys.stderr)
+            if stats["warp_instructions"] > budget_w or step >= budget_s:
+                raise Watchdog(f"the kernel ran past the budget of {budget_w} warp instructions / {budget_s} "
+                               "scheduler steps (an endless loop?)",
+                               "raise max_instructions / max_steps of the device to allow longer kernels",
+                               lane=int(g[0]) * 32)
+            try:
+                if op.kind == "simple":
+                    if op.guard is not None:
+                        p = self.V[op.guard][lanes]
+                        if op.guard_neg:
+                            p = ~p
+                        lanes = (np.flatnonzero(p) + lanes.start) if isinstance(lanes, slice) else lanes[p]
+                        n = lanes.size
+                    self.n = n
+                    if n:
+                        op.run(self, g, lanes)
+                    if self.lockstep:
+                        st.pc[:W] = self.cur = cur + 1
+                    else:
+                        st.pc[g] = cur + 1
+                    if is_rpc[cur + 1]:
+                        st.settle(g)
+                        if self.lockstep:
+                            self.check_lockstep()
+                    continue
+                self.n = n
+                if op.warp_sync:
+                    self.warp_sync(op, g, lanes)
+                else:
+                    op.run(self, g, lanes)
+                if self.lockstep:
+                    self.check_lockstep()
+            except DeviceError as e:
+                if e.lane is None:
+                    e.lane = int(self.lane_ids(lanes)[0]) if n else int(g[0]) * 32
+                raise
+
+
+def new_result(k: DecodedKernel) -> BlocksResult:
+    return BlocksResult({n: 0 for n in STAT_NAMES}, [0] * len(k.ops), [0] * len(k.ops), [])
+
+
+def run_blocks(k: DecodedKernel, cfg: LaunchConfig, blocks, glob: GlobalMemory, const: ConstBank,
+               wave_blocks: int, result: BlocksResult | None = None) -> BlocksResult:
+    """Run `blocks` (linear block ids) of the launch, `wave_blocks` resident at a time; counters
+    and printf records accumulate in `result` (also when a fault ends the run)."""
+    blocks = np.asarray(blocks, np.int64)
+    result = result if result is not None else new_result(k)
+    wave = Wave(k, cfg, glob, const, min(wave_blocks, max(blocks.size, 1)), result)
+    with np.errstate(all="ignore"):
+        for start in range(0, blocks.size, wave_blocks):
+            wave.start(blocks[start:start + wave_blocks])
+            result.stats["waves"] += 1
+            try:
+                wave.run()
+            except DeviceError as e:
+                raise locate(e, wave) from None
+    return result
+
+
+def locate(e: DeviceError, wave: Wave) -> DeviceError:
+    """Fill in the kernel, source line, block and thread of a fault raised in `wave`."""
+    k = wave.k
+    lane = e.lane if e.lane is not None else 0
+    w = lane // 32
+    pc = int(wave.st.pc[w]) if w < wave.W else 0
+    op = wave.ops[pc] if 0 <= pc < len(wave.ops) else None
+    line = op.line if op is not None else None
+    tid = tuple(int(wave.special[f"%tid.{c}"][lane]) for c in "xyz")
+    b = int(wave.block_ids[lane // (32 * wave.wpb)])
+    gx, gy, _ = wave.cfg.grid
+    ins = op.instr if op is not None else None
+    return e.locate(kernel=k.name, file=(ins.file if ins is not None and ins.file else k.program.filename),
+                    line=line, source_line=k.source_line(ins), block=(b % gx, b // gx % gy, b // (gx * gy)),
+                    thread=tid, instruction=f"pc {pc}: {op.text}" if op is not None else None)
+
