@@ -102,8 +102,9 @@ def test_struct_layout_and_initialised_constants():
     assert (info.size, info.align) == (24, 8)
 
 
-def test_kernel_without_kernels_is_accepted():
-    assert not to_ir("__device__ int twice(int x) { return 2 * x; }").kernels
+def test_file_without_kernels_is_rejected():
+    with pytest.raises(CompileError, match="no kernel in this file"):
+        to_ir("__device__ int twice(int x) { return 2 * x; }")
 
 
 # -- diagnostics: (source, line, column, message), every kind the checker produces --------------------

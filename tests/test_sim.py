@@ -347,3 +347,25 @@ def test_warp_stack_operations():
     assert st.entries(0) == [(12, -1, 0xFFFF0000, False)]
     assert "reconverge" in st.describe(0) or "pc" in st.describe(0)
     st.check()
+
+
+def test_hand_built_program_and_unsupported_instruction():
+    from vgpu.isa.program import Imm, Instr, KernelCode, Mem, ParamInfo, Program, Reg, SReg, Sym
+    from vgpu.sim import Unsupported
+    from vgpu.types import U64
+    k = KernelCode("fill", [ParamInfo("out", U64, is_pointer=True, symbol="out")], instrs=[
+        Instr("ld", ("param",), ("u64",), [Reg("%rd1"), Mem(Sym("out"))]),
+        Instr("mov", (), ("u32",), [Reg("%r1"), SReg("%tid.x")]),
+        Instr("mul", ("wide",), ("u32",), [Reg("%rd2"), Reg("%r1"), Imm(4)]),
+        Instr("add", (), ("u64",), [Reg("%rd1"), Reg("%rd1"), Reg("%rd2")]),
+        Instr("st", ("global",), ("u32",), [Mem(Reg("%rd1")), Reg("%r1")]),
+        Instr("ret", (), (), [])])
+    dev = SimDevice(echo_printf=False)
+    mod = dev.load(Program({"fill": k}, filename="hand.vasm"))
+    out = put(dev, np.zeros(40, np.uint32))
+    dev.launch(mod, "fill", [out], grid=1, block=40)
+    assert np.array_equal(get(dev, out, np.uint32, 40), np.arange(40))
+    k.instrs.insert(0, Instr("frobnicate", (), ("u32",), [Reg("%r1")], line=3))
+    with pytest.raises(Unsupported) as e:
+        dev.launch(dev.load(Program({"fill": k}, filename="hand.vasm")), "fill", [out], grid=1, block=1)
+    assert "frobnicate" in str(e.value) and "'fill'" in str(e.value)

@@ -69,6 +69,8 @@ class _TokenFilter:
     """Lark postlexer: retypes IDENTIFIERs naming types as TYPE_NAME (tracking `typedef`s as they
     go by) and C++-only keywords as UNSUPPORTED; drops tokens while `skipping` after an error."""
 
+    always_accept = ("IDENTIFIER",)       # Lark: terminals the postlexer may produce from these
+
     def __init__(self) -> None:
         self.reset()
 
@@ -202,8 +204,29 @@ class _Recovery:
             what = UNSUPPORTED.get(tok.value, "lambda expressions are not supported")
             self.reporter.error(span, what)
             return self._resync(e, skip=True)
-        self.reporter.error(span, self._message(tok, _acceptable(e)))
+        unknown = self._unknown_type(tok)
+        acceptable = _acceptable(e)
+        if not unknown and tok.type == "IDENTIFIER" and "TYPE_NAME" in acceptable and "INT" not in acceptable:
+            unknown = span, f"unknown type name '{tok.value}'"
+        if unknown:
+            self.reporter.error(*unknown)
+        else:
+            self.reporter.error(span, self._message(tok, acceptable))
         return self._insert(e) or self._resync(e, skip=tok.value not in (";", "}"))
+
+    UNKNOWN_TYPE = re.compile(r"(?:^|[;{}])\s*([A-Za-z_]\w*)\s*\**\s*$")
+
+    def _unknown_type(self, tok: Token) -> tuple[Span, str] | None:
+        """`matrix m;`: an unknown name where a declaration's type stands -> (span, message), else None."""
+        if tok.type != "IDENTIFIER" or tok.start_pos is None:
+            return None
+        m = self.UNKNOWN_TYPE.search(self.text, max(0, tok.start_pos - 200), tok.start_pos)
+        if not m or m[1] in _KEYWORDS:
+            return None
+        pos = m.start(1)
+        line = self.text.count("\n", 0, pos) + 1
+        col = pos - self.text.rfind("\n", 0, pos)
+        return self.lines.span(line, col, line, col + len(m[1])), f"unknown type name '{m[1]}'"
 
     def _stray(self, e: UnexpectedCharacters) -> bool:
         """Report a character no token starts with; go on after it (but not after an open comment)."""
@@ -287,6 +310,10 @@ class _Recovery:
     def _describe(tok: Token) -> str:
         text = tok.value if len(tok.value) <= 20 else tok.value[:17] + "..."
         return f"'{text}'"
+
+
+_KEYWORDS = frozenset("return goto case sizeof else do typedef struct union enum const volatile static extern "
+                      "unsigned signed register inline".split())
 
 
 # -- parse tree -> AST -----------------------------------------------------------------------------

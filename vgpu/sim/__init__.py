@@ -5,7 +5,7 @@ Device API (what the runtime calls):
     dev = SimDevice(num_sms=4, global_bytes=512 << 20, max_instructions=None, schedule='fixed', seed=0,
                     max_shared_per_block=48 * 1024, max_steps=None, echo_printf=True)
         max_instructions: watchdog budget in warp instructions per launch (default 10**9);
-        max_steps: budget in scheduler steps per launch (default 2 * 10**7; bounds serial kernels);
+        max_steps: budget in scheduler steps per launch (default 5 * 10**6; bounds serial kernels);
         schedule: 'fixed' (deterministic) or 'random' (seeded by `seed`; exposes races).
     addr = dev.malloc(nbytes)              # 256-byte aligned global address (>= GLOBAL_BASE)
     dev.free(addr)                         # InvalidFree if addr is not a live allocation's start

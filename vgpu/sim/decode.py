@@ -77,6 +77,7 @@ class Op:
     guard: int | None = None          # view id of the guard predicate
     guard_neg: bool = False
     warp_sync: bool = False           # checks a member mask (shfl, vote, bar.warp.sync)
+    family: str = ""                  # the instruction's row in vgpu.isa.spec
 
     @property
     def line(self) -> int | None:
@@ -275,10 +276,10 @@ def decode_kernel(program: Program, name: str, addresses: dict[str, int]) -> Dec
                f"{ins.mnemonic} {', '.join(map(str, ins.operands))}".strip()
         kind, run, warp_sync = build(ins, d, pc)
         guard = d.vid(ins.guard, np.dtype(bool)) if ins.guard is not None and ins.op != "bra" else None
-        ops.append(Op(pc, ins, text, kind, run, guard, ins.guard_neg, warp_sync))
+        ops.append(Op(pc, ins, text, kind, run, guard, ins.guard_neg, warp_sync, spec.family(ins).name))
     end = Instr("exit", (), (), [], line=code.instrs[-1].line if code.instrs else None)
     kind, run, _ = build(end, d, len(ops))
-    ops.append(Op(len(ops), end, "exit  // end of kernel", kind, run))
+    ops.append(Op(len(ops), end, "exit  // end of kernel", kind, run, family="exit"))
     is_rpc = [False] * (len(ops) + 1)
     for r in code.reconv.values():
         if 0 <= r < len(is_rpc):

@@ -71,7 +71,7 @@ class SimDevice:
         self.glob = GlobalMemory(global_bytes)
         self.const = ConstBank()
         self.max_instructions = max_instructions or 10 ** 9
-        self.max_steps = max_steps or 2 * 10 ** 7
+        self.max_steps = max_steps or 5 * 10 ** 6
         self.schedule, self.seed = schedule, seed
         self.max_shared_per_block = max_shared_per_block
         self.echo_printf = echo_printf

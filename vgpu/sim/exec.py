@@ -97,7 +97,8 @@ def _space(ins):
     return None
 
 
-def _gather(w, parts, n, dt):
+def _gather(parts, n, dt):
+    """The loaded values of the (view, index, positions) parts of an access."""
     if len(parts) == 1 and parts[0][2] is None:
         view, idx, _ = parts[0]
         return view[idx]
@@ -125,7 +126,7 @@ def _ld(ins, d, pc, fam):
         ids = w.lane_ids(lanes)
         parts = w.mem.locate(sp, dt, a, ids, "load")
         w.count_global(a, ids, "load")
-        put(w, lanes, _gather(w, parts, a.size, dt))
+        put(w, lanes, _gather(parts, a.size, dt))
     return "simple", run, False
 
 
@@ -278,7 +279,7 @@ def _bra(ins, d, pc, fam):
         def run(w, g, lanes):
             w.st.pc[g] = target
             if is_rpc_target:
-                w.st.settle(g)
+                w.st.settle()
         return "ctrl", run, False
     r = d.code.reconv.get(pc, EXIT)
     r = r if 0 <= r <= len(d.code.instrs) else EXIT

@@ -313,9 +313,10 @@ class WaveMemory:
             self._window_check(off, size, self.local_bytes, "local", a, lanes, access,
                                "of the thread's local memory")
             return self.local_views[dt], (lanes * self.lpad + off) >> shift
-        bad = int(a[0])
+        k = int(np.flatnonzero(windows_of(a) == NONE)[0])
+        bad = int(a[k])
         note = f"{bad:#x} is not in any memory window" + (" (a null pointer?)" if bad < 0x10000 else "")
-        raise OutOfBounds(f"{access} of {size} bytes at {bad:#x}", note, lane=int(lanes[0]), address=bad, size=size)
+        raise OutOfBounds(f"{access} of {size} bytes at {bad:#x}", note, lane=int(lanes[k]), address=bad, size=size)
 
     @staticmethod
     def _window_check(off, size, limit, name, a, lanes, access, whose):

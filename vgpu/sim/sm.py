@@ -46,7 +46,7 @@ class LaunchConfig:
     params: bytes
     num_sms: int = 4
     max_instructions: int = 10 ** 9       # warp instructions
-    max_steps: int = 2 * 10 ** 7          # scheduler steps (a serial kernel's instructions)
+    max_steps: int = 5 * 10 ** 6          # scheduler steps (bounds a serial kernel: ~1-2 minutes)
     schedule: str = "fixed"               # or 'random' (seeded), to expose races
     seed: int = 0
     clock_base: int = 0
@@ -100,16 +100,14 @@ class Wave:
         self.is_bar_pc = {kind: np.zeros(len(self.ops) + 1, bool) for kind in ("block", "grid")}
         self.red = {}
         for op in self.ops:
-            fam = op.instr.op
-            if fam == "bar" and op.instr.mods[:1] in (("sync",), ("red",)):
+            if op.family in ("bar.sync", "bar.red"):
                 self.is_bar_pc["block"][op.pc] = True
-            elif fam == "grid":
+            elif op.family == "grid.sync":
                 self.is_bar_pc["grid"][op.pc] = True
         self.is_rpc = k.is_rpc
         self.result = result
         self.stats = result.stats
         self.n = 0
-        self.step_no = 0
         self.block_ids = np.zeros(max_blocks, np.int64)
         self.rng = np.random.default_rng(cfg.seed)
         self._static_lanes()
@@ -182,15 +180,6 @@ class Wave:
         for a in self.arrived.values():
             a[:] = 0
         self.mem.reset(nb, nl)
-        self.lockstep, self.cur = self.full_wave, 0
-
-    def check_lockstep(self) -> None:
-        """Whether every warp runs at one pc with all lanes (the scheduler's fast path)."""
-        st, W = self.st, self.W
-        self.lockstep = bool(self.full_wave and (st.state[:W] == RUN).all() and (st.mask[:W] == FULL).all()
-                             and (st.pc[:W] == st.pc[0]).all())
-        if self.lockstep:
-            self.cur = int(st.pc[0])
 
     # -- helpers for instructions -----------------------------------------------------------------
     def lane_ids(self, lanes) -> np.ndarray:
@@ -403,7 +392,8 @@ class Wave:
 
     # -- the scheduler loop -----------------------------------------------------------------------
     def pick(self):
-        """The next pc and the warps that run it with their active lanes: (cur, g, lanes, n)."""
+        """The next pc, the warps that run it, their active lanes and how many, and `limit`: the
+        lowest pc of any other runnable warp (the group may run on alone below it)."""
         st, W = self.st, self.W
         runnable = st.state[:W] == RUN
         key = np.where(runnable, st.pc[:W], BIG)
@@ -418,33 +408,42 @@ class Wave:
             cur = int(st.pc[cand[self.rng.integers(cand.size)]])
         elif step & 63 == 63:                        # fairness: now and then the highest pc
             cur = int(np.where(runnable, st.pc[:W], -1).max())
-        g = np.flatnonzero(key == cur)
-        m = st.mask[g]
+        here = key == cur
+        g = np.flatnonzero(here)
         ng = g.size
+        m = st.mask[g]
+        if self.cfg.schedule != "fixed":
+            limit = cur + 1                          # re-pick every step
+        elif ng == W:
+            limit = BIG
+        else:
+            key[here] = BIG
+            limit = int(key.min())
         contiguous = g[-1] - g[0] + 1 == ng
         if (m == FULL).all():
             if ng == W and self.full_wave:
-                self.lockstep, self.cur = True, cur
-                return cur, self.allw, self.all_lanes, self.nl
+                return cur, self.allw, self.all_lanes, self.nl, limit
             lanes = slice(int(g[0]) * 32, int(g[-1] + 1) * 32) if contiguous else (g[:, None] * 32 + AR32).ravel()
-            return cur, g, lanes, ng * 32
+            return cur, g, lanes, ng * 32, limit
         act = masks_to_lanes(m)
         lanes = (np.flatnonzero(act) + int(g[0]) * 32) if contiguous else (g[:, None] * 32 + AR32).ravel()[act]
-        return cur, g, lanes, lanes.size
+        return cur, g, lanes, lanes.size, limit
 
     def run(self) -> None:
-        st, ops, W = self.st, self.ops, self.W
+        """Issue instructions until every warp of the wave is done."""
+        st, ops = self.st, self.ops
         stats, is_rpc = self.stats, self.is_rpc
         op_warps, op_threads = self.result.op_warps, self.result.op_threads
         budget_w, budget_s = self.cfg.max_instructions, self.cfg.max_steps
+        group = None                                 # (g, lanes, n, limit) still valid for pc `cur`
+        cur = 0
         while True:
-            if self.lockstep:
-                cur, g, lanes, n = self.cur, self.allw, self.all_lanes, self.nl
-            else:
+            if group is None:
                 picked = self.pick()
                 if picked is None:
                     return
-                cur, g, lanes, n = picked
+                cur, *group = picked
+            g, lanes, n, limit = group
             op = ops[cur]
             ng = self.ng = g.size
             step = stats["steps"]
@@ -462,35 +461,46 @@ class Wave:
                                lane=int(g[0]) * 32)
             try:
                 if op.kind == "simple":
+                    run_lanes = lanes
                     if op.guard is not None:
                         p = self.V[op.guard][lanes]
                         if op.guard_neg:
                             p = ~p
-                        lanes = (np.flatnonzero(p) + lanes.start) if isinstance(lanes, slice) else lanes[p]
-                        n = lanes.size
-                    self.n = n
-                    if n:
-                        op.run(self, g, lanes)
-                    if self.lockstep:
-                        st.pc[:W] = self.cur = cur + 1
-                    else:
-                        st.pc[g] = cur + 1
-                    if is_rpc[cur + 1]:
-                        st.settle(g)
-                        if self.lockstep:
-                            self.check_lockstep()
+                        run_lanes = (np.flatnonzero(p) + lanes.start) if isinstance(lanes, slice) else lanes[p]
+                    self.n = run_lanes.size if op.guard is not None else n
+                    if self.n:
+                        op.run(self, g, run_lanes)
+                    cur += 1
+                    st.pc[g] = cur
+                    if is_rpc[cur]:
+                        st.settle()
+                        group = self.after_control(g)
+                        if group is not None:
+                            cur = int(st.pc[0])
+                    elif cur >= limit:
+                        group = None
                     continue
                 self.n = n
                 if op.warp_sync:
                     self.warp_sync(op, g, lanes)
                 else:
                     op.run(self, g, lanes)
-                if self.lockstep:
-                    self.check_lockstep()
+                group = self.after_control(g)
+                if group is not None:
+                    cur = int(st.pc[0])
             except DeviceError as e:
                 if e.lane is None:
                     e.lane = int(self.lane_ids(lanes)[0]) if n else int(g[0]) * 32
                 raise
+
+    def after_control(self, g):
+        """After control flow: the whole wave again in lockstep (every warp at one pc with all its
+        lanes) keeps running as one group; anything else goes back to the scheduler."""
+        st, W = self.st, self.W
+        if g.size == W and self.full_wave and (st.state[:W] == RUN).all() and (st.mask[:W] == FULL).all() \
+                and (st.pc[:W] == st.pc[0]).all():
+            return [self.allw, self.all_lanes, self.nl, BIG]
+        return None
 
 
 def new_result(k: DecodedKernel) -> BlocksResult:

@@ -19,11 +19,14 @@ Masks are uint32 with bit i for lane i.  The operations:
              below (the invariant: an entry's mask is a subset of the reconvergence entry beneath it).
   exit       lanes leave every entry; entries left empty are popped; a warp whose stack empties is DONE.
 
-Branches that reconverge only at the kernel's exit carry rpc EXIT (-1): such paths never pop by pc,
-only when their lanes exit.  A path that parks at a barrier or warp-sync point while a sibling path
-(same rpc) below it can still run is rotated under that sibling, and siblings parked at the same pc
-are merged, so `if (i >= n) return; ... __syncthreads();` works as on a GPU with independent thread
-scheduling.  Set VGPU_DEBUG=1 to assert the invariants after every operation.
+The bottom entry reconverges at EXIT (-1), which no pc equals: it ends when its lanes exit.
+
+Barriers and warp-sync points in divergent code (`park`): a path that must wait there is parked;
+siblings parked at the same pc are merged into it; a sibling path (same rpc) that can still run is
+rotated to the top; failing that, lanes that already wait at the reconvergence point go ahead as a
+path of their own.  So `if (i >= n) return; ... __syncthreads();` and `__shfl_sync` reached by
+several paths work as on a GPU with independent thread scheduling (Volta and later).
+Set VGPU_DEBUG=1 to assert the invariants after every operation.
 """
 from __future__ import annotations
 
@@ -102,23 +105,30 @@ class WarpStacks:
         self.spark[ws, d] = False
         self.depth[ws] = d + 1
 
-    def settle(self, g: np.ndarray) -> None:
-        """Pop the top entries of warps `g` that reached their rpc or have no lanes left."""
-        while g.size:
-            sel = g[(self.pc[g] == self.rpc[g]) | (self.mask[g] == 0)]
+    def settle(self, g: np.ndarray | None = None) -> None:
+        """Pop the top entries that reached their rpc or have no lanes left (of warps `g`; all
+        warps when g is None: only warps that just moved can qualify, and whole arrays are cheaper
+        to scan than gathered ones)."""
+        while True:
+            if g is None:
+                sel = np.flatnonzero(((self.pc == self.rpc) | (self.mask == 0)) & (self.state != DONE))
+            else:
+                sel = g[(self.pc[g] == self.rpc[g]) | (self.mask[g] == 0)]
             if not sel.size:
                 break
             d = self.depth[sel]
             done = sel[d == 0]
             self.state[done] = DONE
             self.mask[done] = 0
-            g = sel[d > 0]
+            ws = sel[d > 0]
             d = d[d > 0] - 1
-            self.pc[g] = self.spc[g, d]
-            self.rpc[g] = self.srpc[g, d]
-            self.mask[g] = self.smask[g, d]
-            self.state[g] = np.where(self.spark[g, d], WAIT, RUN)
-            self.depth[g] = d
+            self.pc[ws] = self.spc[ws, d]
+            self.rpc[ws] = self.srpc[ws, d]
+            self.mask[ws] = self.smask[ws, d]
+            self.state[ws] = np.where(self.spark[ws, d], WAIT, RUN)
+            self.depth[ws] = d
+            if g is not None:
+                g = ws
         if DEBUG:
             self.check()
 
