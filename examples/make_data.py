@@ -24,7 +24,22 @@ def inputs() -> dict[str, np.ndarray]:
         "hist": np.zeros(64, np.uint32),
         "start": rng.integers(1, 100_000, 4096).astype(np.uint32),
         "steps": np.zeros(4096, np.int32),
+        "scan_in": rng.integers(0, 100, 4000).astype(np.int32),
+        "scan_out": np.zeros(4000, np.int32),
+        "signal": rng.uniform(-1, 1, n).astype(np.float32),
+        "taps": (np.array([1, 8, 28, 56, 70, 56, 28, 8, 1]) / 256).astype(np.float32),
+        "smoothed": np.zeros(n, np.float32),
+        **particles(rng, 4096),
     }
+
+
+def particles(rng, n: int) -> dict[str, np.ndarray]:
+    """The same particles as an array of structs ('particles') and as a struct of arrays ('px'...)."""
+    fields = ("x", "y", "z", "vx", "vy", "vz")
+    aos = np.zeros(n, np.dtype([(f, np.float32) for f in fields]))
+    for f in fields:
+        aos[f] = rng.uniform(-1, 1, n).astype(np.float32)
+    return {"particles": aos, **{"p" + f: aos[f].copy() for f in fields}}
 
 
 if __name__ == "__main__":

@@ -24,8 +24,9 @@ would be undefined is not emitted.
 from __future__ import annotations
 
 import math
+import random
 import struct
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from fractions import Fraction
 
 from hypothesis import strategies as st
@@ -297,11 +298,11 @@ __global__ void fuzz(const int *A, const int *B, const int *C, const unsigned *U
 """
 
 
-@dataclass
 class Case:
-    inputs: dict                 # 'a' .. 'y' -> list of 64 Python values
-    body: list = field(default_factory=list)   # statements before the store
-    expr: Expr | None = None
+    """A kernel (`source`), its inputs ('a' .. 'y' -> 64 values) and the model's value of `expr` per lane."""
+
+    def __init__(self, inputs: dict):
+        self.inputs, self.body, self.expr = inputs, [], None
 
     @property
     def out_type(self) -> str:
@@ -315,9 +316,11 @@ class Case:
     def expected(self) -> list:
         return [convert(v, self.expr.ty, self.out_type) for v in self.expr.vals]
 
+    def lane(self, k: int) -> str:
+        return ", ".join(f"{n}={vals[k]!r}" for n, vals in self.inputs.items())
+
     def __repr__(self) -> str:
-        ins = "\n".join(f"  {k} = {v}" for k, v in self.inputs.items())
-        return f"Case(\n{self.source}inputs:\n{ins})"
+        return f"Case(<<\n{self.source}>>)"
 
 
 def same(want, got, t: str) -> bool:
@@ -339,13 +342,31 @@ FLOAT_SPECIAL = [0.5, -0.5, 1.5, 2.5, -2.5, 16777216.0, 16777218.0, 2147483520.0
 FLOAT_TEXT = ["0.0", "1.0", "0.5", "0.1", "2.5", "3.0", "1e10", "16777217.0", "2147483648.0", "4294967295.0",
               "1e-30", "3.4e38", "0.3333333333"]
 
-ints = st.one_of(st.integers(-8, 8), st.sampled_from(INT_SPECIAL), st.integers(INT_MIN, INT_MAX))
-unsigneds = st.one_of(st.integers(0, 40), st.sampled_from(UNSIGNED_SPECIAL), st.integers(0, UINT_MAX))
-f32s = st.one_of(st.integers(-40, 40).map(float), st.sampled_from(FLOAT_SPECIAL), st.floats(width=32),
-                 st.integers(-(1 << 24), 1 << 24).map(lambda n: n / 8.0))
-lanes = lambda s: st.lists(s, min_size=LANES, max_size=LANES)   # noqa: E731
-INPUTS = {"a": ("int", ints), "b": ("int", ints), "c": ("int", ints), "u": ("unsigned", unsigneds),
-          "v": ("unsigned", unsigneds), "x": ("float", f32s), "y": ("float", f32s)}
+def _lane_values(rng: random.Random, ty: str) -> list:
+    """64 inputs of type ty: a quarter small, a quarter special, half anywhere in the type."""
+    def one():
+        k = rng.randrange(4)
+        if ty == "int":
+            return rng.randint(-8, 8) if k == 0 else rng.choice(INT_SPECIAL) if k == 1 else rng.randint(INT_MIN, INT_MAX)
+        if ty == "unsigned":
+            return rng.randint(0, 40) if k == 0 else rng.choice(UNSIGNED_SPECIAL) if k == 1 else rng.randint(0, UINT_MAX)
+        if k == 0:
+            return float(rng.randint(-40, 40))
+        if k == 1:
+            return rng.choice(FLOAT_SPECIAL)
+        if k == 2:
+            return rng.randint(-(1 << 24), 1 << 24) / 8.0
+        return struct.unpack("<f", struct.pack("<I", rng.getrandbits(32)))[0]    # any bits: NaN, inf, subnormal
+    return [one() for _ in range(LANES)]
+
+
+INPUTS = {"a": "int", "b": "int", "c": "int", "u": "unsigned", "v": "unsigned", "x": "float", "y": "float"}
+
+
+# Node kinds to draw from (repeats weight them); the float test's outermost node is mostly numeric.
+KINDS_INT = ["arith", "arith", "int", "int", "compare", "logic", "unary", "cast", "cond", "leaf"]
+KINDS_FLOAT = ["arith", "arith", "arith", "int", "compare", "logic", "unary", "negate", "cast", "cond", "leaf"]
+KINDS_FLOAT_TOP = ["arith", "arith", "negate", "cond", "compare", "float"]
 
 
 class Gen:
@@ -353,8 +374,11 @@ class Gen:
 
     def __init__(self, draw, floats: bool, inputs: dict):
         self.draw, self.floats = draw, floats
-        self.vars = [leaf(n, t, inputs[n]) for n, (t, _) in INPUTS.items() if floats or t not in FLOATING]
+        self.vars = [leaf(n, t, inputs[n]) for n, t in INPUTS.items() if floats or t not in FLOATING]
         self.vars += [leaf("i", "int", range(LANES)), Expr("threadIdx.x", 15, "unsigned", tuple(k % 32 for k in range(LANES)))]
+        if floats:
+            self.vars += [v for v in self.vars if v.ty == "float"]        # float leaves twice as likely
+        self.kinds = KINDS_FLOAT if floats else KINDS_INT
 
     def pick(self, options):
         return self.draw(st.sampled_from(options))
@@ -380,10 +404,10 @@ class Gen:
         e = self.expr(depth)
         return cast(self.pick(["int", "unsigned", "bool"]), e) if e.ty in FLOATING else e
 
-    def expr(self, depth: int) -> Expr:
+    def expr(self, depth: int, kinds=None) -> Expr:
         if depth == 0:
             return self.leaf()
-        kind = self.pick(["leaf", "arith", "int", "compare", "logic", "unary", "cast", "cond"])
+        kind = self.pick(kinds or self.kinds)
         d = depth - 1
         if kind == "leaf":
             return self.leaf()
@@ -401,6 +425,10 @@ class Gen:
         if kind == "cast":
             return cast(self.pick(["int", "unsigned", "bool", "float"] if self.floats else ["int", "unsigned", "bool"]),
                         self.expr(d))
+        if kind == "float":
+            return cast("float", self.expr(d))
+        if kind == "negate":
+            return unary("-", self.expr(d))
         return cond(self.expr(d), self.expr(d), self.expr(d))
 
     def statement(self, k: int, depth: int) -> list[str]:
@@ -426,7 +454,7 @@ class Gen:
             if not any(v is UB for v in new):
                 lines.append(f"{name} {op}= {e.src};")
                 vals = new
-        self.vars.append(leaf(name, t, vals))
+        self.vars += [leaf(name, t, vals)] * 2
         return lines
 
     @staticmethod
@@ -445,10 +473,11 @@ class Gen:
 
 @st.composite
 def cases(draw, floats: bool) -> Case:
-    inputs = {n: draw(lanes(s)) for n, (t, s) in INPUTS.items()}
+    rng = random.Random(draw(st.integers(0, 2 ** 32 - 1)))
+    inputs = {n: _lane_values(rng, t) for n, t in INPUTS.items()}
     g = Gen(draw, floats, inputs)
     case = Case(inputs)
     for k in range(draw(st.integers(0, 2))):
-        case.body += g.statement(k, draw(st.integers(0, 2)))
-    case.expr = g.expr(draw(st.integers(1, 4)))
+        case.body += g.statement(k, draw(st.integers(1, 2)))
+    case.expr = g.expr(draw(st.integers(2, 4)), KINDS_FLOAT_TOP if floats else None)
     return case

@@ -167,7 +167,7 @@ DIAGNOSTICS = [
     ("__global__ void k() { __constant__ int c[4]; }", 1, 40,
      "a __constant__ variable declaration is not allowed inside a function body"),
     ("__global__ void k() { extern __shared__ float buf[4]; }", 1, 47,
-     "an extern __shared__ variable must be an array of unknown size"),
+     "only an extern __shared__ array of unknown size is supported: declare 'buf[]' and give its size at launch"),
     ("__global__ void k() { const int c; }", 1, 33, "default initialization of an object of const type 'const int'"),
     ("__global__ void k() { void v; }", 1, 28, "variable has incomplete type 'void'"),
     ("__global__ void k() { int a[]; }", 1, 27,

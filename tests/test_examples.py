@@ -58,8 +58,43 @@ def model_collatz(out):
     np.testing.assert_array_equal(out["steps"], want)
 
 
+def model_warp_scan(out):
+    want = np.concatenate([np.cumsum(c) for c in np.split(load("scan_in"), range(256, 4000, 256))])
+    np.testing.assert_array_equal(out["out"], want.astype(np.int32))
+
+
+def model_conv1d(out):
+    x, taps = load("signal"), load("taps")
+    padded = np.concatenate([np.zeros(4, np.float32), x, np.zeros(4, np.float32)])
+    acc = np.zeros_like(x)
+    for k in range(9):                       # float32, in the kernel's order
+        acc = acc + taps[k] * padded[k:k + len(x)]
+    np.testing.assert_array_equal(out["out"], acc)
+
+
+def particle_step(x, y, z, vx, vy, vz):
+    dt = np.float32(0.01)
+    vy = vy - np.float32(9.81) * dt
+    return x + vx * dt, y + vy * dt, z + vz * dt, vy
+
+
+def model_step_aos(out):
+    p = load("particles")
+    got = out["p"]
+    for name, want in zip(("x", "y", "z", "vy"), particle_step(*(p[f] for f in ("x", "y", "z", "vx", "vy", "vz")))):
+        np.testing.assert_array_equal(got[name], want)
+    np.testing.assert_array_equal(got["vx"], p["vx"])
+
+
+def model_step_soa(out):
+    want = particle_step(*(load("p" + f) for f in ("x", "y", "z", "vx", "vy", "vz")))
+    for name, w in zip(("x", "y", "z", "vy"), want):
+        np.testing.assert_array_equal(out[name], w)
+
+
 MODELS = {f.__name__[len("model_"):]: f for f in
-          (model_vector_add, model_saxpy, model_reduce_sum, model_matmul, model_histogram, model_collatz)}
+          (model_vector_add, model_saxpy, model_reduce_sum, model_matmul, model_histogram, model_collatz,
+           model_warp_scan, model_conv1d, model_step_aos, model_step_soa)}
 
 
 def test_readme_lists_every_example():
@@ -76,3 +111,16 @@ def test_example_runs(cmd, tmp_path, monkeypatch, capsys):
     assert main(args) == 0, capsys.readouterr().err
     saved = {p.stem: np.load(p) for p in (tmp_path / "out").glob("*.npy")}
     MODELS[cmd[cmd.index("--kernel") + 1]](saved)
+
+
+@pytest.mark.parametrize("constant, message", [
+    ("filtr=@examples/data/taps.npy", "no __constant__ symbol named 'filtr'"),
+    ("filter=@examples/data/signal.npy", "40000 bytes given for 'filter', which holds 36"),
+    ("filter=3", "--constant takes NAME=@PATH.npy"),
+])
+def test_bad_constant_is_a_usage_error(constant, message, monkeypatch, capsys):
+    monkeypatch.chdir(ROOT)
+    args = ["run", "examples/conv1d_constant.vk", "--grid", "1", "--block", "32", "--constant", constant,
+            "in=@examples/data/signal.npy", "out=@examples/data/smoothed.npy", "n=32"]
+    assert main(args) == 2
+    assert message in capsys.readouterr().err

@@ -16,13 +16,13 @@ FUZZ = dict(deadline=None, derandomize=True, print_blob=True,
 
 def run(case: exprgen.Case) -> None:
     mod = vgpu.compile(case.source, filename="fuzz.vk")
-    args = [vgpu.to_device(np.array(case.inputs[n], NUMPY[t])) for n, (t, _) in exprgen.INPUTS.items()]
+    args = [vgpu.to_device(np.array(case.inputs[n], NUMPY[t])) for n, t in exprgen.INPUTS.items()]
     out = vgpu.zeros(LANES, NUMPY[case.out_type])
     mod.get_function("fuzz")(*args, out, grid=2, block=32)
     got, want = out.copy_to_host().tolist(), case.expected()
     bad = [k for k in range(LANES) if not exprgen.same(want[k], got[k], case.out_type)]
-    assert not bad, "\n".join([f"{len(bad)} lanes differ; lane: expected, vgpu gave"] +
-                              [f"  {k}: {want[k]!r}, {got[k]!r}" for k in bad[:8]] + [case.source])
+    assert not bad, "\n".join([case.source + f"{len(bad)} lanes differ: lane: expected, vgpu gave (inputs)"] +
+                              [f"  {k}: {want[k]!r}, {got[k]!r} ({case.lane(k)})" for k in bad[:8]])
 
 
 @settings(max_examples=60, **FUZZ)

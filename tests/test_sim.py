@@ -341,7 +341,7 @@ def test_warp_stack_operations():
     assert st.entries(0) == [(6, 12, 0xFFFF0000, False), (9, 12, 0x0000FFFF, False), (12, -1, 0xFFFFFFFF, False)]
     assert st.pc[1] == 9 and st.depth[1] == 0
     st.pc[0] = 12                                    # fall-through path reaches the reconvergence pc
-    st.settle(np.array([0]))
+    st.settle()
     assert st.entries(0)[0] == (9, 12, 0x0000FFFF, False)
     st.exit_lanes(np.array([0]), np.array([0x0000FFFF], np.uint32))   # the taken path exits
     assert st.entries(0) == [(12, -1, 0xFFFF0000, False)]

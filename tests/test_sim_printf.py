@@ -48,6 +48,7 @@ def test_float_argument_from_an_f32_register():
     assert format_c(b"%.1f", [(np.float32(2.5).item(), "f32")], None) == "2.5"
 
 
+FMT = ", ".join(map(str, b"b%d t%3d %.2f %s\n" + bytes(5)))
 PRINTF = entry("hello", ".param .f64 x", """
     mov.u32 %r1, %tid.x;
     mov.u32 %r2, %ctaid.x;
@@ -60,7 +61,7 @@ PRINTF = entry("hello", ".param .f64 x", """
     printf fmt, %r2, %r1, %fd2, %rd1;
 $SKIP:
     ret;
-""", decls=".const .align 1 .b8 fmt[22] = {98, 37, 100, 32, 116, 37, 51, 100, 32, 37, 46, 50, 102, 32, 37, 115, 10, 0, 0, 0, 0, 0};\n"
+""", decls=f".const .align 1 .b8 fmt[22] = {{{FMT}}};\n"
            ".global .align 1 .b8 msg[3] = {111, 107, 0};")
 
 

@@ -150,7 +150,8 @@ def test_shuffles_match_cuda(width, delta):
     lane, v = np.arange(32), np.arange(32) * 10
     c_up, c_other = (32 - width) << 8, ((32 - width) << 8) | 31
     seg = lane % width
-    assert np.array_equal(shfl("down", delta, c_other), np.where(seg + delta < width, v[np.minimum(lane + delta, 31)], v))
+    down = np.where(seg + delta < width, v[np.minimum(lane + delta, 31)], v)
+    assert np.array_equal(shfl("down", delta, c_other), down)
     assert np.array_equal(shfl("up", delta, c_up), np.where(seg >= delta, v[lane - delta], v))
     assert np.array_equal(shfl("bfly", delta, c_other), v[lane ^ delta] if delta < width else v)
     assert np.array_equal(shfl("idx", delta + 2, c_other), v[(lane // width) * width + (delta + 2) % width])
@@ -364,7 +365,8 @@ def test_grid_sync_and_cooperative_limit():
     dev, mod = load(GRID_SYNC, num_sms=2)
     x, out = put(dev, np.zeros(16, np.uint32)), put(dev, np.zeros(16 * 64, np.uint32))
     dev.launch(mod, "k", [x, out], grid=16, block=64)
-    assert np.array_equal(get(dev, out, np.uint32, 1024).reshape(16, 64), np.tile((np.arange(16) + 1) % 16 + 100, (64, 1)).T)
+    want = np.tile((np.arange(16) + 1) % 16 + 100, (64, 1)).T
+    assert np.array_equal(get(dev, out, np.uint32, 1024).reshape(16, 64), want)
     with pytest.raises(InvalidLaunch) as e:                       # 2 SMs x 2 blocks of 1024 threads
         dev.launch(mod, "k", [x, out], grid=5, block=1024)
     assert "cooperative" in str(e.value)
@@ -415,3 +417,49 @@ def test_const_and_local_faults(body, words):
     with pytest.raises(OutOfBounds) as e:
         dev.launch(mod, "k", [], grid=1, block=1)
     assert words in str(e.value)
+
+
+def _sequential(op, mem, idx, b, c=None):
+    mem, old = mem.copy(), np.empty(idx.size, mem.dtype)
+    for k, i in enumerate(idx):
+        o = mem[i]
+        old[k] = o
+        mem[i] = {"add": lambda: o + b[k], "min": lambda: min(o, b[k]), "max": lambda: max(o, b[k]),
+                  "and": lambda: o & b[k], "or": lambda: o | b[k], "xor": lambda: o ^ b[k],
+                  "exch": lambda: b[k], "cas": lambda: c[k] if o == b[k] else o,
+                  "inc": lambda: 0 if o >= b[k] else o + 1,
+                  "dec": lambda: b[k] if o == 0 or o > b[k] else o - 1}[op]()
+    return mem, old
+
+
+@pytest.mark.parametrize("op", ["add", "min", "max", "and", "or", "xor", "exch", "cas", "inc", "dec"])
+@pytest.mark.parametrize("hot", [1, 3, 40])
+def test_atomic_conflict_algorithm_matches_sequential_lane_order(op, hot):
+    from vgpu.sim.exec import atomic
+    from vgpu.types import U32
+    rng = np.random.default_rng(hot)
+    idx = rng.integers(0, hot, 200)
+    b = rng.integers(0, 9, 200).astype(np.uint32)
+    c = rng.integers(0, 9, 200).astype(np.uint32)
+    mem = rng.integers(0, 9, 64).astype(np.uint32)
+    want_mem, want_old = _sequential(op, mem, idx, b, c)
+    got = mem.copy()
+    old = atomic(op, U32, got, idx, b, c)
+    assert np.array_equal(old, want_old) and np.array_equal(got, want_mem)
+
+
+@pytest.mark.parametrize("hot", [1, 150])
+def test_float_atomic_add_sequential_and_flushes_subnormals(hot):
+    from vgpu.sim.exec import atomic
+    from vgpu.types import F32
+    rng = np.random.default_rng(0)
+    idx = rng.integers(0, hot, 300)
+    b = (rng.standard_normal(300) * 1e3).astype(np.float32)
+    mem = np.zeros(160, np.float32)
+    want_mem, want_old = _sequential("add", mem, idx, b)
+    got = mem.copy()
+    assert np.array_equal(atomic("add", F32, got, idx, b, None), want_old) and np.array_equal(got, want_mem)
+    tiny = np.array([1e-40, -1e-41], np.float32)                  # subnormal inputs add nothing
+    z = np.zeros(1, np.float32)
+    atomic("add", F32, z, np.zeros(2, np.int64), tiny, None)
+    assert z[0] == 0

@@ -4,7 +4,7 @@
     vgpuc ir    FILE.vk [--no-opt]      the SSA IR
     vgpuc asm   FILE.vk [-o OUT.vasm]   the assembly, with .vk source lines as comments
     vgpuc run   FILE.vk|FILE.vasm --kernel NAME --grid G --block B [--shared BYTES]
-                [NAME=VALUE ...] [--save DIR] [--stats]
+                [--constant NAME=@PATH.npy ...] [NAME=VALUE ...] [--save DIR] [--stats]
 
 Exit status: 0 success, 1 compile error, 2 usage error, 3 device fault.  Never a traceback.
 """
@@ -58,6 +58,8 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParse
     p.add_argument("--shared", type=int, default=0, help="dynamic shared memory in bytes")
     p.add_argument("--save", help="write every pointer argument to DIR/NAME.npy after the launch")
     p.add_argument("--stats", action="store_true", help="print the launch's counters")
+    p.add_argument("--constant", action="append", default=[], metavar="NAME=@PATH.npy",
+                   help="fill __constant__ symbol NAME from a .npy file before the launch (repeatable)")
     p.add_argument("--print", action="append", default=[], metavar="NAME",
                    help="print pointer argument NAME after the launch (repeatable)")
     p.add_argument("--workers", type=int, help="SM worker processes (0: in-process)")
@@ -133,6 +135,24 @@ def _kernel_args(kernel, pairs: list[str], device):
     return values, arrays
 
 
+def _set_constants(module, pairs: list[str], device) -> None:
+    """--constant NAME=@PATH.npy: fill each __constant__ symbol before the launch."""
+    for item in pairs:
+        name, eq, value = item.partition("=")
+        if not eq or not name or not value.startswith("@"):
+            raise UsageError(f"--constant takes NAME=@PATH.npy, not {item!r}")
+        try:
+            host = np.load(value[1:], allow_pickle=False)
+        except (OSError, ValueError) as e:
+            raise UsageError(f"cannot load {value[1:]!r} for --constant {name}: {e}") from None
+        try:
+            module.set_constant(name, host, device=device)
+        except KeyError as e:
+            raise UsageError(f"--constant {name}: {e.args[0]}") from None
+        except ValueError as e:
+            raise UsageError(f"--constant {name}: {e}") from None
+
+
 def cmd_run(a) -> int:
     import vgpu
     grid, block = parse_dims(a.grid, "grid"), parse_dims(a.block, "block")
@@ -150,6 +170,7 @@ def cmd_run(a) -> int:
         raise UsageError(e.args[0]) from None
     device = vgpu.Device(num_sms=a.sms, workers=a.workers)
     try:
+        _set_constants(module, a.constant, device)
         values, arrays = _kernel_args(kernel, a.args, device)
         result = kernel(*values, grid=grid, block=block, shared=a.shared, device=device)
         if a.save:

@@ -97,6 +97,10 @@ GRID_GROUP = StructType(StructInfo("cooperative_groups::grid_group", complete=Tr
 THREAD_BLOCK = StructType(StructInfo("cooperative_groups::thread_block", complete=True))
 _CG_TYPES = {"grid_group": GRID_GROUP, "thread_block": THREAD_BLOCK}
 _CG_FUNCS = {"this_grid": GRID_GROUP, "this_thread_block": THREAD_BLOCK}
+_CG_COMMON = {"sync", "size", "thread_rank", "num_threads", "is_valid", "dim_threads", "thread_index"}
+_CG_MEMBERS = {GRID_GROUP: _CG_COMMON | {"group_dim", "dim_blocks", "block_rank", "num_blocks", "block_index",
+                                        "is_cluster_launch", "num_clusters", "cluster_rank"},
+               THREAD_BLOCK: _CG_COMMON | {"group_index", "group_dim", "barrier_arrive", "barrier_wait"}}
 _SPACES = {"__shared__": "shared", "__constant__": "const", "__device__": "global"}
 _ARITH_OPS = {"+", "-", "*", "/", "%", "<<", ">>", "&", "|", "^"}
 _COMPARE = {"<", ">", "<=", ">=", "==", "!="}
@@ -305,12 +309,12 @@ class Checker:
     # -- types ---------------------------------------------------------------------------------------
     def tag(self, kind: str, name: str, span: Span, define: bool = False) -> StructInfo:
         """The struct/union `name` visible here; a new incomplete one if none is (or if defining)."""
-        if not define:
-            for scope in reversed(self.tags):
-                if name in scope:
-                    return scope[name]
-        scope = self.tags[-1]
+        scopes = self.tags[-1:] if define else reversed(self.tags)
+        scope = next((sc for sc in scopes if name in sc), self.tags[-1])
         info = scope.get(name)
+        if info == "enum":
+            self.error(span, f"use of '{name}' with tag type that does not match previous declaration")
+            return StructInfo(f"{kind} {name}", is_union=kind == "union")
         if info is None or (define and info.complete):
             if info is not None:
                 self.error(span, f"redefinition of '{kind} {name}'")
@@ -343,6 +347,11 @@ class Checker:
         return t
 
     def enum_def(self, d: A.EnumDef) -> None:
+        prev = self.tags[-1].get(d.name) if d.name else None
+        if prev == "enum":
+            self.error(d.span, f"redefinition of 'enum {d.name}'")
+        elif prev is not None:
+            self.error(d.span, f"use of '{d.name}' with tag type that does not match previous declaration")
         nxt = 0
         for name, expr, span in d.items:
             if expr is not None:
@@ -565,7 +574,8 @@ class Checker:
         dynamic = space == "shared" and "extern" in st
         if dynamic:
             if not (isinstance(t, Array) and t.n is None):
-                self.error(span, "an extern __shared__ variable must be an array of unknown size")
+                self.unsupported(span, f"only an extern __shared__ array of unknown size is supported: "
+                                       f"declare '{d.name}[]' and give its size at launch")
             v.dynamic = True
         elif isinstance(t, Array) and t.n is None and d.init is not None:
             n = len(d.init.items) if isinstance(d.init, A.InitList) else \
@@ -997,6 +1007,11 @@ class Checker:
         if not self.is_lvalue(x):
             self.error(x.span, "expression is not assignable")
             return False
+        if isinstance(sym, Var) and sym.storage == "const" and x is root:
+            # nvcc rejects writing a whole __constant__ variable (element stores compile to a trap)
+            self.error(x.span, f"cannot assign to __constant__ variable '{sym.name}' in device code "
+                               "(set it from the host)")
+            return False
         if isinstance(t, Array):
             self.error(x.span, f"array type '{spell(t)}' is not assignable")
             return False
@@ -1309,7 +1324,9 @@ class Checker:
                 self.sema.calls[e] = CallInfo(TABLE["__syncthreads"], [], Void(),
                                               "gridsync" if grid else "bar", {} if grid else {"mode": "sync"})
             return Void()
-        if unqual(bt) in (GRID_GROUP, THREAD_BLOCK):
+        if unqual(bt) in (GRID_GROUP, THREAD_BLOCK) and m.name not in _CG_MEMBERS[unqual(bt)]:
+            self.error(m.span, f"no member named '{m.name}' in '{spell(unqual(bt))}'")
+        elif unqual(bt) in (GRID_GROUP, THREAD_BLOCK):
             self.unsupported(e.span, f"'{m.name}' of cooperative groups is not supported yet")
         else:
             self.unsupported(e.span, "member function calls are not supported yet")

@@ -34,8 +34,8 @@ from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
 
-from lark import Lark, Token, Transformer
-from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken, VisitError
+from lark import Lark, Token, Transformer, Tree
+from lark.exceptions import GrammarError, UnexpectedCharacters, UnexpectedInput, UnexpectedToken, VisitError
 from lark.lexer import PatternStr
 
 from . import ast
@@ -448,6 +448,29 @@ class _Builder(Transformer):
         super().__init__(visit_tokens=False)
         self.lines, self.reporter = lines, reporter
         self.aliases: dict[str, str] = {}
+
+    def transform(self, tree: Tree):
+        """Lark's `Transformer.transform`, with the same results and errors, minus its per-node
+        generator and method lookups (a third of the parse time)."""
+        methods: dict = {}
+
+        def build(t: Tree):
+            children = []
+            for c in t.children:
+                children.append(build(c) if isinstance(c, Tree) else c)
+            f = methods.get(t.data)
+            if f is None:
+                f = methods[t.data] = getattr(self, t.data, False)
+            if f is False:
+                return self.__default__(t.data, children, t.meta)
+            try:
+                return f(children)
+            except GrammarError:
+                raise
+            except Exception as e:
+                raise VisitError(t.data, t, e)
+
+        return build(tree) if isinstance(tree, Tree) else tree
 
     # -- positions and helpers -------------------------------------------------------------------
 

@@ -15,6 +15,8 @@ across the most instructions at the point of highest pressure is spilled, until 
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
 from ..diagnostics import CompileError, Diagnostic, Span
 from .program import DataSymbol, Instr, KernelCode, Mem, Reg, Sym
 from .reconv import successors
@@ -25,22 +27,26 @@ SPILL = "__spill"
 
 def reg_cls(r: Reg) -> str:
     """'%rd' for '%rd7' and for the virtual '%rd~7'."""
-    return r.name.split("~")[0].rstrip("0123456789")
+    return _name_cls(r.name)
+
+
+@lru_cache(maxsize=4096)
+def _name_cls(name: str) -> str:
+    return name.split("~")[0].rstrip("0123456789")
 
 
 def defs_uses(ins: Instr) -> tuple[list[Reg], list[Reg]]:
     """Registers an instruction writes and reads (from the operand kinds of its family)."""
     kinds = family(ins).operand_kinds(ins.mods)
+    last = len(kinds) - 1
     defs, uses = [], []
     if ins.guard is not None:
         uses.append(ins.guard)
     for k, op in enumerate(ins.operands):
-        kind = kinds[min(k, len(kinds) - 1)] if kinds else "s"
-        if isinstance(op, Mem):
-            if isinstance(op.base, Reg):
-                uses.append(op.base)
-        elif isinstance(op, Reg):
-            (defs if kind.startswith("d") else uses).append(op)
+        if isinstance(op, Reg):
+            (defs if last >= 0 and kinds[min(k, last)].startswith("d") else uses).append(op)
+        elif isinstance(op, Mem) and isinstance(op.base, Reg):
+            uses.append(op.base)
     return defs, uses
 
 
@@ -50,7 +56,7 @@ class _Liveness:
     def __init__(self, code: KernelCode):
         self.code = code
         self.vregs: list[Reg] = []
-        self.index: dict[Reg, int] = {}
+        self.index: dict[str, int] = {}          # by register name (hashing a Reg is slow)
         self.du = []
         for ins in code.instrs:
             d, u = defs_uses(ins)
@@ -76,10 +82,11 @@ class _Liveness:
     def _bits(self, regs: list[Reg]) -> int:
         b = 0
         for r in regs:
-            if r not in self.index:
-                self.index[r] = len(self.vregs)
+            i = self.index.get(r.name)
+            if i is None:
+                i = self.index[r.name] = len(self.vregs)
                 self.vregs.append(r)
-            b |= 1 << self.index[r]
+            b |= 1 << i
         return b
 
     def members(self, bits: int) -> list[int]:
@@ -94,31 +101,41 @@ class _Liveness:
 def _colour(code: KernelCode, lv: _Liveness) -> dict[Reg, int]:
     """Greedy colouring of the interference graph, class by class, preferring copy partners."""
     nv = len(lv.vregs)
-    adj: list[set[int]] = [set() for _ in range(nv)]
+    adj = [0] * nv                                   # bitsets of interfering values
     partners: list[list[int]] = [[] for _ in range(nv)]
     first_def = [len(code.instrs)] * nv
     cls = [reg_cls(r) for r in lv.vregs]
+    same_cls: dict[str, int] = {}
+    for v, c in enumerate(cls):
+        same_cls[c] = same_cls.get(c, 0) | 1 << v
     for pc, ins in enumerate(code.instrs):
         d, u, _ = lv.du[pc]
+        if not d:
+            continue
         copy_src = None
-        if ins.op == "mov" and isinstance(ins.operands[1], Reg) and ins.operands[1] in lv.index:
-            copy_src = lv.index[ins.operands[1]]
+        if ins.op == "mov" and isinstance(ins.operands[1], Reg) and ins.operands[1].name in lv.index:
+            copy_src = lv.index[ins.operands[1].name]
+        out = lv.live_out[pc]
+        if copy_src is not None:
+            out &= ~(1 << copy_src)
         for di in lv.members(d):
             first_def[di] = min(first_def[di], pc)
             if copy_src is not None and cls[copy_src] == cls[di]:
                 partners[di].append(copy_src)
                 partners[copy_src].append(di)
-            for v in lv.members(lv.live_out[pc]):
-                if v != di and v != copy_src and cls[v] == cls[di]:
-                    adj[di].add(v)
-                    adj[v].add(di)
+            adj[di] |= out & same_cls[cls[di]] & ~(1 << di)
+    for v in range(nv):                              # make the relation symmetric
+        for n in lv.members(adj[v]):
+            adj[n] |= 1 << v
     colour: dict[int, int] = {}
+    coloured = 0
     for v in sorted(range(nv), key=lambda v: (first_def[v], v)):
-        taken = {colour[n] for n in adj[v] if n in colour}
+        taken = {colour[n] for n in lv.members(adj[v] & coloured)}
         pick = next((colour[p] for p in partners[v] if p in colour and colour[p] not in taken), None)
         if pick is None:
             pick = next(c for c in range(len(taken) + 1) if c not in taken)
         colour[v] = pick
+        coloured |= 1 << v
     return {lv.vregs[v]: c for v, c in colour.items()}
 
 
@@ -216,13 +233,13 @@ def allocate(code: KernelCode, max_registers: int | None = None) -> None:
             raise CompileError(Diagnostic(Span(code.source_file or "<kernel>", 0, 0),
                                           f"kernel '{code.name}' does not fit in {max_registers} registers"))
         _spill(code, v, temps, counter)
-    names = {r: Reg(f"{reg_cls(r)}{c + 1}") for r, c in colours.items()}
+    names = {r.name: Reg(f"{reg_cls(r)}{c + 1}") for r, c in colours.items()}
 
     def rename(o):
         if isinstance(o, Reg):
-            return names.get(o, o)
+            return names.get(o.name, o)
         if isinstance(o, Mem) and isinstance(o.base, Reg):
-            return Mem(names.get(o.base, o.base), o.offset)
+            return Mem(names.get(o.base.name, o.base), o.offset)
         return o
 
     def expand(pc: int, ins: Instr) -> list[Instr]:

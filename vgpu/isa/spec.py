@@ -307,8 +307,14 @@ def split_mnemonic(words: list[str]) -> tuple[OpSpec | None, tuple[str, ...], tu
 
 def family(instr) -> OpSpec:
     """The row of an `Instr` (by op and mods)."""
-    fam, _, _ = split_mnemonic([instr.op, *instr.mods, *instr.types])
+    key = (instr.op, tuple(instr.mods), tuple(instr.types))
+    fam = _FAMILY.get(key)
+    if fam is None:
+        fam = _FAMILY[key] = split_mnemonic([instr.op, *instr.mods, *instr.types])[0]
     return fam
+
+
+_FAMILY: dict[tuple, OpSpec] = {}        # family() by (op, mods, types): selection asks thousands of times
 
 
 def semantics(instr) -> str | None:

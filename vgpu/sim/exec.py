@@ -273,24 +273,37 @@ def _atom(ins, d, pc, fam):
 
 # -- control -----------------------------------------------------------------------------------------
 def _bra(ins, d, pc, fam):
+    """A branch.  run returns the pc the whole group moved to when it stayed together (None when
+    it split or may have reconverged), so the scheduler can keep the group running."""
     target = d.label(ins.operands[0])
-    is_rpc_target = target in d.code.reconv.values()
+    rpcs = set(d.code.reconv.values())
     if ins.guard is None:
+        pops = target in rpcs
+
         def run(w, g, lanes):
             w.st.pc[g] = target
-            if is_rpc_target:
+            if pops:
                 w.st.settle()
+                return None
+            return target
         return "ctrl", run, False
     r = d.code.reconv.get(pc, EXIT)
     r = r if 0 <= r <= len(d.code.instrs) else EXIT
     pv, neg = d.vid(ins.guard, np.dtype(bool)), ins.guard_neg
+    may_pop = target in rpcs or pc + 1 in rpcs
 
     def run(w, g, lanes):
         p = w.V[pv][w.warp_lanes(g)]
         taken = lanes_to_masks(~p if neg else p)
-        ndiv = w.st.branch(g, taken, target, pc + 1, r)
+        st = w.st
+        ndiv = st.branch(g, taken, target, pc + 1, r, may_pop)
         if ndiv:
             w.stats["divergent_branches"] += ndiv
+            return None
+        if may_pop:
+            return None
+        first = int(st.pc[g[0]])
+        return first if (st.pc[g] == first).all() else None
     return "ctrl", run, False
 
 

@@ -266,7 +266,7 @@ class Wave:
             if st.state[w] == WAIT:
                 st.park(int(w))
         A[ws] = 0
-        st.settle(ws)
+        st.settle()
 
     def _reduce(self, ws, A, kind) -> None:
         """bar.red: write the block-wide popc/and/or of the arrived threads' predicates."""
@@ -342,7 +342,7 @@ class Wave:
         fn(self, g, sel, flat)
         st.pc[g] += 1
         if self.is_rpc[op.pc + 1]:
-            st.settle(g)
+            st.settle()
 
     def _not_converged(self, op, w: int, missing: int | None = None):
         """WarpSyncError: the member mask of `op` names lanes of warp w that can never arrive."""
@@ -483,8 +483,12 @@ class Wave:
                 self.n = n
                 if op.warp_sync:
                     self.warp_sync(op, g, lanes)
+                    nxt = None
                 else:
-                    op.run(self, g, lanes)
+                    nxt = op.run(self, g, lanes)
+                if nxt is not None and nxt < limit and stats["steps"] & 63 != 63:
+                    cur = nxt                        # a branch that kept the group together
+                    continue
                 group = self.after_control(g)
                 if group is not None:
                     cur = int(st.pc[0])

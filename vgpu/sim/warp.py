@@ -105,15 +105,11 @@ class WarpStacks:
         self.spark[ws, d] = False
         self.depth[ws] = d + 1
 
-    def settle(self, g: np.ndarray | None = None) -> None:
-        """Pop the top entries that reached their rpc or have no lanes left (of warps `g`; all
-        warps when g is None: only warps that just moved can qualify, and whole arrays are cheaper
-        to scan than gathered ones)."""
+    def settle(self) -> None:
+        """Pop the top entries that reached their rpc or have no lanes left.  Only warps that just
+        moved can qualify; scanning the whole (short) vectors is cheaper than gathering them."""
         while True:
-            if g is None:
-                sel = np.flatnonzero(((self.pc == self.rpc) | (self.mask == 0)) & (self.state != DONE))
-            else:
-                sel = g[(self.pc[g] == self.rpc[g]) | (self.mask[g] == 0)]
+            sel = np.flatnonzero(((self.pc == self.rpc) | (self.mask == 0)) & (self.state != DONE))
             if not sel.size:
                 break
             d = self.depth[sel]
@@ -127,14 +123,13 @@ class WarpStacks:
             self.mask[ws] = self.smask[ws, d]
             self.state[ws] = np.where(self.spark[ws, d], WAIT, RUN)
             self.depth[ws] = d
-            if g is not None:
-                g = ws
         if DEBUG:
             self.check()
 
-    def branch(self, g: np.ndarray, taken: np.ndarray, target: int, fallthrough: int, r: int) -> int:
+    def branch(self, g: np.ndarray, taken: np.ndarray, target: int, fallthrough: int, r: int,
+               may_pop: bool = True) -> int:
         """Warps `g` at a branch; `taken` the uint32 masks of lanes that jump.  Returns how many
-        warps diverged."""
+        warps diverged.  `may_pop`: target or fall-through is a reconvergence pc."""
         m = self.mask[g]
         taken = taken & m
         nottaken = m & ~taken
@@ -156,7 +151,8 @@ class WarpStacks:
                         self._push(ws, target, r, t)
                     self.pc[ws], self.mask[ws] = fallthrough, nt
                 self.rpc[ws] = r
-        self.settle(g)
+        if may_pop:
+            self.settle()
         return ndiv
 
     def exit_lanes(self, g: np.ndarray, lanes: np.ndarray) -> None:
@@ -165,7 +161,7 @@ class WarpStacks:
         self.alive[g] &= keep
         self.mask[g] &= keep
         self.smask[g] &= keep[:, None]
-        self.settle(g)
+        self.settle()
 
     # -- parking (barriers and warp-sync points in divergent code) --------------------------------
     def siblings(self, w: int) -> range:
