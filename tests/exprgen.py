@@ -383,8 +383,8 @@ class Gen:
     def pick(self, options):
         return self.draw(st.sampled_from(options))
 
-    def literal(self) -> Expr:
-        kind = self.pick(["int", "bool", "float"] if self.floats else ["int", "bool"])
+    def literal(self, integer: bool = False) -> Expr:
+        kind = self.pick(["int", "bool", "float"] if self.floats and not integer else ["int", "bool"])
         if kind == "bool":
             return bool_lit(self.draw(st.booleans()))
         if kind == "float":
@@ -412,11 +412,14 @@ class Gen:
         if kind == "leaf":
             return self.leaf()
         if kind == "arith":
-            return binary(self.pick(ARITH_OPS), self.expr(d), self.expr(d))
+            l = self.expr(d)
+            return binary(self.pick(ARITH_OPS), l, self.right(l, d, self.expr))
         if kind == "int":
-            return binary(self.pick(INT_OPS), self.integer(d), self.integer(d))
+            l = self.integer(d)
+            return binary(self.pick(INT_OPS), l, self.right(l, d, self.integer))
         if kind == "compare":
-            return binary(self.pick(COMPARE_OPS), self.expr(d), self.expr(d))
+            l = self.expr(d)
+            return binary(self.pick(COMPARE_OPS), l, self.right(l, d, self.expr))
         if kind == "logic":
             return binary(self.pick(["&&", "||"]), self.expr(d), self.expr(d))
         if kind == "unary":
@@ -430,6 +433,13 @@ class Gen:
         if kind == "negate":
             return unary("-", self.expr(d))
         return cond(self.expr(d), self.expr(d), self.expr(d))
+
+    def right(self, l: Expr, depth: int, make) -> Expr:
+        """A right operand: a new tree, l itself (x - x, x == x, x / x), or a constant (x / 8, x * 3)."""
+        how = self.pick(["new", "new", "same", "constant"])
+        if how == "constant":
+            return self.literal(integer=make == self.integer)
+        return l if how == "same" else make(depth)
 
     def statement(self, k: int, depth: int) -> list[str]:
         """Declares temporary t<k> (an implicit conversion), maybe assigns it under an `if` or with a

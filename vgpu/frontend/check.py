@@ -101,6 +101,7 @@ _CG_COMMON = {"sync", "size", "thread_rank", "num_threads", "is_valid", "dim_thr
 _CG_MEMBERS = {GRID_GROUP: _CG_COMMON | {"group_dim", "dim_blocks", "block_rank", "num_blocks", "block_index",
                                         "is_cluster_launch", "num_clusters", "cluster_rank"},
                THREAD_BLOCK: _CG_COMMON | {"group_index", "group_dim", "barrier_arrive", "barrier_wait"}}
+_NOT_YET_TYPES = {"auto", "half", "__half", "__nv_bfloat16", "double4", "long4", "ulong4", "longlong4", "ulonglong4"}
 _SPACES = {"__shared__": "shared", "__constant__": "const", "__device__": "global"}
 _ARITH_OPS = {"+", "-", "*", "/", "%", "<<", ">>", "&", "|", "^"}
 _COMPARE = {"<", ">", "<=", ">=", "==", "!="}
@@ -417,7 +418,7 @@ class Checker:
         short = name.rsplit("::", 1)[-1]
         if short in _CG_TYPES:
             return _CG_TYPES[short]
-        if "long double" in name or name in ("auto", "half", "__half", "__nv_bfloat16"):
+        if "long double" in name or name in _NOT_YET_TYPES:
             self.unsupported(ref.span, f"type '{name}' is not supported yet")
         else:
             self.error(ref.span, f"unknown type name '{name}'")

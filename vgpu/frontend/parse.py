@@ -86,8 +86,13 @@ class _TokenFilter:
         for tok in stream:
             if self.skipping and self._skip(tok):
                 continue
-            after_type = self._retype(tok)
-            self.prev = tok.value if tok.type not in ("STRING", "CHAR") else '""'
+            t = tok.type
+            if t in _PLAIN and self.typedef_depth is None and tok.value not in TYPE_WORDS \
+                    and tok.value != "typedef":
+                after_type = False                    # _retype's answer, the common case made quick
+            else:
+                after_type = self._retype(tok)
+            self.prev = tok.value if t not in ("STRING", "CHAR") else '""'
             self.prev_is_type = after_type
             yield tok
 
@@ -138,6 +143,8 @@ class _TokenFilter:
 
 
 _FILTER = _TokenFilter()
+_PLAIN = frozenset({"INT", "FLOAT", "CHAR", "STRING", "SEMICOLON", "COMMA", "LPAR", "RPAR", "EQUAL", "PLUS", "MINUS",
+                    "STAR", "LSQB", "RSQB", "LBRACE", "RBRACE", "LESSTHAN", "MORETHAN", "DOT"})  # never retyped
 
 
 @lru_cache(maxsize=1)

@@ -6,6 +6,7 @@ Out: block orders and dominator maps; `remove_unreachable` edits the function in
 from __future__ import annotations
 
 from .nodes import Block, Function
+from .ops import OPS
 
 
 def postorder(fn: Function) -> list[Block]:
@@ -16,7 +17,8 @@ def postorder(fn: Function) -> list[Block]:
     seen.update(b for b, _ in stack)
     while stack:
         b, k = stack.pop()
-        succs = b.succs
+        last = b.instrs[-1] if b.instrs else None
+        succs = last.attrs.get("targets", ()) if last is not None and OPS[last.op].terminator else ()
         if k < len(succs):
             stack.append((b, k + 1))
             s = succs[k]
