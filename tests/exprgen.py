@@ -223,8 +223,7 @@ def raw_binary(op: str, l: Expr, r: Expr) -> Expr:
 
 
 def raw_cast(t: str, e: Expr) -> Expr:
-    name = "unsigned" if t == "unsigned" else t
-    return Expr(f"({name}){e.at(UNARY)}", UNARY, t, tuple(convert(v, e.ty, t) for v in e.vals))
+    return Expr(f"({t}){e.at(UNARY)}", UNARY, t, tuple(convert(v, e.ty, t) for v in e.vals))
 
 
 def cond(c: Expr, a: Expr, b: Expr) -> Expr:
@@ -280,9 +279,7 @@ def binary(op: str, l: Expr, r: Expr) -> Expr:
 
 # --------------------------------------------------------------------------------------- the kernel
 
-C_TYPE = {"int": "int", "unsigned": "unsigned", "float": "float", "bool": "bool"}
 OUT_TYPE = {"bool": "int", "int": "int", "unsigned": "unsigned", "float": "float", "double": "float"}
-DTYPE = {"int": "<i4", "unsigned": "<u4", "float": "<f4"}
 
 TEMPLATE = """\
 __global__ void fuzz(const int *A, const int *B, const int *C, const unsigned *U, const unsigned *V,
@@ -340,16 +337,17 @@ FLOAT_SPECIAL = [0.5, -0.5, 1.5, 2.5, -2.5, 16777216.0, 16777218.0, 2147483520.0
                  -2147483904.0, 4294967040.0, 4294967296.0, 3.4028234663852886e38, 2.0 ** -149, 2.0 ** -126,
                  -0.0, math.inf, -math.inf, math.nan]
 FLOAT_TEXT = ["0.0", "1.0", "0.5", "0.1", "2.5", "3.0", "1e10", "16777217.0", "2147483648.0", "4294967295.0",
-              "1e-30", "3.4e38", "0.3333333333"]
+              "1e-30", "3.4e38", "0.3333333333", "1.000000059604644776390625"]   # the last: f32 not via f64
+
 
 def _lane_values(rng: random.Random, ty: str) -> list:
     """64 inputs of type ty: a quarter small, a quarter special, half anywhere in the type."""
     def one():
         k = rng.randrange(4)
-        if ty == "int":
-            return rng.randint(-8, 8) if k == 0 else rng.choice(INT_SPECIAL) if k == 1 else rng.randint(INT_MIN, INT_MAX)
-        if ty == "unsigned":
-            return rng.randint(0, 40) if k == 0 else rng.choice(UNSIGNED_SPECIAL) if k == 1 else rng.randint(0, UINT_MAX)
+        if ty in ("int", "unsigned"):
+            small, special, lo, hi = ((-8, 8), INT_SPECIAL, INT_MIN, INT_MAX) if ty == "int" else \
+                ((0, 40), UNSIGNED_SPECIAL, 0, UINT_MAX)
+            return rng.randint(*small) if k == 0 else rng.choice(special) if k == 1 else rng.randint(lo, hi)
         if k == 0:
             return float(rng.randint(-40, 40))
         if k == 1:
@@ -375,7 +373,8 @@ class Gen:
     def __init__(self, draw, floats: bool, inputs: dict):
         self.draw, self.floats = draw, floats
         self.vars = [leaf(n, t, inputs[n]) for n, t in INPUTS.items() if floats or t not in FLOATING]
-        self.vars += [leaf("i", "int", range(LANES)), Expr("threadIdx.x", 15, "unsigned", tuple(k % 32 for k in range(LANES)))]
+        self.vars += [leaf("i", "int", range(LANES)),
+                      Expr("threadIdx.x", 15, "unsigned", tuple(k % 32 for k in range(LANES)))]
         if floats:
             self.vars += [v for v in self.vars if v.ty == "float"]        # float leaves twice as likely
         self.kinds = KINDS_FLOAT if floats else KINDS_INT
@@ -393,8 +392,8 @@ class Gen:
             return float_lit(text, self.draw(st.booleans()))
         spelling, suffix = self.pick(["dec", "hex", "HEX"]), self.pick(["", "u", "U"])
         top = INT_MAX if spelling == "dec" and not suffix else UINT_MAX
-        v = self.draw(st.one_of(st.integers(0, 33), st.sampled_from([INT_MAX, 1 << 31, UINT_MAX, 0xFF, 0x10000]),
-                                st.integers(0, UINT_MAX)).filter(lambda n: n <= top))
+        special = [n for n in (INT_MAX, 1 << 31, UINT_MAX, 0xFF, 0x10000) if n <= top]
+        v = self.draw(st.one_of(st.integers(0, 33), st.sampled_from(special), st.integers(0, top)))
         return int_lit(v, spelling, suffix)
 
     def leaf(self) -> Expr:
@@ -447,14 +446,15 @@ class Gen:
         types = ["int", "unsigned", "bool"] + (["float"] if self.floats else [])
         t, name = self.pick(types), f"t{k}"
         init = self.assignable(t, self.expr(depth))
-        vals, lines = [convert(v, init.ty, t) for v in init.vals], [f"{C_TYPE[t]} {name} = {init.src};"]
+        vals, lines = [convert(v, init.ty, t) for v in init.vals], [f"{t} {name} = {init.src};"]
         form = self.pick(["plain", "if", "if-else", "compound"])
         if form in ("if", "if-else"):
             c, e1 = self.expr(depth), self.assignable(t, self.expr(depth))
             e2 = self.assignable(t, self.expr(depth)) if form == "if-else" else leaf(name, t, vals)
             taken = [convert(k, c.ty, "bool") for k in c.vals]
             vals = [convert(x if go else y, e1.ty if go else e2.ty, t) for go, x, y in zip(taken, e1.vals, e2.vals)]
-            lines.append(f"if ({c.src}) {name} = {e1.src};" + (f" else {name} = {e2.src};" if form == "if-else" else ""))
+            lines.append(f"if ({c.src}) {name} = {e1.src};" +
+                         (f" else {name} = {e2.src};" if form == "if-else" else ""))
         elif form == "compound" and t != "bool":
             op = self.pick(ARITH_OPS + (INT_OPS if t != "float" else ()))
             e = self.integer(depth) if op in INT_OPS else self.expr(depth)
@@ -471,7 +471,7 @@ class Gen:
     def guard_operand(op: str, l: Expr, r: Expr) -> Expr:
         """r made safe as the right operand of `l op r` (a zero divisor, a shift amount out of range)."""
         if op in ("<<", ">>"):
-            return raw_binary("&", r, int_lit(31)) if any(v is not UB and not 0 <= v < 32 for v in r.vals) else r
+            return raw_binary("&", r, int_lit(31)) if any(not 0 <= v < 32 for v in r.vals) else r
         if common(l.ty, r.ty) in FLOATING:
             return r
         return cond(raw_binary("==", r, int_lit(0)), int_lit(1), r) if any(v == 0 for v in r.vals) else r

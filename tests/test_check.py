@@ -185,7 +185,7 @@ DIAGNOSTICS = [
     ("__global__ void k(int *a) { a[0] = __ldg(a); }", 1, 36, "'__ldg' is not supported yet"),
     ("__global__ void k(long long *a) { atomicAdd(a, 1); }", 1, 35,
      "no matching function for call to 'atomicAdd' with argument types (long long *, int)"),
-    ("__global__ void k(float *a) { a[0] = sqrtf; }", 1, 38, "function pointers are not supported yet"),
+    ("__global__ void k(float *a) { a[0] = sqrtf; }", 1, 38, "function pointers are not supported yet: call 'sqrtf' directly"),
     ("__global__ void k(int i) { printf(\"%d\"); printf(); }", 1, 42,
      "too few arguments to function call, expected 1, have 0"),
     ("__global__ void k(const char *f) { printf(f); }", 1, 43,

@@ -53,6 +53,7 @@ def test_model_literal_types_and_conversions():
     assert lanes_of(binary("<<", int_lit(1, suffix="u"), int_lit(31))) == ("unsigned", 1 << 31)
     assert lanes_of(unary("~", exprgen.bool_lit(True))) == ("int", -2)
     assert lanes_of(float_lit("16777217.0", True)) == ("float", 16777216.0)
+    assert lanes_of(float_lit("1.000000059604644776390625", True)) == ("float", 1 + 2 ** -23)   # not via double
     f01 = float(np.float32(0.1))
     assert lanes_of(binary("+", float_lit("0.1", True), float_lit("0.2", False))) == ("double", f01 + 0.2)
     assert lanes_of(binary("+", float_lit("0.1", True), float_lit("0.2", True))) == \

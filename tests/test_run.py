@@ -63,7 +63,8 @@ def parse_run(spec: str):
     words = split_top(spec)
     kernel, cfg, params = words[0], {"shared": "0"}, {}
     for w in words[1:]:
-        name, _, expr = w.partition("=")
+        name, eq, expr = w.partition("=")
+        assert eq, f"run: {w!r} is not NAME=EXPR (write expressions without spaces outside brackets)"
         (cfg if name in ("grid", "block", "shared") else params)[name] = expr
     dims = lambda s: tuple(int(v) for v in s.split(","))  # noqa: E731
     return kernel, dims(cfg["grid"]), dims(cfg["block"]), int(cfg["shared"]), params

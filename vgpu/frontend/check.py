@@ -874,6 +874,10 @@ class Checker:
             return sym.ctype
         if isinstance(sym, EnumConst):
             return sym.ctype
+        if isinstance(sym, (Func, Builtin)) and (sym.kind != "var" if isinstance(sym, Builtin) else True) \
+                and getattr(self, "callee", None) is not e:
+            self.unsupported(e.span, f"function pointers are not supported yet: call '{e.name}' directly")
+            return ERROR
         if isinstance(sym, Func):
             return sym.ctype
         if isinstance(sym, TypeName):
@@ -1271,6 +1275,7 @@ class Checker:
             self.expr(e.func)
             self.unsupported(e.span, "calls through function pointers are not supported yet")
             return ERROR
+        self.callee = e.func
         ft = self.expr(e.func)
         sym = self.sema.refs.get(e.func)
         if isinstance(ft, ErrorType) or sym is None:

@@ -46,7 +46,7 @@ from .preprocess import LineMap, decode, preprocess
 
 VECTOR_TYPES = {f"{base}{n}" for base in ("char", "uchar", "short", "ushort", "int", "uint", "long", "ulong",
                                           "longlong", "ulonglong", "float", "double") for n in (1, 2, 3, 4)}
-BUILTIN_TYPES = VECTOR_TYPES | {"size_t", "dim3"}
+BUILTIN_TYPES = VECTOR_TYPES | {"size_t", "ptrdiff_t", "clock_t", "dim3"}
 CG_TYPES = {"grid_group", "thread_block", "thread_group", "coalesced_group"}   # cooperative_groups::
 UNSUPPORTED = {
     "template": "templates are not supported", "typename": "templates are not supported",

@@ -305,6 +305,7 @@ class Wave:
             w = int(np.flatnonzero(differ.any(1))[0])
             raise WarpSyncError(f"the lanes of a warp pass different member masks to {op.text}",
                                 lane=int(g[w]) * 32 + int(np.flatnonzero(differ[w])[0]))
+        M = M & self.alive0[g] if not self.full_wave else M   # lanes beyond the block never existed: not waited for
         for bad, why in ((m & ~M, "is not in the member mask {M:#010x} it passes"),
                          (M & ~st.alive[g], "has exited, but the member mask {M:#010x} names it")):
             if bad.any():
