@@ -26,7 +26,7 @@ undefined, vgpu gives what an NVIDIA GPU gives:
   own are <= 2 ulp).  The hardware approximations (ex2_approx lg2_approx sin_approx cos_approx
   rsqrt_approx) are given the same accurate values, rounded to f32.
 
-ISA-only ops: mul_hi; mul_wide and mad_wide (t the WIDE type, a and b narrow); mad_lo; bfind; rint;
+ISA-only ops: mul_hi; mul_wide and mad_wide (t the WIDE type, a and b narrow); mad_lo; mad_hi; bfind; rint;
 copysign; the unordered float compares equ neu ltu leu gtu geu num nan; ne_ordered (PTX setp.ne on
 floats: ordered, whereas the IR's `ne` is C's != and true for NaN); the *_approx functions.
 """
@@ -148,6 +148,7 @@ INTEGER: dict[str, Impl] = {
     "min": _bin(np.minimum), "max": _bin(np.maximum),
     "mul_hi": _typed(_mul_hi), "mul_wide": _typed(_mul_wide),
     "mad_lo": lambda t, a, src, mode: a[0] * a[1] + a[2],
+    "mad_hi": lambda t, a, src, mode: _mul_hi(t, a[0], a[1]) + a[2],
     "mad_wide": lambda t, a, src, mode: _mul_wide(t, a[0], a[1]) + a[2],
 }
 

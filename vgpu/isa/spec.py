@@ -211,7 +211,7 @@ _TABLE = [
     *[_row(n, [], [FLOATS], "d s s", "extension", n, d) for n, d in _BINARY_EXT.items()],
     # compare and select
     _row("setp", [req(*INT_CMPS, *FLOAT_ONLY_CMPS)], [("b16", "b32", "b64") + NUMERIC], "dp s s", "",
-         {c: c for c in INT_CMPS + FLOAT_ONLY_CMPS},
+         {**{c: c for c in INT_CMPS + FLOAT_ONLY_CMPS}, "ne.float": "ne_ordered"},
          "p = a CMP b; float compares are ordered except the u forms (C's != is neu); num/nan test for NaN",
          mod_types=_FCMP),
     _row("selp", [], [("b16", "b32", "b64") + NUMERIC], "d s s sp", "", "select", "d = p ? a : b"),
@@ -319,12 +319,16 @@ _FAMILY: dict[tuple, OpSpec] = {}        # family() by (op, mods, types): select
 
 def semantics(instr) -> str | None:
     """The `vgpu.arith` op giving the instruction's semantics: the first of its modifiers with an
-    entry in the row's `sem`, else 'float' when types[0] is f32/f64, else ''; None if no entry."""
+    entry in the row's `sem` ('MOD.float' first for float types: PTX's setp.ne.f32 is ordered, C's !=
+    is setp.neu), else 'float' when types[0] is f32/f64, else ''; None if no entry."""
     fam = family(instr)
+    is_float = bool(instr.types) and instr.types[0] in FLOATS
     for m in instr.mods:
+        if is_float and f"{m}.float" in fam.sem:
+            return fam.sem[f"{m}.float"]
         if m in fam.sem:
             return fam.sem[m]
-    if instr.types and instr.types[0] in FLOATS and "float" in fam.sem:
+    if is_float and "float" in fam.sem:
         return fam.sem["float"]
     return fam.sem.get("")
 

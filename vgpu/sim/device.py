@@ -3,8 +3,17 @@
 In:  host calls: malloc/free/read/write/view, load(Program), launch(...).
 Out: device addresses, bytes, `LoadedProgram`s (symbol addresses), `LaunchResult`s; faults as
      `DeviceError`s.
+
+With workers > 0, global memory and the constant bank live in shared memory and launches of
+several waves run on a pool of SM worker processes (`pool`); a launch of one wave (every small or
+cooperative launch) runs in this process, which keeps it cheap.
 """
 from __future__ import annotations
+
+import itertools
+import os
+import warnings
+from functools import partial
 
 import numpy as np
 
@@ -12,8 +21,18 @@ from ..isa.program import Program
 from .decode import DecodedKernel, decode_kernel
 from .faults import DeviceError, OutOfBounds, Unsupported
 from .launch import LaunchResult, dims, launch, pack_params
-from .memory import CONST_BASE, CONST_BYTES, GLOBAL_BASE, ConstBank, GlobalMemory
+from .memory import CONST_BASE, CONST_BYTES, GLOBAL_BASE, ConstBank, GlobalMemory, typed_views
+from .sanitize import parse_checks
 from .sm import LaunchConfig
+
+_uids = itertools.count(1)
+
+
+def default_workers(num_sms: int) -> int:
+    """The CPU cores this process may use, at most one per SM; 0 (in-process) when that is 1."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    n = min(cores, num_sms)
+    return n if n > 1 else 0
 
 
 class LoadedProgram:
@@ -22,6 +41,7 @@ class LoadedProgram:
 
     def __init__(self, device: "SimDevice", program: Program):
         self.device, self.program = device, program
+        self.uid = next(_uids)                   # names the module to the SM workers
         self.addresses: dict[str, int] = {}
         self.sizes: dict[str, int] = {}
         for name, sym in program.symbols.items():
@@ -64,19 +84,52 @@ class SimDevice:
 
     def __init__(self, num_sms: int = 4, global_bytes: int = 512 << 20, max_instructions: int | None = None,
                  schedule: str = "fixed", seed: int = 0, max_shared_per_block: int = 48 * 1024,
-                 max_steps: int | None = None, echo_printf: bool = True):
+                 max_steps: int | None = None, echo_printf: bool = True, counters: bool = False,
+                 workers: int | None = None, check=None):
         if schedule not in ("fixed", "random"):
             raise ValueError("schedule must be 'fixed' or 'random'")
         self.num_sms = int(num_sms)
-        self.glob = GlobalMemory(global_bytes)
+        self.workers = default_workers(self.num_sms) if workers is None else int(workers)
+        if self.workers < 0:
+            raise ValueError("workers must be >= 0")
+        self.pool = self._pool(global_bytes) if self.workers else None
+        self.glob = GlobalMemory(global_bytes, buffer=self.pool.global_buffer if self.pool else None)
         self.const = ConstBank()
+        if self.pool:
+            self.const.arena = self.pool.const_arena
+            self.const.views = typed_views(self.const.arena)
         self.max_instructions = max_instructions or 10 ** 9
         self.max_steps = max_steps or 5 * 10 ** 6
         self.schedule, self.seed = schedule, seed
         self.max_shared_per_block = max_shared_per_block
         self.echo_printf = echo_printf
+        self.counters = counters            # collect memory counters (requests, sectors, bank conflicts)
+        self.check = parse_checks(check)    # sanitizers run by every launch (vgpu.sim.sanitize)
         self.clock = 0
         self.launches = 0
+
+    def _pool(self, global_bytes: int):
+        """The worker pool with its shared segments, or None (in-process) when they cannot be made."""
+        from .pool import Pool, shm_room
+        room = shm_room()
+        if room is not None and room < global_bytes:
+            warnings.warn(f"vgpu: /dev/shm has {room >> 20} MiB free, less than the {global_bytes >> 20} MiB of "
+                          "global memory; running in-process (workers=0)", RuntimeWarning, stacklevel=3)
+        else:
+            try:
+                return Pool(self.workers, global_bytes)
+            except OSError as e:
+                warnings.warn(f"vgpu: no shared memory for SM workers ({e}); running in-process (workers=0)",
+                              RuntimeWarning, stacklevel=3)
+        self.workers = 0
+        return None
+
+    def close(self) -> None:
+        """Stop the SM workers and free the shared memory (device memory stays readable through
+        views taken before).  Launches after close run in-process."""
+        if self.pool:
+            self.pool.close()
+            self.pool = None
 
     # -- memory -----------------------------------------------------------------------------------
     def malloc(self, nbytes: int) -> int:
@@ -118,14 +171,17 @@ class SimDevice:
         return LoadedProgram(self, program)
 
     def launch(self, mod: LoadedProgram, kernel: str, args, grid=(1, 1, 1), block=(1, 1, 1),
-               shared: int = 0) -> LaunchResult:
+               shared: int = 0, check=None, trace=None) -> LaunchResult:
+        """check: sanitizers for this launch (default: the device's); trace: a vgpu.sim.trace.Tracer."""
         k = mod.kernel(kernel)
         cfg = LaunchConfig(dims(grid, "grid"), dims(block, "block"), int(shared), b"", self.num_sms,
                            self.max_instructions, self.max_steps, self.schedule, self.seed + self.launches,
-                           self.clock)
+                           self.clock, counters=self.counters,
+                           check=self.check if check is None else parse_checks(check), tracer=trace)
         try:
             cfg.params = pack_params(k, list(args))
-            result = launch(k, cfg, self.glob, self.const, self.max_shared_per_block, self.echo_printf)
+            result = launch(k, cfg, self.glob, self.const, self.max_shared_per_block, self.echo_printf,
+                            partial(self.pool.run, mod, self.glob, self.const) if self.pool else None)
         except DeviceError as e:
             raise e.locate(kernel=kernel, file=mod.program.filename) from None
         except Exception as e:  # noqa: BLE001 - a simulator bug must still surface as a DeviceError

@@ -7,10 +7,13 @@ Out: `(kind, run, warp_sync)` for `decode.Op`: run(w, g, lanes) executes the ins
 Every ALU, compare, convert and math instruction calls `vgpu.arith.evaluate` with the op named by
 the row (`spec.semantics`), so the simulator and the constant folder cannot disagree.  What lives
 here is what only a machine has: moves, memory, atomics, branches, exits, barriers, warp-level
-operations and printf.  Memory fences are no-ops: one process executes every access of a wave in
-order, so every store is visible to every later instruction.
+operations and printf.  In one process every access of a wave executes in order, so a fence has
+nothing to do; with SM worker processes (`pool`), global atomics hold the address's stripe lock and
+membar.gl/.sys is a full memory barrier (`cfg.interlock`; see docs/workers.md).
 """
 from __future__ import annotations
+
+from contextlib import nullcontext
 
 import numpy as np
 
@@ -18,13 +21,12 @@ from .. import arith
 from ..isa import spec
 from ..isa.program import Imm, Reg
 from ..types import U32
+from .counters import DIVERGENT, count_access
 from .decode import DTYPE, Decoder, reg_class, scalar_of
 from .faults import Trap, Unsupported
 from .memory import SPACE_IDS
 from .warp import EXIT, lanes_to_masks, masks_to_lanes
 
-# spec semantics names that vgpu.arith spells differently (reported to the ISA/arith owners).
-_ALIAS = {"mad": "mad_lo", "rcp_approx": "rcp", "sqrt_approx": "sqrt"}
 
 
 def build(ins, d: Decoder, pc: int):
@@ -50,7 +52,6 @@ def _alu(ins, d: Decoder, fam):
     kinds = fam.operand_kinds(ins.mods)
     types = ins.types
     op = spec.semantics(ins)
-    op = _ALIAS.get(op, op)
     dkind = kinds[0]
     put = d.dst(ins.operands[0], _DST_TYPE[dkind](types))
     gets = [d.src(o, _SRC_TYPE[k](types)) for o, k in zip(ins.operands[1:], kinds[1:])]
@@ -64,16 +65,10 @@ def _alu(ins, d: Decoder, fam):
         t = scalar_of(spec.wide(types[0]))
     else:
         t = t0
-    if fam.name == "setp" and op == "ne" and t0.is_float:
-        op = "ne_ordered"                       # PTX setp.ne is ordered; C's != is setp.neu
     if fam.name == "selp":                      # selp d, a, b, p  ->  select(p, a, b)
         ga, gb, gp = gets
         return lambda w, g, lanes: put(w, lanes, arith.evaluate("select", t, (gp(w, lanes), ga(w, lanes),
                                                                               gb(w, lanes))))
-    if op == "mad_hi":                          # (a*b)'s high half + c
-        ga, gb, gc = gets
-        return lambda w, g, lanes: put(w, lanes, arith.evaluate(
-            "add", t, (arith.evaluate("mul_hi", t, (ga(w, lanes), gb(w, lanes))), gc(w, lanes))))
     if len(gets) == 1:
         g0, = gets
         return lambda w, g, lanes: put(w, lanes, arith.evaluate(op, t, (g0(w, lanes),), src, mode))
@@ -125,7 +120,8 @@ def _ld(ins, d, pc, fam):
         a = addr(w, lanes)
         ids = w.lane_ids(lanes)
         parts = w.mem.locate(sp, dt, a, ids, "load")
-        w.count_global(a, ids, "load")
+        if w.counting:
+            count_access(w.pcrows, pc, sp, a, ids, dt.itemsize)
         put(w, lanes, _gather(parts, a.size, dt))
     return "simple", run, False
 
@@ -140,7 +136,8 @@ def _st(ins, d, pc, fam):
         ids = w.lane_ids(lanes)
         v = get(w, lanes)
         parts = w.mem.locate(sp, dt, a, ids, "store")
-        w.count_global(a, ids, "store")
+        if w.counting:
+            count_access(w.pcrows, pc, sp, a, ids, dt.itemsize)
         if len(parts) == 1 and parts[0][2] is None:
             view, idx, _ = parts[0]
             view[idx] = v
@@ -152,6 +149,7 @@ def _st(ins, d, pc, fam):
 
 
 # -- atomics -----------------------------------------------------------------------------------------
+_UNLOCKED = nullcontext()
 _TINY = {np.dtype(np.float32): np.float32(np.finfo(np.float32).tiny)}
 
 
@@ -260,12 +258,16 @@ def _atom(ins, d, pc, fam):
         c = np.broadcast_to(gc(w, lanes), a.shape) if gc else None
         parts = w.mem.locate(sp, dt, a, ids, "atomic")
         w.stats["atomics"] += a.size
-        if len(parts) == 1 and parts[0][2] is None:
-            old = atomic(op, sc, parts[0][0], parts[0][1], b, c)
-        else:
-            old = np.empty(a.size, dt)
-            for view, idx, pos in parts:
-                old[pos] = atomic(op, sc, view, idx, b[pos], c[pos] if c is not None else None)
+        if w.counting:
+            count_access(w.pcrows, pc, sp, a, ids, dt.itemsize)
+        il = w.cfg.interlock
+        with il.atomic(a) if il is not None else _UNLOCKED:
+            if len(parts) == 1 and parts[0][2] is None:
+                old = atomic(op, sc, parts[0][0], parts[0][1], b, c)
+            else:
+                old = np.empty(a.size, dt)
+                for view, idx, pos in parts:
+                    old[pos] = atomic(op, sc, view, idx, b[pos], c[pos] if c is not None else None)
         if put:
             put(w, lanes, old)
     return "simple", run, False
@@ -298,7 +300,7 @@ def _bra(ins, d, pc, fam):
         st = w.st
         ndiv = st.branch(g, taken, target, pc + 1, r, may_pop)
         if ndiv:
-            w.stats["divergent_branches"] += ndiv
+            w.pcrows[DIVERGENT, pc] += ndiv
             return None
         if may_pop:
             return None
@@ -330,6 +332,16 @@ def _trap(ins, d, pc, fam):
 
 def _nop(ins, d, pc, fam):
     return "simple", lambda w, g, lanes: None, False
+
+
+def _membar(ins, d, pc, fam):
+    if "cta" in ins.mods:                       # the block runs in one process
+        return _nop(ins, d, pc, fam)
+
+    def run(w, g, lanes):
+        if w.cfg.interlock is not None:
+            w.cfg.interlock.fence()
+    return "simple", run, False
 
 
 def _bar(ins, d, pc, fam):
@@ -443,7 +455,7 @@ def _printf(ins, d, pc, fam):
 
 _BUILDERS = {
     "mov": _mov, "ld": _ld, "st": _st, "atom": _atom, "red": _atom,
-    "bra": _bra, "ret": _exit, "exit": _exit, "trap": _trap, "membar": _nop,
+    "bra": _bra, "ret": _exit, "exit": _exit, "trap": _trap, "membar": _membar,
     "bar.sync": _bar, "bar.red": _bar, "grid.sync": _bar,
     "shfl.sync": _shfl, "vote.sync": _vote, "bar.warp.sync": _warp_sync, "activemask": _activemask,
     "printf": _printf,

@@ -7,20 +7,27 @@ Out: a `LaunchResult` (counters, per-instruction counts, printf output, which is
 
 Blocks go to SMs deterministically: block i (linear id, x fastest) runs on SM i % num_sms and
 %smid says so.  An SM holds as many blocks as the occupancy limits allow (2048 threads = 64 warps,
-32 blocks, 228 KiB of shared memory); in-process, the blocks resident on all SMs form one wave
-and run together (see `sm`).
+32 blocks, 228 KiB of shared memory); the blocks resident on all SMs form one wave and run
+together (see `sm`).  Wave j is blocks [j * wave, (j + 1) * wave), and it runs alone with counters
+that start from zero (so %clock and the watchdog budget count per wave): its result depends only
+on the launch and on global memory, never on which process runs it or what ran before in that
+process.  In-process the waves run in order; a launch of several waves may instead be handed to
+the SM worker processes (`pool`), which run the same waves concurrently and merge the results.
 """
 from __future__ import annotations
 
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from .counters import Counters, launch_counters, pc_records
 from .decode import DecodedKernel
-from .faults import InvalidLaunch
+from .faults import DeviceError, InvalidLaunch
 from .memory import ConstBank, GlobalMemory
+from .occupancy import registers_per_thread, theoretical
+from .sanitize import Sanitizer
 from .sm import BlocksResult, LaunchConfig, new_result, run_blocks
 
 MAX_BLOCK = (1024, 1024, 64)
@@ -31,10 +38,11 @@ SM_THREADS, SM_BLOCKS, SM_WARPS, SM_SHARED = 2048, 32, 64, 228 * 1024
 
 @dataclass
 class LaunchResult:
-    """What a launch did.  `stats`: warp_instructions, thread_instructions (active threads),
-    steps, waves, divergent_branches, barriers (block barrier releases), atomics (thread atomics),
-    global_{load,store}_{requests,transactions} (warp requests, 32-byte sectors).
-    `op_counts`: mnemonic -> warp instructions; `printf`: each thread's output in order."""
+    """What a launch did.  `stats`: a `counters.Counters` (a dict of totals: instructions by
+    class, branches, memory requests, sectors, wavefronts, ...; `.occupancy`; `.format()`; see
+    docs/counters.md).  `op_counts`: mnemonic -> warp instructions; `line_counts`: .vk line -> warp
+    instructions; `pcs`: per executed instruction, its source line and counts (`counters.pc_records`);
+    `printf`: each thread's output in order."""
     kernel: str
     grid: tuple[int, int, int]
     block: tuple[int, int, int]
@@ -44,6 +52,8 @@ class LaunchResult:
     line_counts: dict = field(default_factory=dict)
     printf: list = field(default_factory=list)
     seconds: float = 0.0
+    pcs: list = field(default_factory=list)
+    reports: list = field(default_factory=list)       # vgpu.sim.sanitize.Report, when checks ran
 
     @property
     def output(self) -> str:
@@ -56,9 +66,7 @@ class LaunchResult:
         raise AttributeError(name)
 
     def format_stats(self) -> str:
-        lines = [f"kernel {self.kernel}: grid {self.grid} block {self.block} shared {self.shared} bytes, "
-                 f"{self.seconds:.3f} s"]
-        lines += [f"  {k:28s} {v}" for k, v in self.stats.items()]
+        lines = [self.stats.format() if isinstance(self.stats, Counters) else str(self.stats)]
         lines.append("  instructions (warp-level):")
         lines += [f"    {k:26s} {v}" for k, v in sorted(self.op_counts.items(), key=lambda kv: -kv[1])]
         return "\n".join(lines)
@@ -118,21 +126,51 @@ def validate(k: DecodedKernel, cfg: LaunchConfig, max_shared: int) -> None:
                             f"{cfg.shared_dynamic} dynamic), more than the limit of {max_shared}")
 
 
+def run_wave(k: DecodedKernel, cfg: LaunchConfig, j: int, wave: int, glob: GlobalMemory, const: ConstBank,
+             part: BlocksResult) -> None:
+    """Run wave j (blocks j * wave ..) of a launch into `part`, a fresh result (also on a fault)."""
+    nblocks = cfg.grid[0] * cfg.grid[1] * cfg.grid[2]
+    blocks = np.arange(j * wave, min((j + 1) * wave, nblocks))
+    if cfg.schedule == "random":                 # blocks to waves in a seeded random order
+        blocks = np.random.default_rng(cfg.seed).permutation(nblocks)[blocks]
+    run_blocks(k, replace(cfg, seed=cfg.seed * 65537 + j), blocks, glob, const, wave, part)
+
+
 def launch(k: DecodedKernel, cfg: LaunchConfig, glob: GlobalMemory, const: ConstBank,
-           max_shared: int, echo: bool = True) -> LaunchResult:
-    """Validate and run a launch on all simulated SMs in this process."""
+           max_shared: int, echo: bool = True, parallel=None) -> LaunchResult:
+    """Validate and run a launch: in this process, or, when it has several waves and `parallel`
+    is given, by `parallel(k, cfg, nwaves, wave, result)` (the SM worker pool)."""
     validate(k, cfg, max_shared)
     nblocks = cfg.grid[0] * cfg.grid[1] * cfg.grid[2]
     wave = blocks_per_sm(k, cfg) * cfg.num_sms
     if k.uses_grid_sync and nblocks > wave:
         raise InvalidLaunch(f"a cooperative launch (grid.sync) of {nblocks} blocks exceeds the {wave} blocks "
                             f"that can be resident at once on {cfg.num_sms} SMs")
+    nwaves = -(-nblocks // wave)
+    if cfg.check:
+        cfg = replace(cfg, sanitizer=Sanitizer(cfg.check, k, cfg, glob))
+    if "initcheck" not in cfg.check:
+        glob.note_all_written()                  # what this launch writes is not tracked
+    if cfg.sanitizer is not None or cfg.tracer is not None:
+        parallel = None                          # sanitizers and tracers run in this process
     result = new_result(k)
     t0 = time.perf_counter()
     try:
-        run_blocks(k, cfg, np.arange(nblocks), glob, const, wave, result)
+        if parallel is not None and nwaves > 1:
+            parallel(k, cfg, nwaves, wave, result)
+        else:
+            for j in range(nwaves):
+                part = new_result(k)
+                try:
+                    run_wave(k, cfg, j, wave, glob, const, part)
+                finally:
+                    result.merge(part)
+    except DeviceError as e:
+        e.reports = cfg.sanitizer.reports if cfg.sanitizer is not None else []
+        raise
     finally:
         out = finish(k, cfg, result, time.perf_counter() - t0)
+        out.reports = cfg.sanitizer.reports if cfg.sanitizer is not None else []
         if echo and out.printf:
             sys.stdout.write(out.output)
             sys.stdout.flush()
@@ -147,4 +185,9 @@ def finish(k: DecodedKernel, cfg: LaunchConfig, r: BlocksResult, seconds: float)
             if op.line is not None:
                 lines[op.line] = lines.get(op.line, 0) + nw
     texts = [t for *_, t in sorted(r.printf, key=lambda rec: rec[:4])]
-    return LaunchResult(k.name, cfg.grid, cfg.block, cfg.shared_dynamic, dict(r.stats), ops, lines, texts, seconds)
+    occ = theoretical(registers_per_thread(k.code.regs), k.shared_static + cfg.shared_dynamic, cfg.threads_per_block)
+    title = (f"kernel {k.name}: grid {cfg.grid} block {cfg.block}, {k.shared_static + cfg.shared_dynamic} bytes "
+             f"of shared memory per block, {seconds:.3f} s simulated")
+    stats = launch_counters(k, r.stats, r.op_warps, r.op_threads, r.pc, cfg.counters, occ, title)
+    return LaunchResult(k.name, cfg.grid, cfg.block, cfg.shared_dynamic, stats, ops, lines, texts, seconds,
+                        pc_records(k, r.op_warps, r.op_threads, r.pc))

@@ -150,6 +150,8 @@ class GlobalMemory:
         self.table = Allocations("allocation")
         self.top = 0
         self.holes: list[tuple[int, int]] = []           # freed (offset, size) ranges, for reuse
+        self.written: list[tuple[int, int, bool]] = []    # initcheck: (offset, size, defined) not yet in init_bits
+        self.init_bits: np.ndarray | None = None          # initcheck: per byte below top, holds a defined value
 
     def malloc(self, nbytes: int, name: str | None = None, align: int = ALLOC_ALIGN) -> int:
         if nbytes < 0:
@@ -163,6 +165,7 @@ class GlobalMemory:
             off = self._from_holes(span, align)
         self.arena[off:off + span] = 0
         self.table.add(GLOBAL_BASE + off, nbytes, name)
+        self.note_written(off, span, name is not None)   # symbols are zero-initialised, allocations not
         return GLOBAL_BASE + off
 
     def _from_holes(self, span: int, align: int) -> int:
@@ -198,7 +201,31 @@ class GlobalMemory:
                                            1)
             raise cls(f"host {what} of {nbytes} bytes at {addr:#x}", note, address=addr, size=nbytes)
         off = addr - GLOBAL_BASE
+        if what != "read":
+            self.note_written(off, nbytes)
         return slice(off, off + nbytes)
+
+    # -- initcheck's record of defined bytes (cheap when no launch checks: a short list) -----------
+    def note_written(self, off: int, nbytes: int, defined: bool = True) -> None:
+        self.written.append((off, nbytes, defined))
+        if len(self.written) > 1024:
+            self.defined()
+
+    def note_all_written(self) -> None:
+        """An unchecked launch may have written anything: every byte counts as defined."""
+        self.written, self.init_bits = [(0, self.top, True)], None
+
+    def defined(self) -> np.ndarray:
+        """Per byte below `top`: whether a host copy, a symbol or a kernel store defined it."""
+        old = self.init_bits
+        if old is None or old.size < self.top:
+            self.init_bits = np.zeros(self.top, bool)
+            if old is not None:
+                self.init_bits[:old.size] = old
+        for off, n, v in self.written:
+            self.init_bits[off:off + n] = v
+        self.written = []
+        return self.init_bits
 
 
 class ConstBank:

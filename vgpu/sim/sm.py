@@ -18,22 +18,26 @@ which decides the order of conflicting atomics and stores.  Results of race-free
 depend on the wave size; the order in which racing atomics happen does.
 
 %clock counts the scheduler steps of the launch so far (monotonic, deterministic).
-Set VGPU_TRACE=1 to print one line per step (pc, instruction, warps, active lanes).
+With cfg.schedule 'random' each step runs a random runnable pc with a random subset of the warps
+standing there (and launch.run_wave gives blocks to waves in a random order), seeded: a kernel whose
+result depends on the order of warps or blocks shows it.
+Hooks, None unless asked for: cfg.sanitizer (vgpu.sim.sanitize: takes over `mem.locate`, sees block
+starts, barrier releases and faults) and cfg.tracer (vgpu.sim.trace; VGPU_TRACE=1 prints one line
+per warp instruction to stderr).
 """
 from __future__ import annotations
 
-import os
-import sys
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from .counters import new_rows
 from .decode import NVIEW, VIEW_DTYPES, DecodedKernel
 from .faults import BarrierDeadlock, DeviceError, Watchdog, WarpSyncError
 from .memory import CONST_BASE, CONST_BYTES, GLOBAL_BASE, ConstBank, GlobalMemory, WaveMemory
+from .trace import env_tracer
 from .warp import DONE, FULL, RUN, WAIT, WarpStacks, lanes_to_masks, lowest_lane, masks_to_lanes, popcount
 
-TRACE = bool(os.environ.get("VGPU_TRACE"))
 BIG = np.iinfo(np.int64).max
 AR32 = np.arange(32, dtype=np.int64)
 
@@ -50,6 +54,11 @@ class LaunchConfig:
     schedule: str = "fixed"               # or 'random' (seeded), to expose races
     seed: int = 0
     clock_base: int = 0
+    interlock: object = None              # SM worker processes: cross-process atomics, fences, stop flag
+    counters: bool = False                # collect memory counters (vgpu.sim.counters.count_access)
+    check: frozenset = frozenset()        # sanitizers asked for (vgpu.sim.sanitize.CHECKS)
+    sanitizer: object = None              # the launch's vgpu.sim.sanitize.Sanitizer (made by launch)
+    tracer: object = None                 # a vgpu.sim.trace.Tracer
 
     @property
     def threads_per_block(self) -> int:
@@ -66,11 +75,19 @@ class BlocksResult:
     op_warps: list = field(default_factory=list)       # per pc: warp instructions issued
     op_threads: list = field(default_factory=list)     # per pc: active threads
     printf: list = field(default_factory=list)         # (block, warp, step, lane, text)
+    pc: np.ndarray | None = None                        # per pc: the vgpu.sim.counters.ROWS counters
+
+    def merge(self, other: "BlocksResult") -> None:
+        """Add the counters and printf records of `other` (blocks run elsewhere) to these."""
+        for name, v in other.stats.items():
+            self.stats[name] = self.stats.get(name, 0) + v
+        self.op_warps = [a + b for a, b in zip(self.op_warps, other.op_warps)]
+        self.op_threads = [a + b for a, b in zip(self.op_threads, other.op_threads)]
+        self.pc += other.pc
+        self.printf += other.printf
 
 
-STAT_NAMES = ("warp_instructions", "thread_instructions", "steps", "waves", "divergent_branches", "barriers",
-              "atomics", "global_load_requests", "global_load_transactions", "global_store_requests",
-              "global_store_transactions")
+STAT_NAMES = ("warp_instructions", "thread_instructions", "steps", "waves", "barriers", "atomics")
 
 
 class Wave:
@@ -107,10 +124,14 @@ class Wave:
         self.is_rpc = k.is_rpc
         self.result = result
         self.stats = result.stats
+        self.pcrows, self.counting = result.pc, cfg.counters     # vgpu.sim.counters
         self.n = 0
         self.block_ids = np.zeros(max_blocks, np.int64)
         self.rng = np.random.default_rng(cfg.seed)
         self._static_lanes()
+        self.san, self.tracer = cfg.sanitizer, cfg.tracer or env_tracer()
+        if self.san is not None:
+            self.san.attach(self)
 
     @staticmethod
     def _registers(k: DecodedKernel, L: int) -> list:
@@ -180,6 +201,10 @@ class Wave:
         for a in self.arrived.values():
             a[:] = 0
         self.mem.reset(nb, nl)
+        if self.san is not None:
+            self.san.start(self)
+        if self.tracer is not None:
+            self.tracer.start(self)
 
     # -- helpers for instructions -----------------------------------------------------------------
     def lane_ids(self, lanes) -> np.ndarray:
@@ -193,17 +218,6 @@ class Wave:
 
     def clock(self) -> int:
         return self.cfg.clock_base + self.stats["steps"]
-
-    def count_global(self, a: np.ndarray, ids: np.ndarray, kind: str) -> None:
-        """Requests (warps) and 32-byte sector transactions of a global access.  Transactions are
-        counted as sector changes between consecutive lanes, at least one per warp: exact for
-        coalesced, broadcast and strided patterns, an upper bound for scattered ones."""
-        if not a.size or int(a[0]) < GLOBAL_BASE:
-            return
-        s = a >> 5
-        changes = int(np.count_nonzero(s[1:] != s[:-1]))
-        self.stats[f"global_{kind}_requests"] += self.ng
-        self.stats[f"global_{kind}_transactions"] += max(changes + 1, self.ng)
 
     def read_cstring(self, addr: int) -> str:
         if addr >= GLOBAL_BASE:
@@ -233,6 +247,8 @@ class Wave:
         if red is not None:
             self.bar_pred[self.lane_ids(lanes)] = np.broadcast_to(red[2](self, lanes), (self.n,))
             self.red[pc] = red
+        if self.tracer is not None:
+            self.tracer.arrive(self, g, pc)
         self.arrived[kind][g] |= st.mask[g]
         st.state[g] = WAIT
         for w in g[st.depth[g] > 0]:                # divergent warps: let other paths run
@@ -255,6 +271,8 @@ class Wave:
                 return
             ws = np.arange(W)
         is_bar = self.is_bar_pc[kind]
+        if self.san is not None:
+            self.san.release(self, ws, kind)
         self._reduce(ws, A, kind)
         slow = ws[(st.depth[ws] > 0) & st.spark[ws].any(1)] if st.spark.shape[1] else ws[:0]
         top = ws[(st.state[ws] == WAIT) & is_bar[np.maximum(st.pc[ws], 0)]]
@@ -267,6 +285,8 @@ class Wave:
                 st.park(int(w))
         A[ws] = 0
         st.settle()
+        if self.tracer is not None:
+            self.tracer.release(self, ws)
 
     def _reduce(self, ws, A, kind) -> None:
         """bar.red: write the block-wide popc/and/or of the arrived threads' predicates."""
@@ -404,12 +424,17 @@ class Wave:
                 return None
             self.stuck()
         step = self.stats["steps"]
+        chosen = -1
         if self.cfg.schedule != "fixed":
             cand = np.flatnonzero(runnable)
-            cur = int(st.pc[cand[self.rng.integers(cand.size)]])
+            chosen = int(cand[self.rng.integers(cand.size)])
+            cur = int(st.pc[chosen])
         elif step & 63 == 63:                        # fairness: now and then the highest pc
             cur = int(np.where(runnable, st.pc[:W], -1).max())
         here = key == cur
+        if chosen >= 0:                              # random: a random subset of the warps at cur
+            here &= self.rng.random(W) < 0.5
+            here[chosen] = True
         g = np.flatnonzero(here)
         ng = g.size
         m = st.mask[g]
@@ -436,6 +461,8 @@ class Wave:
         stats, is_rpc = self.stats, self.is_rpc
         op_warps, op_threads = self.result.op_warps, self.result.op_threads
         budget_w, budget_s = self.cfg.max_instructions, self.cfg.max_steps
+        interlock = self.cfg.interlock
+        tracer = self.tracer
         group = None                                 # (g, lanes, n, limit) still valid for pc `cur`
         cur = 0
         while True:
@@ -453,8 +480,10 @@ class Wave:
             stats["thread_instructions"] += n
             op_warps[cur] += ng
             op_threads[cur] += n
-            if TRACE:
-                print(f"[step {step}] pc {cur:4d} warps {ng:4d} lanes {n:6d}  {op.text}", file=sys.stderr)
+            if tracer is not None:
+                tracer.step(self, cur, g)
+            if interlock is not None and step & 63 == 0:
+                interlock.check()                    # stop flag (Ctrl-C, a fault in an earlier wave)
             if stats["warp_instructions"] > budget_w or step >= budget_s:
                 raise Watchdog(f"the kernel ran past the budget of {budget_w} warp instructions / {budget_s} "
                                "scheduler steps (an endless loop?)",
@@ -509,7 +538,7 @@ class Wave:
 
 
 def new_result(k: DecodedKernel) -> BlocksResult:
-    return BlocksResult({n: 0 for n in STAT_NAMES}, [0] * len(k.ops), [0] * len(k.ops), [])
+    return BlocksResult({n: 0 for n in STAT_NAMES}, [0] * len(k.ops), [0] * len(k.ops), [], new_rows(len(k.ops)))
 
 
 def run_blocks(k: DecodedKernel, cfg: LaunchConfig, blocks, glob: GlobalMemory, const: ConstBank,
@@ -526,7 +555,13 @@ def run_blocks(k: DecodedKernel, cfg: LaunchConfig, blocks, glob: GlobalMemory, 
             try:
                 wave.run()
             except DeviceError as e:
-                raise locate(e, wave) from None
+                err = locate(e, wave)
+                if wave.san is not None:
+                    wave.san.fault(err, wave)
+                raise err from None
+            finally:
+                if wave.tracer is not None:
+                    wave.tracer.end(wave)
     return result
 
 
