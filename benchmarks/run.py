@@ -2,24 +2,38 @@
 CUDA simulator for comparison.
 
     python benchmarks/run.py [--numba-python PATH] [--only NAME ...] [--sms N] [--repeat N]
+    python benchmarks/run.py --workers [--repeat N]
+    python benchmarks/run.py --checks [--baseline benchmarks/baseline.json] [--record FILE]
 
 Prints per kernel: seconds of the launch, simulated threads/s, simulated thread-instructions/s
 (active threads per executed instruction), and the ratio of vgpu's threads/s to Numba's.  Every
 result is checked against numpy.  The kernels mirror benchmarks/numba_sim.py.
+
+--workers instead compares SM worker processes (vgpu.sim.pool): compute-heavy launches (tiled
+matmul 512x512, the divergent Collatz kernel) with workers=0, 1 and 2 (best of --repeat: wall
+seconds, CPU seconds of this process and its workers, speedup of 2 workers over 1, identical
+bytes), and the launch overhead of a tiny kernel (1 block of 32 threads) with the pool warm.
+
+--checks also runs each kernel under each sanitizer (docs/sanitizers.md) and prints the slowdown
+factors; --baseline FILE compares the unchecked seconds with a file that --record FILE wrote (the
+committed benchmarks/baseline.json was recorded before the sanitizers and tracer were added).
 """
 from __future__ import annotations
 
 import argparse
 import importlib.util
 import json
+import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
 
 from vgpu.pipeline import compile_source
 from vgpu.sim import SimDevice
+from vgpu.sim.sanitize import CHECKS
 
 KERNELS = r"""
 #define TILE 16
@@ -103,24 +117,25 @@ def cases(dev, mod, rng):
     n = 1 << 20
     a, b = rng.random(n, dtype=np.float32), rng.random(n, dtype=np.float32)
     pa, pb, pc = _put(dev, a), _put(dev, b), _put(dev, np.zeros(n, np.float32))
-    yield ("vector_add", n, lambda: dev.launch(mod, "vector_add", [pa, pb, pc, n], grid=n // 256, block=256),
+    yield ("vector_add", n, lambda **kw: dev.launch(mod, "vector_add", [pa, pb, pc, n], grid=n // 256, block=256,
+                                                   **kw),
            lambda: np.array_equal(_get(dev, pc, np.float32, n), a + b))
     m = 256
     A, B = rng.random((m, m), dtype=np.float32), rng.random((m, m), dtype=np.float32)
     pA, pB, pC = _put(dev, A), _put(dev, B), _put(dev, np.zeros(m * m, np.float32))
-    yield ("matmul", m * m, lambda: dev.launch(mod, "matmul", [pA, pB, pC, m], grid=(m // 16, m // 16),
-                                               block=(16, 16)),
+    yield ("matmul", m * m, lambda **kw: dev.launch(mod, "matmul", [pA, pB, pC, m], grid=(m // 16, m // 16),
+                                                    block=(16, 16), **kw),
            lambda: np.allclose(_get(dev, pC, np.float32, m * m).reshape(m, m), A @ B, rtol=1e-4))
     r = 1 << 20
     x = rng.random(r, dtype=np.float32)
     px, pp = _put(dev, x), _put(dev, np.zeros(r // 512, np.float32))
-    yield ("reduce", r // 2, lambda: dev.launch(mod, "reduce", [px, pp, r], grid=r // 512, block=256),
+    yield ("reduce", r // 2, lambda **kw: dev.launch(mod, "reduce", [px, pp, r], grid=r // 512, block=256, **kw),
            lambda: np.isclose(_get(dev, pp, np.float32, r // 512).sum(dtype=np.float64), x.sum(dtype=np.float64),
                               rtol=1e-5))
     k = 1 << 16
     st = rng.integers(1, 100_000, k).astype(np.uint32)
     ps, po = _put(dev, st), _put(dev, np.zeros(k, np.int32))
-    yield ("collatz", k, lambda: dev.launch(mod, "collatz", [ps, po, k], grid=k // 256, block=256),
+    yield ("collatz", k, lambda **kw: dev.launch(mod, "collatz", [ps, po, k], grid=k // 256, block=256, **kw),
            lambda: np.array_equal(_get(dev, po, np.int32, k), collatz_ref(st)))
 
 
@@ -144,19 +159,88 @@ def numba_rates(python: str | None) -> dict[str, float]:
     return rates
 
 
+def cpu_seconds(pids) -> float:
+    """User + system CPU seconds of this process and of the processes `pids` (Linux /proc)."""
+    t = time.process_time()
+    tick = os.sysconf("SC_CLK_TCK")
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            t += (int(fields[11]) + int(fields[12])) / tick
+        except (OSError, IndexError, ValueError):
+            pass
+    return t
+
+
+def workers_comparison(repeat: int) -> bool:
+    """Wall and CPU seconds of compute-heavy launches with 0, 1 and 2 workers; tiny-launch overhead."""
+    rng = np.random.default_rng(2)
+    m, k = 512, 1 << 17
+    A, B = rng.random((m, m), dtype=np.float32), rng.random((m, m), dtype=np.float32)
+    start = rng.integers(1, 100_000, k).astype(np.uint32)
+    jobs = {"matmul 512x512": ("matmul", [A, B, np.zeros(m * m, np.float32), m], (m // 16, m // 16), (16, 16)),
+            "collatz 128Ki": ("collatz", [start, np.zeros(k, np.int32), k], k // 256, 256)}
+    print(f"{'launch':16s} {'workers':>7s} {'wall s':>8s} {'cpu s':>8s} {'waves':>6s}  same bytes")
+    ok, best = True, {}
+    for label, (kernel, args, grid, block) in jobs.items():
+        first = None
+        for w in (0, 1, 2):
+            dev = SimDevice(workers=w, echo_printf=False)
+            mod = dev.load(compile_source(KERNELS, "benchmarks.vk"))
+            ptrs = [_put(dev, a) if isinstance(a, np.ndarray) else a for a in args]
+            runs = []
+            for _ in range(repeat + 1):                  # the first launch starts the pool
+                pids = dev.pool.pids if dev.pool else []
+                c0, t0 = cpu_seconds(pids), time.perf_counter()
+                res = dev.launch(mod, kernel, ptrs, grid=grid, block=block)
+                runs.append((time.perf_counter() - t0, cpu_seconds(pids) - c0))
+            wall, cpu = min(runs[1:])
+            out = dev.read(ptrs[-2], args[-2].nbytes)
+            first = first or (out, dict(res.stats))
+            same = (out, dict(res.stats)) == first
+            ok &= same
+            best[label, w] = wall
+            print(f"{label:16s} {w:7d} {wall:8.3f} {cpu:8.3f} {res.stats['waves']:6d}  {'yes' if same else 'NO'}",
+                  flush=True)
+            dev.close()
+        print(f"{label:16s} speedup of 2 workers over 1: {best[label, 1] / best[label, 2]:.2f}x", flush=True)
+    dev = SimDevice(workers=2, echo_printf=False)
+    mod = dev.load(compile_source(KERNELS, "benchmarks.vk"))
+    p = _put(dev, np.zeros(64, np.float32))
+    dev.launch(mod, "vector_add", [p, p, p, 64], grid=64, block=256)      # two waves: starts the pool
+    times = []
+    for _ in range(200):
+        t0 = time.perf_counter()
+        dev.launch(mod, "vector_add", [p, p, p, 32], grid=1, block=32)
+        times.append(time.perf_counter() - t0)
+    times.sort()
+    print(f"tiny launch (1 block of 32 threads), pool warm: median {times[100] * 1e3:.2f} ms, "
+          f"best {times[0] * 1e3:.2f} ms")
+    dev.close()
+    return ok
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--numba-python", help="an interpreter with numba installed (default: this one, if it has numba)")
     ap.add_argument("--only", nargs="*", help="kernels to run")
     ap.add_argument("--sms", type=int, default=4)
     ap.add_argument("--repeat", type=int, default=1, help="launches per kernel; the fastest counts")
+    ap.add_argument("--workers", action="store_true", help="compare SM worker processes (0, 1, 2) instead")
+    ap.add_argument("--checks", action="store_true", help="also print each sanitizer's slowdown factor")
+    ap.add_argument("--baseline", help="a JSON file of unchecked seconds per kernel (--record) to compare with")
+    ap.add_argument("--record", help="write the unchecked seconds per kernel to this JSON file")
     args = ap.parse_args(argv)
-    dev = SimDevice(num_sms=args.sms, echo_printf=False)
+    if args.workers:
+        return 0 if workers_comparison(max(args.repeat, 1)) else 1
+    dev = SimDevice(num_sms=args.sms, echo_printf=False, workers=0)
     mod = dev.load(compile_source(KERNELS, "benchmarks.vk"))
     rng = np.random.default_rng(1)
     numba = numba_rates(args.numba_python) if not args.only else {}
     print(f"{'kernel':12s} {'seconds':>8s} {'threads/s':>12s} {'thread-inst/s':>14s} {'vs numba':>9s}  ok")
     ok_all = True
+    baseline = json.loads(Path(args.baseline).read_text()) if args.baseline else {}
+    recorded = {}
     for name, threads, launch, check in cases(dev, mod, rng):
         if args.only and name not in args.only:
             continue
@@ -167,6 +251,17 @@ def main(argv=None) -> int:
         ratio = f"{rate / numba[name]:8.0f}x" if name in numba else "        -"
         print(f"{name:12s} {res.seconds:8.3f} {rate:12.3e} {res.thread_instructions / res.seconds:14.3e} "
               f"{ratio}  {'yes' if ok else 'NO'}", flush=True)
+        recorded[name] = res.seconds
+        if name in baseline:
+            print(f"{'':12s} baseline {baseline[name]:.3f} s: {res.seconds / baseline[name]:.3f}x", flush=True)
+        if args.checks:
+            factors = []
+            for tool in CHECKS:
+                checked = min((launch(check=tool) for _ in range(args.repeat)), key=lambda r: r.seconds)
+                factors.append(f"{tool} {checked.seconds / res.seconds:.1f}x")
+            print(f"{'':12s} slowdown: {', '.join(factors)}", flush=True)
+    if args.record:
+        Path(args.record).write_text(json.dumps(recorded, indent=1) + "\n")
     return 0 if ok_all else 1
 
 

@@ -5,12 +5,20 @@
     vgpuc asm   FILE.vk [-o OUT.vasm]   the assembly, with .vk source lines as comments
     vgpuc run   FILE.vk|FILE.vasm --kernel NAME --grid G --block B [--shared BYTES]
                 [--constant NAME=@PATH.npy ...] [NAME=VALUE ...] [--save DIR] [--stats]
+                [--check memcheck|racecheck|synccheck|initcheck|all ...] [--schedule random --seed N]
+                [--trace FILE [--trace-block X,Y,Z] [--trace-warp N]] [--chrome-trace FILE.json]
+                [--divergence-svg FILE.svg [--divergence-warp X,Y,Z:N]]   (docs/sanitizers.md, tracing.md)
 
-Exit status: 0 success, 1 compile error, 2 usage error, 3 device fault.  Never a traceback.
+    vgpuc profile FILE.vk ...           run's arguments (+ --json FILE): counters per source line
+
+Exit status: 0 success, 1 compile error, 2 usage error, 3 device fault or sanitizer errors reported.
+Never a traceback.
 """
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import sys
 from pathlib import Path
 
@@ -50,7 +58,15 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParse
     p.add_argument("file")
     p.add_argument("-o", "--output", help="write to this file instead of stdout")
     p.add_argument("--max-registers", type=int, help="spill to local memory beyond N 32-bit registers")
-    p = sub.add_parser("run", help="run a kernel")
+    _run_arguments(sub.add_parser("run", help="run a kernel"))
+    p = sub.add_parser("profile", help="run a kernel and print its counters per source line")
+    _run_arguments(p)
+    p.add_argument("--json", metavar="FILE", help="also write the profile as JSON to FILE")
+    return ap, sub.choices
+
+
+def _run_arguments(p) -> None:
+    """The arguments of `run`, which `profile` takes too."""
     p.add_argument("file")
     p.add_argument("--kernel", help="the kernel to run (optional when the file has one)")
     p.add_argument("--grid", required=True, help="X, X,Y or X,Y,Z")
@@ -64,10 +80,22 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParse
                    help="print pointer argument NAME after the launch (repeatable)")
     p.add_argument("--workers", type=int, help="SM worker processes (0: in-process)")
     p.add_argument("--sms", type=int, default=4, help="number of SMs (default 4)")
+    p.add_argument("--check", action="append", default=[], metavar="TOOL",
+                   help="sanitizer: memcheck, racecheck, synccheck, initcheck or all (repeatable or a comma "
+                        "list); errors are reported on stderr and make the exit status 3")
+    p.add_argument("--schedule", choices=("fixed", "random"), default="fixed",
+                   help="warp and block order: fixed (default) or random, seeded by --seed")
+    p.add_argument("--seed", type=int, default=0, help="seed of --schedule random (default 0)")
+    p.add_argument("--trace", metavar="FILE", help="write one line per warp instruction to FILE ('-': stderr)")
+    p.add_argument("--trace-block", metavar="X[,Y,Z]", help="--trace only this block")
+    p.add_argument("--trace-warp", type=int, metavar="N", help="--trace only warp N of each block")
+    p.add_argument("--chrome-trace", metavar="FILE.json", help="write a trace for Perfetto / chrome://tracing")
+    p.add_argument("--divergence-svg", metavar="FILE.svg", help="draw one warp's active lanes over time")
+    p.add_argument("--divergence-warp", default="0:0", metavar="X[,Y,Z]:N",
+                   help="the block and warp that --divergence-svg draws (default 0:0)")
     p.add_argument("--max-registers", type=int, help="spill to local memory beyond N 32-bit registers")
     p.add_argument("args", nargs="*", metavar="NAME=VALUE",
                    help="kernel parameters: a number for a scalar, @PATH.npy for a pointer")
-    return ap, sub.choices
 
 
 def _compile(path: str, max_registers: int | None = None):
@@ -168,11 +196,18 @@ def cmd_run(a) -> int:
         kernel = module.get_function(a.kernel)
     except KeyError as e:
         raise UsageError(e.args[0]) from None
-    device = vgpu.Device(num_sms=a.sms, workers=a.workers)
+    from .sim.sanitize import parse_checks
+    try:
+        checks = parse_checks(a.check)
+    except ValueError as e:
+        raise UsageError(f"--check: {e}") from None
+    tracer, trace_file = _tracer(a)
+    device = vgpu.Device(num_sms=a.sms, workers=a.workers, schedule=a.schedule, seed=a.seed, check=checks)
+    device.sim.counters = a.stats or a.command == "profile"       # memory counters (vgpu.sim.counters)
     try:
         _set_constants(module, a.constant, device)
         values, arrays = _kernel_args(kernel, a.args, device)
-        result = kernel(*values, grid=grid, block=block, shared=a.shared, device=device)
+        result = _launch(a, kernel, values, grid, block, device, tracer, trace_file)
         if a.save:
             out = Path(a.save)
             out.mkdir(parents=True, exist_ok=True)
@@ -186,9 +221,87 @@ def cmd_run(a) -> int:
         if a.stats:
             sys.stdout.flush()
             print(_format_stats(result), file=sys.stderr)
+        if a.command == "profile":
+            _profile(a, module.program, result)
     finally:
         device.close()
-    return EXIT_OK
+    return EXIT_FAULT if result.reports else EXIT_OK
+
+
+def parse_coords(text: str, what: str) -> tuple[int, int, int]:
+    """'X', 'X,Y' or 'X,Y,Z' -> block coordinates (non-negative ints)."""
+    try:
+        t = tuple(int(p) for p in text.split(","))
+    except ValueError:
+        t = ()
+    if not 1 <= len(t) <= 3 or any(v < 0 for v in t):
+        raise UsageError(f"--{what} takes block coordinates X, X,Y or X,Y,Z (integers >= 0), not {text!r}")
+    return t + (0,) * (3 - len(t))
+
+
+def _tracer(a):
+    """The Tracer that --trace, --chrome-trace and --divergence-svg ask for (or None), and the
+    text trace's open file."""
+    if not (a.trace or a.chrome_trace or a.divergence_svg):
+        if a.trace_block or a.trace_warp is not None:
+            raise UsageError("--trace-block and --trace-warp filter --trace FILE")
+        return None, None
+    from .sim.trace import Tracer
+    block = parse_coords(a.trace_block, "trace-block") if a.trace_block else None
+    spec, colon, warp = a.divergence_warp.rpartition(":")
+    if not colon or not warp.isdigit():
+        raise UsageError(f"--divergence-warp takes X[,Y,Z]:N (a block and a warp index), not {a.divergence_warp!r}")
+    div = (parse_coords(spec, "divergence-warp"), int(warp)) if a.divergence_svg else None
+    try:
+        text = sys.stderr if a.trace == "-" else open(a.trace, "w") if a.trace else None
+    except OSError as e:
+        raise UsageError(f"--trace: cannot write {a.trace!r}: {e.strerror}") from None
+    return Tracer(text=text, block=block, warp=a.trace_warp, chrome=bool(a.chrome_trace), divergence=div), text
+
+
+def _launch(a, kernel, values, grid, block, device, tracer, trace_file):
+    """Launch; print the sanitizer reports and write the trace files (also after a fault)."""
+    from .sim.faults import DeviceError
+    from .sim.sanitize import summary
+    reports = []
+    try:
+        result = kernel(*values, grid=grid, block=block, shared=a.shared, device=device, trace=tracer)
+        reports = result.reports
+        return result
+    except DeviceError as e:
+        reports = getattr(e, "reports", [])
+        raise
+    finally:
+        sys.stdout.flush()
+        for r in reports:
+            print(r.format(), file=sys.stderr)
+        if device.sim.check:
+            print(f"vgpuc: {'+'.join(sorted(device.sim.check))}: {summary(reports)}", file=sys.stderr)
+        if tracer is not None:
+            _write_traces(a, tracer, trace_file)
+
+
+def _write_traces(a, tracer, trace_file) -> None:
+    if trace_file is not None and trace_file is not sys.stderr:
+        trace_file.close()
+    for path, text in ((a.chrome_trace, lambda: json.dumps(tracer.chrome_json())),
+                       (a.divergence_svg, tracer.divergence_svg)):
+        if path:
+            try:
+                Path(path).write_text(text())
+            except OSError as e:
+                raise UsageError(f"cannot write {path!r}: {e.strerror}") from None
+
+
+def _profile(a, program, result) -> None:
+    """`vgpuc profile`: the annotated source on stdout, and --json FILE."""
+    from . import profile
+    if a.json:
+        try:
+            Path(a.json).write_text(profile.to_json(result, program))
+        except OSError as e:
+            raise UsageError(f"--json: cannot write {a.json!r}: {e.strerror}") from None
+    print(profile.render(result, program, color=sys.stdout.isatty() and "NO_COLOR" not in os.environ))
 
 
 def _format_stats(result) -> str:
@@ -197,7 +310,7 @@ def _format_stats(result) -> str:
     return fmt() if callable(fmt) else str(stats)
 
 
-COMMANDS = {"check": cmd_check, "ir": cmd_ir, "asm": cmd_asm, "run": cmd_run}
+COMMANDS = {"check": cmd_check, "ir": cmd_ir, "asm": cmd_asm, "run": cmd_run, "profile": cmd_run}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -246,10 +246,25 @@ class KernelSelector:
         self.absorbed.update((cx, ny[2]))
         return src, ny[0], t
 
+    def fused_everywhere(self, m: ir.Value) -> bool:
+        """A wide multiply whose every use is an add it can fuse into as mad.wide (the other operand
+        not a wide multiply itself): then each add recomputes it for free and the mul disappears
+        (common-subexpression elimination shares `i*4` between `x[i]` and `y[i]`)."""
+        us = self.uses.get(m, ())
+        if len(us) < 2 or self.plans.get(m, ("",))[0] != "wide":
+            return False
+        for u in us:
+            if u.op != "add" or u.type != m.type or u.args[0] is u.args[1]:
+                return False
+            other = u.args[1] if u.args[0] is m else u.args[0]
+            if self.plans.get(other, ("",))[0] == "wide":
+                return False
+        return True
+
     def mad_form(self, i: ir.Instr) -> tuple:
         for k in (0, 1):
             m, c = i.args[k], i.args[1 - k]
-            if not self.single_local_use(m, i):
+            if not (self.single_local_use(m, i) or self.fused_everywhere(m)):
                 continue
             p = self.plans.get(m)
             if p and p[0] == "wide":

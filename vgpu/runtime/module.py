@@ -121,13 +121,16 @@ class Kernel:
                 out.append(wrap_int(int(a), p.type))
         return out
 
-    def __call__(self, *args, grid=1, block=1, shared: int = 0, device: Device | None = None):
-        """Launch and wait; returns the launch's result (counters, printf lines)."""
+    def __call__(self, *args, grid=1, block=1, shared: int = 0, device: Device | None = None, check=None,
+                 trace=None):
+        """Launch and wait; returns the launch's result (counters, printf lines, sanitizer `.reports`).
+        check: sanitizers for this launch (default: the device's); trace: a vgpu.sim.trace.Tracer."""
         dev = resolve(device)
         values = self._convert(args)
         loaded = dev.load(self.module.program)
         self.last_result = dev.sim.launch(loaded, self.name, values, grid=dims(grid, "grid"),
-                                          block=dims(block, "block"), shared=int(shared))
+                                          block=dims(block, "block"), shared=int(shared), check=check,
+                                          trace=trace)
         return self.last_result
 
     def __getitem__(self, config) -> "_Configured":

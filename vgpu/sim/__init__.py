@@ -3,9 +3,12 @@
 Device API (what the runtime calls):
 
     dev = SimDevice(num_sms=4, global_bytes=512 << 20, max_instructions=None, schedule='fixed', seed=0,
-                    max_shared_per_block=48 * 1024, max_steps=None, echo_printf=True)
-        max_instructions: watchdog budget in warp instructions per launch (default 10**9);
-        max_steps: budget in scheduler steps per launch (default 5 * 10**6; bounds serial kernels);
+                    max_shared_per_block=48 * 1024, max_steps=None, echo_printf=True, workers=None)
+        max_instructions: watchdog budget in warp instructions per wave (default 10**9);
+        max_steps: budget in scheduler steps per wave (default 5 * 10**6; bounds serial kernels);
+        workers: SM worker processes for launches of several waves (None: one per CPU core, at most
+        one per SM, 0 when that is 1; 0: in-process).  Results do not depend on it (docs/workers.md).
+    dev.close()                            # stops the workers, unlinks the shared memory
         schedule: 'fixed' (deterministic) or 'random' (seeded by `seed`; exposes races).
     addr = dev.malloc(nbytes)              # 256-byte aligned global address (>= GLOBAL_BASE)
     dev.free(addr)                         # InvalidFree if addr is not a live allocation's start
@@ -27,19 +30,20 @@ Device API (what the runtime calls):
         res.seconds, res.format_stats().
 
 Faults raise `DeviceError` subclasses (vgpu.sim.faults): OutOfBounds, Misaligned, UseAfterFree,
-InvalidFree, OutOfMemory, BarrierDeadlock, WarpSyncError, Watchdog, Trap, InvalidLaunch, Unsupported.
+InvalidFree, OutOfMemory, BarrierDeadlock, WarpSyncError, Watchdog, Trap, InvalidLaunch, Unsupported,
+WorkerDied (an SM worker process died).
 Each carries .kernel .file .line .source_line .block .thread .address .size and prints them.
 
 Inside: memory (address map, allocator), warp (SIMT stacks), decode (instructions -> closures),
 exec (semantics: vgpu.arith for arithmetic), sm (the warp scheduler; `run_blocks`), launch
-(validation, occupancy, results), printf (C formatting), device (this API).
+(validation, occupancy, results), printf (C formatting), pool (SM worker processes), device (this API).
 """
 from .device import LoadedProgram, SimDevice
 from .faults import (BarrierDeadlock, DeviceError, InvalidFree, InvalidLaunch, Misaligned, OutOfBounds,
-                     OutOfMemory, Trap, Unsupported, UseAfterFree, WarpSyncError, Watchdog)
+                     OutOfMemory, Trap, Unsupported, UseAfterFree, WarpSyncError, Watchdog, WorkerDied)
 from .launch import LaunchResult
 from .memory import CONST_BASE, GLOBAL_BASE, LOCAL_BASE, SHARED_BASE
 
 __all__ = ["SimDevice", "LoadedProgram", "LaunchResult", "DeviceError", "OutOfBounds", "Misaligned",
            "UseAfterFree", "InvalidFree", "OutOfMemory", "BarrierDeadlock", "WarpSyncError", "Watchdog",
-           "Trap", "InvalidLaunch", "Unsupported", "SHARED_BASE", "LOCAL_BASE", "CONST_BASE", "GLOBAL_BASE"]
+           "Trap", "InvalidLaunch", "Unsupported", "WorkerDied", "SHARED_BASE", "LOCAL_BASE", "CONST_BASE", "GLOBAL_BASE"]

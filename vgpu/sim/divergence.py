@@ -16,24 +16,26 @@ from html import escape
 
 CELL = 8                  # px per lane and per column
 LEFT, TOP, DEPTH_ROW = 56, 40, 10
+KEY = "grey: exited lanes; red v: a stack push (the warp split); blue ^: a pop (paths reconverged)"
 PALETTE = ("#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1", "#ff9da7",
            "#9c755f", "#8cd17d", "#499894", "#d37295", "#a0cbe8", "#ffbe7d", "#86bcb6", "#f1ce63")
 
 
-def size(columns) -> tuple[int, int]:
-    """(width, height) in px of the picture of `columns`."""
+def size(columns, min_width: int = 0) -> tuple[int, int]:
+    """(width, height) in px of the picture of `columns` (at least `min_width` wide)."""
     lines = sorted({c[5] for c in columns if c[5] is not None})
     depth = max((c[3] for c in columns), default=0)
     grid_w = max(len(columns), 1) * CELL
     band = (depth + 1) * DEPTH_ROW + 12
     height = TOP + band + 32 * CELL + 40 + 16 * (len(lines) + 1) + 8
-    return LEFT + grid_w + 24, height
+    return max(LEFT + grid_w + 24, min_width), height
 
 
 def render(columns, title: str, source=lambda line: None) -> str:
     """The SVG text (see the module docstring)."""
-    width, height = size(columns)
     lines = sorted({c[5] for c in columns if c[5] is not None})
+    texts = [title, KEY] + [f"line {ln}: {(source(ln) or '').strip()[:100]}" for ln in lines]
+    width, height = size(columns, LEFT + 14 + 7 * max(map(len, texts)))
     colour = {ln: PALETTE[i % len(PALETTE)] for i, ln in enumerate(lines)}
     depth = max((c[3] for c in columns), default=0)
     band_top = TOP
@@ -76,8 +78,7 @@ def render(columns, title: str, source=lambda line: None) -> str:
         out.append(f'<rect x="{LEFT}" y="{y - 8}" width="{CELL}" height="{CELL}" fill="{colour[ln]}"/>')
         out.append(f'<text x="{LEFT + 14}" y="{y}">line {ln}: {escape(text.strip()[:100])}</text>')
         y += 16
-    out.append(f'<text x="{LEFT}" y="{y}">grey: exited lanes; v push (the warp split), ^ pop (paths '
-               'reconverged or a path ended)</text>')
+    out.append(f'<text x="{LEFT}" y="{y}">{KEY}</text>')
     out.append("</svg>")
     return "\n".join(out) + "\n"
 

@@ -106,6 +106,11 @@ class InvalidLaunch(DeviceError):
     title = "invalid launch"
 
 
+class WorkerDied(DeviceError):
+    """An SM worker process died during a launch (killed, out of memory); the pool restarts."""
+    title = "SM worker died"
+
+
 class Unsupported(DeviceError):
     """An instruction form the simulator does not implement (a bug in the compiler or hand-written assembly)."""
     title = "unsupported instruction"

@@ -28,7 +28,7 @@ from multiprocessing import connection, get_context, shared_memory
 import numpy as np
 
 from .decode import decode_kernel
-from .faults import DeviceError
+from .faults import DeviceError, WorkerDied
 from .launch import run_wave
 from .memory import CONST_BYTES, GLOBAL_BASE, ConstBank, GlobalMemory, typed_views
 from .sm import new_result
@@ -38,14 +38,9 @@ STRIPES = 64                     # atomic lock stripes, by 128-byte line of the 
 STOP, NEXT, FAULT = range(3)     # control words after the constant bank
 CTL_WORDS = 4
 NO_FAULT = np.iinfo(np.int64).max
-STOP_GRACE = 1.0                 # seconds the workers get to stop before they are killed
+STOP_GRACE = 0.5                 # seconds the workers get to stop before they are killed
 START_TIMEOUT = 60.0
 _serial = itertools.count()
-
-
-class WorkerDied(DeviceError):
-    """An SM worker process died during a launch (killed, out of memory); the pool restarts."""
-    title = "SM worker died"
 
 
 class _Stopped(Exception):
@@ -169,14 +164,15 @@ class _Worker:
         return kernels[name]
 
     def launch(self, uid, name, cfg, nwaves, wave, gtable, ctable):
-        """Run waves until none is left; the summed result and the faults (wave, error)."""
+        """Run waves until none is left: the summed result (printf records apart), the faults
+        (wave, error) and the printf records of each wave (wave, records)."""
         if gtable is not None:
             self.glob.table = gtable
         if ctable is not None:
             self.const.table = ctable
         k = self.kernel(uid, name)
         cfg.interlock = il = self.interlock
-        total, faults = new_result(k), []
+        total, faults, prints = new_result(k), [], []
         while (j := il.take(nwaves)) is not None:
             part = new_result(k)
             try:
@@ -189,8 +185,10 @@ class _Worker:
             except Exception as e:  # noqa: BLE001 - reported as in-process: an internal simulator error
                 faults.append((j, DeviceError(f"internal simulator error: {type(e).__name__}: {e}")))
                 il.faulted(j)
+            prints.append((j, part.printf))
+            part.printf = []
             total.merge(part)
-        return total, faults
+        return total, faults, prints
 
 
 def _send(conn, obj) -> None:
@@ -241,8 +239,8 @@ def serve(index: int, conn, gname: str, gbytes: int, cname: str, locks, qlock) -
             _, uid, program, addresses = msg
             w.modules[uid] = (program, addresses, {})
         elif msg[0] == "launch":
-            total, faults = w.launch(*msg[1:])
-            _send(conn, ("done", total, _portable(faults)))
+            total, faults, prints = w.launch(*msg[1:])
+            _send(conn, ("done", total, _portable(faults), prints))
 
 
 # -- the parent side -------------------------------------------------------------------------------
@@ -401,11 +399,10 @@ class Pool:
             _stop_workers(self.procs, self.conns)
             raise
         replies = self._gather(sent)
-        faults = sorted((f for _, fs in replies for f in fs), key=lambda f: f[0])
-        first = faults[0][0] if faults else None
-        for part, _ in replies:
-            if first is not None:                    # in-process never runs the waves after a fault
-                part.printf = [r for r in part.printf if r[0] // wave <= first]
+        faults = sorted((f for _, fs, _ in replies for f in fs), key=lambda f: f[0])
+        first = faults[0][0] if faults else nwaves
+        for part, _, prints in replies:              # in-process never runs the waves after a fault
+            part.printf = [r for j, recs in prints if j <= first for r in recs]
             result.merge(part)
         if faults:
             raise faults[0][1]

@@ -92,7 +92,7 @@ class Report:
         times = f" ({self.count} times)" if self.count > 1 else ""
         where = f"{self.file}:{self.access.line}" if self.access.line is not None else self.file
         out = [f"{self.tool}: {self.kind}{times} in kernel '{self.kernel}' at {where}"]
-        for side, a in (("", self.access), ("earlier ", self.other)):
+        for side, a in (("", self.access), ("earlier " if self.tool == "racecheck" else "and ", self.other)):
             if a is None:
                 continue
             at = f" at line {a.line}" if a.line is not None else ""

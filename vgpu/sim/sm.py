@@ -17,7 +17,8 @@ the blocks resident on all SMs at once; within a wave lanes execute in (block, w
 which decides the order of conflicting atomics and stores.  Results of race-free kernels do not
 depend on the wave size; the order in which racing atomics happen does.
 
-%clock counts the scheduler steps of the launch so far (monotonic, deterministic).
+%clock counts the scheduler steps of the wave so far, from the device's clock at the launch
+(monotonic within a thread, deterministic; waves run alone, see `launch`).
 With cfg.schedule 'random' each step runs a random runnable pc with a random subset of the warps
 standing there (and launch.run_wave gives blocks to waves in a random order), seeded: a kernel whose
 result depends on the order of warps or blocks shows it.

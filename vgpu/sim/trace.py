@@ -26,6 +26,7 @@ import sys
 
 import numpy as np
 
+from .divergence import render
 from .warp import DONE
 
 _RAW = os.environ.get("VGPU_TRACE", "")
@@ -88,7 +89,7 @@ class Tracer:
             print(HEADER, file=self.text)
             self.wrote_header = True
         if self.chrome:
-            t = self.now(wave)
+            t = self.now(wave, issuing=False)
             for w in range(W):
                 self._name(w)
                 self._event("B", w, t, self._block_name(w), {"warp": int(self.wib[w])})
@@ -96,15 +97,17 @@ class Tracer:
     def end(self, wave) -> None:
         """The wave is over (or faulted): close what is still open."""
         self._settle(wave)
-        t = self.now(wave)
+        t = self.now(wave, issuing=False)
         if self.chrome:
             for w in np.flatnonzero(~self.done):
                 self._close(int(w), t)
         self.done[:] = True
 
     # -- per step ---------------------------------------------------------------------------------
-    def now(self, wave) -> int:
-        self.time = max(self.time, self.base + wave.stats["steps"])
+    def now(self, wave, issuing: bool = True) -> int:
+        """The trace time: the step being issued (stats['steps'] already counts it), or, between
+        steps (wave start and end), the next one."""
+        self.time = max(self.time, self.base + wave.stats["steps"] - issuing)
         return self.time
 
     def step(self, wave, pc: int, g: np.ndarray) -> None:
@@ -213,6 +216,17 @@ class Tracer:
     def write_chrome(self, path) -> None:
         with open(path, "w") as f:
             json.dump(self.chrome_json(), f)
+
+    def divergence_svg(self) -> str:
+        """The recorded warp's active masks over time, as SVG (see `divergence`)."""
+        k = self.kernel
+        by_line = {op.line: op.instr for op in (k.ops if k is not None else ()) if op.line is not None}
+        (x, y, z), w = self.div
+        title = (f"kernel {k.name if k else '?'}, block ({x},{y},{z}) warp {w}: active lanes of each "
+                 "instruction it executed")
+        if not self.columns:
+            title += " (the warp did not run)"
+        return render(self.columns, title, lambda ln: k.source_line(by_line[ln]) if ln in by_line else None)
 
     def _file(self, op) -> str:
         name = op.instr.file or self.kernel.program.filename or "?"

@@ -3,7 +3,7 @@
 In:  a Module straight from the front end (or the reader).
 Out: the same Module, optimised in place and returned: device functions inlined into the
 kernels (and dropped), then per kernel, to a fixed point: local slots promoted to SSA values,
-copies propagated, constants folded, the CFG simplified, dead code removed; finally generic
+copies propagated, constants folded, common subexpressions eliminated, the CFG simplified, dead code removed; finally generic
 memory operations narrowed to the address space their address lies in, and the blocks laid out
 in reverse postorder.  Every pass keeps
 `verify(module)` passing.
@@ -13,6 +13,7 @@ from __future__ import annotations
 from ..cfg import remove_unreachable
 from ..nodes import Function, Module
 from .copyprop import propagate_copies
+from .cse import eliminate_common_subexpressions
 from .dce import eliminate_dead_code
 from .fold import fold_constants
 from .inline import inline_calls
@@ -20,11 +21,12 @@ from .promote import promote_locals
 from .simplify import order_blocks, simplify_cfg
 from .spaces import infer_spaces
 
-FUNCTION_PASSES = (promote_locals, propagate_copies, fold_constants, simplify_cfg, eliminate_dead_code)
+FUNCTION_PASSES = (promote_locals, propagate_copies, fold_constants, eliminate_common_subexpressions, simplify_cfg,
+                   eliminate_dead_code)
 MAX_ROUNDS = 20
 
 __all__ = ["optimize", "optimize_function", "inline_calls", "promote_locals", "fold_constants",
-           "propagate_copies", "simplify_cfg", "eliminate_dead_code", "infer_spaces", "order_blocks", "FUNCTION_PASSES"]
+           "propagate_copies", "eliminate_common_subexpressions", "simplify_cfg", "eliminate_dead_code", "infer_spaces", "order_blocks", "FUNCTION_PASSES"]
 
 
 def optimize(m: Module) -> Module:
