@@ -167,6 +167,7 @@ def test_racecheck_read_after_write_names_both_threads_and_lines(mod):
     assert r.access.block == r.other.block == (0, 0, 0)
     assert r.count == 64 and r.size == 4
     assert launch(mod, "raw", out, 1, block=64, device=d)[0] == []
+    assert np.array_equal(out.copy_to_host(), np.roll(np.arange(64), -1))   # checking changes no result
 
 
 def test_racecheck_write_after_read_and_write_after_write(mod):

@@ -3,13 +3,19 @@
 Device API (what the runtime calls):
 
     dev = SimDevice(num_sms=4, global_bytes=512 << 20, max_instructions=None, schedule='fixed', seed=0,
-                    max_shared_per_block=48 * 1024, max_steps=None, echo_printf=True, workers=None)
+                    max_shared_per_block=48 * 1024, max_steps=None, echo_printf=True, workers=None,
+                    counters=False)
+        counters: also collect memory counters (requests, sectors, wavefronts, bank conflicts; costs
+        time; settable later as dev.counters).
         max_instructions: watchdog budget in warp instructions per wave (default 10**9);
         max_steps: budget in scheduler steps per wave (default 5 * 10**6; bounds serial kernels);
         workers: SM worker processes for launches of several waves (None: one per CPU core, at most
         one per SM, 0 when that is 1; 0: in-process).  Results do not depend on it (docs/workers.md).
     dev.close()                            # stops the workers, unlinks the shared memory
-        schedule: 'fixed' (deterministic) or 'random' (seeded by `seed`; exposes races).
+        schedule: 'fixed' (deterministic) or 'random' (seeded by `seed`; random warp subsets and
+        block-to-wave order, to expose order-dependent bugs).
+        check: sanitizers for every launch: 'memcheck', 'racecheck', 'synccheck', 'initcheck', a
+        comma list, a list, or 'all' (vgpu.sim.sanitize; docs/sanitizers.md).
     addr = dev.malloc(nbytes)              # 256-byte aligned global address (>= GLOBAL_BASE)
     dev.free(addr)                         # InvalidFree if addr is not a live allocation's start
     dev.write(addr, data)                  # bytes or ndarray, into global memory or the constant bank
@@ -19,15 +25,21 @@ Device API (what the runtime calls):
     mod = dev.load(program) -> LoadedProgram  # .global symbols allocated in global memory, .const in
                                               # the constant bank, both initialised
     mod.symbol_address(name), mod.symbol_size(name), mod.kernel_names
-    res = dev.launch(mod, kernel_name, args, grid=(gx, gy, gz), block=(bx, by, bz), shared=dynamic_bytes)
+    res = dev.launch(mod, kernel_name, args, grid=(gx, gy, gz), block=(bx, by, bz), shared=dynamic_bytes,
+                     check=None, trace=None)
+        check: this launch's sanitizers (None: the device's); trace: a vgpu.sim.trace.Tracer (text
+        trace, Chrome trace, divergence SVG; docs/tracing.md).  Checked or traced launches run in-process.
         args: one per parameter, in order: ints (pointers are device addresses) or floats, converted
         to the parameter's type.  grid/block: an int or a 1..3-tuple.  Returns a LaunchResult:
-        res.stats (dict; also res.warp_instructions, res.thread_instructions, res.divergent_branches,
-        res.barriers, res.atomics, res.steps, res.waves, res.global_load_transactions, ...),
+        res.stats (a counters.Counters: a dict of totals, also res.warp_instructions,
+        res.divergent_branches, res.global_load_sectors, ...; .occupancy; .format(); memory counters
+        only with SimDevice(counters=True); docs/counters.md), res.pcs (per executed instruction:
+        its source line and counts, for the per-line profile),
         res.op_counts (mnemonic -> warp instructions), res.line_counts (.vk line -> warp
         instructions), res.printf (each thread's printf text, ordered by block id, then warp, then
         issue order; also written to sys.stdout unless echo_printf=False), res.output (joined),
-        res.seconds, res.format_stats().
+        res.seconds, res.format_stats(), res.reports (sanitizer Reports; a fault carries its own
+        in e.reports).
 
 Faults raise `DeviceError` subclasses (vgpu.sim.faults): OutOfBounds, Misaligned, UseAfterFree,
 InvalidFree, OutOfMemory, BarrierDeadlock, WarpSyncError, Watchdog, Trap, InvalidLaunch, Unsupported,
@@ -36,7 +48,8 @@ Each carries .kernel .file .line .source_line .block .thread .address .size and 
 
 Inside: memory (address map, allocator), warp (SIMT stacks), decode (instructions -> closures),
 exec (semantics: vgpu.arith for arithmetic), sm (the warp scheduler; `run_blocks`), launch
-(validation, occupancy, results), printf (C formatting), pool (SM worker processes), device (this API).
+(validation, occupancy, results), printf (C formatting), pool (SM worker processes), device (this API),
+sanitize (memcheck, racecheck, synccheck, initcheck), trace and divergence (what the scheduler did).
 """
 from .device import LoadedProgram, SimDevice
 from .faults import (BarrierDeadlock, DeviceError, InvalidFree, InvalidLaunch, Misaligned, OutOfBounds,

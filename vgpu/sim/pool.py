@@ -218,7 +218,7 @@ class _Message(DeviceError):
         return self.text
 
 
-def serve(index: int, conn, gname: str, gbytes: int, cname: str, locks, qlock) -> None:
+def serve(conn, gname: str, gbytes: int, cname: str, locks, qlock) -> None:
     """A worker process's main loop: modules, launches, exit; it leaves when its parent goes."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)     # the parent stops launches through the stop flag
     ppid = os.getppid()
@@ -333,7 +333,7 @@ class Pool:
             for i in range(self.n):
                 parent, child = ctx.Pipe()
                 p = ctx.Process(target=serve, name=f"vgpu-sm-worker-{i}", daemon=True,
-                                args=(i, child, gseg.name, self.gbytes, cseg.name, self.locks, self.qlock))
+                                args=(child, gseg.name, self.gbytes, cseg.name, self.locks, self.qlock))
                 p.start()
                 child.close()
                 self.procs.append(p)

@@ -33,12 +33,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from .faults import BarrierDeadlock, DeviceError, Misaligned, OutOfBounds, UseAfterFree, WarpSyncError
-from .memory import (CONST, GLOBAL, GLOBAL_BASE, LOCAL, NONE, SHARED, SHARED_BASE, SPACE_NAMES, WaveMemory,
-                     windows_of)
+from .memory import CONST, GLOBAL, GLOBAL_BASE, LOCAL, LOCAL_BASE, NONE, SHARED, SHARED_BASE, SPACE_NAMES, windows_of
 
 CHECKS = ("memcheck", "racecheck", "synccheck", "initcheck")
 HAZARD = {"load": "read-after-write", "store": "write-after-write", "war": "write-after-read"}
 VERB = {"load": "read", "store": "write", "atomic": "atomic"}
+FAULT_CODE = {Misaligned: 1, UseAfterFree: 2, OutOfBounds: 3}      # memcheck's kinds, in locate's order
 
 
 def parse_checks(value) -> frozenset:
@@ -237,10 +237,10 @@ class Sanitizer:
         self.bivl[wave.block_ids[blocks]] = self._fresh(blocks.size)
         self.wivl[ws] = self._fresh(ws.size)
 
-    def fault(self, e: DeviceError, wave) -> None:
+    def fault(self, e: DeviceError) -> None:
         """A located fault ends the launch; synccheck reports the synchronisation faults."""
         if "synccheck" in self.checks and isinstance(e, (WarpSyncError, BarrierDeadlock)):
-            a = Access(e.block or (0, 0, 0), e.thread or (0, 0, 0), e.line, "thread", e.source_line)
+            a = Access(e.block or (0, 0, 0), e.thread or (0, 0, 0), e.line, "reached", e.source_line)
             self.add(Report("synccheck", e.title, self.k.name, e.file, a, note=(e.what + (
                 "; " + e.note if e.note else ""))))
 
@@ -251,7 +251,7 @@ class Sanitizer:
             at: dict[int, int] = {}                    # barrier pc -> first lane waiting there
             for w in range(b * wpb, (b + 1) * wpb):
                 for pc, m in st.parked_masks(w):
-                    if m and pc not in at:
+                    if m and wave.is_bar_pc["block"][pc] and pc not in at:
                         at[pc] = w * 32 + (int(m) & -int(m)).bit_length() - 1
             if len(at) < 2:
                 continue
@@ -284,7 +284,7 @@ class Sanitizer:
         if not bad.any():
             return
         for cls in (Misaligned, UseAfterFree, OutOfBounds):
-            sel = np.flatnonzero(kinds == _KIND_CODE[cls])
+            sel = np.flatnonzero(kinds == FAULT_CODE[cls])
             if not sel.size:
                 continue
             k = int(sel[0])
@@ -320,13 +320,13 @@ class Sanitizer:
             oob[sel[~ok]] = True
             for s, n in tab.freed if sp == GLOBAL else ():
                 freed = sel[~ok & (x >= s) & (x < s + max(n, 1))]
-                kinds[freed] = _KIND_CODE[UseAfterFree]
-        for sp, base, limit in ((SHARED, SHARED_BASE, mem.shared_bytes), (LOCAL, 0x0200_0000, mem.local_bytes)):
+                kinds[freed] = FAULT_CODE[UseAfterFree]
+        for sp, base, limit in ((SHARED, SHARED_BASE, mem.shared_bytes), (LOCAL, LOCAL_BASE, mem.local_bytes)):
             sel = np.flatnonzero(w == sp)
             oob[sel[a[sel] - base + size > limit]] = True
-        kinds[oob & (kinds == 0)] = _KIND_CODE[OutOfBounds]
+        kinds[oob & (kinds == 0)] = FAULT_CODE[OutOfBounds]
         if size > 1:
-            kinds[(a & (size - 1)) != 0] = _KIND_CODE[Misaligned]
+            kinds[(a & (size - 1)) != 0] = FAULT_CODE[Misaligned]
         return kinds != 0, kinds
 
     def _shadow(self, sp: int, size: int, a, lanes, access) -> None:
@@ -481,5 +481,3 @@ class Sanitizer:
         return Access(self._block_coords(b), self._thread_coords(lane % (32 * wave.wpb)), self._line(pc), text,
                       self._source(pc))
 
-
-_KIND_CODE = {Misaligned: 1, UseAfterFree: 2, OutOfBounds: 3}

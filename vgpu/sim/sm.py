@@ -558,7 +558,7 @@ def run_blocks(k: DecodedKernel, cfg: LaunchConfig, blocks, glob: GlobalMemory, 
             except DeviceError as e:
                 err = locate(e, wave)
                 if wave.san is not None:
-                    wave.san.fault(err, wave)
+                    wave.san.fault(err)
                 raise err from None
             finally:
                 if wave.tracer is not None:

@@ -31,7 +31,8 @@ from .warp import DONE
 
 _RAW = os.environ.get("VGPU_TRACE", "")
 TRACE = int(_RAW) if _RAW.isdigit() else int(bool(_RAW))
-HEADER = "#  step  sm  block        warp    pc  mask        depth  line         instruction"
+HEADER = (f"#  step {'sm':>3s}  {'block':12s} {'warp':>4s} {'pc':>5s}  {'mask':10s}  {'depth':>5s}  "
+          f"{'line':12s} instruction")
 
 
 class Tracer:
@@ -121,10 +122,9 @@ class Tracer:
             where = f"{self._file(op)}:{line}"
             for w in g[self.traced[g]]:
                 w = int(w)
-                x, y, z = self.coords[w]
-                print(f"{t:7d} {int(self.sm[w]):3d}  ({x},{y},{z}){'':{max(0, 10 - len(f'{x}{y}{z}'))}} "
-                      f"{int(self.wib[w]):4d} {pc:5d}  {int(st.mask[w]):#010x}  {int(st.depth[w]):5d}  "
-                      f"{where:12s} {op.text}", file=self.text)
+                block = "({},{},{})".format(*self.coords[w])
+                print(f"{t:7d} {int(self.sm[w]):3d}  {block:12s} {int(self.wib[w]):4d} {pc:5d}  "
+                      f"{int(st.mask[w]):#010x}  {int(st.depth[w]):5d}  {where:12s} {op.text}", file=self.text)
                 if self.level >= 2 and st.depth[w] > 0:
                     print("        " + st.describe(w).replace("\n", "\n        "), file=self.text)
         if self.watch >= 0 and len(self.columns) < self.max_columns and (g == self.watch).any():
