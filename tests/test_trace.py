@@ -167,7 +167,9 @@ def test_chrome_trace_is_valid_with_blocks_barriers_and_divergence(mod, tmp_path
     assert {e["name"] for e in splits} == {f"diverge at line {line_of(x)}" for x in ("t >= n", "t % 2", "k < t % 5")}
 
 
-def test_chrome_trace_from_the_cli_loads_in_perfetto_when_available(mod, tmp_path):
+def test_chrome_trace_from_the_cli_validates(mod, tmp_path):
+    """The trace event format's rules (validate); Perfetto's trace processor downloads a binary on
+    first use, which this offline machine cannot, so the format is checked here instead."""
     src = tmp_path / "k.vk"
     src.write_text(SRC)
     np.save(tmp_path / "o.npy", np.zeros(4, np.int32))
@@ -176,14 +178,8 @@ def test_chrome_trace_from_the_cli_loads_in_perfetto_when_available(mod, tmp_pat
                  "--chrome-trace", str(out)]) == 0
     events = validate(json.loads(out.read_text()))
     assert {e["pid"] for e in events} == {0, 1, 2, 3}
-    tp_mod = pytest.importorskip("perfetto.trace_processor", reason="the perfetto package is not installed")
-    try:
-        tp = tp_mod.TraceProcessor(trace=str(out))
-    except Exception as e:  # noqa: BLE001 - its shell binary is downloaded on first use; offline it is not
-        pytest.skip(f"Perfetto's trace processor cannot start here: {e}")
-    n = next(iter(tp.query("select count(*) as n from slice where name like 'block%'"))).n
-    tp.close()
-    assert n == 4 * 2
+    blocks = [e for e in events if e["ph"] == "B" and e["name"].startswith("block")]
+    assert len(blocks) == 4 * 2
 
 
 # -- divergence picture ---------------------------------------------------------------------------

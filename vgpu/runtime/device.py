@@ -32,13 +32,16 @@ class Device:
     global_bytes   size of global memory
     max_instructions  watchdog: warp instructions a launch may execute before it is stopped
     schedule, seed warp and block order: 'fixed' (default) or 'random' with a seed
+    counters       collect memory counters (global sectors, shared bank conflicts, local traffic) for every
+                   launch: slower; `vgpuc run --stats` and `vgpuc profile` turn them on (docs/counters.md)
     check          sanitizers for every launch: 'memcheck', 'racecheck', 'synccheck', 'initcheck', a
                    comma list or a list of them, or 'all' (docs/sanitizers.md); reports land in the
                    launch result's `.reports`
     """
 
     def __init__(self, num_sms: int = 4, workers: int | None = None, global_bytes: int = 1 << 30,
-                 max_instructions: int | None = None, schedule: str = "fixed", seed: int = 0, check=None):
+                 max_instructions: int | None = None, schedule: str = "fixed", seed: int = 0, check=None,
+                 counters: bool = False):
         from ..sim import SimDevice
         if workers is None:
             workers = _workers_from_env()
@@ -47,7 +50,7 @@ class Device:
         self.num_sms = num_sms
         self.workers = workers
         kw = dict(num_sms=num_sms, global_bytes=global_bytes, max_instructions=max_instructions,
-                  schedule=schedule, seed=seed, check=check)
+                  schedule=schedule, seed=seed, check=check, counters=counters)
         try:
             self.sim = SimDevice(workers=workers, **kw)
         except TypeError:            # a simulator without worker processes

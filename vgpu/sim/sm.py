@@ -28,7 +28,7 @@ per warp instruction to stderr).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -96,7 +96,7 @@ class Wave:
 
     def __init__(self, k: DecodedKernel, cfg: LaunchConfig, glob: GlobalMemory, const: ConstBank,
                  max_blocks: int, result: BlocksResult):
-        self.k, self.cfg, self.ops = k, cfg, k.ops
+        self.k, self.cfg, self.ops, self.max_blocks = k, cfg, k.ops, max_blocks
         self.wpb = cfg.warps_per_block
         self.maxw = max_blocks * self.wpb
         L = self.maxw * 32
@@ -548,7 +548,7 @@ def run_blocks(k: DecodedKernel, cfg: LaunchConfig, blocks, glob: GlobalMemory, 
     and printf records accumulate in `result` (also when a fault ends the run)."""
     blocks = np.asarray(blocks, np.int64)
     result = result if result is not None else new_result(k)
-    wave = Wave(k, cfg, glob, const, min(wave_blocks, max(blocks.size, 1)), result)
+    wave = _wave(k, cfg, glob, const, min(wave_blocks, max(blocks.size, 1)), result)
     with np.errstate(all="ignore"):
         for start in range(0, blocks.size, wave_blocks):
             wave.start(blocks[start:start + wave_blocks])
@@ -564,6 +564,27 @@ def run_blocks(k: DecodedKernel, cfg: LaunchConfig, blocks, glob: GlobalMemory, 
                 if wave.tracer is not None:
                     wave.tracer.end(wave)
     return result
+
+
+_reusable: list = []                       # the last plain Wave, reused by the next wave of its launch
+
+
+def _wave(k: DecodedKernel, cfg: LaunchConfig, glob: GlobalMemory, const: ConstBank, max_blocks: int,
+          result: BlocksResult) -> Wave:
+    """A Wave for these blocks: the previous one when only the seed and clock differ (building the
+    register file and lane tables costs more than running a small wave), else a new one."""
+    if cfg.sanitizer is not None or cfg.tracer is not None or env_tracer() is not None:
+        return Wave(k, cfg, glob, const, max_blocks, result)
+    if _reusable:
+        w = _reusable[0]
+        if (w.k is k and w.mem.glob is glob and w.mem.const is const and w.max_blocks == max_blocks
+                and replace(w.cfg, seed=cfg.seed, clock_base=cfg.clock_base) == cfg):
+            w.cfg, w.result, w.stats, w.pcrows = cfg, result, result.stats, result.pc
+            w.rng = np.random.default_rng(cfg.seed)
+            return w
+    w = Wave(k, cfg, glob, const, max_blocks, result)
+    _reusable[:] = [w]
+    return w
 
 
 def locate(e: DeviceError, wave: Wave) -> DeviceError:
