@@ -33,31 +33,34 @@ class UsageError(Exception):
     pass
 
 
-def parse_dims(text: str, what: str) -> tuple[int, ...]:
-    """'X', 'X,Y' or 'X,Y,Z' -> a tuple of positive ints."""
+def parse_dims(text: str, what: str, low: int = 1) -> tuple[int, ...]:
+    """'X', 'X,Y' or 'X,Y,Z' -> a tuple of 1 to 3 ints >= low (1: sizes, 0: block coordinates)."""
     try:
         t = tuple(int(p) for p in text.split(","))
     except ValueError:
-        raise UsageError(f"--{what} takes X, X,Y or X,Y,Z (positive integers), not {text!r}") from None
-    if not 1 <= len(t) <= 3 or any(v < 1 for v in t):
-        raise UsageError(f"--{what} takes X, X,Y or X,Y,Z (positive integers), not {text!r}")
+        t = ()
+    if not 1 <= len(t) <= 3 or any(v < low for v in t):
+        kind = "positive integers" if low == 1 else f"integers >= {low}"
+        raise UsageError(f"--{what} takes X, X,Y or X,Y,Z ({kind}), not {text!r}")
     return t
 
 
 def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
     """The top-level parser and one parser per command (kernel arguments may mix with options)."""
-    ap = argparse.ArgumentParser(prog="vgpuc", description="Compile and run .vk kernels on a virtual GPU.")
+    ap = argparse.ArgumentParser(prog="vgpuc", description="Compile and run .vk kernels on a virtual GPU.",
+                                 epilog="exit status: 0 success, 1 compile error, 2 usage error, 3 device fault "
+                                        "or sanitizer errors.  `vgpuc COMMAND --help` for a command's options.")
     sub = ap.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     p = sub.add_parser("check", help="report diagnostics only")
-    p.add_argument("file")
+    p.add_argument("file", metavar="FILE.vk")
     p = sub.add_parser("ir", help="print the SSA IR")
-    p.add_argument("file")
+    p.add_argument("file", metavar="FILE.vk")
     p.add_argument("--no-opt", action="store_true", help="print the IR before optimisation")
     p = sub.add_parser("asm", help="print the assembly")
-    p.add_argument("file")
-    p.add_argument("-o", "--output", help="write to this file instead of stdout")
-    p.add_argument("--max-registers", type=int, help="spill to local memory beyond N 32-bit registers")
+    p.add_argument("file", metavar="FILE.vk")
+    p.add_argument("-o", "--output", metavar="OUT.vasm", help="write to this file instead of stdout")
+    p.add_argument("--max-registers", type=int, metavar="N", help="spill to local memory beyond N 32-bit registers")
     _run_arguments(sub.add_parser("run", help="run a kernel"))
     p = sub.add_parser("profile", help="run a kernel and print its counters per source line")
     _run_arguments(p)
@@ -67,25 +70,25 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParse
 
 def _run_arguments(p) -> None:
     """The arguments of `run`, which `profile` takes too."""
-    p.add_argument("file")
-    p.add_argument("--kernel", help="the kernel to run (optional when the file has one)")
-    p.add_argument("--grid", required=True, help="X, X,Y or X,Y,Z")
-    p.add_argument("--block", required=True, help="X, X,Y or X,Y,Z")
-    p.add_argument("--shared", type=int, default=0, help="dynamic shared memory in bytes")
-    p.add_argument("--save", help="write every pointer argument to DIR/NAME.npy after the launch")
+    p.add_argument("file", metavar="FILE.vk|FILE.vasm")
+    p.add_argument("--kernel", metavar="NAME", help="the kernel to run (optional when the file has one)")
+    p.add_argument("--grid", required=True, metavar="G", help="blocks in the grid: X, X,Y or X,Y,Z")
+    p.add_argument("--block", required=True, metavar="B", help="threads per block: X, X,Y or X,Y,Z")
+    p.add_argument("--shared", type=int, default=0, metavar="BYTES", help="dynamic shared memory per block")
+    p.add_argument("--save", metavar="DIR", help="write every pointer argument to DIR/NAME.npy after the launch")
     p.add_argument("--stats", action="store_true", help="print the launch's counters")
     p.add_argument("--constant", action="append", default=[], metavar="NAME=@PATH.npy",
                    help="fill __constant__ symbol NAME from a .npy file before the launch (repeatable)")
     p.add_argument("--print", action="append", default=[], metavar="NAME",
                    help="print pointer argument NAME after the launch (repeatable)")
-    p.add_argument("--workers", type=int, help="SM worker processes (0: in-process)")
-    p.add_argument("--sms", type=int, default=4, help="number of SMs (default 4)")
+    p.add_argument("--workers", type=int, metavar="N", help="SM worker processes (0: in-process)")
+    p.add_argument("--sms", type=int, default=4, metavar="N", help="number of SMs (default 4)")
     p.add_argument("--check", action="append", default=[], metavar="TOOL",
                    help="sanitizer: memcheck, racecheck, synccheck, initcheck or all (repeatable or a comma "
                         "list); errors are reported on stderr and make the exit status 3")
     p.add_argument("--schedule", choices=("fixed", "random"), default="fixed",
                    help="warp and block order: fixed (default) or random, seeded by --seed")
-    p.add_argument("--seed", type=int, default=0, help="seed of --schedule random (default 0)")
+    p.add_argument("--seed", type=int, default=0, metavar="N", help="seed of --schedule random (default 0)")
     p.add_argument("--trace", metavar="FILE", help="write one line per warp instruction to FILE ('-': stderr)")
     p.add_argument("--trace-block", metavar="X[,Y,Z]", help="--trace only this block")
     p.add_argument("--trace-warp", type=int, metavar="N", help="--trace only warp N of each block")
@@ -93,7 +96,7 @@ def _run_arguments(p) -> None:
     p.add_argument("--divergence-svg", metavar="FILE.svg", help="draw one warp's active lanes over time")
     p.add_argument("--divergence-warp", default="0:0", metavar="X[,Y,Z]:N",
                    help="the block and warp that --divergence-svg draws (default 0:0)")
-    p.add_argument("--max-registers", type=int, help="spill to local memory beyond N 32-bit registers")
+    p.add_argument("--max-registers", type=int, metavar="N", help="spill to local memory beyond N 32-bit registers")
     p.add_argument("args", nargs="*", metavar="NAME=VALUE",
                    help="kernel parameters: a number for a scalar, @PATH.npy for a pointer")
 
@@ -120,10 +123,24 @@ def cmd_asm(a) -> int:
     from .isa import disassemble
     text = disassemble(_compile(a.file, a.max_registers))
     if a.output:
-        Path(a.output).write_text(text)
+        _write(a.output, text, "-o")
     else:
         sys.stdout.write(text)
     return EXIT_OK
+
+
+def _write(path: str, text: str, what: str) -> None:
+    try:
+        Path(path).write_text(text)
+    except OSError as e:
+        raise UsageError(f"{what}: cannot write {path!r}: {e.strerror}") from None
+
+
+def _load_npy(path: str, what: str) -> np.ndarray:
+    try:
+        return np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as e:
+        raise UsageError(f"cannot load {path!r} for {what}: {e}") from None
 
 
 def _kernel_args(kernel, pairs: list[str], device):
@@ -148,10 +165,11 @@ def _kernel_args(kernel, pairs: list[str], device):
         if p.is_pointer:
             if not raw.startswith("@"):
                 raise UsageError(f"parameter {p.name!r} is a pointer: give @PATH.npy")
-            try:
-                host = np.load(raw[1:], allow_pickle=False)
-            except (OSError, ValueError) as e:
-                raise UsageError(f"cannot load {raw[1:]!r} for parameter {p.name!r}: {e}") from None
+            host = _load_npy(raw[1:], f"parameter {p.name!r}")
+            t = p.pointee                  # None: void* or a struct pointer, any array will do
+            if t is not None and (host.dtype.itemsize != t.size or (host.dtype.kind == "f") != t.is_float):
+                raise UsageError(f"parameter {p.name!r} points to {t.name} elements, "
+                                 f"but {raw[1:]!r} holds {host.dtype}")
             arrays[p.name] = vgpu.to_device(host, device=device)
             values.append(arrays[p.name])
         else:
@@ -169,10 +187,7 @@ def _set_constants(module, pairs: list[str], device) -> None:
         name, eq, value = item.partition("=")
         if not eq or not name or not value.startswith("@"):
             raise UsageError(f"--constant takes NAME=@PATH.npy, not {item!r}")
-        try:
-            host = np.load(value[1:], allow_pickle=False)
-        except (OSError, ValueError) as e:
-            raise UsageError(f"cannot load {value[1:]!r} for --constant {name}: {e}") from None
+        host = _load_npy(value[1:], f"--constant {name}")
         try:
             module.set_constant(name, host, device=device)
         except KeyError as e:
@@ -202,17 +217,23 @@ def cmd_run(a) -> int:
     except ValueError as e:
         raise UsageError(f"--check: {e}") from None
     tracer, trace_file = _tracer(a)
-    device = vgpu.Device(num_sms=a.sms, workers=a.workers, schedule=a.schedule, seed=a.seed, check=checks)
-    device.sim.counters = a.stats or a.command == "profile"       # memory counters (vgpu.sim.counters)
+    try:
+        device = vgpu.Device(num_sms=a.sms, workers=a.workers, schedule=a.schedule, seed=a.seed, check=checks,
+                             counters=a.stats or a.command == "profile")
+    except ValueError as e:                      # --sms, --workers or $VGPU_WORKERS out of range
+        raise UsageError(str(e)) from None
     try:
         _set_constants(module, a.constant, device)
         values, arrays = _kernel_args(kernel, a.args, device)
         result = _launch(a, kernel, values, grid, block, device, tracer, trace_file)
         if a.save:
-            out = Path(a.save)
-            out.mkdir(parents=True, exist_ok=True)
-            for name, arr in arrays.items():
-                np.save(out / f"{name}.npy", arr.copy_to_host())
+            try:
+                out = Path(a.save)
+                out.mkdir(parents=True, exist_ok=True)
+                for name, arr in arrays.items():
+                    np.save(out / f"{name}.npy", arr.copy_to_host())
+            except OSError as e:
+                raise UsageError(f"--save: cannot write to {a.save!r}: {e.strerror}") from None
         for name in a.print:
             if name not in arrays:
                 raise UsageError(f"--print {name}: not a pointer argument (pointers: {', '.join(arrays) or 'none'})")
@@ -220,23 +241,12 @@ def cmd_run(a) -> int:
                 print(f"{name} = {arrays[name].copy_to_host()}")
         if a.stats:
             sys.stdout.flush()
-            print(_format_stats(result), file=sys.stderr)
+            print(result.stats.format(), file=sys.stderr)
         if a.command == "profile":
             _profile(a, module.program, result)
     finally:
         device.close()
     return EXIT_FAULT if result.reports else EXIT_OK
-
-
-def parse_coords(text: str, what: str) -> tuple[int, int, int]:
-    """'X', 'X,Y' or 'X,Y,Z' -> block coordinates (non-negative ints)."""
-    try:
-        t = tuple(int(p) for p in text.split(","))
-    except ValueError:
-        t = ()
-    if not 1 <= len(t) <= 3 or any(v < 0 for v in t):
-        raise UsageError(f"--{what} takes block coordinates X, X,Y or X,Y,Z (integers >= 0), not {text!r}")
-    return t + (0,) * (3 - len(t))
 
 
 def _tracer(a):
@@ -247,16 +257,24 @@ def _tracer(a):
             raise UsageError("--trace-block and --trace-warp filter --trace FILE")
         return None, None
     from .sim.trace import Tracer
-    block = parse_coords(a.trace_block, "trace-block") if a.trace_block else None
-    spec, colon, warp = a.divergence_warp.rpartition(":")
-    if not colon or not warp.isdigit():
-        raise UsageError(f"--divergence-warp takes X[,Y,Z]:N (a block and a warp index), not {a.divergence_warp!r}")
-    div = (parse_coords(spec, "divergence-warp"), int(warp)) if a.divergence_svg else None
+    block = parse_dims(a.trace_block, "trace-block", low=0) if a.trace_block else None   # Tracer pads to 3-D
+    div = _divergence_warp(a.divergence_warp) if a.divergence_svg else None
     try:
         text = sys.stderr if a.trace == "-" else open(a.trace, "w") if a.trace else None
     except OSError as e:
         raise UsageError(f"--trace: cannot write {a.trace!r}: {e.strerror}") from None
     return Tracer(text=text, block=block, warp=a.trace_warp, chrome=bool(a.chrome_trace), divergence=div), text
+
+
+def _divergence_warp(text: str) -> tuple[tuple[int, ...], int]:
+    """--divergence-warp 'X[,Y,Z]:N' -> (block, warp index)."""
+    spec, _, warp = text.rpartition(":")
+    try:
+        if warp.isdigit():
+            return parse_dims(spec, "divergence-warp", low=0), int(warp)
+    except UsageError:
+        pass
+    raise UsageError(f"--divergence-warp takes X[,Y,Z]:N (a block and a warp index), not {text!r}")
 
 
 def _launch(a, kernel, values, grid, block, device, tracer, trace_file):
@@ -284,30 +302,18 @@ def _launch(a, kernel, values, grid, block, device, tracer, trace_file):
 def _write_traces(a, tracer, trace_file) -> None:
     if trace_file is not None and trace_file is not sys.stderr:
         trace_file.close()
-    for path, text in ((a.chrome_trace, lambda: json.dumps(tracer.chrome_json())),
-                       (a.divergence_svg, tracer.divergence_svg)):
-        if path:
-            try:
-                Path(path).write_text(text())
-            except OSError as e:
-                raise UsageError(f"cannot write {path!r}: {e.strerror}") from None
+    if a.chrome_trace:
+        _write(a.chrome_trace, json.dumps(tracer.chrome_json()), "--chrome-trace")
+    if a.divergence_svg:
+        _write(a.divergence_svg, tracer.divergence_svg(), "--divergence-svg")
 
 
 def _profile(a, program, result) -> None:
     """`vgpuc profile`: the annotated source on stdout, and --json FILE."""
     from . import profile
     if a.json:
-        try:
-            Path(a.json).write_text(profile.to_json(result, program))
-        except OSError as e:
-            raise UsageError(f"--json: cannot write {a.json!r}: {e.strerror}") from None
+        _write(a.json, profile.to_json(result, program), "--json")
     print(profile.render(result, program, color=sys.stdout.isatty() and "NO_COLOR" not in os.environ))
-
-
-def _format_stats(result) -> str:
-    stats = getattr(result, "stats", result)
-    fmt = getattr(stats, "format", None)
-    return fmt() if callable(fmt) else str(stats)
 
 
 COMMANDS = {"check": cmd_check, "ir": cmd_ir, "asm": cmd_asm, "run": cmd_run, "profile": cmd_run}

@@ -62,10 +62,9 @@ def source_lines(program, file: str) -> dict[int, str]:
 def to_json(result, program) -> str:
     lines = per_line(result.pcs, program.filename)
     texts = {f: source_lines(program, f) for f in {f for f, _ in lines}}
-    stats = result.stats
     doc = {"kernel": result.kernel, "file": program.filename, "grid": list(result.grid), "block": list(result.block),
            "shared": result.shared,
-           "counters": stats.as_dict() if hasattr(stats, "as_dict") else dict(stats),
+           "counters": result.stats.as_dict(),
            "hottest": [{"file": f, "line": ln} for f, ln in hottest(lines)],
            "lines": [{"file": f, "line": ln, "source": texts[f].get(ln, ""), **row}
                      for (f, ln), row in sorted(lines.items())],

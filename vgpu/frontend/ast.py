@@ -57,7 +57,7 @@ class Ident(Expr):
 class IntLit(Expr):
     value: int
     suffix: str = ""                         # lower-cased: '', 'u', 'l', 'ul', 'll', 'ull'
-    base: int = 10                           # 8, 10 or 16 (decides int vs unsigned int, as in C)
+    base: int = 10                           # 2, 8, 10 or 16 (decides int vs unsigned int, as in C)
     text: str = ""
 
 
@@ -198,12 +198,6 @@ class Typedef(Node):
     type: TypeRef
 
 
-@dataclass(eq=False)
-class Unsupported(Node):
-    """A construct the grammar recognises but vgpu does not support yet; the checker reports `what`."""
-    what: str
-
-
 # -- statements ------------------------------------------------------------------------------------
 
 @dataclass(eq=False)
@@ -287,4 +281,4 @@ class UnsupportedStmt(Stmt):
 
 @dataclass(eq=False)
 class TranslationUnit(Node):
-    decls: list[FunctionDef | DeclStmt | StructDef | EnumDef | Typedef | Unsupported]
+    decls: list[FunctionDef | DeclStmt]

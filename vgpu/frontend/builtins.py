@@ -16,13 +16,15 @@ Kinds (how the checker types a call):
   make    a vector constructor make_float4(...) etc.; `ret` is the vector type
   printf  device printf
   var     a built-in variable: `sregs` (threadIdx...) or the constant `value` (warpSize)
+  cg      cooperative_groups::this_grid() etc.: no arguments, the group object `ret` (its members are
+          checked by `vgpu.frontend.check`); found by its unqualified name whatever the namespace
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .ctypes import (BOOL, CHAR, DOUBLE, DIM3, FLOAT, INT, LLONG, LONG, UINT, UINT3, ULLONG, ULONG,
-                     VECTORS, VOID, CType, Pointer, qualified)
+from .ctypes import (BOOL, CHAR, DOUBLE, DIM3, FLOAT, GRID_GROUP, INT, LLONG, LONG, THREAD_BLOCK, UINT, UINT3,
+                     ULLONG, ULONG, VECTORS, VOID, CType, Pointer, qualified)
 
 
 @dataclass(frozen=True)
@@ -111,6 +113,8 @@ _add("__any_sync", "fixed", params=(UINT, BOOL), ret=INT, ir_ret=BOOL, op="vote"
 _add("__uni_sync", "fixed", params=(UINT, BOOL), ret=INT, ir_ret=BOOL, op="vote", attrs={"mode": "uni"})
 _add("__activemask", "fixed", ret=UINT, op="activemask")
 _add("__lane_id", "fixed", ret=UINT, op="sreg", attrs={"name": "laneid"})
+_add("this_grid", "cg", ret=GRID_GROUP)
+_add("this_thread_block", "cg", ret=THREAD_BLOCK)
 
 # -- atomics: overloads by pointee type, as CUDA declares them ------------------------------------------
 _I, _IU, _IUL = (INT,), (INT, UINT), (INT, UINT, ULLONG)

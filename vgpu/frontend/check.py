@@ -19,11 +19,11 @@ import numpy as np
 
 from . import ast as A
 from .builtins import NOT_YET, TABLE, Builtin
-from .ctypes import (BOOL, CHAR, DOUBLE, ERROR, FLOAT, INT, LONG, LLONG, PTRDIFF_T, SIZE_T, TYPEDEFS,
-                     UINT, ULONG, ULLONG, Array, Bool, CType, ErrorType, Float, FuncType, Int, Pointer,
-                     StructInfo, StructType, Void, base_type, decay, is_arith, is_complete_object,
-                     is_integer, is_scalar, leaves, mem_scalar, promote, qualified, same, sizeof, spell,
-                     unqual, usual_arith)
+from .ctypes import (BOOL, CG_TYPES, CHAR, DOUBLE, ERROR, FLOAT, GRID_GROUP, INT, LONG, LLONG, PTRDIFF_T,
+                     SIZE_T, THREAD_BLOCK, TYPEDEFS, VOID, UINT, ULONG, ULLONG, Array, Bool, CType, ErrorType,
+                     Float, FuncType, Int, Pointer, StructInfo, StructType, Void, base_type, decay, is_arith,
+                     is_complete_object, is_integer, is_scalar, leaves, mem_scalar, promote, qualified, same,
+                     sizeof, spell, unqual, usual_arith)
 from ..diagnostics import Reporter, Span
 
 
@@ -93,17 +93,12 @@ class Sema:
     statics: list[Var] = field(default_factory=list)
 
 
-GRID_GROUP = StructType(StructInfo("cooperative_groups::grid_group", complete=True))
-THREAD_BLOCK = StructType(StructInfo("cooperative_groups::thread_block", complete=True))
-_CG_TYPES = {"grid_group": GRID_GROUP, "thread_block": THREAD_BLOCK}
-_CG_FUNCS = {"this_grid": GRID_GROUP, "this_thread_block": THREAD_BLOCK}
 _CG_COMMON = {"sync", "size", "thread_rank", "num_threads", "is_valid", "dim_threads", "thread_index"}
 _CG_MEMBERS = {GRID_GROUP: _CG_COMMON | {"group_dim", "dim_blocks", "block_rank", "num_blocks", "block_index",
                                         "is_cluster_launch", "num_clusters", "cluster_rank"},
                THREAD_BLOCK: _CG_COMMON | {"group_index", "group_dim", "barrier_arrive", "barrier_wait"}}
 _NOT_YET_TYPES = {"auto", "half", "__half", "__nv_bfloat16", "double4", "long4", "ulong4", "longlong4", "ulonglong4"}
 _SPACES = {"__shared__": "shared", "__constant__": "const", "__device__": "global"}
-_ARITH_OPS = {"+", "-", "*", "/", "%", "<<", ">>", "&", "|", "^"}
 _COMPARE = {"<", ">", "<=", ">=", "==", "!="}
 
 
@@ -245,6 +240,7 @@ class Checker:
         self.loops = 0
         self.switches: list[list] = []
         self.anon = 0
+        self.callee: A.Ident | None = None     # the function name of the call being checked
 
     def error(self, span: Span, msg: str) -> None:
         self.rep.error(span, msg)
@@ -273,12 +269,7 @@ class Checker:
     # -- the translation unit ------------------------------------------------------------------------
     def run(self, tu: A.TranslationUnit) -> Sema:
         for d in tu.decls:
-            if isinstance(d, A.FunctionDef):
-                self.function(d)
-            elif isinstance(d, A.Unsupported):
-                self.unsupported(d.span, d.what)
-            else:
-                self.declaration(d, file_scope=True)
+            self.declaration(d, file_scope=True)
         self.check_recursion()
         self.check_defined()
         self.name_statics()
@@ -304,8 +295,6 @@ class Checker:
             self.var_decl(d, file_scope)
         elif isinstance(d, A.FunctionDef):
             self.function(d)
-        elif isinstance(d, A.Unsupported):
-            self.unsupported(d.span, d.what)
 
     # -- types ---------------------------------------------------------------------------------------
     def tag(self, kind: str, name: str, span: Span, define: bool = False) -> StructInfo:
@@ -416,8 +405,8 @@ class Checker:
         if name in TYPEDEFS:
             return TYPEDEFS[name]
         short = name.rsplit("::", 1)[-1]
-        if short in _CG_TYPES:
-            return _CG_TYPES[short]
+        if short in CG_TYPES:
+            return CG_TYPES[short]
         if "long double" in name or name in _NOT_YET_TYPES:
             self.unsupported(ref.span, f"type '{name}' is not supported yet")
         else:
@@ -482,7 +471,7 @@ class Checker:
         out = []
         ps = d.params
         if len(ps) == 1 and ps[0].name is None and not ps[0].type.derived and \
-                base_type(ps[0].type.base) == Void():
+                base_type(ps[0].type.base) == VOID:
             ps = []
         for p in ps:
             t = self.resolve(p.type)
@@ -874,8 +863,7 @@ class Checker:
             return sym.ctype
         if isinstance(sym, EnumConst):
             return sym.ctype
-        if isinstance(sym, (Func, Builtin)) and (sym.kind != "var" if isinstance(sym, Builtin) else True) \
-                and getattr(self, "callee", None) is not e:
+        if (isinstance(sym, Func) or isinstance(sym, Builtin) and sym.kind != "var") and e is not self.callee:
             self.unsupported(e.span, f"function pointers are not supported yet: call '{e.name}' directly")
             return ERROR
         if isinstance(sym, Func):
@@ -894,12 +882,12 @@ class Checker:
         if name in ("true", "false"):
             return EnumConst(name, int(name == "true"), BOOL)
         if name == "nullptr":
-            return EnumConst(name, 0, Pointer(Void()))
+            return EnumConst(name, 0, Pointer(VOID))
         short = name.rsplit("::", 1)[-1]
         if name in TABLE:
             return TABLE[name]
-        if short in _CG_FUNCS:
-            return Builtin(short, "cg", ret=_CG_FUNCS[short])
+        if short in TABLE and TABLE[short].kind == "cg":
+            return TABLE[short]
         if name in NOT_YET or short in NOT_YET:
             self.unsupported(e.span, f"'{name}' is not supported yet")
         else:
@@ -1042,8 +1030,7 @@ class Checker:
         lt, rt = self.value(e.left), self.value(e.right)
         if isinstance(lt, ErrorType) or isinstance(rt, ErrorType):
             return ERROR
-        t = self.binary_type(e, e.op, lt, rt, e.left, e.right)
-        return t
+        return self.binary_type(e, e.op, lt, rt, e.left, e.right)
 
     def binary_type(self, e, op: str, lt: CType, rt: CType, left: A.Expr, right: A.Expr) -> CType:
         """The result type of `left op right` (recording the computation type in optype)."""
@@ -1071,7 +1058,7 @@ class Checker:
                     return ERROR
             else:
                 return bad()
-            self.sema.optype[e] = Pointer(Void())
+            self.sema.optype[e] = Pointer(VOID)
             return BOOL
         if op in ("+", "-") and (lp or rp):
             if lp and rp and op == "-":
@@ -1327,9 +1314,9 @@ class Checker:
         if unqual(bt) in (GRID_GROUP, THREAD_BLOCK) and m.name == "sync" and not m.arrow:
             if self.arg_count(e, 0, 0):
                 grid = unqual(bt) == GRID_GROUP
-                self.sema.calls[e] = CallInfo(TABLE["__syncthreads"], [], Void(),
+                self.sema.calls[e] = CallInfo(TABLE["__syncthreads"], [], VOID,
                                               "gridsync" if grid else "bar", {} if grid else {"mode": "sync"})
-            return Void()
+            return VOID
         if unqual(bt) in (GRID_GROUP, THREAD_BLOCK) and m.name not in _CG_MEMBERS[unqual(bt)]:
             self.error(m.span, f"no member named '{m.name}' in '{spell(unqual(bt))}'")
         elif unqual(bt) in (GRID_GROUP, THREAD_BLOCK):
@@ -1350,11 +1337,10 @@ class Checker:
         if kind == "printf":
             return self.call_printf(e, b, ts)
         if kind in ("fixed", "make"):
-            n = len(b.params)
-            if not self.arg_count(e, n - len(b.defaults), n):
+            defaults = self.left_out(e, b)
+            if defaults is None:
                 return ERROR
-            info = CallInfo(b, list(b.params), b.ret, b.op, dict(b.attrs), b.ir_ret or b.ret,
-                            b.defaults[len(e.args) - (n - len(b.defaults)):] if b.defaults else ())
+            info = CallInfo(b, list(b.params), b.ret, b.op, dict(b.attrs), b.ir_ret or b.ret, defaults)
             return self.finish_builtin(e, info, ts)
         if kind == "math":
             n = len(b.params)
@@ -1382,15 +1368,24 @@ class Checker:
         if kind == "atomic":
             return self.call_atomic(e, b, ts)
         if kind == "shfl":
-            if not self.arg_count(e, 3, 4):
+            defaults = self.left_out(e, b)
+            if defaults is None:
                 return ERROR
             t = promote(ts[1]) if is_integer(ts[1]) else unqual(ts[1])
             if t not in b.types:
                 return self.no_match(e, b, ts)
             params = [b.params[0], t, b.params[2], b.params[3]]
-            info = CallInfo(b, params, t, b.op, dict(b.attrs), t, (32,) if len(e.args) == 3 else ())
+            info = CallInfo(b, params, t, b.op, dict(b.attrs), t, defaults)
             return self.finish_builtin(e, info, ts)
         raise AssertionError(kind)
+
+    def left_out(self, e: A.Call, b: Builtin) -> tuple | None:
+        """The default values of the trailing parameters a call to `b` leaves out; None (reported) when
+        it has too few or too many arguments."""
+        n, d = len(b.params), len(b.defaults)
+        if not self.arg_count(e, n - d, n):
+            return None
+        return b.defaults[len(e.args) - (n - d):]
 
     def no_match(self, e: A.Call, b: Builtin, ts: list[CType]) -> CType:
         self.error(e.span, f"no matching function for call to '{b.name}' with argument types "

@@ -158,11 +158,6 @@ def _vector_table() -> dict[str, StructType]:
     return out
 
 
-# built-in type names: CUDA's vector types, dim3 and the library typedefs
-VECTORS: dict[str, StructType] = {}
-TYPEDEFS: dict[str, CType] = {}
-
-
 def is_integer(t: CType) -> bool:
     return isinstance(t, (Int, Bool))
 
@@ -317,7 +312,12 @@ def spell(t: CType, inner: str = "") -> str:
     return f"{quals}{name}" + (f" {inner}" if inner else "")
 
 
-VECTORS.update(_vector_table())
+# built-in type names: CUDA's vector types, dim3 and the library typedefs (after sizeof, which they use)
+VECTORS: dict[str, StructType] = _vector_table()
 UINT3 = VECTORS["uint3"]
 DIM3 = _vector("dim3", UINT, 3, 4)
-TYPEDEFS.update(VECTORS, dim3=DIM3, size_t=SIZE_T, ptrdiff_t=PTRDIFF_T, clock_t=LONG)
+TYPEDEFS: dict[str, CType] = {**VECTORS, "dim3": DIM3, "size_t": SIZE_T, "ptrdiff_t": PTRDIFF_T, "clock_t": LONG}
+# cooperative_groups:: objects: opaque, known by their unqualified names
+GRID_GROUP = StructType(StructInfo("cooperative_groups::grid_group", complete=True))
+THREAD_BLOCK = StructType(StructInfo("cooperative_groups::thread_block", complete=True))
+CG_TYPES: dict[str, StructType] = {"grid_group": GRID_GROUP, "thread_block": THREAD_BLOCK}

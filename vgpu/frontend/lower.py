@@ -20,13 +20,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-
 from . import ast as A
 from .builtins import Builtin
-from .check import CallInfo, EnumConst, Func, Sema, Var, const_value
-from .ctypes import (BOOL, INT, LONG, UINT, ULONG, Array, Bool, CType, Float, Int, Pointer, StructType,
-                     Void, alignof, decay, has_array_or_union, is_integer, leaves, mem_scalar, promote,
+from .check import CallInfo, EnumConst, Func, Sema, Var, const_value, convert, wrap
+from .ctypes import (BOOL, INT, UINT, ULONG, Array, Bool, CType, Float, Int, Pointer, StructType,
+                     Void, alignof, decay, has_array_or_union, leaves, mem_scalar, promote,
                      scalar_of, sizeof, unqual)
 from .. import types as T
 from ..diagnostics import CompileError, Diagnostic, Span
@@ -76,18 +74,6 @@ def leaf_names(t: CType) -> list[str]:
     if isinstance(t, Array):
         return [f"[{k}]{n}" for k in range(t.n or 0) for n in leaf_names(t.elem)]
     return [""]
-
-
-def _fold_cvt(c: ir.Const, src: T.Scalar, dst: T.Scalar) -> ir.Const | None:
-    """A constant converted at compile time where that is exact and unambiguous."""
-    v = c.value
-    if src.is_int and dst.is_int:
-        bits = dst.bits
-        v &= (1 << bits) - 1
-        return ir.Const(dst, v - (1 << bits) if dst.is_signed and v >> (bits - 1) else v)
-    if dst.is_float and (src.is_int or src.is_float):
-        return ir.Const(dst, float(np.float32(v)) if dst == T.F32 else float(v))
-    return None
 
 
 class FunctionLowering:
@@ -276,17 +262,14 @@ class FunctionLowering:
             return self.bool_to(v, d)
         if s == d:
             return v
-        if isinstance(v, ir.Const):
-            folded = _fold_cvt(v, s, d)
-            if folded is not None:
-                return folded
+        if isinstance(v, ir.Const) and not (s.is_float and d.is_int):    # float -> int is left to cvt
+            return ir.Const(d, convert(v.value, src, dst))
         return self.b.emit("cvt", d, [v])
 
     def bool_to(self, v: ir.Value, d: T.Scalar) -> ir.Value:
-        if isinstance(v, ir.Const):
-            return ir.Const(d, type(ir.Const(d, 0).value)(1 if v.value else 0) if d.is_int else
-                            (1.0 if v.value else 0.0))
         one, zero = (1.0, 0.0) if d.is_float else (1, 0)
+        if isinstance(v, ir.Const):
+            return ir.Const(d, one if v.value else zero)
         return self.b.emit("select", d, [v, ir.Const(d, one), ir.Const(d, zero)])
 
     def cmp(self, op: str, a: ir.Value, b: ir.Value) -> ir.Value:
@@ -398,9 +381,6 @@ class FunctionLowering:
         ot = self.sema.optype.get(e)
         if op in _CMPS:
             a, b = self.value(e.left), self.value(e.right)
-            if isinstance(ot, Pointer):
-                return self.cmp(_CMPS[op], self.conv(a, lt, ULONG) if not isinstance(lt, Pointer) else a,
-                                self.conv(b, rt, ULONG) if not isinstance(rt, Pointer) else b)
             return self.cmp(_CMPS[op], self.conv(a, lt, ot), self.conv(b, rt, ot))
         if isinstance(ot, Pointer):
             a, b = self.value(e.left), self.value(e.right)
@@ -733,7 +713,7 @@ class FunctionLowering:
             if value is None:
                 continue
             nxt = b.block("sw.next")
-            c = ir.Const(scalar_of(pt), _fold_cvt(ir.Const(T.S64, value), T.S64, scalar_of(pt)).value)
+            c = ir.Const(scalar_of(pt), wrap(value, pt))
             b.br(self.cmp("eq", v, c), self.case_blocks[case], nxt)
             b.seal(nxt)
             b.at(nxt)
@@ -758,56 +738,8 @@ class FunctionLowering:
 
     # -- state spaces --------------------------------------------------------------------------------
     def refine_spaces(self, fn: ir.Function) -> None:
-        """Give memory ops the state space their address provably lies in (else leave 'generic')."""
-        TOP, BOTTOM = "top", "generic"
-        origin: dict = {}
-        for p in fn.params:
-            origin[p] = "global" if fn.kind == "kernel" and p.is_pointer else BOTTOM
-        globals_ = self.m.module.globals
-
-        def of(v) -> str:
-            if isinstance(v, ir.Undef):
-                return TOP
-            return origin.get(v, BOTTOM)
-
-        def meet(vals) -> str:
-            out = TOP
-            for x in vals:
-                if x == TOP:
-                    continue
-                if out not in (TOP, x):
-                    return BOTTOM
-                out = x
-            return out
-
-        instrs = [i for i in fn.instructions() if i.type == T.U64]
-        for i in instrs:
-            if i.op == "phi":
-                origin[i] = TOP
-        changed = True
-        while changed:
-            changed = False
-            for i in instrs:
-                if i.op == "addr":
-                    new = globals_[i.attrs["sym"]].space
-                elif i.op == "local":
-                    new = "local"
-                elif i in self.ptr_arith:
-                    new = of(i.args[0])
-                elif i.op == "phi":
-                    new = meet(of(a) for a in i.args if a is not i)
-                elif i.op == "select":
-                    new = meet(of(a) for a in i.args[1:])
-                else:
-                    new = BOTTOM
-                if origin.get(i) != new:
-                    origin[i] = new
-                    changed = True
-        for i in fn.instructions():
-            if i.op in ("load", "store", "atom") and i.attrs.get("space") == "generic":
-                space = of(i.args[0])
-                if space not in (TOP, BOTTOM):
-                    i.attrs["space"] = space
+        from ..ir.passes.spaces import infer_spaces
+        infer_spaces(fn, self.m.module.globals)
 
 
 class ModuleLowering:

@@ -62,7 +62,9 @@ UNSUPPORTED = {
     "__managed__": "__managed__ variables are not supported",
 }
 OPEN, CLOSE = "([{", ")]}"
-TYPE_WORDS = {"void", "bool", "char", "short", "int", "long", "signed", "unsigned", "float", "double", "auto"}
+TYPE_WORD_ORDER = ("signed", "unsigned", "short", "long", "void", "bool", "char", "int", "float", "double",
+                   "auto")                       # the grammar's type_word, in the order _canonical sorts them
+TYPE_WORDS = frozenset(TYPE_WORD_ORDER)
 
 
 class _TokenFilter:
@@ -325,8 +327,6 @@ _KEYWORDS = frozenset("return goto case sizeof else do typedef struct union enum
 
 # -- parse tree -> AST -----------------------------------------------------------------------------
 
-TYPE_WORD_ORDER = ("signed", "unsigned", "short", "long", "void", "bool", "char", "int", "float", "double",
-                   "auto")
 SIMPLE_ESCAPES = {"n": 10, "t": 9, "r": 13, "a": 7, "b": 8, "f": 12, "v": 11, "e": 27,
                   "\\": 92, "'": 39, '"': 34, "?": 63}
 ESCAPE = re.compile(r"\\(x[0-9a-fA-F]*|[0-7]{1,3}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|.)|[^\\]+", re.S)

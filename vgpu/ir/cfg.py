@@ -2,32 +2,69 @@
 
 In:  a Function whose blocks end in terminators (attrs['targets'] name the successors).
 Out: block orders and dominator maps; `remove_unreachable` edits the function in place.
+`depth_first_postorder` and `immediate_dominators` work on any graph given as functions from a
+node to its neighbours; `vgpu.isa.reconv` runs them on the instruction-level CFG.
 """
 from __future__ import annotations
 
+from typing import Callable, Hashable, Iterable, TypeVar
+
 from .nodes import Block, Function
-from .ops import OPS
+
+N = TypeVar("N", bound=Hashable)
+
+
+def depth_first_postorder(root: N, succs: Callable[[N], Iterable[N]]) -> list[N]:
+    """The nodes reachable from root, in depth-first postorder (successors visited in order)."""
+    seen = {root}
+    out: list[N] = []
+    stack = [(root, iter(succs(root)))]
+    while stack:
+        node, it = stack[-1]
+        for s in it:
+            if s not in seen:
+                seen.add(s)
+                stack.append((s, iter(succs(s))))
+                break
+        else:
+            out.append(node)
+            stack.pop()
+    return out
+
+
+def immediate_dominators(order: list[N], preds: Callable[[N], Iterable[N]]) -> dict[N, N]:
+    """Immediate dominator of every node in `order`, the nodes reachable from the root in reverse
+    postorder (root first), by Cooper, Harvey and Kennedy; the root maps to itself."""
+    if not order:
+        return {}
+    index = {v: k for k, v in enumerate(order)}
+    idom = {order[0]: order[0]}
+
+    def meet(a: N, b: N) -> N:
+        while a != b:
+            while index[a] > index[b]:
+                a = idom[a]
+            while index[b] > index[a]:
+                b = idom[b]
+        return a
+
+    changed = True
+    while changed:
+        changed = False
+        for v in order[1:]:
+            new = None
+            for p in preds(v):
+                if p in idom:
+                    new = p if new is None else meet(p, new)
+            if new is not None and idom.get(v) != new:
+                idom[v] = new
+                changed = True
+    return idom
 
 
 def postorder(fn: Function) -> list[Block]:
     """Blocks reachable from the entry, in depth-first postorder."""
-    seen: set[Block] = set()
-    out: list[Block] = []
-    stack: list[tuple[Block, int]] = [(fn.entry, 0)] if fn.blocks else []
-    seen.update(b for b, _ in stack)
-    while stack:
-        b, k = stack.pop()
-        last = b.instrs[-1] if b.instrs else None
-        succs = last.attrs.get("targets", ()) if last is not None and OPS[last.op].terminator else ()
-        if k < len(succs):
-            stack.append((b, k + 1))
-            s = succs[k]
-            if s not in seen:
-                seen.add(s)
-                stack.append((s, 0))
-        else:
-            out.append(b)
-    return out
+    return depth_first_postorder(fn.entry, lambda b: b.succs) if fn.blocks else []
 
 
 def reverse_postorder(fn: Function) -> list[Block]:
@@ -47,33 +84,21 @@ def remove_unreachable(fn: Function) -> None:
 
 
 def dominators(fn: Function) -> dict[Block, Block | None]:
-    """Immediate dominator of every reachable block (Cooper, Harvey, Kennedy); the entry maps to None."""
-    order = reverse_postorder(fn)
-    index = {b: k for k, b in enumerate(order)}
-    idom: dict[Block, Block | None] = {order[0]: order[0]} if order else {}
-
-    def meet(a: Block, b: Block) -> Block:
-        while a is not b:
-            while index[a] > index[b]:
-                a = idom[a]
-            while index[b] > index[a]:
-                b = idom[b]
-        return a
-
-    changed = True
-    while changed:
-        changed = False
-        for b in order[1:]:
-            new = None
-            for p in b.preds:
-                if p in idom:
-                    new = p if new is None else meet(p, new)
-            if new is not None and idom.get(b) is not new:
-                idom[b] = new
-                changed = True
-    if order:
-        idom[order[0]] = None
+    """Immediate dominator of every reachable block; the entry maps to None."""
+    idom: dict[Block, Block | None] = immediate_dominators(reverse_postorder(fn), lambda b: b.preds)
+    if fn.blocks:
+        idom[fn.entry] = None
     return idom
+
+
+def dominator_tree(fn: Function, idom: dict[Block, Block | None]) -> dict[Block, list[Block]]:
+    """The blocks each block immediately dominates, in layout order."""
+    children: dict[Block, list[Block]] = {b: [] for b in fn.blocks}
+    for b in fn.blocks:
+        d = idom.get(b)
+        if d is not None:
+            children[d].append(b)
+    return children
 
 
 def dominates(idom: dict[Block, Block | None], a: Block, b: Block) -> bool:

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..diagnostics import CompileError, Diagnostic, Span
 from ..types import F32, PRED, SPACES, U32, U64
-from .cfg import dominates, dominators, postorder
+from .cfg import dominates, dominators
 from .nodes import Block, Const, Function, Instr, Module, Param, Undef, Value
 from .ops import ATOMIC_OPS, OPS, SPECIAL_REGS
 from .printer import format_instr
@@ -66,7 +66,7 @@ class _Checker:
         self.check_preds()
         self.where = {i: (b, k) for b in fn.blocks for k, i in enumerate(b.instrs)}
         self.idom = dominators(fn)
-        self.reachable = set(postorder(fn))
+        self.reachable = set(self.idom)      # dominators() maps exactly the reachable blocks
         for b in fn.blocks:
             for i in b.instrs:
                 self.check_instr(b, i)

@@ -61,7 +61,8 @@ def _simplify(code: KernelCode) -> bool:
 def _unreachable(code: KernelCode) -> bool:
     n = len(code.instrs)
     succ = successors(code)
-    seen, work = {0}, [0] if n else []
+    seen = {0} if n else set()
+    work = list(seen)
     while work:
         for s in succ[work.pop()]:
             if s < n and s not in seen:

@@ -9,6 +9,7 @@ Out: `KernelCode.reconv[pc of every guarded bra] = pc` where the warp reconverge
 """
 from __future__ import annotations
 
+from ..ir.cfg import depth_first_postorder, immediate_dominators
 from .program import KernelCode
 
 _EXITS = ("ret", "exit", "trap")
@@ -31,7 +32,7 @@ def successors(code: KernelCode) -> list[list[int]]:
 
 
 def postdominators(code: KernelCode) -> list[int]:
-    """Immediate post-dominator of every pc (Cooper-Harvey-Kennedy on the reversed CFG);
+    """Immediate post-dominator of every pc (dominators of the reversed CFG, rooted at the exit);
     n = len(instrs) stands for the exit, and pcs that never reach it get n."""
     n = len(code.instrs)
     succ = successors(code)
@@ -39,41 +40,9 @@ def postdominators(code: KernelCode) -> list[int]:
     for pc, ss in enumerate(succ):
         for s in ss:
             preds[s].append(pc)
-    order: list[int] = []                 # postorder of the reversed graph from the exit
-    seen = {n}
-    stack = [(n, iter(preds[n]))]
-    while stack:
-        node, it = stack[-1]
-        nxt = next((p for p in it if p not in seen), None)
-        if nxt is None:
-            order.append(node)
-            stack.pop()
-        else:
-            seen.add(nxt)
-            stack.append((nxt, iter(preds[nxt])))
-    index = {v: k for k, v in enumerate(order)}
-    ipdom = {n: n}
-    changed = True
-    while changed:
-        changed = False
-        for v in reversed(order[:-1]):
-            new = None
-            for s in succ[v]:
-                if s in ipdom:
-                    new = s if new is None else _meet(s, new, ipdom, index)
-            if new is not None and ipdom.get(v) != new:
-                ipdom[v] = new
-                changed = True
+    order = depth_first_postorder(n, preds.__getitem__)[::-1]
+    ipdom = immediate_dominators(order, succ.__getitem__)
     return [ipdom.get(pc, n) for pc in range(n)]
-
-
-def _meet(a: int, b: int, ipdom: dict[int, int], index: dict[int, int]) -> int:
-    while a != b:
-        while index[a] < index[b]:
-            a = ipdom[a]
-        while index[b] < index[a]:
-            b = ipdom[b]
-    return a
 
 
 def place_reconvergence(code: KernelCode) -> None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 from ..diagnostics import CompileError, Diagnostic, NO_SPAN
 from ..ir import nodes as ir
 from ..ir.ops import OPS
+from ..ir.passes.rewrite import resolve, users
 from ..types import F32, PRED, S32, U8, U32, Scalar
 from .program import DataSymbol, Imm, Instr, KernelCode, Label, Mem, ParamInfo, Program, Reg, SReg, Sym
 from .spec import reg_class
@@ -99,9 +100,7 @@ class KernelSelector:
         return ins
 
     def resolve(self, v: ir.Value) -> ir.Value:
-        while v in self.alias:
-            v = self.alias[v]
-        return v
+        return resolve(self.alias, v)
 
     def dst(self, v: ir.Instr) -> Reg:
         """The register of an instruction's result (created on first use)."""
@@ -137,10 +136,7 @@ class KernelSelector:
 
     # -- analysis ---------------------------------------------------------------------------------
     def analyse(self) -> None:
-        for b in self.fn.blocks:
-            for i in b.instrs:
-                for a in i.args:
-                    self.uses.setdefault(a, []).append(i)
+        self.uses = users(self.fn)
         for b in self.fn.blocks:
             for i in b.instrs:
                 self.plan(i)

@@ -64,7 +64,8 @@ class DeviceArray:
         return f"DeviceArray(shape={self.shape}, dtype={self.dtype}, address=0x{self.address:x})"
 
 
-def _alloc(shape, dtype, device: Device | None) -> DeviceArray:
+def empty(shape, dtype=np.float32, device: Device | None = None) -> DeviceArray:
+    """An uninitialised device array (its bytes are whatever the allocator gives: zeros here)."""
     dev = resolve(device)
     shape = (shape,) if np.isscalar(shape) else tuple(shape)
     dtype = np.dtype(dtype)
@@ -72,13 +73,8 @@ def _alloc(shape, dtype, device: Device | None) -> DeviceArray:
     return DeviceArray(dev, dev.sim.malloc(max(nbytes, 1)), shape, dtype)
 
 
-def empty(shape, dtype=np.float32, device: Device | None = None) -> DeviceArray:
-    """An uninitialised device array (its bytes are whatever the allocator gives: zeros here)."""
-    return _alloc(shape, dtype, device)
-
-
 def zeros(shape, dtype=np.float32, device: Device | None = None) -> DeviceArray:
-    a = _alloc(shape, dtype, device)
+    a = empty(shape, dtype, device)
     a.device.sim.write(a.address, bytes(a.nbytes))
     return a
 
@@ -86,7 +82,7 @@ def zeros(shape, dtype=np.float32, device: Device | None = None) -> DeviceArray:
 def to_device(array, device: Device | None = None) -> DeviceArray:
     """Copy a numpy array (any shape, C order) to a new device array."""
     host = np.ascontiguousarray(array)
-    a = _alloc(host.shape, host.dtype, device)
+    a = empty(host.shape, host.dtype, device)
     if host.nbytes:
         a.device.sim.write(a.address, host.tobytes())
     return a

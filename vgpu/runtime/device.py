@@ -49,18 +49,15 @@ class Device:
             raise ValueError("num_sms must be at least 1")
         self.num_sms = num_sms
         self.workers = workers
-        kw = dict(num_sms=num_sms, global_bytes=global_bytes, max_instructions=max_instructions,
-                  schedule=schedule, seed=seed, check=check, counters=counters)
-        try:
-            self.sim = SimDevice(workers=workers, **kw)
-        except TypeError:            # a simulator without worker processes
-            self.sim = SimDevice(**kw)
+        self.sim = SimDevice(num_sms=num_sms, workers=workers, global_bytes=global_bytes,
+                             max_instructions=max_instructions, schedule=schedule, seed=seed, check=check,
+                             counters=counters)
         self._loaded: dict[int, object] = {}
 
     def load(self, program):
         """The program loaded on this device (symbols allocated), loading it on first use."""
         key = id(program)
-        if key not in self._loaded:
+        if key not in self._loaded:       # the program is kept too, so that its id stays unique
             self._loaded[key] = (program, self.sim.load(program))
         return self._loaded[key][1]
 

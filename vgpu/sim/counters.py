@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..isa import spec
-from .memory import GLOBAL, GLOBAL_BASE, LOCAL, LOCAL_BASE, NONE, SHARED, SHARED_BASE, windows_of
+from .memory import GLOBAL, LOCAL, LOCAL_BASE, NONE, SHARED, SHARED_BASE, windows_of
 from .occupancy import Occupancy
 
 # Per-pc counter rows of `BlocksResult.pc` (issue counts live in op_warps / op_threads).
@@ -175,7 +175,7 @@ MEMORY_KEYS = tuple(k for k in DEFINITIONS if k.startswith(("global_", "shared_"
 class Counters(dict):
     """A launch's counters: name -> total (see DEFINITIONS; summable across launches), plus
     `.occupancy` (an `Occupancy`), `.title` and `format()`.  Memory counters are present only when
-    the launch collected them (`SimDevice(counters=True)`; `vgpuc run --stats`, `vgpuc profile`)."""
+    the launch collected them (`vgpu.Device(counters=True)`; `vgpuc run --stats`, `vgpuc profile`)."""
 
     def __init__(self, values: dict, occupancy: Occupancy | None = None, title: str = ""):
         super().__init__(values)
@@ -185,10 +185,15 @@ class Counters(dict):
         d = self.get(den, 0)
         return self.get(num, 0) / d if d else None
 
+    def branch_efficiency(self) -> float | None:
+        """The fraction of executed branches whose active lanes all went the same way."""
+        d = self.ratio("divergent_branches", "branches")
+        return None if d is None else 1 - d
+
     def as_dict(self) -> dict:
         out = dict(self)
         out["simt_efficiency_lanes"] = self.ratio("thread_instructions", "warp_instructions")
-        out["branch_efficiency"] = (1 - self.ratio("divergent_branches", "branches")) if self.get("branches") else None
+        out["branch_efficiency"] = self.branch_efficiency()
         if self.occupancy is not None:
             out["occupancy"] = self.occupancy.as_dict()
         return out
@@ -221,13 +226,12 @@ class Counters(dict):
                     f"{t / w:.1f} lanes each")
         num("branches")
         num("divergent_branches")
-        eff = 1 - self["divergent_branches"] / self["branches"] if self["branches"] else None
-        add("branch efficiency", pct(eff), "%", "branches whose active lanes all went the same way",
+        add("branch efficiency", pct(self.branch_efficiency()), "%", "branches whose active lanes all went the same way",
             "smsp__sass_average_branch_targets_threads_uniform.pct")
         num("barriers")
         num("atomics")
         if "global_load_requests" not in self:
-            add("memory counters", "-", "", "not collected: run with SimDevice(counters=True) or vgpuc run --stats")
+            add("memory counters", "-", "", "not collected: use vgpu.Device(counters=True) or vgpuc run --stats")
         for space, dirs, per in (("global", ("load", "store", "atomic"), "sectors"), ("shared", ("load", "store"), None),
                                  ("local", ("load", "store"), "sectors")):
             for d in dirs:

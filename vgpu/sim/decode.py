@@ -67,8 +67,10 @@ def const(value, t: str) -> np.ndarray:
 
 @dataclass
 class Op:
-    """One decoded instruction.  kind 'simple': run(w, lanes), then the warps advance one pc;
-    kind 'ctrl': run(w, g, lanes) moves the warps itself (branches, exits, barriers, warp sync)."""
+    """One decoded instruction.  kind 'simple': run(w, g, lanes) for the lanes the guard lets
+    through, then the warps advance one pc; kind 'ctrl': run(w, g, lanes) moves the warps itself
+    (branches, exits, barriers); a warp_sync op's run is (run(w, g, lanes, act), member-mask getter)
+    and `Wave.warp_sync` executes it."""
     pc: int
     instr: Instr
     text: str
@@ -247,10 +249,10 @@ class Decoder:
         off = int(m.offset)
         b = m.base
         if isinstance(b, Reg):
-            cls = reg_class(b.name)
-            k = self.vid(b, np.dtype(np.int64) if cls in ("%rd", "%fd") else np.dtype(np.uint32))
-            if cls in ("%rd", "%fd"):
+            if reg_class(b.name) in ("%rd", "%fd"):
+                k = self.vid(b, np.dtype(np.int64))
                 return (lambda w, lanes: w.V[k][lanes] + off) if off else (lambda w, lanes: w.V[k][lanes])
+            k = self.vid(b, np.dtype(np.uint32))
             return lambda w, lanes: w.V[k][lanes].astype(np.int64) + off
         base = self.symbol_address(b.name) if isinstance(b, Sym) else int(b.value)
         a = base + off
@@ -286,5 +288,5 @@ def decode_kernel(program: Program, name: str, addresses: dict[str, int]) -> Dec
             is_rpc[r] = True
     return DecodedKernel(name, code, program, ops, d.slots, d.slot_bytes, d.shared_static, d.shared_align,
                          d.local_bytes, d.param_layout, d.param_bytes, is_rpc,
-                         any(spec.family(i).name == "grid.sync" for i in code.instrs),
+                         any(op.family == "grid.sync" for op in ops),
                          frozenset(o.name for i in code.instrs for o in i.operands if isinstance(o, SReg)))

@@ -21,7 +21,7 @@ from ..isa.program import Program
 from .decode import DecodedKernel, decode_kernel
 from .faults import DeviceError, OutOfBounds, Unsupported
 from .launch import LaunchResult, dims, launch, pack_params
-from .memory import CONST_BASE, CONST_BYTES, GLOBAL_BASE, ConstBank, GlobalMemory, typed_views
+from .memory import CONST_BASE, CONST_BYTES, GLOBAL_BASE, ConstBank, GlobalMemory
 from .sanitize import parse_checks
 from .sm import LaunchConfig
 
@@ -94,10 +94,7 @@ class SimDevice:
             raise ValueError("workers must be >= 0")
         self.pool = self._pool(global_bytes) if self.workers else None
         self.glob = GlobalMemory(global_bytes, buffer=self.pool.global_buffer if self.pool else None)
-        self.const = ConstBank()
-        if self.pool:
-            self.const.arena = self.pool.const_arena
-            self.const.views = typed_views(self.const.arena)
+        self.const = ConstBank(self.pool.const_arena if self.pool else None)
         self.max_instructions = max_instructions or 10 ** 9
         self.max_steps = max_steps or 5 * 10 ** 6
         self.schedule, self.seed = schedule, seed

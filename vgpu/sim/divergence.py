@@ -21,35 +21,36 @@ PALETTE = ("#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b
            "#9c755f", "#8cd17d", "#499894", "#d37295", "#a0cbe8", "#ffbe7d", "#86bcb6", "#f1ce63")
 
 
-def size(columns, min_width: int = 0) -> tuple[int, int]:
-    """(width, height) in px of the picture of `columns` (at least `min_width` wide)."""
+def _layout(columns) -> tuple[list, int, int]:
+    """The .vk lines drawn (sorted), the deepest SIMT stack, and the y of the lane grid's top."""
     lines = sorted({c[5] for c in columns if c[5] is not None})
     depth = max((c[3] for c in columns), default=0)
-    grid_w = max(len(columns), 1) * CELL
-    band = (depth + 1) * DEPTH_ROW + 12
-    height = TOP + band + 32 * CELL + 40 + 16 * (len(lines) + 1) + 8
-    return max(LEFT + grid_w + 24, min_width), height
+    return lines, depth, TOP + (depth + 1) * DEPTH_ROW + 12
+
+
+def size(columns, min_width: int = 0) -> tuple[int, int]:
+    """(width, height) in px of the picture of `columns` (at least `min_width` wide)."""
+    lines, _, grid_top = _layout(columns)
+    height = grid_top + 32 * CELL + 40 + 16 * (len(lines) + 1) + 8
+    return max(LEFT + max(len(columns), 1) * CELL + 24, min_width), height
 
 
 def render(columns, title: str, source=lambda line: None) -> str:
     """The SVG text (see the module docstring)."""
-    lines = sorted({c[5] for c in columns if c[5] is not None})
+    lines, depth, grid_top = _layout(columns)
     texts = [title, KEY] + [f"line {ln}: {(source(ln) or '').strip()[:100]}" for ln in lines]
     width, height = size(columns, LEFT + 14 + 7 * max(map(len, texts)))
     colour = {ln: PALETTE[i % len(PALETTE)] for i, ln in enumerate(lines)}
-    depth = max((c[3] for c in columns), default=0)
-    band_top = TOP
-    grid_top = TOP + (depth + 1) * DEPTH_ROW + 12
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
            f'viewBox="0 0 {width} {height}" font-family="monospace" font-size="10">',
            f'<rect width="{width}" height="{height}" fill="white"/>',
            f'<text x="4" y="16" font-size="12">{escape(title)}</text>',
-           f'<text x="4" y="{band_top + 8}">stack</text>',
+           f'<text x="4" y="{TOP + 8}">stack</text>',
            f'<rect x="{LEFT}" y="{grid_top}" width="{len(columns) * CELL}" height="{32 * CELL}" '
            'fill="#ffffff" stroke="#999999" stroke-width="0.5"/>']
     for lane in range(0, 32, 4):
         out.append(f'<text x="4" y="{grid_top + lane * CELL + CELL - 1}">lane {lane}</text>')
-    out += _depth(columns, band_top, depth)
+    out += _depth(columns, TOP, depth)
     for i, (_, _, mask, _, alive, line, _) in enumerate(columns):
         x = LEFT + i * CELL
         fill = colour.get(line, "#333333")

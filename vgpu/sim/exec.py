@@ -25,8 +25,8 @@ from .counters import DIVERGENT, count_access
 from .decode import DTYPE, Decoder, reg_class, scalar_of
 from .faults import Trap, Unsupported
 from .memory import SPACE_IDS
+from .printf import format_c
 from .warp import EXIT, lanes_to_masks, masks_to_lanes
-
 
 
 def build(ins, d: Decoder, pc: int):
@@ -92,6 +92,17 @@ def _space(ins):
     return None
 
 
+def _access(w, lanes, addr, sp, dt, access: str, pc: int):
+    """The addresses `lanes` access and their (view, index, positions) parts (`WaveMemory.locate`),
+    counted for the memory counters."""
+    a = addr(w, lanes)
+    ids = w.lane_ids(lanes)
+    parts = w.mem.locate(sp, dt, a, ids, access)
+    if w.counting:
+        count_access(w.pcrows, pc, sp, a, ids, dt.itemsize)
+    return a, parts
+
+
 def _gather(parts, n, dt):
     """The loaded values of the (view, index, positions) parts of an access."""
     if len(parts) == 1 and parts[0][2] is None:
@@ -117,11 +128,7 @@ def _ld(ins, d, pc, fam):
     addr, sp = d.addr(m), SPACE_IDS.get(space)
 
     def run(w, g, lanes):
-        a = addr(w, lanes)
-        ids = w.lane_ids(lanes)
-        parts = w.mem.locate(sp, dt, a, ids, "load")
-        if w.counting:
-            count_access(w.pcrows, pc, sp, a, ids, dt.itemsize)
+        a, parts = _access(w, lanes, addr, sp, dt, "load", pc)
         put(w, lanes, _gather(parts, a.size, dt))
     return "simple", run, False
 
@@ -132,12 +139,8 @@ def _st(ins, d, pc, fam):
     addr, get, sp = d.addr(ins.operands[0]), d.src(ins.operands[1], t), SPACE_IDS.get(space)
 
     def run(w, g, lanes):
-        a = addr(w, lanes)
-        ids = w.lane_ids(lanes)
+        a, parts = _access(w, lanes, addr, sp, dt, "store", pc)
         v = get(w, lanes)
-        parts = w.mem.locate(sp, dt, a, ids, "store")
-        if w.counting:
-            count_access(w.pcrows, pc, sp, a, ids, dt.itemsize)
         if len(parts) == 1 and parts[0][2] is None:
             view, idx, _ = parts[0]
             view[idx] = v
@@ -252,14 +255,10 @@ def _atom(ins, d, pc, fam):
     sp = SPACE_IDS.get(space)
 
     def run(w, g, lanes):
-        a = addr(w, lanes)
-        ids = w.lane_ids(lanes)
+        a, parts = _access(w, lanes, addr, sp, dt, "atomic", pc)
         b = np.broadcast_to(gb(w, lanes), a.shape)
         c = np.broadcast_to(gc(w, lanes), a.shape) if gc else None
-        parts = w.mem.locate(sp, dt, a, ids, "atomic")
         w.stats["atomics"] += a.size
-        if w.counting:
-            count_access(w.pcrows, pc, sp, a, ids, dt.itemsize)
         il = w.cfg.interlock
         with il.atomic(a) if il is not None else _UNLOCKED:
             if len(parts) == 1 and parts[0][2] is None:
@@ -317,9 +316,9 @@ def _exit(ins, d, pc, fam):
         m = st.mask[g]
         if pv is not None:
             p = w.V[pv][w.warp_lanes(g)]
-            m = m & lanes_to_masks(~p if neg else p)
-            stay = (st.mask[g] & ~m) != 0
-            st.pc[g[stay]] += 1
+            leave = m & lanes_to_masks(~p if neg else p)
+            st.pc[g[(m & ~leave) != 0]] += 1        # warps with lanes that stay
+            m = leave
         w.exit(g, m)
     return "ctrl", run, False
 
@@ -430,7 +429,6 @@ _PRINTF_TYPE = {"%r": "u32", "%rd": "u64", "%rs": "u16", "%f": "f32", "%fd": "f6
 
 
 def _printf(ins, d, pc, fam):
-    from .printf import format_c
     fmt_sym = ins.operands[0]
     sym = d.program.symbols.get(getattr(fmt_sym, "name", None))
     if sym is None or sym.init is None:

@@ -26,14 +26,13 @@ from .counters import Counters, launch_counters, pc_records
 from .decode import DecodedKernel
 from .faults import DeviceError, InvalidLaunch
 from .memory import ConstBank, GlobalMemory
-from .occupancy import registers_per_thread, theoretical
+from .occupancy import SM_BLOCKS, SM_SHARED, SM_WARPS, registers_per_thread, theoretical
 from .sanitize import Sanitizer
 from .sm import BlocksResult, LaunchConfig, new_result, run_blocks
 
 MAX_BLOCK = (1024, 1024, 64)
 MAX_GRID = (2 ** 31 - 1, 65535, 65535)
 MAX_THREADS_PER_BLOCK = 1024
-SM_THREADS, SM_BLOCKS, SM_WARPS, SM_SHARED = 2048, 32, 64, 228 * 1024
 
 
 @dataclass

@@ -60,6 +60,11 @@ def window_of(a: int) -> int:
     return NONE
 
 
+def _nowhere(a: int) -> str:
+    """The note for an address outside every window."""
+    return f"{a:#x} is not in any memory window" + (" (a null pointer?)" if a < 0x10000 else "")
+
+
 def windows_of(a: np.ndarray) -> np.ndarray:
     """`window_of` over an int64 array of addresses."""
     w = np.full(a.shape, NONE, np.int8)
@@ -105,10 +110,15 @@ class Allocations:
         i = bisect.bisect_right(self._starts, lo) - 1
         return i >= 0 and hi_end <= self._ends[i]
 
-    def first_bad(self, a: np.ndarray, size: int) -> int:
+    def first_bad(self, a: np.ndarray, size: int, lo: int | None = None, hi: int | None = None) -> int:
         """Index of the first address in int64 array `a` whose `size` bytes are not inside one live
-        allocation, or -1.  Fast path: the whole range [min, max+size) inside one allocation."""
-        if a.size == 0 or self.contains(int(a.min()), int(a.max()) + size):
+        allocation, or -1.  Fast path: the whole range [min, max+size) inside one allocation
+        (`lo`, `hi`: a's min and max, when the caller has them)."""
+        if a.size == 0:
+            return -1
+        if lo is None:
+            lo, hi = int(a.min()), int(a.max())
+        if self.contains(lo, hi + size):
             return -1
         i = np.searchsorted(self.starts, a, "right") - 1
         ok = (i >= 0) & (a + size <= self.ends[np.maximum(i, 0)]) if self.starts.size else np.zeros(a.shape, bool)
@@ -229,10 +239,11 @@ class GlobalMemory:
 
 
 class ConstBank:
-    """The 64 KiB constant bank at CONST_BASE: __constant__ symbols of every loaded program."""
+    """The 64 KiB constant bank at CONST_BASE: __constant__ symbols of every loaded program
+    (`arena`: CONST_BYTES of uint8 to hold it, such as a view of a shared segment)."""
 
-    def __init__(self):
-        self.arena = np.zeros(CONST_BYTES, np.uint8)
+    def __init__(self, arena: np.ndarray | None = None):
+        self.arena = arena if arena is not None else np.zeros(CONST_BYTES, np.uint8)
         self.views = typed_views(self.arena)
         self.table = Allocations("__constant__ symbol")
         self.top = 0
@@ -271,7 +282,8 @@ class WaveMemory:
         self.local = np.zeros(nlanes * self.lpad if local_bytes else 8, np.uint8)
         self.shared_views = typed_views(self.shared)
         self.local_views = typed_views(self.local)
-        self.lane_block = np.zeros(nlanes, np.int64)    # block slot of every lane (set per wave)
+        self.lane_block = np.arange(nlanes, dtype=np.int64) // (nlanes // nblocks)   # block slot of every lane
+        self.lane_shared = self.lane_block * self.spad - SHARED_BASE     # + a shared address: its byte in `shared`
 
     def reset(self, nblocks: int, nlanes: int) -> None:
         """Fresh (zeroed) shared and local memory for a new wave."""
@@ -289,12 +301,13 @@ class WaveMemory:
             raise Misaligned(f"{access} of {size} bytes at {int(a[k]):#x}",
                              f"the address is not a multiple of {size}", lane=int(lanes[k]),
                              address=int(a[k]), size=size)
-        lo, hi = window_of(int(a.min())), window_of(int(a.max()))
+        amin, amax = int(a.min()), int(a.max())
+        lo, hi = window_of(amin), window_of(amax)
         if space is not None and space != NONE and (lo != space or hi != space):
             k = int(np.flatnonzero(windows_of(a) != space)[0])
             bad, w = int(a[k]), window_of(int(a[k]))
             note = (f"{bad:#x} is a {SPACE_NAMES[w]} address, not a {SPACE_NAMES[space]} one" if w != NONE else
-                    f"{bad:#x} is not in any memory window" + (" (a null pointer?)" if bad < 0x10000 else ""))
+                    _nowhere(bad))
             raise OutOfBounds(f"{SPACE_NAMES[space]} {access} of {size} bytes at {bad:#x}", note,
                               lane=int(lanes[k]), address=bad, size=size)
         if space is None:
@@ -303,17 +316,18 @@ class WaveMemory:
                 out = []
                 for sp in np.unique(w):
                     pos = np.flatnonzero(w == sp)
-                    (view, idx, _), = self.locate(int(sp) if sp != NONE else NONE, dt, a[pos], lanes[pos], access)
+                    (view, idx, _), = self.locate(int(sp), dt, a[pos], lanes[pos], access)
                     out.append((view, idx, pos))
                 return out
             space = lo
-        return [(*self._one(space, dt, a, lanes, access), None)]
+        return [(*self._one(space, dt, a, lanes, access, amin, amax), None)]
 
-    def _one(self, space: int, dt: np.dtype, a: np.ndarray, lanes: np.ndarray, access: str):
+    def _one(self, space: int, dt: np.dtype, a: np.ndarray, lanes: np.ndarray, access: str, amin: int, amax: int):
+        """(view, index) for addresses `a` (min `amin`, max `amax`) all in window `space`."""
         size = dt.itemsize
         shift = size.bit_length() - 1
         if space == GLOBAL:
-            k = self.glob.table.first_bad(a, size)
+            k = self.glob.table.first_bad(a, size, amin, amax)
             if k >= 0:
                 cls, note = self.glob.table.explain(int(a[k]), size)
                 raise cls(f"global {access} of {size} bytes at {int(a[k]):#x}", note, lane=int(lanes[k]),
@@ -324,34 +338,35 @@ class WaveMemory:
                 raise OutOfBounds(f"{access} to constant memory at {int(a[0]):#x}",
                                   "the constant bank is read-only on the device", lane=int(lanes[0]),
                                   address=int(a[0]), size=size)
-            k = self.const.table.first_bad(a, size)
+            k = self.const.table.first_bad(a, size, amin, amax)
             if k >= 0:
                 cls, note = self.const.table.explain(int(a[k]), size)
                 raise OutOfBounds(f"const {access} of {size} bytes at {int(a[k]):#x}", note, lane=int(lanes[k]),
                                   address=int(a[k]), size=size)
             return self.const.views[dt], (a - CONST_BASE) >> shift
         if space == SHARED:
-            off = a - SHARED_BASE
-            self._window_check(off, size, self.shared_bytes, "shared", a, lanes, access,
-                               "of the block's shared memory")
-            return self.shared_views[dt], (self.lane_block[lanes] * self.spad + off) >> shift
+            if amin < SHARED_BASE or amax - SHARED_BASE + size > self.shared_bytes:
+                self._window_fault(a - SHARED_BASE, size, self.shared_bytes, "shared", a, lanes, access,
+                                   "of the block's shared memory")
+            return self.shared_views[dt], (self.lane_shared[lanes] + a) >> shift
         if space == LOCAL:
             off = a - LOCAL_BASE
-            self._window_check(off, size, self.local_bytes, "local", a, lanes, access,
-                               "of the thread's local memory")
+            if amin < LOCAL_BASE or amax - LOCAL_BASE + size > self.local_bytes:
+                self._window_fault(off, size, self.local_bytes, "local", a, lanes, access,
+                                   "of the thread's local memory")
             return self.local_views[dt], (lanes * self.lpad + off) >> shift
         k = int(np.flatnonzero(windows_of(a) == NONE)[0])
         bad = int(a[k])
-        note = f"{bad:#x} is not in any memory window" + (" (a null pointer?)" if bad < 0x10000 else "")
-        raise OutOfBounds(f"{access} of {size} bytes at {bad:#x}", note, lane=int(lanes[k]), address=bad, size=size)
+        raise OutOfBounds(f"{access} of {size} bytes at {bad:#x}", _nowhere(bad), lane=int(lanes[k]), address=bad,
+                          size=size)
 
     @staticmethod
-    def _window_check(off, size, limit, name, a, lanes, access, whose):
-        if off.size and (int(off.min()) < 0 or int(off.max()) + size > limit):
-            k = int(np.flatnonzero((off < 0) | (off + size > limit))[0])
-            o = int(off[k])
-            where = (f"{-o} bytes before the start" if o < 0 else
-                     f"{o + size - limit} bytes past the end" if o < limit else f"{o - limit} bytes past the end")
-            raise OutOfBounds(f"{name} {access} of {size} bytes at {int(a[k]):#x}",
-                              f"offset {o} is {where} {whose} ({limit} bytes)", lane=int(lanes[k]),
-                              address=int(a[k]), size=size)
+    def _window_fault(off, size, limit, name, a, lanes, access, whose):
+        """Raise OutOfBounds for the first offset whose `size` bytes leave the window [0, limit)."""
+        k = int(np.flatnonzero((off < 0) | (off + size > limit))[0])
+        o = int(off[k])
+        where = (f"{-o} bytes before the start" if o < 0 else
+                 f"{o + size - limit} bytes past the end" if o < limit else f"{o - limit} bytes past the end")
+        raise OutOfBounds(f"{name} {access} of {size} bytes at {int(a[k]):#x}",
+                          f"offset {o} is {where} {whose} ({limit} bytes)", lane=int(lanes[k]),
+                          address=int(a[k]), size=size)

@@ -30,7 +30,7 @@ import numpy as np
 from .decode import decode_kernel
 from .faults import DeviceError, WorkerDied
 from .launch import run_wave
-from .memory import CONST_BYTES, GLOBAL_BASE, ConstBank, GlobalMemory, typed_views
+from .memory import CONST_BYTES, GLOBAL_BASE, ConstBank, GlobalMemory
 from .sm import new_result
 
 PREFIX = "vgpu"
@@ -150,9 +150,7 @@ class _Worker:
     def __init__(self, gname: str, gbytes: int, cname: str, locks, qlock):
         self.segs = (Segment(gname), Segment(cname))
         self.glob = GlobalMemory(gbytes, buffer=self.segs[0].buf)
-        self.const = ConstBank()
-        self.const.arena = np.frombuffer(self.segs[1].buf, np.uint8, CONST_BYTES)
-        self.const.views = typed_views(self.const.arena)
+        self.const = ConstBank(np.frombuffer(self.segs[1].buf, np.uint8, CONST_BYTES))
         ctl = np.frombuffer(self.segs[1].buf, np.int64, CTL_WORDS, CONST_BYTES)
         self.interlock = Interlock(locks, qlock, ctl)
         self.modules: dict[int, tuple] = {}          # uid -> (program, addresses, {name: DecodedKernel})

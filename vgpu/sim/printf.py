@@ -21,10 +21,6 @@ def _int(value, bits: int, signed: bool) -> int:
     return v - (1 << bits) if signed and v >> (bits - 1) else v
 
 
-def _float(value) -> float:
-    return float(value)
-
-
 def _nonfinite(x: float, conv: str, flags: str, width: int | None) -> str:
     s = "nan" if math.isnan(x) else "inf"
     sign = "-" if math.copysign(1.0, x) < 0 else ("+" if "+" in flags else (" " if " " in flags else ""))
@@ -44,7 +40,7 @@ def _hexfloat(x: float, conv: str, flags: str, prec: int | None) -> str:
     if prec is not None:
         frac = (frac + "0" * prec)[:prec]
     out = f"{sign}0x{lead}{'.' + frac if frac or '#' in flags else ''}p{int(exp):+d}"
-    return out.upper().replace("0X", "0X") if conv == "A" else out
+    return out.upper() if conv == "A" else out
 
 
 def format_c(fmt: bytes, args: list[tuple[object, str]], read_cstring) -> str:
@@ -90,15 +86,20 @@ def _pad(s: str, flags: str, width: int | None) -> str:
     return s
 
 
+def _py(flags: str, width: int | None, prec: int | None) -> str:
+    """A Python %-format prefix with these flags, width and precision."""
+    return "%" + flags + (str(width) if width else "") + ("." + str(prec) if prec is not None else "")
+
+
 def _one(conv, flags, width, prec, length, value, t, read_cstring) -> str:
-    py = "%" + flags + (str(width) if width else "") + ("." + str(prec) if prec is not None else "")
+    py = _py(flags, width, prec)
     if conv in "di":
         v = _int(value, _BITS[length], True) if t not in ("f32", "f64") else int(value)
         return (py + "d") % v
     if conv in "uxXo":
         v = _int(value, _BITS[length], False) if t not in ("f32", "f64") else int(value)
         fl = flags.replace("+", "").replace(" ", "")
-        py = "%" + fl + (str(width) if width else "") + ("." + str(prec) if prec is not None else "")
+        py = _py(fl, width, prec)
         if conv == "u":
             return (py + "d") % v
         if "#" in fl and v == 0:                  # C prints no prefix for zero
@@ -115,7 +116,7 @@ def _one(conv, flags, width, prec, length, value, t, read_cstring) -> str:
     if conv == "p":
         v = int(value) & (2 ** 64 - 1)
         return _pad("(nil)" if v == 0 else f"{v:#x}", flags, width)
-    x = _float(value) if t in ("f32", "f64") else float(_int(value, 64, True))
+    x = float(value) if t in ("f32", "f64") else float(_int(value, 64, True))
     if not math.isfinite(x):
         return _nonfinite(x, conv, flags, width)
     if conv in "aA":

@@ -10,10 +10,10 @@ can each run their own blocks against a shared global arena.
 
 A wave's registers are 1-D numpy arrays over all lanes of all its warps (warp k = lanes
 32k..32k+31).  Each step the scheduler picks the lowest pc at which some warp can run (every 64
-steps the pc of the warp that waited longest, so spin loops cannot starve other warps), and every
-warp standing at that pc executes the instruction TOGETHER as one numpy operation over their active
-lanes; each warp keeps its own SIMT stack (`warp.WarpStacks`).  With the default num_sms=4 a wave is
-the blocks resident on all SMs at once; within a wave lanes execute in (block, warp, lane) order,
+steps the highest, so spin loops cannot starve other warps), and every warp standing at that pc
+executes the instruction TOGETHER as one numpy operation over their active lanes; each warp keeps
+its own SIMT stack (`warp.WarpStacks`).  With the default num_sms=4 a wave is the blocks resident
+on all SMs at once; within a wave lanes execute in (block, warp, lane) order,
 which decides the order of conflicting atomics and stores.  Results of race-free kernels do not
 depend on the wave size; the order in which racing atomics happen does.
 
@@ -122,13 +122,14 @@ class Wave:
                 self.is_bar_pc["block"][op.pc] = True
             elif op.family == "grid.sync":
                 self.is_bar_pc["grid"][op.pc] = True
+        self.bar_pcs = {kind: set(np.flatnonzero(v).tolist()) for kind, v in self.is_bar_pc.items()}
         self.is_rpc = k.is_rpc
         self.result = result
         self.stats = result.stats
         self.pcrows, self.counting = result.pc, cfg.counters     # vgpu.sim.counters
         self.n = 0
         self.block_ids = np.zeros(max_blocks, np.int64)
-        self.rng = np.random.default_rng(cfg.seed)
+        self.rng = _rng(cfg)
         self._static_lanes()
         self.san, self.tracer = cfg.sanitizer, cfg.tracer or env_tracer()
         if self.san is not None:
@@ -153,12 +154,11 @@ class Wave:
         """Lane coordinates that do not depend on which blocks are resident (computed once)."""
         cfg, wpb, sp = self.cfg, self.wpb, self.special
         lanes = self.LANES
-        self.slot_of_lane, tib = lanes // (wpb * 32), lanes % (wpb * 32)
+        tib = lanes % (wpb * 32)                     # thread in block
         bx, by, _ = cfg.block
         sp["%tid.x"][:] = tib % bx
         sp["%tid.y"][:] = (tib // bx) % by
         sp["%tid.z"][:] = tib // (bx * by)
-        self.warp_in_block = tib // 32
         lane = lanes % 32
         sp["%laneid"][:] = lane
         one = np.left_shift(np.uint64(1), lane.astype(np.uint64))
@@ -169,9 +169,8 @@ class Wave:
         sp["%lanemask_gt"][:] = ~((one << np.uint64(1)) - np.uint64(1)) & low
         sp["%lanemask_ge"][:] = ~(one - np.uint64(1)) & low
         nvalid = np.clip(cfg.threads_per_block - np.arange(wpb) * 32, 0, 32)
-        self.block_alive = np.array([(1 << int(v)) - 1 for v in nvalid], np.uint64).astype(np.uint32)
-        self.alive0 = np.tile(self.block_alive, self.maxw // wpb)
-        self.mem.lane_block[:] = self.slot_of_lane
+        block_alive = np.array([(1 << int(v)) - 1 for v in nvalid], np.uint64).astype(np.uint32)
+        self.alive0 = np.tile(block_alive, self.maxw // wpb)         # per warp: the lanes that exist
 
     def start(self, blocks: np.ndarray) -> None:
         """Make `blocks` (linear block ids) resident: block coordinates, fresh stacks and memory."""
@@ -279,9 +278,8 @@ class Wave:
         top = ws[(st.state[ws] == WAIT) & is_bar[np.maximum(st.pc[ws], 0)]]
         st.pc[top] += 1
         st.state[top] = RUN
-        bar_pcs = set(np.flatnonzero(is_bar).tolist())
         for w in slow:
-            st.unpark(int(w), bar_pcs)
+            st.unpark(int(w), self.bar_pcs[kind])
             if st.state[w] == WAIT:
                 st.park(int(w))
         A[ws] = 0
@@ -372,13 +370,18 @@ class Wave:
         if missing is None:
             missing = int(st.alive[w]) & ~int(st.mask[w])
         lane = lowest_lane(missing) if missing else 0
-        ent = next((e for e in st.entries(w) if e[2] >> lane & 1), None)
-        at = self.ops[ent[0]] if ent is not None and 0 <= ent[0] < len(self.ops) else None
+        _, at = self._waits_at(w, lane)
         note = f"lane {lane} waits at line {at.line} ({at.text}) and can never arrive" if at is not None else \
             f"lane {lane} can never arrive"
         raise WarpSyncError(f"the member mask of {op.text} names lanes that are not converged with the "
                             f"calling lanes (missing {missing:#010x})", note,
                             lane=w * 32 + lowest_lane(st.mask[w]))
+
+    def _waits_at(self, w: int, lane: int):
+        """The stack entry of warp w that holds `lane` (top first) and its instruction (None
+        past the end of the kernel)."""
+        ent = next((e for e in self.st.entries(w) if e[2] >> lane & 1), None)
+        return ent, (self.ops[ent[0]] if ent is not None and 0 <= ent[0] < len(self.ops) else None)
 
     def stuck(self):
         """No warp can run and not all are done: a barrier or warp-sync deadlock."""
@@ -400,8 +403,7 @@ class Wave:
             missing = int(st.alive[v]) & ~int(self.arrived[kind][v])
             if missing:
                 lane = lowest_lane(missing)
-                ent = next(e for e in st.entries(int(v)) if e[2] >> lane & 1)
-                at = self.ops[ent[0]] if 0 <= ent[0] < len(self.ops) else None
+                ent, at = self._waits_at(int(v), lane)
                 tid = "({},{},{})".format(*(int(self.special[f"%tid.{c}"][int(v) * 32 + lane]) for c in "xyz"))
                 note = f"thread {tid} can never arrive"
                 if at is not None:
@@ -446,13 +448,12 @@ class Wave:
         else:
             key[here] = BIG
             limit = int(key.min())
-        contiguous = g[-1] - g[0] + 1 == ng
         if (m == FULL).all():
             if ng == W and self.full_wave:
                 return cur, self.allw, self.all_lanes, self.nl, limit
-            lanes = slice(int(g[0]) * 32, int(g[-1] + 1) * 32) if contiguous else (g[:, None] * 32 + AR32).ravel()
-            return cur, g, lanes, ng * 32, limit
+            return cur, g, self.warp_lanes(g), ng * 32, limit
         act = masks_to_lanes(m)
+        contiguous = g[-1] - g[0] + 1 == ng
         lanes = (np.flatnonzero(act) + int(g[0]) * 32) if contiguous else (g[:, None] * 32 + AR32).ravel()[act]
         return cur, g, lanes, lanes.size, limit
 
@@ -474,7 +475,7 @@ class Wave:
                 cur, *group = picked
             g, lanes, n, limit = group
             op = ops[cur]
-            ng = self.ng = g.size
+            ng = g.size
             step = stats["steps"]
             stats["steps"] = step + 1
             stats["warp_instructions"] += ng
@@ -492,15 +493,18 @@ class Wave:
                                lane=int(g[0]) * 32)
             try:
                 if op.kind == "simple":
-                    run_lanes = lanes
-                    if op.guard is not None:
+                    if op.guard is None:
+                        self.n = n
+                        if n:
+                            op.run(self, g, lanes)
+                    else:
                         p = self.V[op.guard][lanes]
                         if op.guard_neg:
                             p = ~p
                         run_lanes = (np.flatnonzero(p) + lanes.start) if isinstance(lanes, slice) else lanes[p]
-                    self.n = run_lanes.size if op.guard is not None else n
-                    if self.n:
-                        op.run(self, g, run_lanes)
+                        self.n = run_lanes.size
+                        if self.n:
+                            op.run(self, g, run_lanes)
                     cur += 1
                     st.pc[g] = cur
                     if is_rpc[cur]:
@@ -580,11 +584,17 @@ def _wave(k: DecodedKernel, cfg: LaunchConfig, glob: GlobalMemory, const: ConstB
         if (w.k is k and w.mem.glob is glob and w.mem.const is const and w.max_blocks == max_blocks
                 and replace(w.cfg, seed=cfg.seed, clock_base=cfg.clock_base) == cfg):
             w.cfg, w.result, w.stats, w.pcrows = cfg, result, result.stats, result.pc
-            w.rng = np.random.default_rng(cfg.seed)
+            w.rng = _rng(cfg)
             return w
     w = Wave(k, cfg, glob, const, max_blocks, result)
     _reusable[:] = [w]
     return w
+
+
+def _rng(cfg: LaunchConfig):
+    """The seeded generator of a 'random' schedule (None for 'fixed', which draws nothing; making
+    one costs more than running a small wave)."""
+    return np.random.default_rng(cfg.seed) if cfg.schedule != "fixed" else None
 
 
 def locate(e: DeviceError, wave: Wave) -> DeviceError:

@@ -7,7 +7,7 @@ y[i] once, as a C programmer expects.
 """
 from __future__ import annotations
 
-from ..cfg import dominators
+from ..cfg import dominator_tree, dominators
 from ..nodes import Block, Const, Function, Instr, Value
 from ..ops import OPS
 from .rewrite import remove_instrs, replace_uses, resolve
@@ -41,11 +41,7 @@ def eliminate_common_subexpressions(fn: Function) -> bool:
     """Replace recomputations of dominating pure values; True if anything changed."""
     if not fn.blocks:
         return False
-    idom = dominators(fn)
-    children: dict[Block, list[Block]] = {b: [] for b in fn.blocks}
-    for b, d in idom.items():
-        if d is not None:
-            children[d].append(b)
+    children = dominator_tree(fn, dominators(fn))
     repl: dict[Value, Value] = {}
     table: dict[tuple, Instr] = {}
     # depth-first over the dominator tree; a ("leave", keys) marker closes a block's scope once

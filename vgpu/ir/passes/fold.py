@@ -40,7 +40,7 @@ def evaluate(i: Instr) -> Const | None:
     t = i.args[0].type if cmp else i.type
     if i.op not in arith.OPS or ("float" if t.is_float else "int") not in arith.OPS[i.op]:
         return None
-    src = i.args[0].type if i.op in ("cvt", "bitcast", "popc", "clz", "ffs", "brev") else None
+    src = i.args[0].type if i.op in ("cvt", "bitcast") or i.op in arith.BITS else None
     v = arith.fold(i.op, t, [a.value for a in i.args], src=src, mode=i.attrs.get("mode"))
     return Const(i.type, bool(v) if i.type == PRED else v)
 

@@ -8,10 +8,10 @@ functions back into registers.
 """
 from __future__ import annotations
 
-from ..cfg import dominators, remove_unreachable
+from ..cfg import dominator_tree, dominators, remove_unreachable
 from ..nodes import Block, Function, Instr, Undef, Value
 from ...types import Scalar
-from .rewrite import remove_instrs, replace_uses
+from .rewrite import remove_instrs, replace_uses, users
 
 
 def promote_locals(fn: Function) -> bool:
@@ -19,12 +19,8 @@ def promote_locals(fn: Function) -> bool:
     slots = [i for i in fn.instructions() if i.op == "local"]
     if not slots:
         return False
-    uses: dict[Instr, list[Instr]] = {s: [] for s in slots}
-    for i in fn.instructions():
-        for a in i.args:
-            if a in uses:
-                uses[a].append(i)
-    todo = {s: t for s in slots if (t := _promotable(s, uses[s])) is not None}
+    uses = users(fn)
+    todo = {s: t for s in slots if (t := _promotable(s, uses.get(s, []))) is not None}
     if not todo:
         return False
     remove_unreachable(fn)
@@ -80,9 +76,7 @@ def _promote(fn: Function, slots: dict[Instr, Scalar]) -> None:
                     f.instrs.insert(0, phi)
                     phi_slot[phi] = slot
                     work.append(f)
-    children: dict[Block, list[Block]] = {b: [] for b in fn.blocks}
-    for b in fn.blocks[1:]:
-        children[idom[b]].append(b)
+    children = dominator_tree(fn, idom)
     undef = {s: Undef(t) for s, t in slots.items()}
     stack: dict[Instr, list[Value]] = {s: [] for s in slots}
     repl: dict[Value, Value] = {}

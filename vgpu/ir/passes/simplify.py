@@ -8,7 +8,7 @@ Preds and phis stay consistent; the entry block stays first and without predeces
 """
 from __future__ import annotations
 
-from ..cfg import remove_unreachable
+from ..cfg import depth_first_postorder, remove_unreachable
 from ..nodes import Block, Const, Function, Instr, Value
 from .rewrite import drop_edge, replace_uses, retarget
 
@@ -106,16 +106,4 @@ def merge_blocks(fn: Function) -> bool:
 
 def order_blocks(fn: Function) -> None:
     """Lay the blocks out in reverse postorder (successors visited else-first, so `then` comes first)."""
-    seen = {fn.entry}
-    post: list[Block] = []
-    stack = [(fn.entry, iter(fn.entry.succs[::-1]))]
-    while stack:
-        b, it = stack[-1]
-        s = next((x for x in it if x not in seen), None)
-        if s is None:
-            post.append(b)
-            stack.pop()
-        else:
-            seen.add(s)
-            stack.append((s, iter(s.succs[::-1])))
-    fn.blocks = post[::-1]
+    fn.blocks = depth_first_postorder(fn.entry, lambda b: b.succs[::-1])[::-1]

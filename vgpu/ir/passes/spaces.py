@@ -40,9 +40,7 @@ def _join(a: str | None, b: str | None) -> str | None:
 def _of(origin: dict[Value, str | None], v: Value) -> str | None:
     if v in origin:
         return origin[v]
-    if isinstance(v, Param):
-        return "global" if v.is_pointer else None
-    return origin.get(v)
+    return "global" if isinstance(v, Param) and v.is_pointer else None
 
 
 def _origins(fn: Function, globals_: dict[str, GlobalVar]) -> dict[Value, str | None]:
