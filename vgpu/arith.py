@@ -459,6 +459,14 @@ for (_op, _k) in _IMPL:
     OPS[_op] = OPS.get(_op, ()) + (_k,)
 
 
+def resolve(op: str, t: Scalar, src: Scalar | None = None, mode: str | None = None) -> Callable:
+    """`op` at type `t`, looked up once, as `f(args) -> ndarray`: the same function `evaluate` applies,
+    for a caller that calls it many times with at least one 1-D array among the args and numpy's
+    floating-point errors already silenced (the simulator decodes each instruction to one)."""
+    fn = _IMPL[op, _KIND[t.kind]]
+    return lambda args: fn(t, args, src, mode)
+
+
 def evaluate(op: str, t: Scalar, args: Sequence[np.ndarray], src: Scalar | None = None,
              mode: str | None = None) -> np.ndarray:
     """Apply `op` at type `t` to `args` lane-wise (see the module docstring)."""

@@ -738,8 +738,56 @@ class FunctionLowering:
 
     # -- state spaces --------------------------------------------------------------------------------
     def refine_spaces(self, fn: ir.Function) -> None:
-        from ..ir.passes.spaces import infer_spaces
-        infer_spaces(fn, self.m.module.globals)
+        """Give memory ops the state space their address provably lies in (else leave 'generic')."""
+        TOP, BOTTOM = "top", "generic"
+        origin: dict = {}
+        for p in fn.params:
+            origin[p] = "global" if fn.kind == "kernel" and p.is_pointer else BOTTOM
+        globals_ = self.m.module.globals
+
+        def of(v) -> str:
+            if isinstance(v, ir.Undef):
+                return TOP
+            return origin.get(v, BOTTOM)
+
+        def meet(vals) -> str:
+            out = TOP
+            for x in vals:
+                if x == TOP:
+                    continue
+                if out not in (TOP, x):
+                    return BOTTOM
+                out = x
+            return out
+
+        instrs = [i for i in fn.instructions() if i.type == T.U64]
+        for i in instrs:
+            if i.op == "phi":
+                origin[i] = TOP
+        changed = True
+        while changed:
+            changed = False
+            for i in instrs:
+                if i.op == "addr":
+                    new = globals_[i.attrs["sym"]].space
+                elif i.op == "local":
+                    new = "local"
+                elif i in self.ptr_arith:
+                    new = of(i.args[0])
+                elif i.op == "phi":
+                    new = meet(of(a) for a in i.args if a is not i)
+                elif i.op == "select":
+                    new = meet(of(a) for a in i.args[1:])
+                else:
+                    new = BOTTOM
+                if origin.get(i) != new:
+                    origin[i] = new
+                    changed = True
+        for i in fn.instructions():
+            if i.op in ("load", "store", "atom") and i.attrs.get("space") == "generic":
+                space = of(i.args[0])
+                if space not in (TOP, BOTTOM):
+                    i.attrs["space"] = space
 
 
 class ModuleLowering:

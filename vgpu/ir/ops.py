@@ -30,6 +30,10 @@ class OpInfo:
     doc: str = ""
 
 
+BINARY_ALU = ("add", "sub", "mul", "div", "rem", "and", "or", "xor", "shl", "shr", "min", "max")
+COMPARISONS = ("eq", "ne", "lt", "le", "gt", "ge")
+
+
 def _rows(group, names, nargs, res="type", arg="same", **kw):
     return [OpInfo(n, nargs, res, arg, group=group, **kw) for n in names]
 
@@ -42,7 +46,7 @@ _TABLE = [
     OpInfo("shr", 2, "type", "any", group="alu", doc="shift right: arithmetic for signed types; amount is u32"),
     *_rows("alu", ["neg", "not", "abs"], 1),
     # comparisons: operands of one type, result pred; float comparisons are ordered except 'ne'
-    *_rows("cmp", ["eq", "ne", "lt", "le", "gt", "ge"], 2, res="pred", arg="any"),
+    *_rows("cmp", COMPARISONS, 2, res="pred", arg="any"),
     OpInfo("select", 3, "type", "any", group="alu", doc="select p, a, b: a where p else b"),
     OpInfo("cvt", 1, "type", "any", group="cvt", doc="convert between scalar types with C semantics"),
     OpInfo("bitcast", 1, "type", "any", group="cvt", doc="reinterpret the bits of a same-sized value"),
@@ -89,8 +93,6 @@ _TABLE = [
 OPS: dict[str, OpInfo] = {o.name: o for o in _TABLE}
 assert len(OPS) == len(_TABLE), "duplicate op in the IR table"
 
-BINARY_ALU = ("add", "sub", "mul", "div", "rem", "and", "or", "xor", "shl", "shr", "min", "max")
-COMPARISONS = ("eq", "ne", "lt", "le", "gt", "ge")
 ATOMIC_OPS = ("add", "sub", "exch", "min", "max", "inc", "dec", "cas", "and", "or", "xor")
 SPECIAL_REGS = ("tid.x", "tid.y", "tid.z", "ntid.x", "ntid.y", "ntid.z", "ctaid.x", "ctaid.y", "ctaid.z",
                 "nctaid.x", "nctaid.y", "nctaid.z", "laneid", "warpid", "nwarpid", "smid", "nsmid",

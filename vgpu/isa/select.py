@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from ..diagnostics import CompileError, Diagnostic, NO_SPAN
 from ..ir import nodes as ir
-from ..ir.ops import OPS
+from ..ir.ops import BINARY_ALU, COMPARISONS, OPS
 from ..ir.passes.rewrite import resolve, users
 from ..types import F32, PRED, S32, U8, U32, Scalar
 from .program import DataSymbol, Imm, Instr, KernelCode, Label, Mem, ParamInfo, Program, Reg, SReg, Sym
@@ -175,7 +175,7 @@ class KernelSelector:
             self.plans[i] = ("alias", [a[0]])
         elif op == "br":
             c = a[0]
-            if (isinstance(c, ir.Instr) and c.op in ("eq", "ne", "lt", "le", "gt", "ge")
+            if (isinstance(c, ir.Instr) and c.op in COMPARISONS
                     and c.args[0].type != PRED and self.single_local_use(c, i)):
                 self.absorbed.add(c)
                 self.plans[i] = ("br_cmp", c, list(c.args))
@@ -847,10 +847,9 @@ def _mem(s: KernelSelector, i: ir.Instr) -> None:
     {"load": _load, "store": _store, "atom": _atom}[i.op](s, i)
 
 
-_GROUP = {**{o: "binary" for o in ("add", "sub", "mul", "div", "rem", "and", "or", "xor", "shl", "shr",
-                                    "min", "max")},
+_GROUP = {**{o: "binary" for o in BINARY_ALU},
           **{o: "unary" for o in ("neg", "not", "abs")},
-          **{o: "cmp" for o in ("eq", "ne", "lt", "le", "gt", "ge")},
+          **{o: "cmp" for o in COMPARISONS},
           "bitcast": "cvt", "popc": "bits", "clz": "bits", "ffs": "bits", "brev": "bits",
           **{o: "math" for o in ("sqrt", "rsqrt", "rcp", "floor", "ceil", "trunc", "fabs", "fmin", "fmax",
                                  "fma", *_EXT_MATH)}}

@@ -4,7 +4,7 @@ In:  one `Instr`, its row in the ISA table (`spec.family`), and the kernel's `De
 Out: `(kind, run, warp_sync)` for `decode.Op`: run(w, g, lanes) executes the instruction for the
      active `lanes` (a slice or index array over the wave's lanes) of warps `g` of wave `w`.
 
-Every ALU, compare, convert and math instruction calls `vgpu.arith.evaluate` with the op named by
+Every ALU, compare, convert and math instruction calls `vgpu.arith` (`resolve`d once) with the op named by
 the row (`spec.semantics`), so the simulator and the constant folder cannot disagree.  What lives
 here is what only a machine has: moves, memory, atomics, branches, exits, barriers, warp-level
 operations and printf.  In one process every access of a wave executes in order, so a fence has
@@ -66,16 +66,20 @@ def _alu(ins, d: Decoder, fam):
     else:
         t = t0
     if fam.name == "selp":                      # selp d, a, b, p  ->  select(p, a, b)
-        ga, gb, gp = gets
-        return lambda w, g, lanes: put(w, lanes, arith.evaluate("select", t, (gp(w, lanes), ga(w, lanes),
-                                                                              gb(w, lanes))))
+        op, gets = "select", [gets[2], gets[0], gets[1]]
+    if all(isinstance(o, Imm) for o in ins.operands[1:]):      # constant operands only: evaluate handles 0-d
+        return lambda w, g, lanes: put(w, lanes, arith.evaluate(op, t, [f(w, lanes) for f in gets], src, mode))
+    f = arith.resolve(op, t, src, mode)         # looked up once; the wave runs under np.errstate(all="ignore")
     if len(gets) == 1:
         g0, = gets
-        return lambda w, g, lanes: put(w, lanes, arith.evaluate(op, t, (g0(w, lanes),), src, mode))
+        return lambda w, g, lanes: put(w, lanes, f((g0(w, lanes),)))
     if len(gets) == 2:
         g0, g1 = gets
-        return lambda w, g, lanes: put(w, lanes, arith.evaluate(op, t, (g0(w, lanes), g1(w, lanes)), src, mode))
-    return lambda w, g, lanes: put(w, lanes, arith.evaluate(op, t, [f(w, lanes) for f in gets], src, mode))
+        return lambda w, g, lanes: put(w, lanes, f((g0(w, lanes), g1(w, lanes))))
+    if len(gets) == 3:
+        g0, g1, g2 = gets
+        return lambda w, g, lanes: put(w, lanes, f((g0(w, lanes), g1(w, lanes), g2(w, lanes))))
+    return lambda w, g, lanes: put(w, lanes, f([h(w, lanes) for h in gets]))
 
 
 def _mov(ins, d, pc, fam):
