@@ -15,15 +15,16 @@ from __future__ import annotations
 import struct as _struct
 from dataclasses import dataclass, field
 
-import numpy as np
 
 from . import ast as A
 from .builtins import NOT_YET, TABLE, Builtin
-from .ctypes import (BOOL, CG_TYPES, CHAR, DOUBLE, ERROR, FLOAT, GRID_GROUP, INT, LONG, LLONG, PTRDIFF_T,
+from .ctypes import (scalar_of, BOOL, CG_TYPES, CHAR, DOUBLE, ERROR, FLOAT, GRID_GROUP, INT, LONG, LLONG, PTRDIFF_T,
                      SIZE_T, THREAD_BLOCK, TYPEDEFS, VOID, UINT, ULONG, ULLONG, Array, Bool, CType, ErrorType,
                      Float, FuncType, Int, Pointer, StructInfo, StructType, Void, base_type, decay, is_arith,
                      is_complete_object, is_integer, is_scalar, leaves, mem_scalar, promote, qualified, same,
                      sizeof, spell, unqual, usual_arith)
+from .. import arith as C
+from .. import types as T
 from ..diagnostics import Reporter, Span
 
 
@@ -114,46 +115,38 @@ def wrap(v: int, t: CType) -> int:
 
 
 def convert(v, src: CType, dst: CType):
-    """The value `v` of type `src` converted to `dst`, as a C implicit or explicit conversion."""
+    """The value `v` of type `src` converted to `dst`, as a C implicit or explicit conversion: the
+    conversion `vgpu.arith` defines (so constants fold as the simulator computes them at run time)."""
     dst = unqual(dst)
     if isinstance(dst, Bool):
         return int(v != 0)
-    if isinstance(dst, Float):
-        return float(np.float32(v)) if dst.size == 4 else float(v)
-    if isinstance(dst, (Int, Pointer)):
-        if isinstance(v, float):
-            v = int(v) if np.isfinite(v) else 0
-        return wrap(v, dst if isinstance(dst, Int) else ULONG)
-    return v
+    if not isinstance(dst, (Float, Int, Pointer)):
+        return v
+    src = unqual(src)
+    from_t = scalar_of(src) if isinstance(src, (Float, Int, Pointer)) and not isinstance(src, Bool) else T.S64
+    return _number(C.fold("cvt", scalar_of(dst), [v], src=from_t))
+
+
+_C_OPS = {"+": "add", "-": "sub", "*": "mul", "/": "div", "%": "rem", "&": "and", "|": "or", "^": "xor",
+          "<<": "shl", ">>": "shr", "<": "lt", ">": "gt", "<=": "le", ">=": "ge", "==": "eq", "!=": "ne"}
 
 
 def arith(op: str, a, b, t: CType):
-    """`a op b` computed in type `t`; None where C leaves it undefined (division by zero)."""
-    if isinstance(t, Float):
-        ft = np.float32 if t.size == 4 else np.float64
-        with np.errstate(all="ignore"):
-            x, y = ft(a), ft(b)
-            r = {"+": np.add, "-": np.subtract, "*": np.multiply, "/": np.divide}[op](x, y)
-        return float(r)
-    if op in ("/", "%") and b == 0:
+    """`a op b` computed in type `t` by `vgpu.arith`; None where C leaves it undefined (division by
+    zero, a shift by a negative amount or by the width or more)."""
+    if isinstance(t, Int) and (op in ("/", "%") and b == 0 or op in ("<<", ">>") and not 0 <= b < 8 * t.size):
         return None
-    if op == "/":
-        q = abs(a) // abs(b)
-        r = q if (a < 0) == (b < 0) else -q
-    elif op == "%":
-        q = abs(a) // abs(b)
-        r = a - b * (q if (a < 0) == (b < 0) else -q)
-    elif op in ("<<", ">>"):
-        if not 0 <= b < 8 * t.size:
-            return None
-        r = a << b if op == "<<" else a >> b
-    else:
-        r = {"+": a + b, "-": a - b, "*": a * b, "&": a & b, "|": a | b, "^": a ^ b}[op]
-    return wrap(r, t)
+    return _number(C.fold(_C_OPS[op], scalar_of(t), [a, b]))
 
 
-def compare(op: str, a, b) -> int:
-    return int({"<": a < b, ">": a > b, "<=": a <= b, ">=": a >= b, "==": a == b, "!=": a != b}[op])
+def compare(op: str, a, b, t: CType) -> int:
+    """`a op b` (both already of type `t`) as C's int 0 or 1."""
+    return int(C.fold(_C_OPS[op], scalar_of(t), [a, b]))
+
+
+def _number(v):
+    """A folded scalar as the checker keeps constants: ints and floats (a bool is an int)."""
+    return int(v) if isinstance(v, bool) else v
 
 
 def to_bytes(value, t: CType) -> bytes:
@@ -224,7 +217,7 @@ def _const_binary(e: A.Binary, sema: Sema):
         return arith(e.op, convert(a, lt, ot), convert(b, rt, LLONG), ot)
     a, b = convert(a, lt, ot), convert(b, rt, ot)
     if e.op in _COMPARE:
-        return compare(e.op, a, b)
+        return compare(e.op, a, b, ot)
     return arith(e.op, a, b, ot)
 
 
@@ -605,7 +598,7 @@ class Checker:
             return
         if isinstance(t, Array):
             self.expr(init)
-            self.error(init.span, f"array initializer must be an initializer list")
+            self.error(init.span, "array initializer must be an initializer list")
             return
         it = self.value(init)
         self.convertible(t, init, it, "initialize a variable of")
