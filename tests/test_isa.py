@@ -132,7 +132,7 @@ def instructions(draw, fam: S.OpSpec):
             ins.operands += [_reg(draw, tuple(REGS)) for _ in range(draw(st.integers(0, 3)))]
         else:
             ins.operands.append(_operand(draw, kind, ins))
-    if fam.name != "bra" or draw(st.booleans()):
+    if "guardable" in fam.flags and (fam.name != "bra" or draw(st.booleans())):
         if draw(st.booleans()):
             ins.guard, ins.guard_neg = Reg("%p1"), draw(st.booleans())
     return ins
@@ -193,6 +193,7 @@ def _diag(body: str) -> tuple[int, int, str]:
     ("mov.u32 %r1, %tid.w;", (6, 14), "unknown register or special register '%tid.w'"),
     ("ld.global.s32 %r1, [nothere];", (6, 21), "unknown symbol 'nothere'"),
     ("add.s32 %r1 %r2, %r3;", (6, 13), "unexpected '%r2'"),
+    ("@%p1 bar.sync 0;", (6, 2), "'bar.sync' cannot be guarded in vgpu: branch around it instead"),
 ])
 def test_assembler_diagnostics(body, where, message):
     line, col, msg = _diag(body)

@@ -221,6 +221,9 @@ class _Kernel:
         ins = Instr(fam.op, mods, types, [], line=None)
         if guard is not None:
             bang, reg = guard.children
+            if "guardable" not in fam.flags:
+                self.asm.error(reg, f"'{word}' cannot be guarded in vgpu: branch around it instead")
+                return
             ins.guard, ins.guard_neg = self.register(reg, ("%p",), "a guard"), bang is not None
         kinds = fam.operand_kinds(mods)
         variadic = kinds and kinds[-1] == "args"

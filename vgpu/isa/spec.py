@@ -144,7 +144,9 @@ G = frozenset({"guardable"})
 
 
 def _row(name, slots, types, operands, flags, sem, doc, **kw) -> OpSpec:
-    fl = frozenset(flags.split()) | G if isinstance(flags, str) else G
+    """One table row; every instruction may be guarded (@%p) unless `flags` says 'unguarded'."""
+    fl = frozenset(flags.split()) if isinstance(flags, str) else frozenset()
+    fl = fl - {"unguarded"} if "unguarded" in fl else fl | G
     if isinstance(sem, str):
         sem = {"": sem} if sem else {}
     return OpSpec(name, tuple(slots), tuple(types), tuple(operands.split()), fl, sem, doc, **kw)
@@ -252,15 +254,15 @@ _TABLE = [
                     "and": ("b32", "b64"), "or": ("b32", "b64"), "xor": ("b32", "b64"),
                     "inc": ("u32",), "dec": ("u32",)}),
     # synchronisation
-    _row("bar.sync", [], [], "su", "barrier side_effects", "", "block barrier (__syncthreads); operand: barrier 0"),
-    _row("bar.red", [req("popc", "and", "or")], [("u32", "pred")], "d su sp", "barrier side_effects",
+    _row("bar.sync", [], [], "su", "barrier side_effects unguarded", "", "block barrier (__syncthreads); operand: barrier 0"),
+    _row("bar.red", [req("popc", "and", "or")], [("u32", "pred")], "d su sp", "barrier side_effects unguarded",
          {"popc": "popc", "and": "and", "or": "or"},
          "block barrier reducing p over the block: .popc.u32 count, .and.pred / .or.pred",
          mod_types={"popc": ("u32",), "and": ("pred",), "or": ("pred",)}),
     _row("bar.warp.sync", [], [], "su", "warp side_effects", "", "wait for the lanes of mask (__syncwarp)"),
     _row("membar", [req("cta", "gl", "sys")], [], "", "memory side_effects", "",
          "memory fence (__threadfence_block .cta, __threadfence .gl, .sys)"),
-    _row("grid.sync", [], [], "", "barrier side_effects extension", "",
+    _row("grid.sync", [], [], "", "barrier side_effects extension unguarded", "",
          "grid-wide barrier of a cooperative launch (extension)"),
     # warp-level
     _row("shfl.sync", [req("idx", "up", "down", "bfly")], [("b32",)], "d s su su su", "warp", "",
@@ -376,6 +378,8 @@ def render_docs() -> str:
            + ", ".join(f"`{c}<N>` ({REG_DECL_TYPE[c]})" for c in REG_CLASSES) + ".", "",
            "Operand kinds: " + ", ".join(f"`{k}`" for k in OPERAND_KINDS)
            + " (see the docstring of `vgpu/isa/spec.py`).", "",
+           "Every instruction may carry a guard `@%p` / `@!%p` except those flagged `unguarded` (barriers: "
+           "branch around them instead).", "",
            "| family | modifiers | types | operands | flags | semantics | description |",
            "| --- | --- | --- | --- | --- | --- | --- |"]
     for r in _TABLE:
@@ -383,7 +387,7 @@ def render_docs() -> str:
                          + ("}" if s.required_for else "]") for s in r.slots)
         types = " ".join("{" + " ".join("." + t for t in ts) + "}" for ts in r.types)
         ops = " ".join(r.operands) + "".join(f"; .{m}: {' '.join(o)}" for m, o in r.operands_for.items())
-        flags = " ".join(sorted(r.flags - {"guardable"}))
+        flags = " ".join(sorted(r.flags - {"guardable"}) + ([] if "guardable" in r.flags else ["unguarded"]))
         sem = ", ".join(f"{k or 'default'}->{v}" for k, v in r.sem.items())
         out.append(f"| `{r.name}` | {slots} | {types} | {ops} | {flags} | {sem} | {r.doc} |")
     out += ["", "Required modifier positions are in braces (required for the types noted in the table's "
