@@ -115,38 +115,39 @@ def summary(reports) -> str:
 
 
 class Shadow:
-    """Race shadow of a byte range: per byte the last store and two loads, each as (thread, pc,
-    block interval, warp interval); thread -1 is none.  `paged` allocates 64 KiB pages on first
-    touch (global memory), otherwise the whole range at once (shared memory)."""
-    PAGE = 1 << 16
+    """Race shadow of a byte range: per unit the last store and two loads, each a record (thread + 1,
+    pc, block interval, warp interval) of 4 int32, in three arrays (thread 0 is none, so fresh
+    memory is zeros: numpy takes it lazily zeroed from the OS, and only touched pages cost).  A unit
+    is a 4-byte word while every access has been word-sized (a multiple of 4) and aligned, which
+    tracks exactly what per-byte tracking would (the bytes of a word never differ); the first other
+    access splits every word into its 4 bytes for the rest of the launch."""
+    REC = np.dtype((np.void, 16))                      # one record, for fast gathers and scatters
 
-    def __init__(self, nbytes: int, paged: bool):
-        self.paged = paged
-        if paged:
-            self.map = np.full(-(-max(nbytes, 1) // self.PAGE), -1, np.int64)
-            self.rec = np.full((3, 4, 0), -1, np.int32)
-            self.used = 0
-        else:
-            self.rec = np.full((3, 4, max(nbytes, 1)), -1, np.int32)
+    def __init__(self, nbytes: int):
+        self.words = True
+        self._set([np.zeros((-(-max(nbytes, 1) // 4), 4), np.int32) for _ in range(3)])
 
-    def index(self, off: np.ndarray) -> np.ndarray:
-        if not self.paged:
-            return off
-        p = off >> 16
-        slot = self.map[p]
-        if (slot < 0).any():
-            new = np.unique(p[slot < 0])
-            self.map[new] = self.used + np.arange(new.size)
-            self.used += new.size
-            if self.used * self.PAGE > self.rec.shape[2]:
-                grown = np.full((3, 4, max(self.used, 2 * self.rec.shape[2] // self.PAGE) * self.PAGE), -1, np.int32)
-                grown[:, :, :self.rec.shape[2]] = self.rec
-                self.rec = grown
-            slot = self.map[p]
-        return slot * self.PAGE + (off & (self.PAGE - 1))
+    def _set(self, recs) -> None:
+        self.recs = recs                               # the store, the first and the second load
+        self.col = [r.view(self.REC).ravel() for r in recs]
+        self.thread = [r[:, 0] for r in recs]
+
+    def get(self, k: int, idx: np.ndarray) -> np.ndarray:
+        """Records k of units idx, as int32 [m, 4]."""
+        return self.col[k].take(idx).view(np.int32).reshape(-1, 4)
+
+    def to_bytes(self) -> None:
+        old = self.recs
+        self._set([np.zeros((r.shape[0] * 4, 4), np.int32) for r in old])
+        for r, new in zip(old, self.recs):
+            used = np.flatnonzero(r[:, 0])
+            for k in range(4):
+                new[used * 4 + k] = r[used]
+        self.words = False
 
     def clear(self) -> None:
-        self.rec[:, 0] = -1
+        for t in self.thread:
+            t[:] = 0
 
 
 class Sanitizer:
@@ -163,7 +164,7 @@ class Sanitizer:
         self.floor = 0                                 # first interval id after the last grid.sync
         self.bivl = np.zeros(nblocks, np.int32)        # each block's current barrier interval
         if self.race:
-            self.gshadow = Shadow(glob.top, paged=True)
+            self.gshadow = Shadow(glob.top)
         if self.init:
             self.gbits = glob.defined()
 
@@ -198,7 +199,7 @@ class Sanitizer:
         mem.locate = locate
         nslots = mem.lane_block.size // (32 * wave.wpb)
         if self.race:
-            self.sshadow = Shadow(nslots * mem.spad, paged=False)
+            self.sshadow = Shadow(nslots * mem.spad)
             wave.ops = [self._syncwarp_op(op) if op.family == "bar.warp.sync" else op for op in wave.ops]
         if self.init:
             self.sbits = np.zeros(nslots * mem.spad, bool)
@@ -224,6 +225,13 @@ class Sanitizer:
         self.wivl[:wave.W] = self._fresh(wave.W)
         if self.race:
             self.sshadow.clear()
+            wpb32 = wave.wpb * 32
+            lanes = np.arange(wave.mem.lane_block.size)
+            slot = lanes // wpb32
+            local = lanes - slot * wpb32
+            self.lane_block = wave.block_ids[np.minimum(slot, wave.block_ids.size - 1)].astype(np.int32)
+            self.lane_t1 = (self.lane_block.astype(np.int64) * self.tpb + local + 1).astype(np.int32)
+            self.lane_lw = (local >> 5).astype(np.int32)
         if self.init:
             self.sbits[:] = False
 
@@ -335,13 +343,19 @@ class Sanitizer:
             off = wave.mem.lane_block[lanes] * wave.mem.spad + (a - SHARED_BASE)
         else:
             off = a - GLOBAL_BASE
-        byte = (off[:, None] + np.arange(size)).ravel()
-        blane = np.repeat(lanes, size)
         if self.init:
-            self._initcheck(sp, byte, blane, a, size, access)
+            byte = (off[:, None] + np.arange(size)).ravel()
+            self._initcheck(sp, byte, np.repeat(lanes, size), a, size, access)
         if self.race and access != "atomic":
             shadow = self.gshadow if sp == GLOBAL else self.sshadow
-            self._racecheck(sp, shadow, shadow.index(byte), blane, np.repeat(a, size), access, size)
+            if shadow.words and (size & 3 or (off & 3).any()):
+                shadow.to_bytes()
+            n = size >> 2 if shadow.words else size
+            unit = off >> 2 if shadow.words else off
+            if n == 1:
+                self._racecheck(sp, shadow, unit, lanes, a, access, size, 1)
+            else:
+                self._racecheck(sp, shadow, (unit[:, None] + np.arange(n)).ravel(), lanes, a, access, size, n)
 
     # -- initcheck --------------------------------------------------------------------------------
     def _initcheck(self, sp, byte, blane, a, size, access) -> None:
@@ -371,75 +385,122 @@ class Sanitizer:
         return f"{addr:#x} is {addr - s} bytes into {what} at {s:#x} that no host copy or kernel has written"
 
     # -- racecheck --------------------------------------------------------------------------------
-    def _current(self, blane: np.ndarray) -> np.ndarray:
-        """(thread, pc, block interval, warp interval) of the accessing lanes, as int32 [4, n]."""
+    def _current(self, lanes: np.ndarray, n: int):
+        """The accessing lanes, each repeated n times: their records (thread + 1, pc, block interval,
+        warp interval) as int32 [m, 4], and each one's block and warp in it."""
         wave = self.wave
-        wpb32 = wave.wpb * 32
-        block = wave.block_ids[blane // wpb32]
-        warp = blane // 32
-        return np.stack([block * self.tpb + blane % wpb32, wave.st.pc[warp], self.bivl[block],
-                         self.wivl[warp]]).astype(np.int32)
+        warp = lanes >> 5
+        block = self.lane_block[lanes]
+        lw = self.lane_lw[lanes]
+        rows = np.empty((lanes.size, 4), np.int32)
+        rows[:, 0] = self.lane_t1[lanes]
+        rows[:, 1] = wave.st.pc[warp]
+        rows[:, 2] = self.bivl[block]
+        rows[:, 3] = self.wivl[warp]
+        if n > 1:
+            rows, block, lw = np.repeat(rows, n, 0), np.repeat(block, n), np.repeat(lw, n)
+        return rows, block, lw
 
-    def _unordered(self, prev: np.ndarray, cur: np.ndarray) -> np.ndarray:
-        """Per byte: prev (a recorded access) and cur are by different threads with nothing between."""
+    def _unordered(self, prev: np.ndarray, cur) -> np.ndarray:
+        """Per unit: prev (recorded accesses, [m, 4]) and cur (_current) are by different threads
+        with nothing between them."""
+        rows, cblock, clw = cur
+        pt = prev[:, 0]
+        out = (pt != 0) & (pt != rows[:, 0])
+        full = bool(out.all())
+        if not full and not out.any():
+            return out
+        pb, pw, cb, cw = prev[:, 2], prev[:, 3], rows[:, 2], rows[:, 3]
+        sel = None
+        if not full and 8 * np.count_nonzero(out) < out.size:    # few candidates: look at those only
+            sel = np.flatnonzero(out)
+            pt, pb, pw, cb, cw, cblock, clw = (x[sel] for x in (pt, pb, pw, cb, cw, cblock, clw))
         tpb = self.tpb
-        pt, ct = prev[0].astype(np.int64), cur[0].astype(np.int64)
-        same_block = pt // tpb == ct // tpb
-        same_warp = same_block & ((pt % tpb) // 32 == (ct % tpb) // 32)
-        inside = (prev[2] == cur[2]) & ~(same_warp & (prev[3] != cur[3]))
-        across = prev[2] >= self.floor
-        return (pt >= 0) & (pt != ct) & np.where(same_block, inside, across)
+        t = pt - 1
+        pblock = t // tpb
+        same_block = pblock == cblock
+        same_warp = same_block & (((t - pblock * tpb) >> 5) == clw)
+        inside = (pb == cb) & ~(same_warp & (pw != cw))
+        res = np.where(same_block, inside, pb >= self.floor)
+        if full:
+            return res
+        if sel is None:
+            return out & res
+        out[sel] = res
+        return out
 
-    def _racecheck(self, sp, shadow: Shadow, idx, blane, baddr, access, size) -> None:
-        rec = shadow.rec
-        cur = self._current(blane)
-        w, r1, r2 = rec[0][:, idx], rec[1][:, idx], rec[2][:, idx]
+    def _racecheck(self, sp, shadow: Shadow, idx, lanes, addr, access, size, n) -> None:
+        cur = self._current(lanes, n)
+        rows = cur[0]
+        blane = lanes if n == 1 else np.repeat(lanes, n)
+        baddr = addr if n == 1 else np.repeat(addr, n)
+        distinct, order = True, None
+        if idx.size > 1:
+            step = idx[1:] - idx[:-1]
+            if not (step > 0).all():
+                distinct = False
+                order = np.arange(idx.size) if (step >= 0).all() else np.argsort(idx, kind="stable")
+        w = shadow.get(0, idx)
         if access == "load":
-            self._hazard(sp, "load", self._unordered(w, cur), w, cur, blane, baddr, size)
-            order = np.argsort(idx, kind="stable")
+            self._hazard(sp, "load", self._unordered(w, cur), w, rows, blane, baddr, size)
+            if distinct:
+                self._note_read(shadow, idx, cur)
+                return
             s = idx[order]
             new = np.r_[True, s[1:] != s[:-1]]
             first, last = order[new], order[np.r_[new[1:], True]]
-            self._note_read(rec, idx[first], cur[:, first])
+            self._note_read(shadow, idx[first], self._pick(cur, first))
             other = last[last != first]
-            self._note_read(rec, idx[other], cur[:, other])
+            if other.size:
+                self._note_read(shadow, idx[other], self._pick(cur, other))
             return
+        r1, r2 = shadow.get(1, idx), shadow.get(2, idx)
         waw = self._unordered(w, cur)
         war1 = self._unordered(r1, cur)
         war2 = self._unordered(r2, cur) & ~war1
         for what, mask, prev in (("store", waw, w), ("war", war1, r1), ("war", war2, r2)):
-            self._hazard(sp, what, mask, prev, cur, blane, baddr, size)
-        order = np.argsort(idx, kind="stable")                   # two lanes of this instruction
-        s = idx[order]
-        dup = np.flatnonzero(s[1:] == s[:-1])
-        if dup.size:
-            prev, now = order[dup], order[dup + 1]
-            clash = cur[0, prev] != cur[0, now]
-            self._hazard(sp, "store", clash, cur[:, prev], cur[:, now], blane[now], baddr[now], size)
-        rec[0][:, idx] = cur
-        rec[1][0, idx] = -1
-        rec[2][0, idx] = -1
+            self._hazard(sp, what, mask, prev, rows, blane, baddr, size)
+        if not distinct:                                          # two lanes of this instruction
+            s = idx[order]
+            dup = np.flatnonzero(s[1:] == s[:-1])
+            if dup.size:
+                prev, now = order[dup], order[dup + 1]
+                clash = rows[prev, 0] != rows[now, 0]
+                self._hazard(sp, "store", clash, rows[prev], rows[now], blane[now], baddr[now], size)
+        shadow.col[0][idx] = rows.view(Shadow.REC).ravel()
+        for k, r in ((1, r1), (2, r2)):                          # forget the loads (only where any)
+            held = r[:, 0] != 0
+            if held.any():
+                shadow.thread[k][idx[held]] = 0
 
-    def _note_read(self, rec, idx, cur) -> None:
-        """Keep up to two readers per byte: replace one that is empty, the same thread, or ordered."""
+    @staticmethod
+    def _pick(cur, sel):
+        return cur[0][sel], cur[1][sel], cur[2][sel]
+
+    def _note_read(self, shadow, idx, cur) -> None:
+        """Keep up to two readers per unit: replace one that is empty, the same thread, or ordered."""
         if not idx.size:
             return
-        r1, r2 = rec[1][:, idx], rec[2][:, idx]
-        take1 = (r1[0] < 0) | (r1[0] == cur[0]) | ~self._unordered(r1, cur)
-        take2 = ~take1 & ((r2[0] < 0) | (r2[0] == cur[0]) | ~self._unordered(r2, cur))
-        rec[1][:, idx[take1]] = cur[:, take1]
-        rec[2][:, idx[take2]] = cur[:, take2]
+        rows = cur[0]
+        keep1 = self._unordered(shadow.get(1, idx), cur)        # the first reader must stay
+        if not keep1.any():
+            shadow.col[1][idx] = rows.view(Shadow.REC).ravel()
+            return
+        take2 = keep1 & ~self._unordered(shadow.get(2, idx), cur)
+        shadow.col[2][idx[take2]] = rows[take2].view(Shadow.REC).ravel()
+        take1 = ~keep1
+        shadow.col[1][idx[take1]] = rows[take1].view(Shadow.REC).ravel()
 
     def _hazard(self, sp, what, mask, prev, cur, blane, baddr, size) -> None:
         """One report per earlier pc among the bytes in `mask` (counted per accessing lane)."""
         if not mask.any():
             return
         sel = np.flatnonzero(mask)
-        for ppc in np.unique(prev[1, sel]):
-            hit = sel[prev[1, sel] == ppc]
+        for ppc in np.unique(prev[sel, 1]):
+            hit = sel[prev[sel, 1] == ppc]
             j = int(hit[0])
-            lane, pc = int(blane[j]), int(cur[1, j])
-            ptid = int(prev[0, j])
+            lane, pc = int(blane[j]), int(cur[j, 1])
+            ptid = int(prev[j, 0]) - 1
             pb, pt = ptid // self.tpb, ptid % self.tpb
             earlier = "read" if what == "war" else "write"
             name = SPACE_NAMES[sp]
