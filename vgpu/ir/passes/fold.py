@@ -61,6 +61,18 @@ def identity(i: Instr) -> Value | None:
     if len(i.args) != 2 or not (t.is_int or t == PRED) or i.args[0].type != t:
         return None
     x, y = i.args
+    if i.op in ("sub", "shl", "shr", "div"):          # identities on the right operand only
+        if i.op == "div":
+            return x if _is(y, t, 1) else None
+        return x if (_is(y, t, 0) if i.op == "sub" else isinstance(y, Const) and y.value == 0) else None
+    for a, b in ((x, y), (y, x)):                      # add mul and or xor commute
+        if i.op in ("add", "or", "xor") and _is(b, t, 0) or i.op in ("mul", "and") and \
+                _is(b, t, 1 if i.op == "mul" else -1):
+            return a
+        if i.op in ("mul", "and") and _is(b, t, 0) or i.op == "or" and _is(b, t, -1):
+            return b
+    return None
+    x, y = i.args
     if i.op in ("add", "or", "xor") and _is(x, t, 0):
         return y
     if i.op == "mul" and _is(x, t, 1):
