@@ -87,3 +87,11 @@ def signed_of(t: Scalar) -> Scalar:
 
 # State spaces, as PTX names them.  'generic' means "decide from the address at run time".
 SPACES = ("global", "shared", "local", "const", "param", "generic")
+
+
+def wrap_int(value: int, bits: int, signed: bool) -> int:
+    """`value` reduced modulo 2**bits and read as a `bits`-wide integer of the given signedness (C's
+    conversion to an integer type; two's complement).  The one integer-wrap helper: constants, immediates,
+    parameters and printf arguments all go through it."""
+    value = int(value) & ((1 << bits) - 1)
+    return value - (1 << bits) if signed and value >> (bits - 1) else value

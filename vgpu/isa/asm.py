@@ -38,7 +38,7 @@ _comments: list[lark.Token] = []          # filled by the lexer during one parse
 
 @lru_cache(maxsize=1)
 def _parser() -> lark.Lark:
-    path = Path(__file__).resolve().parents[2] / "grammars" / "vasm.lark"
+    path = Path(__file__).resolve().parents[1] / "grammars" / "vasm.lark"
     return lark.Lark(path.read_text(), parser="lalr", propagate_positions=True, maybe_placeholders=True,
                      lexer_callbacks={"COMMENT": _comments.append})
 
