@@ -385,6 +385,12 @@ def test_verifier_catches(old, new, message):
     assert message in text and "@k" in text, text
 
 
+def test_verifier_rejects_a_pred_kernel_parameter():
+    """A kernel's parameter buffer holds bytes: a bool parameter is u8 (the front end lowers it so)."""
+    with pytest.raises(CompileError, match="kernel parameter %b cannot be pred"):
+        verify(parse_module("kernel @k(pred %b) {\nbb0:\n  ret\n}\n", "t.ir"))
+
+
 def test_verifier_names_function_block_and_instruction():
     m = _broken("%3 = add.s32 %1, 1", "%3 = add.s32 %0, 1")
     with pytest.raises(CompileError) as e:

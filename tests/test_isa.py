@@ -21,6 +21,7 @@ from vgpu.isa import spec as S
 from vgpu.isa.program import (DataSymbol, Imm, Instr, KernelCode, Label, Mem, ParamInfo, Program, Reg, SReg,
                               Sym)
 from vgpu.isa.reconv import place_reconvergence
+from vgpu.pipeline import compile_source
 from vgpu.isa.regalloc import allocate
 from vgpu.isa.select import select_kernels
 from vgpu.types import PRED, S32, U64
@@ -48,6 +49,20 @@ def test_isa_md_mnemonics_are_in_the_spec():
                 "st", "atom", "red", "bar.sync", "bar.red", "membar", "bar.warp.sync", "shfl.sync", "vote.sync",
                 "activemask", "bra", "ret", "exit", "trap", "printf", "grid.sync"):
         assert fam in SPEC, fam
+
+
+def test_param_layout_is_natural_alignment_for_compiled_and_assembled_code():
+    """Each parameter at the next multiple of its size (as PTX lays out .param space), the same for
+    the selector's output and for the assembler reading that output back."""
+    src = "__global__ void k(char c, double d, short s, int *p, bool b, float f) { p[0] = c + s + b + (int)(d * f); }"
+    compiled_prog = compile_source(src, "k.vk")
+    compiled = compiled_prog.kernels["k"]
+    assembled = assemble(disassemble(compiled_prog), "k.vasm").kernels["k"]
+    want = [("c", 0, 1), ("d", 8, 8), ("s", 16, 2), ("p", 24, 8), ("b", 32, 1), ("f", 36, 4)]
+    for k in (compiled, assembled):
+        assert [(p.name, p.offset, p.size) for p in k.params] == want
+        assert k.param_bytes == 40
+    assert compiled_prog.kernels["k"].params[4].type.name == "u8"
 
 
 def test_semantics_names_the_arith_op():
@@ -142,7 +157,7 @@ def _program(instrs: list[Instr]) -> Program:
     prog = Program(filename="t.vasm")
     prog.symbols["table"] = DataSymbol("table", "global", 64, 8, bytes(range(64)))
     prog.symbols["$str0"] = DataSymbol("$str0", "const", 3, 1, b"%d\0")
-    k = KernelCode("k", [ParamInfo("n", S32, symbol="n")],
+    k = KernelCode("k", [ParamInfo("n", S32)],
                    instrs=instrs + [Instr("ret", (), (), [])], labels={"$L1": 0}, regs=dict(REGS))
     place_reconvergence(k)
     prog.kernels["k"] = k

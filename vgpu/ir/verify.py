@@ -56,6 +56,8 @@ class _Checker:
         for p in fn.params:
             if p.is_pointer and p.type != U64:
                 self.error(f"pointer parameter %{p.name} must be u64, not {p.type}")
+            if fn.kind == "kernel" and p.type == PRED:
+                self.error(f"kernel parameter %{p.name} cannot be pred (a kernel takes a bool as u8)")
         self.blockset = set(fn.blocks)
         if len(self.blockset) != len(fn.blocks):
             self.error("a block appears twice in the block list")

@@ -22,7 +22,7 @@ from ..diagnostics import Reporter, Span
 from ..types import scalar
 from .disasm import C_NAMES, operand_type
 from .program import (DataSymbol, Imm, Instr, KernelCode, Label, Mem, ParamInfo, Program, Reg, SReg, Sym,
-                      shared_symbols)
+                      layout_params, shared_symbols)
 from .reconv import place_reconvergence
 from .spec import (ALL_TYPES, FLOATS, REG_CLASSES, SPECIAL_REGS, SPEC, check_mnemonic, reg_class, reg_classes_for,
                    split_mnemonic, type_bits)
@@ -119,7 +119,7 @@ class _Assembler:
         body = kids[2:]
         params = [c for c in body if isinstance(c, lark.Tree) and c.data == "param"]
         stmts = [c for c in body if isinstance(c, lark.Tree) and c.data != "param"]
-        k = KernelCode(str(name), [self.param(p) for p in params])
+        k = KernelCode(str(name), layout_params([self.param(p) for p in params]))
         if k.name in self.prog.kernels:
             self.error(name, f"kernel '{k.name}' is defined twice")
         _Kernel(self, k).build(stmts, t.meta.line, t.meta.end_line)
@@ -131,7 +131,7 @@ class _Assembler:
         if t == "pred":
             self.error(typ, "parameters cannot be predicates (use .u8)")
             t = "u8"
-        info = ParamInfo(str(name), scalar(t), symbol=str(name))
+        info = ParamInfo(str(name), scalar(t))
         m = _POINTER_COMMENT.match(self.comments.get(name.line, ""))
         if m and m.group(2) == info.name:
             info.is_pointer = True

@@ -101,11 +101,28 @@ class Instr:
 
 @dataclass
 class ParamInfo:
-    name: str                  # the .vk parameter name (users pass arguments by it)
-    type: Scalar               # u64 for pointers
+    """One kernel parameter: its name (the `.param` symbol, and what users pass arguments by), its
+    type (u64 for pointers) and its place in the kernel's parameter buffer, `offset` and `size` in
+    bytes, set by `layout_params` for compiled and hand-written assembly alike."""
+    name: str
+    type: Scalar
     is_pointer: bool = False
     pointee: Scalar | None = None
-    symbol: str = ""           # the .param symbol in the listing (the .vk name)
+    offset: int = 0
+    size: int = 0
+    symbol: str = ""           # DEPRECATED, always the name: goes once vgpu/sim reads `offset` instead
+
+
+def layout_params(params: list[ParamInfo]) -> list[ParamInfo]:
+    """Lays the parameters out in order, each at the next multiple of its natural alignment (its
+    size), as PTX and CUDA lay out kernel parameters; sets their `offset` and `size` and returns them."""
+    off = 0
+    for p in params:
+        p.size = p.type.size
+        off = -(-off // p.size) * p.size
+        p.offset = off
+        off += p.size
+    return params
 
 
 @dataclass
@@ -136,12 +153,9 @@ class KernelCode:
     source_file: str | None = None
 
     @property
-    def local_size(self) -> int:
-        """Bytes of per-thread local memory, symbols laid out in order with their alignment."""
-        size = 0
-        for s in self.locals.values():
-            size = -(-size // s.align) * s.align + s.size
-        return size
+    def param_bytes(self) -> int:
+        """Size of the parameter buffer: the end of the last parameter."""
+        return max((p.offset + p.size for p in self.params), default=0)
 
     @property
     def param_names(self) -> list[str]:

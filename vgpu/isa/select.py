@@ -21,8 +21,9 @@ from ..diagnostics import CompileError, Diagnostic, NO_SPAN
 from ..ir import nodes as ir
 from ..ir.ops import BINARY_ALU, COMPARISONS, OPS
 from ..ir.passes.rewrite import resolve, users
-from ..types import F32, PRED, S32, U8, U32, Scalar
-from .program import DataSymbol, Imm, Instr, KernelCode, Label, Mem, ParamInfo, Program, Reg, SReg, Sym
+from ..types import F32, PRED, S32, U32, Scalar
+from .program import (DataSymbol, Imm, Instr, KernelCode, Label, Mem, ParamInfo, Program, Reg, SReg, Sym,
+                      layout_params)
 from .spec import reg_class
 
 _FLOAT_INVERSE = {"eq": "neu", "neu": "eq", "lt": "geu", "le": "gtu", "gt": "leu", "ge": "ltu"}
@@ -68,7 +69,8 @@ class KernelSelector:
 
     def __init__(self, prog: Program, module: ir.Module, fn: ir.Function):
         self.prog, self.module, self.fn = prog, module, fn
-        self.code = KernelCode(fn.name, [self._param_info(p) for p in fn.params], source_file=module.filename)
+        params = [ParamInfo(p.name, p.type, p.is_pointer, p.pointee) for p in fn.params]
+        self.code = KernelCode(fn.name, layout_params(params), source_file=module.filename)
         self.items: list[Instr | tuple[str, object]] = []      # instructions and ('label', key)
         self.regs: dict[ir.Value, Reg] = {}
         self.alias: dict[ir.Value, ir.Value] = {}
@@ -82,10 +84,6 @@ class KernelSelector:
         self.file: str | None = None
 
     # -- helpers ----------------------------------------------------------------------------------
-    @staticmethod
-    def _param_info(p: ir.Param) -> ParamInfo:
-        return ParamInfo(p.name, U8 if p.type == PRED else p.type, p.is_pointer, p.pointee, p.name)
-
     def error(self, ins: ir.Instr, msg: str) -> CompileError:
         return CompileError(Diagnostic(ins.span or self.fn.span or NO_SPAN, msg))
 
@@ -349,12 +347,7 @@ class KernelSelector:
         for p in self.fn.params:
             if p not in self.needed:
                 continue
-            if p.type == PRED:
-                t = self.vreg("%rs")
-                self.emit("ld", ("param",), ("u8",), [t, Mem(Sym(p.name))])
-                self.emit("setp", ("ne",), ("u16",), [self.dst(p), t, Imm(0)])
-            else:
-                self.emit("ld", ("param",), (p.type.name,), [self.dst(p), Mem(Sym(p.name))])
+            self.emit("ld", ("param",), (p.type.name,), [self.dst(p), Mem(Sym(p.name))])
 
     def set_line(self, i: ir.Instr) -> None:
         if i.span is not None and i.span.line:
