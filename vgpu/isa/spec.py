@@ -80,12 +80,27 @@ def wide(t: str) -> str:
     return f"{t[0]}{2 * type_bits(t)}"
 
 
-SPECIAL_REGS = {
-    **{f"%{r}.{c}": "u32" for r in ("tid", "ntid", "ctaid", "nctaid") for c in "xyz"},
-    **{f"%{r}": "u32" for r in ("laneid", "warpid", "nwarpid", "smid", "nsmid", "clock",
-                                "lanemask_lt", "lanemask_le", "lanemask_eq", "lanemask_ge", "lanemask_gt")},
-    "%clock64": "u64",
+# Special registers: name -> (type, what its value varies with): 'thread' (differs per thread of a
+# block: %tid, %laneid, %lanemask_*), 'block' (per resident block: %ctaid, %smid, %warpid), 'launch'
+# (one value for the launch: %ntid, %nctaid, %nsmid, %nwarpid), 'clock' (read when executed).
+_VARIES = {"tid": "thread", "ntid": "launch", "ctaid": "block", "nctaid": "launch", "laneid": "thread",
+           "warpid": "block", "nwarpid": "launch", "smid": "block", "nsmid": "launch", "clock": "clock",
+           **{f"lanemask_{c}": "thread" for c in ("lt", "le", "eq", "ge", "gt")}}
+SPECIALS: dict[str, tuple[str, str]] = {
+    **{f"%{r}.{c}": ("u32", _VARIES[r]) for r in ("tid", "ntid", "ctaid", "nctaid") for c in "xyz"},
+    **{f"%{r}": ("u32", _VARIES[r]) for r in ("laneid", "warpid", "nwarpid", "smid", "nsmid", "clock",
+                                             "lanemask_lt", "lanemask_le", "lanemask_eq", "lanemask_ge",
+                                             "lanemask_gt")},
+    "%clock64": ("u64", "clock"),
 }
+SPECIAL_REGS = {name: t for name, (t, _) in SPECIALS.items()}      # name -> type
+
+
+def special_regs(varies: str) -> tuple[str, ...]:
+    """The special registers whose value varies with `varies` ('thread' 'block' 'launch' 'clock')."""
+    return tuple(n for n, (_, v) in SPECIALS.items() if v == varies)
+
+
 SPACES = ("global", "shared", "local", "const", "param")
 INT_CMPS = ("eq", "ne", "lt", "le", "gt", "ge")
 FLOAT_ONLY_CMPS = ("equ", "neu", "ltu", "leu", "gtu", "geu", "num", "nan")
@@ -124,6 +139,11 @@ class OpSpec:
     doc: str
     mod_types: dict[str, tuple[str, ...]] = field(default_factory=dict)   # modifier -> types it allows
     operands_for: dict[str, tuple[str, ...]] = field(default_factory=dict)  # modifier -> other operands
+    machine: str = ""           # what the simulator builds (MACHINE); '' = the vgpu.arith op of `sem`
+    counter: str = "arith"      # counter class (COUNTER_CLASSES); 'arith' = int, fp32 or fp64 by type
+    scope: str = ""             # barrier scope: 'warp', 'block', 'grid' ('' = not a barrier)
+    math: bool = False          # a C math library function the front end calls by the family's name
+    arg_order: tuple[int, ...] = ()   # source operand positions in the order the arith op takes them
 
     @property
     def op(self) -> str:
@@ -141,10 +161,16 @@ class OpSpec:
 
 
 G = frozenset({"guardable"})
+# The machine operations the simulator implements itself (column `machine`; every other row is an
+# arithmetic op of vgpu.arith named by `sem`), and the counter classes of docs/counters.md.
+MACHINE = ("move", "load", "store", "atomic", "branch", "exit", "trap", "fence", "barrier", "warp_sync",
+           "shuffle", "vote", "activemask", "printf")
+COUNTER_CLASSES = ("arith", "move", "memory", "atomic", "control", "sync", "warp", "other")
 
 
 def _row(name, slots, types, operands, flags, sem, doc, **kw) -> OpSpec:
-    """One table row; every instruction may be guarded (@%p) unless `flags` says 'unguarded'."""
+    """One table row; every instruction may be guarded (@%p) unless `flags` says 'unguarded'.
+    Keywords: mod_types, operands_for, machine, counter, scope, math, arg_order (OpSpec's fields)."""
     fl = frozenset(flags.split()) if isinstance(flags, str) else frozenset()
     fl = fl - {"unguarded"} if "unguarded" in fl else fl | G
     if isinstance(sem, str):
@@ -206,20 +232,24 @@ _TABLE = [
     _row("ex2", [req("approx")], [("f32",)], "d s", "", "ex2_approx", "2**a, hardware approximation"),
     _row("lg2", [req("approx")], [("f32",)], "d s", "", "lg2_approx", "log2(a), hardware approximation"),
     _row("sin", [opt("approx")], [FLOATS], "d s", "", {"approx": "sin_approx", "": "sin"},
-         ".approx: hardware sine (__sinf); plain: CUDA sinf/sin (extension)", mod_types={"approx": ("f32",)}),
+         ".approx: hardware sine (__sinf); plain: CUDA sinf/sin (extension)", mod_types={"approx": ("f32",)},
+         math=True),
     _row("cos", [opt("approx")], [FLOATS], "d s", "", {"approx": "cos_approx", "": "cos"},
-         ".approx: hardware cosine (__cosf); plain: CUDA cosf/cos (extension)", mod_types={"approx": ("f32",)}),
-    *[_row(n, [], [FLOATS], "d s", "extension", n, d) for n, d in _UNARY_EXT.items()],
-    *[_row(n, [], [FLOATS], "d s s", "extension", n, d) for n, d in _BINARY_EXT.items()],
+         ".approx: hardware cosine (__cosf); plain: CUDA cosf/cos (extension)", mod_types={"approx": ("f32",)},
+         math=True),
+    *[_row(n, [], [FLOATS], "d s", "extension", n, d, math=True) for n, d in _UNARY_EXT.items()],
+    *[_row(n, [], [FLOATS], "d s s", "extension", n, d, math=True) for n, d in _BINARY_EXT.items()],
     # compare and select
     _row("setp", [req(*INT_CMPS, *FLOAT_ONLY_CMPS)], [("b16", "b32", "b64") + NUMERIC], "dp s s", "",
          {**{c: c for c in INT_CMPS + FLOAT_ONLY_CMPS}, "ne.float": "ne_ordered"},
          "p = a CMP b; float compares are ordered except the u forms (C's != is neu); num/nan test for NaN",
          mod_types=_FCMP),
-    _row("selp", [], [("b16", "b32", "b64") + NUMERIC], "d s s sp", "", "select", "d = p ? a : b"),
+    _row("selp", [], [("b16", "b32", "b64") + NUMERIC], "d s s sp", "", "select", "d = p ? a : b",
+         arg_order=(2, 0, 1)),
     # moves and conversions
     _row("mov", [], [MOVABLE], "d mv", "", "",
-         "copy a register, immediate, special register or symbol address; mov.bN between classes is a bitcast"),
+         "copy a register, immediate, special register or symbol address; mov.bN between classes is a bitcast",
+         machine="move", counter="move"),
     _row("cvt", [opt(*ROUND_F, *ROUND_I), opt("sat")], [CVT, CVT], "d sc", "", "cvt",
          "convert types[1] to types[0] with C semantics: float->int .rzi (C cast) saturates, NaN -> 0; "
          ".rni/.rzi/.rmi/.rpi between equal float types round to integral (rint trunc floor ceil); "
@@ -235,9 +265,9 @@ _TABLE = [
     # memory
     _row("ld", [opt("volatile"), opt(*SPACES)], [MEMORY], "d a", "memory", "",
          "load from [addr]; no space: generic (decided by the address); 8/16-bit loads into a wider "
-         "register extend by the type's signedness"),
+         "register extend by the type's signedness", machine="load", counter="memory"),
     _row("st", [opt("volatile"), opt("global", "shared", "local")], [MEMORY], "a s", "memory side_effects", "",
-         "store to [addr]"),
+         "store to [addr]", machine="store", counter="memory"),
     _row("atom", [opt("global", "shared"), req("add", "exch", "cas", "min", "max", "and", "or", "xor", "inc", "dec")],
          [("b32", "b64", "u32", "s32", "u64", "s64", "f32", "f64")], "d a s", "memory atomic side_effects",
          {m: m for m in ("add", "exch", "cas", "min", "max", "and", "or", "xor", "inc", "dec")},
@@ -245,44 +275,59 @@ _TABLE = [
          mod_types={"add": ("u32", "s32", "u64", "f32", "f64"), "exch": ("b32", "b64"), "cas": ("b32", "b64"),
                     "min": INT32_64, "max": INT32_64, "and": ("b32", "b64"), "or": ("b32", "b64"),
                     "xor": ("b32", "b64"), "inc": ("u32",), "dec": ("u32",)},
-         operands_for={"cas": ("d", "a", "s", "s")}),
+         operands_for={"cas": ("d", "a", "s", "s")}, machine="atomic", counter="atomic"),
     _row("red", [opt("global", "shared"), req("add", "min", "max", "and", "or", "xor", "inc", "dec")],
          [("b32", "b64", "u32", "s32", "u64", "s64", "f32", "f64")], "a s", "memory atomic side_effects",
          {m: m for m in ("add", "min", "max", "and", "or", "xor", "inc", "dec")},
          "atomic reduction on [addr], no result",
          mod_types={"add": ("u32", "s32", "u64", "f32", "f64"), "min": INT32_64, "max": INT32_64,
                     "and": ("b32", "b64"), "or": ("b32", "b64"), "xor": ("b32", "b64"),
-                    "inc": ("u32",), "dec": ("u32",)}),
+                    "inc": ("u32",), "dec": ("u32",)}, machine="atomic", counter="atomic"),
     # synchronisation
-    _row("bar.sync", [], [], "su", "barrier side_effects unguarded", "", "block barrier (__syncthreads); operand: barrier 0"),
+    _row("bar.sync", [], [], "su", "barrier side_effects unguarded", "", "block barrier (__syncthreads); operand: barrier 0",
+         machine="barrier", counter="sync", scope="block"),
     _row("bar.red", [req("popc", "and", "or")], [("u32", "pred")], "d su sp", "barrier side_effects unguarded",
          {"popc": "popc", "and": "and", "or": "or"},
          "block barrier reducing p over the block: .popc.u32 count, .and.pred / .or.pred",
-         mod_types={"popc": ("u32",), "and": ("pred",), "or": ("pred",)}),
-    _row("bar.warp.sync", [], [], "su", "warp side_effects", "", "wait for the lanes of mask (__syncwarp)"),
+         mod_types={"popc": ("u32",), "and": ("pred",), "or": ("pred",)}, machine="barrier", counter="sync",
+         scope="block"),
+    _row("bar.warp.sync", [], [], "su", "warp side_effects", "", "wait for the lanes of mask (__syncwarp)",
+         machine="warp_sync", counter="warp", scope="warp"),
     _row("membar", [req("cta", "gl", "sys")], [], "", "memory side_effects", "",
-         "memory fence (__threadfence_block .cta, __threadfence .gl, .sys)"),
+         "memory fence (__threadfence_block .cta, __threadfence .gl, .sys)", machine="fence", counter="sync"),
     _row("grid.sync", [], [], "", "barrier side_effects extension unguarded", "",
-         "grid-wide barrier of a cooperative launch (extension)"),
+         "grid-wide barrier of a cooperative launch (extension)", machine="barrier", counter="sync", scope="grid"),
     # warp-level
     _row("shfl.sync", [req("idx", "up", "down", "bfly")], [("b32",)], "d s su su su", "warp", "",
-         "d = a from the lane chosen by b and mode; c = (32-width)<<8 (up) or that |31; last operand: member mask"),
+         "d = a from the lane chosen by b and mode; c = (32-width)<<8 (up) or that |31; last operand: member mask",
+         machine="shuffle", counter="warp"),
     _row("vote.sync", [req("all", "any", "uni", "ballot")], [("pred", "b32")], "d sp su", "warp",
          {"all": "all", "any": "any", "uni": "uni", "ballot": "ballot"},
          ".all/.any/.uni.pred of p over the mask's lanes; .ballot.b32 the mask of lanes where p",
-         mod_types={"all": ("pred",), "any": ("pred",), "uni": ("pred",), "ballot": ("b32",)}),
-    _row("activemask", [], [("b32",)], "d", "warp", "", "mask of the active lanes"),
+         mod_types={"all": ("pred",), "any": ("pred",), "uni": ("pred",), "ballot": ("b32",)}, machine="vote",
+         counter="warp"),
+    _row("activemask", [], [("b32",)], "d", "warp", "", "mask of the active lanes",
+         machine="activemask", counter="warp"),
     # control
-    _row("bra", [], [], "l", "branch", "", "jump; guarded: a potentially divergent branch"),
-    _row("ret", [], [], "", "terminator", "", "return from the kernel (the thread exits)"),
-    _row("exit", [], [], "", "terminator", "", "the thread exits"),
-    _row("trap", [], [], "", "terminator side_effects", "", "abort the kernel with an error"),
+    _row("bra", [], [], "l", "branch", "", "jump; guarded: a potentially divergent branch",
+         machine="branch", counter="control"),
+    _row("ret", [], [], "", "terminator", "", "return from the kernel (the thread exits)",
+         machine="exit", counter="control"),
+    _row("exit", [], [], "", "terminator", "", "the thread exits", machine="exit",
+         counter="control"),
+    _row("trap", [], [], "", "terminator side_effects", "", "abort the kernel with an error",
+         machine="trap", counter="control"),
     _row("printf", [], [], "sym args", "side_effects extension", "",
-         "device printf of the .const format string with the operands (floats as f64)"),
+         "device printf of the .const format string with the operands (floats as f64)", machine="printf",
+         counter="other"),
 ]
 
 SPEC: dict[str, OpSpec] = {r.name: r for r in _TABLE}
 assert len(SPEC) == len(_TABLE), "duplicate family in the ISA table"
+assert all(r.machine in MACHINE or (not r.machine and r.sem) for r in _TABLE), "a row without semantics"
+assert all(r.counter in COUNTER_CLASSES for r in _TABLE)
+TERMINATORS = tuple(r.name for r in _TABLE if "terminator" in r.flags)     # ret exit trap: the thread leaves
+EXTENSION_MATH = tuple(r.name for r in _TABLE if r.math)                  # exp sin pow ...: C math functions
 OPERAND_KINDS = ("d", "dw", "du", "dp", "s", "sw", "sc", "sp", "su", "mv", "a", "l", "sym", "args")
 assert all(k in OPERAND_KINDS for r in _TABLE for ks in (r.operands, *r.operands_for.values()) for k in ks)
 
