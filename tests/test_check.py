@@ -5,7 +5,8 @@ from vgpu.diagnostics import CompileError, Reporter
 from vgpu.frontend import ast as A
 from vgpu.frontend import ctypes as C
 from vgpu.frontend import to_ir
-from vgpu.frontend.check import check, const_value
+from vgpu.frontend.check import check
+from vgpu.frontend.consteval import const_value
 from vgpu.frontend.parse import parse
 
 PARAMS = "int i, unsigned u, unsigned char c, short s, float f, double d, long long ll, int *p, const int *cp"

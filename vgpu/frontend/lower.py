@@ -22,7 +22,8 @@ from dataclasses import dataclass
 
 from . import ast as A
 from .builtins import Builtin
-from .check import CallInfo, EnumConst, Func, Sema, Var, const_value, convert, wrap
+from .consteval import const_value, convert, to_int_type
+from .symbols import CallInfo, EnumConst, Func, Sema, Var
 from .ctypes import (BOOL, INT, UINT, ULONG, Array, Bool, CType, Float, Int, Pointer, StructType,
                      Void, alignof, decay, has_array_or_union, leaves, mem_scalar, promote,
                      scalar_of, sizeof, unqual)
@@ -713,7 +714,7 @@ class FunctionLowering:
             if value is None:
                 continue
             nxt = b.block("sw.next")
-            c = ir.Const(scalar_of(pt), wrap(value, pt))
+            c = ir.Const(scalar_of(pt), to_int_type(value, pt))
             b.br(self.cmp("eq", v, c), self.case_blocks[case], nxt)
             b.seal(nxt)
             b.at(nxt)

@@ -11,13 +11,13 @@ import math
 import struct
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 
 import numpy as np
 from lark import Lark, Token, Transformer, Tree, v_args
 from lark.exceptions import UnexpectedInput
 
 from ..diagnostics import CompileError, Diagnostic, Span
+from ..grammars import load_grammar
 from ..types import F32, PRED, SCALARS, Scalar
 from .nodes import Block, Const, Function, GlobalVar, Instr, Module, Param, Undef, Value
 from .ops import OPS
@@ -164,9 +164,8 @@ class _Tree(Transformer):
 
 @lru_cache(maxsize=1)
 def _parser() -> Lark:
-    text = resources.files("vgpu.grammars").joinpath("vir.lark").read_text()
-    return Lark(text, parser="lalr", strict=True, propagate_positions=True, maybe_placeholders=True,
-                transformer=_Tree())
+    return load_grammar("vir.lark", parser="lalr", propagate_positions=True, maybe_placeholders=True,
+                        transformer=_Tree())
 
 
 class _Reader:

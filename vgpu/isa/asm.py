@@ -14,11 +14,11 @@ import difflib
 import re
 import struct
 from functools import lru_cache
-from pathlib import Path
 
 import lark
 
 from ..diagnostics import Reporter, Span
+from ..grammars import load_grammar
 from ..types import scalar
 from .disasm import C_NAMES, operand_type
 from .program import (DataSymbol, Imm, Instr, KernelCode, Label, Mem, ParamInfo, Program, Reg, SReg, Sym,
@@ -38,9 +38,8 @@ _comments: list[lark.Token] = []          # filled by the lexer during one parse
 
 @lru_cache(maxsize=1)
 def _parser() -> lark.Lark:
-    path = Path(__file__).resolve().parents[1] / "grammars" / "vasm.lark"
-    return lark.Lark(path.read_text(), parser="lalr", propagate_positions=True, maybe_placeholders=True,
-                     lexer_callbacks={"COMMENT": _comments.append})
+    return load_grammar("vasm.lark", parser="lalr", propagate_positions=True, maybe_placeholders=True,
+                        lexer_callbacks={"COMMENT": _comments.append})
 
 
 class _Assembler:

@@ -1,0 +1,198 @@
+"""Checking calls (a mixin of `vgpu.frontend.check.Checker`): device functions, built-ins resolved to
+one overload (math, min/max, abs, atomics, warp shuffles, printf, cooperative groups), and constant
+integer expressions.  Each resolved call is recorded as a `CallInfo` in `sema.calls`."""
+from __future__ import annotations
+
+from . import ast as A
+from .builtins import TABLE, Builtin
+from .ctypes import (DOUBLE, ERROR, FLOAT, GRID_GROUP, INT, THREAD_BLOCK, VOID, CType, ErrorType, Float, Pointer,
+                     StructType, is_arith, is_integer, promote, spell, unqual, usual_arith)
+from .symbols import CallInfo, Func
+
+_CG_COMMON = {"sync", "size", "thread_rank", "num_threads", "is_valid", "dim_threads", "thread_index"}
+_CG_MEMBERS = {GRID_GROUP: _CG_COMMON | {"group_dim", "dim_blocks", "block_rank", "num_blocks", "block_index",
+                                        "is_cluster_launch", "num_clusters", "cluster_rank"},
+               THREAD_BLOCK: _CG_COMMON | {"group_index", "group_dim", "barrier_arrive", "barrier_wait"}}
+
+
+class CallChecker:
+    """Call rules; needs the Checker's `error`, `unsupported`, `expr`, `value`, `convertible`."""
+
+    # -- calls ----------------------------------------------------------------------------------------
+    def e_Call(self, e: A.Call) -> CType:
+        if isinstance(e.func, A.Member):
+            return self.member_call(e)
+        if not isinstance(e.func, A.Ident):
+            self.expr(e.func)
+            self.unsupported(e.span, "calls through function pointers are not supported yet")
+            return ERROR
+        self.callee = e.func
+        ft = self.expr(e.func)
+        sym = self.sema.refs.get(e.func)
+        if isinstance(ft, ErrorType) or sym is None:
+            for a in e.args:
+                self.expr(a)
+            return ERROR
+        if isinstance(sym, Func):
+            return self.call_func(e, sym)
+        if isinstance(sym, Builtin) and sym.kind != "var":
+            return self.call_builtin(e, sym)
+        for a in e.args:
+            self.expr(a)
+        self.error(e.func.span, f"called object type '{spell(ft)}' is not a function or function pointer")
+        return ERROR
+
+    def arg_count(self, e: A.Call, lo: int, hi: int) -> bool:
+        n = len(e.args)
+        if lo <= n <= hi:
+            return True
+        few = n < lo
+        self.error(e.span, f"too {'few' if few else 'many'} arguments to function call, expected "
+                           f"{'at least ' if few and hi > lo else 'at most ' if not few and hi > lo else ''}"
+                           f"{lo if few else hi}, have {n}")
+        return False
+
+    def call_func(self, e: A.Call, fn: Func) -> CType:
+        caller = self.func
+        if fn.kind == "kernel":
+            self.unsupported(e.span, f"calling a __global__ function ('{fn.name}') from device code is "
+                                     "not supported")
+        elif caller is not None:
+            caller.calls.append((fn, e.func.span))
+        ts = [self.value(a) for a in e.args]
+        params = list(fn.ctype.params)
+        if self.arg_count(e, len(params), len(params)):
+            for p, a, t in zip(params, e.args, ts):
+                self.convertible(p, a, t, "initialize a parameter of")
+        self.sema.calls[e] = CallInfo(fn, params, fn.ctype.ret)
+        return fn.ctype.ret
+
+    def member_call(self, e: A.Call) -> CType:
+        m = e.func
+        bt = self.expr(m.base)
+        for a in e.args:
+            self.expr(a)
+        m.ctype = ERROR
+        if isinstance(bt, ErrorType):
+            return ERROR
+        if unqual(bt) in (GRID_GROUP, THREAD_BLOCK) and m.name == "sync" and not m.arrow:
+            if self.arg_count(e, 0, 0):
+                grid = unqual(bt) == GRID_GROUP
+                self.sema.calls[e] = CallInfo(TABLE["__syncthreads"], [], VOID,
+                                              "gridsync" if grid else "bar", {} if grid else {"mode": "sync"})
+            return VOID
+        if unqual(bt) in (GRID_GROUP, THREAD_BLOCK) and m.name not in _CG_MEMBERS[unqual(bt)]:
+            self.error(m.span, f"no member named '{m.name}' in '{spell(unqual(bt))}'")
+        elif unqual(bt) in (GRID_GROUP, THREAD_BLOCK):
+            self.unsupported(e.span, f"'{m.name}' of cooperative groups is not supported yet")
+        else:
+            self.unsupported(e.span, "member function calls are not supported yet")
+        return ERROR
+
+    def call_builtin(self, e: A.Call, b: Builtin) -> CType:
+        ts = [self.value(a) for a in e.args]
+        if any(isinstance(t, ErrorType) for t in ts):
+            return ERROR
+        kind = b.kind
+        if kind == "cg":
+            if self.arg_count(e, 0, 0):
+                self.sema.calls[e] = CallInfo(b, [], b.ret)
+            return b.ret
+        if kind == "printf":
+            return self.call_printf(e, b, ts)
+        if kind in ("fixed", "make"):
+            defaults = self.left_out(e, b)
+            if defaults is None:
+                return ERROR
+            info = CallInfo(b, list(b.params), b.ret, b.op, dict(b.attrs), b.ir_ret or b.ret, defaults)
+            return self.finish_builtin(e, info, ts)
+        if kind == "math":
+            n = len(b.params)
+            if not self.arg_count(e, n, n):
+                return ERROR
+            if not all(is_arith(t) for t in ts):
+                return self.no_match(e, b, ts)
+            t = FLOAT if all(unqual(x) == FLOAT for x in ts) else DOUBLE
+            return self.finish_builtin(e, CallInfo(b, [t] * n, t, b.op, {}, t), ts)
+        if kind == "minmax":
+            if not self.arg_count(e, 2, 2):
+                return ERROR
+            if not all(is_arith(t) for t in ts):
+                return self.no_match(e, b, ts)
+            t = usual_arith(*ts)
+            op = ("f" + b.op) if isinstance(t, Float) else b.op
+            return self.finish_builtin(e, CallInfo(b, [t, t], t, op, {}, t), ts)
+        if kind == "abs":
+            if not self.arg_count(e, 1, 1):
+                return ERROR
+            if not is_arith(ts[0]):
+                return self.no_match(e, b, ts)
+            t = promote(ts[0])
+            return self.finish_builtin(e, CallInfo(b, [t], t, "fabs" if isinstance(t, Float) else "abs", {}, t), ts)
+        if kind == "atomic":
+            return self.call_atomic(e, b, ts)
+        if kind == "shfl":
+            defaults = self.left_out(e, b)
+            if defaults is None:
+                return ERROR
+            t = promote(ts[1]) if is_integer(ts[1]) else unqual(ts[1])
+            if t not in b.types:
+                return self.no_match(e, b, ts)
+            params = [b.params[0], t, b.params[2], b.params[3]]
+            info = CallInfo(b, params, t, b.op, dict(b.attrs), t, defaults)
+            return self.finish_builtin(e, info, ts)
+        raise AssertionError(kind)
+
+    def left_out(self, e: A.Call, b: Builtin) -> tuple | None:
+        """The default values of the trailing parameters a call to `b` leaves out; None (reported) when
+        it has too few or too many arguments."""
+        n, d = len(b.params), len(b.defaults)
+        if not self.arg_count(e, n - d, n):
+            return None
+        return b.defaults[len(e.args) - (n - d):]
+
+    def no_match(self, e: A.Call, b: Builtin, ts: list[CType]) -> CType:
+        self.error(e.span, f"no matching function for call to '{b.name}' with argument types "
+                           f"({', '.join(spell(t) for t in ts)})")
+        return ERROR
+
+    def finish_builtin(self, e: A.Call, info: CallInfo, ts: list[CType]) -> CType:
+        for p, a, t in zip(info.params, e.args, ts):
+            self.convertible(p, a, t, "initialize a parameter of")
+        self.sema.calls[e] = info
+        return info.ret
+
+    def call_atomic(self, e: A.Call, b: Builtin, ts: list[CType]) -> CType:
+        n = 3 if b.attrs == (("op", "cas"),) else 2
+        if not self.arg_count(e, n, n):
+            return ERROR
+        p = ts[0]
+        if not isinstance(p, Pointer) or unqual(p.to) not in b.types or p.to.const:
+            return self.no_match(e, b, ts)
+        t = unqual(p.to)
+        info = CallInfo(b, [p] + [t] * (n - 1), t, b.op, dict(b.attrs), t)
+        return self.finish_builtin(e, info, ts)
+
+    def call_printf(self, e: A.Call, b: Builtin, ts: list[CType]) -> CType:
+        if not e.args:
+            self.arg_count(e, 1, 1)
+            return ERROR
+        if not isinstance(e.args[0], A.StringLit):
+            self.unsupported(e.args[0].span, "printf with a format that is not a string literal is not "
+                                             "supported yet")
+            return ERROR
+        params = [ts[0]]
+        for a, t in zip(e.args[1:], ts[1:]):
+            if isinstance(t, Float):
+                params.append(DOUBLE)
+            elif is_integer(t):
+                params.append(promote(t))
+            elif isinstance(t, Pointer):
+                params.append(t)
+            else:
+                self.error(a.span, f"cannot pass object of non-trivial type '{spell(t)}' through variadic "
+                                   "function; call will abort at runtime" if isinstance(t, StructType)
+                           else f"cannot pass expression of type '{spell(t)}' to variadic function")
+                return ERROR
+        self.sema.calls[e] = CallInfo(b, params, INT, "printf", {"fmt": e.args[0].value})
+        return INT
