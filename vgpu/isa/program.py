@@ -172,6 +172,18 @@ class Program:
     # `// k.vk:12  text` comments (and usable for headers); the disassembler falls back to `source`.
     line_text: dict[tuple[str, int], str] = field(default_factory=dict)
 
+    def source_line(self, file: str | None, line: int | None) -> str | None:
+        """The text of `line` of `file` (None: the program's own file): from `line_text`, else from
+        `source` when the file is the program's own; None when unknown."""
+        if line is None:
+            return None
+        file = file or self.filename
+        text = self.line_text.get((file, line))
+        if text is None and self.source is not None and file == self.filename:
+            lines = self.source.splitlines()
+            text = lines[line - 1] if 0 < line <= len(lines) else None
+        return text
+
 
 def shared_symbols(k: KernelCode, prog: Program) -> list[str]:
     """Shared symbols a kernel's instructions name, in order of first use."""
