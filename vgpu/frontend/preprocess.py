@@ -5,25 +5,75 @@ Out: `(text, line_map)`: the text with directives done, macros expanded and comm
      one output line per original (file, line), tokens at their original columns where possible;
      `line_map.span(...)` turns a position in that text back into a `Span` of the original file.
 
-The preprocessor is pcpp (a real C99 preprocessor).  `#include "x.vkh"` is looked up only in the
-directory of the including file; `#include <...>` (CUDA and C system headers) is accepted and ignored;
-`#pragma` is ignored.  pcpp's own complaints become diagnostics; it never prints.  Columns inside a
-macro expansion point at the macro's use.  Text without a '#' skips pcpp entirely.
+The preprocessor is pcpp (a real C99 preprocessor) with a C lexer for numbers (pp-numbers: `2.5f`,
+`7ull`, `1e-3F` stay one token).  `#include "x.vkh"` is looked up only in the directory of the including
+file; `#include <...>` finds vgpu's built-in headers (vgpu/include: <climits> <cfloat> <cstdint>
+<cuda_runtime.h> and their .h names, with x86-64 Linux nvcc/glibc values); any other system header is
+accepted and ignored.  `#pragma` is ignored.  pcpp's own complaints become diagnostics; it never prints.
+The output is token-exact: two tokens are separated only where the source (or a macro body) separated
+them, or where they would paste into another token.  Columns inside a macro expansion point at the macro's
+use.  What it may read is capped (file size, regular files only, total bytes and number of includes,
+tokens made by macro expansion).  Text without a '#' skips pcpp entirely.
 """
 from __future__ import annotations
 
 import io
 import os
 import re
+import stat
+import types
 from bisect import bisect_right
 
+import pcpp.parser
 from pcpp import Action, OutputDirective, Preprocessor
+from pcpp.parser import lex
 
-from ..diagnostics import Reporter, Span
+from ..diagnostics import CompileError, Reporter, Span
 
 PREDEFINED = {"__CUDACC__": "1", "__NVCC__": "1", "__CUDA_ARCH__": "900"}   # nvcc, device pass, sm_90
+INCLUDE_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "include")
 MAX_INCLUDE_DEPTH = 32
+MAX_FILE_BYTES = 4 << 20          # one source file or header
+MAX_TOTAL_BYTES = 16 << 20        # all files read by one compilation, repeats included
+MAX_INCLUDES = 4096               # #include directives followed by one compilation
+MAX_EXPANDED_TOKENS = 400_000     # tokens made by macro expansion in one compilation
 IGNORED_DIRECTIVES = {"pragma", "line", "ident"}
+
+
+def _t_pp_number(t):
+    r"\.?\d(?:[eEpP][+-]|[\w.])*"
+    v = t.value
+    exponent = "pP" if v[:2] in ("0x", "0X") else "eE"
+    if "." in v or any(c in v for c in exponent):
+        t.type = "CPP_FLOAT"
+    return t
+
+
+def _make_lexer():
+    """pcpp's lexer with C's pp-number rule in place of its integer and float rules (which split
+    `2.5f` into `2 . 5 f` and `7ull` into `7ul l`)."""
+    rules = {k: getattr(pcpp.parser, k) for k in dir(pcpp.parser) if k.startswith("t_") or k == "tokens"}
+    del rules["t_CPP_FLOAT"]
+    rules.update(t_CPP_INTEGER=_t_pp_number, __file__=__file__)
+    return lex.lex(module=types.SimpleNamespace(**rules), optimize=False)
+
+
+_LEXER = _make_lexer()
+
+# One C token at the start of a string (to tell whether two tokens written together would paste).
+_C_TOKEN = re.compile(r"""\.?\d(?:[eEpP][+-]|[\w.])*|L?'(?:[^'\\\n]|\\.)*'|L?"(?:[^"\\\n]|\\.)*"|[A-Za-z_]\w*
+    |//|/\*|%:%:|\.\.\.|<<=|>>=|->|\+\+|--|<<|>>|<=|>=|==|!=|&&|\|\||[-*/%+&^|]=|\#\#|<:|:>|<%|%>|%:|.""",
+                      re.S | re.X)
+
+
+def pastes(a: str, b: str) -> bool:
+    """Whether the token texts `a` then `b`, written without a blank, would lex differently."""
+    m = _C_TOKEN.match(a + b)
+    return m is None or m.end() != len(a)
+
+
+class _TooMuch(Exception):
+    """A cap on what the preprocessor may read or make was passed (message, token or None)."""
 
 
 class LineMap:
@@ -78,10 +128,18 @@ def preprocess(text: str, filename: str, reporter: Reporter) -> tuple[str, LineM
     text = normalise(text)
     if "#" not in text:
         return text, LineMap.identity(filename, text.count("\n") + 1)
+    if len(text) > MAX_FILE_BYTES:
+        raise reporter.fatal(Span(filename, 1, 1), f"file too large (over {MAX_FILE_BYTES >> 20} MiB)")
     pp = _Preprocessor(filename, text, reporter)
     try:
         pp.parse(text, os.path.abspath(filename))
         tokens = list(iter(pp.token, None))
+    except CompileError:
+        raise
+    except _TooMuch as e:
+        message, tok = e.args
+        span = pp.span_of(tok.source, tok.lineno, pp.column(tok)) if tok is not None else pp.directive_span()
+        raise reporter.fatal(span, message) from None
     except RecursionError:
         raise reporter.fatal(Span(filename, 1, 1), "preprocessing nests too deeply")
     except Exception:  # pcpp is third-party: whatever it raises becomes a diagnostic
@@ -94,7 +152,7 @@ class _Preprocessor(Preprocessor):
     """pcpp with vgpu's include rules and its errors routed to a Reporter."""
 
     def __init__(self, filename: str, text: str, reporter: Reporter):
-        super().__init__()
+        super().__init__(_LEXER.clone())
         self.reporter = reporter
         self.line_directive = None
         self.rewrite_paths = []
@@ -103,8 +161,30 @@ class _Preprocessor(Preprocessor):
         self.wanted = ""                         # the path the current #include "..." asks for
         self.starts: dict[str, list[int]] = {}   # absolute path -> offsets where each line starts
         self._add_starts(os.path.abspath(filename), text)
+        self.bytes_read = len(text)
+        self.includes = 0
+        self.expanded = 0                        # tokens made by macro expansion so far
+        self.expanding = 0                       # depth of expand_macros calls
+        self.add_path(INCLUDE_DIR)
         for name, value in PREDEFINED.items():
             self.define(f"{name} {value}")
+
+    def expand_macros(self, tokens, expanding_from=[]):  # noqa: B006 - pcpp's signature
+        """pcpp's expansion, counting the tokens that nested expansions make (a macro bomb stops)."""
+        if not self.expanding:
+            self.outer = tokens
+        self.expanding += 1
+        try:
+            out = super().expand_macros(tokens, expanding_from)
+        finally:
+            self.expanding -= 1
+        if self.expanding:
+            self.expanded += len(out)
+            if self.expanded > MAX_EXPANDED_TOKENS:
+                use = next((t for t in self.outer if t.lineno == self.linemacro and t.value in self.macros),
+                           self.outer[0] if self.outer else None)
+                raise _TooMuch(f"macro expansion too large (over {MAX_EXPANDED_TOKENS:,} tokens)", use)
+        return out
 
     def _add_starts(self, path: str, text: str) -> None:
         starts, pos = [], 0
@@ -134,26 +214,63 @@ class _Preprocessor(Preprocessor):
         self.reporter.error(self.span_of(file, line), msg[0].lower() + msg[1:] if msg else "preprocessor error")
 
     def on_directive_handle(self, directive, toks, ifpassthru, precedingtoks):
+        if directive.value == "include":
+            self.include_tokens = [t for t in toks if t.type not in self.t_WS]
         if directive.value == "include" and toks and toks[0].type == self.t_STRING:
             self.wanted = os.path.join(os.path.dirname(directive.source or ""), toks[0].value[1:-1])
         return super().on_directive_handle(directive, toks, ifpassthru, precedingtoks)
 
     def on_file_open(self, is_system_include, includepath):
-        if is_system_include or includepath != os.path.abspath(self.wanted):
+        if is_system_include:                # only vgpu's own headers
+            if os.path.dirname(includepath) != INCLUDE_DIR or not os.path.isfile(includepath):
+                raise IOError(includepath)
+        elif includepath != os.path.abspath(self.wanted):
             raise IOError(includepath)       # only next to the including file
         if self.include_depth >= MAX_INCLUDE_DEPTH:
             self.reporter.error(self.directive_span(), "#include nested too deeply")
             raise OutputDirective(Action.IgnoreAndRemove)
-        with open(includepath, "rb") as f:
-            data = f.read()
-        source = self.lastdirective.source
-        name = os.path.normpath(os.path.join(os.path.dirname(self.display.get(source, "")),
-                                             os.path.relpath(includepath, os.path.dirname(source))))
+        data = self._read(includepath)
+        if is_system_include:
+            name = f"<{os.path.basename(includepath)}>"
+        else:
+            source = self.lastdirective.source
+            name = os.path.normpath(os.path.join(os.path.dirname(self.display.get(source, "")),
+                                                 os.path.relpath(includepath, os.path.dirname(source))))
         text = decode(data, name, self.reporter)
         self.display[includepath] = name
         self.reporter.sources.add(name, text)
         self._add_starts(includepath, normalise(text))
         return io.StringIO(text)
+
+    def _read(self, path: str) -> bytes:
+        """The bytes of an included file, within the caps (a clear error at the #include otherwise)."""
+        self.includes += 1
+        if self.includes > MAX_INCLUDES:
+            raise _TooMuch(f"too many #include directives followed (over {MAX_INCLUDES})", None)
+        try:
+            with open(path, "rb") as f:
+                info = os.fstat(f.fileno())
+                if not stat.S_ISREG(info.st_mode):
+                    raise _TooMuch(f"'{self.wanted_name()}' is not a regular file", None)
+                data = f.read(MAX_FILE_BYTES + 1)
+        except (FileNotFoundError, NotADirectoryError):
+            raise
+        except IsADirectoryError:
+            raise _TooMuch(f"'{self.wanted_name()}' is not a regular file", None) from None
+        except OSError as e:
+            raise _TooMuch(f"cannot read '{self.wanted_name()}': {e.strerror}", None) from None
+        if len(data) > MAX_FILE_BYTES:
+            raise _TooMuch(f"'{self.wanted_name()}' is too large (over {MAX_FILE_BYTES >> 20} MiB)", None)
+        self.bytes_read += len(data)
+        if self.bytes_read > MAX_TOTAL_BYTES:
+            raise _TooMuch(f"#include reads too much (over {MAX_TOTAL_BYTES >> 20} MiB in all)", None)
+        return data
+
+    def wanted_name(self) -> str:
+        """The file name the current #include directive spells."""
+        d = self.lastdirective
+        toks = [t.value for t in getattr(self, "include_tokens", [])]
+        return "".join(toks).strip('"<>') if toks else (d.value if d is not None else "?")
 
     def on_include_not_found(self, is_malformed, is_system_include, curdir, includepath):
         if is_malformed:
@@ -188,7 +305,8 @@ def decode(data: bytes, filename: str, reporter: Reporter) -> str:
 
 
 def _render(tokens, pp: _Preprocessor) -> tuple[str, LineMap]:
-    """Lay pcpp's tokens out one line per original line, each at its original column if it fits."""
+    """Lay pcpp's tokens out one line per original line, token-exactly: a blank only where the source or
+    a macro body had one (at the original column when it fits) or where two tokens would paste."""
     out: list[str] = []
     lines: list[tuple[str, int]] = []
     anchors: dict[int, list[tuple[int, int, bool]]] = {}
@@ -197,11 +315,14 @@ def _render(tokens, pp: _Preprocessor) -> tuple[str, LineMap]:
     key = None
     pending = 1                 # the original column where the next token starts, from blanks seen
     in_macro = False
+    prev = None                 # the previous token's text on this output line
+    blank = False               # a blank (or comment) since the previous token
     for tok in tokens:
         expanded = bool(getattr(tok, "expanded_from", None))
         if tok.type in pp.t_WS:
             if not expanded:
                 pending = 1 if "\n" in tok.value else pp.column(tok) + len(tok.value)
+            blank = True
             continue
         if not tok.value:
             continue
@@ -209,23 +330,28 @@ def _render(tokens, pp: _Preprocessor) -> tuple[str, LineMap]:
         if k != key:
             if key is not None:
                 out.append("".join(buf))
-            key, buf, width, in_macro = k, [], 0, False
+            key, buf, width, in_macro, prev = k, [], 0, False, None
             lines.append((pp.display.get(tok.source, tok.source or "<unknown>"), tok.lineno))
         if expanded:
             col = None if in_macro else pending       # a macro's tokens all map to its use
         else:
             col = pp.column(tok)
             pending = col + len(tok.value)
-        if col is not None and width < col - 1:
-            buf.append(" " * (col - 1 - width))
-            width = col - 1
-        elif width and (expanded or in_macro or col is None or width > col - 1):
+        if prev is None or blank:
+            if col is not None and width < col - 1:
+                buf.append(" " * (col - 1 - width))
+                width = col - 1
+            elif prev is not None:
+                buf.append(" ")
+                width += 1
+        elif pastes(prev, tok.value):
             buf.append(" ")                           # keep tokens from pasting together
             width += 1
         line_anchors = anchors.get(len(lines))
         if col is not None and (expanded or line_anchors is not None or width != col - 1):
             anchors.setdefault(len(lines), []).append((width + 1, col, not expanded))
         in_macro = expanded
+        prev, blank = tok.value, False
         buf.append(tok.value)
         width += len(tok.value)
     if key is not None:
