@@ -55,7 +55,9 @@ def _make_lexer():
     rules = {k: getattr(pcpp.parser, k) for k in dir(pcpp.parser) if k.startswith("t_") or k == "tokens"}
     del rules["t_CPP_FLOAT"]
     rules.update(t_CPP_INTEGER=_t_pp_number, __file__=__file__)
-    return lex.lex(module=types.SimpleNamespace(**rules), optimize=False)
+    # ply writes a table module next to the rules unless `optimize`, which first tries to import the table
+    # (a name that does not exist, so it builds from the rules and writes nothing)
+    return lex.lex(module=types.SimpleNamespace(**rules), optimize=True, lextab="_vgpu_no_lextab")
 
 
 _LEXER = _make_lexer()
