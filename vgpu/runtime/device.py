@@ -17,8 +17,12 @@ import itertools
 import os
 import time
 import weakref
+from collections import deque
 from dataclasses import dataclass
 
+from ..sim.faults import DeviceError
+
+LOG_LIMIT = 100_000          # entries a device keeps in each log (the oldest are dropped)
 _default: "Device | None" = None
 _ids = itertools.count()
 _live: "weakref.WeakValueDictionary[int, Device]" = weakref.WeakValueDictionary()
@@ -36,6 +40,11 @@ def _workers_from_env() -> int | None:
     if n < 0:
         raise ValueError(f"VGPU_WORKERS must be a non-negative integer, not {raw!r}")
     return n
+
+
+class DeviceLost(DeviceError):
+    """A device's process or cluster worker is gone (killed, crashed, disconnected)."""
+    title = "device lost"
 
 
 @dataclass(frozen=True)
@@ -100,8 +109,8 @@ class Device:
             from ..sim import SimDevice
             self.sim = SimDevice(**config)
         self.workers = getattr(self.sim, "workers", workers)
-        self.kernel_log: list[KernelRecord] = []
-        self.transfer_log: list = []
+        self.kernel_log: deque = deque(maxlen=LOG_LIMIT)
+        self.transfer_log: deque = deque(maxlen=LOG_LIMIT)
         self._loaded: dict[int, object] = {}
         self.closed = False
         # every launch goes through self.launch (logged), whether it is called as dev.launch or dev.sim.launch
@@ -195,7 +204,8 @@ class Device:
             _current.set(stack[:-1])
 
     def __repr__(self) -> str:
-        where = ", process=True" if getattr(self.sim, "is_remote", False) else ""
+        where = getattr(self.sim, "where", "")
+        where = f", {where}" if where else ""
         return f"vgpu.Device(id={self.id}, name={self.name!r}, num_sms={self.num_sms}, workers={self.workers}{where})"
 
 

@@ -1,0 +1,221 @@
+"""A device in a process of its own: its simulator, memory and SM workers live there, driven over a
+pipe with the same calls a local `SimDevice` takes.
+
+In:  `vgpu.Device(process=True, ...)` (or `vgpu.devices(n, process=True)`): the Device's
+     configuration, sent to the new process.
+Out: `RemoteSim`, the Device's backend: malloc/free/read/write/memset/load/launch become messages
+     (pickled tuples) over a `multiprocessing` pipe; `message_log` records each one (direction,
+     operation, bytes).  A peer copy between two such devices goes through this process: the bytes
+     come back from one and go out to the other, and both legs show in the logs.
+
+The device process ends with `close()`, when the Device is collected, when this process exits, and
+when this process dies without a word (the pipe reaches EOF, or its parent process changes): it
+never outlives the program.  Its own SM workers watch it the same way.
+"""
+from __future__ import annotations
+
+import collections
+import os
+import pickle
+import signal
+import time
+from dataclasses import dataclass
+from multiprocessing import get_context, util
+
+LOG_LIMIT = 100_000         # messages kept in message_log (the oldest are dropped)
+START_TIMEOUT = 60.0
+POLL = 0.5
+
+
+@dataclass(frozen=True)
+class Message:
+    """One message on a device's pipe: '->' to the device process, '<-' back; op; pickled bytes."""
+    direction: str
+    op: str
+    nbytes: int
+
+    def __str__(self) -> str:
+        return f"{self.direction} {self.op:<7} {self.nbytes:>10} B"
+
+
+def _portable(e: BaseException) -> BaseException:
+    try:
+        pickle.loads(pickle.dumps(e))
+        return e
+    except Exception:  # noqa: BLE001 - an error that cannot travel keeps its text
+        return RuntimeError(f"{type(e).__name__}: {e}")
+
+
+def _on_parent_death() -> None:
+    """Linux: ask for SIGTERM when the parent dies (the poll loop also notices within POLL seconds)."""
+    try:
+        import ctypes
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)    # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def _serve(conn, other_end, config: dict) -> None:
+    """The device process: answer messages until 'close', EOF, or the parent is gone."""
+    if other_end is not None:
+        other_end.close()
+    ppid = os.getppid()
+    _on_parent_death()
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(SystemExit(0)))
+    from ..sim import SimDevice
+    sim = None
+    try:
+        sim = SimDevice(**config)
+        conn.send_bytes(pickle.dumps(("ok", sim.workers)))
+        loaded: dict[int, object] = {}
+        while True:
+            if not conn.poll(POLL):
+                if os.getppid() != ppid:
+                    return
+                continue
+            try:
+                msg = pickle.loads(conn.recv_bytes())
+            except (EOFError, OSError):
+                return
+            op = msg[0]
+            try:
+                if op == "close":
+                    conn.send_bytes(pickle.dumps(("ok", None)))
+                    return
+                if op == "load":
+                    mod = sim.load(msg[2])
+                    loaded[msg[1]] = mod
+                    out = (mod.addresses, mod.sizes)
+                elif op == "launch":
+                    key, kernel, args, kw = msg[1:]
+                    out = sim.launch(loaded[key], kernel, args, **kw)
+                elif op == "pid":
+                    out = os.getpid()
+                else:
+                    out = getattr(sim, op)(*msg[1:])
+                reply = ("ok", out)
+            except BaseException as e:  # noqa: BLE001 - every fault goes back to the caller
+                reply = ("err", _portable(e))
+            conn.send_bytes(pickle.dumps(reply, pickle.HIGHEST_PROTOCOL))
+    except SystemExit:
+        return
+    finally:
+        if sim is not None:
+            sim.close()
+
+
+def _stop(proc, conn) -> None:
+    try:
+        conn.send_bytes(pickle.dumps(("close",)))
+        if conn.poll(5.0):
+            conn.recv_bytes()
+    except (OSError, EOFError, ValueError):
+        pass
+    proc.join(5.0)
+    if proc.is_alive():
+        proc.kill()
+        proc.join(5.0)
+    conn.close()
+
+
+class RemoteLoaded:
+    """A program loaded in a device process: its symbols' addresses there."""
+
+    def __init__(self, key: int, program, addresses: dict, sizes: dict):
+        self.key, self.program, self.addresses, self.sizes = key, program, addresses, sizes
+
+    @property
+    def kernel_names(self) -> list[str]:
+        return list(self.program.kernels)
+
+    def symbol_address(self, name: str) -> int:
+        return self.addresses[name]
+
+    def symbol_size(self, name: str) -> int:
+        return self.sizes[name]
+
+
+class RemoteSim:
+    """The SimDevice API, served by a device process (see the module docstring)."""
+
+    is_remote = True
+    where = "process=True"
+
+    def __init__(self, config: dict, name: str = "device"):
+        from ..sim.pool import start_method
+        self.name = name
+        self.message_log: collections.deque = collections.deque(maxlen=LOG_LIMIT)
+        ctx = get_context(start_method())
+        parent, child = ctx.Pipe()
+        self.proc = ctx.Process(target=_serve, name=f"vgpu-device-{name}", daemon=False,
+                                args=(child, parent if ctx.get_start_method() == "fork" else None, config))
+        self.proc.start()
+        child.close()
+        self.conn = parent
+        self._finalizer = util.Finalize(self, _stop, args=(self.proc, self.conn), exitpriority=20)
+        self._keys = 0
+        deadline = time.monotonic() + START_TIMEOUT
+        while not self.conn.poll(0.1):
+            if not self.proc.is_alive() or time.monotonic() > deadline:
+                self.close()
+                raise RuntimeError(f"device process {name} did not start (exit code {self.proc.exitcode})")
+        status, self.workers = pickle.loads(self.conn.recv_bytes())
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def _call(self, op: str, *args):
+        if self.conn.closed:
+            raise RuntimeError(f"device {self.name} is closed")
+        data = pickle.dumps((op,) + args, pickle.HIGHEST_PROTOCOL)
+        self.message_log.append(Message("->", op, len(data)))
+        try:
+            self.conn.send_bytes(data)
+            while not self.conn.poll(POLL):
+                if not self.proc.is_alive():
+                    raise EOFError
+            raw = self.conn.recv_bytes()
+        except (EOFError, OSError, BrokenPipeError):
+            from .device import DeviceLost
+            raise DeviceLost(f"the process of device {self.name} (pid {self.proc.pid}) died "
+                             f"(exit code {self.proc.exitcode})") from None
+        self.message_log.append(Message("<-", op, len(raw)))
+        status, out = pickle.loads(raw)
+        if status == "err":
+            raise out
+        return out
+
+    def malloc(self, nbytes: int) -> int:
+        return self._call("malloc", int(nbytes))
+
+    def free(self, addr: int) -> None:
+        self._call("free", int(addr))
+
+    def write(self, addr: int, data) -> None:
+        self._call("write", int(addr), bytes(memoryview(data).cast("B")) if not isinstance(data, bytes) else data)
+
+    def read(self, addr: int, nbytes: int) -> bytes:
+        return self._call("read", int(addr), int(nbytes))
+
+    def memset(self, addr: int, value: int, nbytes: int) -> None:
+        self._call("memset", int(addr), int(value), int(nbytes))
+
+    def view(self, addr: int, dtype, count: int):
+        raise TypeError(f"device {self.name} lives in another process: read() and write() its memory, "
+                        "a view cannot cross processes")
+
+    def load(self, program) -> RemoteLoaded:
+        self._keys += 1
+        addresses, sizes = self._call("load", self._keys, program)
+        return RemoteLoaded(self._keys, program, addresses, sizes)
+
+    def launch(self, mod: RemoteLoaded, kernel: str, args, grid=(1, 1, 1), block=(1, 1, 1), shared: int = 0,
+               check=None, trace=None):
+        if trace is not None:
+            raise ValueError(f"device {self.name} lives in another process: trace a launch on a local device")
+        return self._call("launch", mod.key, kernel, list(args),
+                          dict(grid=grid, block=block, shared=shared, check=check))
+
+    def close(self) -> None:
+        self._finalizer()
