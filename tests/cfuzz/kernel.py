@@ -1,0 +1,377 @@
+"""One random UB-free kernel: its `.vk` text, its `#include`d header, its inputs and the equivalent C program.
+
+In: a seed.  Out: a `Kernel` with `vk()` (kernel file), `header()` (the helper header, shared verbatim by
+`.vk` and C), `c()` (a host C program that runs every thread of every block and writes the output buffers'
+bytes to stdout), launch geometry and input arrays.
+
+Shape of a kernel: segment 0 declares the per-thread variables; then segments of random statements
+alternate with synchronisation points at the top level of the kernel (where every thread of the block is
+present): `__syncthreads()` and its count/and/or forms, `__syncwarp()`, shuffles, votes.  The C program
+runs one segment for all threads of a block before the next one (per-thread variables live in an array
+of structs), and computes each synchronisation point from all threads' values, so warp functions and
+barriers mean in C what they mean on the GPU.  Shared memory alternates, at each barrier, between "each
+thread writes only its own slots" and "everyone reads", so no order of threads can change a result.
+"""
+from __future__ import annotations
+
+import random
+import struct
+
+from .ctype import F32, F64, I8, I16, I32, I64, INTS, U8, U16, U32, U64, CH, char_literal, float_literal, \
+    int_literal
+from .expr import E, ExprGen, conv, int_binop, negate
+from .gen import ACC, StmtGen
+from .stmt import (Ctx, Decl, For, Helper, If, Line, Macro, Shared, StructDef, SVar, Var, resolve)
+
+PARAMS = ("const int *in0, const float *in1, const double *in2, const unsigned long long *in3, int sp0, "
+          "float sp1, unsigned long long *outi, float *outf, double *outd, unsigned int *accu, int *acci, "
+          "unsigned long long *accl")
+SYNC_KINDS = ["bar", "bar", "syncwarp", "shfl", "shfl_up", "shfl_down", "shfl_xor", "ballot", "any", "all",
+              "count", "and", "or", "activemask"]
+
+
+class Names:
+    def __init__(self):
+        self.n = 0
+
+    def __call__(self, prefix):
+        self.n += 1
+        return f"{prefix}{self.n}"
+
+
+class Sync:
+    """A synchronisation point at the top level: kind, the per-thread variable it sets, value/lane text."""
+
+    removable = False
+
+    def __init__(self, kind, target=None, ty=None, val=None, lane=None, width=None):
+        self.kind, self.target, self.ty, self.val, self.lane, self.width = kind, target, ty, val, lane, width
+
+    def vk(self) -> str:
+        k, m = self.kind, "0xffffffff"
+        if k == "bar":
+            return "__syncthreads();"
+        if k == "syncwarp":
+            return "__syncwarp();"
+        if k == "activemask":
+            return f"${self.target} = __activemask();"
+        w = f", {self.width}" if self.width else ""
+        call = {"shfl": f"__shfl_sync({m}, {self.val}, {self.lane}{w})",
+                "shfl_up": f"__shfl_up_sync({m}, {self.val}, {self.lane}{w})",
+                "shfl_down": f"__shfl_down_sync({m}, {self.val}, {self.lane}{w})",
+                "shfl_xor": f"__shfl_xor_sync({m}, {self.val}, {self.lane}{w})",
+                "ballot": f"__ballot_sync({m}, {self.val})", "any": f"__any_sync({m}, {self.val})",
+                "all": f"__all_sync({m}, {self.val})", "count": f"__syncthreads_count({self.val})",
+                "and": f"__syncthreads_and({self.val})", "or": f"__syncthreads_or({self.val})"}[k]
+        return f"${self.target} = {call};"
+
+
+class Kernel:
+    def __init__(self, seed: int):
+        self.seed = seed
+        r = self.rng = random.Random(seed)
+        self.names = Names()
+        self.warp = r.random() < 0.6
+        self.block = r.choice([32, 64, 96, 128]) if self.warp else r.choice([16, 32, 40, 64, 100, 128])
+        self.grid = r.choice([1, 2, 3])
+        self.hdr_items: list[str] = []        # header: macros, structs, helpers (in order)
+        self.file_macros: list[str] = []
+        self.shared: list[Shared] = []
+        self.state_fields: list[str] = []     # C fields of the per-thread state struct
+        self.body: list = []                  # lists of Stmt (segments) and Sync objects
+        self.inputs()
+        self.generate()
+
+    # ----- inputs ------------------------------------------------------------------------------------
+    def inputs(self):
+        r = self.rng
+        specials32 = [0, 1, 0xFFFFFFFF, 0x80000000, 0x7FFFFFFF, 0x7FC00000, 0x7F800000, 0xFF800000, 0x00000001,
+                      0x80000000, 0x3F800000, 0x4B800001, 0x007FFFFF]
+        specials64 = [0, 1, (1 << 64) - 1, 1 << 63, (1 << 63) - 1, 0x7FF8000000000000, 0x7FF0000000000000,
+                      0xFFF0000000000000, 1, 0x3FF0000000000000, 0x000FFFFFFFFFFFFF, 0x41F0000000000001]
+
+        def word32(float_):
+            if r.random() < 0.2:
+                return r.choice(specials32)
+            if float_:
+                return struct.unpack("<I", struct.pack("<f", r.uniform(-1e3, 1e3) * 10 ** r.randint(-3, 3)))[0]
+            return r.choice([r.randrange(-100, 100), r.randrange(-(1 << 31), 1 << 31)]) & 0xFFFFFFFF
+
+        def word64(float_):
+            if r.random() < 0.2:
+                return r.choice(specials64)
+            if float_:
+                return struct.unpack("<Q", struct.pack("<d", r.uniform(-1e6, 1e6) * 10 ** r.randint(-5, 5)))[0]
+            return r.choice([r.randrange(0, 300), r.randrange(0, 1 << 64)])
+
+        self.data = {"in0": ("int32", [word32(False) for _ in range(64)]),
+                     "in1": ("float32", [word32(True) for _ in range(64)]),
+                     "in2": ("float64", [word64(True) for _ in range(32)]),
+                     "in3": ("uint64", [word64(False) for _ in range(32)]),
+                     "accu": ("uint32", [word32(False) for _ in range(4)]),
+                     "acci": ("int32", [word32(False) for _ in range(4)]),
+                     "accl": ("uint64", [word64(False) for _ in range(4)])}
+        self.sp0 = r.choice([0, 3, -7, 100, 2147483647, -2147483648, r.randrange(-1000, 1000)])
+        self.sp1 = word32(True)
+        if (self.sp1 >> 23) & 0xFF == 0xFF and self.sp1 & 0x7FFFFF:
+            self.sp1 = 0x7FC00000                      # a quiet NaN only
+        nt = self.block * self.grid
+        self.outs = {"outi": ("uint64", 4 * nt), "outf": ("float32", 2 * nt), "outd": ("float64", 2 * nt)}
+
+    # ----- top-level items ---------------------------------------------------------------------------
+    def macro(self, ctx) -> Macro:
+        r = self.rng
+        name = self.names("K")
+        k = r.randrange(9)
+        if k < 3:
+            text, ty, v = int_literal(r)
+            e = E(text, ty, v, v)
+            if r.random() < 0.3 and v <= I32.hi:
+                e = negate(e, r)
+                text = f"(-{text})"
+            elif r.random() < 0.3:
+                text = f"({text})"
+            m = Macro(name, f"#define {name} {text}", e=E(name, e.ty, e.lo, e.hi))
+        elif k < 5:
+            ty = r.choice([F32, F32, F64])
+            text = float_literal(r, ty)
+            text = r.choice([text, f"({text})", f"(-{text})"])
+            m = Macro(name, f"#define {name} {text}", e=E(name, ty), flt=True)
+        elif k == 5:
+            text, v = char_literal(r)
+            m = Macro(name, f"#define {name} {text}", e=E(name, I32, v, v))
+        elif k == 6:
+            ints = [x for x in ctx.macros if x.fn is None and x.e is not None and not x.e.ty.flt]
+            if not ints:
+                return self.macro(ctx)
+            a = r.choice(ints)
+            text, ty, v = int_literal(r)
+            op = r.choice(["+", "*", "-", "^", "|", "/"])
+            e = int_binop(op, a.e, E(text, ty, v, v), None)
+            if e is None:
+                return self.macro(ctx)
+            m = Macro(name, f"#define {name} ({a.name} {op} {text})", e=E(name, e.ty, e.lo, e.hi))
+        elif k == 7:
+            text, ty, v = int_literal(r, r.randrange(0, 64))
+            op = r.choice(["^", "&", "|", ">>", "+"])
+            if op == ">>":
+                text, ty, v = str(v & 7), I32, v & 7
+            lit_e = E(text, ty, v, v)
+            m = Macro(name, f"#define {name}(x) ((x) {op} {text})",
+                      fn=lambda a, op=op, lit_e=lit_e: int_binop(op, a, lit_e, None))
+        else:
+            ty = r.choice([F32, F64])
+            text = float_literal(r, ty)
+            op = r.choice("+-*/")
+            m = Macro(name, f"#define {name}(x) ((x) {op} {text})", fn=lambda a, ty=ty: E("", F64 if
+                      F64 in (a.ty, ty) else F32), flt=True)
+        if r.random() < 0.15:
+            m.text = f"#ifndef {name}\n{m.text}\n#endif"
+        elif r.random() < 0.1:
+            m.text = f"#if 1\n{m.text}\n#else\n#define {name} 0\n#endif"
+        return m
+
+    def struct_def(self, ctx) -> StructDef:
+        r = self.rng
+        n = self.names("S")
+        fields = [(f"f{i}", r.choice(INTS + [F32, F64, CH])) for i in range(r.randint(1, 4))]
+        body = " ".join(f"{t.spell} {f};" for f, t in fields)
+        if r.random() < 0.5:
+            self.hdr_items.append(f"struct {n} {{ {body} }};")
+            return StructDef(f"struct {n}", fields)
+        self.hdr_items.append(f"typedef struct {{ {body} }} T{n};")
+        return StructDef(f"T{n}", fields)
+
+    def helper_ctx(self, ctx, params) -> Ctx:
+        h = Ctx(self.rng, False, self.names)
+        h.macros, h.helpers = ctx.macros, list(ctx.helpers)
+        h.vars = [Var(n, t, t.lo if not t.flt else None, t.hi if not t.flt else None) for n, t in params]
+        return h
+
+    def helper(self, ctx):
+        r = self.rng
+        name = self.names("h")
+        ret = r.choice([I32, U32, I64, U64, F32, F64, I8, U16])
+        params = [(f"p{i}", r.choice([I32, U32, I64, U64, F32, F64, I16, U8])) for i in range(r.randint(1, 3))]
+        h = self.helper_ctx(ctx, params)
+        h.can_return, h.ret = True, ret
+        sg = StmtGen(h)
+        locs = []
+        for _ in range(r.randint(0, 2)):
+            t = r.choice([I32, U32, I64, F32, F64])
+            e = conv(sg.expr(), t)
+            v = Var(self.names("l"), t, t.lo if not t.flt else None, t.hi if not t.flt else None)
+            locs.append(f"    {t.spell} {v.name} = {e.text};\n")
+            h.vars.append(v)
+        body = sg.block(r.randint(1, 6))
+        ret_e = conv(sg.expr(), ret)
+        qual = r.choice(["__device__", "__device__", "__device__ __forceinline__", "__device__ __noinline__",
+                         "static __device__", "__device__ static inline"])
+        text = (f"{qual} {ret.spell} {name}({', '.join(f'{t.spell} {n}' for n, t in params)})\n{{\n" +
+                "".join(locs) + "".join(s.render("vk", "") for s in body) + f"    return {ret_e.text};\n}}")
+        self.hdr_items.append(text)
+        ctx.helpers.append(Helper(name, ret, [t for _, t in params]))
+
+    def struct_helper(self, ctx, sdef):
+        r = self.rng
+        name = self.names("hs")
+        ptys = [r.choice([I32, F32, U64])]
+        h = self.helper_ctx(ctx, [("q", ptys[0])])
+        h.svars = [SVar("p", sdef, state=False)]
+        sg = StmtGen(h)
+        body = [sg.store_aggregate() for _ in range(r.randint(1, 3))]
+        text = (f"__device__ {sdef.name} {name}({sdef.name} p, {ptys[0].spell} q)\n{{\n" +
+                "".join(s.render("vk", "    ") for s in body) + "    return p;\n}")
+        self.hdr_items.append(text)
+        ctx.struct_helpers.append((name, sdef, ptys))
+
+    def state_var(self, ctx, seg0, ty, lo=None, hi=None, init=None, readonly=False, name=None):
+        v = Var(name or self.names("v"), ty, ty.lo if lo is None and not ty.flt else lo,
+                ty.hi if hi is None and not ty.flt else hi, state=True, readonly=readonly)
+        if init is None:
+            init = StmtGen(ctx).expr()
+        from .stmt import fit
+        seg0.append(Decl(ty.spell, v.name, init=fit(init, v).text if isinstance(init, E) else init))
+        self.state_fields.append(f"{ty.spell} {v.name};")
+        ctx.vars.append(v)
+        return v
+
+    # ----- the kernel --------------------------------------------------------------------------------
+    def generate(self):
+        r = self.rng
+        ctx = Ctx(r, True, self.names)
+        ctx.block, ctx.grid, ctx.sp0 = self.block, self.grid, self.sp0
+        for arr, (ty, ops) in ACC.items():
+            for slot in range(4):
+                ctx.acc_ops[(arr, slot)] = r.choice(ops)
+        self.hdr_items.append("__device__ float fz_canonf(float x) { return x == x ? x : 0.0f; }")
+        self.hdr_items.append("__device__ double fz_canon(double x) { return x == x ? x : 0.0; }")
+        for _ in range(r.randint(1, 4)):
+            m = self.macro(ctx)
+            ctx.macros.append(m)
+            self.hdr_items.append(m.text)
+        sdefs = [self.struct_def(ctx) for _ in range(r.randint(0, 2))]
+        for _ in range(r.randint(0, 3)):
+            self.helper(ctx)
+        for sd in sdefs:
+            if r.random() < 0.5:
+                self.struct_helper(ctx, sd)
+        for _ in range(r.randint(1, 5)):
+            m = self.macro(ctx)
+            ctx.macros.append(m)
+            self.file_macros.append(m.text)
+        seg0 = []
+        self.state_var(ctx, seg0, U32, 0, self.block * self.grid - 1,
+                       init="blockIdx.x * blockDim.x + threadIdx.x", readonly=True, name="gid")
+        for _ in range(r.randint(2, 6)):
+            ty = r.choice([I8, U8, I16, U16, I32, U32, I64, U64, F32, F64, I32, I32, CH])
+            lo = hi = None
+            if not ty.flt and r.random() < 0.4:
+                if r.random() < 0.5:
+                    lo, hi = 0, min(ty.hi, (1 << r.choice([3, 8, 15])) - 1)
+                elif ty.signed:
+                    hi = min(ty.hi, r.choice([100, 1000, 32767]))
+                    lo = -hi
+            self.state_var(ctx, seg0, ty, lo, hi)
+        from .stmt import Arr
+        for _ in range(r.randint(0, 2)):
+            a = Arr(self.names("a"), r.choice([I32, U8, I64, F32, F64, U32]), r.choice([2, 4, 8]))
+            seg0.append(Decl(a.ty.spell, a.name, f"[{a.size}]"))
+            self.state_fields.append(f"{a.ty.spell} {a.name}[{a.size}];")
+            q = self.names("q")
+            init = conv(StmtGen(ctx).expr(), a.ty).text
+            f = For(f"int {q} = 0; {q} < {a.size}; {q}++", [Line(f"${a.name}[{q}] = {init};", False)])
+            f.removable = False
+            seg0.append(f)
+            ctx.arrays.append(a)
+        for sd in sdefs:
+            count = r.choice([0, 0, 2, 4])
+            s = SVar(self.names("s"), sd, count)
+            suffix = f"[{count}]" if count else ""
+            seg0.append(Decl(sd.name, s.name, suffix))
+            self.state_fields.append(f"{sd.name} {s.name}{suffix};")
+            for k in range(max(count, 1)):
+                for fname, fty in sd.fields:
+                    ref = f"${s.name}" + (f"[{k}]" if count else "")
+                    seg0.append(Line(f"{ref}.{fname} = {conv(StmtGen(ctx).expr(), fty).text};", False))
+            ctx.svars.append(s)
+        for _ in range(r.choice([0, 0, 1, 1, 2])):
+            ty = r.choice([I32, U32, F32, I64, F64, U8])
+            per = r.choice([1, 2, 4])
+            sh = Shared(self.names("sh"), ty, per, per * self.block)
+            q = self.names("q")
+            init = conv(StmtGen(ctx).expr(), ty).text
+            f = For(f"int {q} = 0; {q} < {per}; {q}++", [Line(f"{sh.name}[threadIdx.x * {per}u + {q}] = {init};",
+                                                                 False)])
+            f.removable = False
+            seg0.append(f)
+            self.shared.append(sh)
+        if r.random() < 0.4:
+            ty = r.choice([U32, I32, U64])
+            ops = ACC[{"u32": "accu", "i32": "acci", "u64": "accl"}[ty.key]][1]
+            sh = Shared(self.names("shc"), ty, 0, 4, atomic_ops=[r.choice(ops) for _ in range(4)])
+            vals = [conv(StmtGen(ctx).expr("int", 1), ty).text for _ in range(4)]
+            seg0.append(If("threadIdx.x == 0", [Line(f"{sh.name}[{i}] = {vals[i]};", False) for i in range(4)]))
+            seg0[-1].removable = False
+            self.shared.append(sh)
+        self.body.append(seg0)
+        if self.shared:
+            self.body.append(Sync("bar"))
+        ctx.shared = self.shared
+        self.ctx = ctx
+        self.switch_modes()
+        kinds = SYNC_KINDS if self.warp else ["bar", "bar", "count", "and", "or"]
+        for _ in range(r.randint(0, 4)):
+            self.body.append(StmtGen(ctx).block(r.randint(1, 8)))
+            self.sync(ctx, r.choice(kinds))
+        ctx.can_return = True
+        self.body.append(StmtGen(ctx).block(r.randint(2, 10)))
+
+    def switch_modes(self):
+        for sh in self.shared:
+            sh.mode = self.rng.choice(["a", "r"] if sh.atomic_ops else ["w", "r"])
+
+    def sync(self, ctx, kind):
+        r = self.rng
+        sg = StmtGen(ctx)
+        if kind == "bar" or kind == "syncwarp":
+            self.body.append(Sync(kind))
+            if kind == "bar":
+                self.switch_modes()
+            return
+        if kind.startswith("shfl"):
+            ty = r.choice([I32, U32, I64, U64, F32, F64])
+            val = conv(sg.expr(), ty).text
+            lane_e = conv(sg.expr("int", 2), I32)
+            lane = lane_e.text if kind == "shfl" else f"(({lane_e.text}) & {r.choice([31, 31, 63])})"
+            width = r.choice([None, None, 32, 16, 8, 4, 2])
+            s = Sync(kind, None, ty, val, lane, width)
+        elif kind == "activemask":
+            ty = U32
+            s = Sync(kind, None, ty)
+        else:
+            ty = U32 if kind == "ballot" else I32
+            s = Sync(kind, None, ty, sg.expr().text)
+        seg0 = self.body[0]
+        v = self.state_var(ctx, seg0, ty, init="0")
+        s.target = v.name
+        self.body.append(s)
+        if kind in ("count", "and", "or"):
+            self.switch_modes()
+
+    # ----- text --------------------------------------------------------------------------------------
+    def header(self) -> str:
+        return "#ifndef FZ_HEADER\n#define FZ_HEADER\n" + "\n".join(self.hdr_items) + "\n#endif\n"
+
+    def vk(self, header_name="fz.vkh") -> str:
+        out = [f'#include "{header_name}"'] + self.file_macros
+        out.append(f"__global__ void fz({PARAMS})\n{{")
+        for sh in self.shared:
+            out.append(f"    __shared__ {sh.ty.spell} {sh.name}[{sh.size}];")
+        for item in self.body:
+            if isinstance(item, Sync):
+                out.append("    " + resolve(item.vk(), "vk"))
+            else:
+                out.append("".join(s.render("vk", "    ") for s in item).rstrip("\n"))
+        out.append("}")
+        return "\n".join(out) + "\n"
