@@ -1,0 +1,17 @@
+"""vgpu.sim.compiled: the compiled executor.  A kernel's ISA is translated once (llvmlite, LLVM IR,
+cached per Program and kernel) into native code that runs each warp's 32 lanes as vectors with an
+explicit active mask and SIMT stack; results, faults and per-pc counters are the interpreter's.
+
+    supports(program, kernel_name) -> (ok, reason)       what it declines: docs/executor.md
+    compile_kernel(program, kernel_name) -> CompiledKernel  (raises Declined(reason))
+    run_blocks(k, cfg, blocks, glob, const, wave_blocks, result=None) -> BlocksResult
+        the interpreter's run_blocks (vgpu.sim.sm), natively when it can; otherwise, and whenever
+        the native run bails out (faults included), the interpreter runs the same call.
+
+Inside: layout (symbol layout, what is declined), alu (arith's semantics on lane vectors), codegen
+(operands and registers), memops (memory, atomics, warp-level ops), instrs (control flow, the
+instruction dispatch), driver (the block loop and barriers), runtime (compilation, caching, running).
+"""
+from .runtime import CompiledKernel, Declined, compile_kernel, launch_decline, run_blocks, supports
+
+__all__ = ["CompiledKernel", "Declined", "compile_kernel", "launch_decline", "run_blocks", "supports"]

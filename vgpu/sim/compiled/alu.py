@@ -1,0 +1,445 @@
+"""Lane-vector arithmetic in LLVM IR: vgpu.arith's semantics, op by op, over <32 x T> values.
+
+In:  an llvmlite IRBuilder, a vgpu.arith op name, the result type `t` (a vgpu Scalar; for compares
+     the operand type), the operand vectors (already of their types), cvt's source type and mode.
+Out: the result vector.  `SUPPORTED(op, t, src, mode)` says whether an op is implemented here; the
+     executor declines kernels using anything else (the transcendental math functions, whose
+     numpy values this file cannot reproduce bit for bit).
+
+Every definition mirrors vgpu/arith.py (the reference): wrapping integers, division by zero giving
+all ones, clamped shift amounts, canonical NaNs, PTX min/max, saturating float -> int conversion.
+tests/test_compiled.py checks the bits against vgpu.arith on random operands.
+"""
+from __future__ import annotations
+
+from llvmlite import ir
+
+N = 32
+I1, I8, I16, I32, I64, I128 = (ir.IntType(b) for b in (1, 8, 16, 32, 64, 128))
+F32, F64 = ir.FloatType(), ir.DoubleType()
+
+
+def vec(t: ir.Type) -> ir.VectorType:
+    return ir.VectorType(t, N)
+
+
+def scalar_type(s) -> ir.Type:
+    """LLVM element type of a vgpu Scalar (pred -> i1)."""
+    if s.kind == "pred":
+        return I1
+    if s.is_float:
+        return F32 if s.bits == 32 else F64
+    return ir.IntType(s.bits)
+
+
+def splat(t: ir.Type, v) -> ir.Constant:
+    """A constant vector of N copies; ints wrap, floats come from their exact bits."""
+    if isinstance(t, ir.IntType):
+        return ir.Constant(vec(t), [ir.Constant(t, int(v) & ((1 << t.width) - 1))] * N)
+    return ir.Constant(vec(t), [ir.Constant(t, float(v))] * N)
+
+
+def fbits_const(t: ir.Type, bits: int, b: ir.IRBuilder):
+    """A float vector constant from its bit pattern (NaN payloads exact)."""
+    it = I32 if t == F32 else I64
+    return b.bitcast(splat(it, bits), vec(t))
+
+
+_CANON = {32: 0x7FFFFFFF, 64: 0x7FF8000000000000}
+_CVT_NAN32 = 0x7FC00000
+
+
+def canon(b, x, nan_bits=None):
+    """x with NaNs replaced by the canonical NaN (or `nan_bits`)."""
+    ft = x.type.element
+    isnan = b.fcmp_unordered("uno", x, x)
+    return b.select(isnan, fbits_const(ft, nan_bits if nan_bits is not None else _CANON[32 if ft == F32 else 64], b), x)
+
+
+def _intrinsic(b, name, args, ret=None):
+    mod = b.module
+    tys = [a.type for a in args]
+    ret = ret or tys[0]
+    fn = mod.globals.get(name)
+    if fn is None:
+        fn = ir.Function(mod, ir.FunctionType(ret, tys), name=name)
+    return b.call(fn, args)
+
+
+def _vsuffix(t: ir.VectorType) -> str:
+    e = t.element
+    s = "f32" if e == F32 else "f64" if e == F64 else f"i{e.width}"
+    return f"v{N}{s}"
+
+
+def intr(b, base, *args, ret=None):
+    """Call llvm.<base>.<vector type> (e.g. intr(b, 'ctpop', x))."""
+    return _intrinsic(b, f"llvm.{base}.{_vsuffix(args[0].type)}", list(args), ret)
+
+
+# -- integers ----------------------------------------------------------------------------------------
+def _ones(t):
+    return splat(t.element, -1)
+
+
+def _zero(t):
+    return ir.Constant(t, None)
+
+
+def _sel_zero_div(b, d):
+    zero = b.icmp_unsigned("==", d, _zero(d.type))
+    return zero, b.select(zero, splat(d.type.element, 1), d)
+
+
+def _iabs(b, x):
+    neg = b.icmp_signed("<", x, _zero(x.type))
+    return b.select(neg, b.neg(x), x)
+
+
+def idiv(b, signed, x, y, rem=False):
+    zero, y1 = _sel_zero_div(b, y)
+    if signed:
+        ua, ub = _iabs(b, x), _iabs(b, y1)
+        r = b.urem(ua, ub) if rem else b.udiv(ua, ub)
+        negate = b.icmp_signed("<", x, _zero(x.type)) if rem else \
+            b.icmp_signed("<", b.xor(x, y), _zero(x.type))
+        r = b.select(negate, b.neg(r), r)
+    else:
+        r = b.urem(x, y1) if rem else b.udiv(x, y1)
+    return b.select(zero, _ones(x.type), r)
+
+
+def _amount(b, s, t):
+    """(s >= width as a mask, min(s, width-1) in t's element type) for a u32 shift amount."""
+    w = t.element.width
+    big = b.icmp_unsigned(">=", s, splat(I32, w))
+    k = b.select(big, splat(I32, w - 1), s)
+    if w > 32:
+        k = b.zext(k, t)
+    elif w < 32:
+        k = b.trunc(k, t)
+    return big, k
+
+
+def shl(b, x, s):
+    big, k = _amount(b, s, x.type)
+    return b.select(big, _zero(x.type), b.shl(x, k))
+
+
+def shr(b, signed, x, s):
+    big, k = _amount(b, s, x.type)
+    if signed:
+        return b.ashr(x, k)
+    return b.select(big, _zero(x.type), b.lshr(x, k))
+
+
+def mul_hi(b, signed, x, y):
+    w = x.type.element.width
+    wide = vec(ir.IntType(2 * w))
+    ext = b.sext if signed else b.zext
+    p = b.mul(ext(x, wide), ext(y, wide))
+    return b.trunc(b.lshr(p, splat(wide.element, w)), x.type)
+
+
+def imin(b, signed, x, y, is_max=False):
+    cmp = b.icmp_signed if signed else b.icmp_unsigned
+    c = cmp(">" if is_max else "<", x, y)
+    return b.select(c, x, y)
+
+
+def bitlen(b, u):
+    """Bit length (0 for 0) in u's type."""
+    w = u.type.element.width
+    return b.sub(splat(u.type.element, w), intr(b, "ctlz", u, ir.Constant(I1, 0), ret=u.type))
+
+
+def to_u32(b, x):
+    w = x.type.element.width
+    if w == 32:
+        return x
+    return b.trunc(x, vec(I32)) if w > 32 else b.zext(x, vec(I32))
+
+
+# -- floats ------------------------------------------------------------------------------------------
+def fmin(b, x, y, is_max=False):
+    both_zero = b.and_(b.fcmp_ordered("==", x, _zero(x.type)), b.fcmp_ordered("==", y, _zero(y.type)))
+    xneg = signbit(b, x)
+    zres = b.select(xneg, y, x) if is_max else b.select(xneg, x, y)
+    xnan = b.fcmp_unordered("uno", x, x)
+    ynan = b.fcmp_unordered("uno", y, y)
+    pick = b.fcmp_ordered(">" if is_max else "<", x, y)
+    r = b.select(pick, x, y)
+    r = b.select(ynan, x, r)
+    r = b.select(xnan, y, r)
+    return canon(b, b.select(both_zero, zres, r))
+
+
+def signbit(b, x):
+    it = vec(I32 if x.type.element == F32 else I64)
+    return b.icmp_signed("<", b.bitcast(x, it), _zero(it))
+
+
+def nextafter_bits(b, r, toward_neg):
+    """r moved one ulp toward -inf (toward_neg True) or +inf, as IEEE bit arithmetic."""
+    ft = r.type.element
+    it = vec(I32 if ft == F32 else I64)
+    bits = b.bitcast(r, it)
+    is_zero = b.fcmp_ordered("==", r, _zero(r.type))
+    neg = signbit(b, r)
+    if toward_neg:   # positive: shrink (-1), negative: grow (+1)
+        step = b.select(neg, splat(it.element, 1), splat(it.element, -1))
+    else:
+        step = b.select(neg, splat(it.element, -1), splat(it.element, 1))
+    moved = b.add(bits, step)
+    tiny = splat(it.element, (1 << (it.element.width - 1)) | 1 if toward_neg else 1)
+    out = b.select(is_zero, tiny, moved)
+    isnan = b.fcmp_unordered("uno", r, r)
+    return b.select(isnan, r, b.bitcast(out, r.type))
+
+
+def toward_zero_bits(b, r):
+    """r moved one ulp toward zero (r finite nonzero or infinite)."""
+    it = vec(I32 if r.type.element == F32 else I64)
+    bits = b.bitcast(r, it)
+    isnan = b.fcmp_unordered("uno", r, r)
+    is_zero = b.fcmp_ordered("==", r, _zero(r.type))
+    moved = b.bitcast(b.sub(bits, splat(it.element, 1)), r.type)
+    return b.select(b.or_(isnan, is_zero), r, moved)
+
+
+def f64_to_f32(b, x, rnd):
+    """Round f64 to f32 with mode rn (None) rz rm rp (arith._f64_to_f32)."""
+    r = b.fptrunc(x, vec(F32))
+    if rnd in (None, "rn"):
+        return r
+    r64 = b.fpext(r, x.type)
+    if rnd == "rz":
+        away = b.fcmp_ordered(">", intr(b, "fabs", r64), intr(b, "fabs", x))
+        return b.select(away, toward_zero_bits(b, r), r)
+    if rnd == "rm":
+        return b.select(b.fcmp_ordered(">", r64, x), nextafter_bits(b, r, True), r)
+    return b.select(b.fcmp_ordered("<", r64, x), nextafter_bits(b, r, False), r)
+
+
+_INTEGRAL = {"rni": "rint", "rzi": "trunc", "rmi": "floor", "rpi": "ceil",
+             "rn": "rint", "rz": "trunc", "rm": "floor", "rp": "ceil"}
+
+
+def _parse_mode(mode):
+    parts = (mode or "").split(".")
+    return next((p for p in parts if p and p != "sat"), None), "sat" in parts
+
+
+def cvt(b, t, src, x, mode):
+    """arith._cvt: x (of type src) to t."""
+    rnd, sat = _parse_mode(mode)
+    tt = vec(scalar_type(t))
+    if t.kind == "pred":
+        if src.is_float:
+            return b.fcmp_unordered("!=", x, _zero(x.type))
+        return b.icmp_unsigned("!=", x, _zero(x.type))
+    if src.kind == "pred":
+        return b.uitofp(x, tt) if t.is_float else b.zext(x, tt)
+    if src.is_float and t.is_float:
+        if rnd in ("rni", "rzi", "rmi", "rpi"):
+            x, rnd = intr(b, _INTEGRAL[rnd], x), None
+        if t.bits < src.bits:
+            r = canon(b, f64_to_f32(b, x, rnd), _CVT_NAN32)
+        elif t.bits > src.bits:
+            r = canon(b, b.fpext(x, tt))
+        else:
+            r = canon(b, x)
+        if sat:
+            isnan = b.fcmp_unordered("uno", r, r)
+            lo = b.fcmp_ordered("<", r, _zero(r.type))
+            hi = b.fcmp_ordered(">", r, splat(tt.element, 1.0))
+            r = b.select(lo, _zero(r.type), b.select(hi, splat(tt.element, 1.0), r))
+            r = b.select(isnan, _zero(r.type), r)
+        return r
+    if src.is_float:
+        x = intr(b, _INTEGRAL[rnd or "rzi"], x)
+        name = "fptosi.sat" if t.is_signed else "fptoui.sat"
+        fn_name = f"llvm.{name}.{_vsuffix(tt)}.{_vsuffix(x.type)}"
+        return _intrinsic(b, fn_name, [x], tt)
+    if t.is_float:
+        conv = b.sitofp if src.is_signed else b.uitofp
+        if src.bits <= 32:
+            d = conv(x, vec(F64))
+            return d if t.bits == 64 else f64_to_f32(b, d, rnd)
+        if rnd not in (None, "rn"):
+            raise NotImplementedError("directed rounding of a 64-bit integer")
+        return conv(x, tt)
+    # int -> int
+    if sat:
+        lo, hi = _range(t)
+        slo, shi = _range(src)
+        wide = vec(ir.IntType(max(t.bits, src.bits) + 1))
+        xe = (b.sext if src.is_signed else b.zext)(x, wide)
+        if slo < lo:
+            c = splat(wide.element, lo)
+            xe = b.select(b.icmp_signed("<", xe, c), c, xe)
+        if shi > hi:
+            c = splat(wide.element, hi)
+            xe = b.select(b.icmp_signed(">", xe, c), c, xe)
+        return b.trunc(xe, tt)
+    return resize(b, x, tt, src.is_signed)
+
+
+def _range(t):
+    if t.is_signed:
+        return -(1 << (t.bits - 1)), (1 << (t.bits - 1)) - 1
+    return 0, (1 << t.bits) - 1
+
+
+def resize(b, x, tt, signed):
+    """Integer vector x to integer vector type tt: truncate, or extend by `signed`."""
+    fw, tw = x.type.element.width, tt.element.width
+    if fw == tw:
+        return x
+    if fw > tw:
+        return b.trunc(x, tt)
+    return b.sext(x, tt) if signed else b.zext(x, tt)
+
+
+# -- the table ---------------------------------------------------------------------------------------
+_FCMP = {"eq": ("o", "=="), "ne": ("u", "!="), "lt": ("o", "<"), "le": ("o", "<="), "gt": ("o", ">"),
+         "ge": ("o", ">="), "ne_ordered": ("o", "!="), "equ": ("u", "=="), "neu": ("u", "!="),
+         "ltu": ("u", "<"), "leu": ("u", "<="), "gtu": ("u", ">"), "geu": ("u", ">="),
+         "num": ("o", "ord"), "nan": ("u", "uno")}
+_ICMP = {"eq": "==", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">="}
+INT_OPS = {"add", "sub", "mul", "div", "rem", "and", "or", "xor", "not", "neg", "abs", "shl", "shr", "min", "max",
+           "mul_hi", "mul_wide", "mad_lo", "mad_hi", "mad_wide", "popc", "clz", "ffs", "bfind", "brev"}
+FLOAT_OPS = {"add", "sub", "mul", "div", "neg", "abs", "fabs", "min", "max", "fmin", "fmax", "sqrt", "rcp",
+             "rsqrt", "rsqrt_approx", "fma", "round", "fmod", "floor", "ceil", "trunc", "rint"}
+
+
+def supported(op: str, t, src=None, mode=None) -> bool:
+    if op in ("cvt", "select") or op in _FCMP:
+        if op == "cvt" and src is not None and src.kind != "pred" and not src.is_float and src.bits == 64 \
+                and t.is_float and _parse_mode(mode)[0] not in (None, "rn"):
+            return False
+        return True
+    if t.is_float:
+        return op in FLOAT_OPS
+    return op in INT_OPS
+
+
+def emit(b: ir.IRBuilder, op: str, t, args: list, src=None, mode=None):
+    """The vector result of arith op `op` at type t (see the module docstring)."""
+    if op == "select":
+        return b.select(args[0], args[1], args[2])
+    if op == "cvt":
+        return cvt(b, t, src, args[0], mode)
+    if op in _FCMP and not (op in _ICMP and not t.is_float):
+        kind, c = _FCMP[op]
+        if c in ("ord", "uno"):
+            return b.fcmp_ordered("ord", args[0], args[1]) if c == "ord" else b.fcmp_unordered("uno", args[0], args[1])
+        return (b.fcmp_ordered if kind == "o" else b.fcmp_unordered)(c, args[0], args[1])
+    if op in _ICMP:
+        cmp = b.icmp_signed if t.is_signed else b.icmp_unsigned
+        return cmp(_ICMP[op], args[0], args[1])
+    if t.is_float:
+        return _float(b, op, t, args)
+    return _int(b, op, t, args, src)
+
+
+def _float(b, op, t, a):
+    x = a[0]
+    if op == "add":
+        return canon(b, b.fadd(x, a[1]))
+    if op == "sub":
+        return canon(b, b.fsub(x, a[1]))
+    if op == "mul":
+        return canon(b, b.fmul(x, a[1]))
+    if op == "div":
+        return canon(b, b.fdiv(x, a[1]))
+    if op == "neg":
+        return canon(b, b.fneg(x))
+    if op in ("abs", "fabs"):
+        return canon(b, intr(b, "fabs", x))
+    if op in ("min", "fmin"):
+        return fmin(b, x, a[1])
+    if op in ("max", "fmax"):
+        return fmin(b, x, a[1], is_max=True)
+    if op == "sqrt":
+        return canon(b, intr(b, "sqrt", x))
+    if op == "rcp":
+        return canon(b, b.fdiv(splat(x.type.element, 1.0), x))
+    if op in ("rsqrt", "rsqrt_approx"):
+        if t.bits == 64:
+            return canon(b, b.fdiv(splat(F64, 1.0), intr(b, "sqrt", x)))
+        d = b.fpext(x, vec(F64))
+        return canon(b, b.fptrunc(b.fdiv(splat(F64, 1.0), intr(b, "sqrt", d)), x.type))
+    if op == "fma":
+        return canon(b, intr(b, "fma", x, a[1], a[2]))
+    if op == "round":
+        return canon(b, intr(b, "round", x))
+    if op in ("floor", "ceil", "trunc", "rint"):
+        return canon(b, intr(b, op, x))
+    if op == "fmod":
+        return canon(b, b.frem(x, a[1]))
+    raise NotImplementedError(op)
+
+
+def _int(b, op, t, a, src=None):
+    x = a[0]
+    s = t.is_signed
+    if op == "add":
+        return b.add(x, a[1])
+    if op == "sub":
+        return b.sub(x, a[1])
+    if op == "mul":
+        return b.mul(x, a[1])
+    if op in ("div", "rem"):
+        return idiv(b, s, x, a[1], rem=op == "rem")
+    if op == "and":
+        return b.and_(x, a[1])
+    if op == "or":
+        return b.or_(x, a[1])
+    if op == "xor":
+        return b.xor(x, a[1])
+    if op == "not":
+        return b.not_(x)
+    if op == "neg":
+        return b.neg(x)
+    if op == "abs":
+        return _iabs(b, x) if s else x
+    if op == "shl":
+        return shl(b, x, a[1])
+    if op == "shr":
+        return shr(b, s, x, a[1])
+    if op in ("min", "max"):
+        return imin(b, s, x, a[1], op == "max")
+    if op == "mul_hi":
+        return mul_hi(b, s, x, a[1])
+    if op == "mad_lo":
+        return b.add(b.mul(x, a[1]), a[2])
+    if op == "mad_hi":
+        return b.add(mul_hi(b, s, x, a[1]), a[2])
+    if op in ("mul_wide", "mad_wide"):
+        wt = vec(scalar_type(t))
+        ext = b.sext if s else b.zext
+        p = b.mul(ext(x, wt), ext(a[1], wt))
+        return b.add(p, a[2]) if op == "mad_wide" else p
+    # bit ops: the operand's type is x's, the result type t
+    tt = vec(scalar_type(t))
+    if op == "popc":
+        r = intr(b, "ctpop", x)
+    elif op == "clz":
+        r = intr(b, "ctlz", x, ir.Constant(I1, 0), ret=x.type)
+    elif op == "ffs":
+        nz = b.icmp_unsigned("!=", x, _zero(x.type))
+        tz = intr(b, "cttz", x, ir.Constant(I1, 0), ret=x.type)
+        r = b.select(nz, b.add(tz, splat(x.type.element, 1)), _zero(x.type))
+    elif op == "bfind":
+        u = x
+        if src is not None and src.is_signed:
+            u = b.select(b.icmp_signed("<", x, _zero(x.type)), b.not_(x), x)
+        nz = b.icmp_unsigned("!=", u, _zero(u.type))
+        r = b.select(nz, b.sub(bitlen(b, u), splat(u.type.element, 1)), _ones(u.type))
+        return b.select(nz, resize(b, r, tt, False), splat(tt.element, 0xFFFFFFFF))
+    elif op == "brev":
+        return intr(b, "bitreverse", x)
+    else:
+        raise NotImplementedError(op)
+    return resize(b, r, tt, False)

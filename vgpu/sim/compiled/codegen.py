@@ -1,0 +1,218 @@
+"""LLVM IR for one kernel: `i32 warp(i64* ctx, i64* ws)` runs one warp from where it stands.
+
+In:  a `Program`, a `KernelCode`, its `layout.Layout`.
+Out: an llvmlite `ir.Module` holding `warp` (and its helpers).  The function runs the warp whose
+     state `ws` points at (top of SIMT stack pc/rpc/mask, alive lanes, the stack, the registers) until
+     it exits (returns 0), arrives at a block barrier (1, state saved, resumed by the driver after the
+     release) or meets something only the interpreter reproduces (2: a fault, a divergent barrier, a
+     warp-sync that must wait for other paths, trap, the instruction budget; ctx[BAIL_*] say which).
+
+A warp's 32 lanes are <32 x T> vectors; every instruction writes only the active lanes (select on the
+mask).  The SIMT stack is the interpreter's (vgpu.sim's WarpStacks, same divergence, reconvergence at
+the `KernelCode.reconv` pcs, same exits), so per-pc warp and thread issue counts are identical.
+Memory instructions loop over the active lanes in lane order with the interpreter's checks.
+"""
+from __future__ import annotations
+
+from llvmlite import ir
+
+from ...isa import spec
+from ...isa.program import Imm, KernelCode, Label, Mem, Program, Reg, SReg, Sym
+from ...types import U32
+from . import alu
+from .alu import F32, F64, I1, I8, I16, I32, I64, N, splat, vec
+from .layout import (CONST_BASE, CONST_BYTES, GLOBAL_BASE, LOCAL_BASE, SHARED_BASE, STACK_DEPTH, WINDOW,
+                     WS_HEADER, Layout, reg_class, scalar_of)
+
+# ctx words (i64)
+(C_ARENA, C_GSTARTS, C_GENDS, C_GCOUNT, C_CONST, C_CSTARTS, C_CENDS, C_CCOUNT, C_SHARED, C_SHARED_BYTES,
+ C_LOCAL, C_LPAD, C_LOCAL_BYTES, C_PARAMS, C_OPW, C_OPT, C_DIV, C_SYMTAB, C_BUDGET, C_CTAID, C_CTAID_Y,
+ C_CTAID_Z, C_NTID, C_NTID_Y, C_NTID_Z, C_NCTAID, C_NCTAID_Y, C_NCTAID_Z, C_SMID, C_NSMID, C_WARPID,
+ C_RED_COUNT, C_RED_TOTAL, C_ATOMICS, C_BAIL_PC, C_BAIL_WHY, C_GLO, C_GHI, C_CLO, C_CHI, C_ALIVE0,
+ C_WPB) = range(42)
+CTX_WORDS = 48
+# ws words (i64)
+W_PC, W_RPC, W_MASK, W_ALIVE, W_DEPTH, W_WAIT, W_WIDX, W_BARPRED, W_ICOUNT = range(9)
+W_STACK = WS_HEADER
+# bail reasons
+B_FAULT, B_DIVERGENT_BARRIER, B_WARP_SYNC, B_TRAP, B_BUDGET, B_STACK = range(1, 7)
+
+SPACE = {None: 0, "shared": 1, "local": 2, "const": 3, "global": 4, "param": 5}
+_SREG_CTX = {"%ctaid.x": C_CTAID, "%ctaid.y": C_CTAID_Y, "%ctaid.z": C_CTAID_Z, "%ntid.x": C_NTID,
+             "%ntid.y": C_NTID_Y, "%ntid.z": C_NTID_Z, "%nctaid.x": C_NCTAID, "%nctaid.y": C_NCTAID_Y,
+             "%nctaid.z": C_NCTAID_Z, "%smid": C_SMID, "%nsmid": C_NSMID}
+_STORE_T = {"%p": I8, "%rs": I16, "%r": I32, "%f": F32, "%rd": I64, "%fd": F64}
+_SRC_TYPE = {"s": lambda ts: ts[0], "sw": lambda ts: spec.wide(ts[0]), "sc": lambda ts: ts[1],
+             "sp": lambda ts: "pred", "su": lambda ts: "u32"}
+_DST_TYPE = {"d": lambda ts: ts[0], "dw": lambda ts: spec.wide(ts[0]), "du": lambda ts: "u32",
+             "dp": lambda ts: "pred"}
+
+
+def _elt(t: str) -> ir.Type:
+    if t == "pred":
+        return I1
+    if t == "f32":
+        return F32
+    if t == "f64":
+        return F64
+    return ir.IntType(spec.type_bits(t))
+
+
+def float_bits(value, t: str) -> int:
+    """The bits of an immediate as the interpreter's decode.const makes it (np.array(float(v), dtype))."""
+    import numpy as np
+    x = np.array(float(value), np.float32 if t == "f32" else np.float64)
+    return int(x.view(np.uint32 if t == "f32" else np.uint64))
+
+
+def _signed(t: str) -> bool:
+    return t[0] == "s"
+
+
+class KernelGen:
+    def __init__(self, program: Program, code: KernelCode, lay: Layout):
+        self.program, self.code, self.lay = program, code, lay
+        self.n = len(code.instrs)
+        self.rpcs = set(code.reconv.values())
+        self.module = ir.Module(name=code.name)
+        self.module.triple = ""
+        fnty = ir.FunctionType(I32, [I64.as_pointer(), I64.as_pointer()])
+        self.fn = ir.Function(self.module, fnty, name="warp")
+        self.ctx, self.ws = self.fn.args
+
+    # -- small helpers ----------------------------------------------------------------------------------
+    def cword(self, b, k):
+        return b.load(b.gep(self.ctx, [ir.Constant(I64, k)]))
+
+    def cptr(self, b, k):
+        return b.gep(self.ctx, [ir.Constant(I64, k)])
+
+    def wptr(self, b, k):
+        return b.gep(self.ws, [ir.Constant(I64, k)])
+
+    def regptr(self, b, name, ty):
+        off, _ = self.lay.regs[name]
+        p = b.gep(b.bitcast(self.ws, I8.as_pointer()), [ir.Constant(I64, off)])
+        return b.bitcast(p, vec(ty).as_pointer())
+
+    def maskvec(self, b, m):
+        return b.bitcast(m, vec(I1))
+
+    def lanes(self):
+        return ir.Constant(vec(I32), [ir.Constant(I32, i) for i in range(N)])
+
+    # -- operands ---------------------------------------------------------------------------------------
+    def read(self, b, o, t: str):
+        """Operand o as a <32 x elt(t)> vector (decode.Decoder.src's conversions)."""
+        et = _elt(t)
+        if isinstance(o, Reg):
+            cls = reg_class(o.name)
+            st = _STORE_T[cls]
+            v = b.load(self.regptr(b, o.name, st), align=64)
+            if cls == "%p":
+                p = b.icmp_unsigned("!=", v, ir.Constant(vec(I8), None))
+                if t == "pred":
+                    return p
+                return b.uitofp(p, vec(et)) if t in ("f32", "f64") else b.zext(p, vec(et))
+            if t in ("f32", "f64"):
+                if st == et:
+                    return v
+                if isinstance(st, ir.IntType) and st.width == (32 if t == "f32" else 64):
+                    return b.bitcast(v, vec(et))
+                raise NotImplementedError(f"{t} read of {o.name}")
+            if t == "pred":
+                raise NotImplementedError(f"pred read of {o.name}")
+            if st in (F32, F64):
+                v = b.bitcast(v, vec(I32 if st == F32 else I64))
+            return alu.resize(b, v, vec(et), _signed(t))
+        if isinstance(o, Imm):
+            return self.imm(b, o.value, t)
+        if isinstance(o, SReg):
+            v = self.sreg(b, o.name)
+            if t in ("f32", "f64"):
+                raise NotImplementedError("float read of a special register")
+            return alu.resize(b, v, vec(et), False)
+        if isinstance(o, Sym):
+            a = b.insert_element(ir.Constant(vec(I64), None), self.sym_addr(b, o.name), ir.Constant(I32, 0))
+            a = b.shuffle_vector(a, ir.Constant(vec(I64), None), ir.Constant(vec(I32), [ir.Constant(I32, 0)] * N))
+            return alu.resize(b, a, vec(et), False)
+        raise NotImplementedError(f"operand {o}")
+
+    def imm(self, b, value, t: str):
+        et = _elt(t)
+        if t == "pred":
+            return ir.Constant(vec(I1), [ir.Constant(I1, int(bool(value)))] * N)
+        if t in ("f32", "f64"):
+            return alu.fbits_const(et, float_bits(value, t), b)
+        return splat(et, int(value))
+
+    def sym_addr(self, b, name):
+        lay = self.lay
+        if name in lay.shared:
+            return ir.Constant(I64, lay.shared[name])
+        if name in lay.local:
+            return ir.Constant(I64, lay.local[name])
+        k = lay.runtime_syms.index(name)
+        tab = b.inttoptr(self.cword(b, C_SYMTAB), I64.as_pointer())
+        return b.load(b.gep(tab, [ir.Constant(I64, k)]))
+
+    def sreg(self, b, name):
+        """A special register as <32 x i32>."""
+        def bc(x):
+            x = b.trunc(x, I32)
+            v = b.insert_element(ir.Constant(vec(I32), None), x, ir.Constant(I32, 0))
+            return b.shuffle_vector(v, ir.Constant(vec(I32), None), ir.Constant(vec(I32), [ir.Constant(I32, 0)] * N))
+        if name in _SREG_CTX:
+            return bc(self.cword(b, _SREG_CTX[name]))
+        lane = self.lanes()
+        if name == "%laneid":
+            return lane
+        if name == "%nwarpid":
+            return splat(I32, 64)
+        if name == "%warpid":
+            return bc(b.add(self.cword(b, C_WARPID), b.load(self.wptr(b, W_WIDX))))
+        if name.startswith("%lanemask_"):
+            vals = []
+            for i in range(N):
+                one = 1 << i
+                vals.append({"eq": one, "lt": one - 1, "le": (one << 1) - 1, "gt": ~((one << 1) - 1) & 0xFFFFFFFF,
+                             "ge": ~(one - 1) & 0xFFFFFFFF}[name[10:]])
+            return ir.Constant(vec(I32), [ir.Constant(I32, v) for v in vals])
+        if name.startswith("%tid."):
+            tib = b.add(b.mul(bc(b.load(self.wptr(b, W_WIDX))), splat(I32, 32)), lane)
+            bx, by = bc(self.cword(b, C_NTID)), bc(self.cword(b, C_NTID_Y))
+            if name == "%tid.x":
+                return b.urem(tib, bx)
+            if name == "%tid.y":
+                return b.urem(b.udiv(tib, bx), by)
+            return b.udiv(tib, b.mul(bx, by))
+        raise NotImplementedError(f"special register {name}")
+
+    def write(self, b, o, t: str, value, m):
+        """Write `value` (<32 x elt(t)>) into register o for the lanes of mask m (i32)."""
+        if not isinstance(o, Reg):
+            raise NotImplementedError(f"destination {o}")
+        cls = reg_class(o.name)
+        st = _STORE_T[cls]
+        if cls == "%p":
+            if value.type.element != I1:
+                value = b.icmp_unsigned("!=", value, ir.Constant(value.type, None)) \
+                    if isinstance(value.type.element, ir.IntType) else b.fcmp_unordered("!=", value, ir.Constant(value.type, None))
+            value = b.zext(value, vec(I8))
+        elif t in ("f32", "f64"):
+            if st != value.type.element:
+                w = 32 if t == "f32" else 64
+                if isinstance(st, ir.IntType) and st.width == w:
+                    value = b.bitcast(value, vec(st))
+                else:
+                    raise NotImplementedError(f"{t} write into {o.name}")
+        else:
+            if value.type.element == I1:
+                value = b.zext(value, vec(ir.IntType(spec.type_bits(t)) if t != "pred" else I8))
+            w = st.width if isinstance(st, ir.IntType) else (32 if st == F32 else 64)
+            value = alu.resize(b, value, vec(ir.IntType(w)), _signed(t))
+            if st in (F32, F64):
+                value = b.bitcast(value, vec(st))
+        p = self.regptr(b, o.name, st)
+        old = b.load(p, align=64)
+        b.store(b.select(self.maskvec(b, m), value, old), p, align=64)

@@ -1,0 +1,331 @@
+"""The body of the generated `warp` function: control flow (the SIMT stack), instruction by instruction.
+
+In:  a `codegen.KernelGen` (operands, registers, the ctx and ws words).
+Out: `build_module(program, code, layout) -> ir.Module`.  One basic block per pc; `settle` pops stack
+     entries that reached their reconvergence pc (or lost all lanes), `dispatch` jumps to the pc on
+     top of the stack.  Memory instructions loop over the active lanes (lowest first) with the
+     interpreter's alignment, window and allocation checks; anything that fails bails out (2).
+"""
+from __future__ import annotations
+
+from llvmlite import ir
+
+from ...isa import spec
+from ...isa.program import Imm, Label, Mem, Reg, Sym
+from ...types import U32
+from . import alu
+from .alu import I1, I8, I32, I64, N, splat, vec
+from .codegen import (B_BUDGET, B_DIVERGENT_BARRIER, B_FAULT, B_STACK, B_TRAP, B_WARP_SYNC, C_ALIVE0,
+                      C_ARENA, C_ATOMICS, C_BAIL_PC, C_BAIL_WHY, C_BUDGET, C_CCOUNT, C_CENDS, C_CHI, C_CLO,
+                      C_CONST, C_CSTARTS, C_DIV, C_GCOUNT, C_GENDS, C_GHI, C_GLO, C_GSTARTS, C_LOCAL,
+                      C_LOCAL_BYTES, C_LPAD, C_OPT, C_OPW, C_PARAMS, C_RED_COUNT, C_RED_TOTAL, C_SHARED,
+                      C_SHARED_BYTES, W_ALIVE, W_BARPRED, W_DEPTH, W_ICOUNT, W_MASK, W_PC, W_RPC, W_STACK,
+                      W_WAIT, W_WIDX, _DST_TYPE, _SRC_TYPE, KernelGen, _elt)
+from .layout import STACK_DEPTH, scalar_of
+from .memops import MemGen, c32, c64
+
+
+def build_module(program, code, lay) -> ir.Module:
+    return Gen(program, code, lay).build()
+
+
+class Gen(MemGen):
+    def build(self) -> ir.Module:
+        fn, n = self.fn, self.n
+        entry = fn.append_basic_block("entry")
+        b = ir.IRBuilder(entry)
+        self.pcv, self.rpcv, self.maskv, self.icv = b.alloca(I64), b.alloca(I64), b.alloca(I32), b.alloca(I64)
+        self.sa = b.alloca(ir.ArrayType(I64, N), name="addrs")
+        self.sv = b.alloca(ir.ArrayType(I64, N), name="vals")
+        self.sa.align = self.sv.align = 64
+        self.opw = b.inttoptr(self.cword(b, C_OPW), I64.as_pointer())
+        self.opt = b.inttoptr(self.cword(b, C_OPT), I64.as_pointer())
+        self.budget = self.cword(b, C_BUDGET)
+        b.store(b.load(self.wptr(b, W_PC)), self.pcv)
+        b.store(b.load(self.wptr(b, W_RPC)), self.rpcv)
+        b.store(b.trunc(b.load(self.wptr(b, W_MASK)), I32), self.maskv)
+        b.store(c64(0), self.icv)
+        self.blk = [fn.append_basic_block(f"pc{pc}") for pc in range(n + 1)]
+        self.settle_b, self.dispatch_b = fn.append_basic_block("settle"), fn.append_basic_block("dispatch")
+        resume_b = fn.append_basic_block("resume")
+        waiting = b.icmp_signed("!=", b.load(self.wptr(b, W_WAIT)), c64(0))
+        b.cbranch(waiting, resume_b, self.dispatch_b)
+        self.leaders = {0, n} | set(self.code.labels.values()) | self.rpcs
+        self.barriers = []
+        for pc, ins in enumerate(self.code.instrs):
+            if ins.op in ("bra", "ret", "exit", "bar", "trap") or spec.family(ins).name in ("shfl.sync", "vote.sync",
+                                                                                           "bar.warp.sync"):
+                self.leaders.add(pc + 1)
+        for pc, ins in enumerate(self.code.instrs):
+            b = ir.IRBuilder(self.blk[pc])
+            self.count(b, pc)
+            self.instr(b, pc, ins)
+        b = ir.IRBuilder(self.blk[n])
+        self.count(b, n)
+        self.exit(b, n, None)
+        self._settle()
+        self._dispatch()
+        self._resume(resume_b)
+        return self.module
+
+    # -- bookkeeping ------------------------------------------------------------------------------------
+    def count(self, b, pc):
+        m = b.load(self.maskv)
+        p = b.gep(self.opw, [c64(pc)])
+        b.store(b.add(b.load(p), c64(1)), p)
+        p = b.gep(self.opt, [c64(pc)])
+        pop = b.zext(b.call(self._ctpop32(), [m]), I64)
+        b.store(b.add(b.load(p), pop), p)
+        b.store(b.add(b.load(self.icv), c64(1)), self.icv)
+
+    def _ctpop32(self):
+        f = self.module.globals.get("llvm.ctpop.i32")
+        return f or ir.Function(self.module, ir.FunctionType(I32, [I32]), name="llvm.ctpop.i32")
+
+    def save(self, b, pc=None):
+        """Write the top of the stack back to ws (pc from the pc variable unless given)."""
+        b.store(pc if pc is not None else b.load(self.pcv), self.wptr(b, W_PC))
+        b.store(b.load(self.rpcv), self.wptr(b, W_RPC))
+        b.store(b.zext(b.load(self.maskv), I64), self.wptr(b, W_MASK))
+        b.store(b.load(self.icv), self.wptr(b, W_ICOUNT))
+
+    def bail(self, b, pc, why):
+        b.store(c64(pc), self.cptr(b, C_BAIL_PC))
+        b.store(c64(why), self.cptr(b, C_BAIL_WHY))
+        self.save(b, c64(pc))
+        b.ret(c32(2))
+
+    def bail_if(self, b, cond, pc, why):
+        bad = b.append_basic_block("bail")
+        ok = b.append_basic_block("ok")
+        b.cbranch(cond, bad, ok)
+        b.position_at_end(bad)
+        self.bail(b, pc, why)
+        b.position_at_end(ok)
+
+    def goto(self, b, pc, settle=None):
+        """Continue at pc (through `settle` when pc is a reconvergence point)."""
+        if settle is None:
+            settle = pc in self.rpcs
+        if settle or pc not in range(self.n + 1):
+            b.store(c64(pc), self.pcv)
+            b.branch(self.settle_b)
+        else:
+            b.branch(self.blk[pc])
+
+    def guard_mask(self, b, ins, m):
+        if ins.guard is None:
+            return m
+        p = self.read(b, ins.guard, "pred")
+        pm = b.bitcast(p, I32)
+        return b.and_(m, b.not_(pm) if ins.guard_neg else pm)
+
+    # -- stack ------------------------------------------------------------------------------------------
+    def _settle(self):
+        b = ir.IRBuilder(self.settle_b)
+        pc, rpc, m = b.load(self.pcv), b.load(self.rpcv), b.load(self.maskv)
+        c = b.or_(b.icmp_signed("==", pc, rpc), b.icmp_unsigned("==", m, c32(0)))
+        pop, done = b.append_basic_block("pop"), b.append_basic_block("done")
+        b.cbranch(c, pop, self.dispatch_b)
+        b.position_at_end(pop)
+        d = b.load(self.wptr(b, W_DEPTH))
+        has, popb = b.icmp_signed("==", d, c64(0)), b.append_basic_block("pop1")
+        b.cbranch(has, done, popb)
+        b.position_at_end(popb)
+        d1 = b.sub(d, c64(1))
+        base = b.add(c64(W_STACK), b.mul(d1, c64(3)))
+        b.store(b.load(b.gep(self.ws, [base])), self.pcv)
+        b.store(b.load(b.gep(self.ws, [b.add(base, c64(1))])), self.rpcv)
+        b.store(b.trunc(b.load(b.gep(self.ws, [b.add(base, c64(2))])), I32), self.maskv)
+        b.store(d1, self.wptr(b, W_DEPTH))
+        b.branch(self.settle_b)
+        b.position_at_end(done)
+        b.store(c32(0), self.maskv)
+        self.save(b)
+        b.ret(c32(0))
+
+    def push(self, b, pc, rpc, m, at):
+        d = b.load(self.wptr(b, W_DEPTH))
+        self.bail_if(b, b.icmp_signed(">=", d, c64(STACK_DEPTH)), at, B_STACK)
+        base = b.add(c64(W_STACK), b.mul(d, c64(3)))
+        b.store(pc, b.gep(self.ws, [base]))
+        b.store(rpc, b.gep(self.ws, [b.add(base, c64(1))]))
+        b.store(b.zext(m, I64), b.gep(self.ws, [b.add(base, c64(2))]))
+        b.store(b.add(d, c64(1)), self.wptr(b, W_DEPTH))
+
+    def _dispatch(self):
+        b = ir.IRBuilder(self.dispatch_b)
+        bad = b.append_basic_block("badpc")
+        sw = b.switch(b.load(self.pcv), bad)
+        for pc in sorted(self.leaders):
+            if 0 <= pc <= self.n:
+                sw.add_case(c64(pc), self.blk[pc])
+        b.position_at_end(bad)
+        self.bail(b, -1, B_STACK)
+
+    def _resume(self, blk):
+        b = ir.IRBuilder(blk)
+        b.store(c64(0), self.wptr(b, W_WAIT))
+        bad = b.append_basic_block("badresume")
+        sw = b.switch(b.load(self.pcv), bad)
+        for pc, ins in self.barriers:
+            rb = b.append_basic_block(f"resume{pc}")
+            sw.add_case(c64(pc), rb)
+            r = ir.IRBuilder(rb)
+            if spec.family(ins).name == "bar.red":
+                op = next(m for m in ins.mods if m in spec.family(ins).sem)
+                cnt, tot = self.cword(r, C_RED_COUNT), self.cword(r, C_RED_TOTAL)
+                if op == "popc":
+                    val = r.trunc(cnt, I32)
+                    v = r.insert_element(ir.Constant(vec(I32), None), val, c32(0))
+                    v = r.shuffle_vector(v, ir.Constant(vec(I32), None), ir.Constant(vec(I32), [c32(0)] * N))
+                    self.write(r, ins.operands[0], "u32", v, r.load(self.maskv))
+                else:
+                    c = r.icmp_signed("==", cnt, tot) if op == "and" else r.icmp_signed(">", cnt, c64(0))
+                    v = r.insert_element(ir.Constant(vec(I1), None), c, c32(0))
+                    v = r.shuffle_vector(v, ir.Constant(vec(I1), None), ir.Constant(vec(I32), [c32(0)] * N))
+                    self.write(r, ins.operands[0], "pred", v, r.load(self.maskv))
+            self.goto(r, pc + 1, settle=True)
+        b.position_at_end(bad)
+        self.bail(b, -1, B_STACK)
+
+    # -- instructions -----------------------------------------------------------------------------------
+    def instr(self, b, pc, ins):
+        fam = spec.family(ins).name
+        if fam == "bra":
+            return self.bra(b, pc, ins)
+        if fam in ("ret", "exit"):
+            return self.exit(b, pc, ins)
+        if fam == "trap":
+            return self.bail(b, pc, B_TRAP)
+        if fam in ("bar.sync", "bar.red"):
+            return self.barrier(b, pc, ins)
+        m = self.guard_mask(b, ins, b.load(self.maskv))
+        if fam in ("shfl.sync", "vote.sync", "bar.warp.sync"):
+            self.warp_op(b, pc, ins, fam, m)
+        elif fam == "mov":
+            t = ins.types[0]
+            self.write(b, ins.operands[0], t, self.read(b, ins.operands[1], t), m)
+        elif fam == "activemask":
+            mm = b.load(self.maskv)
+            v = b.insert_element(ir.Constant(vec(I32), None), mm, c32(0))
+            v = b.shuffle_vector(v, ir.Constant(vec(I32), None), ir.Constant(vec(I32), [c32(0)] * N))
+            self.write(b, ins.operands[0], "b32", v, m)
+        elif fam == "membar":
+            pass
+        elif fam == "ld":
+            self.load(b, pc, ins, m)
+        elif fam == "st":
+            self.store(b, pc, ins, m)
+        elif fam in ("atom", "red"):
+            self.atomic(b, pc, ins, m)
+        else:
+            self.alu(b, ins, m)
+        self.goto(b, pc + 1)
+
+    def alu(self, b, ins, m):
+        fam = spec.family(ins)
+        kinds = fam.operand_kinds(ins.mods)
+        types = ins.types
+        op = spec.semantics(ins)
+        dt = _DST_TYPE[kinds[0]](types)
+        args = [self.read(b, o, _SRC_TYPE[k](types)) for o, k in zip(ins.operands[1:], kinds[1:])]
+        t0 = scalar_of(types[0])
+        src, mode, t = None, None, t0
+        if fam.name == "cvt":
+            src, mode = scalar_of(types[1]), ".".join(ins.mods) or None
+        elif kinds[0] == "du":
+            t, src = (U32, t0) if op != "brev" else (t0, None)
+        elif kinds[0] == "dw":
+            t = scalar_of(spec.wide(types[0]))
+        if fam.name == "selp":
+            op, args = "select", [args[2], args[0], args[1]]
+        self.write(b, ins.operands[0], dt, alu.emit(b, op, t, args, src, mode), m)
+
+    def bra(self, b, pc, ins):
+        target = self.code.labels[ins.operands[0].name]
+        self.bail_if(b, b.icmp_signed(">", b.load(self.icv), self.budget), pc, B_BUDGET)
+        if ins.guard is None:
+            return self.goto(b, target)
+        r = self.code.reconv.get(pc, -1)
+        r = r if 0 <= r <= self.n else -1
+        m = b.load(self.maskv)
+        p = b.bitcast(self.read(b, ins.guard, "pred"), I32)
+        taken = b.and_(m, b.not_(p) if ins.guard_neg else p)
+        nt = b.and_(m, b.not_(taken))
+        div = b.and_(b.icmp_unsigned("!=", taken, c32(0)), b.icmp_unsigned("!=", nt, c32(0)))
+        divb, unib = b.append_basic_block("div"), b.append_basic_block("uni")
+        b.cbranch(div, divb, unib)
+        may_pop = target in self.rpcs or pc + 1 in self.rpcs
+        # uniform: just go
+        u = ir.IRBuilder(unib)
+        tk, fb = u.append_basic_block("taken"), u.append_basic_block("fall")
+        u.cbranch(u.icmp_unsigned("!=", taken, c32(0)), tk, fb)
+        self.goto(ir.IRBuilder(tk), target, settle=may_pop)
+        self.goto(ir.IRBuilder(fb), pc + 1, settle=may_pop)
+        # divergent
+        d = ir.IRBuilder(divb)
+        dp = d.gep(d.inttoptr(self.cword(d, C_DIV), I64.as_pointer()), [c64(pc)])
+        d.store(d.add(d.load(dp), c64(1)), dp)
+        F, T, R = pc + 1, target, r
+        if F == R and T == R:
+            return self.goto(d, R, settle=may_pop)
+        newr = d.icmp_signed("!=", d.load(self.rpcv), c64(R))
+        pb, cont = d.append_basic_block("pushr"), d.append_basic_block("cont")
+        d.cbranch(newr, pb, cont)
+        d.position_at_end(pb)
+        self.push(d, c64(R), d.load(self.rpcv), m, pc)
+        d.branch(cont)
+        d.position_at_end(cont)
+        if F == R:
+            d.store(taken, self.maskv)
+            d.store(c64(R), self.rpcv)
+            return self.goto(d, T, settle=may_pop)
+        if T != R:
+            self.push(d, c64(T), c64(R), taken, pc)
+        d.store(nt, self.maskv)
+        d.store(c64(R), self.rpcv)
+        self.goto(d, F, settle=may_pop)
+
+    def exit(self, b, pc, ins):
+        m = b.load(self.maskv)
+        leave = m
+        if ins is not None and ins.guard is not None:
+            leave = self.guard_mask(b, ins, m)
+            stays = b.icmp_unsigned("!=", b.and_(m, b.not_(leave)), c32(0))
+            b.store(b.select(stays, c64(pc + 1), c64(pc)), self.pcv)
+        else:
+            b.store(c64(pc), self.pcv)
+        keep = b.not_(leave)
+        ap = self.wptr(b, W_ALIVE)
+        b.store(b.and_(b.load(ap), b.zext(keep, I64)), ap)
+        b.store(b.and_(m, keep), self.maskv)
+        d = b.load(self.wptr(b, W_DEPTH))
+        pre = b.block
+        head, body, out = b.append_basic_block("xh"), b.append_basic_block("xb"), b.append_basic_block("xo")
+        b.branch(head)
+        b.position_at_end(head)
+        k = b.phi(I64)
+        k.add_incoming(c64(0), pre)
+        b.cbranch(b.icmp_signed("<", k, d), body, out)
+        b.position_at_end(body)
+        p = b.gep(self.ws, [b.add(c64(W_STACK + 2), b.mul(k, c64(3)))])
+        b.store(b.and_(b.load(p), b.zext(keep, I64)), p)
+        k.add_incoming(b.add(k, c64(1)), body)
+        b.branch(head)
+        b.position_at_end(out)
+        b.branch(self.settle_b)
+
+    def barrier(self, b, pc, ins):
+        self.barriers.append((pc, ins))
+        d = b.load(self.wptr(b, W_DEPTH))
+        m = b.load(self.maskv)
+        alive = b.trunc(b.load(self.wptr(b, W_ALIVE)), I32)
+        bad = b.or_(b.icmp_signed("!=", d, c64(0)), b.icmp_unsigned("!=", m, alive))
+        self.bail_if(b, bad, pc, B_DIVERGENT_BARRIER)
+        if spec.family(ins).name == "bar.red":
+            p = b.bitcast(self.read(b, ins.operands[2], "pred"), I32)
+            b.store(b.zext(b.and_(p, m), I64), self.wptr(b, W_BARPRED))
+        b.store(c64(1), self.wptr(b, W_WAIT))
+        self.save(b, c64(pc))
+        b.ret(c32(1))

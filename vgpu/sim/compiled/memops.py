@@ -1,0 +1,314 @@
+"""Memory, atomic and warp-level instructions of the generated `warp` function.
+
+In:  a `codegen.KernelGen` being built (operands, registers, ctx words, bail-out).
+Out: IR for ld/st/atom/red (a loop over the active lanes, lowest first: alignment, window and
+     allocation checks as vgpu.sim's memory does, then the access; any failed check bails out so
+     the interpreter reports the fault) and for shfl/vote/bar.warp.sync (lane vectors; a member mask
+     that is not exactly the active lanes bails out to the interpreter, which waits or reports).
+"""
+from __future__ import annotations
+
+from llvmlite import ir
+
+from ...isa import spec
+from . import alu
+from .alu import F32, F64, I1, I8, I32, I64, N, splat, vec
+from .codegen import (B_FAULT, B_WARP_SYNC, C_ALIVE0, C_ARENA, C_ATOMICS, C_CCOUNT, C_CENDS, C_CHI, C_CLO,
+                      C_CONST, C_CSTARTS, C_GCOUNT, C_GENDS, C_GHI, C_GLO, C_GSTARTS, C_LOCAL, C_LOCAL_BYTES,
+                      C_LPAD, C_PARAMS, C_SHARED, C_SHARED_BYTES, W_ALIVE, W_WIDX, KernelGen, _elt)
+from .layout import CONST_BASE, CONST_BYTES, GLOBAL_BASE, LOCAL_BASE, SHARED_BASE, WINDOW
+
+
+def c64(v):
+    return ir.Constant(I64, v)
+
+
+def c32(v):
+    return ir.Constant(I32, v & 0xFFFFFFFF)
+
+
+def _space(ins):
+    return next((m for m in ins.mods if m in spec.SPACES), None)
+
+
+class MemGen(KernelGen):
+    # -- lane loop --------------------------------------------------------------------------------------
+    def lane_loop(self, b, m, body):
+        """for each set bit l of mask m (lowest first): body(b, l as i64)."""
+        pre = b.block
+        head, bodyb, out = (b.append_basic_block(x) for x in ("lh", "lb", "lx"))
+        b.branch(head)
+        b.position_at_end(head)
+        mm = b.phi(I32)
+        mm.add_incoming(m, pre)
+        b.cbranch(b.icmp_unsigned("!=", mm, c32(0)), bodyb, out)
+        b.position_at_end(bodyb)
+        cttz = self.module.globals.get("llvm.cttz.i32") or ir.Function(
+            self.module, ir.FunctionType(I32, [I32, I1]), name="llvm.cttz.i32")
+        lane = b.zext(b.call(cttz, [mm, ir.Constant(I1, 1)]), I64)
+        body(b, lane)
+        mm.add_incoming(b.and_(mm, b.sub(mm, c32(1))), b.block)
+        b.branch(head)
+        b.position_at_end(out)
+
+    def spill(self, b, v, arr):
+        """Store vector v into the [32 x i64]-sized scratch `arr` as <32 x T>; returns its T*."""
+        p = b.bitcast(arr, v.type.as_pointer())
+        b.store(v, p, align=64)
+        return b.bitcast(arr, v.type.element.as_pointer())
+
+    # -- address checks ---------------------------------------------------------------------------------
+    def _gsearch(self, table):
+        """i1 search(ctx, a, end): [a, end) inside one allocation of the global (0) or const (1) table;
+        on success the hit is cached in ctx (GLO/GHI or CLO/CHI)."""
+        name = f"search{table}"
+        if name in self.module.globals:
+            return self.module.globals[name]
+        fn = ir.Function(self.module, ir.FunctionType(I1, [I64.as_pointer(), I64, I64]), name=name)
+        fn.linkage = "internal"
+        ctx, a, end = fn.args
+        starts_k, ends_k, count_k, lo_k, hi_k = ((C_GSTARTS, C_GENDS, C_GCOUNT, C_GLO, C_GHI) if table == 0 else
+                                                 (C_CSTARTS, C_CENDS, C_CCOUNT, C_CLO, C_CHI))
+        b = ir.IRBuilder(fn.append_basic_block("e"))
+        word = lambda k: b.load(b.gep(ctx, [c64(k)]))        # noqa: E731
+        starts = b.inttoptr(word(starts_k), I64.as_pointer())
+        ends = b.inttoptr(word(ends_k), I64.as_pointer())
+        cnt = word(count_k)
+        pre = b.block
+        head, body, out = (fn.append_basic_block(x) for x in ("h", "b", "o"))
+        b.branch(head)
+        b.position_at_end(head)
+        lo, hi = b.phi(I64), b.phi(I64)
+        lo.add_incoming(c64(0), pre)
+        hi.add_incoming(cnt, pre)
+        b.cbranch(b.icmp_signed("<", lo, hi), body, out)
+        b.position_at_end(body)
+        mid = b.lshr(b.add(lo, hi), c64(1))
+        le = b.icmp_signed("<=", b.load(b.gep(starts, [mid])), a)
+        lo.add_incoming(b.select(le, b.add(mid, c64(1)), lo), body)
+        hi.add_incoming(b.select(le, hi, mid), body)
+        b.branch(head)
+        b.position_at_end(out)
+        i = b.sub(lo, c64(1))
+        neg, chk = fn.append_basic_block("neg"), fn.append_basic_block("chk")
+        b.cbranch(b.icmp_signed("<", i, c64(0)), neg, chk)
+        b.position_at_end(neg)
+        b.ret(ir.Constant(I1, 0))
+        b.position_at_end(chk)
+        s, e = b.load(b.gep(starts, [i])), b.load(b.gep(ends, [i]))
+        ok = b.icmp_signed("<=", end, e)
+        yes, no = fn.append_basic_block("yes"), fn.append_basic_block("no")
+        b.cbranch(ok, yes, no)
+        b.position_at_end(no)
+        b.ret(ir.Constant(I1, 0))
+        b.position_at_end(yes)
+        b.store(s, b.gep(ctx, [c64(lo_k)]))
+        b.store(e, b.gep(ctx, [c64(hi_k)]))
+        b.ret(ir.Constant(I1, 1))
+        return fn
+
+    def resolve(self, b, pc, a, size, space, kind, lane):
+        """Host pointer (i8*) for generic/space address a (i64) of `size` bytes; bails on a fault."""
+        if size > 1:
+            self.bail_if(b, b.icmp_unsigned("!=", b.and_(a, c64(size - 1)), c64(0)), pc, B_FAULT)
+        spaces = [space] if space in ("global", "shared", "local", "const") else ["global", "shared", "local", "const"]
+        out = b.append_basic_block("resolved")
+        results = []
+        for sp in spaces:
+            inwin = self._in_window(b, a, sp)
+            yes, no = b.append_basic_block(f"in_{sp}"), b.append_basic_block(f"not_{sp}")
+            b.cbranch(inwin, yes, no)
+            b.position_at_end(yes)
+            p = self._access(b, pc, a, size, sp, kind, lane)
+            results.append((p, b.block))
+            b.branch(out)
+            b.position_at_end(no)
+        self.bail(b, pc, B_FAULT)
+        b.position_at_end(out)
+        phi = b.phi(I8.as_pointer())
+        for p, blk in results:
+            phi.add_incoming(p, blk)
+        return phi
+
+    @staticmethod
+    def _in_window(b, a, sp):
+        if sp == "global":
+            return b.icmp_unsigned(">=", a, c64(GLOBAL_BASE))
+        lo, size = {"shared": (SHARED_BASE, WINDOW), "local": (LOCAL_BASE, WINDOW), "const": (CONST_BASE, CONST_BYTES)}[sp]
+        return b.icmp_unsigned("<", b.sub(a, c64(lo)), c64(size))
+
+    def _access(self, b, pc, a, size, sp, kind, lane):
+        end = b.add(a, c64(size))
+        if sp in ("global", "const"):
+            if sp == "const" and kind != "load":
+                self.bail(b, pc, B_FAULT)
+                b.position_at_end(b.append_basic_block("dead"))
+            lo_k, hi_k, base, arena = ((C_GLO, C_GHI, GLOBAL_BASE, C_ARENA) if sp == "global" else
+                                       (C_CLO, C_CHI, CONST_BASE, C_CONST))
+            hit = b.and_(b.icmp_signed(">=", a, self.cword(b, lo_k)), b.icmp_signed("<=", end, self.cword(b, hi_k)))
+            miss, ok = b.append_basic_block("miss"), b.append_basic_block("hit")
+            b.cbranch(hit, ok, miss)
+            b.position_at_end(miss)
+            found = b.call(self._gsearch(0 if sp == "global" else 1), [self.ctx, a, end])
+            self.bail_if(b, b.not_(found), pc, B_FAULT)
+            b.branch(ok)
+            b.position_at_end(ok)
+            host = b.inttoptr(self.cword(b, arena), I8.as_pointer())
+            return b.gep(host, [b.sub(a, c64(base))])
+        if sp == "shared":
+            off = b.sub(a, c64(SHARED_BASE))
+            self.bail_if(b, b.icmp_signed(">", b.add(off, c64(size)), self.cword(b, C_SHARED_BYTES)), pc, B_FAULT)
+            return b.gep(b.inttoptr(self.cword(b, C_SHARED), I8.as_pointer()), [off])
+        off = b.sub(a, c64(LOCAL_BASE))
+        self.bail_if(b, b.icmp_signed(">", b.add(off, c64(size)), self.cword(b, C_LOCAL_BYTES)), pc, B_FAULT)
+        lanes = b.add(b.mul(b.load(self.wptr(b, W_WIDX)), c64(32)), lane)
+        return b.gep(b.inttoptr(self.cword(b, C_LOCAL), I8.as_pointer()),
+                     [b.add(b.mul(lanes, self.cword(b, C_LPAD)), off)])
+
+    def addresses(self, b, m):
+        """The address operand as <32 x i64> (decode.Decoder.addr)."""
+        off = int(m.offset)
+        base = m.base
+        if hasattr(base, "name") and base.__class__.__name__ == "Reg":
+            from .layout import reg_class
+            cls = reg_class(base.name)
+            if cls in ("%rd", "%fd"):
+                a = self.read(b, base, "s64")
+            else:
+                a = b.zext(self.read(b, base, "u32"), vec(I64))
+            return b.add(a, splat(I64, off)) if off else a
+        if base.__class__.__name__ == "Sym":
+            s = b.add(self.sym_addr(b, base.name), c64(off))
+        else:
+            s = c64(int(base.value) + off)
+        v = b.insert_element(ir.Constant(vec(I64), None), s, c32(0))
+        return b.shuffle_vector(v, ir.Constant(vec(I64), None), ir.Constant(vec(I32), [c32(0)] * N))
+
+    # -- ld / st / atomics ------------------------------------------------------------------------------
+    def load(self, b, pc, ins, m):
+        sp, t = _space(ins), ins.types[0]
+        et = _elt(t)
+        size = spec.type_bits(t) // 8
+        if sp == "param":
+            mem = ins.operands[1]
+            off = self.lay.params[mem.base.name][0] + mem.offset
+            p = b.gep(b.inttoptr(self.cword(b, C_PARAMS), I8.as_pointer()), [c64(off)])
+            x = b.load(b.bitcast(p, et.as_pointer()), align=1)
+            v = b.insert_element(ir.Constant(vec(et), None), x, c32(0))
+            v = b.shuffle_vector(v, ir.Constant(vec(et), None), ir.Constant(vec(I32), [c32(0)] * N))
+            return self.write(b, ins.operands[0], t, v, m)
+        addrs = self.spill(b, self.addresses(b, ins.operands[1]), self.sa)
+        vals = b.bitcast(self.sv, et.as_pointer())
+
+        def body(b, lane):
+            a = b.load(b.gep(addrs, [lane]))
+            p = self.resolve(b, pc, a, size, sp, "load", lane)
+            b.store(b.load(b.bitcast(p, et.as_pointer())), b.gep(vals, [lane]))
+        self.lane_loop(b, m, body)
+        v = b.load(b.bitcast(self.sv, vec(et).as_pointer()), align=64)
+        self.write(b, ins.operands[0], t, v, m)
+
+    def store(self, b, pc, ins, m):
+        sp, t = _space(ins), ins.types[0]
+        et = _elt(t)
+        size = spec.type_bits(t) // 8
+        addrs = self.spill(b, self.addresses(b, ins.operands[0]), self.sa)
+        vals = self.spill(b, self.read(b, ins.operands[1], t), self.sv)
+
+        def body(b, lane):
+            a = b.load(b.gep(addrs, [lane]))
+            p = self.resolve(b, pc, a, size, sp, "store", lane)
+            b.store(b.load(b.gep(vals, [lane])), b.bitcast(p, et.as_pointer()))
+        self.lane_loop(b, m, body)
+
+    def atomic(self, b, pc, ins, m):
+        fam = spec.family(ins)
+        sp, t = _space(ins), ins.types[0]
+        op = next(x for x in ins.mods if x in fam.sem)
+        et = _elt(t)
+        size = spec.type_bits(t) // 8
+        srcs = ins.operands[1:] if fam.name == "atom" else ins.operands
+        addrs = self.spill(b, self.addresses(b, srcs[0]), self.sa)
+        vals = self.spill(b, self.read(b, srcs[1], t), self.sv)
+        signed = t[0] == "s"
+
+        def body(b, lane):
+            a = b.load(b.gep(addrs, [lane]))
+            p = b.bitcast(self.resolve(b, pc, a, size, sp, "atomic", lane), et.as_pointer())
+            old, x = b.load(p), b.load(b.gep(vals, [lane]))
+            if op == "add":
+                new = b.add(old, x)
+            elif op in ("min", "max"):
+                cmp = b.icmp_signed if signed else b.icmp_unsigned
+                new = b.select(cmp("<" if op == "min" else ">", old, x), old, x)
+            else:
+                new = {"and": b.and_, "or": b.or_, "xor": b.xor}[op](old, x)
+            b.store(new, p)
+        self.lane_loop(b, m, body)
+        cttp = self.module.globals.get("llvm.ctpop.i32")
+        ap = self.cptr(b, C_ATOMICS)
+        b.store(b.add(b.load(ap), b.zext(b.call(cttp, [m]), I64)), ap)
+
+    # -- warp-level -------------------------------------------------------------------------------------
+    def warp_op(self, b, pc, ins, fam, m):
+        ops = ins.operands
+        mvec = self.read(b, ops[{"shfl.sync": 4, "vote.sync": 2, "bar.warp.sync": 0}[fam]], "u32")
+        # every active lane passes the same member mask, which must be exactly the active lanes
+        first = b.zext(b.call(self.module.globals.get("llvm.cttz.i32") or ir.Function(
+            self.module, ir.FunctionType(I32, [I32, I1]), name="llvm.cttz.i32"), [m, ir.Constant(I1, 0)]), I64)
+        first = b.select(b.icmp_unsigned("==", m, c32(0)), c64(0), first)
+        M = b.extract_element(mvec, b.trunc(first, I32))
+        v = b.insert_element(ir.Constant(vec(I32), None), M, c32(0))
+        Mv = b.shuffle_vector(v, ir.Constant(vec(I32), None), ir.Constant(vec(I32), [c32(0)] * N))
+        differ = b.and_(b.bitcast(b.icmp_unsigned("!=", mvec, Mv), I32), m)
+        widx = b.load(self.wptr(b, W_WIDX))
+        alive0 = b.trunc(b.lshr(b.load(b.gep(b.inttoptr(self.cword(b, C_ALIVE0), I64.as_pointer()), [widx])),
+                                c64(0)), I32)
+        M = b.and_(M, alive0)
+        bad = b.or_(b.icmp_unsigned("!=", differ, c32(0)), b.icmp_unsigned("!=", M, m))
+        self.bail_if(b, bad, pc, B_WARP_SYNC)
+        if fam == "bar.warp.sync":
+            return
+        if fam == "vote.sync":
+            mode = next(x for x in ins.mods if x in spec.family(ins).sem)
+            p = b.bitcast(self.read(b, ops[1], "pred"), I32)
+            bits = b.and_(p, M)
+            if mode == "ballot":
+                val, t = bits, "b32"
+            elif mode == "all":
+                val, t = b.icmp_unsigned("==", bits, M), "pred"
+            elif mode == "any":
+                val, t = b.icmp_unsigned("!=", bits, c32(0)), "pred"
+            else:
+                val = b.or_(b.icmp_unsigned("==", bits, M), b.icmp_unsigned("==", bits, c32(0)))
+                t = "pred"
+            v = b.insert_element(ir.Constant(vec(val.type), None), val, c32(0))
+            v = b.shuffle_vector(v, ir.Constant(vec(val.type), None), ir.Constant(vec(I32), [c32(0)] * N))
+            return self.write(b, ops[0], t, v, m)
+        mode = next(x for x in ins.mods if x in ("idx", "up", "down", "bfly"))
+        a = self.read(b, ops[1], "b32")
+        bb = b.and_(self.read(b, ops[2], "u32"), splat(I32, 31))
+        c = self.read(b, ops[3], "u32")
+        seg, cval = b.and_(b.lshr(c, splat(I32, 8)), splat(I32, 31)), b.and_(c, splat(I32, 31))
+        lane = self.lanes()
+        lo = b.and_(lane, seg)
+        hi = b.or_(lo, b.and_(cval, b.not_(seg)))
+        if mode == "up":
+            j = b.sub(lane, bb)
+            ok = b.icmp_signed(">=", j, hi)
+        elif mode == "down":
+            j = b.add(lane, bb)
+            ok = b.icmp_signed("<=", j, hi)
+        elif mode == "bfly":
+            j = b.xor(lane, bb)
+            ok = b.icmp_signed("<=", j, hi)
+        else:
+            j = b.or_(lo, b.and_(bb, b.not_(seg)))
+            ok = b.icmp_signed("<=", j, hi)
+        j = b.select(ok, j, lane)
+        src = self.spill(b, a, self.sv)
+        r = ir.Constant(vec(I32), None)
+        for i in range(N):
+            ji = b.extract_element(j, c32(i))
+            r = b.insert_element(r, b.load(b.gep(src, [ji])), c32(i))
+        self.write(b, ops[0], "b32", r, m)
