@@ -151,11 +151,19 @@ class DaskSim:
         addresses, sizes = self._call("load", self._keys, program, nbytes=len(pickle.dumps(program)))
         return RemoteLoaded(self._keys, program, addresses, sizes)
 
-    def launch(self, mod, kernel, args, grid=(1, 1, 1), block=(1, 1, 1), shared=0, check=None, trace=None):
+    def launch(self, mod, kernel, args, grid=(1, 1, 1), block=(1, 1, 1), shared=0, check=None, trace=None,
+               progress=None):
+        """progress: called once, when the launch is over (the blocks run on the worker)."""
         if trace is not None:
             raise ValueError(f"device {self.name} lives on a Dask worker: trace a launch on a local device")
-        return self._call("launch", mod.key, kernel, list(args), dict(grid=grid, block=block, shared=shared,
+        out = self._call("launch", mod.key, kernel, args, dict(grid=grid, block=block, shared=shared,
                                                                         check=check))
+        if progress is not None:
+            blocks = 1
+            for g in grid:
+                blocks *= int(g)
+            progress(blocks, blocks)
+        return out
 
     def push_to(self, dst, addr, nbytes, dst_addr) -> bool:
         """Actor to actor when `dst` is a device of the same cluster; False otherwise."""

@@ -128,12 +128,13 @@ class Device:
         return self._loaded[key][1]
 
     def launch(self, loaded, kernel: str, args, grid=(1, 1, 1), block=(1, 1, 1), shared: int = 0, check=None,
-               trace=None):
-        """Launch `kernel` of a loaded program (see vgpu.sim.SimDevice.launch) and log it."""
+               trace=None, **options):
+        """Launch `kernel` of a loaded program (see vgpu.sim.SimDevice.launch; `options` pass through) and
+        log it."""
         self._check_open()
         t0 = time.perf_counter()
         result = self._sim_launch(loaded, kernel, args, grid=grid, block=block, shared=shared, check=check,
-                                  trace=trace)
+                                  trace=trace, **options)
         stats = getattr(result, "stats", None) or {}
         self.kernel_log.append(KernelRecord(kernel, getattr(loaded.program, "filename", "?"), tuple(grid),
                                             tuple(block), int(shared), int(stats.get("warp_instructions", 0)),

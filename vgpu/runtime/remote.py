@@ -211,11 +211,18 @@ class RemoteSim:
         return RemoteLoaded(self._keys, program, addresses, sizes)
 
     def launch(self, mod: RemoteLoaded, kernel: str, args, grid=(1, 1, 1), block=(1, 1, 1), shared: int = 0,
-               check=None, trace=None):
+               check=None, trace=None, progress=None):
+        """progress: called once, when the launch is over (the blocks run in the other process)."""
         if trace is not None:
             raise ValueError(f"device {self.name} lives in another process: trace a launch on a local device")
-        return self._call("launch", mod.key, kernel, list(args),
+        out = self._call("launch", mod.key, kernel, args,
                           dict(grid=grid, block=block, shared=shared, check=check))
+        if progress is not None:
+            blocks = 1
+            for g in grid:
+                blocks *= int(g)
+            progress(blocks, blocks)
+        return out
 
     def close(self) -> None:
         self._finalizer()
