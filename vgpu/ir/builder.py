@@ -186,7 +186,10 @@ class Builder:
                 same = a
             else:
                 same = same if same is not None else Undef(phi.type)
-                users = [u for u in dict.fromkeys(self._phi_users.pop(phi, [])) if u is not phi]
+                # users already replaced themselves handed their users on when they went: carrying
+                # them along would make a chain of n phis cost n^2
+                users = [u for u in dict.fromkeys(self._phi_users.pop(phi, []))
+                         if u is not phi and u.block is not None]
                 self._replace(phi, same)
                 self._phi_users.setdefault(same, []).extend(users)
                 work += users

@@ -41,6 +41,7 @@ def _simplify(code: KernelCode) -> bool:
     unreachable code."""
     drop: set[int] = set()
     n = len(code.instrs)
+    labelled = set(code.labels.values())
     for pc, ins in enumerate(code.instrs):
         if ins.op != "bra" or pc in drop:
             continue
@@ -49,7 +50,7 @@ def _simplify(code: KernelCode) -> bool:
         if tgt == pc + 1:
             drop.add(pc)
         elif (ins.guard is not None and tgt == pc + 2 and nxt is not None and nxt.op == "bra"
-              and nxt.guard is None and not _labelled(code, pc + 1)):
+              and nxt.guard is None and pc + 1 not in labelled):
             ins.guard_neg = not ins.guard_neg
             ins.operands = nxt.operands
             drop.add(pc + 1)
@@ -72,10 +73,6 @@ def _unreachable(code: KernelCode) -> bool:
         return False
     rebuild(code, lambda pc, ins: [ins] if pc in seen else [])
     return True
-
-
-def _labelled(code: KernelCode, pc: int) -> bool:
-    return any(p == pc for p in code.labels.values())
 
 
 def _rename_labels(code: KernelCode) -> None:

@@ -51,91 +51,128 @@ def defs_uses(ins: Instr) -> tuple[list[Reg], list[Reg]]:
 
 
 class _Liveness:
-    """Live-out sets (bitsets over virtual registers) of every instruction."""
+    """Liveness over the instruction-level CFG, solved on basic blocks with sparse sets (the values
+    live at a point are few, the values of a kernel many: bitsets per point would cost
+    instructions x values).  Values are numbered in order of first appearance; `du[pc]` holds an
+    instruction's defined and used value numbers; `live_out(pc)` is filled in block by block."""
 
     def __init__(self, code: KernelCode):
         self.code = code
         self.vregs: list[Reg] = []
         self.index: dict[str, int] = {}          # by register name (hashing a Reg is slow)
-        self.du = []
+        self.du: list[tuple[list[int], list[int], bool]] = []
         for ins in code.instrs:
             d, u = defs_uses(ins)
-            self.du.append((self._bits(d), self._bits(u), ins.guard is not None))
-        self.succ = successors(code)
+            self.du.append((self._numbers(d), self._numbers(u), ins.guard is not None))
         n = len(code.instrs)
-        live_in = [0] * (n + 1)
-        self.live_out = [0] * n
-        changed = True
-        while changed:
-            changed = False
-            for pc in range(n - 1, -1, -1):
-                out = 0
-                for s in self.succ[pc]:
-                    out |= live_in[s]
+        self.succ = succ = successors(code)
+        leaders = {0} if n else set()
+        for pc, ss in enumerate(succ):
+            if ss != [pc + 1]:
+                leaders.update(s for s in ss if s < n)
+                if pc + 1 < n:
+                    leaders.add(pc + 1)
+        starts = sorted(leaders)
+        self.blocks = [(a, b) for a, b in zip(starts, starts[1:] + [n])]   # [start, end) pc ranges
+        block_of = {a: k for k, (a, _) in enumerate(self.blocks)}
+        bsucc = [[block_of[s] for s in succ[b - 1] if s < n] for a, b in self.blocks]
+        bpred: list[list[int]] = [[] for _ in self.blocks]
+        for k, ss in enumerate(bsucc):
+            for s in ss:
+                bpred[s].append(k)
+        gen, kill = [], []                       # upward-exposed uses, unguarded defs
+        for a, b in self.blocks:
+            g: set[int] = set()
+            kl: set[int] = set()
+            for pc in range(b - 1, a - 1, -1):
                 d, u, guarded = self.du[pc]
-                new_in = u | (out if guarded else out & ~d)
-                self.live_out[pc] = out
-                if new_in != live_in[pc]:
-                    live_in[pc] = new_in
-                    changed = True
+                if not guarded:
+                    g.difference_update(d)
+                    kl.update(d)
+                g.update(u)
+            gen.append(g)
+            kill.append(kl)
+        self.block_out: list[set[int]] = [set() for _ in self.blocks]
+        live_in: list[set[int]] = [set(g) for g in gen]
+        work = list(range(len(self.blocks)))     # a stack: blocks popped from the end first
+        queued = set(work)
+        while work:
+            k = work.pop()
+            queued.discard(k)
+            out = self.block_out[k]
+            for s in bsucc[k]:
+                out |= live_in[s]
+            new_in = gen[k] | (out - kill[k])
+            if len(new_in) != len(live_in[k]):    # live_in only grows
+                live_in[k] = new_in
+                for p in bpred[k]:
+                    if p not in queued:
+                        queued.add(p)
+                        work.append(p)
 
-    def _bits(self, regs: list[Reg]) -> int:
-        b = 0
+    def _numbers(self, regs: list[Reg]) -> list[int]:
+        out = []
         for r in regs:
             i = self.index.get(r.name)
             if i is None:
                 i = self.index[r.name] = len(self.vregs)
                 self.vregs.append(r)
-            b |= 1 << i
-        return b
-
-    def members(self, bits: int) -> list[int]:
-        out = []
-        while bits:
-            low = bits & -bits
-            out.append(low.bit_length() - 1)
-            bits ^= low
+            out.append(i)
         return out
+
+    def walk(self):
+        """(pc, values live out of pc) for every instruction, block by block, each block backwards;
+        the set is reused: copy it to keep it."""
+        for k, (a, b) in enumerate(self.blocks):
+            live = set(self.block_out[k])
+            for pc in range(b - 1, a - 1, -1):
+                yield pc, live
+                d, u, guarded = self.du[pc]
+                if not guarded:
+                    live.difference_update(d)
+                live.update(u)
 
 
 def _colour(code: KernelCode, lv: _Liveness) -> dict[Reg, int]:
     """Greedy colouring of the interference graph, class by class, preferring copy partners."""
     nv = len(lv.vregs)
-    adj = [0] * nv                                   # bitsets of interfering values
+    adj: list[set[int]] = [set() for _ in range(nv)]     # interfering values
     partners: list[list[int]] = [[] for _ in range(nv)]
     first_def = [len(code.instrs)] * nv
     cls = [reg_cls(r) for r in lv.vregs]
-    same_cls: dict[str, int] = {}
-    for v, c in enumerate(cls):
-        same_cls[c] = same_cls.get(c, 0) | 1 << v
-    for pc, ins in enumerate(code.instrs):
-        d, u, _ = lv.du[pc]
+    instrs = code.instrs
+    copy_of: list[int | None] = [None] * len(instrs)     # a copy's source value, where it is one
+    for pc, (d, _, _) in enumerate(lv.du):
         if not d:
             continue
+        ins = instrs[pc]
         copy_src = None
         if ins.op == "mov" and isinstance(ins.operands[1], Reg) and ins.operands[1].name in lv.index:
-            copy_src = lv.index[ins.operands[1].name]
-        out = lv.live_out[pc]
-        if copy_src is not None:
-            out &= ~(1 << copy_src)
-        for di in lv.members(d):
-            first_def[di] = min(first_def[di], pc)
+            copy_src = copy_of[pc] = lv.index[ins.operands[1].name]
+        for di in d:
+            if pc < first_def[di]:
+                first_def[di] = pc
             if copy_src is not None and cls[copy_src] == cls[di]:
                 partners[di].append(copy_src)
                 partners[copy_src].append(di)
-            adj[di] |= out & same_cls[cls[di]] & ~(1 << di)
-    for v in range(nv):                              # make the relation symmetric
-        for n in lv.members(adj[v]):
-            adj[n] |= 1 << v
+    for pc, out in lv.walk():
+        d = lv.du[pc][0]
+        if not d:
+            continue
+        copy_src = copy_of[pc]
+        for di in d:
+            c = cls[di]
+            for o in out:
+                if o != di and o != copy_src and cls[o] == c:
+                    adj[di].add(o)
+                    adj[o].add(di)
     colour: dict[int, int] = {}
-    coloured = 0
     for v in sorted(range(nv), key=lambda v: (first_def[v], v)):
-        taken = {colour[n] for n in lv.members(adj[v] & coloured)}
+        taken = {colour[n] for n in adj[v] if n in colour}
         pick = next((colour[p] for p in partners[v] if p in colour and colour[p] not in taken), None)
         if pick is None:
             pick = next(c for c in range(len(taken) + 1) if c not in taken)
         colour[v] = pick
-        coloured |= 1 << v
     return {lv.vregs[v]: c for v, c in colour.items()}
 
 
@@ -149,21 +186,19 @@ def _cost(colours: dict[Reg, int]) -> int:
 def _victim(code: KernelCode, lv: _Liveness, temps: set[Reg]) -> Reg | None:
     """The spill candidate: live across the most instructions at the point of highest pressure."""
     span = [0] * len(lv.vregs)
-    best_pc, best_p = None, -1
-    for pc, out in enumerate(lv.live_out):
-        members = lv.members(out)
-        for v in members:
+    weight = [REG_CLASSES[reg_cls(r)][1] for r in lv.vregs]
+    pressure = [0] * len(code.instrs)
+    for pc, out in lv.walk():
+        for v in out:
             span[v] += 1
-        p = sum(REG_CLASSES[reg_cls(lv.vregs[v])][1] for v in members)
-        if p > best_p:
-            best_pc, best_p = pc, p
-    if best_pc is None:
+        pressure[pc] = sum(weight[v] for v in out)
+    if not pressure:
         return None
-    cands = [v for v in lv.members(lv.live_out[best_pc])
-             if lv.vregs[v] not in temps and REG_CLASSES[reg_cls(lv.vregs[v])][1]]
+    best_pc = max(range(len(pressure)), key=lambda pc: (pressure[pc], -pc))
+    live = next(sorted(out) for pc, out in lv.walk() if pc == best_pc)
+    cands = [v for v in live if lv.vregs[v] not in temps and weight[v]]
     if not cands:
-        cands = [v for v in range(len(lv.vregs)) if lv.vregs[v] not in temps
-                 and REG_CLASSES[reg_cls(lv.vregs[v])][1]]
+        cands = [v for v in range(len(lv.vregs)) if lv.vregs[v] not in temps and weight[v]]
     return lv.vregs[max(cands, key=lambda v: span[v])] if cands else None
 
 
