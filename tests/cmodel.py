@@ -3,8 +3,10 @@
 One lane at a time: integers are Python ints wrapped explicitly to the type's width; floats are
 Python floats holding exactly representable values of the type, and every rounding is done here from
 the exact rational result (fractions.Fraction) by `round_float`, written from the IEEE 754 rules.
-Types are given by name ('s32', 'f32', ...).  GPU choices (see vgpu/arith.py's docstring): x/0 and
-x%0 are all ones, float -> int saturates with NaN -> 0, min/max order -0 below +0.
+Types are given by name ('s32', 'f32', ...).  GPU choices (see vgpu/arith.py's docstring and
+/work/shared/reference/h200-edge-semantics.md): x%0 is x, x/0 is all ones (at 64 bits 0xFFFFFFFF when
+0 <= x < 2**32), float -> int saturates with NaN -> 0 from f32 to 32 bits and the sign bit alone
+otherwise, float -> 8/16 bits goes through 32 bits, min/max order -0 below +0.
 """
 from __future__ import annotations
 
@@ -79,14 +81,14 @@ def round_sqrt(q: Fraction, fmt: str) -> float:
 
 def idiv(a: int, b: int, t: str) -> int:
     if b == 0:
-        return wrap(-1, t)
+        return 0xFFFFFFFF if BITS[t] == 64 and 0 <= a < 1 << 32 else wrap(-1, t)
     q = abs(a) // abs(b)
     return wrap(-q if (a < 0) != (b < 0) else q, t)
 
 
 def irem(a: int, b: int, t: str) -> int:
     if b == 0:
-        return wrap(-1, t)
+        return a
     return wrap(a - b * idiv(a, b, t) if (a, b) != (int_range(t)[0], -1) else 0, t)
 
 
@@ -306,8 +308,10 @@ def cvt(x, dst: str, src: str, mode: str | None = None):
             r = 0.0 if math.isnan(r) else min(max(r, 0.0), 1.0)
         return r
     if src[0] == "f":
+        if BITS[dst] < 32:
+            return wrap(cvt(x, dst[0] + "32", src, mode), dst)
         if math.isnan(x):
-            return 0
+            return 0 if src == "f32" and BITS[dst] == 32 else wrap(1 << (BITS[dst] - 1), dst)
         lo, hi = int_range(dst)
         if math.isinf(x):
             return hi if x > 0 else lo

@@ -165,10 +165,12 @@ def test_mul_wide_and_mad_wide(narrow, wide, data):
 
 def test_gpu_integer_corner_cases():
     ev = lambda op, t, *xs: arith.fold(op, t, list(xs))
-    assert ev("div", U32, 7, 0) == 0xFFFFFFFF and ev("rem", U32, 7, 0) == 0xFFFFFFFF
-    assert ev("div", S32, 7, 0) == -1 and ev("div", S32, -7, 0) == -1 and ev("rem", S32, -7, 0) == -1
+    assert ev("div", U32, 7, 0) == 0xFFFFFFFF and ev("rem", U32, 7, 0) == 7
+    assert ev("div", S32, 7, 0) == -1 and ev("div", S32, -7, 0) == -1 and ev("rem", S32, -7, 0) == -7
     assert ev("div", S32, -2 ** 31, -1) == -2 ** 31 and ev("rem", S32, -2 ** 31, -1) == 0
-    assert ev("div", S64, -2 ** 63, -1) == -2 ** 63 and ev("div", U64, 1, 0) == 2 ** 64 - 1
+    assert ev("div", S64, -2 ** 63, -1) == -2 ** 63 and ev("div", U64, 1, 0) == 0xFFFFFFFF
+    assert ev("div", U64, 2 ** 32, 0) == 2 ** 64 - 1 and ev("div", S64, -1, 0) == -1
+    assert ev("div", S64, 2 ** 32 - 1, 0) == 2 ** 32 - 1 and ev("rem", S64, -2 ** 63, 0) == -2 ** 63
     assert ev("div", S32, -7, 2) == -3 and ev("rem", S32, -7, 2) == -1 and ev("rem", S32, 7, -2) == 1
     assert ev("abs", S32, -2 ** 31) == -2 ** 31 and ev("neg", S8, -128) == -128
     assert ev("shl", U32, 1, 32) == 0 and ev("shr", S32, -5, 99) == -1 and ev("shr", U32, 2 ** 31, 32) == 0
@@ -260,8 +262,10 @@ def test_nan_results_are_canonical():
         got = arith.evaluate(op, F32, args)
         assert set(got[np.isnan(got)].view(np.uint32).tolist()) == {0x7FFFFFFF}, op
     got = arith.evaluate("cvt", F32, [np.array([np.nan])], src=F64)
-    assert got.view(np.uint32)[0] == 0x7FC00000
-    assert arith.evaluate("sqrt", F64, [np.array([-1.0])]).view(np.uint64)[0] == 0x7FF8000000000000
+    assert got.view(np.uint32)[0] == 0xFFC00000
+    assert arith.evaluate("sqrt", F64, [np.array([-1.0])]).view(np.uint64)[0] == 0xFFF8000000000000
+    got = arith.evaluate("cvt", F64, [np.array([np.nan], np.float32)], src=F32)
+    assert got.view(np.uint64)[0] == 0xFFF8000000000000
 
 
 # ------------------------------------------------------------------------------------------ compare

@@ -10,15 +10,18 @@ execution cannot disagree.  Nothing here raises or warns for any operand VALUES.
 Integers wrap (two's complement).  Floats are IEEE binary32/binary64, round to nearest even,
 subnormals kept (no FTZ); fma rounds once (exactly, also for f64).  Where C leaves a result
 undefined, vgpu gives what an NVIDIA GPU gives:
-- x / 0 and x % 0 give all bits set (-1 signed, 0xFF..F unsigned), every width: nvcc's division
-  sequence ends by replacing quotient and remainder with ~divisor when the divisor is 0 (DirectX
-  semantics; observed on GPUs as 0xFFFFFFFF for both).  INT_MIN / -1 = INT_MIN, INT_MIN % -1 = 0
-  (the sequence divides magnitudes as unsigned and fixes the sign).
+- Division by zero (measured on an H200, /work/shared/reference/h200-edge-semantics.md): x % 0 is x;
+  x / 0 is all ones (-1 signed, 0xFF..F unsigned), except at 64 bits where it is 0x00000000FFFFFFFF
+  when 0 <= x < 2**32.  INT_MIN / -1 = INT_MIN, INT_MIN % -1 = 0 (the sequence divides magnitudes as
+  unsigned and fixes the sign).
 - shift amounts (u32) >= the width clamp as PTX: shl -> 0, unsigned shr -> 0, signed shr -> sign fill.
 - abs(INT_MIN) = INT_MIN; neg wraps.
-- float -> int saturates to the target range and NaN gives 0 (PTX cvt); default rounding rzi.
-- NaN results of f32 arithmetic, math and neg/abs are the canonical 0x7FFFFFFF; f64 -> f32 cvt of a
-  NaN gives 0x7FC00000 (both as an H100 produces); f64 NaN results are 0x7FF8000000000000 (inferred).
+- float -> int saturates to the target range (PTX cvt); NaN gives 0 from f32 to 32 bits and the
+  most negative value's bits (0x80000000, 0x8000000000000000) from f64 to 32 bits and from either to
+  64 bits; 8- and 16-bit targets go through a 32-bit conversion (signed or unsigned as the target)
+  and keep the low bits (`(short)INFINITY` is -1).  Default rounding rzi.
+- NaN results of f32 arithmetic, math and neg/abs are the canonical 0x7FFFFFFF, of f64 ones
+  0xFFF8000000000000; f64 -> f32 cvt of a NaN gives 0xFFC00000 (as an H200 produces).
   copysign, select and bitcast move bits unchanged.
 - min/max/fmin/fmax on floats return the non-NaN operand and order -0.0 below +0.0 (PTX min/max).
 - Math library functions (exp, sin, pow, ...) are evaluated in float64 and rounded to the type:
@@ -37,7 +40,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from vgpu.types import PRED, SCALARS, U32, Scalar, from_dtype
+from vgpu.types import PRED, SCALARS, U32, Scalar, from_dtype, wrap_int
 
 Impl = Callable[[Scalar, list, "Scalar | None", "str | None"], np.ndarray]
 _KIND = {"pred": "int", "signed": "int", "unsigned": "int", "float": "float"}
@@ -61,6 +64,14 @@ def _uview(x: np.ndarray) -> np.ndarray:
 
 # ------------------------------------------------------------------------------------------ integer
 
+def _div_by_zero(t, a):
+    """x / 0 on the GPU: all ones; at 64 bits 0xFFFFFFFF when 0 <= x < 2**32."""
+    if t.bits < 64:
+        return _ones(t)
+    small = (a >= 0) & (a <= 0xFFFFFFFF)
+    return np.where(small, np.array(0xFFFFFFFF, t.dtype), _ones(t))
+
+
 def _idiv(t, a, b):
     zero = b == 0
     if t.is_signed:
@@ -69,7 +80,7 @@ def _idiv(t, a, b):
         q = np.where((a ^ b) < 0, -q, q).view(t.dtype)
     else:
         q = a // np.where(zero, 1, b)
-    return np.where(zero, _ones(t), q)
+    return np.where(zero, _div_by_zero(t, a), q) if zero.any() else q
 
 
 def _irem(t, a, b):
@@ -80,7 +91,7 @@ def _irem(t, a, b):
         r = np.where(a < 0, -r, r).view(t.dtype)
     else:
         r = a % np.where(zero, 1, b)
-    return np.where(zero, _ones(t), r)
+    return np.where(zero, a, r)                          # x % 0 is x on the GPU
 
 
 def _amount(t, s):
@@ -155,8 +166,8 @@ INTEGER: dict[str, Impl] = {
 # -------------------------------------------------------------------------------------------- float
 
 _QNAN = {np.dtype(np.float32): np.uint32(0x7FFFFFFF).view(np.float32),
-         np.dtype(np.float64): np.uint64(0x7FF8000000000000).view(np.float64)}
-_CVT_NAN32 = np.uint32(0x7FC00000).view(np.float32)
+         np.dtype(np.float64): np.uint64(0xFFF8000000000000).view(np.float64)}
+_CVT_NAN32 = np.uint32(0xFFC00000).view(np.float32)     # (float) of a double NaN
 
 
 def _canon(r, nan=None):
@@ -309,12 +320,20 @@ def _parse_mode(mode: str | None) -> tuple[str | None, bool]:
 
 
 def _float_to_int(t, x):
-    """Integral float values to int type t, saturating; NaN -> 0."""
+    """Integral float values to int type t, saturating; NaN as the GPU gives it (see the docstring);
+    8- and 16-bit targets through the 32-bit conversion of their signedness, then the low bits."""
+    if t.bits < 32:
+        wide = SCALARS[("s" if t.is_signed else "u") + "32"]
+        return _float_to_int(wide, x).astype(t.dtype)
     lo, hi = _range(t)
     over, under = x >= float(hi + 1), x < float(lo)     # hi + 1 and lo are powers of two: exact
-    ok = ~(over | under | np.isnan(x))
+    isnan = np.isnan(x)
+    ok = ~(over | under | isnan)
     r = np.where(ok, x, 0).astype(t.dtype)
-    return np.where(over, hi, np.where(under, lo, r))
+    r = np.where(over, hi, np.where(under, lo, r))
+    if t.bits == 64 or x.dtype == np.float64:           # NaN: the sign bit alone (0 from f32 to 32 bits)
+        r = np.where(isnan, np.array(1 << (t.bits - 1), _UNSIGNED[t.bits // 8]).view(t.dtype), r)
+    return r
 
 
 def _int_to_float(t, src, x, rnd):
@@ -502,10 +521,7 @@ def _const(v, ty: Scalar) -> np.ndarray:
         return np.array(float(v), ty.dtype)
     if ty.kind == "pred":
         return np.array(bool(v))
-    v = int(v) & ((1 << ty.bits) - 1)
-    if ty.is_signed and v >> (ty.bits - 1):
-        v -= 1 << ty.bits
-    return np.array(v, ty.dtype)
+    return np.array(wrap_int(v, ty.bits, ty.is_signed), ty.dtype)
 
 
 def fold(op: str, t: Scalar, consts: list, src: Scalar | None = None, mode: str | None = None):
