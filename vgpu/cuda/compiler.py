@@ -1,0 +1,194 @@
+"""`@cuda.jit`: the dispatcher that compiles a Python kernel once per argument-type set and launches it.
+
+In:  a Python function (and optionally signatures), launch configurations and arguments.
+Out: launches through vgpu's `Module`/`Kernel` runtime (so counters, sanitizers and traces work as for
+     .vk); NumPy array arguments are copied to the device before and back after the launch, as Numba does.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..diagnostics import CompileError
+from ..frontend.python import PySource, contract, kernel_ir
+from ..frontend.python import ntypes as N
+from ..runtime.array import DeviceArray
+from ..runtime.module import Kernel, Module
+
+
+def compile_program(pyfunc, argtypes: list, src: PySource | None = None, max_registers: int | None = None):
+    """Python kernel + Numba argument types -> isa.Program (IR optimised, NVVM's contraction, selected)."""
+    from .. import ir, pipeline
+    src = src or PySource(pyfunc)
+    filename = src.filename
+    with pipeline._no_gc():
+        module, _ = pipeline._guard("the Python front end", filename, kernel_ir, pyfunc, argtypes, src)
+        pipeline._guard("the IR verifier", filename, ir.verify, module)
+        module = pipeline._guard("the IR optimiser", filename, ir.optimize, module)
+        for fn in module.kernels:
+            pipeline._guard("fma contraction", filename, contract, fn)
+        pipeline._guard("the IR verifier", filename, ir.verify, module)
+        program = _select(module, filename, src.file_text, max_registers)
+    program.source = src.file_text
+    program.filename = filename
+    return program
+
+
+def _select(module, filename, source, max_registers):
+    from .. import isa, pipeline
+    if hasattr(pipeline, "compile_ir"):
+        return pipeline.compile_ir(module, filename, source=source, max_registers=max_registers)
+    return pipeline._guard("instruction selection", filename, isa.select_program, module,
+                           max_registers=max_registers)
+
+
+def _sig_key(types: list) -> str:
+    return "(" + ", ".join(str(t) for t in types) + ")"
+
+
+class Dispatcher:
+    """What `@cuda.jit` returns.  `kernel[grid, block](*args)` / `kernel[grid, block, stream, sharedmem]`."""
+    _vgpu_dispatcher = True
+
+    def __init__(self, pyfunc, sigs=None, device: bool = False, max_registers: int | None = None):
+        self.py_func = pyfunc
+        self.__name__ = getattr(pyfunc, "__name__", "kernel")
+        self.__doc__ = getattr(pyfunc, "__doc__", None)
+        self.device = device
+        self._vgpu_kernel = not device
+        self.max_registers = max_registers
+        self._src: PySource | None = None
+        self._cache: dict[tuple, tuple] = {}
+        self.signatures: list[list] = []
+        for sig in sigs or []:
+            types = N.parse_signature(sig) if isinstance(sig, str) else [
+                N.parse_type(str(t)) for t in sig]
+            self.signatures.append(types)
+            if not device:
+                self._compile(types)
+
+    def _source(self) -> PySource:
+        if self._src is None:
+            self._src = PySource(self.py_func)
+        return self._src
+
+    def _compile(self, types: list):
+        key = tuple(types)
+        hit = self._cache.get(key)
+        if hit is None:
+            program = compile_program(self.py_func, list(types), self._source(), self.max_registers)
+            mod = Module(program)
+            hit = (program, mod, mod.get_function(self.__name__))
+            self._cache[key] = hit
+        return hit
+
+    def compile(self, sig):
+        types = N.parse_signature(sig) if isinstance(sig, str) else list(sig)
+        return self._compile(types)[0]
+
+    def __call__(self, *args, **kw):
+        if self.device:
+            raise TypeError(f"device function {self.__name__!r} can only be called from a kernel")
+        raise TypeError(f"kernel {self.__name__!r} must be launched with a configuration: "
+                        f"{self.__name__}[blocks, threads](...)")
+
+    def __getitem__(self, config):
+        if self.device:
+            raise TypeError(f"device function {self.__name__!r} cannot be launched")
+        if not isinstance(config, tuple) or not 2 <= len(config) <= 4:
+            raise TypeError("launch configuration: kernel[grid, block] or kernel[grid, block, stream, sharedmem]")
+        grid, block = config[0], config[1]
+        shared = config[3] if len(config) == 4 else 0
+        return _Launch(self, grid, block, int(shared))
+
+    def forall(self, n: int, stream=0):
+        return _Launch(self, (int(n) + 127) // 128, 128, 0)
+
+    def _types_for(self, args) -> list:
+        types = [N.typeof(a, f"{self.__name__}() argument {k + 1}") for k, a in enumerate(args)]
+        if not self.signatures:
+            return types
+        for sig in self.signatures:
+            if len(sig) == len(types) and all(
+                    (isinstance(s, N.Array) and s == t) or (isinstance(s, N.Number) and isinstance(t, N.Number))
+                    for s, t in zip(sig, types)):
+                return sig
+        have = ", ".join(_sig_key(s) for s in self.signatures)
+        raise TypeError(f"{self.__name__}{_sig_key(types)}: no matching signature (compiled: {have})")
+
+    def launch(self, args, grid, block, shared: int = 0, device=None, **kw):
+        from ..runtime.device import resolve
+        dev = resolve(device)
+        types = self._types_for(args)
+        _, _, kernel = self._compile(types)
+        values, copies = [], []
+        for a, t in zip(args, types):
+            if isinstance(t, N.Array):
+                if isinstance(a, DeviceArray):
+                    d = a
+                else:
+                    host = np.asarray(a)
+                    from .arrays import to_device
+                    d = to_device(host, device=dev)
+                    copies.append((a, d))
+                values += [d, *[int(s) for s in d.shape]]
+            else:
+                if isinstance(a, (np.ndarray,)):
+                    a = a.item()
+                v = np.array(a).astype(t.dtype).item() if not isinstance(a, bool) else a
+                values.append(int(v) if t == N.BOOL else v)
+        try:
+            return kernel(*values, grid=grid, block=block, shared=shared, device=dev, **kw)
+        finally:
+            for host, d in copies:
+                if isinstance(host, np.ndarray) and host.flags.writeable:
+                    host[...] = d.copy_to_host()
+                d.free()
+
+    def inspect_asm(self, signature=None):
+        """vgpu's assembly: a dict {signature: text}, or the text for one signature."""
+        from ..isa.disasm import disassemble
+        if signature is not None:
+            types = N.parse_signature(signature) if isinstance(signature, str) else list(signature)
+            return disassemble(self._compile(types)[0])
+        return {_sig_key(list(k)): disassemble(v[0]) for k, v in self._cache.items()}
+
+    def inspect_types(self):
+        return {_sig_key(list(k)): list(k) for k in self._cache}
+
+    @property
+    def overloads(self):
+        return {_sig_key(list(k)): v[2] for k, v in self._cache.items()}
+
+    def __repr__(self) -> str:
+        return f"<vgpu.cuda {'device function' if self.device else 'kernel'} {self.__name__}>"
+
+
+class _Launch:
+    def __init__(self, disp: Dispatcher, grid, block, shared: int):
+        self.disp, self.grid, self.block, self.shared = disp, grid, block, shared
+
+    def __call__(self, *args):
+        return self.disp.launch(args, self.grid, self.block, self.shared)
+
+
+def jit(func_or_sig=None, device: bool = False, **kw):
+    """numba.cuda.jit: `@jit`, `@jit(device=True)`, `@jit("void(float32[:])")`, `@jit(["sig", ...])`."""
+    ignored = {"debug", "lineinfo", "inline", "fastmath", "opt", "cache", "link", "forceinline", "argtypes",
+               "restype", "boundscheck"}
+    for k in kw:
+        if k not in ignored and k != "max_registers":
+            raise TypeError(f"cuda.jit() got an unexpected keyword argument {k!r}")
+    if kw.get("fastmath"):
+        raise NotImplementedError("cuda.jit(fastmath=True) is not supported by vgpu")
+    maxreg = kw.get("max_registers")
+    if callable(func_or_sig) and not isinstance(func_or_sig, str):
+        return Dispatcher(func_or_sig, None, device, maxreg)
+    sigs = None
+    if isinstance(func_or_sig, (str, tuple)):
+        sigs = [func_or_sig]
+    elif isinstance(func_or_sig, list):
+        sigs = func_or_sig
+
+    def wrap(fn):
+        return Dispatcher(fn, sigs, device, maxreg)
+    return wrap

@@ -1,0 +1,403 @@
+"""Names a Python kernel can use: Python builtins, `math.*`, and numba-cuda's `cuda.*` kernel API.
+
+In:  the Python object a global name refers to, attribute accesses and calls, with typed arguments.
+Out: typed values built in IR.  Types and semantics are numba-cuda's (see cudadecl.py/intrinsics.py
+     there): threadIdx.x is int32, cuda.grid(1) int64, ballot_sync int32, all_sync/any_sync bool,
+     popc/clz keep the operand type, ffs gives uint32, syncthreads_count/_and/_or take and give int32,
+     shfl_*_sync take and give int32/int64/float32/float64.
+"""
+from __future__ import annotations
+
+import ast
+import math
+import types as pytypes
+
+import numpy as np
+
+from ... import types as T
+from ...ir import nodes as ir
+from . import memory
+from . import ntypes as N
+from .values import V, cast
+
+_DIM3 = {"threadIdx": "tid", "blockIdx": "ctaid", "blockDim": "ntid", "gridDim": "nctaid"}
+_MATH1 = {"sqrt": "sqrt", "exp": "exp", "exp2": "exp2", "log": "log", "log2": "log2", "log10": "log10",
+          "sin": "sin", "cos": "cos", "tan": "tan", "tanh": "tanh", "asin": "asin", "acos": "acos",
+          "atan": "atan", "sinh": "sinh", "cosh": "cosh", "fabs": "fabs"}
+_MATH2 = {"pow": "pow", "atan2": "atan2", "fmod": "fmod"}
+_MATH_INT = {"floor": "floor", "ceil": "ceil", "trunc": "trunc"}
+_SPECIAL_PATHS = {"cuda", "cuda.atomic", "cuda.shared", "cuda.local", "cuda.const", "cuda.cg", "math", "numpy"}
+
+
+def global_value(fl, value, node) -> V:
+    """The compile-time meaning of a global / closure / builtin object."""
+    path = getattr(value, "_vgpu_path", None)
+    if isinstance(path, str):
+        return V(N.Ref(path, value))
+    if getattr(value, "_vgpu_dispatcher", False):
+        return V(N.Ref("devfn", value))
+    if isinstance(value, pytypes.ModuleType):
+        name = value.__name__
+        if name in ("numba.cuda", "vgpu.cuda"):
+            return V(N.Ref("cuda", value))
+        if name in ("math", "numpy", "numba"):
+            return V(N.Ref(name, value))
+        raise fl.err(node, f"module {name!r} cannot be used in a kernel")
+    if isinstance(value, (bool, int, float, np.number, np.bool_, str)) or value is None:
+        return fl.const_value(value, node)
+    if isinstance(value, tuple):
+        items = [global_value(fl, x, node) for x in value]
+        return V(N.Tuple(tuple(i.type for i in items)), items, value)
+    dt = dtype_of(value)
+    if dt is not None:
+        return V(N.Ref("dtype", dt))
+    if value in (range, min, max, abs, len, int, float, bool, print, round):
+        return V(N.Ref("builtins." + value.__name__, value))
+    if getattr(value, "__module__", None) == "math" and callable(value):
+        return V(N.Ref("math." + value.__name__, value))
+    if isinstance(value, np.ndarray):
+        raise fl.err(node, f"the global array {getattr(node, 'id', '')!r} cannot be used in a kernel: pass it "
+                           f"as an argument or use cuda.const.array_like")
+    if callable(value):
+        name = getattr(value, "__name__", type(value).__name__)
+        if getattr(value, "_vgpu_kernel", False):
+            raise fl.err(node, f"{name!r} is a kernel: a kernel cannot call another kernel "
+                               f"(use @cuda.jit(device=True))")
+        raise fl.err(node, f"{name!r} is not a device function: only @cuda.jit(device=True) functions, "
+                           f"math and cuda functions can be called in a kernel")
+    raise fl.err(node, f"a {type(value).__name__} object cannot be used in a kernel")
+
+
+def dtype_of(value):
+    """A Number for numpy scalar types, dtypes, numba types and their names, else None."""
+    if isinstance(value, type) and issubclass(value, np.generic):
+        try:
+            return N.from_dtype(value)
+        except TypeError:
+            return None
+    if isinstance(value, np.dtype):
+        return N.from_dtype(value)
+    if isinstance(value, str):
+        try:
+            return N.number(value)
+        except KeyError:
+            return None
+    mod = type(value).__module__ or ""
+    if mod.startswith("numba") or mod.startswith("vgpu"):
+        try:
+            return N.number(str(value))
+        except KeyError:
+            return None
+    return None
+
+
+def attribute(fl, base: V, attr: str, node) -> V:
+    t = base.type
+    b = fl.b
+    if isinstance(t, N.Ref):
+        p = t.path
+        if p == "cuda":
+            if attr in _DIM3:
+                return V(N.Dim3(_DIM3[attr]))
+            if attr == "laneid":
+                return V(N.INT32, b.emit("bitcast", T.S32, [b.emit("sreg", T.U32, name="laneid")]))
+            if attr == "warpsize":
+                return V(N.INT32, ir.Const(T.S32, 32), 32)
+            if attr in ("atomic", "shared", "local", "const", "cg"):
+                return V(N.Ref("cuda." + attr))
+            dt = dtype_of(attr)
+            if dt is not None:
+                return V(N.Ref("dtype", dt))
+            return V(N.Ref("cuda." + attr))
+        if p in ("math", "numpy", "numba"):
+            if p == "math" and attr in ("pi", "e", "inf", "nan", "tau"):
+                return fl.const_value(getattr(math, attr), node)
+            if p == "numba" and attr == "cuda":
+                return V(N.Ref("cuda"))
+            dt = dtype_of(attr) if p != "math" else None
+            if dt is not None:
+                return V(N.Ref("dtype", dt))
+            if p == "numpy" and attr in ("pi", "e", "inf", "nan"):
+                return fl.const_value(float(getattr(np, attr)), node)
+            return V(N.Ref(f"{p}.{attr}"))
+        if p.startswith("cuda.") and p.count(".") == 1:
+            return V(N.Ref(f"{p}.{attr}"))
+        if p == "cuda.cg.grid" and attr == "sync":
+            return V(N.Ref("cuda.cg.grid.sync"))
+        raise fl.err(node, f"{p} has no attribute {attr!r} usable in a kernel")
+    if isinstance(t, N.Dim3):
+        if attr not in ("x", "y", "z"):
+            raise fl.err(node, f"{t} has no attribute {attr!r}")
+        return V(N.INT32, b.emit("bitcast", T.S32, [b.emit("sreg", T.U32, name=f"{t.sreg}.{attr}")]))
+    if isinstance(t, N.Array):
+        if attr == "shape":
+            return V(N.Tuple((N.INT64,) * t.ndim), [V(N.INT64, s) for s in base.val.shape])
+        if attr == "size":
+            size = None
+            for s in base.val.shape:
+                size = s if size is None else b.emit("mul", T.S64, [size, s])
+            return V(N.INT64, size if size is not None else ir.Const(T.S64, 1))
+        if attr == "ndim":
+            return V(N.INT64, ir.Const(T.S64, t.ndim), t.ndim)
+        raise fl.err(node, f"array attribute {attr!r} is not supported in a kernel")
+    if isinstance(t, N.Number) and attr in ("real", "imag"):
+        return base if attr == "real" else V(t, ir.Const(t.ir, 0))
+    raise fl.err(node, f"{t} has no attribute {attr!r}")
+
+
+def const_eval(fl, node):
+    """The Python value of a compile-time constant expression (literals, globals, tuples, arithmetic)."""
+    if isinstance(node, ast.Constant):
+        return node.value
+    if isinstance(node, ast.Name) and node.id not in fl.env:
+        found, value = fl.src.lookup(node.id)
+        if found:
+            return value
+    if isinstance(node, ast.Attribute):
+        base = const_eval(fl, node.value)
+        if base is not None and not isinstance(base, (int, float)):
+            return getattr(base, node.attr, None)
+    if isinstance(node, ast.Tuple):
+        items = [const_eval(fl, e) for e in node.elts]
+        return None if any(i is None for i in items) else tuple(items)
+    if isinstance(node, ast.BinOp) and type(node.op) in (ast.Add, ast.Sub, ast.Mult, ast.FloorDiv):
+        a, c = const_eval(fl, node.left), const_eval(fl, node.right)
+        if isinstance(a, int) and isinstance(c, int):
+            return {ast.Add: a + c, ast.Sub: a - c, ast.Mult: a * c}.get(type(node.op), a // c if c else None)
+    if isinstance(node, ast.Name) and node.id in fl.env:
+        return None
+    return None
+
+
+def call(fl, fn: V, node) -> V:
+    t = fn.type
+    if not isinstance(t, N.Ref):
+        raise fl.err(node.func, f"{t} is not callable")
+    path = t.path
+    if path == "devfn":
+        return call_device(fl, t.obj, node)
+    if path == "dtype":
+        (a,) = args_of(fl, node, 1, 1)
+        return fl.convert(a, t.obj, node) if isinstance(a.type, N.Number) else _bad(fl, node, a)
+    if path.startswith("builtins."):
+        return builtin(fl, path[9:], node)
+    if path.startswith("math."):
+        return math_call(fl, path[5:], node)
+    if path.startswith("numpy."):
+        return numpy_call(fl, path[6:], node)
+    if path.startswith("cuda.atomic."):
+        return memory.atomic(fl, path[12:], node)
+    if path in ("cuda.shared.array", "cuda.local.array", "cuda.const.array_like"):
+        return memory.static_array(fl, path, node)
+    if path.startswith("cuda."):
+        from . import warp
+        return warp.cuda_call(fl, path[5:], node)
+    raise fl.err(node.func, f"{path} cannot be called in a kernel")
+
+
+def _bad(fl, node, a: V):
+    raise fl.err(node, f"cannot convert {a.type} to a number")
+
+
+def args_of(fl, node, lo: int, hi: int, names: tuple = ()) -> list[V]:
+    """Evaluate positional (and named, by `names`) arguments; CompileError if the count is wrong."""
+    args = list(node.args)
+    for kw in node.keywords:
+        if kw.arg not in names:
+            raise fl.err(kw, f"unexpected keyword argument {kw.arg!r}")
+        k = names.index(kw.arg)
+        while len(args) <= k:
+            args.append(None)
+        args[k] = kw.value
+    if not lo <= len(args) <= hi or any(a is None for a in args):
+        fname = ast.unparse(node.func)
+        raise fl.err(node, f"{fname}() takes {lo if lo == hi else f'{lo} to {hi}'} arguments, {len(args)} given")
+    return [fl.expr(a) for a in args]
+
+
+def numbers(fl, node, vals: list[V]) -> None:
+    for v, a in zip(vals, node.args):
+        if not isinstance(v.type, N.Number):
+            raise fl.err(a, f"expected a number, not {v.type}")
+
+
+def builtin(fl, name: str, node) -> V:
+    b = fl.b
+    if name == "range":
+        raise fl.err(node, "range() can only be used in a for loop")
+    if name == "print":
+        return print_call(fl, node)
+    if name == "len":
+        (a,) = args_of(fl, node, 1, 1)
+        if isinstance(a.type, N.Array):
+            return V(N.INT64, a.val.shape[0])
+        if isinstance(a.type, N.Tuple):
+            return V(N.INT64, ir.Const(T.S64, len(a.val)))
+        raise fl.err(node, f"len() of {a.type}")
+    if name in ("int", "float", "bool"):
+        (a,) = args_of(fl, node, 1, 1)
+        numbers(fl, node, [a])
+        return fl.convert(a, {"int": N.INT64, "float": N.FLOAT64, "bool": N.BOOL}[name], node)
+    if name == "abs":
+        (a,) = args_of(fl, node, 1, 1)
+        numbers(fl, node, [a])
+        rt = N.abs_result(a.type)
+        x = cast(b, a.val, a.type, rt)
+        if rt.is_float:
+            return V(rt, b.emit("fabs", rt.ir, [x]))
+        return V(rt, x if not rt.signed else b.emit("abs", rt.ir, [x]))
+    if name in ("min", "max"):
+        vals = args_of(fl, node, 1, 99)
+        if len(vals) == 1 and isinstance(vals[0].type, N.Tuple):
+            vals = vals[0].val
+        numbers(fl, node, vals)
+        rt = N.minmax_result([v.type for v in vals])
+        if rt is None:
+            raise fl.err(node, f"{name}() of {', '.join(str(v.type) for v in vals)}: the types do not unify")
+        acc = cast(b, vals[0].val, vals[0].type, rt)
+        for v in vals[1:]:
+            x = cast(b, v.val, v.type, rt)
+            # Numba: min(a, b) = b if b < a else a (a NaN first operand is kept; a NaN later one is not)
+            if rt == N.BOOL:
+                acc = b.emit("and" if name == "min" else "or", T.PRED, [acc, x])
+                continue
+            better = b.emit("lt" if name == "min" else "gt", T.PRED, [x, acc])
+            acc = b.emit("select", rt.ir, [better, x, acc])
+        return V(rt, acc)
+    if name == "round":
+        vals = args_of(fl, node, 1, 2)
+        numbers(fl, node, vals)
+        a = vals[0]
+        if len(vals) == 2:
+            raise fl.err(node, "round() with a number of digits is not supported in a kernel")
+        if not a.type.is_float:
+            return fl.convert(a, N.INT64, node)
+        r = _rint(b, a.val, a.type.ir)
+        return V(N.INT64, b.emit("cvt", T.S64, [r]))
+    raise fl.err(node, f"{name}() cannot be called in a kernel")
+
+
+def _rint(b, x, s: T.Scalar):
+    """Round half to even (Python's round, NVVM's llvm.rint): floor(x + 0.5) fixed up on exact halves."""
+    fl_ = b.emit("floor", s, [x])
+    diff = b.emit("sub", s, [x, fl_])
+    half = ir.Const(s, 0.5)
+    up = b.emit("add", s, [fl_, ir.Const(s, 1.0)])
+    gt = b.emit("gt", T.PRED, [diff, half])
+    eq = b.emit("eq", T.PRED, [diff, half])
+    # on a tie pick the even neighbour: floor is even when floor/2 is whole
+    halff = b.emit("mul", s, [fl_, half])
+    even = b.emit("eq", T.PRED, [b.emit("floor", s, [halff]), halff])
+    pick_up = b.emit("or", T.PRED, [gt, b.emit("and", T.PRED, [eq, b.emit("not", T.PRED, [even])])])
+    return b.emit("select", s, [pick_up, up, fl_])
+
+
+def math_call(fl, name: str, node) -> V:
+    b = fl.b
+    if name in _MATH1 or name in _MATH_INT:
+        (a,) = args_of(fl, node, 1, 1)
+        numbers(fl, node, [a])
+        rt = N.math_result([a.type])
+        x = cast(b, a.val, a.type, rt)
+        return V(rt, b.emit(_MATH1.get(name) or _MATH_INT[name], rt.ir, [x]))
+    if name in _MATH2 or name in ("copysign", "hypot"):
+        vals = args_of(fl, node, 2, 2)
+        numbers(fl, node, vals)
+        if name in ("pow", "fmod", "copysign"):
+            rt = N.FLOAT32 if all(N.safe_to_float32(v.type) or v.type == N.FLOAT32 for v in vals) else N.FLOAT64
+            if name == "pow":
+                rt = N.math_result([v.type for v in vals])
+        else:
+            rt = N.math_result([v.type for v in vals])
+        x, y = (cast(b, v.val, v.type, rt) for v in vals)
+        if name == "hypot":
+            s = b.emit("add", rt.ir, [b.emit("mul", rt.ir, [x, x]), b.emit("mul", rt.ir, [y, y])])
+            return V(rt, b.emit("sqrt", rt.ir, [s]))
+        if name == "copysign":
+            it = T.U32 if rt.bits == 32 else T.U64
+            sign = ir.Const(it, 1 << (rt.bits - 1))
+            mag = b.emit("and", it, [b.emit("bitcast", it, [x]), ir.Const(it, (1 << (rt.bits - 1)) - 1)])
+            sg = b.emit("and", it, [b.emit("bitcast", it, [y]), sign])
+            return V(rt, b.emit("bitcast", rt.ir, [b.emit("or", it, [mag, sg])]))
+        return V(rt, b.emit(_MATH2[name], rt.ir, [x, y]))
+    if name in ("isnan", "isinf", "isfinite"):
+        (a,) = args_of(fl, node, 1, 1)
+        numbers(fl, node, [a])
+        if not a.type.is_float:
+            return V(N.BOOL, ir.Const(T.PRED, name == "isfinite"))
+        s = a.type.ir
+        if name == "isnan":
+            return V(N.BOOL, b.emit("ne", T.PRED, [a.val, a.val]))
+        ab = b.emit("fabs", s, [a.val])
+        inf = b.emit("eq", T.PRED, [ab, ir.Const(s, math.inf)])
+        if name == "isinf":
+            return V(N.BOOL, inf)
+        return V(N.BOOL, b.emit("lt", T.PRED, [ab, ir.Const(s, math.inf)]))
+    if name == "fma":
+        raise fl.err(node, "math.fma is not supported by Numba's CUDA target: use cuda.fma")
+    raise fl.err(node, f"math.{name} is not supported in a kernel")
+
+
+def numpy_call(fl, name: str, node) -> V:
+    if name in ("zeros", "ones", "empty", "array", "arange", "zeros_like", "empty_like", "full"):
+        raise fl.err(node, f"np.{name} allocates an array: not supported in a kernel "
+                           f"(use cuda.local.array or cuda.shared.array)")
+    if name in _MATH1 or name in ("floor", "ceil", "trunc", "isnan", "isinf", "isfinite"):
+        if name in ("floor", "ceil", "trunc"):
+            (a,) = args_of(fl, node, 1, 1)
+            numbers(fl, node, [a])
+            rt = N.math_result([a.type])
+            return V(rt, fl.b.emit(name, rt.ir, [cast(fl.b, a.val, a.type, rt)]))
+        return math_call(fl, name, node)
+    if name in ("abs", "min", "max", "round"):
+        return builtin(fl, name, node)
+    raise fl.err(node, f"np.{name} is not supported in a kernel")
+
+
+def print_call(fl, node) -> V:
+    """print(...) as device printf, as numba-cuda formats it: ints %lld/%llu, floats %f, strings as
+    given, separated by spaces, then a newline."""
+    b = fl.b
+    if node.keywords:
+        raise fl.err(node, "print() keyword arguments are not supported in a kernel")
+    fmt, args = [], []
+    for a in node.args:
+        v = fl.expr(a)
+        if isinstance(v.type, N.Ref) and v.type.path == "str":
+            fmt.append(v.const.replace("%", "%%"))
+        elif isinstance(v.type, N.Number):
+            if v.type.is_float:
+                fmt.append("%f")
+                args.append(cast(b, v.val, v.type, N.FLOAT64))
+            elif v.type.signed:
+                fmt.append("%lld")
+                args.append(cast(b, v.val, v.type, N.INT64))
+            else:
+                fmt.append("%llu")
+                args.append(cast(b, v.val, v.type, N.UINT64))
+        else:
+            raise fl.err(a, f"print() of {v.type} is not supported in a kernel")
+    text = " ".join(fmt) + "\n"
+    b.emit("printf", None, args, fmt=text, sym=memory.string(fl, text))
+    return V(N.NONE)
+
+
+def call_device(fl, disp, node) -> V:
+    from .lower import FnLower
+    from .source import PySource
+    if node.keywords:
+        raise fl.err(node, "keyword arguments to device functions are not supported")
+    pyfunc = disp.py_func
+    if any(f is pyfunc for f in fl.ctx.inlining):
+        raise fl.err(node, f"recursive call of {pyfunc.__name__!r}: recursion is not supported in a kernel")
+    args = [fl.expr(a) for a in node.args]
+    for v, a in zip(args, node.args):
+        if not isinstance(v.type, (N.Number, N.Array, N.Tuple)):
+            raise fl.err(a, f"{v.type} cannot be passed to a device function")
+    src = disp._source() if hasattr(disp, "_source") else PySource(pyfunc)
+    callee = FnLower(fl.ctx, src, fl.b)
+    fl.ctx.inlining.append(pyfunc)
+    try:
+        return callee.inline(src.tree, args, node)
+    finally:
+        fl.ctx.inlining.pop()

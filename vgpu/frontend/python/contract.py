@@ -1,0 +1,55 @@
+"""Floating-point contraction of Python kernels: `a*b + c` becomes one `fma` where NVVM fuses it.
+
+numba-cuda compiles with NVVM's default `-fma=1`, and NVPTX's DAG combine (PerformADDCombine) fuses an
+fmul into an fadd that uses it when every user of the fmul is an fadd and there are fewer than five of
+them; the left operand of the fadd is tried first, then the right.  fsub is never contracted, and a
+multiply with any other user (a store, a negation, a comparison, a phi) stays a multiply.  Observed
+with numba-cuda 0.30 and libNVVM 13.0 (`cuda.compile_ptx`, see docs/python.md), including a multiply
+used only in one later block (LLVM sinks it next to its add first).
+
+In:  an optimised `ir.Function`.  Out: the same function with those adds rewritten to `fma`.
+`.vk` kernels keep C's `-fmad=false` semantics: this pass runs for Python kernels only.
+"""
+from __future__ import annotations
+
+from ...ir import nodes as ir
+
+
+def contract(fn: ir.Function) -> int:
+    """Rewrite eligible float adds to fma in place; return how many."""
+    users: dict[ir.Instr, list[ir.Instr]] = {}
+    for i in fn.instructions():
+        for a in i.args:
+            if isinstance(a, ir.Instr):
+                users.setdefault(a, []).append(i)
+
+    def fusable(m, add) -> bool:
+        if not (isinstance(m, ir.Instr) and m.op == "mul" and m.type == add.type):
+            return False
+        us = users.get(m, [])
+        if not us or len(us) >= 5:
+            return False
+        blocks = {u.block for u in us}
+        return all(u.op == "add" and u.type is not None and u.type.is_float for u in us) and len(blocks) == 1
+
+    n = 0
+    for i in list(fn.instructions()):
+        if i.op != "add" or i.type is None or not i.type.is_float:
+            continue
+        x, y = i.args
+        for m, c in ((x, y), (y, x)):
+            if fusable(m, i):
+                i.op = "fma"
+                i.args = [m.args[0], m.args[1], c]
+                n += 1
+                break
+    if n:
+        for b in fn.blocks:
+            b.instrs = [i for i in b.instrs if not (i.op == "mul" and i.type is not None and i.type.is_float
+                                                    and i in users and all(u.op == "fma" for u in users[i])
+                                                    and _unused(i, fn))]
+    return n
+
+
+def _unused(m: ir.Instr, fn: ir.Function) -> bool:
+    return not any(m in i.args for i in fn.instructions())
