@@ -1,30 +1,37 @@
 """`vgpuc`: the command line (CONTRACTS.md).
 
-    vgpuc check FILE.vk                 diagnostics only
+    vgpuc check FILE.vk|FILE.vasm       diagnostics only (one line on success)
     vgpuc ir    FILE.vk [--no-opt]      the SSA IR
     vgpuc asm   FILE.vk [-o OUT.vasm]   the assembly, with .vk source lines as comments
     vgpuc run   FILE.vk|FILE.vasm --kernel NAME --grid G --block B [--shared BYTES]
-                [--constant NAME=@PATH.npy ...] [NAME=VALUE ...] [--save DIR] [--stats]
-                [--check memcheck|racecheck|synccheck|initcheck|all ...] [--schedule random --seed N]
+                [--constant NAME=@PATH.npy ...] [NAME=VALUE ...] [--save DIR] [--print NAME] [--stats]
+                [--allow-reinterpret] [--workers N] [--sms N] [--max-steps N]
+                [--check memcheck|racecheck|synccheck|initcheck|all ...] [--schedule random [--seed N]]
                 [--trace FILE [--trace-block X,Y,Z] [--trace-warp N]] [--chrome-trace FILE.json]
                 [--divergence-svg FILE.svg [--divergence-warp X,Y,Z:N]]   (docs/sanitizers.md, tracing.md)
 
     vgpuc profile FILE.vk ...           run's arguments (+ --json FILE): counters per source line
 
 Exit status: 0 success, 1 compile error, 2 usage error, 3 device fault or sanitizer errors reported.
-Never a traceback.
+Never a traceback.  Results (printf, --print, --stats, profile) go to stdout; diagnostics, warnings,
+sanitizer reports and the progress bar of a long launch (on a terminal) go to stderr.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import random
 import sys
+import time
+import warnings
 from pathlib import Path
 
 import numpy as np
 
-from .diagnostics import CompileError
+from . import CompileError, Device, Module, pipeline, profile, to_device
+from .runtime import tools
+from .runtime.params import ArgumentError
 
 EXIT_OK, EXIT_COMPILE, EXIT_USAGE, EXIT_FAULT = 0, 1, 2, 3
 
@@ -53,7 +60,7 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParse
     sub = ap.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     p = sub.add_parser("check", help="report diagnostics only")
-    p.add_argument("file", metavar="FILE.vk")
+    p.add_argument("file", metavar="FILE.vk|FILE.vasm")
     p = sub.add_parser("ir", help="print the SSA IR")
     p.add_argument("file", metavar="FILE.vk")
     p.add_argument("--no-opt", action="store_true", help="print the IR before optimisation")
@@ -81,14 +88,21 @@ def _run_arguments(p) -> None:
                    help="fill __constant__ symbol NAME from a .npy file before the launch (repeatable)")
     p.add_argument("--print", action="append", default=[], metavar="NAME",
                    help="print pointer argument NAME after the launch (repeatable)")
-    p.add_argument("--workers", type=int, metavar="N", help="SM worker processes (0: in-process)")
+    p.add_argument("--allow-reinterpret", action="store_true",
+                   help="accept out-of-range integers (wrapped as C converts them) and arrays whose dtype is not "
+                        "the pointee type (their bytes reinterpreted)")
+    p.add_argument("--workers", type=int, metavar="N",
+                   help="SM worker processes (0: in-process; default $VGPU_WORKERS, else one per core and SM)")
     p.add_argument("--sms", type=int, default=4, metavar="N", help="number of SMs (default 4)")
+    p.add_argument("--max-steps", type=int, metavar="N",
+                   help="watchdog: scheduler steps a wave may take before the launch is stopped")
     p.add_argument("--check", action="append", default=[], metavar="TOOL",
                    help="sanitizer: memcheck, racecheck, synccheck, initcheck or all (repeatable or a comma "
                         "list); errors are reported on stderr and make the exit status 3")
     p.add_argument("--schedule", choices=("fixed", "random"), default="fixed",
                    help="warp and block order: fixed (default) or random, seeded by --seed")
-    p.add_argument("--seed", type=int, default=0, metavar="N", help="seed of --schedule random (default 0)")
+    p.add_argument("--seed", type=int, metavar="N",
+                   help="seed of --schedule random (default: a fresh one, printed so that you can repeat it)")
     p.add_argument("--trace", metavar="FILE", help="write one line per warp instruction to FILE ('-': stderr)")
     p.add_argument("--trace-block", metavar="X[,Y,Z]", help="--trace only this block")
     p.add_argument("--trace-warp", type=int, metavar="N", help="--trace only warp N of each block")
@@ -96,32 +110,33 @@ def _run_arguments(p) -> None:
     p.add_argument("--divergence-svg", metavar="FILE.svg", help="draw one warp's active lanes over time")
     p.add_argument("--divergence-warp", default="0:0", metavar="X[,Y,Z]:N",
                    help="the block and warp that --divergence-svg draws (default 0:0)")
+    p.add_argument("--divergence-steps", metavar="FIRST:LAST",
+                   help="draw only the warp's steps FIRST..LAST (of a long-running warp)")
     p.add_argument("--max-registers", type=int, metavar="N", help="spill to local memory beyond N 32-bit registers")
     p.add_argument("args", nargs="*", metavar="NAME=VALUE",
                    help="kernel parameters: a number for a scalar, @PATH.npy for a pointer")
 
 
 def _compile(path: str, max_registers: int | None = None):
-    from . import pipeline
     return pipeline.compile_path(path, max_registers=max_registers)
 
 
 def cmd_check(a) -> int:
-    _compile(a.file)
+    names = list(_compile(a.file).kernels)
+    kernels = f"{len(names)} kernel{'s' if len(names) != 1 else ''}" + (f" ({', '.join(names)})" if names else "")
+    print(f"{a.file}: ok, {kernels}")
     return EXIT_OK
 
 
 def cmd_ir(a) -> int:
-    from . import pipeline
-    from .ir import print_module
-    text = pipeline.read_source(a.file)
-    sys.stdout.write(print_module(pipeline.to_ir(text, a.file, optimize=not a.no_opt)))
+    if Path(a.file).suffix == ".vasm":
+        raise UsageError(f"ir needs a .vk source: {a.file} is assembly (vgpuc check and vgpuc run take it)")
+    sys.stdout.write(tools.ir_text(a.file, optimize=not a.no_opt))
     return EXIT_OK
 
 
 def cmd_asm(a) -> int:
-    from .isa import disassemble
-    text = disassemble(_compile(a.file, a.max_registers))
+    text = tools.assembly(_compile(a.file, a.max_registers))
     if a.output:
         _write(a.output, text, "-o")
     else:
@@ -136,16 +151,20 @@ def _write(path: str, text: str, what: str) -> None:
         raise UsageError(f"{what}: cannot write {path!r}: {e.strerror}") from None
 
 
-def _load_npy(path: str, what: str) -> np.ndarray:
+def _load_npy(path: str, what: str) -> tuple[np.ndarray, np.dtype]:
+    """The array of a .npy file in the machine's byte order, and the dtype the file gave (to save it back)."""
     try:
-        return np.load(path, allow_pickle=False)
+        host = np.load(path, allow_pickle=False)
     except (OSError, ValueError) as e:
         raise UsageError(f"cannot load {path!r} for {what}: {e}") from None
+    given = host.dtype
+    if not host.dtype.isnative:                  # e.g. '>f4': the device is little-endian
+        host = host.astype(host.dtype.newbyteorder("="))
+    return host, given
 
 
 def _kernel_args(kernel, pairs: list[str], device):
-    """NAME=VALUE pairs -> (launch arguments in parameter order, {name: DeviceArray} for pointers)."""
-    import vgpu
+    """NAME=VALUE pairs -> (launch arguments in parameter order, {name: (DeviceArray, dtype given)} of pointers)."""
     given: dict[str, str] = {}
     for item in pairs:
         name, eq, value = item.partition("=")
@@ -154,6 +173,9 @@ def _kernel_args(kernel, pairs: list[str], device):
         if name not in kernel.param_names:
             raise UsageError(f"kernel {kernel.name} has no parameter {name!r} "
                              f"(parameters: {', '.join(kernel.param_names)})")
+        if name in given:
+            raise UsageError(f"parameter {name!r} of kernel {kernel.name} is given twice "
+                             f"({name}={given[name]} and {item})")
         given[name] = value
     missing = [n for n in kernel.param_names if n not in given]
     if missing:
@@ -164,44 +186,59 @@ def _kernel_args(kernel, pairs: list[str], device):
         raw = given[p.name]
         if p.is_pointer:
             if not raw.startswith("@"):
-                raise UsageError(f"parameter {p.name!r} is a pointer: give @PATH.npy")
-            host = _load_npy(raw[1:], f"parameter {p.name!r}")
-            t = p.pointee                  # None: void* or a struct pointer, any array will do
-            if t is not None and (host.dtype.itemsize != t.size or (host.dtype.kind == "f") != t.is_float):
-                raise UsageError(f"parameter {p.name!r} points to {t.name} elements, "
-                                 f"but {raw[1:]!r} holds {host.dtype}")
-            arrays[p.name] = vgpu.to_device(host, device=device)
-            values.append(arrays[p.name])
+                raise UsageError(f"parameter {p.name!r} of kernel {kernel.name} is a pointer: give @PATH.npy")
+            host, dtype = _load_npy(raw[1:], f"parameter {p.name!r}")
+            arrays[p.name] = (to_device(host, device=device), dtype)
+            values.append(arrays[p.name][0])
         else:
             try:
                 values.append(float(raw) if p.type.is_float else int(raw, 0))
             except ValueError:
                 kind = "a number" if p.type.is_float else "an integer"
-                raise UsageError(f"parameter {p.name!r} ({p.type.name}) takes {kind}, not {raw!r}") from None
+                raise UsageError(f"parameter {p.name!r} of kernel {kernel.name} takes {kind}, not {raw!r}") from None
     return values, arrays
 
 
-def _set_constants(module, pairs: list[str], device) -> None:
+def _set_constants(module, pairs: list[str], device, allow_reinterpret: bool) -> None:
     """--constant NAME=@PATH.npy: fill each __constant__ symbol before the launch."""
+    seen = set()
     for item in pairs:
         name, eq, value = item.partition("=")
         if not eq or not name or not value.startswith("@"):
             raise UsageError(f"--constant takes NAME=@PATH.npy, not {item!r}")
-        host = _load_npy(value[1:], f"--constant {name}")
+        if name in seen:
+            raise UsageError(f"--constant {name} is given twice")
+        seen.add(name)
+        host, _ = _load_npy(value[1:], f"--constant {name}")
         try:
-            module.set_constant(name, host, device=device)
+            module.set_constant(name, host, device=device, allow_reinterpret=allow_reinterpret)
         except KeyError as e:
             raise UsageError(f"--constant {name}: {e.args[0]}") from None
-        except ValueError as e:
+        except (TypeError, ValueError) as e:
             raise UsageError(f"--constant {name}: {e}") from None
 
 
+def _device(a, checks) -> Device:
+    """The device `run` asks for; --schedule random without --seed picks a seed and says which."""
+    if a.max_steps is not None and a.max_steps < 1:
+        raise UsageError(f"--max-steps must be a positive integer, not {a.max_steps}")
+    seed = a.seed
+    if seed is None:
+        seed = random.SystemRandom().randrange(1 << 31) if a.schedule == "random" else 0
+        if a.schedule == "random":
+            print(f"vgpuc: --schedule random with seed {seed} (--seed {seed} repeats this order)", file=sys.stderr)
+    try:
+        return Device(num_sms=a.sms, workers=a.workers, schedule=a.schedule, seed=seed, check=checks,
+                      counters=a.stats or a.command == "profile", max_steps=a.max_steps)
+    except ValueError as e:                      # --sms, --workers, --max-steps or $VGPU_WORKERS out of range
+        raise UsageError(str(e)) from None
+
+
 def cmd_run(a) -> int:
-    import vgpu
     grid, block = parse_dims(a.grid, "grid"), parse_dims(a.block, "block")
     if a.shared < 0:
         raise UsageError("--shared must be >= 0")
-    module = vgpu.Module(_compile(a.file, a.max_registers))
+    module = Module(_compile(a.file, a.max_registers))
     names = module.kernel_names
     if a.kernel is None:
         if len(names) != 1:
@@ -211,37 +248,32 @@ def cmd_run(a) -> int:
         kernel = module.get_function(a.kernel)
     except KeyError as e:
         raise UsageError(e.args[0]) from None
-    from .sim.sanitize import parse_checks
     try:
-        checks = parse_checks(a.check)
+        checks = tools.parse_checks(a.check)
     except ValueError as e:
         raise UsageError(f"--check: {e}") from None
+    steps = _step_range(a.divergence_steps) if a.divergence_steps else None
     tracer, trace_file = _tracer(a)
+    device = _device(a, checks)
     try:
-        device = vgpu.Device(num_sms=a.sms, workers=a.workers, schedule=a.schedule, seed=a.seed, check=checks,
-                             counters=a.stats or a.command == "profile")
-    except ValueError as e:                      # --sms, --workers or $VGPU_WORKERS out of range
-        raise UsageError(str(e)) from None
-    try:
-        _set_constants(module, a.constant, device)
+        _set_constants(module, a.constant, device, a.allow_reinterpret)
         values, arrays = _kernel_args(kernel, a.args, device)
-        result = _launch(a, kernel, values, grid, block, device, tracer, trace_file)
+        result = _launch(a, kernel, values, grid, block, device, tracer, trace_file, steps)
         if a.save:
             try:
                 out = Path(a.save)
                 out.mkdir(parents=True, exist_ok=True)
-                for name, arr in arrays.items():
-                    np.save(out / f"{name}.npy", arr.copy_to_host())
+                for name, (arr, dtype) in arrays.items():
+                    np.save(out / f"{name}.npy", arr.copy_to_host().astype(dtype, copy=False))
             except OSError as e:
                 raise UsageError(f"--save: cannot write to {a.save!r}: {e.strerror}") from None
         for name in a.print:
             if name not in arrays:
                 raise UsageError(f"--print {name}: not a pointer argument (pointers: {', '.join(arrays) or 'none'})")
             with np.printoptions(threshold=20, edgeitems=4):
-                print(f"{name} = {arrays[name].copy_to_host()}")
+                print(f"{name} = {arrays[name][0].copy_to_host()}")
         if a.stats:
-            sys.stdout.flush()
-            print(result.stats.format(), file=sys.stderr)
+            print(result.stats.format())
         if a.command == "profile":
             _profile(a, module.program, result)
     finally:
@@ -255,15 +287,16 @@ def _tracer(a):
     if not (a.trace or a.chrome_trace or a.divergence_svg):
         if a.trace_block or a.trace_warp is not None:
             raise UsageError("--trace-block and --trace-warp filter --trace FILE")
+        if a.divergence_steps:
+            raise UsageError("--divergence-steps selects the steps of --divergence-svg FILE.svg")
         return None, None
-    from .sim.trace import Tracer
     block = parse_dims(a.trace_block, "trace-block", low=0) if a.trace_block else None   # Tracer pads to 3-D
     div = _divergence_warp(a.divergence_warp) if a.divergence_svg else None
     try:
         text = sys.stderr if a.trace == "-" else open(a.trace, "w") if a.trace else None
     except OSError as e:
         raise UsageError(f"--trace: cannot write {a.trace!r}: {e.strerror}") from None
-    return Tracer(text=text, block=block, warp=a.trace_warp, chrome=bool(a.chrome_trace), divergence=div), text
+    return tools.Tracer(text=text, block=block, warp=a.trace_warp, chrome=bool(a.chrome_trace), divergence=div), text
 
 
 def _divergence_warp(text: str) -> tuple[tuple[int, ...], int]:
@@ -277,40 +310,81 @@ def _divergence_warp(text: str) -> tuple[tuple[int, ...], int]:
     raise UsageError(f"--divergence-warp takes X[,Y,Z]:N (a block and a warp index), not {text!r}")
 
 
-def _launch(a, kernel, values, grid, block, device, tracer, trace_file):
+def _step_range(text: str) -> tuple[int, int]:
+    """--divergence-steps 'FIRST:LAST' -> (first, last), 0 <= first <= last."""
+    first, colon, last = text.partition(":")
+    if colon and first.isdigit() and last.isdigit() and int(first) <= int(last):
+        return int(first), int(last)
+    raise UsageError(f"--divergence-steps takes FIRST:LAST (step numbers, FIRST <= LAST), not {text!r}")
+
+
+class Progress:
+    """A progress bar on `stream` (a terminal) for a launch that runs longer than `after` seconds: the
+    launch calls it with (blocks done, blocks in all); the bar is erased when the launch ends."""
+
+    WIDTH = 30
+
+    def __init__(self, stream, after: float = 2.0, clock=time.monotonic):
+        self.stream, self.after, self.clock = stream, after, clock
+        self.start = clock()
+        self.drawn = 0.0                         # when the bar was last drawn (0: not on screen)
+
+    def __call__(self, done: int, total: int) -> None:
+        now = self.clock()
+        if done >= total:
+            self.close()
+        elif now - self.start >= self.after and now - self.drawn >= 0.1:
+            fill = self.WIDTH * done // max(total, 1)
+            self.stream.write(f"\r[{'#' * fill}{'.' * (self.WIDTH - fill)}] {done}/{total} blocks, "
+                              f"{now - self.start:.0f} s")
+            self.stream.flush()
+            self.drawn = now
+
+    def close(self) -> None:
+        if self.drawn:
+            self.stream.write("\r\033[K")
+            self.stream.flush()
+            self.drawn = 0.0
+
+
+def _launch(a, kernel, values, grid, block, device, tracer, trace_file, steps):
     """Launch; print the sanitizer reports and write the trace files (also after a fault)."""
-    from .sim.faults import DeviceError
-    from .sim.sanitize import summary
     reports = []
+    progress = Progress(sys.stderr) if sys.stderr.isatty() else None
     try:
-        result = kernel(*values, grid=grid, block=block, shared=a.shared, device=device, trace=tracer)
+        result = kernel(*values, grid=grid, block=block, shared=a.shared, device=device, trace=tracer,
+                        allow_reinterpret=a.allow_reinterpret, progress=progress)
         reports = result.reports
         return result
-    except DeviceError as e:
+    except ArgumentError as e:
+        raise UsageError(str(e)) from None
+    except tools.DeviceError as e:
         reports = getattr(e, "reports", [])
         raise
     finally:
+        if progress is not None:
+            progress.close()
         sys.stdout.flush()
         for r in reports:
             print(r.format(), file=sys.stderr)
         if device.sim.check:
-            print(f"vgpuc: {'+'.join(sorted(device.sim.check))}: {summary(reports)}", file=sys.stderr)
+            print(f"vgpuc: {'+'.join(sorted(device.sim.check))}: {tools.summary(reports)}", file=sys.stderr)
         if tracer is not None:
-            _write_traces(a, tracer, trace_file)
+            _write_traces(a, tracer, trace_file, steps)
 
 
-def _write_traces(a, tracer, trace_file) -> None:
+def _write_traces(a, tracer, trace_file, steps) -> None:
     if trace_file is not None and trace_file is not sys.stderr:
         trace_file.close()
     if a.chrome_trace:
         _write(a.chrome_trace, json.dumps(tracer.chrome_json()), "--chrome-trace")
     if a.divergence_svg:
-        _write(a.divergence_svg, tracer.divergence_svg(), "--divergence-svg")
+        svg = tracer.divergence_svg() if steps is None else tracer.divergence_svg(steps=steps)
+        _write(a.divergence_svg, svg, "--divergence-svg")
 
 
 def _profile(a, program, result) -> None:
     """`vgpuc profile`: the annotated source on stdout, and --json FILE."""
-    from . import profile
     if a.json:
         _write(a.json, profile.to_json(result, program), "--json")
     print(profile.render(result, program, color=sys.stdout.isatty() and "NO_COLOR" not in os.environ))
@@ -319,8 +393,13 @@ def _profile(a, program, result) -> None:
 COMMANDS = {"check": cmd_check, "ir": cmd_ir, "asm": cmd_asm, "run": cmd_run, "profile": cmd_run}
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Warnings (a capped --workers, a large trace, ...) as one line on stderr, without the source line."""
+    text = str(message)
+    print(text if text.startswith("vgpu") else f"vgpuc: warning: {text}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
-    from .sim.faults import DeviceError
     ap, commands = _parser()
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv and argv[0] in commands:
@@ -328,29 +407,35 @@ def main(argv: list[str] | None = None) -> int:
         a.command = argv[0]
     else:
         a = ap.parse_args(argv)
+    with warnings.catch_warnings():
+        warnings.showwarning = _show_warning
+        code = _run_command(a)
+    sys.stdout.flush()
+    return code
+
+
+def _run_command(a) -> int:
     try:
-        code = COMMANDS[a.command](a)
+        return COMMANDS[a.command](a)
     except CompileError as e:
         sys.stdout.flush()
         print(e.render(), file=sys.stderr)
-        code = EXIT_COMPILE
+        return EXIT_COMPILE
     except UsageError as e:
         print(f"vgpuc: error: {e}", file=sys.stderr)
-        code = EXIT_USAGE
-    except DeviceError as e:
+        return EXIT_USAGE
+    except tools.DeviceError as e:
         sys.stdout.flush()
         print(f"vgpuc: device fault: {e}", file=sys.stderr)
-        code = EXIT_FAULT
+        return EXIT_FAULT
     except KeyboardInterrupt:
         print("vgpuc: interrupted", file=sys.stderr)
-        code = 130
+        return 130
     except BrokenPipeError:
-        code = EXIT_OK
+        return EXIT_OK
     except Exception as e:  # noqa: BLE001 - a bug in vgpu: one clear line, never a traceback
         print(f"vgpuc: internal error: {type(e).__name__}: {e} (please report this as a bug)", file=sys.stderr)
-        code = 4
-    sys.stdout.flush()
-    return code
+        return 4
 
 
 if __name__ == "__main__":

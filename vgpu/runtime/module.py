@@ -12,27 +12,8 @@ import numpy as np
 
 from .array import DeviceArray
 from .device import Device, resolve
-
-
-def dims(value, what: str) -> tuple[int, int, int]:
-    """An int or a 1..3-tuple -> (x, y, z); TypeError/ValueError for anything else."""
-    if isinstance(value, (int, np.integer)):
-        value = (int(value),)
-    try:
-        t = tuple(int(v) for v in value)
-    except (TypeError, ValueError):
-        raise TypeError(f"{what} must be an int or a tuple of 1 to 3 ints, not {value!r}") from None
-    if not 1 <= len(t) <= 3:
-        raise ValueError(f"{what} must have 1 to 3 dimensions, not {len(t)}")
-    if any(v < 1 for v in t):
-        raise ValueError(f"{what} dimensions must be positive, got {t}")
-    return t + (1,) * (3 - len(t))
-
-
-def wrap_int(v: int, t) -> int:
-    """`v` converted to the integer type `t` as C does: modulo 2^bits, then read with t's signedness."""
-    v &= (1 << t.bits) - 1
-    return v - (1 << t.bits) if t.is_signed and v >> (t.bits - 1) else v
+from ..sim.launch import dims
+from .params import pack_args
 
 
 class Module:
@@ -59,11 +40,15 @@ class Module:
             raise KeyError(f"no {kinds} symbol named {name!r} (symbols: {have})")
         return sym
 
-    def set_constant(self, name: str, value, device: Device | None = None) -> None:
-        """Fill the `__constant__` symbol `name` with the bytes of `value` (at most its size)."""
+    def set_constant(self, name: str, value, device: Device | None = None, allow_reinterpret: bool = False) -> None:
+        """Fill the `__constant__` symbol `name` with the bytes of `value` (at most its size), in the
+        device's byte order."""
         sym = self._symbol(name, ("const",))
         dev = resolve(device)
-        data = np.ascontiguousarray(value).tobytes()
+        host = np.ascontiguousarray(value)
+        if not host.dtype.isnative:
+            host = host.astype(host.dtype.newbyteorder("="))
+        data = host.tobytes()
         if len(data) > sym.size:
             raise ValueError(f"set_constant: {len(data)} bytes given for {name!r}, which holds {sym.size}")
         loaded = dev.load(self.program)
@@ -91,46 +76,19 @@ class Kernel:
     def param_names(self) -> list[str]:
         return [p.name for p in self.code.params]
 
-    def _convert(self, args) -> list[int | float]:
-        params = self.code.params
-        if len(args) != len(params):
-            names = ", ".join(self.param_names)
-            raise TypeError(f"{self.name}() takes {len(params)} arguments ({names}), {len(args)} given")
-        out: list[int | float] = []
-        for p, a in zip(params, args):
-            if p.is_pointer:
-                if isinstance(a, DeviceArray):
-                    out.append(a.address)
-                elif a is None or (isinstance(a, (int, np.integer)) and int(a) == 0):
-                    out.append(0)
-                else:
-                    raise TypeError(f"{self.name}(): parameter {p.name!r} is a pointer and takes a DeviceArray, "
-                                    f"not {type(a).__name__}")
-                continue
-            if isinstance(a, DeviceArray) or not isinstance(a, (int, float, bool, np.integer, np.floating, np.bool_)):
-                raise TypeError(f"{self.name}(): parameter {p.name!r} is a {p.type.name} scalar, "
-                                f"not {type(a).__name__}")
-            if p.type.is_float:
-                out.append(float(np.array(a).astype(p.type.dtype)))
-            elif p.type.name == "pred":
-                out.append(int(bool(a)))
-            else:
-                if isinstance(a, (float, np.floating)):
-                    raise TypeError(f"{self.name}(): parameter {p.name!r} is an integer ({p.type.name}), "
-                                    f"not {type(a).__name__}")
-                out.append(wrap_int(int(a), p.type))
-        return out
-
     def __call__(self, *args, grid=1, block=1, shared: int = 0, device: Device | None = None, check=None,
-                 trace=None):
+                 trace=None, allow_reinterpret: bool = False, progress=None):
         """Launch and wait; returns the launch's result (counters, printf lines, sanitizer `.reports`).
-        check: sanitizers for this launch (default: the device's); trace: a vgpu.sim.trace.Tracer."""
+        grid/block: an int or a 1..3-tuple; check: sanitizers for this launch (default: the device's);
+        trace: a `vgpu.runtime.tools.Tracer`; allow_reinterpret: wrap out-of-range integers and accept
+        any array for any pointer (vgpu.runtime.params); progress: called with (blocks done, blocks in
+        all) as the launch runs."""
         dev = resolve(device)
-        values = self._convert(args)
-        loaded = dev.load(self.module.program)
-        self.last_result = dev.sim.launch(loaded, self.name, values, grid=dims(grid, "grid"),
-                                          block=dims(block, "block"), shared=int(shared), check=check,
-                                          trace=trace)
+        params = pack_args(self.name, self.code.params, args, dev, allow_reinterpret)
+        extra = {} if progress is None else {"progress": progress}
+        self.last_result = dev.sim.launch(dev.load(self.module.program), self.name, params, grid=dims(grid, "grid"),
+                                          block=dims(block, "block"), shared=int(shared), check=check, trace=trace,
+                                          **extra)
         return self.last_result
 
     def __getitem__(self, config) -> "_Configured":

@@ -19,8 +19,8 @@ import numpy as np
 
 from ..isa.program import Program
 from .decode import DecodedKernel, decode_kernel
-from .faults import DeviceError, OutOfBounds, Unsupported
-from .launch import LaunchResult, dims, launch, pack_params
+from .faults import DeviceError, InvalidLaunch, OutOfBounds, Unsupported
+from .launch import LaunchResult, dims, encode_params, launch
 from .memory import CONST_BASE, CONST_BYTES, GLOBAL_BASE, ConstBank, GlobalMemory
 from .sanitize import parse_checks
 from .sm import LaunchConfig
@@ -167,16 +167,18 @@ class SimDevice:
     def load(self, program: Program) -> LoadedProgram:
         return LoadedProgram(self, program)
 
-    def launch(self, mod: LoadedProgram, kernel: str, args, grid=(1, 1, 1), block=(1, 1, 1),
+    def launch(self, mod: LoadedProgram, kernel: str, params, grid=(1, 1, 1), block=(1, 1, 1),
                shared: int = 0, check=None, trace=None) -> LaunchResult:
-        """check: sanitizers for this launch (default: the device's); trace: a vgpu.sim.trace.Tracer."""
+        """params: the kernel's `.param` buffer (bytes, laid out by `ParamInfo.offset`: what
+        `vgpu.runtime` packs), or a list of raw values for hand-written tests (`encode_params`).
+        check: sanitizers for this launch (default: the device's); trace: a vgpu.sim.trace.Tracer."""
         k = mod.kernel(kernel)
-        cfg = LaunchConfig(dims(grid, "grid"), dims(block, "block"), int(shared), b"", self.num_sms,
-                           self.max_instructions, self.max_steps, self.schedule, self.seed + self.launches,
-                           self.clock, counters=self.counters,
-                           check=self.check if check is None else parse_checks(check), tracer=trace)
+        checks = self.check if check is None else parse_checks(check)
         try:
-            cfg.params = pack_params(k, list(args))
+            cfg = LaunchConfig(dims(grid, "grid"), dims(block, "block"), int(shared), self._params(k, params),
+                               self.num_sms, self.max_instructions, self.max_steps, self.schedule,
+                               self.seed + self.launches, self.clock, counters=self.counters, check=checks,
+                               tracer=trace)
             result = launch(k, cfg, self.glob, self.const, self.max_shared_per_block, self.echo_printf,
                             partial(self.pool.run, mod, self.glob, self.const) if self.pool else None)
         except DeviceError as e:
@@ -188,3 +190,12 @@ class SimDevice:
             self.launches += 1
         self.clock += result.stats.get("steps", 0)
         return result
+
+    @staticmethod
+    def _params(k: DecodedKernel, params) -> bytes:
+        if not isinstance(params, (bytes, bytearray, memoryview)):
+            return encode_params(k.name, k.code.params, list(params))
+        need = k.code.param_bytes
+        if len(params) != need:
+            raise InvalidLaunch(f"kernel '{k.name}' takes {need} bytes of parameters, got {len(params)}")
+        return bytes(params)

@@ -22,6 +22,8 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from ..isa.program import ParamInfo
+from ..types import wrap_int
 from .counters import Counters, launch_counters, pc_records
 from .decode import DecodedKernel
 from .faults import DeviceError, InvalidLaunch
@@ -72,32 +74,36 @@ class LaunchResult:
 
 
 def dims(v, what: str) -> tuple[int, int, int]:
-    t = (v,) if isinstance(v, (int, np.integer)) else tuple(v)
-    if not 1 <= len(t) <= 3 or not all(isinstance(x, (int, np.integer)) for x in t):
-        raise InvalidLaunch(f"{what} must be 1 to 3 integers, got {v!r}")
+    """The one normaliser of launch geometry: an int or a 1..3-tuple of ints -> (x, y, z), padded
+    with 1s (`validate` then checks the limits); InvalidLaunch for anything else."""
+    t = (v,) if isinstance(v, (int, np.integer)) else tuple(v) if isinstance(v, (tuple, list)) else None
+    if t is None or not 1 <= len(t) <= 3 or not all(isinstance(x, (int, np.integer)) and not isinstance(x, bool)
+                                                    for x in t):
+        raise InvalidLaunch(f"{what} must be an int or a tuple of 1 to 3 ints, got {v!r}")
     return tuple(int(x) for x in t) + (1,) * (3 - len(t))
 
 
-def pack_params(k: DecodedKernel, args) -> bytes:
-    """The kernel's parameter buffer, each argument converted to its parameter's type."""
-    params = k.code.params
-    if len(args) != len(params):
-        raise InvalidLaunch(f"kernel '{k.name}' takes {len(params)} arguments "
-                            f"({', '.join(p.name for p in params)}), got {len(args)}")
-    buf = bytearray(k.param_bytes)
-    for p, v in zip(params, args):
-        off, t = k.param_layout[p.symbol or p.name]
+def encode_params(kernel: str, params: list[ParamInfo], values) -> bytes:
+    """The kernel's `.param` buffer: each value's bits at its `ParamInfo.offset`.  Integers are taken
+    modulo 2^bits (pointers are device addresses), floats are rounded to the parameter's type.  It
+    checks the count only: `vgpu.runtime` checks and converts user arguments before calling it, and
+    hand-written simulator tests pass raw values."""
+    if len(values) != len(params):
+        raise InvalidLaunch(f"kernel '{kernel}' takes {len(params)} arguments "
+                            f"({', '.join(p.name for p in params)}), got {len(values)}")
+    buf = bytearray(max((p.offset + p.size for p in params), default=0))
+    for p, v in zip(params, values):
+        t = p.type
         try:
             if t.is_float:
                 x = np.array(float(v), t.dtype)
             elif t.kind == "pred":
                 x = np.array(bool(v))
             else:
-                iv = int(v) & ((1 << t.bits) - 1)
-                x = np.array(iv, {8: np.uint8, 16: np.uint16, 32: np.uint32, 64: np.uint64}[t.bits])
+                x = np.array(wrap_int(int(v), t.bits, t.is_signed), t.dtype)
         except (TypeError, ValueError, OverflowError):
-            raise InvalidLaunch(f"argument '{p.name}' of kernel '{k.name}' must be a {t} number, got {v!r}") from None
-        buf[off:off + t.size] = x.tobytes()
+            raise InvalidLaunch(f"argument '{p.name}' of kernel '{kernel}' must be a {t} number, got {v!r}") from None
+        buf[p.offset:p.offset + p.size] = x.tobytes()
     return bytes(buf)
 
 

@@ -1,0 +1,127 @@
+"""Kernel arguments -> the kernel's `.param` bytes: the one place a launch argument is checked and converted.
+
+In:  a kernel's name and `ParamInfo`s (name, type, pointee, offset), the Python arguments of a launch,
+     the launching `Device`.
+Out: the `.param` buffer (each value at its `ParamInfo.offset`, `vgpu.sim.launch.encode_params`) that
+     `SimDevice.launch` receives; or an `ArgumentError` naming the kernel and the parameter:
+     ArgumentTypeError (a TypeError): wrong count or kind (a scalar for a pointer, a float for an
+         integer, an array whose dtype does not match the pointee type, a non-native byte order);
+     ArgumentValueError (a ValueError): a value out of range for the declared type, a DeviceArray
+         of another device.
+
+`allow_reinterpret=True` is the explicit escape: integers wrap modulo 2^bits (C's conversion) and any
+array passes for any pointer (its bytes read as the pointee type).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..sim.launch import encode_params
+from ..types import wrap_int
+from .array import DeviceArray
+
+class ArgumentError(Exception):
+    """A launch argument that does not fit its parameter (the message names the kernel and the parameter)."""
+
+
+class ArgumentTypeError(ArgumentError, TypeError):
+    """Wrong count or kind of argument."""
+
+
+class ArgumentValueError(ArgumentError, ValueError):
+    """An argument out of range for its parameter, or on another device."""
+
+
+_SCALARS = (int, float, bool, np.integer, np.floating, np.bool_)
+_C_NAMES = {"s8": "signed char", "u8": "unsigned char", "s16": "short", "u16": "unsigned short", "s32": "int",
+            "u32": "unsigned int", "s64": "long long", "u64": "unsigned long long", "f32": "float",
+            "f64": "double", "pred": "bool"}
+
+
+def _a(name: str) -> str:
+    return ("an " if name[0] in "aeiou" else "a ") + name
+
+
+def c_name(t) -> str:
+    """The C spelling of a scalar type ('int' for s32)."""
+    return _C_NAMES.get(t.name, t.name)
+
+
+def pack_args(kernel: str, params, args, device, allow_reinterpret: bool = False) -> bytes:
+    """The `.param` bytes of a launch of `kernel` with `args` (one per parameter, in order) on `device`."""
+    if len(args) != len(params):
+        names = ", ".join(p.name for p in params)
+        raise ArgumentTypeError(f"{kernel}() takes {len(params)} arguments ({names}), {len(args)} given")
+    return encode_params(kernel, params, [convert(kernel, p, a, device, allow_reinterpret)
+                                          for p, a in zip(params, args)])
+
+
+def convert(kernel: str, p, a, device, allow_reinterpret: bool = False) -> int | float:
+    """One argument as the value its parameter holds: a device address for a pointer, an in-range
+    int or a float (already rounded to the parameter's type) for a scalar."""
+    where = f"{kernel}(): parameter {p.name!r}"
+    if p.is_pointer:
+        return _pointer(where, p, a, device, allow_reinterpret)
+    t = p.type
+    if isinstance(a, DeviceArray) or not isinstance(a, _SCALARS):
+        raise ArgumentTypeError(f"{where} is {_a(c_name(t))}, not {type(a).__name__}")
+    if t.is_float:
+        return _float(where, t, a)
+    if t.kind == "pred":
+        if isinstance(a, (float, np.floating)) or int(a) not in (0, 1):
+            raise ArgumentValueError(f"{where} (bool) takes True/False or 0/1, not {a!r}")
+        return int(a)
+    if isinstance(a, (float, np.floating)):
+        raise ArgumentTypeError(f"{where} is an integer ({c_name(t)}), not {type(a).__name__} {a!r}")
+    v = int(a)
+    lo, hi = (-(1 << (t.bits - 1)), (1 << (t.bits - 1)) - 1) if t.is_signed else (0, (1 << t.bits) - 1)
+    if lo <= v <= hi:
+        return v
+    if allow_reinterpret:
+        return wrap_int(v, t.bits, t.is_signed)
+    raise ArgumentValueError(f"{where} ({c_name(t)}, {lo}..{hi}): {v} is out of range "
+                             f"(allow_reinterpret=True or vgpuc --allow-reinterpret wraps it modulo 2^{t.bits})")
+
+
+def _float(where: str, t, a) -> float:
+    try:
+        v = float(a)
+    except OverflowError:
+        raise ArgumentValueError(f"{where} ({c_name(t)}): {a} is out of range") from None
+    with np.errstate(over="ignore"):
+        x = t.dtype.type(v)
+    if math.isinf(x) and not math.isinf(v):
+        raise ArgumentValueError(f"{where} ({c_name(t)}): {a!r} is out of range (largest finite value "
+                                 f"{float(np.finfo(t.dtype).max):g})")
+    return float(x)
+
+
+def dtype_matches(t, dt: np.dtype) -> bool:
+    """Whether an array of dtype `dt` holds elements of the scalar type `t` (same size, float or integer;
+    integers of either signedness; bool for 1-byte types)."""
+    if dt.itemsize != t.size:
+        return False
+    return dt.kind == "f" if t.is_float else dt.kind in "iub"
+
+
+def _pointer(where: str, p, a, device, allow_reinterpret: bool) -> int:
+    if a is None or (isinstance(a, (int, np.integer)) and not isinstance(a, bool) and int(a) == 0):
+        return 0                                                    # a null pointer
+    if not isinstance(a, DeviceArray):
+        hint = " (copy it with vgpu.to_device first)" if isinstance(a, np.ndarray) else ""
+        raise ArgumentTypeError(f"{where} is a pointer and takes a DeviceArray, not {type(a).__name__}{hint}")
+    if a.device is not device:
+        raise ArgumentValueError(f"{where}: the array lives on {a.device!r}, but the kernel is launched on {device!r} "
+                         f"(copy it to that device first)")
+    if allow_reinterpret:
+        return a.address
+    if not a.dtype.isnative:
+        raise ArgumentTypeError(f"{where}: the array's dtype {a.dtype.str} is not in the device's (little-endian) byte "
+                        f"order")
+    t = p.pointee                    # None: void * or a pointer to a struct, any array will do
+    if t is not None and not dtype_matches(t, a.dtype):
+        raise ArgumentTypeError(f"{where} points to {c_name(t)} elements, but the array holds {a.dtype} "
+                                f"(allow_reinterpret=True or vgpuc --allow-reinterpret passes it anyway)")
+    return a.address

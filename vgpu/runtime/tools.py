@@ -1,0 +1,29 @@
+"""What the command line (and a user at the same level) needs from below the runtime, in one place.
+
+In:  sanitizer names, trace settings, source files and compiled programs.
+Out: `parse_checks` / `summary` (the sanitizers' names and closing line), `Tracer` (text and Chrome
+     traces, divergence SVG), `DeviceError`, and the listings `ir_text` (SSA IR of a .vk file) and
+     `assembly` (a Program as .vasm text).  `vgpu.cli` imports only vgpu, vgpu.runtime and vgpu.pipeline.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from .. import pipeline
+from ..ir import print_module
+from ..isa import disassemble
+from ..sim.faults import DeviceError
+from ..sim.sanitize import parse_checks, summary
+from ..sim.trace import Tracer
+
+__all__ = ["DeviceError", "parse_checks", "summary", "Tracer", "ir_text", "assembly"]
+
+
+def ir_text(path: str | Path, optimize: bool = True) -> str:
+    """The SSA IR of the .vk file at `path` (optimised unless `optimize` is False)."""
+    return print_module(pipeline.to_ir(pipeline.read_source(path), str(path), optimize=optimize))
+
+
+def assembly(program) -> str:
+    """A compiled Program as assembly text, with the source lines as comments."""
+    return disassemble(program)
