@@ -103,6 +103,7 @@ class Communicator:
         return rec
 
     def _run(self, name: str, steps, nbytes: int, scratch=()) -> CollectiveRecord:
+        steps = [s for s in steps if s]
         self.trace = [f"{name} over {self.size} ranks ({', '.join(d.name for d in self.devices)}), {nbytes} B"]
         try:
             seconds = schedule.run(steps, self.trace)
