@@ -33,7 +33,7 @@ import numpy as np
 
 from vgpu.pipeline import compile_source
 from vgpu.sim import SimDevice
-from vgpu.sim.sanitize import CHECKS
+from vgpu.sim import CHECKS
 
 KERNELS = r"""
 #define TILE 16
@@ -255,7 +255,7 @@ def main(argv=None) -> int:
         ok_all &= ok
         rate = threads / res.seconds
         ratio = f"{rate / numba[name]:8.0f}x" if name in numba else "        -"
-        print(f"{name:12s} {res.seconds:8.3f} {rate:12.3e} {res.thread_instructions / res.seconds:14.3e} "
+        print(f"{name:12s} {res.seconds:8.3f} {rate:12.3e} {res.stats['thread_instructions'] / res.seconds:14.3e} "
               f"{ratio}  {'yes' if ok else 'NO'}", flush=True)
         recorded[name] = res.seconds
         if name in baseline:

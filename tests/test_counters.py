@@ -11,7 +11,7 @@ import pytest
 
 from vgpu.pipeline import compile_source
 from vgpu.sim import SimDevice
-from vgpu.sim.counters import DEFINITIONS, MEMORY_KEYS, Counters
+from vgpu.sim.observe.counters import DEFINITIONS, MEMORY_KEYS, Counters
 from vgpu.sim.occupancy import theoretical
 
 ROOT = Path(__file__).resolve().parents[1]

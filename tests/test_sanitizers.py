@@ -10,7 +10,7 @@ import pytest
 
 import vgpu
 from vgpu.cli import main
-from vgpu.sim.sanitize import CHECKS, parse_checks
+from vgpu.sim import CHECKS, parse_checks
 
 ROOT = Path(__file__).resolve().parents[1]
 

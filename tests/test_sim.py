@@ -7,7 +7,7 @@ import pytest
 from sim_helpers import STORE_R2, entry, get, load, put
 from vgpu.sim import (BarrierDeadlock, InvalidFree, InvalidLaunch, Misaligned, OutOfBounds, SimDevice, Trap,
                       UseAfterFree, Watchdog)
-from vgpu.sim.warp import WarpStacks
+from vgpu.sim.simt import WarpStacks
 
 VADD = entry("vadd", ".param .u64 a, .param .u64 b, .param .u64 c, .param .s32 n", """
     ld.param.u64 %rd1, [a];
@@ -39,7 +39,7 @@ def test_vector_add_partial_grid():
     pa, pb, pc = put(dev, a), put(dev, b), put(dev, np.zeros(n, np.float32))
     res = dev.launch(mod, "vadd", [pa, pb, pc, n], grid=(4,), block=(256,))
     assert np.array_equal(get(dev, pc, np.float32, n), a + b)
-    assert res.thread_instructions > 0 and res.warp_instructions == sum(res.op_counts.values())
+    assert res.stats["thread_instructions"] > 0 and res.stats["warp_instructions"] == sum(res.op_counts.values())
     assert res.op_counts["st.global.f32"] == -(-n // 32)       # only warps with a lane below n
 
 
@@ -87,7 +87,7 @@ def test_nested_divergence_reconverges():
     want = np.where(t % 2 == 1, np.where(t & 2, 110, 120), np.where(t < 8, 0, 1000))
     assert np.array_equal(get(dev, out, np.uint32, 64), want)
     assert res.op_counts["st.global.u32"] == 2          # one store per warp: all lanes reconverged
-    assert res.divergent_branches == 2 + 2 + 1           # even/odd in both warps, odd split twice, <8 in warp 0
+    assert res.stats["divergent_branches"] == 2 + 2 + 1           # even/odd in both warps, odd split twice, <8 in warp 0
 
 
 LOOP = entry("loop", ".param .u64 out", """
@@ -147,7 +147,7 @@ def test_early_return_before_barrier(n):
     for blk in range(2):
         assert np.array_equal(got[blk, :n], (n - 1 - t) * 3)
         assert (got[blk, n:] == 7).all()
-    assert res.barriers == 2
+    assert res.stats["barriers"] == 2
 
 
 DIVERGENT_BARRIERS = entry("twobars", ".param .u64 out", """
@@ -193,7 +193,7 @@ def test_barrier_counts_only_threads_that_have_not_exited():
     dev, mod = load(EXITING)
     out = put(dev, np.zeros(64, np.uint32))
     res = dev.launch(mod, "exiting", [out], grid=1, block=64)
-    assert (get(dev, out, np.uint32, 64) == 1).all() and res.barriers == 1
+    assert (get(dev, out, np.uint32, 64) == 1).all() and res.stats["barriers"] == 1
 
 
 DEADLOCK = entry("deadlock", ".param .u64 out", """

@@ -435,7 +435,7 @@ def _sequential(op, mem, idx, b, c=None):
 @pytest.mark.parametrize("op", ["add", "min", "max", "and", "or", "xor", "exch", "cas", "inc", "dec"])
 @pytest.mark.parametrize("hot", [1, 3, 40])
 def test_atomic_conflict_algorithm_matches_sequential_lane_order(op, hot):
-    from vgpu.sim.exec import atomic
+    from vgpu.sim.atomics import atomic
     from vgpu.types import U32
     rng = np.random.default_rng(hot)
     idx = rng.integers(0, hot, 200)
@@ -450,7 +450,7 @@ def test_atomic_conflict_algorithm_matches_sequential_lane_order(op, hot):
 
 @pytest.mark.parametrize("hot", [1, 150])
 def test_float_atomic_add_sequential_and_flushes_subnormals(hot):
-    from vgpu.sim.exec import atomic
+    from vgpu.sim.atomics import atomic
     from vgpu.types import F32
     rng = np.random.default_rng(0)
     idx = rng.integers(0, hot, 300)

@@ -15,8 +15,8 @@ import pytest
 
 import vgpu
 from vgpu.cli import main
-from vgpu.sim import divergence
-from vgpu.sim.trace import Tracer
+from vgpu.sim.observe import divergence
+from vgpu.sim import Tracer
 
 SRC = r"""
 __global__ void scale(float *x, int n) {
@@ -64,7 +64,8 @@ def mod():
 
 def run(mod, name, *args, tracer, grid=1, block=32, **kw):
     d = vgpu.Device(workers=0, **kw)
-    arrays = [vgpu.zeros(a, np.int32, device=d) if isinstance(a, tuple) else a for a in args]
+    dtype = np.float32 if name == "scale" else np.int32
+    arrays = [vgpu.zeros(a, dtype, device=d) if isinstance(a, tuple) else a for a in args]
     mod.get_function(name)(*arrays, grid=grid, block=block, device=d, trace=tracer)
     return tracer
 
@@ -97,7 +98,7 @@ def test_text_trace_filters_block_and_warp_and_shows_divergence(mod, tmp_path):
         run(mod, "branchy", (32,), 28, tracer=Tracer(text=f, block=(0,), warp=0))
     rows = text_lines(path)
     assert {(r[2], r[3]) for r in rows} == {("(0,0,0)", "0")}
-    ret = next(r for r in rows if "ret" in r[7].split()[1:2])
+    ret = next(r for r in rows if r[7].split()[1] == "ret;")      # instructions in the disassembler's syntax
     assert ret[5] == "0xf0000000" and int(ret[6]) > 0           # lanes 28..31 return, inside a split
     with open(path, "w") as f:
         run(mod, "scale", (256,), 256, tracer=Tracer(text=f, block=(1, 0, 0), warp=2), grid=2, block=128)

@@ -15,7 +15,7 @@ Device API (what the runtime calls):
         schedule: 'fixed' (deterministic) or 'random' (seeded by `seed`; random warp subsets and
         block-to-wave order, to expose order-dependent bugs).
         check: sanitizers for every launch: 'memcheck', 'racecheck', 'synccheck', 'initcheck', a
-        comma list, a list, or 'all' (vgpu.sim.sanitize; docs/sanitizers.md).
+        comma list, a list, or 'all' (vgpu.sim.observe.sanitize; docs/sanitizers.md).
     addr = dev.malloc(nbytes)              # 256-byte aligned global address (>= GLOBAL_BASE)
     dev.free(addr)                         # InvalidFree if addr is not a live allocation's start
     dev.write(addr, data)                  # bytes or ndarray, into global memory or the constant bank
@@ -27,12 +27,13 @@ Device API (what the runtime calls):
     mod.symbol_address(name), mod.symbol_size(name), mod.kernel_names
     res = dev.launch(mod, kernel_name, args, grid=(gx, gy, gz), block=(bx, by, bz), shared=dynamic_bytes,
                      check=None, trace=None)
-        check: this launch's sanitizers (None: the device's); trace: a vgpu.sim.trace.Tracer (text
-        trace, Chrome trace, divergence SVG; docs/tracing.md).  Checked or traced launches run in-process.
+        check: this launch's sanitizers (None: the device's); trace: an `Observer`, such as a
+        vgpu.sim.Tracer (text trace, Chrome trace, divergence SVG; docs/tracing.md).  Checked or
+        traced launches run in-process.
         args: one per parameter, in order: ints (pointers are device addresses) or floats, converted
         to the parameter's type.  grid/block: an int or a 1..3-tuple.  Returns a LaunchResult:
-        res.stats (a counters.Counters: a dict of totals, also res.warp_instructions,
-        res.divergent_branches, res.global_load_sectors, ...; .occupancy; .format(); memory counters
+        res.stats (an observe.counters.Counters: a dict of totals: res.stats['warp_instructions'],
+        ['divergent_branches'], ['global_load_sectors'], ...; .occupancy; .format(); memory counters
         only with SimDevice(counters=True); docs/counters.md), res.pcs (per executed instruction:
         its source line and counts, for the per-line profile),
         res.op_counts (mnemonic -> warp instructions), res.line_counts (.vk line -> warp
@@ -46,17 +47,25 @@ InvalidFree, OutOfMemory, BarrierDeadlock, WarpSyncError, Watchdog, Trap, Invali
 WorkerDied (an SM worker process died).
 Each carries .kernel .file .line .source_line .block .thread .address .size and prints them.
 
-Inside: memory (address map, allocator), warp (SIMT stacks), decode (instructions -> closures),
-exec (semantics: vgpu.arith for arithmetic), sm (the warp scheduler; `run_blocks`), launch
-(validation, occupancy, results), printf (C formatting), pool (SM worker processes), device (this API),
-sanitize (memcheck, racecheck, synccheck, initcheck), trace and divergence (what the scheduler did).
+Inside (docs/architecture.md draws it): device (this API) -> launch (validation, occupancy, waves,
+results) -> pool (SM worker processes) -> scheduler (the warp loop: `run_blocks`) over a wave
+(wave: registers, special registers, memory of the resident blocks), simt (SIMT stacks), barrier
+(barriers, warp sync, deadlock diagnosis), decode (kernel -> ops) over operands (operand
+resolution) and semantics (what each ISA row does; atomics; printf's C formatting), memory
+(address map, allocator), config (LaunchConfig, BlocksResult), faults, occupancy.  Tools that
+watch a run attach through `observer.Observer` and live in `observe/`: counters, trace,
+divergence, sanitize.
 """
 from .device import LoadedProgram, SimDevice
 from .faults import (BarrierDeadlock, DeviceError, InvalidFree, InvalidLaunch, Misaligned, OutOfBounds,
                      OutOfMemory, Trap, Unsupported, UseAfterFree, WarpSyncError, Watchdog, WorkerDied)
 from .launch import LaunchResult
 from .memory import CONST_BASE, GLOBAL_BASE, LOCAL_BASE, SHARED_BASE
+from .observe.sanitize import CHECKS, parse_checks, summary
+from .observe.trace import Tracer
+from .observer import Observer
 
 __all__ = ["SimDevice", "LoadedProgram", "LaunchResult", "DeviceError", "OutOfBounds", "Misaligned",
            "UseAfterFree", "InvalidFree", "OutOfMemory", "BarrierDeadlock", "WarpSyncError", "Watchdog",
-           "Trap", "InvalidLaunch", "Unsupported", "WorkerDied", "SHARED_BASE", "LOCAL_BASE", "CONST_BASE", "GLOBAL_BASE"]
+           "Trap", "InvalidLaunch", "Unsupported", "WorkerDied", "SHARED_BASE", "LOCAL_BASE", "CONST_BASE",
+           "GLOBAL_BASE", "Observer", "Tracer", "CHECKS", "parse_checks", "summary"]

@@ -22,8 +22,9 @@ from .decode import DecodedKernel, decode_kernel
 from .faults import DeviceError, InvalidLaunch, OutOfBounds, Unsupported
 from .launch import LaunchResult, dims, encode_params, launch
 from .memory import CONST_BASE, CONST_BYTES, GLOBAL_BASE, ConstBank, GlobalMemory
-from .sanitize import parse_checks
-from .sm import LaunchConfig
+from .config import MAX_INSTRUCTIONS, MAX_STEPS, LaunchConfig
+from .observe.sanitize import parse_checks
+from .wave import WaveCache
 
 _uids = itertools.count(1)
 
@@ -95,8 +96,8 @@ class SimDevice:
         self.pool = self._pool(global_bytes) if self.workers else None
         self.glob = GlobalMemory(global_bytes, buffer=self.pool.global_buffer if self.pool else None)
         self.const = ConstBank(self.pool.const_arena if self.pool else None)
-        self.max_instructions = max_instructions or 10 ** 9
-        self.max_steps = max_steps or 5 * 10 ** 6
+        self.max_instructions = max_instructions or MAX_INSTRUCTIONS
+        self.max_steps = max_steps or MAX_STEPS
         self.schedule, self.seed = schedule, seed
         self.max_shared_per_block = max_shared_per_block
         self.echo_printf = echo_printf
@@ -104,6 +105,7 @@ class SimDevice:
         self.check = parse_checks(check)    # sanitizers run by every launch (vgpu.sim.sanitize)
         self.clock = 0
         self.launches = 0
+        self.waves = WaveCache()            # the last launch's Wave, reused by the next of its geometry
 
     def _pool(self, global_bytes: int):
         """The worker pool with its shared segments, or None (in-process) when they cannot be made."""
@@ -177,10 +179,10 @@ class SimDevice:
         try:
             cfg = LaunchConfig(dims(grid, "grid"), dims(block, "block"), int(shared), self._params(k, params),
                                self.num_sms, self.max_instructions, self.max_steps, self.schedule,
-                               self.seed + self.launches, self.clock, counters=self.counters, check=checks,
-                               tracer=trace)
+                               self.seed + self.launches, self.clock, counters=self.counters, check=checks)
             result = launch(k, cfg, self.glob, self.const, self.max_shared_per_block, self.echo_printf,
-                            partial(self.pool.run, mod, self.glob, self.const) if self.pool else None)
+                            partial(self.pool.run, mod, self.glob, self.const) if self.pool else None,
+                            trace, self.waves)
         except DeviceError as e:
             raise e.locate(kernel=kernel, file=mod.program.filename) from None
         except Exception as e:  # noqa: BLE001 - a simulator bug must still surface as a DeviceError

@@ -8,7 +8,7 @@ Out: a `LaunchResult` (counters, per-instruction counts, printf output, which is
 Blocks go to SMs deterministically: block i (linear id, x fastest) runs on SM i % num_sms and
 %smid says so.  An SM holds as many blocks as the occupancy limits allow (2048 threads = 64 warps,
 32 blocks, 228 KiB of shared memory); the blocks resident on all SMs form one wave and run
-together (see `sm`).  Wave j is blocks [j * wave, (j + 1) * wave), and it runs alone with counters
+together (see `scheduler`).  Wave j is blocks [j * wave, (j + 1) * wave), and it runs alone with counters
 that start from zero (so %clock and the watchdog budget count per wave): its result depends only
 on the launch and on global memory, never on which process runs it or what ran before in that
 process.  In-process the waves run in order; a launch of several waves may instead be handed to
@@ -24,13 +24,17 @@ import numpy as np
 
 from ..isa.program import ParamInfo
 from ..types import wrap_int
-from .counters import Counters, launch_counters, pc_records
+from .config import BlocksResult, LaunchConfig, new_result
 from .decode import DecodedKernel
 from .faults import DeviceError, InvalidLaunch
 from .memory import ConstBank, GlobalMemory
+from .observe.counters import Counters, MemoryCounters, launch_counters, pc_records
+from .observe.sanitize import Sanitizer
+from .observe.trace import env_tracer
+from .observer import combine
 from .occupancy import SM_BLOCKS, SM_SHARED, SM_WARPS, registers_per_thread, theoretical
-from .sanitize import Sanitizer
-from .sm import BlocksResult, LaunchConfig, new_result, run_blocks
+from .scheduler import run_blocks
+from .wave import WaveCache
 
 MAX_BLOCK = (1024, 1024, 64)
 MAX_GRID = (2 ** 31 - 1, 65535, 65535)
@@ -59,12 +63,6 @@ class LaunchResult:
     @property
     def output(self) -> str:
         return "".join(self.printf)
-
-    def __getattr__(self, name):
-        stats = self.__dict__.get("stats", {})
-        if name in stats:
-            return stats[name]
-        raise AttributeError(name)
 
     def format_stats(self) -> str:
         lines = [self.stats.format() if isinstance(self.stats, Counters) else str(self.stats)]
@@ -132,19 +130,24 @@ def validate(k: DecodedKernel, cfg: LaunchConfig, max_shared: int) -> None:
 
 
 def run_wave(k: DecodedKernel, cfg: LaunchConfig, j: int, wave: int, glob: GlobalMemory, const: ConstBank,
-             part: BlocksResult) -> None:
-    """Run wave j (blocks j * wave ..) of a launch into `part`, a fresh result (also on a fault)."""
-    nblocks = cfg.grid[0] * cfg.grid[1] * cfg.grid[2]
+             part: BlocksResult, observer=None, cache: WaveCache | None = None) -> None:
+    """Run wave j (blocks j * wave ..) of a launch into `part`, a fresh result (also on a fault),
+    watched by `observer` and by the memory counters when the launch collects them."""
+    nblocks = cfg.nblocks
     blocks = np.arange(j * wave, min((j + 1) * wave, nblocks))
     if cfg.schedule == "random":                 # blocks to waves in a seeded random order
         blocks = np.random.default_rng(cfg.seed).permutation(nblocks)[blocks]
-    run_blocks(k, replace(cfg, seed=cfg.seed * 65537 + j), blocks, glob, const, wave, part)
+    observer = combine(observer, MemoryCounters(part.pc) if cfg.counters else None)
+    run_blocks(k, replace(cfg, seed=cfg.seed * 65537 + j), blocks, glob, const, wave, part, observer, cache)
 
 
 def launch(k: DecodedKernel, cfg: LaunchConfig, glob: GlobalMemory, const: ConstBank,
-           max_shared: int, echo: bool = True, parallel=None) -> LaunchResult:
+           max_shared: int, echo: bool = True, parallel=None, observer=None,
+           cache: WaveCache | None = None) -> LaunchResult:
     """Validate and run a launch: in this process, or, when it has several waves and `parallel`
-    is given, by `parallel(k, cfg, nwaves, wave, result)` (the SM worker pool)."""
+    is given, by `parallel(k, cfg, nwaves, wave, result)` (the SM worker pool).  `observer`
+    (an `observer.Observer`: a tracer, a debugger) and the sanitizers of cfg.check watch it in
+    this process; `cache` keeps a Wave for the next launch of the same geometry."""
     validate(k, cfg, max_shared)
     nblocks = cfg.grid[0] * cfg.grid[1] * cfg.grid[2]
     wave = blocks_per_sm(k, cfg) * cfg.num_sms
@@ -152,30 +155,30 @@ def launch(k: DecodedKernel, cfg: LaunchConfig, glob: GlobalMemory, const: Const
         raise InvalidLaunch(f"a cooperative launch (grid.sync) of {nblocks} blocks exceeds the {wave} blocks "
                             f"that can be resident at once on {cfg.num_sms} SMs")
     nwaves = -(-nblocks // wave)
-    if cfg.check:
-        cfg = replace(cfg, sanitizer=Sanitizer(cfg.check, k, cfg, glob))
+    sanitizer = Sanitizer(cfg.check, k, cfg, glob) if cfg.check else None
     if "initcheck" not in cfg.check:
         glob.note_all_written()                  # what this launch writes is not tracked
-    if cfg.sanitizer is not None or cfg.tracer is not None:
-        parallel = None                          # sanitizers and tracers run in this process
-    result = new_result(k)
+    observer = combine(sanitizer, observer if observer is not None else env_tracer())
+    if observer is not None:
+        parallel = None                          # observed launches run in this process
+    result = new_result(len(k.ops))
     t0 = time.perf_counter()
     try:
         if parallel is not None and nwaves > 1:
             parallel(k, cfg, nwaves, wave, result)
         else:
             for j in range(nwaves):
-                part = new_result(k)
+                part = new_result(len(k.ops))
                 try:
-                    run_wave(k, cfg, j, wave, glob, const, part)
+                    run_wave(k, cfg, j, wave, glob, const, part, observer, cache)
                 finally:
                     result.merge(part)
     except DeviceError as e:
-        e.reports = cfg.sanitizer.reports if cfg.sanitizer is not None else []
+        e.reports = sanitizer.reports if sanitizer is not None else []
         raise
     finally:
         out = finish(k, cfg, result, time.perf_counter() - t0)
-        out.reports = cfg.sanitizer.reports if cfg.sanitizer is not None else []
+        out.reports = sanitizer.reports if sanitizer is not None else []
         if echo and out.printf:
             sys.stdout.write(out.output)
             sys.stdout.flush()
@@ -192,7 +195,7 @@ def finish(k: DecodedKernel, cfg: LaunchConfig, r: BlocksResult, seconds: float)
     texts = [t for *_, t in sorted(r.printf, key=lambda rec: rec[:4])]
     occ = theoretical(registers_per_thread(k.code.regs), k.shared_static + cfg.shared_dynamic, cfg.threads_per_block)
     title = (f"kernel {k.name}: grid {cfg.grid} block {cfg.block}, {k.shared_static + cfg.shared_dynamic} bytes "
-             f"of shared memory per block, {seconds:.3f} s simulated")
+             f"of shared memory per block, {seconds:.3f} s host time")
     stats = launch_counters(k, r.stats, r.op_warps, r.op_threads, r.pc, cfg.counters, occ, title)
     return LaunchResult(k.name, cfg.grid, cfg.block, cfg.shared_dynamic, stats, ops, lines, texts, seconds,
                         pc_records(k, r.op_warps, r.op_threads, r.pc))

@@ -27,11 +27,12 @@ from multiprocessing import connection, get_context, shared_memory
 
 import numpy as np
 
+from .config import new_result
 from .decode import decode_kernel
 from .faults import DeviceError, WorkerDied
 from .launch import run_wave
 from .memory import CONST_BYTES, GLOBAL_BASE, ConstBank, GlobalMemory
-from .sm import new_result
+from .wave import WaveCache
 
 PREFIX = "vgpu"
 STRIPES = 64                     # atomic lock stripes, by 128-byte line of the address
@@ -154,6 +155,7 @@ class _Worker:
         ctl = np.frombuffer(self.segs[1].buf, np.int64, CTL_WORDS, CONST_BYTES)
         self.interlock = Interlock(locks, qlock, ctl)
         self.modules: dict[int, tuple] = {}          # uid -> (program, addresses, {name: DecodedKernel})
+        self.waves = WaveCache()
 
     def kernel(self, uid: int, name: str):
         program, addresses, kernels = self.modules[uid]
@@ -170,11 +172,11 @@ class _Worker:
             self.const.table = ctable
         k = self.kernel(uid, name)
         cfg.interlock = il = self.interlock
-        total, faults, prints = new_result(k), [], []
+        total, faults, prints = new_result(len(k.ops)), [], []
         while (j := il.take(nwaves)) is not None:
-            part = new_result(k)
+            part = new_result(len(k.ops))
             try:
-                run_wave(k, cfg, j, wave, self.glob, self.const, part)
+                run_wave(k, cfg, j, wave, self.glob, self.const, part, cache=self.waves)
             except _Stopped:
                 pass
             except DeviceError as e:

@@ -12,13 +12,10 @@ from __future__ import annotations
 import math
 import re
 
+from ..types import wrap_int
+
 _SPEC = re.compile(rb"%([-+ #0]*)(\*|\d+)?(?:\.(\*|\d*))?(hh|h|ll|l|z|j|t|L)?([diuxXocspfFeEgGaA%])")
 _BITS = {"hh": 8, "h": 16, None: 32, "l": 64, "ll": 64, "z": 64, "j": 64, "t": 64, "L": 64}
-
-
-def _int(value, bits: int, signed: bool) -> int:
-    v = int(value) & ((1 << bits) - 1)
-    return v - (1 << bits) if signed and v >> (bits - 1) else v
 
 
 def _nonfinite(x: float, conv: str, flags: str, width: int | None) -> str:
@@ -65,12 +62,12 @@ def format_c(fmt: bytes, args: list[tuple[object, str]], read_cstring) -> str:
             out.append("%")
             continue
         if width == "*":
-            width = _int(take()[0], 32, True)
+            width = wrap_int(take()[0], 32, True)
             if width < 0:
                 flags, width = flags + "-", -width
         width = int(width) if width else None
         if prec == "*":
-            prec = _int(take()[0], 32, True)
+            prec = wrap_int(take()[0], 32, True)
             prec = None if prec < 0 else prec
         elif prec is not None:
             prec = int(prec or 0)
@@ -94,10 +91,10 @@ def _py(flags: str, width: int | None, prec: int | None) -> str:
 def _one(conv, flags, width, prec, length, value, t, read_cstring) -> str:
     py = _py(flags, width, prec)
     if conv in "di":
-        v = _int(value, _BITS[length], True) if t not in ("f32", "f64") else int(value)
+        v = wrap_int(value, _BITS[length], True) if t not in ("f32", "f64") else int(value)
         return (py + "d") % v
     if conv in "uxXo":
-        v = _int(value, _BITS[length], False) if t not in ("f32", "f64") else int(value)
+        v = wrap_int(value, _BITS[length], False) if t not in ("f32", "f64") else int(value)
         fl = flags.replace("+", "").replace(" ", "")
         py = _py(fl, width, prec)
         if conv == "u":
@@ -116,7 +113,7 @@ def _one(conv, flags, width, prec, length, value, t, read_cstring) -> str:
     if conv == "p":
         v = int(value) & (2 ** 64 - 1)
         return _pad("(nil)" if v == 0 else f"{v:#x}", flags, width)
-    x = float(value) if t in ("f32", "f64") else float(_int(value, 64, True))
+    x = float(value) if t in ("f32", "f64") else float(wrap_int(value, 64, True))
     if not math.isfinite(x):
         return _nonfinite(x, conv, flags, width)
     if conv in "aA":

@@ -1,9 +1,9 @@
 """Performance counters: per-instruction (per-pc) counts gathered while a launch runs, and the
 launch-level `Counters` and per-pc records derived from them when it ends.
 
-In:  while running, the addresses of each memory instruction (`count_access`, only when the launch
-     collects memory counters) and the divergent branches of each branch; at the end, the decoded
-     kernel, its per-pc issue counts (`sm.BlocksResult`) and the launch geometry.
+In:  while running, the addresses of each memory instruction (`MemoryCounters`, the observer a
+     launch that collects memory counters attaches; `count_access`); at the end, the decoded kernel,
+     its per-pc issue counts and divergent branches (`config.BlocksResult`) and the launch geometry.
 Out: `Counters` (a dict of summable totals with `.occupancy`, `.per_pc` and `format()`), and
      `pc_records` for the per-line profile.  Definitions, with the Nsight Compute metric each one
      matches: docs/counters.md.
@@ -22,25 +22,29 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..isa import spec
-from .memory import GLOBAL, LOCAL, LOCAL_BASE, NONE, SHARED, SHARED_BASE, windows_of
-from .occupancy import Occupancy
-
-# Per-pc counter rows of `BlocksResult.pc` (issue counts live in op_warps / op_threads).
-ROWS = ("divergent", "global_requests", "global_sectors", "shared_requests", "shared_wavefronts",
-        "shared_ideal", "local_requests", "local_sectors")
-(DIVERGENT, G_REQ, G_SEC, S_REQ, S_WAVE, S_IDEAL, L_REQ, L_SEC) = range(len(ROWS))
+from ...isa import spec
+from ..config import DIVERGENT, G_REQ, G_SEC, L_REQ, L_SEC, ROWS, S_IDEAL, S_REQ, S_WAVE
+from ..memory import GLOBAL, LOCAL, LOCAL_BASE, NONE, SHARED, SHARED_BASE, windows_of
+from ..observer import Observer
+from ..occupancy import Occupancy
 
 CLASSES = ("int", "fp32", "fp64", "move", "memory", "atomic", "control", "sync", "warp", "other")
-DIRECTIONS = {"ld": "load", "st": "store", "atom": "atomic", "red": "atomic"}
+DIRECTIONS = {"load": "load", "store": "store", "atomic": "atomic"}     # ISA machine column -> direction
 OP_SUFFIX = {"load": "ld", "store": "st", "atomic": "atom"}      # Nsight's names of the directions
 
 
-def new_rows(npc: int) -> np.ndarray:
-    return np.zeros((len(ROWS), npc), np.int64)
+# -- collection ------------------------------------------------------------------------------------
+class MemoryCounters(Observer):
+    """Counts the requests, sectors and wavefronts of every memory access into per-pc rows (a
+    `BlocksResult.pc` array)."""
+
+    def __init__(self, rows: np.ndarray):
+        self.rows = rows
+
+    def memory(self, wave, pc, kind, space, dtype, addresses, lanes) -> None:
+        count_access(self.rows, pc, space, addresses, lanes, dtype.itemsize)
 
 
-# -- collection (called by the executor) -----------------------------------------------------------
 def count_access(rows: np.ndarray, pc: int, space: int | None, a: np.ndarray, ids: np.ndarray,
                  size: int) -> None:
     """Add the requests, sectors and wavefronts of one memory instruction at `pc`: addresses `a`
@@ -115,22 +119,9 @@ def local_sectors(off: np.ndarray, ids: np.ndarray, size: int) -> tuple[int, int
 # -- launch totals ---------------------------------------------------------------------------------
 def instruction_class(ins) -> str:
     """The class of an instruction, from its row in the ISA table."""
-    fam = spec.family(ins)
-    flags = fam.flags
-    if "atomic" in flags:
-        return "atomic"
-    if "barrier" in flags or fam.name == "membar":
-        return "sync"
-    if "memory" in flags:
-        return "memory"
-    if "warp" in flags:
-        return "warp"
-    if "branch" in flags or "terminator" in flags:
-        return "control"
-    if fam.name == "printf":
-        return "other"
-    if fam.name == "mov":
-        return "move"
+    cls = spec.family(ins).counter
+    if cls != "arith":
+        return cls
     if "f64" in ins.types:
         return "fp64"
     if "f32" in ins.types:
@@ -285,9 +276,9 @@ def launch_counters(k, stats: dict, op_warps, op_threads, rows: np.ndarray, coll
         cls = instruction_class(op.instr)
         c[f"inst_{cls}"] += nw
         c[f"thread_inst_{cls}"] += nt
-        if op.family == "bra":
+        if op.spec.machine == "branch":
             c["branches"] += nw
-        d = DIRECTIONS.get(op.family)
+        d = DIRECTIONS.get(op.spec.machine)
         if d is None or not collected:
             continue
         r = rows[:, op.pc]
@@ -313,7 +304,7 @@ def pc_records(k, op_warps, op_threads, rows: np.ndarray) -> list[dict]:
             continue
         r = rows[:, op.pc]
         rec = {"pc": op.pc, "file": op.instr.file, "line": op.line, "text": op.text, "warps": nw, "threads": nt,
-               "branches": nw if op.family == "bra" else 0}
+               "branches": nw if op.spec.machine == "branch" else 0}
         rec.update({name: int(v) for name, v in zip(ROWS, r)})
         out.append(rec)
     return out
