@@ -3,8 +3,10 @@ import re
 import shlex
 from pathlib import Path
 
+import conftest
 import numpy as np
 import pytest
+from conftest import conformance_kernels
 
 from vgpu.cli import main
 
@@ -124,3 +126,18 @@ def test_bad_constant_is_a_usage_error(constant, message, monkeypatch, capsys):
             "in=@examples/data/signal.npy", "out=@examples/data/smoothed.npy", "n=32"]
     assert main(args) == 2
     assert message in capsys.readouterr().err
+
+
+def test_conformance_corpus_is_present(conformance):
+    """Under CI the corpus must be there (the fixture fails otherwise); where it is, it has kernels."""
+    assert (conformance / "kernels").is_dir() and conformance_kernels(), f"no kernels in {conformance}"
+
+
+def test_a_missing_corpus_fails_under_ci_and_skips_elsewhere(monkeypatch, tmp_path):
+    monkeypatch.setattr(conftest, "CONFORMANCE", tmp_path / "nowhere")
+    monkeypatch.setattr(conftest, "IN_CI", True)
+    with pytest.raises(pytest.fail.Exception, match="conformance corpus is missing"):
+        conftest.require_conformance()
+    monkeypatch.setattr(conftest, "IN_CI", False)
+    with pytest.raises(pytest.skip.Exception):
+        conftest.require_conformance()
