@@ -146,7 +146,7 @@ def diff(k: Kernel, want: bytes, got: bytes, limit: int = 6) -> str:
         for i in np.nonzero(ua != ub)[0][:limit]:
             per = n // (k.block * k.grid) if name.startswith("out") else 0
             who = f" (thread {i // per}, slot {i % per})" if per else ""
-            lines.append(f"  {name}[{i}]{who}: C {a[i]!r} (0x{int(ua[i]):x}), vgpu {b[i]!r} (0x{int(ub[i]):x})")
+            lines.append(f"  {name}[{i}]{who}: C {a[i].item()!r} (0x{int(ua[i]):x}), vgpu {b[i].item()!r} (0x{int(ub[i]):x})")
     return "\n".join(lines)
 
 

@@ -1,0 +1,97 @@
+"""Shrink a failing kernel to a small one that fails the same way (delta debugging over statements).
+
+In: a `Kernel` whose `check` gave a failure, a scratch directory, a time budget.  Out: the same `Kernel`
+object, reduced in place, and its final `Outcome`.  A candidate is kept when it still fails with the same
+category and signature.  Tried, until nothing changes: removing each removable statement (innermost lists
+first, last statement first), replacing an `if` by one of its branches, removing header items (helpers,
+macros, structs), file macros, synchronisation points other than barriers, and per-thread declarations.
+Removal never introduces undefined behaviour: ranges are invariants of each assignment, loop counters
+live in their loop headers, and barriers, initialisation loops and loop increments are never removed.
+"""
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+from .kernel import Kernel, Sync
+from .run import Outcome, check
+from .stmt import Decl, If
+
+
+class Shrinker:
+    def __init__(self, k: Kernel, d: Path, outcome: Outcome, budget_s: float = 120.0):
+        self.k, self.d, self.want = k, d, (outcome.category, outcome.signature)
+        self.deadline = time.monotonic() + budget_s
+        self.outcome = outcome
+        self.tries = 0
+
+    def still(self) -> bool:
+        self.tries += 1
+        o = check(self.k, self.d)
+        if (o.category, o.signature) == self.want:
+            self.outcome = o
+            return True
+        return False
+
+    def out_of_time(self) -> bool:
+        return time.monotonic() > self.deadline
+
+    def try_list(self, lst: list, decls: bool = False) -> bool:
+        changed = False
+        for i in range(len(lst) - 1, -1, -1):
+            if self.out_of_time():
+                return changed
+            if i >= len(lst):
+                continue
+            item = lst[i]
+            removable = getattr(item, "removable", True) or (decls and isinstance(item, Decl))
+            if isinstance(item, Sync):
+                removable = item.kind != "bar"
+            if removable and not isinstance(item, list):
+                del lst[i]
+                fields = self.k.state_fields[:]
+                if isinstance(item, Decl):      # the C program loses the variable too
+                    self.k.state_fields = [f for f in fields if not re.search(rf"\b{item.name}\b", f)]
+                if self.still():
+                    changed = True
+                    continue
+                self.k.state_fields = fields
+                lst.insert(i, item)
+            if isinstance(item, If) and item.removable:
+                for branch in [item.then] + ([item.els] if item.els is not None else []):
+                    lst[i:i + 1] = branch
+                    if self.still():
+                        changed = True
+                        break
+                    lst[i:i + len(branch)] = [item]
+                else:
+                    changed |= any(self.try_list(sub) for sub in item.lists())
+                continue
+            if isinstance(item, list):
+                changed |= self.try_list(item, decls)
+            elif hasattr(item, "lists"):
+                for sub in item.lists():
+                    changed |= self.try_list(sub)
+        return changed
+
+    def run(self) -> Outcome:
+        k = self.k
+        for decls in (False, False, True, False):
+            changed = True
+            while changed and not self.out_of_time():
+                changed = self.try_list(k.body, decls)
+                changed |= self.try_list(k.file_macros)
+                changed |= self.try_list(k.hdr_items)
+        check(k, self.d)              # leave the files of the final kernel in d
+        return self.outcome
+
+
+def shrink(k: Kernel, d: Path, outcome: Outcome, budget_s: float = 120.0) -> Outcome:
+    return Shrinker(k, d, outcome, budget_s).run()
+
+
+def report(k: Kernel, outcome: Outcome, d: Path) -> str:
+    """The minimal kernel's files and the failure, as text to print."""
+    return (f"--- {d / 'fz.vkh'}\n{k.header()}--- {d / 'fz.vk'} (grid {k.grid}, block {k.block})\n{k.vk()}"
+            f"--- {outcome.category}: {outcome.signature}\n{outcome.detail}\n")
