@@ -357,19 +357,33 @@ class FnLower:
         if s.orelse:
             raise self.err(s, "for ... else is not supported in a kernel")
         it = s.iter
-        if not (isinstance(it, ast.Call) and isinstance(it.func, ast.Name) and it.func.id == "range"
-                and self.src.lookup("range")[1] is range and it.func.id not in self.env):
-            raise self.err(it, "only `for ... in range(...)` loops are supported in a kernel")
-        if it.keywords or not 1 <= len(it.args) <= 3:
-            raise self.err(it, "range() takes 1 to 3 positional arguments")
-        if not isinstance(s.target, ast.Name):
+        if not isinstance(s.target, (ast.Name, ast.Tuple)):
             raise self.err(s.target, "the loop variable must be a name")
-        args = [self.expr(a) for a in it.args]
-        for a, node in zip(args, it.args):
-            if not (isinstance(a.type, N.Number) and (a.type.is_int or a.type == N.BOOL)):
-                raise self.err(node, f"range() arguments must be integers, not {a.type}")
-        t = N.range_type([a.type for a in args])
-        args = [self.convert(a, t, it) for a in args]
+        items = None
+        if not (isinstance(it, ast.Call) and isinstance(it.func, ast.Name) and it.func.id == "range"
+                and it.func.id not in self.env and self.src.lookup("range")[1] is range):
+            seq = self.expr(it)
+            if not isinstance(seq.type, N.Tuple) or not seq.val:
+                raise self.err(it, "only `for ... in range(...)` and loops over tuples are supported in a kernel")
+            t = seq.type.items[0]
+            for x in seq.type.items[1:]:
+                t = N.unify(t, x)
+                if t is None or not isinstance(t, N.Number):
+                    raise self.err(it, f"a loop over {seq.type}: the items must be numbers of one type")
+            items = f"$items{id(s)}"
+            self.write_var(items, self.convert(seq, N.Tuple((t,) * len(seq.val)), it), it)
+            elem = t
+            t = N.INT64
+            args = [V(t, ir.Const(t.ir, len(seq.val)))]
+        else:
+            if it.keywords or not 1 <= len(it.args) <= 3:
+                raise self.err(it, "range() takes 1 to 3 positional arguments")
+            args = [self.expr(a) for a in it.args]
+            for a, node in zip(args, it.args):
+                if not (isinstance(a.type, N.Number) and (a.type.is_int or a.type == N.BOOL)):
+                    raise self.err(node, f"range() arguments must be integers, not {a.type}")
+            t = N.range_type([a.type for a in args])
+            args = [self.convert(a, t, it) for a in args]
         if len(args) == 1:
             start, stop, step = V(t, ir.Const(t.ir, 0)), args[0], V(t, ir.Const(t.ir, 1))
         else:
@@ -391,8 +405,15 @@ class FnLower:
 
         def first():
             i, st = self.read_var(idx, it), self.read_var(stp, it)
-            self.write_var(s.target.id, i, s.target)
             self.write_var(idx, V(t, self.b.emit("add", t.ir, [i.val, st.val])), it)
+            if items is not None:
+                tup = self.read_var(items, it).val
+                v = tup[-1].val
+                for k in range(len(tup) - 2, -1, -1):
+                    hit = self.b.emit("eq", T.PRED, [i.val, ir.Const(T.S64, k)])
+                    v = self.b.emit("select", elem.ir, [hit, tup[k].val, v])
+                i = V(elem, v)
+            self.assign(s.target, i, s)
         self.loop(s, head, first, s.body)
 
     def loop(self, s, head_fn, first_fn, body: list) -> None:

@@ -139,7 +139,9 @@ def atomic(fl, name: str, node):
         return V(dt, _float_minmax(b, op, addr, vals[0], dt, space))
     if op == "sub" and dt.is_float:
         op, vals = "add", [b.emit("neg", dt.ir, vals)]
-    return V(dt, b.emit("atom", dt.ir, [addr, *vals], op=op, space=space))
+    ins = b.emit("atom", dt.ir, [addr, *vals])
+    ins.attrs.update(op=op, space=space)
+    return V(dt, ins)
 
 
 def _float_minmax(b, op: str, addr, val, dt: N.Number, space: str):
@@ -160,8 +162,8 @@ def _float_minmax(b, op: str, addr, val, dt: N.Number, space: str):
     b.br(go, body, done)
     b.seal(body)
     b.at(body)
-    got = b.emit("atom", it, [addr, b.emit("bitcast", it, [old]), b.emit("bitcast", it, [val])],
-                 op="cas", space=space)
+    got = b.emit("atom", it, [addr, b.emit("bitcast", it, [old]), b.emit("bitcast", it, [val])])
+    got.attrs.update(op="cas", space=space)
     same = b.emit("eq", T.PRED, [got, b.emit("bitcast", it, [old])])
     b.write((key, "old"), b.emit("bitcast", s, [got]))
     b.br(same, done, head)
