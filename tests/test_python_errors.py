@@ -1,0 +1,129 @@
+"""Python outside the kernel subset is a CompileError at its .py line, with a caret, never a silent run."""
+import numpy as np
+import pytest
+
+import vgpu
+from vgpu import cuda
+
+
+def helper(x):
+    return x + 1
+
+
+def _compile_error(fn, *args):
+    k = cuda.jit(fn)
+    with pytest.raises(vgpu.CompileError) as e:
+        k[1, 1](*args)
+    text = str(e.value)
+    assert __file__ in text and "^" in text
+    return text
+
+
+A = np.zeros(4, np.float32)
+
+
+def k_list(a):
+    x = [1, 2]
+    a[0] = x[0]
+
+
+def k_dict(a):
+    d = {}
+
+
+def k_try(a):
+    try:
+        a[0] = 1
+    except Exception:
+        pass
+
+
+def k_with(a):
+    with open("x"):
+        pass
+
+
+def k_comp(a):
+    s = [i for i in range(3)]
+
+
+def k_npzeros(a):
+    t = np.zeros(3)
+
+
+def k_recursive(a):
+    k_recursive(a)
+
+
+def k_python_call(a):
+    a[0] = helper(1)
+
+
+def k_array_as_scalar(a):
+    a[0] = a + 1
+
+
+def k_return_value(a):
+    return 1
+
+
+def k_float_index(a):
+    a[1.5] = 0
+
+
+def k_undefined(a):
+    a[0] = nothing
+
+
+def k_lambda(a):
+    f = lambda x: x
+
+
+def k_partial_index(a):
+    a[0] = 1
+
+
+@pytest.mark.parametrize("fn,needle,line", [
+    (k_list, "list creation", k_list.__code__.co_firstlineno + 1),
+    (k_dict, "dict creation", k_dict.__code__.co_firstlineno + 1),
+    (k_try, "try/except", k_try.__code__.co_firstlineno + 1),
+    (k_with, "with is not supported", k_with.__code__.co_firstlineno + 1),
+    (k_comp, "comprehensions", k_comp.__code__.co_firstlineno + 1),
+    (k_npzeros, "np.zeros allocates", k_npzeros.__code__.co_firstlineno + 1),
+    (k_recursive, "is not a device function", k_recursive.__code__.co_firstlineno + 1),
+    (k_python_call, "not a device function", k_python_call.__code__.co_firstlineno + 1),
+    (k_array_as_scalar, "unsupported operand types", k_array_as_scalar.__code__.co_firstlineno + 1),
+    (k_return_value, "cannot return a value", k_return_value.__code__.co_firstlineno + 1),
+    (k_float_index, "index must be an integer", k_float_index.__code__.co_firstlineno + 1),
+    (k_undefined, "name 'nothing' is not defined", k_undefined.__code__.co_firstlineno + 1),
+    (k_lambda, "lambda", k_lambda.__code__.co_firstlineno + 1),
+])
+def test_rejected_construct(fn, needle, line):
+    text = _compile_error(fn, A)
+    assert needle in text
+    assert f"{__file__}:{line}:" in text
+
+
+def test_recursive_device_function():
+    @cuda.jit(device=True)
+    def f(x):
+        return f(x - 1)
+
+    @cuda.jit
+    def k(a):
+        a[0] = f(3)
+    with pytest.raises(vgpu.CompileError, match="recursive call"):
+        k[1, 1](A)
+
+
+def test_partial_indexing_of_2d_array():
+    with pytest.raises(vgpu.CompileError, match="sub-array"):
+        cuda.jit(k_partial_index)[1, 1](np.zeros((2, 2)))
+
+
+def test_launch_errors_are_type_errors():
+    k = cuda.jit(k_partial_index)
+    with pytest.raises(TypeError, match="configuration"):
+        k(A)
+    with pytest.raises(TypeError, match="cannot be passed"):
+        k[1, 1]("text")
