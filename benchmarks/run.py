@@ -223,7 +223,31 @@ def workers_comparison(repeat: int) -> bool:
         times.sort()
         print(f"{label}, pool warm: median {times[100] * 1e3:.2f} ms, best {times[0] * 1e3:.2f} ms")
     dev.close()
+    print(f"Ctrl-C of an endless launch on 2 workers: the process exits {ctrl_c_seconds():.2f} s after SIGINT")
     return ok
+
+
+CTRL_C_CHILD = """
+import numpy as np, vgpu
+mod = vgpu.compile('__global__ void spin(int *o) { int x = 0; while (o[0] == 0) x++; o[1] = x; }')
+dev = vgpu.Device(num_sms=1, workers=2, global_bytes=1 << 20, max_steps=10 ** 12, max_instructions=10 ** 15)
+o = vgpu.zeros(16, np.int32, device=dev)
+print("ready", flush=True)
+mod.get_function("spin")(o, grid=16, block=256, device=dev)
+"""
+
+
+def ctrl_c_seconds() -> float:
+    """Seconds from SIGINT to the exit of a process running an endless launch on the worker pool."""
+    import signal
+    p = subprocess.Popen([sys.executable, "-c", CTRL_C_CHILD], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                         text=True)
+    p.stdout.readline()
+    time.sleep(1.0)
+    t0 = time.perf_counter()
+    p.send_signal(signal.SIGINT)
+    p.wait(timeout=60)
+    return time.perf_counter() - t0
 
 
 def main(argv=None) -> int:
