@@ -44,3 +44,14 @@ def compile_file(path: str | Path, max_registers: int | None = None) -> Module:
     """Compile a `.vk` or `.vasm` file; `#include "..."` resolves next to it."""
     from . import pipeline
     return Module(pipeline.compile_path(path, max_registers=max_registers))
+
+
+def _numba_from_env() -> None:
+    """VGPU_NUMBA=1: `from numba import cuda` gives vgpu.cuda (docs/python.md)."""
+    import os
+    if os.environ.get("VGPU_NUMBA") == "1":
+        from .cuda import install_as_numba
+        install_as_numba()
+
+
+_numba_from_env()
