@@ -1,4 +1,5 @@
 """A 10,000-line kernel file whose one mistake is on line 9,999."""
+# // test: error
 # // error: 9999:12: use of undeclared identifier 'missing'
 
 
