@@ -12,6 +12,7 @@ Lines and columns are 1-based.  A span may cover several characters (`^~~~`).
 """
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 
 
@@ -113,3 +114,38 @@ class Reporter:
     def check(self) -> None:
         if self.errors:
             raise CompileError(self.diagnostics)
+
+
+# -- how deeply a program may nest -----------------------------------------------------------------
+
+NESTING_FRAMES = 30_000
+"""The Python recursion limit while compiling: the recursive stages (parse-tree building, checking,
+lowering) take a few frames per level, so expressions and statements nest a few thousand levels
+deep.  Deeper programs get "nested too deeply" at the innermost construct (`too_deep`)."""
+
+
+class deep_recursion:
+    """Context manager: raise the recursion limit to NESTING_FRAMES for the block (Python 3.11
+    does not use the C stack for Python-to-Python calls, so this is safe)."""
+
+    def __enter__(self):
+        self.old = sys.getrecursionlimit()
+        sys.setrecursionlimit(max(self.old, NESTING_FRAMES))
+        return self
+
+    def __exit__(self, *exc) -> None:
+        sys.setrecursionlimit(self.old)
+
+
+def note_depth(exc: RecursionError, span: Span | None) -> None:
+    """Remember the innermost construct a RecursionError unwinds through (the first to see it)."""
+    if span is not None and getattr(exc, "span", None) is None:
+        exc.span = span
+
+
+def too_deep(reporter: Reporter, exc: RecursionError, fallback: Span) -> CompileError:
+    """The CompileError for a program that nests beyond NESTING_FRAMES, at the construct recorded
+    by `note_depth` (else `fallback`)."""
+    return reporter.fatal(getattr(exc, "span", None) or fallback,
+                          "nested too deeply: vgpu compiles expressions and statements nested up to a few "
+                          "thousand levels")

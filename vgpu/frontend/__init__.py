@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..diagnostics import Reporter, Span
+from ..diagnostics import Reporter, Span, deep_recursion, too_deep
 from ..ir.nodes import Module
 from .check import check
 from .lower import lower
@@ -17,13 +17,21 @@ def to_ir(text: str, filename: str = "<string>") -> Module:
     """Compile .vk source text to an IR module; raise CompileError on bad input."""
     reporter = Reporter()
     reporter.sources.add(filename, text)
-    return _lower(parse(text, filename, reporter), filename, reporter)
+    with deep_recursion():
+        try:
+            return _lower(parse(text, filename, reporter), filename, reporter)
+        except RecursionError as e:
+            raise too_deep(reporter, e, Span(filename, 1, 1)) from None
 
 
 def file_to_ir(path: str | Path) -> Module:
     """Compile a .vk file (its `#include "..."` resolve next to it) to an IR module."""
     reporter = Reporter()
-    return _lower(parse_file(path, reporter), str(path), reporter)
+    with deep_recursion():
+        try:
+            return _lower(parse_file(path, reporter), str(path), reporter)
+        except RecursionError as e:
+            raise too_deep(reporter, e, Span(str(path), 1, 1)) from None
 
 
 def _lower(tu, filename: str, reporter: Reporter) -> Module:

@@ -20,7 +20,7 @@ from .ctypes import (CHAR, ERROR, INT, TYPEDEFS, VOID, CG_TYPES, Array, CType, E
                      StructInfo, StructType, Void, base_type, decay, is_arith, is_complete_object, is_integer,
                      is_scalar, leaves, qualified, same, sizeof, spell, unqual)
 from .symbols import EnumConst, Func, Sema, TypeName, Var
-from ..diagnostics import Reporter, Span
+from ..diagnostics import Reporter, Span, note_depth
 
 _NOT_YET_TYPES = {"auto", "half", "__half", "__nv_bfloat16", "double4", "long4", "ulong4", "longlong4", "ulonglong4"}
 _SPACES = {"__shared__": "shared", "__constant__": "const", "__device__": "global"}
@@ -489,8 +489,12 @@ class Checker(ExprChecker, CallChecker):
         m = getattr(self, "s_" + type(s).__name__, None)
         if m is None:
             self.unsupported(s.span, f"{type(s).__name__} statements are not supported yet")
-        else:
+            return
+        try:
             m(s)
+        except RecursionError as x:
+            note_depth(x, s.span)
+            raise
 
     def s_Compound(self, s: A.Compound) -> None:
         self.push()

@@ -5,6 +5,7 @@ conversions (C++ rules).  Each `e_<Node>` method returns the node's C type; `exp
 from __future__ import annotations
 
 from . import ast as A
+from ..diagnostics import note_depth
 from .builtins import NOT_YET, TABLE, Builtin
 from .consteval import COMPARE, const_value
 from .ctypes import (BOOL, CHAR, DOUBLE, ERROR, FLOAT, INT, LLONG, LONG, PTRDIFF_T, SIZE_T, UINT, ULLONG, ULONG, VOID,
@@ -30,7 +31,11 @@ class ExprChecker:
             self.unsupported(e.span, f"{type(e).__name__} expressions are not supported yet")
             t = ERROR
         else:
-            t = m(e)
+            try:
+                t = m(e)
+            except RecursionError as x:
+                note_depth(x, e.span)
+                raise
         e.ctype = t
         return t
 

@@ -70,7 +70,16 @@ def to_bytes(value, t: CType) -> bytes:
 
 
 def const_value(e: A.Expr, sema: Sema):
-    """The value of a constant expression (int or float, in e's type), else None."""
+    """The value of a constant expression (int or float, in e's type), else None; remembered in
+    `sema.consts` (lowering asks again for every subexpression: a chain of n terms would cost n^2)."""
+    try:
+        return sema.consts[e]
+    except KeyError:
+        v = sema.consts[e] = _const_value(e, sema)
+        return v
+
+
+def _const_value(e: A.Expr, sema: Sema):
     t = e.ctype
     if t is None or isinstance(t, ErrorType):
         return None

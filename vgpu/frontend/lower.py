@@ -26,7 +26,7 @@ from .ctypes import (BOOL, INT, UINT, ULONG, Array, Bool, CType, Float, Int, Poi
                      Void, alignof, decay, leaves, mem_scalar, promote,
                      scalar_of, sizeof, unqual)
 from .. import types as T
-from ..diagnostics import CompileError, Diagnostic, Span
+from ..diagnostics import CompileError, Diagnostic, Span, note_depth
 from ..ir import nodes as ir
 from ..ir.builder import Builder
 from .lower_stmt import StmtLowering
@@ -251,6 +251,9 @@ class FunctionLowering(StmtLowering):
                 if c is not None:
                     return self.b.const(scalar_of(t), c)
             return getattr(self, "e_" + type(e).__name__)(e)
+        except RecursionError as x:
+            note_depth(x, e.span)
+            raise
         finally:
             self.b.span = saved
 

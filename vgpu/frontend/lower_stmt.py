@@ -8,6 +8,7 @@ from .consteval import to_int_type
 from .ctypes import INT, Array, CType, StructType, Void, leaves, promote, scalar_of, unqual
 from .places import Mem
 from .. import types as T
+from ..diagnostics import note_depth
 from ..ir import nodes as ir
 
 
@@ -15,7 +16,11 @@ class StmtLowering:
     def stmt(self, s: A.Stmt) -> None:
         saved = self.b.span
         self.b.span = s.span
-        getattr(self, "s_" + type(s).__name__)(s)
+        try:
+            getattr(self, "s_" + type(s).__name__)(s)
+        except RecursionError as x:
+            note_depth(x, s.span)
+            raise
         self.b.span = saved
 
     def s_Compound(self, s: A.Compound) -> None:

@@ -36,7 +36,7 @@ from lark import Token, Transformer, Tree
 from lark.exceptions import GrammarError, UnexpectedInput, VisitError
 
 from . import ast
-from ..diagnostics import CompileError, Reporter, Span
+from ..diagnostics import CompileError, Reporter, Span, note_depth, too_deep
 from .parse_errors import Recovery
 from .preprocess import LineMap, decode, preprocess
 from .tokens import PARSE_FILTER, TYPE_WORD_ORDER, parser
@@ -179,8 +179,12 @@ class _Builder(Transformer):
 
         def build(t: Tree):
             children = []
-            for c in t.children:
-                children.append(build(c) if isinstance(c, Tree) else c)
+            try:
+                for c in t.children:
+                    children.append(build(c) if isinstance(c, Tree) else c)
+            except RecursionError as e:
+                note_depth(e, self.first_span(t))
+                raise
             f = methods.get(t.data)
             if f is None:
                 f = methods[t.data] = getattr(self, t.data, False)
@@ -196,6 +200,11 @@ class _Builder(Transformer):
         return build(tree) if isinstance(tree, Tree) else tree
 
     # -- positions and helpers -------------------------------------------------------------------
+    def first_span(self, t: Tree) -> Span | None:
+        """The span of the first token under `t` (a loop: called where the stack has no room)."""
+        while isinstance(t, Tree):
+            t = next((c for c in t.children if c is not None), None)
+        return self.tspan(t) if isinstance(t, Token) and t.line is not None else None
 
     def tspan(self, tok: Token) -> Span:
         return self.lines.span(tok.line, tok.column, tok.end_line, tok.end_column)
@@ -619,8 +628,8 @@ def parse(text: str, filename: str = "<string>", reporter: Reporter | None = Non
         tree = parser().parse(pp_text, on_error=recovery)
     except UnexpectedInput:
         tree = None            # already reported by `recovery`
-    except RecursionError:
-        raise reporter.fatal(lines.span(1, 1), "the program nests too deeply")
+    except RecursionError as e:
+        raise too_deep(reporter, e, lines.span(1, 1)) from None
     if tree is None and not reporter.errors:
         reporter.error(lines.span(1, 1), "could not parse the program")
     reporter.check()
@@ -630,10 +639,10 @@ def parse(text: str, filename: str = "<string>", reporter: Reporter | None = Non
         if isinstance(e.orig_exc, CompileError):
             raise e.orig_exc
         if isinstance(e.orig_exc, RecursionError):
-            raise reporter.fatal(lines.span(1, 1), "the program nests too deeply")
+            raise too_deep(reporter, e.orig_exc, lines.span(1, 1)) from None
         raise
-    except RecursionError:
-        raise reporter.fatal(lines.span(1, 1), "the program nests too deeply")
+    except RecursionError as e:
+        raise too_deep(reporter, e, lines.span(1, 1)) from None
     reporter.check()
     return unit
 

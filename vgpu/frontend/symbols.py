@@ -72,5 +72,6 @@ class Sema:
     types: dict = field(default_factory=dict)       # TypeRef -> CType
     cases: dict = field(default_factory=dict)       # Switch -> [(value, Case)]
     inits: dict = field(default_factory=dict)       # VarDecl -> [(offset, CType, Expr)] for InitLists
+    consts: dict = field(default_factory=dict)      # Expr -> its constant value or None (consteval's memo)
     funcs: dict[str, Func] = field(default_factory=dict)
     statics: list[Var] = field(default_factory=list)

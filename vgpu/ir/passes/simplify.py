@@ -43,7 +43,7 @@ def fold_branches(fn: Function) -> bool:
 def bypass_empty_blocks(fn: Function) -> bool:
     """Send the predecessors of a block that only jumps on to its target directly."""
     changed = False
-    for e in fn.blocks[1:]:
+    for e in _targets_first(fn):
         if len(e.instrs) != 1 or e.instrs[0].op != "jmp" or not e.preds:
             continue
         s = e.instrs[0].targets[0]
@@ -62,6 +62,23 @@ def bypass_empty_blocks(fn: Function) -> bool:
     if changed:
         remove_unreachable(fn)
     return changed
+
+
+def _targets_first(fn: Function) -> list[Block]:
+    """The blocks holding only a jump, each after the chain of such blocks it jumps along: bypassing
+    the far end first moves every predecessor once (nested ifs end in a chain of n such blocks;
+    bypassing the near end first would move the whole chain's predecessors n times)."""
+    empty = {e for e in fn.blocks[1:] if len(e.instrs) == 1 and e.instrs[0].op == "jmp"}
+    seen: set[Block] = set()
+    order: list[Block] = []
+    for e in fn.blocks[1:]:
+        chain = []
+        while e in empty and e not in seen:
+            seen.add(e)
+            chain.append(e)
+            e = e.instrs[0].targets[0]
+        order += reversed(chain)
+    return order
 
 
 def _redirect(p: Block, e: Block, s: Block) -> None:
