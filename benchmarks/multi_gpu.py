@@ -8,7 +8,7 @@ Modelled time per sweep = the slowest device's kernel (launch latency + the glob
 its counters record x 32 B / HBM bandwidth) + the halo exchange (latency + bytes / link bandwidth).
 Wall time is this machine's simulation time, for reference: it measures the simulator, not a GPU.
 
-    python benchmarks/multi_gpu.py [--size 256] [--sweeps 3] [--max-bytes 4194304] [--devices 1,2,4,8]
+    python benchmarks/multi_gpu.py [--size 1024] [--sweeps 2] [--max-bytes 4194304] [--devices 1,2,4,8]
 """
 from __future__ import annotations
 
@@ -102,8 +102,8 @@ def collectives(counts, max_bytes: int) -> None:
 
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--size", type=int, default=256, help="grid columns (and rows, strong scaling)")
-    ap.add_argument("--sweeps", type=int, default=3)
+    ap.add_argument("--size", type=int, default=1024, help="grid columns (and rows, strong scaling)")
+    ap.add_argument("--sweeps", type=int, default=2)
     ap.add_argument("--max-bytes", type=int, default=1 << 22, help="largest collective message")
     ap.add_argument("--devices", default="1,2,4,8", help="device counts, comma-separated")
     a = ap.parse_args(argv)

@@ -114,8 +114,9 @@ class Device:
         self._loaded: dict[int, object] = {}
         self.closed = False
         # every launch goes through self.launch (logged), whether it is called as dev.launch or dev.sim.launch
+        # (through a weak reference: the simulator does not keep its Device alive)
         self._sim_launch = self.sim.launch
-        self.sim.launch = self.launch
+        self.sim.launch = _logged(weakref.ref(self), self._sim_launch)
         _live[self.id] = self
 
     # -- programs and launches -----------------------------------------------------------------------
@@ -208,6 +209,13 @@ class Device:
         where = getattr(self.sim, "where", "")
         where = f", {where}" if where else ""
         return f"vgpu.Device(id={self.id}, name={self.name!r}, num_sms={self.num_sms}, workers={self.workers}{where})"
+
+
+def _logged(ref, plain):
+    def launch(*args, **kwargs):
+        dev = ref()
+        return dev.launch(*args, **kwargs) if dev is not None else plain(*args, **kwargs)
+    return launch
 
 
 def default_device() -> Device:
