@@ -23,6 +23,7 @@ from .runtime.devices import devices
 from .runtime.links import Link, Topology, set_topology
 from . import nccl, distribute
 from .runtime.module import Kernel, Module
+from .runtime.seed import DevicePointer, VirtualGPU, kernel, launch_kernel
 from .sim.faults import DeviceError
 
 __all__ = ["compile", "compile_file", "Module", "Kernel", "Device", "DeviceArray", "to_device", "empty",

@@ -15,13 +15,15 @@ from ..runtime.array import DeviceArray
 from ..runtime.module import Kernel, Module
 
 
-def compile_program(pyfunc, argtypes: list, src: PySource | None = None, max_registers: int | None = None):
+def compile_program(pyfunc, argtypes: list, src: PySource | None = None, max_registers: int | None = None,
+                    dim3_params: int = 0):
     """Python kernel + Numba argument types -> isa.Program (IR optimised, NVVM's contraction, selected)."""
     from .. import ir, pipeline
     src = src or PySource(pyfunc)
     filename = src.filename
     with pipeline._no_gc():
-        module, _ = pipeline._guard("the Python front end", filename, kernel_ir, pyfunc, argtypes, src)
+        module, _ = pipeline._guard("the Python front end", filename, kernel_ir, pyfunc, argtypes, src,
+                                       dim3_params)
         pipeline._guard("the IR verifier", filename, ir.verify, module)
         module = pipeline._guard("the IR optimiser", filename, ir.optimize, module)
         for fn in module.kernels:
@@ -49,6 +51,8 @@ class Dispatcher:
     """What `@cuda.jit` returns.  `kernel[grid, block](*args)` / `kernel[grid, block, stream, sharedmem]`."""
     _vgpu_dispatcher = True
 
+    dim3_params = 0         # the seed's kernels (vgpu.kernel) take threadIdx, blockIdx, blockDim, gridDim first
+
     def __init__(self, pyfunc, sigs=None, device: bool = False, max_registers: int | None = None):
         self.py_func = pyfunc
         self.__name__ = getattr(pyfunc, "__name__", "kernel")
@@ -75,7 +79,8 @@ class Dispatcher:
         key = tuple(types)
         hit = self._cache.get(key)
         if hit is None:
-            program = compile_program(self.py_func, list(types), self._source(), self.max_registers)
+            program = compile_program(self.py_func, list(types), self._source(), self.max_registers,
+                                      self.dim3_params)
             mod = Module(program)
             hit = (program, mod, mod.get_function(self.__name__))
             self._cache[key] = hit
@@ -125,6 +130,8 @@ class Dispatcher:
             if isinstance(t, N.Array):
                 if isinstance(a, DeviceArray):
                     d = a
+                elif hasattr(a, "_as_device_array"):      # the seed's DevicePointer
+                    d = a._as_device_array()
                 else:
                     host = np.asarray(a)
                     from .arrays import to_device

@@ -19,7 +19,7 @@ from .source import PySource
 __all__ = ["kernel_ir", "contract", "PySource"]
 
 
-def kernel_ir(pyfunc, argtypes: list, src: PySource | None = None):
+def kernel_ir(pyfunc, argtypes: list, src: PySource | None = None, dim3_params: int = 0):
     """Lower the kernel `pyfunc` for the Numba argument types `argtypes` -> (ir.Module, PySource)."""
     src = src or PySource(pyfunc)
     module = ir.Module(filename=src.filename)
@@ -29,7 +29,7 @@ def kernel_ir(pyfunc, argtypes: list, src: PySource | None = None):
     fl = FnLower(ctx, src, b)
     ctx.inlining.append(pyfunc)
     try:
-        fl.lower_kernel(fn, argtypes)
+        fl.lower_kernel(fn, argtypes, dim3_params)
     except RecursionError:
         raise CompileError(Diagnostic(Span(src.filename, src.line0 + 1, 1), "kernel is nested too deeply")) \
             from None

@@ -141,12 +141,20 @@ class FnLower:
         raise self.err(node, f"cannot convert {v.type} to {t}")
 
     # -- the function ----------------------------------------------------------------------------------
-    def lower_kernel(self, fn: ir.Function, argtypes: list) -> None:
+    def lower_kernel(self, fn: ir.Function, argtypes: list, dim3_params: int = 0) -> None:
+        """dim3_params: the first parameters are threadIdx, blockIdx, blockDim, gridDim (the seed's
+        kernel signature), bound to the special registers instead of arguments."""
         tree = self.src.tree
         a = tree.args
         if a.vararg or a.kwarg or a.kwonlyargs or a.defaults or a.posonlyargs:
             raise self.err(tree, "kernel parameters must be plain positional names")
         names = [p.arg for p in a.args]
+        if len(names) < dim3_params:
+            raise self.err(tree, f"a kernel takes (threadIdx, blockIdx, blockDim, gridDim, *args)")
+        for name, reg in zip(names[:dim3_params], ("tid", "ctaid", "ntid", "nctaid")):
+            self.consts[name] = V(N.Dim3(reg))
+        names = names[dim3_params:]
+        a = ast.arguments(posonlyargs=[], args=a.args[dim3_params:], kwonlyargs=[], kw_defaults=[], defaults=[])
         if len(names) != len(argtypes):
             raise self.err(tree, f"{tree.name}() takes {len(names)} arguments, {len(argtypes)} given")
         b = self.b
@@ -266,6 +274,9 @@ class FnLower:
 
     def assign(self, tgt, v: V, s) -> None:
         if isinstance(tgt, ast.Name):
+            if isinstance(v.type, (N.Ref, N.Dim3)) and tgt.id not in self.env:
+                self.consts[tgt.id] = v           # a name for a compile-time object (g = cuda.cg.this_grid())
+                return
             if isinstance(v.type, N.Ref) or v.type == N.NONE or isinstance(v.type, (N.Dim3, N.Range)):
                 raise self.err(s.value if hasattr(s, "value") else tgt,
                                f"{v.type} cannot be assigned to a variable in a kernel")
@@ -573,6 +584,8 @@ class FnLower:
         name = node.id
         if name in self.env:
             return self.read_var(name, node)
+        if name in self.consts:
+            return self.consts[name]
         found, value = self.src.lookup(name)
         if not found:
             raise self.err(node, f"name {name!r} is not defined")
