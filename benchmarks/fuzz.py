@@ -48,6 +48,8 @@ def main(argv=None) -> int:
             k = Kernel(seed)
             o = check(k, Path(tmp) / "k")
             counts[o.category] += 1
+            if (seed - a.seed) % 100 == 99 and not a.quiet:
+                print(f"  {seed - a.seed + 1} kernels, {time.monotonic() - t0:.0f} s, {dict(counts)}", flush=True)
             if o.ok:
                 continue
             dest = out / f"seed{seed}"
@@ -62,8 +64,6 @@ def main(argv=None) -> int:
             failures.append((seed, o.category, o.signature, dest))
             if not a.quiet:
                 print(f"seed {seed}: {o.category}: {o.signature} -> {dest}", flush=True)
-            if (seed - a.seed) % 100 == 99 and not a.quiet:
-                print(f"  {seed - a.seed + 1} kernels, {time.monotonic() - t0:.0f} s, {dict(counts)}", flush=True)
     n = sum(counts.values())
     print(f"\n{n} kernels in {time.monotonic() - t0:.0f} s: " + ", ".join(f"{c} {v}" for c, v in counts.most_common()))
     if failures:

@@ -9,7 +9,7 @@ of outi, outf, outd, accu, acci, accl to stdout.
 """
 from __future__ import annotations
 
-from .kernel import Kernel, Sync
+from .kernel import Kernel, Sync, ULoop
 from .stmt import resolve
 
 PRELUDE = r"""
@@ -21,6 +21,7 @@ PRELUDE = r"""
 #define __global__
 #define __forceinline__
 #define __noinline__
+#define __constant__ static const
 typedef struct { unsigned int x, y, z; } fz_dim3;
 static fz_dim3 threadIdx, blockIdx, blockDim, gridDim;
 #define warpSize 32
@@ -102,14 +103,34 @@ def c_program(k: Kernel, header_name: str = "fz.vkh") -> str:
         out.append(f"static {sh.ty.spell} {sh.name}[{sh.size}];")
     out.append(f"#define NT {k.block}\nstruct fz_state {{ int done_; {' '.join(k.state_fields)} }};\n"
                "static struct fz_state ST[NT];")
+    ids = iter(range(1 << 30))
+    sched = _schedule(k.body, out, ids, "        ")
+    out.append("int main(void)\n{\n"
+               f"    blockDim.x = NT; blockDim.y = blockDim.z = 1; gridDim.x = {k.grid}; gridDim.y = gridDim.z = 1;\n"
+               f"    for (unsigned int bx = 0; bx < {k.grid}; bx++) {{\n"
+               "        blockIdx.x = bx; memset(ST, 0, sizeof ST);\n" + sched + "    }\n" +
+               "".join(f"    fwrite({n}, 1, sizeof({n}_bits), stdout);\n" if n.startswith("acc") else
+                       f"    fwrite({n}, 1, sizeof {n}, stdout);\n" for n in list(k.outs) + ["accu", "acci", "accl"]) +
+               "    return 0;\n}\n")
+    return "\n".join(out)
+
+
+def _schedule(items: list, out: list, ids, ind: str) -> str:
+    """Main's code that runs `items` for the threads of one block; helper functions go to `out`."""
     sched = []
-    for i, item in enumerate(k.body):
+    for item in items:
+        i = next(ids)
+        if isinstance(item, ULoop):
+            out.append(f"static int {item.var};")
+            inner = _schedule(item.items, out, ids, ind + "    ")
+            sched.append(f"{ind}for ({item.var} = 0; {item.var} < {item.count}; {item.var}++) {{\n{inner}{ind}}}\n")
+            continue
         if isinstance(item, Sync):
             s = item
             if s.kind in ("bar", "syncwarp"):
                 continue
             if s.kind == "activemask":
-                sched.append(f"        for (int t = 0; t < NT; t++) ST[t].{s.target} = 0xffffffffu;\n")
+                sched.append(f"{ind}for (int t = 0; t < NT; t++) ST[t].{s.target} = 0xffffffffu;\n")
                 continue
             rt = s.ty.spell
             if s.kind.startswith("shfl"):
@@ -122,12 +143,5 @@ def c_program(k: Kernel, header_name: str = "fz.vkh") -> str:
             continue
         body = "".join(st.render("c", "    ") for st in item)
         out.append(f"static void seg{i}(struct fz_state *S)\n{{\n    (void)S;\n{body}}}")
-        sched.append(f"        for (int t = 0; t < NT; t++) {{ threadIdx.x = t; if (!ST[t].done_) seg{i}(&ST[t]); }}\n")
-    out.append("int main(void)\n{\n"
-               f"    blockDim.x = NT; blockDim.y = blockDim.z = 1; gridDim.x = {k.grid}; gridDim.y = gridDim.z = 1;\n"
-               f"    for (unsigned int bx = 0; bx < {k.grid}; bx++) {{\n"
-               "        blockIdx.x = bx; memset(ST, 0, sizeof ST);\n" + "".join(sched) + "    }\n" +
-               "".join(f"    fwrite({n}, 1, sizeof({n}_bits), stdout);\n" if n.startswith("acc") else
-                       f"    fwrite({n}, 1, sizeof {n}, stdout);\n" for n in list(k.outs) + ["accu", "acci", "accl"]) +
-               "    return 0;\n}\n")
-    return "\n".join(out)
+        sched.append(f"{ind}for (int t = 0; t < NT; t++) {{ threadIdx.x = t; if (!ST[t].done_) seg{i}(&ST[t]); }}\n")
+    return "".join(sched)

@@ -59,7 +59,7 @@ class StmtGen:
                 s = self.shared_op()
                 if s:
                     return s, 1
-        if k < 64 and (c.arrays or c.svars):
+        if k < 64 and (any(not a.readonly for a in c.arrays) or c.svars):
             return self.store_aggregate(), 1
         return self.assign(), 1
 
@@ -87,8 +87,9 @@ class StmtGen:
 
     def store_aggregate(self):
         r, c = self.rng, self.ctx
-        if c.arrays and (not c.svars or r.random() < 0.5):
-            a = r.choice(c.arrays)
+        arrays = [a for a in c.arrays if not a.readonly]
+        if arrays and (not c.svars or r.random() < 0.5):
+            a = r.choice(arrays)
             ref = ("$" if a.state else "") + a.name
             return Line(f"{ref}[{index(self.g, a.size)}] = {conv(self.expr(), a.ty).text};")
         s = r.choice(c.svars)

@@ -17,11 +17,11 @@ from __future__ import annotations
 import random
 import struct
 
-from .ctype import F32, F64, I8, I16, I32, I64, INTS, U8, U16, U32, U64, CH, char_literal, float_literal, \
-    int_literal
+from .ctype import F32, F64, I8, I16, I32, I64, INTS, LONG, SIZE_T, U8, U16, U32, U64, CH, char_literal, \
+    float_literal, int_literal
 from .expr import E, ExprGen, conv, int_binop, negate
 from .gen import ACC, StmtGen
-from .stmt import (Ctx, Decl, For, Helper, If, Line, Macro, Shared, StructDef, SVar, Var, resolve)
+from .stmt import (Arr, Ctx, Decl, For, Helper, If, Line, Macro, Shared, StructDef, SVar, Var, fit, resolve)
 
 PARAMS = ("const int *in0, const float *in1, const double *in2, const unsigned long long *in3, int sp0, "
           "float sp1, unsigned long long *outi, float *outf, double *outd, unsigned int *accu, int *acci, "
@@ -64,6 +64,19 @@ class Sync:
                 "all": f"__all_sync({m}, {self.val})", "count": f"__syncthreads_count({self.val})",
                 "and": f"__syncthreads_and({self.val})", "or": f"__syncthreads_or({self.val})"}[k]
         return f"${self.target} = {call};"
+
+
+class ULoop:
+    """A loop at the top level whose trip count is the same for every thread of a block (it may depend on
+    blockIdx), with segments and synchronisation points inside and a barrier at the end of its body."""
+
+    removable = False
+
+    def __init__(self, var: str, count: str, items: list, pragma: bool):
+        self.var, self.count, self.items, self.pragma = var, count, items, pragma
+
+    def lists(self):
+        return [self.items]
 
 
 class Kernel:
@@ -225,13 +238,13 @@ class Kernel:
         self.hdr_items.append(text)
         ctx.struct_helpers.append((name, sdef, ptys))
 
-    def state_var(self, ctx, seg0, ty, lo=None, hi=None, init=None, readonly=False, name=None):
+    def state_var(self, ctx, seg0, ty, lo=None, hi=None, init=None, readonly=False, name=None, const=False):
         v = Var(name or self.names("v"), ty, ty.lo if lo is None and not ty.flt else lo,
-                ty.hi if hi is None and not ty.flt else hi, state=True, readonly=readonly)
+                ty.hi if hi is None and not ty.flt else hi, state=True, readonly=readonly or const)
         if init is None:
             init = StmtGen(ctx).expr()
-        from .stmt import fit
-        seg0.append(Decl(ty.spell, v.name, init=fit(init, v).text if isinstance(init, E) else init))
+        seg0.append(Decl(("const " if const else "") + ty.spell, v.name,
+                         init=fit(init, v).text if isinstance(init, E) else init))
         self.state_fields.append(f"{ty.spell} {v.name};")
         ctx.vars.append(v)
         return v
@@ -250,6 +263,10 @@ class Kernel:
             m = self.macro(ctx)
             ctx.macros.append(m)
             self.hdr_items.append(m.text)
+        if r.random() < 0.3:
+            self.enum(ctx)
+        for _ in range(r.choice([0, 0, 1, 2])):
+            self.global_array(ctx)
         sdefs = [self.struct_def(ctx) for _ in range(r.randint(0, 2))]
         for _ in range(r.randint(0, 3)):
             self.helper(ctx)
@@ -264,7 +281,7 @@ class Kernel:
         self.state_var(ctx, seg0, U32, 0, self.block * self.grid - 1,
                        init="blockIdx.x * blockDim.x + threadIdx.x", readonly=True, name="gid")
         for _ in range(r.randint(2, 6)):
-            ty = r.choice([I8, U8, I16, U16, I32, U32, I64, U64, F32, F64, I32, I32, CH])
+            ty = r.choice([I8, U8, I16, U16, I32, U32, I64, U64, F32, F64, I32, I32, CH, LONG, SIZE_T])
             lo = hi = None
             if not ty.flt and r.random() < 0.4:
                 if r.random() < 0.5:
@@ -272,8 +289,7 @@ class Kernel:
                 elif ty.signed:
                     hi = min(ty.hi, r.choice([100, 1000, 32767]))
                     lo = -hi
-            self.state_var(ctx, seg0, ty, lo, hi)
-        from .stmt import Arr
+            self.state_var(ctx, seg0, ty, lo, hi, const=r.random() < 0.15)
         for _ in range(r.randint(0, 2)):
             a = Arr(self.names("a"), r.choice([I32, U8, I64, F32, F64, U32]), r.choice([2, 4, 8]))
             seg0.append(Decl(a.ty.spell, a.name, f"[{a.size}]"))
@@ -323,7 +339,10 @@ class Kernel:
         kinds = SYNC_KINDS if self.warp else ["bar", "bar", "count", "and", "or"]
         for _ in range(r.randint(0, 4)):
             self.body.append(StmtGen(ctx).block(r.randint(1, 8)))
-            self.sync(ctx, r.choice(kinds))
+            if r.random() < 0.25:
+                self.uloop(ctx, kinds)
+            else:
+                self.sync(ctx, r.choice(kinds), self.body)
         ctx.can_return = True
         self.body.append(StmtGen(ctx).block(r.randint(2, 10)))
 
@@ -331,11 +350,64 @@ class Kernel:
         for sh in self.shared:
             sh.mode = self.rng.choice(["a", "r"] if sh.atomic_ops else ["w", "r"])
 
-    def sync(self, ctx, kind):
+    def uloop(self, ctx, kinds):
+        r = self.rng
+        var = self.names("r")
+        count, hi = r.choice([("2", 2), ("3", 3), ("(int)(blockIdx.x % 2u) + 1", 2), ("(int)gridDim.x", self.grid),
+                              ("(blockDim.x >= 64u ? 2 : 1)", 2)])
+        modes = [sh.mode for sh in self.shared]
+        v = Var(var, I32, 0, hi - 1, readonly=True)
+        ctx.vars.append(v)
+        saved, ctx.trips = ctx.trips, hi
+        items = []
+        for _ in range(r.randint(1, 2)):
+            items.append(StmtGen(ctx).block(r.randint(1, 5)))
+            self.sync(ctx, r.choice(kinds), items)
+        items.append(StmtGen(ctx).block(r.randint(1, 3)))
+        items.append(Sync("bar"))
+        ctx.trips = saved
+        ctx.vars.remove(v)
+        for sh, m in zip(self.shared, modes):
+            sh.mode = m
+        self.body.append(ULoop(var, count, items, r.random() < 0.3))
+
+    def enum(self, ctx):
+        r = self.rng
+        name = self.names("E")
+        consts, v, parts = [], -1, []
+        for i in range(r.randint(1, 3)):
+            cname = f"{name}_{i}"
+            if r.random() < 0.5:
+                v = r.randrange(0, 300)
+                text, _, _ = int_literal(r, v)
+                text = text.rstrip("uUlL") or "0"
+                parts.append(f"{cname} = {text}")
+            else:
+                v += 1
+                parts.append(cname)
+            consts.append(Macro(cname, "", e=E(cname, I32, v, v)))
+        self.hdr_items.append(f"enum {name} {{ {', '.join(parts)} }};")
+        ctx.macros.extend(consts)
+
+    def global_array(self, ctx):
+        r = self.rng
+        ty = r.choice([I32, U32, F32, F64, U64, I8])
+        n = r.choice([4, 8])
+        name = self.names("kc")
+        if ty.flt:
+            vals = [float_literal(r, ty) for _ in range(n)]
+        else:
+            vals = [str(r.randint(max(ty.lo, -1000), min(ty.hi, 10**6))) + ("ull" if ty == U64 else "")
+                    for _ in range(n)]
+        qual = r.choice(["__constant__", "__device__ const", "__device__"])
+        self.hdr_items.append(f"{qual} {ty.spell} {name}[{n}] = {{{', '.join(vals)}}};")
+        ctx.arrays.append(Arr(name, ty, n, state=False, readonly=True))
+
+    def sync(self, ctx, kind, target_list):
         r = self.rng
         sg = StmtGen(ctx)
         if kind == "bar" or kind == "syncwarp":
-            self.body.append(Sync(kind))
+            target_list.append(Sync(kind))
             if kind == "bar":
                 self.switch_modes()
             return
@@ -355,7 +427,7 @@ class Kernel:
         seg0 = self.body[0]
         v = self.state_var(ctx, seg0, ty, init="0")
         s.target = v.name
-        self.body.append(s)
+        target_list.append(s)
         if kind in ("count", "and", "or"):
             self.switch_modes()
 
@@ -368,10 +440,21 @@ class Kernel:
         out.append(f"__global__ void fz({PARAMS})\n{{")
         for sh in self.shared:
             out.append(f"    __shared__ {sh.ty.spell} {sh.name}[{sh.size}];")
-        for item in self.body:
-            if isinstance(item, Sync):
-                out.append("    " + resolve(item.vk(), "vk"))
-            else:
-                out.append("".join(s.render("vk", "    ") for s in item).rstrip("\n"))
+        self._items(self.body, "    ", out)
         out.append("}")
         return "\n".join(out) + "\n"
+
+    def _items(self, items, ind, out):
+        for item in items:
+            if isinstance(item, Sync):
+                out.append(ind + resolve(item.vk(), "vk"))
+            elif isinstance(item, ULoop):
+                if item.pragma:
+                    out.append("#pragma unroll")
+                out.append(f"{ind}for (int {item.var} = 0; {item.var} < {item.count}; {item.var}++) {{")
+                self._items(item.items, ind + "    ", out)
+                out.append(ind + "}")
+            else:
+                text = "".join(s.render("vk", ind) for s in item).rstrip("\n")
+                if text:
+                    out.append(text)

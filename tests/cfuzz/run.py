@@ -3,7 +3,7 @@
 In: a `Kernel` and a scratch directory.  Out: an `Outcome`: `ok`, or a category (`mismatch`, `vgpu-compile`,
 `vgpu-crash`, `vgpu-device`: vgpu at fault; `c-compile`, `c-ub`, `c-fail`: the generator or harness at
 fault) with a one-line signature (used by the shrinker to keep the same failure) and a detail text.
-The C program is built with `gcc -std=gnu11 -O1 -ffp-contract=off` (x86-64 SSE: no excess precision, no
+The C program is built with `gcc -std=gnu11 -O0 -ffp-contract=off` (x86-64 SSE: no excess precision, no
 fused multiply-add; `.vk` has `-fmad=false` semantics) and, where available, UBSan with
 float-cast-overflow, every report fatal.
 """
@@ -21,7 +21,7 @@ import numpy as np
 from .cprog import c_program
 from .kernel import Kernel
 
-BASE_FLAGS = ["-std=gnu11", "-O1", "-ffp-contract=off", "-fno-strict-aliasing", "-w"]
+BASE_FLAGS = ["-std=gnu11", "-O0", "-ffp-contract=off", "-fno-strict-aliasing", "-w"]
 UBSAN = ["-fsanitize=undefined,float-cast-overflow", "-fno-sanitize-recover=all"]
 _ubsan_ok: bool | None = None
 

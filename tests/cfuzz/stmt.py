@@ -42,6 +42,7 @@ class Arr:
     ty: Ty
     size: int                    # a power of two
     state: bool = True
+    readonly: bool = False       # __constant__ and read-only __device__ arrays of the header
 
 
 @dataclass
@@ -235,13 +236,15 @@ class Ctx:
                     E("blockDim.x", U32, self.block, self.block), E("gridDim.x", U32, self.grid, self.grid),
                     E("warpSize", I32, 32, 32), E("sp0", I32, self.sp0, self.sp0),
                     lambda g: E(f"in0[{index(g, 64)}]", I32, *_rng(I32)),
-                    lambda g: E(f"in3[{index(g, 32)}]", U64, *_rng(U64))]
+                    lambda g: E(f"in3[{index(g, 32)}]", U64, *_rng(U64)),
+                    lambda g: E(f"*(in0 + {index(g, 64)})", I32, *_rng(I32)),
+                    lambda g: E(f"(&in3[{index(g, 16)}])[1]", U64, *_rng(U64))]
         for sh in self.shared:
             if (sh.mode == "r" or (sh.mode == "w" and not sh.atomic_ops)) and (kind == "any" or sh.ty.flt == flt):
                 out.append(lambda g, sh=sh: E(f"{sh.name}[{shared_index(g, sh)}]", sh.ty, *_rng(sh.ty)))
         if self.kernel and kind != "int":
             out += [lambda g: E(f"in1[{index(g, 64)}]", F32), lambda g: E(f"in2[{index(g, 32)}]", F64),
-                    E("sp1", F32)]
+                    E("sp1", F32), lambda g: E(f"*(in2 + {index(g, 32)})", F64)]
         return out
 
 
