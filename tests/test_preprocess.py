@@ -28,7 +28,8 @@ from hypothesis import strategies as st
 import vgpu
 from vgpu import pipeline
 from vgpu.diagnostics import CompileError, Reporter
-from vgpu.frontend.preprocess import INCLUDE_DIR, MAX_EXPANDED_TOKENS, PREDEFINED, pastes, preprocess
+from vgpu.frontend.preprocess import (INCLUDE_DIR, MAX_EXPANDED_TOKENS, PREDEFINED, pastes, preprocess,
+                                      read_bounded)
 from vgpu.ir import print_module
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -128,7 +129,8 @@ def test_macro_literal_compiles_like_hand_substitution(position, a, b, c):
                                  "0X1AULL", "017lu", "'\\n'", "2.", "6.02E23F"])
 def test_issue_examples_compile(lit):
     src = f"#define K_STEP ({lit})\n__global__ void k(float *a) {{ a[0] = K_STEP * 2.0f + 1.5f; }}\n"
-    assert ir_of(src) == ir_of(f"#define K_STEP ({lit})\n__global__ void k(float *a) {{ a[0] = ({lit}) * 2.0f + 1.5f; }}\n")
+    hand = f"#define K_STEP ({lit})\n__global__ void k(float *a) {{ a[0] = ({lit}) * 2.0f + 1.5f; }}\n"
+    assert ir_of(src) == ir_of(hand)
 
 
 def render(src: str) -> str:
@@ -163,7 +165,8 @@ def test_columns_point_at_the_source_after_a_macro():
 
 # ------------------------------------------------------------------------------ gcc -E
 
-_TOKEN = re.compile(r"""\s+|//[^\n]*|/\*.*?\*/|\.?\d(?:[eEpP][+-]|[\w.])*|L?'(?:[^'\\\n]|\\.)*'|L?"(?:[^"\\\n]|\\.)*"|[A-Za-z_]\w*
+_TOKEN = re.compile(r"""\s+|//[^\n]*|/\*.*?\*/
+    |\.?\d(?:[eEpP][+-]|[\w.])*|L?'(?:[^'\\\n]|\\.)*'|L?"(?:[^"\\\n]|\\.)*"|[A-Za-z_]\w*
     |%:%:|\.\.\.|<<=|>>=|->|\+\+|--|<<|>>|<=|>=|==|!=|&&|\|\||[-*/%+&^|]=|\#\#|<:|:>|<%|%>|%:|.""", re.S | re.X)
 
 
@@ -275,7 +278,8 @@ def test_builtin_headers_are_package_data():
 
 
 def test_other_system_headers_are_still_ignored():
-    src = "#include <cstdio>\n#include <cooperative_groups.h>\n#include <math.h>\n__global__ void k(int *o) { o[0] = 1; }\n"
+    src = ("#include <cstdio>\n#include <cooperative_groups.h>\n#include <math.h>\n"
+           "__global__ void k(int *o) { o[0] = 1; }\n")
     assert "o[0] = 1;" in render(src)
 
 
@@ -346,3 +350,15 @@ def test_large_but_legal_expansion_is_fine():
     src = "#define A0 1\n" + "".join(f"#define A{i + 1} (A{i}+A{i})\n" for i in range(10))
     src += "__global__ void k(int *o) { o[0] = A10; }\n"
     assert "store.global.s32 %o, 1024" in ir_of(src)
+
+
+@pytest.mark.parametrize("name", ["/dev/zero", "dir", "big.vk"])
+def test_read_bounded_refuses_without_reading_it_all(tmp_path, name):
+    (tmp_path / "dir").mkdir()
+    (tmp_path / "big.vk").write_bytes(b"int a;\n" * 700_000)
+    start = time.perf_counter()
+    with pytest.raises(OSError, match="is not a regular file|is too large"):
+        read_bounded(tmp_path / name if name != "/dev/zero" else name)
+    assert time.perf_counter() - start < 5
+    (tmp_path / "ok.vk").write_text("int a;\n")
+    assert read_bounded(tmp_path / "ok.vk") == b"int a;\n"

@@ -17,6 +17,7 @@ tokens made by macro expansion).  Text without a '#' skips pcpp entirely.
 """
 from __future__ import annotations
 
+import errno
 import io
 import os
 import re
@@ -250,19 +251,13 @@ class _Preprocessor(Preprocessor):
         if self.includes > MAX_INCLUDES:
             raise _TooMuch(f"too many #include directives followed (over {MAX_INCLUDES})", None)
         try:
-            with open(path, "rb") as f:
-                info = os.fstat(f.fileno())
-                if not stat.S_ISREG(info.st_mode):
-                    raise _TooMuch(f"'{self.wanted_name()}' is not a regular file", None)
-                data = f.read(MAX_FILE_BYTES + 1)
+            data = read_bounded(path)
         except (FileNotFoundError, NotADirectoryError):
             raise
-        except IsADirectoryError:
-            raise _TooMuch(f"'{self.wanted_name()}' is not a regular file", None) from None
         except OSError as e:
-            raise _TooMuch(f"cannot read '{self.wanted_name()}': {e.strerror}", None) from None
-        if len(data) > MAX_FILE_BYTES:
-            raise _TooMuch(f"'{self.wanted_name()}' is too large (over {MAX_FILE_BYTES >> 20} MiB)", None)
+            ours = e.errno in (errno.EISDIR, errno.EINVAL, errno.EFBIG)       # read_bounded's own reasons
+            reason = e.strerror if ours else f"cannot be read: {e.strerror}"
+            raise _TooMuch(f"'{self.wanted_name()}' {reason}", None) from None
         self.bytes_read += len(data)
         if self.bytes_read > MAX_TOTAL_BYTES:
             raise _TooMuch(f"#include reads too much (over {MAX_TOTAL_BYTES >> 20} MiB in all)", None)
@@ -292,6 +287,22 @@ class _Preprocessor(Preprocessor):
 
     def on_comment(self, tok):
         return False
+
+
+def read_bounded(path: str | os.PathLike) -> bytes:
+    """The bytes of a source file: OSError (with a `strerror` fit for a message) for a file that is not a
+    regular file (a directory, /dev/zero, a FIFO) or is over MAX_FILE_BYTES, without reading it all."""
+    try:
+        f = open(path, "rb")
+    except IsADirectoryError:
+        raise OSError(errno.EISDIR, "is not a regular file") from None
+    with f:
+        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+            raise OSError(errno.EINVAL, "is not a regular file")
+        data = f.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        raise OSError(errno.EFBIG, f"is too large (over {MAX_FILE_BYTES >> 20} MiB)")
+    return data
 
 
 def decode(data: bytes, filename: str, reporter: Reporter) -> str:
