@@ -180,3 +180,20 @@ def test_progress_bar_appears_after_two_seconds_and_is_erased():
     now[0] += 1
     bar(40, 40)                                           # done: the line is erased
     assert stream.getvalue().endswith("\r\033[K")
+
+
+def test_a_warning_is_one_clean_line(files, capsys, monkeypatch):
+    import warnings
+
+    import vgpu.cli as cli
+    real = cli.Device
+
+    def warning_device(**kw):
+        warnings.warn("vgpu: 1000 workers asked for, capped at 2 (the cores and SMs this device can use)",
+                      RuntimeWarning, stacklevel=2)
+        return real(**kw)
+
+    monkeypatch.setattr(cli, "Device", warning_device)
+    code, _, err = run(capsys, *scale(files))
+    assert code == 0
+    assert err == "vgpu: 1000 workers asked for, capped at 2 (the cores and SMs this device can use)\n"

@@ -12,9 +12,7 @@ from pathlib import Path
 from .. import pipeline
 from ..ir import print_module
 from ..isa import disassemble
-from ..sim.faults import DeviceError
-from ..sim.sanitize import parse_checks, summary
-from ..sim.trace import Tracer
+from ..sim import DeviceError, Tracer, parse_checks, summary
 
 __all__ = ["DeviceError", "parse_checks", "summary", "Tracer", "ir_text", "assembly"]
 
