@@ -62,7 +62,9 @@ def conv(e: E, ty: Ty, lo: int | None = None, hi: int | None = None) -> E:
     if not e.ty.flt:
         elo, ehi = convert_range(e.lo, e.hi, ty)
         return E(f"(({ty.spell})({e.text}))", ty, elo, ehi)
-    blo, bhi = FLOAT_BOUNDS[ty.key] if lo is None else (lo, hi)
+    blo, bhi = FLOAT_BOUNDS[ty.key]
+    if lo is not None:                     # a narrower proven range (never the full range: 2^31-1 is no float)
+        blo, bhi = max(lo, blo), min(hi, bhi)
     fs = "f" if e.ty == F32 else ""
     sfx = ".0" + fs
     return E(f"(({e.text}) >= {blo}{sfx} && ({e.text}) <= {bhi}{sfx} ? ({ty.spell})({e.text}) : ({ty.spell})0)",
