@@ -32,24 +32,21 @@ def contract(fn: ir.Function) -> int:
         blocks = {u.block for u in us}
         return all(u.op == "add" and u.type is not None and u.type.is_float for u in us) and len(blocks) == 1
 
-    n = 0
-    for i in list(fn.instructions()):
+    plan = []                                # decided on the original graph, then rewritten
+    for i in fn.instructions():
         if i.op != "add" or i.type is None or not i.type.is_float:
             continue
         x, y = i.args
         for m, c in ((x, y), (y, x)):
             if fusable(m, i):
-                i.op = "fma"
-                i.args = [m.args[0], m.args[1], c]
-                n += 1
+                plan.append((i, m, c))
                 break
-    if n:
+    for i, m, c in plan:
+        i.op = "fma"
+        i.args = [m.args[0], m.args[1], c]
+    if plan:
+        used = {a for i in fn.instructions() for a in i.args}
+        fused = {m for _, m, _ in plan}
         for b in fn.blocks:
-            b.instrs = [i for i in b.instrs if not (i.op == "mul" and i.type is not None and i.type.is_float
-                                                    and i in users and all(u.op == "fma" for u in users[i])
-                                                    and _unused(i, fn))]
-    return n
-
-
-def _unused(m: ir.Instr, fn: ir.Function) -> bool:
-    return not any(m in i.args for i in fn.instructions())
+            b.instrs = [i for i in b.instrs if i not in fused or i in used]
+    return len(plan)
