@@ -8,7 +8,7 @@ Compile `.vk` kernels (a CUDA C subset) and run them on a simulated GPU:
     mod.get_function("saxpy")(2.0, x, y, 1000, grid=4, block=256)
     print(y.copy_to_host())
 
-The API is fixed by CONTRACTS.md: compile, compile_file, Module, Kernel, Device, DeviceArray,
+These names are a fixed contract: compile, compile_file, Module, Kernel, Device, DeviceArray,
 to_device, empty, zeros, CompileError, DeviceError.
 """
 from __future__ import annotations

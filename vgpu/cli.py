@@ -1,4 +1,4 @@
-"""`vgpuc`: the command line (CONTRACTS.md).
+"""`vgpuc`: the command line (its commands, options and exit statuses are a fixed contract).
 
     vgpuc check FILE.vk|FILE.vasm       diagnostics only (one line on success)
     vgpuc ir    FILE.vk [--no-opt]      the SSA IR
