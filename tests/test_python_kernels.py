@@ -2,11 +2,9 @@
 
 Each test launches a kernel written as a Numba user writes it and checks the result against NumPy / Python.
 """
-import math
 from fractions import Fraction
 
 import numpy as np
-import pytest
 
 from vgpu import cuda
 

@@ -4,7 +4,6 @@ Each pair is written as a CUDA programmer and a Numba programmer would write it;
 differs from C's (int64 arithmetic, fma contraction), the .vk side spells out what the Python side means.
 """
 import numpy as np
-import pytest
 
 import vgpu
 from vgpu import cuda

@@ -26,7 +26,8 @@ from .arrays import (DeviceNDArray, Stream, default_stream, device_array, device
 from .compiler import Dispatcher, compile_program, jit
 
 __all__ = ["jit", "to_device", "device_array", "device_array_like", "synchronize", "is_available", "detect",
-           "install_as_numba", "DeviceNDArray", "Dispatcher"]
+           "install_as_numba", "DeviceNDArray", "Dispatcher", "Stream", "stream", "default_stream", "pinned_array",
+           "compile_program"]
 
 
 def _marker(path: str, doc: str = ""):

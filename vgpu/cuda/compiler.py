@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..diagnostics import CompileError
 from ..frontend.python import PySource, contract, kernel_ir
 from ..frontend.python import ntypes as N
 from ..runtime.array import DeviceArray
-from ..runtime.module import Kernel, Module
+from ..runtime.module import Module
 
 
 def compile_program(pyfunc, argtypes: list, src: PySource | None = None, max_registers: int | None = None,

@@ -1,0 +1,329 @@
+"""Expressions and conditions of a Python kernel: the `FnLower` methods that evaluate them.
+
+In:  Python `ast` expression nodes.  Out: typed values (`V`) built in IR with Numba's semantics
+(comparisons convert both sides to the type Numba's overloads pick, `and`/`or` yield one of their
+operands unified to one type, arrays index in C order with negative indices wrapped around).
+"""
+from __future__ import annotations
+
+import ast
+
+from ... import types as T
+from ...ir import nodes as ir
+from . import ntypes as N
+from .values import V, cast, flatten, from_mem, leaves, to_mem, unflatten
+
+_ARITH = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "truediv", ast.FloorDiv: "floordiv",
+          ast.Mod: "mod", ast.Pow: "pow", ast.BitAnd: "and", ast.BitOr: "or", ast.BitXor: "xor",
+          ast.LShift: "shl", ast.RShift: "shr"}
+_CMP = {ast.Lt: "lt", ast.LtE: "le", ast.Gt: "gt", ast.GtE: "ge", ast.Eq: "eq", ast.NotEq: "ne"}
+_REJECT = {
+    ast.List: "list creation is not supported in a kernel (use cuda.local.array)",
+    ast.Dict: "dict creation is not supported in a kernel",
+    ast.Set: "set creation is not supported in a kernel",
+    ast.ListComp: "comprehensions are not supported in a kernel",
+    ast.DictComp: "comprehensions are not supported in a kernel",
+    ast.SetComp: "comprehensions are not supported in a kernel",
+    ast.GeneratorExp: "generator expressions are not supported in a kernel",
+    ast.Lambda: "lambda is not supported in a kernel",
+    ast.Try: "try/except is not supported in a kernel",
+    ast.With: "with is not supported in a kernel",
+    ast.Raise: "raise is not supported in a kernel",
+    ast.Global: "global is not supported in a kernel",
+    ast.Nonlocal: "nonlocal is not supported in a kernel",
+    ast.FunctionDef: "nested functions are not supported in a kernel (use @cuda.jit(device=True))",
+    ast.ClassDef: "class definitions are not supported in a kernel",
+    ast.Import: "import is not supported in a kernel",
+    ast.ImportFrom: "import is not supported in a kernel",
+    ast.Delete: "del is not supported in a kernel",
+    ast.Assert: "assert is not supported in a kernel",
+    ast.Yield: "yield is not supported in a kernel",
+    ast.Await: "await is not supported in a kernel",
+    ast.Starred: "starred expressions are not supported in a kernel",
+    ast.JoinedStr: "f-strings are not supported in a kernel (print the values instead)",
+    ast.NamedExpr: "assignment expressions (:=) are not supported in a kernel",
+}
+
+
+
+class Exprs:
+    """Mixed into FnLower (lower.py): everything that evaluates an expression."""
+
+    # -- conditions ------------------------------------------------------------------------------------
+    def truth(self, node) -> ir.Value:
+        v = self.expr(node)
+        return self.to_pred(v, node)
+
+    def to_pred(self, v: V, node) -> ir.Value:
+        if isinstance(v.type, N.Number):
+            return cast(self.b, v.val, v.type, N.BOOL)
+        if isinstance(v.type, N.Tuple):
+            return ir.Const(T.PRED, bool(v.type.items))
+        if v.type == N.NONE:
+            return ir.Const(T.PRED, False)
+        raise self.err(node, f"{v.type} cannot be used as a condition")
+
+    def branch(self, node, t: ir.Block, f: ir.Block) -> None:
+        b = self.b
+        if isinstance(node, ast.BoolOp):
+            for k, value in enumerate(node.values):
+                if k == len(node.values) - 1:
+                    self.branch(value, t, f)
+                    return
+                mid = b.block("sc")
+                if isinstance(node.op, ast.And):
+                    self.branch(value, mid, f)
+                else:
+                    self.branch(value, t, mid)
+                b.seal(mid)
+                b.at(mid)
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+            self.branch(node.operand, f, t)
+            return
+        saved = b.span
+        b.span = self.src.span(node)
+        b.br(self.truth(node), t, f)
+        b.span = saved
+
+    # -- expressions -----------------------------------------------------------------------------------
+    def expr(self, node) -> V:
+        saved = self.b.span
+        self.b.span = self.src.span(node)
+        try:
+            m = getattr(self, "e_" + type(node).__name__, None)
+            if m is None:
+                raise self.err(node, _REJECT.get(type(node), f"{type(node).__name__} expressions are not "
+                                                             f"supported in a kernel"))
+            return m(node)
+        finally:
+            self.b.span = saved
+
+    def e_Constant(self, node) -> V:
+        return self.const_value(node.value, node)
+
+    def const_value(self, value, node) -> V:
+        if value is None:
+            return V(N.NONE, None, None)
+        if isinstance(value, str):
+            return V(N.Ref("str", value), None, value)
+        try:
+            t = N.typeof(value)
+        except TypeError:
+            raise self.err(node, f"a {type(value).__name__} constant cannot be used in a kernel") from None
+        if isinstance(t, N.Number):
+            v = bool(value) if t == N.BOOL else (float(value) if t.is_float else int(value))
+            return V(t, ir.Const(t.ir, v), v)
+        raise self.err(node, f"the global array {getattr(node, 'id', '')!r} cannot be used in a kernel: "
+                             f"pass it as an argument or use cuda.const.array_like")
+
+    def e_Name(self, node) -> V:
+        name = node.id
+        if name in self.env:
+            return self.read_var(name, node)
+        if name in self.consts:
+            return self.consts[name]
+        found, value = self.src.lookup(name)
+        if not found:
+            raise self.err(node, f"name {name!r} is not defined")
+        return self.calls.global_value(self, value, node)
+
+    def e_Tuple(self, node) -> V:
+        items = [self.expr(e) for e in node.elts]
+        for it, e in zip(items, node.elts):
+            if not isinstance(it.type, (N.Number, N.Tuple, N.Array)):
+                raise self.err(e, f"{it.type} cannot be a tuple item in a kernel")
+        return V(N.Tuple(tuple(i.type for i in items)), items)
+
+    def e_Attribute(self, node) -> V:
+        base = self.expr(node.value)
+        return self.calls.attribute(self, base, node.attr, node)
+
+    def e_Call(self, node) -> V:
+        fn = self.expr(node.func)
+        return self.calls.call(self, fn, node)
+
+    def e_IfExp(self, node) -> V:
+        b = self.b
+        yes, no = b.block("ifx.then"), b.block("ifx.else")
+        self.branch(node.test, yes, no)
+        ends = []
+        for blk, e in ((yes, node.body), (no, node.orelse)):
+            b.seal(blk)
+            b.at(blk)
+            ends.append((b.cur, self.expr(e), e))
+        return self.join_values(ends, node)
+
+    def join_values(self, ends: list, node) -> V:
+        """Join values computed in different blocks (each still open) into one of the unified type."""
+        b = self.b
+        t = ends[0][1].type
+        for _, v, e in ends[1:]:
+            u = N.unify(t, v.type)
+            if u is None:
+                raise self.err(node, f"cannot unify {t} and {v.type}")
+            t = u
+        end = b.block("ifx.end")
+        key = ("$join", id(node), self.inst, t)
+        for blk, v, e in ends:
+            b.at(blk)
+            v = self.convert(v, t, e)
+            for k, x in enumerate(flatten(v)):
+                b.write((key, k), x)
+            b.jmp(end)
+        b.seal(end)
+        b.at(end)
+        return unflatten(t, [b.read((key, k), st) for k, (_, st) in enumerate(leaves(t))])
+
+    def e_BoolOp(self, node) -> V:
+        b = self.b
+        ends = []
+        for k, value in enumerate(node.values):
+            v = self.expr(value)
+            if k == len(node.values) - 1:
+                ends.append((b.cur, v, value))
+                break
+            p = self.to_pred(v, value)
+            nxt, done = b.block("bool.next"), b.block("bool.done")
+            if isinstance(node.op, ast.And):
+                b.br(p, nxt, done)
+            else:
+                b.br(p, done, nxt)
+            b.seal(done)
+            b.at(done)
+            ends.append((done, v, value))
+            b.seal(nxt)
+            b.at(nxt)
+        return self.join_values(ends, node)
+
+    def e_UnaryOp(self, node) -> V:
+        v = self.expr(node.operand)
+        if isinstance(node.op, ast.Not):
+            return V(N.BOOL, self.b.emit("not", T.PRED, [self.to_pred(v, node.operand)]))
+        if not isinstance(v.type, N.Number):
+            raise self.err(node, f"bad operand type for unary operator: {v.type}")
+        op = {ast.USub: "neg", ast.UAdd: "pos", ast.Invert: "invert"}[type(node.op)]
+        rt = N.unary_result(op, v.type)
+        if rt is None:
+            raise self.err(node, f"bad operand type for ~: {v.type}")
+        x = cast(self.b, v.val, v.type, rt)
+        if op == "pos":
+            return V(rt, x)
+        if op == "invert" and rt == N.BOOL:
+            return V(rt, self.b.emit("not", T.PRED, [x]))
+        return V(rt, self.b.emit("neg" if op == "neg" else "not", rt.ir, [x]))
+
+    def e_BinOp(self, node) -> V:
+        a, c = self.expr(node.left), self.expr(node.right)
+        return self.binop(_ARITH[type(node.op)], a, c, node)
+
+    def binop(self, op: str, a: V, c: V, node) -> V:
+        from .arith import binop
+        if not (isinstance(a.type, N.Number) and isinstance(c.type, N.Number)):
+            raise self.err(node, f"unsupported operand types for {op}: {a.type} and {c.type}")
+        return binop(self, op, a, c, node)
+
+    def e_Compare(self, node) -> V:
+        b = self.b
+        left = self.expr(node.left)
+        result = None
+        for op, right_node in zip(node.ops, node.comparators):
+            right = self.expr(right_node)
+            if type(op) not in _CMP:
+                raise self.err(node, f"the operator {type(op).__name__} is not supported in a kernel")
+            if not (isinstance(left.type, N.Number) and isinstance(right.type, N.Number)):
+                raise self.err(node, f"cannot compare {left.type} and {right.type}")
+            ct = N.compare_type(left.type, right.type)
+            x, y = cast(b, left.val, left.type, ct), cast(b, right.val, right.type, ct)
+            name = _CMP[type(op)]
+            if ct == N.BOOL and name not in ("eq", "ne"):
+                x, y = cast(b, x, N.BOOL, N.INT64), cast(b, y, N.BOOL, N.INT64)
+            if ct == N.BOOL:
+                p = b.emit("xor" if name == "ne" else "xor", T.PRED, [x, y]) if name in ("eq", "ne") else \
+                    b.emit(name, T.PRED, [x, y])
+                if name == "eq":
+                    p = b.emit("not", T.PRED, [p])
+            else:
+                p = b.emit(name, T.PRED, [x, y])
+            result = p if result is None else b.emit("and", T.PRED, [result, p])
+            left = right
+        return V(N.BOOL, result)
+
+    # -- arrays ---------------------------------------------------------------------------------------
+    def indices(self, node) -> list:
+        sl = node.slice
+        items = sl.elts if isinstance(sl, ast.Tuple) else [sl]
+        out = []
+        for it in items:
+            if isinstance(it, ast.Slice):
+                raise self.err(it, "slicing arrays is not supported in a kernel (index every dimension)")
+            v = self.expr(it)
+            if isinstance(v.type, N.Tuple):
+                out += [(x, it) for x in v.val]
+            else:
+                out.append((v, it))
+        return out
+
+    def element(self, base: V, node):
+        """The address and element type of base[index]."""
+        t = base.type
+        if not isinstance(t, N.Array):
+            if isinstance(t, N.Tuple):
+                raise self.err(node, "tuples cannot be assigned to")
+            raise self.err(node, f"{t} cannot be indexed")
+        return self.element_at(base, self.indices(node), node)
+
+    def element_at(self, base: V, idx: list, node):
+        t = base.type
+        if len(idx) != t.ndim:
+            raise self.err(getattr(node, "slice", node), f"a {t.ndim}-d array takes {t.ndim} indices, {len(idx)} given"
+                           if len(idx) > t.ndim else
+                           f"{len(idx)} indices on a {t.ndim}-d array: taking a sub-array is not supported "
+                           f"in a kernel (index every dimension)")
+        b = self.b
+        lin = None
+        for k, (v, n) in enumerate(idx):
+            if not isinstance(v.type, N.Number) or not (v.type.is_int or v.type == N.BOOL):
+                raise self.err(n, f"array index must be an integer, not {v.type}")
+            i = cast(b, v.val, v.type, N.INT64) if v.type != N.BOOL else cast(b, v.val, N.BOOL, N.INT64)
+            dim = base.val.shape[k]
+            if v.type.signed and v.type != N.BOOL and not (isinstance(i, ir.Const) and i.value >= 0):
+                if isinstance(i, ir.Const):
+                    i = ir.Const(T.S64, i.value + dim.value) if isinstance(dim, ir.Const) else \
+                        b.emit("add", T.S64, [i, dim])
+                else:
+                    neg = b.emit("lt", T.PRED, [i, ir.Const(T.S64, 0)])
+                    i = b.emit("add", T.S64, [i, b.emit("select", T.S64, [neg, dim, ir.Const(T.S64, 0)])])
+            if lin is None:
+                lin = i
+            else:
+                lin = b.emit("add", T.S64, [b.emit("mul", T.S64, [lin, dim]), i])
+        size = t.dtype.mem.size
+        off = lin if size == 1 else b.emit("mul", T.S64, [lin, ir.Const(T.S64, size)])
+        off = b.emit("bitcast", T.U64, [off]) if not isinstance(off, ir.Const) else \
+            ir.Const(T.U64, off.value % 2 ** 64)
+        return b.emit("add", T.U64, [base.val.data, off]), t.dtype
+
+    def e_Subscript(self, node) -> V:
+        base = self.expr(node.value)
+        if isinstance(base.type, N.Tuple):
+            i = self.calls.const_eval(self, node.slice)
+            if not isinstance(i, int) or isinstance(i, bool):
+                raise self.err(node.slice, "a tuple index must be a constant integer")
+            if not -len(base.val) <= i < len(base.val):
+                raise self.err(node.slice, "tuple index out of range")
+            return base.val[i]
+        addr, et = self.element(base, node)
+        v = self.b.emit("load", et.mem, [addr], space=base.type.space)
+        return V(et, from_mem(self.b, v, et))
+
+    def store_index(self, base: V, node, v: V) -> None:
+        addr, et = self.element(base, node)
+        self.store_at(addr, base.type, v, node)
+
+    def store_at(self, addr, at: N.Array, v: V, node) -> None:
+        if at.space == "const":
+            raise self.err(node, "a constant array cannot be written")
+        if not isinstance(v.type, N.Number):
+            raise self.err(node, f"cannot store {v.type} into an array of {at.dtype}")
+        x = cast(self.b, v.val, v.type, at.dtype)
+        self.b.emit("store", None, [addr, to_mem(self.b, x, at.dtype)], space=at.space)
