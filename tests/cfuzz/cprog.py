@@ -47,6 +47,14 @@ FZ_MINMAX(int, i32) FZ_MINMAX(unsigned int, u32) FZ_MINMAX(long long, i64) FZ_MI
     static void atomicMin_##K(T *p, T v) { if (v < *p) *p = v; }
 FZ_ATOM(unsigned int, unsigned int, u32) FZ_ATOM(int, unsigned int, i32)
 FZ_ATOM(unsigned long long, unsigned long long, u64)
+#define FZ_VEC2(V, T) typedef struct { T x, y; } V; \
+    static V make_##V(T x, T y) { V v; v.x = x; v.y = y; return v; }
+#define FZ_VEC3(V, T) typedef struct { T x, y, z; } V; \
+    static V make_##V(T x, T y, T z) { V v; v.x = x; v.y = y; v.z = z; return v; }
+#define FZ_VEC4(V, T) typedef struct { T x, y, z, w; } V; \
+    static V make_##V(T x, T y, T z, T w) { V v; v.x = x; v.y = y; v.z = z; v.w = w; return v; }
+FZ_VEC2(int2, int) FZ_VEC4(int4, int) FZ_VEC2(float2, float) FZ_VEC3(float3, float) FZ_VEC4(float4, float)
+FZ_VEC4(uchar4, unsigned char)
 """
 
 BITS = {"int32": ("unsigned int", "int", "u"), "float32": ("unsigned int", "float", "u"),
@@ -70,7 +78,7 @@ def _shfl(s: Sync, i: int, t: str) -> str:
             "shfl_down": "j = lane + (L[t] & 31); if (j > maxl) j = lane;",
             "shfl_xor": "j = lane ^ (L[t] & 31); if (j > maxl) j = lane;"}[s.kind]
     return (f"        {{ {t} V[NT]; int L[NT];\n"
-            f"          for (int t = 0; t < NT; t++) {{ threadIdx.x = t; V[t] = sv{i}(&ST[t]); L[t] = sl{i}(&ST[t]); }}\n"
+            f"          for (int t = 0; t < NT; t++) {{ FZ_TID(t); V[t] = sv{i}(&ST[t]); L[t] = sl{i}(&ST[t]); }}\n"
             f"          for (int t = 0; t < NT; t++) {{ const int W = {w}; int lane = t & 31, base = t - lane;\n"
             f"            int minl = lane & ~(W - 1), maxl = minl | (W - 1), j; (void)maxl;\n"
             f"            {rule}\n"
@@ -79,7 +87,7 @@ def _shfl(s: Sync, i: int, t: str) -> str:
 
 def _vote(s: Sync, i: int) -> str:
     head = ("        { int P[NT];\n"
-            f"          for (int t = 0; t < NT; t++) {{ threadIdx.x = t; P[t] = sv{i}(&ST[t]) != 0; }}\n")
+            f"          for (int t = 0; t < NT; t++) {{ FZ_TID(t); P[t] = sv{i}(&ST[t]) != 0; }}\n")
     if s.kind in ("count", "and", "or"):
         res = {"count": "n", "and": "n == NT", "or": "n != 0"}[s.kind]
         return head + (f"          int n = 0; for (int t = 0; t < NT; t++) n += P[t];\n"
@@ -101,12 +109,12 @@ def c_program(k: Kernel, header_name: str = "fz.vkh") -> str:
         out.append(f"static {CTYPE[dtype]} {name}[{n}];")
     for sh in k.shared:
         out.append(f"static {sh.ty.spell} {sh.name}[{sh.size}];")
-    out.append(f"#define NT {k.block}\nstruct fz_state {{ int done_; {' '.join(k.state_fields)} }};\n"
+    out.append(f"#define NT {k.block}\n#define FZ_TID(t) (threadIdx.x = (t) % {k.bx}, threadIdx.y = (t) / {k.bx})\nstruct fz_state {{ int done_; {' '.join(k.state_fields)} }};\n"
                "static struct fz_state ST[NT];")
     ids = iter(range(1 << 30))
     sched = _schedule(k.body, out, ids, "        ")
     out.append("int main(void)\n{\n"
-               f"    blockDim.x = NT; blockDim.y = blockDim.z = 1; gridDim.x = {k.grid}; gridDim.y = gridDim.z = 1;\n"
+               f"    blockDim.x = {k.bx}; blockDim.y = {k.by}; blockDim.z = 1; gridDim.x = {k.grid}; gridDim.y = gridDim.z = 1;\n"
                f"    for (unsigned int bx = 0; bx < {k.grid}; bx++) {{\n"
                "        blockIdx.x = bx; memset(ST, 0, sizeof ST);\n" + sched + "    }\n" +
                "".join(f"    fwrite({n}, 1, sizeof({n}_bits), stdout);\n" if n.startswith("acc") else
@@ -143,5 +151,5 @@ def _schedule(items: list, out: list, ids, ind: str) -> str:
             continue
         body = "".join(st.render("c", "    ") for st in item)
         out.append(f"static void seg{i}(struct fz_state *S)\n{{\n    (void)S;\n{body}}}")
-        sched.append(f"{ind}for (int t = 0; t < NT; t++) {{ threadIdx.x = t; if (!ST[t].done_) seg{i}(&ST[t]); }}\n")
+        sched.append(f"{ind}for (int t = 0; t < NT; t++) {{ FZ_TID(t); if (!ST[t].done_) seg{i}(&ST[t]); }}\n")
     return "".join(sched)

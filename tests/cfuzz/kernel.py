@@ -30,6 +30,10 @@ SYNC_KINDS = ["bar", "bar", "syncwarp", "shfl", "shfl_up", "shfl_down", "shfl_xo
               "count", "and", "or", "activemask"]
 
 
+VECTORS = [("int2", I32, 2), ("int4", I32, 4), ("float2", F32, 2), ("float3", F32, 3), ("float4", F32, 4),
+           ("uchar4", U8, 4)]
+
+
 class Names:
     def __init__(self):
         self.n = 0
@@ -86,6 +90,8 @@ class Kernel:
         self.names = Names()
         self.warp = r.random() < 0.6
         self.block = r.choice([32, 64, 96, 128]) if self.warp else r.choice([16, 32, 40, 64, 100, 128])
+        self.by = r.choice([1, 1, 1, 2, 4] if self.block % 4 == 0 else [1, 1, 2])      # 2-D blocks too
+        self.bx = self.block // self.by
         self.grid = r.choice([1, 2, 3])
         self.hdr_items: list[str] = []        # header: macros, structs, helpers (in order)
         self.file_macros: list[str] = []
@@ -253,7 +259,7 @@ class Kernel:
     def generate(self):
         r = self.rng
         ctx = Ctx(r, True, self.names)
-        ctx.block, ctx.grid, ctx.sp0 = self.block, self.grid, self.sp0
+        ctx.block, ctx.grid, ctx.sp0, ctx.bx, ctx.by = self.block, self.grid, self.sp0, self.bx, self.by
         for arr, (ty, ops) in ACC.items():
             for slot in range(4):
                 ctx.acc_ops[(arr, slot)] = r.choice(ops)
@@ -268,6 +274,9 @@ class Kernel:
         for _ in range(r.choice([0, 0, 1, 2])):
             self.global_array(ctx)
         sdefs = [self.struct_def(ctx) for _ in range(r.randint(0, 2))]
+        for _ in range(r.choice([0, 0, 1, 2])):
+            name, ty, n = r.choice(VECTORS)
+            sdefs.append(StructDef(name, [(f, ty) for f in "xyzw"[:n]], vector=True))
         for _ in range(r.randint(0, 3)):
             self.helper(ctx)
         for sd in sdefs:
@@ -278,8 +287,10 @@ class Kernel:
             ctx.macros.append(m)
             self.file_macros.append(m.text)
         seg0 = []
+        self.state_var(ctx, seg0, U32, 0, self.block - 1, init="threadIdx.y * blockDim.x + threadIdx.x",
+                       readonly=True, name="tid")
         self.state_var(ctx, seg0, U32, 0, self.block * self.grid - 1,
-                       init="blockIdx.x * blockDim.x + threadIdx.x", readonly=True, name="gid")
+                       init="blockIdx.x * (blockDim.x * blockDim.y) + $tid", readonly=True, name="gid")
         for _ in range(r.randint(2, 6)):
             ty = r.choice([I8, U8, I16, U16, I32, U32, I64, U64, F32, F64, I32, I32, CH, LONG, SIZE_T])
             lo = hi = None
@@ -307,6 +318,11 @@ class Kernel:
             seg0.append(Decl(sd.name, s.name, suffix))
             self.state_fields.append(f"{sd.name} {s.name}{suffix};")
             for k in range(max(count, 1)):
+                ref = f"${s.name}" + (f"[{k}]" if count else "")
+                if sd.vector and r.random() < 0.6:
+                    args = ", ".join(conv(StmtGen(ctx).expr(), fty).text for _, fty in sd.fields)
+                    seg0.append(Line(f"{ref} = make_{sd.name}({args});", False))
+                    continue
                 for fname, fty in sd.fields:
                     ref = f"${s.name}" + (f"[{k}]" if count else "")
                     seg0.append(Line(f"{ref}.{fname} = {conv(StmtGen(ctx).expr(), fty).text};", False))
@@ -317,7 +333,7 @@ class Kernel:
             sh = Shared(self.names("sh"), ty, per, per * self.block)
             q = self.names("q")
             init = conv(StmtGen(ctx).expr(), ty).text
-            f = For(f"int {q} = 0; {q} < {per}; {q}++", [Line(f"{sh.name}[threadIdx.x * {per}u + {q}] = {init};",
+            f = For(f"int {q} = 0; {q} < {per}; {q}++", [Line(f"{sh.name}[$tid * {per}u + {q}] = {init};",
                                                                  False)])
             f.removable = False
             seg0.append(f)
@@ -327,7 +343,7 @@ class Kernel:
             ops = ACC[{"u32": "accu", "i32": "acci", "u64": "accl"}[ty.key]][1]
             sh = Shared(self.names("shc"), ty, 0, 4, atomic_ops=[r.choice(ops) for _ in range(4)])
             vals = [conv(StmtGen(ctx).expr("int", 1), ty).text for _ in range(4)]
-            seg0.append(If("threadIdx.x == 0", [Line(f"{sh.name}[{i}] = {vals[i]};", False) for i in range(4)]))
+            seg0.append(If("$tid == 0", [Line(f"{sh.name}[{i}] = {vals[i]};", False) for i in range(4)]))
             seg0[-1].removable = False
             self.shared.append(sh)
         self.body.append(seg0)

@@ -49,6 +49,7 @@ class Arr:
 class StructDef:
     name: str                    # as spelled in declarations: "struct S0" or a typedef name
     fields: list                 # [(name, Ty)]
+    vector: bool = False         # a CUDA vector type (float4 ...), made with make_float4(...)
 
 
 @dataclass
@@ -213,7 +214,7 @@ class Ctx:
         self.loops = 0
         self.trips = 1
         self.can_return = False
-        self.block = self.grid = 1
+        self.block = self.grid = self.bx = self.by = 1
         self.acc_ops: dict = {}
 
     def leaves(self, kind: str) -> list:
@@ -232,8 +233,9 @@ class Ctx:
                     out.append(lambda g, s=s, fname=fname, fty=fty:
                                E(f"{svref(g, s)}.{fname}", fty, *_rng(fty)))
         if self.kernel and not flt:
-            out += [E("threadIdx.x", U32, 0, self.block - 1), E("blockIdx.x", U32, 0, self.grid - 1),
-                    E("blockDim.x", U32, self.block, self.block), E("gridDim.x", U32, self.grid, self.grid),
+            out += [E("threadIdx.x", U32, 0, self.bx - 1), E("blockIdx.x", U32, 0, self.grid - 1),
+                    E("blockDim.x", U32, self.bx, self.bx), E("gridDim.x", U32, self.grid, self.grid),
+                    E("threadIdx.y", U32, 0, self.by - 1), E("blockDim.y", U32, self.by, self.by),
                     E("warpSize", I32, 32, 32), E("sp0", I32, self.sp0, self.sp0),
                     lambda g: E(f"in0[{index(g, 64)}]", I32, *_rng(I32)),
                     lambda g: E(f"in3[{index(g, 32)}]", U64, *_rng(U64)),
@@ -266,7 +268,7 @@ def svref(g: ExprGen, s: SVar) -> str:
 
 def shared_index(g: ExprGen, sh: Shared) -> str:
     if sh.mode == "w":
-        own = f"(threadIdx.x * {sh.per_thread}u)"
+        own = f"($tid * {sh.per_thread}u)"
         return own if sh.per_thread == 1 else f"{own} + {index(g, sh.per_thread)}"
     e = conv(g.int_expr(1), U32)
     return f"({e.text}) % {sh.size}u"
