@@ -179,12 +179,12 @@ def test_dynamic_shared_local_and_const_arrays():
         cuda.syncthreads()
         for j in range(3):
             loc[j] = dyn[(t + j) % cuda.blockDim.x] * c[j]
-        out[t] = loc[0] + loc[1] + loc[2]
+        out[t] = loc[0] + loc[1] + loc[2] + dyn.size * 1000
     x = np.arange(32, dtype=np.float32)
     out = np.zeros(32, np.float32)
     k[1, 32, 0, 32 * 4](x, out)
     exp = np.array([np.float32(np.float32(x[t] * 1.0) + np.float32(x[(t + 1) % 32] * -2.0))
-                    + np.float32(x[(t + 2) % 32] * 0.5) for t in range(32)], np.float32)
+                    + np.float32(x[(t + 2) % 32] * 0.5) + 32000 for t in range(32)], np.float32)
     assert np.array_equal(out, exp)
 
 

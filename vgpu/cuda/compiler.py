@@ -10,6 +10,7 @@ import numpy as np
 
 from ..frontend.python import PySource, contract, kernel_ir
 from ..frontend.python import ntypes as N
+from ..frontend.python.lower import DYN_SHARED_PARAM
 from ..runtime.array import DeviceArray
 from ..runtime.module import Module
 
@@ -142,6 +143,8 @@ class Dispatcher:
                     a = a.item()
                 v = np.array(a).astype(t.dtype).item() if not isinstance(a, bool) else a
                 values.append(int(v) if t == N.BOOL else v)
+        if kernel.param_names and kernel.param_names[-1] == DYN_SHARED_PARAM:
+            values.append(int(shared))
         try:
             return kernel(*values, grid=grid, block=block, shared=shared, device=dev, **kw)
         finally:

@@ -26,6 +26,7 @@ def kernel_ir(pyfunc, argtypes: list, src: PySource | None = None, dim3_params: 
     ctx = Ctx(module)
     fn = ir.Function(src.name, "kernel", [], None, span=src.span(src.tree))
     b = Builder(fn)
+    ctx.fn = fn
     fl = FnLower(ctx, src, b)
     ctx.inlining.append(pyfunc)
     try:

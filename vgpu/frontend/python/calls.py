@@ -300,7 +300,7 @@ def math_call(fl, name: str, node) -> V:
         rt = N.math_result([a.type])
         x = cast(b, a.val, a.type, rt)
         return V(rt, b.emit(_MATH1.get(name) or _MATH_INT[name], rt.ir, [x]))
-    if name in _MATH2 or name in ("copysign", "hypot"):
+    if name in _MATH2 or name == "copysign":
         vals = args_of(fl, node, 2, 2)
         numbers(fl, node, vals)
         if name in ("pow", "fmod", "copysign"):
@@ -310,9 +310,6 @@ def math_call(fl, name: str, node) -> V:
         else:
             rt = N.math_result([v.type for v in vals])
         x, y = (cast(b, v.val, v.type, rt) for v in vals)
-        if name == "hypot":
-            s = b.emit("add", rt.ir, [b.emit("mul", rt.ir, [x, x]), b.emit("mul", rt.ir, [y, y])])
-            return V(rt, b.emit("sqrt", rt.ir, [s]))
         if name == "copysign":
             it = T.U32 if rt.bits == 32 else T.U64
             sign = ir.Const(it, 1 << (rt.bits - 1))

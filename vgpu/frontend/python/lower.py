@@ -26,6 +26,9 @@ from .exprs import _ARITH, _REJECT, Exprs
 from .source import PySource
 from .values import ArrayVal, V, cast, flatten, from_mem, leaves, unflatten
 
+DYN_SHARED_PARAM = "$dynshared_bytes"
+
+
 class Ctx:
     """One compilation: the IR module, statics by call site, and the chain of inlined functions."""
 
@@ -34,6 +37,15 @@ class Ctx:
         self.statics: dict = {}
         self.inlining: list = []
         self.ninst = 0
+        self.fn: ir.Function | None = None        # the kernel (for hidden parameters)
+        self.dyn_param: ir.Param | None = None
+
+    def dynamic_shared_bytes(self) -> ir.Param:
+        """The hidden last kernel parameter holding the launch's dynamic shared memory size."""
+        if self.dyn_param is None:
+            self.dyn_param = ir.Param(DYN_SHARED_PARAM, T.S64, len(self.fn.params))
+            self.fn.params.append(self.dyn_param)
+        return self.dyn_param
 
 
 class _Frame:

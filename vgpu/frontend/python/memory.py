@@ -98,6 +98,11 @@ def static_array(fl, path: str, node):
                                                     None, dynamic)
         fl.ctx.statics[key] = name
     addr = b.emit("addr", T.U64, sym=fl.ctx.statics[key])
+    if dynamic:     # as many whole elements as the launch's dynamic shared memory holds
+        n = fl.ctx.dynamic_shared_bytes()
+        if dt.mem.size > 1:
+            n = b.emit("div", T.S64, [n, ir.Const(T.S64, dt.mem.size)])
+        return V(t, ArrayVal(addr, [n]))
     return V(t, ArrayVal(addr, [ir.Const(T.S64, d) for d in shape]))
 
 
