@@ -138,14 +138,33 @@ def render(src: str) -> str:
 
 
 def test_rendering_is_token_exact():
-    src = "#define K (-2.5f)\n#define M -1\n#define F(x) x+1\nq = K*2.0f + 7ull; r = -M; s = F(M)-M; t = a.b->c;"
-    assert render(src) == "q = (-2.5f)*2.0f + 7ull; r = - -1; s = -1+1- -1; t = a.b->c;"
+    src = ("#define K (-2.5f)\n#define M -1\n#define F(x) x+1\n#define X(a) a^=a\n"
+           "q = K*2.0f + 7ull; r = -M; s = F(M)-M; t = a.b->c; u ^= 1; v|=w>>=3; X(z); f(...);")
+    assert render(src) == ("q = (-2.5f)*2.0f + 7ull; r = - -1; s = -1+1- -1; t = a.b->c; u ^= 1; v|=w>>=3; z^=z;"
+                           " f(...);")
+
+
+OPERATORS = ["+=", "-=", "*=", "/=", "%=", "&=", "|=", "^=", "<<=", ">>=", "==", "!=", "<=", ">=", "&&", "||",
+             "++", "--", "->", "<<", ">>", "...", "+", "-", "*", "/", "%", "&", "|", "^", "~", "!", "<", ">",
+             "=", "?", ":", ".", ",", ";", "(", ")", "[", "]", "{", "}"]
+
+
+@pytest.mark.parametrize("spaced", [False, True])
+def test_every_operator_survives(spaced):
+    """Each C punctuator between identifiers, written tightly or spaced, and through a macro."""
+    sep = " " if spaced else ""
+    line = sep.join(f"a{i}{sep}{op}" for i, op in enumerate(OPERATORS)) + sep + "z"
+    src = f"#define M(x) x\n#define N {line}\n{line}\nM({line.replace(',', '+')})\nN\n"
+    out = render(src).splitlines()
+    assert [tokens(t) for t in out] == [tokens(line), tokens(line.replace(",", "+")), tokens(line)]
+    assert len(tokens(line)) == 2 * len(OPERATORS) + 1
 
 
 @pytest.mark.parametrize("a, b, paste", [("-", "-", True), ("-", "1", False), ("+", "=", True), ("x", "1", True),
                                          ("1", "x", True), (".", "5", True), ("1", ".", True), ("/", "/", True),
                                          ("/", "*", True), (")", "(", False), ("L", "'a'", True), ("<", "<=", True),
-                                         ("a", "+", False), ("&", "&", True), ("1", "+", False), ("1e", "+", True)])
+                                         ("a", "+", False), ("&", "&", True), ("1", "+", False), ("1e", "+", True),
+                                         ("^", "=", True), (".", "..", True)])
 def test_pastes(a, b, paste):
     assert pastes(a, b) is paste
 

@@ -52,10 +52,10 @@ def _t_pp_number(t):
 
 def _make_lexer():
     """pcpp's lexer with C's pp-number rule in place of its integer and float rules (which split
-    `2.5f` into `2 . 5 f` and `7ull` into `7ul l`)."""
+    `2.5f` into `2 . 5 f` and `7ull` into `7ul l`), and `^=` as one token."""
     rules = {k: getattr(pcpp.parser, k) for k in dir(pcpp.parser) if k.startswith("t_") or k == "tokens"}
     del rules["t_CPP_FLOAT"]
-    rules.update(t_CPP_INTEGER=_t_pp_number, __file__=__file__)
+    rules.update(t_CPP_INTEGER=_t_pp_number, t_CPP_XOREQUAL=r"\^=", __file__=__file__)   # pcpp's is r'^='
     # ply writes a table module next to the rules unless `optimize`, which first tries to import the table
     # (a name that does not exist, so it builds from the rules and writes nothing)
     return lex.lex(module=types.SimpleNamespace(**rules), optimize=True, lextab="_vgpu_no_lextab")
@@ -317,6 +317,13 @@ def decode(data: bytes, filename: str, reporter: Reporter) -> str:
         raise reporter.fatal(Span(filename, line, col), f"invalid UTF-8 byte 0x{data[e.start]:02x}")
 
 
+def _adjacent(a, b) -> bool:
+    """Whether tokens a and b stood side by side in one text (the source, or one macro body): written
+    together again they are what they were."""
+    return (a.source == b.source and a.lexpos + len(a.value) == b.lexpos
+            and getattr(a, "expanded_from", None) == getattr(b, "expanded_from", None))
+
+
 def _render(tokens, pp: _Preprocessor) -> tuple[str, LineMap]:
     """Lay pcpp's tokens out one line per original line, token-exactly: a blank only where the source or
     a macro body had one (at the original column when it fits) or where two tokens would paste."""
@@ -328,7 +335,7 @@ def _render(tokens, pp: _Preprocessor) -> tuple[str, LineMap]:
     key = None
     pending = 1                 # the original column where the next token starts, from blanks seen
     in_macro = False
-    prev = None                 # the previous token's text on this output line
+    prev = None                 # the previous token on this output line
     blank = False               # a blank (or comment) since the previous token
     for tok in tokens:
         expanded = bool(getattr(tok, "expanded_from", None))
@@ -357,14 +364,14 @@ def _render(tokens, pp: _Preprocessor) -> tuple[str, LineMap]:
             elif prev is not None:
                 buf.append(" ")
                 width += 1
-        elif pastes(prev, tok.value):
+        elif not _adjacent(prev, tok) and pastes(prev.value, tok.value):
             buf.append(" ")                           # keep tokens from pasting together
             width += 1
         line_anchors = anchors.get(len(lines))
         if col is not None and (expanded or line_anchors is not None or width != col - 1):
             anchors.setdefault(len(lines), []).append((width + 1, col, not expanded))
         in_macro = expanded
-        prev, blank = tok.value, False
+        prev, blank = tok, False
         buf.append(tok.value)
         width += len(tok.value)
     if key is not None:
