@@ -17,6 +17,8 @@ PRELUDE = r"""
 #include <stdlib.h>
 #include <string.h>
 #include <math.h>
+#include <stdbool.h>
+#include <stddef.h>
 #define __device__
 #define __global__
 #define __forceinline__

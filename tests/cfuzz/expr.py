@@ -59,6 +59,8 @@ def conv(e: E, ty: Ty, lo: int | None = None, hi: int | None = None) -> E:
         return e
     if ty.flt:
         return E(f"(({ty.spell})({e.text}))", ty)
+    if ty.key == "bool":                   # any scalar converts to bool: 0 (and -0.0) false, else true
+        return E(f"(({ty.spell})({e.text}))", ty, 0, 1)
     if not e.ty.flt:
         elo, ehi = convert_range(e.lo, e.hi, ty)
         return E(f"(({ty.spell})({e.text}))", ty, elo, ehi)
@@ -252,10 +254,11 @@ class ExprGen:
             lo, hi = (min(a.lo, b.lo), min(a.hi, b.hi)) if fn == "min" else (max(a.lo, b.lo), max(a.hi, b.hi))
             return E(f"@{fn}_{t.key}({a.text}, {b.text})", t, lo, hi)
         if c < 87:
-            a = conv(self.int_expr(d - 1), I32)
-            if a.lo == I32.lo:
-                a = E(f"(({a.text}) | 1)", I32, I32.lo + 1, I32.hi)
-            return E(f"abs({a.text})", I32, 0 if a.lo <= 0 <= a.hi else min(abs(a.lo), abs(a.hi)),
+            t, fn = r.choice([(I32, "abs"), (I32, "abs"), (I64, "llabs")])
+            a = conv(self.int_expr(d - 1), t)
+            if a.lo == t.lo:
+                a = E(f"(({a.text}) | 1)", t, t.lo + 1, t.hi)
+            return E(f"{fn}({a.text})", t, 0 if a.lo <= 0 <= a.hi else min(abs(a.lo), abs(a.hi)),
                      max(abs(a.lo), abs(a.hi)))
         if c < 92:
             fn, pt, rt = r.choice([("__popc", U32, (0, 32)), ("__popcll", U64, (0, 64)), ("__clz", I32, (0, 32)),
@@ -294,11 +297,11 @@ class ExprGen:
             return conv(self.expr(d - 1, "any"), r.choice([F32, F64]))
         if c < 68:
             ty = r.choice([F32, F64])
-            fn = r.choice(["sqrt", "fabs"]) + ("f" if ty == F32 else "")
+            fn = r.choice(["sqrt", "fabs", "floor", "ceil", "trunc", "round"]) + ("f" if ty == F32 else "")
             return E(f"{fn}({conv(self.expr(d - 1, 'float'), ty).text})", ty)
         if c < 76:
             ty = r.choice([F32, F64])
-            fn = r.choice(["fma", "fmin", "fmax"]) + ("f" if ty == F32 else "")
+            fn = r.choice(["fma", "fmin", "fmax", "fmod"]) + ("f" if ty == F32 else "")
             n = 3 if fn.startswith("fma") and not fn.startswith("fmax") else 2
             args = [conv(self.expr(d - 1, "any"), ty).text for _ in range(n)]
             return E(f"{fn}({', '.join(args)})", ty)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from .ctype import F32, F64, I32, INTS, U32, U64, int_literal, promote
 from .expr import E, ExprGen, conv, int_binop
-from .stmt import For, If, Line, Switch, Var, While, canon, fit, index, shared_index, svref
+from .stmt import For, If, Line, Switch, Var, While, canon, field, fit, index, shared_index, svref
 
 ACC = {"accu": (U32, ["Add", "Sub", "Or", "And", "Xor", "Max", "Min"]), "acci": (I32, ["Add", "Max", "Min"]),
        "accl": (U64, ["Add", "Max", "Min", "Or", "And", "Xor"])}
@@ -83,6 +83,14 @@ class StmtGen:
                     return Line(f"{v.ref} {op}= {e.text};")
                 if int_binop("+", v.e(), E("1", I32, 1, 1), None) is not None:
                     return Line(r.choice([f"{v.ref}++;", f"++{v.ref};", f"{v.ref}--;", f"--{v.ref};"]))
+        incs = [w for w in self.ctx.vars if not w.readonly and w is not v and w.full and
+                (w.ty.flt or int_binop("+", w.e(), E("1", I32, 1, 1), None) is not None)]
+        if incs and r.random() < 0.1:
+            w = r.choice(incs)
+            op = r.choice(["++", "--"])
+            inc = E(r.choice([f"{w.ref}{op}", f"{op}{w.ref}"]), w.ty, w.lo, w.hi)
+            if not (inc.ty.flt and not v.ty.flt) and v.ty.key != "bool":
+                return Line(f"{v.ref} = {fit(inc, v).text};")
         return Line(f"{v.ref} = {fit(e, v).text};")
 
     def store_aggregate(self):
@@ -103,7 +111,7 @@ class StmtGen:
         if others and r.random() < 0.2:
             return Line(f"{svref(self.g, s)} = {svref(self.g, r.choice(others))};")
         fname, fty = r.choice(s.sdef.fields)
-        return Line(f"{svref(self.g, s)}.{fname} = {conv(self.expr(), fty).text};")
+        return Line(f"{field(self.g, s, fname)} = {conv(self.expr(), fty).text};")
 
     def output(self):
         r = self.rng

@@ -17,7 +17,7 @@ from __future__ import annotations
 import random
 import struct
 
-from .ctype import F32, F64, I8, I16, I32, I64, INTS, LONG, SIZE_T, U8, U16, U32, U64, CH, char_literal, \
+from .ctype import BOOL, F32, F64, I8, I16, I32, I64, INTS, LONG, SIZE_T, UNS, U8, U16, U32, U64, CH, char_literal, \
     float_literal, int_literal
 from .expr import E, ExprGen, conv, int_binop, negate
 from .gen import ACC, StmtGen
@@ -193,7 +193,7 @@ class Kernel:
     def struct_def(self, ctx) -> StructDef:
         r = self.rng
         n = self.names("S")
-        fields = [(f"f{i}", r.choice(INTS + [F32, F64, CH])) for i in range(r.randint(1, 4))]
+        fields = [(f"f{i}", r.choice(INTS + [F32, F64, CH, BOOL])) for i in range(r.randint(1, 4))]
         body = " ".join(f"{t.spell} {f};" for f, t in fields)
         if r.random() < 0.5:
             self.hdr_items.append(f"struct {n} {{ {body} }};")
@@ -292,9 +292,10 @@ class Kernel:
         self.state_var(ctx, seg0, U32, 0, self.block * self.grid - 1,
                        init="blockIdx.x * (blockDim.x * blockDim.y) + $tid", readonly=True, name="gid")
         for _ in range(r.randint(2, 6)):
-            ty = r.choice([I8, U8, I16, U16, I32, U32, I64, U64, F32, F64, I32, I32, CH, LONG, SIZE_T])
-            lo = hi = None
-            if not ty.flt and r.random() < 0.4:
+            ty = r.choice([I8, U8, I16, U16, I32, U32, I64, U64, F32, F64, I32, I32, CH, LONG, SIZE_T, BOOL, UNS])
+            lo = hi = (0, 1) if ty == BOOL else (None, None)
+            lo, hi = lo
+            if not ty.flt and ty != BOOL and r.random() < 0.4:
                 if r.random() < 0.5:
                     lo, hi = 0, min(ty.hi, (1 << r.choice([3, 8, 15])) - 1)
                 elif ty.signed:

@@ -4,7 +4,8 @@ In: a `Kernel` whose `check` gave a failure, a scratch directory, a time budget.
 object, reduced in place, and its final `Outcome`.  A candidate is kept when it still fails with the same
 category and signature.  Tried, until nothing changes: removing each removable statement (innermost lists
 first, last statement first), replacing an `if` by one of its branches, removing header items (helpers,
-macros, structs), file macros, synchronisation points other than barriers, and per-thread declarations.
+macros, structs), file macros, synchronisation points other than barriers, and per-thread declarations;
+then right-hand sides and initialisers become 0.
 Removal never introduces undefined behaviour: ranges are invariants of each assignment, loop counters
 live in their loop headers, and barriers, initialisation loops and loop increments are never removed.
 """
@@ -16,7 +17,7 @@ from pathlib import Path
 
 from .kernel import Kernel, Sync
 from .run import Outcome, check
-from .stmt import Decl, If
+from .stmt import Decl, If, Line
 
 
 class Shrinker:
@@ -75,6 +76,27 @@ class Shrinker:
                     changed |= self.try_list(sub)
         return changed
 
+    def simplify(self, lst: list) -> None:
+        """Replace right-hand sides and initialisers by 0 (a value every target's range holds)."""
+        for item in lst:
+            if self.out_of_time():
+                return
+            if isinstance(item, list):
+                self.simplify(item)
+                continue
+            for sub in (item.lists() if hasattr(item, "lists") else []):
+                self.simplify(sub)
+            if isinstance(item, Decl) and item.init not in (None, "0") and not item.name in ("gid", "tid"):
+                old, item.init = item.init, "0"
+                if not self.still():
+                    item.init = old
+            elif isinstance(item, Line):
+                m = re.fullmatch(r"(.*?) = (.*);", item.text)
+                if m and m.group(2) != "0" and "(" not in m.group(1)[:1]:
+                    old, item.text = item.text, f"{m.group(1)} = 0;"
+                    if not self.still():
+                        item.text = old
+
     def run(self) -> Outcome:
         k = self.k
         for decls in (False, False, True, False):
@@ -83,6 +105,8 @@ class Shrinker:
                 changed = self.try_list(k.body, decls)
                 changed |= self.try_list(k.file_macros)
                 changed |= self.try_list(k.hdr_items)
+            if decls:
+                self.simplify(k.body)
         check(k, self.d)              # leave the files of the final kernel in d
         return self.outcome
 

@@ -226,12 +226,13 @@ class Ctx:
         for a in self.arrays:
             if kind == "any" or a.ty.flt == flt:
                 ref = ("$" if a.state else "") + a.name
-                out.append(lambda g, a=a, ref=ref: E(f"{ref}[{index(g, a.size)}]", a.ty, *_rng(a.ty)))
+                out.append(lambda g, a=a, ref=ref: E(g.rng.choice(["{0}[{1}]", "*({0} + {1})", "(&{0}[0])[{1}]"])
+                                                     .format(ref, index(g, a.size)), a.ty, *_rng(a.ty)))
         for s in self.svars:
             for fname, fty in s.sdef.fields:
                 if kind == "any" or fty.flt == flt:
                     out.append(lambda g, s=s, fname=fname, fty=fty:
-                               E(f"{svref(g, s)}.{fname}", fty, *_rng(fty)))
+                               E(field(g, s, fname), fty, *_rng(fty)))
         if self.kernel and not flt:
             out += [E("threadIdx.x", U32, 0, self.bx - 1), E("blockIdx.x", U32, 0, self.grid - 1),
                     E("blockDim.x", U32, self.bx, self.bx), E("gridDim.x", U32, self.grid, self.grid),
@@ -266,6 +267,17 @@ def svref(g: ExprGen, s: SVar) -> str:
     return ("$" if s.state else "") + s.name + (f"[{index(g, s.count)}]" if s.count else "")
 
 
+def field(g: ExprGen, s: SVar, fname: str) -> str:
+    """A struct field, directly or through a pointer: `s.f`, `(&s)->f`, `(s + i)->f`."""
+    c = g.rng.random()
+    base = ("$" if s.state else "") + s.name
+    if c < 0.15:
+        return f"(&{svref(g, s)})->{fname}"
+    if c < 0.25 and s.count:
+        return f"({base} + {index(g, s.count)})->{fname}"
+    return f"{svref(g, s)}.{fname}"
+
+
 def shared_index(g: ExprGen, sh: Shared) -> str:
     if sh.mode == "w":
         own = f"($tid * {sh.per_thread}u)"
@@ -276,7 +288,7 @@ def shared_index(g: ExprGen, sh: Shared) -> str:
 
 def fit(e: E, v) -> E:
     """Convert e to v's type so that the value lies in v's proven range [v.lo, v.hi]."""
-    if v.ty.flt:
+    if v.ty.flt or v.ty.key == "bool":
         return conv(e, v.ty)
     if e.ty.flt:
         return conv(e, v.ty, v.lo, v.hi)
