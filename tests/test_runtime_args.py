@@ -57,6 +57,24 @@ def test_the_runtime_hands_the_simulator_bytes(dev, mod):
         dev.sim.launch(loaded, "store", params[:-1], grid=(1, 1, 1), block=(1, 1, 1))
 
 
+def test_a_launch_passes_the_simulator_bytes_once_converted(mod, monkeypatch):
+    from vgpu.sim import SimDevice
+    seen = []
+    real = SimDevice.launch
+
+    def spy(self, loaded, kernel, params, **kw):
+        seen.append(params)
+        return real(self, loaded, kernel, params, **kw)
+
+    monkeypatch.setattr(SimDevice, "launch", spy)
+    with vgpu.Device(workers=0) as d:
+        out = vgpu.zeros(1, np.int32, device=d)
+        mod.get_function("store")[1, 1, 0, d](out, np.int64(-5))
+        assert out.copy_to_host()[0] == -5
+        d.close()
+    assert seen == [out.address.to_bytes(8, "little") + (-5).to_bytes(4, "little", signed=True)]
+
+
 @pytest.mark.parametrize("value, type_name", [
     (4294967297, "int"), (1 << 31, "int"), (-(1 << 31) - 1, "int"),
 ])
