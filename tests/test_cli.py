@@ -133,6 +133,8 @@ def test_random_schedule_without_seed_prints_the_seed(files, capsys):
     assert m, err
     code, _, err = run(capsys, *scale(files, "--schedule", "random", "--seed", m.group(1)))
     assert code == 0 and err == ""
+    code, _, err = run(capsys, *scale(files, "--seed", "3"))
+    assert code == 0 and err == "vgpuc: warning: --seed has no effect without --schedule random\n"
 
 
 def test_max_steps_stops_a_spinning_kernel(files, capsys):

@@ -223,6 +223,8 @@ def _device(a, checks) -> Device:
     if a.max_steps is not None and a.max_steps < 1:
         raise UsageError(f"--max-steps must be a positive integer, not {a.max_steps}")
     seed = a.seed
+    if seed is not None and a.schedule != "random":
+        print("vgpuc: warning: --seed has no effect without --schedule random", file=sys.stderr)
     if seed is None:
         seed = random.SystemRandom().randrange(1 << 31) if a.schedule == "random" else 0
         if a.schedule == "random":
