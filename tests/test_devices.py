@@ -164,6 +164,8 @@ def test_devices_in_their_own_processes_give_the_same_results():
         assert {"malloc", "write", "load", "launch", "read"} <= set(ops)
         assert any(m.direction == "<-" and m.op == "read" and m.nbytes >= 64 for m in remote[0].message_log)
         assert remote[0].kernel_log[-1].kernel == "inc"
+        peer = [m for m in remote[1].message_log if m.direction == "=>"]      # device to device, not via us
+        assert [(m.op, m.nbytes) for m in peer] == [(f"peer {remote[0].name}->{remote[1].name}", 64)]
         bad = vgpu.DeviceArray(remote[0], 16, (4,), np.float32, owner=False)
         with pytest.raises(vgpu.DeviceError, match="inc.vk:3"):      # a fault in the other process, located
             INC.get_function("inc")(bad, 4, grid=1, block=4, device=remote[0])

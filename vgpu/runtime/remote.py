@@ -5,8 +5,9 @@ In:  `vgpu.Device(process=True, ...)` (or `vgpu.devices(n, process=True)`): the 
      configuration, sent to the new process.
 Out: `RemoteSim`, the Device's backend: malloc/free/read/write/memset/load/launch become messages
      (pickled tuples) over a `multiprocessing` pipe; `message_log` records each one (direction,
-     operation, bytes).  A peer copy between two such devices goes through this process: the bytes
-     come back from one and go out to the other, and both legs show in the logs.
+     operation, bytes).  A peer copy between two such devices goes device to device: this process
+     sends the source a small 'push', and the source sends the bytes to the destination over a
+     socket of their own (`=> peer gpu0->gpu1` in both devices' logs); nothing large crosses this process.
 
 The device process ends with `close()`, when the Device is collected, when this process exits, and
 when this process dies without a word (the pipe reaches EOF, or its parent process changes): it
@@ -17,12 +18,16 @@ from __future__ import annotations
 import collections
 import os
 import pickle
+import secrets
 import signal
+import threading
 import time
 from dataclasses import dataclass
 from multiprocessing import get_context, util
+from multiprocessing.connection import Client, Listener
 
 LOG_LIMIT = 100_000         # messages kept in message_log (the oldest are dropped)
+_AUTHKEY = secrets.token_bytes(16)   # the device processes of this program accept peer copies only from each other
 START_TIMEOUT = 60.0
 POLL = 0.5
 
@@ -55,18 +60,24 @@ def _on_parent_death() -> None:
         pass
 
 
-def _serve(conn, other_end, config: dict) -> None:
-    """The device process: answer messages until 'close', EOF, or the parent is gone."""
+def _serve(conn, other_end, config: dict, authkey: bytes) -> None:
+    """The device process: answer messages until 'close', EOF, or the parent is gone.  Other device
+    processes of the same program connect to its peer listener to write into its memory."""
     if other_end is not None:
         other_end.close()
     ppid = os.getppid()
     _on_parent_death()
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(SystemExit(0)))
     from ..sim import SimDevice
-    sim = None
+    sim = listener = None
+    peers: dict[str, object] = {}
     try:
         sim = SimDevice(**config)
-        conn.send_bytes(pickle.dumps(("ok", sim.workers)))
+        lock = threading.Lock()
+        address = f"\0vgpu-device-{os.getpid()}-{secrets.token_hex(6)}"     # abstract: no file to leave
+        listener = Listener(address, family="AF_UNIX", authkey=authkey)
+        threading.Thread(target=_accept, args=(listener, sim, lock), daemon=True).start()
+        conn.send_bytes(pickle.dumps(("ok", (sim.workers, address))))
         loaded: dict[int, object] = {}
         while True:
             if not conn.poll(POLL):
@@ -79,20 +90,24 @@ def _serve(conn, other_end, config: dict) -> None:
                 return
             op = msg[0]
             try:
-                if op == "close":
-                    conn.send_bytes(pickle.dumps(("ok", None)))
-                    return
-                if op == "load":
-                    mod = sim.load(msg[2])
-                    loaded[msg[1]] = mod
-                    out = (mod.addresses, mod.sizes)
-                elif op == "launch":
-                    key, kernel, args, kw = msg[1:]
-                    out = sim.launch(loaded[key], kernel, args, **kw)
-                elif op == "pid":
-                    out = os.getpid()
-                else:
-                    out = getattr(sim, op)(*msg[1:])
+                with lock:
+                    if op == "close":
+                        conn.send_bytes(pickle.dumps(("ok", None)))
+                        return
+                    if op == "load":
+                        mod = sim.load(msg[2])
+                        loaded[msg[1]] = mod
+                        out = (mod.addresses, mod.sizes)
+                    elif op == "launch":
+                        key, kernel, args, kw = msg[1:]
+                        out = sim.launch(loaded[key], kernel, args, **kw)
+                    elif op == "push":
+                        dst, addr, nbytes, dst_addr = msg[1:]
+                        data = sim.read(addr, nbytes)
+                    else:
+                        out = getattr(sim, op)(*msg[1:])
+                if op == "push":                      # outside the lock: the peer may be writing to us
+                    out = _push(peers, dst, authkey, dst_addr, data)
                 reply = ("ok", out)
             except BaseException as e:  # noqa: BLE001 - every fault goes back to the caller
                 reply = ("err", _portable(e))
@@ -100,8 +115,51 @@ def _serve(conn, other_end, config: dict) -> None:
     except SystemExit:
         return
     finally:
+        if listener is not None:
+            listener.close()
         if sim is not None:
             sim.close()
+
+
+def _push(peers: dict, address: str, authkey: bytes, dst_addr: int, data: bytes) -> int:
+    """Send `data` to the device process listening at `address` (connection kept for the next time)."""
+    c = peers.get(address)
+    if c is None:
+        c = peers[address] = Client(address, family="AF_UNIX", authkey=authkey)
+    try:
+        c.send_bytes(pickle.dumps(("write", dst_addr, data), pickle.HIGHEST_PROTOCOL))
+        status, out = pickle.loads(c.recv_bytes())
+    except (EOFError, OSError):
+        peers.pop(address, None)
+        raise ConnectionError("the destination device process did not answer a peer copy") from None
+    if status == "err":
+        raise out
+    return len(data)
+
+
+def _accept(listener, sim, lock) -> None:
+    while True:
+        try:
+            c = listener.accept()
+        except (OSError, EOFError):
+            return                                    # closed, or a connection without the key
+        threading.Thread(target=_peer, args=(c, sim, lock), daemon=True).start()
+
+
+def _peer(c, sim, lock) -> None:
+    """Writes from another device process (peer copies), until it hangs up."""
+    while True:
+        try:
+            _, addr, data = pickle.loads(c.recv_bytes())
+        except (EOFError, OSError):
+            return
+        try:
+            with lock:
+                sim.write(addr, data)
+            reply = ("ok", None)
+        except BaseException as e:  # noqa: BLE001 - the fault goes back to the sender
+            reply = ("err", _portable(e))
+        c.send_bytes(pickle.dumps(reply))
 
 
 def _stop(proc, conn) -> None:
@@ -148,7 +206,7 @@ class RemoteSim:
         ctx = get_context(start_method())
         parent, child = ctx.Pipe()
         self.proc = ctx.Process(target=_serve, name=f"vgpu-device-{name}", daemon=False,
-                                args=(child, parent if ctx.get_start_method() == "fork" else None, config))
+                                args=(child, parent if ctx.get_start_method() == "fork" else None, config, _AUTHKEY))
         self.proc.start()
         child.close()
         self.conn = parent
@@ -159,7 +217,7 @@ class RemoteSim:
             if not self.proc.is_alive() or time.monotonic() > deadline:
                 self.close()
                 raise RuntimeError(f"device process {name} did not start (exit code {self.proc.exitcode})")
-        status, self.workers = pickle.loads(self.conn.recv_bytes())
+        status, (self.workers, self.address) = pickle.loads(self.conn.recv_bytes())
 
     @property
     def pid(self) -> int:
@@ -200,6 +258,16 @@ class RemoteSim:
 
     def memset(self, addr: int, value: int, nbytes: int) -> None:
         self._call("memset", int(addr), int(value), int(nbytes))
+
+    def push_to(self, dst, addr: int, nbytes: int, dst_addr: int) -> bool:
+        """A peer copy straight to another device process (over its own socket); False if `dst` is not one."""
+        if not isinstance(dst, RemoteSim):
+            return False
+        self._call("push", dst.address, int(addr), int(nbytes), int(dst_addr))
+        m = Message("=>", f"peer {self.name}->{dst.name}", int(nbytes))
+        self.message_log.append(m)
+        dst.message_log.append(m)
+        return True
 
     def view(self, addr: int, dtype, count: int):
         raise TypeError(f"device {self.name} lives in another process: read() and write() its memory, "
