@@ -85,6 +85,12 @@ __global__ void copy(const int *a, int *b, int n) {
     int t = blockIdx.x * blockDim.x + threadIdx.x;
     if (t < n) b[t] = a[t];
 }
+__global__ void partial_barrier(int *out, int n) {
+    int t = threadIdx.x;
+    if (t >= n) return;                                   // the usual early exit: no report
+    if (t < 16) __syncthreads();                          // part of warp 0; the rest exit
+    out[t] = t + 1;
+}
 __global__ void shared_uninit(int *out, int write) {
     __shared__ int s[32];
     int t = threadIdx.x;
@@ -215,6 +221,20 @@ def test_synccheck_divergent_barrier_and_invalid_syncwarp_mask(mod):
     assert isinstance(err, vgpu.sim.WarpSyncError)
     r = one(reports, "synccheck")
     assert r.line == line_of("__syncwarp(1)") and "not in the member mask" in r.note
+
+
+def test_synccheck_barrier_reached_by_part_of_a_warp_whose_rest_exits(mod):
+    """if (threadIdx.x < 16) __syncthreads(); in a block of 64: the H200 completes the kernel and
+    compute-sanitizer reports "Barrier error detected. Divergent thread(s) in warp" at that line."""
+    d = dev("synccheck")
+    out = vgpu.zeros(64, np.int32, device=d)
+    reports, err = launch(mod, "partial_barrier", out, 64, block=64, device=d)
+    assert err is None and np.array_equal(out.copy_to_host(), np.arange(1, 65))
+    r = one(reports, "synccheck")
+    assert r.kind == "Barrier error detected. Divergent thread(s) in warp"
+    assert r.line == line_of("if (t < 16) __syncthreads();") and r.access.thread == (0, 0, 0)
+    assert r.other.thread == (16, 0, 0) and "0x0000ffff" in r.note and "0xffff0000" in r.note
+    assert launch(mod, "partial_barrier", out, 12, block=64, device=d)[0] == []    # 0..11 all reach it
 
 
 # -- initcheck --------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ import pytest
 from sim_helpers import STORE_R2, entry, get, load, put
 from vgpu.sim import (BarrierDeadlock, InvalidFree, InvalidLaunch, Misaligned, OutOfBounds, SimDevice, Trap,
                       UseAfterFree, Watchdog)
+from vgpu.sim.config import MAX_STEPS
 from vgpu.sim.simt import WarpStacks
 
 VADD = entry("vadd", ".param .u64 a, .param .u64 b, .param .u64 c, .param .s32 n", """
@@ -227,6 +228,30 @@ def test_infinite_loop_hits_the_watchdog():
     with pytest.raises(Watchdog) as e:
         dev.launch(mod, "spin", [], grid=2, block=64)
     assert "budget" in str(e.value) and "'spin'" in str(e.value)
+
+
+def test_default_watchdog_stops_a_warp_spinning_while_the_block_waits_and_names_the_options():
+    """One thread spins on a value nobody writes while the rest of its block waits at a barrier: the
+    default budget (config.MAX_STEPS) stops it within seconds and says how to allow a longer kernel."""
+    text = entry("spin", ".param .u64 p", """
+    ld.param.u64 %rd1, [p];
+    mov.u32 %r1, %tid.x;
+    setp.ne.u32 %p1, %r1, 0;
+    @%p1 bra $WAIT;
+$SPIN:
+    ld.volatile.global.u32 %r2, [%rd1];
+    setp.eq.u32 %p2, %r2, 0;
+    @%p2 bra $SPIN;
+$WAIT:
+    bar.sync 0;
+    ret;""")
+    dev, mod = load(text)
+    p = dev.malloc(4)
+    with pytest.raises(Watchdog) as e:
+        dev.launch(mod, "spin", [p], grid=1, block=64)
+    msg = str(e.value)
+    assert f"{MAX_STEPS:,} scheduler steps" in msg and "thread (0,0,0)" in msg
+    assert "vgpu.Device(max_steps=...)" in msg and "vgpuc run --max-steps N" in msg
 
 
 # -- faults ---------------------------------------------------------------------------------------

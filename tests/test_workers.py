@@ -186,7 +186,8 @@ def test_fault_in_a_later_wave_is_the_in_process_fault(capsys):
 def test_a_fault_stops_the_other_workers():
     msgs = []
     for w in (2, 0):
-        with fresh(w) as dev:
+        with vgpu.Device(num_sms=1, workers=w, global_bytes=1 << 20, max_steps=10 ** 12,
+                         max_instructions=10 ** 15) as dev:           # only the stop flag ends wave 1
             out = vgpu.zeros(16, np.int32, device=dev)
             t0 = time.perf_counter()
             with pytest.raises(OutOfBounds) as e:               # wave 0 faults, wave 1 would spin forever
@@ -210,7 +211,7 @@ def test_cooperative_launch_runs_with_workers(devices):
 
 
 def test_a_dead_worker_raises_worker_died_and_the_pool_restarts():
-    dev = vgpu.Device(num_sms=1, workers=2, global_bytes=1 << 20, max_instructions=10 ** 12)
+    dev = vgpu.Device(num_sms=1, workers=2, global_bytes=1 << 20, max_instructions=10 ** 12, max_steps=10 ** 12)
     try:
         out = vgpu.zeros(16, np.int32, device=dev)
         spin = PROBE.get_function("spin")
@@ -233,7 +234,7 @@ CHILD = textwrap.dedent("""
     import sys, numpy as np, vgpu
     mod = vgpu.compile('''__global__ void spin(int *o, int n) { int x = 0;
         for (int k = 0; k < n || n < 0; ++k) x += o[0]; o[blockIdx.x] = x; }''')
-    dev = vgpu.Device(num_sms=1, workers=2, global_bytes=1 << 20, max_instructions=10 ** 12)
+    dev = vgpu.Device(num_sms=1, workers=2, global_bytes=1 << 20, max_instructions=10 ** 12, max_steps=10 ** 12)
     o = vgpu.zeros(16, np.int32, device=dev)
     mod.get_function("spin")(o, 10, grid=16, block=256, device=dev)
     import multiprocessing.forkserver as fs, multiprocessing.resource_tracker as rt

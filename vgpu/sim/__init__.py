@@ -7,8 +7,9 @@ Device API (what the runtime calls):
                     counters=False)
         counters: also collect memory counters (requests, sectors, wavefronts, bank conflicts; costs
         time; settable later as dev.counters).
-        max_instructions: watchdog budget in warp instructions per wave (default 10**9);
-        max_steps: budget in scheduler steps per wave (default 5 * 10**6; bounds serial kernels);
+        max_instructions: watchdog budget in warp instructions per wave (default 2 * 10**7);
+        max_steps: budget in scheduler steps per wave (default 200,000: a spinning warp is stopped
+        within seconds; see config.MAX_STEPS);
         workers: SM worker processes for launches of several waves (None: one per CPU core, at most
         one per SM, 0 when that is 1; 0: in-process).  Results do not depend on it (docs/workers.md).
     dev.close()                            # stops the workers, unlinks the shared memory

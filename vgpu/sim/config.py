@@ -17,8 +17,12 @@ ROWS = ("divergent", "global_requests", "global_sectors", "shared_requests", "sh
         "shared_ideal", "local_requests", "local_sectors")
 (DIVERGENT, G_REQ, G_SEC, S_REQ, S_WAVE, S_IDEAL, L_REQ, L_SEC) = range(len(ROWS))
 STAT_NAMES = ("warp_instructions", "thread_instructions", "steps", "waves", "barriers", "atomics")
-MAX_STEPS = 5 * 10 ** 6             # default scheduler steps per wave (the watchdog; see docs/simulator.md)
-MAX_INSTRUCTIONS = 10 ** 9          # default warp instructions per wave
+# The watchdog's default budgets per wave.  The longest wave of the test suite, the examples and the
+# conformance corpus takes 6,508 steps and 1.2 million warp instructions; a spinning warp makes
+# 80,000-100,000 steps per second on one core (a full wave spinning: ~30 million warp instructions
+# per second), so these stop a runaway launch within a few seconds on a 2-core machine.
+MAX_STEPS = 200_000                 # scheduler steps per wave
+MAX_INSTRUCTIONS = 20_000_000       # warp instructions per wave
 
 
 @dataclass

@@ -195,9 +195,12 @@ def after_control(wave: Wave, warps):
 
 
 def watchdog(wave: Wave, warps) -> Watchdog:
-    """The Watchdog error of a wave that ran past its budget."""
+    """The Watchdog error of a wave that ran past its budget, saying how to raise it."""
     cfg = wave.cfg
-    return Watchdog(f"the kernel ran past the budget of {cfg.max_instructions} warp instructions / "
-                    f"{cfg.max_steps} scheduler steps (an endless loop?)",
-                    "raise max_instructions / max_steps of the device to allow longer kernels",
-                    lane=int(warps[0]) * 32)
+    if wave.stats["steps"] > cfg.max_steps:
+        what, option = f"{cfg.max_steps:,} scheduler steps", "vgpu.Device(max_steps=...) or vgpuc run --max-steps N"
+    else:
+        what, option = f"{cfg.max_instructions:,} warp instructions", "vgpu.Device(max_instructions=...)"
+    return Watchdog(f"a wave of the kernel ran past its budget of {what} (an endless loop, or a spinning "
+                    "warp waiting for a value no thread will write?)",
+                    f"a longer kernel may raise the budget: {option}", lane=int(warps[0]) * 32)

@@ -15,7 +15,10 @@ Out: `Report`s (`Sanitizer.reports`, then `LaunchResult.reports`), one per (tool
                block passed (same block), a __syncwarp() both passed (same warp) or a grid.sync.
                RAW: a load after a store; WAW: two stores; WAR: a store after a load.
     synccheck  a __syncthreads() released with its threads waiting at different barrier
-               instructions (threads that exited do not count); the faults of invalid warp
+               instructions (threads that exited do not count); a __syncthreads() that part of a
+               warp reached while the rest of the warp, not yet exited, went on to exit without
+               reaching it (compute-sanitizer: "Barrier error detected. Divergent thread(s) in
+               warp"; the GPU completes such a kernel, and so does vgpu); the faults of invalid warp
                synchronisation (__syncwarp masks, shuffles of lanes that cannot arrive) and
                barrier deadlocks, reported before the launch ends with them.
     initcheck  a load (or atomic) of a byte of global memory that no host copy and no kernel has
@@ -34,6 +37,7 @@ import numpy as np
 from ..faults import BarrierDeadlock, DeviceError, Misaligned, OutOfBounds, UseAfterFree, WarpSyncError
 from ..memory import CONST, GLOBAL, GLOBAL_BASE, LOCAL, LOCAL_BASE, NONE, SHARED, SHARED_BASE, SPACE_NAMES, windows_of
 from ..observer import Observer
+from ..simt import lowest_lane
 
 CHECKS = ("memcheck", "racecheck", "synccheck", "initcheck")
 HAZARD = {"load": "read-after-write", "store": "write-after-write", "war": "write-after-read"}
@@ -164,6 +168,7 @@ class Sanitizer(Observer):
         self.floor = 0                                 # first interval id after the last grid.sync
         self.bivl = np.zeros(nblocks, np.int32)        # each block's current barrier interval
         self.wave = None
+        self.partial: dict[int, tuple[int, int, int]] = {}    # warp -> (pc, lanes waiting, lanes not there)
         if self.race:
             self.gshadow = Shadow(glob.top)
         if self.init:
@@ -203,6 +208,7 @@ class Sanitizer(Observer):
         if wave is not self.wave:
             self._attach(wave)
         nb = wave.nblocks
+        self.partial.clear()
         self.bivl[wave.block_ids[:nb]] = self._fresh(nb)
         self.wivl[:wave.nwarps] = self._fresh(wave.nwarps)
         if self.race:
@@ -217,6 +223,16 @@ class Sanitizer(Observer):
         if self.init:
             self.sbits[:] = False
 
+    def arrive(self, wave, pc: int, warps: np.ndarray, scope: str) -> None:
+        """synccheck: note warps that reach a __syncthreads() with live lanes elsewhere."""
+        if "synccheck" not in self.checks or scope != "block":
+            return
+        masks, alive = wave.simt.mask[warps], wave.simt.alive[warps]
+        for i in np.flatnonzero(masks != alive):
+            w = int(warps[i])
+            if w not in self.partial:
+                self.partial[w] = (pc, int(masks[i]), int(alive[i]) & ~int(masks[i]))
+
     def release(self, wave, ws: np.ndarray, scope: str) -> None:
         """Warps `ws` pass a barrier: new intervals, and synccheck's look at where they waited."""
         if scope == "warp":                            # __syncwarp orders the accesses of its warp
@@ -224,6 +240,7 @@ class Sanitizer(Observer):
             return
         if "synccheck" in self.checks and scope == "block":
             self._divergent_barrier(wave, ws)
+            self._partial_barrier(wave, ws)
         blocks = np.unique(ws // wave.warps_per_block)
         if scope == "grid":
             self.floor = self.next_ivl
@@ -259,6 +276,23 @@ class Sanitizer(Observer):
                             self._who(lb, pb, "waited"), self._who(la, pa, "waited"),
                             note=f"threads of one {'warp' if same else 'block'} waited at different barrier "
                                  f"instructions ({name}) that one release joined"))
+
+    def _partial_barrier(self, wave, ws) -> None:
+        """Warps released from a __syncthreads() that some of their lanes skipped by exiting."""
+        for w in ws[np.isin(ws, list(self.partial))] if self.partial else ():
+            w = int(w)
+            pc, waited, away = self.partial.pop(w)
+            exited = away & ~int(wave.simt.alive[w])
+            if not exited:
+                continue                               # the other lanes came to the barrier later
+            lane = w * 32 + lowest_lane(waited)
+            gone = w * 32 + lowest_lane(exited)
+            other = Access(self._block_coords(wave.block_of(gone)),
+                           self._thread_coords(gone % (32 * wave.warps_per_block)), None, "exited without reaching it")
+            self.add(Report("synccheck", "Barrier error detected. Divergent thread(s) in warp", self.k.name,
+                            self._file(pc), self._who(lane, pc, "__syncthreads() reached"), other,
+                            note=f"lanes {waited:#010x} of the warp waited at the barrier while lanes "
+                                 f"{exited:#010x} exited without reaching it (the GPU completes the kernel)"))
 
     # -- accesses ---------------------------------------------------------------------------------
     def memory(self, wave, pc, access, space, dt, a, lanes) -> None:
