@@ -360,8 +360,34 @@ class Kernel:
                 self.uloop(ctx, kinds)
             else:
                 self.sync(ctx, r.choice(kinds), self.body)
+        last = [item for item in self.body if isinstance(item, list)][-1]
+        last.extend(self.dump(ctx))                  # what every thread computed before the last segment
         ctx.can_return = True
-        self.body.append(StmtGen(ctx).block(r.randint(2, 10)))
+        self.body.append(StmtGen(ctx).block(r.randint(2, 10)) + self.dump(ctx))
+
+    def dump(self, ctx) -> list:
+        """Statements folding every per-thread value into the thread's last outi and outd slots (like
+        Csmith's checksum), so a wrong value anywhere shows in the output."""
+        out = []
+        hi, hd = "outi[$gid * 4u + 3u]", "outd[$gid * 2u + 1u]"
+
+        def mix(ref, ty):
+            if ty.flt:
+                out.append(Line(f"{hd} = fz_canon({hd} * 3.0 + fz_canon((double)({ref})));"))
+            else:
+                out.append(Line(f"{hi} = {hi} * 1000003ull + (unsigned long long)({ref});"))
+        for v in ctx.vars:
+            if v.state:
+                mix(v.ref, v.ty)
+        for a in ctx.arrays:
+            if a.state:
+                for i in range(a.size):
+                    mix(f"${a.name}[{i}]", a.ty)
+        for sv in ctx.svars:
+            for i in range(max(sv.count, 1)):
+                for fname, fty in sv.sdef.fields:
+                    mix(f"${sv.name}" + (f"[{i}]" if sv.count else "") + f".{fname}", fty)
+        return out
 
     def switch_modes(self):
         for sh in self.shared:
