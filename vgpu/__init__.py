@@ -17,9 +17,9 @@ from pathlib import Path
 
 from .diagnostics import CompileError
 from .runtime.array import DeviceArray, empty, to_device, zeros
-from .runtime.device import Device, current_device, default_device, device_count, live_devices
+from .runtime.device import Device, DeviceLost, current_device, default_device, device_count, live_devices
 from .runtime.array import copy_peer
-from .runtime.devices import devices
+from .multigpu import devices
 from .runtime.links import Link, Topology, set_topology
 from . import nccl, distribute
 from .runtime.module import Kernel, Module
@@ -29,7 +29,7 @@ from .sim.faults import DeviceError
 __all__ = ["compile", "compile_file", "Module", "Kernel", "Device", "DeviceArray", "to_device", "empty",
            "zeros", "default_device", "CompileError", "DeviceError",
            "devices", "device_count", "current_device", "live_devices", "copy_peer", "Link", "Topology",
-           "set_topology", "nccl", "distribute"]
+           "set_topology", "nccl", "distribute", "DeviceLost"]
 __version__ = "0.1.0"
 
 

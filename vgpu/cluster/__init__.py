@@ -18,8 +18,8 @@ import collections
 import os
 import pickle
 
-from ..runtime.device import Device, DeviceLost
-from ..runtime.remote import LOG_LIMIT, Message, RemoteLoaded
+from ..runtime.device import Device
+from ..runtime.remote import LOG_LIMIT, DeviceLost, Message, RemoteLoaded
 
 POLL = 1.0
 

@@ -20,7 +20,7 @@ import weakref
 from collections import deque
 from dataclasses import dataclass
 
-from ..sim.faults import DeviceError
+from .remote import DeviceLost  # noqa: F401 - part of this module's API (vgpu.runtime.device.DeviceLost)
 
 LOG_LIMIT = 100_000          # entries a device keeps in each log (the oldest are dropped)
 _default: "Device | None" = None
@@ -40,11 +40,6 @@ def _workers_from_env() -> int | None:
     if n < 0:
         raise ValueError(f"VGPU_WORKERS must be a non-negative integer, not {raw!r}")
     return n
-
-
-class DeviceLost(DeviceError):
-    """A device's process or cluster worker is gone (killed, crashed, disconnected)."""
-    title = "device lost"
 
 
 @dataclass(frozen=True)

@@ -26,10 +26,17 @@ from dataclasses import dataclass
 from multiprocessing import get_context, util
 from multiprocessing.connection import Client, Listener
 
+from ..sim.faults import DeviceError
+
 LOG_LIMIT = 100_000         # messages kept in message_log (the oldest are dropped)
 _AUTHKEY = secrets.token_bytes(16)   # the device processes of this program accept peer copies only from each other
 START_TIMEOUT = 60.0
 POLL = 0.5
+
+
+class DeviceLost(DeviceError):
+    """A device's process or cluster worker is gone (killed, crashed, disconnected)."""
+    title = "device lost"
 
 
 @dataclass(frozen=True)
@@ -235,7 +242,6 @@ class RemoteSim:
                     raise EOFError
             raw = self.conn.recv_bytes()
         except (EOFError, OSError, BrokenPipeError):
-            from .device import DeviceLost
             raise DeviceLost(f"the process of device {self.name} (pid {self.proc.pid}) died "
                              f"(exit code {self.proc.exitcode})") from None
         self.message_log.append(Message("<-", op, len(raw)))

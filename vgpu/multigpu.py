@@ -1,4 +1,4 @@
-"""Several virtual GPUs in one program.
+"""Several virtual GPUs in one program: `vgpu.devices(n)`, here or on a Dask cluster.
 
 In:  how many devices, and where they live: this process (default), a process each
      (`process=True`, vgpu.runtime.remote), or a Dask cluster (`cluster=Client or "tcp://..."`,
@@ -13,7 +13,7 @@ Out: a list of new `Device`s (ids continue the process's numbering), each with i
 """
 from __future__ import annotations
 
-from .device import Device
+from .runtime.device import Device
 
 
 def devices(n: int, cluster=None, process: bool = False, topology=None, **config) -> list[Device]:
@@ -23,7 +23,7 @@ def devices(n: int, cluster=None, process: bool = False, topology=None, **config
     if cluster is not None:
         if process:
             raise ValueError("devices(): give cluster= or process=True, not both")
-        from ..cluster import cluster_devices
+        from .cluster import cluster_devices
         return cluster_devices(n, cluster, topology=topology, **config)
     out: list[Device] = []
     try:
