@@ -230,6 +230,36 @@ def test_infinite_loop_hits_the_watchdog():
     assert "budget" in str(e.value) and "'spin'" in str(e.value)
 
 
+DEADLOCK_BESIDE_A_SPIN = entry("deadlock", ".param .u64 out", """
+    mov.u32 %r3, %ctaid.x;
+    setp.ne.u32 %p3, %r3, 0;
+    @%p3 bra $SPIN;
+    mov.u32 %r1, %tid.x;
+    setp.ge.u32 %p1, %r1, 16;
+    @%p1 bra $B;
+    // k.vk:3  __syncwarp();
+    bar.warp.sync -1;
+    bra $END;
+$B:
+    // k.vk:5  __syncthreads();
+    bar.sync 0;
+$END:
+    ret;
+$SPIN:
+    bra $SPIN;""")
+
+
+def test_barrier_deadlock_of_one_block_is_detected_while_another_block_spins():
+    """Block 0 can never pass its barrier; block 1 spins forever: the deadlock is reported when
+    block 0 stops moving, not when the watchdog stops block 1."""
+    dev, mod = load(DEADLOCK_BESIDE_A_SPIN, max_steps=10 ** 12, max_instructions=10 ** 15)
+    with pytest.raises(BarrierDeadlock) as e:
+        dev.launch(mod, "deadlock", [put(dev, np.zeros(64, np.uint32))], grid=2, block=32)
+    msg = str(e.value)
+    assert "reached by 16 of the block's 32 live threads" in msg and "block (0,0,0)" in msg
+    assert "thread (0,0,0) can never arrive: it waits at line 3 (bar.warp.sync" in msg
+
+
 def test_default_watchdog_stops_a_warp_spinning_while_the_block_waits_and_names_the_options():
     """One thread spins on a value nobody writes while the rest of its block waits at a barrier: the
     default budget (config.MAX_STEPS) stops it within seconds and says how to allow a longer kernel."""

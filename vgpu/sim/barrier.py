@@ -9,8 +9,9 @@ Out: warps released past the barrier (bar.red's reduction written), warp-synchro
 
 A block barrier releases the block when every live (non-exited) thread of it has arrived; exited
 threads do not count (Volta and later).  A warp parked at a barrier inside divergent code lets its
-other paths run (`simt.WarpStacks.park`).  When no warp of the wave can move and not all are done,
-`deadlock` raises at once with the warps waiting and where.
+other paths run (`simt.WarpStacks.park`).  When no warp of a block can move any more (every live
+warp waits, and not all of them for the other blocks at grid.sync), or no warp of the wave can,
+`deadlock` raises at once, naming the thread that can never arrive and the line it waits at.
 """
 from __future__ import annotations
 
@@ -60,6 +61,7 @@ class Barriers:
         for w in warps[simt.depth[warps] > 0]:       # divergent warps: let other paths run
             simt.park(int(w))
         self.release(scope)
+        self.check_blocks()
 
     def exited(self) -> None:
         """Lanes exited: a barrier may now have all its live threads."""
@@ -67,6 +69,7 @@ class Barriers:
         if (wave.simt.state[:wave.nwarps] == WAIT).any():
             self.release("block")
             self.release("grid")
+            self.check_blocks()
 
     def release(self, scope: str) -> None:
         """Release the blocks (or, for grid.sync, the wave) whose live threads have all arrived."""
@@ -160,6 +163,7 @@ class Barriers:
                     self.not_converged(op, w, int(need) & ~(int(simt.mask[w]) | coming))
                 if int(need) & ~int(simt.mask[w]) and not simt.park(w):
                     self.not_converged(op, w, int(need) & ~int(simt.mask[w]))
+            self.check_blocks()
             nw, nt = int(missing.sum()), popcount(m[missing])    # parked warps issue nothing yet
             wave.stats["warp_instructions"] -= nw
             wave.stats["thread_instructions"] -= nt
@@ -203,11 +207,28 @@ class Barriers:
         ent = next((e for e in self.wave.simt.entries(w) if e[2] >> lane & 1), None)
         return ent, (ops[ent[0]] if ent is not None and 0 <= ent[0] < len(ops) else None)
 
-    def deadlock(self):
-        """No warp can run and not all are done: raise the barrier or warp-sync deadlock."""
+    def check_blocks(self) -> None:
+        """Raise `deadlock` for a block none of whose warps can move any more: only a barrier
+        release can wake a waiting warp, and only its own block's threads (or, at grid.sync, the
+        other blocks) can complete that barrier."""
+        wave = self.wave
+        state = wave.simt.state[:wave.nwarps].reshape(wave.nblocks, wave.warps_per_block)
+        stalled = ~(state == RUN).any(1) & (state == WAIT).any(1)
+        if not stalled.any():
+            return
+        for b in np.flatnonzero(stalled):
+            ws = b * wave.warps_per_block + np.flatnonzero(state[b] == WAIT)
+            if not self.is_barrier["grid"][wave.simt.pc[ws]].all():
+                self.deadlock(int(b))
+
+    def deadlock(self, block: int | None = None):
+        """No warp (of `block`, or of the wave) can run and not all are done: raise the barrier or
+        warp-sync deadlock."""
         wave = self.wave
         simt, wpb = wave.simt, wave.warps_per_block
         waiting = np.flatnonzero(simt.state[:wave.nwarps] == WAIT)
+        if block is not None:
+            waiting = waiting[waiting // wpb == block]
         for w in waiting:
             op = wave.ops[int(simt.pc[w])]
             if op.kind == WARP_SYNC:
