@@ -50,10 +50,13 @@ _CVT_NAN32 = 0x7FC00000
 
 
 def canon(b, x, nan_bits=None):
-    """x with NaNs replaced by the canonical NaN (or `nan_bits`)."""
+    """x with NaNs replaced by the canonical NaN (or `nan_bits`).  Done on the integer bits: LLVM may
+    fold a float select between NaNs to either operand (NaN payloads are not preserved by its rules)."""
     ft = x.type.element
+    it = vec(I32 if ft == F32 else I64)
+    bits = nan_bits if nan_bits is not None else _CANON[32 if ft == F32 else 64]
     isnan = b.fcmp_unordered("uno", x, x)
-    return b.select(isnan, fbits_const(ft, nan_bits if nan_bits is not None else _CANON[32 if ft == F32 else 64], b), x)
+    return b.bitcast(b.select(isnan, splat(it.element, bits), b.bitcast(x, it)), x.type)
 
 
 def _intrinsic(b, name, args, ret=None):
@@ -315,9 +318,12 @@ FLOAT_OPS = {"add", "sub", "mul", "div", "neg", "abs", "fabs", "min", "max", "fm
 
 def supported(op: str, t, src=None, mode=None) -> bool:
     if op in ("cvt", "select") or op in _FCMP:
-        if op == "cvt" and src is not None and src.kind != "pred" and not src.is_float and src.bits == 64 \
-                and t.is_float and _parse_mode(mode)[0] not in (None, "rn"):
-            return False
+        rnd = _parse_mode(mode)[0] if op == "cvt" else None
+        if op == "cvt" and src is not None and src.kind != "pred" and not src.is_float and t.is_float:
+            if rnd in ("rni", "rzi", "rmi", "rpi"):        # vgpu.arith has no such conversion (KeyError)
+                return False
+            if src.bits == 64 and rnd not in (None, "rn"):
+                return False
         return True
     if t.is_float:
         return op in FLOAT_OPS

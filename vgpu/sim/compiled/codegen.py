@@ -41,7 +41,7 @@ SPACE = {None: 0, "shared": 1, "local": 2, "const": 3, "global": 4, "param": 5}
 _SREG_CTX = {"%ctaid.x": C_CTAID, "%ctaid.y": C_CTAID_Y, "%ctaid.z": C_CTAID_Z, "%ntid.x": C_NTID,
              "%ntid.y": C_NTID_Y, "%ntid.z": C_NTID_Z, "%nctaid.x": C_NCTAID, "%nctaid.y": C_NCTAID_Y,
              "%nctaid.z": C_NCTAID_Z, "%smid": C_SMID, "%nsmid": C_NSMID}
-_STORE_T = {"%p": I8, "%rs": I16, "%r": I32, "%f": F32, "%rd": I64, "%fd": F64}
+_STORE_T = {"%p": I8, "%rs": I16, "%r": I32, "%f": I32, "%rd": I64, "%fd": I64}   # floats kept as bits: LLVM may rewrite NaN payloads of float selects
 _SRC_TYPE = {"s": lambda ts: ts[0], "sw": lambda ts: spec.wide(ts[0]), "sc": lambda ts: ts[1],
              "sp": lambda ts: "pred", "su": lambda ts: "u32"}
 _DST_TYPE = {"d": lambda ts: ts[0], "dw": lambda ts: spec.wide(ts[0]), "du": lambda ts: "u32",

@@ -149,11 +149,16 @@ def run_blocks(k, cfg, blocks, glob, const, wave_blocks: int, result=None):
             raise Declined(launch_decline(cfg))
         ck = compile_kernel(k.program, k.name)
         ok = _run_native(ck, k, cfg, blocks, glob, const, wave_blocks, result)
+        COUNTS["native" if ok else "fallback"] = COUNTS.get("native" if ok else "fallback", 0) + 1
     except Declined:
         ok = False
+        COUNTS["declined"] = COUNTS.get("declined", 0) + 1
     if not ok:
         return sm.run_blocks(k, cfg, blocks, glob, const, wave_blocks, result)
     return result
+
+
+COUNTS: dict[str, int] = {}     # run_blocks calls: 'native', 'fallback' (bailed out), 'declined'; for tests
 
 
 def _run_native(ck, k, cfg, blocks, glob, const, wave_blocks, result) -> bool:

@@ -1,0 +1,333 @@
+"""The compiled executor (vgpu.sim.compiled) gives what the interpreter gives.
+
+Every launch of the run tests (tests/run/*.vk), the examples (examples/README.md) and the conformance
+corpus runs twice under `dual`: the interpreter first, then, on the same memory as before the launch,
+the compiled executor; global memory bytes, fault text, per-pc warp/thread issue counts, divergent
+branches, barriers and atomics must be identical (scheduler `steps` are the interpreter's own).  A
+hypothesis test compares random ALU instructions of the ISA table with vgpu.arith bit for bit.
+"""
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import vgpu
+import vgpu.sim
+from vgpu.sim import DeviceError, compiled
+from vgpu.sim.compiled import runtime as crt
+
+ROOT = Path(__file__).resolve().parents[1]
+CONFORMANCE = ROOT.parent / "shared" / "conformance"     # as conftest.CONFORMANCE
+COMPARED = ("warp_instructions", "thread_instructions", "waves", "barriers", "atomics")
+
+
+class Dual:
+    """Patches the launch path: each run_blocks call runs on both executors and is compared."""
+
+    def __init__(self):
+        self.mismatches: list[str] = []
+        self.launches = 0
+        self.interp = crt._interp().run_blocks
+
+    def __call__(self, k, cfg, blocks, glob, const, wave_blocks, result=None):
+        sm = crt._interp()
+        before = glob.arena.copy()
+        ri, ei = sm.new_result(k), None
+        try:
+            self.interp(k, cfg, blocks, glob, const, wave_blocks, ri)
+        except DeviceError as e:
+            ei = e
+        after = glob.arena.copy()
+        glob.arena[:] = before
+        rc, ec = sm.new_result(k), None
+        try:
+            compiled.run_blocks(k, cfg, blocks, glob, const, wave_blocks, rc)
+        except DeviceError as e:
+            ec = e
+        self.launches += 1
+        where = f"{k.program.filename}:{k.name}"
+        if not np.array_equal(after, glob.arena):
+            bad = int(np.flatnonzero(after != glob.arena)[0])
+            self.mismatches.append(f"{where}: memory differs first at arena byte {bad}")
+        if str(ei) != str(ec):
+            self.mismatches.append(f"{where}: faults differ: {ei!s:.200} / {ec!s:.200}")
+        for name, a, b in (("op_warps", ri.op_warps, rc.op_warps), ("op_threads", ri.op_threads, rc.op_threads),
+                           ("divergent", ri.pc[0].tolist(), rc.pc[0].tolist())):
+            if list(a) != list(b):
+                self.mismatches.append(f"{where}: {name} differ")
+        for name in COMPARED:
+            if ri.stats.get(name) != rc.stats.get(name):
+                self.mismatches.append(f"{where}: {name} {ri.stats.get(name)} != {rc.stats.get(name)}")
+        glob.arena[:] = after                  # go on as the interpreter did
+        if result is not None:
+            result.merge(ri)
+        if ei is not None:
+            raise ei
+        return result if result is not None else ri
+
+
+@pytest.fixture
+def dual(monkeypatch):
+    """Route every in-process launch through Dual (whichever vgpu.sim module imported run_blocks)."""
+    d = Dual()
+    monkeypatch.setenv("VGPU_WORKERS", "0")
+    for name, mod in list(sys.modules.items()):
+        if name.startswith("vgpu.sim.") and not name.startswith("vgpu.sim.compiled") \
+                and getattr(mod, "run_blocks", None) is d.interp and d.interp.__module__ != name:
+            monkeypatch.setattr(mod, "run_blocks", d)
+    crt.COUNTS.clear()
+    yield d
+    assert not d.mismatches, "\n".join(d.mismatches[:20])
+
+
+def _module(path: Path, name: str):
+    spec = importlib.util.spec_from_file_location(name, path)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[name] = mod
+    sys.path.insert(0, str(path.parent))
+    try:
+        spec.loader.exec_module(mod)
+    finally:
+        sys.path.remove(str(path.parent))
+    return mod
+
+
+_run = _module(ROOT / "tests" / "test_run.py", "_run_tests_for_compiled")
+_examples = _module(ROOT / "tests" / "test_examples.py", "_example_tests_for_compiled")
+
+
+@pytest.mark.parametrize("path", _run.cases(), ids=lambda p: p.stem)
+def test_run_files_both_executors(path, dual, capfd):
+    _run.test_run_case(path, capfd)
+    assert dual.launches > 0
+
+
+@pytest.mark.parametrize("cmd", _examples.readme_commands(), ids=lambda c: c[c.index("--kernel") + 1])
+def test_examples_both_executors(cmd, dual, tmp_path, monkeypatch, capsys):
+    _examples.test_example_runs(cmd, tmp_path, monkeypatch, capsys)
+    assert dual.launches > 0
+
+
+def _conformance_cases():
+    if not (CONFORMANCE / "corpus.py").exists():
+        return []
+    corpus = sys.modules.get("corpus") or _module(CONFORMANCE / "corpus.py", "corpus")
+    return [(corpus, c) for c in corpus.load_cases(CONFORMANCE)]
+
+
+@pytest.mark.parametrize("case", _conformance_cases(), ids=lambda c: c[1].name)
+def test_conformance_both_executors(case, dual):
+    corpus, c = case
+    runner = _module(CONFORMANCE / "run.py", "_conformance_run_for_compiled")
+    be = runner.VgpuBackend(CONFORMANCE, c)
+    corpus.run_steps(be, c.steps)
+    want = corpus.load_expected(CONFORMANCE, c)
+    for n, check in c.outputs.items():
+        assert corpus.compare(be.get(n), want[n], check) is None, n
+
+
+def test_benchmark_kernels_run_natively():
+    """The benchmark kernels are not declined, and a launch of them runs natively (no fallback)."""
+    from vgpu.pipeline import compile_source
+    src = (ROOT / "benchmarks" / "run.py").read_text().split('r"""')[1].split('"""')[0]
+    prog = compile_source(src, "bench.vk")
+    for name in prog.kernels:
+        assert compiled.supports(prog, name) == (True, ""), name
+        assert compiled.compile_kernel(prog, name) is compiled.compile_kernel(prog, name)   # cached
+    dev = vgpu.sim.SimDevice(workers=0, echo_printf=False)
+    mod = dev.load(prog)
+    n = 1000
+    a = dev.malloc(4 * n)
+    dev.write(a, np.arange(n, dtype=np.uint32) + 1)
+    out = dev.malloc(4 * n)
+    k = mod.kernel("collatz")
+    from dataclasses import replace  # noqa: F401
+    sm = crt._interp()
+    cfg = sm.LaunchConfig(grid=(4, 1, 1), block=(256, 1, 1), shared_dynamic=0,
+                          params=np.array([a, out], np.uint64).tobytes() + np.int32(n).tobytes() + bytes(4))
+    crt.COUNTS.clear()
+    r = compiled.run_blocks(k, cfg, np.arange(4), dev.glob, dev.const, 4)
+    assert crt.COUNTS.get("native") == 1
+    got = np.frombuffer(dev.read(out, 4 * n), np.int32)
+    ref = _module(ROOT / "benchmarks" / "run.py", "_bench_for_compiled").collatz_ref(np.arange(n, dtype=np.uint32) + 1)
+    assert np.array_equal(got, ref)
+    assert sum(r.op_threads) == r.stats["thread_instructions"] > 0
+
+
+def test_declines_printf_and_float_atomics():
+    from vgpu.pipeline import compile_source
+    prog = compile_source("""
+__global__ void p(int *x) { printf("%d\\n", x[0]); }
+__global__ void f(float *x) { atomicAdd(x, 1.0f); }
+__global__ void o(int *x, int *y) { y[threadIdx.x] = atomicAdd(x, 1); }
+""", "d.vk")
+    for name, word in (("p", "printf"), ("f", "float atomics"), ("o", "old value")):
+        ok, why = compiled.supports(prog, name)
+        assert not ok and word in why, (name, why)
+        with pytest.raises(compiled.Declined):
+            compiled.compile_kernel(prog, name)
+
+
+# -- ALU instructions against vgpu.arith --------------------------------------------------------------
+def _alu_cases():
+    """(mnemonic words, operand types) of register-only ALU rows the executor implements."""
+    from vgpu.isa import spec
+    from vgpu.sim.compiled import alu
+    from vgpu.sim.compiled.layout import scalar_of
+    out = []
+    for fam in spec.SPEC.values():
+        if fam.name in ("mov", "ld", "st", "atom", "red") or not fam.sem or fam.flags & {"barrier", "warp", "branch"}:
+            continue
+        for types in _type_combos(fam):
+            for mods in _mod_combos(fam, types):
+                if spec.check_mnemonic(fam, mods, types) is not None:
+                    continue
+                from vgpu.isa.program import Instr
+                ins = Instr(fam.op, fam.fixed + mods, types, [])
+                op = spec.semantics(ins)
+                t0 = scalar_of(types[0])
+                t, src, mode = t0, None, None
+                kinds = fam.operand_kinds(mods)
+                if fam.name == "cvt":
+                    src, mode = scalar_of(types[1]), ".".join(mods) or None
+                elif kinds[0] == "du":
+                    t, src = (vgpu.types.U32, t0) if op != "brev" else (t0, None)
+                elif kinds[0] == "dw":
+                    t = scalar_of(spec.wide(types[0]))
+                if op and alu.supported(op, t, src, mode):
+                    out.append((fam.name, mods, types))
+    return out
+
+
+def _type_combos(fam):
+    import itertools
+    return [c for c in itertools.product(*fam.types) if "pred" not in c or fam.name in ("and", "or", "xor", "not")]
+
+
+def _mod_combos(fam, types):
+    import itertools
+    choices = [s.choices + (() if s.required_for and types[0] in s.required_for else (None,)) for s in fam.slots]
+    return [tuple(m for m in combo if m) for combo in itertools.product(*choices)]
+
+
+ALU_CASES = _alu_cases()
+_SPECIAL = {"f32": [0.0, -0.0, 1.5, -2.25, float("inf"), float("-inf"), float("nan"), 1e-45, 3.4e38, 2.5, -0.5,
+                    2147483648.0, -2147483904.0, 4294967296.0],
+            "f64": [0.0, -0.0, 1.5, float("inf"), float("nan"), 5e-324, 1.7e308, 0.5, -2.5, 9.3e18, -9.3e18]}
+
+
+def _values(t: str, draw_ints):
+    if t in _SPECIAL:
+        return _SPECIAL[t]
+    bits = 1 if t == "pred" else int(t[1:])
+    edge = [0, 1, -1, (1 << (bits - 1)) - 1, 1 << (bits - 1), (1 << bits) - 1, 2, 31, 32, 33, 64, 7]
+    return edge + draw_ints
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.sampled_from(ALU_CASES) if ALU_CASES else st.nothing(), st.lists(st.integers(-2 ** 64, 2 ** 64),
+                                                                              min_size=4, max_size=4),
+       st.integers(0, 2 ** 32 - 1))
+def test_alu_bits_match_arith(case, ints, seed):
+    """One instruction over 32 lanes of special and random operands, compiled, against the interpreter."""
+    from vgpu.isa import assemble  # noqa: F401
+    from vgpu.isa import spec
+    name, mods, types = case
+    fam = spec.SPEC[name]
+    kinds = fam.operand_kinds(mods)
+    rng = np.random.default_rng(seed)
+    regs = {"pred": "%p", "f32": "%f", "f64": "%fd"}
+
+    def cls(t):
+        return regs.get(t) or {8: "%rs", 16: "%rs", 32: "%r", 64: "%rd"}[int(t[1:])]
+    src_t = {"s": types[0], "sw": spec.wide(types[0]), "sc": types[-1], "sp": "pred", "su": "u32"}
+    dst_t = {"d": types[0], "dw": spec.wide(types[0]), "du": "u32", "dp": "pred"}[kinds[0]]
+    srcs = [src_t[k] for k in kinds[1:]]
+    lines, ptr = [], 0
+    loads = []
+    for i, t in enumerate(srcs):
+        vals = _values(t, ints)
+        arr = [vals[int(rng.integers(len(vals)))] for _ in range(32)]
+        loads.append((t, arr))
+    _check_alu(name, mods, types, dst_t, srcs, loads, cls)
+
+
+def _check_alu(name, mods, types, dst_t, srcs, loads, cls):
+    from vgpu.isa import assemble
+    mnem = ".".join((name, *mods, *types))
+    mem_t = {"pred": "u8"}
+    body, params = [], []
+    for i, (t, _) in enumerate(loads):
+        params.append(f".param .u64 in{i}")
+    params.append(".param .u64 out")
+    body.append("mov.u32 %r10, %tid.x;")
+    for i, (t, _) in enumerate(loads):
+        mt = mem_t.get(t, t if t[0] != "b" else "u" + t[1:])
+        size = 1 if t == "pred" else int(t[1:]) // 8
+        body.append(f"ld.param.u64 %rd{20 + i}, [in{i}];")
+        body.append(f"mul.wide.u32 %rd30, %r10, {size};")
+        body.append(f"add.s64 %rd{20 + i}, %rd{20 + i}, %rd30;")
+        if t == "pred":
+            body.append(f"ld.global.u8 %rs{20 + i}, [%rd{20 + i}];")
+            body.append(f"setp.ne.u16 %p{1 + i}, %rs{20 + i}, 0;")
+        else:
+            body.append(f"ld.global.{mt} {cls(t)}{1 + i}, [%rd{20 + i}];")
+    ops = [f"{cls(t)}{1 + i}" if t != "pred" else f"%p{1 + i}" for i, t in enumerate(srcs)]
+    dreg = f"{cls(dst_t)}9" if dst_t != "pred" else "%p9"
+    body.append(f"{mnem} {dreg}, {', '.join(ops)};")
+    body.append("ld.param.u64 %rd29, [out];")
+    body.append("mul.wide.u32 %rd30, %r10, 8;")
+    body.append("add.s64 %rd29, %rd29, %rd30;")
+    if dst_t == "pred":
+        body.append("selp.u32 %r11, 1, 0, %p9;")
+        body.append("st.global.u32 [%rd29], %r11;")
+    else:
+        st_t = dst_t if dst_t[0] != "b" else "u" + dst_t[1:]
+        body.append(f"st.global.{st_t} [%rd29], {dreg};")
+    text = (".version 1.0\n.target vgpu\n.visible .entry k(" + ", ".join(params) + ")\n{\n"
+            ".reg .pred %p<12>;\n.reg .b16 %rs<32>;\n.reg .b32 %r<32>;\n.reg .b64 %rd<32>;\n.reg .f32 %f<12>;\n"
+            ".reg .f64 %fd<12>;\n" + "\n".join(body) + "\nret;\n}\n")
+    prog = assemble(text, "alu.vasm")
+    outs = []
+    for executor in ("interp", "compiled"):
+        dev = vgpu.sim.SimDevice(workers=0, echo_printf=False)
+        mod = dev.load(prog)
+        ptrs = []
+        for t, arr in loads:
+            if t == "pred":
+                data = np.array([bool(v) for v in arr], np.uint8)
+            elif t in ("f32", "f64"):
+                data = np.array(arr, {"f32": np.float32, "f64": np.float64}[t])
+            else:
+                bits = int(t[1:])
+                data = np.array([v & ((1 << bits) - 1) for v in arr], f"u{bits // 8}")
+            p = dev.malloc(max(data.nbytes, 1))
+            dev.write(p, data)
+            ptrs.append(p)
+        out = dev.malloc(256)
+        k = mod.kernel("k")
+        sm = crt._interp()
+        cfg = sm.LaunchConfig(grid=(1, 1, 1), block=(32, 1, 1), shared_dynamic=0,
+                              params=np.array(ptrs + [out], np.uint64).tobytes())
+        crt.COUNTS.clear()
+        run = sm.run_blocks if executor == "interp" else compiled.run_blocks
+        run(k, cfg, np.arange(1), dev.glob, dev.const, 1)
+        if executor == "compiled":
+            assert crt.COUNTS.get("native") == 1, (mnem, crt.COUNTS)
+        outs.append(dev.read(out, 256))
+    a, b = (np.frombuffer(o, np.uint64) for o in outs)
+    bad = np.flatnonzero(a != b)
+    assert not bad.size, f"{mnem}: lane {bad[0]}: operands {[arr[bad[0]] for _, arr in loads]}: " \
+                         f"interpreter {a[bad[0]]:#x}, compiled {b[bad[0]]:#x}"
+
+
+def test_alu_cases_cover_the_table():
+    names = {c[0] for c in ALU_CASES}
+    assert {"add", "mul", "div", "rem", "shl", "shr", "cvt", "setp", "selp", "fma", "min", "max", "popc",
+            "bfind", "brev", "sqrt"} <= names
