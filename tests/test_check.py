@@ -95,7 +95,8 @@ def test_struct_layout_and_initialised_constants():
                        "__device__ float scale = 1.5f;\n"
                        "__global__ void k(struct S *s) { s->i = tab[1] + (int)scale; }")
     init = {v.name: v.init for v in sema.statics}
-    assert init["tab"] == bytes([1, 0, 0, 0, 0xFE, 0xFF, 0xFF, 0xFF, 3, 0, 0, 0, 0, 0, 0, 0])
+    # the initialised bytes; the symbol's size (16) zero-fills the rest
+    assert init["tab"] == bytes([1, 0, 0, 0, 0xFE, 0xFF, 0xFF, 0xFF, 3, 0, 0, 0])
     assert init["scale"] == bytes.fromhex("0000c03f")
     s = next(d for d in tu.decls if isinstance(d, A.DeclStmt)).decls[0]
     info = sema.types[s].info
@@ -263,3 +264,64 @@ def test_error_span_covers_the_expression():
     d = info.value.diagnostics[0]
     assert (d.span.col, d.span.end_col) == (39, 44)
     assert "^~~~~" in str(info.value)
+
+
+# -- device limits, sparse initialisers, depth, constructs rejected by name --------------------------
+
+@pytest.mark.parametrize("decl, line_text, message", [
+    ("__shared__ float big[16384];", "big", "__shared__ variable 'big' is too large: 65536 bytes, more than a "
+                                            "block's static shared memory holds (48 KiB)"),
+    ("__constant__ float c1[10000];\n__constant__ float c2[10000];", "c2",
+     "__constant__ variable 'c2' is too large: 40000 bytes (with the 40000 bytes declared before it), more than "
+     "the constant bank holds (64 KiB)"),
+    ("__device__ char huge[200000000000];", "huge", "more than the device's global memory holds (141.0 GB)"),
+    ("__global__ void f(float *o) {\n  float l[1 << 28];\n  l[0] = 1; o[0] = l[0];\n}", "l",
+     "local variable 'l' is too large: 1073741824 bytes, more than a thread's local memory holds (512 KiB)"),
+    ("__global__ void f(float *o) {\n  __shared__ int s2[20000];\n  o[0] = s2[0];\n}", "s2",
+     "__shared__ variable 's2' is too large: 80000 bytes"),
+])
+def test_sizes_beyond_the_device_limits_are_errors_at_their_line(decl, line_text, message):
+    src = decl + "\n__global__ void k(int *o) { o[0] = 1; }\n"
+    (line, col, msg), = errors(src)
+    assert message in msg
+    assert src.splitlines()[line - 1][col - 1:].startswith(line_text)
+
+
+def test_sizes_at_the_limits_are_accepted():
+    to_ir("__shared__ float a[12288];\n__constant__ float c[16384];\n"
+          "__global__ void k(float *o) { float l[131072]; l[threadIdx.x] = 1; o[0] = a[0] + c[0] + l[1]; }", "k.vk")
+
+
+def test_a_huge_initialised_array_keeps_only_its_initialised_bytes():
+    """`int t[1 << 28] = {1, 2, 3}` is 1 GiB of zeros after 12 bytes: the symbol holds the 12."""
+    m = to_ir("__device__ int t[1 << 28] = {1, 2, 3};\n__device__ float u[1 << 26] = {0.5f};\n"
+              "__device__ char s[1 << 20] = \"hi\";\n"
+              "__global__ void k(int *o) { o[0] = t[1] + (int)u[0] + s[0]; }", "k.vk")
+    t, u, s = m.globals["t"], m.globals["u"], m.globals["s"]
+    assert (t.size, t.init) == (1 << 30, bytes([1, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0]))
+    assert (u.size, u.init) == (1 << 28, bytes.fromhex("0000003f"))
+    assert (s.size, s.init) == (1 << 20, b"hi\0")
+
+
+def test_excess_elements_in_a_huge_array_are_still_reported():
+    (line, col, msg), = errors("struct P { int a, b; };\n__device__ struct P p[1] = {1, 2, 3};\n"
+                               "__global__ void k(int *o) { o[0] = p[0].a; }")
+    assert (line, msg) == (2, "excess elements in array initializer")
+
+
+def test_a_long_sum_compiles_and_a_too_deep_one_names_its_line():
+    to_ir("__global__ void k(int *o, int a) {\n  o[0] = " + "+".join(["a"] * 3000) + ";\n}", "k.vk")
+    (line, _, msg), = errors("__global__ void k(int *o, int a) {\n  o[0] = " + "+".join(["a"] * 12000) + ";\n}")
+    assert line == 2 and msg.startswith("nested too deeply")
+
+
+@pytest.mark.parametrize("src, line, message", [
+    ("struct V {\n  float x;\n  __device__ float len() const { return x; }\n};\n"
+     "__global__ void k(float *o) { struct V v; v.x = 1; o[0] = v.x; }",
+     3, "not supported: member functions of structs ('len')"),
+    ("__global__ void k(int *d) { d[0] = 1; }\nint main() {\n  int *d = 0;\n  k<<<1, 1>>>(d);\n  return 0;\n}",
+     4, "not supported: launching a kernel from a .vk file (k<<<...>>>)"),
+])
+def test_cuda_constructs_outside_the_language_are_named(src, line, message):
+    diags = errors(src)
+    assert diags[0][0] == line and diags[0][2].startswith(message), diags

@@ -18,9 +18,10 @@ from .check_expr import ExprChecker
 from .consteval import convert, to_bytes, to_int_type
 from .ctypes import (CHAR, ERROR, INT, TYPEDEFS, VOID, CG_TYPES, Array, CType, ErrorType, FuncType, Pointer,
                      StructInfo, StructType, Void, base_type, decay, is_arith, is_complete_object, is_integer,
-                     is_scalar, leaves, qualified, same, sizeof, spell, unqual)
+                     is_scalar, count_leaves, iter_leaves, qualified, same, sizeof, spell, unqual)
 from .symbols import EnumConst, Func, Sema, TypeName, Var
 from ..diagnostics import Reporter, Span, note_depth
+from ..limits import CONSTANT_BYTES, GLOBAL_BYTES, LOCAL_BYTES, STATIC_SHARED_BYTES, kib
 
 _NOT_YET_TYPES = {"auto", "half", "__half", "__nv_bfloat16", "double4", "long4", "ulong4", "longlong4", "ulonglong4"}
 _SPACES = {"__shared__": "shared", "__constant__": "const", "__device__": "global"}
@@ -40,6 +41,7 @@ class Checker(ExprChecker, CallChecker):
         self.switches: list[list] = []
         self.anon = 0
         self.callee: A.Ident | None = None     # the function name of the call being checked
+        self.static_bytes_used: dict[str, int] = {}   # 'const' / 'global' -> bytes declared so far
 
     def error(self, span: Span, msg: str) -> None:
         self.rep.error(span, msg)
@@ -379,6 +381,8 @@ class Checker(ExprChecker, CallChecker):
                 if isinstance(t, Array) and t.n is None else f"variable has incomplete type '{spell(t)}'"
             self.error(span, msg)
             t = v.ctype = ERROR
+        if not dynamic and not isinstance(t, ErrorType):
+            self.check_size(v, span)
         if d.init is not None:
             if space == "shared":
                 self.error(d.init.span, "initialization is not supported for __shared__ variables")
@@ -391,6 +395,26 @@ class Checker(ExprChecker, CallChecker):
             if space in ("global", "const"):
                 v.init = self.static_bytes(d, t)
         self.declare(d.name, v, span)
+
+    def check_size(self, v: Var, span: Span) -> None:
+        """A variable larger than the device holds (ptxas's limits) is an error at its line; so is a
+        __constant__ or __device__ variable that takes the module past the constant bank or global
+        memory."""
+        size = sizeof(v.ctype)
+        limit, what = {"shared": (STATIC_SHARED_BYTES, "a block's static shared memory"),
+                       "const": (CONSTANT_BYTES, "the constant bank"),
+                       "global": (GLOBAL_BYTES, "the device's global memory"),
+                       "local": (LOCAL_BYTES, "a thread's local memory")}.get(v.storage, (None, ""))
+        if limit is None:
+            return
+        used = self.static_bytes_used.get(v.storage, 0) if v.storage in ("const", "global") else 0
+        if used + size > limit:
+            kind = {"shared": "__shared__ ", "const": "__constant__ ", "global": "__device__ ", "local": "local "}
+            whose = f" (with the {used} bytes declared before it)" if used else ""
+            self.error(span, f"{kind[v.storage]}variable '{v.name}' is too large: {size} bytes{whose}, more "
+                             f"than {what} holds ({kib(limit)})")
+        elif v.storage in ("const", "global"):
+            self.static_bytes_used[v.storage] = used + size
 
     def initializer(self, v: Var, d: A.VarDecl, t: CType, init: A.Expr) -> None:
         if isinstance(init, A.InitList):
@@ -426,28 +450,30 @@ class Checker(ExprChecker, CallChecker):
             e = lst.items[0]
             self.convertible(t, e, self.value(e), "initialize a variable of")
             return [(offset, t, e)]
+        items = list(lst.items)
         if isinstance(t, Array):
-            subs = [(offset + k * sizeof(t.elem), t.elem) for k in range(t.n or 0)]
-            what = "array"
+            # the first len(items) elements only: an array may have 2^28 of them
+            size = sizeof(t.elem)
+            subs = [(offset + k * size, t.elem) for k in range(min(len(items), t.n or 0))]
+            nsubs, all_scalar, what = t.n or 0, is_scalar(t.elem), "array"
         else:
             subs = [(offset + f.offset, f.ctype) for f in t.info.fields]
-            what = "struct"
-        items = list(lst.items)
+            nsubs, all_scalar, what = len(subs), all(is_scalar(s[1]) for s in subs), "struct"
         if items and not any(isinstance(i, A.InitList) for i in items) and \
-                not (len(items) == len(subs) and all(is_scalar(s[1]) for s in subs)):
+                not (len(items) == nsubs and all_scalar):
             # brace elision: plain expressions fill the scalar leaves in order
-            flat = leaves(t, offset)
-            if len(items) > len(flat):
-                self.error(items[len(flat)].span, f"excess elements in {what} initializer")
-            for (off, lt), e in zip(flat, items):
+            nflat = count_leaves(t)
+            if len(items) > nflat:
+                self.error(items[nflat].span, f"excess elements in {what} initializer")
+            for (off, lt), e in zip(iter_leaves(t, offset), items):
                 self.convertible(lt, e, self.value(e), "initialize a variable of")
                 out.append((off, lt, e))
             return out
         if any(isinstance(st, Array) and not isinstance(e, A.InitList) for (_, st), e in zip(subs, items)):
             self.unsupported(lst.span, "initializers that leave out some inner braces are not supported yet")
             return out
-        if len(items) > len(subs):
-            self.error(items[len(subs)].span, f"excess elements in {what} initializer")
+        if len(items) > nsubs:
+            self.error(items[nsubs].span, f"excess elements in {what} initializer")
         for (off, st), e in zip(subs, items):
             if isinstance(e, A.InitList):
                 out += self.init_list(st, e, off)
@@ -464,7 +490,10 @@ class Checker(ExprChecker, CallChecker):
             items = self.sema.inits[d]
         else:
             items = [(0, t, d.init)]
-        buf = bytearray(sizeof(t))
+        # the bytes up to the last one initialised; the rest of the variable is zero (`DataSymbol.init`
+        # may be shorter than its size): `int t[1 << 28] = {1, 2, 3}` holds 12 bytes, not 1 GiB
+        end = max((off + (1 if isinstance(e, int) else sizeof(lt)) for off, lt, e in items), default=0)
+        buf = bytearray(min(end, sizeof(t)))
         for off, lt, e in items:
             if isinstance(e, int):
                 buf[off] = e

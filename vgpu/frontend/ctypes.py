@@ -277,6 +277,28 @@ def mem_scalar(t: CType) -> T.Scalar:
     return T.U8 if isinstance(unqual(t), Bool) else scalar_of(t)
 
 
+def iter_leaves(t: CType, offset: int = 0):
+    """`leaves`, one at a time (an initialiser of a huge array reads only its first few)."""
+    if isinstance(t, StructType):
+        for f in t.info.fields:
+            yield from iter_leaves(f.ctype, offset + f.offset)
+    elif isinstance(t, Array):
+        size = sizeof(t.elem)
+        for k in range(t.n or 0):
+            yield from iter_leaves(t.elem, offset + k * size)
+    else:
+        yield offset, t
+
+
+def count_leaves(t: CType) -> int:
+    """len(leaves(t)), without listing them."""
+    if isinstance(t, StructType):
+        return sum(count_leaves(f.ctype) for f in t.info.fields)
+    if isinstance(t, Array):
+        return (t.n or 0) * count_leaves(t.elem)
+    return 1
+
+
 def leaves(t: CType, offset: int = 0) -> list[tuple[int, CType]]:
     """The scalar sub-objects of `t` (itself if scalar) with their byte offsets, in layout order."""
     if isinstance(t, StructType):

@@ -368,6 +368,12 @@ class _Builder(Transformer):
                   for d in decls if d is not None]
         return specs.defs, fields
 
+    def member_function(self, children):
+        decl = next(c for c in children if isinstance(c, _Declarator))
+        self.reporter.error(decl.name_span, f"not supported: member functions of structs ('{decl.name}'); write it "
+                                            "as a __device__ function that takes the struct (or a pointer to it)")
+        return [], []
+
     def enum_def(self, children):
         _, tag, *items = children
         span = self.extent(children)
@@ -550,6 +556,14 @@ class _Builder(Transformer):
     def call(self, children):
         args = [a for a in children[2:] if a is not None and not isinstance(a, Token)]
         return ast.Call(children[0], args, span=self.extent(children))
+
+    def launch(self, children):
+        span = self.extent(children)
+        name = children[0].name if isinstance(children[0], ast.Ident) else "the kernel"
+        self.reporter.error(span, f"not supported: launching a kernel from a .vk file ({name}<<<...>>>); a .vk "
+                                  "file holds device code only: launch it from Python "
+                                  "(vgpu.compile(...).get_function(...)(..., grid=, block=)) or with 'vgpuc run'")
+        return ast.Call(children[0], [], span=span)
 
     def member(self, children):
         return ast.Member(children[0], str(children[2]), span=self.extent(children))
