@@ -278,3 +278,41 @@ def test_nothing_left_behind(how, tmp_path):
         assert p.returncode == 0 and "done" in out and not err, err
     assert gone(pids), "an SM worker outlived its parent"
     assert not segments(p.pid), "a /dev/shm segment was left behind"
+
+
+def test_workers_are_capped_at_the_usable_cores_with_a_warning():
+    from vgpu.sim.device import usable_cores
+    cores = usable_cores()
+    with pytest.warns(RuntimeWarning, match=rf"workers=1000 capped at {cores}: this machine has {cores} usable CPU"):
+        dev = vgpu.Device(num_sms=4, workers=1000, global_bytes=1 << 20)
+    try:
+        assert dev.sim.workers == cores or (cores == 1 and dev.sim.workers <= 1)
+        out = vgpu.zeros(64 * 256, np.int32, device=dev)
+        fill = vgpu.compile("__global__ void fill(int *o) { o[blockIdx.x * blockDim.x + threadIdx.x] = 7; }")
+        fill.get_function("fill")(out, grid=64, block=256, device=dev)          # several waves: on the pool
+        assert (out.copy_to_host() == 7).all()
+        assert dev.sim.pool is None or len(dev.sim.pool.pids) <= cores
+    finally:
+        dev.close()
+
+
+def test_segments_of_a_process_group_killed_with_sigkill_are_swept_at_the_next_start(tmp_path):
+    p = subprocess.Popen([sys.executable, "-c", CHILD, "-1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True, cwd=tmp_path, start_new_session=True)
+    try:
+        line = p.stdout.readline().split()
+        assert line[0] == "pids", p.stderr.read()
+        assert segments(p.pid)                                 # the device's memory is shared
+    finally:
+        os.killpg(p.pid, signal.SIGKILL)                       # no cleanup of any kind runs
+        p.wait(timeout=20)
+    pids = [int(x) for x in line[1:]]
+    assert gone(pids), "an SM worker outlived the killed group"
+    left = segments(p.pid)
+    assert left, "nothing was left to sweep (the test no longer tests the sweep)"
+    dev = vgpu.Device(num_sms=2, workers=2, global_bytes=1 << 20)      # a new pool sweeps first
+    try:
+        assert not segments(p.pid), f"left behind: {left}"
+        assert segments(os.getpid())
+    finally:
+        dev.close()

@@ -29,11 +29,28 @@ from .wave import WaveCache
 _uids = itertools.count(1)
 
 
+def usable_cores() -> int:
+    """The CPU cores this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
 def default_workers(num_sms: int) -> int:
     """The CPU cores this process may use, at most one per SM; 0 (in-process) when that is 1."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    n = min(cores, num_sms)
+    n = min(usable_cores(), num_sms)
     return n if n > 1 else 0
+
+
+def capped_workers(workers: int) -> int:
+    """`workers`, at most one per usable CPU core (a warning says so when it asks for more).  A
+    worker runs whole waves, so the device's SM count does not bound it: the launch's waves do,
+    and a launch keeps no more workers busy than it has waves."""
+    cores = usable_cores()
+    if workers > cores:
+        warnings.warn(f"vgpu: workers={workers} capped at {cores}: this machine has {cores} usable CPU "
+                      f"core{'s' if cores > 1 else ''}, and more SM worker processes would only compete for them",
+                      RuntimeWarning, stacklevel=3)
+        return cores
+    return workers
 
 
 class LoadedProgram:
@@ -93,6 +110,7 @@ class SimDevice:
         self.workers = default_workers(self.num_sms) if workers is None else int(workers)
         if self.workers < 0:
             raise ValueError("workers must be >= 0")
+        self.workers = capped_workers(self.workers)
         self.pool = self._pool(global_bytes) if self.workers else None
         self.glob = GlobalMemory(global_bytes, buffer=self.pool.global_buffer if self.pool else None)
         self.const = ConstBank(self.pool.const_arena if self.pool else None)
@@ -109,7 +127,8 @@ class SimDevice:
 
     def _pool(self, global_bytes: int):
         """The worker pool with its shared segments, or None (in-process) when they cannot be made."""
-        from .pool import Pool, shm_room
+        from .pool import Pool, shm_room, sweep_segments
+        sweep_segments()                    # segments of killed processes count against the room
         room = shm_room()
         if room is not None and room < global_bytes:
             warnings.warn(f"vgpu: /dev/shm has {room >> 20} MiB free, less than the {global_bytes >> 20} MiB of "

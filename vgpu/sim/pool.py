@@ -12,6 +12,8 @@ worker, with its shared memory, barriers and SIMT stacks, and its counters start
 result does not depend on the worker.  Workers take wave indices in increasing order from a shared
 counter, so every wave below a running one has started (a wave never waits on a later one).
 Global atomics take striped cross-process locks (`Interlock`); membar.gl is a full memory barrier.
+Segments are named vgpu-<pid>-<n>-<what>; a process killed with SIGKILL cannot unlink its own, so
+every new pool first unlinks those whose pid is gone (`sweep_segments`).
 Design, determinism argument and failure handling: docs/workers.md.
 """
 from __future__ import annotations
@@ -73,6 +75,33 @@ def release_segment(seg: Segment) -> None:
         seg.close()
     except BufferError:          # host views of device memory still exist
         pass
+
+
+def sweep_segments(directory: str = "/dev/shm") -> list[str]:
+    """Unlink the segments left by vgpu processes that are gone (killed with SIGKILL, which no
+    cleanup survives): names `vgpu-<pid>-...` whose pid no longer runs.  Returns their names."""
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return []
+    swept = []
+    for name in names:
+        parts = name.split("-")
+        if len(parts) < 4 or parts[0] != PREFIX or not parts[1].isdigit():
+            continue
+        try:
+            os.kill(int(parts[1]), 0)
+            continue                                  # the owner still runs
+        except ProcessLookupError:
+            pass
+        except (PermissionError, OverflowError):
+            continue
+        try:
+            os.unlink(os.path.join(directory, name))
+            swept.append(name)
+        except OSError:
+            pass
+    return swept
 
 
 def shm_room() -> int | None:
@@ -291,6 +320,7 @@ class Pool:
     def __init__(self, workers: int, global_bytes: int):
         self.n = int(workers)
         self.gbytes = -(-global_bytes // 8) * 8
+        sweep_segments()                             # what killed processes left behind
         self.segments = [create_segment("global", self.gbytes)]
         try:
             self.segments.append(create_segment("const", CONST_BYTES + CTL_WORDS * 8))
