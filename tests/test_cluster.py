@@ -22,13 +22,33 @@ spec.loader.exec_module(sgd)
 
 
 @pytest.fixture(scope="module")
-def client():
-    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
-                                       silence_logs=50)
+def cluster():
+    c = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                                 silence_logs=50)
+    yield c
+    c.close()
+
+
+@pytest.fixture(scope="module")
+def client(cluster):
     c = distributed.Client(cluster)
     yield c
     c.close()
-    cluster.close()
+
+
+def test_devices_by_scheduler_address_and_bad_configuration(cluster, client):
+    (dev,) = vgpu.devices(1, cluster=cluster.scheduler_address, name="remote")
+    try:
+        assert dev.name == "remote0" and "dask worker tcp://" in repr(dev)
+        x = vgpu.to_device(np.arange(6, dtype=np.int64), device=dev)
+        np.testing.assert_array_equal(x.copy_to_host(), np.arange(6))
+    finally:
+        dev.close()
+        dev.sim.client.close()
+    with pytest.raises(ValueError, match="daemonic"):
+        vgpu.devices(1, cluster=client, workers=2)
+    with pytest.raises(TypeError, match="unknown keyword"):
+        vgpu.devices(1, cluster=client, colour="blue")
 
 
 def test_sgd_on_a_dask_cluster_equals_in_process(client):

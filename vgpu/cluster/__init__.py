@@ -198,6 +198,12 @@ def cluster_devices(n: int, cluster, topology=None, **config) -> list[Device]:
                       counters=config.pop("counters", False))
     if config:
         raise TypeError(f"devices(cluster=...): unknown keyword(s) {', '.join(config)}")
+    if sim_config["workers"]:
+        import dask
+        if dask.config.get("distributed.worker.daemon", True):
+            raise ValueError("devices(cluster=...): SM worker processes cannot start inside a Dask worker, which is a "
+                             "daemonic process: use workers=0 (the default here), or run the cluster with "
+                             "distributed.worker.daemon: False")
     out = []
     for i in range(n):
         worker = workers[i % len(workers)]
