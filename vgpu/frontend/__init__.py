@@ -13,9 +13,10 @@ from .lower import lower
 from .parse import parse, parse_file
 
 
-def to_ir(text: str, filename: str = "<string>") -> Module:
-    """Compile .vk source text to an IR module; raise CompileError on bad input."""
-    reporter = Reporter()
+def to_ir(text: str, filename: str = "<string>", reporter: Reporter | None = None) -> Module:
+    """Compile .vk source text to an IR module; raise CompileError on bad input.  `reporter` (a new
+    one if None) collects the diagnostics, and in `reporter.sources` the text of every file read."""
+    reporter = reporter if reporter is not None else Reporter()
     reporter.sources.add(filename, text)
     with deep_recursion():
         try:
