@@ -199,3 +199,11 @@ def test_a_warning_is_one_clean_line(files, capsys, monkeypatch):
     code, _, err = run(capsys, *scale(files))
     assert code == 0
     assert err == "vgpu: 1000 workers asked for, capped at 2 (the cores and SMs this device can use)\n"
+
+
+def test_workers_beyond_the_machine_are_capped_with_one_line(files, capsys):
+    args = scale(files)
+    args[args.index("--workers") + 1] = 1000
+    code, out, err = run(capsys, *args, "--print", "x")
+    assert code == 0 and "x = [ 0.  2.  4." in out
+    assert re.fullmatch(r"vgpu: workers=1000 capped at \d+: [^\n]*\n", err), err
