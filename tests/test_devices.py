@@ -3,9 +3,11 @@ logs, peer copies over the modelled links, byte order, the watchdog budget, devi
 processes (and that none outlives its program), and the data-distribution helpers."""
 from __future__ import annotations
 
+import _thread
 import os
 import subprocess
 import sys
+import threading
 import time
 
 import numpy as np
@@ -177,6 +179,22 @@ def test_devices_in_their_own_processes_give_the_same_results():
         for d in (local, *remote):
             d.close()
     assert all(not d.sim.proc.is_alive() for d in remote)
+
+
+def test_an_interrupted_call_stops_the_device_process_instead_of_desynchronising_it():
+    d = vgpu.Device(process=True, workers=0, global_bytes=1 << 20, max_steps=10 ** 9, max_instructions=10 ** 12)
+    flag = vgpu.zeros(1, np.int32, device=d)
+    timer = threading.Timer(0.5, _thread.interrupt_main)
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            INC.get_function("spin")(flag, grid=1, block=1, device=d)       # spins until interrupted
+    finally:
+        timer.cancel()
+    assert not d.sim.proc.is_alive()
+    with pytest.raises(DeviceLost, match="a 'launch' call was interrupted"):
+        flag.copy_to_host()
+    d.close()
 
 
 @pytest.mark.parametrize("how", ["exit", "kill"])

@@ -219,6 +219,7 @@ class RemoteSim:
         self.conn = parent
         self._finalizer = util.Finalize(self, _stop, args=(self.proc, self.conn), exitpriority=20)
         self._keys = 0
+        self.lost = ""
         deadline = time.monotonic() + START_TIMEOUT
         while not self.conn.poll(0.1):
             if not self.proc.is_alive() or time.monotonic() > deadline:
@@ -231,6 +232,8 @@ class RemoteSim:
         return self.proc.pid
 
     def _call(self, op: str, *args):
+        if self.lost:
+            raise DeviceLost(f"device {self.name} was stopped: {self.lost}")
         if self.conn.closed:
             raise RuntimeError(f"device {self.name} is closed")
         data = pickle.dumps((op,) + args, pickle.HIGHEST_PROTOCOL)
@@ -241,9 +244,18 @@ class RemoteSim:
                 if not self.proc.is_alive():
                     raise EOFError
             raw = self.conn.recv_bytes()
-        except (EOFError, OSError, BrokenPipeError):
+        except (EOFError, OSError):
+            self.lost = f"its process (pid {self.proc.pid}) died (exit code {self.proc.exitcode})"
             raise DeviceLost(f"the process of device {self.name} (pid {self.proc.pid}) died "
                              f"(exit code {self.proc.exitcode})") from None
+        except BaseException:
+            # interrupted (Ctrl-C) while the device works: its answer would come to the next call,
+            # so the device is stopped rather than left out of step
+            self.lost = f"a '{op}' call was interrupted"
+            self.proc.terminate()             # SIGTERM: the device process frees its memory and workers
+            self.proc.join(2.0)
+            self.close()
+            raise
         self.message_log.append(Message("<-", op, len(raw)))
         status, out = pickle.loads(raw)
         if status == "err":
