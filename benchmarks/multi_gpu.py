@@ -77,8 +77,9 @@ def scaling(counts, size: int, sweeps: int, weak: bool) -> None:
 
 def collectives(counts, max_bytes: int) -> None:
     print("\nCollectives (float32, sum), modelled: algbw = S / t, busbw = algbw x factor (nccl-tests' definitions)")
-    print(f"{'ranks':>5} {'bytes':>9}  " + "  ".join(f"{name + ' alg/bus GB/s':>30}" for name in
-                                                    ("all_reduce", "all_gather", "reduce_scatter", "broadcast", "reduce")))
+    print(f"{'ranks':>5} {'bytes':>9}  " + "  ".join(f"{name + ' alg/bus GB/s':>24}" for name in
+                                                    ("all_reduce", "(tree)", "all_gather", "reduce_scatter",
+                                                     "broadcast", "reduce")))
     sizes = [s for s in (1 << 10, 1 << 14, 1 << 18, 1 << 20, 1 << 22, 1 << 24) if s <= max_bytes]
     for n in counts:
         if n < 2:
@@ -91,9 +92,10 @@ def collectives(counts, max_bytes: int) -> None:
             bufs = [vgpu.zeros(count, np.float32, device=d) for d in devs]
             parts = [vgpu.zeros(per, np.float32, device=d) for d in devs]
             whole = [b[:per * n] for b in bufs]
-            recs = [comm.all_reduce(bufs, bufs), comm.all_gather(parts, whole), comm.reduce_scatter(whole, parts),
+            recs = [comm.all_reduce(bufs, bufs), comm.all_reduce(bufs, bufs, algorithm="tree"),
+                    comm.all_gather(parts, whole), comm.reduce_scatter(whole, parts),
                     comm.broadcast(bufs, bufs), comm.reduce(bufs, bufs)]
-            print(f"{n:>5} {size:>9}  " + "  ".join(f"{r.algbw / 1e9:>14.1f} / {r.busbw / 1e9:<13.1f}" for r in recs))
+            print(f"{n:>5} {size:>9}  " + "  ".join(f"{r.algbw / 1e9:>11.1f} / {r.busbw / 1e9:<10.1f}" for r in recs))
             for b in (*bufs, *parts):
                 b.free()
         for d in devs:

@@ -47,6 +47,25 @@ def test_all_reduce_on_1_to_8_devices(pool, n):
         np.testing.assert_array_equal(s.copy_to_host(), np.max(hosts, axis=0))
 
 
+@pytest.mark.parametrize("n", [1, 2, 5, 8])
+def test_tree_all_reduce(pool, n):
+    devs, count = pool[:n], 6
+    comm = Communicator(devs)
+    hosts = data(n, count, seed=9)
+    send = put(hosts, devs)
+    rec = comm.all_reduce(send, send, op="sum", algorithm="tree")
+    for s in send:
+        np.testing.assert_array_equal(s.copy_to_host(), np.sum(hosts, axis=0, dtype=np.int32))
+    depth = int(np.ceil(np.log2(n)))
+    assert rec.steps == 2 * depth
+    if n == 8:
+        assert "step  0: gpu" in comm.trace[1] and "partial of rank 1" in comm.trace[1]
+        ring = comm.all_reduce(send, send, op="sum")
+        assert rec.seconds < ring.seconds               # a small message: fewer latency-bound steps
+    with pytest.raises(ValueError, match="'ring' or 'tree'"):
+        comm.all_reduce(send, send, algorithm="star")
+
+
 @pytest.mark.parametrize("n", range(1, 9))
 def test_broadcast_and_reduce_on_1_to_8_devices(pool, n):
     devs, count, root = pool[:n], 3 * n + 1, n // 2

@@ -37,6 +37,21 @@ class CollectiveRecord:
     busbw: float
 
 
+def _tree(buf, tmp, op) -> list:
+    """All-reduce steps over a binomial tree: up, rank r (r mod 2k = k) sends its partial result to
+    r - k, which folds it into its own; then the result comes back down the same tree."""
+    n, steps, k = len(buf), [], 1
+    while k < n:
+        pairs = [(r, r - k) for r in range(k, n, 2 * k)]
+        steps.append([("copy", tmp[dst], buf[src], f"partial of rank {src}") for src, dst in pairs] +
+                     [("reduce", buf[dst], tmp[dst], op, f"partial of rank {src}") for src, dst in pairs])
+        k *= 2
+    while k > 1:
+        k //= 2
+        steps.append([("copy", buf[r], buf[r - k], "result") for r in range(k, n, 2 * k)])
+    return steps
+
+
 BUS_FACTOR = {"all_reduce": lambda n: 2 * (n - 1) / n, "all_gather": lambda n: (n - 1) / n,
               "reduce_scatter": lambda n: (n - 1) / n, "broadcast": lambda n: 1.0, "reduce": lambda n: 1.0,
               "send_recv": lambda n: 1.0}
@@ -113,15 +128,25 @@ class Communicator:
         return self._record(name, nbytes, steps, seconds)
 
     # -- collectives -----------------------------------------------------------------------------------
-    def all_reduce(self, send, recv, op: str = "sum") -> CollectiveRecord:
-        """recv[r] = send[0] OP send[1] ... OP send[n-1] on every rank (ring: reduce-scatter, all-gather)."""
+    def all_reduce(self, send, recv, op: str = "sum", algorithm: str = "ring") -> CollectiveRecord:
+        """recv[r] = send[0] OP send[1] ... OP send[n-1] on every rank.  algorithm 'ring' (NCCL's for
+        large messages: reduce-scatter then all-gather, 2(n-1) steps of 1/n of the data) or 'tree' (a
+        binomial tree up to rank 0 and back down: 2 log2(n) steps of all the data, for small messages)."""
         check_op(op)
+        if algorithm not in ("ring", "tree"):
+            raise ValueError(f"all_reduce: algorithm must be 'ring' or 'tree', not {algorithm!r}")
         send, recv = self._arrays(send, "send", "all_reduce"), self._arrays(recv, "recv", "all_reduce")
         count, dtype, n = send[0].size, send[0].dtype, self.size
         suffix(dtype)
         self._same(send, count, dtype, "all_reduce", "send")
         self._same(recv, count, dtype, "all_reduce", "recv")
         steps = [[("local", recv[r], send[r], "send -> recv") for r in range(n) if recv[r].address != send[r].address]]
+        if algorithm == "tree":
+            tmp = [empty(count, dtype, d) for d in self.devices] if n > 1 else []
+            steps += _tree(recv, tmp, op)
+            if op == "avg" and n > 1:
+                steps.append([("divide", recv[r], n, "recv") for r in range(n)])
+            return self._run("all_reduce", steps, count * dtype.itemsize, tmp)
         chunks = schedule.bounds(count, n)
         tmp = [empty(max(hi - lo for lo, hi in chunks), dtype, d) for d in self.devices] if n > 1 else []
         for s in range(n - 1):                       # reduce-scatter: rank r ends with chunk r+1 complete
