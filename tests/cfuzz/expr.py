@@ -220,9 +220,30 @@ class ExprGen:
             return self._int(depth)
         return self._float(depth)
 
+    def identity(self, kind: str) -> E:
+        """An operation with itself or with 0, 1, -1, all ones (what algebraic simplifiers rewrite;
+        for floats -0.0, infinities and NaN make most such rewrites wrong)."""
+        r = self.rng
+        a = self.leaf(kind)
+        if kind == "float":
+            k = r.choice(["0.0f", "-0.0f", "1.0f", "-1.0f", "0.0", "-0.0", "1.0", "2.0f", "0.5"])
+            op = r.choice("+-*/")
+            b = a if r.random() < 0.4 else E(k, F32 if k.endswith("f") else F64)
+            x, y = (a, b) if r.random() < 0.5 else (b, a)
+            return E(f"({x.text} {op} {y.text})", common(x.ty, y.ty))
+        text, v = r.choice([("0", 0), ("1", 1), ("-1", -1), ("0u", 0), ("1u", 1), ("0xFFFFFFFFu", 0xFFFFFFFF),
+                            ("-1LL", -1), ("0ull", 0), ("~0ull", (1 << 64) - 1), ("2", 2)])
+        ty = {"u": U32, "L": I64, "l": U64}.get(text[-1], I32)
+        b = a if r.random() < 0.4 else E(text, ty, v, v)
+        x, y = (a, b) if r.random() < 0.5 else (b, a)
+        op = r.choice(["+", "-", "*", "/", "%", "&", "|", "^", "<<", ">>", "==", "!=", "<", ">=", "&&", "||"])
+        return int_binop(op, x, y, r)
+
     def _int(self, d: int) -> E:
         r = self.rng
         c = r.randrange(100)
+        if c < 8:
+            return self.identity("int")
         if c < 45:
             op = r.choice(["+", "-", "*", "/", "%", "&", "|", "^", "<<", ">>", "+", "-", "*", "==", "<", ">=",
                            "!=", "&&", "||"])
@@ -283,6 +304,8 @@ class ExprGen:
     def _float(self, d: int) -> E:
         r = self.rng
         c = r.randrange(100)
+        if c < 8:
+            return self.identity("float")
         if c < 45:
             a = self.expr(d - 1, "float")
             b = self.expr(d - 1, "any")

@@ -25,7 +25,9 @@ class StmtGen:
         return self.ctx.names(prefix)
 
     def expr(self, kind="any", depth=None):
-        return self.g.expr(depth if depth is not None else self.rng.randint(1, 3), kind)
+        if depth is None:
+            depth = self.rng.choice([1, 2, 2, 3, 3, 3, 5]) if self.ctx.deep else self.rng.randint(1, 3)
+        return self.g.expr(depth, kind)
 
     def block(self, budget: int) -> list:
         out = []

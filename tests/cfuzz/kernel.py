@@ -291,7 +291,8 @@ class Kernel:
                        readonly=True, name="tid")
         self.state_var(ctx, seg0, U32, 0, self.block * self.grid - 1,
                        init="blockIdx.x * (blockDim.x * blockDim.y) + $tid", readonly=True, name="gid")
-        for _ in range(r.randint(2, 6)):
+        ctx.deep = r.random() < 0.2
+        for _ in range(r.randint(2, 6) if r.random() < 0.8 else r.randint(8, 16)):     # register pressure
             ty = r.choice([I8, U8, I16, U16, I32, U32, I64, U64, F32, F64, I32, I32, CH, LONG, SIZE_T, BOOL, UNS])
             lo = hi = (0, 1) if ty == BOOL else (None, None)
             lo, hi = lo

@@ -211,6 +211,7 @@ class Ctx:
         self.struct_helpers: list = []        # (name, StructDef)
         self.shared: list[Shared] = []
         self.minmax = kernel
+        self.deep = False                     # sometimes deeper expressions
         self.loops = 0
         self.trips = 1
         self.can_return = False
