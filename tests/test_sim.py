@@ -424,3 +424,35 @@ def test_hand_built_program_and_unsupported_instruction():
     with pytest.raises(Unsupported) as e:
         dev.launch(dev.load(Program({"fill": k}, filename="hand.vasm")), "fill", [out], grid=1, block=1)
     assert "frobnicate" in str(e.value) and "'fill'" in str(e.value)
+
+
+# -- launch-time resource checks (CUDA: "too many resources requested for launch") -----------------
+def _resources(regs: str = "", local: str = "") -> str:
+    return f"""
+.visible .entry big()
+{{
+    .reg .b32 %r<{regs or 4}>;
+    {local}
+    mov.u32 %r1, 1;
+    ret;
+}}
+"""
+
+
+@pytest.mark.parametrize("text, block, words", [
+    (_resources(regs="100000003"), 32, "kernel 'big' uses 100,000,003 registers per thread, more than the 255"),
+    (_resources(regs="200"), 512, "kernel 'big' uses 200 registers per thread; a block of 512 threads needs more "
+                                  "than the 65,536 registers"),
+    (_resources(local=".local .align 4 .b8 l[1073741824];"), 32,
+     "kernel 'big' needs 1,073,741,824 bytes of local memory per thread, more than the limit of 524,288"),
+])
+def test_launch_beyond_a_resource_limit_is_a_clear_invalid_launch(text, block, words):
+    dev, mod = load(text)
+    with pytest.raises(InvalidLaunch) as e:
+        dev.launch(mod, "big", [], grid=1, block=block)
+    assert "too many resources requested for launch" in str(e.value) and words in str(e.value)
+
+
+def test_launch_within_the_register_limit_runs():
+    dev, mod = load(_resources(regs="200"))
+    assert dev.launch(mod, "big", [], grid=1, block=256).stats["warp_instructions"] == 8 * 2        # mov, ret

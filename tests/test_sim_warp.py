@@ -367,8 +367,8 @@ def test_grid_sync_and_cooperative_limit():
     dev.launch(mod, "k", [x, out], grid=16, block=64)
     want = np.tile((np.arange(16) + 1) % 16 + 100, (64, 1)).T
     assert np.array_equal(get(dev, out, np.uint32, 1024).reshape(16, 64), want)
-    with pytest.raises(InvalidLaunch) as e:                       # 2 SMs x 2 blocks of 1024 threads
-        dev.launch(mod, "k", [x, out], grid=5, block=1024)
+    with pytest.raises(InvalidLaunch) as e:                       # 2 SMs x 8 blocks of 256 threads
+        dev.launch(mod, "k", [x, out], grid=17, block=256)
     assert "cooperative" in str(e.value)
 
 

@@ -32,13 +32,16 @@ from .observe.counters import Counters, MemoryCounters, launch_counters, pc_reco
 from .observe.sanitize import Sanitizer
 from .observe.trace import env_tracer
 from .observer import combine
-from .occupancy import SM_BLOCKS, SM_SHARED, SM_WARPS, registers_per_thread, theoretical
+from .occupancy import (MAX_REGS_PER_BLOCK, MAX_REGS_PER_THREAD, SM_BLOCKS, SM_SHARED, SM_WARPS,
+                        registers_per_thread, theoretical)
 from .scheduler import run_blocks
 from .wave import WaveCache
 
 MAX_BLOCK = (1024, 1024, 64)
 MAX_GRID = (2 ** 31 - 1, 65535, 65535)
 MAX_THREADS_PER_BLOCK = 1024
+MAX_LOCAL_PER_THREAD = 512 * 1024           # bytes of local memory a thread may use (CUDA's limit)
+TOO_MANY = "too many resources requested for launch"      # CUDA's words for the errors below
 
 
 @dataclass
@@ -125,8 +128,20 @@ def validate(k: DecodedKernel, cfg: LaunchConfig, max_shared: int) -> None:
         raise InvalidLaunch(f"dynamic shared memory size {cfg.shared_dynamic} is negative")
     total = k.shared_static + cfg.shared_dynamic
     if total > max_shared:
-        raise InvalidLaunch(f"the block needs {total} bytes of shared memory ({k.shared_static} static + "
-                            f"{cfg.shared_dynamic} dynamic), more than the limit of {max_shared}")
+        raise InvalidLaunch(f"{TOO_MANY}: a block of kernel '{k.name}' needs {total} bytes of shared memory "
+                            f"({k.shared_static} static + {cfg.shared_dynamic} dynamic), more than the limit of "
+                            f"{max_shared}")
+    regs = registers_per_thread(k.code.regs)
+    if regs > MAX_REGS_PER_THREAD:
+        raise InvalidLaunch(f"{TOO_MANY}: kernel '{k.name}' uses {regs:,} registers per thread, more than the "
+                            f"{MAX_REGS_PER_THREAD} a thread may use")
+    if theoretical(regs, total, cfg.threads_per_block).limits["registers"] == 0:
+        raise InvalidLaunch(f"{TOO_MANY}: kernel '{k.name}' uses {regs} registers per thread; a block of "
+                            f"{cfg.threads_per_block} threads needs more than the {MAX_REGS_PER_BLOCK:,} registers "
+                            "of a block (registers are allocated per warp, 256 at a time)")
+    if k.local_bytes > MAX_LOCAL_PER_THREAD:
+        raise InvalidLaunch(f"{TOO_MANY}: kernel '{k.name}' needs {k.local_bytes:,} bytes of local memory per "
+                            f"thread, more than the limit of {MAX_LOCAL_PER_THREAD:,} (512 KiB)")
 
 
 def run_wave(k: DecodedKernel, cfg: LaunchConfig, j: int, wave: int, glob: GlobalMemory, const: ConstBank,

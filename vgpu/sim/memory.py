@@ -33,6 +33,7 @@ GLOBAL_BASE = 0x1_0000_0000
 WINDOW = 0x0100_0000                # size of the shared and local windows
 CONST_BYTES = 64 * 1024
 ALLOC_ALIGN = 256
+FRESH_LOCAL = 64 << 20              # a local arena larger than this is reallocated per wave, not zeroed
 
 NONE, SHARED, LOCAL, CONST, GLOBAL = range(5)
 SPACE_NAMES = {SHARED: "shared", LOCAL: "local", CONST: "const", GLOBAL: "global"}
@@ -286,10 +287,15 @@ class WaveMemory:
         self.lane_shared = self.lane_block * self.spad - SHARED_BASE     # + a shared address: its byte in `shared`
 
     def reset(self, nblocks: int, nlanes: int) -> None:
-        """Fresh (zeroed) shared and local memory for a new wave."""
+        """Fresh (zeroed) shared and local memory for a new wave.  A large local arena is allocated
+        afresh (the OS gives zero pages lazily) rather than written: a wave touches only what it uses."""
         self.shared[:nblocks * self.spad] = 0
         if self.local_bytes:
-            self.local[:nlanes * self.lpad] = 0
+            if self.local.size > FRESH_LOCAL:
+                self.local = np.zeros(self.local.size, np.uint8)
+                self.local_views = typed_views(self.local)
+            else:
+                self.local[:nlanes * self.lpad] = 0
 
     # -- address resolution -----------------------------------------------------------------------
     def locate(self, space: int | None, dt: np.dtype, a: np.ndarray, lanes: np.ndarray, access: str):
