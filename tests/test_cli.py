@@ -207,3 +207,27 @@ def test_workers_beyond_the_machine_are_capped_with_one_line(files, capsys):
     code, out, err = run(capsys, *args, "--print", "x")
     assert code == 0 and "x = [ 0.  2.  4." in out
     assert re.fullmatch(r"vgpu: workers=1000 capped at \d+: [^\n]*\n", err), err
+
+
+def test_a_launch_on_a_terminal_reports_progress(files, capsys, monkeypatch):
+    import sys
+
+    import vgpu.cli as cli
+    calls = []
+
+    class Recorder:
+        def __init__(self, stream):
+            self.stream = stream
+
+        def __call__(self, done, total):
+            calls.append((done, total))
+
+        def close(self):
+            calls.append("closed")
+
+    monkeypatch.setattr(cli, "Progress", Recorder)
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    args = scale(files)
+    args[args.index("--grid") + 1] = 300                  # 3 waves of 128 blocks on 4 SMs
+    assert run(capsys, *args)[0] == 0
+    assert calls[-2:] == [(300, 300), "closed"] and all(t == 300 for d, t in calls[:-1])
