@@ -85,10 +85,9 @@ class Kernel:
         all) as the launch runs."""
         dev = resolve(device)
         params = pack_args(self.name, self.code.params, args, dev, allow_reinterpret)
-        extra = {} if progress is None else {"progress": progress}
         self.last_result = dev.sim.launch(dev.load(self.module.program), self.name, params, grid=dims(grid, "grid"),
                                           block=dims(block, "block"), shared=int(shared), check=check, trace=trace,
-                                          **extra)
+                                          progress=progress)
         return self.last_result
 
     def __getitem__(self, config) -> "_Configured":
