@@ -1,7 +1,8 @@
 """`Module` (a compiled program) and `Kernel` (one of its entry points, launchable).
 
 In:  an `isa.Program` from `vgpu.compile` / `compile_file`.
-Out: kernels launched on a device with arguments converted to their declared parameter types:
+Out: kernels launched on a device; each launch converts its arguments once (`vgpu.runtime.params`)
+     into the kernel's `.param` bytes, which the simulator receives:
 
     k = mod.get_function("saxpy")
     k(2.0, x, y, n, grid=(g,), block=(256,))      # or k[g, 256](2.0, x, y, n)
@@ -10,9 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..sim.launch import dims
 from .array import DeviceArray
 from .device import Device, resolve
-from ..sim.launch import dims
 from .params import pack_args
 
 
