@@ -7,8 +7,8 @@ assembly golden files; review the diff after updating.
 The conformance corpus (CUDA kernels with inputs and the outputs an NVIDIA GPU computed) is not part of
 the repository: CI places it beside the checkout, at `ROOT/../shared/conformance`.  Tests reach it through
 `from conftest import CONFORMANCE, conformance_kernels` (paths, for parametrising) or the `conformance`
-fixture.  Where it is missing, its tests skip on a developer's machine and FAIL under CI (CI=true), so
-that a CI run can never pass without it.
+fixture; `REFERENCE` is the reference data beside it.  Where the corpus is missing, its tests skip on a
+developer's machine and FAIL under CI (CI=true), so that a CI run can never pass without it.
 """
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ if os.environ.get("CI"):
 ROOT = Path(__file__).resolve().parents[1]          # the repository
 SHARED = ROOT.parent / "shared"                      # beside it: design notes, reference data, the corpus
 CONFORMANCE = SHARED / "conformance"
+REFERENCE = SHARED / "reference"                     # what real GPUs measured (counters, edge semantics)
 IN_CI = os.environ.get("CI", "").lower() not in ("", "0", "false", "no")
 
 _update = False
