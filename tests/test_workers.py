@@ -316,3 +316,20 @@ def test_segments_of_a_process_group_killed_with_sigkill_are_swept_at_the_next_s
         assert segments(os.getpid())
     finally:
         dev.close()
+
+
+@pytest.mark.parametrize("w", MODES)
+def test_progress_is_reported_a_few_times_a_second_and_at_the_end(w, devices):
+    dev = devices[w]
+    out = vgpu.zeros(16, np.int32, device=dev)
+    calls = []
+    t0 = time.monotonic()
+    fill = vgpu.compile("__global__ void f(int *o) { int s = 0; for (int k = 0; k < 200; k++) s += k; o[0] = s; }")
+    loaded = dev.sim.load(fill.program)
+    dev.sim.launch(loaded, "f", [out.address], grid=(400,), block=(256,),
+                   progress=lambda done, total: calls.append((time.monotonic(), done, total)))
+    elapsed = time.monotonic() - t0
+    assert calls and calls[-1][1:] == (400, 400)
+    assert all(total == 400 for _, _, total in calls)
+    assert [d for _, d, _ in calls] == sorted({d for _, d, _ in calls})      # increasing, no repeats
+    assert len(calls) <= 4 * elapsed + 2                                     # at most 4 a second

@@ -189,10 +189,12 @@ class SimDevice:
         return LoadedProgram(self, program)
 
     def launch(self, mod: LoadedProgram, kernel: str, params, grid=(1, 1, 1), block=(1, 1, 1),
-               shared: int = 0, check=None, trace=None) -> LaunchResult:
+               shared: int = 0, check=None, trace=None, progress=None) -> LaunchResult:
         """params: the kernel's `.param` buffer (bytes, laid out by `ParamInfo.offset`: what
         `vgpu.runtime` packs), or a list of raw values for hand-written tests (`encode_params`).
-        check: sanitizers for this launch (default: the device's); trace: a vgpu.sim.trace.Tracer."""
+        check: sanitizers for this launch (default: the device's); trace: an `Observer` (such as a
+        vgpu.sim.Tracer) watching it; progress: called as progress(blocks_done, blocks_total) at
+        most a few times a second while it runs, and once at the end."""
         k = mod.kernel(kernel)
         checks = self.check if check is None else parse_checks(check)
         try:
@@ -201,7 +203,7 @@ class SimDevice:
                                self.seed + self.launches, self.clock, counters=self.counters, check=checks)
             result = launch(k, cfg, self.glob, self.const, self.max_shared_per_block, self.echo_printf,
                             partial(self.pool.run, mod, self.glob, self.const) if self.pool else None,
-                            trace, self.waves)
+                            trace, self.waves, progress)
         except DeviceError as e:
             raise e.locate(kernel=kernel, file=mod.program.filename) from None
         except Exception as e:  # noqa: BLE001 - a simulator bug must still surface as a DeviceError

@@ -41,7 +41,8 @@ MAX_BLOCK = (1024, 1024, 64)
 MAX_GRID = (2 ** 31 - 1, 65535, 65535)
 MAX_THREADS_PER_BLOCK = 1024
 MAX_LOCAL_PER_THREAD = 512 * 1024           # bytes of local memory a thread may use (CUDA's limit)
-TOO_MANY = "too many resources requested for launch"      # CUDA's words for the errors below
+TOO_MANY = "too many resources requested for launch"
+PROGRESS_HZ = 4                             # progress callbacks per second at most      # CUDA's words for the errors below
 
 
 @dataclass
@@ -158,11 +159,12 @@ def run_wave(k: DecodedKernel, cfg: LaunchConfig, j: int, wave: int, glob: Globa
 
 def launch(k: DecodedKernel, cfg: LaunchConfig, glob: GlobalMemory, const: ConstBank,
            max_shared: int, echo: bool = True, parallel=None, observer=None,
-           cache: WaveCache | None = None) -> LaunchResult:
+           cache: WaveCache | None = None, progress=None) -> LaunchResult:
     """Validate and run a launch: in this process, or, when it has several waves and `parallel`
     is given, by `parallel(k, cfg, nwaves, wave, result)` (the SM worker pool).  `observer`
     (an `observer.Observer`: a tracer, a debugger) and the sanitizers of cfg.check watch it in
-    this process; `cache` keeps a Wave for the next launch of the same geometry."""
+    this process; `cache` keeps a Wave for the next launch of the same geometry; `progress(blocks
+    done, blocks total)` is called at most PROGRESS_HZ times a second while it runs, and at the end."""
     validate(k, cfg, max_shared)
     nblocks = cfg.grid[0] * cfg.grid[1] * cfg.grid[2]
     wave = blocks_per_sm(k, cfg) * cfg.num_sms
@@ -178,9 +180,10 @@ def launch(k: DecodedKernel, cfg: LaunchConfig, glob: GlobalMemory, const: Const
         parallel = None                          # observed launches run in this process
     result = new_result(len(k.ops))
     t0 = time.perf_counter()
+    report = Progress(progress, nblocks, wave) if progress is not None else None
     try:
         if parallel is not None and nwaves > 1:
-            parallel(k, cfg, nwaves, wave, result)
+            parallel(k, cfg, nwaves, wave, result, progress=report)
         else:
             for j in range(nwaves):
                 part = new_result(len(k.ops))
@@ -188,6 +191,10 @@ def launch(k: DecodedKernel, cfg: LaunchConfig, glob: GlobalMemory, const: Const
                     run_wave(k, cfg, j, wave, glob, const, part, observer, cache)
                 finally:
                     result.merge(part)
+                if report is not None:
+                    report(j + 1)
+        if report is not None:
+            report(nwaves, final=True)
     except DeviceError as e:
         e.reports = sanitizer.reports if sanitizer is not None else []
         raise
@@ -198,6 +205,23 @@ def launch(k: DecodedKernel, cfg: LaunchConfig, glob: GlobalMemory, const: Const
             sys.stdout.write(out.output)
             sys.stdout.flush()
     return out
+
+
+class Progress:
+    """Calls `progress(blocks_done, blocks_total)` when waves finish, at most PROGRESS_HZ times a
+    second (the last call, with every block done, always)."""
+
+    def __init__(self, progress, nblocks: int, wave: int):
+        self.progress, self.nblocks, self.wave = progress, nblocks, wave
+        self.last = time.monotonic()
+        self.shown = -1
+
+    def __call__(self, waves_done: int, final: bool = False) -> None:
+        done = min(waves_done * self.wave, self.nblocks)
+        now = time.monotonic()
+        if done != self.shown and (final or now - self.last >= 1 / PROGRESS_HZ):
+            self.last, self.shown = now, done
+            self.progress(done, self.nblocks)
 
 
 def finish(k: DecodedKernel, cfg: LaunchConfig, r: BlocksResult, seconds: float) -> LaunchResult:

@@ -38,7 +38,7 @@ from .wave import WaveCache
 
 PREFIX = "vgpu"
 STRIPES = 64                     # atomic lock stripes, by 128-byte line of the address
-STOP, NEXT, FAULT = range(3)     # control words after the constant bank
+STOP, NEXT, FAULT, DONE = range(4)   # control words after the constant bank (DONE: waves finished)
 CTL_WORDS = 4
 NO_FAULT = np.iinfo(np.int64).max
 STOP_GRACE = 0.5                 # seconds the workers get to stop before they are killed
@@ -169,6 +169,11 @@ class Interlock:
         self.wave = j
         return j
 
+    def finished(self) -> None:
+        """A wave is over (for the launch's progress)."""
+        with self.qlock:
+            self.ctl[DONE] += 1
+
     def faulted(self, j: int) -> None:
         with self.qlock:
             self.ctl[FAULT] = min(int(self.ctl[FAULT]), j)
@@ -217,6 +222,7 @@ class _Worker:
             prints.append((j, part.printf))
             part.printf = []
             total.merge(part)
+            il.finished()
         return total, faults, prints
 
 
@@ -397,15 +403,16 @@ class Pool:
                           "the worker pool restarts at the next launch; global memory may hold a partial result")
 
     # -- launches ------------------------------------------------------------------------------------
-    def run(self, mod, glob, const, k, cfg, nwaves: int, wave: int, result) -> None:
+    def run(self, mod, glob, const, k, cfg, nwaves: int, wave: int, result, progress=None) -> None:
         """Run the `nwaves` waves of a launch on the workers; merge into `result`; raise the fault of
-        the lowest faulting wave, WorkerDied, or KeyboardInterrupt (after stopping the workers)."""
+        the lowest faulting wave, WorkerDied, or KeyboardInterrupt (after stopping the workers).
+        `progress(waves_done)`, if given, is called while the workers run."""
         if not all(p.is_alive() for p in self.procs):     # one died between launches: start afresh
             _stop_workers(self.procs, self.conns)
         self.start()
         active = range(min(self.n, nwaves))
         ctl = self.ctl
-        ctl[STOP], ctl[NEXT], ctl[FAULT] = 0, 0, NO_FAULT
+        ctl[STOP], ctl[NEXT], ctl[FAULT], ctl[DONE] = 0, 0, NO_FAULT, 0
         module, sent = None, set()
         try:
             for i in active:
@@ -428,7 +435,7 @@ class Pool:
             self._drain(sent)
             _stop_workers(self.procs, self.conns)
             raise
-        replies = self._gather(sent)
+        replies = self._gather(sent, progress)
         faults = sorted((f for _, fs, _ in replies for f in fs), key=lambda f: f[0])
         first = faults[0][0] if faults else nwaves
         for part, _, prints in replies:              # in-process never runs the waves after a fault
@@ -437,7 +444,7 @@ class Pool:
         if faults:
             raise faults[0][1]
 
-    def _gather(self, pending: set) -> list:
+    def _gather(self, pending: set, progress=None) -> list:
         """The replies of the `pending` workers.  A worker that dies, or Ctrl-C, stops the others;
         workers that do not stop within STOP_GRACE are killed (and the pool restarts next time)."""
         replies, dead = [], None
@@ -448,6 +455,8 @@ class Pool:
                     break
                 waiting = {self.conns[i]: i for i in pending}
                 waiting.update({self.procs[i].sentinel: i for i in pending})
+                if progress is not None:
+                    progress(int(self.ctl[DONE]))
                 for obj in connection.wait(list(waiting), timeout=0.25):
                     i = waiting[obj]
                     if i not in pending:
