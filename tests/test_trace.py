@@ -218,3 +218,29 @@ def test_cli_writes_divergence_svg_and_rejects_bad_warp(mod, tmp_path, capsys):
     assert main(base + ["--divergence-svg", str(svg), "--divergence-warp", "1"]) == 2
     assert main(base + ["--trace-warp", "1"]) == 2
     assert "filter --trace" in capsys.readouterr().err
+
+
+def test_divergence_svg_of_a_long_warp_wraps_and_takes_a_step_range(mod):
+    t = run(mod, "tree", (1,), tracer=Tracer(divergence=((0, 0, 0), 0)), block=64)
+    cols = t.columns
+    assert len(cols) > 20
+    root = ET.fromstring(t.divergence_svg(per_row=10))
+    ns = "{http://www.w3.org/2000/svg}"
+    width = int(root.get("width"))
+    assert width < divergence.LEFT + 11 * divergence.CELL + 24 + 7 * 200       # ten columns a row, not all
+    grids = [r for r in root.iter(ns + "rect") if r.get("stroke") == "#999999"]
+    assert len(grids) == -(-len(cols) // 10)                                   # one lane grid per row
+    first, last = cols[5][0], cols[12][0]
+    part = t.divergence_svg(steps=(first, last))
+    cells = [r for r in ET.fromstring(part).iter(ns + "rect") if r.get("class") == "on"]
+    inside = [c for c in cols if first <= c[0] <= last]
+    assert len(cells) == sum(bin(c[2]).count("1") for c in inside) and f"steps {first}..{last}" in part
+    assert "executed nothing in these steps" in t.divergence_svg(steps=(10 ** 9, 10 ** 9 + 1))
+
+
+def test_text_trace_stops_at_its_size_limit_with_a_warning(mod, tmp_path):
+    path = tmp_path / "t.txt"
+    with open(path, "w") as f, pytest.warns(RuntimeWarning, match="text trace stopped at its limit of 2,000 bytes"):
+        run(mod, "scale", (256,), 256, tracer=Tracer(text=f, max_text_bytes=2000), grid=2, block=128)
+    text = path.read_text()
+    assert len(text) < 2000 + 400 and text.rstrip().splitlines()[-1].startswith("# the text trace stopped")

@@ -22,15 +22,19 @@ from __future__ import annotations
 
 import os
 import sys
+import warnings
 
 import numpy as np
 
 from ..observer import Observer
 from ..simt import DONE
-from .divergence import render
+from .divergence import PER_ROW, render
 
 _RAW = os.environ.get("VGPU_TRACE", "")
 TRACE = int(_RAW) if _RAW.isdigit() else int(bool(_RAW))
+MAX_TEXT_BYTES = 1 << 30        # a text trace stops at 1 GiB
+MAX_EVENTS = 5_000_000          # Chrome trace events (about 1 GiB of JSON)
+MAX_COLUMNS = 100_000           # instructions of the divergence warp recorded
 HEADER = (f"#  step {'sm':>3s}  {'block':12s} {'warp':>4s} {'pc':>5s}  {'mask':10s}  {'depth':>5s}  "
           f"{'line':12s} instruction")
 
@@ -38,11 +42,18 @@ HEADER = (f"#  step {'sm':>3s}  {'block':12s} {'warp':>4s} {'pc':>5s}  {'mask':1
 class Tracer(Observer):
     """Collects a launch's trace.  text: a file for the text trace (None: no text); block
     ((x, y, z) or None) and warp (index in the block, or None) filter the text lines; chrome:
-    collect Chrome trace events; divergence: (block, warp) whose active masks to record."""
+    collect Chrome trace events; divergence: (block, warp) whose active masks to record.
+    Bounded: the text trace stops after max_text_bytes, the Chrome trace after max_events events
+    and the divergence record after max_columns instructions, each with a warning (and a last
+    line in the text trace) naming the limit."""
 
     def __init__(self, text=None, block=None, warp=None, chrome: bool = False, divergence=None,
-                 level: int = 1, max_columns: int = 4000):
+                 level: int = 1, max_columns: int = MAX_COLUMNS, max_text_bytes: int = MAX_TEXT_BYTES,
+                 max_events: int = MAX_EVENTS):
         self.text, self.level = text, level
+        self.max_text_bytes, self.text_bytes = max_text_bytes, 0
+        self.max_events = max_events
+        self.truncated = False                 # the divergence record reached max_columns
         self.block = tuple(block) + (0,) * (3 - len(block)) if block is not None else None
         self.warp = warp
         self.chrome = chrome
@@ -120,16 +131,23 @@ class Tracer(Observer):
         if self.text is not None:
             line = op.line if op.line is not None else "-"
             where = f"{self._file(op)}:{line}"
+            out = []
             for w in g[self.traced[g]]:
                 w = int(w)
                 block = "({},{},{})".format(*self.coords[w])
-                print(f"{t:7d} {int(self.sm[w]):3d}  {block:12s} {int(self.wib[w]):4d} {pc:5d}  "
-                      f"{int(st.mask[w]):#010x}  {int(st.depth[w]):5d}  {where:12s} {op.text}", file=self.text)
+                out.append(f"{t:7d} {int(self.sm[w]):3d}  {block:12s} {int(self.wib[w]):4d} {pc:5d}  "
+                           f"{int(st.mask[w]):#010x}  {int(st.depth[w]):5d}  {where:12s} {op.text}\n")
                 if self.level >= 2 and st.depth[w] > 0:
-                    print("        " + st.describe(w).replace("\n", "\n        "), file=self.text)
-        if self.watch >= 0 and len(self.columns) < self.max_columns and (g == self.watch).any():
-            w = self.watch
-            self.columns.append((t, pc, int(st.mask[w]), int(st.depth[w]), int(st.alive[w]), op.line, op.text))
+                    out.append("        " + st.describe(w).replace("\n", "\n        ") + "\n")
+            self._write("".join(out))
+        if self.watch >= 0 and (g == self.watch).any():
+            if len(self.columns) < self.max_columns:
+                w = self.watch
+                self.columns.append((t, pc, int(st.mask[w]), int(st.depth[w]), int(st.alive[w]), op.line, op.text))
+            elif not self.truncated:
+                self.truncated = True
+                warnings.warn(f"vgpu: the divergence picture holds the warp's first {self.max_columns:,} "
+                              "instructions (Tracer(max_columns=...))", RuntimeWarning, stacklevel=2)
         if op.spec.machine == "branch" and op.instr.guard is not None:
             self.pending = (g.copy(), st.mask[g].copy(), op, t)
 
@@ -173,6 +191,19 @@ class Tracer(Observer):
         self.waiting[ws] = False
 
     # -- Chrome trace events ----------------------------------------------------------------------
+    def _write(self, text: str) -> None:
+        """Text trace lines, until max_text_bytes are written; then one last line and a warning."""
+        if not text or self.text_bytes > self.max_text_bytes:
+            return
+        self.text_bytes += len(text)
+        if self.text_bytes > self.max_text_bytes:
+            note = (f"the text trace stopped at its limit of {self.max_text_bytes:,} bytes "
+                    "(Tracer(max_text_bytes=...); filter it by block and warp: vgpuc run --trace-block/--trace-warp)")
+            self.text.write(f"# {note}\n")
+            warnings.warn(f"vgpu: {note}", RuntimeWarning, stacklevel=3)
+            return
+        self.text.write(text)
+
     def _event(self, ph: str, w: int, t: int, name: str | None = None, args: dict | None = None, **extra):
         e = {"ph": ph, "ts": t, "pid": int(self.sm[w]), "tid": int(self.track[w])}
         if name is not None:
@@ -180,7 +211,13 @@ class Tracer(Observer):
         if args:
             e["args"] = args
         e.update(extra)
-        self.events.append(e)
+        if len(self.events) < self.max_events:
+            self.events.append(e)
+        elif len(self.events) == self.max_events:
+            self.events.append({"ph": "i", "name": f"trace stopped: {self.max_events:,} events", "ts": t,
+                                "pid": e["pid"], "tid": e["tid"], "s": "g"})
+            warnings.warn(f"vgpu: the Chrome trace stopped at its limit of {self.max_events:,} events "
+                          "(Tracer(max_events=...))", RuntimeWarning, stacklevel=3)
 
     def _close(self, w: int, t: int) -> None:
         if self.waiting[w]:
@@ -213,16 +250,27 @@ class Tracer(Observer):
         return {"traceEvents": self.events, "displayTimeUnit": "ns",
                 "otherData": {"kernel": name, "clock": "scheduler steps (1 step = 1 us)"}}
 
-    def divergence_svg(self) -> str:
-        """The recorded warp's active masks over time, as SVG (see `divergence`)."""
+    def divergence_svg(self, steps: tuple[int, int] | None = None, per_row: int = PER_ROW) -> str:
+        """The recorded warp's active masks over time, as SVG (see `divergence`): the instructions
+        it executed at scheduler steps first..last (`steps`, inclusive; None: all recorded), in rows
+        of `per_row` instructions."""
         k = self.kernel
         by_line = {op.line: op.instr for op in (k.ops if k is not None else ()) if op.line is not None}
         (x, y, z), w = self.div
+        columns = self.columns
         title = (f"kernel {k.name if k else '?'}, block ({x},{y},{z}) warp {w}: active lanes of each "
                  "instruction it executed")
+        if steps is not None:
+            first, last = steps
+            columns = [c for c in columns if first <= c[0] <= last]
+            title += f", steps {first}..{last}"
         if not self.columns:
             title += " (the warp did not run)"
-        return render(self.columns, title, lambda ln: k.source_line(by_line[ln]) if ln in by_line else None)
+        elif not columns:
+            title += " (the warp executed nothing in these steps)"
+        elif self.truncated and (steps is None or steps[1] > self.columns[-1][0]):
+            title += f" (the first {self.max_columns:,} instructions: choose a later range with steps)"
+        return render(columns, title, lambda ln: k.source_line(by_line[ln]) if ln in by_line else None, per_row)
 
     def _file(self, op) -> str:
         name = op.instr.file or self.kernel.program.filename or "?"
