@@ -2,7 +2,7 @@
 
 In:  a grid (H x W float32; its border is fixed), the devices, the number of sweeps.
 Out: the grid after the sweeps (bit for bit numpy's `reference`), and the modelled seconds of the
-     halo exchanges and of the sweeps (memory-bound estimate).
+     halo exchanges and of the sweeps (a launch latency plus the bytes / HBM bandwidth).
 
     python examples/multi/jacobi.py [--devices 4] [--size 64] [--sweeps 50]
 """
@@ -18,6 +18,7 @@ from vgpu.distribute import split
 
 KERNELS = Path(__file__).with_name("jacobi.vk")
 BLOCK = (16, 8)
+LAUNCH_LATENCY = 3e-6            # seconds per kernel launch in the modelled sweep time
 
 
 def make_grid(h: int = 64, w: int = 64) -> np.ndarray:
@@ -34,7 +35,7 @@ def solve(devices, grid: np.ndarray, sweeps: int = 50):
     u, v = split(grid, devices, halo=1), split(grid, devices, halo=1)
     halo_s = 0.0
     rows = max(hi - lo for (lo, hi), in u.ranges)
-    sweep_s = devices[0].topology.kernel_time(rows * w * 4 * 5)      # 4 loads and a store per point
+    sweep_s = LAUNCH_LATENCY + devices[0].topology.kernel_time(rows * w * 4 * 5)   # 4 loads and a store per point
     for _ in range(sweeps):
         for i, dev in enumerate(devices):
             lo, hi = u.owned(i)

@@ -2,7 +2,7 @@
 
 In:  X (N x d float32), y (N), the devices, steps, learning rate, rows per gradient block.
 Out: the weights after `steps` full-batch gradient steps, the modelled communication seconds, and
-     the per-step modelled compute seconds (memory-bound estimate of the kernels' bytes).
+     the modelled compute seconds (per kernel: a launch latency plus its bytes / HBM bandwidth).
 
 Each device holds N / n rows (a whole number of blocks).  Per step: `partial_grad` on every device,
 `all_gather` of the block gradients (vgpu.nccl), `update` on every device (sums blocks in order).
@@ -20,6 +20,7 @@ import vgpu
 from vgpu.distribute import split
 
 KERNELS = Path(__file__).with_name("sgd.vk")
+LAUNCH_LATENCY = 3e-6            # seconds per kernel launch in the modelled compute time
 
 
 def make_data(n: int = 256, d: int = 8, seed: int = 0):
@@ -48,7 +49,8 @@ def train(devices, X, y, steps: int = 20, lr: float = 0.1, rows: int = 16):
     scale = np.float32(lr / n)
     comm_s = 0.0
     topo = devices[0].topology
-    compute_s = topo.kernel_time((n // k) * (d + 1) * 4 + local * d * 4) + topo.kernel_time(nblocks * d * 4 + 2 * d * 4)
+    compute_s = (2 * LAUNCH_LATENCY + topo.kernel_time((n // k) * (d + 1) * 4 + local * d * 4)
+                 + topo.kernel_time(nblocks * d * 4 + 2 * d * 4))
     for _ in range(steps):
         for i, dev in enumerate(devices):
             grad(Xs.parts[i], ys.parts[i], w[i], part[i], local, rows, d, grid=-(-local * d // 64), block=64,
