@@ -231,3 +231,17 @@ def test_a_launch_on_a_terminal_reports_progress(files, capsys, monkeypatch):
     args[args.index("--grid") + 1] = 300                  # 3 waves of 128 blocks on 4 SMs
     assert run(capsys, *args)[0] == 0
     assert calls[-2:] == [(300, 300), "closed"] and all(t == 300 for d, t in calls[:-1])
+
+
+def test_divergence_svg_of_a_step_range(files, capsys):
+    data = ROOT / "examples" / "data"
+    args = ["run", ROOT / "examples" / "collatz.vk", "--grid", 1, "--block", 64, "--workers", 0,
+            f"start=@{data / 'start.npy'}", f"steps=@{data / 'steps.npy'}", "n=64"]
+    assert run(capsys, *args, "--divergence-svg", files / "all.svg")[0] == 0
+    assert run(capsys, *args, "--divergence-svg", files / "part.svg", "--divergence-steps", "10:40")[0] == 0
+    part, whole = (files / "part.svg").read_text(), (files / "all.svg").read_text()
+    assert "steps 10..40" in part and "steps 10..40" not in whole and len(part) < len(whole) / 4
+    code, _, err = run(capsys, *args, "--divergence-svg", files / "bad.svg", "--divergence-steps", "5:3")
+    assert code == 2 and "--divergence-steps takes FIRST:LAST" in err
+    code, _, err = run(capsys, *args, "--divergence-steps", "1:2")
+    assert code == 2 and "--divergence-steps selects the steps of --divergence-svg" in err

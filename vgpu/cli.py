@@ -8,7 +8,8 @@
                 [--allow-reinterpret] [--workers N] [--sms N] [--max-steps N]
                 [--check memcheck|racecheck|synccheck|initcheck|all ...] [--schedule random [--seed N]]
                 [--trace FILE [--trace-block X,Y,Z] [--trace-warp N]] [--chrome-trace FILE.json]
-                [--divergence-svg FILE.svg [--divergence-warp X,Y,Z:N]]   (docs/sanitizers.md, tracing.md)
+                [--divergence-svg FILE.svg [--divergence-warp X,Y,Z:N] [--divergence-steps FIRST:LAST]]
+                (docs/sanitizers.md, tracing.md)
 
     vgpuc profile FILE.vk ...           run's arguments (+ --json FILE): counters per source line
 
@@ -111,7 +112,8 @@ def _run_arguments(p) -> None:
     p.add_argument("--divergence-warp", default="0:0", metavar="X[,Y,Z]:N",
                    help="the block and warp that --divergence-svg draws (default 0:0)")
     p.add_argument("--divergence-steps", metavar="FIRST:LAST",
-                   help="draw only the warp's steps FIRST..LAST (of a long-running warp)")
+                   help="draw only what the warp executed at scheduler steps FIRST..LAST (inclusive; the text "
+                        "trace shows each instruction's step)")
     p.add_argument("--max-registers", type=int, metavar="N", help="spill to local memory beyond N 32-bit registers")
     p.add_argument("args", nargs="*", metavar="NAME=VALUE",
                    help="kernel parameters: a number for a scalar, @PATH.npy for a pointer")
@@ -381,8 +383,7 @@ def _write_traces(a, tracer, trace_file, steps) -> None:
     if a.chrome_trace:
         _write(a.chrome_trace, json.dumps(tracer.chrome_json()), "--chrome-trace")
     if a.divergence_svg:
-        svg = tracer.divergence_svg() if steps is None else tracer.divergence_svg(steps=steps)
-        _write(a.divergence_svg, svg, "--divergence-svg")
+        _write(a.divergence_svg, tracer.divergence_svg(steps=steps), "--divergence-svg")
 
 
 def _profile(a, program, result) -> None:
