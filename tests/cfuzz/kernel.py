@@ -98,6 +98,7 @@ class Kernel:
         self.shared: list[Shared] = []
         self.state_fields: list[str] = []     # C fields of the per-thread state struct
         self.body: list = []                  # lists of Stmt (segments) and Sync objects
+        self.pending: list = []               # statements that start the next segment
         self.inputs()
         self.generate()
 
@@ -356,7 +357,7 @@ class Kernel:
         self.switch_modes()
         kinds = SYNC_KINDS if self.warp else ["bar", "bar", "count", "and", "or"]
         for _ in range(r.randint(0, 4)):
-            self.body.append(StmtGen(ctx).block(r.randint(1, 8)))
+            self.body.append(self.segment(ctx, r.randint(1, 8)))
             if r.random() < 0.25:
                 self.uloop(ctx, kinds)
             else:
@@ -364,7 +365,7 @@ class Kernel:
         last = [item for item in self.body if isinstance(item, list)][-1]
         last.extend(self.dump(ctx))                  # what every thread computed before the last segment
         ctx.can_return = True
-        self.body.append(StmtGen(ctx).block(r.randint(2, 10)) + self.dump(ctx))
+        self.body.append(self.segment(ctx, r.randint(2, 10)) + self.dump(ctx))
 
     def dump(self, ctx) -> list:
         """Statements folding every per-thread value into the thread's last outi and outd slots (like
@@ -390,6 +391,10 @@ class Kernel:
                     mix(f"${sv.name}" + (f"[{i}]" if sv.count else "") + f".{fname}", fty)
         return out
 
+    def segment(self, ctx, budget) -> list:
+        out, self.pending = self.pending + StmtGen(ctx).block(budget), []
+        return out
+
     def switch_modes(self):
         for sh in self.shared:
             sh.mode = self.rng.choice(["a", "r"] if sh.atomic_ops else ["w", "r"])
@@ -405,9 +410,9 @@ class Kernel:
         saved, ctx.trips = ctx.trips, hi
         items = []
         for _ in range(r.randint(1, 2)):
-            items.append(StmtGen(ctx).block(r.randint(1, 5)))
+            items.append(self.segment(ctx, r.randint(1, 5)))
             self.sync(ctx, r.choice(kinds), items)
-        items.append(StmtGen(ctx).block(r.randint(1, 3)))
+        items.append(self.segment(ctx, r.randint(1, 3)))
         items.append(Sync("bar"))
         ctx.trips = saved
         ctx.vars.remove(v)
@@ -458,20 +463,33 @@ class Kernel:
         if kind.startswith("shfl"):
             ty = r.choice([I32, U32, I64, U64, F32, F64])
             val = conv(sg.expr(), ty).text
+            if r.random() < 0.7:            # a value that differs between lanes, so the exchange shows
+                val = f"({val} + ({ty.spell})($tid * 7u))" if ty.flt else \
+                    f"(({ty.spell})({val} ^ ($tid * 0x9E3779B9u)))"
             lane_e = conv(sg.expr("int", 2), I32)
             lane = lane_e.text if kind == "shfl" else f"(({lane_e.text}) & {r.choice([31, 31, 63])})"
             width = r.choice([None, None, 32, 16, 8, 4, 2])
+            if r.random() < 0.5:             # computed lanes are often 0: also plain deltas and lane maps
+                lane = str(r.randint(1, (width or 32) - 1)) if kind != "shfl" else \
+                    r.choice([f"(int)($tid + {r.randint(1, 40)}u)", f"{r.randint(0, 31)}", "(int)($tid ^ 5u)"])
             s = Sync(kind, None, ty, val, lane, width)
         elif kind == "activemask":
             ty = U32
             s = Sync(kind, None, ty)
         else:
             ty = U32 if kind == "ballot" else I32
-            s = Sync(kind, None, ty, sg.expr().text)
+            pred = sg.expr().text
+            if r.random() < 0.7:            # a predicate that differs between threads
+                pred = f"(({conv(sg.expr('int'), U32).text} ^ ($tid * {r.choice([1, 3, 0x9E3779B9])}u)) & {r.choice([1, 2, 7, 64])}u)"
+            s = Sync(kind, None, ty, pred)
         seg0 = self.body[0]
         v = self.state_var(ctx, seg0, ty, init="0")
         s.target = v.name
         target_list.append(s)
+        ref = f"$" + v.name          # the exchanged value goes into the checksum right away
+        self.pending.append(Line(f"outd[$gid * 2u + 1u] = fz_canon(outd[$gid * 2u + 1u] * 3.0 + fz_canon((double)({ref})));"
+                                 if ty.flt else f"outi[$gid * 4u + 3u] = outi[$gid * 4u + 3u] * 1000003ull + "
+                                 f"(unsigned long long)({ref});"))
         if kind in ("count", "and", "or"):
             self.switch_modes()
 
