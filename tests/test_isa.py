@@ -16,12 +16,12 @@ import vgpu
 from vgpu.diagnostics import CompileError, Span
 from vgpu.ir.builder import Builder
 from vgpu.ir.nodes import Function, Module, Param
-from vgpu.isa import SPEC, assemble, disassemble, select_program
+from vgpu.isa import SPEC, assemble, disassemble
 from vgpu.isa import spec as S
 from vgpu.isa.program import (DataSymbol, Imm, Instr, KernelCode, Label, Mem, ParamInfo, Program, Reg, SReg,
                               Sym)
 from vgpu.isa.reconv import place_reconvergence
-from vgpu.pipeline import compile_source
+from vgpu.pipeline import compile_source, to_program
 from vgpu.isa.regalloc import allocate
 from vgpu.isa.select import select_kernels
 from vgpu.types import PRED, S32, U64
@@ -383,7 +383,7 @@ def test_no_two_live_values_share_a_register():
 
 def test_spilling_under_max_registers():
     m = _many_live(12)
-    prog = select_program(m, max_registers=8)
+    prog = to_program(m, "m.vk", max_registers=8)
     k = prog.kernels["many"]
     assert "__spill" in k.locals
     used = {o.name for i in k.instrs for o in [*i.operands, i.guard] if isinstance(o, Reg)}
@@ -395,7 +395,7 @@ def test_spilling_under_max_registers():
 
 def test_too_few_registers_is_a_compile_error():
     with pytest.raises(CompileError, match="does not fit in 1 registers"):
-        select_program(_many_live(4), max_registers=1)
+        to_program(_many_live(4), "m.vk", max_registers=1)
 
 
 # -- selection on real kernels ---------------------------------------------------------------------
@@ -412,7 +412,7 @@ def _all_kernels() -> list[Path]:
 
 
 @pytest.mark.parametrize("path", _tier1(), ids=lambda p: p.stem)
-def test_select_program_on_tier1_kernels(path):
+def test_to_program_on_tier1_kernels(path):
     from vgpu import pipeline
     prog = pipeline.compile_path(path)
     for k in prog.kernels.values():
@@ -472,7 +472,7 @@ def test_spilled_kernel_runs_like_the_unconstrained_one():
         y = vgpu.zeros(64, np.int32)
         mod.get_function("k")(vgpu.to_device(x), y, 9, grid=1, block=64)
         outs.append(y.copy_to_host())
-    assert "__spill" in vgpu.isa.select_program(vgpu.pipeline.to_ir(src, "spill.vk"), 6).kernels["k"].locals
+    assert "__spill" in to_program(vgpu.pipeline.to_ir(src, "spill.vk"), "spill.vk", 6).kernels["k"].locals
     np.testing.assert_array_equal(outs[0], outs[1])
 
 
@@ -510,3 +510,28 @@ __global__ void k(const double *x, const long long *y, const short *z, double *o
     b, c = x > 0, y > 0
     np.testing.assert_array_equal(o[32:64], np.where(b, c, ~c) == b)
     assert (o[64:96] == 1).all() and (o[96:] == 0).all()
+
+
+# -- the pipeline's ISA stages ---------------------------------------------------------------------
+def test_listing_shows_the_text_of_header_lines(tmp_path):
+    (tmp_path / "h.vkh").write_text("__device__ int twice(int v)\n{\n    return 2 * v;\n}\n")
+    (tmp_path / "k.vk").write_text('#include "h.vkh"\n__global__ void k(int *o) { o[0] = twice(o[1]); }\n')
+    text = disassemble(vgpu.pipeline.compile_path(tmp_path / "k.vk"))
+    assert f"// {tmp_path / 'h.vkh'}:3  return 2 * v;" in text
+
+
+def test_kernel_totals_beyond_the_device_limits_are_errors_at_the_kernel():
+    src = ("__shared__ float a[8192];\n__shared__ float b[8192];\n"
+           "__global__ void k(float *o)\n{ o[0] = a[threadIdx.x] + b[threadIdx.x]; }\n"
+           "__global__ void fine(float *o) { o[0] = a[threadIdx.x]; }\n")
+    with pytest.raises(CompileError) as e:
+        compile_source(src, "k.vk")
+    (d,) = e.value.diagnostics
+    assert d.span.line == 3 and d.message == ("kernel 'k' uses 65536 bytes of static shared memory (a, b), more "
+                                              "than a block holds (48 KiB)")
+
+
+def test_compile_ir_takes_a_module_from_another_front_end():
+    m = vgpu.pipeline.to_ir(SAXPY, "saxpy.vk", optimize=False)
+    prog = vgpu.pipeline.compile_ir(m, "saxpy.vk", source=SAXPY)
+    assert disassemble(prog) == disassemble(compile_source(SAXPY, "saxpy.vk"))

@@ -1,11 +1,20 @@
-"""The pipeline driver (vgpu.compile is the public function, so this module is `pipeline`): text in,
-`isa.Program` out, with every intermediate form on request.
+"""The pipeline: every stage from text to a runnable `isa.Program`, in order, in this one file
+(vgpu.compile is the public function, so this module is `pipeline`).
 
-    .vk   -> preprocess, parse, check, lower (frontend) -> optimise (ir) -> select, allocate (isa) -> Program
-    .vasm -> assemble (isa) -> Program
+    .vk text   to_ir        front end: preprocess, parse, check, lower (vgpu.frontend) -> ir.Module
+                            IR verifier (vgpu.ir.verify)
+               optimize_ir  IR optimiser (vgpu.ir.optimize), IR verifier again
+               to_program   instruction selection (isa.select)        -> KernelCodes on virtual registers
+                            register allocation (isa.regalloc)       -> physical registers, spills
+                            branch clean-up (isa.peephole)           -> threaded jumps, $L labels
+                            reconvergence points (isa.reconv)        -> every guarded bra's rejoin pc
+                            shared symbols, size limits (isa.usage), the source text of listed lines
+    .vasm text assemble     (vgpu.isa.asm: the same Program, reconvergence placed the same way)
 
-Every stage raises `CompileError`.  An unexpected exception inside a stage is a bug in vgpu; it is
-reported as `InternalCompilerError` (a CompileError, so users never see a traceback) naming the stage.
+`compile_source` runs the .vk stages, `compile_ir` the stages from an IR module on (another front end,
+such as the Python kernels of vgpu.cuda, hands its module there).  Every stage raises `CompileError`;
+an unexpected exception inside a stage is a bug in vgpu, reported as `InternalCompilerError` (a
+CompileError, so users never see a traceback) naming the stage.
 """
 from __future__ import annotations
 
@@ -13,7 +22,7 @@ import gc
 from contextlib import contextmanager
 from pathlib import Path
 
-from .diagnostics import CompileError, Diagnostic, Span
+from .diagnostics import CompileError, Diagnostic, Reporter, Sources, Span
 
 
 class InternalCompilerError(CompileError):
@@ -32,15 +41,66 @@ def _guard(stage: str, filename: str, fn, *args, **kw):
         raise InternalCompilerError(Diagnostic(Span(filename, 0, 0), msg)) from e
 
 
-def to_ir(text: str, filename: str = "<string>", optimize: bool = True):
-    """`.vk` text -> `ir.Module` (optimised unless `optimize=False`), verified."""
+def to_ir(text: str, filename: str = "<string>", optimize: bool = True, reporter: Reporter | None = None):
+    """`.vk` text -> `ir.Module` (optimised unless `optimize=False`), verified.  `reporter` (optional)
+    receives the diagnostics and, in its `sources`, the text of every file read."""
     from . import frontend, ir
-    module = _guard("the front end", filename, frontend.to_ir, text, filename)
+    module = _guard("the front end", filename, frontend.to_ir, text, filename, reporter)
     _guard("the IR verifier", filename, ir.verify, module)
-    if optimize:
-        module = _guard("the IR optimiser", filename, ir.optimize, module)
-        _guard("the IR verifier", filename, ir.verify, module)
+    return optimize_ir(module, filename) if optimize else module
+
+
+def optimize_ir(module, filename: str = "<string>"):
+    """A verified `ir.Module` -> the optimised module, verified again."""
+    from . import ir
+    module = _guard("the IR optimiser", filename, ir.optimize, module)
+    _guard("the IR verifier", filename, ir.verify, module)
     return module
+
+
+def to_program(module, filename: str = "<string>", max_registers: int | None = None,
+               sources: Sources | None = None):
+    """An optimised `ir.Module` -> `isa.Program`: select, allocate registers (spilling to fit
+    `max_registers`), clean up branches, place reconvergence points, check the kernels' shared and
+    local memory against the device; listings get the text of lines in `sources` (headers too)."""
+    from .isa import peephole, reconv, regalloc, select, usage
+    from .isa.program import shared_symbols
+    program = _guard("instruction selection", filename, select.select_kernels, module)
+    for k in program.kernels.values():
+        _guard("register allocation", filename, regalloc.allocate, k, max_registers)
+        _guard("branch clean-up", filename, peephole.clean_branches, k)
+        _guard("reconvergence", filename, reconv.place_reconvergence, k)
+        k.shared = shared_symbols(k, program)
+        problems = usage.over_limits(k, program)
+        if problems:
+            fn = module.functions.get(k.name)
+            span = (fn.span if fn is not None else None) or Span(filename, 0, 0)
+            raise CompileError([Diagnostic(span, msg) for msg in problems])
+    if sources is not None:
+        _listing_text(program, sources)
+    return program
+
+
+def _listing_text(program, sources: Sources) -> None:
+    """The text of every listed line of a file other than the main one (a header), for listings."""
+    for k in program.kernels.values():
+        for ins in k.instrs:
+            if ins.line and ins.file and ins.file != program.filename and \
+                    (ins.file, ins.line) not in program.line_text:
+                text = sources.line(Span(ins.file, ins.line, 1))
+                if text is not None:
+                    program.line_text[(ins.file, ins.line)] = text.strip()
+
+
+def compile_ir(module, filename: str, source: str | None = None, max_registers: int | None = None):
+    """A verified `ir.Module` from any front end -> `isa.Program`: optimise, then `to_program`.
+    `source` is the text of `filename`, kept for listings and fault messages."""
+    with _no_gc():
+        module = optimize_ir(module, filename)
+        program = to_program(module, filename, max_registers)
+    program.source = source
+    program.filename = filename
+    return program
 
 
 @contextmanager
@@ -58,11 +118,10 @@ def _no_gc():
 
 def compile_source(text: str, filename: str = "<string>", max_registers: int | None = None):
     """`.vk` text -> `isa.Program` (source kept for listings and fault messages)."""
-    from . import isa
+    reporter = Reporter()
     with _no_gc():
-        module = to_ir(text, filename)
-        program = _guard("instruction selection", filename, isa.select_program, module,
-                         max_registers=max_registers)
+        module = to_ir(text, filename, reporter=reporter)
+        program = to_program(module, filename, max_registers, reporter.sources)
     program.source = text
     program.filename = filename
     return program

@@ -11,6 +11,7 @@ Out: text: `.version`/`.target`, data symbols with their initial bytes, then per
 from __future__ import annotations
 
 import struct
+from functools import lru_cache
 
 from .program import DataSymbol, Imm, Instr, KernelCode, Mem, Program, Sym
 from .spec import REG_CLASSES, REG_DECL_TYPE, family, type_bits, wide
@@ -76,10 +77,15 @@ def _line_text(prog: Program, file: str, line: int) -> str | None:
     if (file, line) in prog.line_text:
         return prog.line_text[(file, line)]
     if prog.source is not None and file == prog.filename:
-        lines = prog.source.splitlines()
+        lines = _source_lines(prog.source)
         if 1 <= line <= len(lines):
             return lines[line - 1].strip()
     return None
+
+
+@lru_cache(maxsize=4)
+def _source_lines(source: str) -> list[str]:
+    return source.splitlines()
 
 
 def _kernel(prog: Program, k: KernelCode) -> list[str]:
