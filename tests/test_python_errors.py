@@ -116,9 +116,19 @@ def test_recursive_device_function():
         k[1, 1](A)
 
 
-def test_partial_indexing_of_2d_array():
-    with pytest.raises(vgpu.CompileError, match="sub-array"):
+def test_storing_to_a_sub_array():
+    with pytest.raises(vgpu.CompileError, match="index every dimension to store"):
         cuda.jit(k_partial_index)[1, 1](np.zeros((2, 2)))
+
+
+def k_strided_view(a, o):
+    col = a[:, 0]
+    o[0] = col[1]
+
+
+def test_strided_views_are_rejected():
+    with pytest.raises(vgpu.CompileError, match="strided views are not supported"):
+        cuda.jit(k_strided_view)[1, 1](np.zeros((2, 2)), np.zeros(1))
 
 
 def test_launch_errors_are_type_errors():

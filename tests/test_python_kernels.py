@@ -299,3 +299,22 @@ def test_print_is_device_printf(capfd):
     hello[1, 4](np.array([1.5, -2.0], np.float32))
     out = capfd.readouterr().out
     assert "hello 0 1.500000 100%\n" in out and "hello 1 -2.000000 100%\n" in out
+
+
+def test_contiguous_views():
+    @cuda.jit
+    def k(a, o):
+        i = cuda.grid(1)
+        row = a[i]                     # a 1-d view of row i
+        o[i, 0] = row[2] + a[i][3] + a[i, :][0]
+        o[i, 1] = a[i, 1:4].size + a[i, -2:][0] + a[i, 3:1].size * 100
+        mid = a[1:3]
+        o[i, 2] = mid[1, i % 5] + mid.shape[0]
+        row[4] = -1                     # stores through a view land in a
+    a = np.arange(20, dtype=np.int64).reshape(4, 5)
+    o = np.zeros((4, 3), np.int64)
+    ref = a.copy()
+    k[1, 4](a, o)
+    for i in range(4):
+        assert o[i].tolist() == [ref[i, 2] + ref[i, 3] + ref[i, 0], 3 + ref[i, 3], ref[2, i % 5] + 2]
+    assert a[:, 4].tolist() == [-1] * 4
