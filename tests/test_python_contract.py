@@ -93,3 +93,18 @@ def test_fault_names_py_file_and_line():
     msg = str(e.value)
     assert f"{__file__}:{oob.py_func.__code__.co_firstlineno + 3}" in msg and "a[i * 100000] = 1.0" in msg
     assert "oob" in msg and "thread" in msg
+
+
+def test_sanitizers_and_counters_see_python_lines():
+    @cuda.jit
+    def racy(a):
+        s = cuda.shared.array(32, np.int32)
+        s[0] = cuda.threadIdx.x          # every thread writes the same word: a race
+        cuda.syncthreads()
+        a[cuda.threadIdx.x] = s[0]
+    a = np.zeros(32, np.int32)
+    res = racy.launch((a,), 1, 32, check="racecheck")
+    assert res is racy.last_result and res.reports
+    line = racy.py_func.__code__.co_firstlineno + 3
+    assert any(str(line) in str(r) for r in res.reports)
+    assert any(k == line or (isinstance(k, tuple) and line in k) for k in res.line_counts)

@@ -62,6 +62,7 @@ class Dispatcher:
         self.max_registers = max_registers
         self._src: PySource | None = None
         self._cache: dict[tuple, tuple] = {}
+        self.last_result = None
         self.signatures: list[list] = []
         for sig in sigs or []:
             types = N.parse_signature(sig) if isinstance(sig, str) else [
@@ -121,6 +122,9 @@ class Dispatcher:
         raise TypeError(f"{self.__name__}{_sig_key(types)}: no matching signature (compiled: {have})")
 
     def launch(self, args, grid, block, shared: int = 0, device=None, **kw):
+        """Launch and wait; returns (and keeps in `last_result`) the launch's result: counters,
+        `line_counts` by .py line, printf output, sanitizer `.reports`.  kw: `check=` sanitizers,
+        `trace=` a vgpu.sim.trace.Tracer (see docs/sanitizers.md, docs/tracing.md)."""
         from ..runtime.device import resolve
         dev = resolve(device)
         types = self._types_for(args)
@@ -146,7 +150,8 @@ class Dispatcher:
         if kernel.param_names and kernel.param_names[-1] == DYN_SHARED_PARAM:
             values.append(int(shared))
         try:
-            return kernel(*values, grid=grid, block=block, shared=shared, device=dev, **kw)
+            self.last_result = kernel(*values, grid=grid, block=block, shared=shared, device=dev, **kw)
+            return self.last_result
         finally:
             for host, d in copies:
                 if isinstance(host, np.ndarray) and host.flags.writeable:
