@@ -131,8 +131,48 @@ def test_strided_views_are_rejected():
         cuda.jit(k_strided_view)[1, 1](np.zeros((2, 2)), np.zeros(1))
 
 
+def k_dim3_attr(a):
+    t = cuda.threadIdx
+    a[0] = t.w
+
+
+def k_tuple_oob(a):
+    a[0] = a.shape[3]
+
+
+def k_float_range(a):
+    for i in range(1.5):
+        a[0] = i
+
+
+def k_print_array(a):
+    print(a)
+
+
+def k_store_tuple(a):
+    a[0] = (1, 2)
+
+
+def k_unify(a, n):
+    x = 1
+    if n > 0:
+        x = a
+    a[0] = 1
+
+
+@pytest.mark.parametrize("fn,needle", [
+    (k_dim3_attr, "has no attribute 'w'"), (k_tuple_oob, "tuple index out of range"),
+    (k_float_range, "range() arguments must be integers"), (k_print_array, "print() of array"),
+    (k_store_tuple, "cannot store"), (k_unify, "cannot unify")])
+def test_typing_errors(fn, needle):
+    args = (A, 1) if fn is k_unify else (A,)
+    assert needle in _compile_error(fn, *args)
+
+
 def test_launch_errors_are_type_errors():
     k = cuda.jit(k_partial_index)
+    with pytest.raises(TypeError, match=r"takes 1 arguments \(a\), 2 given"):
+        k[1, 1](A, A)
     with pytest.raises(TypeError, match="configuration"):
         k(A)
     with pytest.raises(TypeError, match="cannot be passed"):

@@ -110,6 +110,14 @@ class Dispatcher:
         return _Launch(self, (int(n) + 127) // 128, 128, 0)
 
     def _types_for(self, args) -> list:
+        import inspect
+        try:
+            params = list(inspect.signature(self.py_func).parameters)[self.dim3_params:]
+        except (TypeError, ValueError):
+            params = None
+        if params is not None and len(params) != len(args):
+            raise TypeError(f"{self.__name__}() takes {len(params)} arguments ({', '.join(params)}), "
+                            f"{len(args)} given")
         types = [N.typeof(a, f"{self.__name__}() argument {k + 1}") for k, a in enumerate(args)]
         if not self.signatures:
             return types
