@@ -81,10 +81,6 @@ def unsigned_of(t: Scalar) -> Scalar:
     return SCALARS["u" + t.name[1:]] if t.is_int else t
 
 
-def signed_of(t: Scalar) -> Scalar:
-    return SCALARS["s" + t.name[1:]] if t.is_int else t
-
-
 # State spaces, as PTX names them.  'generic' means "decide from the address at run time".
 SPACES = ("global", "shared", "local", "const", "param", "generic")
 

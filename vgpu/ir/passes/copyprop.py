@@ -7,22 +7,12 @@ directly; those instructions are deleted.
 from __future__ import annotations
 
 from ..nodes import Const, Function, Instr, Value
-from .rewrite import remove_instrs, replace_uses, resolve
+from .rewrite import resolve, rewrite_forward
 
 
 def propagate_copies(fn: Function) -> bool:
     """Forward copies to their uses; True if anything changed."""
-    repl: dict[Value, Value] = {}
-    for b in fn.blocks:      # laid out in reverse postorder by optimize_function
-        for i in b.instrs:
-            if any(a in repl for a in i.args):
-                i.args = [resolve(repl, a) for a in i.args]
-            v = copied(i, repl)
-            if v is not None:
-                repl[i] = v
-    replace_uses(fn, repl)
-    remove_instrs(fn, set(repl))
-    return bool(repl)
+    return rewrite_forward(fn, copied)
 
 
 def copied(i: Instr, repl: dict[Value, Value]) -> Value | None:

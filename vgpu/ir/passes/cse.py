@@ -10,7 +10,7 @@ from __future__ import annotations
 from ..cfg import dominator_tree, dominators
 from ..nodes import Block, Const, Function, Instr, Value
 from ..ops import OPS
-from .rewrite import remove_instrs, replace_uses, resolve
+from .rewrite import commit, resolve
 
 
 def _key_of(v: Value, repl: dict[Value, Value]):
@@ -65,7 +65,5 @@ def eliminate_common_subexpressions(fn: Function) -> bool:
         while stack and isinstance(stack[-1], tuple):
             for k in stack.pop()[1]:
                 del table[k]
-    replace_uses(fn, repl)
-    remove_instrs(fn, set(repl))
-    return bool(repl)
+    return commit(fn, repl)
 

@@ -11,27 +11,22 @@ from ... import arith
 from ...types import PRED, Scalar
 from ..nodes import Const, Function, Instr, Value
 from ..ops import OPS
-from .rewrite import remove_instrs, replace_uses, resolve
+from .rewrite import rewrite_forward
 
 FOLDABLE_GROUPS = ("alu", "cmp", "cvt", "math")
 
 
 def fold_constants(fn: Function) -> bool:
     """Replace constant expressions and exact identities by their values; True if anything changed."""
-    repl: dict[Value, Value] = {}
-    for b in fn.blocks:      # laid out in reverse postorder by optimize_function
-        for i in b.instrs:
-            if any(a in repl for a in i.args):
-                i.args = [resolve(repl, a) for a in i.args]
-            info = OPS[i.op]
-            if not info.pure or info.group not in FOLDABLE_GROUPS or i.type is None:
-                continue
-            v = evaluate(i) if all(isinstance(a, Const) for a in i.args) else identity(i)
-            if v is not None:
-                repl[i] = v
-    replace_uses(fn, repl)
-    remove_instrs(fn, set(repl))
-    return bool(repl)
+    return rewrite_forward(fn, folded)
+
+
+def folded(i: Instr, repl: dict[Value, Value]) -> Value | None:
+    """The constant or operand that instruction i always equals, if any."""
+    info = OPS[i.op]
+    if not info.pure or info.group not in FOLDABLE_GROUPS or i.type is None:
+        return None
+    return evaluate(i) if all(isinstance(a, Const) for a in i.args) else identity(i)
 
 
 def evaluate(i: Instr) -> Const | None:
@@ -56,43 +51,17 @@ def _is(v: Value, t: Scalar, k: int) -> bool:
 
 
 def identity(i: Instr) -> Value | None:
-    """x for an instruction equal to its operand x (or a constant) for every input; else None."""
+    """x for an instruction equal to its operand x (or a constant) for every input; else None.
+    Commutative ops (the IR table's flag) are tried with the constant on either side."""
     t = i.type
     if len(i.args) != 2 or not (t.is_int or t == PRED) or i.args[0].type != t:
         return None
     x, y = i.args
-    if i.op in ("sub", "shl", "shr", "div"):          # identities on the right operand only
-        if i.op == "div":
-            return x if _is(y, t, 1) else None
-        return x if (_is(y, t, 0) if i.op == "sub" else isinstance(y, Const) and y.value == 0) else None
-    for a, b in ((x, y), (y, x)):                      # add mul and or xor commute
-        if i.op in ("add", "or", "xor") and _is(b, t, 0) or i.op in ("mul", "and") and \
-                _is(b, t, 1 if i.op == "mul" else -1):
+    op = i.op
+    for a, b in ((x, y), (y, x)) if OPS[op].commutative else ((x, y),):   # a op b, b the constant
+        if op in ("add", "sub", "or", "xor") and _is(b, t, 0) or op in ("mul", "div") and _is(b, t, 1) or \
+                op == "and" and _is(b, t, -1) or op in ("shl", "shr") and isinstance(b, Const) and b.value == 0:
             return a
-        if i.op in ("mul", "and") and _is(b, t, 0) or i.op == "or" and _is(b, t, -1):
+        if op in ("mul", "and") and _is(b, t, 0) or op == "or" and _is(b, t, -1):
             return b
-    return None
-    x, y = i.args
-    if i.op in ("add", "or", "xor") and _is(x, t, 0):
-        return y
-    if i.op == "mul" and _is(x, t, 1):
-        return y
-    if i.op in ("mul", "and") and _is(x, t, 0):
-        return x
-    if i.op == "and" and _is(x, t, -1):
-        return y
-    if i.op == "or" and _is(x, t, -1):
-        return x
-    if i.op in ("add", "sub", "or", "xor") and _is(y, t, 0):
-        return x
-    if i.op in ("shl", "shr") and isinstance(y, Const) and y.value == 0:
-        return x
-    if i.op in ("mul", "div") and _is(y, t, 1):
-        return x
-    if i.op in ("mul", "and") and _is(y, t, 0):
-        return y
-    if i.op == "and" and _is(y, t, -1):
-        return x
-    if i.op == "or" and _is(y, t, -1):
-        return y
     return None

@@ -1,9 +1,12 @@
-"""Small helpers the passes share: value replacement in one sweep, use lists, phi edge edits.
+"""Small helpers the passes share: value replacement in one sweep, use lists, phi edge edits, and
+the rewrite loop of the folding, copy-propagation and CSE passes (`rewrite_forward`, `commit`).
 
 In:  a Function and a map from old values to their replacements (chains allowed: a -> b -> c).
 Out: the function edited in place.  Each helper is one linear walk, so passes stay O(n).
 """
 from __future__ import annotations
+
+from typing import Callable
 
 from ..nodes import Block, Function, Instr, Value
 
@@ -62,3 +65,25 @@ def remove_instrs(fn: Function, dead: set[Instr]) -> None:
             b.instrs = [i for i in b.instrs if i not in dead]
     for i in dead:
         i.block = None
+
+
+def commit(fn: Function, repl: dict[Value, Value]) -> bool:
+    """Make the replacements: every use rewritten, the replaced instructions deleted; True if any."""
+    replace_uses(fn, repl)
+    remove_instrs(fn, set(repl))
+    return bool(repl)
+
+
+def rewrite_forward(fn: Function, find: Callable[[Instr, dict[Value, Value]], Value | None]) -> bool:
+    """One pass over fn's instructions in block order (reverse postorder, as optimize lays them out):
+    each instruction's operands are first rewritten through the replacements found so far, then
+    `find(i, repl)` names the value i can be replaced by (None: keep it); then `commit`."""
+    repl: dict[Value, Value] = {}
+    for b in fn.blocks:
+        for i in b.instrs:
+            if any(a in repl for a in i.args):
+                i.args = [resolve(repl, a) for a in i.args]
+            v = find(i, repl)
+            if v is not None:
+                repl[i] = v
+    return commit(fn, repl)
