@@ -12,6 +12,7 @@
                 (docs/sanitizers.md, tracing.md)
 
     vgpuc profile FILE.vk ...           run's arguments (+ --json FILE): counters per source line
+    vgpuc serve [--host H] [--port P]   the explorer page and REST API (vgpu[web]; docs/explorer.md)
 
 Exit status: 0 success, 1 compile error, 2 usage error, 3 device fault or sanitizer errors reported.
 Never a traceback.  Results (printf, --print, --stats, profile) go to stdout; diagnostics, warnings,
@@ -73,6 +74,9 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParse
     p = sub.add_parser("profile", help="run a kernel and print its counters per source line")
     _run_arguments(p)
     p.add_argument("--json", metavar="FILE", help="also write the profile as JSON to FILE")
+    p = sub.add_parser("serve", help="serve the explorer page and the REST API (needs vgpu[web])")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     return ap, sub.choices
 
 
@@ -393,7 +397,23 @@ def _profile(a, program, result) -> None:
     print(profile.render(result, program, color=sys.stdout.isatty() and "NO_COLOR" not in os.environ))
 
 
-COMMANDS = {"check": cmd_check, "ir": cmd_ir, "asm": cmd_asm, "run": cmd_run, "profile": cmd_run}
+def cmd_serve(a) -> int:
+    """`vgpuc serve`: the explorer at /, OpenAPI at /docs (vgpu.web), until interrupted."""
+    if not 0 < a.port < 65536:
+        raise UsageError(f"--port must be from 1 to 65535, not {a.port}")
+    try:
+        from . import web
+        import fastapi, uvicorn  # noqa: F401, E401 - the extra's dependencies
+    except ImportError as e:
+        raise UsageError(f"serve needs the web extra: pip install 'vgpu[web]' ({e})") from None
+    print(f"vgpuc: serving the explorer at http://{a.host}:{a.port}/ (API docs at /docs); Ctrl-C stops",
+          file=sys.stderr)
+    web.serve(a.host, a.port)
+    return EXIT_OK
+
+
+COMMANDS = {"check": cmd_check, "ir": cmd_ir, "asm": cmd_asm, "run": cmd_run, "profile": cmd_run,
+            "serve": cmd_serve}
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
