@@ -193,7 +193,8 @@ class StmtGen:
     def switch(self, budget):
         r, c = self.rng, self.ctx
         e = conv(self.expr("int", 2), r.choice([I32, U32, I32, INTS[0], INTS[3]]))
-        ctl = f"(({e.text}) & 7)" if r.random() < 0.7 else e.text
+        masked = r.random() < 0.7
+        ctl = f"(({e.text}) & 7)" if masked else e.text
         ctl_t = promote(e.ty)
         int_macros = [m for m in c.macros if m.fn is None and m.e is not None and not m.e.ty.flt
                       and m.e.lo == m.e.hi and 0 <= m.e.lo <= 100 and m.e.ty.bits <= ctl_t.bits]
@@ -211,6 +212,9 @@ class StmtGen:
                     v = r.randrange(0, 9)
                     text, ty, _ = int_literal(r, v)
                     if ty.bits > ctl_t.bits:
+                        text = str(v)
+                    if not masked and ctl_t.signed and r.random() < 0.3:
+                        v = -r.randrange(1, 200)           # negative labels of a signed controlling value
                         text = str(v)
                 if v in used:
                     continue
