@@ -89,7 +89,7 @@ def run_c(d: Path, timeout: float = 60) -> tuple[bytes | None, Outcome | None]:
 
 def _normalise(msg: str) -> str:
     first = msg.strip().splitlines()[0] if msg.strip() else ""
-    first = re.sub(r"^\S*?:\d+(:\d+)?:\s*", "", first)
+    first = re.sub(r"^\S*?:(\d+:)*\s*", "", first)           # the file:line:col of the message
     return re.sub(r"\b[vhKSTaqiwl]\d+\b|\d+", "N", first)[:120]
 
 
