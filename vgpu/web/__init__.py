@@ -38,7 +38,12 @@ def start_background(port: int = 8001, host: str = "127.0.0.1", limits: Limits |
     server does not come up within `timeout` seconds (the port in use, say)."""
     server = _server(host, port, limits, cors_origins)
     server.install_signal_handlers = lambda: None          # older uvicorn: no signals off the main thread
-    thread = threading.Thread(target=server.run, name=f"vgpu-web-{port}", daemon=True)
+    def target() -> None:
+        try:
+            server.run()
+        except SystemExit:                                  # uvicorn's way of saying it could not start
+            pass
+    thread = threading.Thread(target=target, name=f"vgpu-web-{port}", daemon=True)
     thread.start()
     deadline = time.monotonic() + timeout
     while not server.started:

@@ -26,7 +26,7 @@ import numpy as np
 
 from .. import Device, Module, profile, to_device
 from ..runtime.params import ArgumentError
-from ..sim import DeviceError, Tracer, parse_checks
+from ..sim import DeviceError, InvalidLaunch, Tracer, parse_checks
 from .limits import Limits
 from .listing import NUMPY_DTYPES, compile_source
 
@@ -265,6 +265,8 @@ def run(req: dict, limits: Limits, devices: RunDevices) -> dict:
         reports = result.reports
     except ArgumentError as e:
         raise RunError(400, str(e)) from None
+    except InvalidLaunch as e:                    # the geometry or shared memory asked for: the request's fault
+        raise RunError(400, f"invalid launch: {e}") from None
     except DeviceError as e:
         fault, reports = fault_json(e), getattr(e, "reports", [])
     outputs = []
