@@ -5,7 +5,7 @@ In:  a `RunRequest`-shaped dict (source, kernel, grid, block, args, shared, chec
      service's `Limits`.
 Out: `run(request, limits, keep)` -> the JSON answer: kernel, grid, block, device (id and name of the
      device the run used, kept alive for the memory inspector), outputs (per pointer argument: dtype,
-     size, address, summary and first elements), counters (the launch's counters, as `vgpuc run
+     size, address, offset in global memory, summary and first elements), counters (the launch's counters, as `vgpuc run
      --stats`), occupancy, profile (exactly `vgpuc profile --json`: per-line and per-instruction counters),
      divergence (the chosen warp's timeline: per instruction it executed, the step, pc, active mask,
      live lanes, stack depth, .vk line and the SIMT stack entries), reports (sanitizers), printf,
@@ -26,7 +26,7 @@ import numpy as np
 
 from .. import Device, Module, profile, to_device
 from ..runtime.params import ArgumentError
-from ..sim import DeviceError, InvalidLaunch, Tracer, parse_checks
+from ..sim import GLOBAL_BASE, DeviceError, InvalidLaunch, Tracer, parse_checks
 from .limits import Limits
 from .listing import NUMPY_DTYPES, compile_source
 
@@ -273,6 +273,7 @@ def run(req: dict, limits: Limits, devices: RunDevices) -> dict:
     for n, arr in arrays.items():
         host = arr.copy_to_host()
         outputs.append({"name": n, "dtype": str(host.dtype), "size": int(host.size), "address": arr.address,
+                        "offset": arr.address - GLOBAL_BASE,
                         "nbytes": int(host.nbytes), **summary(host, limits.preview_elements)})
     answer = {"kernel": kname, "grid": list(grid), "block": list(block), "shared": shared,
               "device": {"id": dev.id, "name": dev.name}, "outputs": outputs, "fault": fault,

@@ -288,11 +288,11 @@ function renderResults() {
   $("#timing").textContent = r.timing ? JSON.stringify(r.timing) : "the timing model does not exist yet";
   $("#outputs").innerHTML = r.outputs.map(o =>
     `<div class="out" id="out-${esc(o.name)}"><b>${esc(o.name)}</b> ${esc(o.dtype)}[${o.size}] min ${fmt(o.min)} max ${fmt(o.max)} mean ${fmt(o.mean)} sum ${fmt(o.sum)}` +
-    ` <a href="#" data-mem="${o.address}" data-n="${o.nbytes}" data-dt="${esc(o.dtype)}">memory</a>` +
+    ` <a href="#" data-mem="${o.offset}" data-n="${o.nbytes}" data-dt="${esc(o.dtype)}">memory</a>` +
     `<div class="first">${o.first.map(fmt).join(", ")}${o.size > o.first.length ? ", …" : ""}</div></div>`).join("");
   $$("#outputs a[data-mem]").forEach(a => a.addEventListener("click", (ev) => {
     ev.preventDefault();
-    openMemory(S.run.device.id, "global", Number(a.dataset.mem) - 4294967296, Math.min(Number(a.dataset.n), 1024), a.dataset.dt);
+    openMemory(S.run.device.id, "global", Number(a.dataset.mem), Math.min(Number(a.dataset.n), 1024), a.dataset.dt);
   }));
   $("#fault").textContent = r.fault ? `${r.fault.type}: ${r.fault.message}` : "";
   $("#reports").innerHTML = r.reports.map(x => `<pre>${esc(x.text)}</pre>`).join("");
