@@ -1,17 +1,22 @@
-"""Time to compile a 1,000-line kernel file, stage by stage.
+"""Time to compile a 1,000-line kernel file, stage by stage, and compile time on long generated kernels.
 
-    python benchmarks/compile_time.py [--lines 1000] [--repeat 5]
+    python benchmarks/compile_time.py [--lines 1000] [--repeat 5] [--long 20000]
 
 The file is made of the examples' kernels, renamed and repeated until it has the requested number of
 lines (so it is real, varied code: loops, shared memory, atomics, divergence).  Prints the best time of
 each stage over the repeats and the whole pipeline's; the target is < 0.5 s for 1,000 lines.
+
+Then one kernel of `--long` statements each: `if (a > i) s += k;` (branchy: a basic block and a phi
+per statement), straight-line arithmetic, and `--long // 10` nested ifs; compile time must grow
+linearly (the target: 20,000 ifs in under 5 s).  `--long 0` skips them.
 """
 import argparse
 import re
+import resource
 import time
 from pathlib import Path
 
-from vgpu import ir, isa, pipeline
+from vgpu import ir, pipeline
 from vgpu.frontend import to_ir
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,6 +48,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--lines", type=int, default=1000)
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--long", type=int, default=20000)
     a = ap.parse_args()
     src = make_source(a.lines)
     n_lines = src.count("\n") + 1
@@ -51,7 +57,7 @@ def main() -> None:
     t_opt, _ = best(lambda: ir.optimize(to_ir(src, "bench.vk")), a.repeat)
     t_opt -= t_front
     opt = ir.optimize(to_ir(src, "bench.vk"))
-    t_isa, program = best(lambda: isa.select_program(ir.optimize(to_ir(src, "bench.vk"))), a.repeat)
+    t_isa, program = best(lambda: pipeline.to_program(ir.optimize(to_ir(src, "bench.vk"))), a.repeat)
     t_isa -= t_front + t_opt
     n_instr = sum(len(k.instrs) for k in program.kernels.values())
     wall, _ = best(lambda: pipeline.compile_source(src, "bench.vk"), a.repeat)
@@ -62,6 +68,26 @@ def main() -> None:
     print(f"  ISA (select, allocate, reconverge):           {t_isa * 1000:7.1f} ms")
     print(f"  whole pipeline (vgpu.pipeline.compile_source, with the IR verifier): {wall * 1000:.1f} ms wall, "
           f"{cpu * 1000:.1f} ms CPU  (target < 500 ms per 1,000 lines)")
+    if a.long:
+        long_kernels(a.long)
+
+
+def long_kernels(n: int) -> None:
+    head = "__global__ void k(int *o, int a)\n{\n    int s = 0;\n"
+    cases = {
+        f"{n} ifs": "".join(f"    if (a > {i}) s += {i % 7 + 1};\n" for i in range(n)),
+        f"{n} straight-line statements": "".join(f"    s = s * {i % 5 + 3} + (a ^ {i});\n" for i in range(n)),
+        f"{n // 10} nested ifs": "    " + "if (a > 1) " * (n // 10) + "s = a;\n",
+    }
+    for name, body in cases.items():
+        src = head + body + "    o[0] = s;\n}\n"
+        rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        t0, c0 = time.perf_counter(), time.process_time()
+        pipeline.compile_source(src, "long.vk")
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+        grew = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss0) / 1024
+        print(f"  {name:32s} {wall:6.2f} s wall, {cpu:6.2f} s CPU, peak memory +{grew:.0f} MB"
+              + ("  (target < 5 s)" if name.endswith(" ifs") and "nested" not in name else ""))
 
 
 if __name__ == "__main__":
