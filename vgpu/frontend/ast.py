@@ -39,6 +39,8 @@ class TypeRef(Node):
                                              # 'enum E', a typedef name, 'float4', ...
     quals: frozenset[str] = frozenset()      # qualifiers of the base type: const, volatile
     derived: list[Pointer | Array] = field(default_factory=list)   # innermost (next to the name) first
+    targs: "list | None" = None              # template arguments (TypeRef / Expr) of `base<...>`
+    ref: bool = False                        # a C++ reference `T &` (outermost)
 
 
 # -- expressions -----------------------------------------------------------------------------------
@@ -118,6 +120,18 @@ class Cast(Expr):
 
 
 @dataclass(eq=False)
+class TemplateId(Expr):
+    name: str                                # `f<256, true>`: a template and its arguments
+    args: list                               # TypeRef / Expr
+
+
+@dataclass(eq=False)
+class FunctionalCast(Expr):
+    type: TypeRef                            # `float(x)`, `T()`: C++ functional notation
+    args: list
+
+
+@dataclass(eq=False)
 class Call(Expr):
     func: Expr                               # usually Ident; Member for g.sync()
     args: list[Expr]
@@ -177,6 +191,8 @@ class FunctionDef(Node):
     qualifiers: frozenset[str] = frozenset() # __global__ __device__ __host__ __forceinline__ __noinline__ static inline
     launch_bounds: list[Expr] = field(default_factory=list)
     name_span: Span | None = field(default=None, repr=False)
+    targs: "list | None" = None              # `f<int>(...)`: a specialisation or explicit instantiation
+    explicit: bool = False                   # `template __global__ void f<1>(int *);`
 
 
 @dataclass(eq=False)
@@ -190,6 +206,20 @@ class StructDef(Node):
 class EnumDef(Node):
     name: str | None
     items: list[tuple[str, Expr | None, Span]]
+
+
+@dataclass(eq=False)
+class TemplateParam(Node):
+    name: str
+    kind: str                                # 'type' or 'value'
+    type: "TypeRef | None" = None            # of a value parameter
+    default: "TypeRef | Expr | None" = None
+
+
+@dataclass(eq=False)
+class TemplateDecl(Node):
+    params: list[TemplateParam]
+    decl: "FunctionDef | DeclStmt"           # a function, or a DeclStmt holding one StructDef
 
 
 @dataclass(eq=False)
@@ -281,4 +311,4 @@ class UnsupportedStmt(Stmt):
 
 @dataclass(eq=False)
 class TranslationUnit(Node):
-    decls: list[FunctionDef | DeclStmt]
+    decls: list[FunctionDef | DeclStmt | TemplateDecl]

@@ -115,6 +115,10 @@ _add("__activemask", "fixed", ret=UINT, op="activemask")
 _add("__lane_id", "fixed", ret=UINT, op="sreg", attrs={"name": "laneid"})
 _add("this_grid", "cg", ret=GRID_GROUP)
 _add("this_thread_block", "cg", ret=THREAD_BLOCK)
+_add("cooperative_groups::sync", "cgsync")
+# 24-bit multiplies: the low 32 bits of the product of the low 24 bits (sign-extended for __mul24)
+_add("__umul24", "fixed", params=(UINT, UINT), ret=UINT, op="mul24", attrs={"signed": False})
+_add("__mul24", "fixed", params=(INT, INT), ret=INT, op="mul24", attrs={"signed": True})
 
 # -- atomics: overloads by pointee type, as CUDA declares them ------------------------------------------
 _I, _IU, _IUL = (INT,), (INT, UINT), (INT, UINT, ULLONG)
@@ -134,7 +138,7 @@ for _vname, _vt in VECTORS.items():
 
 # CUDA functions that vgpu knows about but does not implement: a clear diagnostic, not "undeclared"
 NOT_YET = {"__ldg", "__sinf", "__cosf", "__expf", "__logf", "__powf", "__fdividef", "__saturatef",
-           "__mul24", "__umul24", "__mulhi", "__umulhi", "__float2int_rn", "__int2float_rn",
+           "__mulhi", "__umulhi", "__float2int_rn", "__int2float_rn",
            "__shfl", "__shfl_up", "__shfl_down", "__shfl_xor", "__ballot", "__any", "__all",
            "__match_any_sync", "__match_all_sync", "__reduce_add_sync", "atomicAdd_block",
            "atomicAdd_system", "__nanosleep", "malloc", "free", "memcpy", "memset", "assert",

@@ -15,6 +15,7 @@ from __future__ import annotations
 from . import ast as A
 from .check_call import CallChecker
 from .check_expr import ExprChecker
+from .check_template import Template, TemplateChecker
 from .consteval import convert, to_bytes, to_int_type
 from .ctypes import (CHAR, ERROR, INT, TYPEDEFS, VOID, CG_TYPES, Array, CType, ErrorType, FuncType, Pointer,
                      StructInfo, StructType, Void, base_type, decay, is_arith, is_complete_object, is_integer,
@@ -27,7 +28,7 @@ _NOT_YET_TYPES = {"auto", "half", "__half", "__nv_bfloat16", "double4", "long4",
 _SPACES = {"__shared__": "shared", "__constant__": "const", "__device__": "global"}
 
 
-class Checker(ExprChecker, CallChecker):
+class Checker(ExprChecker, CallChecker, TemplateChecker):
     """Walks the translation unit: scopes, declarations, types, functions, variables and their
     initialisers, statements.  Expressions and calls are checked by the mixins."""
 
@@ -94,6 +95,10 @@ class Checker(ExprChecker, CallChecker):
             self.declare(d.name, TypeName(d.name, t), d.span)
         elif isinstance(d, A.VarDecl):
             self.var_decl(d, file_scope)
+        elif isinstance(d, A.TemplateDecl):
+            self.template_decl(d)
+        elif isinstance(d, A.FunctionDef) and d.targs is not None:
+            self.specialisation(d)
         elif isinstance(d, A.FunctionDef):
             self.function(d)
 
@@ -155,6 +160,9 @@ class Checker(ExprChecker, CallChecker):
             self.tags[-1][d.name] = "enum"
 
     def resolve(self, ref: A.TypeRef) -> CType:
+        if ref.ref:
+            self.unsupported(ref.span, "C++ references ('T &') are not supported yet: pass a pointer")
+            return ERROR
         t = self.base(ref)
         t = qualified(t, "const" in ref.quals, "volatile" in ref.quals)
         for der in reversed(ref.derived):
@@ -184,6 +192,8 @@ class Checker(ExprChecker, CallChecker):
 
     def base(self, ref: A.TypeRef) -> CType:
         name = ref.base.strip()
+        if ref.targs is not None:
+            return self.template_type(ref)
         t = base_type(name)
         if t is not None:
             return t
@@ -198,6 +208,9 @@ class Checker(ExprChecker, CallChecker):
         sym = self.lookup(name)
         if isinstance(sym, TypeName):
             return sym.ctype
+        if isinstance(sym, Template):
+            self.error(ref.span, f"use of template '{name}' requires template arguments")
+            return ERROR
         for scope in reversed(self.tags):          # C++: a struct's tag names its type
             if isinstance(scope.get(name), StructInfo):
                 return StructType(scope[name])

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from . import ast as A
 from .builtins import TABLE, Builtin
-from .ctypes import (DOUBLE, ERROR, FLOAT, GRID_GROUP, INT, THREAD_BLOCK, VOID, CType, ErrorType, Float, Pointer,
-                     StructType, is_arith, is_integer, promote, spell, unqual, usual_arith)
+from .ctypes import (DOUBLE, ERROR, FLOAT, GRID_GROUP, INT, THREAD_BLOCK, UINT, VOID, CType, ErrorType, Float, Pointer,
+                     StructType, decay, is_arith, is_integer, promote, spell, unqual, usual_arith)
+from .check_template import Template
 from .symbols import CallInfo, Func
 
 _CG_COMMON = {"sync", "size", "thread_rank", "num_threads", "is_valid", "dim_threads", "thread_index"}
@@ -22,6 +23,25 @@ class CallChecker:
     def e_Call(self, e: A.Call) -> CType:
         if isinstance(e.func, A.Member):
             return self.member_call(e)
+        if isinstance(e.func, A.TemplateId):
+            saved, self._call_args = getattr(self, "_call_args", []), e.args
+            for a in e.args:
+                self.value(a)
+            ft = self.expr(e.func)
+            self._call_args = saved
+            sym = self.sema.refs.get(e.func)
+            if not isinstance(sym, Func):
+                return ERROR
+            return self.call_func(e, sym, checked=True)
+        if isinstance(e.func, A.Ident):
+            tpl = self.lookup(e.func.name)
+            if isinstance(tpl, Template):
+                fn = self.deduced_call(e, tpl)
+                if fn is None:
+                    return ERROR
+                self.sema.refs[e.func] = fn
+                e.func.ctype = fn.ctype
+                return self.call_func(e, fn, checked=True)
         if not isinstance(e.func, A.Ident):
             self.expr(e.func)
             self.unsupported(e.span, "calls through function pointers are not supported yet")
@@ -52,14 +72,14 @@ class CallChecker:
                            f"{lo if few else hi}, have {n}")
         return False
 
-    def call_func(self, e: A.Call, fn: Func) -> CType:
+    def call_func(self, e: A.Call, fn: Func, checked: bool = False) -> CType:
         caller = self.func
         if fn.kind == "kernel":
             self.unsupported(e.span, f"calling a __global__ function ('{fn.name}') from device code is "
                                      "not supported")
         elif caller is not None:
             caller.calls.append((fn, e.func.span))
-        ts = [self.value(a) for a in e.args]
+        ts = [decay(a.ctype) for a in e.args] if checked else [self.value(a) for a in e.args]
         params = list(fn.ctype.params)
         if self.arg_count(e, len(params), len(params)):
             for p, a, t in zip(params, e.args, ts):
@@ -83,6 +103,15 @@ class CallChecker:
             return VOID
         if unqual(bt) in (GRID_GROUP, THREAD_BLOCK) and m.name not in _CG_MEMBERS[unqual(bt)]:
             self.error(m.span, f"no member named '{m.name}' in '{spell(unqual(bt))}'")
+        elif unqual(bt) == THREAD_BLOCK and m.name in ("thread_rank", "size", "num_threads") and not e.args:
+            self.sema.calls[e] = CallInfo(TABLE["__syncthreads"], [], UINT, "cg_block", {"what": m.name})
+            return UINT
+        elif unqual(bt) == THREAD_BLOCK and m.name in ("group_index", "thread_index", "group_dim",
+                                                       "dim_threads") and not e.args:
+            from .ctypes import DIM3, UINT3
+            what = {"group_index": "ctaid", "thread_index": "tid", "group_dim": "ntid", "dim_threads": "ntid"}
+            self.sema.calls[e] = CallInfo(TABLE["__syncthreads"], [], UINT3, "cg_block", {"what": what[m.name]})
+            return DIM3 if what[m.name] == "ntid" else UINT3
         elif unqual(bt) in (GRID_GROUP, THREAD_BLOCK):
             self.unsupported(e.span, f"'{m.name}' of cooperative groups is not supported yet")
         else:
@@ -94,6 +123,15 @@ class CallChecker:
         if any(isinstance(t, ErrorType) for t in ts):
             return ERROR
         kind = b.kind
+        if kind == "cgsync":
+            if self.arg_count(e, 1, 1) and unqual(ts[0]) in (GRID_GROUP, THREAD_BLOCK):
+                grid = unqual(ts[0]) == GRID_GROUP
+                self.sema.calls[e] = CallInfo(TABLE["__syncthreads"], [], VOID,
+                                              "gridsync" if grid else "bar", {} if grid else {"mode": "sync"})
+                return VOID
+            if len(e.args) == 1:
+                self.unsupported(e.span, f"cooperative_groups::sync of a '{spell(ts[0])}' is not supported yet")
+            return ERROR
         if kind == "cg":
             if self.arg_count(e, 0, 0):
                 self.sema.calls[e] = CallInfo(b, [], b.ret)

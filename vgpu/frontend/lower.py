@@ -462,6 +462,12 @@ class FunctionLowering(StmtLowering):
         v = self.value(e.operand)
         return self.conv(v, e.operand.ctype, e.ctype)
 
+    def e_FunctionalCast(self, e: A.FunctionalCast):
+        if not e.args:                            # T(): value-initialised
+            return self.conv(ir.Const(T.S32, 0), INT, e.ctype)
+        v = self.value(e.args[0])
+        return self.conv(v, e.args[0].ctype, e.ctype)
+
     def e_Comma(self, e: A.Comma):
         v = None
         for x in e.exprs:
@@ -478,6 +484,19 @@ class FunctionLowering(StmtLowering):
             return [self.conv(self.value(a), a.ctype, p) for a, p in zip(e.args, info.params)]
         if target.kind == "cg":
             return []
+        if info.op == "cg_block":
+            return self.cg_block(info.attrs["what"])
+        if info.op == "mul24":
+            t = T.S32 if info.attrs["signed"] else T.U32
+            ops = []
+            for a, p in zip(e.args, info.params):
+                v = self.conv(self.value(a), a.ctype, p)
+                if info.attrs["signed"]:      # sign-extend bit 23: (v << 8) >> 8, arithmetic
+                    v = b.emit("shr", t, [b.emit("shl", t, [v, ir.Const(T.U32, 8)]), ir.Const(T.U32, 8)])
+                else:
+                    v = b.emit("and", t, [v, ir.Const(T.U32, 0xFFFFFF)])
+                ops.append(v)
+            return b.emit("mul", t, ops)
         if info.op == "printf":
             args = [self.conv(self.value(a), a.ctype, p) for a, p in zip(e.args[1:], info.params[1:])]
             fmt = info.attrs["fmt"]
@@ -498,6 +517,18 @@ class FunctionLowering(StmtLowering):
             if isinstance(rt, Void):
                 return None
         return self.conv(v, info.ir_ret, info.ret)
+
+    def cg_block(self, what: str):
+        """thread_block members: thread_rank() = x + y*X + z*X*Y, size() = X*Y*Z, or a dim3 of sregs."""
+        b = self.b
+        if what in ("ctaid", "tid", "ntid"):
+            return [b.emit("sreg", T.U32, name=f"{what}.{c}") for c in "xyz"]
+        nx, ny, nz = (b.emit("sreg", T.U32, name=f"ntid.{c}") for c in "xyz")
+        if what in ("size", "num_threads"):
+            return b.emit("mul", T.U32, [b.emit("mul", T.U32, [nx, ny]), nz])
+        tx, ty, tz = (b.emit("sreg", T.U32, name=f"tid.{c}") for c in "xyz")
+        row = b.emit("add", T.U32, [b.emit("mul", T.U32, [tz, ny]), ty])
+        return b.emit("add", T.U32, [b.emit("mul", T.U32, [row, nx]), tx])
 
     def call_func(self, e: A.Call, info: CallInfo):
         fn: Func = info.target

@@ -81,6 +81,7 @@ class _Specs:
     launch_bounds: list
     defs: list
     span: Span
+    targs: list | None = None
 
 
 @dataclass
@@ -94,6 +95,15 @@ class _Declarator:
     name: str
     name_span: Span
     derived: list               # Pointer / Array / _Params, innermost (next to the name) first
+    span: Span
+    ref: bool = False
+    targs: list | None = None
+
+
+@dataclass
+class _TemplateName:
+    name: str
+    args: list
     span: Span
 
 
@@ -236,11 +246,12 @@ class _Builder(Transformer):
         head, sep, tail = re.sub(r"\s+", "", name).partition("::")
         return self.aliases.get(head, head) + sep + tail
 
-    def type_ref(self, specs: _Specs, derived: list, span: Span) -> ast.TypeRef:
+    def type_ref(self, specs: _Specs, derived: list, span: Span, ref: bool = False) -> ast.TypeRef:
         if any(isinstance(d, _Params) for d in derived):
             self.reporter.error(span, "function pointers and function types are not supported")
             derived = [d for d in derived if not isinstance(d, _Params)]
-        return ast.TypeRef(specs.base, specs.quals, derived, span=specs.span)
+        derived = [d for d in derived if d != "&"]
+        return ast.TypeRef(specs.base, specs.quals, derived, specs.targs, ref, span=specs.span)
 
     # -- file scope ------------------------------------------------------------------------------
 
@@ -265,9 +276,9 @@ class _Builder(Transformer):
             params = decl.derived[0].params
         if "typedef" in specs.storage:
             self.reporter.error(decl.name_span, "a function definition cannot be a typedef")
-        ret = self.type_ref(specs, decl.derived[1:], decl.span)
+        ret = self.type_ref(specs, decl.derived[1:], decl.span, decl.ref)
         return ast.FunctionDef(decl.name, ret, params, body, specs.storage, specs.launch_bounds,
-                               span=span, name_span=decl.name_span)
+                               span=span, name_span=decl.name_span, targs=decl.targs)
 
     # -- declarations ----------------------------------------------------------------------------
 
@@ -284,7 +295,7 @@ class _Builder(Transformer):
             else:
                 if specs.launch_bounds:
                     self.reporter.error(decl.name_span, "__launch_bounds__ applies only to functions")
-                items.append(ast.VarDecl(decl.name, self.type_ref(specs, decl.derived, decl.span), value,
+                items.append(ast.VarDecl(decl.name, self.type_ref(specs, decl.derived, decl.span, decl.ref), value,
                                          specs.storage, span=decl.span, name_span=decl.name_span))
         return [ast.DeclStmt(items, span=self.extent(children))] * bool(items or not functions) + functions
 
@@ -305,13 +316,16 @@ class _Builder(Transformer):
 
     def _specs(self, children) -> _Specs:
         span = self.extent(children)
-        words, named, bounds, defs = [], [], [], []
+        words, named, bounds, defs, targs = [], [], [], [], None
         quals, storage = set(), set()
         for c in children:
             if isinstance(c, _Word) and c.kind == "type":
                 words.append(c.text)
             elif isinstance(c, _Word):
                 (quals if c.kind == "qual" else storage).add(c.text)
+            elif isinstance(c, _TemplateName):
+                named.append(self.qualify(c.name))
+                targs = c.args
             elif isinstance(c, _TypeSpec):
                 named.append(c.base)
                 defs += c.defs
@@ -327,7 +341,7 @@ class _Builder(Transformer):
         base = named[0] if named else base
         if not words and not named:
             self.reporter.error(span, "a type specifier is required")
-        return _Specs(base or "int", frozenset(quals), frozenset(storage), bounds, defs, span)
+        return _Specs(base or "int", frozenset(quals), frozenset(storage), bounds, defs, span, targs)
 
     def spec_word(self, children):
         return _Word("storage", str(children[0]), self.tspan(children[0]))
@@ -390,12 +404,87 @@ class _Builder(Transformer):
     # -- declarators -----------------------------------------------------------------------------
 
     def declarator(self, children):
-        pointers, first, *suffixes = children
+        pointers, ref, first, *suffixes = children
         outer = suffixes + list(reversed(pointers or []))
         span = self.extent(children)
         if isinstance(first, _Declarator):
-            return _Declarator(first.name, first.name_span, first.derived + outer, span)
-        return _Declarator(str(first), self.tspan(first), outer, span)
+            return _Declarator(first.name, first.name_span, first.derived + outer, span, first.ref or bool(ref),
+                               first.targs)
+        if isinstance(first, _TemplateName):
+            return _Declarator(first.name, first.span, outer, span, bool(ref), first.args)
+        return _Declarator(str(first), self.tspan(first), outer, span, bool(ref))
+
+    def ref(self, children):
+        return "&"
+
+    # -- tier 4: templates, using, functional casts ----------------------------------------------
+
+    def using_namespace(self, children):
+        name = self.qualify(str(children[1]))
+        if name != "cooperative_groups" and self.aliases.get(name) != "cooperative_groups":
+            self.reporter.error(self.tspan(children[1]), f"unknown namespace '{name}' (vgpu knows "
+                                                          "cooperative_groups)")
+        return []
+
+    def using_alias(self, children):
+        _, name, tref = children
+        return [ast.DeclStmt([ast.Typedef(str(name), tref, span=self.extent(children))], span=self.extent(children))]
+
+    def template_decl(self, children):
+        params = [p for p in children[1:-1] if isinstance(p, ast.TemplateParam)]
+        body = children[-1]
+        items = body if isinstance(body, list) else [body]
+        mains = [d for d in items if isinstance(d, ast.FunctionDef) or
+                 (isinstance(d, ast.DeclStmt) and any(isinstance(x, ast.StructDef) for x in d.decls))]
+        span = self.extent(children)
+        if not params and mains and isinstance(mains[-1], ast.FunctionDef) and mains[-1].targs is not None:
+            return [mains[-1]]                     # template <> f<int>(...): a specialisation
+        if len(mains) != 1:
+            self.reporter.error(span, "a template must declare one function or one struct")
+            return []
+        return [ast.TemplateDecl(params, mains[0], span=span)]
+
+    def explicit_instantiation(self, children):
+        body = children[-1]
+        items = body if isinstance(body, list) else [body]
+        fns = [d for d in items if isinstance(d, ast.FunctionDef)]
+        if len(fns) != 1 or fns[0].body is not None:
+            self.reporter.error(self.extent(children), "explicit instantiation: write `template __global__ void "
+                                                       "name<args>(params);`")
+            return []
+        fns[0].explicit = True
+        return fns
+
+    def type_param(self, children):
+        _, name, default = children
+        return ast.TemplateParam(str(name), "type", None, default, span=self.tspan(name))
+
+    def value_param(self, children):
+        specs, name, default = children
+        return ast.TemplateParam(str(name), "value", self.type_ref(specs, [], specs.span), default,
+                                 span=self.tspan(name))
+
+    def template_args(self, children):
+        return [c for c in children if c is not None and not isinstance(c, Token)]
+
+    def targ_expr(self, children):
+        return self.binary_expr(children)
+
+    def template_type(self, children):
+        tok, args = children
+        return _TemplateName(str(tok), args, self.extent(children))
+
+    def template_name(self, children):
+        tok, args = children
+        return _TemplateName(self.qualify(str(tok)), args, self.extent(children))
+
+    def functional_cast(self, children):
+        tok = children[0]
+        args = [a for a in children[1:] if a is not None and not isinstance(a, Token)]
+        span = self.extent(children)
+        words = str(tok)
+        base = _canonical([words]) if words in TYPE_WORD_ORDER else self.qualify(words)
+        return ast.FunctionalCast(ast.TypeRef(base or "int", span=self.tspan(tok)), args, span=span)
 
     def pointers(self, children):
         return list(children)
@@ -415,21 +504,22 @@ class _Builder(Transformer):
 
     def param(self, children):
         specs, decl = children
-        return ast.ParamDecl(decl.name, self.type_ref(specs, decl.derived, decl.span), span=self.extent(children))
+        return ast.ParamDecl(decl.name, self.type_ref(specs, decl.derived, decl.span, decl.ref),
+                             span=self.extent(children))
 
     def param_abstract(self, children):
         specs, derived = children
         span = self.extent(children)
-        return ast.ParamDecl(None, self.type_ref(specs, derived or [], span), span=span)
+        return ast.ParamDecl(None, self.type_ref(specs, derived or [], span, "&" in (derived or [])), span=span)
 
     def abstract_declarator(self, children):
         pointers = children[0] if isinstance(children[0], list) else []
         suffixes = [c for c in children if isinstance(c, ast.Array)]
-        return suffixes + list(reversed(pointers))
+        return suffixes + list(reversed(pointers)) + ["&"] * ("&" in children)
 
     def type_name(self, children):
         specs, derived = children
-        return self.type_ref(specs, derived or [], self.extent(children))
+        return self.type_ref(specs, derived or [], self.extent(children), "&" in (derived or []))
 
     # -- statements ------------------------------------------------------------------------------
 
@@ -530,7 +620,7 @@ class _Builder(Transformer):
     def _op(self, children):
         return str(children[0])
 
-    assign_op = binary_op = incdec_op = ptr_qual = _op
+    assign_op = binary_op = incdec_op = ptr_qual = targ_op = _op
 
     def unary_op(self, children):
         return children[0]              # the token: a unary expression's span starts at it
@@ -570,6 +660,10 @@ class _Builder(Transformer):
 
     def arrow(self, children):
         return ast.Member(children[0], str(children[2]), arrow=True, span=self.extent(children))
+
+    def template_expr(self, children):
+        t = children[0]
+        return ast.TemplateId(t.name, t.args, span=t.span)
 
     def ident(self, children):
         return ast.Ident(self.qualify(str(children[0])), span=self.tspan(children[0]))

@@ -18,8 +18,10 @@ VECTOR_TYPES = {f"{base}{n}" for base in ("char", "uchar", "short", "ushort", "i
                                           "longlong", "ulonglong", "float", "double") for n in (1, 2, 3, 4)}
 BUILTIN_TYPES = VECTOR_TYPES | {"size_t", "ptrdiff_t", "clock_t", "dim3"}
 CG_TYPES = {"grid_group", "thread_block", "thread_group", "coalesced_group"}   # cooperative_groups::
+# built-in templates (cooperative_groups:: and the functors of cg::reduce)
+BUILTIN_TEMPLATES = {"thread_block_tile", "tiled_partition", "plus", "less", "greater", "bit_and", "bit_or",
+                     "bit_xor"}
 UNSUPPORTED = {
-    "template": "templates are not supported", "typename": "templates are not supported",
     "class": "classes are not supported", "virtual": "classes are not supported",
     "public": "classes are not supported", "private": "classes are not supported",
     "operator": "operator overloading is not supported",
@@ -28,7 +30,6 @@ UNSUPPORTED = {
     "new": "'new' is not supported", "delete": "'delete' is not supported",
     "try": "exceptions are not supported", "catch": "exceptions are not supported",
     "throw": "exceptions are not supported",
-    "using": "'using' is not supported (write the qualified name, or `namespace cg = cooperative_groups;`)",
     "__managed__": "__managed__ variables are not supported",
 }
 OPEN, CLOSE = "([{", ")]}"
@@ -53,12 +54,76 @@ class _TokenFilter:
         self.typedef_depth: list[int] | None = None    # [parens, braces, brackets] inside a typedef
         self.skipping = False
         self.skip_depth = 0
+        self.templates = set(BUILTIN_TEMPLATES)       # names of templates declared so far
+        self.tparams: list[str] | None = None         # type parameters of the template being read
+        self.tstate = ""                              # '', 'params' (in template<...>), 'decl'
+        self.tdepth = [0, 0]                          # [angle or paren depth in params, brace depth in decl]
+        self.tlast = ""                               # the last identifier of a template's declaration head
+        self.tnamed = False
 
     def process(self, stream):
-        for tok in stream:
+        stream = iter(stream)
+        pending: list = []
+
+        def pull():
+            return pending.pop(0) if pending else next(stream, None)
+
+        while True:
+            tok = pull()
+            if tok is None:
+                return
             if self.skipping and self._skip(tok):
                 continue
             t = tok.type
+            if t in ("IDENTIFIER", "QUALIFIED_ID") and tok.value.rsplit("::", 1)[-1].strip() in self.templates \
+                    and self.prev not in ("struct", "union", ".", "->"):
+                nxt = pull()
+                if nxt is not None and nxt.value == "<":
+                    ahead = [nxt]
+                    depth = 0
+                    while True:
+                        x = pull()
+                        if x is None:
+                            break
+                        ahead.append(x)
+                        if x.value in ("<", "(", "["):
+                            depth += 1
+                        elif x.value in (")", "]"):
+                            depth -= 1
+                        elif x.value == ">":
+                            depth -= 1
+                            if depth < 0:
+                                break
+                        elif x.value in (";", "{", "}"):
+                            break
+                    follow = pull()
+                    if follow is not None:
+                        ahead.append(follow)
+                    tok.type = "TEMPLATE_FUNC" if follow is not None and follow.value == "(" else "TEMPLATE_TYPE"
+                    pending[:0] = ahead
+                elif nxt is not None:
+                    pending.insert(0, nxt)
+                self._template_track(tok)
+                self.prev, self.prev_is_type = tok.value, tok.type == "TEMPLATE_TYPE"
+                yield tok
+                continue
+            if (t == "IDENTIFIER" and tok.value in self.type_names) or tok.value in TYPE_WORDS:
+                if True:
+                    nxt = pull()
+                    nxt2 = pull() if nxt is not None else None
+                    pending[:0] = [x for x in (nxt, nxt2) if x is not None]
+                    if nxt is not None and nxt.value == "(" and not self.prev_is_type and \
+                            not (nxt2 is not None and nxt2.value in ("*", "&")) and \
+                            self.prev not in ("struct", "union", "enum", ".", "->", "typedef", "sizeof") and \
+                            self.tstate != "params" and self.typedef_depth is None:
+                        tok.type = "FCAST"
+                        self.prev, self.prev_is_type = tok.value, False
+                        yield tok
+                        continue
+            if self._template_track(tok):
+                self.prev, self.prev_is_type = tok.value, False
+                yield tok
+                continue
             if t in _PLAIN and self.typedef_depth is None and tok.value not in TYPE_WORDS \
                     and tok.value != "typedef":
                 after_type = False                    # _retype's answer, the common case made quick
@@ -67,6 +132,57 @@ class _TokenFilter:
             self.prev = tok.value if t not in ("STRING", "CHAR") else '""'
             self.prev_is_type = after_type
             yield tok
+
+    def _template_track(self, tok: Token) -> bool:
+        """Follow `template <...> declaration`: its type parameters are type names until the
+        declaration ends, and its name becomes a template name."""
+        v = tok.value if tok.type not in ("STRING", "CHAR") else '""'
+        if tok.type == "TEMPLATE":
+            self.tstate, self.tdepth, self.tparams, self.tlast, self.tnamed = "head", [0, 0], [], "", False
+            return False
+        if self.tstate == "head":
+            self.tstate = "params" if v == "<" else "decl"
+            if v == "<":
+                return False
+        if self.tstate == "params":
+            if v in ("<", "("):
+                self.tdepth[0] += 1
+            elif v == ")":
+                self.tdepth[0] -= 1
+            elif v == ">" and self.tdepth[0] == 0:
+                self.tstate = "decl"
+            elif v == ">":
+                self.tdepth[0] -= 1
+            elif v == "class":
+                tok.type = "TYPENAME"
+            elif tok.type == "IDENTIFIER" and self.prev in ("typename", "class"):
+                self.tparams.append(v)
+                self.type_names.add(v)
+                return True
+            return False
+        if self.tstate == "decl":
+            if tok.type == "IDENTIFIER" and self.tdepth[1] == 0 and not self.tnamed:
+                self.tlast = v
+            elif tok.type == "TEMPLATE_FUNC" and self.tdepth[1] == 0:
+                self.tnamed = True
+            elif v in ("(", "{", "=", ";") and self.tdepth[1] == 0 and not self.tnamed:
+                self.tnamed = True
+                if self.tlast and self.tparams is not None and (self.tparams or v != ";"):
+                    self.templates.add(self.tlast)
+            if v == "{":
+                self.tdepth[1] += 1
+            elif v == "}":
+                self.tdepth[1] -= 1
+                if self.tdepth[1] == 0:
+                    self._end_template()
+            elif v == ";" and self.tdepth[1] == 0:
+                self._end_template()
+        return False
+
+    def _end_template(self) -> None:
+        for name in self.tparams or []:
+            self.type_names.discard(name)
+        self.tstate, self.tparams = "", None
 
     def _skip(self, tok: Token) -> bool:
         """Whether to drop `tok`: stop after a ';' or a whole `{...}`, or before a closing '}'."""
@@ -89,7 +205,9 @@ class _TokenFilter:
         after_tag = self.prev in ("struct", "union", "enum", ".", "->")
         if tok.type == "IDENTIFIER" and not after_tag:
             redeclared = self.prev_is_type or (self.prev == "}" and self.typedef_depth == [0, 0, 0])
-            if v in UNSUPPORTED:
+            if v == "typename":
+                tok.type = "TYPENAME"
+            elif v in UNSUPPORTED:
                 tok.type = "UNSUPPORTED"
             elif v in self.type_names and not redeclared:
                 tok.type = "TYPE_NAME"
@@ -98,6 +216,8 @@ class _TokenFilter:
                 parens, braces, brackets = self.typedef_depth
                 if braces == brackets == 0 and (parens == 0 or (parens == 1 and self.prev == "*")):
                     self.type_names.add(v)
+        elif tok.type == "IDENTIFIER" and v == "cooperative_groups" and self.prev == "namespace":
+            self.type_names |= CG_TYPES          # using namespace cooperative_groups;
         elif tok.type == "QUALIFIED_ID":
             if v.rsplit("::", 1)[1].strip() in CG_TYPES:
                 tok.type = "TYPE_NAME"
