@@ -48,7 +48,7 @@ class Shrinker:
             item = lst[i]
             removable = getattr(item, "removable", True) or (decls and isinstance(item, Decl))
             if isinstance(item, Sync):
-                removable = item.kind != "bar"
+                removable = item.kind != "bar" or not self.k.shared     # without shared memory a barrier orders nothing
             if removable and not isinstance(item, list):
                 del lst[i]
                 fields = self.k.state_fields[:]
@@ -97,6 +97,23 @@ class Shrinker:
                     if not self.still():
                         item.text = old
 
+    def drop_groups(self) -> None:
+        """Remove a per-thread variable or a shared array together with its initialisation."""
+        k, seg0 = self.k, self.k.body[0]
+        names = [d.name for d in seg0 if isinstance(d, Decl) and d.name not in ("gid", "tid")]
+        names += [sh.name for sh in k.shared]
+        for name in names:
+            if self.out_of_time():
+                return
+            pat = re.compile(rf"\b{name}\b")
+            saved = (seg0[:], k.state_fields[:], k.shared[:])
+            seg0[:] = [st for st in seg0 if not (isinstance(st, Decl) and st.name == name) and
+                       not (not st.removable and pat.search(st.render("vk", "")))]
+            k.state_fields = [f for f in k.state_fields if not pat.search(f)]
+            k.shared = [sh for sh in k.shared if sh.name != name]
+            if not self.still():
+                seg0[:], k.state_fields, k.shared = saved
+
     def run(self) -> Outcome:
         k = self.k
         for decls in (False, False, True, False):
@@ -106,6 +123,7 @@ class Shrinker:
                 changed |= self.try_list(k.file_macros)
                 changed |= self.try_list(k.hdr_items)
             if decls:
+                self.drop_groups()
                 self.simplify(k.body)
         check(k, self.d)              # leave the files of the final kernel in d
         return self.outcome
