@@ -386,13 +386,20 @@ async function loadAllocations() {
   if (id === "") return;
   const allocs = await api("GET", `/gpus/${id}/allocations`);
   $("#mem-allocs").innerHTML = "<tr><th>space</th><th>offset</th><th>bytes</th><th>label</th></tr>" + allocs.map(a =>
-    `<tr data-space="${a.space}" data-offset="${a.offset}" data-size="${a.size}"><td>${a.space}</td><td class="num">${a.offset}</td><td class="num">${a.size}</td><td>${esc(a.label || "")}</td></tr>`).join("");
+    `<tr data-space="${a.space}" data-offset="${a.offset}" data-size="${a.size}"><td>${a.space}</td><td class="num">${a.offset}</td><td class="num">${a.size}</td><td>${esc(a.label || runLabel(id, a) || "")}</td></tr>`).join("");
   $$("#mem-allocs tr[data-space]").forEach(tr => tr.addEventListener("click", () => {
     $("#mem-space").value = tr.dataset.space;
     $("#mem-offset").value = tr.dataset.offset;
     $("#mem-size").value = Math.min(Number(tr.dataset.size), 1024);
     readMemory();
   }));
+}
+
+function runLabel(gpu, a) {
+  const r = S.run;
+  if (!r || String(r.device.id) !== String(gpu) || a.space !== "global") return "";
+  const o = r.outputs.find(o => o.offset === a.offset);
+  return o ? `${o.name} (argument of ${r.kernel})` : "";
 }
 
 async function readMemory() {
