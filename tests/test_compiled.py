@@ -9,6 +9,7 @@ hypothesis test compares random ALU instructions of the ISA table with vgpu.arit
 from __future__ import annotations
 
 import importlib.util
+import os
 import sys
 from pathlib import Path
 
@@ -37,14 +38,16 @@ class Dual:
 
     def __call__(self, k, cfg, blocks, glob, const, wave_blocks, result=None):
         sm = crt._interp()
-        before = glob.arena.copy()
+        top = glob.top                         # kernels only touch allocations, all below the top
+        arena = glob.arena[:top]
+        before = arena.copy()
         ri, ei = sm.new_result(k), None
         try:
             self.interp(k, cfg, blocks, glob, const, wave_blocks, ri)
         except DeviceError as e:
             ei = e
-        after = glob.arena.copy()
-        glob.arena[:] = before
+        after = arena.copy()
+        arena[:] = before
         rc, ec = sm.new_result(k), None
         try:
             compiled.run_blocks(k, cfg, blocks, glob, const, wave_blocks, rc)
@@ -52,8 +55,8 @@ class Dual:
             ec = e
         self.launches += 1
         where = f"{k.program.filename}:{k.name}"
-        if not np.array_equal(after, glob.arena):
-            bad = int(np.flatnonzero(after != glob.arena)[0])
+        if not np.array_equal(after, arena):
+            bad = int(np.flatnonzero(after != arena)[0])
             self.mismatches.append(f"{where}: memory differs first at arena byte {bad}")
         if str(ei) != str(ec):
             self.mismatches.append(f"{where}: faults differ: {ei!s:.200} / {ec!s:.200}")
@@ -64,7 +67,7 @@ class Dual:
         for name in COMPARED:
             if ri.stats.get(name) != rc.stats.get(name):
                 self.mismatches.append(f"{where}: {name} {ri.stats.get(name)} != {rc.stats.get(name)}")
-        glob.arena[:] = after                  # go on as the interpreter did
+        arena[:] = after                       # go on as the interpreter did
         if result is not None:
             result.merge(ri)
         if ei is not None:
@@ -84,6 +87,10 @@ def dual(monkeypatch):
     crt.COUNTS.clear()
     yield d
     assert not d.mismatches, "\n".join(d.mismatches[:20])
+    if os.environ.get("VGPU_COMPILED_COVERAGE"):          # a line per kernel: native, fallback or declined
+        with open(os.environ["VGPU_COMPILED_COVERAGE"], "a") as f:
+            f.writelines(f"{k}\t{v}\n" for k, v in crt.OUTCOMES.items())
+    crt.OUTCOMES.clear()
 
 
 def _module(path: Path, name: str):

@@ -150,15 +150,18 @@ def run_blocks(k, cfg, blocks, glob, const, wave_blocks: int, result=None):
         ck = compile_kernel(k.program, k.name)
         ok = _run_native(ck, k, cfg, blocks, glob, const, wave_blocks, result)
         COUNTS["native" if ok else "fallback"] = COUNTS.get("native" if ok else "fallback", 0) + 1
-    except Declined:
+        OUTCOMES[f"{k.program.filename}:{k.name}"] = "native" if ok else "fallback"
+    except Declined as e:
         ok = False
         COUNTS["declined"] = COUNTS.get("declined", 0) + 1
+        OUTCOMES[f"{k.program.filename}:{k.name}"] = f"declined: {e}"
     if not ok:
         return sm.run_blocks(k, cfg, blocks, glob, const, wave_blocks, result)
     return result
 
 
 COUNTS: dict[str, int] = {}     # run_blocks calls: 'native', 'fallback' (bailed out), 'declined'; for tests
+OUTCOMES: dict[str, str] = {}   # 'file:kernel' -> how its last run_blocks call went (benchmarks, coverage)
 
 
 def _run_native(ck, k, cfg, blocks, glob, const, wave_blocks, result) -> bool:
