@@ -159,9 +159,10 @@ class Checker(ExprChecker, CallChecker, TemplateChecker):
         if d.name:
             self.tags[-1][d.name] = "enum"
 
-    def resolve(self, ref: A.TypeRef) -> CType:
-        if ref.ref:
-            self.unsupported(ref.span, "C++ references ('T &') are not supported yet: pass a pointer")
+    def resolve(self, ref: A.TypeRef, allow_ref: bool = False) -> CType:
+        if ref.ref and not allow_ref:
+            self.unsupported(ref.span, "C++ references ('T &') are supported only as parameters and local "
+                                       "variables (not as return types, fields or in casts)")
             return ERROR
         t = self.base(ref)
         t = qualified(t, "const" in ref.quals, "volatile" in ref.quals)
@@ -248,6 +249,7 @@ class Checker(ExprChecker, CallChecker, TemplateChecker):
             self.error(d.ret.span, "function cannot return array type")
         params = self.params(d, kind)
         ftype = FuncType(unqual(ret), tuple(v.ctype for v in params))
+        refs = tuple(v.ref for v in params)
         fn = self.scopes[0].get(d.name)
         if isinstance(fn, Func):
             if fn.ctype != ftype or fn.kind != kind:
@@ -263,6 +265,7 @@ class Checker(ExprChecker, CallChecker, TemplateChecker):
             self.sema.funcs[d.name] = fn
         fn.attrs.update({a: True for a in ("__forceinline__", "__noinline__", "inline", "static")
                          if a in q})
+        fn.refs = refs
         if d.launch_bounds:
             vals = []
             for e in d.launch_bounds:
@@ -288,8 +291,10 @@ class Checker(ExprChecker, CallChecker, TemplateChecker):
                 base_type(ps[0].type.base) == VOID:
             ps = []
         for p in ps:
-            t = self.resolve(p.type)
-            if isinstance(t, Array):
+            t = self.resolve(p.type, allow_ref=kind == "device")
+            if p.type.ref and kind == "kernel":
+                self.error(p.span, "a __global__ function cannot have a reference parameter")
+            if isinstance(t, Array) and not p.type.ref:
                 t = Pointer(t.elem, const=t.const)
             if isinstance(t, Void):
                 self.error(p.span, "parameter has incomplete type 'void'")
@@ -299,7 +304,7 @@ class Checker(ExprChecker, CallChecker, TemplateChecker):
                 t = ERROR
             elif isinstance(t, StructType) and kind == "kernel":
                 self.unsupported(p.span, "struct parameters of kernels are not supported yet")
-            v = Var(p.name or "", t, p.span, "param")
+            v = Var(p.name or "", t, p.span, "param", ref=p.type.ref and kind == "device")
             self.sema.vars[p] = v
             out.append(v)
         return out
@@ -361,7 +366,10 @@ class Checker(ExprChecker, CallChecker, TemplateChecker):
     def var_decl(self, d: A.VarDecl, file_scope: bool) -> None:
         st = d.storage
         span = d.name_span or d.span
-        t = self.resolve(d.type)
+        t = self.resolve(d.type, allow_ref=not file_scope)
+        if d.type.ref and not isinstance(t, ErrorType):
+            self.ref_decl(d, t)
+            return
         if "constexpr" in st:
             t = qualified(t, const=True)
         spaces = [s for s in ("__constant__", "__shared__", "__device__") if s in st]
@@ -408,6 +416,38 @@ class Checker(ExprChecker, CallChecker, TemplateChecker):
             if space in ("global", "const"):
                 v.init = self.static_bytes(d, t)
         self.declare(d.name, v, span)
+
+    def ref_decl(self, d: A.VarDecl, t: CType) -> None:
+        """`T &x = lvalue;` (or `const T &x = value;`): x names that object."""
+        span = d.name_span or d.span
+        v = Var(d.name, t, span, "local", self.func, ref=True)
+        self.sema.vars[d] = v
+        if d.init is None or isinstance(d.init, A.InitList):
+            self.error(span, f"declaration of reference variable '{d.name}' requires an initializer")
+        else:
+            self.bind_ref(t, d.init, "initialize a reference of")
+        self.declare(d.name, v, span)
+
+    def bind_ref(self, t: CType, e: A.Expr, what: str, checked: bool = False) -> None:
+        """Check that `e` may bind to a reference to `t`: an lvalue of that type, or any convertible
+        value for a reference to const (then bound to a temporary)."""
+        et = e.ctype if checked else self.expr(e)
+        if isinstance(et, ErrorType) or isinstance(t, ErrorType):
+            return
+        if self.is_lvalue(e) and same(unqual(et), unqual(t)):
+            if et.const and not t.const:
+                self.error(e.span, f"binding reference of type '{spell(t)}' to value of type '{spell(et)}' "
+                                   "drops 'const' qualifier")
+            root = self.root_ident(e)
+            if root is not None and isinstance(self.sema.refs.get(root), Var):
+                self.sema.refs[root].address_taken = True
+            return
+        if not t.const:
+            self.error(e.span, f"non-const lvalue reference to type '{spell(t)}' cannot bind to "
+                               f"{'a value of unrelated type' if self.is_lvalue(e) else 'a temporary'} of type "
+                               f"'{spell(et)}'")
+            return
+        self.convertible(t, e, decay(et), what)
 
     def check_size(self, v: Var, span: Span) -> None:
         """A variable larger than the device holds (ptxas's limits) is an error at its line; so is a

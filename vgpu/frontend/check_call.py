@@ -79,11 +79,16 @@ class CallChecker:
                                      "not supported")
         elif caller is not None:
             caller.calls.append((fn, e.func.span))
-        ts = [decay(a.ctype) for a in e.args] if checked else [self.value(a) for a in e.args]
+        refs = fn.refs or (False,) * len(fn.ctype.params)
+        ts = [decay(a.ctype) if checked else None if r else self.value(a) for a, r in
+              zip(e.args, refs + (False,) * len(e.args))]
         params = list(fn.ctype.params)
         if self.arg_count(e, len(params), len(params)):
-            for p, a, t in zip(params, e.args, ts):
-                self.convertible(p, a, t, "initialize a parameter of")
+            for p, a, t, r in zip(params, e.args, ts, refs):
+                if r:
+                    self.bind_ref(p, a, "initialize a parameter of", checked)
+                else:
+                    self.convertible(p, a, t, "initialize a parameter of")
         self.sema.calls[e] = CallInfo(fn, params, fn.ctype.ret)
         return fn.ctype.ret
 

@@ -24,7 +24,7 @@ from .consteval import const_value, convert
 from .symbols import CallInfo, EnumConst, Func, Sema, Var
 from .ctypes import (BOOL, INT, UINT, ULONG, Array, Bool, CType, Float, Int, Pointer, StructType,
                      Void, alignof, decay, leaves, mem_scalar, promote,
-                     scalar_of, sizeof, unqual)
+                     same, scalar_of, sizeof, unqual)
 from .. import types as T
 from ..diagnostics import CompileError, Diagnostic, Span, note_depth
 from ..ir import nodes as ir
@@ -82,6 +82,11 @@ class FunctionLowering(StmtLowering):
 
     def lower_param(self, out: ir.Function, v: Var) -> None:
         t = unqual(v.ctype)
+        if v.ref:
+            p = self.param(out, v.name, T.U64, None, True)
+            p.span = v.span
+            self.b.write((v, "ref"), p)
+            return
         if isinstance(t, StructType):
             vals = [self.param(out, f"{v.name}.{name}", scalar_of(lt), None, isinstance(lt, Pointer))
                     for name, lt in zip(leaf_names(t), leaf_types(t))]
@@ -100,6 +105,8 @@ class FunctionLowering(StmtLowering):
 
     # -- places ----------------------------------------------------------------------------------------
     def var_place(self, v: Var):
+        if v.ref:
+            return Mem(self.b.read((v, "ref"), T.U64), v.ctype)
         if v.storage in ("global", "shared", "const"):
             return Mem(self.b.emit("addr", T.U64, sym=v.symbol), v.ctype)
         if in_memory(v):
@@ -518,6 +525,17 @@ class FunctionLowering(StmtLowering):
                 return None
         return self.conv(v, info.ir_ret, info.ret)
 
+    def ref_address(self, e: A.Expr, t: CType) -> ir.Value:
+        """The address a reference to `t` bound to `e` holds: the lvalue's own, or a temporary's."""
+        if self.is_place(e) and same(unqual(e.ctype), unqual(t)):
+            place = self.place(e)
+            if isinstance(place, Mem):
+                return place.addr
+            raise self.m.fail(e.span, "binding a reference to this object is not supported yet")
+        slot = self.local_slot("ref.tmp", t)
+        self.assign(Mem(slot, t), self.conv(self.value(e), e.ctype, t))
+        return slot
+
     def cg_block(self, what: str):
         """thread_block members: thread_rank() = x + y*X + z*X*Y, size() = X*Y*Z, or a dim3 of sregs."""
         b = self.b
@@ -533,7 +551,11 @@ class FunctionLowering(StmtLowering):
     def call_func(self, e: A.Call, info: CallInfo):
         fn: Func = info.target
         args = []
-        for a, p in zip(e.args, info.params):
+        refs = fn.refs or (False,) * len(info.params)
+        for a, p, r in zip(e.args, info.params, refs):
+            if r:
+                args.append(self.ref_address(a, p))
+                continue
             v = self.conv(self.value(a), a.ctype, p)
             args += v if isinstance(unqual(p), StructType) else [v]
         ret = info.ret

@@ -42,6 +42,9 @@ class StmtLowering:
             return
         self.b.span = d.span
         t = unqual(v.ctype)
+        if v.ref:
+            self.b.write((v, "ref"), self.ref_address(d.init, v.ctype))
+            return
         place = self.var_place(v)
         if d.init is None:
             return

@@ -24,6 +24,7 @@ class Var:
     value: int | float | None = None   # a const integer's value, usable in constant expressions
     init: bytes | None = None       # initial bytes of static storage
     dynamic: bool = False           # extern __shared__
+    ref: bool = False               # a C++ reference (`T &x`): holds the address of what it names
 
 
 @dataclass(eq=False)
@@ -36,6 +37,7 @@ class Func:
     params: list[Var] = field(default_factory=list)
     attrs: dict = field(default_factory=dict)
     calls: list[tuple["Func", Span]] = field(default_factory=list)
+    refs: tuple = ()                # which parameters are C++ references
 
 
 @dataclass(eq=False)
