@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-warnings.filterwarnings("ignore", message=".*httpx.*", category=DeprecationWarning)
+warnings.filterwarnings("ignore", message=".*httpx.*")
 import httpx  # noqa: E402
 from fastapi.testclient import TestClient  # noqa: E402
 

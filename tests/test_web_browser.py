@@ -134,8 +134,9 @@ def test_run_and_compare_a_counter_with_vgpuc_profile(page, tmp_path):
     assert page.inner_text("#gutter .gl[data-line='10'] .heat") == f"{want[10]:,}"
     steps = page.inner_text("#out-steps .first")
     assert steps.startswith("0, 0, 1, 7, 2, 5, 8, 16, 3, 19")
-    page.hover("#gutter .gl[data-line='11']")
-    page.screenshot(path=str(SHOTS / "run.png"))
+    page.click("#gutter .gl[data-line='11']")
+    assert page.locator("#asm .l.hl .h").first.get_attribute("data-warps") != "0"   # per-instruction counts too
+    page.screenshot(path=str(SHOTS / "run.png"), full_page=True)
 
 
 def test_divergence_view_and_simt_stack(page):

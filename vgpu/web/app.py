@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from .. import __version__
 from ..runtime.device import live_devices
-from . import inspect as ins
+from . import gpus as ins
 from .examples_doc import EX
 from .limits import Limits
 from .listing import compile_source
