@@ -14,54 +14,19 @@ cycles broken with a temporary).  Patterns, as nvcc emits them:
     lets the code fall through;
   - atomics whose result is unused become `red`; 64-bit shuffles are two 32-bit ones;
   - `printf` formats become `.const` string symbols, `local` slots kernel `.local` symbols.
+This module holds the driver (`KernelSelector`: analysis, block layout, phi copies, branches);
+the per-op emitters are in `select_ops`.
 """
 from __future__ import annotations
 
 from ..diagnostics import CompileError, Diagnostic, NO_SPAN
 from ..ir import nodes as ir
-from ..ir.ops import BINARY_ALU, COMPARISONS, OPS
+from ..ir.ops import COMPARISONS, OPS
 from ..ir.passes.rewrite import resolve, users
-from ..types import F32, PRED, S32, U32, Scalar
-from .program import (DataSymbol, Imm, Instr, KernelCode, Label, Mem, ParamInfo, Program, Reg, SReg, Sym,
-                      layout_params)
-from .spec import reg_class
-
-_FLOAT_INVERSE = {"eq": "neu", "neu": "eq", "lt": "geu", "le": "gtu", "gt": "leu", "ge": "ltu"}
-_INT_INVERSE = {"eq": "ne", "ne": "eq", "lt": "ge", "le": "gt", "gt": "le", "ge": "lt"}
-_EXT_MATH = ("exp", "exp2", "exp10", "log", "log2", "log10", "sin", "cos", "tan", "tanh", "asin", "acos",
-             "atan", "sinh", "cosh", "round", "pow", "atan2", "fmod")
-_ROUND_TO_INT = {"floor": "rmi", "ceil": "rpi", "trunc": "rzi"}
-_NO_RENORM = ("and", "or", "xor", "min", "max", "shr", "select")   # ops that keep 8-bit values normalised
-
-
-def ity(t: Scalar) -> str:
-    """ISA type for arithmetic on `t` (8-bit values are computed in 16 bits)."""
-    if t.bits == 8:
-        return t.name[0] + "16"
-    return t.name
-
-
-def bty(t: Scalar) -> str:
-    return "pred" if t == PRED else f"b{max(16, t.bits)}"
-
-
-def sty(t: Scalar) -> str:
-    """Type for wrap-around integer ops (add, sub, mul.lo, mad.lo): signed spelling, as nvcc."""
-    return "s" + ity(t)[1:] if t.is_int else ity(t)
-
-
-def cls_of(t: Scalar) -> str:
-    return reg_class(ity(t))
-
-
-def _is_const(v: ir.Value) -> bool:
-    return isinstance(v, (ir.Const, ir.Undef))
-
-
-def _const_value(v: ir.Value) -> int | float:
-    if isinstance(v, ir.Undef):
-        return 0.0 if v.type.is_float else 0
-    return v.value
+from ..types import PRED, S32, U32, Scalar
+from .program import DataSymbol, Imm, Instr, KernelCode, Label, Mem, ParamInfo, Program, Reg, Sym, layout_params
+from .select_ops import (FLOAT_INVERSE, GROUP, INT_INVERSE, SELECT, bty, cls_of, const_value, is_const,
+                         ity)
 
 
 class KernelSelector:
@@ -109,19 +74,19 @@ class KernelSelector:
     def src(self, v: ir.Value) -> Reg | Imm:
         """A source operand: an immediate for constants (predicates in a register), else a register."""
         v = self.resolve(v)
-        if _is_const(v):
+        if is_const(v):
             if v.type == PRED:
                 return self.reg(v)
-            val = _const_value(v)
+            val = const_value(v)
             return Imm(float(val) if v.type.is_float else int(val))
         return self.dst(v)
 
     def reg(self, v: ir.Value) -> Reg:
         """A source operand forced into a register (constants are moved into a temporary)."""
         v = self.resolve(v)
-        if _is_const(v):
+        if is_const(v):
             r = self.vreg(cls_of(v.type))
-            val = _const_value(v)
+            val = const_value(v)
             self.emit("mov", (), (ity(v.type),),
                       [r, Imm(int(bool(val)) if v.type == PRED else float(val) if v.type.is_float else int(val))])
             return r
@@ -192,9 +157,9 @@ class KernelSelector:
             if (isinstance(v, ir.Instr) and v.op == "add" and self.single_local_use(v, consumer)
                     and self.plans[v][0] == "plain"):
                 x, y = v.args
-                if _is_const(y) or _is_const(x):
-                    c, x = (y, x) if _is_const(y) else (x, y)
-                    cv = _const_value(c)
+                if is_const(y) or is_const(x):
+                    c, x = (y, x) if is_const(y) else (x, y)
+                    cv = const_value(c)
                     if cv >= 2 ** 63:
                         cv -= 2 ** 64
                     if abs(off + cv) < 2 ** 31:
@@ -216,9 +181,9 @@ class KernelSelector:
             return None
         x, y = i.args
         if i.op == "shl":
-            if not _is_const(y) or not 0 <= _const_value(y) < 31:
+            if not is_const(y) or not 0 <= const_value(y) < 31:
                 return None
-            y = ir.Const(i.type, 1 << _const_value(y))
+            y = ir.Const(i.type, 1 << const_value(y))
         nx = narrow(x)
         if nx is None:
             x, y = y, x
@@ -226,8 +191,8 @@ class KernelSelector:
         if nx is None:
             return None
         src, t, cx = nx
-        if _is_const(y):
-            c = _const_value(y)
+        if is_const(y):
+            c = const_value(y)
             c = c - 2 ** 64 if c >= 2 ** 63 else c
             lo, hi = (-2 ** 31, 2 ** 31) if t == "s32" else (0, 2 ** 32)
             if not lo <= c < hi:
@@ -273,7 +238,7 @@ class KernelSelector:
         """A conversion that changes nothing in the register: same-width ints (>= 16 bits, or
         8 -> 16 bits, as 8-bit values are kept extended) and bitcasts within a class."""
         s, t = i.args[0].type, i.type
-        if _is_const(i.args[0]) or s == PRED or t == PRED:
+        if is_const(i.args[0]) or s == PRED or t == PRED:
             return False
         if i.op == "bitcast":
             return cls_of(s) == cls_of(t)
@@ -384,13 +349,13 @@ class KernelSelector:
         for phi, v in copies:
             d = self.dst(phi)
             v = self.resolve(v)
-            if not _is_const(v) and self.dst(v) == d:
+            if not is_const(v) and self.dst(v) == d:
                 continue
             pending[d] = v
             types[d] = phi.type
 
         def as_reg(s):
-            return s if isinstance(s, Reg) else None if _is_const(s) else self.dst(s)
+            return s if isinstance(s, Reg) else None if is_const(s) else self.dst(s)
 
         while pending:
             ready = [d for d in pending if all(as_reg(s) != d for s in pending.values())]
@@ -423,7 +388,7 @@ class KernelSelector:
             if not (last and last.op in ("trap", "ret", "exit")):
                 self.emit("trap", (), (), [])
         else:
-            _SELECT[self.plans[i][0] if self.plans[i][0] != "plain" else _GROUP.get(op, op)](self, i)
+            SELECT[self.plans[i][0] if self.plans[i][0] != "plain" else GROUP.get(op, op)](self, i)
 
     def branch(self, i: ir.Instr, nxt) -> None:
         then, other = (self.edge_of[(i.block, t)] for t in i.targets)
@@ -435,7 +400,7 @@ class KernelSelector:
             c = plan[1]
             cmp = self.cmp_name(c)
             if neg:
-                cmp = (_FLOAT_INVERSE if c.args[0].type.is_float else _INT_INVERSE)[cmp]
+                cmp = (FLOAT_INVERSE if c.args[0].type.is_float else INT_INVERSE)[cmp]
                 neg = False
             p = self.vreg("%p")
             self.emit("setp", (cmp,), (self.cmp_type(c),), [p, self.src(c.args[0]), self.src(c.args[1])])
@@ -481,376 +446,6 @@ class KernelSelector:
                 self.code.labels[names[key]] = len(self.code.instrs)
         for x in self.code.instrs:
             x.operands = [Label(names[o.name]) if isinstance(o, Label) else o for o in x.operands]
-
-
-# -- per-op selection (one function per IR op group) --------------------------------------------------
-def _alias(s: KernelSelector, i: ir.Instr) -> None:
-    pass
-
-
-def _renorm(s: KernelSelector, i: ir.Instr, d: Reg) -> None:
-    if i.type.bits == 8 and i.op not in _NO_RENORM:
-        s.emit("cvt", (), (ity(i.type), i.type.name), [d, d])
-
-
-def _binary(s: KernelSelector, i: ir.Instr) -> None:
-    t, op = i.type, i.op
-    a, b = i.args
-    d = s.dst(i)
-    if t == PRED:
-        s.emit(op, (), ("pred",), [d, s.reg(a), s.reg(b)])
-        return
-    if t.is_float:
-        mods = ("rn",) if op in ("add", "sub", "mul", "div") else ()
-        s.emit(op, mods, (t.name,), [d, s.src(a), s.src(b)])
-        return
-    if op in ("and", "or", "xor"):
-        s.emit(op, (), (bty(t),), [d, s.src(a), s.src(b)])
-    elif op == "shl":
-        s.emit("shl", (), (bty(t),), [d, s.src(a), s.src(b)])
-    elif op == "shr":
-        s.emit("shr", (), (ity(t),), [d, s.src(a), s.src(b)])
-    elif op in ("add", "sub"):
-        s.emit(op, (), (sty(t),), [d, s.src(a), s.src(b)])
-    elif op == "mul":
-        s.emit("mul", ("lo",), (sty(t),), [d, s.src(a), s.src(b)])
-    else:                                        # div rem min max
-        s.emit(op, (), (ity(t),), [d, s.src(a), s.src(b)])
-    _renorm(s, i, d)
-
-
-def _unary(s: KernelSelector, i: ir.Instr) -> None:
-    t, a, d = i.type, i.args[0], s.dst(i)
-    if i.op == "not":
-        s.emit("not", (), (bty(t),), [d, s.src(a)])
-    elif t.is_float or i.op == "neg" or i.op == "abs":
-        s.emit(i.op, (), (("s" + ity(t)[1:]) if t.is_int else t.name,), [d, s.src(a)])
-    _renorm(s, i, d)
-
-
-def _cmp(s: KernelSelector, i: ir.Instr) -> None:
-    a, b = i.args
-    d = s.dst(i)
-    if a.type == PRED:                           # eq/ne of predicates: xor (and not)
-        if i.op == "ne":
-            s.emit("xor", (), ("pred",), [d, s.reg(a), s.reg(b)])
-        elif i.op == "eq":
-            s.emit("xor", (), ("pred",), [d, s.reg(a), s.reg(b)])
-            s.emit("not", (), ("pred",), [d, d])
-        else:
-            raise s.error(i, f"ordered comparison '{i.op}' of predicates")
-        return
-    s.emit("setp", (s.cmp_name(i),), (s.cmp_type(i),), [d, s.src(a), s.src(b)])
-
-
-def _select(s: KernelSelector, i: ir.Instr) -> None:
-    p, a, b = i.args
-    d = s.dst(i)
-    if i.type == PRED:                           # d = (p & a) | (!p & b)
-        pr, t, u = s.reg(p), s.vreg("%p"), s.vreg("%p")
-        s.emit("and", (), ("pred",), [t, pr, s.reg(a)])
-        s.emit("not", (), ("pred",), [u, pr])
-        s.emit("and", (), ("pred",), [u, u, s.reg(b)])
-        s.emit("or", (), ("pred",), [d, t, u])
-        return
-    s.emit("selp", (), (ity(i.type) if not i.type.is_int else bty(i.type),), [d, s.src(a), s.src(b), s.reg(p)])
-
-
-def _cvt(s: KernelSelector, i: ir.Instr) -> None:
-    a, t = i.args[0], i.type
-    f = a.type
-    d = s.dst(i)
-    if i.op == "bitcast":
-        s.emit("mov", (), (f"b{t.bits}",), [d, s.src(a)])
-    elif f == PRED:
-        one, zero = (Imm(1.0), Imm(0.0)) if t.is_float else (Imm(1), Imm(0))
-        s.emit("selp", (), (ity(t) if t.is_float else bty(t),), [d, one, zero, s.reg(a)])
-    elif t == PRED:
-        s.emit("setp", ("neu" if f.is_float else "ne",), (ity(f) if f.is_float else bty(f),),
-               [d, s.src(a), Imm(0.0 if f.is_float else 0)])
-    elif f == t:
-        s.emit("mov", (), (ity(t),), [d, s.src(a)])
-    elif t.is_float and f.is_float:
-        s.emit("cvt", ("rn",) if t.bits < f.bits else (), (t.name, f.name), [d, s.src(a)])
-    elif t.is_float:
-        s.emit("cvt", ("rn",), (t.name, f.name), [d, s.src(a)])
-    elif f.is_float:
-        s.emit("cvt", ("rzi",), (t.name, f.name), [d, s.src(a)])
-    else:
-        s.emit("cvt", (), (t.name, f.name), [d, s.src(a)])
-
-
-def _math(s: KernelSelector, i: ir.Instr) -> None:
-    t, op = i.type.name, i.op
-    d = s.dst(i)
-    args = [s.src(a) for a in i.args]
-    if op in ("sqrt", "rcp"):
-        s.emit(op, ("rn",), (t,), [d, *args])
-    elif op == "rsqrt":
-        s.emit("rsqrt", ("approx",), (t,), [d, *args])
-    elif op in _ROUND_TO_INT:
-        s.emit("cvt", (_ROUND_TO_INT[op],), (t, t), [d, *args])
-    elif op == "fabs":
-        s.emit("abs", (), (t,), [d, *args])
-    elif op in ("fmin", "fmax"):
-        s.emit(op[1:], (), (t,), [d, *args])
-    elif op == "fma":
-        s.emit("fma", ("rn",), (t,), [d, *args])
-    elif op in _EXT_MATH:
-        s.emit(op, (), (t,), [d, *args])
-    else:
-        raise s.error(i, f"no instruction for math function '{op}'")
-
-
-def _bits(s: KernelSelector, i: ir.Instr) -> None:
-    a = i.args[0]
-    w = 64 if a.type.bits == 64 else 32
-    src = s.src(a)
-    if a.type.bits < 32:                         # widen 8/16-bit operands by their signedness
-        t = s.vreg("%r")
-        s.emit("cvt", (), ("u32" if a.type.kind != "signed" else "s32", a.type.name), [t, src])
-        src = t
-    if i.op == "brev":
-        s.emit("brev", (), (f"b{w}",), [s.dst(i), src])
-    else:
-        s.emit(i.op, (), (f"b{w}",), [s.dst(i), src])
-
-
-def _space(i: ir.Instr) -> tuple[str, ...]:
-    sp = i.attrs.get("space", "generic")
-    mods = ("volatile",) if i.attrs.get("volatile") else ()
-    return mods + (() if sp in ("generic", None) else (sp,))
-
-
-def _address(s: KernelSelector, i: ir.Instr) -> Mem:
-    _, base, off, _ = s.plans[i]
-    if isinstance(base, Sym):
-        return Mem(base, off)
-    b = s.resolve(base)
-    if _is_const(b):
-        return Mem(Imm(int(_const_value(b)) + off))
-    return Mem(s.dst(b), off)
-
-
-def _load(s: KernelSelector, i: ir.Instr) -> None:
-    m = _address(s, i)
-    if i.type == PRED:
-        t = s.vreg("%rs")
-        s.emit("ld", _space(i), ("u8",), [t, m])
-        s.emit("setp", ("ne",), ("b16",), [s.dst(i), t, Imm(0)])
-        return
-    s.emit("ld", _space(i), (i.type.name,), [s.dst(i), m])
-
-
-def _store(s: KernelSelector, i: ir.Instr) -> None:
-    m = _address(s, i)
-    v = i.args[1]
-    if v.type == PRED:
-        t = s.vreg("%rs")
-        s.emit("selp", (), ("b16",), [t, Imm(1), Imm(0), s.reg(v)])
-        s.emit("st", _space(i), ("u8",), [m, t])
-        return
-    s.emit("st", _space(i), (v.type.name,), [m, s.src(v)])
-
-
-_ATOM_TYPE = {"add": lambda t: t.name if t.is_float else ("u" + t.name[1:] if t.bits == 64 else t.name),
-              "min": lambda t: t.name, "max": lambda t: t.name, "inc": lambda t: "u32", "dec": lambda t: "u32"}
-
-
-def _atom(s: KernelSelector, i: ir.Instr) -> None:
-    m = _address(s, i)
-    op = i.attrs["op"]
-    t = i.type if i.type is not None else i.args[-1].type
-    vals = i.args[1:]
-    srcs = [s.src(v) for v in vals]
-    if op == "sub":                              # atomicSub: add of the negation
-        op = "add"
-        if isinstance(srcs[0], Imm):
-            srcs = [Imm(-srcs[0].value)]
-        else:
-            n = s.vreg(cls_of(t))
-            s.emit("neg", (), ("s" + t.name[1:],), [n, srcs[0]])
-            srcs = [n]
-    tname = _ATOM_TYPE.get(op, lambda t: f"b{t.bits}")(t)
-    space = tuple(x for x in _space(i) if x in ("global", "shared"))
-    if i in s.needed and s.uses.get(i) or op in ("exch", "cas"):
-        s.emit("atom", space + (op,), (tname,), [s.dst(i), m, *srcs])
-    else:
-        s.emit("red", space + (op,), (tname,), [m, *srcs])
-
-
-def _addr(s: KernelSelector, i: ir.Instr) -> None:
-    s.emit("mov", (), ("u64",), [s.dst(i), Sym(s.symbol_of(i))])
-
-
-def _sreg(s: KernelSelector, i: ir.Instr) -> None:
-    name = i.attrs["name"]
-    if name == "warpsize":
-        s.emit("mov", (), ("u32",), [s.dst(i), Imm(32)])
-    else:
-        s.emit("mov", (), ("u32",), [s.dst(i), SReg("%" + name)])
-
-
-def _clock(s: KernelSelector, i: ir.Instr) -> None:
-    if i.type.bits == 64:
-        s.emit("mov", (), ("u64",), [s.dst(i), SReg("%clock64")])
-    else:
-        s.emit("mov", (), ("u32",), [s.dst(i), SReg("%clock")])
-
-
-def _bar(s: KernelSelector, i: ir.Instr) -> None:
-    mode = i.attrs.get("mode", "sync")
-    if mode == "sync":
-        s.emit("bar", ("sync",), (), [Imm(0)])
-    elif mode == "popc":
-        s.emit("bar", ("red", "popc"), ("u32",), [s.dst(i), Imm(0), s.reg(i.args[0])])
-    else:
-        d = s.dst(i)
-        if i.type == PRED:
-            s.emit("bar", ("red", mode), ("pred",), [d, Imm(0), s.reg(i.args[0])])
-        else:                                   # an int result: reduce into a predicate, then 0/1
-            p = s.vreg("%p")
-            s.emit("bar", ("red", mode), ("pred",), [p, Imm(0), s.reg(i.args[0])])
-            s.emit("selp", (), (bty(i.type),), [d, Imm(1), Imm(0), p])
-
-
-def _membar(s: KernelSelector, i: ir.Instr) -> None:
-    s.emit("membar", (i.attrs.get("level", "gl"),), (), [])
-
-
-def _shfl_c(s: KernelSelector, mode: str, width: ir.Value) -> Reg | Imm:
-    if _is_const(width):
-        c = (32 - int(_const_value(width))) << 8
-        return Imm(c if mode == "up" else c | 31)
-    t = s.vreg("%r")
-    s.emit("sub", (), ("s32",), [t, Imm(32), s.src(width)])
-    s.emit("shl", (), ("b32",), [t, t, Imm(8)])
-    if mode != "up":
-        s.emit("or", (), ("b32",), [t, t, Imm(31)])
-    return t
-
-
-def _shfl(s: KernelSelector, i: ir.Instr) -> None:
-    mask, val, lane, width = i.args
-    mode = i.attrs["mode"]
-    c = _shfl_c(s, mode, width)
-    m, b = s.src(mask), s.src(lane)
-    t, d = i.type, s.dst(i)
-    if t.bits == 64:                            # two 32-bit shuffles of the halves
-        x = s.reg(val)
-        if t.is_float:
-            y = s.vreg("%rd")
-            s.emit("mov", (), ("b64",), [y, x])
-            x = y
-        lo, hi, h = s.vreg("%r"), s.vreg("%r"), s.vreg("%rd")
-        s.emit("cvt", (), ("u32", "u64"), [lo, x])
-        s.emit("shr", (), ("u64",), [h, x, Imm(32)])
-        s.emit("cvt", (), ("u32", "u64"), [hi, h])
-        s.emit("shfl", ("sync", mode), ("b32",), [lo, lo, b, c, m])
-        s.emit("shfl", ("sync", mode), ("b32",), [hi, hi, b, c, m])
-        r = s.vreg("%rd") if t.is_float else d
-        s.emit("cvt", (), ("u64", "u32"), [h, hi])
-        s.emit("shl", (), ("b64",), [h, h, Imm(32)])
-        s.emit("cvt", (), ("u64", "u32"), [r, lo])
-        s.emit("or", (), ("b64",), [r, r, h])
-        if t.is_float:
-            s.emit("mov", (), ("b64",), [d, r])
-    elif t.bits < 32:
-        x, y = s.vreg("%r"), s.vreg("%r")
-        s.emit("cvt", (), ("s32" if t.is_signed else "u32", t.name), [x, s.src(val)])
-        s.emit("shfl", ("sync", mode), ("b32",), [y, x, b, c, m])
-        s.emit("cvt", (), (t.name, "u32"), [d, y])
-    else:
-        s.emit("shfl", ("sync", mode), ("b32",), [d, s.reg(val), b, c, m])
-
-
-def _vote(s: KernelSelector, i: ir.Instr) -> None:
-    mask, p = i.args
-    mode = i.attrs["mode"]
-    d = s.dst(i)
-    if mode == "ballot":
-        s.emit("vote", ("sync", "ballot"), ("b32",), [d, s.reg(p), s.src(mask)])
-    elif i.type == PRED:
-        s.emit("vote", ("sync", mode), ("pred",), [d, s.reg(p), s.src(mask)])
-    else:
-        q = s.vreg("%p")
-        s.emit("vote", ("sync", mode), ("pred",), [q, s.reg(p), s.src(mask)])
-        s.emit("selp", (), (bty(i.type),), [d, Imm(1), Imm(0), q])
-
-
-def _activemask(s: KernelSelector, i: ir.Instr) -> None:
-    s.emit("activemask", (), ("b32",), [s.dst(i)])
-
-
-def _syncwarp(s: KernelSelector, i: ir.Instr) -> None:
-    s.emit("bar", ("warp", "sync"), (), [s.src(i.args[0])])
-
-
-def _gridsync(s: KernelSelector, i: ir.Instr) -> None:
-    s.emit("grid", ("sync",), (), [])
-
-
-def _trap(s: KernelSelector, i: ir.Instr) -> None:
-    s.emit("trap", (), (), [])
-
-
-def _printf(s: KernelSelector, i: ir.Instr) -> None:
-    name = i.attrs.get("sym")
-    if name is None:                             # IR without a string symbol: make one
-        fmt = i.attrs["fmt"]
-        data = (fmt.encode() if isinstance(fmt, str) else bytes(fmt)).rstrip(b"\0") + b"\0"
-        name = f"$str{sum(1 for n in s.prog.symbols if n.startswith('$str'))}"
-        s.prog.symbols[name] = DataSymbol(name, "const", len(data), 1, data)
-    ops = []
-    for a in i.args:
-        t = a.type
-        if t == F32:
-            r = s.vreg("%fd")
-            s.emit("cvt", (), ("f64", "f32"), [r, s.src(a)])
-        elif t == PRED or t.bits < 32:
-            r = s.vreg("%r")
-            if t == PRED:
-                s.emit("selp", (), ("b32",), [r, Imm(1), Imm(0), s.reg(a)])
-            else:
-                s.emit("cvt", (), ("s32" if t.is_signed else "u32", t.name), [r, s.src(a)])
-        else:
-            r = s.reg(a)
-        ops.append(r)
-    s.emit("printf", (), (), [Sym(name), *ops])
-
-
-def _wide(s: KernelSelector, i: ir.Instr) -> None:
-    _, x, y, t, _ = s.plans[i]
-    s.emit("mul", ("wide",), (t,), [s.dst(i), s.src(x), s.src(y)])
-
-
-def _mad(s: KernelSelector, i: ir.Instr) -> None:
-    _, a, b, c, _ = s.plans[i]
-    d = s.dst(i)
-    s.emit("mad", ("lo",), (sty(i.type),), [d, s.src(a), s.src(b), s.src(c)])
-    _renorm(s, i, d)
-
-
-def _mad_wide(s: KernelSelector, i: ir.Instr) -> None:
-    _, x, y, t, c, _ = s.plans[i]
-    s.emit("mad", ("wide",), (t,), [s.dst(i), s.src(x), s.src(y), s.src(c)])
-
-
-def _mem(s: KernelSelector, i: ir.Instr) -> None:
-    {"load": _load, "store": _store, "atom": _atom}[i.op](s, i)
-
-
-_GROUP = {**{o: "binary" for o in BINARY_ALU},
-          **{o: "unary" for o in ("neg", "not", "abs")},
-          **{o: "cmp" for o in COMPARISONS},
-          "bitcast": "cvt", "popc": "bits", "clz": "bits", "ffs": "bits", "brev": "bits",
-          **{o: "math" for o in ("sqrt", "rsqrt", "rcp", "floor", "ceil", "trunc", "fabs", "fmin", "fmax",
-                                 "fma", *_EXT_MATH)}}
-_SELECT = {"binary": _binary, "unary": _unary, "cmp": _cmp, "select": _select, "cvt": _cvt, "math": _math,
-           "bits": _bits, "mem": _mem, "alias": _alias, "wide": _wide, "mad": _mad, "mad_wide": _mad_wide,
-           "addr": _addr, "local": _addr, "sreg": _sreg, "clock": _clock, "bar": _bar, "membar": _membar,
-           "shfl": _shfl, "vote": _vote, "activemask": _activemask, "syncwarp": _syncwarp,
-           "gridsync": _gridsync, "trap": _trap, "printf": _printf}
 
 
 def select_kernels(module: ir.Module) -> Program:
