@@ -41,6 +41,7 @@ class Barriers:
         self.pcs = {s: set(np.flatnonzero(v).tolist()) for s, v in self.is_barrier.items()}
         self.red: dict = {}                                # bar.red pc -> (op, put, get predicate)
         self.sync_mask = None                              # per warp: the member mask of the warp_sync op
+        self.waits = any(op.spec.scope or op.kind == WARP_SYNC for op in wave.ops)   # a warp can wait at all
 
     def reset(self) -> None:
         for a in self.arrived.values():
@@ -61,7 +62,6 @@ class Barriers:
         for w in warps[simt.depth[warps] > 0]:       # divergent warps: let other paths run
             simt.park(int(w))
         self.release(scope)
-        self.check_blocks()
 
     def exited(self) -> None:
         """Lanes exited: a barrier may now have all its live threads."""
@@ -69,7 +69,6 @@ class Barriers:
         if (wave.simt.state[:wave.nwarps] == WAIT).any():
             self.release("block")
             self.release("grid")
-            self.check_blocks()
 
     def release(self, scope: str) -> None:
         """Release the blocks (or, for grid.sync, the wave) whose live threads have all arrived."""
@@ -163,7 +162,6 @@ class Barriers:
                     self.not_converged(op, w, int(need) & ~(int(simt.mask[w]) | coming))
                 if int(need) & ~int(simt.mask[w]) and not simt.park(w):
                     self.not_converged(op, w, int(need) & ~int(simt.mask[w]))
-            self.check_blocks()
             nw, nt = int(missing.sum()), popcount(m[missing])    # parked warps issue nothing yet
             wave.stats["warp_instructions"] -= nw
             wave.stats["thread_instructions"] -= nt
@@ -210,7 +208,8 @@ class Barriers:
     def check_blocks(self) -> None:
         """Raise `deadlock` for a block none of whose warps can move any more: only a barrier
         release can wake a waiting warp, and only its own block's threads (or, at grid.sync, the
-        other blocks) can complete that barrier."""
+        other blocks) can complete that barrier.  The scheduler calls it every 64 steps (a stall
+        of the whole wave it sees at once)."""
         wave = self.wave
         state = wave.simt.state[:wave.nwarps].reshape(wave.nblocks, wave.warps_per_block)
         stalled = ~(state == RUN).any(1) & (state == WAIT).any(1)

@@ -119,6 +119,7 @@ def run(wave: Wave) -> None:
     max_instructions, max_steps = wave.cfg.max_instructions, wave.cfg.max_steps
     interlock = wave.cfg.interlock
     observer = wave.observer
+    waits = barriers.waits                       # the kernel has barriers or warp-sync points
     group = None                                 # (warps, lanes, nactive, limit) still valid for `pc`
     pc = 0
     while True:
@@ -138,8 +139,11 @@ def run(wave: Wave) -> None:
         op_threads[pc] += nactive
         if observer is not None:
             observer.issue(wave, pc, warps, simt.mask[warps])
-        if interlock is not None and step & 63 == 0:
-            interlock.check()                    # stop flag (Ctrl-C, a fault in an earlier wave)
+        if step & FAIRNESS == 0:
+            if interlock is not None:
+                interlock.check()                # stop flag (Ctrl-C, a fault in an earlier wave)
+            if waits:
+                barriers.check_blocks()          # a block that can no longer move: deadlock
         if stats["warp_instructions"] > max_instructions or step >= max_steps:
             raise watchdog(wave, warps)
         try:
