@@ -13,7 +13,7 @@ from llvmlite import ir
 from ...isa import spec
 from . import alu
 from .alu import F32, F64, I1, I8, I32, I64, N, splat, vec
-from .codegen import (B_FAULT, B_WARP_SYNC, C_ALIVE0, C_ARENA, C_ATOMICS, C_CCOUNT, C_CENDS, C_CHI, C_CLO,
+from .codegen import (B_FAULT, B_LOG, B_WARP_SYNC, C_LOG, C_LOGCAP, C_LOGN, C_ALIVE0, C_ARENA, C_ATOMICS, C_CCOUNT, C_CENDS, C_CHI, C_CLO,
                       C_CONST, C_CSTARTS, C_GCOUNT, C_GENDS, C_GHI, C_GLO, C_GSTARTS, C_LOCAL, C_LOCAL_BYTES,
                       C_LPAD, C_PARAMS, C_SHARED, C_SHARED_BYTES, W_ALIVE, W_WIDX, KernelGen, _elt)
 from .layout import CONST_BASE, CONST_BYTES, GLOBAL_BASE, LOCAL_BASE, SHARED_BASE, WINDOW
@@ -154,7 +154,10 @@ class MemGen(KernelGen):
             b.branch(ok)
             b.position_at_end(ok)
             host = b.inttoptr(self.cword(b, arena), I8.as_pointer())
-            return b.gep(host, [b.sub(a, c64(base))])
+            p = b.gep(host, [b.sub(a, c64(base))])
+            if sp == "global" and kind != "load":
+                self.log_old(b, pc, a, p, size)
+            return p
         if sp == "shared":
             off = b.sub(a, c64(SHARED_BASE))
             self.bail_if(b, b.icmp_signed(">", b.add(off, c64(size)), self.cword(b, C_SHARED_BYTES)), pc, B_FAULT)
@@ -164,6 +167,26 @@ class MemGen(KernelGen):
         lanes = b.add(b.mul(b.load(self.wptr(b, W_WIDX)), c64(32)), lane)
         return b.gep(b.inttoptr(self.cword(b, C_LOCAL), I8.as_pointer()),
                      [b.add(b.mul(lanes, self.cword(b, C_LPAD)), off)])
+
+    def log_old(self, b, pc, a, p, size):
+        """Append (address, size, old value) to the undo log (ctx LOG/LOGN/LOGCAP; capacity < 0: off);
+        a full log bails out before the store, so the log always restores memory exactly."""
+        cap = self.cword(b, C_LOGCAP)
+        on, done = b.append_basic_block("log"), b.append_basic_block("logged")
+        b.cbranch(b.icmp_signed(">=", cap, c64(0)), on, done)
+        b.position_at_end(on)
+        n = self.cword(b, C_LOGN)
+        self.bail_if(b, b.icmp_signed(">=", n, cap), pc, B_LOG)
+        log = b.inttoptr(self.cword(b, C_LOG), I64.as_pointer())
+        at = b.mul(n, c64(3))
+        it = ir.IntType(8 * size)
+        old = b.zext(b.load(b.bitcast(p, it.as_pointer())), I64) if size < 8 else b.load(b.bitcast(p, I64.as_pointer()))
+        b.store(a, b.gep(log, [at]))
+        b.store(c64(size), b.gep(log, [b.add(at, c64(1))]))
+        b.store(old, b.gep(log, [b.add(at, c64(2))]))
+        b.store(b.add(n, c64(1)), self.cptr(b, C_LOGN))
+        b.branch(done)
+        b.position_at_end(done)
 
     def addresses(self, b, m):
         """The address operand as <32 x i64> (decode.Decoder.addr)."""

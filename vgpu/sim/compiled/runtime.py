@@ -22,7 +22,9 @@ from .codegen import (C_ALIVE0, C_ARENA, C_ATOMICS, C_CCOUNT, C_CENDS, C_CHI, C_
                       C_DIV, C_GCOUNT, C_GENDS, C_GHI, C_GLO, C_GSTARTS, C_LOCAL, C_LOCAL_BYTES, C_LPAD,
                       C_NCTAID, C_NCTAID_Y, C_NCTAID_Z, C_NSMID, C_NTID, C_NTID_Y, C_NTID_Z, C_OPT, C_OPW,
                       C_PARAMS, C_SHARED, C_SHARED_BYTES, C_SYMTAB, C_WPB, CTX_WORDS)
+from .codegen import B_FAULT, B_LOG, C_BAIL_WHY, C_LOG, C_LOGCAP, C_LOGN
 from .driver import C_BARRIERS, add_driver
+from .layout import GLOBAL_BASE
 from .layout import decline_reason, layout
 
 
@@ -140,91 +142,156 @@ def _symbol_table(k, lay, glob, const) -> np.ndarray | None:
 
 
 def run_blocks(k, cfg, blocks, glob, const, wave_blocks: int, result=None):
-    """The interpreter's run_blocks, natively when the kernel and launch allow (see the module docstring)."""
+    """The interpreter's run_blocks, natively when the kernel and launch allow (see the module docstring).
+
+    Waves run natively in chunks of about CHUNK_THREADS threads, each chunk with an undo log of its
+    global stores; a chunk that bails out is undone and run again wave by wave, and a wave that bails
+    out again is run by the interpreter (which raises its fault, or finishes it)."""
     sm = _interp()
     blocks = np.asarray(blocks, np.int64)
     result = result if result is not None else sm.new_result(k)
+    name = f"{k.program.filename}:{k.name}"
     try:
         if launch_decline(cfg):
             raise Declined(launch_decline(cfg))
-        ck = compile_kernel(k.program, k.name)
-        ok = _run_native(ck, k, cfg, blocks, glob, const, wave_blocks, result)
-        COUNTS["native" if ok else "fallback"] = COUNTS.get("native" if ok else "fallback", 0) + 1
-        OUTCOMES[f"{k.program.filename}:{k.name}"] = "native" if ok else "fallback"
+        native = _Native(compile_kernel(k.program, k.name), k, cfg, glob, const, wave_blocks)
     except Declined as e:
-        ok = False
         COUNTS["declined"] = COUNTS.get("declined", 0) + 1
-        OUTCOMES[f"{k.program.filename}:{k.name}"] = f"declined: {e}"
-    if not ok:
+        OUTCOMES[name] = f"declined: {e}"
         return sm.run_blocks(k, cfg, blocks, glob, const, wave_blocks, result)
+    wave_blocks = max(wave_blocks, 1)
+    nwaves = -(-blocks.size // wave_blocks)
+    per_chunk = max(1, CHUNK_THREADS // max(wave_blocks * cfg.threads_per_block, 1))
+    i, single_until, outcome = 0, 0, "native"
+    while i < nwaves:
+        n = 1 if i < single_until else min(per_chunk, nwaves - i)
+        chunk = blocks[i * wave_blocks:(i + n) * wave_blocks]
+        why = native.run(chunk, result, log=True)
+        if why == 0:
+            i += n
+            continue
+        if n > 1:                                  # undone: the same waves one by one
+            single_until = i + n
+            continue
+        if why == B_LOG and native.run(chunk, result, log=False) == 0:
+            i += 1
+            continue
+        outcome = "fallback"
+        part = sm.new_result(k)                    # this wave on the interpreter, as launch runs a wave
+        try:
+            sm.run_blocks(k, cfg, chunk, glob, const, wave_blocks, part)
+        finally:
+            result.merge(part)
+        i += 1
+    COUNTS[outcome] = COUNTS.get(outcome, 0) + 1
+    OUTCOMES[name] = outcome
     return result
 
 
-COUNTS: dict[str, int] = {}     # run_blocks calls: 'native', 'fallback' (bailed out), 'declined'; for tests
+CHUNK_THREADS = 1 << 16
+LOG_PER_THREAD = 8                  # undo-log entries per thread of a chunk (more: the chunk is retried)
+COUNTS: dict[str, int] = {}     # run_blocks calls: 'native', 'fallback' (a wave bailed out), 'declined'; for tests
 OUTCOMES: dict[str, str] = {}   # 'file:kernel' -> how its last run_blocks call went (benchmarks, coverage)
 
 
-def _run_native(ck, k, cfg, blocks, glob, const, wave_blocks, result) -> bool:
-    """Run natively into `result`; False (memory restored, result untouched) when it bailed out."""
-    lay = ck.layout
-    symtab = _symbol_table(k, lay, glob, const)
-    if symtab is None or lay.shared_static != k.shared_static:
-        return False
-    npc = len(ck.code.instrs) + 1
-    opw, opt, div = np.zeros(npc, np.int64), np.zeros(npc, np.int64), np.zeros(npc, np.int64)
-    wpb = cfg.warps_per_block
-    tpb = cfg.threads_per_block
-    alive0 = np.array([(1 << int(v)) - 1 for v in np.clip(tpb - np.arange(wpb) * 32, 0, 32)], np.int64)
-    shared = np.zeros(max(lay.shared_static + cfg.shared_dynamic, 8), np.uint8)
-    lpad = -(-max(lay.local_bytes, 8) // 16) * 16 if lay.local_bytes else 0
-    local = np.zeros(max(wpb * 32 * lpad, 8), np.uint8)
-    params = np.frombuffer(bytes(cfg.params) + bytes(8), np.uint8)
-    gstarts, gends = np.ascontiguousarray(glob.table.starts, np.int64), np.ascontiguousarray(glob.table.ends, np.int64)
-    cstarts, cends = np.ascontiguousarray(const.table.starts, np.int64), np.ascontiguousarray(const.table.ends, np.int64)
-    keep = (gstarts, gends, cstarts, cends)
-    ctx = np.zeros(CTX_WORDS_ALL, np.int64)
-    addr = lambda a: a.ctypes.data if a.size else 0      # noqa: E731
-    for word, v in ((C_ARENA, glob.arena.ctypes.data), (C_GSTARTS, addr(gstarts)), (C_GENDS, addr(gends)),
-                    (C_GCOUNT, gstarts.size), (C_CONST, const.arena.ctypes.data), (C_CSTARTS, addr(cstarts)),
-                    (C_CENDS, addr(cends)), (C_CCOUNT, cstarts.size), (C_SHARED, shared.ctypes.data),
-                    (C_SHARED_BYTES, lay.shared_static + cfg.shared_dynamic), (C_LOCAL, local.ctypes.data),
-                    (C_LPAD, lpad), (C_LOCAL_BYTES, lay.local_bytes), (C_PARAMS, params.ctypes.data),
-                    (C_OPW, opw.ctypes.data), (C_OPT, opt.ctypes.data), (C_DIV, div.ctypes.data),
-                    (C_SYMTAB, symtab.ctypes.data), (C_NTID, cfg.block[0]), (C_NTID_Y, cfg.block[1]),
-                    (C_NTID_Z, cfg.block[2]), (C_NCTAID, cfg.grid[0]), (C_NCTAID_Y, cfg.grid[1]),
-                    (C_NCTAID_Z, cfg.grid[2]), (C_NSMID, cfg.num_sms), (C_ALIVE0, alive0.ctypes.data),
-                    (C_WPB, wpb), (C_GLO, 0), (C_GHI, 0), (C_CLO, 0), (C_CHI, 0)):
-        ctx[word] = v
-    smid = blocks % cfg.num_sms
-    wbase = np.zeros(blocks.size, np.int64)
-    for s in range(0, blocks.size, wave_blocks):            # %warpid: the block's rank on its SM in the wave
-        sm_ = smid[s:s + wave_blocks]
-        order = np.argsort(sm_, kind="stable")
-        first = np.searchsorted(sm_[order], sm_[order])
-        slot = np.empty(sm_.size, np.int64)
-        slot[order] = np.arange(sm_.size) - first
-        wbase[s:s + wave_blocks] = slot * wpb
-    ws = _aligned(wpb * ck.ws_words)
-    budget = max(min(cfg.max_instructions, cfg.max_steps) - 1, 0)
-    top = glob.top
-    saved = glob.arena[:top].copy()
-    status = ck.run(ctx.ctypes.data, ws.ctypes.data, blocks.ctypes.data, blocks.size, wpb, max(wave_blocks, 1),
-                    budget, smid.ctypes.data, wbase.ctypes.data)
-    del keep
-    if status != 0:
-        glob.arena[:top] = saved
-        return False
-    nw, nt = opw.tolist(), opt.tolist()
-    result.op_warps = [a + b for a, b in zip(result.op_warps, nw)]
-    result.op_threads = [a + b for a, b in zip(result.op_threads, nt)]
-    result.pc[0, :npc] += div          # counters.DIVERGENT is row 0
-    st = result.stats
-    wi = int(opw.sum())
-    for name, v in (("warp_instructions", wi), ("thread_instructions", int(opt.sum())), ("steps", wi),
-                    ("waves", -(-blocks.size // max(wave_blocks, 1))), ("barriers", int(ctx[C_BARRIERS])),
-                    ("atomics", int(ctx[C_ATOMICS]))):
-        st[name] = st.get(name, 0) + v
-    return True
+class _Native:
+    """The buffers of one kernel's launch configuration, and `run(blocks, result, log)`: the blocks run
+    natively and their counts are added to `result` (0), or memory is restored and the bail-out
+    reason is returned."""
+
+    def __init__(self, ck, k, cfg, glob, const, wave_blocks):
+        lay = ck.layout
+        self.ck, self.cfg, self.glob, self.wave_blocks = ck, cfg, glob, max(wave_blocks, 1)
+        symtab = _symbol_table(k, lay, glob, const)
+        if symtab is None:
+            raise Declined("a module symbol's address is not known for sure")
+        if lay.shared_static != k.shared_static:
+            raise Declined("shared memory layout differs from the interpreter's")
+        npc = len(ck.code.instrs) + 1
+        self.opw, self.opt, self.div = np.zeros(npc, np.int64), np.zeros(npc, np.int64), np.zeros(npc, np.int64)
+        wpb = self.wpb = cfg.warps_per_block
+        tpb = cfg.threads_per_block
+        alive0 = np.array([(1 << int(v)) - 1 for v in np.clip(tpb - np.arange(wpb) * 32, 0, 32)], np.int64)
+        shared = np.zeros(max(lay.shared_static + cfg.shared_dynamic, 8), np.uint8)
+        lpad = -(-max(lay.local_bytes, 8) // 16) * 16 if lay.local_bytes else 0
+        local = np.zeros(max(wpb * 32 * lpad, 8), np.uint8)
+        params = np.frombuffer(bytes(cfg.params) + bytes(8), np.uint8)
+        gstarts = np.ascontiguousarray(glob.table.starts, np.int64)
+        gends = np.ascontiguousarray(glob.table.ends, np.int64)
+        cstarts = np.ascontiguousarray(const.table.starts, np.int64)
+        cends = np.ascontiguousarray(const.table.ends, np.int64)
+        per_chunk = max(1, CHUNK_THREADS // max(self.wave_blocks * tpb, 1)) * self.wave_blocks * tpb
+        self.log = np.zeros(3 * LOG_PER_THREAD * per_chunk + 3, np.int64)
+        self.keep = (symtab, alive0, shared, local, params, gstarts, gends, cstarts, cends)
+        ctx = self.ctx = np.zeros(CTX_WORDS_ALL, np.int64)
+        addr = lambda a: a.ctypes.data if a.size else 0      # noqa: E731
+        for word, v in ((C_ARENA, glob.arena.ctypes.data), (C_GSTARTS, addr(gstarts)), (C_GENDS, addr(gends)),
+                        (C_GCOUNT, gstarts.size), (C_CONST, const.arena.ctypes.data), (C_CSTARTS, addr(cstarts)),
+                        (C_CENDS, addr(cends)), (C_CCOUNT, cstarts.size), (C_SHARED, shared.ctypes.data),
+                        (C_SHARED_BYTES, lay.shared_static + cfg.shared_dynamic), (C_LOCAL, local.ctypes.data),
+                        (C_LPAD, lpad), (C_LOCAL_BYTES, lay.local_bytes), (C_PARAMS, params.ctypes.data),
+                        (C_OPW, self.opw.ctypes.data), (C_OPT, self.opt.ctypes.data), (C_DIV, self.div.ctypes.data),
+                        (C_SYMTAB, symtab.ctypes.data), (C_NTID, cfg.block[0]), (C_NTID_Y, cfg.block[1]),
+                        (C_NTID_Z, cfg.block[2]), (C_NCTAID, cfg.grid[0]), (C_NCTAID_Y, cfg.grid[1]),
+                        (C_NCTAID_Z, cfg.grid[2]), (C_NSMID, cfg.num_sms), (C_ALIVE0, alive0.ctypes.data),
+                        (C_WPB, wpb), (C_LOG, self.log.ctypes.data)):
+            ctx[word] = v
+        self.ws = _aligned(wpb * ck.ws_words)
+        self.budget = max(min(cfg.max_instructions, cfg.max_steps) - 1, 0)
+
+    def run(self, blocks, result, log: bool) -> int:
+        cfg, ctx, wave = self.cfg, self.ctx, self.wave_blocks
+        smid = blocks % cfg.num_sms
+        wbase = np.zeros(blocks.size, np.int64)
+        for s in range(0, blocks.size, wave):              # %warpid: the block's rank on its SM in the wave
+            sm_ = smid[s:s + wave]
+            order = np.argsort(sm_, kind="stable")
+            first = np.searchsorted(sm_[order], sm_[order])
+            slot = np.empty(sm_.size, np.int64)
+            slot[order] = np.arange(sm_.size) - first
+            wbase[s:s + wave] = slot * self.wpb
+        for a in (self.opw, self.opt, self.div):
+            a[:] = 0
+        ctx[C_GLO] = ctx[C_GHI] = ctx[C_CLO] = ctx[C_CHI] = 0
+        ctx[C_BARRIERS] = ctx[C_ATOMICS] = ctx[C_LOGN] = 0
+        ctx[C_LOGCAP] = self.log.size // 3 - 1 if log else -1
+        top = self.glob.top
+        saved = None if log else self.glob.arena[:top].copy()
+        blocks = np.ascontiguousarray(blocks, np.int64)
+        status = self.ck.run(ctx.ctypes.data, self.ws.ctypes.data, blocks.ctypes.data, blocks.size, self.wpb, wave,
+                             self.budget, smid.ctypes.data, wbase.ctypes.data)
+        if status != 0:
+            if saved is not None:
+                self.glob.arena[:top] = saved
+            else:
+                _undo(self.glob.arena, self.log[:3 * int(ctx[C_LOGN])].reshape(-1, 3))
+            return int(ctx[C_BAIL_WHY]) or B_FAULT
+        npc = self.opw.size
+        result.op_warps = [a + b for a, b in zip(result.op_warps, self.opw.tolist())]
+        result.op_threads = [a + b for a, b in zip(result.op_threads, self.opt.tolist())]
+        result.pc[0, :npc] += self.div          # counters.DIVERGENT is row 0
+        st = result.stats
+        wi = int(self.opw.sum())
+        for name, v in (("warp_instructions", wi), ("thread_instructions", int(self.opt.sum())), ("steps", wi),
+                        ("waves", -(-blocks.size // wave)), ("barriers", int(ctx[C_BARRIERS])),
+                        ("atomics", int(ctx[C_ATOMICS]))):
+            st[name] = st.get(name, 0) + v
+        return 0
+
+
+def _undo(arena: np.ndarray, log: np.ndarray) -> None:
+    """Put back the old values of the logged stores (address, size, old value), latest first."""
+    if not log.size:
+        return
+    off, size, old = log[:, 0] - GLOBAL_BASE, log[:, 1], log[:, 2]
+    if (size == size[0]).all():                 # one size: vectorised, the earliest entry written last
+        dt = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}[int(size[0])]
+        view = arena.view(dt) if arena.size % np.dtype(dt).itemsize == 0 else None
+        if view is not None:
+            view[(off // size)[::-1]] = old[::-1].astype(np.uint64).astype(dt)
+            return
+    for o, n, v in zip(off[::-1].tolist(), size[::-1].tolist(), old[::-1].tolist()):
+        arena[o:o + n] = np.frombuffer(int(v & ((1 << (8 * n)) - 1)).to_bytes(n, "little"), np.uint8)
 
 
 CTX_WORDS_ALL = max(CTX_WORDS, 48)
