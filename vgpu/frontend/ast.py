@@ -312,3 +312,4 @@ class UnsupportedStmt(Stmt):
 @dataclass(eq=False)
 class TranslationUnit(Node):
     decls: list[FunctionDef | DeclStmt | TemplateDecl]
+    using_cg: bool = False                   # `using namespace cooperative_groups;` was seen

@@ -15,6 +15,7 @@ from __future__ import annotations
 from . import ast as A
 from .check_call import CallChecker
 from .check_expr import ExprChecker
+from .check_cg import CGChecker
 from .check_template import Template, TemplateChecker
 from .consteval import convert, to_bytes, to_int_type
 from .ctypes import (CHAR, ERROR, INT, TYPEDEFS, VOID, CG_TYPES, Array, CType, ErrorType, FuncType, Pointer,
@@ -28,7 +29,7 @@ _NOT_YET_TYPES = {"auto", "half", "__half", "__nv_bfloat16", "double4", "long4",
 _SPACES = {"__shared__": "shared", "__constant__": "const", "__device__": "global"}
 
 
-class Checker(ExprChecker, CallChecker, TemplateChecker):
+class Checker(ExprChecker, CallChecker, TemplateChecker, CGChecker):
     """Walks the translation unit: scopes, declarations, types, functions, variables and their
     initialisers, statements.  Expressions and calls are checked by the mixins."""
 
@@ -70,6 +71,7 @@ class Checker(ExprChecker, CallChecker, TemplateChecker):
 
     # -- the translation unit ------------------------------------------------------------------------
     def run(self, tu: A.TranslationUnit) -> Sema:
+        self.using_cg = tu.using_cg
         for d in tu.decls:
             self.declaration(d, file_scope=True)
         self.check_recursion()
@@ -194,6 +196,8 @@ class Checker(ExprChecker, CallChecker, TemplateChecker):
     def base(self, ref: A.TypeRef) -> CType:
         name = ref.base.strip()
         if ref.targs is not None:
+            if name.rsplit("::", 1)[-1] == "thread_block_tile" and not isinstance(self.lookup(name), Template):
+                return self.tile_type_ref(ref)
             return self.template_type(ref)
         t = base_type(name)
         if t is not None:

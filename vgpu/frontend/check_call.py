@@ -7,6 +7,7 @@ from . import ast as A
 from .builtins import TABLE, Builtin
 from .ctypes import (DOUBLE, ERROR, FLOAT, GRID_GROUP, INT, THREAD_BLOCK, UINT, VOID, CType, ErrorType, Float, Pointer,
                      StructType, decay, is_arith, is_integer, promote, spell, unqual, usual_arith)
+from .check_cg import FUNCTOR_NAMES, tile_size
 from .check_template import Template
 from .symbols import CallInfo, Func
 
@@ -23,6 +24,13 @@ class CallChecker:
     def e_Call(self, e: A.Call) -> CType:
         if isinstance(e.func, A.Member):
             return self.member_call(e)
+        if isinstance(e.func, A.TemplateId) and not isinstance(self.lookup(e.func.name), Template):
+            short = e.func.name.rsplit("::", 1)[-1]
+            if short in ("tiled_partition",) + FUNCTOR_NAMES:
+                return self.cg_template_call(e, short)
+        if isinstance(e.func, A.Ident) and e.func.name in ("cooperative_groups::reduce", "reduce") and \
+                self.lookup(e.func.name) is None and (e.func.name != "reduce" or self.using_cg):
+            return self.cg_reduce(e)
         if isinstance(e.func, A.TemplateId):
             saved, self._call_args = getattr(self, "_call_args", []), e.args
             for a in e.args:
@@ -95,6 +103,8 @@ class CallChecker:
     def member_call(self, e: A.Call) -> CType:
         m = e.func
         bt = self.expr(m.base)
+        if tile_size(bt) is not None and not m.arrow:
+            return self.tile_member_call(e, tile_size(bt))
         for a in e.args:
             self.expr(a)
         m.ctype = ERROR

@@ -489,10 +489,14 @@ class FunctionLowering(StmtLowering):
         target = info.target
         if target.kind == "make":
             return [self.conv(self.value(a), a.ctype, p) for a, p in zip(e.args, info.params)]
-        if target.kind == "cg":
-            return []
         if info.op == "cg_block":
             return self.cg_block(info.attrs["what"])
+        if info.op == "rewrite":
+            return self.value(info.attrs["expr"])
+        if info.op == "cg_reduce":
+            return self.cg_reduce(e, info)
+        if target.kind == "cg":
+            return []
         if info.op == "mul24":
             t = T.S32 if info.attrs["signed"] else T.U32
             ops = []
@@ -535,6 +539,42 @@ class FunctionLowering(StmtLowering):
         slot = self.local_slot("ref.tmp", t)
         self.assign(Mem(slot, t), self.conv(self.value(e), e.ctype, t))
         return slot
+
+    def cg_reduce(self, e: A.Call, info: CallInfo):
+        """cg::reduce over a tile of n: op(own, shfl_down(own, k)) for k = n/2 ... 1, then rank 0's result
+        broadcast to the tile (CUDA's coalesced_reduce)."""
+        b, n, t = self.b, info.attrs["n"], info.ret
+        s = scalar_of(t)
+        self.value(e.args[0])
+        cur = self.conv(self.value(e.args[1]), e.args[1].ctype, t)
+        self.value(e.args[2])
+        if n == 32:
+            mask = ir.Const(T.U32, 0xFFFFFFFF)
+        else:
+            lane = b.emit("sreg", T.U32, name="laneid")
+            base = b.emit("and", T.U32, [lane, ir.Const(T.U32, 32 - n)])
+            tile = b.emit("shl", T.U32, [ir.Const(T.U32, (1 << n) - 1), base])
+            full = self.cmp("eq", b.emit("activemask", T.U32), ir.Const(T.U32, 0xFFFFFFFF))
+            mask = b.emit("select", T.U32, [full, ir.Const(T.U32, 0xFFFFFFFF), tile])   # see check_cg
+
+        def shfl(v, lane_arg, mode):
+            ins = b.emit("shfl", s, [mask, v, ir.Const(T.U32, lane_arg), ir.Const(T.S32, n)])
+            ins.attrs["mode"] = mode
+            return ins
+
+        op = info.attrs["op"]
+        k = n // 2
+        while k >= 1:
+            other = shfl(cur, k, "down")
+            if op == "plus":
+                cur = b.emit("add", s, [cur, other])
+            elif op in ("less", "greater"):         # less: a < b ? a : b; greater: a < b ? b : a
+                lt = self.cmp("lt", cur, other)
+                cur = b.emit("select", s, [lt, cur, other] if op == "less" else [lt, other, cur])
+            else:
+                cur = b.emit({"bit_and": "and", "bit_or": "or", "bit_xor": "xor"}[op], s, [cur, other])
+            k //= 2
+        return shfl(cur, 0, "idx")
 
     def cg_block(self, what: str):
         """thread_block members: thread_rank() = x + y*X + z*X*Y, size() = X*Y*Z, or a dim3 of sregs."""

@@ -181,6 +181,7 @@ class _Builder(Transformer):
         super().__init__(visit_tokens=False)
         self.lines, self.reporter = lines, reporter
         self.aliases: dict[str, str] = {}
+        self.using_cg = False
 
     def transform(self, tree: Tree):
         """Lark's `Transformer.transform`, with the same results and errors, minus its per-node
@@ -256,7 +257,7 @@ class _Builder(Transformer):
     # -- file scope ------------------------------------------------------------------------------
 
     def start(self, items):
-        return ast.TranslationUnit(_flatten(items), span=Span(self.lines.lines[0][0], 1, 1))
+        return ast.TranslationUnit(_flatten(items), self.using_cg, span=Span(self.lines.lines[0][0], 1, 1))
 
     def namespace_alias(self, children):
         name, target = children
@@ -421,6 +422,7 @@ class _Builder(Transformer):
 
     def using_namespace(self, children):
         name = self.qualify(str(children[1]))
+        self.using_cg = True
         if name != "cooperative_groups" and self.aliases.get(name) != "cooperative_groups":
             self.reporter.error(self.tspan(children[1]), f"unknown namespace '{name}' (vgpu knows "
                                                           "cooperative_groups)")

@@ -54,7 +54,8 @@ class _TokenFilter:
         self.typedef_depth: list[int] | None = None    # [parens, braces, brackets] inside a typedef
         self.skipping = False
         self.skip_depth = 0
-        self.templates = set(BUILTIN_TEMPLATES)       # names of templates declared so far
+        self.templates: set[str] = set()              # names of templates declared so far
+        self.using_cg = False                         # after `using namespace cooperative_groups;`
         self.tparams: list[str] | None = None         # type parameters of the template being read
         self.tstate = ""                              # '', 'params' (in template<...>), 'decl'
         self.tdepth = [0, 0]                          # [angle or paren depth in params, brace depth in decl]
@@ -75,7 +76,9 @@ class _TokenFilter:
             if self.skipping and self._skip(tok):
                 continue
             t = tok.type
-            if t in ("IDENTIFIER", "QUALIFIED_ID") and tok.value.rsplit("::", 1)[-1].strip() in self.templates \
+            short = tok.value.rsplit("::", 1)[-1].strip() if t in ("IDENTIFIER", "QUALIFIED_ID") else ""
+            if short and (short in self.templates or short in BUILTIN_TEMPLATES and (t == "QUALIFIED_ID" or
+                                                                                    self.using_cg)) \
                     and self.prev not in ("struct", "union", ".", "->"):
                 nxt = pull()
                 if nxt is not None and nxt.value == "<":
@@ -218,6 +221,7 @@ class _TokenFilter:
                     self.type_names.add(v)
         elif tok.type == "IDENTIFIER" and v == "cooperative_groups" and self.prev == "namespace":
             self.type_names |= CG_TYPES          # using namespace cooperative_groups;
+            self.using_cg = True
         elif tok.type == "QUALIFIED_ID":
             if v.rsplit("::", 1)[1].strip() in CG_TYPES:
                 tok.type = "TYPE_NAME"

@@ -1,0 +1,198 @@
+"""Cooperative groups at warp level (a mixin of `vgpu.frontend.check.Checker`): `thread_block_tile<N>`
+from `tiled_partition<N>(block)`, its members, and `cg::reduce(tile, value, cg::plus<T>())`.
+
+A tile is a run of N (a power of two, at most 32) consecutive threads of the block in its linear
+order, so inside a warp: rank = lane & (N-1), its lanes' mask = ((1 << N) - 1) << (lane & (32 - N)).
+Each member call is rewritten to the warp intrinsic it means (`tile.shfl_down(v, d)` is
+`__shfl_down_sync(mask, v, d, N)`) and that expression is checked and lowered in its place:
+`sema.calls[call]` holds op 'rewrite' with the expression in `attrs['expr']`.
+`cg::reduce` lowers to shfl_down steps N/2 ... 1 towards rank 0, then a broadcast from rank 0
+(CUDA's coalesced_reduce for tiles).
+
+The member mask of a tile's shuffle, vote or sync is the tile's lanes, as CUDA builds it, except when
+the whole warp is active: then it is the full mask (the same result: the width argument keeps each
+tile apart).  vgpu's simulator faults when lanes of one warp-wide shfl.sync pass different masks, which
+the hardware allows for disjoint tiles; with the full mask a converged warp runs.  Two or more (not all)
+tiles of a warp active at once still trip that check.
+"""
+from __future__ import annotations
+
+import copy
+from dataclasses import fields
+
+from . import ast as A
+from .builtins import TABLE
+from .ctypes import (ERROR, THREAD_BLOCK, UINT, ULLONG, CType, ErrorType, Float, StructInfo, StructType,
+                     is_arith, is_integer, promote, spell, unqual)
+from .parse import parse
+from .symbols import CallInfo
+from ..diagnostics import Reporter
+
+_TILES: dict[int, StructType] = {}
+_FUNCTORS: dict[tuple[str, str], StructType] = {}
+FUNCTOR_NAMES = ("plus", "less", "greater", "bit_and", "bit_or", "bit_xor")
+
+# the tile's lanes; the whole warp's mask when every lane of it is active (the simulator wants one mask
+# per warp-wide shuffle: see the module docstring)
+_MASK = ("(__N == 32 || __activemask() == 0xFFFFFFFFu ? 0xFFFFFFFFu : "
+         "((1u << __N) - 1u) << (__lane_id() & (32u - __N)))")
+_LINEAR = "(threadIdx.x + (threadIdx.y + threadIdx.z * blockDim.y) * blockDim.x)"
+_TILE_MEMBERS = {          # name -> (number of arguments, the expression)
+    "thread_rank": (0, "(__lane_id() & (__N - 1u))"),
+    "size": (0, "(unsigned)__N"),
+    "num_threads": (0, "(unsigned long long)__N"),
+    "meta_group_rank": (0, f"({_LINEAR} / __N)"),
+    "meta_group_size": (0, "((blockDim.x * blockDim.y * blockDim.z + __N - 1) / __N)"),
+    "sync": (0, f"__syncwarp({_MASK})"),
+    "shfl": (2, f"__shfl_sync({_MASK}, __a0, __a1, __N)"),
+    "shfl_down": (2, f"__shfl_down_sync({_MASK}, __a0, __a1, __N)"),
+    "shfl_up": (2, f"__shfl_up_sync({_MASK}, __a0, __a1, __N)"),
+    "shfl_xor": (2, f"__shfl_xor_sync({_MASK}, __a0, __a1, __N)"),
+    "any": (1, f"__any_sync({_MASK}, __a0)"),
+    "all": (1, f"__all_sync({_MASK}, __a0)"),
+    "ballot": (1, f"((__ballot_sync({_MASK}, __a0) >> (__lane_id() & (32u - __N))) & "
+                  f"(__N == 32 ? 0xFFFFFFFFu : (1u << __N) - 1u))"),
+}
+_SNIPPETS: dict[str, A.Expr] = {}
+
+
+def tile_type(n: int) -> StructType:
+    if n not in _TILES:
+        _TILES[n] = StructType(StructInfo(f"cooperative_groups::thread_block_tile<{n}>", complete=True))
+    return _TILES[n]
+
+
+def tile_size(t: CType) -> int | None:
+    t = unqual(t)
+    return next((n for n, tt in _TILES.items() if tt == t), None)
+
+
+def functor_type(name: str, t: CType) -> StructType:
+    key = (name, spell(t))
+    if key not in _FUNCTORS:
+        info = StructInfo(f"cooperative_groups::{name}<{spell(t)}>", complete=True)
+        info.elem = t
+        _FUNCTORS[key] = StructType(info)
+    return _FUNCTORS[key]
+
+
+def _snippet(text: str) -> A.Expr:
+    """The expression `text` parsed once (a .vk expression over __N, __a0, __a1)."""
+    if text not in _SNIPPETS:
+        tu = parse(f"__device__ void __cg_snippet() {{ ({text}); }}", "<cooperative_groups>", Reporter())
+        _SNIPPETS[text] = tu.decls[0].body.items[0].expr
+    return _SNIPPETS[text]
+
+
+def _instantiate(node, subst: dict, span):
+    """A copy of `node` with the placeholders of `subst` replaced and every span set to `span`."""
+    if isinstance(node, A.Ident) and node.name in subst:
+        return subst[node.name]
+    if isinstance(node, list):
+        return [_instantiate(x, subst, span) for x in node]
+    if not isinstance(node, A.Node):
+        return node
+    new = copy.copy(node)
+    for f in fields(node):
+        if f.name == "span":
+            continue
+        setattr(new, f.name, _instantiate(getattr(node, f.name), subst, span))
+    new.span = span
+    if isinstance(new, A.Expr):
+        new.ctype = None
+    return new
+
+
+class CGChecker:
+    """Needs the Checker's `expr`, `value`, `const_int`, `error`, `unsupported`, `sema`."""
+
+    def tile_type_ref(self, ref: A.TypeRef) -> CType:
+        n = self.tile_arg(ref.targs, ref.span)
+        return tile_type(n) if n is not None else ERROR
+
+    def tile_arg(self, targs: list, span) -> int | None:
+        if len(targs) != 1 or isinstance(targs[0], A.TypeRef):
+            self.error(span, "thread_block_tile and tiled_partition take one template argument: the tile size")
+            return None
+        self.expr(targs[0])
+        n = self.const_int(targs[0], "tile size")
+        if n is None:
+            return None
+        if n not in (1, 2, 4, 8, 16, 32):
+            self.unsupported(targs[0].span, f"tiles of {n} threads are not supported (vgpu supports 1, 2, 4, 8, "
+                                            "16 and 32: tiles within a warp)")
+            return None
+        return n
+
+    def cg_template_call(self, e: A.Call, short: str) -> CType:
+        """tiled_partition<N>(g), plus<T>() and its kin."""
+        tid = e.func
+        for a in e.args:
+            self.value(a)
+        if short == "tiled_partition":
+            n = self.tile_arg(tid.args, tid.span)
+            if n is None or not self.arg_count(e, 1, 1):
+                return ERROR
+            src = unqual(e.args[0].ctype)
+            if src != THREAD_BLOCK and (tile_size(src) is None or tile_size(src) < n):
+                self.error(e.args[0].span, f"tiled_partition<{n}> needs a thread_block or a larger tile, not "
+                                           f"'{spell(src)}'")
+                return ERROR
+            t = tile_type(n)
+            self.sema.calls[e] = CallInfo(TABLE["this_thread_block"], [], t)
+            return t
+        if len(tid.args) != 1 or not isinstance(tid.args[0], A.TypeRef):
+            self.error(tid.span, f"cooperative_groups::{short} takes one type argument")
+            return ERROR
+        t = unqual(self.resolve(tid.args[0]))
+        if isinstance(t, ErrorType) or not self.arg_count(e, 0, 0):
+            return ERROR
+        ft = functor_type(short, t)
+        self.sema.calls[e] = CallInfo(TABLE["this_thread_block"], [], ft)
+        return ft
+
+    def tile_member_call(self, e: A.Call, n: int) -> CType:
+        m = e.func
+        if m.name not in _TILE_MEMBERS:
+            self.unsupported(m.span, f"'{m.name}' of thread_block_tile is not supported yet")
+            return ERROR
+        nargs, text = _TILE_MEMBERS[m.name]
+        if not self.arg_count(e, nargs, nargs):
+            return ERROR
+        subst = {"__N": A.IntLit(n, "u", 10, str(n), span=e.span)}
+        subst.update({f"__a{k}": a for k, a in enumerate(e.args)})
+        new = _instantiate(_snippet(text), subst, e.span)
+        t = self.expr(new)
+        self.sema.calls[e] = CallInfo(TABLE["this_thread_block"], [], t, "rewrite", {"expr": new})
+        return t
+
+    def cg_reduce(self, e: A.Call) -> CType:
+        """cg::reduce(tile, value, op)."""
+        ts = [self.value(a) for a in e.args]
+        if not self.arg_count(e, 3, 3) or any(isinstance(t, ErrorType) for t in ts):
+            return ERROR
+        n = tile_size(ts[0])
+        if n is None:
+            self.unsupported(e.args[0].span, f"cg::reduce over a '{spell(ts[0])}' is not supported yet (vgpu "
+                                             "reduces over thread_block_tile<N>)")
+            return ERROR
+        op = unqual(ts[2])
+        key = next((k for k, v in _FUNCTORS.items() if v == op), None)
+        if key is None:
+            self.error(e.args[2].span, f"cg::reduce needs cg::plus<T>(), cg::less<T>(), cg::greater<T>(), "
+                                       f"cg::bit_and/bit_or/bit_xor<T>(), not '{spell(op)}'")
+            return ERROR
+        name, _ = key
+        t = unqual(op.info.elem)
+        if not is_arith(t) or (name.startswith("bit_") and not is_integer(t)):
+            self.error(e.args[2].span, f"cg::{name}<{spell(t)}> cannot reduce")
+            return ERROR
+        if t not in TABLE["__shfl_sync"].types:
+            self.unsupported(e.span, f"cg::reduce of '{spell(t)}' values is not supported yet")
+            return ERROR
+        self.convertible(t, e.args[1], ts[1], "initialize a parameter of")
+        self.sema.calls[e] = CallInfo(TABLE["this_thread_block"], [t], t, "cg_reduce", {"n": n, "op": name})
+        return t
+
+
+__all__ = ["CGChecker", "tile_type", "tile_size", "functor_type", "FUNCTOR_NAMES", "Float", "UINT", "ULLONG"]
