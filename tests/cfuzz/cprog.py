@@ -110,7 +110,8 @@ def c_program(k: Kernel, header_name: str = "fz.vkh") -> str:
     for name, (dtype, n) in k.outs.items():
         out.append(f"static {CTYPE[dtype]} {name}[{n}];")
     for sh in k.shared:
-        out.append(f"static {sh.ty.spell} {sh.name}[{sh.size}];")
+        dims = f"[{k.block}][{sh.per_thread}]" if sh.layout == "2d" else f"[{sh.size}]"
+        out.append(f"static {sh.ty.spell} {sh.name}{dims};")
     out.append(f"#define NT {k.block}\n#define FZ_TID(t) (threadIdx.x = (t) % {k.bx}, threadIdx.y = (t) / {k.bx})\nstruct fz_state {{ int done_; {' '.join(k.state_fields)} }};\n"
                "static struct fz_state ST[NT];")
     ids = iter(range(1 << 30))

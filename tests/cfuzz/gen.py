@@ -138,7 +138,7 @@ class StmtGen:
         r = self.rng
         sh = r.choice(self.ctx.shared)
         if sh.mode == "w" and not sh.atomic_ops:
-            return Line(f"{sh.name}[{shared_index(self.g, sh)}] = {conv(self.expr(), sh.ty).text};")
+            return Line(f"{sh.name}{shared_index(self.g, sh)} = {conv(self.expr(), sh.ty).text};")
         if sh.mode == "a":
             slot = r.randrange(sh.size)
             op = sh.atomic_ops[slot]

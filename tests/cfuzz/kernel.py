@@ -333,11 +333,14 @@ class Kernel:
         for _ in range(r.choice([0, 0, 1, 1, 2])):
             ty = r.choice([I32, U32, F32, I64, F64, U8])
             per = r.choice([1, 2, 4])
-            sh = Shared(self.names("sh"), ty, per, per * self.block)
+            layout = r.choice(["1d", "1d", "2d", "extern"])
+            if layout == "extern" and any(x.layout == "extern" for x in self.shared):
+                layout = "1d"
+            sh = Shared(self.names("sh"), ty, per, per * self.block, layout=layout)
             q = self.names("q")
             init = conv(StmtGen(ctx).expr(), ty).text
-            f = For(f"int {q} = 0; {q} < {per}; {q}++", [Line(f"{sh.name}[$tid * {per}u + {q}] = {init};",
-                                                                 False)])
+            sub = f"[$tid][{q}]" if layout == "2d" else f"[$tid * {per}u + {q}]"
+            f = For(f"int {q} = 0; {q} < {per}; {q}++", [Line(f"{sh.name}{sub} = {init};", False)])
             f.removable = False
             seg0.append(f)
             self.shared.append(sh)
@@ -390,6 +393,11 @@ class Kernel:
                 for fname, fty in sv.sdef.fields:
                     mix(f"${sv.name}" + (f"[{i}]" if sv.count else "") + f".{fname}", fty)
         return out
+
+    @property
+    def dynamic_shared(self) -> int:
+        """Bytes of dynamic shared memory the launch passes (the extern __shared__ array)."""
+        return sum(sh.size * sh.ty.bits // 8 for sh in self.shared if sh.layout == "extern")
 
     def segment(self, ctx, budget) -> list:
         out, self.pending = self.pending + StmtGen(ctx).block(budget), []
@@ -501,7 +509,12 @@ class Kernel:
         out = [f'#include "{header_name}"'] + self.file_macros
         out.append(f"__global__ void fz({PARAMS})\n{{")
         for sh in self.shared:
-            out.append(f"    __shared__ {sh.ty.spell} {sh.name}[{sh.size}];")
+            if sh.layout == "extern":
+                out.append(f"    extern __shared__ {sh.ty.spell} {sh.name}[];")
+            elif sh.layout == "2d":
+                out.append(f"    __shared__ {sh.ty.spell} {sh.name}[{self.block}][{sh.per_thread}];")
+            else:
+                out.append(f"    __shared__ {sh.ty.spell} {sh.name}[{sh.size}];")
         self._items(self.body, "    ", out)
         out.append("}")
         return "\n".join(out) + "\n"

@@ -113,7 +113,8 @@ def run_vgpu(k: Kernel, path: Path) -> tuple[bytes | None, Outcome | None]:
         dtype, words = k.data[name]
         outs.append(vgpu.to_device(_from_words(dtype, words)))
     try:
-        mod.get_function("fz")(*args, *outs, grid=k.grid, block=(k.bx, k.by) if k.by > 1 else k.block)
+        mod.get_function("fz")(*args, *outs, grid=k.grid, block=(k.bx, k.by) if k.by > 1 else k.block,
+                                    shared=k.dynamic_shared)
         data = b"".join(o.copy_to_host().tobytes() for o in outs)
     except vgpu.DeviceError as e:
         return None, Outcome("vgpu-device", _normalise(str(e)), str(e))

@@ -83,6 +83,7 @@ class Shared:
     per_thread: int              # slots owned by each thread (power of two)
     size: int
     mode: str = "w"              # w: each thread writes its own slots; r: everyone reads; a: atomics only
+    layout: str = "1d"           # 1d, 2d ([threads][per_thread]) or extern (extern __shared__ T x[], sized at launch)
     atomic_ops: list = field(default_factory=list)
 
 
@@ -245,7 +246,7 @@ class Ctx:
                     lambda g: E(f"(&in3[{index(g, 16)}])[1]", U64, *_rng(U64))]
         for sh in self.shared:
             if (sh.mode == "r" or (sh.mode == "w" and not sh.atomic_ops)) and (kind == "any" or sh.ty.flt == flt):
-                out.append(lambda g, sh=sh: E(f"{sh.name}[{shared_index(g, sh)}]", sh.ty, *_rng(sh.ty)))
+                out.append(lambda g, sh=sh: E(f"{sh.name}{shared_index(g, sh)}", sh.ty, *_rng(sh.ty)))
         if self.kernel and kind != "int":
             out += [lambda g: E(f"in1[{index(g, 64)}]", F32), lambda g: E(f"in2[{index(g, 32)}]", F64),
                     E("sp1", F32), lambda g: E(f"*(in2 + {index(g, 32)})", F64)]
@@ -280,11 +281,17 @@ def field(g: ExprGen, s: SVar, fname: str) -> str:
 
 
 def shared_index(g: ExprGen, sh: Shared) -> str:
+    """The subscript(s) of a shared access, brackets included: the thread's own slots in mode w, any slot
+    in mode r.  2-D arrays are [threads][per_thread]."""
+    if sh.layout == "2d":
+        if sh.mode == "w":
+            return f"[$tid][{index(g, sh.per_thread)}]"
+        return f"[({conv(g.int_expr(1), U32).text}) % {sh.size // sh.per_thread}u][{index(g, sh.per_thread)}]"
     if sh.mode == "w":
         own = f"($tid * {sh.per_thread}u)"
-        return own if sh.per_thread == 1 else f"{own} + {index(g, sh.per_thread)}"
+        return f"[{own}]" if sh.per_thread == 1 else f"[{own} + {index(g, sh.per_thread)}]"
     e = conv(g.int_expr(1), U32)
-    return f"({e.text}) % {sh.size}u"
+    return f"[({e.text}) % {sh.size}u]"
 
 
 def fit(e: E, v) -> E:
