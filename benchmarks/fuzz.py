@@ -120,6 +120,9 @@ def main(argv=None) -> int:
         print(f"\n{len(by)} distinct failures:")
         for (c, s_), v in by.most_common():
             print(f"  {v:>5} x {c}: {s_}")
+        for (c, s_), _ in by.most_common():        # the minimal kernel of each, as shrunk
+            dest = next(d for _, c2, s2, d in failures if (c2, s2) == (c, s_))
+            print(f"\n===== {c}: {s_}\n" + Path(dest, "report.txt").read_text())
     return 1 if failures else 0
 
 
