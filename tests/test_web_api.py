@@ -289,6 +289,14 @@ def test_run_watchdog_stops_a_spinning_kernel(client):
     assert f["type"] == "Watchdog" and f["kernel"] == "spin" and f["line"] == 3
 
 
+def test_run_time_limit():
+    with TestClient(create_app(Limits(max_seconds=0.0))) as c:
+        r = c.post("/run", json=run_body(grid=300, block=32))
+        assert r.status_code == 200
+        f = r.json()["fault"]
+        assert f["type"] == "TimeLimit" and "over the service's limit of 0.0 s" in f["message"]
+
+
 @pytest.mark.parametrize("change, status, words", [
     ({"grid": 5000}, 400, "over the limit of 4096"),
     ({"grid": [65, 64]}, 400, "4160 blocks, over the limit"),

@@ -18,6 +18,7 @@ class Limits:
     max_sms: int = 16                     # SMs of a run's device
     max_steps: int = 100_000              # watchdog: scheduler steps a wave may take
     max_instructions: int = 5_000_000     # watchdog: warp instructions a wave may execute
+    max_seconds: float = 60.0             # wall time of a launch, checked as its waves finish
     array_elements: int = 1 << 20         # elements of one argument array
     request_memory: int = 32 << 20        # bytes of all argument arrays of one run
     device_bytes: int = 64 << 20          # global memory of the device a run gets

@@ -20,6 +20,7 @@ import io
 import json
 import math
 import threading
+import time
 from collections import deque
 
 import numpy as np
@@ -173,6 +174,19 @@ def fault_json(e: DeviceError) -> dict:
     return out
 
 
+class WallClock:
+    """A launch's progress callback that stops it (by raising) once it has run `limit` seconds."""
+
+    def __init__(self, limit: float):
+        self.limit, self.start, self.tripped = limit, time.monotonic(), 0.0
+
+    def __call__(self, done: int, total: int) -> None:
+        spent = time.monotonic() - self.start
+        if spent > self.limit:
+            self.tripped = spent
+            raise TimeoutError(f"over the time limit after {done} of {total} blocks")
+
+
 class RunDevices:
     """The devices of the last `keep` runs (with their argument arrays), kept for inspection."""
 
@@ -259,9 +273,10 @@ def run(req: dict, limits: Limits, devices: RunDevices) -> dict:
         launch_args.append(arrays[p.name] if p.is_pointer else scalars[p.name])
     tracer = StackTracer((wblock, warp), limits.divergence_columns)
     result, fault, reports = None, None, []
+    clock = WallClock(limits.max_seconds)
     try:
         result = kernel(*launch_args, grid=grid, block=block, shared=shared, device=dev, trace=tracer,
-                        allow_reinterpret=bool(req.get("allow_reinterpret", False)))
+                        allow_reinterpret=bool(req.get("allow_reinterpret", False)), progress=clock)
         reports = result.reports
     except ArgumentError as e:
         raise RunError(400, str(e)) from None
@@ -269,6 +284,9 @@ def run(req: dict, limits: Limits, devices: RunDevices) -> dict:
         raise RunError(400, f"invalid launch: {e}") from None
     except DeviceError as e:
         fault, reports = fault_json(e), getattr(e, "reports", [])
+        if clock.tripped:
+            fault.update(type="TimeLimit", message=f"kernel '{kname}': stopped after {clock.tripped:.1f} s, over the "
+                                                   f"service's limit of {limits.max_seconds} s per run")
     outputs = []
     for n, arr in arrays.items():
         host = arr.copy_to_host()
