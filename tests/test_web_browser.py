@@ -179,8 +179,9 @@ def test_dashboard(page):
     assert any("notebook" in n for n in names) and len(names) >= 2
     assert "collatz" in page.inner_text("#dash-launches")
     assert "HtoD" in page.inner_text("#dash-transfers")
-    page.click(".gpu-card:has(h4:has-text('gpu')) .sm[data-sm='1']")
-    page.wait_for_function("document.querySelector('#dash-sm').innerText.includes('SM 1')")
+    run_gpu = page.evaluate("S.run.device.id")
+    page.click(f".gpu-card[data-gpu='{run_gpu}'] .sm[data-sm='1']")
+    page.wait_for_function(f"document.querySelector('#dash-sm').innerText.includes('GPU {run_gpu} SM 1')")
     assert "(1,0,0)" in page.inner_text("#dash-sm")
     events = page.inner_text("#dash-events")
     assert "run" in events and "compile" in events and "launch" in events
