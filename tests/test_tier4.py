@@ -79,3 +79,56 @@ def test_real_kernels_stay_accepted(rel):
     import json
     instances = json.loads((realworld.ROOT / "instances.json").read_text())
     assert realworld.vgpu_compile(realworld.ROOT / rel, instances.get(rel, [])) is None
+
+
+def _collection_module(rel: str, extra: str = ""):
+    import json
+    instances = json.loads((realworld.ROOT / "instances.json").read_text())
+    return vgpu.compile(realworld.source(realworld.ROOT / rel, instances.get(rel, [])) + extra, rel)
+
+
+@pytest.mark.parametrize("kernel,dtype", [("reduce6<int, 256, true>", np.int32),
+                                          ("reduce6<float, 128, false>", np.float32)])
+def test_sample_reduce6_template_matches_numpy(kernel, dtype):
+    """NVIDIA's reduce6 (templates, SharedMemory<T>, warp shuffles): each block's partial sum."""
+    mod = _collection_module("cuda-samples/reduce6.cu")
+    block = int(kernel.split(",")[1])
+    pow2 = kernel.endswith("true>")
+    n = 4096 if pow2 else 3000
+    x = (np.random.default_rng(1).integers(-100, 100, n)).astype(dtype)
+    grid = 4
+    out = vgpu.zeros(grid, dtype)
+    mod.get_function(kernel)(vgpu.to_device(x), out, np.uint32(n), grid=grid, block=block,
+                             shared=block * x.itemsize)
+    got = out.copy_to_host()
+    step = block * (2 if pow2 else 1)
+    want = []
+    for b in range(grid):
+        idx = [i for t in range(block) for i in range(b * step + t, n, grid * step)]
+        if pow2:
+            idx += [i + block for i in idx if i + block < n]
+        want.append(x[idx].astype(np.int64).sum())
+    assert sum(want) == x.astype(np.int64).sum()
+    assert np.allclose(got, want)
+
+
+def test_sample_bitonic_sort_with_references_sorts():
+    """NVIDIA's bitonicSortShared (a Comparator taking uint & references) sorts 1024 keys with values."""
+    mod = _collection_module("cuda-samples/bitonicSortShared.cu")
+    rng = np.random.default_rng(2)
+    keys = rng.permutation(1024).astype(np.uint32)
+    vals = np.arange(1024, dtype=np.uint32)
+    dk, dv = vgpu.zeros(1024, np.uint32), vgpu.zeros(1024, np.uint32)
+    mod.get_function("bitonicSortShared")(dk, dv, vgpu.to_device(keys), vgpu.to_device(vals), np.uint32(1024),
+                                          np.uint32(1), grid=1, block=512)
+    k, v = dk.copy_to_host(), dv.copy_to_host()
+    assert (k == np.arange(1024)).all()
+    assert (keys[v] == k).all()
+
+
+def test_sample_cg_tile_reduce_matches_numpy():
+    mod = _collection_module("cuda-samples/cg_reduce_plus.cu")
+    x = np.random.default_rng(3).integers(-50, 50, 200).astype(np.int32)
+    out = vgpu.to_device(np.array([0, -1000], np.int32))
+    mod.get_function("reduceTile")(vgpu.to_device(x), out, np.int32(200), grid=2, block=128)
+    assert out.copy_to_host().tolist() == [int(x.sum()), int(x.max())]

@@ -200,6 +200,7 @@ class StructDef(Node):
     name: str | None
     fields: list[VarDecl]
     is_union: bool = False
+    conversions: list = field(default_factory=list)   # FunctionDef: `operator T *() {...}` (no `this` use)
 
 
 @dataclass(eq=False)

@@ -12,6 +12,8 @@ no function is recursive, and every implicit conversion is a valid C++ implicit 
 """
 from __future__ import annotations
 
+import copy
+
 from . import ast as A
 from .check_call import CallChecker
 from .check_expr import ExprChecker
@@ -142,7 +144,31 @@ class Checker(ExprChecker, CallChecker, TemplateChecker, CGChecker):
         info.lay_out(fields)
         t = StructType(info)
         self.sema.types[d] = t
+        if d.conversions:
+            self.conversion_operators(d, info)
         return t
+
+    def conversion_operators(self, d: A.StructDef, info: StructInfo) -> None:
+        """`operator T *() {...}` members: device functions named 'S::operator T *' that do not use the
+        object (what NVIDIA's SharedMemory<T> needs)."""
+        info.conversions = []
+        if self.func is not None:
+            self.unsupported(d.span, "conversion operators of structs defined inside a function are not "
+                                     "supported yet")
+            return
+        for op in d.conversions:
+            rt = self.resolve(op.ret)
+            if isinstance(rt, ErrorType):
+                continue
+            fn_def = copy.deepcopy(op)
+            fn_def.name = f"{info.name}::operator {spell(rt)}"
+            if "__device__" not in fn_def.qualifiers:
+                self.error(op.name_span, "a conversion operator used in device code must be __device__")
+                continue
+            self.function(fn_def)
+            fn = self.scopes[0].get(fn_def.name)
+            if isinstance(fn, Func):
+                info.conversions.append((rt, fn))
 
     def enum_def(self, d: A.EnumDef) -> None:
         prev = self.tags[-1].get(d.name) if d.name else None

@@ -31,6 +31,18 @@ class CallChecker:
         if isinstance(e.func, A.Ident) and e.func.name in ("cooperative_groups::reduce", "reduce") and \
                 self.lookup(e.func.name) is None and (e.func.name != "reduce" or self.using_cg):
             return self.cg_reduce(e)
+        if isinstance(e.func, A.TemplateId) and isinstance(self.lookup(e.func.name), Template) and \
+                not isinstance(self.lookup(e.func.name).decl, A.FunctionDef):
+            t = self.template_type(A.TypeRef(e.func.name, targs=e.func.args, span=e.func.span))
+            for a in e.args:
+                self.expr(a)
+            if isinstance(t, ErrorType):
+                return ERROR
+            if e.args:
+                self.unsupported(e.span, f"constructing a '{spell(t)}' from arguments is not supported yet")
+                return ERROR
+            self.sema.calls[e] = CallInfo(TABLE["this_thread_block"], [], t, "construct")
+            return t
         if isinstance(e.func, A.TemplateId):
             saved, self._call_args = getattr(self, "_call_args", []), e.args
             for a in e.args:

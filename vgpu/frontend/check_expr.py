@@ -347,6 +347,8 @@ class ExprChecker:
         dst, src = unqual(dst), decay(src)
         if isinstance(dst, ErrorType) or isinstance(src, ErrorType):
             return True
+        if isinstance(src, StructType) and getattr(src.info, "conversions", None) and not same(dst, src):
+            src = self.user_conversion(dst, e, src)
         ok = False
         if is_arith(dst) and is_arith(src):
             ok = True
@@ -367,6 +369,23 @@ class ExprChecker:
                 self.error(e.span, f"cannot {what} type '{spell(dst)}' with an expression of type "
                                    f"'{spell(src)}'")
         return ok
+
+    def user_conversion(self, dst: CType, e: A.Expr, src: StructType) -> CType:
+        """A struct converted by its conversion operator (`operator T *()`): the one giving `dst` exactly,
+        else the first whose result converts to it.  Recorded in `sema.conversions`; `e.ctype`
+        becomes the operator's result type."""
+        convs = src.info.conversions
+        pick = next((fn for rt, fn in convs if same(unqual(rt), dst)), None)
+        if pick is None:
+            pick = next((fn for rt, fn in convs if isinstance(rt, Pointer) and isinstance(dst, Pointer) and
+                         same(rt.to, dst.to) or is_arith(rt) and is_arith(dst)), None)
+        if pick is None:
+            return src
+        self.sema.conversions[e] = pick
+        if self.func is not None:
+            self.func.calls.append((pick, e.span))
+        e.ctype = pick.ctype.ret
+        return pick.ctype.ret
 
     def e_Conditional(self, e: A.Conditional) -> CType:
         self.condition(e.cond)

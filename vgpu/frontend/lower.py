@@ -252,6 +252,11 @@ class FunctionLowering(StmtLowering):
         saved = self.b.span
         self.b.span = e.span
         try:
+            conversion = self.sema.conversions.get(e)
+            if conversion is not None:             # a struct's conversion operator (it ignores the object)
+                if not (isinstance(e, A.Call) and self.sema.calls[e].op == "construct"):
+                    getattr(self, "e_" + type(e).__name__)(e)
+                return self.b.emit("call", scalar_of(conversion.ctype.ret), [], callee=conversion.name)
             t = decay(e.ctype)
             if isinstance(t, (Int, Bool, Float)) and not isinstance(e, (A.Assign, A.Call, A.Postfix)):
                 c = const_value(e, self.sema)
@@ -489,6 +494,8 @@ class FunctionLowering(StmtLowering):
         target = info.target
         if target.kind == "make":
             return [self.conv(self.value(a), a.ctype, p) for a, p in zip(e.args, info.params)]
+        if info.op == "construct":                 # S(): value-initialised, every leaf zero
+            return [ir.Const(scalar_of(lt), 0) for _, lt in leaves(info.ret)]
         if info.op == "cg_block":
             return self.cg_block(info.attrs["what"])
         if info.op == "rewrite":

@@ -366,11 +366,14 @@ class _Builder(Transformer):
         kw, tag, *members = children
         span = self.extent(children)
         name = str(tag) if tag is not None else f"(anonymous {kw.text} at {span})"
-        nested, fields = [], []
+        nested, fields, convs = [], [], []
         for defs, decls in members:
+            if defs == "conversion":
+                convs.append(decls)
+                continue
             nested += defs
             fields += decls
-        struct_def = ast.StructDef(name, fields, kw.text == "union", span=span)
+        struct_def = ast.StructDef(name, fields, kw.text == "union", convs, span=span)
         return _TypeSpec(f"{kw.text} {name}", span, nested + [struct_def])
 
     def struct_ref(self, children):
@@ -382,6 +385,15 @@ class _Builder(Transformer):
         fields = [ast.VarDecl(d.name, self.type_ref(specs, d.derived, d.span), span=d.span, name_span=d.name_span)
                   for d in decls if d is not None]
         return specs.defs, fields
+
+    def conversion_operator(self, children):
+        words = [c for c in children if isinstance(c, _Word)]
+        op = next(c for c in children if isinstance(c, Token) and c.type == "OPERATOR")
+        ret = next(c for c in children if isinstance(c, ast.TypeRef))
+        body = children[-1]
+        quals = frozenset(w.text for w in words if w.kind == "storage")
+        fn = ast.FunctionDef("operator", ret, [], body, quals, span=self.extent(children), name_span=self.tspan(op))
+        return "conversion", fn
 
     def member_function(self, children):
         decl = next(c for c in children if isinstance(c, _Declarator))

@@ -55,7 +55,7 @@ class Recovery:
         if tok.type == "$END":
             self.reporter.error(span, f"expected {self._expected(_acceptable(e), at_end=True)} at end of input")
             return False
-        if tok.type == "UNSUPPORTED" or (tok.value == "[" and "INT" in e.expected):
+        if tok.type in ("UNSUPPORTED", "OPERATOR") or (tok.value == "[" and "INT" in e.expected):
             what = UNSUPPORTED.get(tok.value, "lambda expressions are not supported")
             self.reporter.error(span, what)
             return self._resync(e, skip=True)

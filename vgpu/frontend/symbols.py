@@ -75,5 +75,6 @@ class Sema:
     cases: dict = field(default_factory=dict)       # Switch -> [(value, Case)]
     inits: dict = field(default_factory=dict)       # VarDecl -> [(offset, CType, Expr)] for InitLists
     consts: dict = field(default_factory=dict)      # Expr -> its constant value or None (consteval's memo)
+    conversions: dict = field(default_factory=dict)  # Expr -> Func: a struct's conversion operator applied
     funcs: dict[str, Func] = field(default_factory=dict)
     statics: list[Var] = field(default_factory=list)

@@ -117,7 +117,7 @@ class _TokenFilter:
                     pending[:0] = [x for x in (nxt, nxt2) if x is not None]
                     if nxt is not None and nxt.value == "(" and not self.prev_is_type and \
                             not (nxt2 is not None and nxt2.value in ("*", "&")) and \
-                            self.prev not in ("struct", "union", "enum", ".", "->", "typedef", "sizeof") and \
+                            self.prev not in ("struct", "union", "enum", ".", "->", "typedef", "sizeof", "operator") and \
                             self.tstate != "params" and self.typedef_depth is None:
                         tok.type = "FCAST"
                         self.prev, self.prev_is_type = tok.value, False
