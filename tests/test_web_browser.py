@@ -206,6 +206,19 @@ def test_share_link_restores_source_and_settings(page):
     other.close()
 
 
+def test_npy_upload_as_an_argument(page, tmp_path):
+    page.select_option("#examples", "saxpy.vk")
+    page.wait_for_function("document.querySelector('#kernel').value === 'saxpy' && S.compiled && S.compiled.ok")
+    np.save(tmp_path / "x.npy", np.full(4096, 4.0, np.float32))
+    page.set_input_files("input[data-npy='x']", str(tmp_path / "x.npy"))
+    page.wait_for_function("document.querySelector('#arg-x').value === 'npy x.npy'")
+    page.fill("#arg-y", "zeros 4096")
+    page.click("#run")
+    page.wait_for_function("S.run && S.run.kernel === 'saxpy'")
+    assert page.inner_text("#out-y .first").startswith("10, 10, 10, 10")          # 2.5 * 4 + 0
+    assert "sum 40,960" in page.inner_text("#out-y")
+
+
 def test_the_page_asked_only_its_own_server(page):
     assert page.requests and all(u.startswith(page.base + "/") for u in page.requests), \
         [u for u in page.requests if not u.startswith(page.base)]
