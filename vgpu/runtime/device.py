@@ -74,13 +74,16 @@ class Device:
     topology       the vgpu.Topology its copies are modelled on (default: vgpu.runtime.links.default_topology())
     process        True: the simulator, memory and workers live in a process of their own, driven over
                    a pipe (vgpu.runtime.remote); `message_log` shows what travelled
+    timing         a timing preset ('h100', 'h200', 'a100', 'rtx3080', 'teaching', a .json path): every
+                   launch's result gets `.timing`, a vgpu.timing.TimingReport (modelled cycles, stalls,
+                   occupancy, throughput; docs/timing.md), and host copies use the preset's host link
     """
 
     def __init__(self, num_sms: int = 4, workers: int | None = None, global_bytes: int = 1 << 30,
                  max_instructions: int | None = None, schedule: str = "fixed", seed: int = 0, check=None,
                  counters: bool = False, max_steps: int | None = None, name: str | None = None,
-                 topology=None, process: bool = False, backend=None):
-        from .links import default_topology
+                 topology=None, process: bool = False, backend=None, timing=None):
+        from .links import Link, Topology, default_topology
         if workers is None:
             workers = _workers_from_env()
         if num_sms < 1:
@@ -90,6 +93,17 @@ class Device:
         self.id = next(_ids)
         self.name = name or f"gpu{self.id}"
         self.num_sms = num_sms
+        self.timing = None
+        if timing is not None:
+            if process:
+                raise ValueError("timing= needs the simulator in this process (process=False)")
+            from ..timing import Timing
+            self.timing = Timing(timing)
+            if topology is None:
+                base = default_topology()
+                topology = Topology(peer=base.peer, host=Link(*self.timing.preset.link()), local=base.local,
+                                    hbm_bandwidth=self.timing.preset.peak_bytes_per_s, pairs=dict(base.pairs))
+        self._recent_transfers: list = []
         self.topology = topology if topology is not None else default_topology()
         config = dict(num_sms=num_sms, workers=workers, global_bytes=global_bytes,
                       max_instructions=max_instructions, max_steps=max_steps, schedule=schedule, seed=seed,
@@ -129,8 +143,16 @@ class Device:
         log it."""
         self._check_open()
         t0 = time.perf_counter()
+        recorder = None
+        if self.timing is not None:
+            from ..sim.observer import combine
+            recorder = self.timing.recorder()
+            trace = combine(trace, recorder)
         result = self._sim_launch(loaded, kernel, args, grid=grid, block=block, shared=shared, check=check,
                                   trace=trace, **options)
+        if recorder is not None:
+            result.timing = self.timing.report(recorder, self._recent_transfers)
+            self._recent_transfers = []
         stats = getattr(result, "stats", None) or {}
         self.kernel_log.append(KernelRecord(kernel, getattr(loaded.program, "filename", "?"), tuple(grid),
                                             tuple(block), int(shared), int(stats.get("warp_instructions", 0)),
@@ -156,6 +178,8 @@ class Device:
         link = self.topology.link(sid, did)
         t = Transfer(kind, src, dst, int(nbytes), link.name, link.time(int(nbytes)), label)
         self.transfer_log.append(t)
+        if self.timing is not None:
+            self._recent_transfers.append(t)
         if peer is not None and peer is not self:
             peer.transfer_log.append(t)
         return t

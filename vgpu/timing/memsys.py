@@ -1,0 +1,66 @@
+"""The memory hierarchy's parts: a set-associative sector cache and a bandwidth reservation.
+
+In:  sector ids (byte address >> 5) and times in cycles.
+Out: `Cache.access` -> hit or miss (LRU, 128-byte lines of four 32-byte sectors, a hashed set index,
+     allocate on miss); `Reservation.take(t, amount)` -> the cycle at which a resource that serves
+     `per_cycle` units a cycle serves `amount` units asked for at `t` (time buckets filled in order of
+     asking, so SMs replayed one after another still share it fairly).
+"""
+from __future__ import annotations
+
+BUCKET = 32                           # cycles per reservation bucket
+
+
+class Cache:
+    def __init__(self, nbytes: float, ways: int, line: int = 128):
+        self.ways = max(1, int(ways))
+        self.nsets = max(1, int(nbytes) // (line * self.ways))
+        self.sets: dict = {}
+        self.hits = self.misses = 0
+
+    def access(self, sector: int, allocate: bool = True) -> bool:
+        line = sector >> 2
+        bit = 1 << (sector & 3)
+        s = ((line * 0x9E3779B1) >> 11) % self.nsets
+        d = self.sets.get(s)
+        if d is None:
+            d = self.sets[s] = {}
+        m = d.pop(line, None)
+        if m is not None:
+            d[line] = m | bit
+            if m & bit:
+                self.hits += 1
+                return True
+            self.misses += 1
+            return False
+        self.misses += 1
+        if allocate:
+            if len(d) >= self.ways:
+                del d[next(iter(d))]
+            d[line] = bit
+        return False
+
+
+class Reservation:
+    """A resource serving `per_cycle` units per cycle (bytes, atomic operations)."""
+
+    def __init__(self, per_cycle: float):
+        self.cap = per_cycle * BUCKET
+        self.used: dict = {}
+        self.skip: dict = {}
+        self.total = 0.0
+
+    def take(self, t: float, amount: float) -> float:
+        """The cycle at which `amount` units asked for at cycle `t` are served."""
+        used, cap, skip = self.used, self.cap, self.skip
+        b = int(t) // BUCKET
+        path = []
+        while used.get(b, 0.0) >= cap:
+            path.append(b)
+            b = skip.get(b, b + 1)
+        for p in path:
+            skip[p] = b
+        u = used.get(b, 0.0)
+        used[b] = u + amount
+        self.total += amount
+        return max(t, b * BUCKET + BUCKET * u / cap)
