@@ -22,7 +22,7 @@ class Limits:
     array_elements: int = 1 << 20         # elements of one argument array
     request_memory: int = 32 << 20        # bytes of all argument arrays of one run
     device_bytes: int = 64 << 20          # global memory of the device a run gets
-    concurrent_runs: int = 2              # runs in progress at once (more: 429)
+    concurrent_runs: int = 2              # runs admitted at once, simulated in turn (more: 429)
     keep_devices: int = 2                 # run devices kept alive for the memory inspector and dashboard
     divergence_columns: int = 5000        # instructions of the chosen warp in the divergence timeline
     preview_elements: int = 64            # first elements of an output in a /run answer (at most)

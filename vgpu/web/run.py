@@ -208,8 +208,16 @@ class RunDevices:
                 self.kept.popleft()[0].close()
 
 
+_SIMULATING = threading.Lock()      # one simulation at a time in this process (the GIL gives no parallelism)
+
+
 def run(req: dict, limits: Limits, devices: RunDevices) -> dict:
-    """See the module docstring."""
+    """See the module docstring (admitted runs take turns: `Limits.concurrent_runs` bounds the queue)."""
+    with _SIMULATING:
+        return _run(req, limits, devices)
+
+
+def _run(req: dict, limits: Limits, devices: RunDevices) -> dict:
     grid, block = dims(req.get("grid", 1), "grid"), dims(req.get("block", 1), "block")
     nblocks, nthreads = math.prod(grid), math.prod(block)
     if nblocks > limits.max_blocks:
