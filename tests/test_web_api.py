@@ -23,7 +23,7 @@ import httpx  # noqa: E402
 from fastapi.testclient import TestClient  # noqa: E402
 
 import vgpu  # noqa: E402
-from vgpu import cli, profile  # noqa: E402
+from vgpu import cli  # noqa: E402
 from vgpu.web import Limits, create_app, start_background  # noqa: E402
 from vgpu.web.samples import examples  # noqa: E402
 
