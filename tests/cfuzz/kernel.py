@@ -19,7 +19,7 @@ import struct
 
 from .ctype import BOOL, F32, F64, I8, I16, I32, I64, INTS, LONG, SIZE_T, UNS, U8, U16, U32, U64, CH, char_literal, \
     float_literal, int_literal
-from .expr import E, ExprGen, conv, int_binop, negate
+from .expr import E, conv, int_binop, negate
 from .gen import ACC, StmtGen
 from .stmt import (Arr, Ctx, Decl, For, Helper, If, Line, Macro, Shared, StructDef, SVar, Var, fit, resolve)
 
@@ -494,7 +494,7 @@ class Kernel:
         v = self.state_var(ctx, seg0, ty, init="0")
         s.target = v.name
         target_list.append(s)
-        ref = f"$" + v.name          # the exchanged value goes into the checksum right away
+        ref = "$" + v.name          # the exchanged value goes into the checksum right away
         self.pending.append(Line(f"outd[$gid * 2u + 1u] = fz_canon(outd[$gid * 2u + 1u] * 3.0 + fz_canon((double)({ref})));"
                                  if ty.flt else f"outi[$gid * 4u + 3u] = outi[$gid * 4u + 3u] * 1000003ull + "
                                  f"(unsigned long long)({ref});"))

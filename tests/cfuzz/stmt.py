@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .ctype import F32, F64, I32, U32, U64, Ty, common, promote
-from .expr import E, ExprGen, conv, int_binop, lit, reduce_mod
+from .ctype import F32, F64, I32, U32, U64, Ty, promote
+from .expr import E, ExprGen, conv, reduce_mod
 
 
 @dataclass
