@@ -418,6 +418,8 @@ def test_openapi_documents_every_route_with_examples(client):
             assert op["responses"]["200"]["content"]["application/json"].get("example") is not None, (path, method)
             if method == "post":
                 assert op["requestBody"]["content"]["application/json"]["examples"], path
+    assert {"400", "413", "429"} <= set(spec["paths"]["/run"]["post"]["responses"])
+    assert "404" in spec["paths"]["/gpus/{id}/sm/{sm}"]["get"]["responses"]
     assert client.get("/docs").status_code == 200
 
 

@@ -60,8 +60,20 @@ class RunRequest(BaseModel):
     allow_reinterpret: bool = Field(False, description="as vgpuc run --allow-reinterpret")
 
 
-def _ok(example) -> dict:
-    return {200: {"content": {"application/json": {"example": example}}}}
+ERRORS = {
+    400: "bad input (a memory range outside the allocations, a bad dtype, launch geometry over a limit, ...)",
+    404: "no GPU or SM with that id",
+    413: "the request, source or argument arrays over a limit",
+    429: "too many runs in progress",
+}
+
+
+def _ok(example, *errors: int) -> dict:
+    """The documented answers of a route: its 200 example and the 4xx it may give ({"detail": "..."})."""
+    out = {200: {"content": {"application/json": {"example": example}}}}
+    for code in errors:
+        out[code] = {"description": ERRORS[code], "content": {"application/json": {"example": {"detail": EX[f"e{code}"]}}}}
+    return out
 
 
 def _source_checks(source: str, filename: Optional[str], limits: Limits) -> str:
@@ -163,27 +175,27 @@ def create_app(limits: Limits | None = None, cors_origins=()) -> FastAPI:
     def gpus():
         return [ins.gpu_summary(d) for d in live_devices()]
 
-    @app.get("/gpus/{id}/state", responses=_ok(EX["state"]), summary="a GPU's configuration, SMs, memory, "
+    @app.get("/gpus/{id}/state", responses=_ok(EX["state"], 404), summary="a GPU's configuration, SMs, memory, "
              "allocations, recent launches and transfers")
     def state(id: int):
         return ins.gpu_state(gpu(id))
 
-    @app.get("/gpus/{id}/metrics", responses=_ok(EX["metrics"]), summary="a GPU's launches, instructions, transfers")
+    @app.get("/gpus/{id}/metrics", responses=_ok(EX["metrics"], 404), summary="a GPU's launches, instructions, transfers")
     def metrics(id: int):
         return ins.gpu_metrics(gpu(id))
 
-    @app.get("/gpus/{id}/sm/{sm}", responses=_ok(EX["sm"]), summary="one SM: the blocks of the last launch it ran")
+    @app.get("/gpus/{id}/sm/{sm}", responses=_ok(EX["sm"], 404), summary="one SM: the blocks of the last launch it ran")
     def sm(id: int, sm: int):
         try:
             return ins.sm_detail(gpu(id), sm)
         except ins.NotFound as e:
             raise HTTPException(404, str(e)) from None
 
-    @app.get("/gpus/{id}/kernel_log", responses=_ok(EX["kernel_log"]), summary="a GPU's launches, oldest first")
+    @app.get("/gpus/{id}/kernel_log", responses=_ok(EX["kernel_log"], 404), summary="a GPU's launches, oldest first")
     def kernel_log(id: int):
         return ins.kernel_log(gpu(id))
 
-    @app.get("/gpus/{id}/allocations", responses=_ok(EX["allocations"]),
+    @app.get("/gpus/{id}/allocations", responses=_ok(EX["allocations"], 404),
              summary="live allocations of global memory and __constant__ symbols")
     def allocations(id: int):
         return ins.allocations(gpu(id))
@@ -194,19 +206,19 @@ def create_app(limits: Limits | None = None, cors_origins=()) -> FastAPI:
         except ins.BadRequest as e:
             raise HTTPException(400, str(e)) from None
 
-    @app.get("/gpus/{id}/global_mem", responses=_ok(EX["global_mem"]),
+    @app.get("/gpus/{id}/global_mem", responses=_ok(EX["global_mem"], 400, 404),
              summary="bytes of global memory (offset from its base) as hex and typed values")
     def global_mem(id: int, offset: int = Query(0, examples=[0]), size: int = Query(64, examples=[64]),
                    dtype: str = Query("uint8", examples=["float32"])):
         return mem("global", id, offset, size, dtype)
 
-    @app.get("/gpus/{id}/constant_mem", responses=_ok(EX["constant_mem"]),
+    @app.get("/gpus/{id}/constant_mem", responses=_ok(EX["constant_mem"], 400, 404),
              summary="bytes of the constant bank as hex and typed values")
     def constant_mem(id: int, offset: int = Query(0, examples=[0]), size: int = Query(64, examples=[36]),
                      dtype: str = Query("uint8", examples=["float32"])):
         return mem("constant", id, offset, size, dtype)
 
-    @app.get("/events", responses=_ok(EX["events"]), summary="launches, transfers, compiles and runs, by id")
+    @app.get("/events", responses=_ok(EX["events"], 400), summary="launches, transfers, compiles and runs, by id")
     def events(since: int = Query(0, examples=[0]), limit: int = Query(100, examples=[100])):
         if limit < 1 or limit > limits.events_limit:
             raise HTTPException(400, f"limit must be from 1 to {limits.events_limit}, not {limit}")
@@ -216,14 +228,14 @@ def create_app(limits: Limits | None = None, cors_origins=()) -> FastAPI:
     def example_list():
         return examples()
 
-    @app.post("/compile", responses=_ok(EX["compile"]), summary="diagnostics, IR, assembly and the source-line map")
+    @app.post("/compile", responses=_ok(EX["compile"], 400, 413), summary="diagnostics, IR, assembly and the source-line map")
     def compile_(req: CompileRequest = Body(openapi_examples={"saxpy": {"value": EX["compile_request"]}})):
         name = _source_checks(req.source, req.filename, limits)
         answer, _ = compile_source(req.source, name)
         feed.add("compile", file=name, ok=answer["ok"], diagnostics=len(answer["diagnostics"]))
         return answer
 
-    @app.post("/run", responses=_ok(EX["run"]), summary="run a kernel: outputs, counters, per-line profile, "
+    @app.post("/run", responses=_ok(EX["run"], 400, 413, 429), summary="run a kernel: outputs, counters, per-line profile, "
               "occupancy, a warp's divergence timeline, sanitizer reports")
     def run_(req: RunRequest = Body(openapi_examples={"saxpy": {"value": EX["run_request"]}})):
         name = _source_checks(req.source, req.filename, limits)

@@ -66,4 +66,8 @@ EX = {
                                         "line": 1, "text": "ld.param.f32 %f1, [alpha];",
                                         "stack": [[0, -1, 4294967295]]}]},
             "printf": []},
+    "e400": "grid [5000, 1, 1] has 5000 blocks, over the limit of 4096",
+    "e404": "no GPU with id 9 (live GPUs: 0, 1)",
+    "e413": "source is 300000 bytes, over the limit of 262144 bytes",
+    "e429": "2 runs are in progress, the limit: try again shortly",
 }
