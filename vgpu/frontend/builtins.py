@@ -136,11 +136,17 @@ _add("printf", "printf", params=(Pointer(qualified(CHAR, const=True)),), ret=INT
 for _vname, _vt in VECTORS.items():
     _add("make_" + _vname, "make", params=tuple(f.ctype for f in _vt.info.fields), ret=_vt)
 
+# reinterpreting bits
+for _name, _src, _dst in [("__int_as_float", INT, FLOAT), ("__float_as_int", FLOAT, INT),
+                          ("__uint_as_float", UINT, FLOAT), ("__float_as_uint", FLOAT, UINT),
+                          ("__longlong_as_double", LLONG, DOUBLE), ("__double_as_longlong", DOUBLE, LLONG)]:
+    _add(_name, "fixed", params=(_src,), ret=_dst, op="bitcast")
+
 # CUDA functions that vgpu knows about but does not implement: a clear diagnostic, not "undeclared"
-NOT_YET = {"__ldg", "__sinf", "__cosf", "__expf", "__logf", "__powf", "__fdividef", "__saturatef",
-           "__mulhi", "__umulhi", "__float2int_rn", "__int2float_rn",
+NOT_YET = {"__sinf", "__cosf", "__expf", "__logf", "__log2f", "__powf", "__tanf", "__fdividef",
            "__shfl", "__shfl_up", "__shfl_down", "__shfl_xor", "__ballot", "__any", "__all",
            "__match_any_sync", "__match_all_sync", "__reduce_add_sync", "atomicAdd_block",
            "atomicAdd_system", "__nanosleep", "malloc", "free", "memcpy", "memset", "assert",
            "isnan", "isinf", "isfinite", "signbit", "copysignf", "hypotf", "cbrtf", "erff", "log1pf",
-           "expm1f", "rintf", "nearbyintf", "lrintf", "sincosf", "__half", "tex1Dfetch"}
+           "expm1f", "rintf", "nearbyintf", "lrintf", "sincosf", "__half", "tex1Dfetch",
+           "tex1D", "tex2D", "tex3D"}

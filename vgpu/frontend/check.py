@@ -18,6 +18,7 @@ from . import ast as A
 from .check_call import CallChecker
 from .check_expr import ExprChecker
 from .check_cg import CGChecker
+from .check_prelude import PreludeChecker
 from .check_template import Template, TemplateChecker
 from .consteval import convert, to_bytes, to_int_type
 from .ctypes import (CHAR, ERROR, INT, TYPEDEFS, VOID, CG_TYPES, Array, CType, ErrorType, FuncType, Pointer,
@@ -31,7 +32,7 @@ _NOT_YET_TYPES = {"auto", "half", "__half", "__nv_bfloat16", "double4", "long4",
 _SPACES = {"__shared__": "shared", "__constant__": "const", "__device__": "global"}
 
 
-class Checker(ExprChecker, CallChecker, TemplateChecker, CGChecker):
+class Checker(ExprChecker, CallChecker, TemplateChecker, CGChecker, PreludeChecker):
     """Walks the translation unit: scopes, declarations, types, functions, variables and their
     initialisers, statements.  Expressions and calls are checked by the mixins."""
 

@@ -54,7 +54,7 @@ class CallChecker:
                 return ERROR
             return self.call_func(e, sym, checked=True)
         if isinstance(e.func, A.Ident):
-            tpl = self.lookup(e.func.name)
+            tpl = self.lookup(e.func.name) or self.prelude(e.func.name)
             if isinstance(tpl, Template):
                 fn = self.deduced_call(e, tpl)
                 if fn is None:

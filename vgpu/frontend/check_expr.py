@@ -71,6 +71,8 @@ class ExprChecker:
     def e_Ident(self, e: A.Ident) -> CType:
         sym = self.lookup(e.name)
         if sym is None:
+            sym = self.prelude(e.name)
+        if sym is None:
             sym = self.special_ident(e)
             if sym is None:
                 return ERROR
