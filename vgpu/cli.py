@@ -108,6 +108,8 @@ def _run_arguments(p) -> None:
                    help="warp and block order: fixed (default) or random, seeded by --seed")
     p.add_argument("--seed", type=int, metavar="N",
                    help="seed of --schedule random (default: a fresh one, printed so that you can repeat it)")
+    p.add_argument("--timing", metavar="PRESET", help="model the launch's time on a GPU: h100, h200, a100, rtx3080, "
+                   "teaching or a .json preset (docs/timing.md)")
     p.add_argument("--trace", metavar="FILE", help="write one line per warp instruction to FILE ('-': stderr)")
     p.add_argument("--trace-block", metavar="X[,Y,Z]", help="--trace only this block")
     p.add_argument("--trace-warp", type=int, metavar="N", help="--trace only warp N of each block")
@@ -237,7 +239,7 @@ def _device(a, checks) -> Device:
             print(f"vgpuc: --schedule random with seed {seed} (--seed {seed} repeats this order)", file=sys.stderr)
     try:
         return Device(num_sms=a.sms, workers=a.workers, schedule=a.schedule, seed=seed, check=checks,
-                      counters=a.stats or a.command == "profile", max_steps=a.max_steps)
+                      counters=a.stats or a.command == "profile", max_steps=a.max_steps, timing=a.timing)
     except ValueError as e:                      # --sms, --workers, --max-steps or $VGPU_WORKERS out of range
         raise UsageError(str(e)) from None
 
@@ -282,6 +284,8 @@ def cmd_run(a) -> int:
                 print(f"{name} = {arrays[name][0].copy_to_host()}")
         if a.stats:
             print(result.stats.format())
+        if getattr(result, "timing", None) is not None:
+            print(result.timing.format())
         if a.command == "profile":
             _profile(a, module.program, result)
     finally:

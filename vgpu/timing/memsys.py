@@ -21,7 +21,8 @@ class Cache:
     def access(self, sector: int, allocate: bool = True) -> bool:
         line = sector >> 2
         bit = 1 << (sector & 3)
-        s = ((line * 0x9E3779B1) >> 11) % self.nsets
+        x = ((line ^ (line >> 30)) * 0xBF58476D1CE4E5B9) & 0xFFFFFFFFFFFFFFFF     # splitmix64: a hashed index
+        s = (((x ^ (x >> 27)) * 0x94D049BB133111EB) >> 40) % self.nsets
         d = self.sets.get(s)
         if d is None:
             d = self.sets[s] = {}
@@ -50,17 +51,27 @@ class Reservation:
         self.skip: dict = {}
         self.total = 0.0
 
-    def take(self, t: float, amount: float) -> float:
-        """The cycle at which `amount` units asked for at cycle `t` are served."""
+    def _free(self, b: int) -> int:
+        """The first bucket from b on with room left."""
         used, cap, skip = self.used, self.cap, self.skip
-        b = int(t) // BUCKET
         path = []
         while used.get(b, 0.0) >= cap:
             path.append(b)
             b = skip.get(b, b + 1)
         for p in path:
             skip[p] = b
-        u = used.get(b, 0.0)
-        used[b] = u + amount
+        return b
+
+    def take(self, t: float, amount: float) -> float:
+        """The cycle at which `amount` units asked for at cycle `t` have been served."""
+        used, cap = self.used, self.cap
         self.total += amount
-        return max(t, b * BUCKET + BUCKET * u / cap)
+        b = self._free(int(t) // BUCKET)
+        while True:
+            u = used.get(b, 0.0)
+            if amount <= cap - u:
+                used[b] = u + amount
+                return max(t, b * BUCKET + BUCKET * (u + amount) / cap)
+            used[b] = cap
+            amount -= cap - u
+            b = self._free(b + 1)

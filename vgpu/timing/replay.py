@@ -56,11 +56,11 @@ class Replay:
 
 
 class _Warp:
-    __slots__ = ("pcs", "steps", "i", "ready", "since", "reason", "regs", "block", "sub", "start", "age", "gw")
+    __slots__ = ("pcs", "steps", "i", "ready", "since", "reason", "regs", "block", "sub", "start", "age", "gw", "pending")
 
 
 class _Block:
-    __slots__ = ("warps", "live", "arrived", "waiting", "slot")
+    __slots__ = ("warps", "live", "arrived", "waiting", "slot", "done")
 
 
 def replay(rec, infos, p, blocks_per_sm: int, sample: list[int]) -> Replay:
@@ -156,14 +156,14 @@ def _run_sm(blocks, streams, mem, infos, p, per_sm, wpb, shared, out) -> float:
     def start_block(t0: float, slot: int) -> None:
         b = pending.popleft()
         blk = _Block()
-        blk.warps, blk.live, blk.arrived, blk.waiting, blk.slot = [], 0, 0.0, [], slot
+        blk.warps, blk.live, blk.arrived, blk.waiting, blk.slot, blk.done = [], 0, 0.0, [], slot, t0
         for k in range(wpb):
             s = streams.get(b * wpb + k)
             if s is None:
                 continue
             w = _Warp()
             w.pcs, w.steps = s
-            w.i, w.ready, w.since, w.reason, w.regs = 0, t0, t0, "dispatch_stall", {}
+            w.i, w.ready, w.since, w.reason, w.regs, w.pending = 0, t0, t0, "dispatch_stall", {}, 0.0
             w.block, w.sub, w.start, w.age, w.gw = blk, counter[0] % nsub, t0, counter[0], b * wpb + k
             counter[0] += 1
             blk.warps.append(w)
@@ -222,9 +222,11 @@ def _run_sm(blocks, streams, mem, infos, p, per_sm, wpb, shared, out) -> float:
                 secs = r[2]
                 st = lsu_free if lsu_free > t else t
                 lsu_free = st + -(-len(secs) // lsu_rate)
-                if r[1]:                                 # store: through to L2, nothing to wait for
+                if r[1]:                                 # store: through to L2; only the exit waits for it
                     for j, sec in enumerate(secs):
-                        shared.sector(st + j // lsu_rate, sec, True, l2_lat, hbm_lat)
+                        c = shared.sector(st + j // lsu_rate, sec, True, l2_lat, hbm_lat)
+                        if c > w.pending:
+                            w.pending = c
                     done = t + 1
                 else:
                     worst = st + l1_lat
@@ -261,20 +263,27 @@ def _run_sm(blocks, streams, mem, infos, p, per_sm, wpb, shared, out) -> float:
                     if c > worst:
                         worst = c
                 done = worst
+                if not info.dsts and worst > w.pending:  # a reduction: only the exit waits for it
+                    w.pending = worst
         for reg in info.dsts:
             w.regs[reg] = (done, info.reason)
         w.i += 1
         w.since = t + 1
-        if w.i >= len(w.pcs):                            # the warp is done
+        if w.i >= len(w.pcs):                            # the warp is done once its stores have drained
             blk = w.block
             blk.live -= 1
-            warp_cycles += t + 1 - w.start
-            if t + 1 > end:
-                end = t + 1
+            fin = max(t + 1, w.pending)
+            if fin > t + 1:
+                stalls["drain"] += fin - t - 1
+                pc_stall[(pc, "drain")] += fin - t - 1
+            warp_cycles += fin - w.start
+            blk.done = max(blk.done, fin)
+            if fin > end:
+                end = fin
             if blk.live and blk.waiting and len(blk.waiting) == blk.live:
                 _release(blk, heaps, bar_lat)
             if not blk.live and pending:
-                start_block(t + 1 + launch, blk.slot)
+                start_block(blk.done + launch, blk.slot)
             continue
         if kind == BARRIER:
             blk = w.block

@@ -24,6 +24,7 @@ REASONS = {   # Nsight Compute's stall reasons (smsp__pcsamp_warps_issue_stalled
     "membar": "waiting for a memory fence",
     "branch_resolving": "waiting for a branch target",
     "dispatch_stall": "its block was just launched",
+    "drain": "exited, waiting for its stores and reductions to reach memory",
 }
 
 
