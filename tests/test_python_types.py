@@ -68,3 +68,28 @@ def test_unary_and_builtins_match_numba(ctx):
         assert str(N.math_result([t])) == theirs(ctx, math.sqrt, a)
         for b in NAMES:
             assert str(N.minmax_result([t, N.number(b)])) == theirs(ctx, max, a, b)
+
+
+def test_int_float_bool_match_numba(ctx):
+    for a in NAMES:
+        for fn in (int, float, bool):
+            mine = N.builtin_cast_result(fn.__name__, N.number(a))
+            assert (str(mine) if mine else None) == theirs(ctx, fn, a), (fn.__name__, a)
+
+
+def test_conversions_and_comparisons_match_numba(ctx):
+    from numba.core.typeconv import Conversion
+    kinds = {Conversion.promote: 1, Conversion.safe: 2, Conversion.unsafe: 3}
+    for a in NAMES:
+        for b in NAMES:
+            if a != b:
+                assert N.CONVERSION[(a, b)] == kinds[ctx.can_convert(numba_of(a), numba_of(b))], (a, b)
+            sig = ctx.resolve_function_type(operator.lt, (numba_of(a), numba_of(b)), {})
+            assert str(N.compare_type(N.number(a), N.number(b))) == str(sig.args[0]), (a, b)
+
+
+def test_range_matches_numba(ctx):
+    for a in NAMES[1:9]:
+        for b in NAMES[1:9]:
+            sig = ctx.resolve_function_type(range, (numba_of(a), numba_of(b)), {})
+            assert str(N.range_type([N.number(a), N.number(b)])) == str(sig.return_type.dtype), (a, b)

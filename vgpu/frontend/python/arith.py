@@ -4,7 +4,8 @@ In:  two typed values and an operator name (add sub mul truediv floordiv mod pow
 Out: the typed result, built in IR:
   - the result type is Numba's (`ntypes`): integers compute in 64 bits, `/` is true division;
   - `//` and `%` floor like Python; an integer division by zero (or MIN // -1) gives 0, as Numba's
-    'numpy' error model (the CUDA target's) does; floats follow CPython's float divmod;
+    'numpy' error model (the CUDA target's) does; floats follow CPython's float divmod algorithm, its
+    `fmod` being LLVM's `frem` as NVPTX expands it (`_frem`, inexact for large quotients, as on a GPU);
   - `**` with an integer exponent multiplies by squaring (unrolled for a constant exponent), as
     Numba's int_power_impl / static_power_impl; with a float exponent it is `pow`.
 """
@@ -83,11 +84,22 @@ def _copysign_zero(b, like, t: T.Scalar):
     return b.emit("bitcast", t, [sign])
 
 
+def _frem(b, x, y, s: T.Scalar):
+    """LLVM's `frem` as NVPTX expands it (no fmod instruction on the GPU): |x| - floor(|x|/|y|)*|y|
+    (divide, multiply and subtract each rounded, not fused), with the sign of x when x < 0.  Unlike
+    fmod it is inexact for large quotients; this is what numba-cuda's float % and // compute."""
+    ax, ay = b.emit("fabs", s, [x]), b.emit("fabs", s, [y])
+    q = b.emit("floor", s, [b.emit("div", s, [ax, ay])])
+    r = b.emit("sub", s, [ax, b.emit("mul", s, [q, ay], nofuse=True)])
+    neg = b.emit("lt", T.PRED, [x, ir.Const(s, 0.0)])
+    return b.emit("select", s, [neg, b.emit("neg", s, [r]), r])
+
+
 def _float_divmod(b, vx, wx, t: N.Number):
     """CPython's float divmod (Numba's real_divmod); x // 0.0 is x / 0.0 and x % 0.0 NaN."""
     s = t.ir
     z = ir.Const(s, 0.0)
-    mod = b.emit("fmod", s, [vx, wx])
+    mod = _frem(b, vx, wx, s)
     div = b.emit("div", s, [b.emit("sub", s, [vx, mod]), wx])
     mod_nz = b.emit("ne", T.PRED, [mod, z])
     differ = b.emit("xor", T.PRED, [b.emit("lt", T.PRED, [wx, z]), b.emit("lt", T.PRED, [mod, z])])

@@ -195,6 +195,10 @@ def call(fl, fn: V, node) -> V:
     raise fl.err(node.func, f"{path} cannot be called in a kernel")
 
 
+def _bad_cast(fl, node, name, a: V):
+    raise fl.err(node, f"{name}() of {a.type} is not supported (Numba: {name}() only supports numbers)")
+
+
 def _bad(fl, node, a: V):
     raise fl.err(node, f"cannot convert {a.type} to a number")
 
@@ -237,7 +241,7 @@ def builtin(fl, name: str, node) -> V:
     if name in ("int", "float", "bool"):
         (a,) = args_of(fl, node, 1, 1)
         numbers(fl, node, [a])
-        return fl.convert(a, {"int": N.INT64, "float": N.FLOAT64, "bool": N.BOOL}[name], node)
+        return fl.convert(a, N.builtin_cast_result(name, a.type) or _bad_cast(fl, node, name, a), node)
     if name == "abs":
         (a,) = args_of(fl, node, 1, 1)
         numbers(fl, node, [a])

@@ -25,7 +25,7 @@ def contract(fn: ir.Function) -> int:
                 users.setdefault(a, []).append(i)
 
     def fusable(m, add) -> bool:
-        if not (isinstance(m, ir.Instr) and m.op == "mul" and m.type == add.type):
+        if not (isinstance(m, ir.Instr) and m.op == "mul" and m.type == add.type) or m.attrs.get("nofuse"):
             return False
         us = users.get(m, [])
         if not us or len(us) >= 5:

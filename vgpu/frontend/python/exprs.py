@@ -150,7 +150,8 @@ class Exprs:
         for blk, e in ((yes, node.body), (no, node.orelse)):
             b.seal(blk)
             b.at(blk)
-            ends.append((b.cur, self.expr(e), e))
+            v = self.expr(e)                 # may open blocks of its own: record where it ends
+            ends.append((b.cur, v, e))
         return self.join_values(ends, node)
 
     def join_values(self, ends: list, node) -> V:
@@ -210,7 +211,11 @@ class Exprs:
             return V(rt, x)
         if op == "invert" and rt == N.BOOL:
             return V(rt, self.b.emit("not", T.PRED, [x]))
-        return V(rt, self.b.emit("neg" if op == "neg" else "not", rt.ir, [x]))
+        r = self.b.emit("neg" if op == "neg" else "not", rt.ir, [x])
+        if v.type.is_int and v.type.bits < rt.bits:
+            # Numba negates and inverts before widening: -int8(-128) is -128, ~uint16(0) is 65535
+            r = cast(self.b, cast(self.b, r, rt, v.type), v.type, rt)
+        return V(rt, r)
 
     def e_BinOp(self, node) -> V:
         a, c = self.expr(node.left), self.expr(node.right)

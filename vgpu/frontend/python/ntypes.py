@@ -227,6 +227,16 @@ def minmax_result(args: list[Number]) -> Number | None:
     return t
 
 
+def builtin_cast_result(name: str, a: Number) -> Number | None:
+    """int(x): integers keep their type, floats and bool give int64; float(x): float32 stays, ints give
+    float64, bool is an error (None); bool(x): bool."""
+    if name == "int":
+        return a if a.is_int else INT64
+    if name == "float":
+        return None if a == BOOL else (a if a.is_float else FLOAT64)
+    return BOOL
+
+
 def abs_result(a: Number) -> Number:
     return NUMBERS["int8"] if a == BOOL else a
 
@@ -290,11 +300,12 @@ def parse_signature(sig: str) -> list:
 
 
 # -- Numba's overload resolution (for comparisons and range()) ----------------------------------------
-# Conversion kinds along Numba's casting graph (numba/core/typeconv/rules.py): 1 promote, 2 safe, 3 unsafe.
+# Conversion kinds along Numba's casting graph (numba/core/typeconv/rules.py): 1 promote, 2 safe, 3 unsafe;
+# tests/test_python_types.py checks every pair against numba's typing context.
 _EDGES = [("bool", "int8", 2), ("bool", "uint8", 2), ("int8", "int16", 1), ("uint8", "uint16", 1),
           ("int16", "int32", 1), ("uint16", "uint32", 1), ("int32", "int64", 1), ("uint32", "uint64", 1),
           ("uint8", "int16", 2), ("uint16", "int32", 2), ("uint32", "int64", 2), ("int16", "float32", 2),
-          ("int32", "float64", 2), ("int64", "float64", 3), ("uint64", "float64", 3), ("float32", "float64", 1)]
+          ("int32", "float64", 2), ("int64", "float64", 2), ("uint64", "float64", 2), ("float32", "float64", 1)]
 
 
 def _conversions() -> dict[tuple[str, str], int]:
