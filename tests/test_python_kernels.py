@@ -336,10 +336,11 @@ def test_print_is_device_printf(capfd):
     def hello(x):
         i = cuda.grid(1)
         if i < 2:
-            print("hello", i, x[i], "100%")
+            print("hello", i, x[i], "100%", i == 0, (i, np.uint8(200)), cuda.threadIdx)
     hello[1, 4](np.array([1.5, -2.0], np.float32))
     out = capfd.readouterr().out
-    assert "hello 0 1.500000 100%\n" in out and "hello 1 -2.000000 100%\n" in out
+    assert "hello 0 1.500000 100% True (0, 200) (0, 0, 0)\n" in out
+    assert "hello 1 -2.000000 100% False (1, 200) (1, 0, 0)\n" in out
 
 
 def test_contiguous_views():

@@ -362,22 +362,33 @@ def print_call(fl, node) -> V:
     if node.keywords:
         raise fl.err(node, "print() keyword arguments are not supported in a kernel")
     fmt, args = [], []
-    for a in node.args:
-        v = fl.expr(a)
+
+    def item(v: V, a) -> str:
         if isinstance(v.type, N.Ref) and v.type.path == "str":
-            fmt.append(v.const.replace("%", "%%"))
-        elif isinstance(v.type, N.Number):
+            return v.const.replace("%", "%%")
+        if v.type == N.BOOL:                       # numba-cuda prints True / False
+            t, f = (b.emit("addr", T.U64, sym=memory.string(fl, x)) for x in ("True", "False"))
+            args.append(b.emit("select", T.U64, [v.val, t, f]))
+            return "%s"
+        if isinstance(v.type, N.Number):
             if v.type.is_float:
-                fmt.append("%f")
                 args.append(cast(b, v.val, v.type, N.FLOAT64))
-            elif v.type.signed:
-                fmt.append("%lld")
+                return "%f"
+            if v.type.signed:
                 args.append(cast(b, v.val, v.type, N.INT64))
-            else:
-                fmt.append("%llu")
-                args.append(cast(b, v.val, v.type, N.UINT64))
-        else:
-            raise fl.err(a, f"print() of {v.type} is not supported in a kernel")
+                return "%lld"
+            args.append(cast(b, v.val, v.type, N.UINT64))
+            return "%llu"
+        if isinstance(v.type, N.Tuple):
+            parts = [item(x, a) for x in v.val]
+            return "(" + ", ".join(parts) + ("," if len(parts) == 1 else "") + ")"
+        if isinstance(v.type, N.Dim3):
+            parts = [item(attribute(fl, v, c, a), a) for c in "xyz"]
+            return "(" + ", ".join(p.replace("lld", "d") for p in parts) + ")"
+        raise fl.err(a, f"print() of {v.type} is not supported in a kernel")
+
+    for a in node.args:
+        fmt.append(item(fl.expr(a), a))
     text = " ".join(fmt) + "\n"
     b.emit("printf", None, args, fmt=text, sym=memory.string(fl, text))
     return V(N.NONE)
