@@ -45,8 +45,8 @@ def fbits_const(t: ir.Type, bits: int, b: ir.IRBuilder):
     return b.bitcast(splat(it, bits), vec(t))
 
 
-_CANON = {32: 0x7FFFFFFF, 64: 0x7FF8000000000000}
-_CVT_NAN32 = 0x7FC00000
+_CANON = {32: 0x7FFFFFFF, 64: 0xFFF8000000000000}
+_CVT_NAN32 = 0xFFC00000
 
 
 def canon(b, x, nan_bits=None):
@@ -100,6 +100,7 @@ def _iabs(b, x):
 
 
 def idiv(b, signed, x, y, rem=False):
+    """arith._idiv / _irem: x % 0 is x; x / 0 all ones, at 64 bits 0xFFFFFFFF when 0 <= x < 2**32."""
     zero, y1 = _sel_zero_div(b, y)
     if signed:
         ua, ub = _iabs(b, x), _iabs(b, y1)
@@ -109,7 +110,13 @@ def idiv(b, signed, x, y, rem=False):
         r = b.select(negate, b.neg(r), r)
     else:
         r = b.urem(x, y1) if rem else b.udiv(x, y1)
-    return b.select(zero, _ones(x.type), r)
+    if rem:
+        return b.select(zero, x, r)
+    by_zero = _ones(x.type)
+    if x.type.element.width == 64:
+        small = b.icmp_unsigned("<=", x, splat(I64, 0xFFFFFFFF))      # 0 <= x < 2**32 (signed or not)
+        by_zero = b.select(small, splat(I64, 0xFFFFFFFF), by_zero)
+    return b.select(zero, by_zero, r)
 
 
 def _amount(b, s, t):
@@ -260,10 +267,7 @@ def cvt(b, t, src, x, mode):
             r = b.select(isnan, _zero(r.type), r)
         return r
     if src.is_float:
-        x = intr(b, _INTEGRAL[rnd or "rzi"], x)
-        name = "fptosi.sat" if t.is_signed else "fptoui.sat"
-        fn_name = f"llvm.{name}.{_vsuffix(tt)}.{_vsuffix(x.type)}"
-        return _intrinsic(b, fn_name, [x], tt)
+        return float_to_int(b, t, src, intr(b, _INTEGRAL[rnd or "rzi"], x))
     if t.is_float:
         conv = b.sitofp if src.is_signed else b.uitofp
         if src.bits <= 32:
@@ -286,6 +290,22 @@ def cvt(b, t, src, x, mode):
             xe = b.select(b.icmp_signed(">", xe, c), c, xe)
         return b.trunc(xe, tt)
     return resize(b, x, tt, src.is_signed)
+
+
+def float_to_int(b, t, src, x):
+    """arith._float_to_int: saturating; NaN -> the sign bit alone at 64 bits or from f64, else 0;
+    8- and 16-bit targets through the 32-bit conversion of their signedness."""
+    if t.bits < 32:
+        from ...types import SCALARS
+        wide = SCALARS[("s" if t.is_signed else "u") + "32"]
+        return b.trunc(float_to_int(b, wide, src, x), vec(scalar_type(t)))
+    tt = vec(scalar_type(t))
+    name = "fptosi.sat" if t.is_signed else "fptoui.sat"
+    r = _intrinsic(b, f"llvm.{name}.{_vsuffix(tt)}.{_vsuffix(x.type)}", [x], tt)
+    if t.bits == 64 or src.bits == 64:
+        isnan = b.fcmp_unordered("uno", x, x)
+        r = b.select(isnan, splat(tt.element, 1 << (t.bits - 1)), r)
+    return r
 
 
 def _range(t):

@@ -31,9 +31,10 @@ from .layout import (CONST_BASE, CONST_BYTES, GLOBAL_BASE, LOCAL_BASE, SHARED_BA
  C_RED_COUNT, C_RED_TOTAL, C_ATOMICS, C_BAIL_PC, C_BAIL_WHY, C_GLO, C_GHI, C_CLO, C_CHI, C_ALIVE0,
  C_WPB) = range(42)
 C_LOG, C_LOGN, C_LOGCAP = 45, 46, 47      # the undo log of global stores (driver uses 42-44)
-CTX_WORDS = 48
+C_STEPS = 48                               # per-warp instruction budget of a wave (max_steps)
+CTX_WORDS = 56
 # ws words (i64)
-W_PC, W_RPC, W_MASK, W_ALIVE, W_DEPTH, W_WAIT, W_WIDX, W_BARPRED, W_ICOUNT = range(9)
+W_PC, W_RPC, W_MASK, W_ALIVE, W_DEPTH, W_WAIT, W_WIDX, W_BARPRED, W_ICOUNT, W_TOTAL = range(10)
 W_STACK = WS_HEADER
 # bail reasons
 B_FAULT, B_DIVERGENT_BARRIER, B_WARP_SYNC, B_TRAP, B_BUDGET, B_STACK, B_LOG = range(1, 8)

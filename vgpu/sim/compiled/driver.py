@@ -15,7 +15,7 @@ from llvmlite import ir
 from .alu import I1, I8, I32, I64
 from .codegen import (B_BUDGET, C_BAIL_WHY, C_BUDGET, C_CTAID, C_CTAID_Y, C_CTAID_Z, C_LOCAL, C_LPAD, C_NCTAID,
                       C_NCTAID_Y, C_RED_COUNT, C_RED_TOTAL, C_SHARED, C_SHARED_BYTES, C_SMID, C_WARPID, W_ALIVE,
-                      W_BARPRED, W_DEPTH, W_ICOUNT, W_MASK, W_PC, W_RPC, W_WAIT, W_WIDX)
+                      W_BARPRED, W_DEPTH, W_ICOUNT, W_MASK, W_PC, W_RPC, W_TOTAL, W_WAIT, W_WIDX, C_STEPS)
 
 # extra ctx words used by the driver
 C_ALIVE0_PTR = 40          # == codegen.C_ALIVE0: per warp of a block, the lanes that exist
@@ -83,7 +83,7 @@ def add_driver(module: ir.Module, warp_fn: ir.Function, ws_words: int) -> ir.Fun
         def init(b, w):
             a0 = b.load(b.gep(alive0, [w]))
             for k, v in ((W_PC, c64(0)), (W_RPC, c64(-1)), (W_MASK, a0), (W_ALIVE, a0), (W_DEPTH, c64(0)),
-                         (W_WAIT, c64(0)), (W_WIDX, w)):
+                         (W_WAIT, c64(0)), (W_WIDX, w), (W_TOTAL, c64(0))):
                 b.store(v, wsp(b, w, k))
         loop(b, wpb, "init", init)
         # rounds: run every warp that can run; then release the barrier if anyone waits
@@ -104,15 +104,21 @@ def add_driver(module: ir.Module, warp_fn: ir.Function, ws_words: int) -> ir.Fun
             go, skip = fn.append_basic_block("go"), fn.append_basic_block("skip")
             b.cbranch(runnable, go, skip)
             b.position_at_end(go)
-            b.store(b.load(left), word(C_BUDGET))
+            own = b.sub(b.load(word(C_STEPS)), b.load(wsp(b, w, W_TOTAL)))   # a warp's own steps bound
+            lft = b.load(left)
+            b.store(b.select(b.icmp_signed("<", own, lft), own, lft), word(C_BUDGET))
             st = b.call(warp_fn, [ctx, wsp(b, w, 0)])
-            b.store(b.sub(b.load(left), b.load(wsp(b, w, W_ICOUNT))), left)
+            ic = b.load(wsp(b, w, W_ICOUNT))
+            b.store(b.sub(b.load(left), ic), left)
+            tp = wsp(b, w, W_TOTAL)
+            b.store(b.add(b.load(tp), ic), tp)
             ok = fn.append_basic_block("ok")
             b.cbranch(b.icmp_signed("==", st, ir.Constant(I32, 2)), bailb, ok)
             b.position_at_end(ok)
             over = fn.append_basic_block("over")
             fine = fn.append_basic_block("fine")
-            b.cbranch(b.icmp_signed("<", b.load(left), c64(0)), over, fine)
+            b.cbranch(b.or_(b.icmp_signed("<", b.load(left), c64(0)),
+                            b.icmp_signed(">", b.load(tp), b.load(word(C_STEPS)))), over, fine)
             b.position_at_end(over)
             b.store(c64(B_BUDGET), word(C_BAIL_WHY))
             b.branch(bailb)

@@ -91,13 +91,13 @@ def layout(program: Program, code: KernelCode) -> Layout:
         off += d.size
     lay.local_bytes = off
     off = 0
-    for p in code.params:
+    for p in code.params:                  # ParamInfo.offset when layout_params set it, else the same rule
         size = p.type.size
-        off = -(-off // size) * size
+        off = p.offset if getattr(p, "size", 0) else -(-off // size) * size
         lay.params[getattr(p, "symbol", None) or p.name] = (off, p.type)
         lay.params.setdefault(p.name, (off, p.type))
         off += size
-    lay.param_bytes = off
+    lay.param_bytes = max((o + t.size for o, t in lay.params.values()), default=0)
     for name, d in program.symbols.items():
         if d.space in ("global", "const"):
             lay.runtime_syms.append(name)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import ctypes
 import time
 import weakref
+from dataclasses import replace
 
 import numpy as np
 
@@ -22,7 +23,7 @@ from .codegen import (C_ALIVE0, C_ARENA, C_ATOMICS, C_CCOUNT, C_CENDS, C_CHI, C_
                       C_DIV, C_GCOUNT, C_GENDS, C_GHI, C_GLO, C_GSTARTS, C_LOCAL, C_LOCAL_BYTES, C_LPAD,
                       C_NCTAID, C_NCTAID_Y, C_NCTAID_Z, C_NSMID, C_NTID, C_NTID_Y, C_NTID_Z, C_OPT, C_OPW,
                       C_PARAMS, C_SHARED, C_SHARED_BYTES, C_SYMTAB, C_WPB, CTX_WORDS)
-from .codegen import B_FAULT, B_LOG, C_BAIL_WHY, C_LOG, C_LOGCAP, C_LOGN
+from .codegen import B_FAULT, B_LOG, C_BAIL_WHY, C_LOG, C_LOGCAP, C_LOGN, C_STEPS
 from .driver import C_BARRIERS, add_driver
 from .layout import GLOBAL_BASE
 from .layout import decline_reason, layout
@@ -107,9 +108,9 @@ def launch_decline(cfg) -> str | None:
     """Why a launch's settings need the interpreter (None when they do not)."""
     if cfg.schedule != "fixed":
         return "random schedule"
-    if cfg.check or cfg.sanitizer is not None:
+    if cfg.check or getattr(cfg, "sanitizer", None) is not None:
         return "sanitizers"
-    if cfg.tracer is not None:
+    if getattr(cfg, "tracer", None) is not None:
         return "tracing"
     if cfg.counters:
         return "memory counters"
@@ -121,9 +122,32 @@ def launch_decline(cfg) -> str | None:
     return None
 
 
-def _interp():
-    from .. import sm
-    return sm
+class _Interp:
+    """The interpreter's entry points (looked up lazily: vgpu.sim.scheduler.run_blocks and
+    vgpu.sim.config.new_result/LaunchConfig, or the older vgpu.sim.sm)."""
+
+    def __init__(self):
+        try:
+            from .. import config, scheduler
+            self.run_blocks, self.LaunchConfig = scheduler.run_blocks, config.LaunchConfig
+            self._new = config.new_result
+            self.by_npc = True
+        except ImportError:
+            from .. import sm
+            self.run_blocks, self.LaunchConfig, self._new, self.by_npc = sm.run_blocks, sm.LaunchConfig, \
+                sm.new_result, False
+
+    def new_result(self, k):
+        return self._new(len(k.ops)) if self.by_npc else self._new(k)
+
+
+_interp_cache: list = []
+
+
+def _interp() -> _Interp:
+    if not _interp_cache:
+        _interp_cache.append(_Interp())
+    return _interp_cache[0]
 
 
 def _symbol_table(k, lay, glob, const) -> np.ndarray | None:
@@ -141,7 +165,7 @@ def _symbol_table(k, lay, glob, const) -> np.ndarray | None:
     return out
 
 
-def run_blocks(k, cfg, blocks, glob, const, wave_blocks: int, result=None):
+def run_blocks(k, cfg, blocks, glob, const, wave_blocks: int, result=None, observer=None, cache=None):
     """The interpreter's run_blocks, natively when the kernel and launch allow (see the module docstring).
 
     Waves run natively in chunks of about CHUNK_THREADS threads, each chunk with an undo log of its
@@ -151,14 +175,17 @@ def run_blocks(k, cfg, blocks, glob, const, wave_blocks: int, result=None):
     blocks = np.asarray(blocks, np.int64)
     result = result if result is not None else sm.new_result(k)
     name = f"{k.program.filename}:{k.name}"
+    interp_args = (observer, cache) if observer is not None or cache is not None else ()
     try:
+        if observer is not None:
+            raise Declined("an observer watches the launch (sanitizers, tracing, memory counters, debugger)")
         if launch_decline(cfg):
             raise Declined(launch_decline(cfg))
-        native = _Native(compile_kernel(k.program, k.name), k, cfg, glob, const, wave_blocks)
+        native = _native(compile_kernel(k.program, k.name), k, cfg, glob, const, wave_blocks)
     except Declined as e:
         COUNTS["declined"] = COUNTS.get("declined", 0) + 1
         OUTCOMES[name] = f"declined: {e}"
-        return sm.run_blocks(k, cfg, blocks, glob, const, wave_blocks, result)
+        return sm.run_blocks(k, cfg, blocks, glob, const, wave_blocks, result, *interp_args)
     wave_blocks = max(wave_blocks, 1)
     nwaves = -(-blocks.size // wave_blocks)
     per_chunk = max(1, CHUNK_THREADS // max(wave_blocks * cfg.threads_per_block, 1))
@@ -179,7 +206,7 @@ def run_blocks(k, cfg, blocks, glob, const, wave_blocks: int, result=None):
         outcome = "fallback"
         part = sm.new_result(k)                    # this wave on the interpreter, as launch runs a wave
         try:
-            sm.run_blocks(k, cfg, chunk, glob, const, wave_blocks, part)
+            sm.run_blocks(k, cfg, chunk, glob, const, wave_blocks, part, *interp_args)
         finally:
             result.merge(part)
         i += 1
@@ -194,6 +221,20 @@ COUNTS: dict[str, int] = {}     # run_blocks calls: 'native', 'fallback' (a wave
 OUTCOMES: dict[str, str] = {}   # 'file:kernel' -> how its last run_blocks call went (benchmarks, coverage)
 
 
+_last: list = []        # the last _Native, reused while kernel, settings, memory and allocations are the same
+
+
+def _native(ck, k, cfg, glob, const, wave_blocks):
+    if _last:
+        n = _last[0]
+        if (n.ck is ck and n.glob is glob and n.const is const and n.wave_blocks == max(wave_blocks, 1)
+                and replace(n.cfg, seed=cfg.seed, clock_base=cfg.clock_base) == cfg and n.tables == (glob.table.starts, glob.table.ends, const.table.starts)):
+            return n
+    n = _Native(ck, k, cfg, glob, const, wave_blocks)
+    _last[:] = [n]
+    return n
+
+
 class _Native:
     """The buffers of one kernel's launch configuration, and `run(blocks, result, log)`: the blocks run
     natively and their counts are added to `result` (0), or memory is restored and the bail-out
@@ -201,7 +242,8 @@ class _Native:
 
     def __init__(self, ck, k, cfg, glob, const, wave_blocks):
         lay = ck.layout
-        self.ck, self.cfg, self.glob, self.wave_blocks = ck, cfg, glob, max(wave_blocks, 1)
+        self.ck, self.cfg, self.glob, self.const, self.wave_blocks = ck, cfg, glob, const, max(wave_blocks, 1)
+        self.tables = (glob.table.starts, glob.table.ends, const.table.starts)
         symtab = _symbol_table(k, lay, glob, const)
         if symtab is None:
             raise Declined("a module symbol's address is not known for sure")
@@ -237,7 +279,8 @@ class _Native:
                         (C_WPB, wpb), (C_LOG, self.log.ctypes.data)):
             ctx[word] = v
         self.ws = _aligned(wpb * ck.ws_words)
-        self.budget = max(min(cfg.max_instructions, cfg.max_steps) - 1, 0)
+        self.budget = max(cfg.max_instructions - 1, 0)       # warp instructions per wave (the interpreter's)
+        ctx[C_STEPS] = max(cfg.max_steps - 1, 0)             # a warp's own: a lower bound of its wave's steps
 
     def run(self, blocks, result, log: bool) -> int:
         cfg, ctx, wave = self.cfg, self.ctx, self.wave_blocks
@@ -294,7 +337,7 @@ def _undo(arena: np.ndarray, log: np.ndarray) -> None:
         arena[o:o + n] = np.frombuffer(int(v & ((1 << (8 * n)) - 1)).to_bytes(n, "little"), np.uint8)
 
 
-CTX_WORDS_ALL = max(CTX_WORDS, 48)
+CTX_WORDS_ALL = CTX_WORDS
 
 
 def _aligned(words: int) -> np.ndarray:
