@@ -360,3 +360,17 @@ def test_contiguous_views():
     for i in range(4):
         assert o[i].tolist() == [ref[i, 2] + ref[i, 3] + ref[i, 0], 3 + ref[i, 3], ref[2, i % 5] + 2]
     assert a[:, 4].tolist() == [-1] * 4
+
+
+def test_runtime_negative_indices_wrap_and_grid_indices_do_not_need_to():
+    @cuda.jit
+    def k(a, idx, out):
+        i = cuda.grid(1)                              # provably >= 0: no wrap-around emitted
+        out[i] = a[idx[i]] + a[cuda.threadIdx.x - 4] * 1000   # int64 index from data / below zero
+    a = np.arange(10, dtype=np.int64)
+    idx = np.array([0, -1, -10, 9, 3, -3, 5, -5], np.int32)
+    out = np.zeros(8, np.int64)
+    k[1, 8](a, idx, out)
+    assert out.tolist() == [a[j] + a[t - 4] * 1000 for t, j in enumerate(idx.tolist())]
+    asm = list(k.inspect_asm().values())[0]
+    assert asm.count("selp.b64") == 2                # the two indices that may be negative

@@ -46,6 +46,27 @@ _REJECT = {
 
 
 
+def _small(v) -> bool:
+    """A value in [0, 2^31): a constant, or a special register (thread/block index or size, lane)
+    read as a 32-bit int and widened."""
+    if isinstance(v, ir.Const):
+        return isinstance(v.value, int) and 0 <= v.value < 2 ** 31
+    if isinstance(v, ir.Instr) and v.op in ("cvt", "bitcast") and v.args:
+        return _small(v.args[0]) and v.args[0].type is not None and v.args[0].type.bits <= 32
+    return isinstance(v, ir.Instr) and v.op == "sreg"
+
+
+def _nonneg_index(v) -> bool:
+    """True when `v` cannot be negative, so the wrap-around of a negative index can be left out
+    (the result is the same): sums of products of two `_small` values, as cuda.grid(1) and
+    threadIdx.x + blockIdx.x * blockDim.x are (below 2^63: no overflow)."""
+    def prod(x) -> bool:
+        return _small(x) or (isinstance(x, ir.Instr) and x.op == "mul" and all(_small(a) for a in x.args))
+    if isinstance(v, ir.Const):
+        return v.value >= 0
+    return prod(v) or (isinstance(v, ir.Instr) and v.op == "add" and all(prod(a) for a in v.args))
+
+
 class Exprs:
     """Mixed into FnLower (lower.py): everything that evaluates an expression."""
 
@@ -299,7 +320,7 @@ class Exprs:
                 raise self.err(n, f"array index must be an integer, not {v.type}")
             i = cast(b, v.val, v.type, N.INT64)
             dim = base.val.shape[k]
-            if v.type.signed and v.type != N.BOOL and not (isinstance(i, ir.Const) and i.value >= 0):
+            if v.type.signed and v.type != N.BOOL and not _nonneg_index(i):
                 if isinstance(i, ir.Const):
                     i = ir.Const(T.S64, i.value + dim.value) if isinstance(dim, ir.Const) else \
                         b.emit("add", T.S64, [i, dim])
