@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..isa.program import Mem, Reg
+from ..isa.program import Imm, Mem, Reg
 
 # kinds: what the replay does beyond the scoreboard
 ALU, GLOBAL, SHARED, CONST, ATOMIC, SATOMIC, BARRIER, EXIT, FENCE, GENERIC = range(10)
@@ -71,8 +71,8 @@ def classify(op) -> str:
         return "sfu" if ("approx" in ins.mods or sp.op in ("ex2", "lg2", "rsqrt")) and "f64" not in ins.types else \
             ("fdiv" if "f32" in ins.types else "fp64")
     if sp.op in ("div", "rem"):
-        if not fp:
-            return "idiv"
+        if not fp:       # by a constant: compiled to a multiply-high and shifts; by a register: a subroutine
+            return "int" if isinstance(ins.operands[-1], Imm) else "idiv"
         return "sfu" if "approx" in ins.mods else ("fdiv" if "f32" in ins.types else "libm")
     if "f64" in ins.types:
         return "fp64"
