@@ -140,8 +140,8 @@ class Function:
 class GlobalVar:
     """A symbol with static storage: __shared__, __constant__ or __device__ data, or a string.
 
-    `size` is in bytes (0 with `dynamic=True` for `extern __shared__`); `init` the initial bytes
-    (None: zero).  `elem` and `shape` describe the declared C type for listings.
+    `size` is in bytes (0 with `dynamic=True` for `extern __shared__`); `init` the initial bytes up
+    to the last one initialised (the rest of `size` is zero; None: all zero).  `elem` and `shape` describe the declared C type for listings.
     """
     name: str
     space: str                        # 'shared', 'const', 'global'

@@ -127,7 +127,8 @@ def layout_params(params: list[ParamInfo]) -> list[ParamInfo]:
 
 @dataclass
 class DataSymbol:
-    """`.global` / `.const` / `.shared` storage.  `init` None means zero-filled.
+    """`.global` / `.const` / `.shared` storage.  `init` holds the first bytes (possibly fewer than
+    `size`: the rest are zero); None means zero-filled.
     A shared symbol with `dynamic=True` is `extern .shared` sized at launch."""
     name: str
     space: str                 # 'global', 'const', 'shared'
