@@ -180,6 +180,7 @@ class VarDecl(Node):
 class ParamDecl(Node):
     name: str | None                         # None for unnamed parameters in a prototype
     type: TypeRef
+    default: "Expr | None" = None            # a default argument
 
 
 @dataclass(eq=False)
@@ -306,11 +307,17 @@ class Case(Stmt):
 
 
 @dataclass(eq=False)
+class StaticAssert(Stmt):
+    cond: Expr
+    message: str = ""
+
+
+@dataclass(eq=False)
 class UnsupportedStmt(Stmt):
     what: str                                # goto, labels, asm, ...
 
 
 @dataclass(eq=False)
 class TranslationUnit(Node):
-    decls: list[FunctionDef | DeclStmt | TemplateDecl]
+    decls: list[FunctionDef | DeclStmt | TemplateDecl | StaticAssert]
     using_cg: bool = False                   # `using namespace cooperative_groups;` was seen

@@ -102,6 +102,8 @@ class Checker(ExprChecker, CallChecker, TemplateChecker, CGChecker, PreludeCheck
             self.var_decl(d, file_scope)
         elif isinstance(d, A.TemplateDecl):
             self.template_decl(d)
+        elif isinstance(d, A.StaticAssert):
+            self.s_StaticAssert(d)
         elif isinstance(d, A.FunctionDef) and d.targs is not None:
             self.specialisation(d)
         elif isinstance(d, A.FunctionDef):
@@ -297,6 +299,17 @@ class Checker(ExprChecker, CallChecker, TemplateChecker, CGChecker, PreludeCheck
         fn.attrs.update({a: True for a in ("__forceinline__", "__noinline__", "inline", "static")
                          if a in q})
         fn.refs = refs
+        defaults = [p.default for p in d.params] if d.params else []
+        if any(x is not None for x in defaults):
+            first = next(i for i, x in enumerate(defaults) if x is not None)
+            if any(x is None for x in defaults[first:]):
+                self.error(d.params[first].span, "a parameter with a default argument must be followed only by "
+                                                 "parameters with default arguments")
+            elif kind == "kernel":
+                self.unsupported(d.params[first].span, "default arguments of __global__ functions are not "
+                                                       "supported (give every argument at launch)")
+            else:
+                fn.defaults = defaults
         if d.launch_bounds:
             vals = []
             for e in d.launch_bounds:
@@ -713,6 +726,12 @@ class Checker(ExprChecker, CallChecker, TemplateChecker, CGChecker, PreludeCheck
                         self.error(s.value.span, f"duplicate case value '{v}'")
                     cases.append((v, s))
         self.stmt(s.body)
+
+    def s_StaticAssert(self, s: A.StaticAssert) -> None:
+        self.expr(s.cond)
+        v = self.const_int(s.cond, "static_assert condition")
+        if v is not None and not v:
+            self.error(s.cond.span, "static assertion failed" + (f": {s.message}" if s.message else ""))
 
     def s_UnsupportedStmt(self, s: A.UnsupportedStmt) -> None:
         self.unsupported(s.span, s.what)

@@ -3,6 +3,8 @@ one overload (math, min/max, abs, atomics, warp shuffles, printf, cooperative gr
 integer expressions.  Each resolved call is recorded as a `CallInfo` in `sema.calls`."""
 from __future__ import annotations
 
+import copy
+
 from . import ast as A
 from .builtins import TABLE, Builtin
 from .ctypes import (DOUBLE, ERROR, FLOAT, GRID_GROUP, INT, THREAD_BLOCK, UINT, VOID, CType, ErrorType, Float, Pointer,
@@ -99,6 +101,12 @@ class CallChecker:
                                      "not supported")
         elif caller is not None:
             caller.calls.append((fn, e.func.span))
+        if fn.defaults and len(e.args) < len(fn.ctype.params) and \
+                all(x is not None for x in fn.defaults[len(e.args):]):
+            extra = [copy.deepcopy(x) for x in fn.defaults[len(e.args):]]
+            for x in extra:
+                self.value(x)
+            e.args = list(e.args) + extra
         refs = fn.refs or (False,) * len(fn.ctype.params)
         ts = [decay(a.ctype) if checked else None if r else self.value(a) for a, r in
               zip(e.args, refs + (False,) * len(e.args))]

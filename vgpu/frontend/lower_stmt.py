@@ -27,6 +27,9 @@ class StmtLowering:
         for x in s.items:
             self.stmt(x)
 
+    def s_StaticAssert(self, s: A.StaticAssert) -> None:
+        pass                                      # checked at compile time
+
     def s_ExprStmt(self, s: A.ExprStmt) -> None:
         if s.expr is not None:
             self.value(s.expr)

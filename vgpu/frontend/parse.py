@@ -517,9 +517,15 @@ class _Builder(Transformer):
         return _Params(params, self.extent(children))
 
     def param(self, children):
-        specs, decl = children
-        return ast.ParamDecl(decl.name, self.type_ref(specs, decl.derived, decl.span, decl.ref),
+        specs, decl, default = children
+        return ast.ParamDecl(decl.name, self.type_ref(specs, decl.derived, decl.span, decl.ref), default,
                              span=self.extent(children))
+
+    def static_assert(self, children):
+        cond = children[1]
+        msg = b"".join(_decode_escapes(str(t)[1:-1], self.tspan(t), self.reporter)
+                       for t in children[2:] if isinstance(t, Token) and t.type == "STRING")
+        return ast.StaticAssert(cond, msg.decode("utf-8", "replace"), span=self.extent(children))
 
     def param_abstract(self, children):
         specs, derived = children

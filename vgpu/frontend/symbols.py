@@ -38,6 +38,7 @@ class Func:
     attrs: dict = field(default_factory=dict)
     calls: list[tuple["Func", Span]] = field(default_factory=list)
     refs: tuple = ()                # which parameters are C++ references
+    defaults: list = field(default_factory=list)   # per parameter: its default argument (Expr) or None
 
 
 @dataclass(eq=False)
