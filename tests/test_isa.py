@@ -227,6 +227,13 @@ def test_assembler_diagnostics(body, where, message):
     assert msg == message
 
 
+def test_initial_bytes_may_stop_short_of_the_size_but_not_pass_it():
+    prog = assemble(".global .align 4 .b8 t[8] = {1, 2};\n", "d.vasm")
+    assert (prog.symbols["t"].size, prog.symbols["t"].init) == (8, bytes([1, 2]))
+    with pytest.raises(CompileError, match="'t' has 3 initial bytes but a size of 2"):
+        assemble(".global .align 4 .b8 t[2] = {1, 2, 3};\n", "d.vasm")
+
+
 def test_assembler_accepts_and_checks_a_hand_written_kernel():
     text = HEAD + "ld.param.u64 %rd1, [p];\nmov.u32 %r1, %tid.x;\nst.global.u32 [%rd1+4], %r1;\nret;\n}\n"
     prog = assemble(text, "k.vasm")

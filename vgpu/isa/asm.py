@@ -97,6 +97,8 @@ class _Assembler:
         data = None
         if init is not None:
             data = bytes(int(b) & 0xFF for b in init.children if b is not None)
+        if data is not None and len(data) > int(size):
+            self.error(name, f"'{name}' has {len(data)} initial bytes but a size of {size}")
         self._declare(name, DataSymbol(str(name), str(space)[1:], int(size), int(align), data))
         if str(typ) != ".b8":
             self.error(typ, "data symbols are declared as .b8 arrays")
