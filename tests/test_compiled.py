@@ -241,7 +241,7 @@ def _values(t: str, draw_ints):
     return edge + draw_ints
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=10, deadline=None)
 @given(st.sampled_from(ALU_CASES) if ALU_CASES else st.nothing(), st.lists(st.integers(-2 ** 64, 2 ** 64),
                                                                               min_size=4, max_size=4),
        st.integers(0, 2 ** 32 - 1))

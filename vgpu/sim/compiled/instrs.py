@@ -90,6 +90,10 @@ class Gen(MemGen):
         b.store(b.load(self.icv), self.wptr(b, W_ICOUNT))
 
     def bail(self, b, pc, why):
+        if self._helper:                       # in a resolve helper: null, the reason in ctx
+            b.store(c64(why), self.cptr(b, C_BAIL_WHY))
+            b.ret(ir.Constant(ir.IntType(8).as_pointer(), None))
+            return
         b.store(c64(pc), self.cptr(b, C_BAIL_PC))
         b.store(c64(why), self.cptr(b, C_BAIL_WHY))
         self.save(b, c64(pc))

@@ -13,7 +13,7 @@ from llvmlite import ir
 from ...isa import spec
 from . import alu
 from .alu import F32, F64, I1, I8, I32, I64, N, splat, vec
-from .codegen import (B_FAULT, B_LOG, B_WARP_SYNC, C_LOG, C_LOGCAP, C_LOGN, C_ALIVE0, C_ARENA, C_ATOMICS, C_CCOUNT, C_CENDS, C_CHI, C_CLO,
+from .codegen import (B_FAULT, B_LOG, B_WARP_SYNC, C_BAIL_PC, C_BAIL_WHY, C_LOG, C_LOGCAP, C_LOGN, C_ALIVE0, C_ARENA, C_ATOMICS, C_CCOUNT, C_CENDS, C_CHI, C_CLO,
                       C_CONST, C_CSTARTS, C_GCOUNT, C_GENDS, C_GHI, C_GLO, C_GSTARTS, C_LOCAL, C_LOCAL_BYTES,
                       C_LPAD, C_PARAMS, C_SHARED, C_SHARED_BYTES, W_ALIVE, W_WIDX, KernelGen, _elt)
 from .layout import CONST_BASE, CONST_BYTES, GLOBAL_BASE, LOCAL_BASE, SHARED_BASE, WINDOW
@@ -32,6 +32,9 @@ def _space(ins):
 
 
 class MemGen(KernelGen):
+    _helper = False             # generating a resolve helper: a bail-out returns null (reason in ctx)
+
+
     # -- lane loop --------------------------------------------------------------------------------------
     def lane_loop(self, b, m, body):
         """for each set bit l of mask m (lowest first): body(b, l as i64)."""
@@ -108,27 +111,44 @@ class MemGen(KernelGen):
         return fn
 
     def resolve(self, b, pc, a, size, space, kind, lane):
-        """Host pointer (i8*) for generic/space address a (i64) of `size` bytes; bails on a fault."""
-        if size > 1:
-            self.bail_if(b, b.icmp_unsigned("!=", b.and_(a, c64(size - 1)), c64(0)), pc, B_FAULT)
-        spaces = [space] if space in ("global", "shared", "local", "const") else ["global", "shared", "local", "const"]
-        out = b.append_basic_block("resolved")
-        results = []
-        for sp in spaces:
-            inwin = self._in_window(b, a, sp)
-            yes, no = b.append_basic_block(f"in_{sp}"), b.append_basic_block(f"not_{sp}")
-            b.cbranch(inwin, yes, no)
-            b.position_at_end(yes)
-            p = self._access(b, pc, a, size, sp, kind, lane)
-            results.append((p, b.block))
-            b.branch(out)
-            b.position_at_end(no)
-        self.bail(b, pc, B_FAULT)
-        b.position_at_end(out)
-        phi = b.phi(I8.as_pointer())
-        for p, blk in results:
-            phi.add_incoming(p, blk)
-        return phi
+        """Host pointer (i8*) for generic/space address a (i64) of `size` bytes; bails on a fault.
+        The checks live in one helper function per (space, size, access) to keep the IR small."""
+        fn = self._resolver(space if space in ("global", "shared", "local", "const") else None, size, kind)
+        p = b.call(fn, [self.ctx, self.ws, a, lane])
+        bad, ok = b.append_basic_block("fault"), b.append_basic_block("ok")
+        b.cbranch(b.icmp_unsigned("==", b.ptrtoint(p, I64), c64(0)), bad, ok)
+        b.position_at_end(bad)
+        b.store(c64(pc), self.cptr(b, C_BAIL_PC))
+        self.save(b, c64(pc))
+        b.ret(c32(2))
+        b.position_at_end(ok)
+        return p
+
+    def _resolver(self, space, size, kind):
+        name = f"resolve_{space or 'generic'}_{size}_{kind}"
+        fn = self.module.globals.get(name)
+        if fn is not None:
+            return fn
+        fn = ir.Function(self.module, ir.FunctionType(I8.as_pointer(), [I64.as_pointer(), I64.as_pointer(), I64, I64]),
+                         name=name)
+        fn.linkage = "internal"
+        saved = self.ctx, self.ws, self._helper
+        self.ctx, self.ws, a, lane = fn.args
+        self._helper = True
+        try:
+            b = ir.IRBuilder(fn.append_basic_block("e"))
+            if size > 1:
+                self.bail_if(b, b.icmp_unsigned("!=", b.and_(a, c64(size - 1)), c64(0)), 0, B_FAULT)
+            for sp in [space] if space else ["global", "shared", "local", "const"]:
+                yes, no = b.append_basic_block(f"in_{sp}"), b.append_basic_block(f"not_{sp}")
+                b.cbranch(self._in_window(b, a, sp), yes, no)
+                b.position_at_end(yes)
+                b.ret(self._access(b, 0, a, size, sp, kind, lane))
+                b.position_at_end(no)
+            self.bail(b, 0, B_FAULT)
+        finally:
+            self.ctx, self.ws, self._helper = saved
+        return fn
 
     @staticmethod
     def _in_window(b, a, sp):
