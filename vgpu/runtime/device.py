@@ -153,6 +153,8 @@ class Device:
         if recorder is not None:
             result.timing = self.timing.report(recorder, self._recent_transfers)
             self._recent_transfers = []
+        elif getattr(result, "timing", None) is None and hasattr(result, "__dict__"):
+            result.timing = None                 # a device without timing= (vgpu.timing)
         stats = getattr(result, "stats", None) or {}
         self.kernel_log.append(KernelRecord(kernel, getattr(loaded.program, "filename", "?"), tuple(grid),
                                             tuple(block), int(shared), int(stats.get("warp_instructions", 0)),
