@@ -154,11 +154,19 @@ def preprocess(text: str, filename: str, reporter: Reporter) -> tuple[str, LineM
 class _Preprocessor(Preprocessor):
     """pcpp with vgpu's include rules and its errors routed to a Reporter."""
 
+    def define(self, tokens):
+        """pcpp's define; __FILE__ in the main file is its name as given (as gcc and nvcc expand it)."""
+        main = getattr(self, "main_file", None)
+        if isinstance(tokens, str) and main is not None and tokens == '__FILE__ "%s"' % main[0]:
+            tokens = '__FILE__ "%s"' % main[1].replace("\\", "\\\\").replace('"', '\\"')
+        return super().define(tokens)
+
     def __init__(self, filename: str, text: str, reporter: Reporter):
         super().__init__(_LEXER.clone())
         self.reporter = reporter
         self.line_directive = None
         self.rewrite_paths = []
+        self.main_file = (os.path.abspath(filename), filename)
         self.auto_pragma_once_enabled = False    # include guards are honoured the ordinary way
         self.display = {os.path.abspath(filename): filename}   # absolute path -> name in diagnostics
         self.wanted = ""                         # the path the current #include "..." asks for
