@@ -171,6 +171,38 @@ def test_benchmark_kernels_run_natively():
     assert sum(r.op_threads) == r.stats["thread_instructions"] > 0
 
 
+def test_run_launch_matches_the_interpreter_wave_by_wave():
+    """run_launch (all waves in native chunks) leaves the bytes and counts of the per-wave interpreter."""
+    from vgpu.pipeline import compile_source
+    src = (ROOT / "benchmarks" / "run.py").read_text().split('r"""')[1].split('"""')[0]
+    prog = compile_source(src, "bench.vk")
+    sm = crt._interp()
+    outs = []
+    for native in (False, True):
+        dev = vgpu.sim.SimDevice(workers=0, echo_printf=False)
+        mod = dev.load(prog)
+        n = 300 * 256
+        x = dev.malloc(4 * n)
+        dev.write(x, np.random.default_rng(3).random(n, dtype=np.float32))
+        part = dev.malloc(4 * (n // 512 + 1))
+        k = mod.kernel("reduce")
+        cfg = sm.LaunchConfig(grid=(n // 512 + 1, 1, 1), block=(256, 1, 1), shared_dynamic=0,
+                              params=np.array([x, part], np.uint64).tobytes() + np.int32(n).tobytes() + bytes(4))
+        wave, nwaves = 4 * 8, -(-(n // 512 + 1) // 32)
+        result = sm.new_result(k)
+        if native:
+            assert compiled.run_launch(k, cfg, nwaves, wave, dev.glob, dev.const, result)
+        else:
+            for j in range(nwaves):
+                p = sm.new_result(k)
+                sm.run_blocks(k, cfg, np.arange(j * wave, min((j + 1) * wave, n // 512 + 1)), dev.glob, dev.const,
+                              wave, p)
+                result.merge(p)
+        outs.append((dev.read(part, 4 * (n // 512 + 1)), result.op_warps, result.op_threads,
+                     {s: result.stats[s] for s in COMPARED}))
+    assert outs[0] == outs[1]
+
+
 def test_declines_printf_and_float_atomics():
     from vgpu.pipeline import compile_source
     prog = compile_source("""

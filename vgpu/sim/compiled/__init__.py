@@ -7,11 +7,13 @@ explicit active mask and SIMT stack; results, faults and per-pc counters are the
     run_blocks(k, cfg, blocks, glob, const, wave_blocks, result=None) -> BlocksResult
         the interpreter's run_blocks (vgpu.sim.sm), natively when it can; otherwise, and whenever
         the native run bails out (faults included), the interpreter runs the same call.
+    run_launch(k, cfg, nwaves, wave, glob, const, result) -> bool
+        every wave of a launch in as few native calls as possible; False (nothing run) if declined.
 
 Inside: layout (symbol layout, what is declined), alu (arith's semantics on lane vectors), codegen
 (operands and registers), memops (memory, atomics, warp-level ops), instrs (control flow, the
 instruction dispatch), driver (the block loop and barriers), runtime (compilation, caching, running).
 """
-from .runtime import CompiledKernel, Declined, compile_kernel, launch_decline, run_blocks, supports
+from .runtime import CompiledKernel, Declined, compile_kernel, launch_decline, run_blocks, run_launch, supports
 
-__all__ = ["CompiledKernel", "Declined", "compile_kernel", "launch_decline", "run_blocks", "supports"]
+__all__ = ["CompiledKernel", "Declined", "compile_kernel", "launch_decline", "run_blocks", "run_launch", "supports"]

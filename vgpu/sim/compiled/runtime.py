@@ -186,6 +186,33 @@ def run_blocks(k, cfg, blocks, glob, const, wave_blocks: int, result=None, obser
         COUNTS["declined"] = COUNTS.get("declined", 0) + 1
         OUTCOMES[name] = f"declined: {e}"
         return sm.run_blocks(k, cfg, blocks, glob, const, wave_blocks, result, *interp_args)
+    _run_waves(native, k, cfg, blocks, glob, const, wave_blocks, result, interp_args)
+    return result
+
+
+def run_launch(k, cfg, nwaves: int, wave: int, glob, const, result) -> bool:
+    """Every wave of a launch natively, in as few native calls as possible (the launch path's
+    alternative to calling run_blocks per wave); False, with nothing run, when the kernel or the
+    launch's settings are declined (then run the launch as usual)."""
+    name = f"{k.program.filename}:{k.name}"
+    try:
+        if launch_decline(cfg):
+            raise Declined(launch_decline(cfg))
+        native = _native(compile_kernel(k.program, k.name), k, cfg, glob, const, wave)
+    except Declined as e:
+        COUNTS["declined"] = COUNTS.get("declined", 0) + 1
+        OUTCOMES[name] = f"declined: {e}"
+        return False
+    blocks = np.arange(cfg.grid[0] * cfg.grid[1] * cfg.grid[2], dtype=np.int64)
+    _run_waves(native, k, cfg, blocks, glob, const, wave, result, ())
+    return True
+
+
+def _run_waves(native, k, cfg, blocks, glob, const, wave_blocks, result, interp_args) -> None:
+    """Waves natively in chunks; a chunk that bails is undone and retried wave by wave; a wave that
+    bails again runs on the interpreter into a fresh result (as the launch runs a wave), merged."""
+    sm = _interp()
+    name = f"{k.program.filename}:{k.name}"
     wave_blocks = max(wave_blocks, 1)
     nwaves = -(-blocks.size // wave_blocks)
     per_chunk = max(1, CHUNK_THREADS // max(wave_blocks * cfg.threads_per_block, 1))
@@ -204,7 +231,7 @@ def run_blocks(k, cfg, blocks, glob, const, wave_blocks: int, result=None, obser
             i += 1
             continue
         outcome = "fallback"
-        part = sm.new_result(k)                    # this wave on the interpreter, as launch runs a wave
+        part = sm.new_result(k)
         try:
             sm.run_blocks(k, cfg, chunk, glob, const, wave_blocks, part, *interp_args)
         finally:
@@ -212,7 +239,6 @@ def run_blocks(k, cfg, blocks, glob, const, wave_blocks: int, result=None, obser
         i += 1
     COUNTS[outcome] = COUNTS.get(outcome, 0) + 1
     OUTCOMES[name] = outcome
-    return result
 
 
 CHUNK_THREADS = 1 << 16
