@@ -132,3 +132,122 @@ def test_sample_cg_tile_reduce_matches_numpy():
     out = vgpu.to_device(np.array([0, -1000], np.int32))
     mod.get_function("reduceTile")(vgpu.to_device(x), out, np.int32(200), grid=2, block=128)
     assert out.copy_to_host().tolist() == [int(x.sum()), int(x.max())]
+
+
+TEX_SRC = """
+__global__ void sample2d(cudaTextureObject_t t, const float *xs, const float *ys, float *out, int n)
+{
+    int i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i < n)
+        out[i] = tex2D<float>(t, xs[i], ys[i]);
+}
+__global__ void sample1d(cudaTextureObject_t t, const float *xs, float4 *out, int *fetched, int n)
+{
+    int i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i < n) {
+        out[i] = tex1D<float4>(t, xs[i]);
+        fetched[i] = (int)(tex1Dfetch<float4>(t, i - 3).y * 255.0f + 0.5f);
+    }
+}
+"""
+
+
+def _tex_index(i, n, mode):
+    if 0 <= i < n:
+        return i
+    if mode == "wrap":
+        return i % n
+    if mode == "mirror":
+        m = i % (2 * n)
+        return m if m < n else 2 * n - 1 - m
+    if mode == "clamp":
+        return 0 if i < 0 else n - 1
+    return None
+
+
+def _tex_coord(x, n, mode, normalized):
+    x = np.float32(x)
+    if normalized:
+        if mode == "wrap":
+            x = np.float32(x - np.floor(x))
+        elif mode == "mirror":
+            t = np.float32(x - np.float32(2) * np.floor(x * np.float32(0.5)))
+            x = t if t < 1 else np.float32(2 - t)
+        x = np.float32(x * np.float32(n))
+    return x
+
+
+def _model2d(img, x, y, filt, mode, normalized):
+    """What tex2D<float> returns: CUDA's texture rules with 9-bit filter weights (the spec vgpu follows)."""
+    h, w = img.shape
+    cx, cy = _tex_coord(x, w, mode, normalized), _tex_coord(y, h, mode, normalized)
+
+    def texel(i, j):
+        i, j = _tex_index(i, w, mode), _tex_index(j, h, mode)
+        return np.float32(0) if i is None or j is None else img[j, i]
+    if filt == "point":
+        return texel(int(np.floor(cx)), int(np.floor(cy)))
+    xb, yb = np.float32(cx - np.float32(0.5)), np.float32(cy - np.float32(0.5))
+    i0, j0 = int(np.floor(xb)), int(np.floor(yb))
+    a = np.float32(np.rint(np.float32(xb - np.floor(xb)) * np.float32(256)) / np.float32(256))
+    b = np.float32(np.rint(np.float32(yb - np.floor(yb)) * np.float32(256)) / np.float32(256))
+    lerp = lambda p, q, t: np.float32(np.float32(np.float32(1) - t) * p + np.float32(t * q))  # noqa: E731
+    return lerp(lerp(texel(i0, j0), texel(i0 + 1, j0), a), lerp(texel(i0, j0 + 1), texel(i0 + 1, j0 + 1), a), b)
+
+
+@pytest.mark.parametrize("filt,mode,normalized", [("point", "clamp", False), ("linear", "clamp", False),
+                                                  ("linear", "border", False), ("linear", "wrap", True),
+                                                  ("point", "mirror", True), ("linear", "mirror", True)])
+def test_tex2d_filters_and_addresses_as_the_model(filt, mode, normalized):
+    mod = vgpu.compile(TEX_SRC, "tex.vk")
+    rng = np.random.default_rng(4)
+    img = rng.uniform(-10, 10, (5, 7)).astype(np.float32)
+    n = 200
+    scale = 1.0 if normalized else 7.0
+    xs = rng.uniform(-0.6, 1.6, n).astype(np.float32) * np.float32(scale)
+    ys = rng.uniform(-0.6, 1.6, n).astype(np.float32) * np.float32(scale * 5 / 7)
+    xs[:4] = np.array([0.5, 1.0, 3.25, 6.999], np.float32) * np.float32(1 / 7 if normalized else 1)
+    tex = vgpu.texture(vgpu.to_device(img), filter=filt, address=mode, normalized=normalized)
+    out = vgpu.zeros(n, np.float32)
+    mod.get_function("sample2d")(np.uint64(tex), vgpu.to_device(xs), vgpu.to_device(ys), out, np.int32(n),
+                                 grid=2, block=128)
+    want = np.array([_model2d(img, x, y, filt, mode, normalized) for x, y in zip(xs, ys)], np.float32)
+    assert np.array_equal(out.copy_to_host(), want)
+    vgpu.destroy_texture(tex)
+
+
+def test_tex1d_uchar4_normalized_read_and_fetch():
+    mod = vgpu.compile(TEX_SRC, "tex.vk")
+    data = np.arange(40, dtype=np.uint8).reshape(10, 4) * 6
+    tex = vgpu.texture(vgpu.to_device(data), filter="linear", channels=4, read_mode="normalized")
+    xs = np.array([0.5, 1.5, 2.0, 2.25, 9.5, 11.0, -3.0, 4.75], np.float32)
+    out, fetched = vgpu.zeros((8, 4), np.float32), vgpu.zeros(8, np.int32)
+    mod.get_function("sample1d")(np.uint64(tex), vgpu.to_device(xs), out, fetched, np.int32(8), grid=1, block=8)
+    got = out.copy_to_host()
+    norm = data.astype(np.float32) * np.float32(1 / 255)
+    for k, x in enumerate(xs):
+        xb = np.float32(x - 0.5)
+        i0 = int(np.floor(xb))
+        a = np.float32(np.rint(np.float32(xb - np.floor(xb)) * 256) / 256)
+        lo, hi = norm[min(max(i0, 0), 9)], norm[min(max(i0 + 1, 0), 9)]
+        assert np.array_equal(got[k], (np.float32(1) - a) * lo + a * hi)
+    assert fetched.copy_to_host().tolist() == [int(data[min(max(i - 3, 0), 9), 1]) for i in range(8)]
+
+
+def test_texture_host_errors_are_clear():
+    a = vgpu.to_device(np.zeros((4, 4), np.float32))
+    with pytest.raises(ValueError, match="needs normalized=True"):
+        vgpu.texture(a, address="wrap")
+    with pytest.raises(ValueError, match="filter must be"):
+        vgpu.texture(a, filter="cubic")
+    with pytest.raises(ValueError, match="linear filtering needs float texels"):
+        vgpu.texture(vgpu.to_device(np.zeros(4, np.int32)), filter="linear")
+
+
+@pytest.mark.skipif(shutil.which("nvcc") is None, reason="nvcc is not installed")
+def test_texture_kernels_compile_with_nvcc(tmp_path):
+    src = tmp_path / "t.cu"
+    src.write_text(TEX_SRC)
+    r = subprocess.run(["nvcc", "-arch=sm_90", "-ptx", "-x", "cu", str(src), "-o", str(tmp_path / "t.ptx")],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr

@@ -148,5 +148,4 @@ NOT_YET = {"__sinf", "__cosf", "__expf", "__logf", "__log2f", "__powf", "__tanf"
            "__match_any_sync", "__match_all_sync", "__reduce_add_sync", "atomicAdd_block",
            "atomicAdd_system", "__nanosleep", "malloc", "free", "memcpy", "memset", "assert",
            "isnan", "isinf", "isfinite", "signbit", "copysignf", "hypotf", "cbrtf", "erff", "log1pf",
-           "expm1f", "rintf", "nearbyintf", "lrintf", "sincosf", "__half", "tex1Dfetch",
-           "tex1D", "tex2D", "tex3D"}
+           "expm1f", "rintf", "nearbyintf", "lrintf", "sincosf", "__half"}

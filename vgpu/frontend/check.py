@@ -233,6 +233,8 @@ class Checker(ExprChecker, CallChecker, TemplateChecker, CGChecker, PreludeCheck
             return t
         words = name.split(None, 1)
         if words[0] in ("struct", "union") and len(words) == 2:
+            if words[1].startswith("__vgpu_") and not any(words[1] in sc for sc in self.tags):
+                self.prelude(words[1])
             if words[0] == "union":
                 self.unsupported(ref.span, "unions are not supported yet")
                 return ERROR

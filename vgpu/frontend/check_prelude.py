@@ -16,19 +16,25 @@ from .parse import parse_file
 
 PRELUDE_PATH = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "include",
                             "__vgpu_intrinsics.vkh")
-_DECLS: dict[str, A.Node] | None = None
+_DECLS: dict[str, list] | None = None
 
 
-def prelude_decls() -> dict[str, A.Node]:
-    """Name -> FunctionDef or TemplateDecl of every intrinsic in the header (parsed once)."""
+def prelude_decls() -> dict[str, list]:
+    """Name -> the declarations of that name in the header (a function; a template and its
+    specialisations; a struct), parsed once."""
     global _DECLS
     if _DECLS is None:
         tu = parse_file(PRELUDE_PATH, Reporter())
         _DECLS = {}
         for d in tu.decls:
-            name = d.decl.name if isinstance(d, A.TemplateDecl) else getattr(d, "name", None)
+            if isinstance(d, A.TemplateDecl):
+                name = d.decl.name if isinstance(d.decl, A.FunctionDef) else None
+            elif isinstance(d, A.DeclStmt):
+                name = next((x.name for x in d.decls if isinstance(x, A.StructDef)), None)
+            else:
+                name = getattr(d, "name", None)
             if name:
-                _DECLS[name] = d
+                _DECLS.setdefault(name, []).append(d)
     return _DECLS
 
 
@@ -37,10 +43,12 @@ class PreludeChecker:
 
     def prelude(self, name: str):
         """The symbol of intrinsic `name` (checked now if it is the first use), or None."""
-        decl = prelude_decls().get(name)
-        if decl is None:
+        decls = prelude_decls().get(name)
+        if decls is None:
             return None
-        if name not in self.scopes[0]:
+        if name not in self.scopes[0] and name not in self.tags[0]:
             with self.template_scope(Template(name, [], None, None), {}):
-                self.declaration(copy.deepcopy(decl), file_scope=True)
+                self.scopes, self.tags = self.scopes[:1], self.tags[:1]     # file scope only
+                for decl in decls:
+                    self.declaration(copy.deepcopy(decl), file_scope=True)
         return self.scopes[0].get(name)

@@ -200,7 +200,7 @@ class TemplateChecker:
 
     # -- uses ------------------------------------------------------------------------------------------
     def e_TemplateId(self, e: A.TemplateId):
-        tpl = self.lookup(e.name)
+        tpl = self.lookup(e.name) or self.prelude(e.name)
         if not isinstance(tpl, Template):
             self.error(e.span, f"'{e.name}' is not a template here" if tpl is not None else
                        f"use of undeclared identifier '{e.name}'")

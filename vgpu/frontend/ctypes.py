@@ -338,7 +338,8 @@ def spell(t: CType, inner: str = "") -> str:
 VECTORS: dict[str, StructType] = _vector_table()
 UINT3 = VECTORS["uint3"]
 DIM3 = _vector("dim3", UINT, 3, 4)
-TYPEDEFS: dict[str, CType] = {**VECTORS, "dim3": DIM3, "size_t": SIZE_T, "ptrdiff_t": PTRDIFF_T, "clock_t": LONG}
+TYPEDEFS: dict[str, CType] = {**VECTORS, "dim3": DIM3, "size_t": SIZE_T, "ptrdiff_t": PTRDIFF_T, "clock_t": LONG,
+                              "cudaTextureObject_t": ULLONG}
 # cooperative_groups:: objects: opaque, known by their unqualified names
 GRID_GROUP = StructType(StructInfo("cooperative_groups::grid_group", complete=True))
 THREAD_BLOCK = StructType(StructInfo("cooperative_groups::thread_block", complete=True))

@@ -16,7 +16,8 @@ from ..grammars import load_grammar
 
 VECTOR_TYPES = {f"{base}{n}" for base in ("char", "uchar", "short", "ushort", "int", "uint", "long", "ulong",
                                           "longlong", "ulonglong", "float", "double") for n in (1, 2, 3, 4)}
-BUILTIN_TYPES = VECTOR_TYPES | {"size_t", "ptrdiff_t", "clock_t", "dim3"}
+BUILTIN_TYPES = VECTOR_TYPES | {"size_t", "ptrdiff_t", "clock_t", "dim3", "cudaTextureObject_t"}
+TEXTURE_TEMPLATES = {"tex1Dfetch", "tex1D", "tex2D", "tex3D"}        # templates wherever they are named
 CG_TYPES = {"grid_group", "thread_block", "thread_group", "coalesced_group"}   # cooperative_groups::
 # built-in templates (cooperative_groups:: and the functors of cg::reduce)
 BUILTIN_TEMPLATES = {"thread_block_tile", "tiled_partition", "plus", "less", "greater", "bit_and", "bit_or",
@@ -77,8 +78,8 @@ class _TokenFilter:
                 continue
             t = tok.type
             short = tok.value.rsplit("::", 1)[-1].strip() if t in ("IDENTIFIER", "QUALIFIED_ID") else ""
-            if short and (short in self.templates or short in BUILTIN_TEMPLATES and (t == "QUALIFIED_ID" or
-                                                                                    self.using_cg)) \
+            if short and (short in self.templates or short in TEXTURE_TEMPLATES or
+                          short in BUILTIN_TEMPLATES and (t == "QUALIFIED_ID" or self.using_cg)) \
                     and self.prev not in ("struct", "union", ".", "->"):
                 nxt = pull()
                 if nxt is not None and nxt.value == "<":
