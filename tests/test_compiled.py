@@ -158,7 +158,6 @@ def test_benchmark_kernels_run_natively():
     dev.write(a, np.arange(n, dtype=np.uint32) + 1)
     out = dev.malloc(4 * n)
     k = mod.kernel("collatz")
-    from dataclasses import replace  # noqa: F401
     sm = crt._interp()
     cfg = sm.LaunchConfig(grid=(4, 1, 1), block=(256, 1, 1), shared_dynamic=0,
                           params=np.array([a, out], np.uint64).tobytes() + np.int32(n).tobytes() + bytes(4))
@@ -279,7 +278,6 @@ def _values(t: str, draw_ints):
        st.integers(0, 2 ** 32 - 1))
 def test_alu_bits_match_arith(case, ints, seed):
     """One instruction over 32 lanes of special and random operands, compiled, against the interpreter."""
-    from vgpu.isa import assemble  # noqa: F401
     from vgpu.isa import spec
     name, mods, types = case
     fam = spec.SPEC[name]
@@ -292,7 +290,6 @@ def test_alu_bits_match_arith(case, ints, seed):
     src_t = {"s": types[0], "sw": spec.wide(types[0]), "sc": types[-1], "sp": "pred", "su": "u32"}
     dst_t = {"d": types[0], "dw": spec.wide(types[0]), "du": "u32", "dp": "pred"}[kinds[0]]
     srcs = [src_t[k] for k in kinds[1:]]
-    lines, ptr = [], 0
     loads = []
     for i, t in enumerate(srcs):
         vals = _values(t, ints)

@@ -17,12 +17,10 @@ from __future__ import annotations
 from llvmlite import ir
 
 from ...isa import spec
-from ...isa.program import Imm, KernelCode, Label, Mem, Program, Reg, SReg, Sym
-from ...types import U32
+from ...isa.program import Imm, KernelCode, Program, Reg, SReg, Sym
 from . import alu
 from .alu import F32, F64, I1, I8, I16, I32, I64, N, splat, vec
-from .layout import (CONST_BASE, CONST_BYTES, GLOBAL_BASE, LOCAL_BASE, SHARED_BASE, STACK_DEPTH, WINDOW,
-                     WS_HEADER, Layout, reg_class, scalar_of)
+from .layout import WS_HEADER, Layout, reg_class
 
 # ctx words (i64)
 (C_ARENA, C_GSTARTS, C_GENDS, C_GCOUNT, C_CONST, C_CSTARTS, C_CENDS, C_CCOUNT, C_SHARED, C_SHARED_BYTES,

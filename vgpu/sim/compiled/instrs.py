@@ -11,16 +11,12 @@ from __future__ import annotations
 from llvmlite import ir
 
 from ...isa import spec
-from ...isa.program import Imm, Label, Mem, Reg, Sym
 from ...types import U32
 from . import alu
-from .alu import I1, I8, I32, I64, N, splat, vec
-from .codegen import (B_BUDGET, B_DIVERGENT_BARRIER, B_FAULT, B_STACK, B_TRAP, B_WARP_SYNC, C_ALIVE0,
-                      C_ARENA, C_ATOMICS, C_BAIL_PC, C_BAIL_WHY, C_BUDGET, C_CCOUNT, C_CENDS, C_CHI, C_CLO,
-                      C_CONST, C_CSTARTS, C_DIV, C_GCOUNT, C_GENDS, C_GHI, C_GLO, C_GSTARTS, C_LOCAL,
-                      C_LOCAL_BYTES, C_LPAD, C_OPT, C_OPW, C_PARAMS, C_RED_COUNT, C_RED_TOTAL, C_SHARED,
-                      C_SHARED_BYTES, W_ALIVE, W_BARPRED, W_DEPTH, W_ICOUNT, W_MASK, W_PC, W_RPC, W_STACK,
-                      W_WAIT, W_WIDX, _DST_TYPE, _SRC_TYPE, KernelGen, _elt)
+from .alu import I1, I32, I64, N, vec
+from .codegen import (B_BUDGET, B_DIVERGENT_BARRIER, B_STACK, B_TRAP, C_BAIL_PC, C_BAIL_WHY, C_BUDGET, C_DIV,
+                      C_OPT, C_OPW, C_RED_COUNT, C_RED_TOTAL, W_ALIVE, W_BARPRED, W_DEPTH, W_ICOUNT, W_MASK, W_PC,
+                      W_RPC, W_STACK, W_WAIT, _DST_TYPE, _SRC_TYPE)
 from .layout import STACK_DEPTH, scalar_of
 from .memops import MemGen, c32, c64
 

@@ -11,11 +11,12 @@ from __future__ import annotations
 from llvmlite import ir
 
 from ...isa import spec
-from . import alu
-from .alu import F32, F64, I1, I8, I32, I64, N, splat, vec
-from .codegen import (B_FAULT, B_LOG, B_WARP_SYNC, C_BAIL_PC, C_BAIL_WHY, C_LOG, C_LOGCAP, C_LOGN, C_ALIVE0, C_ARENA, C_ATOMICS, C_CCOUNT, C_CENDS, C_CHI, C_CLO,
-                      C_CONST, C_CSTARTS, C_GCOUNT, C_GENDS, C_GHI, C_GLO, C_GSTARTS, C_LOCAL, C_LOCAL_BYTES,
-                      C_LPAD, C_PARAMS, C_SHARED, C_SHARED_BYTES, W_ALIVE, W_WIDX, KernelGen, _elt)
+
+from .alu import I1, I8, I32, I64, N, splat, vec
+from .codegen import (B_FAULT, B_LOG, B_WARP_SYNC, C_BAIL_PC, C_LOG, C_LOGCAP, C_LOGN, C_ALIVE0, C_ARENA,
+                      C_ATOMICS, C_CCOUNT, C_CENDS, C_CHI, C_CLO, C_CONST, C_CSTARTS, C_GCOUNT, C_GENDS, C_GHI,
+                      C_GLO, C_GSTARTS, C_LOCAL, C_LOCAL_BYTES, C_LPAD, C_PARAMS, C_SHARED, C_SHARED_BYTES,
+                      W_WIDX, KernelGen, _elt)
 from .layout import CONST_BASE, CONST_BYTES, GLOBAL_BASE, LOCAL_BASE, SHARED_BASE, WINDOW
 
 
