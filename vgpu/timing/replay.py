@@ -105,6 +105,7 @@ class _Shared:
 
     def __init__(self, p, scale: float, share: float):
         self.scale = scale
+        self.lat_l2, self.lat_hbm = p.latency["l2"], p.latency["hbm"]
         self.l2 = Cache(p.l2_mib * (1 << 20) * share, p.l2_ways)
         self.l2bw = Reservation(p.l2_bytes_per_cycle)
         self.hbm = Reservation(p.hbm_bytes_per_cycle)
@@ -112,14 +113,19 @@ class _Shared:
         self.same_rate = p.atomic_same_address_per_cycle
         self.addr: dict = {}
 
-    def sector(self, t: float, sec: int, store: bool, lat_l2: float, lat_hbm: float) -> float:
-        """Cycle at which an L1 miss (or a store) of one sector at cycle t completes."""
+    def request(self, t: float, sectors, n: int) -> float:
+        """Cycle at which the L1 misses (or the stores) of one request, `n` sectors asked for at
+        cycle t, complete: L2 bandwidth for all, then DRAM bandwidth for those L2 misses."""
         sc = self.scale
-        t2 = self.l2bw.take(t, 32 * sc)
-        if self.l2.access(sec):
-            return t2 + lat_l2
-        th = self.hbm.take(t2, 32 * sc)
-        return th + lat_hbm
+        t2 = self.l2bw.take(t, 32 * sc * n)
+        l2 = self.l2
+        miss = 0
+        for sec in sectors:
+            if not l2.access(sec):
+                miss += 1
+        if not miss:
+            return t2 + self.lat_l2
+        return self.hbm.take(t2, 32 * sc * miss) + self.lat_hbm
 
     def atomic(self, t: float, addr: int, count: int, lat: float, lat_hbm: float) -> float:
         sc = self.scale
@@ -220,27 +226,23 @@ def _run_sm(blocks, streams, mem, infos, p, per_sm, wpb, shared, out) -> float:
                 done = t + 1
             elif r[0] == "g":
                 secs = r[2]
+                n = len(secs)
                 st = lsu_free if lsu_free > t else t
-                lsu_free = st + -(-len(secs) // lsu_rate)
+                lsu_free = st + -(-n // lsu_rate)
                 if r[1]:                                 # store: through to L2; only the exit waits for it
-                    for j, sec in enumerate(secs):
-                        c = shared.sector(st + j // lsu_rate, sec, True, l2_lat, hbm_lat)
-                        if c > w.pending:
-                            w.pending = c
+                    c = shared.request(st, secs, n)
+                    if c > w.pending:
+                        w.pending = c
                     done = t + 1
                 else:
-                    worst = st + l1_lat
-                    for j, sec in enumerate(secs):
-                        ts = st + j // lsu_rate
-                        if l1.access(sec):
-                            out.l1[0] += 1
-                            c = ts + l1_lat
-                        else:
-                            out.l1[1] += 1
-                            c = shared.sector(ts, sec, False, l2_lat, hbm_lat)
-                        if c > worst:
-                            worst = c
-                    done = worst
+                    misses = [sec for sec in secs if not l1.access(sec)]
+                    out.l1[0] += n - len(misses)
+                    out.l1[1] += len(misses)
+                    done = st + l1_lat + (n - 1) // lsu_rate
+                    if misses:
+                        c = shared.request(st, misses, len(misses))
+                        if c > done:
+                            done = c
             elif r[0] == "s" or r[0] == "sa":
                 n = r[2]
                 out.shared_wavefronts += n
