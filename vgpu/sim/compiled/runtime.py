@@ -253,7 +253,7 @@ _last: list = []        # the last _Native, reused while kernel, settings, memor
 def _native(ck, k, cfg, glob, const, wave_blocks):
     if _last:
         n = _last[0]
-        if (n.ck is ck and n.glob is glob and n.const is const and n.wave_blocks == max(wave_blocks, 1)
+        if (n.ck is ck and n.glob() is glob and n.const() is const and n.wave_blocks == max(wave_blocks, 1)
                 and replace(n.cfg, seed=cfg.seed, clock_base=cfg.clock_base) == cfg and n.tables == (glob.table.starts, glob.table.ends, const.table.starts)):
             return n
     n = _Native(ck, k, cfg, glob, const, wave_blocks)
@@ -268,7 +268,9 @@ class _Native:
 
     def __init__(self, ck, k, cfg, glob, const, wave_blocks):
         lay = ck.layout
-        self.ck, self.cfg, self.glob, self.const, self.wave_blocks = ck, cfg, glob, const, max(wave_blocks, 1)
+        self.ck, self.cfg, self.wave_blocks = ck, cfg, max(wave_blocks, 1)
+        # weak: the cached runner must not keep a closed device's (shared-memory) arena mapped
+        self.glob, self.const = weakref.ref(glob), weakref.ref(const)
         self.tables = (glob.table.starts, glob.table.ends, const.table.starts)
         symtab = _symbol_table(k, lay, glob, const)
         if symtab is None:
@@ -324,16 +326,18 @@ class _Native:
         ctx[C_GLO] = ctx[C_GHI] = ctx[C_CLO] = ctx[C_CHI] = 0
         ctx[C_BARRIERS] = ctx[C_ATOMICS] = ctx[C_LOGN] = 0
         ctx[C_LOGCAP] = self.log.size // 3 - 1 if log else -1
-        top = self.glob.top
-        saved = None if log else self.glob.arena[:top].copy()
+        glob = self.glob()
+        ctx[C_ARENA], ctx[C_CONST] = glob.arena.ctypes.data, self.const().arena.ctypes.data
+        top = glob.top
+        saved = None if log else glob.arena[:top].copy()
         blocks = np.ascontiguousarray(blocks, np.int64)
         status = self.ck.run(ctx.ctypes.data, self.ws.ctypes.data, blocks.ctypes.data, blocks.size, self.wpb, wave,
                              self.budget, smid.ctypes.data, wbase.ctypes.data)
         if status != 0:
             if saved is not None:
-                self.glob.arena[:top] = saved
+                glob.arena[:top] = saved
             else:
-                _undo(self.glob.arena, self.log[:3 * int(ctx[C_LOGN])].reshape(-1, 3))
+                _undo(glob.arena, self.log[:3 * int(ctx[C_LOGN])].reshape(-1, 3))
             return int(ctx[C_BAIL_WHY]) or B_FAULT
         npc = self.opw.size
         result.op_warps = [a + b for a, b in zip(result.op_warps, self.opw.tolist())]
