@@ -251,3 +251,22 @@ def test_texture_kernels_compile_with_nvcc(tmp_path):
     r = subprocess.run(["nvcc", "-arch=sm_90", "-ptx", "-x", "cu", str(src), "-o", str(tmp_path / "t.ptx")],
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
+
+
+def test_sample_cg_thread_group_sums(capfd):
+    """NVIDIA's cooperative-groups sample: a thread_group parameter given the block, then 16-thread tiles."""
+    mod = _collection_module("cuda-samples/cg_reduce.cu")
+    mod.get_function("cgkernel")(grid=1, block=64, shared=64 * 4)
+    out = capfd.readouterr().out
+    assert "Sum of all ranks 0..63 in threadBlockGroup is 2016 (expected 2016)" in out
+    assert out.count("group is 120 (expected 120)") == 4
+
+
+def test_dynamic_tiled_partition_is_a_thread_group():
+    mod = vgpu.compile("#include <cooperative_groups.h>\nusing namespace cooperative_groups;\n"
+                       "__global__ void k(int *out, int n) { thread_block b = this_thread_block();\n"
+                       "  thread_group g = tiled_partition(b, n);\n"
+                       "  out[b.thread_rank()] = g.thread_rank() * 100 + g.size(); g.sync(); }\n")
+    out = vgpu.zeros(64, np.int32)
+    mod.get_function("k")(out, np.int32(8), grid=1, block=64)
+    assert (out.copy_to_host() == np.arange(64) % 8 * 100 + 8).all()

@@ -7,7 +7,7 @@ import copy
 
 from . import ast as A
 from .builtins import TABLE, Builtin
-from .ctypes import (DOUBLE, ERROR, FLOAT, GRID_GROUP, INT, THREAD_BLOCK, UINT, VOID, CType, ErrorType, Float, Pointer,
+from .ctypes import (DOUBLE, ERROR, FLOAT, GRID_GROUP, INT, THREAD_BLOCK, THREAD_GROUP, UINT, VOID, CType, ErrorType, Float, Pointer,
                      StructType, decay, is_arith, is_integer, promote, spell, unqual, usual_arith)
 from .check_cg import FUNCTOR_NAMES, tile_size
 from .check_template import Template
@@ -30,6 +30,9 @@ class CallChecker:
             short = e.func.name.rsplit("::", 1)[-1]
             if short in ("tiled_partition",) + FUNCTOR_NAMES:
                 return self.cg_template_call(e, short)
+        if isinstance(e.func, A.Ident) and e.func.name in ("cooperative_groups::tiled_partition", "tiled_partition") \
+                and self.lookup(e.func.name) is None and (e.func.name != "tiled_partition" or self.using_cg):
+            return self.dynamic_tile(e)
         if isinstance(e.func, A.Ident) and e.func.name in ("cooperative_groups::reduce", "reduce") and \
                 self.lookup(e.func.name) is None and (e.func.name != "reduce" or self.using_cg):
             return self.cg_reduce(e)
@@ -125,6 +128,8 @@ class CallChecker:
         bt = self.expr(m.base)
         if tile_size(bt) is not None and not m.arrow:
             return self.tile_member_call(e, tile_size(bt))
+        if unqual(bt) == THREAD_GROUP and not m.arrow:
+            return self.group_member_call(e)
         for a in e.args:
             self.expr(a)
         m.ctype = ERROR

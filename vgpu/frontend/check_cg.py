@@ -22,7 +22,7 @@ from dataclasses import fields
 
 from . import ast as A
 from .builtins import TABLE
-from .ctypes import (ERROR, THREAD_BLOCK, UINT, ULLONG, CType, ErrorType, Float, StructInfo, StructType,
+from .ctypes import (ERROR, THREAD_BLOCK, THREAD_GROUP, UINT, ULLONG, CType, ErrorType, Float, StructInfo, StructType,
                      is_arith, is_integer, promote, spell, unqual)
 from .parse import parse
 from .symbols import CallInfo
@@ -52,6 +52,14 @@ _TILE_MEMBERS = {          # name -> (number of arguments, the expression)
     "all": (1, f"__all_sync({_MASK}, __a0)"),
     "ballot": (1, f"((__ballot_sync({_MASK}, __a0) >> (__lane_id() & (32u - __N))) & "
                   f"(__N == 32 ? 0xFFFFFFFFu : (1u << __N) - 1u))"),
+}
+_DYN_MASK = ("(__self.__tile == 0u || __self.__tile == 32u || __activemask() == 0xFFFFFFFFu ? 0xFFFFFFFFu : "
+             "((1u << __self.__tile) - 1u) << (__lane_id() & (32u - __self.__tile)))")
+_GROUP_MEMBERS = {          # thread_group: a block (__tile 0) or a tile of __tile threads
+    "size": (0, "__self.__size"),
+    "num_threads": (0, "(unsigned long long)__self.__size"),
+    "thread_rank": (0, f"(__self.__tile == 0u ? {_LINEAR} : (__lane_id() & (__self.__tile - 1u)))"),
+    "sync": (0, f"(__self.__tile == 0u ? __syncthreads() : __syncwarp({_DYN_MASK}))"),
 }
 _SNIPPETS: dict[str, A.Expr] = {}
 
@@ -165,6 +173,44 @@ class CGChecker:
         t = self.expr(new)
         self.sema.calls[e] = CallInfo(TABLE["this_thread_block"], [], t, "rewrite", {"expr": new})
         return t
+
+    def group_member_call(self, e: A.Call) -> CType:
+        """A member of a thread_group (a block or a tile passed by its base type)."""
+        m = e.func
+        if m.name not in _GROUP_MEMBERS:
+            self.unsupported(m.span, f"'{m.name}' of thread_group is not supported yet")
+            return ERROR
+        nargs, text = _GROUP_MEMBERS[m.name]
+        if not self.arg_count(e, nargs, nargs):
+            return ERROR
+        new = _instantiate(_snippet(text), {"__self": m.base}, e.span)
+        t = self.expr(new)
+        self.sema.calls[e] = CallInfo(TABLE["this_thread_block"], [], t, "rewrite", {"expr": new})
+        return t
+
+    def dynamic_tile(self, e: A.Call) -> CType:
+        """tiled_partition(group, n): a thread_group of n threads (n a power of two up to 32)."""
+        ts = [self.value(a) for a in e.args]
+        if not self.arg_count(e, 2, 2) or any(isinstance(t, ErrorType) for t in ts):
+            return ERROR
+        if unqual(ts[0]) not in (THREAD_BLOCK, THREAD_GROUP) and tile_size(ts[0]) is None:
+            self.error(e.args[0].span, f"tiled_partition needs a group, not '{spell(ts[0])}'")
+            return ERROR
+        self.convertible(UINT, e.args[1], ts[1], "initialize a parameter of")
+        n = self.const_value(e.args[1])
+        if n is not None and n not in (1, 2, 4, 8, 16, 32):
+            self.unsupported(e.args[1].span, f"tiles of {n} threads are not supported (vgpu supports 1, 2, 4, 8, "
+                                             "16 and 32: tiles within a warp)")
+            return ERROR
+        self.sema.calls[e] = CallInfo(TABLE["this_thread_block"], [UINT], THREAD_GROUP, "dyn_tile")
+        return THREAD_GROUP
+
+    def group_cast(self, dst: CType, e: A.Expr, src: CType) -> bool:
+        """A block or a tile converted to its base type thread_group (recorded in `sema.group_casts`)."""
+        if unqual(dst) != THREAD_GROUP or not (unqual(src) == THREAD_BLOCK or tile_size(src) is not None):
+            return False
+        self.sema.group_casts[e] = tile_size(src) or 0
+        return True
 
     def cg_reduce(self, e: A.Call) -> CType:
         """cg::reduce(tile, value, op)."""

@@ -351,6 +351,8 @@ class ExprChecker:
             return True
         if isinstance(src, StructType) and getattr(src.info, "conversions", None) and not same(dst, src):
             src = self.user_conversion(dst, e, src)
+        if isinstance(src, StructType) and not same(dst, src) and self.group_cast(dst, e, src):
+            return True
         ok = False
         if is_arith(dst) and is_arith(src):
             ok = True

@@ -343,4 +343,8 @@ TYPEDEFS: dict[str, CType] = {**VECTORS, "dim3": DIM3, "size_t": SIZE_T, "ptrdif
 # cooperative_groups:: objects: opaque, known by their unqualified names
 GRID_GROUP = StructType(StructInfo("cooperative_groups::grid_group", complete=True))
 THREAD_BLOCK = StructType(StructInfo("cooperative_groups::thread_block", complete=True))
-CG_TYPES: dict[str, StructType] = {"grid_group": GRID_GROUP, "thread_block": THREAD_BLOCK}
+# thread_group: any group by its base type; vgpu keeps its size and tile width (0: a whole block)
+THREAD_GROUP = StructType(StructInfo("cooperative_groups::thread_group"))
+THREAD_GROUP.info.lay_out([("__size", UINT), ("__tile", UINT)])
+CG_TYPES: dict[str, StructType] = {"grid_group": GRID_GROUP, "thread_block": THREAD_BLOCK,
+                                   "thread_group": THREAD_GROUP}

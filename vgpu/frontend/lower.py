@@ -252,6 +252,11 @@ class FunctionLowering(StmtLowering):
         saved = self.b.span
         self.b.span = e.span
         try:
+            if e in self.sema.group_casts:          # a block or tile as a thread_group: (size, tile width)
+                getattr(self, "e_" + type(e).__name__)(e)
+                n = self.sema.group_casts[e]
+                return [self.cg_block("size"), ir.Const(T.U32, 0)] if n == 0 else \
+                    [ir.Const(T.U32, n), ir.Const(T.U32, n)]
             conversion = self.sema.conversions.get(e)
             if conversion is not None:             # a struct's conversion operator (it ignores the object)
                 if not (isinstance(e, A.Call) and self.sema.calls[e].op == "construct"):
@@ -498,6 +503,10 @@ class FunctionLowering(StmtLowering):
             return [ir.Const(scalar_of(lt), 0) for _, lt in leaves(info.ret)]
         if info.op == "cg_block":
             return self.cg_block(info.attrs["what"])
+        if info.op == "dyn_tile":
+            self.value(e.args[0])
+            n = self.conv(self.value(e.args[1]), e.args[1].ctype, UINT)
+            return [n, n]
         if info.op == "rewrite":
             return self.value(info.attrs["expr"])
         if info.op == "cg_reduce":

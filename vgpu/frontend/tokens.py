@@ -207,6 +207,10 @@ class _TokenFilter:
         """Retype `tok` in place; say whether it completes a type (so a type name after it is redeclared)."""
         v = tok.value
         after_tag = self.prev in ("struct", "union", "enum", ".", "->")
+        if tok.type == "IDENTIFIER" and v == "cooperative_groups" and self.prev == "namespace":
+            self.type_names |= CG_TYPES          # using namespace cooperative_groups;
+            self.using_cg = True
+            return False
         if tok.type == "IDENTIFIER" and not after_tag:
             redeclared = self.prev_is_type or (self.prev == "}" and self.typedef_depth == [0, 0, 0])
             if v == "typename":
@@ -220,9 +224,6 @@ class _TokenFilter:
                 parens, braces, brackets = self.typedef_depth
                 if braces == brackets == 0 and (parens == 0 or (parens == 1 and self.prev == "*")):
                     self.type_names.add(v)
-        elif tok.type == "IDENTIFIER" and v == "cooperative_groups" and self.prev == "namespace":
-            self.type_names |= CG_TYPES          # using namespace cooperative_groups;
-            self.using_cg = True
         elif tok.type == "QUALIFIED_ID":
             if v.rsplit("::", 1)[1].strip() in CG_TYPES:
                 tok.type = "TYPE_NAME"
