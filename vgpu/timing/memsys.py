@@ -16,16 +16,20 @@ class Cache:
         self.ways = max(1, int(ways))
         self.nsets = max(1, int(nbytes) // (line * self.ways))
         self.sets: dict = {}
+        self.of_line: dict = {}                 # line -> its set (the hash, computed once)
         self.hits = self.misses = 0
 
     def access(self, sector: int, allocate: bool = True) -> bool:
         line = sector >> 2
         bit = 1 << (sector & 3)
-        x = ((line ^ (line >> 30)) * 0xBF58476D1CE4E5B9) & 0xFFFFFFFFFFFFFFFF     # splitmix64: a hashed index
-        s = (((x ^ (x >> 27)) * 0x94D049BB133111EB) >> 40) % self.nsets
-        d = self.sets.get(s)
+        d = self.of_line.get(line)
         if d is None:
-            d = self.sets[s] = {}
+            x = ((line ^ (line >> 30)) * 0xBF58476D1CE4E5B9) & 0xFFFFFFFFFFFFFFFF     # splitmix64: a hashed index
+            s = (((x ^ (x >> 27)) * 0x94D049BB133111EB) >> 40) % self.nsets
+            d = self.sets.get(s)
+            if d is None:
+                d = self.sets[s] = {}
+            self.of_line[line] = d
         m = d.pop(line, None)
         if m is not None:
             d[line] = m | bit
