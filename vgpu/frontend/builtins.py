@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .ctypes import (BOOL, CHAR, DOUBLE, DIM3, FLOAT, GRID_GROUP, INT, LLONG, LONG, THREAD_BLOCK, UINT, UINT3,
+from .ctypes import (BOOL, CHAR, COALESCED_GROUP, DOUBLE, DIM3, FLOAT, GRID_GROUP, INT, LLONG, LONG, THREAD_BLOCK, UINT, UINT3,
                      ULLONG, ULONG, VECTORS, VOID, CType, Pointer, qualified)
 
 
@@ -116,6 +116,7 @@ _add("__lane_id", "fixed", ret=UINT, op="sreg", attrs={"name": "laneid"})
 _add("this_grid", "cg", ret=GRID_GROUP)
 _add("this_thread_block", "cg", ret=THREAD_BLOCK)
 _add("cooperative_groups::sync", "cgsync")
+_add("coalesced_threads", "cg", ret=COALESCED_GROUP, op="coalesced")
 # 24-bit multiplies: the low 32 bits of the product of the low 24 bits (sign-extended for __mul24)
 _add("__umul24", "fixed", params=(UINT, UINT), ret=UINT, op="mul24", attrs={"signed": False})
 _add("__mul24", "fixed", params=(INT, INT), ret=INT, op="mul24", attrs={"signed": True})

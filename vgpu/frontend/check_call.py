@@ -7,7 +7,7 @@ import copy
 
 from . import ast as A
 from .builtins import TABLE, Builtin
-from .ctypes import (DOUBLE, ERROR, FLOAT, GRID_GROUP, INT, THREAD_BLOCK, THREAD_GROUP, UINT, VOID, CType, ErrorType, Float, Pointer,
+from .ctypes import (COALESCED_GROUP, DOUBLE, ERROR, FLOAT, GRID_GROUP, INT, THREAD_BLOCK, THREAD_GROUP, UINT, VOID, CType, ErrorType, Float, Pointer,
                      StructType, decay, is_arith, is_integer, promote, spell, unqual, usual_arith)
 from .check_cg import FUNCTOR_NAMES, tile_size
 from .check_template import Template
@@ -128,8 +128,8 @@ class CallChecker:
         bt = self.expr(m.base)
         if tile_size(bt) is not None and not m.arrow:
             return self.tile_member_call(e, tile_size(bt))
-        if unqual(bt) == THREAD_GROUP and not m.arrow:
-            return self.group_member_call(e)
+        if unqual(bt) in (THREAD_GROUP, COALESCED_GROUP) and not m.arrow:
+            return self.group_member_call(e, coalesced=unqual(bt) == COALESCED_GROUP)
         for a in e.args:
             self.expr(a)
         m.ctype = ERROR
@@ -174,7 +174,7 @@ class CallChecker:
             return ERROR
         if kind == "cg":
             if self.arg_count(e, 0, 0):
-                self.sema.calls[e] = CallInfo(b, [], b.ret)
+                self.sema.calls[e] = CallInfo(b, [], b.ret, b.op)
             return b.ret
         if kind == "printf":
             return self.call_printf(e, b, ts)

@@ -61,6 +61,18 @@ _GROUP_MEMBERS = {          # thread_group: a block (__tile 0) or a tile of __ti
     "thread_rank": (0, f"(__self.__tile == 0u ? {_LINEAR} : (__lane_id() & (__self.__tile - 1u)))"),
     "sync": (0, f"(__self.__tile == 0u ? __syncthreads() : __syncwarp({_DYN_MASK}))"),
 }
+_COALESCED_MEMBERS = {      # coalesced_group: its mask is the lanes active at coalesced_threads()
+    "size": (0, "(unsigned)__popc(__self.__mask)"),
+    "num_threads": (0, "(unsigned long long)__popc(__self.__mask)"),
+    "thread_rank": (0, "(unsigned)__popc(__self.__mask & ((1u << __lane_id()) - 1u))"),
+    "meta_group_rank": (0, "0u"),
+    "meta_group_size": (0, "1u"),
+    "sync": (0, "__syncwarp(__self.__mask)"),
+    "shfl": (2, "__vgpu_cg_shfl(__self.__mask, __a0, (unsigned)(__a1))"),
+    "any": (1, "__any_sync(__self.__mask, __a0)"),
+    "all": (1, "__all_sync(__self.__mask, __a0)"),
+    "ballot": (1, "__vgpu_cg_compact(__self.__mask, __ballot_sync(__self.__mask, __a0))"),
+}
 _SNIPPETS: dict[str, A.Expr] = {}
 
 
@@ -174,16 +186,19 @@ class CGChecker:
         self.sema.calls[e] = CallInfo(TABLE["this_thread_block"], [], t, "rewrite", {"expr": new})
         return t
 
-    def group_member_call(self, e: A.Call) -> CType:
-        """A member of a thread_group (a block or a tile passed by its base type)."""
+    def group_member_call(self, e: A.Call, coalesced: bool = False) -> CType:
+        """A member of a thread_group (a block or a tile passed by its base type) or coalesced_group."""
         m = e.func
-        if m.name not in _GROUP_MEMBERS:
-            self.unsupported(m.span, f"'{m.name}' of thread_group is not supported yet")
+        table, what = (_COALESCED_MEMBERS, "coalesced_group") if coalesced else (_GROUP_MEMBERS, "thread_group")
+        if m.name not in table:
+            self.unsupported(m.span, f"'{m.name}' of {what} is not supported yet")
             return ERROR
-        nargs, text = _GROUP_MEMBERS[m.name]
+        nargs, text = table[m.name]
         if not self.arg_count(e, nargs, nargs):
             return ERROR
-        new = _instantiate(_snippet(text), {"__self": m.base}, e.span)
+        subst = {"__self": m.base}
+        subst.update({f"__a{k}": a for k, a in enumerate(e.args)})
+        new = _instantiate(_snippet(text), subst, e.span)
         t = self.expr(new)
         self.sema.calls[e] = CallInfo(TABLE["this_thread_block"], [], t, "rewrite", {"expr": new})
         return t

@@ -346,5 +346,8 @@ THREAD_BLOCK = StructType(StructInfo("cooperative_groups::thread_block", complet
 # thread_group: any group by its base type; vgpu keeps its size and tile width (0: a whole block)
 THREAD_GROUP = StructType(StructInfo("cooperative_groups::thread_group"))
 THREAD_GROUP.info.lay_out([("__size", UINT), ("__tile", UINT)])
+# coalesced_group: the lanes active where coalesced_threads() ran
+COALESCED_GROUP = StructType(StructInfo("cooperative_groups::coalesced_group"))
+COALESCED_GROUP.info.lay_out([("__mask", UINT)])
 CG_TYPES: dict[str, StructType] = {"grid_group": GRID_GROUP, "thread_block": THREAD_BLOCK,
-                                   "thread_group": THREAD_GROUP}
+                                   "thread_group": THREAD_GROUP, "coalesced_group": COALESCED_GROUP}

@@ -503,6 +503,8 @@ class FunctionLowering(StmtLowering):
             return [ir.Const(scalar_of(lt), 0) for _, lt in leaves(info.ret)]
         if info.op == "cg_block":
             return self.cg_block(info.attrs["what"])
+        if info.op == "coalesced":                 # coalesced_threads(): the active lanes
+            return [self.b.emit("activemask", T.U32)]
         if info.op == "dyn_tile":
             self.value(e.args[0])
             n = self.conv(self.value(e.args[1]), e.args[1].ctype, UINT)
