@@ -251,7 +251,9 @@ _TABLE = [
          "copy a register, immediate, special register or symbol address; mov.bN between classes is a bitcast",
          machine="move", counter="move"),
     _row("cvt", [opt(*ROUND_F, *ROUND_I), opt("sat")], [CVT, CVT], "d sc", "", "cvt",
-         "convert types[1] to types[0] with C semantics: float->int .rzi (C cast) saturates, NaN -> 0; "
+         "convert types[1] to types[0] with C semantics: float->int .rzi (C cast) saturates; NaN gives 0 from "
+         "f32 to 32 bits, the sign bit alone (0x80000000, 0x8000000000000000) from f64 to 32 bits and from "
+         "either to 64 bits; float->16/8-bit goes through the 32-bit conversion and keeps the low bits; "
          ".rni/.rzi/.rmi/.rpi between equal float types round to integral (rint trunc floor ceil); "
          "8-bit sources use the register's low byte, 8-bit results are extended by their own signedness"),
     # bits
