@@ -270,3 +270,25 @@ def test_dynamic_tiled_partition_is_a_thread_group():
     out = vgpu.zeros(64, np.int32)
     mod.get_function("k")(out, np.int32(8), grid=1, block=64)
     assert (out.copy_to_host() == np.arange(64) % 8 * 100 + 8).all()
+
+
+@pytest.mark.parametrize("kernel,dtype,block,pow2", [("reduce7<int, 256, true>", np.int32, 256, True),
+                                                     ("reduce7<double, 64, false>", np.float64, 64, False)])
+def test_sample_reduce7_matches_numpy(kernel, dtype, block, pow2):
+    """reduce7: SharedMemory<double> specialisation, warpReduceSum<int> specialised to __reduce_add_sync."""
+    mod = _collection_module("cuda-samples/reduce7.cu")
+    n = 2048 if pow2 else 1000
+    x = np.random.default_rng(5).integers(-1000, 1000, n).astype(dtype)
+    grid = 2
+    out = vgpu.zeros(grid, dtype)
+    mod.get_function(kernel)(vgpu.to_device(x), out, np.uint32(n), grid=grid, block=block,
+                             shared=max(block // 32, 1) * x.itemsize)
+    assert out.copy_to_host().sum() == x.sum()
+
+
+def test_sample_cg_reduce_with_group_reference_matches_numpy():
+    mod = _collection_module("cuda-samples/cg_reduce_n.cu")
+    x = np.random.default_rng(6).integers(-1000, 1000, 5000).astype(np.int32)
+    out = vgpu.zeros(3, np.int32)
+    mod.get_function("cg_reduce<int>")(vgpu.to_device(x), out, np.uint32(5000), grid=3, block=128, shared=128 * 4)
+    assert out.copy_to_host().sum() == x.sum()

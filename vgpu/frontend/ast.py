@@ -202,6 +202,7 @@ class StructDef(Node):
     fields: list[VarDecl]
     is_union: bool = False
     conversions: list = field(default_factory=list)   # FunctionDef: `operator T *() {...}` (no `this` use)
+    targs: "list | None" = None              # `template <> struct S<double> {...}`: a specialisation
 
 
 @dataclass(eq=False)

@@ -49,6 +49,15 @@ class TemplateChecker:
             structs = [x for x in decl.decls if isinstance(x, A.StructDef)]
             decl = structs[0]
         name = decl.name
+        if isinstance(decl, A.StructDef) and decl.targs is not None:      # template <> struct S<args> {...}
+            tpl = self.scopes[0].get(name)
+            if not isinstance(tpl, Template) or isinstance(tpl.decl, A.FunctionDef):
+                self.error(d.span, f"'{name}' is not a struct template")
+                return
+            values = self.template_values(tpl, decl.targs, [], d.span)
+            if values is not None:
+                tpl.specs[tuple(map(_hashable, values))] = decl
+            return
         if name in self.scopes[0]:
             self.error(d.span, f"redefinition of '{name}'")
             return
@@ -190,8 +199,8 @@ class TemplateChecker:
                     self.function(d)
                     result = self.scopes[0].get(name)
                 else:
-                    d = copy.deepcopy(tpl.decl)
-                    d.name = name
+                    d = copy.deepcopy(tpl.specs.get(key) or tpl.decl)
+                    d.name, d.targs = name, None
                     result = self.struct_def(d)
         finally:
             self._tdepth = depth

@@ -376,6 +376,13 @@ class _Builder(Transformer):
         struct_def = ast.StructDef(name, fields, kw.text == "union", convs, span=span)
         return _TypeSpec(f"{kw.text} {name}", span, nested + [struct_def])
 
+    def struct_specialisation(self, children):
+        kw, tname, *members = children
+        spec = self.struct_def([kw, None, *members])
+        sd = spec.defs[-1]
+        sd.name, sd.targs = tname.name, tname.args
+        return _TypeSpec(f"{kw.text} {tname.name}<>", spec.span, spec.defs)
+
     def struct_ref(self, children):
         kw, tag = children
         return _TypeSpec(f"{kw.text} {tag}", self.extent(children))
@@ -453,6 +460,10 @@ class _Builder(Transformer):
         span = self.extent(children)
         if not params and mains and isinstance(mains[-1], ast.FunctionDef) and mains[-1].targs is not None:
             return [mains[-1]]                     # template <> f<int>(...): a specialisation
+        if not params and len(mains) == 1 and isinstance(mains[0], ast.DeclStmt):
+            sd = next(x for x in mains[0].decls if isinstance(x, ast.StructDef))
+            if sd.targs is not None:
+                return [ast.TemplateDecl([], mains[0], span=span)]     # template <> struct S<double> {...}
         if len(mains) != 1:
             self.reporter.error(span, "a template must declare one function or one struct")
             return []

@@ -80,7 +80,7 @@ class _TokenFilter:
             short = tok.value.rsplit("::", 1)[-1].strip() if t in ("IDENTIFIER", "QUALIFIED_ID") else ""
             if short and (short in self.templates or short in TEXTURE_TEMPLATES or
                           short in BUILTIN_TEMPLATES and (t == "QUALIFIED_ID" or self.using_cg)) \
-                    and self.prev not in ("struct", "union", ".", "->"):
+                    and self.prev not in (".", "->"):
                 nxt = pull()
                 if nxt is not None and nxt.value == "<":
                     ahead = [nxt]
