@@ -12,6 +12,7 @@
                 (docs/sanitizers.md, tracing.md)
 
     vgpuc profile FILE.vk ...           run's arguments (+ --json FILE): counters per source line
+    vgpuc debug FILE.vk|FILE.vasm|FILE.py --kernel K --grid G --block B [NAME=VALUE ...]   a cuda-gdb-like REPL
     vgpuc serve [--host H] [--port P]   the explorer page and REST API (vgpu[web]; docs/explorer.md)
 
 Exit status: 0 success, 1 compile error, 2 usage error, 3 device fault or sanitizer errors reported.
@@ -74,6 +75,16 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParse
     p = sub.add_parser("profile", help="run a kernel and print its counters per source line")
     _run_arguments(p)
     p.add_argument("--json", metavar="FILE", help="also write the profile as JSON to FILE")
+    p = sub.add_parser("debug", help="step through a kernel: a cuda-gdb-like REPL (docs/debugging.md)")
+    p.add_argument("file", metavar="FILE.vk|FILE.vasm|FILE.py")
+    p.add_argument("--kernel", metavar="NAME", help="the kernel to debug (optional when the file has one)")
+    p.add_argument("--grid", required=True, metavar="G", help="blocks in the grid: X, X,Y or X,Y,Z")
+    p.add_argument("--block", required=True, metavar="B", help="threads per block: X, X,Y or X,Y,Z")
+    p.add_argument("--shared", type=int, default=0, metavar="BYTES", help="dynamic shared memory per block")
+    p.add_argument("--check", action="append", default=[], metavar="TOOL", help="sanitizers, as for run")
+    p.add_argument("-x", "--commands", metavar="FILE", help="read commands from FILE instead of stdin")
+    p.add_argument("args", nargs="*", metavar="NAME=VALUE",
+                   help="kernel parameters: a number for a scalar, @PATH.npy for a pointer")
     p = sub.add_parser("serve", help="serve the explorer page and the REST API (needs vgpu[web])")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
@@ -99,6 +110,9 @@ def _run_arguments(p) -> None:
     p.add_argument("--workers", type=int, metavar="N",
                    help="SM worker processes (0: in-process; default $VGPU_WORKERS, else one per core and SM)")
     p.add_argument("--sms", type=int, default=4, metavar="N", help="number of SMs (default 4)")
+    p.add_argument("--executor", choices=("interp", "compiled", "auto"),
+                   help="who runs launches: the numpy interpreter, the compiled executor, or auto (default "
+                        "$VGPU_EXECUTOR, else auto)")
     p.add_argument("--max-steps", type=int, metavar="N",
                    help="watchdog: scheduler steps a wave may take before the launch is stopped")
     p.add_argument("--check", action="append", default=[], metavar="TOOL",
@@ -239,7 +253,8 @@ def _device(a, checks) -> Device:
             print(f"vgpuc: --schedule random with seed {seed} (--seed {seed} repeats this order)", file=sys.stderr)
     try:
         return Device(num_sms=a.sms, workers=a.workers, schedule=a.schedule, seed=seed, check=checks,
-                      counters=a.stats or a.command == "profile", max_steps=a.max_steps, timing=a.timing)
+                      counters=a.stats or a.command == "profile", max_steps=a.max_steps, timing=a.timing,
+                      executor=a.executor)
     except ValueError as e:                      # --sms, --workers, --max-steps or $VGPU_WORKERS out of range
         raise UsageError(str(e)) from None
 
@@ -401,6 +416,46 @@ def _profile(a, program, result) -> None:
     print(profile.render(result, program, color=sys.stdout.isatty() and "NO_COLOR" not in os.environ))
 
 
+def cmd_debug(a) -> int:
+    """vgpuc debug: a Session over one launch, driven by commands on stdin (vgpu.debug.repl)."""
+    from .debug import DebugError, Session, repl
+    grid, block = parse_dims(a.grid, "grid"), parse_dims(a.block, "block")
+    try:
+        checks = tools.parse_checks(a.check)
+    except ValueError as e:
+        raise UsageError(f"--check: {e}") from None
+    device = Device(workers=0)
+    try:
+        if a.file.endswith(".py"):
+            kernel, values = repl.python_kernel(a.file, a.kernel, a.args, UsageError)
+        else:
+            module = Module(_compile(a.file))
+            names = module.kernel_names
+            if a.kernel is None:
+                if len(names) != 1:
+                    raise UsageError(f"--kernel is required: {a.file} has kernels {', '.join(names) or '(none)'}")
+                a.kernel = names[0]
+            try:
+                kernel = module.get_function(a.kernel)
+            except KeyError as e:
+                raise UsageError(e.args[0]) from None
+            values, _ = _kernel_args(kernel, a.args, device)
+        try:
+            session = Session(kernel, *values, grid=grid, block=block, shared=a.shared, device=device,
+                              check=checks or None)
+        except DebugError as e:
+            raise UsageError(str(e)) from None
+        if a.commands:
+            try:
+                with open(a.commands) as f:
+                    return repl.loop(session, f)
+            except OSError as e:
+                raise UsageError(f"-x: cannot read {a.commands!r}: {e.strerror}") from None
+        return repl.loop(session)
+    finally:
+        device.close()
+
+
 def cmd_serve(a) -> int:
     """`vgpuc serve`: the explorer at /, OpenAPI at /docs (vgpu.web), until interrupted."""
     if not 0 < a.port < 65536:
@@ -416,7 +471,7 @@ def cmd_serve(a) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"check": cmd_check, "ir": cmd_ir, "asm": cmd_asm, "run": cmd_run, "profile": cmd_run,
+COMMANDS = {"debug": cmd_debug, "check": cmd_check, "ir": cmd_ir, "asm": cmd_asm, "run": cmd_run, "profile": cmd_run,
             "serve": cmd_serve}
 
 

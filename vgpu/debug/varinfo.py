@@ -1,0 +1,102 @@
+"""Where each source variable lives: which register holds it over which pcs.
+
+In:  a `KernelCode` and its `Program` (the source text and each instruction's line).
+Out: `VarLocation`s (variable, register, first pc, last pc, line); `locate(name, pc)` picks the one
+     in force at a pc.
+
+The compiler does not yet emit debug information (no variable names survive into the IR), so the
+locations are INFERRED: a source line that assigns a variable (`int v = ...`, `v += ...`, `v++`,
+`for (int k = 0; ...; k++)`, Python `v = ...`, `for k in range(...)`) is matched with the register
+that the last instruction compiled from that line (in each contiguous run of its pcs) writes.  A
+location holds from that instruction to the next assignment of the variable (in pc order); loops
+work because register allocation keeps a loop variable in one register.  Limits: a variable whose
+register is reused after its last use shows the later value; a line that assigns two variables
+names only the last; values kept only in memory (arrays) are read with `print ARRAY[i]` instead.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ..isa.program import Reg
+
+_C_ASSIGN = re.compile(r"(?<![\w.\]>])([A-Za-z_]\w*)\s*(?:\[[^\]]*\]\s*)?(?:[-+*/%&|^]|<<|>>)?=(?!=)")
+_C_INCDEC = re.compile(r"(?:\+\+|--)\s*([A-Za-z_]\w*)|([A-Za-z_]\w*)\s*(?:\+\+|--)")
+_PY_FOR = re.compile(r"\bfor\s+([A-Za-z_]\w*)\s+in\b")
+_KEYWORDS = {"if", "for", "while", "return", "else", "int", "float", "double", "unsigned", "const", "auto"}
+_NO_DEST = {"st", "bra", "ret", "exit", "bar", "red", "membar", "fence", "trap", "brkpt", "call", "prefetch"}
+
+
+@dataclass(frozen=True)
+class VarLocation:
+    name: str
+    register: str
+    first_pc: int          # the instruction that assigns it
+    last_pc: int           # the last pc before the next assignment (inclusive)
+    line: int
+
+
+def assigned_names(text: str) -> list[str]:
+    """The variables a line of C or Python source assigns, in order (array elements excluded)."""
+    text = text.split("//", 1)[0]
+    names = []
+    for m in _PY_FOR.finditer(text):
+        names.append(m.group(1))
+    for m in _C_ASSIGN.finditer(text):
+        whole = m.group(0)
+        if "[" in whole:                   # a[i] = ...: memory, not a variable
+            continue
+        names.append(m.group(1))
+    for m in _C_INCDEC.finditer(text):
+        names.append(m.group(1) or m.group(2))
+    return [n for n in names if n not in _KEYWORDS]
+
+
+def _dest(ins) -> str | None:
+    if ins.op in _NO_DEST or not ins.operands:
+        return None
+    o = ins.operands[0]
+    return o.name if isinstance(o, Reg) and not o.name.startswith("%p") else None
+
+
+def locations(program, code) -> list[VarLocation]:
+    """Every inferred (variable, register, pc range) of a kernel (see the module docstring)."""
+    instrs = code.instrs
+    defs: list[tuple[int, str, str, int]] = []           # (pc, name, register, line)
+    pc = 0
+    while pc < len(instrs):
+        line, file = instrs[pc].line, instrs[pc].file
+        end = pc
+        while end + 1 < len(instrs) and instrs[end + 1].line == line and instrs[end + 1].file == file:
+            end += 1
+        if line is not None:
+            text = program.source_line(file, line) or ""
+            names = assigned_names(text)
+            if names:
+                for k in range(end, pc - 1, -1):
+                    r = _dest(instrs[k])
+                    if r is not None:
+                        defs.append((k, names[-1], r, line))
+                        break
+        pc = end + 1
+    out = []
+    for i, (pc, name, reg, line) in enumerate(defs):
+        nxt = [d[0] for d in defs[i + 1:] if d[1] == name]
+        out.append(VarLocation(name, reg, pc, (nxt[0] - 1) if nxt else len(instrs), line))
+    return out
+
+
+def locate(locs: list[VarLocation], name: str, pc: int) -> VarLocation | None:
+    """The location of variable `name` at `pc`: the latest assignment at or before pc-1 (the
+    instruction at pc has not run yet); else the first assignment (a loop's back edge)."""
+    mine = [v for v in locs if v.name == name]
+    if not mine:
+        return None
+    before = [v for v in mine if v.first_pc < pc]
+    return before[-1] if before else mine[0]
+
+
+def format_locations(locs: list[VarLocation]) -> str:
+    """The table `vgpuc asm --debug-info` prints."""
+    rows = [f"  {v.name:<12} {v.register:<6} pc {v.first_pc}..{v.last_pc}  (line {v.line})" for v in locs]
+    return "\n".join(["// variable locations (inferred from line-level assignments):", *rows])
