@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ..diagnostics import Reporter, Span, deep_recursion, too_deep
 from ..ir.nodes import Module
+from . import ast
 from .check import check
 from .lower import lower
 from .parse import parse, parse_file
@@ -41,5 +42,12 @@ def _lower(tu, filename: str, reporter: Reporter) -> Module:
     module = lower(tu, sema, filename, reporter)
     module.filename = filename
     if not module.kernels:
+        templates = [d for d in tu.decls if isinstance(d, ast.TemplateDecl) and isinstance(d.decl, ast.FunctionDef)
+                     and "__global__" in d.decl.qualifiers]
+        if templates:
+            d = templates[0].decl
+            raise reporter.fatal(d.name_span or d.span, f"kernel template '{d.name}' is never instantiated, so this "
+                                 f"file has no kernel: add an explicit instantiation, e.g. `template __global__ "
+                                 f"void {d.name}<...>(...);`")
         raise reporter.fatal(Span(filename, 1, 1), "no kernel in this file: a .vk file needs a __global__ function")
     return module

@@ -169,6 +169,12 @@ class CallChecker:
                 self.sema.calls[e] = CallInfo(TABLE["__syncthreads"], [], VOID,
                                               "gridsync" if grid else "bar", {} if grid else {"mode": "sync"})
                 return VOID
+            if len(e.args) == 1 and tile_size(ts[0]) is not None:       # cg::sync(tile) is tile.sync()
+                member = A.Member(e.args[0], "sync", span=e.span)
+                call = A.Call(member, [], span=e.span)
+                t = self.expr(call)
+                self.sema.calls[e] = CallInfo(TABLE["this_thread_block"], [], t, "rewrite", {"expr": call})
+                return t
             if len(e.args) == 1:
                 self.unsupported(e.span, f"cooperative_groups::sync of a '{spell(ts[0])}' is not supported yet")
             return ERROR

@@ -10,10 +10,11 @@ Each member call is rewritten to the warp intrinsic it means (`tile.shfl_down(v,
 (CUDA's coalesced_reduce for tiles).
 
 The member mask of a tile's shuffle, vote or sync is the tile's lanes, as CUDA builds it, except when
-the whole warp is active: then it is the full mask (the same result: the width argument keeps each
-tile apart).  vgpu's simulator faults when lanes of one warp-wide shfl.sync pass different masks, which
-the hardware allows for disjoint tiles; with the full mask a converged warp runs.  Two or more (not all)
-tiles of a warp active at once still trip that check.
+the active lanes include the whole tile: then it is the active lanes (the same result: the width
+argument keeps each tile apart).  vgpu's simulator faults when lanes of one warp-wide shfl.sync pass
+different masks, which the hardware allows for disjoint tiles; with the active mask a converged warp
+(or a block smaller than a warp) runs.  Two or more (not all) tiles of a warp active at once, diverged
+from each other, still trip that check.
 """
 from __future__ import annotations
 
@@ -32,10 +33,11 @@ _TILES: dict[int, StructType] = {}
 _FUNCTORS: dict[tuple[str, str], StructType] = {}
 FUNCTOR_NAMES = ("plus", "less", "greater", "bit_and", "bit_or", "bit_xor")
 
-# the tile's lanes; the whole warp's mask when every lane of it is active (the simulator wants one mask
-# per warp-wide shuffle: see the module docstring)
-_MASK = ("(__N == 32 || __activemask() == 0xFFFFFFFFu ? 0xFFFFFFFFu : "
-         "((1u << __N) - 1u) << (__lane_id() & (32u - __N)))")
+# the member mask of a tile's shuffles, votes and syncs: the active lanes when they include the whole tile
+# (a warp of tiles running together, or a block smaller than a warp), else the tile's lanes.  The
+# simulator wants one mask per warp-wide shuffle (see the module docstring).
+_TILE = "(((1u << __N) - 1u) << (__lane_id() & (32u - __N)))"
+_MASK = (f"(__N == 32 ? __activemask() : ((__activemask() & {_TILE}) == {_TILE} ? __activemask() : {_TILE}))")
 _LINEAR = "(threadIdx.x + (threadIdx.y + threadIdx.z * blockDim.y) * blockDim.x)"
 _TILE_MEMBERS = {          # name -> (number of arguments, the expression)
     "thread_rank": (0, "(__lane_id() & (__N - 1u))"),
@@ -53,8 +55,9 @@ _TILE_MEMBERS = {          # name -> (number of arguments, the expression)
     "ballot": (1, f"((__ballot_sync({_MASK}, __a0) >> (__lane_id() & (32u - __N))) & "
                   f"(__N == 32 ? 0xFFFFFFFFu : (1u << __N) - 1u))"),
 }
-_DYN_MASK = ("(__self.__tile == 0u || __self.__tile == 32u || __activemask() == 0xFFFFFFFFu ? 0xFFFFFFFFu : "
-             "((1u << __self.__tile) - 1u) << (__lane_id() & (32u - __self.__tile)))")
+_DYN_TILE = "(((1u << __self.__tile) - 1u) << (__lane_id() & (32u - __self.__tile)))"
+_DYN_MASK = (f"(__self.__tile == 32u || (__activemask() & {_DYN_TILE}) == {_DYN_TILE} ? __activemask() : "
+             f"{_DYN_TILE})")
 _GROUP_MEMBERS = {          # thread_group: a block (__tile 0) or a tile of __tile threads
     "size": (0, "__self.__size"),
     "num_threads": (0, "(unsigned long long)__self.__size"),

@@ -566,14 +566,15 @@ class FunctionLowering(StmtLowering):
         self.value(e.args[0])
         cur = self.conv(self.value(e.args[1]), e.args[1].ctype, t)
         self.value(e.args[2])
+        act = b.emit("activemask", T.U32)
         if n == 32:
-            mask = ir.Const(T.U32, 0xFFFFFFFF)
-        else:
+            mask = act
+        else:                                   # the active lanes when they hold the tile: see check_cg
             lane = b.emit("sreg", T.U32, name="laneid")
             base = b.emit("and", T.U32, [lane, ir.Const(T.U32, 32 - n)])
             tile = b.emit("shl", T.U32, [ir.Const(T.U32, (1 << n) - 1), base])
-            full = self.cmp("eq", b.emit("activemask", T.U32), ir.Const(T.U32, 0xFFFFFFFF))
-            mask = b.emit("select", T.U32, [full, ir.Const(T.U32, 0xFFFFFFFF), tile])   # see check_cg
+            whole = self.cmp("eq", b.emit("and", T.U32, [act, tile]), tile)
+            mask = b.emit("select", T.U32, [whole, act, tile])
 
         def shfl(v, lane_arg, mode):
             ins = b.emit("shfl", s, [mask, v, ir.Const(T.U32, lane_arg), ir.Const(T.S32, n)])
