@@ -20,7 +20,7 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-CORPUS = Path("/work/shared/conformance")
+CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "conformance"
 
 
 def ptx_counts(ptx: str) -> dict[str, int]:

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import check_golden
+from conftest import CONFORMANCE, check_golden
 from vgpu.diagnostics import CompileError, Span
 from vgpu.frontend import to_ir
 from vgpu.ir import OPS, Const, Function, GlobalVar, Instr, Module, Param, optimize, parse_module, \
@@ -21,7 +21,6 @@ from vgpu.types import F32, F64, INTS, PRED, S32, U32, U64, U8, Scalar
 
 HERE = Path(__file__).parent
 GOLDEN = HERE / "golden" / "ir"
-CONFORMANCE = Path("/work/shared/conformance")
 
 
 def roundtrip(m: Module) -> str:

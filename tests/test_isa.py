@@ -17,6 +17,7 @@ from vgpu.diagnostics import CompileError, Span
 from vgpu.ir.builder import Builder
 from vgpu.ir.nodes import Function, Module, Param
 from vgpu.isa import SPEC, assemble, disassemble
+from conftest import CONFORMANCE
 from vgpu.isa import spec as S
 from vgpu.isa.program import (DataSymbol, Imm, Instr, KernelCode, Label, Mem, ParamInfo, Program, Reg, SReg,
                               Sym)
@@ -26,7 +27,7 @@ from vgpu.isa.regalloc import allocate
 from vgpu.isa.select import select_kernels
 from vgpu.types import PRED, S32, U64
 
-CORPUS = Path("/work/shared/conformance")
+CORPUS = CONFORMANCE
 ROOT = Path(__file__).resolve().parents[1]
 
 

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 from ..ir.cfg import depth_first_postorder, immediate_dominators
 from .program import KernelCode
-
-_EXITS = ("ret", "exit", "trap")
+from .spec import TERMINATORS
 
 
 def successors(code: KernelCode) -> list[list[int]]:
@@ -24,7 +23,7 @@ def successors(code: KernelCode) -> list[list[int]]:
         if ins.op == "bra":
             tgt = code.labels[ins.operands[0].name]
             out.append(sorted({tgt, pc + 1}) if guarded else [tgt])
-        elif ins.op in _EXITS:
+        elif ins.op in TERMINATORS:
             out.append(sorted({n, pc + 1}) if guarded else [n])
         else:
             out.append([pc + 1])

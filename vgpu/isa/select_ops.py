@@ -12,13 +12,11 @@ from ..ir import nodes as ir
 from ..ir.ops import BINARY_ALU, COMPARISONS
 from ..types import F32, PRED, Scalar
 from .program import DataSymbol, Imm, Mem, Reg, SReg, Sym
-from .spec import reg_class
+from .spec import EXTENSION_MATH, reg_class
 
 Selector = Any          # the vgpu.isa.select.KernelSelector driving the selection
 FLOAT_INVERSE = {"eq": "neu", "neu": "eq", "lt": "geu", "le": "gtu", "gt": "leu", "ge": "ltu"}
 INT_INVERSE = {"eq": "ne", "ne": "eq", "lt": "ge", "le": "gt", "gt": "le", "ge": "lt"}
-_EXT_MATH = ("exp", "exp2", "exp10", "log", "log2", "log10", "sin", "cos", "tan", "tanh", "asin", "acos",
-             "atan", "sinh", "cosh", "round", "pow", "atan2", "fmod")
 _ROUND_TO_INT = {"floor": "rmi", "ceil": "rpi", "trunc": "rzi"}
 _NO_RENORM = ("and", "or", "xor", "min", "max", "shr", "select")   # ops that keep 8-bit values normalised
 
@@ -166,7 +164,7 @@ def _math(s: Selector, i: ir.Instr) -> None:
         s.emit(op[1:], (), (t,), [d, *args])
     elif op == "fma":
         s.emit("fma", ("rn",), (t,), [d, *args])
-    elif op in _EXT_MATH:
+    elif op in EXTENSION_MATH:
         s.emit(op, (), (t,), [d, *args])
     else:
         raise s.error(i, f"no instruction for math function '{op}'")
@@ -415,7 +413,7 @@ GROUP = {**{o: "binary" for o in BINARY_ALU},
           **{o: "cmp" for o in COMPARISONS},
           "bitcast": "cvt", "popc": "bits", "clz": "bits", "ffs": "bits", "brev": "bits",
           **{o: "math" for o in ("sqrt", "rsqrt", "rcp", "floor", "ceil", "trunc", "fabs", "fmin", "fmax",
-                                 "fma", *_EXT_MATH)}}
+                                 "fma", *EXTENSION_MATH)}}
 SELECT = {"binary": _binary, "unary": _unary, "cmp": _cmp, "select": _select, "cvt": _cvt, "math": _math,
            "bits": _bits, "mem": _mem, "alias": _alias, "wide": _wide, "mad": _mad, "mad_wide": _mad_wide,
            "addr": _addr, "local": _addr, "sreg": _sreg, "clock": _clock, "bar": _bar, "membar": _membar,
