@@ -126,7 +126,7 @@ def atomic_add(preset, distinct: bool) -> float:
     dev = vgpu.Device(workers=0, timing=preset, num_sms=16)
     grid, block = p.sms, 256
     counters = vgpu.zeros(grid * block, np.uint32, device=dev)
-    r1, r2 = (2, 6) if distinct else (1, 2)
+    r1, r2 = (4, 20) if distinct else (1, 2)
     g = grid if distinct else 16
     c1 = cycles(dev, "atomic_add", counters, r1, int(distinct), grid=g, block=block)
     c2 = cycles(dev, "atomic_add", counters, r2, int(distinct), grid=g, block=block)
