@@ -168,15 +168,6 @@ def session_html(session) -> str:
     return "".join(out)
 
 
-def array_html(arr) -> str:
-    """A DeviceArray: shape, dtype, address and its first values."""
-    e = html.escape
-    with np.printoptions(threshold=64, edgeitems=8):
-        body = e(str(arr.copy_to_host()))
-    return (f"<div><b>DeviceArray</b> shape {arr.shape} dtype {arr.dtype} at {arr.address:#x}"
-            f"<pre>{body}</pre></div>")
-
-
 def launch_html(result) -> str:
     """A launch result: geometry, counters, occupancy, divergence summary."""
     e = html.escape

@@ -391,7 +391,7 @@ class Session(Observer):
                     if mode[4] > 0:
                         stop = Stop(mode[0], self.step_count - 1, pc, self.lines[pc])
                 self._mode = (*mode[:4], mode[4] + 1)
-        if stop is None:
+        if stop is None and mode[0] != "goto":                 # time travel passes breakpoints by
             for bp in self.breakpoints.values():
                 if isinstance(bp, Breakpoint) and pc in bp.pcs:
                     bp.hits += 1
@@ -439,7 +439,9 @@ class Session(Observer):
         pending, self._pending = self._pending, []
         for wp, lane, pc, nlanes in pending:
             new = self._read_watch(wp, wave, lane)
-            if wp.old is None or new != wp.old:
+            if self._mode[0] == "goto":
+                wp.old = new
+            elif wp.old is None or new != wp.old:
                 old, wp.old = wp.old, new
                 wp.hits += 1
                 self._refocus(wave, lane // 32, 1 << (lane % 32))

@@ -7,7 +7,9 @@ Out: `VarLocation`s (variable, register, first pc, last pc, line); `locate(name,
 The compiler does not yet emit debug information (no variable names survive into the IR), so the
 locations are INFERRED: a source line that assigns a variable (`int v = ...`, `v += ...`, `v++`,
 `for (int k = 0; ...; k++)`, Python `v = ...`, `for k in range(...)`) is matched with the register
-that the last instruction compiled from that line (in each contiguous run of its pcs) writes.  A
+that the last instruction compiled from that line (in each contiguous run of its pcs) writes and
+some other line reads; on a `for` line whose pcs hold the loop head, the register its comparison
+tests.  A
 location holds from that instruction to the next assignment of the variable (in pc order); loops
 work because register allocation keeps a loop variable in one register.  Limits: a variable whose
 register is reused after its last use shows the later value; a line that assigns two variables
@@ -18,11 +20,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..isa.program import Reg
+from ..isa.program import Mem, Reg
 
 _C_ASSIGN = re.compile(r"(?<![\w.\]>])([A-Za-z_]\w*)\s*(?:\[[^\]]*\]\s*)?(?:[-+*/%&|^]|<<|>>)?=(?!=)")
 _C_INCDEC = re.compile(r"(?:\+\+|--)\s*([A-Za-z_]\w*)|([A-Za-z_]\w*)\s*(?:\+\+|--)")
 _PY_FOR = re.compile(r"\bfor\s+([A-Za-z_]\w*)\s+in\b")
+_FOR = re.compile(r"\bfor\b")
 _KEYWORDS = {"if", "for", "while", "return", "else", "int", "float", "double", "unsigned", "const", "auto"}
 _NO_DEST = {"st", "bra", "ret", "exit", "bar", "red", "membar", "fence", "trap", "brkpt", "call", "prefetch"}
 
@@ -59,9 +62,33 @@ def _dest(ins) -> str | None:
     return o.name if isinstance(o, Reg) and not o.name.startswith("%p") else None
 
 
+def _reads(ins) -> set[str]:
+    """The registers an instruction reads."""
+    ops = ins.operands if _dest(ins) is None and ins.op != "atom" else ins.operands[1:]
+    out = {o.name for o in ops if isinstance(o, Reg)}
+    out |= {o.base.name for o in ins.operands if isinstance(o, Mem) and isinstance(o.base, Reg)}
+    if ins.guard is not None:
+        out.add(ins.guard.name)
+    return out
+
+
+def _loop_counter(instrs, start: int, end: int, targets: set):
+    """(pc, register) of a loop's counter on a `for` line: the first register the loop head's
+    comparison reads (the `setp` at a branch target in the line's pcs), or None."""
+    for k in range(start, end + 1):
+        ins = instrs[k]
+        if k in targets and ins.op == "setp" and len(ins.operands) > 1 and isinstance(ins.operands[1], Reg):
+            return k, ins.operands[1].name
+    return None
+
+
 def locations(program, code) -> list[VarLocation]:
     """Every inferred (variable, register, pc range) of a kernel (see the module docstring)."""
     instrs = code.instrs
+    readers: dict[str, list[int]] = {}
+    for k, ins in enumerate(instrs):
+        for r in _reads(ins):
+            readers.setdefault(r, []).append(k)
     defs: list[tuple[int, str, str, int]] = []           # (pc, name, register, line)
     pc = 0
     while pc < len(instrs):
@@ -73,11 +100,18 @@ def locations(program, code) -> list[VarLocation]:
             text = program.source_line(file, line) or ""
             names = assigned_names(text)
             if names:
-                for k in range(end, pc - 1, -1):
-                    r = _dest(instrs[k])
-                    if r is not None:
-                        defs.append((k, names[-1], r, line))
-                        break
+                # the last register written on the line that is read outside it (not a temporary
+                # of the line's own condition); failing that, the last register written
+                head = _loop_counter(instrs, pc, end, set(code.labels.values())) if _FOR.search(text) else None
+                if head is not None:
+                    defs.append((head[0], names[-1], head[1], line))
+                    pc = end + 1
+                    continue
+                cands = [(k, _dest(instrs[k])) for k in range(end, pc - 1, -1) if _dest(instrs[k]) is not None]
+                live = [(k, r) for k, r in cands if any(not pc <= u <= end for u in readers.get(r, ()))]
+                if live or cands:
+                    k, r = (live or cands)[0]
+                    defs.append((k, names[-1], r, line))
         pc = end + 1
     out = []
     for i, (pc, name, reg, line) in enumerate(defs):

@@ -122,6 +122,16 @@ class DeviceArray:
         return (f"DeviceArray(shape={self.shape}, dtype={self.dtype}, device={self.device.name}, "
                 f"address=0x{self.address:x})")
 
+    def _repr_html_(self) -> str:
+        """Notebook display: shape, dtype, device, address and the values (summarised when large)."""
+        import html
+        if self._freed:
+            return f"<div><b>DeviceArray</b> (freed) shape {self.shape} dtype {self.dtype}</div>"
+        with np.printoptions(threshold=64, edgeitems=8):
+            body = html.escape(str(self.copy_to_host()))
+        return (f"<div><b>DeviceArray</b> shape {self.shape} dtype {self.dtype} on {html.escape(self.device.name)} "
+                f"at 0x{self.address:x}<pre>{body}</pre></div>")
+
 
 def copy_peer(dst: DeviceArray, src: DeviceArray, label: str = "") -> None:
     """Copy `src` into `dst` (same dtype and size), between devices or inside one; logged as PtoP

@@ -1,0 +1,215 @@
+"""vgpu.debug.Session driven from Python: breakpoints in divergent code, the SIMT stack pushing and
+popping, variables in every lane, shared memory after a barrier, a watchpoint on a racing write, a
+fault stopping the session at its line, replay to a step, a Python kernel, notebook rendering."""
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import vgpu
+from vgpu import pipeline
+from vgpu.debug import DebugError, Session
+from vgpu.debug.varinfo import assigned_names, locations
+
+HERE = Path(__file__).parent / "debug_kernels"
+
+
+def kernel(name: str, file: str):
+    return vgpu.Module(pipeline.compile_path(str(HERE / file))).get_function(name)
+
+
+def line_of(file: str, text: str) -> int:
+    lines = (HERE / file).read_text().splitlines()
+    return next(k + 1 for k, ln in enumerate(lines) if text in ln)
+
+
+@pytest.fixture
+def dev():
+    d = vgpu.Device(workers=0)
+    yield d
+    d.close()
+
+
+def divergent(dev, n=64):
+    out = np.zeros(n, np.int32)
+    return Session(kernel("divergent", "divergent.vk"), out, n, grid=1, block=n, device=dev), out
+
+
+def expected_divergent(n):
+    i = np.arange(n)
+    v = np.where(i % 2 == 0, i * 10, i + 100)
+    return v + np.array([sum(range(k % 4)) for k in i])
+
+
+def test_breakpoint_in_divergent_if_shows_pushed_entry_and_mask(dev):
+    s, _ = divergent(dev)
+    s.break_at(line_of("divergent.vk", "v = i * 10"))
+    stop = s.run()
+    assert stop.reason == "breakpoint" and stop.line == line_of("divergent.vk", "v = i * 10")
+    stack = s.info_stack()
+    assert len(stack) == 3                                    # then-path, else-path, reconvergence entry
+    assert stack[0].mask == 0x55555555 and stack[1].mask == 0xAAAAAAAA and stack[2].mask == 0xFFFFFFFF
+    assert stack[0].rpc == stack[1].rpc == stack[2].pc        # both paths reconverge where the bottom entry waits
+    assert stack[2].rpc is None                               # the bottom entry ends at exit
+    warps = s.info_warps()
+    assert [w.state for w in warps] == ["ready", "ready"] and warps[0].active == 0x55555555
+    lanes = s.info_lanes()
+    assert [ln.active for ln in lanes[:4]] == [True, False, True, False]
+    s.close()
+
+
+def test_step_to_reconvergence_pops_the_stack(dev):
+    s, out = divergent(dev)
+    s.break_at(line_of("divergent.vk", "v = i * 10"))
+    s.run()
+    rpc = s.info_stack()[2].pc
+    depths = []
+    for _ in range(6):
+        stop = s.step()
+        depths.append(len(s.info_stack()))
+        if stop.pc == rpc:
+            break
+    assert stop.pc == rpc and stop.line == line_of("divergent.vk", "for (int k")
+    assert depths[-1] == 1 and max(depths) == 3               # the two paths popped, one full entry left
+    assert s.info_stack()[0].mask == 0xFFFFFFFF
+    assert s.print("v", all_lanes=True).tolist() == np.where(np.arange(32) % 2 == 0, np.arange(32) * 10,
+                                                             np.arange(32) + 100).tolist()
+    s.delete()
+    assert s.cont().reason == "exited"
+    assert out.tolist() == expected_divergent(64).tolist()    # the launch's result is the kernel's
+
+
+def test_loop_variable_in_all_lanes(dev):
+    s, _ = divergent(dev)
+    s.break_at(line_of("divergent.vk", "v += k"))
+    s.run()
+    k0 = s.print("k", all_lanes=True)
+    s.cont()                                                  # the lanes still looping come round again
+    k1 = s.print("k", all_lanes=True)
+    active = np.array([ln.active for ln in s.info_lanes()])
+    assert k0[1] == 0 and k1[active].tolist() == [1] * int(active.sum())
+    assert active.tolist() == [(lane % 4) >= 2 for lane in range(32)]   # only lanes with k < i%4 loop again
+    assert s.focus_thread == (2, 0, 0) and s.print("i") == 2      # the focus moved to the lowest lane that hit it
+    assert s.print("threadIdx.x + 1", all_lanes=True).tolist() == list(range(1, 33))
+
+
+def test_shared_tile_after_barrier(dev):
+    out = np.zeros(64, np.int32)
+    s = Session(kernel("mirror", "shared_tile.vk"), out, grid=1, block=64, device=dev)
+    s.break_at(line_of("shared_tile.vk", "out[t] = tile"))
+    stop = s.run()
+    assert stop.reason == "breakpoint"
+    assert s.x("tile", 64).tolist() == [3 * t for t in range(64)]   # every warp wrote before the barrier let one on
+    assert s.x(0, 4, space="shared").tolist() == [0, 3, 6, 9]
+    assert s.print("tile[63 - t]", all_lanes=True).tolist() == [3 * (63 - t) for t in range(32)]
+    s.cont()
+    assert out.tolist() == [3 * (63 - t) for t in range(64)]
+
+
+def test_watchpoint_catches_racing_write(dev):
+    flag, out = np.zeros(1, np.int32), np.zeros(64, np.int32)
+    s = Session(kernel("race", "race.vk"), flag, out, grid=1, block=64, device=dev)
+    s.break_at(None)                                          # kernel entry
+    assert s.run().pc == 0
+    wp = s.watch("flag[0]")
+    first = s.cont()
+    assert first.reason == "watch" and first.line == line_of("race.vk", "flag[0] = 1")
+    assert "old = 0  new = 1" in first.detail and "thread (0, 0, 0)" in first.detail
+    second = s.cont()
+    assert second.reason == "watch" and second.line == line_of("race.vk", "flag[0] = 2")
+    assert "old = 1  new = 2" in second.detail and "thread (40, 0, 0)" in second.detail
+    assert s.focus_thread == (40, 0, 0) and wp.hits == 2
+    assert s.cont().reason == "exited" and flag[0] == 2
+
+
+def test_fault_stops_at_its_line_with_state_intact(dev):
+    out = np.zeros(32, np.int32)
+    s = Session(kernel("oob", "fault.vk"), out, grid=1, block=32, device=dev)
+    stop = s.run()
+    assert stop.reason == "fault" and stop.line == line_of("fault.vk", "out[j] = i")
+    assert s.focus_thread == (5, 0, 0) and "thread (5,0,0)" in stop.detail
+    assert s.print("j") == 100005 and s.print("i") == 5        # the faulting thread's registers, intact
+    end = s.cont()
+    assert end.reason == "fault-exit" and end.error is not None
+
+
+def test_replay_is_deterministic_and_goto_travels_back(dev):
+    s, _ = divergent(dev)
+    s.break_at(line_of("divergent.vk", "v += k"))
+    s.run()
+    s.cont()
+    step, v = s.stop.step, s.print("v", all_lanes=True)
+    s.cont()
+    assert s.stop.step > step
+    back = s.goto(step)
+    assert back.step == step and s.print("v", all_lanes=True).tolist() == v.tolist()
+    again = s.run()                                           # run from the start: the same first stop
+    assert again.step < step and again.line == back.line
+    s.close()
+
+
+def test_stepi_moves_one_instruction(dev):
+    s, _ = divergent(dev)
+    s.break_at(None)
+    s.run()
+    pcs = [s.stepi().pc for _ in range(3)]
+    assert pcs == [1, 2, 3]
+
+
+def test_python_kernel(dev):
+    spec = importlib.util.spec_from_file_location("pykernel", HERE / "pykernel.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    out = np.zeros(32, np.int64)
+    s = Session(mod.tri, out, grid=1, block=32, device=dev)
+    s.break_at(line_of("pykernel.py", "s += k"))
+    stop = s.run()
+    assert stop.reason == "breakpoint"
+    active = np.array([ln.active for ln in s.info_lanes()])
+    assert active.tolist() == [i % 5 > 0 for i in range(32)]
+    assert s.print("k", all_lanes=True)[active].tolist() == [0] * int(active.sum())
+    s.delete()
+    s.cont()
+    assert out.tolist() == [sum(range(i % 5)) for i in range(32)]
+
+
+def test_errors_name_what_is_wrong(dev):
+    s, _ = divergent(dev)
+    with pytest.raises(DebugError, match="no code"):
+        s.break_at(999)
+    with pytest.raises(DebugError, match="not running"):
+        s.cont()
+    s.break_at(line_of("divergent.vk", "v = i * 10"))
+    s.run()
+    with pytest.raises(DebugError, match="no variable"):
+        s.print("nosuch")
+    with pytest.raises(DebugError, match="outside the grid"):
+        s.focus(block=(3, 0, 0))
+    with pytest.raises(DebugError, match="cannot parse"):
+        s.print("v +")
+    s.close()
+
+
+def test_notebook_rendering(dev):
+    s, _ = divergent(dev)
+    assert "not started" in repr(s)
+    s.break_at(line_of("divergent.vk", "v = i * 10"))
+    s.run()
+    page = s._repr_html_()
+    assert page.count('class="ln on"') == 16 + (16 + 16 + 32)   # the warp's row, then the stack: then, else, full
+    assert "reconverge" in page and 'class="cur"' in page
+    assert "Breakpoint 1" in repr(s)
+    arr = vgpu.to_device(np.arange(4, dtype=np.int32), device=dev)
+    assert "DeviceArray" in arr._repr_html_() and "[0 1 2 3]" in arr._repr_html_()
+    s.close()
+
+
+def test_variable_locations_inferred():
+    assert assigned_names("for (int k = 0; k < n; k++) {") == ["k", "k"]
+    assert assigned_names("    out[i] = v;") == []
+    assert assigned_names("v += a[i] == 3;") == ["v"]
+    assert assigned_names("    for k in range(n):") == ["k"]
+    prog = pipeline.compile_path(str(HERE / "divergent.vk"))
+    locs = {(v.name, v.line) for v in locations(prog, prog.kernels["divergent"])}
+    assert ("i", line_of("divergent.vk", "int i =")) in locs and ("k", line_of("divergent.vk", "for (int k")) in locs
