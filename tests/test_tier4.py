@@ -292,3 +292,16 @@ def test_sample_cg_reduce_with_group_reference_matches_numpy():
     out = vgpu.zeros(3, np.int32)
     mod.get_function("cg_reduce<int>")(vgpu.to_device(x), out, np.uint32(5000), grid=3, block=128, shared=128 * 4)
     assert out.copy_to_host().sum() == x.sum()
+
+
+def test_sample_simple_texture_unrotated_is_the_filter_model():
+    mod = _collection_module("cuda-samples/simpleTexture.cu")
+    img = np.random.default_rng(7).uniform(0, 1, (16, 16)).astype(np.float32)
+    tex = vgpu.texture(vgpu.to_device(img), filter="linear", address="clamp", normalized=True)
+    out = vgpu.zeros(256, np.float32)
+    mod.get_function("transformKernel")(out, np.int32(16), np.int32(16), np.float32(0.0), np.uint64(tex),
+                                        grid=(2, 2), block=(8, 8))
+    f = np.float32
+    want = [[_model2d(img, (f(x) - f(8)) / f(16) + f(0.5), (f(y) - f(8)) / f(16) + f(0.5), "linear", "clamp", True)
+             for x in range(16)] for y in range(16)]
+    assert np.array_equal(out.copy_to_host().reshape(16, 16), np.array(want, np.float32))
