@@ -213,3 +213,12 @@ def test_variable_locations_inferred():
     prog = pipeline.compile_path(str(HERE / "divergent.vk"))
     locs = {(v.name, v.line) for v in locations(prog, prog.kernels["divergent"])}
     assert ("i", line_of("divergent.vk", "int i =")) in locs and ("k", line_of("divergent.vk", "for (int k")) in locs
+
+
+def test_sanitizer_report_stops_the_session(dev):
+    flag, out = np.zeros(1, np.int32), np.zeros(64, np.int32)
+    s = Session(kernel("race", "race.vk"), flag, out, grid=1, block=64, device=dev, check="racecheck")
+    stop = s.run()
+    assert stop.reason == "sanitizer" and "write-after-write" in stop.detail
+    assert s.info_warps()[0].state in ("ready", "exited")      # the wave is still there to inspect
+    assert s.cont().reason == "exited"

@@ -123,6 +123,7 @@ class Session(Observer):
         self.step_count = 0
         self._mode = None
         self._cur_warps = None
+        self._san, self._nreports = None, 0
         self.eval = Evaluator(self)
 
     # -- breakpoints ------------------------------------------------------------------------------
@@ -180,6 +181,7 @@ class Session(Observer):
         self.finished, self.result, self.error, self.stop, self.wave = False, None, None, None, None
         self.step_count = 0
         self._pending = []
+        self._san, self._nreports = None, 0
         for b in self.breakpoints.values():
             b.hits = 0
             if isinstance(b, Watchpoint):
@@ -373,6 +375,18 @@ class Session(Observer):
     # -- the observer (runs in the launch thread) -------------------------------------------------
     def wave_start(self, wave):
         self.wave = wave
+        obs = getattr(wave, "observer", None)          # launch puts the sanitizers first in a Fanout
+        self._san = next((o for o in getattr(obs, "observers", ()) if hasattr(o, "found")), None)
+
+    def _sanitizer_stop(self, wave, pc):
+        """A Stop for sanitizer reports found since the last look, or None."""
+        found = self._san.found
+        if len(found) == self._nreports:
+            return None
+        new = list(found.values())[self._nreports:]
+        self._nreports = len(found)
+        text = "\n".join(r.format() for r in new)
+        return Stop("sanitizer", self.step_count - 1, pc, self.lines[pc], detail=text)
 
     def issue(self, wave, pc, warps, masks):
         self.wave = wave
@@ -391,6 +405,8 @@ class Session(Observer):
                     if mode[4] > 0:
                         stop = Stop(mode[0], self.step_count - 1, pc, self.lines[pc])
                 self._mode = (*mode[:4], mode[4] + 1)
+        if stop is None and self._san is not None and mode[0] != "goto":
+            stop = self._sanitizer_stop(wave, pc)
         if stop is None and mode[0] != "goto":                 # time travel passes breakpoints by
             for bp in self.breakpoints.values():
                 if isinstance(bp, Breakpoint) and pc in bp.pcs:
@@ -433,6 +449,11 @@ class Session(Observer):
     def wave_end(self, wave):
         if self._pending and not self._abort:
             self._check_watches(wave)
+        if self._san is not None and not self._abort and self._mode[0] != "goto":
+            stop = self._sanitizer_stop(wave, int(wave.simt.pc[0]))
+            if stop is not None:
+                self._cur_warps = None
+                self._pause(stop, wave)
 
     # -- internals --------------------------------------------------------------------------------
     def _check_watches(self, wave):

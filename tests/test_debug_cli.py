@@ -1,0 +1,77 @@
+"""`vgpuc debug` with commands piped on stdin: one output block per command, errors as one line,
+quit and end of input end it; a .vk kernel and a Python kernel."""
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).parent / "debug_kernels"
+
+
+def debug(args, commands: str, tmp_path=None):
+    p = subprocess.run([sys.executable, "-m", "vgpu.cli", "debug", *args], input=commands, capture_output=True,
+                       text=True, timeout=120)
+    return p.returncode, p.stdout, p.stderr
+
+
+def blocks(out: str) -> dict:
+    """command -> its output block."""
+    res, cur = {}, None
+    for line in out.splitlines():
+        if line.startswith("(vgpu-gdb) "):
+            cur = line[len("(vgpu-gdb) "):]
+            n = 2
+            while cur in res:                                       # a repeated command: "step #2", ...
+                cur = f"{line[len('(vgpu-gdb) '):]} #{n}"
+                n += 1
+            res[cur] = []
+        elif cur is not None:
+            res[cur].append(line)
+    return {k: "\n".join(v) for k, v in res.items()}
+
+
+def test_scripted_session_on_divergent_kernel(tmp_path):
+    np.save(tmp_path / "out.npy", np.zeros(64, np.int32))
+    script = "\n".join(["break 6", "run", "info stack", "info warps", "print/all v", "step", "step", "step",
+                        "info stack", "delete", "break 11", "continue", "print/all k", "print k", "x/4d out",
+                        "info breakpoints", "list", "nonsense", "print nosuch", "focus block 0 thread 33",
+                        "info lanes", "quit", "print never"])
+    rc, out, err = debug([str(HERE / "divergent.vk"), "--grid", "1", "--block", "64",
+                          f"out=@{tmp_path / 'out.npy'}", "n=64"], script + "\n")
+    assert rc == 0 and "Traceback" not in out + err
+    b = blocks(out)
+    assert b["run"].startswith("Breakpoint 1, line 6")
+    stack = b["info stack"].splitlines()
+    assert len(stack) == 4 and "0x55555555" in stack[1] and "0xaaaaaaaa" in stack[2] and "0xffffffff" in stack[3]
+    assert "#.#.#." in b["info warps"]
+    assert "Step, line 10" in b["step #3"] and len(b["info stack #2"].splitlines()) == 2   # popped to one entry
+    assert "Breakpoint 2, line 11" in b["continue"]
+    rows = b["print/all k"].splitlines()[1:]
+    assert rows[2].split()[-1] == "0" and rows[2].split()[-2] == "yes" and rows[0].split()[-2] == "no"
+    assert b["print k"] == "k = 0"
+    assert b["x/4d out"].startswith("0x") and b["x/4d out"].endswith("0 0 0 0")
+    assert "breakpoint  line 11" in b["info breakpoints"] and "=>  11" in b["list"]
+    assert b["nonsense"].startswith("error: unknown command") and b["print nosuch"].startswith("error: no variable")
+    assert "thread (33, 0, 0) (warp 1)" in b["focus block 0 thread 33"]
+    assert "print never" not in b                                   # quit ended it
+
+
+def test_shared_tile_and_eof_ends(tmp_path):
+    np.save(tmp_path / "out.npy", np.zeros(64, np.int32))
+    rc, out, err = debug([str(HERE / "shared_tile.vk"), "--grid", "1", "--block", "64",
+                          f"out=@{tmp_path / 'out.npy'}"], "break 7\nrun\nx/8d tile\nx/2d shared 8\ncontinue\n")
+    b = blocks(out)
+    assert rc == 0 and b["x/8d tile"].endswith("0 3 6 9 12 15 18 21")
+    assert b["x/2d shared 8"].endswith("6 9")
+    assert "[kernel finished]" in b["continue"]
+
+
+def test_python_kernel_and_usage_errors(tmp_path):
+    np.save(tmp_path / "out.npy", np.zeros(32, np.int64))
+    rc, out, err = debug([str(HERE / "pykernel.py"), "--grid", "1", "--block", "32",
+                          f"out=@{tmp_path / 'out.npy'}"], "break 10\nrun\nprint/all k\ninfo lanes\n")
+    b = blocks(out)
+    assert rc == 0 and "Breakpoint 1, line 10" in b["run"] and "inactive" in b["info lanes"]
+    rc, out, err = debug([str(HERE / "divergent.vk"), "--grid", "1", "--block", "64"], "")
+    assert rc == 2 and "missing kernel argument" in err and "Traceback" not in err
