@@ -75,3 +75,11 @@ def test_python_kernel_and_usage_errors(tmp_path):
     assert rc == 0 and "Breakpoint 1, line 10" in b["run"] and "inactive" in b["info lanes"]
     rc, out, err = debug([str(HERE / "divergent.vk"), "--grid", "1", "--block", "64"], "")
     assert rc == 2 and "missing kernel argument" in err and "Traceback" not in err
+
+
+def test_asm_debug_info():
+    p = subprocess.run([sys.executable, "-m", "vgpu.cli", "asm", "--debug-info", str(HERE / "divergent.vk")],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0
+    tail = p.stdout.split("// variable locations", 1)[1]
+    assert "  i            %r1" in tail and "(line 11)" in tail and "  k " in tail

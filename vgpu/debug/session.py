@@ -471,7 +471,8 @@ class Session(Observer):
                 more = f" ({nlanes} lanes of this instruction wrote it)" if nlanes > 1 else ""
                 detail = (f"watchpoint {wp.number}: {wp.expr}  old = {old}  new = {new}  written by block {b} "
                           f"thread {t} at line {self.lines[pc]} (pc {pc}){more}")
-                self._pause(Stop("watch", self.step_count, pc, self.lines[pc], breakpoint=wp.number,
+                now = int(wave.simt.pc[lane // 32])              # the writer's warp, past the store
+                self._pause(Stop("watch", self.step_count, now, self.lines[now], breakpoint=wp.number,
                                  detail=detail), wave)
                 return
 
