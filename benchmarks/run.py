@@ -2,12 +2,17 @@
 CUDA simulator for comparison.
 
     python benchmarks/run.py [--numba-python PATH] [--only NAME ...] [--sms N] [--repeat N]
+                             [--executor interp|compiled|auto|both]
     python benchmarks/run.py --workers [--repeat N]
     python benchmarks/run.py --checks [--baseline benchmarks/baseline.json] [--record FILE]
 
-Prints per kernel: seconds of the launch, simulated threads/s, simulated thread-instructions/s
-(active threads per executed instruction), and the ratio of vgpu's threads/s to Numba's.  Every
-result is checked against numpy.  The kernels mirror benchmarks/numba_sim.py.
+Prints per kernel and executor (--executor, default both: the numpy interpreter and the compiled
+executor, docs/executor.md): seconds of the launch (wall) and CPU seconds of this process,
+simulated threads/s, simulated thread-instructions/s (active threads per executed instruction),
+both from the wall seconds, and the ratio of vgpu's threads/s to Numba's.  Every result is checked
+against numpy.  vector_add, matmul, reduce and collatz mirror benchmarks/numba_sim.py (saxpy and
+the global-atomic histogram have no Numba figure).  A compiled launch's first run (translation)
+is not counted: each kernel runs once before it is timed.
 
 --workers instead compares SM worker processes (vgpu.sim.pool): compute-heavy launches (tiled
 matmul 512x512, the divergent Collatz kernel) with workers=0, 1 and 2 (best of --repeat: wall
@@ -33,6 +38,7 @@ import numpy as np
 
 from vgpu.pipeline import compile_source
 from vgpu.sim import SimDevice
+from vgpu.sim.launch import encode_params
 from vgpu.sim import CHECKS
 
 KERNELS = r"""
@@ -42,6 +48,16 @@ KERNELS = r"""
 __global__ void vector_add(const float *a, const float *b, float *c, int n) {
     int i = blockIdx.x * blockDim.x + threadIdx.x;
     if (i < n) c[i] = a[i] + b[i];
+}
+
+__global__ void saxpy(float a, const float *x, float *y, int n) {
+    int i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i < n) y[i] = a * x[i] + y[i];
+}
+
+__global__ void histogram(const unsigned *x, unsigned *bins, int n) {
+    int i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i < n) atomicAdd(&bins[x[i] & 255], 1u);
 }
 
 __global__ void matmul(const float *A, const float *B, float *C, int n) {
@@ -101,6 +117,11 @@ def _get(dev, addr, dtype, n):
     return np.frombuffer(dev.read(addr, np.dtype(dtype).itemsize * n), dtype)
 
 
+def params(mod, kernel: str, values) -> bytes:
+    """The kernel's packed .param bytes for `values` (as vgpu.runtime packs them)."""
+    return encode_params(kernel, mod.kernel(kernel).code.params, values)
+
+
 def collatz_ref(start):
     out = np.zeros(start.size, np.int32)
     for k, x in enumerate(start.tolist()):
@@ -117,25 +138,42 @@ def cases(dev, mod, rng):
     n = 1 << 20
     a, b = rng.random(n, dtype=np.float32), rng.random(n, dtype=np.float32)
     pa, pb, pc = _put(dev, a), _put(dev, b), _put(dev, np.zeros(n, np.float32))
-    yield ("vector_add", n, lambda **kw: dev.launch(mod, "vector_add", [pa, pb, pc, n], grid=n // 256, block=256,
-                                                   **kw),
+    yield ("vector_add", n, lambda **kw: dev.launch(mod, "vector_add", params(mod, "vector_add", [pa, pb, pc, n]),
+                                                   grid=n // 256, block=256, **kw),
            lambda: np.array_equal(_get(dev, pc, np.float32, n), a + b))
+    y = rng.random(n, dtype=np.float32)
+    py = _put(dev, y)
+    saxpy = params(mod, "saxpy", [2.5, pa, py, n])
+
+    def run_saxpy(**kw):
+        dev.write(py, y)
+        return dev.launch(mod, "saxpy", saxpy, grid=n // 256, block=256, **kw)
+    yield ("saxpy", n, run_saxpy, lambda: np.array_equal(_get(dev, py, np.float32, n), np.float32(2.5) * a + y))
+    hx = rng.integers(0, 1 << 32, n, dtype=np.uint32)
+    phx, pbins = _put(dev, hx), _put(dev, np.zeros(256, np.uint32))
+    hist = params(mod, "histogram", [phx, pbins, n])
+
+    def run_hist(**kw):
+        dev.memset(pbins, 0, 1024)
+        return dev.launch(mod, "histogram", hist, grid=n // 256, block=256, **kw)
+    yield ("histogram", n, run_hist,
+           lambda: np.array_equal(_get(dev, pbins, np.uint32, 256), np.bincount(hx & 255, minlength=256)))
     m = 256
     A, B = rng.random((m, m), dtype=np.float32), rng.random((m, m), dtype=np.float32)
     pA, pB, pC = _put(dev, A), _put(dev, B), _put(dev, np.zeros(m * m, np.float32))
-    yield ("matmul", m * m, lambda **kw: dev.launch(mod, "matmul", [pA, pB, pC, m], grid=(m // 16, m // 16),
+    yield ("matmul", m * m, lambda **kw: dev.launch(mod, "matmul", params(mod, "matmul", [pA, pB, pC, m]), grid=(m // 16, m // 16),
                                                     block=(16, 16), **kw),
            lambda: np.allclose(_get(dev, pC, np.float32, m * m).reshape(m, m), A @ B, rtol=1e-4))
     r = 1 << 20
     x = rng.random(r, dtype=np.float32)
     px, pp = _put(dev, x), _put(dev, np.zeros(r // 512, np.float32))
-    yield ("reduce", r // 2, lambda **kw: dev.launch(mod, "reduce", [px, pp, r], grid=r // 512, block=256, **kw),
+    yield ("reduce", r // 2, lambda **kw: dev.launch(mod, "reduce", params(mod, "reduce", [px, pp, r]), grid=r // 512, block=256, **kw),
            lambda: np.isclose(_get(dev, pp, np.float32, r // 512).sum(dtype=np.float64), x.sum(dtype=np.float64),
                               rtol=1e-5))
     k = 1 << 16
     st = rng.integers(1, 100_000, k).astype(np.uint32)
     ps, po = _put(dev, st), _put(dev, np.zeros(k, np.int32))
-    yield ("collatz", k, lambda **kw: dev.launch(mod, "collatz", [ps, po, k], grid=k // 256, block=256, **kw),
+    yield ("collatz", k, lambda **kw: dev.launch(mod, "collatz", params(mod, "collatz", [ps, po, k]), grid=k // 256, block=256, **kw),
            lambda: np.array_equal(_get(dev, po, np.int32, k), collatz_ref(st)))
 
 
@@ -187,14 +225,14 @@ def workers_comparison(repeat: int) -> bool:
     ok = True
     for label, (kernel, args, grid, block) in jobs.items():
         runs, outs = {}, {}
-        devs = {w: SimDevice(workers=w, echo_printf=False) for w in (0, 1, 2)}
+        devs = {w: SimDevice(workers=w, echo_printf=False, executor="interp") for w in (0, 1, 2)}
         mods = {w: d.load(program) for w, d in devs.items()}
         ptrs = {w: [_put(d, a) if isinstance(a, np.ndarray) else a for a in args] for w, d in devs.items()}
         for rep in range(repeat + 1):                    # round 0 starts the pools and is not counted
             for w, dev in devs.items():
                 pids = dev.pool.pids if dev.pool else []
                 c0, t0 = cpu_seconds(pids), time.perf_counter()
-                res = dev.launch(mods[w], kernel, ptrs[w], grid=grid, block=block)
+                res = dev.launch(mods[w], kernel, params(mods[w], kernel, ptrs[w]), grid=grid, block=block)
                 wall, c1 = time.perf_counter() - t0, cpu_seconds(pids)
                 cpu = [b - a for a, b in zip(c0, c1)]
                 if rep:
@@ -209,16 +247,17 @@ def workers_comparison(repeat: int) -> bool:
         (w1, c1, _, _), (w2, _, b2, _) = min(runs[1]), min(runs[2])
         print(f"{label:16s} 2 workers over 1: {w1 / w2:.2f}x wall; {c1 / b2:.2f}x on idle cores "
               "(cpu with 1 worker / cpu of the busiest process with 2)", flush=True)
-    dev = SimDevice(workers=2, echo_printf=False)
+    dev = SimDevice(workers=2, echo_printf=False, executor="interp")
     mod = dev.load(program)
     p = _put(dev, np.zeros(64, np.float32))
-    dev.launch(mod, "vector_add", [p, p, p, 64], grid=64, block=256)      # two waves: starts the pool
+    dev.launch(mod, "vector_add", params(mod, "vector_add", [p, p, p, 64]), grid=64, block=256)  # starts the pool
+    tiny = params(mod, "vector_add", [p, p, p, 32])
     for label, grid in (("tiny launch (1 block of 32 threads, in-process)", 1),
                         ("two-wave launch (256 blocks of 32 threads, on the pool)", 256)):
         times = []
         for _ in range(200):
             t0 = time.perf_counter()
-            dev.launch(mod, "vector_add", [p, p, p, 32], grid=grid, block=32)
+            dev.launch(mod, "vector_add", tiny, grid=grid, block=32)
             times.append(time.perf_counter() - t0)
         times.sort()
         print(f"{label}, pool warm: median {times[100] * 1e3:.2f} ms, best {times[0] * 1e3:.2f} ms")
@@ -256,6 +295,8 @@ def main(argv=None) -> int:
     ap.add_argument("--only", nargs="*", help="kernels to run")
     ap.add_argument("--sms", type=int, default=4)
     ap.add_argument("--repeat", type=int, default=1, help="launches per kernel; the fastest counts")
+    ap.add_argument("--executor", choices=("interp", "compiled", "auto", "both"), default="both",
+                    help="who runs the launches (default both: the interpreter, then the compiled executor)")
     ap.add_argument("--workers", action="store_true", help="compare SM worker processes (0, 1, 2) instead")
     ap.add_argument("--checks", action="store_true", help="also print each sanitizer's slowdown factor")
     ap.add_argument("--baseline", help="a JSON file of unchecked seconds per kernel (--record) to compare with")
@@ -263,32 +304,45 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     if args.workers:
         return 0 if workers_comparison(max(args.repeat, 1)) else 1
-    dev = SimDevice(num_sms=args.sms, echo_printf=False, workers=0)
-    mod = dev.load(compile_source(KERNELS, "benchmarks.vk"))
-    rng = np.random.default_rng(1)
     numba = numba_rates(args.numba_python) if not args.only else {}
-    print(f"{'kernel':12s} {'seconds':>8s} {'threads/s':>12s} {'thread-inst/s':>14s} {'vs numba':>9s}  ok")
+    print(f"{'kernel':12s} {'executor':8s} {'seconds':>8s} {'cpu s':>7s} {'threads/s':>12s} {'thread-inst/s':>14s} "
+          f"{'vs numba':>9s}  ok")
     ok_all = True
     baseline = json.loads(Path(args.baseline).read_text()) if args.baseline else {}
     recorded = {}
-    for name, threads, launch, check in cases(dev, mod, rng):
+    executors = ("interp", "compiled") if args.executor == "both" else (args.executor,)
+    devs = {e: SimDevice(num_sms=args.sms, echo_printf=False, workers=0, executor=e) for e in executors}
+    mods = {e: d.load(compile_source(KERNELS, "benchmarks.vk")) for e, d in devs.items()}
+    runs = {e: list(cases(d, mods[e], np.random.default_rng(1))) for e, d in devs.items()}
+    for i, (name, threads, _, _) in enumerate(runs[executors[0]]):
         if args.only and name not in args.only:
             continue
-        res = min((launch() for _ in range(args.repeat)), key=lambda r: r.seconds)
-        ok = bool(check())
-        ok_all &= ok
-        rate = threads / res.seconds
-        ratio = f"{rate / numba[name]:8.0f}x" if name in numba else "        -"
-        print(f"{name:12s} {res.seconds:8.3f} {rate:12.3e} {res.stats['thread_instructions'] / res.seconds:14.3e} "
-              f"{ratio}  {'yes' if ok else 'NO'}", flush=True)
-        recorded[name] = res.seconds
+        for e in executors:
+            _, _, launch, check = runs[e][i]
+            if e != "interp":
+                launch()                         # translation, not counted
+            timed = []
+            for _ in range(args.repeat):
+                c0 = time.process_time()
+                r = launch()
+                timed.append((r.seconds, time.process_time() - c0, r))
+            seconds, cpu, res = min(timed, key=lambda t: t[0])
+            ok = bool(check())
+            ok_all &= ok
+            rate = threads / seconds
+            ratio = f"{rate / numba[name]:8.0f}x" if name in numba else "        -"
+            print(f"{name:12s} {e:8s} {seconds:8.3f} {cpu:7.3f} {rate:12.3e} "
+                  f"{res.stats['thread_instructions'] / seconds:14.3e} {ratio}  {'yes' if ok else 'NO'}", flush=True)
+            if e == executors[0]:
+                recorded[name] = seconds
         if name in baseline:
-            print(f"{'':12s} baseline {baseline[name]:.3f} s: {res.seconds / baseline[name]:.3f}x", flush=True)
+            print(f"{'':12s} baseline {baseline[name]:.3f} s: {recorded[name] / baseline[name]:.3f}x", flush=True)
         if args.checks:
+            launch = runs[executors[0]][i][2]
             factors = []
             for tool in CHECKS:
                 checked = min((launch(check=tool) for _ in range(args.repeat)), key=lambda r: r.seconds)
-                factors.append(f"{tool} {checked.seconds / res.seconds:.1f}x")
+                factors.append(f"{tool} {checked.seconds / recorded[name]:.1f}x")
             print(f"{'':12s} slowdown: {', '.join(factors)}", flush=True)
     if args.record:
         Path(args.record).write_text(json.dumps(recorded, indent=1) + "\n")

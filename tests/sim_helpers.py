@@ -5,6 +5,7 @@ import numpy as np
 
 from vgpu.isa import assemble
 from vgpu.sim import SimDevice
+from vgpu.sim.launch import encode_params
 
 
 def load(text: str, dev: SimDevice | None = None, filename: str = "t.vasm", **kw):
@@ -23,9 +24,15 @@ def get(dev: SimDevice, addr: int, dtype, n: int) -> np.ndarray:
     return np.frombuffer(dev.read(addr, np.dtype(dtype).itemsize * n), dtype).copy()
 
 
+def params(mod, kernel: str, values) -> bytes:
+    """The kernel's packed .param bytes for raw values (pointers as device addresses), as the
+    runtime packs them; the errors of an unknown kernel or a wrong count are the launch's."""
+    return encode_params(kernel, mod.kernel(kernel).code.params, list(values))
+
+
 def run(text: str, kernel: str, args, grid=1, block=32, shared=0, dev=None, **kw):
     dev, mod = load(text, dev, **kw)
-    return dev, dev.launch(mod, kernel, args, grid=grid, block=block, shared=shared)
+    return dev, dev.launch(mod, kernel, params(mod, kernel, args), grid=grid, block=block, shared=shared)
 
 
 def entry(name: str, params: str, body: str, regs: str = "", decls: str = "") -> str:

@@ -14,6 +14,8 @@ from vgpu.sim import SimDevice
 from vgpu.sim.observe.counters import DEFINITIONS, MEMORY_KEYS, Counters
 from vgpu.sim.occupancy import theoretical
 
+from sim_helpers import params
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 
@@ -86,7 +88,7 @@ def probes():
 def launch(probes, kernel, *args, grid=8, block=64):
     dev, mod = probes
     bufs = [dev.malloc(32 * 8 * grid * block) if a is None else a for a in args]
-    return dev.launch(mod, kernel, bufs, grid=grid, block=block)
+    return dev.launch(mod, kernel, params(mod, kernel, bufs), grid=grid, block=block)
 
 
 @pytest.mark.parametrize("kernel, per_request", [("load_unit", 4), ("load_stride2", 8), ("load_stride32", 32)])
@@ -147,7 +149,8 @@ def test_instruction_classes_add_up(probes):
 
 def test_memory_counters_only_when_asked():
     dev = SimDevice(echo_printf=False)
-    res = dev.launch(dev.load(compile_source(PROBES, "p.vk")), "load_unit", [dev.malloc(4096), dev.malloc(4096)],
+    mod = dev.load(compile_source(PROBES, "p.vk"))
+    res = dev.launch(mod, "load_unit", params(mod, "load_unit", [dev.malloc(4096), dev.malloc(4096)]),
                      grid=2, block=32)
     assert isinstance(res.stats, Counters)
     assert not any(k in res.stats for k in MEMORY_KEYS)
@@ -157,7 +160,9 @@ def test_memory_counters_only_when_asked():
 def test_counters_do_not_depend_on_how_blocks_are_spread(probes):
     src_dev, mod = probes
     one = SimDevice(num_sms=1, echo_printf=False, counters=True)
-    r1 = one.launch(one.load(mod.program), "shared_every_other", [one.malloc(4096)], grid=8, block=32).stats
+    loaded = one.load(mod.program)
+    r1 = one.launch(loaded, "shared_every_other", params(loaded, "shared_every_other", [one.malloc(4096)]), grid=8,
+                    block=32).stats
     r4 = launch(probes, "shared_every_other", None, grid=8, block=32).stats
     assert {k: v for k, v in r1.items() if k not in ("steps", "waves")} == \
            {k: v for k, v in r4.items() if k not in ("steps", "waves")}

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim_helpers import STORE_R2, entry, get, load, put
+from sim_helpers import STORE_R2, entry, get, load, params, put
 from vgpu.sim import (BarrierDeadlock, InvalidFree, InvalidLaunch, Misaligned, OutOfBounds, SimDevice, Trap,
                       UseAfterFree, Watchdog)
 from vgpu.sim.config import MAX_STEPS
@@ -38,7 +38,7 @@ def test_vector_add_partial_grid():
     a, b = np.arange(n, dtype=np.float32), np.linspace(0, 1, n, dtype=np.float32)
     dev, mod = load(VADD)
     pa, pb, pc = put(dev, a), put(dev, b), put(dev, np.zeros(n, np.float32))
-    res = dev.launch(mod, "vadd", [pa, pb, pc, n], grid=(4,), block=(256,))
+    res = dev.launch(mod, "vadd", params(mod, "vadd", [pa, pb, pc, n]), grid=(4,), block=(256,))
     assert np.array_equal(get(dev, pc, np.float32, n), a + b)
     assert res.stats["thread_instructions"] > 0 and res.stats["warp_instructions"] == sum(res.op_counts.values())
     assert res.op_counts["st.global.f32"] == -(-n // 32)       # only warps with a lane below n
@@ -51,7 +51,7 @@ def test_vector_add_is_deterministic_and_independent_of_sms():
     for sms in (1, 4, 7):
         dev, mod = load(VADD, num_sms=sms)
         pa, pc = put(dev, a), put(dev, np.zeros(n, np.float32))
-        dev.launch(mod, "vadd", [pa, pa, pc, n], grid=(-(-n // 128),), block=(128,))
+        dev.launch(mod, "vadd", params(mod, "vadd", [pa, pa, pc, n]), grid=(-(-n // 128),), block=(128,))
         outs.append(dev.read(pc, 4 * n))
     assert outs[0] == outs[1] == outs[2]
 
@@ -83,7 +83,7 @@ $END:
 def test_nested_divergence_reconverges():
     dev, mod = load(NESTED)
     out = put(dev, np.zeros(64, np.uint32))
-    res = dev.launch(mod, "nested", [out], grid=1, block=64)
+    res = dev.launch(mod, "nested", params(mod, "nested", [out]), grid=1, block=64)
     t = np.arange(64)
     want = np.where(t % 2 == 1, np.where(t & 2, 110, 120), np.where(t < 8, 0, 1000))
     assert np.array_equal(get(dev, out, np.uint32, 64), want)
@@ -108,7 +108,7 @@ $DONE:
 def test_loop_with_divergent_exit():
     dev, mod = load(LOOP)
     out = put(dev, np.zeros(96, np.uint32))
-    res = dev.launch(mod, "loop", [out], grid=1, block=96)
+    res = dev.launch(mod, "loop", params(mod, "loop", [out]), grid=1, block=96)
     t = np.arange(96)
     assert np.array_equal(get(dev, out, np.uint32, 96), t * (t + 1) // 2)
     assert res.op_counts["st.global.u32"] == 3
@@ -142,7 +142,7 @@ $RET:
 def test_early_return_before_barrier(n):
     dev, mod = load(EARLY)
     out = put(dev, np.full(128, 7, np.uint32))
-    res = dev.launch(mod, "early", [out, n], grid=2, block=64)
+    res = dev.launch(mod, "early", params(mod, "early", [out, n]), grid=2, block=64)
     got = get(dev, out, np.uint32, 128).reshape(2, 64)
     t = np.arange(n)
     for blk in range(2):
@@ -175,7 +175,7 @@ $JOIN:
 def test_barriers_in_both_paths_count_threads():
     dev, mod = load(DIVERGENT_BARRIERS)
     out = put(dev, np.zeros(64, np.uint32))
-    dev.launch(mod, "twobars", [out], grid=1, block=64)
+    dev.launch(mod, "twobars", params(mod, "twobars", [out]), grid=1, block=64)
     assert np.array_equal(get(dev, out, np.uint32, 64), np.arange(64) ^ 1)
 
 
@@ -193,7 +193,7 @@ def test_barrier_counts_only_threads_that_have_not_exited():
     # As on Volta and later GPUs: the threads that skip the barrier exit, so it completes.
     dev, mod = load(EXITING)
     out = put(dev, np.zeros(64, np.uint32))
-    res = dev.launch(mod, "exiting", [out], grid=1, block=64)
+    res = dev.launch(mod, "exiting", params(mod, "exiting", [out]), grid=1, block=64)
     assert (get(dev, out, np.uint32, 64) == 1).all() and res.stats["barriers"] == 1
 
 
@@ -216,7 +216,7 @@ def test_barrier_deadlock_is_detected():
     dev, mod = load(DEADLOCK)
     out = put(dev, np.zeros(32, np.uint32))
     with pytest.raises(BarrierDeadlock) as e:
-        dev.launch(mod, "deadlock", [out], grid=1, block=32)
+        dev.launch(mod, "deadlock", params(mod, "deadlock", [out]), grid=1, block=32)
     msg = str(e.value)
     assert "reached by 16 of the block's 32 live threads" in msg and "'deadlock'" in msg and "k.vk:5" in msg
     assert "thread (0,0,0) can never arrive: it waits at line 3 (bar.warp.sync" in msg
@@ -226,7 +226,7 @@ def test_infinite_loop_hits_the_watchdog():
     text = entry("spin", "", "$L:\n    bra $L;")
     dev, mod = load(text, max_instructions=10_000)
     with pytest.raises(Watchdog) as e:
-        dev.launch(mod, "spin", [], grid=2, block=64)
+        dev.launch(mod, "spin", params(mod, "spin", []), grid=2, block=64)
     assert "budget" in str(e.value) and "'spin'" in str(e.value)
 
 
@@ -254,7 +254,7 @@ def test_barrier_deadlock_of_one_block_is_detected_while_another_block_spins():
     block 0 stops moving, not when the watchdog stops block 1."""
     dev, mod = load(DEADLOCK_BESIDE_A_SPIN, max_steps=10 ** 12, max_instructions=10 ** 15)
     with pytest.raises(BarrierDeadlock) as e:
-        dev.launch(mod, "deadlock", [put(dev, np.zeros(64, np.uint32))], grid=2, block=32)
+        dev.launch(mod, "deadlock", params(mod, "deadlock", [put(dev, np.zeros(64, np.uint32))]), grid=2, block=32)
     msg = str(e.value)
     assert "reached by 16 of the block's 32 live threads" in msg and "block (0,0,0)" in msg
     assert "thread (0,0,0) can never arrive: it waits at line 3 (bar.warp.sync" in msg
@@ -278,7 +278,7 @@ $WAIT:
     dev, mod = load(text)
     p = dev.malloc(4)
     with pytest.raises(Watchdog) as e:
-        dev.launch(mod, "spin", [p], grid=1, block=64)
+        dev.launch(mod, "spin", params(mod, "spin", [p]), grid=1, block=64)
     msg = str(e.value)
     assert f"{MAX_STEPS:,} scheduler steps" in msg and "thread (0,0,0)" in msg
     assert "vgpu.Device(max_steps=...)" in msg and "vgpuc run --max-steps N" in msg
@@ -304,7 +304,7 @@ def _fault(off, nbytes=1024, free=False, block=32):
     if free:
         dev.free(p)
     with pytest.raises(Exception) as e:
-        dev.launch(mod, "loader", [p, off], grid=1, block=block)
+        dev.launch(mod, "loader", params(mod, "loader", [p, off]), grid=1, block=block)
     return p, e.value
 
 
@@ -330,7 +330,7 @@ def test_use_after_free():
 def test_null_pointer():
     dev, mod = load(LOADER)
     with pytest.raises(OutOfBounds) as e:
-        dev.launch(mod, "loader", [0, 0], grid=1, block=32)
+        dev.launch(mod, "loader", params(mod, "loader", [0, 0]), grid=1, block=32)
     assert "null pointer" in str(e.value)
 
 
@@ -346,27 +346,27 @@ SHARED_OOB = entry("soob", ".param .u32 i", """
 
 def test_shared_out_of_bounds_and_dynamic_size():
     dev, mod = load(SHARED_OOB)
-    dev.launch(mod, "soob", [15], grid=1, block=32)
+    dev.launch(mod, "soob", params(mod, "soob", [15]), grid=1, block=32)
     with pytest.raises(OutOfBounds) as e:
-        dev.launch(mod, "soob", [16], grid=1, block=32)
+        dev.launch(mod, "soob", params(mod, "soob", [16]), grid=1, block=32)
     assert "shared store" in str(e.value) and "(64 bytes)" in str(e.value)
-    dev.launch(mod, "soob", [16], grid=1, block=32, shared=4)    # dynamic shared memory extends the window
+    dev.launch(mod, "soob", params(mod, "soob", [16]), grid=1, block=32, shared=4)    # dynamic shared memory extends the window
 
 
 def test_trap_and_invalid_launches():
     dev, mod = load(entry("t", ".param .u32 x", "    trap;"))
     with pytest.raises(Trap):
-        dev.launch(mod, "t", [1], grid=1, block=1)
+        dev.launch(mod, "t", params(mod, "t", [1]), grid=1, block=1)
     for kw, words in ((dict(block=1025), "1024"), (dict(block=(1, 1, 65)), "dimension z"),
                       (dict(grid=0), "dimension x"), (dict(shared=48 * 1024 + 1), "shared memory")):
         with pytest.raises(InvalidLaunch) as e:
-            dev.launch(mod, "t", [1], **{"grid": 1, "block": 1, **kw})
+            dev.launch(mod, "t", params(mod, "t", [1]), **{"grid": 1, "block": 1, **kw})
         assert words in str(e.value)
     with pytest.raises(InvalidLaunch) as e:
-        dev.launch(mod, "t", [], grid=1, block=1)
+        dev.launch(mod, "t", params(mod, "t", []), grid=1, block=1)
     assert "takes 1 arguments (x), got 0" in str(e.value)
     with pytest.raises(InvalidLaunch) as e:
-        dev.launch(mod, "nope", [], grid=1, block=1)
+        dev.launch(mod, "nope", params(mod, "nope", []), grid=1, block=1)
     assert "kernels in this program: t" in str(e.value)
 
 
@@ -405,10 +405,10 @@ def test_warp_stack_operations():
 
 
 def test_hand_built_program_and_unsupported_instruction():
-    from vgpu.isa.program import Imm, Instr, KernelCode, Mem, ParamInfo, Program, Reg, SReg, Sym
+    from vgpu.isa.program import Imm, Instr, KernelCode, Mem, ParamInfo, Program, Reg, SReg, Sym, layout_params
     from vgpu.sim import Unsupported
     from vgpu.types import U64
-    k = KernelCode("fill", [ParamInfo("out", U64, is_pointer=True, symbol="out")], instrs=[
+    k = KernelCode("fill", layout_params([ParamInfo("out", U64, is_pointer=True, symbol="out")]), instrs=[
         Instr("ld", ("param",), ("u64",), [Reg("%rd1"), Mem(Sym("out"))]),
         Instr("mov", (), ("u32",), [Reg("%r1"), SReg("%tid.x")]),
         Instr("mul", ("wide",), ("u32",), [Reg("%rd2"), Reg("%r1"), Imm(4)]),
@@ -418,11 +418,12 @@ def test_hand_built_program_and_unsupported_instruction():
     dev = SimDevice(echo_printf=False)
     mod = dev.load(Program({"fill": k}, filename="hand.vasm"))
     out = put(dev, np.zeros(40, np.uint32))
-    dev.launch(mod, "fill", [out], grid=1, block=40)
+    dev.launch(mod, "fill", params(mod, "fill", [out]), grid=1, block=40)
     assert np.array_equal(get(dev, out, np.uint32, 40), np.arange(40))
     k.instrs.insert(0, Instr("frobnicate", (), ("u32",), [Reg("%r1")], line=3))
     with pytest.raises(Unsupported) as e:
-        dev.launch(dev.load(Program({"fill": k}, filename="hand.vasm")), "fill", [out], grid=1, block=1)
+        bad = dev.load(Program({"fill": k}, filename="hand.vasm"))
+        dev.launch(bad, "fill", params(bad, "fill", [out]), grid=1, block=1)
     assert "frobnicate" in str(e.value) and "'fill'" in str(e.value)
 
 
@@ -449,10 +450,10 @@ def _resources(regs: str = "", local: str = "") -> str:
 def test_launch_beyond_a_resource_limit_is_a_clear_invalid_launch(text, block, words):
     dev, mod = load(text)
     with pytest.raises(InvalidLaunch) as e:
-        dev.launch(mod, "big", [], grid=1, block=block)
+        dev.launch(mod, "big", params(mod, "big", []), grid=1, block=block)
     assert "too many resources requested for launch" in str(e.value) and words in str(e.value)
 
 
 def test_launch_within_the_register_limit_runs():
     dev, mod = load(_resources(regs="200"))
-    assert dev.launch(mod, "big", [], grid=1, block=256).stats["warp_instructions"] == 8 * 2        # mov, ret
+    assert dev.launch(mod, "big", params(mod, "big", []), grid=1, block=256).stats["warp_instructions"] == 8 * 2        # mov, ret

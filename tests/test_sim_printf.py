@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim_helpers import entry, load
+from sim_helpers import entry, load, params
 from vgpu.sim.printf import format_c
 
 
@@ -68,7 +68,7 @@ def test_printf_end_to_end_order_and_echo(capsys):
     # fmt = "b%d t%3d %.2f %s\n"
     dev, mod = load(PRINTF)
     dev.echo_printf = True
-    res = dev.launch(mod, "hello", [0.5], grid=3, block=(40,))
+    res = dev.launch(mod, "hello", params(mod, "hello", [0.5]), grid=3, block=(40,))
     want = [f"b{b} t{t:3d} {t + 0.5:.2f} ok\n" for b in range(3) for t in range(40) if t != 33]
     assert res.printf == want
     assert capsys.readouterr().out == "".join(want)
@@ -77,7 +77,7 @@ def test_printf_end_to_end_order_and_echo(capsys):
 def test_same_bytes_twice():
     dev1, mod1 = load(PRINTF)
     dev2, mod2 = load(PRINTF)
-    r1 = dev1.launch(mod1, "hello", [1.0], grid=5, block=64)
-    r2 = dev2.launch(mod2, "hello", [1.0], grid=5, block=64)
+    r1 = dev1.launch(mod1, "hello", params(mod1, "hello", [1.0]), grid=5, block=64)
+    r2 = dev2.launch(mod2, "hello", params(mod2, "hello", [1.0]), grid=5, block=64)
     assert r1.printf == r2.printf and r1.stats == r2.stats
     assert r1.printf[:2] == ["b0 t  0 1.00 ok\n", "b0 t  1 2.00 ok\n"] and len(r1.printf) == 5 * 63

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim_helpers import STORE_R2, entry, get, load, put
+from sim_helpers import STORE_R2, entry, get, load, params, put
 from vgpu.sim import WarpSyncError
 
 
@@ -24,7 +24,7 @@ def run_atom(body, init, n=64, block=64, dtype=np.uint32, decls=""):
     dev, mod = load(atom_kernel(body, decls))
     x = put(dev, np.array(init, dtype))
     out = put(dev, np.zeros(n, np.uint32))
-    dev.launch(mod, "k", [x, out], grid=n // block, block=block)
+    dev.launch(mod, "k", params(mod, "k", [x, out]), grid=n // block, block=block)
     return get(dev, x, dtype, len(np.atleast_1d(init))), get(dev, out, np.uint32, n)
 
 
@@ -140,7 +140,7 @@ $SKIP:
 def shfl(mode, b, c, **kw):
     dev, mod = load(shfl_kernel(mode, b, c, **kw))
     out = put(dev, np.zeros(64, np.uint32))
-    dev.launch(mod, "k", [out], grid=1, block=64)
+    dev.launch(mod, "k", params(mod, "k", [out]), grid=1, block=64)
     return get(dev, out, np.uint32, 64)[:32]
 
 
@@ -196,7 +196,7 @@ $OUT:
 """ + STORE_R2 + "    ret;")
     dev, mod = load(text)
     out = put(dev, np.zeros(32, np.uint32))
-    res = dev.launch(mod, "k", [out], grid=1, block=32)
+    res = dev.launch(mod, "k", params(mod, "k", [out]), grid=1, block=32)
     lane = np.arange(32)
     v = lane + np.where(lane % 2 == 0, 200, 100)
     want = np.where((lane >= 24) & (lane % 2 == 0), 777, v[lane ^ 2])
@@ -218,7 +218,7 @@ def test_votes(mode, want):
 """ + STORE_R2 + "    ret;")
         dev, mod = load(text)
         out = put(dev, np.zeros(32, np.uint32))
-        dev.launch(mod, "k", [out], grid=1, block=32)
+        dev.launch(mod, "k", params(mod, "k", [out]), grid=1, block=32)
         p = np.arange(32) >= k
         m = np.ones(32, bool)
         assert (get(dev, out, np.uint32, 32) == int(want(p, m))).all()
@@ -241,7 +241,7 @@ $X:
 """ + STORE_R2 + "    ret;")
     dev, mod = load(text)
     out = put(dev, np.zeros(32, np.uint32))
-    dev.launch(mod, "k", [out], grid=1, block=32)
+    dev.launch(mod, "k", params(mod, "k", [out]), grid=1, block=32)
     odd20 = sum(1 << i for i in range(1, 20, 2))
     lane = np.arange(20)
     assert np.array_equal(get(dev, out, np.uint32, 32)[:20], (odd20 ^ 0xFFFFF) + lane)
@@ -261,7 +261,7 @@ def test_bar_red_popc_and_or():
 """ + STORE_R2 + "    ret;")
     dev, mod = load(text)
     out = put(dev, np.zeros(192, np.uint32))
-    dev.launch(mod, "k", [out], grid=2, block=96)
+    dev.launch(mod, "k", params(mod, "k", [out]), grid=2, block=96)
     assert (get(dev, out, np.uint32, 192) == 150).all()
 
 
@@ -294,7 +294,7 @@ $FILL:
     assert dev.read(mod.symbol_address("coef"), 8) == bytes([1, 0, 0, 0, 44, 1, 0, 0])
     assert mod.symbol_size("counter") == 4
     out = put(dev, np.zeros(64, np.uint32))
-    dev.launch(mod, "k", [out, 5], grid=1, block=64)
+    dev.launch(mod, "k", params(mod, "k", [out, 5]), grid=1, block=64)
     assert np.array_equal(get(dev, out, np.uint32, 64), 5 * np.arange(64) + 300 + 7)
 
 
@@ -333,7 +333,7 @@ def test_special_registers_3d():
     dev, mod = load(text, num_sms=3)
     grid, block = (3, 2, 2), (5, 3, 2)
     out = put(dev, np.zeros(12 * 30, np.uint32))
-    dev.launch(mod, "k", [out], grid=grid, block=block)
+    dev.launch(mod, "k", params(mod, "k", [out]), grid=grid, block=block)
     got = get(dev, out, np.uint32, 360).reshape(12, 30)
     b, t = np.arange(12)[:, None], np.arange(30)[None, :]
     assert np.array_equal(got, (b << 16) | ((b % 3) << 12) | t)
@@ -364,11 +364,11 @@ def test_grid_sync_and_cooperative_limit():
     from vgpu.sim import InvalidLaunch
     dev, mod = load(GRID_SYNC, num_sms=2)
     x, out = put(dev, np.zeros(16, np.uint32)), put(dev, np.zeros(16 * 64, np.uint32))
-    dev.launch(mod, "k", [x, out], grid=16, block=64)
+    dev.launch(mod, "k", params(mod, "k", [x, out]), grid=16, block=64)
     want = np.tile((np.arange(16) + 1) % 16 + 100, (64, 1)).T
     assert np.array_equal(get(dev, out, np.uint32, 1024).reshape(16, 64), want)
     with pytest.raises(InvalidLaunch) as e:                       # 2 SMs x 8 blocks of 256 threads
-        dev.launch(mod, "k", [x, out], grid=17, block=256)
+        dev.launch(mod, "k", params(mod, "k", [x, out]), grid=17, block=256)
     assert "cooperative" in str(e.value)
 
 
@@ -379,7 +379,7 @@ def test_random_schedule_is_seeded_and_gives_the_same_race_free_result():
     for seed in (1, 1, 2):
         dev, mod = load(atom_kernel(body), dev=SimDevice(schedule="random", seed=seed, echo_printf=False))
         x, out = put(dev, np.zeros(1, np.uint32)), put(dev, np.zeros(256, np.uint32))
-        dev.launch(mod, "k", [x, out], grid=4, block=64)
+        dev.launch(mod, "k", params(mod, "k", [x, out]), grid=4, block=64)
         assert get(dev, x, np.uint32, 1)[0] == 256 * 257 // 2
         outs.append(get(dev, out, np.uint32, 256))
     assert np.array_equal(outs[0], outs[1])                       # same seed: same interleaving
@@ -415,7 +415,7 @@ def test_const_and_local_faults(body, words):
                  decls=".const .align 4 .b8 coef[8];")
     dev, mod = load(text)
     with pytest.raises(OutOfBounds) as e:
-        dev.launch(mod, "k", [], grid=1, block=1)
+        dev.launch(mod, "k", params(mod, "k", []), grid=1, block=1)
     assert words in str(e.value)
 
 

@@ -1,7 +1,9 @@
 """SM worker processes (vgpu.sim.pool): the same launch gives the same bytes, counters, printf output
 and faults with workers=0, 1 and 2; atomics and the last-block pattern work across processes;
 a dead worker gives WorkerDied and the pool restarts; Ctrl-C and exit leave no process or
-/dev/shm segment behind.  The devices have one SM, so that small grids already have several waves."""
+/dev/shm segment behind.  The devices have one SM, so that small grids already have several waves.
+Launches here run on the interpreter (VGPU_EXECUTOR=interp for this module): the compiled executor
+runs in-process and would take the launches away from the pool under test."""
 import os
 import signal
 import subprocess
@@ -18,13 +20,26 @@ from hypothesis import strategies as st
 import vgpu
 from vgpu.sim import DeviceError, OutOfBounds
 from vgpu.sim import WorkerDied
+from vgpu.sim.launch import encode_params
 
 ROOT = Path(__file__).resolve().parents[1]
 MODES = (0, 1, 2)
 
 
+@pytest.fixture(scope="module", autouse=True)
+def interpreter():
+    """Launches (and the subprocesses' launches) of this module on the interpreter and its pool."""
+    before = os.environ.get("VGPU_EXECUTOR")
+    os.environ["VGPU_EXECUTOR"] = "interp"
+    yield
+    if before is None:
+        del os.environ["VGPU_EXECUTOR"]
+    else:
+        os.environ["VGPU_EXECUTOR"] = before
+
+
 @pytest.fixture(scope="module")
-def devices():
+def devices(interpreter):
     devs = {w: vgpu.Device(num_sms=1, workers=w, global_bytes=64 << 20) for w in MODES}
     yield devs
     for d in devs.values():
@@ -326,7 +341,8 @@ def test_progress_is_reported_a_few_times_a_second_and_at_the_end(w, devices):
     t0 = time.monotonic()
     fill = vgpu.compile("__global__ void f(int *o) { int s = 0; for (int k = 0; k < 200; k++) s += k; o[0] = s; }")
     loaded = dev.sim.load(fill.program)
-    dev.sim.launch(loaded, "f", [out.address], grid=(400,), block=(256,),
+    dev.sim.launch(loaded, "f", encode_params("f", loaded.kernel("f").code.params, [out.address]), grid=(400,),
+                   block=(256,),
                    progress=lambda done, total: calls.append((time.monotonic(), done, total)))
     elapsed = time.monotonic() - t0
     assert calls and calls[-1][1:] == (400, 400)

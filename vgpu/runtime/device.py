@@ -74,6 +74,8 @@ class Device:
     topology       the vgpu.Topology its copies are modelled on (default: vgpu.runtime.links.default_topology())
     process        True: the simulator, memory and workers live in a process of their own, driven over
                    a pipe (vgpu.runtime.remote); `message_log` shows what travelled
+    executor       'interp' (the numpy interpreter), 'compiled' (native code where the kernel allows) or
+                   'auto'; None: $VGPU_EXECUTOR, else 'auto' (docs/executor.md)
     timing         a timing preset ('h100', 'h200', 'a100', 'rtx3080', 'teaching', a .json path): every
                    launch's result gets `.timing`, a vgpu.timing.TimingReport (modelled cycles, stalls,
                    occupancy, throughput; docs/timing.md), and host copies use the preset's host link
@@ -82,7 +84,7 @@ class Device:
     def __init__(self, num_sms: int = 4, workers: int | None = None, global_bytes: int = 1 << 30,
                  max_instructions: int | None = None, schedule: str = "fixed", seed: int = 0, check=None,
                  counters: bool = False, max_steps: int | None = None, name: str | None = None,
-                 topology=None, process: bool = False, backend=None, timing=None):
+                 topology=None, process: bool = False, backend=None, timing=None, executor: str | None = None):
         from .links import Link, Topology, default_topology
         if workers is None:
             workers = _workers_from_env()
@@ -108,6 +110,8 @@ class Device:
         config = dict(num_sms=num_sms, workers=workers, global_bytes=global_bytes,
                       max_instructions=max_instructions, max_steps=max_steps, schedule=schedule, seed=seed,
                       check=check, counters=counters)
+        if executor is not None:                 # else the simulator's default ($VGPU_EXECUTOR, else 'auto')
+            config["executor"] = executor
         self.config = config
         if backend is not None:
             self.sim = backend

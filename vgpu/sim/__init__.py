@@ -4,7 +4,10 @@ Device API (what the runtime calls):
 
     dev = SimDevice(num_sms=4, global_bytes=512 << 20, max_instructions=None, schedule='fixed', seed=0,
                     max_shared_per_block=48 * 1024, max_steps=None, echo_printf=True, workers=None,
-                    counters=False)
+                    counters=False, check=None, executor=None)
+        executor: 'interp' (the numpy interpreter), 'compiled' (the compiled executor, vgpu.sim.compiled,
+        where the kernel and launch allow; docs/executor.md) or 'auto' (compiled for big launches and
+        kernels already translated); None: $VGPU_EXECUTOR, else 'auto'.  Results do not depend on it.
         counters: also collect memory counters (requests, sectors, wavefronts, bank conflicts; costs
         time; settable later as dev.counters).
         max_instructions: watchdog budget in warp instructions per wave (default 2 * 10**7);
@@ -26,13 +29,14 @@ Device API (what the runtime calls):
     mod = dev.load(program) -> LoadedProgram  # .global symbols allocated in global memory, .const in
                                               # the constant bank, both initialised
     mod.symbol_address(name), mod.symbol_size(name), mod.kernel_names
-    res = dev.launch(mod, kernel_name, args, grid=(gx, gy, gz), block=(bx, by, bz), shared=dynamic_bytes,
+    res = dev.launch(mod, kernel_name, params, grid=(gx, gy, gz), block=(bx, by, bz), shared=dynamic_bytes,
                      check=None, trace=None)
         check: this launch's sanitizers (None: the device's); trace: an `Observer`, such as a
         vgpu.sim.Tracer (text trace, Chrome trace, divergence SVG; docs/tracing.md).  Checked or
         traced launches run in-process.
-        args: one per parameter, in order: ints (pointers are device addresses) or floats, converted
-        to the parameter's type.  grid/block: an int or a 1..3-tuple.  Returns a LaunchResult:
+        params: the packed .param bytes; launch.encode_params(kernel_name,
+        mod.kernel(kernel_name).code.params, [values]) packs raw values (ints, pointers as device
+        addresses, floats), each converted to its parameter's type.  grid/block: an int or a 1..3-tuple.  Returns a LaunchResult:
         res.stats (an observe.counters.Counters: a dict of totals: res.stats['warp_instructions'],
         ['divergent_branches'], ['global_load_sectors'], ...; .occupancy; .format(); memory counters
         only with SimDevice(counters=True); docs/counters.md), res.pcs (per executed instruction:

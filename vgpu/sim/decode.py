@@ -56,6 +56,7 @@ class DecodedKernel:
     is_rpc: list[bool] = field(default_factory=list)
     uses_grid_sync: bool = False
     specials: frozenset = frozenset()            # special registers the kernel reads
+    translated: bool = False                     # the compiled executor has run it (launch.native)
 
     def source_line(self, ins: Instr | None) -> str | None:
         """The source text of the line an instruction came from, if known."""

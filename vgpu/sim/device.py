@@ -7,6 +7,9 @@ Out: device addresses, bytes, `LoadedProgram`s (symbol addresses), `LaunchResult
 With workers > 0, global memory and the constant bank live in shared memory and launches of
 several waves run on a pool of SM worker processes (`pool`); a launch of one wave (every small or
 cooperative launch) runs in this process, which keeps it cheap.
+
+`executor` ('interp', 'compiled' or 'auto'; default $VGPU_EXECUTOR, else 'auto') chooses who runs a
+launch: the numpy interpreter or the compiled executor (`launch` says when each runs).
 """
 from __future__ import annotations
 
@@ -20,7 +23,7 @@ import numpy as np
 from ..isa.program import Program
 from .decode import DecodedKernel, decode_kernel
 from .faults import DeviceError, InvalidLaunch, OutOfBounds, Unsupported
-from .launch import LaunchResult, dims, encode_params, launch
+from .launch import EXECUTORS, LaunchResult, dims, launch
 from .memory import CONST_BASE, CONST_BYTES, GLOBAL_BASE, ConstBank, GlobalMemory
 from .config import MAX_INSTRUCTIONS, MAX_STEPS, LaunchConfig
 from .observe.sanitize import parse_checks
@@ -32,6 +35,14 @@ _uids = itertools.count(1)
 def usable_cores() -> int:
     """The CPU cores this process may run on."""
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def default_executor() -> str:
+    """$VGPU_EXECUTOR when set (checked), else 'auto'."""
+    name = os.environ.get("VGPU_EXECUTOR", "").strip() or "auto"
+    if name not in EXECUTORS:
+        raise ValueError(f"VGPU_EXECUTOR must be one of {', '.join(EXECUTORS)}, not {name!r}")
+    return name
 
 
 def default_workers(num_sms: int) -> int:
@@ -103,9 +114,12 @@ class SimDevice:
     def __init__(self, num_sms: int = 4, global_bytes: int = 512 << 20, max_instructions: int | None = None,
                  schedule: str = "fixed", seed: int = 0, max_shared_per_block: int = 48 * 1024,
                  max_steps: int | None = None, echo_printf: bool = True, counters: bool = False,
-                 workers: int | None = None, check=None):
+                 workers: int | None = None, check=None, executor: str | None = None):
         if schedule not in ("fixed", "random"):
             raise ValueError("schedule must be 'fixed' or 'random'")
+        self.executor = default_executor() if executor is None else executor
+        if self.executor not in EXECUTORS:
+            raise ValueError(f"executor must be one of {', '.join(EXECUTORS)}, not {executor!r}")
         self.num_sms = int(num_sms)
         self.workers = default_workers(self.num_sms) if workers is None else int(workers)
         if self.workers < 0:
@@ -191,7 +205,7 @@ class SimDevice:
     def launch(self, mod: LoadedProgram, kernel: str, params, grid=(1, 1, 1), block=(1, 1, 1),
                shared: int = 0, check=None, trace=None, progress=None) -> LaunchResult:
         """params: the kernel's `.param` buffer (bytes, laid out by `ParamInfo.offset`: what
-        `vgpu.runtime` packs), or a list of raw values for hand-written tests (`encode_params`).
+        `vgpu.runtime` packs; `launch.encode_params` packs raw values).
         check: sanitizers for this launch (default: the device's); trace: an `Observer` (such as a
         vgpu.sim.Tracer) watching it; progress: called as progress(blocks_done, blocks_total) at
         most a few times a second while it runs, and once at the end."""
@@ -203,7 +217,7 @@ class SimDevice:
                                self.seed + self.launches, self.clock, counters=self.counters, check=checks)
             result = launch(k, cfg, self.glob, self.const, self.max_shared_per_block, self.echo_printf,
                             partial(self.pool.run, mod, self.glob, self.const) if self.pool else None,
-                            trace, self.waves, progress)
+                            trace, self.waves, progress, self.executor)
         except DeviceError as e:
             raise e.locate(kernel=kernel, file=mod.program.filename) from None
         except Exception as e:  # noqa: BLE001 - a simulator bug must still surface as a DeviceError
@@ -217,7 +231,8 @@ class SimDevice:
     @staticmethod
     def _params(k: DecodedKernel, params) -> bytes:
         if not isinstance(params, (bytes, bytearray, memoryview)):
-            return encode_params(k.name, k.code.params, list(params))
+            raise InvalidLaunch(f"the parameters of kernel '{k.name}' must be its packed .param bytes "
+                                f"(vgpu.sim.launch.encode_params), not {type(params).__name__}")
         need = k.code.param_bytes
         if len(params) != need:
             raise InvalidLaunch(f"kernel '{k.name}' takes {need} bytes of parameters, got {len(params)}")

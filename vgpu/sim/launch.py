@@ -13,6 +13,13 @@ that start from zero (so %clock and the watchdog budget count per wave): its res
 on the launch and on global memory, never on which process runs it or what ran before in that
 process.  In-process the waves run in order; a launch of several waves may instead be handed to
 the SM worker processes (`pool`), which run the same waves concurrently and merge the results.
+
+The executor: 'interp' runs every wave on the numpy interpreter (`scheduler`); 'compiled' hands
+the whole launch to the compiled executor (`compiled.run_launch`, native code, same bytes,
+faults and counters) whenever the kernel and the launch's settings allow it and no observer
+(tracer, sanitizer, debugger) watches, and to the interpreter otherwise; 'auto' (the default) does
+the same for launches big enough to repay the translation (AUTO_MIN_THREADS threads) and for
+kernels already translated.
 """
 from __future__ import annotations
 
@@ -34,6 +41,7 @@ from .observe.trace import env_tracer
 from .observer import combine
 from .occupancy import (MAX_REGS_PER_BLOCK, MAX_REGS_PER_THREAD, SM_BLOCKS, SM_SHARED, SM_WARPS,
                         registers_per_thread, theoretical)
+from . import compiled
 from .scheduler import run_blocks
 from .wave import WaveCache
 
@@ -42,6 +50,8 @@ MAX_GRID = (2 ** 31 - 1, 65535, 65535)
 MAX_THREADS_PER_BLOCK = 1024
 MAX_LOCAL_PER_THREAD = 512 * 1024           # bytes of local memory a thread may use (CUDA's limit)
 TOO_MANY = "too many resources requested for launch"
+EXECUTORS = ("interp", "compiled", "auto")
+AUTO_MIN_THREADS = 1 << 15                  # 'auto': smaller launches of an untranslated kernel stay interpreted
 PROGRESS_HZ = 4                             # progress callbacks per second at most      # CUDA's words for the errors below
 
 
@@ -159,12 +169,13 @@ def run_wave(k: DecodedKernel, cfg: LaunchConfig, j: int, wave: int, glob: Globa
 
 def launch(k: DecodedKernel, cfg: LaunchConfig, glob: GlobalMemory, const: ConstBank,
            max_shared: int, echo: bool = True, parallel=None, observer=None,
-           cache: WaveCache | None = None, progress=None) -> LaunchResult:
+           cache: WaveCache | None = None, progress=None, executor: str = "interp") -> LaunchResult:
     """Validate and run a launch: in this process, or, when it has several waves and `parallel`
     is given, by `parallel(k, cfg, nwaves, wave, result)` (the SM worker pool).  `observer`
     (an `observer.Observer`: a tracer, a debugger) and the sanitizers of cfg.check watch it in
     this process; `cache` keeps a Wave for the next launch of the same geometry; `progress(blocks
-    done, blocks total)` is called at most PROGRESS_HZ times a second while it runs, and at the end."""
+    done, blocks total)` is called at most PROGRESS_HZ times a second while it runs, and at the end;
+    `executor` is one of EXECUTORS (see the module docstring)."""
     validate(k, cfg, max_shared)
     nblocks = cfg.grid[0] * cfg.grid[1] * cfg.grid[2]
     wave = blocks_per_sm(k, cfg) * cfg.num_sms
@@ -182,7 +193,10 @@ def launch(k: DecodedKernel, cfg: LaunchConfig, glob: GlobalMemory, const: Const
     t0 = time.perf_counter()
     report = Progress(progress, nblocks, wave) if progress is not None else None
     try:
-        if parallel is not None and nwaves > 1:
+        if observer is None and native(k, cfg, executor) and \
+                compiled.run_launch(k, cfg, nwaves, wave, glob, const, result):
+            k.translated = True
+        elif parallel is not None and nwaves > 1:
             parallel(k, cfg, nwaves, wave, result, progress=report)
         else:
             for j in range(nwaves):
@@ -205,6 +219,13 @@ def launch(k: DecodedKernel, cfg: LaunchConfig, glob: GlobalMemory, const: Const
             sys.stdout.write(out.output)
             sys.stdout.flush()
     return out
+
+
+def native(k: DecodedKernel, cfg: LaunchConfig, executor: str) -> bool:
+    """Whether to offer the launch to the compiled executor (which may still decline it)."""
+    if executor == "compiled":
+        return True
+    return executor == "auto" and (k.translated or cfg.nblocks * cfg.threads_per_block >= AUTO_MIN_THREADS)
 
 
 class Progress:
