@@ -222,3 +222,16 @@ def test_sanitizer_report_stops_the_session(dev):
     assert stop.reason == "sanitizer" and "write-after-write" in stop.detail
     assert s.info_warps()[0].state in ("ready", "exited")      # the wave is still there to inspect
     assert s.cont().reason == "exited"
+
+
+def test_stepping_past_the_warps_exit_stops_there(dev):
+    out = np.zeros(64, np.int32)
+    s = Session(kernel("mirror", "shared_tile.vk"), out, grid=1, block=64, device=dev)
+    s.break_at(line_of("shared_tile.vk", "out[t] = tile"))
+    s.run()
+    reasons = [s.step().reason]
+    while reasons[-1] == "step" and len(reasons) < 5:
+        reasons.append(s.step().reason)
+    assert reasons[-1] == "warp-exited"
+    assert s.info_warps()[0].state == "exited" and s.info_lanes()[0].exited
+    assert s.cont().reason == "exited" and out[0] == 3 * 63

@@ -29,11 +29,12 @@ def stop_text(session, stop) -> str:
         return f"{head} {stop.detail} (step {stop.step})"
     what = {"breakpoint": f"Breakpoint {stop.breakpoint}", "step": "Step", "stepi": "Stepi", "goto": "Goto",
             "watch": f"Watchpoint {stop.breakpoint}", "fault": "Device fault", "sanitizer": "Sanitizer report",
+            "warp-exited": "Warp exited",
             "entry": "Kernel entry"}.get(stop.reason, stop.reason)
     where = f"line {stop.line}" if stop.line is not None else "no line"
     lines = [f"{what}, {where}, pc {stop.pc}, step {stop.step}: block {session.focus_block} thread "
              f"{session.focus_thread} (warp {session._focus_warp_in_block()})"]
-    if stop.reason in ("watch", "fault", "sanitizer"):
+    if stop.reason in ("watch", "fault", "sanitizer", "warp-exited"):
         lines.append("  " + stop.detail)
     if stop.line is not None:
         lines.append(f"{stop.line:>5}\t{session.source_text(stop.line).strip()}")

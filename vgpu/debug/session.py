@@ -124,6 +124,7 @@ class Session(Observer):
         self._mode = None
         self._cur_warps = None
         self._san, self._nreports = None, 0
+        self._warp_exited = None
         self.eval = Evaluator(self)
 
     # -- breakpoints ------------------------------------------------------------------------------
@@ -182,6 +183,7 @@ class Session(Observer):
         self.step_count = 0
         self._pending = []
         self._san, self._nreports = None, 0
+        self._warp_exited = None
         for b in self.breakpoints.values():
             b.hits = 0
             if isinstance(b, Watchpoint):
@@ -395,6 +397,8 @@ class Session(Observer):
         self.step_count += 1
         mode = self._mode
         stop = None
+        if self._warp_exited is not None:
+            stop = self._exited_stop()
         if mode[0] == "goto":
             if self.step_count - 1 >= mode[1]:
                 stop = Stop("goto", self.step_count - 1, pc, self.lines[pc])
@@ -419,6 +423,15 @@ class Session(Observer):
         if stop is not None:
             self._cur_warps = warps
             self._pause(stop, wave)
+
+    def exit(self, wave, warps, masks):
+        mode = self._mode
+        if mode[0] in ("step", "stepi"):
+            w = self._wave_warp(mode[1], mode[2])
+            if w is not None and _contains(warps, w):
+                m = int(masks[int(np.searchsorted(warps, w))])
+                if int(wave.simt.alive[w]) & ~m == 0:
+                    self._warp_exited = (w, int(wave.simt.pc[w]))
 
     def memory(self, wave, pc, kind, space, dtype, addresses, lanes):
         if kind == "load" or not self.breakpoints:
@@ -446,9 +459,18 @@ class Session(Observer):
         self._pause(Stop("fault", self.step_count - 1, pc, self.lines[pc] if pc is not None else None,
                          detail=str(error), error=error), wave)
 
+    def _exited_stop(self) -> Stop:
+        w, pc = self._warp_exited
+        self._warp_exited = None
+        self._cur_warps = None
+        return Stop("warp-exited", self.step_count - 1, pc, self.lines[pc],
+                    detail=f"warp {self._mode[2]} of block {self.focus_block} exited")
+
     def wave_end(self, wave):
         if self._pending and not self._abort:
             self._check_watches(wave)
+        if self._warp_exited is not None and not self._abort:
+            self._pause(self._exited_stop(), wave)
         if self._san is not None and not self._abort and self._mode[0] != "goto":
             stop = self._sanitizer_stop(wave, int(wave.simt.pc[0]))
             if stop is not None:
