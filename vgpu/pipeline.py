@@ -2,8 +2,8 @@
 (vgpu.compile is the public function, so this module is `pipeline`).
 
     .vk text   to_ir        front end: preprocess, parse, check, lower (vgpu.frontend) -> ir.Module
-                            IR verifier (vgpu.ir.verify)
-               optimize_ir  IR optimiser (vgpu.ir.optimize), IR verifier again
+                            (IR verifier here too in debug runs: VGPU_VERIFY=1, or optimize=False)
+               optimize_ir  IR optimiser (vgpu.ir.optimize), IR verifier (vgpu.ir.verify)
                to_program   instruction selection (isa.select)        -> KernelCodes on virtual registers
                             register allocation (isa.regalloc)       -> physical registers, spills
                             branch clean-up (isa.peephole)           -> threaded jumps, $L labels
@@ -19,6 +19,7 @@ CompileError, so users never see a traceback) naming the stage.
 from __future__ import annotations
 
 import gc
+import os
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -27,6 +28,13 @@ from .diagnostics import CompileError, Diagnostic, Reporter, Sources, Span
 
 class InternalCompilerError(CompileError):
     """A bug in vgpu, not in the user's kernel."""
+
+
+def verify_every_stage() -> bool:
+    """Debug mode (environment VGPU_VERIFY=1): verify the IR after the front end as well as after the
+    optimiser.  Otherwise it is verified once, after the optimiser (whose input is the front end's
+    output, so a malformed module still stops there, as an internal compiler error)."""
+    return os.environ.get("VGPU_VERIFY", "") not in ("", "0")
 
 
 def _guard(stage: str, filename: str, fn, *args, **kw):
@@ -46,12 +54,13 @@ def to_ir(text: str, filename: str = "<string>", optimize: bool = True, reporter
     receives the diagnostics and, in its `sources`, the text of every file read."""
     from . import frontend, ir
     module = _guard("the front end", filename, frontend.to_ir, text, filename, reporter)
-    _guard("the IR verifier", filename, ir.verify, module)
+    if not optimize or verify_every_stage():
+        _guard("the IR verifier", filename, ir.verify, module)
     return optimize_ir(module, filename) if optimize else module
 
 
 def optimize_ir(module, filename: str = "<string>"):
-    """A verified `ir.Module` -> the optimised module, verified again."""
+    """An `ir.Module` (verified by its maker, or in debug runs) -> the optimised module, verified."""
     from . import ir
     module = _guard("the IR optimiser", filename, ir.optimize, module)
     _guard("the IR verifier", filename, ir.verify, module)

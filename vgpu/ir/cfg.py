@@ -63,8 +63,26 @@ def immediate_dominators(order: list[N], preds: Callable[[N], Iterable[N]]) -> d
 
 
 def postorder(fn: Function) -> list[Block]:
-    """Blocks reachable from the entry, in depth-first postorder."""
-    return depth_first_postorder(fn.entry, lambda b: b.succs) if fn.blocks else []
+    """Blocks reachable from the entry, in depth-first postorder (successors visited in order);
+    `depth_first_postorder` specialised to blocks, as every pass asks for it."""
+    if not fn.blocks:
+        return []
+    root = fn.entry
+    seen = {root}
+    out: list[Block] = []
+    stack = [(root, iter(root.succs))]
+    push, pop, add, emit = stack.append, stack.pop, seen.add, out.append
+    while stack:
+        node, it = stack[-1]
+        for s in it:
+            if s not in seen:
+                add(s)
+                push((s, iter(s.succs)))
+                break
+        else:
+            emit(node)
+            pop()
+    return out
 
 
 def reverse_postorder(fn: Function) -> list[Block]:

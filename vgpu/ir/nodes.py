@@ -14,7 +14,7 @@ from typing import Any, Iterator
 
 from ..diagnostics import Span
 from ..types import Scalar
-from .ops import OPS
+from .ops import TERMINATOR_OPS
 
 
 class Value:
@@ -73,14 +73,17 @@ class Block:
 
     @property
     def terminator(self) -> Instr | None:
-        if self.instrs and OPS[self.instrs[-1].op].terminator:
-            return self.instrs[-1]
+        instrs = self.instrs
+        if instrs and instrs[-1].op in TERMINATOR_OPS:
+            return instrs[-1]
         return None
 
     @property
     def succs(self) -> list["Block"]:
-        t = self.terminator
-        return list(t.targets) if t else []
+        instrs = self.instrs
+        if instrs and instrs[-1].op in TERMINATOR_OPS:
+            return list(instrs[-1].attrs.get("targets", ()))
+        return []
 
     @property
     def phis(self) -> list[Instr]:

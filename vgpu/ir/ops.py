@@ -92,6 +92,7 @@ _TABLE = [
 
 OPS: dict[str, OpInfo] = {o.name: o for o in _TABLE}
 assert len(OPS) == len(_TABLE), "duplicate op in the IR table"
+TERMINATOR_OPS = frozenset(o.name for o in _TABLE if o.terminator)   # br jmp ret unreachable
 
 ATOMIC_OPS = ("add", "sub", "exch", "min", "max", "inc", "dec", "cas", "and", "or", "xor")
 SPECIAL_REGS = ("tid.x", "tid.y", "tid.z", "ntid.x", "ntid.y", "ntid.z", "ctaid.x", "ctaid.y", "ctaid.z",

@@ -9,12 +9,13 @@ Out: None, or CompileError listing every problem, each naming the function, bloc
 from __future__ import annotations
 
 from collections import Counter
+from functools import lru_cache
 
 import numpy as np
 
 from ..diagnostics import CompileError, Diagnostic, Span
 from ..types import F32, PRED, SPACES, U32, U64
-from .cfg import dominates, dominators
+from .cfg import dominator_tree, dominators
 from .nodes import Block, Const, Function, Instr, Module, Param, Undef, Value
 from .ops import ATOMIC_OPS, OPS, SPECIAL_REGS
 from .printer import format_instr
@@ -31,6 +32,32 @@ def verify(module: Module) -> None:
         problems += _Checker(module, fn).run()
     if problems:
         raise CompileError(problems)
+
+
+@lru_cache(maxsize=None)
+def _int_range(t) -> tuple[int, int]:
+    info = np.iinfo(t.dtype)
+    return int(info.min), int(info.max)
+
+
+def _dominator_intervals(fn: Function, idom: dict) -> dict[Block, tuple[int, int]]:
+    """Preorder entry and last-descendant numbers of the reachable blocks in the dominator tree:
+    a dominates b exactly when b's entry number lies in a's interval (linear, no deep recursion)."""
+    children = dominator_tree(fn, idom)
+    out: dict[Block, tuple[int, int]] = {}
+    enter: dict[Block, int] = {}
+    n = 0
+    stack: list = [(fn.entry, False)]
+    while stack:
+        b, done = stack.pop()
+        if done:
+            out[b] = (enter[b], n - 1)
+            continue
+        enter[b] = n
+        n += 1
+        stack.append((b, True))
+        stack.extend((c, False) for c in reversed(children[b]))
+    return out
 
 
 class _Checker:
@@ -69,6 +96,7 @@ class _Checker:
         self.where = {i: (b, k) for b in fn.blocks for k, i in enumerate(b.instrs)}
         self.idom = dominators(fn)
         self.reachable = set(self.idom)      # dominators() maps exactly the reachable blocks
+        self.interval = _dominator_intervals(fn, self.idom)
         for b in fn.blocks:
             for i in b.instrs:
                 self.check_instr(b, i)
@@ -114,13 +142,13 @@ class _Checker:
         if real[fn.entry]:
             self.error("the entry block has predecessors", fn.entry)
         for b in fn.blocks:
-            if Counter(map(id, b.preds)) != Counter(map(id, real[b])):
+            if b.preds != real[b] and Counter(map(id, b.preds)) != Counter(map(id, real[b])):
                 self.error(f"preds [{_names(b.preds)}] differ from the CFG's [{_names(real[b])}]", b)
             for phi in b.phis:
                 blocks = phi.attrs.get("blocks", [])
                 if len(blocks) != len(phi.args):
                     self.error(f"phi has {len(phi.args)} operands but {len(blocks)} blocks", b, phi)
-                elif Counter(map(id, blocks)) != Counter(map(id, real[b])):
+                elif blocks != real[b] and Counter(map(id, blocks)) != Counter(map(id, real[b])):
                     self.error(f"phi blocks [{_names(blocks)}] are not the predecessors [{_names(real[b])}]",
                                b, phi)
 
@@ -142,7 +170,7 @@ class _Checker:
             return
         if info.arg == "same":
             for k, a in enumerate(i.args):
-                if a.type != i.type:
+                if a.type is not i.type and a.type != i.type:
                     self.error(f"operand {k + 1} has type {a.type}, expected {i.type}", b, i)
         else:
             rule = getattr(self, "op_" + i.op, None) or getattr(self, "group_" + info.group, None)
@@ -167,9 +195,9 @@ class _Checker:
         if t == PRED:
             ok = c.value in (0, 1)
         elif t.is_int:
-            info = np.iinfo(t.dtype)
+            lo, hi = _int_range(t)
             ok = isinstance(c.value, (int, np.integer)) and not isinstance(c.value, bool) and \
-                info.min <= c.value <= info.max
+                lo <= c.value <= hi
         else:
             ok = isinstance(c.value, float) and (t != F32 or np.isnan(c.value)
                                                  or float(np.float32(c.value)) == c.value)
@@ -190,8 +218,14 @@ class _Checker:
             use_b, use_k = b, self.where[i][1]
         if use_b not in self.reachable:
             return
-        if db not in self.reachable or not dominates(self.idom, db, use_b) or (db is use_b and dk >= use_k):
+        if db not in self.reachable or (db is use_b and dk >= use_k) or not self.dominates(db, use_b):
             self.error(f"operand {k + 1} (%{a.id}) does not dominate this use", b, i)
+
+    def dominates(self, a: Block, b: Block) -> bool:
+        """a dominates b (both reachable): b's dominator-tree interval lies inside a's, O(1)."""
+        a_in, a_out = self.interval[a]
+        b_in, _ = self.interval[b]
+        return a_in <= b_in <= a_out
 
     # -- per-op rules for operands that are not all of the result type -----------------------------------
     def want(self, b, i, k: int, t, what: str = "") -> None:

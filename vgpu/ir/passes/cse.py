@@ -34,7 +34,7 @@ def _key(i: Instr, repl: dict[Value, Value]):
     args = [_key_of(a, repl) for a in i.args]
     if OPS[i.op].commutative:
         args.sort()
-    return (i.op, i.type.name if i.type else None, tuple(args), _freeze(i.attrs))
+    return (i.op, i.type.name if i.type else None, tuple(args), _freeze(i.attrs) if i.attrs else ())
 
 
 def eliminate_common_subexpressions(fn: Function) -> bool:

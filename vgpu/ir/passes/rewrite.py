@@ -22,9 +22,10 @@ def replace_uses(fn: Function, repl: dict[Value, Value]) -> None:
     """Rewrite every operand of fn through `repl`, in one sweep."""
     if not repl:
         return
+    old = repl.keys()
     for b in fn.blocks:
         for i in b.instrs:
-            if any(a in repl for a in i.args):
+            if not old.isdisjoint(i.args):
                 i.args = [resolve(repl, a) for a in i.args]
 
 
@@ -61,7 +62,7 @@ def remove_instrs(fn: Function, dead: set[Instr]) -> None:
     if not dead:
         return
     for b in fn.blocks:
-        if any(i in dead for i in b.instrs):
+        if not dead.isdisjoint(b.instrs):
             b.instrs = [i for i in b.instrs if i not in dead]
     for i in dead:
         i.block = None
@@ -79,9 +80,10 @@ def rewrite_forward(fn: Function, find: Callable[[Instr, dict[Value, Value]], Va
     each instruction's operands are first rewritten through the replacements found so far, then
     `find(i, repl)` names the value i can be replaced by (None: keep it); then `commit`."""
     repl: dict[Value, Value] = {}
+    old = repl.keys()
     for b in fn.blocks:
         for i in b.instrs:
-            if any(a in repl for a in i.args):
+            if repl and not old.isdisjoint(i.args):
                 i.args = [resolve(repl, a) for a in i.args]
             v = find(i, repl)
             if v is not None:
