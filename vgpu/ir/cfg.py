@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Callable, Hashable, Iterable, TypeVar
 
 from .nodes import Block, Function
+from .ops import TERMINATOR_OPS
 
 N = TypeVar("N", bound=Hashable)
 
@@ -62,6 +63,14 @@ def immediate_dominators(order: list[N], preds: Callable[[N], Iterable[N]]) -> d
     return idom
 
 
+def _targets(b: Block) -> list[Block]:
+    """b's successors, not copied (read only)."""
+    instrs = b.instrs
+    if instrs and instrs[-1].op in TERMINATOR_OPS:
+        return instrs[-1].attrs.get("targets", ())
+    return ()
+
+
 def postorder(fn: Function) -> list[Block]:
     """Blocks reachable from the entry, in depth-first postorder (successors visited in order);
     `depth_first_postorder` specialised to blocks, as every pass asks for it."""
@@ -70,14 +79,14 @@ def postorder(fn: Function) -> list[Block]:
     root = fn.entry
     seen = {root}
     out: list[Block] = []
-    stack = [(root, iter(root.succs))]
+    stack = [(root, iter(_targets(root)))]
     push, pop, add, emit = stack.append, stack.pop, seen.add, out.append
     while stack:
         node, it = stack[-1]
         for s in it:
             if s not in seen:
                 add(s)
-                push((s, iter(s.succs)))
+                push((s, iter(_targets(s))))
                 break
         else:
             emit(node)

@@ -17,16 +17,23 @@ from .spec import TERMINATORS
 def successors(code: KernelCode) -> list[list[int]]:
     """Successor pcs of every instruction; len(instrs) is the virtual exit."""
     n = len(code.instrs)
+    labels = code.labels
     out: list[list[int]] = []
+    emit = out.append
     for pc, ins in enumerate(code.instrs):
-        guarded = ins.guard is not None
-        if ins.op == "bra":
-            tgt = code.labels[ins.operands[0].name]
-            out.append(sorted({tgt, pc + 1}) if guarded else [tgt])
-        elif ins.op in TERMINATORS:
-            out.append(sorted({n, pc + 1}) if guarded else [n])
+        op = ins.op
+        if op == "bra":
+            tgt = labels[ins.operands[0].name]
+        elif op in TERMINATORS:
+            tgt = n
         else:
-            out.append([pc + 1])
+            emit([pc + 1])
+            continue
+        if ins.guard is None:
+            emit([tgt])
+        else:                                   # both ways, in increasing order, once each
+            nxt = pc + 1
+            emit([tgt] if tgt == nxt else [tgt, nxt] if tgt < nxt else [nxt, tgt])
     return out
 
 

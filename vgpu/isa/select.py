@@ -300,7 +300,9 @@ class KernelSelector:
         return out
 
     def copies(self, pred: ir.Block, succ: ir.Block) -> list[tuple[ir.Instr, ir.Value]]:
-        out = []
+        out: list[tuple[ir.Instr, ir.Value]] = []
+        if not succ.instrs or succ.instrs[0].op != "phi":
+            return out
         for phi in succ.phis:
             for v, p in zip(phi.args, phi.attrs["blocks"]):
                 if p is pred and not isinstance(v, ir.Undef):
@@ -344,6 +346,8 @@ class KernelSelector:
     def parallel_copy(self, copies: list[tuple[ir.Instr, ir.Value]]) -> None:
         """Emit phi <- value copies as if simultaneous: a copy waits until no other still reads
         its destination; a cycle is broken by saving one destination in a temporary."""
+        if not copies:
+            return
         pending: dict[Reg, ir.Value | Reg] = {}
         types: dict[Reg, Scalar] = {}
         for phi, v in copies:

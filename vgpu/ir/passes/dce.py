@@ -10,18 +10,19 @@ from ..ops import OPS
 from .rewrite import remove_instrs
 
 REMOVABLE_IMPURE = ("local",)     # reserves a slot, has no other effect
+_KEEP = frozenset(name for name, info in OPS.items() if not info.pure and name not in REMOVABLE_IMPURE)
 
 
 def eliminate_dead_code(fn: Function) -> bool:
     """Delete instructions whose values nothing with an effect needs; True if anything was deleted."""
     live: set[Instr] = set()
-    work = [i for i in fn.instructions() if not OPS[i.op].pure and i.op not in REMOVABLE_IMPURE]
+    work = [i for b in fn.blocks for i in b.instrs if i.op in _KEEP]
     live.update(work)
     while work:
         for a in work.pop().args:
             if isinstance(a, Instr) and a not in live:
                 live.add(a)
                 work.append(a)
-    dead = {i for i in fn.instructions() if i not in live}
+    dead = {i for b in fn.blocks for i in b.instrs if i not in live}
     remove_instrs(fn, dead)
     return bool(dead)
