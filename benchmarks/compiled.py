@@ -3,7 +3,7 @@
     python benchmarks/compiled.py [--repeat N] [--only NAME ...]
 
 For vector_add 2^20, saxpy 2^20, reduce_shared 2^20, matmul_tiled 256, histogram_atomic 2^20 and the
-divergent Collatz kernel (the kernels of benchmarks/run.py, plus saxpy and a shared-memory histogram),
+divergent Collatz kernel (the kernels of benchmarks/run.py, plus a shared-memory histogram),
 in-process on one core: seconds of the launch (best of --repeat, after a warm-up launch that also
 translates the kernel), threads/s and thread-instructions/s on each executor, the speed-up, whether
 both left identical bytes, and the translation time of each kernel (LLVM IR -> native code).
@@ -18,18 +18,13 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run import KERNELS, _get, _put, collatz_ref  # noqa: E402
+from run import KERNELS, _get, _put, collatz_ref, params  # noqa: E402
 
 from vgpu.pipeline import compile_source  # noqa: E402
 from vgpu.sim import SimDevice  # noqa: E402
 
 EXTRA = r"""
-__global__ void saxpy(float a, const float *x, float *y, int n) {
-    int i = blockIdx.x * blockDim.x + threadIdx.x;
-    if (i < n) y[i] = a * x[i] + y[i];
-}
-
-__global__ void histogram(const unsigned *data, unsigned *bins, int n) {
+__global__ void histogram_shared(const unsigned *data, unsigned *bins, int n) {
     __shared__ unsigned local[256];
     local[threadIdx.x] = 0;
     __syncthreads();
@@ -60,8 +55,9 @@ def cases(dev, mod, rng):
     yield ("matmul_tiled 256", "matmul", m * m, [pA, pB, pC, m], (m // 16, m // 16), (16, 16),
            lambda: np.allclose(_get(dev, pC, np.float32, m * m).reshape(m, m), A @ B, rtol=1e-4))
     d = rng.integers(0, 1 << 30, n).astype(np.uint32)
-    pd, ph = _put(dev, d), _put(dev, np.zeros(256, np.uint32))
-    yield ("histogram_atomic 2^20", "histogram", n, [pd, ph, n], 256, 256, lambda: True)
+    pd, ph, ph2 = _put(dev, d), _put(dev, np.zeros(256, np.uint32)), _put(dev, np.zeros(256, np.uint32))
+    yield ("histogram_atomic 2^20", "histogram", n, [pd, ph, n], n // 256, 256, lambda: True)
+    yield ("histogram_shared 2^20", "histogram_shared", n, [pd, ph2, n], 256, 256, lambda: True)
     k = 1 << 16
     st = rng.integers(1, 100_000, k).astype(np.uint32)
     ps, po = _put(dev, st), _put(dev, np.zeros(k, np.int32))
@@ -71,30 +67,22 @@ def cases(dev, mod, rng):
 
 def measure(executor: str, only, repeat: int):
     """{name: (seconds, threads, thread_instructions, ok, bytes)} on one executor."""
-    import vgpu.sim.launch as launch_mod
-    from vgpu.sim import compiled
-    interp = launch_mod.run_blocks
-    if executor == "compiled":
-        launch_mod.run_blocks = compiled.run_blocks
-    try:
-        program = compile_source(KERNELS + EXTRA, "bench.vk")
-        dev = SimDevice(workers=0, echo_printf=False)
-        mod = dev.load(program)
-        out = {}
-        for name, kern, threads, args, grid, block, check in cases(dev, mod, np.random.default_rng(7)):
-            if only and not any(o in name for o in only):
-                continue
-            best = None
-            for _ in range(repeat + 1):          # the first launch translates the kernel: not counted
-                t0 = time.perf_counter()
-                res = dev.launch(mod, kern, args, grid=grid, block=block)
-                dt = time.perf_counter() - t0
-                best = dt if best is None or (_ > 0 and dt < best) else best
-            out[name] = (best, threads, res.stats["thread_instructions"], check(),
-                         bytes(dev.glob.arena[:dev.glob.top]), kern)
-        return out, program
-    finally:
-        launch_mod.run_blocks = interp
+    program = compile_source(KERNELS + EXTRA, "bench.vk")
+    dev = SimDevice(workers=0, echo_printf=False, executor=executor)
+    mod = dev.load(program)
+    out = {}
+    for name, kern, threads, args, grid, block, check in cases(dev, mod, np.random.default_rng(7)):
+        if only and not any(o in name for o in only):
+            continue
+        best = None
+        for _ in range(repeat + 1):          # the first launch translates the kernel: not counted
+            t0 = time.perf_counter()
+            res = dev.launch(mod, kern, params(mod, kern, args), grid=grid, block=block)
+            dt = time.perf_counter() - t0
+            best = dt if best is None or (_ > 0 and dt < best) else best
+        out[name] = (best, threads, res.stats["thread_instructions"], check(),
+                     bytes(dev.glob.arena[:dev.glob.top]), kern)
+    return out, program
 
 
 def main() -> int:

@@ -84,6 +84,7 @@ def dual(monkeypatch):
     """Route every in-process launch through Dual (whichever vgpu.sim module imported run_blocks)."""
     d = Dual()
     monkeypatch.setenv("VGPU_WORKERS", "0")
+    monkeypatch.setenv("VGPU_EXECUTOR", "interp")      # launches go wave by wave through run_blocks
     for name, mod in list(sys.modules.items()):
         if name.startswith("vgpu.sim.") and not name.startswith("vgpu.sim.compiled") \
                 and getattr(mod, "run_blocks", None) is d.interp and d.interp.__module__ != name:
