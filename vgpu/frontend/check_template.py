@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 
 from . import ast as A
 from .consteval import convert
-from .ctypes import (BOOL, ERROR, Bool, CType, ErrorType, Pointer, decay, is_arith, is_integer, spell, unqual)
+from .ctypes import (BOOL, ERROR, Bool, CType, ErrorType, Pointer, StructType, decay, is_arith, is_integer, spell,
+                     unqual)
 from .symbols import EnumConst, Func, TypeName
 
 
@@ -250,6 +251,8 @@ class TemplateChecker:
             for a in e.args:
                 self.expr(a)
             return ERROR
+        if isinstance(t, StructType) and not e.args:          # S(): a value-initialised temporary
+            return unqual(t)
         if len(e.args) > 1 or not is_arith(t) and not isinstance(t, Pointer):
             for a in e.args:
                 self.expr(a)

@@ -480,6 +480,8 @@ class FunctionLowering(StmtLowering):
         return self.conv(v, e.operand.ctype, e.ctype)
 
     def e_FunctionalCast(self, e: A.FunctionalCast):
+        if not e.args and isinstance(unqual(e.ctype), StructType):   # S(): every leaf zero
+            return [ir.Const(scalar_of(lt), 0) for _, lt in leaves(e.ctype)]
         if not e.args:                            # T(): value-initialised
             return self.conv(ir.Const(T.S32, 0), INT, e.ctype)
         v = self.value(e.args[0])
