@@ -12,12 +12,11 @@ no function is recursive, and every implicit conversion is a valid C++ implicit 
 """
 from __future__ import annotations
 
-import copy
-
 from . import ast as A
 from .check_call import CallChecker
 from .check_expr import ExprChecker
 from .check_cg import CGChecker
+from .check_cpp import CppChecker
 from .check_prelude import PreludeChecker
 from .check_template import Template, TemplateChecker
 from .consteval import convert, to_bytes, to_int_type
@@ -32,7 +31,7 @@ _NOT_YET_TYPES = {"auto", "half", "__half", "__nv_bfloat16", "double4", "long4",
 _SPACES = {"__shared__": "shared", "__constant__": "const", "__device__": "global"}
 
 
-class Checker(ExprChecker, CallChecker, TemplateChecker, CGChecker, PreludeChecker):
+class Checker(ExprChecker, CallChecker, TemplateChecker, CGChecker, PreludeChecker, CppChecker):
     """Walks the translation unit: scopes, declarations, types, functions, variables and their
     initialisers, statements.  Expressions and calls are checked by the mixins."""
 
@@ -150,28 +149,6 @@ class Checker(ExprChecker, CallChecker, TemplateChecker, CGChecker, PreludeCheck
         if d.conversions:
             self.conversion_operators(d, info)
         return t
-
-    def conversion_operators(self, d: A.StructDef, info: StructInfo) -> None:
-        """`operator T *() {...}` members: device functions named 'S::operator T *' that do not use the
-        object (what NVIDIA's SharedMemory<T> needs)."""
-        info.conversions = []
-        if self.func is not None:
-            self.unsupported(d.span, "conversion operators of structs defined inside a function are not "
-                                     "supported yet")
-            return
-        for op in d.conversions:
-            rt = self.resolve(op.ret)
-            if isinstance(rt, ErrorType):
-                continue
-            fn_def = copy.deepcopy(op)
-            fn_def.name = f"{info.name}::operator {spell(rt)}"
-            if "__device__" not in fn_def.qualifiers:
-                self.error(op.name_span, "a conversion operator used in device code must be __device__")
-                continue
-            self.function(fn_def)
-            fn = self.scopes[0].get(fn_def.name)
-            if isinstance(fn, Func):
-                info.conversions.append((rt, fn))
 
     def enum_def(self, d: A.EnumDef) -> None:
         prev = self.tags[-1].get(d.name) if d.name else None
@@ -463,38 +440,6 @@ class Checker(ExprChecker, CallChecker, TemplateChecker, CGChecker, PreludeCheck
                 v.init = self.static_bytes(d, t)
         self.declare(d.name, v, span)
 
-    def ref_decl(self, d: A.VarDecl, t: CType) -> None:
-        """`T &x = lvalue;` (or `const T &x = value;`): x names that object."""
-        span = d.name_span or d.span
-        v = Var(d.name, t, span, "local", self.func, ref=True)
-        self.sema.vars[d] = v
-        if d.init is None or isinstance(d.init, A.InitList):
-            self.error(span, f"declaration of reference variable '{d.name}' requires an initializer")
-        else:
-            self.bind_ref(t, d.init, "initialize a reference of")
-        self.declare(d.name, v, span)
-
-    def bind_ref(self, t: CType, e: A.Expr, what: str, checked: bool = False) -> None:
-        """Check that `e` may bind to a reference to `t`: an lvalue of that type, or any convertible
-        value for a reference to const (then bound to a temporary)."""
-        et = e.ctype if checked else self.expr(e)
-        if isinstance(et, ErrorType) or isinstance(t, ErrorType):
-            return
-        if self.is_lvalue(e) and same(unqual(et), unqual(t)):
-            if et.const and not t.const:
-                self.error(e.span, f"binding reference of type '{spell(t)}' to value of type '{spell(et)}' "
-                                   "drops 'const' qualifier")
-            root = self.root_ident(e)
-            if root is not None and isinstance(self.sema.refs.get(root), Var):
-                self.sema.refs[root].address_taken = True
-            return
-        if not t.const:
-            self.error(e.span, f"non-const lvalue reference to type '{spell(t)}' cannot bind to "
-                               f"{'a value of unrelated type' if self.is_lvalue(e) else 'a temporary'} of type "
-                               f"'{spell(et)}'")
-            return
-        self.convertible(t, e, decay(et), what)
-
     def check_size(self, v: Var, span: Span) -> None:
         """A variable larger than the device holds (ptxas's limits) is an error at its line; so is a
         __constant__ or __device__ variable that takes the module past the constant bank or global
@@ -728,12 +673,6 @@ class Checker(ExprChecker, CallChecker, TemplateChecker, CGChecker, PreludeCheck
                         self.error(s.value.span, f"duplicate case value '{v}'")
                     cases.append((v, s))
         self.stmt(s.body)
-
-    def s_StaticAssert(self, s: A.StaticAssert) -> None:
-        self.expr(s.cond)
-        v = self.const_int(s.cond, "static_assert condition")
-        if v is not None and not v:
-            self.error(s.cond.span, "static assertion failed" + (f": {s.message}" if s.message else ""))
 
     def s_UnsupportedStmt(self, s: A.UnsupportedStmt) -> None:
         self.unsupported(s.span, s.what)

@@ -24,7 +24,7 @@ from dataclasses import fields
 from . import ast as A
 from .builtins import TABLE
 from .ctypes import (ERROR, THREAD_BLOCK, THREAD_GROUP, UINT, ULLONG, CType, ErrorType, Float, StructInfo, StructType,
-                     is_arith, is_integer, promote, spell, unqual)
+                     is_arith, is_integer, spell, unqual)
 from .parse import parse
 from .symbols import CallInfo
 from ..diagnostics import Reporter

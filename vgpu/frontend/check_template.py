@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from . import ast as A
 from .consteval import convert
-from .ctypes import (BOOL, ERROR, Bool, CType, ErrorType, Pointer, StructType, decay, is_arith, is_integer, spell,
+from .ctypes import (ERROR, Bool, CType, ErrorType, Pointer, StructType, decay, is_arith, is_integer, spell,
                      unqual)
 from .symbols import EnumConst, Func, TypeName
 

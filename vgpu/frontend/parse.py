@@ -27,7 +27,7 @@ from __future__ import annotations
 import math
 import re
 import struct
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
@@ -37,32 +37,17 @@ from lark.exceptions import GrammarError, UnexpectedInput, VisitError
 
 from . import ast
 from ..diagnostics import CompileError, Reporter, Span, note_depth, too_deep
+from .parse_cpp import CppBuilder
+from .parse_records import _TemplateName, _TypeSpec, _Word, _canonical, _decode_escapes
 from .parse_errors import Recovery
 from .preprocess import LineMap, decode, preprocess
-from .tokens import PARSE_FILTER, TYPE_WORD_ORDER, parser
+from .tokens import PARSE_FILTER, parser
 
 # -- parse tree -> AST -----------------------------------------------------------------------------
 
-SIMPLE_ESCAPES = {"n": 10, "t": 9, "r": 13, "a": 7, "b": 8, "f": 12, "v": 11, "e": 27,
-                  "\\": 92, "'": 39, '"': 34, "?": 63}
-ESCAPE = re.compile(r"\\(x[0-9a-fA-F]*|[0-7]{1,3}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|.)|[^\\]+", re.S)
 BINARY_PRECEDENCE = {"||": 1, "&&": 2, "|": 3, "^": 4, "&": 5, "==": 6, "!=": 6, "<": 7, ">": 7, "<=": 7, ">=": 7,
                      "<<": 8, ">>": 8, "+": 9, "-": 9, "*": 10, "/": 10, "%": 10}
 INT_SUFFIXES = {"": "", "u": "u", "l": "l", "ul": "ul", "lu": "ul", "ll": "ll", "ull": "ull", "llu": "ull"}
-
-
-@dataclass
-class _Word:
-    kind: str                   # 'storage', 'qual', 'type' or 'struct'
-    text: str
-    span: Span
-
-
-@dataclass
-class _TypeSpec:
-    base: str
-    span: Span
-    defs: list = field(default_factory=list)      # StructDef / EnumDef defined by this specifier
 
 
 @dataclass
@@ -100,58 +85,6 @@ class _Declarator:
     targs: list | None = None
 
 
-@dataclass
-class _TemplateName:
-    name: str
-    args: list
-    span: Span
-
-
-def _canonical(words: list[str]) -> str | None:
-    """C's many spellings of a basic type -> one name; None when they don't combine."""
-    words = sorted(words, key=TYPE_WORD_ORDER.index)
-    sign = [w for w in words if w in ("signed", "unsigned")]
-    longs = words.count("long")
-    rest = [w for w in words if w not in ("signed", "unsigned", "long")]
-    if len(sign) > 1 or longs > 2 or len(rest) > 2 or (len(rest) == 2 and rest != ["short", "int"]):
-        return None
-    core = rest[0] if rest else "int"
-    u = "unsigned " if sign == ["unsigned"] else ""
-    if core == "char" and not longs:
-        return f"{sign[0]} char" if sign else "char"
-    if core == "short" and not longs:
-        return u + "short"
-    if core == "int":
-        return u + ("int", "long", "long long")[longs]
-    if core == "double" and longs == 1 and not sign:
-        return "long double"
-    return core if not sign and not longs else None
-
-
-def _decode_escapes(body: str, span: Span, reporter: Reporter) -> bytes:
-    out = bytearray()
-    for m in ESCAPE.finditer(body):
-        esc = m.group(1)
-        if esc is None:
-            out += m.group(0).encode()
-        elif esc[0] == "x":
-            if len(esc) == 1 or int(esc[1:], 16) > 0xFF:
-                reporter.error(span, "\\x used with no following hex digits" if len(esc) == 1 else
-                               "hex escape sequence out of range")
-            else:
-                out.append(int(esc[1:], 16))
-        elif esc[0] in "01234567":
-            if int(esc, 8) > 0xFF:
-                reporter.error(span, "octal escape sequence out of range")
-            else:
-                out.append(int(esc, 8))
-        elif esc[0] in "uU":
-            out += chr(int(esc[1:], 16)).encode("utf-8", "replace")
-        else:
-            out += bytes([SIMPLE_ESCAPES[esc]]) if esc in SIMPLE_ESCAPES else esc.encode()
-    return bytes(out)
-
-
 def _to_float32(text: str) -> float:
     """Round a decimal literal straight to float32 (no double rounding through float64)."""
     d = float(text)
@@ -170,7 +103,7 @@ def _to_float32(text: str) -> float:
     return f if exact == mid or (exact < mid) == (f < other) else other
 
 
-class _Builder(Transformer):
+class _Builder(CppBuilder, Transformer):
     """One method per grammar rule; each returns an AST node (or a small helper record).
 
     Spans come from the tokens: a node runs from its first positioned child to its last
@@ -376,13 +309,6 @@ class _Builder(Transformer):
         struct_def = ast.StructDef(name, fields, kw.text == "union", convs, span=span)
         return _TypeSpec(f"{kw.text} {name}", span, nested + [struct_def])
 
-    def struct_specialisation(self, children):
-        kw, tname, *members = children
-        spec = self.struct_def([kw, None, *members])
-        sd = spec.defs[-1]
-        sd.name, sd.targs = tname.name, tname.args
-        return _TypeSpec(f"{kw.text} {tname.name}<>", spec.span, spec.defs)
-
     def struct_ref(self, children):
         kw, tag = children
         return _TypeSpec(f"{kw.text} {tag}", self.extent(children))
@@ -392,15 +318,6 @@ class _Builder(Transformer):
         fields = [ast.VarDecl(d.name, self.type_ref(specs, d.derived, d.span), span=d.span, name_span=d.name_span)
                   for d in decls if d is not None]
         return specs.defs, fields
-
-    def conversion_operator(self, children):
-        words = [c for c in children if isinstance(c, _Word)]
-        op = next(c for c in children if isinstance(c, Token) and c.type == "OPERATOR")
-        ret = next(c for c in children if isinstance(c, ast.TypeRef))
-        body = children[-1]
-        quals = frozenset(w.text for w in words if w.kind == "storage")
-        fn = ast.FunctionDef("operator", ret, [], body, quals, span=self.extent(children), name_span=self.tspan(op))
-        return "conversion", fn
 
     def member_function(self, children):
         decl = next(c for c in children if isinstance(c, _Declarator))
@@ -437,80 +354,6 @@ class _Builder(Transformer):
     def ref(self, children):
         return "&"
 
-    # -- tier 4: templates, using, functional casts ----------------------------------------------
-
-    def using_namespace(self, children):
-        name = self.qualify(str(children[1]))
-        self.using_cg = True
-        if name != "cooperative_groups" and self.aliases.get(name) != "cooperative_groups":
-            self.reporter.error(self.tspan(children[1]), f"unknown namespace '{name}' (vgpu knows "
-                                                          "cooperative_groups)")
-        return []
-
-    def using_alias(self, children):
-        _, name, tref = children
-        return [ast.DeclStmt([ast.Typedef(str(name), tref, span=self.extent(children))], span=self.extent(children))]
-
-    def template_decl(self, children):
-        params = [p for p in children[1:-1] if isinstance(p, ast.TemplateParam)]
-        body = children[-1]
-        items = body if isinstance(body, list) else [body]
-        mains = [d for d in items if isinstance(d, ast.FunctionDef) or
-                 (isinstance(d, ast.DeclStmt) and any(isinstance(x, ast.StructDef) for x in d.decls))]
-        span = self.extent(children)
-        if not params and mains and isinstance(mains[-1], ast.FunctionDef) and mains[-1].targs is not None:
-            return [mains[-1]]                     # template <> f<int>(...): a specialisation
-        if not params and len(mains) == 1 and isinstance(mains[0], ast.DeclStmt):
-            sd = next(x for x in mains[0].decls if isinstance(x, ast.StructDef))
-            if sd.targs is not None:
-                return [ast.TemplateDecl([], mains[0], span=span)]     # template <> struct S<double> {...}
-        if len(mains) != 1:
-            self.reporter.error(span, "a template must declare one function or one struct")
-            return []
-        return [ast.TemplateDecl(params, mains[0], span=span)]
-
-    def explicit_instantiation(self, children):
-        body = children[-1]
-        items = body if isinstance(body, list) else [body]
-        fns = [d for d in items if isinstance(d, ast.FunctionDef)]
-        if len(fns) != 1 or fns[0].body is not None:
-            self.reporter.error(self.extent(children), "explicit instantiation: write `template __global__ void "
-                                                       "name<args>(params);`")
-            return []
-        fns[0].explicit = True
-        return fns
-
-    def type_param(self, children):
-        _, name, default = children
-        return ast.TemplateParam(str(name), "type", None, default, span=self.tspan(name))
-
-    def value_param(self, children):
-        specs, name, default = children
-        return ast.TemplateParam(str(name), "value", self.type_ref(specs, [], specs.span), default,
-                                 span=self.tspan(name))
-
-    def template_args(self, children):
-        return [c for c in children if c is not None and not isinstance(c, Token)]
-
-    def targ_expr(self, children):
-        return self.binary_expr(children)
-
-    def template_type(self, children):
-        tok, args = children
-        return _TemplateName(str(tok), args, self.extent(children))
-
-    def template_name(self, children):
-        tok, args = children
-        return _TemplateName(self.qualify(str(tok)), args, self.extent(children))
-
-    def functional_cast(self, children):
-        tok = children[0]
-        args = [a for a in children[1:] if a is not None and not isinstance(a, Token)]
-        span = self.extent(children)
-        words = str(tok)
-        base = _canonical([words]) if words in TYPE_WORD_ORDER else self.qualify(words)
-        return ast.FunctionalCast(ast.TypeRef(base or "int", span=self.tspan(tok)), args, span=span)
-
     def pointers(self, children):
         return list(children)
 
@@ -531,12 +374,6 @@ class _Builder(Transformer):
         specs, decl, default = children
         return ast.ParamDecl(decl.name, self.type_ref(specs, decl.derived, decl.span, decl.ref), default,
                              span=self.extent(children))
-
-    def static_assert(self, children):
-        cond = children[1]
-        msg = b"".join(_decode_escapes(str(t)[1:-1], self.tspan(t), self.reporter)
-                       for t in children[2:] if isinstance(t, Token) and t.type == "STRING")
-        return ast.StaticAssert(cond, msg.decode("utf-8", "replace"), span=self.extent(children))
 
     def param_abstract(self, children):
         specs, derived = children
@@ -691,10 +528,6 @@ class _Builder(Transformer):
 
     def arrow(self, children):
         return ast.Member(children[0], str(children[2]), arrow=True, span=self.extent(children))
-
-    def template_expr(self, children):
-        t = children[0]
-        return ast.TemplateId(t.name, t.args, span=t.span)
 
     def ident(self, children):
         return ast.Ident(self.qualify(str(children[0])), span=self.tspan(children[0]))
