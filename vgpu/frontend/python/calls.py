@@ -8,7 +8,6 @@ Out: typed values built in IR.  Types and semantics are numba-cuda's (see cudade
 """
 from __future__ import annotations
 
-import ast
 import math
 import types as pytypes
 
@@ -16,8 +15,10 @@ import numpy as np
 
 from ... import types as T
 from ...ir import nodes as ir
-from . import memory
+from . import memory, warp
 from . import ntypes as N
+from .args import args_of, const_eval, dtype_of, numbers  # noqa: F401 (re-exported)
+from .source import PySource
 from .values import V, cast
 
 _DIM3 = {"threadIdx": "tid", "blockIdx": "ctaid", "blockDim": "ntid", "gridDim": "nctaid"}
@@ -66,29 +67,6 @@ def global_value(fl, value, node) -> V:
         raise fl.err(node, f"{name!r} is not a device function: only @cuda.jit(device=True) functions, "
                            f"math and cuda functions can be called in a kernel")
     raise fl.err(node, f"a {type(value).__name__} object cannot be used in a kernel")
-
-
-def dtype_of(value):
-    """A Number for numpy scalar types, dtypes, numba types and their names, else None."""
-    if isinstance(value, type) and issubclass(value, np.generic):
-        try:
-            return N.from_dtype(value)
-        except TypeError:
-            return None
-    if isinstance(value, np.dtype):
-        return N.from_dtype(value)
-    if isinstance(value, str):
-        try:
-            return N.number(value)
-        except KeyError:
-            return None
-    mod = type(value).__module__ or ""
-    if mod.startswith("numba") or mod.startswith("vgpu"):
-        try:
-            return N.number(str(value))
-        except KeyError:
-            return None
-    return None
 
 
 def attribute(fl, base: V, attr: str, node) -> V:
@@ -145,30 +123,6 @@ def attribute(fl, base: V, attr: str, node) -> V:
     raise fl.err(node, f"{t} has no attribute {attr!r}")
 
 
-def const_eval(fl, node):
-    """The Python value of a compile-time constant expression (literals, globals, tuples, arithmetic)."""
-    if isinstance(node, ast.Constant):
-        return node.value
-    if isinstance(node, ast.Name) and node.id not in fl.env:
-        found, value = fl.src.lookup(node.id)
-        if found:
-            return value
-    if isinstance(node, ast.Attribute):
-        base = const_eval(fl, node.value)
-        if base is not None and not isinstance(base, (int, float)):
-            return getattr(base, node.attr, None)
-    if isinstance(node, ast.Tuple):
-        items = [const_eval(fl, e) for e in node.elts]
-        return None if any(i is None for i in items) else tuple(items)
-    if isinstance(node, ast.BinOp) and type(node.op) in (ast.Add, ast.Sub, ast.Mult, ast.FloorDiv):
-        a, c = const_eval(fl, node.left), const_eval(fl, node.right)
-        if isinstance(a, int) and isinstance(c, int):
-            return {ast.Add: a + c, ast.Sub: a - c, ast.Mult: a * c}.get(type(node.op), a // c if c else None)
-    if isinstance(node, ast.Name) and node.id in fl.env:
-        return None
-    return None
-
-
 def call(fl, fn: V, node) -> V:
     t = fn.type
     if not isinstance(t, N.Ref):
@@ -190,7 +144,6 @@ def call(fl, fn: V, node) -> V:
     if path in ("cuda.shared.array", "cuda.local.array", "cuda.const.array_like"):
         return memory.static_array(fl, path, node)
     if path.startswith("cuda."):
-        from . import warp
         return warp.cuda_call(fl, path[5:], node)
     raise fl.err(node.func, f"{path} cannot be called in a kernel")
 
@@ -201,28 +154,6 @@ def _bad_cast(fl, node, name, a: V):
 
 def _bad(fl, node, a: V):
     raise fl.err(node, f"cannot convert {a.type} to a number")
-
-
-def args_of(fl, node, lo: int, hi: int, names: tuple = ()) -> list[V]:
-    """Evaluate positional (and named, by `names`) arguments; CompileError if the count is wrong."""
-    args = list(node.args)
-    for kw in node.keywords:
-        if kw.arg not in names:
-            raise fl.err(kw, f"unexpected keyword argument {kw.arg!r}")
-        k = names.index(kw.arg)
-        while len(args) <= k:
-            args.append(None)
-        args[k] = kw.value
-    if not lo <= len(args) <= hi or any(a is None for a in args):
-        fname = ast.unparse(node.func)
-        raise fl.err(node, f"{fname}() takes {lo if lo == hi else f'{lo} to {hi}'} arguments, {len(args)} given")
-    return [fl.expr(a) for a in args]
-
-
-def numbers(fl, node, vals: list[V]) -> None:
-    for v, a in zip(vals, node.args):
-        if not isinstance(v.type, N.Number):
-            raise fl.err(a, f"expected a number, not {v.type}")
 
 
 def builtin(fl, name: str, node) -> V:
@@ -395,8 +326,6 @@ def print_call(fl, node) -> V:
 
 
 def call_device(fl, disp, node) -> V:
-    from .lower import FnLower
-    from .source import PySource
     if node.keywords:
         raise fl.err(node, "keyword arguments to device functions are not supported")
     pyfunc = disp.py_func
@@ -407,7 +336,7 @@ def call_device(fl, disp, node) -> V:
         if not isinstance(v.type, (N.Number, N.Array, N.Tuple)):
             raise fl.err(a, f"{v.type} cannot be passed to a device function")
     src = disp._source() if hasattr(disp, "_source") else PySource(pyfunc)
-    callee = FnLower(fl.ctx, src, fl.b)
+    callee = type(fl)(fl.ctx, src, fl.b)
     fl.ctx.inlining.append(pyfunc)
     try:
         return callee.inline(src.tree, args, node)

@@ -21,6 +21,7 @@ from ... import types as T
 from ...diagnostics import CompileError
 from ...ir import nodes as ir
 from ...ir.builder import Builder
+from . import calls
 from . import ntypes as N
 from .exprs import _ARITH, _REJECT, Exprs
 from .source import PySource
@@ -57,7 +58,6 @@ class _Frame:
 
 class FnLower(Exprs):
     def __init__(self, ctx: Ctx, src: PySource, b: Builder):
-        from . import calls
         self.calls = calls
         self.ctx, self.src, self.b = ctx, src, b
         self.env: dict[str, object] = {}

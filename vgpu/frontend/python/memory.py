@@ -13,6 +13,7 @@ import numpy as np
 from ... import types as T
 from ...ir import nodes as ir
 from . import ntypes as N
+from .args import const_eval, dtype_of
 from .values import ArrayVal, V, cast
 
 _ATOMIC_TYPES = {
@@ -48,7 +49,6 @@ def _shape(fl, node, value):
 
 
 def static_array(fl, path: str, node):
-    from .calls import const_eval, dtype_of
     args = list(node.args)
     kw = {k.arg: k.value for k in node.keywords}
     b = fl.b

@@ -9,7 +9,7 @@ from __future__ import annotations
 from ... import types as T
 from ...ir import nodes as ir
 from . import ntypes as N
-from .calls import args_of, const_eval, numbers
+from .args import args_of, const_eval, numbers
 from .values import V, cast
 
 _SHFL = {"shfl_sync": "idx", "shfl_up_sync": "up", "shfl_down_sync": "down", "shfl_xor_sync": "bfly"}
