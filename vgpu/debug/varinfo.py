@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ..isa import spec
 from ..isa.program import Mem, Reg
 
 _C_ASSIGN = re.compile(r"(?<![\w.\]>])([A-Za-z_]\w*)\s*(?:\[[^\]]*\]\s*)?(?:[-+*/%&|^]|<<|>>)?=(?!=)")
@@ -27,7 +28,6 @@ _C_INCDEC = re.compile(r"(?:\+\+|--)\s*([A-Za-z_]\w*)|([A-Za-z_]\w*)\s*(?:\+\+|-
 _PY_FOR = re.compile(r"\bfor\s+([A-Za-z_]\w*)\s+in\b")
 _FOR = re.compile(r"\bfor\b")
 _KEYWORDS = {"if", "for", "while", "return", "else", "int", "float", "double", "unsigned", "const", "auto"}
-_NO_DEST = {"st", "bra", "ret", "exit", "bar", "red", "membar", "fence", "trap", "brkpt", "call", "prefetch"}
 
 
 @dataclass(frozen=True)
@@ -55,8 +55,14 @@ def assigned_names(text: str) -> list[str]:
     return [n for n in names if n not in _KEYWORDS]
 
 
+def _kinds(ins) -> tuple[str, ...]:
+    return spec.family(ins).operand_kinds(ins.mods)
+
+
 def _dest(ins) -> str | None:
-    if ins.op in _NO_DEST or not ins.operands:
+    """The register (not a predicate) an instruction writes, from its ISA row's operand kinds."""
+    kinds = _kinds(ins)
+    if not kinds or not kinds[0].startswith("d") or not ins.operands:
         return None
     o = ins.operands[0]
     return o.name if isinstance(o, Reg) and not o.name.startswith("%p") else None
@@ -64,8 +70,8 @@ def _dest(ins) -> str | None:
 
 def _reads(ins) -> set[str]:
     """The registers an instruction reads."""
-    ops = ins.operands if _dest(ins) is None and ins.op != "atom" else ins.operands[1:]
-    out = {o.name for o in ops if isinstance(o, Reg)}
+    kinds = _kinds(ins)
+    out = {o.name for k, o in zip(kinds, ins.operands) if isinstance(o, Reg) and not k.startswith("d")}
     out |= {o.base.name for o in ins.operands if isinstance(o, Mem) and isinstance(o.base, Reg)}
     if ins.guard is not None:
         out.add(ins.guard.name)
@@ -77,7 +83,8 @@ def _loop_counter(instrs, start: int, end: int, targets: set):
     comparison reads (the `setp` at a branch target in the line's pcs), or None."""
     for k in range(start, end + 1):
         ins = instrs[k]
-        if k in targets and ins.op == "setp" and len(ins.operands) > 1 and isinstance(ins.operands[1], Reg):
+        kinds = _kinds(ins)
+        if k in targets and kinds[:1] == ("dp",) and len(ins.operands) > 1 and isinstance(ins.operands[1], Reg):
             return k, ins.operands[1].name
     return None
 
