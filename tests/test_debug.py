@@ -235,3 +235,18 @@ def test_stepping_past_the_warps_exit_stops_there(dev):
     assert reasons[-1] == "warp-exited"
     assert s.info_warps()[0].state == "exited" and s.info_lanes()[0].exited
     assert s.cont().reason == "exited" and out[0] == 3 * 63
+
+
+def test_x_of_constant_and_local_memory(dev):
+    out = np.zeros(32, np.int32)
+    s = Session(kernel("spaces", "spaces.vk"), out, 3, grid=1, block=32, device=dev)
+    s.break_at(line_of("spaces.vk", "out[t] ="))
+    s.run()
+    s.focus(thread=(2,))
+    assert s.x("table", 4).tolist() == [7, 11, 13, 17]                 # __constant__
+    assert s.x("a", 8).tolist() == [200 + k for k in range(8)]          # thread 2's own local array
+    assert s.x(0, 8, space="local").tolist() == [200 + k for k in range(8)]
+    s.focus(thread=(5,))
+    assert s.print("a[1]") == 501 and s.print("table[t % 4]", all_lanes=True)[:4].tolist() == [7, 11, 13, 17]
+    s.cont()
+    assert out[2] == 200 + 5 + 13

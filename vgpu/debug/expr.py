@@ -172,6 +172,8 @@ class Evaluator:
                     return Ptr(np.full(lanes.shape, int.from_bytes(raw, "little"), np.int64), np.dtype(dt))
                 return np.full(lanes.shape, np.frombuffer(raw, p.type.dtype)[0])
         addr = M.symbol_address(wave, self._loaded(), name)
+        if addr is None:                                   # a local array: the compiler's __local_NAME
+            addr = M.symbol_address(wave, None, "__local_" + name)
         if addr is not None:
             return Ptr(np.full(lanes.shape, addr, np.int64), np.dtype(np.int32))
         known = sorted({v.name for v in self.s.varlocs} | {p.name for p in self.s.code.params})
