@@ -20,6 +20,9 @@ from .codegen import (B_BUDGET, B_DIVERGENT_BARRIER, B_STACK, B_TRAP, C_BAIL_PC,
 from .layout import STACK_DEPTH, scalar_of
 from .memops import MemGen, c32, c64
 
+# `machine` kinds after which a new basic block starts (control flow, barriers, warp-synchronous ops)
+ENDS_BLOCK = ("branch", "exit", "trap", "barrier", "warp_sync", "shuffle", "vote")
+
 
 def build_module(program, code, lay) -> ir.Module:
     return Gen(program, code, lay).build()
@@ -49,8 +52,7 @@ class Gen(MemGen):
         self.leaders = {0, n} | set(self.code.labels.values()) | self.rpcs
         self.barriers = []
         for pc, ins in enumerate(self.code.instrs):
-            if ins.op in ("bra", "ret", "exit", "bar", "trap") or spec.family(ins).name in ("shfl.sync", "vote.sync",
-                                                                                           "bar.warp.sync"):
+            if spec.family(ins).machine in ENDS_BLOCK:
                 self.leaders.add(pc + 1)
         for pc, ins in enumerate(self.code.instrs):
             b = ir.IRBuilder(self.blk[pc])
@@ -172,7 +174,7 @@ class Gen(MemGen):
             rb = b.append_basic_block(f"resume{pc}")
             sw.add_case(c64(pc), rb)
             r = ir.IRBuilder(rb)
-            if spec.family(ins).name == "bar.red":
+            if spec.family(ins).sem:           # bar.red: the reduction over the arrived lanes
                 op = next(m for m in ins.mods if m in spec.family(ins).sem)
                 cnt, tot = self.cword(r, C_RED_COUNT), self.cword(r, C_RED_TOTAL)
                 if op == "popc":
@@ -191,19 +193,19 @@ class Gen(MemGen):
 
     # -- instructions -----------------------------------------------------------------------------------
     def instr(self, b, pc, ins):
-        fam = spec.family(ins).name
-        if fam == "bra":
+        fam = spec.family(ins).machine          # the ISA table's `machine` column ('' = arithmetic)
+        if fam == "branch":
             return self.bra(b, pc, ins)
-        if fam in ("ret", "exit"):
+        if fam == "exit":
             return self.exit(b, pc, ins)
         if fam == "trap":
             return self.bail(b, pc, B_TRAP)
-        if fam in ("bar.sync", "bar.red"):
+        if fam == "barrier":                    # bar.sync, bar.red (grid.sync is declined)
             return self.barrier(b, pc, ins)
         m = self.guard_mask(b, ins, b.load(self.maskv))
-        if fam in ("shfl.sync", "vote.sync", "bar.warp.sync"):
+        if fam in ("shuffle", "vote", "warp_sync"):
             self.warp_op(b, pc, ins, fam, m)
-        elif fam == "mov":
+        elif fam == "move":
             t = ins.types[0]
             self.write(b, ins.operands[0], t, self.read(b, ins.operands[1], t), m)
         elif fam == "activemask":
@@ -211,13 +213,13 @@ class Gen(MemGen):
             v = b.insert_element(ir.Constant(vec(I32), None), mm, c32(0))
             v = b.shuffle_vector(v, ir.Constant(vec(I32), None), ir.Constant(vec(I32), [c32(0)] * N))
             self.write(b, ins.operands[0], "b32", v, m)
-        elif fam == "membar":
+        elif fam == "fence":
             pass
-        elif fam == "ld":
+        elif fam == "load":
             self.load(b, pc, ins, m)
-        elif fam == "st":
+        elif fam == "store":
             self.store(b, pc, ins, m)
-        elif fam in ("atom", "red"):
+        elif fam == "atomic":
             self.atomic(b, pc, ins, m)
         else:
             self.alu(b, ins, m)
@@ -232,14 +234,14 @@ class Gen(MemGen):
         args = [self.read(b, o, _SRC_TYPE[k](types)) for o, k in zip(ins.operands[1:], kinds[1:])]
         t0 = scalar_of(types[0])
         src, mode, t = None, None, t0
-        if fam.name == "cvt":
+        if len(fam.types) == 2:                 # cvt: the source type is the second suffix
             src, mode = scalar_of(types[1]), ".".join(ins.mods) or None
         elif kinds[0] == "du":
             t, src = (U32, t0) if op != "brev" else (t0, None)
         elif kinds[0] == "dw":
             t = scalar_of(spec.wide(types[0]))
-        if fam.name == "selp":
-            op, args = "select", [args[2], args[0], args[1]]
+        if fam.arg_order:                       # selp d, a, b, p  ->  select(p, a, b)
+            args = [args[i] for i in fam.arg_order]
         self.write(b, ins.operands[0], dt, alu.emit(b, op, t, args, src, mode), m)
 
     def bra(self, b, pc, ins):
@@ -323,7 +325,7 @@ class Gen(MemGen):
         alive = b.trunc(b.load(self.wptr(b, W_ALIVE)), I32)
         bad = b.or_(b.icmp_signed("!=", d, c64(0)), b.icmp_unsigned("!=", m, alive))
         self.bail_if(b, bad, pc, B_DIVERGENT_BARRIER)
-        if spec.family(ins).name == "bar.red":
+        if spec.family(ins).sem:               # bar.red
             p = b.bitcast(self.read(b, ins.operands[2], "pred"), I32)
             b.store(b.zext(b.and_(p, m), I64), self.wptr(b, W_BARPRED))
         b.store(c64(1), self.wptr(b, W_WAIT))

@@ -121,7 +121,9 @@ def decline_reason(program: Program, code: KernelCode) -> str | None:
     lay = layout(program, code)
     read: set[str] = set()
     for ins in code.instrs:
-        for o in ins.operands[1:] if ins.op in ("atom",) else ins.operands:
+        fam = spec.family(ins)
+        old_value = fam is not None and fam.machine == "atomic" and fam.operands[0] == "d"    # atom's destination
+        for o in ins.operands[1:] if old_value else ins.operands:
             for r in (o, getattr(o, "base", None)):
                 if isinstance(r, Reg):
                     read.add(r.name)
@@ -141,27 +143,28 @@ def _decline_instr(program, code, lay, ins, read) -> str | None:
     fam = spec.family(ins)
     if fam is None:
         return "unknown instruction"
-    name = fam.name
+    name, machine = fam.name, fam.machine
+    param_load = machine == "load" and "param" in ins.mods
     for o in ins.operands:
         s = o.base if isinstance(o, Mem) else o
         if isinstance(s, SReg) and (s.name in SPECIALS_DECLINED or s.name not in spec.SPECIAL_REGS):
             return f"special register {s.name}"
-        if isinstance(s, Sym) and name not in ("printf",) and not (name == "ld" and "param" in ins.mods):
+        if isinstance(s, Sym) and machine != "printf" and not param_load:
             if not symbol_known(s.name, lay):
                 return f"unknown symbol {s.name}"
-    if name in ("printf", "grid.sync"):
+    if machine == "printf" or fam.scope == "grid":
         return f"{name} is run by the interpreter"
-    if name in ("atom", "red"):
+    if machine == "atomic":
         op = next(m for m in ins.mods if m in fam.sem)
         t = ins.types[0]
         if op not in ATOMIC_OPS:
             return f"atomic {op}: its result depends on the order of the warps"
         if t in ("f32", "f64"):
             return "float atomics: the sum depends on the order of the warps"
-        if name == "atom" and isinstance(ins.operands[0], Reg) and ins.operands[0].name in read:
+        if fam.operands[0] == "d" and isinstance(ins.operands[0], Reg) and ins.operands[0].name in read:
             return "the old value of an atomic is used: it depends on the order of the warps"
         return None
-    if name == "ld" and "param" in ins.mods:
+    if param_load:
         m = ins.operands[1]
         pname = getattr(m.base, "name", None)
         if pname not in lay.params:
@@ -169,8 +172,7 @@ def _decline_instr(program, code, lay, ins, read) -> str | None:
         if lay.params[pname][0] + m.offset + spec.type_bits(ins.types[0]) // 8 > lay.param_bytes:
             return "parameter load past the parameter buffer"
         return None
-    if name in ("mov", "ld", "st", "bra", "ret", "exit", "trap", "membar", "bar.sync", "bar.red", "bar.warp.sync",
-                "shfl.sync", "vote.sync", "activemask"):
+    if machine:                             # every other machine operation of the table is built natively
         return _check_regs(ins, fam)
     if not fam.sem:
         return "no semantics"
@@ -178,7 +180,7 @@ def _decline_instr(program, code, lay, ins, read) -> str | None:
     t0 = scalar_of(ins.types[0])
     src, mode, t = None, None, t0
     kinds = fam.operand_kinds(ins.mods)
-    if name == "cvt":
+    if len(fam.types) == 2:                 # cvt: the source type is the second suffix
         src, mode = scalar_of(ins.types[1]), ".".join(ins.mods) or None
     elif kinds[0] == "du":
         t, src = (U32, t0) if op != "brev" else (t0, None)
@@ -198,7 +200,7 @@ def _check_regs(ins, fam) -> str | None:
         if t in ("f32", "f64"):
             for o in ins.operands:
                 if isinstance(o, Reg) and reg_class(o.name) not in ("%p",) and \
-                        CLASS_BYTES[reg_class(o.name)] * 8 != int(t[1:]) and fam.name not in ("cvt", "setp", "selp"):
+                        CLASS_BYTES[reg_class(o.name)] * 8 != int(t[1:]) and len(fam.types) != 2:   # not cvt
                     return f"a {t} value in register {o.name}"
     return None
 

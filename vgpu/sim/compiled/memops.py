@@ -271,7 +271,7 @@ class MemGen(KernelGen):
         op = next(x for x in ins.mods if x in fam.sem)
         et = _elt(t)
         size = spec.type_bits(t) // 8
-        srcs = ins.operands[1:] if fam.name == "atom" else ins.operands
+        srcs = ins.operands[1:] if fam.operands[0] == "d" else ins.operands     # atom has a destination, red not
         addrs = self.spill(b, self.addresses(b, srcs[0]), self.sa)
         vals = self.spill(b, self.read(b, srcs[1], t), self.sv)
         signed = t[0] == "s"
@@ -296,7 +296,7 @@ class MemGen(KernelGen):
     # -- warp-level -------------------------------------------------------------------------------------
     def warp_op(self, b, pc, ins, fam, m):
         ops = ins.operands
-        mvec = self.read(b, ops[{"shfl.sync": 4, "vote.sync": 2, "bar.warp.sync": 0}[fam]], "u32")
+        mvec = self.read(b, ops[{"shuffle": 4, "vote": 2, "warp_sync": 0}[fam]], "u32")
         # every active lane passes the same member mask, which must be exactly the active lanes
         first = b.zext(b.call(self.module.globals.get("llvm.cttz.i32") or ir.Function(
             self.module, ir.FunctionType(I32, [I32, I1]), name="llvm.cttz.i32"), [m, ir.Constant(I1, 0)]), I64)
@@ -311,9 +311,9 @@ class MemGen(KernelGen):
         M = b.and_(M, alive0)
         bad = b.or_(b.icmp_unsigned("!=", differ, c32(0)), b.icmp_unsigned("!=", M, m))
         self.bail_if(b, bad, pc, B_WARP_SYNC)
-        if fam == "bar.warp.sync":
+        if fam == "warp_sync":
             return
-        if fam == "vote.sync":
+        if fam == "vote":
             mode = next(x for x in ins.mods if x in spec.family(ins).sem)
             p = b.bitcast(self.read(b, ops[1], "pred"), I32)
             bits = b.and_(p, M)
