@@ -186,6 +186,8 @@ def test_errors_name_what_is_wrong(dev):
         s.print("nosuch")
     with pytest.raises(DebugError, match="outside the grid"):
         s.focus(block=(3, 0, 0))
+    with pytest.raises(DebugError, match="k is not assigned yet"):
+        s.print("k")                                        # before the loop: no stale register shown
     with pytest.raises(DebugError, match="cannot parse"):
         s.print("v +")
     s.close()

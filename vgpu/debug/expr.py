@@ -161,7 +161,7 @@ class Evaluator:
             return M.special_values(wave, "%laneid", lanes) if name == "laneid" else \
                 (wave.special["%tid.x"][lanes] * 0 + (lanes % (32 * wave.warps_per_block)) // 32)
         pc = int(wave.simt.pc[int(lanes[0]) // 32])
-        loc = locate(self.s.varlocs, name, pc)
+        loc = locate(self.s.varlocs, name, pc, self.s.loops)
         if loc is not None:
             return M.register_values(wave, loc.register, lanes)
         for p in self.s.code.params:

@@ -27,7 +27,7 @@ from ..sim.simt import DONE, EXIT, WAIT
 from . import memory as M
 from .expr import Evaluator
 from .launcher import Launcher
-from .varinfo import locations
+from .varinfo import back_edges, locations
 
 STATES = {0: "ready", WAIT: "at barrier", DONE: "exited"}
 
@@ -110,6 +110,7 @@ class Session(Observer):
         self.kernel_name = self.code.name
         self.lines = [ins.line for ins in self.code.instrs] + [self.code.instrs[-1].line if self.code.instrs else None]
         self.varlocs = locations(self.program, self.code)
+        self.loops = back_edges(self.code)
         self.breakpoints: dict[int, object] = {}
         self._next_number = 1
         self.focus_block, self.focus_thread = (0, 0, 0), (0, 0, 0)

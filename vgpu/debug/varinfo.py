@@ -21,7 +21,8 @@ import re
 from dataclasses import dataclass
 
 from ..isa import spec
-from ..isa.program import Mem, Reg
+from ..isa.program import Label, Mem, Reg
+from .memory import DebugError
 
 _C_ASSIGN = re.compile(r"(?<![\w.\]>])([A-Za-z_]\w*)\s*(?:\[[^\]]*\]\s*)?(?:[-+*/%&|^]|<<|>>)?=(?!=)")
 _C_INCDEC = re.compile(r"(?:\+\+|--)\s*([A-Za-z_]\w*)|([A-Za-z_]\w*)\s*(?:\+\+|--)")
@@ -127,14 +128,29 @@ def locations(program, code) -> list[VarLocation]:
     return out
 
 
-def locate(locs: list[VarLocation], name: str, pc: int) -> VarLocation | None:
-    """The location of variable `name` at `pc`: the latest assignment at or before pc-1 (the
-    instruction at pc has not run yet); else the first assignment (a loop's back edge)."""
+def back_edges(code) -> list[tuple[int, int]]:
+    """(branch pc, target pc) of every backward branch (a loop's latch)."""
+    out = []
+    for pc, ins in enumerate(code.instrs):
+        for o in ins.operands:
+            if isinstance(o, Label) and code.labels.get(o.name, pc + 1) <= pc:
+                out.append((pc, code.labels[o.name]))
+    return out
+
+
+def locate(locs: list[VarLocation], name: str, pc: int, loops=()) -> VarLocation | None:
+    """The location of variable `name` at `pc`: the latest assignment before pc (the instruction
+    at pc has not run yet); else, when a loop's back edge brings a later assignment round to pc,
+    that one.  None when `name` is no variable; a `DebugError` when it is not assigned yet."""
     mine = [v for v in locs if v.name == name]
     if not mine:
         return None
     before = [v for v in mine if v.first_pc < pc]
-    return before[-1] if before else mine[0]
+    if before:
+        return before[-1]
+    if any(target <= pc and src >= mine[0].first_pc for src, target in loops):
+        return mine[0]
+    raise DebugError(f"{name} is not assigned yet at pc {pc} (first assigned on line {mine[0].line})")
 
 
 def format_locations(locs: list[VarLocation]) -> str:
