@@ -37,9 +37,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--iters", type=int, default=200)
+    ap.add_argument("--grid", type=int, default=4, help="blocks (more than 8 x 256 threads: several waves)")
     a = ap.parse_args()
     k = vgpu.Module(pipeline.compile_source(SOURCE, "bench.vk")).get_function("work")
-    grid, block = 4, 256
+    grid, block = a.grid, 256
     n = grid * block
     dev = vgpu.Device(workers=0, executor="interp")
     x = vgpu.to_device(np.linspace(0, 1, n, dtype=np.float32), device=dev)
