@@ -252,3 +252,18 @@ def test_x_of_constant_and_local_memory(dev):
     assert s.print("a[1]") == 501 and s.print("table[t % 4]", all_lanes=True)[:4].tolist() == [7, 11, 13, 17]
     s.cont()
     assert out[2] == 200 + 5 + 13
+
+
+def test_spilled_variables_are_read_from_their_slots(dev):
+    prog = pipeline.compile_path(str(HERE / "spill.vk"), max_registers=6)
+    spilled = {v.name for v in locations(prog, prog.kernels["sp"]) if v.register.startswith("__spill")}
+    assert {"i", "b", "d"} <= spilled                       # the listing says they live in local memory
+    out = np.zeros(32, np.int32)
+    s = Session(vgpu.Module(prog).get_function("sp"), out, 3, grid=1, block=32, device=dev)
+    s.break_at(line_of("spill.vk", "out[i] ="))
+    s.run()
+    lanes = np.arange(32)
+    assert s.print("i", all_lanes=True).tolist() == lanes.tolist()
+    assert s.print("b", all_lanes=True).tolist() == (lanes * 5).tolist()
+    assert s.print("d", all_lanes=True).tolist() == (lanes * 11).tolist()
+    assert s.print("k") == 3

@@ -162,8 +162,13 @@ class Evaluator:
                 (wave.special["%tid.x"][lanes] * 0 + (lanes % (32 * wave.warps_per_block)) // 32)
         pc = int(wave.simt.pc[int(lanes[0]) // 32])
         loc = locate(self.s.varlocs, name, pc, self.s.loops)
-        if loc is not None:
+        if loc is not None and loc.register.startswith("%"):
             return M.register_values(wave, loc.register, lanes)
+        if loc is not None:                                # spilled: its slot in local memory
+            sym, _, off = loc.register.partition("+")
+            base = M.symbol_address(wave, None, sym)
+            p = Ptr(np.full(lanes.shape, base + int(off or 0), np.int64), np.dtype(np.int32))
+            return self._load(p, lanes)
         for p in self.s.code.params:
             if p.name == name:
                 raw = bytes(wave.params)[p.offset:p.offset + p.size]

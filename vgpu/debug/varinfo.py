@@ -11,7 +11,9 @@ that the last instruction compiled from that line (in each contiguous run of its
 some other line reads; on a `for` line whose pcs hold the loop head, the register its comparison
 tests.  A
 location holds from that instruction to the next assignment of the variable (in pc order); loops
-work because register allocation keeps a loop variable in one register.  Limits: a variable whose
+work because register allocation keeps a loop variable in one register.  A value the register
+allocator spills (a `st.local [__spill+N]` right after its definition, a reload before the loop
+head's comparison) is located in its spill slot, so `print` reads local memory for it.  Limits: a variable whose
 register is reused after its last use shows the later value; a line that assigns two variables
 names only the last; values kept only in memory (arrays) are read with `print ARRAY[i]` instead.
 """
@@ -21,7 +23,8 @@ import re
 from dataclasses import dataclass
 
 from ..isa import spec
-from ..isa.program import Label, Mem, Reg
+from ..isa.program import Label, Mem, Reg, Sym
+from ..isa.regalloc import SPILL
 from .memory import DebugError
 
 _C_ASSIGN = re.compile(r"(?<![\w.\]>])([A-Za-z_]\w*)\s*(?:\[[^\]]*\]\s*)?(?:[-+*/%&|^]|<<|>>)?=(?!=)")
@@ -34,7 +37,7 @@ _KEYWORDS = {"if", "for", "while", "return", "else", "int", "float", "double", "
 @dataclass(frozen=True)
 class VarLocation:
     name: str
-    register: str
+    register: str          # '%r3', or a spill slot '__spill+8' (local memory)
     first_pc: int          # the instruction that assigns it
     last_pc: int           # the last pc before the next assignment (inclusive)
     line: int
@@ -81,13 +84,47 @@ def _reads(ins) -> set[str]:
 
 def _loop_counter(instrs, start: int, end: int, targets: set):
     """(pc, register) of a loop's counter on a `for` line: the first register the loop head's
-    comparison reads (the `setp` at a branch target in the line's pcs), or None."""
-    for k in range(start, end + 1):
+    comparison reads (the first predicate-writing instruction from a branch target on in the
+    line's pcs), or None."""
+    head = next((k for k in range(start, end + 1) if k in targets), None)
+    if head is None:
+        return None
+    for k in range(head, end + 1):               # its comparison (after any reloads of spilled values)
         ins = instrs[k]
-        kinds = _kinds(ins)
-        if k in targets and kinds[:1] == ("dp",) and len(ins.operands) > 1 and isinstance(ins.operands[1], Reg):
-            return k, ins.operands[1].name
+        if _kinds(ins)[:1] == ("dp",):
+            o = ins.operands[1] if len(ins.operands) > 1 else None
+            return (k, o.name) if isinstance(o, Reg) else None
     return None
+
+
+def _spill_mem(o) -> str | None:
+    """'__spill+8' for a Mem operand addressing the register allocator's spill area, else None."""
+    if isinstance(o, Mem) and isinstance(o.base, Sym) and o.base.name == SPILL:
+        return f"{SPILL}+{o.offset}" if o.offset else SPILL
+    return None
+
+
+def _spilled_to(instrs, k: int, r: str, window: int = 4) -> str:
+    """Where the value register r gets at pc k lives: the spill slot a store right after k puts it
+    in (the allocator stores a spilled value after each definition), else r itself."""
+    for j in range(k + 1, min(k + 1 + window, len(instrs))):
+        ins = instrs[j]
+        slot = _spill_mem(ins.operands[0]) if ins.operands else None
+        if slot is not None and len(ins.operands) > 1 and ins.operands[1] == Reg(r):
+            return slot
+        if _dest(ins) == r:
+            break
+    return r
+
+
+def _reloaded_from(instrs, k: int, r: str, start: int) -> str:
+    """The spill slot register r was just loaded from before pc k (within start..k), else r."""
+    for j in range(k - 1, start - 1, -1):
+        ins = instrs[j]
+        if _dest(ins) == r:
+            slot = _spill_mem(ins.operands[1]) if len(ins.operands) > 1 else None
+            return slot if slot is not None else r
+    return r
 
 
 def locations(program, code) -> list[VarLocation]:
@@ -112,14 +149,14 @@ def locations(program, code) -> list[VarLocation]:
                 # of the line's own condition); failing that, the last register written
                 head = _loop_counter(instrs, pc, end, set(code.labels.values())) if _FOR.search(text) else None
                 if head is not None:
-                    defs.append((head[0], names[-1], head[1], line))
+                    defs.append((head[0], names[-1], _reloaded_from(instrs, head[0], head[1], pc), line))
                     pc = end + 1
                     continue
                 cands = [(k, _dest(instrs[k])) for k in range(end, pc - 1, -1) if _dest(instrs[k]) is not None]
                 live = [(k, r) for k, r in cands if any(not pc <= u <= end for u in readers.get(r, ()))]
                 if live or cands:
                     k, r = (live or cands)[0]
-                    defs.append((k, names[-1], r, line))
+                    defs.append((k, names[-1], _spilled_to(instrs, k, r), line))
         pc = end + 1
     out = []
     for i, (pc, name, reg, line) in enumerate(defs):
