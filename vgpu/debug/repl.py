@@ -2,7 +2,7 @@
 
 In:  a Session and a stream of commands (a terminal with readline history and line editing, or
      commands piped on stdin).
-Out: one output block per command on stdout (errors as one `error: ...` line, never a traceback);
+Out: one output block per command on stdout (piped commands are echoed after the prompt) (errors as one `error: ...` line, never a traceback);
      `quit` or end of input ends it.
 
 Commands: break LINE | break (kernel entry) | run | continue | step | next | stepi | goto STEP |
@@ -140,12 +140,8 @@ def loop(session, stdin=None, stdout=None) -> int:
     """Read commands until quit or end of input; 0."""
     stdin = stdin or sys.stdin
     stdout = stdout or sys.stdout
-    interactive = stdin.isatty()
-    if interactive:
-        try:
-            import readline  # noqa: F401 - line editing and history for input()
-        except ImportError:
-            pass
+    interactive = stdin is sys.stdin and stdin.isatty()
+    history = _history(interactive)
     try:
         while True:
             try:
@@ -170,7 +166,33 @@ def loop(session, stdin=None, stdout=None) -> int:
             stdout.flush()
     finally:
         session.close()
+        if history is not None:
+            history()
     return 0
+
+
+def _history(interactive: bool):
+    """Line editing and history (~/.vgpu_debug_history) for a terminal; a function that saves it."""
+    if not interactive:
+        return None
+    try:
+        import readline
+    except ImportError:
+        return None
+    import os
+    path = os.path.expanduser("~/.vgpu_debug_history")
+    try:
+        readline.read_history_file(path)
+    except OSError:
+        pass
+
+    def save():
+        try:
+            readline.set_history_length(1000)
+            readline.write_history_file(path)
+        except OSError:
+            pass
+    return save
 
 
 def python_kernel(path: str, name: str | None, pairs: list[str], usage_error):
