@@ -42,6 +42,19 @@ def test_instantiations_are_kernels_named_as_cpp_prints_them():
         assert (out.copy_to_host() == want).all()
 
 
+def test_template_instances_round_trip_through_the_assembly():
+    from vgpu.isa.disasm import disassemble
+    mod = vgpu.compile("template <int N, bool B> __global__ void k(int *p) { p[threadIdx.x] = B ? N : -N; }\n"
+                       "template __global__ void k<5, true>(int *);\n")
+    text = disassemble(mod.program)
+    assert ".entry k<5, true>(" in text
+    again = vgpu.compile(text, filename="k.vasm")
+    assert disassemble(again.program) == text
+    out = vgpu.to_device(np.zeros(4, np.int32))
+    again.get_function("k<5, true>")(out, grid=1, block=4)
+    assert (out.copy_to_host() == 5).all()
+
+
 def test_specialisation_replaces_the_primary_template():
     mod = vgpu.compile("template <typename T> __device__ int size_of(T x) { return 0; }\n"
                        "template <> __device__ int size_of<double>(double x) { return 8; }\n"
