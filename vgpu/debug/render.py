@@ -1,7 +1,7 @@
-"""Text and HTML views of debugger data, launch results and device arrays.
+"""Text and HTML views of debugger data (DeviceArray and LaunchResult draw themselves).
 
 In:  a `Session` (its stop, focused warp, SIMT stack, source), `Stop`/`WarpInfo`/`StackEntry`/`Lane`
-     lists, a `LaunchResult`, a `DeviceArray`.
+     lists.
 Out: strings: the REPL's output blocks, and `_repr_html_` markup for notebooks (the warp's lanes
      as a row of 32 cells coloured active / inactive / exited, the SIMT stack as a table, the
      source with the current line marked).
@@ -167,19 +167,3 @@ def session_html(session) -> str:
         out.append(f'<tr class="{"cur" if cur else ""}"><td>{n}</td><td><pre style="margin:0">{e(text)}</pre></td></tr>')
     out.append("</table></div>")
     return "".join(out)
-
-
-def launch_html(result) -> str:
-    """A launch result: geometry, counters, occupancy, divergence summary."""
-    e = html.escape
-    stats = dict(result.stats) if result.stats else {}
-    rows = "".join(f"<tr><td>{e(str(k))}</td><td>{e(str(v))}</td></tr>" for k, v in stats.items()
-                   if isinstance(v, (int, float)))
-    occ = getattr(result.stats, "occupancy", None)
-    div = ""
-    branches, divergent = stats.get("branches"), stats.get("divergent_branches", stats.get("divergent"))
-    if branches is not None and divergent is not None:
-        div = f"<p>divergence: {divergent} of {branches} branches divergent</p>"
-    return (f"<div><b>{e(result.kernel)}</b> grid {result.grid} block {result.block}"
-            f"{f'<p>occupancy: {e(str(occ))}</p>' if occ is not None else ''}{div}"
-            f"<table>{rows}</table></div>")

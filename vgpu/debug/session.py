@@ -525,14 +525,18 @@ class Session(Observer):
     def _work(self) -> None:
         try:
             self.result = self.launcher.launch(self)
-        except _Abort:
+        except _Abort:                      # abandoned: numpy arguments keep what they held
+            with self._cv:
+                self.finished = True
+                self._cv.notify_all()
             return
         except DeviceError as e:
             self.error = e
         except Exception as e:  # noqa: BLE001 - shown as the session's error, never lost
             self.error = e
+        try:
+            self.launcher.finish()          # numpy arguments get the results, as a launch gives them
         finally:
-            self.launcher.finish()
             with self._cv:
                 self.finished = True
                 self._cv.notify_all()
