@@ -56,6 +56,7 @@ def test_breakpoint_in_divergent_if_shows_pushed_entry_and_mask(dev):
     assert [w.state for w in warps] == ["ready", "ready"] and warps[0].active == 0x55555555
     lanes = s.info_lanes()
     assert [ln.active for ln in lanes[:4]] == [True, False, True, False]
+    assert [ln.pc for ln in lanes[:4]] == [stack[0].pc, stack[1].pc] * 2      # odd lanes wait at the else
     s.close()
 
 

@@ -69,10 +69,10 @@ def stack_text(entries) -> str:
 
 
 def lanes_text(lanes) -> str:
-    rows = ["  lane  thread        state"]
+    rows = ["  lane  thread        state     pc"]
     for ln in lanes:
         st = "exited" if ln.exited else "active" if ln.active else "inactive"
-        rows.append(f"  {ln.lane:>4}  {str(ln.thread):<12}  {st}")
+        rows.append(f"  {ln.lane:>4}  {str(ln.thread):<12}  {st:<8}  {'-' if ln.exited else ln.pc}")
     return "\n".join(rows)
 
 

@@ -94,7 +94,7 @@ class Lane:
     thread: tuple
     active: bool
     exited: bool
-    pc: int
+    pc: int                          # where the lane is: the pc of the topmost SIMT entry that holds it
 
 
 class _Abort(BaseException):
@@ -305,12 +305,14 @@ class Session(Observer):
         w = self._need_warp()
         s = self.wave.simt
         mask, alive, exists = int(s.mask[w]), int(s.alive[w]), int(self.wave.exists[w])
+        entries = s.entries(w)
         out = []
         for i in range(32):
             if not exists >> i & 1:
                 continue
             lane = w * 32 + i
-            out.append(Lane(i, self.wave.thread_of(lane), bool(mask >> i & 1), not alive >> i & 1, int(s.pc[w])))
+            pc = next((e[0] for e in entries if e[2] >> i & 1), int(s.pc[w]))   # the topmost entry holding it
+            out.append(Lane(i, self.wave.thread_of(lane), bool(mask >> i & 1), not alive >> i & 1, pc))
         return out
 
     def info_stack(self) -> list[StackEntry]:
