@@ -318,3 +318,57 @@ def test_sample_simple_texture_unrotated_is_the_filter_model():
     want = [[_model2d(img, (f(x) - f(8)) / f(16) + f(0.5), (f(y) - f(8)) / f(16) + f(0.5), "linear", "clamp", True)
              for x in range(16)] for y in range(16)]
     assert np.array_equal(out.copy_to_host().reshape(16, 16), np.array(want, np.float32))
+
+
+FAST_MATH = """
+__global__ void k(const float *x, float *o, int n) {
+    int i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i < n) {
+        float v = x[i], s, c;
+        __sincosf(v, &s, &c);
+        o[8 * i + 0] = __expf(v); o[8 * i + 1] = __logf(v + 2.0f); o[8 * i + 2] = __log2f(v + 2.0f);
+        o[8 * i + 3] = __sinf(v) + s; o[8 * i + 4] = __cosf(v) + c; o[8 * i + 5] = __powf(v + 2.0f, 1.5f);
+        o[8 * i + 6] = __fdividef(v, 3.0f); o[8 * i + 7] = __tanf(v);
+    }
+}
+"""
+
+
+def test_fast_math_intrinsics_are_within_the_guides_bounds(tmp_path):
+    """CUDA's guide bounds these intrinsics (e.g. __expf: 2 + floor(|1.173 x|) ulp; __sinf/__cosf/__logf on
+    their ranges: absolute error 2^-21.41); vgpu computes the same formulas correctly rounded."""
+    src = tmp_path / "fm.cu"
+    src.write_text(FAST_MATH)
+    if shutil.which("nvcc"):
+        ptx = subprocess.run(["nvcc", "-arch=sm_90", "-ptx", str(src), "-o", "-"], capture_output=True, text=True)
+        assert ptx.returncode == 0, ptx.stderr
+        for instr in ("ex2.approx", "lg2.approx", "sin.approx", "cos.approx", "div.approx"):
+            assert instr in ptx.stdout
+    x = np.linspace(-1.5, 1.5, 64).astype(np.float32)
+    o = vgpu.zeros(64 * 8, np.float32)
+    vgpu.compile(FAST_MATH, "fm.vk").get_function("k")(vgpu.to_device(x), o, 64, grid=1, block=64)
+    got = o.copy_to_host().reshape(64, 8).astype(np.float64)
+    d = x.astype(np.float64)
+    want = np.stack([np.exp(d), np.log(d + 2), np.log2(d + 2), 2 * np.sin(d), 2 * np.cos(d), (d + 2) ** 1.5,
+                     d / 3, np.tan(d)], 1)
+    ulp = np.spacing(np.abs(want).astype(np.float32)).astype(np.float64)
+    assert (np.abs(got[:, 0] - want[:, 0]) <= (2 + np.floor(np.abs(1.173 * d))) * ulp[:, 0]).all()
+    assert (np.abs(got[:, 1:5] - want[:, 1:5]) <= 2 * 2.0 ** -21.41).all()
+    assert (np.abs(got[:, 5:] - want[:, 5:]) <= 8 * ulp[:, 5:]).all()
+
+
+def test_fdividef_of_a_huge_divisor_is_zero_as_the_guide_says():
+    o = vgpu.zeros(2, np.float32)
+    vgpu.compile("__global__ void k(float *o) { o[0] = __fdividef(1.0f, 1e38f); o[1] = __fdividef(6.0f, 3.0f); }"
+                 ).get_function("k")(o, grid=1, block=1)
+    assert o.copy_to_host().tolist() == [0.0, 2.0]
+
+
+@pytest.mark.parametrize("literal, want", [("3.40282347e38f", np.finfo(np.float32).max),
+                                           ("3.402823466e+38F", np.finfo(np.float32).max),
+                                           ("-3.4028235e38f", -np.finfo(np.float32).max),
+                                           ("3.4028236e38f", np.inf), ("1e39f", np.inf)])
+def test_float_literals_at_the_top_of_the_range_round_as_c_does(literal, want):
+    o = vgpu.zeros(1, np.float32)
+    vgpu.compile(f"__global__ void k(float *o) {{ o[0] = {literal}; }}").get_function("k")(o, grid=1, block=1)
+    assert o.copy_to_host()[0] == np.float32(want)

@@ -144,8 +144,7 @@ for _name, _src, _dst in [("__int_as_float", INT, FLOAT), ("__float_as_int", FLO
     _add(_name, "fixed", params=(_src,), ret=_dst, op="bitcast")
 
 # CUDA functions that vgpu knows about but does not implement: a clear diagnostic, not "undeclared"
-NOT_YET = {"__sinf", "__cosf", "__expf", "__logf", "__log2f", "__powf", "__tanf", "__fdividef",
-           "__shfl", "__shfl_up", "__shfl_down", "__shfl_xor", "__ballot", "__any", "__all",
+NOT_YET = {"__shfl", "__shfl_up", "__shfl_down", "__shfl_xor", "__ballot", "__any", "__all",
            "__match_any_sync", "__match_all_sync", "atomicAdd_block",
            "atomicAdd_system", "__nanosleep", "malloc", "free", "memcpy", "memset", "assert",
            "isnan", "isinf", "isfinite", "signbit", "copysignf", "hypotf", "cbrtf", "erff", "log1pf",

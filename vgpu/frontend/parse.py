@@ -96,7 +96,9 @@ def _to_float32(text: str) -> float:
         return f
     other_bits = struct.unpack("I", struct.pack("f", f))[0] + (1 if abs(f) < abs(d) else -1)
     other = struct.unpack("f", struct.pack("I", other_bits & 0xFFFFFFFF))[0]
-    mid = (Fraction(f) + Fraction(other)) / 2
+    # past FLT_MAX the next value is 2^128 as far as rounding goes (it rounds to infinity)
+    other_value = Fraction(other) if not math.isinf(other) else Fraction(2 ** 128) * (1 if other > 0 else -1)
+    mid = (Fraction(f) + other_value) / 2
     if Fraction(d) != mid:
         return f
     exact = Fraction(Decimal(text))
