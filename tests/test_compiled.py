@@ -1,10 +1,17 @@
 """The compiled executor (vgpu.sim.compiled) gives what the interpreter gives.
 
-Every launch of the run tests (tests/run/*.vk), the examples (examples/README.md) and the conformance
-corpus runs twice under `dual`: the interpreter first, then, on the same memory as before the launch,
+Launches of the run tests (tests/run/*.vk), the examples (examples/README.md) and the conformance
+corpus run twice under `dual`: the interpreter first, then, on the same memory as before the launch,
 the compiled executor; global memory bytes, fault text, per-pc warp/thread issue counts, divergent
 branches, barriers and atomics must be identical (scheduler `steps` are the interpreter's own).  A
 hypothesis test compares random ALU instructions of the ISA table with vgpu.arith bit for bit.
+
+Translation (LLVM) is most of the cost, so by default only the cases of FAST run dual: a set chosen
+from the full sweep to exercise natively every instruction mnemonic (family, modifiers, types) and
+every outcome the full sweep does; test_fast_cases_cover_the_full_sweep checks that against the
+sweep's record (NATIVE_FAMILIES, NATIVE_MNEMONICS).  VGPU_COMPILED_FULL=1 runs every case (offline,
+a few minutes) and checks the record itself; VGPU_COMPILED_FAMILIES=FILE writes a line per case
+(families, outcomes, mnemonics) to choose FAST again when cases change.
 """
 from __future__ import annotations
 
@@ -27,12 +34,71 @@ ROOT = Path(__file__).resolve().parents[1]
 CONFORMANCE = ROOT.parent / "shared" / "conformance"     # as conftest.CONFORMANCE
 COMPARED = ("warp_instructions", "thread_instructions", "waves", "barriers", "atomics")
 
+# The cases that run dual by default (see the module docstring): chosen greedily from the full sweep
+# to exercise natively every mnemonic and outcome it does, cheapest first.
+FAST = {
+    "run": {
+        "bit_functions", "compound_assign", "double_arith", "fences", "math", "partial_warp_sync", "pointers",
+        "size_t", "small_int_types", "structs", "syncthreads_reduce", "tier4_intrinsics", "typedef_enum",
+        "warp_shuffle", "warp_vote"
+    },
+    "examples": {"histogram"},
+    "conformance": {
+        "constant_conv1d", "control_flow", "float_arith", "int_arith", "local_array", "loop_until",
+        "multi_launch", "saxpy", "small_int_types", "structs_vectors"
+    },
+}
+FULL = bool(os.environ.get("VGPU_COMPILED_FULL"))
+# What the full sweep ran natively (VGPU_COMPILED_FULL=1 checks this record; update it with the sweep).
+NATIVE_FAMILIES = {
+    "abs", "activemask", "add", "and", "bar.red", "bar.sync", "bar.warp.sync", "bra", "brev", "clz", "cvt",
+    "div", "ffs", "ld", "mad", "max", "membar", "min", "mov", "mul", "neg", "not", "or", "popc", "red", "rem",
+    "ret", "selp", "setp", "shfl.sync", "shl", "shr", "sqrt", "st", "sub", "vote.sync", "xor"
+}
+NATIVE_MNEMONICS = {
+    "abs.f32", "abs.s32", "activemask.b32", "add.rn.f32", "add.rn.f64", "add.s32", "add.s64", "and.b32",
+    "and.b64", "bar.red.and.pred", "bar.red.or.pred", "bar.red.popc.u32", "bar.sync", "bar.warp.sync", "bra",
+    "brev.b32", "brev.b64", "clz.b32", "clz.b64", "cvt.f64.f32", "cvt.rmi.f32.f32", "cvt.rn.f32.f64",
+    "cvt.rn.f32.s32", "cvt.rn.f32.u32", "cvt.rn.f64.s32", "cvt.rpi.f32.f32", "cvt.rzi.s32.f32",
+    "cvt.rzi.s32.f64", "cvt.rzi.u32.f32", "cvt.s16.s32", "cvt.s32.s16", "cvt.s32.s64", "cvt.s32.s8",
+    "cvt.s32.u16", "cvt.s32.u64", "cvt.s32.u8", "cvt.s64.s16", "cvt.s64.s32", "cvt.s64.s8", "cvt.s64.u32",
+    "cvt.s64.u8", "cvt.s8.s32", "cvt.s8.u8", "cvt.u16.s32", "cvt.u32.s64", "cvt.u32.u64", "cvt.u64.s32",
+    "cvt.u64.u32", "cvt.u8.s32", "div.rn.f32", "div.rn.f64", "div.s32", "div.s64", "div.u32", "div.u64",
+    "ffs.b32", "ffs.b64", "ld.const.f32", "ld.const.s32", "ld.global.f32", "ld.global.f64", "ld.global.s16",
+    "ld.global.s32", "ld.global.s64", "ld.global.s8", "ld.global.u16", "ld.global.u32", "ld.global.u64",
+    "ld.global.u8", "ld.local.f32", "ld.local.s32", "ld.param.f32", "ld.param.s32", "ld.param.u64",
+    "ld.param.u8", "ld.shared.f32", "ld.shared.f64", "ld.shared.s32", "ld.shared.s8", "ld.shared.u32",
+    "mad.lo.s32", "mad.lo.s64", "mad.wide.s32", "mad.wide.u32", "max.f32", "max.s32", "max.u32", "membar.cta",
+    "membar.gl", "min.f32", "min.s32", "min.u32", "mov.b32", "mov.b64", "mov.f32", "mov.pred", "mov.s32",
+    "mov.u32", "mov.u64", "mul.lo.s32", "mul.lo.s64", "mul.rn.f32", "mul.rn.f64", "mul.wide.s32", "neg.f32",
+    "neg.s32", "neg.s64", "not.b32", "not.pred", "or.b32", "or.b64", "popc.b32", "popc.b64",
+    "red.global.add.s32", "red.global.add.u32", "red.global.or.b32", "red.shared.add.u32", "rem.s32", "rem.s64",
+    "rem.u32", "rem.u64", "ret", "selp.b32", "selp.b64", "selp.f32", "setp.eq.b32", "setp.eq.b64",
+    "setp.eq.f32", "setp.ge.f32", "setp.ge.s32", "setp.ge.u32", "setp.geu.f32", "setp.gt.f32", "setp.gt.s32",
+    "setp.gt.u32", "setp.gt.u64", "setp.le.f32", "setp.le.s32", "setp.le.u32", "setp.leu.f32", "setp.lt.f32",
+    "setp.lt.s32", "setp.lt.s64", "setp.lt.u32", "setp.lt.u64", "setp.ne.b16", "setp.ne.b32", "setp.ne.b64",
+    "setp.neu.f32", "shfl.sync.bfly.b32", "shfl.sync.down.b32", "shfl.sync.idx.b32", "shfl.sync.up.b32",
+    "shl.b32", "shl.b64", "shr.s32", "shr.s64", "shr.u32", "shr.u64", "sqrt.rn.f32", "st.global.f32",
+    "st.global.f64", "st.global.s16", "st.global.s32", "st.global.s64", "st.global.s8", "st.global.u16",
+    "st.global.u32", "st.global.u64", "st.global.u8", "st.local.f32", "st.local.s32", "st.shared.f32",
+    "st.shared.f64", "st.shared.s32", "st.shared.s8", "st.shared.u32", "sub.rn.f32", "sub.rn.f64", "sub.s32",
+    "sub.s64", "vote.sync.all.pred", "vote.sync.any.pred", "vote.sync.ballot.b32", "xor.b32", "xor.b64"
+}
+OUTCOMES = {"native", "declined"}
+
+
+def _chosen(group: str, cases: list, name):
+    return cases if FULL else [c for c in cases if name(c) in FAST[group]]
+
 
 class Dual:
     """Patches the launch path: each run_blocks call runs on both executors and is compared."""
 
     def __init__(self):
         self.mismatches: list[str] = []
+        self.families: set[str] = set()        # ISA families of the kernels the compiled executor ran natively
+        self.mnemonics: set[str] = set()       # their full mnemonics (modifiers and types)
+        self.outcomes: set[str] = set()        # 'native', 'fallback', 'declined'
         self.launches = 0
         self.observed = 0                      # launches with an observer (memory counters, sanitizers)
         self.interp = crt._interp().run_blocks
@@ -53,10 +119,17 @@ class Dual:
         after = arena.copy()
         arena[:] = before
         rc, ec = sm.new_result(k), None
+        counts = dict(crt.COUNTS)
         try:
             compiled.run_blocks(k, cfg, blocks, glob, const, wave_blocks, rc)
         except DeviceError as e:
             ec = e
+        went = {o for o, n in crt.COUNTS.items() if n > counts.get(o, 0)}
+        self.outcomes |= went
+        if "native" in went:
+            from vgpu.isa import spec
+            self.families |= {spec.family(i).name for i in k.program.kernels[k.name].instrs}
+            self.mnemonics |= {i.mnemonic for i in k.program.kernels[k.name].instrs}
         self.launches += 1
         where = f"{k.program.filename}:{k.name}"
         if not np.array_equal(after, arena):
@@ -79,8 +152,12 @@ class Dual:
         return result if result is not None else ri
 
 
+EXERCISED: dict[str, tuple[set[str], set[str]]] = {}      # test id -> (families run natively, outcomes)
+EXERCISED_MNEMONICS: dict[str, set[str]] = {}
+
+
 @pytest.fixture
-def dual(monkeypatch):
+def dual(monkeypatch, request):
     """Route every in-process launch through Dual (whichever vgpu.sim module imported run_blocks)."""
     d = Dual()
     monkeypatch.setenv("VGPU_WORKERS", "0")
@@ -92,6 +169,12 @@ def dual(monkeypatch):
     crt.COUNTS.clear()
     yield d
     assert not d.mismatches, "\n".join(d.mismatches[:20])
+    EXERCISED[request.node.name] = (d.families, d.outcomes)
+    EXERCISED_MNEMONICS[request.node.name] = d.mnemonics
+    if os.environ.get("VGPU_COMPILED_FAMILIES"):          # offline: a line per case, for choosing FAST
+        with open(os.environ["VGPU_COMPILED_FAMILIES"], "a") as f:
+            f.write(f"{request.node.name}\t{' '.join(sorted(d.families))}\t{' '.join(sorted(d.outcomes))}\t"
+                    f"{' '.join(sorted(d.mnemonics))}\n")
     if os.environ.get("VGPU_COMPILED_COVERAGE"):          # a line per kernel: native, fallback or declined
         with open(os.environ["VGPU_COMPILED_COVERAGE"], "a") as f:
             f.writelines(f"{k}\t{v}\n" for k, v in crt.OUTCOMES.items())
@@ -114,13 +197,17 @@ _run = _module(ROOT / "tests" / "test_run.py", "_run_tests_for_compiled")
 _examples = _module(ROOT / "tests" / "test_examples.py", "_example_tests_for_compiled")
 
 
-@pytest.mark.parametrize("path", _run.cases(), ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", _chosen("run", _run.cases(), lambda p: p.stem), ids=lambda p: p.stem)
 def test_run_files_both_executors(path, dual, capfd):
     _run.test_run_case(path, capfd)
     assert dual.launches > 0
 
 
-@pytest.mark.parametrize("cmd", _examples.readme_commands(), ids=lambda c: c[c.index("--kernel") + 1])
+def _example_id(c):
+    return c[c.index("--kernel") + 1]
+
+
+@pytest.mark.parametrize("cmd", _chosen("examples", _examples.readme_commands(), _example_id), ids=_example_id)
 def test_examples_both_executors(cmd, dual, tmp_path, monkeypatch, capsys):
     _examples.test_example_runs(cmd, tmp_path, monkeypatch, capsys)
     assert dual.launches + dual.observed > 0      # vgpuc run collects memory counters: interpreter only
@@ -133,7 +220,8 @@ def _conformance_cases():
     return [(corpus, c) for c in corpus.load_cases(CONFORMANCE)]
 
 
-@pytest.mark.parametrize("case", _conformance_cases(), ids=lambda c: c[1].name)
+@pytest.mark.parametrize("case", _chosen("conformance", _conformance_cases(), lambda c: c[1].name),
+                         ids=lambda c: c[1].name)
 def test_conformance_both_executors(case, dual):
     corpus, c = case
     runner = _module(CONFORMANCE / "run.py", "_conformance_run_for_compiled")
@@ -142,6 +230,34 @@ def test_conformance_both_executors(case, dual):
     want = corpus.load_expected(CONFORMANCE, c)
     for n, check in c.outputs.items():
         assert corpus.compare(be.get(n), want[n], check) is None, n
+
+
+def test_fast_cases_exist():
+    """Every FAST name is a case (a renamed case must not drop out of the fast run silently)."""
+    have = {"run": {p.stem for p in _run.cases()}, "examples": {_example_id(c) for c in _examples.readme_commands()},
+            "conformance": {c.name for _, c in _conformance_cases()}}
+    for group, names in FAST.items():
+        assert names <= have[group], (group, sorted(names - have[group]))
+
+
+def test_fast_cases_cover_the_full_sweep(request):
+    """The dual cases that ran (FAST, or every case under VGPU_COMPILED_FULL) exercised natively every
+    ISA family the full sweep does, and the same outcomes; the full sweep also checks the record."""
+    want = {f"test_{t}_both_executors[{n}]" for t, g in (("run_files", "run"), ("examples", "examples"),
+                                                          ("conformance", "conformance")) for n in FAST[g]}
+    if not want <= set(EXERCISED):
+        pytest.skip("needs the dual cases of this file run first (run the whole file)")
+    fams = set().union(*(EXERCISED[t][0] for t in want))
+    outs = set().union(*(EXERCISED[t][1] for t in want))
+    assert fams == NATIVE_FAMILIES, (sorted(NATIVE_FAMILIES - fams), sorted(fams - NATIVE_FAMILIES))
+    assert outs == OUTCOMES
+    if FULL:
+        every = set().union(*(f for f, _ in EXERCISED.values()))
+        assert every == NATIVE_FAMILIES, (sorted(NATIVE_FAMILIES - every), sorted(every - NATIVE_FAMILIES))
+        mn = set().union(*(EXERCISED_MNEMONICS[t] for t in EXERCISED_MNEMONICS))
+        fast_mn = set().union(*(EXERCISED_MNEMONICS[t] for t in want))
+        assert mn == NATIVE_MNEMONICS, (sorted(NATIVE_MNEMONICS - mn), sorted(mn - NATIVE_MNEMONICS))
+        assert fast_mn == mn, sorted(mn - fast_mn)
 
 
 def test_benchmark_kernels_run_natively():
