@@ -8,7 +8,9 @@ each stage over the repeats and the whole pipeline's; the target is < 0.5 s for 
 
 Then one kernel of `--long` statements each: `if (a > i) s += k;` (branchy: a basic block and a phi
 per statement), straight-line arithmetic, and `--long // 10` nested ifs; compile time must grow
-linearly (the target: 20,000 ifs in under 5 s).  `--long 0` skips them.
+linearly (the target: 20,000 ifs in under 5 s).  `--long 0` skips them.  For the ifs it also prints
+the CPU time of each stage (front end, the optimiser, the verifier, selection, register allocation,
+branch clean-up, reconvergence), to show where the time goes.
 """
 import argparse
 import re
@@ -88,6 +90,37 @@ def long_kernels(n: int) -> None:
         grew = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss0) / 1024
         print(f"  {name:32s} {wall:6.2f} s wall, {cpu:6.2f} s CPU, peak memory +{grew:.0f} MB"
               + ("  (target < 5 s)" if name.endswith(" ifs") and "nested" not in name else ""))
+        if name.endswith(" ifs") and "nested" not in name:
+            print("    stages (CPU s): " + ", ".join(f"{k} {v:.2f}" for k, v in stage_times(src).items()))
+
+
+def stage_times(src: str) -> dict[str, float]:
+    """CPU seconds of each stage of `pipeline.compile_source` on src, in pipeline order."""
+    import gc
+    from vgpu.isa import peephole, reconv, regalloc, select
+    times: dict[str, float] = {}
+
+    def run(stage, fn, *args):
+        c0 = time.process_time()
+        out = fn(*args)
+        times[stage] = times.get(stage, 0.0) + time.process_time() - c0
+        return out
+
+    was = gc.isenabled()
+    gc.disable()                         # as the pipeline does while compiling
+    try:
+        module = run("front end", to_ir, src, "long.vk")
+        run("optimiser", ir.optimize, module)
+        run("verifier", ir.verify, module)
+        program = run("selection", select.select_kernels, module)
+        for k in program.kernels.values():
+            run("regalloc", regalloc.allocate, k, None)
+            run("peephole", peephole.clean_branches, k)
+            run("reconvergence", reconv.place_reconvergence, k)
+    finally:
+        if was:
+            gc.enable()
+    return times
 
 
 if __name__ == "__main__":

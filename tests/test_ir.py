@@ -363,6 +363,7 @@ def _broken(old: str, new: str) -> Module:
     ("[%1, bb0], [%3, bb1]", "[%1, bb0], [%3, bb0]", "are not the predecessors"),
     ("%3 = add.s32 %1, 1", "%3 = add.s32 %4, 1", "does not dominate"),
     ("[%1, bb0], [%3, bb1]", "[%3, bb0], [%3, bb1]", "does not dominate"),
+    ("store.global.s32 %x, %4", "store.global.s32 %x, %3", "does not dominate"),   # bb1 does not dominate bb2
     ("%3 = add.s32 %1, 1", "%3 = add.s32 %0, 1", "operand 1 has type u32, expected s32"),
     ("%2 = lt.s32 %1, %n", "%2 = lt.s32 %1, u32 5", "compared operands differ"),
     ("store.global.s32 %x, %4", "store.global.s32 %1, %4", "(address) has type s32, expected u64"),
@@ -383,6 +384,22 @@ def test_verifier_catches(old, new, message):
         verify(m)
     text = str(e.value)
     assert message in text and "@k" in text, text
+
+
+@pytest.mark.parametrize("debug", ["1", ""])
+def test_pipeline_verifies_once_unless_debugging(monkeypatch, debug):
+    """Outside debug runs the IR is verified once, after the optimiser; VGPU_VERIFY=1 verifies the
+    front end's output too, so a malformed module stops before the optimiser sees it."""
+    from vgpu import frontend, pipeline
+    from vgpu import ir as vir
+    monkeypatch.setenv("VGPU_VERIFY", debug)
+    broken = _broken("%3 = add.s32 %1, 1", "%3 = add.s32 %4, 1")
+    seen = []
+    monkeypatch.setattr(frontend, "to_ir", lambda *a, **k: broken)
+    monkeypatch.setattr(vir, "optimize", lambda m: seen.append(m) or m)
+    with pytest.raises(CompileError, match="does not dominate"):
+        pipeline.to_ir("ignored", "t.vk")
+    assert seen == ([] if debug else [broken])
 
 
 def test_verifier_rejects_a_pred_kernel_parameter():
