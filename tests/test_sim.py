@@ -457,3 +457,37 @@ def test_launch_beyond_a_resource_limit_is_a_clear_invalid_launch(text, block, w
 def test_launch_within_the_register_limit_runs():
     dev, mod = load(_resources(regs="200"))
     assert dev.launch(mod, "big", params(mod, "big", []), grid=1, block=256).stats["warp_instructions"] == 8 * 2        # mov, ret
+
+
+def test_executor_selection_gives_the_same_bytes_and_counts(monkeypatch):
+    """interp, compiled and auto leave the same memory and issue counts; compiled (and auto, for a big
+    launch) really ran natively; a bad name is refused, also from $VGPU_EXECUTOR."""
+    from vgpu.pipeline import compile_source
+    src = "__global__ void sq(int *o, int n) { int i = blockIdx.x * blockDim.x + threadIdx.x; " \
+          "if (i < n && (i & 3)) o[i] = i * i - 7; }"
+    prog = compile_source(src, "sq.vk")
+    n = 1 << 15
+    out = {}
+    for executor in ("interp", "compiled", "auto"):
+        dev = SimDevice(echo_printf=False, workers=0, executor=executor)
+        mod = dev.load(prog)
+        o = put(dev, np.full(n, 5, np.int32))
+        res = dev.launch(mod, "sq", params(mod, "sq", [o, n - 3]), grid=n // 256, block=256)
+        out[executor] = (get(dev, o, np.int32, n).tobytes(), res.op_counts, res.stats["thread_instructions"])
+        assert mod.kernel("sq").translated == (executor != "interp")
+    assert out["interp"] == out["compiled"] == out["auto"]
+    i = np.arange(n)
+    want = np.where((i < n - 3) & (i & 3 != 0), (i * i - 7).astype(np.int32), 5)
+    assert np.frombuffer(out["interp"][0], np.int32).tolist() == want.tolist()
+    with pytest.raises(ValueError, match="executor must be one of"):
+        SimDevice(executor="fast")
+    monkeypatch.setenv("VGPU_EXECUTOR", "fast")
+    with pytest.raises(ValueError, match="VGPU_EXECUTOR must be one of"):
+        SimDevice()
+
+
+def test_launch_takes_packed_parameter_bytes_only():
+    dev, mod = load(entry("t", ".param .u32 x", "    ret;"))
+    with pytest.raises(InvalidLaunch, match="packed .param bytes"):
+        dev.launch(mod, "t", [1], grid=1, block=1)
+    dev.launch(mod, "t", params(mod, "t", [1]), grid=1, block=1)
