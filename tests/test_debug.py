@@ -268,3 +268,13 @@ def test_spilled_variables_are_read_from_their_slots(dev):
     assert s.print("b", all_lanes=True).tolist() == (lanes * 5).tolist()
     assert s.print("d", all_lanes=True).tolist() == (lanes * 11).tolist()
     assert s.print("k") == 3
+
+
+def test_launch_result_html(dev):
+    out = vgpu.to_device(np.zeros(64, np.int32), device=dev)
+    r = kernel("divergent", "divergent.vk")(out, 64, grid=1, block=64, device=dev)
+    page = r._repr_html_()
+    assert "<b>divergent</b> grid (1, 1, 1) block (64, 1, 1)" in page and "occupancy: 64 warps per SM" in page
+    eff = r.stats["thread_instructions"] / (32 * r.stats["warp_instructions"])
+    assert f"{r.stats['divergent_branches']} of {r.stats['branches']} branches divergent" in page
+    assert f"SIMT efficiency {eff:.0%}" in page and eff < 1

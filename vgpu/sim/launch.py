@@ -78,6 +78,30 @@ class LaunchResult:
     def output(self) -> str:
         return "".join(self.printf)
 
+    def _repr_html_(self) -> str:
+        """Notebook display: geometry, time, occupancy, divergence (branches, SIMT efficiency), the
+        counters that are not zero, printf lines and sanitizer reports."""
+        import html
+        st = dict(self.stats) if self.stats else {}
+        parts = [f"<div><b>{html.escape(self.kernel)}</b> grid {self.grid} block {self.block}"
+                 f"{f' shared {self.shared} B' if self.shared else ''}, {self.seconds * 1e3:.1f} ms"]
+        occ = getattr(self.stats, "occupancy", None)
+        if occ is not None:
+            parts.append(f"<p>occupancy: {occ.warps_per_sm} warps per SM ({occ.blocks_per_sm} blocks), "
+                         f"limited by {html.escape(', '.join(occ.limiters))}</p>")
+        if st.get("warp_instructions"):
+            eff = st.get("thread_instructions", 0) / (32 * st["warp_instructions"])
+            parts.append(f"<p>divergence: {st.get('divergent_branches', 0)} of {st.get('branches', 0)} branches "
+                         f"divergent, SIMT efficiency {eff:.0%}</p>")
+        rows = "".join(f"<tr><td>{html.escape(str(k))}</td><td>{v}</td></tr>" for k, v in st.items()
+                       if isinstance(v, (int, float)) and v)
+        parts.append(f"<table>{rows}</table>")
+        if self.printf:
+            parts.append(f"<pre>{html.escape(self.output[:4000])}</pre>")
+        if self.reports:
+            parts.append(f"<p>{len(self.reports)} sanitizer report(s)</p>")
+        return "".join(parts) + "</div>"
+
     def format_stats(self) -> str:
         lines = [self.stats.format() if isinstance(self.stats, Counters) else str(self.stats)]
         lines.append("  instructions (warp-level):")
