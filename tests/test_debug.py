@@ -278,3 +278,14 @@ def test_launch_result_html(dev):
     eff = r.stats["thread_instructions"] / (32 * r.stats["warp_instructions"])
     assert f"{r.stats['divergent_branches']} of {r.stats['branches']} branches divergent" in page
     assert f"SIMT efficiency {eff:.0%}" in page and eff < 1
+
+
+def test_conditional_breakpoint_in_a_late_block(dev):
+    out = np.zeros(64 * 8, np.int32)
+    s = Session(kernel("divergent", "divergent.vk"), out, 64, grid=8, block=64, device=dev)
+    s.break_at(line_of("divergent.vk", "v += k"), cond="blockIdx.x == 6 && threadIdx.x == 43")
+    stop = s.run()
+    assert stop.reason == "breakpoint" and s.focus_block == (6, 0, 0) and s.focus_thread == (43, 0, 0)
+    assert s.print("k") == 0 and s.print("i") == 43
+    assert s.cont().line == stop.line and s.print("k") == 1           # thread 43 (i % 4 == 3) loops again
+    s.close()

@@ -36,7 +36,8 @@ def test_scripted_session_on_divergent_kernel(tmp_path):
     script = "\n".join(["break 6", "run", "info stack", "info warps", "print/all v", "step", "step", "step",
                         "info stack", "delete", "break 11", "continue", "print/all k", "print k", "x/4d out",
                         "info breakpoints", "list", "nonsense", "print nosuch", "focus block 0 thread 33",
-                        "info lanes", "watch out[2]", "delete 2", "continue", "goto 12", "x/4d out", "quit",
+                        "info lanes", "delete", "break 13 if i == 7 || !(i - 9)", "continue", "print i",
+                        "delete", "watch out[2]", "continue", "goto 12", "x/4d out", "quit",
                         "print never"])
     rc, out, err = debug([str(HERE / "divergent.vk"), "--grid", "1", "--block", "64",
                           f"out=@{tmp_path / 'out.npy'}", "n=64"], script + "\n")
@@ -55,7 +56,9 @@ def test_scripted_session_on_divergent_kernel(tmp_path):
     assert "breakpoint  line 11" in b["info breakpoints"] and "=>  11" in b["list"]
     assert b["nonsense"].startswith("error: unknown command") and b["print nosuch"].startswith("error: no variable")
     assert "thread (33, 0, 0) (warp 1)" in b["focus block 0 thread 33"]
-    assert "old = 0  new = 21  written by block (0, 0, 0) thread (2, 0, 0) at line 13" in b["continue #2"]
+    assert "if i == 7 || !(i - 9)" in b["break 13 if i == 7 || !(i - 9)"]
+    assert "condition" in b["continue #2"] and b["print i"] == "i = 7"
+    assert "old = 0  new = 21  written by block (0, 0, 0) thread (2, 0, 0) at line 13" in b["continue #3"]
     assert b["goto 12"].startswith("Goto, line 11, pc 12, step 12")
     assert b["x/4d out #2"].endswith("0 0 0 0")                    # back in time: nothing stored yet
     assert "print never" not in b                                   # quit ended it

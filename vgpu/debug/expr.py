@@ -117,6 +117,15 @@ class Evaluator:
             return self._load(p, lanes)
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "__addr__":
             return self._address_of(node.args[0], lanes)
+        if isinstance(node, ast.BoolOp):
+            vals = [self._num(v, lanes) != 0 for v in node.values]
+            f = np.logical_and if isinstance(node.op, ast.And) else np.logical_or
+            out = vals[0]
+            for v in vals[1:]:
+                out = f(out, v)
+            return out.astype(np.int32)
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+            return (self._num(node.operand, lanes) == 0).astype(np.int32)
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.Invert, ast.UAdd)):
             v = self._num(node.operand, lanes)
             return -v if isinstance(node.op, ast.USub) else ~v if isinstance(node.op, ast.Invert) else v

@@ -44,6 +44,10 @@ def _reg_key(name: str):
 
 def special_values(wave, name: str, lanes: np.ndarray) -> np.ndarray:
     """Special register `name` ('%tid.x') of wave `lanes`."""
+    if name.startswith("%ctaid."):          # filled in the wave only for kernels that read it
+        gx, gy, _ = wave.cfg.grid
+        b = wave.block_ids[np.asarray(lanes) // (32 * wave.warps_per_block)]
+        return {"x": b % gx, "y": b // gx % gy, "z": b // (gx * gy)}[name[-1]].astype(np.int64)
     if name not in wave.special:
         raise DebugError(f"no special register {name}")
     return wave.special[name][lanes].astype(np.int64)

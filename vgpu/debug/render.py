@@ -34,7 +34,7 @@ def stop_text(session, stop) -> str:
     where = f"line {stop.line}" if stop.line is not None else "no line"
     lines = [f"{what}, {where}, pc {stop.pc}, step {stop.step}: block {session.focus_block} thread "
              f"{session.focus_thread} (warp {session._focus_warp_in_block()})"]
-    if stop.reason in ("watch", "fault", "sanitizer", "warp-exited"):
+    if stop.reason in ("watch", "fault", "sanitizer", "warp-exited") or "(condition" in stop.detail:
         lines.append("  " + stop.detail)
     if stop.line is not None:
         lines.append(f"{stop.line:>5}\t{session.source_text(stop.line).strip()}")
@@ -90,6 +90,8 @@ def breakpoints_text(bps) -> str:
     rows = ["  num  type        where                     hits"]
     for b in bps:
         where = (f"line {b.line}" if b.line is not None else "kernel entry") if b.kind == "breakpoint" else b.expr
+        if getattr(b, "cond", None):
+            where += f" if {b.cond}"
         rows.append(f"  {b.number:>3}  {b.kind:<10}  {where:<24}  {b.hits:>4}")
     return "\n".join(rows)
 

@@ -5,7 +5,7 @@ In:  a Session and a stream of commands (a terminal with readline history and li
 Out: one output block per command on stdout (piped commands are echoed after the prompt) (errors as one `error: ...` line, never a traceback);
      `quit` or end of input ends it.
 
-Commands: break LINE | break (kernel entry) | run | continue | step | next | stepi | goto STEP |
+Commands: break LINE [if COND] | break (kernel entry) | run | continue | step | next | stepi | goto STEP |
 focus block X[,Y,Z] thread X[,Y,Z] | focus warp N | info warps|blocks|lanes|stack|breakpoints |
 print EXPR | print/all EXPR (every lane of the warp) | x/N[dfuxgb] [global|shared|local|const] WHERE |
 list [LINE] | watch EXPR | delete [N] | where | help | quit.  Short forms: b r c s n si p l q.
@@ -47,9 +47,14 @@ def execute(session, line: str) -> str | None:
     if cmd == "help":
         return HELP
     if cmd == "break":
-        bp = s.break_at(int(rest) if rest else None) if not rest or rest.isdigit() else s.break_at(_line_arg(rest))
+        where, _, cond = rest.partition(" if ")
+        if rest.startswith("if "):
+            where, cond = "", rest[3:]
+        where = where.strip()
+        bp = s.break_at(_line_arg(where) if where else None, cond.strip() or None)
         where = f"line {bp.line}" if bp.line is not None else f"the entry of {s.kernel_name}"
-        return f"Breakpoint {bp.number} at {where} (pc {', '.join(map(str, sorted(bp.pcs)))})"
+        return (f"Breakpoint {bp.number} at {where} (pc {', '.join(map(str, sorted(bp.pcs)))})"
+                + (f" if {bp.cond}" if bp.cond else ""))
     if cmd in ("run", "restart"):
         return R.stop_text(s, s.run())
     if cmd in ("continue", "step", "next", "stepi"):

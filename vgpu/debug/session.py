@@ -54,6 +54,7 @@ class Breakpoint:
     pcs: frozenset
     hits: int = 0
     kind: str = "breakpoint"
+    cond: str | None = None          # stop only where this holds for an active lane
 
 
 @dataclass
@@ -129,9 +130,13 @@ class Session(Observer):
         self.eval = Evaluator(self)
 
     # -- breakpoints ------------------------------------------------------------------------------
-    def break_at(self, line: int | None = None) -> Breakpoint:
+    def break_at(self, line: int | None = None, cond: str | None = None) -> Breakpoint:
         """A breakpoint on a source line (the first instruction of each run of its pcs), or on the
-        kernel's entry (line None)."""
+        kernel's entry (line None); with `cond` (`"threadIdx.x == 5"`, `"blockIdx.x == 40 && i > 3"`)
+        it stops only when the condition holds for an active lane of a warp arriving there, and
+        focuses that lane."""
+        if cond is not None:
+            self.eval._parse(cond)                         # a syntax error now, not at the first hit
         if line is None:
             pcs = frozenset({0})
         else:
@@ -143,7 +148,7 @@ class Session(Observer):
                 have = sorted({ln for ln in self.lines if ln is not None})
                 raise M.DebugError(f"line {line} of {self.program.filename} has no code in kernel "
                                    f"{self.kernel_name} (lines with code: {_ranges(have)})")
-        bp = Breakpoint(self._next_number, line, pcs)
+        bp = Breakpoint(self._next_number, line, pcs, cond=cond)
         self.breakpoints[bp.number] = bp
         self._next_number += 1
         return bp
@@ -417,11 +422,14 @@ class Session(Observer):
         if stop is None and mode[0] != "goto":                 # time travel passes breakpoints by
             for bp in self.breakpoints.values():
                 if isinstance(bp, Breakpoint) and pc in bp.pcs:
+                    hit = self._condition(bp, wave, warps, masks)
+                    if hit is None:
+                        continue
                     bp.hits += 1
+                    w, mask, note = hit
                     stop = Stop("breakpoint", self.step_count - 1, pc, self.lines[pc], breakpoint=bp.number,
-                                detail=f"breakpoint {bp.number}")
-                    w = int(warps[0])
-                    self._refocus(wave, w, int(masks[0]))
+                                detail=f"breakpoint {bp.number}{note}")
+                    self._refocus(wave, w, mask)
                     break
         if stop is not None:
             self._cur_warps = warps
@@ -435,6 +443,22 @@ class Session(Observer):
                 m = int(masks[int(np.searchsorted(warps, w))])
                 if int(wave.simt.alive[w]) & ~m == 0:
                     self._warp_exited = (w, int(wave.simt.pc[w]))
+
+    def _condition(self, bp, wave, warps, masks):
+        """(warp, mask of the lanes to focus, note) when breakpoint bp stops these warps, else None."""
+        if bp.cond is None:
+            return int(warps[0]), int(masks[0]), ""
+        self.wave = wave
+        for w, m in zip(warps, masks):
+            w, m = int(w), int(m)
+            try:
+                v = self.eval.values(bp.cond, np.arange(w * 32, w * 32 + 32))
+            except M.DebugError as e:              # stop and say why rather than never stopping
+                return w, m, f" (condition {bp.cond!r}: {e})"
+            bits = sum(1 << i for i in range(32) if v[i] and m >> i & 1)
+            if bits:
+                return w, bits, f" (condition {bp.cond})"
+        return None
 
     def memory(self, wave, pc, kind, space, dtype, addresses, lanes):
         if kind == "load" or not self.breakpoints:
