@@ -37,7 +37,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--iters", type=int, default=200)
-    ap.add_argument("--grid", type=int, default=4, help="blocks (more than 8 x 256 threads: several waves)")
+    ap.add_argument("--grid", type=int, default=4, help="blocks (more than 32 x 256 threads: several waves)")
+    ap.add_argument("--last-block", action="store_true",
+                    help="a conditional breakpoint that only the grid's last block satisfies")
     a = ap.parse_args()
     k = vgpu.Module(pipeline.compile_source(SOURCE, "bench.vk")).get_function("work")
     grid, block = a.grid, 256
@@ -51,7 +53,7 @@ def main() -> None:
         k(out, x, a.iters, grid=grid, block=block, device=dev)
         plain.append(time.perf_counter() - t)
         s = Session(k, out, x, a.iters, grid=grid, block=block, device=dev)
-        s.break_at(LAST_LINE)
+        s.break_at(LAST_LINE, cond=f"blockIdx.x == {grid - 1}" if a.last_block else None)
         t = time.perf_counter()
         stop = s.run()
         debug.append(time.perf_counter() - t)
@@ -59,7 +61,8 @@ def main() -> None:
         steps = stop.step
         s.close()
     p, d = min(plain), min(debug)
-    print(f"kernel: {grid} blocks x {block} threads, {a.iters} loop iterations, breakpoint at line {LAST_LINE}")
+    print(f"kernel: {grid} blocks x {block} threads, {a.iters} loop iterations, breakpoint at line {LAST_LINE}"
+          + (f" if blockIdx.x == {grid - 1}" if a.last_block else ""))
     print(f"plain interpreted run:        {p * 1e3:8.1f} ms")
     print(f"debug session to breakpoint:  {d * 1e3:8.1f} ms  ({steps} scheduler steps)")
     print(f"overhead: {d / p:.2f}x  (target <= 3x)")
