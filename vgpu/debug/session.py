@@ -17,7 +17,6 @@ the launch from the arguments as given when n lies in the past).
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -27,75 +26,10 @@ from ..sim.simt import DONE, EXIT, WAIT
 from . import memory as M
 from .expr import Evaluator
 from .launcher import Launcher
+from .model import Breakpoint, Lane, StackEntry, Stop, WarpInfo, Watchpoint
 from .varinfo import back_edges, locations
 
 STATES = {0: "ready", WAIT: "at barrier", DONE: "exited"}
-
-
-@dataclass
-class Stop:
-    """Why and where the session stopped.  `warp` is the warp in its block; `step` the scheduler
-    step (issue count) at which it stopped."""
-    reason: str                      # entry breakpoint step stepi watch fault exited goto
-    step: int
-    pc: int | None = None
-    line: int | None = None
-    block: tuple | None = None
-    warp: int | None = None
-    breakpoint: int | None = None
-    detail: str = ""
-    error: Exception | None = None
-
-
-@dataclass
-class Breakpoint:
-    number: int
-    line: int | None                 # None: the kernel's entry
-    pcs: frozenset
-    hits: int = 0
-    kind: str = "breakpoint"
-    cond: str | None = None          # stop only where this holds for an active lane
-
-
-@dataclass
-class Watchpoint:
-    number: int
-    expr: str
-    address: int
-    dtype: np.dtype
-    block: int | None                # linear block id (shared memory), else None
-    lane_hint: int = 0
-    hits: int = 0
-    kind: str = "watchpoint"
-
-
-@dataclass
-class WarpInfo:
-    warp: int                        # in its block
-    pc: int
-    line: int | None
-    active: int                      # mask of the top SIMT entry
-    alive: int                       # lanes that have not exited
-    state: str                       # ready, at barrier, exited
-    focused: bool = False
-
-
-@dataclass
-class StackEntry:
-    pc: int
-    rpc: int | None                  # None: reconverges at exit
-    mask: int
-    waiting: bool
-    line: int | None = None
-
-
-@dataclass
-class Lane:
-    lane: int
-    thread: tuple
-    active: bool
-    exited: bool
-    pc: int                          # where the lane is: the pc of the topmost SIMT entry that holds it
 
 
 class _Abort(BaseException):
