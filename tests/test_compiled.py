@@ -488,3 +488,46 @@ def test_alu_cases_cover_the_table():
     names = {c[0] for c in ALU_CASES}
     assert {"add", "mul", "div", "rem", "shl", "shr", "cvt", "setp", "selp", "fma", "min", "max", "popc",
             "bfind", "brev", "sqrt"} <= names
+
+
+@pytest.mark.parametrize("n, extra", [(64, 0), (40, 0), (64, 1)])
+def test_whole_warp_global_access_faults_as_the_interpreter(n, extra):
+    """Contiguous whole-warp loads and stores (the vector fast path) and the same accesses running past
+    the end of an allocation (n=40: the second warp; extra=1: the last lane of the last warp): the same
+    bytes and the same fault text as the interpreter."""
+    from vgpu.pipeline import compile_source
+    prog = compile_source("""
+__global__ void k(const unsigned *a, unsigned *b, int extra) {
+    unsigned i = blockIdx.x * blockDim.x + threadIdx.x + extra;
+    b[i] = a[i] * 3u + 1u;
+}
+__global__ void k64(const unsigned long long *a, unsigned long long *b, int extra) {
+    unsigned i = blockIdx.x * blockDim.x + threadIdx.x + extra;
+    b[i] = a[i] ^ 0x5555aaaa5555aaaaull;
+}
+""", "w.vk")
+    sm = crt._interp()
+    for name, size in (("k", 4), ("k64", 8)):
+        got = []
+        for run in (sm.run_blocks, compiled.run_blocks):
+            dev = vgpu.sim.SimDevice(workers=0, echo_printf=False)
+            mod = dev.load(prog)
+            a = dev.malloc(size * n)
+            dev.write(a, np.arange(n, dtype=f"u{size}") * 7 + 1)
+            b = dev.malloc(size * n)
+            cfg = sm.LaunchConfig(grid=(2, 1, 1), block=(32, 1, 1), shared_dynamic=0,
+                                  params=np.array([a, b], np.uint64).tobytes() + np.int32(extra).tobytes() + bytes(4))
+            crt.COUNTS.clear()
+            err = None
+            try:
+                run(mod.kernel(name), cfg, np.arange(2), dev.glob, dev.const, 2)
+            except DeviceError as e:
+                err = str(e)
+            got.append((dev.read(b, size * n), err))
+        assert got[0] == got[1], name
+        assert (got[0][1] is None) == (n == 64 and extra == 0), got[0][1]
+        if got[0][1] is None:
+            assert crt.COUNTS.get("native") == 1
+            want = (np.arange(n, dtype=f"u{size}") * 7 + 1)
+            want = want * 3 + 1 if size == 4 else want ^ np.uint64(0x5555aaaa5555aaaa)
+            assert np.array_equal(np.frombuffer(got[1][0], f"u{size}"), want.astype(f"u{size}"))

@@ -241,14 +241,19 @@ class MemGen(KernelGen):
             v = b.insert_element(ir.Constant(vec(et), None), x, c32(0))
             v = b.shuffle_vector(v, ir.Constant(vec(et), None), ir.Constant(vec(I32), [c32(0)] * N))
             return self.write(b, ins.operands[0], t, v, m)
-        addrs = self.spill(b, self.addresses(b, ins.operands[1]), self.sa)
+        av = self.addresses(b, ins.operands[1])
+        addrs = self.spill(b, av, self.sa)
         vals = b.bitcast(self.sv, et.as_pointer())
 
         def body(b, lane):
             a = b.load(b.gep(addrs, [lane]))
             p = self.resolve(b, pc, a, size, sp, "load", lane)
             b.store(b.load(b.bitcast(p, et.as_pointer())), b.gep(vals, [lane]))
-        self.lane_loop(b, m, body)
+
+        def whole(b, p):
+            x = b.load(b.bitcast(p, vec(et).as_pointer()), align=size)
+            b.store(x, b.bitcast(self.sv, vec(et).as_pointer()), align=64)
+        self.warp_access(b, pc, av, size, sp, None, body, whole, m)
         v = b.load(b.bitcast(self.sv, vec(et).as_pointer()), align=64)
         self.write(b, ins.operands[0], t, v, m)
 
@@ -256,14 +261,76 @@ class MemGen(KernelGen):
         sp, t = _space(ins), ins.types[0]
         et = _elt(t)
         size = spec.type_bits(t) // 8
-        addrs = self.spill(b, self.addresses(b, ins.operands[0]), self.sa)
-        vals = self.spill(b, self.read(b, ins.operands[1], t), self.sv)
+        av = self.addresses(b, ins.operands[0])
+        addrs = self.spill(b, av, self.sa)
+        vv = self.read(b, ins.operands[1], t)
+        vals = self.spill(b, vv, self.sv)
 
         def body(b, lane):
             a = b.load(b.gep(addrs, [lane]))
             p = self.resolve(b, pc, a, size, sp, "store", lane)
             b.store(b.load(b.gep(vals, [lane])), b.bitcast(p, et.as_pointer()))
+
+        def whole(b, p):
+            self.log_range(b, av, p, size)
+            b.store(vv, b.bitcast(p, vv.type.as_pointer()), align=size)
+        self.warp_access(b, pc, av, size, sp, vv, body, whole, m)
+
+    def warp_access(self, b, pc, av, size, sp, stored, body, whole, m):
+        """A global access of the warp: one vector access `whole(b, host pointer)` when the 32 lanes'
+        addresses are a0, a0+size, ... (a0 aligned) inside one allocation of global memory (and, for a
+        store, every lane is active and the undo log has room for 32 entries); otherwise the per-lane
+        loop `body` with its checks, so faults are found exactly as before."""
+        if sp != "global" or size not in (4, 8):
+            return self.lane_loop(b, m, body)
+        a0 = b.extract_element(av, c32(0))
+        want = b.add(b.shuffle_vector(b.insert_element(ir.Constant(vec(I64), None), a0, c32(0)),
+                                      ir.Constant(vec(I64), None), ir.Constant(vec(I32), [c32(0)] * N)),
+                     ir.Constant(vec(I64), [c64(i * size) for i in range(N)]))
+        same = b.bitcast(b.icmp_unsigned("==", av, want), I32)
+        ok = b.and_(b.icmp_unsigned("==", same, c32(-1)), b.icmp_unsigned("==", b.and_(a0, c64(size - 1)), c64(0)))
+        ok = b.and_(ok, b.icmp_unsigned(">=", a0, c64(GLOBAL_BASE)))
+        end = b.add(a0, c64(N * size))
+        if stored is not None:
+            ok = b.and_(ok, b.icmp_unsigned("==", m, c32(-1)))
+            cap = self.cword(b, C_LOGCAP)
+            room = b.or_(b.icmp_signed("<", cap, c64(0)), b.icmp_signed("<=", b.add(self.cword(b, C_LOGN), c64(N)), cap))
+            ok = b.and_(ok, room)
+        chk, srch, fast, slow, done = (b.append_basic_block(x) for x in ("vchk", "vsearch", "vfast", "vslow", "vdone"))
+        b.cbranch(ok, chk, slow)
+        b.position_at_end(chk)
+        hit = b.and_(b.icmp_signed(">=", a0, self.cword(b, C_GLO)), b.icmp_signed("<=", end, self.cword(b, C_GHI)))
+        b.cbranch(hit, fast, srch)
+        b.position_at_end(srch)
+        b.cbranch(b.call(self._gsearch(0), [self.ctx, a0, end]), fast, slow)
+        b.position_at_end(fast)
+        host = b.inttoptr(self.cword(b, C_ARENA), I8.as_pointer())
+        whole(b, b.gep(host, [b.sub(a0, c64(GLOBAL_BASE))]))
+        b.branch(done)
+        b.position_at_end(slow)
         self.lane_loop(b, m, body)
+        b.branch(done)
+        b.position_at_end(done)
+
+    def log_range(self, b, av, p, size):
+        """The undo log entries of a whole-warp store at host pointer p (room checked by the caller)."""
+        cap = self.cword(b, C_LOGCAP)
+        on, done = b.append_basic_block("vlog"), b.append_basic_block("vlogged")
+        b.cbranch(b.icmp_signed(">=", cap, c64(0)), on, done)
+        b.position_at_end(on)
+        n = self.cword(b, C_LOGN)
+        log = b.inttoptr(self.cword(b, C_LOG), I64.as_pointer())
+        it = ir.IntType(8 * size)
+        old = b.load(b.bitcast(p, vec(it).as_pointer()), align=size)
+        old = b.zext(old, vec(I64)) if size < 8 else old
+        base = b.gep(log, [b.mul(n, c64(3))])
+        for i in range(N):
+            b.store(b.extract_element(av, c32(i)), b.gep(base, [c64(3 * i)]))
+            b.store(c64(size), b.gep(base, [c64(3 * i + 1)]))
+            b.store(b.extract_element(old, c32(i)), b.gep(base, [c64(3 * i + 2)]))
+        b.store(b.add(n, c64(N)), self.cptr(b, C_LOGN))
+        b.branch(done)
+        b.position_at_end(done)
 
     def atomic(self, b, pc, ins, m):
         fam = spec.family(ins)
