@@ -171,7 +171,7 @@ class Item:
 
     @staticmethod
     def func_name(head: str) -> str | None:
-        h = head.split("(")[0]
+        h = re.sub(r"__launch_bounds__\s*\([^)]*\)", " ", head).split("(")[0]
         if "operator" in h:
             return "operator"
         ids = IDENT.findall(re.sub(r"<[^<>]*>", " ", h))

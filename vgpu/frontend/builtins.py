@@ -147,5 +147,5 @@ for _name, _src, _dst in [("__int_as_float", INT, FLOAT), ("__float_as_int", FLO
 NOT_YET = {"__shfl", "__shfl_up", "__shfl_down", "__shfl_xor", "__ballot", "__any", "__all",
            "__match_any_sync", "__match_all_sync", "atomicAdd_block",
            "atomicAdd_system", "__nanosleep", "malloc", "free", "memcpy", "memset", "assert",
-           "isnan", "isinf", "isfinite", "signbit", "copysignf", "hypotf", "cbrtf", "erff", "log1pf",
+           "signbit", "copysignf", "hypotf", "cbrtf", "erff", "log1pf",
            "expm1f", "rintf", "nearbyintf", "lrintf", "sincosf", "__half"}

@@ -18,10 +18,12 @@ class CppBuilder:
 
     def using_namespace(self, children):
         name = self.qualify(str(children[1]))
+        if name == "std":
+            return []                          # nothing of std is used by device code that vgpu names
         self.using_cg = True
         if name != "cooperative_groups" and self.aliases.get(name) != "cooperative_groups":
             self.reporter.error(self.tspan(children[1]), f"unknown namespace '{name}' (vgpu knows "
-                                                          "cooperative_groups)")
+                                                          "cooperative_groups and std)")
         return []
 
     def using_alias(self, children):

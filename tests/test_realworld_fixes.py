@@ -1,0 +1,33 @@
+"""Front-end fixes found by benchmarks/realworld_public.py, each on a small kernel of our own:
+`using namespace std;` is accepted, isnan/isinf/isfinite of float, double and int (CUDA's <cmath>
+overloads) give the GPU's answers."""
+import numpy as np
+
+import vgpu
+
+SRC = """
+using namespace std;
+__global__ void k(const float *a, const double *d, const int *n, int *o) {
+  int i = threadIdx.x;
+  o[i] = isnan(a[i]) + 2 * isinf(a[i]) + 4 * isfinite(a[i])
+       + 8 * isnan(d[i]) + 16 * isinf(d[i]) + 32 * isfinite(d[i]) + 64 * isfinite(n[i]) + 128 * isnan(n[i]);
+}
+"""
+
+
+def _model(a, d, n):
+    bits = [np.isnan(a), np.isinf(a), np.isfinite(a), np.isnan(d), np.isinf(d), np.isfinite(d),
+            np.ones_like(n, bool), np.zeros_like(n, bool)]
+    return sum(b.astype(np.int32) << k for k, b in enumerate(bits))
+
+
+def test_isnan_isinf_isfinite_match_numpy(tmp_path):
+    path = tmp_path / "k.cu"
+    path.write_text(SRC)
+    mod = vgpu.compile_file(str(path))
+    a = np.array([0.0, -1.5, np.inf, -np.inf, np.nan, 3.4e38, 1e-45, -0.0], np.float32)
+    d = np.array([np.nan, 1e308, -np.inf, 0.0, 2.0, np.inf, -np.nan, 5e-324], np.float64)
+    n = np.array([0, 1, -1, 7, 2**31 - 1, -2**31, 3, 4], np.int32)
+    o = vgpu.to_device(np.zeros(8, np.int32))
+    mod.get_function("k")(vgpu.to_device(a), vgpu.to_device(d), vgpu.to_device(n), o, grid=1, block=8)
+    assert (o.copy_to_host() == _model(a, d, n)).all()
