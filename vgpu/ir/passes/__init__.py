@@ -38,14 +38,34 @@ def optimize(m: Module) -> Module:
 
 
 def optimize_function(fn: Function, m: Module) -> None:
-    """Run the function passes until none changes anything, then infer address spaces."""
+    """Run the function passes until none changes anything, then infer address spaces.
+
+    A fixed point is reached when every pass has run on the current code and changed nothing; the
+    pass that made the last change need not run again when a second run of it cannot find more:
+    dead-code elimination always, constant folding on code without loops (one sweep in reverse
+    postorder sees every definition before its uses)."""
     remove_unreachable(fn)
     order_blocks(fn)
+    idempotent = {eliminate_dead_code} | ({fold_constants} if _acyclic(fn) else set())
+    unchanged, last = 0, None          # passes run in a row without a change; the last to change
     for _ in range(MAX_ROUNDS):
-        changed = False
         for p in FUNCTION_PASSES:
-            changed |= p(fn)
-        if not changed:
-            break
+            if unchanged == len(FUNCTION_PASSES) or (p is last and unchanged == len(FUNCTION_PASSES) - 1
+                                                      and p in idempotent):
+                break
+            if p(fn):
+                unchanged, last = 0, p
+            else:
+                unchanged += 1
+        else:
+            continue
+        break
     infer_spaces(fn, m.globals)
     order_blocks(fn)
+
+
+def _acyclic(fn: Function) -> bool:
+    """No loop in fn's CFG: with blocks in reverse postorder, no edge goes back (or to itself).
+    The passes only delete edges and blocks, so acyclic code stays acyclic."""
+    index = {b: k for k, b in enumerate(fn.blocks)}
+    return all(index.get(s, -1) > k for k, b in enumerate(fn.blocks) for s in b.succs)
