@@ -31,3 +31,24 @@ def test_isnan_isinf_isfinite_match_numpy(tmp_path):
     o = vgpu.to_device(np.zeros(8, np.int32))
     mod.get_function("k")(vgpu.to_device(a), vgpu.to_device(d), vgpu.to_device(n), o, grid=1, block=8)
     assert (o.copy_to_host() == _model(a, d, n)).all()
+
+
+TAGS = """
+struct Node { int start; int count; };
+enum Colour { RED, GREEN = 5 };
+__global__ void k(Node *g, int *o) {
+  Node n = g[threadIdx.x];
+  Colour c = GREEN;
+  o[threadIdx.x] = n.start * 10 + n.count + c;
+}
+"""
+
+
+def test_struct_and_enum_tags_name_their_types(tmp_path):
+    path = tmp_path / "k.cu"
+    path.write_text(TAGS)
+    mod = vgpu.compile_file(str(path))
+    g = np.array([[1, 2], [3, 4], [5, 6]], np.int32)
+    o = vgpu.to_device(np.zeros(3, np.int32))
+    mod.get_function("k")(vgpu.to_device(g), o, grid=1, block=3)
+    assert (o.copy_to_host() == g[:, 0] * 10 + g[:, 1] + 5).all()

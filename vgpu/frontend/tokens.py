@@ -211,6 +211,8 @@ class _TokenFilter:
             self.type_names |= CG_TYPES          # using namespace cooperative_groups;
             self.using_cg = True
             return False
+        if tok.type == "IDENTIFIER" and self.prev in ("struct", "union", "enum"):
+            self.type_names.add(v)               # C++: the tag alone names the type from here on
         if tok.type == "IDENTIFIER" and not after_tag:
             redeclared = self.prev_is_type or (self.prev == "}" and self.typedef_depth == [0, 0, 0])
             if v == "typename":
