@@ -408,7 +408,7 @@ def test_hand_built_program_and_unsupported_instruction():
     from vgpu.isa.program import Imm, Instr, KernelCode, Mem, ParamInfo, Program, Reg, SReg, Sym, layout_params
     from vgpu.sim import Unsupported
     from vgpu.types import U64
-    k = KernelCode("fill", layout_params([ParamInfo("out", U64, is_pointer=True, symbol="out")]), instrs=[
+    k = KernelCode("fill", layout_params([ParamInfo("out", U64, is_pointer=True)]), instrs=[
         Instr("ld", ("param",), ("u64",), [Reg("%rd1"), Mem(Sym("out"))]),
         Instr("mov", (), ("u32",), [Reg("%r1"), SReg("%tid.x")]),
         Instr("mul", ("wide",), ("u32",), [Reg("%rd2"), Reg("%r1"), Imm(4)]),

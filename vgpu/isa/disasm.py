@@ -95,7 +95,7 @@ def _kernel(prog: Program, k: KernelCode) -> list[str]:
         note = ""
         if p.is_pointer:
             note = f"\t// {C_NAMES.get(p.pointee.name, 'void') if p.pointee else 'void'} *{p.name}"
-        out.append(f"\t.param .{p.type.name} {p.symbol or p.name}{comma}{note}")
+        out.append(f"\t.param .{p.type.name} {p.name}{comma}{note}")
     out += [")", "{"]
     for cls in REG_CLASSES:
         if k.regs.get(cls):

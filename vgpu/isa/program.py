@@ -110,7 +110,6 @@ class ParamInfo:
     pointee: Scalar | None = None
     offset: int = 0
     size: int = 0
-    symbol: str = ""           # DEPRECATED, always the name: goes once vgpu/sim reads `offset` instead
 
 
 def layout_params(params: list[ParamInfo]) -> list[ParamInfo]:
