@@ -166,3 +166,33 @@ def test_array_of_another_device_names_both(mod):
 def test_launch_geometry_has_one_normaliser(dev, mod, grid, words):
     with pytest.raises(InvalidLaunch, match=words):
         mod.get_function("store")(vgpu.zeros(1, np.int32, device=dev), 1, grid=grid, device=dev)
+
+
+CONSTANT = """
+__constant__ float taps[4];
+__global__ void k(float *out) { out[threadIdx.x] = taps[threadIdx.x]; }
+"""
+
+
+def test_set_constant_checks_the_element_type():
+    mod = vgpu.compile(CONSTANT)
+    with pytest.raises(TypeError, match="'taps' holds float32 elements, but the array holds int32"):
+        mod.set_constant("taps", np.arange(4, dtype=np.int32))
+    mod.set_constant("taps", np.arange(4, dtype=np.int32), allow_reinterpret=True)   # the bits, as asked
+    out = vgpu.zeros(4, np.float32)
+    mod.get_function("k")(out, grid=1, block=4)
+    assert out.copy_to_host().view(np.int32).tolist() == [0, 1, 2, 3]
+    mod.set_constant("taps", np.arange(4, dtype=np.float32))
+    mod.get_function("k")(out, grid=1, block=4)
+    assert out.copy_to_host().tolist() == [0.0, 1.0, 2.0, 3.0]
+
+
+def test_cli_constant_of_the_wrong_dtype_is_a_usage_error(tmp_path, capsys):
+    from vgpu.cli import main
+    (tmp_path / "k.vk").write_text(CONSTANT)
+    np.save(tmp_path / "taps.npy", np.arange(4, dtype=np.int32))
+    np.save(tmp_path / "out.npy", np.zeros(4, np.float32))
+    code = main(["run", str(tmp_path / "k.vk"), "--kernel", "k", "--grid", "1", "--block", "4", "--workers", "0",
+                 f"--constant=taps=@{tmp_path / 'taps.npy'}", f"out=@{tmp_path / 'out.npy'}"])
+    err = capsys.readouterr().err
+    assert code == 2 and "--constant taps" in err and "int32" in err and "Traceback" not in err

@@ -127,7 +127,8 @@ def layout_params(params: list[ParamInfo]) -> list[ParamInfo]:
 @dataclass
 class DataSymbol:
     """`.global` / `.const` / `.shared` storage.  `init` holds the first bytes (possibly fewer than
-    `size`: the rest are zero); None means zero-filled.
+    `size`: the rest are zero); None means zero-filled.  `elem`, set by instruction selection from the
+    C declaration, lets the runtime check the dtype of data the host writes (`Module.set_constant`).
     A shared symbol with `dynamic=True` is `extern .shared` sized at launch."""
     name: str
     space: str                 # 'global', 'const', 'shared'
@@ -135,6 +136,7 @@ class DataSymbol:
     align: int = 4
     init: bytes | None = None
     dynamic: bool = False
+    elem: Scalar | None = None     # the declared element type when the compiler knows it (not in the text form)
 
 
 @dataclass(eq=False)

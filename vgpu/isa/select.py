@@ -456,7 +456,7 @@ def select_kernels(module: ir.Module) -> Program:
     """Program with the module's data symbols and every kernel on virtual registers."""
     prog = Program(filename=module.filename)
     for g in module.globals.values():
-        prog.symbols[g.name] = DataSymbol(g.name, g.space, g.size, g.align, g.init, g.dynamic)
+        prog.symbols[g.name] = DataSymbol(g.name, g.space, g.size, g.align, g.init, g.dynamic, g.elem)
     for fn in module.kernels:
         prog.kernels[fn.name] = KernelSelector(prog, module, fn).run()
     return prog

@@ -49,6 +49,9 @@ class Module:
         host = np.ascontiguousarray(value)
         if not host.dtype.isnative:
             host = host.astype(host.dtype.newbyteorder("="))
+        if sym.elem is not None and not allow_reinterpret and host.dtype != sym.elem.dtype:
+            raise TypeError(f"set_constant: {name!r} holds {sym.elem.dtype} elements, but the array holds "
+                            f"{host.dtype} (allow_reinterpret=True or vgpuc --allow-reinterpret writes its bytes anyway)")
         data = host.tobytes()
         if len(data) > sym.size:
             raise ValueError(f"set_constant: {len(data)} bytes given for {name!r}, which holds {sym.size}")
