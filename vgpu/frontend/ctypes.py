@@ -170,10 +170,6 @@ def is_scalar(t: CType) -> bool:
     return is_arith(t) or isinstance(t, Pointer)
 
 
-def is_struct(t: CType) -> bool:
-    return isinstance(t, StructType)
-
-
 def is_complete_object(t: CType) -> bool:
     if isinstance(t, (Void, FuncType)):
         return False

@@ -11,7 +11,6 @@ Out: text: `.version`/`.target`, data symbols with their initial bytes, then per
 from __future__ import annotations
 
 import struct
-from functools import lru_cache
 
 from .program import DataSymbol, Imm, Instr, KernelCode, Mem, Program, Sym
 from .spec import REG_CLASSES, REG_DECL_TYPE, family, type_bits, wide
@@ -76,16 +75,8 @@ def format_data(s: DataSymbol, local: bool = False) -> str:
 def _line_text(prog: Program, file: str, line: int) -> str | None:
     if (file, line) in prog.line_text:
         return prog.line_text[(file, line)]
-    if prog.source is not None and file == prog.filename:
-        lines = _source_lines(prog.source)
-        if 1 <= line <= len(lines):
-            return lines[line - 1].strip()
-    return None
-
-
-@lru_cache(maxsize=4)
-def _source_lines(source: str) -> list[str]:
-    return source.splitlines()
+    text = prog.source_line(file, line)
+    return text.strip() if text is not None else None
 
 
 def _kernel(prog: Program, k: KernelCode) -> list[str]:

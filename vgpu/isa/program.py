@@ -16,6 +16,7 @@ Operands, as text (PTX style):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from ..types import Scalar
 
@@ -182,9 +183,15 @@ class Program:
         file = file or self.filename
         text = self.line_text.get((file, line))
         if text is None and self.source is not None and file == self.filename:
-            lines = self.source.splitlines()
+            lines = _source_lines(self.source)
             text = lines[line - 1] if 0 < line <= len(lines) else None
         return text
+
+
+@lru_cache(maxsize=8)
+def _source_lines(source: str) -> list[str]:
+    """A source's lines, split once (a listing asks for every line of it)."""
+    return source.splitlines()
 
 
 def shared_symbols(k: KernelCode, prog: Program) -> list[str]:
