@@ -94,7 +94,7 @@ def run_body(**kw):
 def test_status_and_gpus_list_both_devices(session, client):
     devs, _ = session
     st = client.get("/status").json()
-    assert st["service"] == "vgpu" and st["limits"]["concurrent_runs"] == 1 and st["timing_model"] is False
+    assert st["service"] == "vgpu" and st["limits"]["concurrent_runs"] == 1 and st["timing_model"] is True
     gpus = {g["id"]: g for g in client.get("/gpus").json()}
     for d in devs:
         assert gpus[d.id]["name"] == d.name and gpus[d.id]["num_sms"] == 4
@@ -227,6 +227,14 @@ def test_compile_bad_requests(client):
 
 
 # -- POST /run ----------------------------------------------------------------------------------------------------
+
+def test_run_with_a_timing_preset_gives_the_modelled_time(client):
+    r = client.post("/run", json=run_body(timing="h200")).json()
+    assert r["fault"] is None and r["timing"]["preset"] == "h200"
+    assert r["timing"]["cycles"] > 0 and r["timing"]["seconds"] > 0 and r["timing"]["instructions"] > 0
+    bad = client.post("/run", json=run_body(timing="/etc/passwd"))
+    assert bad.status_code == 400 and "unknown timing preset" in bad.json()["detail"]
+
 
 def test_run_saxpy_outputs_match_numpy(client):
     r = client.post("/run", json=run_body()).json()

@@ -58,6 +58,8 @@ class RunRequest(BaseModel):
     warp_block: Any = Field([0, 0, 0], description="block of the warp whose divergence timeline is recorded")
     warp: Any = Field(0, description="warp index in that block")
     allow_reinterpret: bool = Field(False, description="as vgpuc run --allow-reinterpret")
+    timing: Optional[str] = Field(None, description="a timing preset (h100, h200, a100, rtx3080, teaching): "
+                                                    "the answer's `timing` holds the modelled time (docs/timing.md)")
 
 
 ERRORS = {
@@ -169,7 +171,7 @@ def create_app(limits: Limits | None = None, cors_origins=()) -> FastAPI:
     def status():
         return {"service": "vgpu", "version": __version__, "uptime_seconds": time.time() - started,
                 "gpus": len(live_devices()), "runs_in_progress": app.state.active, "limits": limits.as_dict(),
-                "timing_model": False}
+                "timing_model": True}
 
     @app.get("/gpus", responses=_ok(EX["gpus"]), summary="the live GPUs of this process")
     def gpus():

@@ -9,7 +9,8 @@ Out: `run(request, limits, keep)` -> the JSON answer: kernel, grid, block, devic
      --stats`), occupancy, profile (exactly `vgpuc profile --json`: per-line and per-instruction counters),
      divergence (the chosen warp's timeline: per instruction it executed, the step, pc, active mask,
      live lanes, stack depth, .vk line and the SIMT stack entries), reports (sanitizers), printf,
-     fault (a device fault: message and where, else null), timing (null: the timing model does not exist yet).
+     fault (a device fault: message and where, else null), timing (the timing model's report when the request
+     names a preset, else null).
 Errors: `RunError(status, message)` for input the service refuses (4xx).
 """
 from __future__ import annotations
@@ -269,8 +270,13 @@ def _run(req: dict, limits: Limits, devices: RunDevices) -> dict:
         else:
             values.append((p.name, scalar(p.name, args[p.name], p.type.is_float)))
 
+    preset = req.get("timing")
+    if preset is not None:
+        from ..timing.preset import NAMES
+        if preset not in NAMES:                   # names only: a path would read a server file
+            raise RunError(400, f"unknown timing preset {preset!r}: use one of {', '.join(NAMES)}")
     dev = Device(num_sms=sms, workers=0, global_bytes=limits.device_bytes, counters=True, check=checks or None,
-                 max_steps=limits.max_steps, max_instructions=limits.max_instructions, name=None)
+                 max_steps=limits.max_steps, max_instructions=limits.max_instructions, name=None, timing=preset)
     if hasattr(dev.sim, "echo_printf"):
         dev.sim.echo_printf = False
     arrays = {n: to_device(a, device=dev) for n, a in hosts.items()}
@@ -304,7 +310,8 @@ def _run(req: dict, limits: Limits, devices: RunDevices) -> dict:
     answer = {"kernel": kname, "grid": list(grid), "block": list(block), "shared": shared,
               "device": {"id": dev.id, "name": dev.name}, "outputs": outputs, "fault": fault,
               "reports": [{"tool": r.tool, "kind": r.kind, "line": r.line, "text": r.format()} for r in reports],
-              "divergence": divergence(tracer, wblock, warp), "timing": getattr(result, "timing", None),
+              "divergence": divergence(tracer, wblock, warp), "timing": (result.timing.as_dict() if getattr(result, "timing", None) is not None
+                                                          else None),
               "counters": None, "occupancy": None, "profile": None, "printf": []}
     if result is not None:
         counters = result.stats.as_dict()
