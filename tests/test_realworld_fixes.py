@@ -52,3 +52,24 @@ def test_struct_and_enum_tags_name_their_types(tmp_path):
     o = vgpu.to_device(np.zeros(3, np.int32))
     mod.get_function("k")(vgpu.to_device(g), o, grid=1, block=3)
     assert (o.copy_to_host() == g[:, 0] * 10 + g[:, 1] + 5).all()
+
+
+LINKAGE = """
+extern "C" {
+struct Pair { int a; int b; };
+__device__ int twice(int x) { return 2 * x; }
+}
+extern "C" __global__ void k(const Pair *p, int *o) {
+  if (threadIdx.x < 2) { o[threadIdx.x] = twice(p[threadIdx.x].a) + p[threadIdx.x].b; }
+}
+"""
+
+
+def test_extern_c_linkage_and_blocks(tmp_path):
+    path = tmp_path / "k.cu"
+    path.write_text(LINKAGE)
+    mod = vgpu.compile_file(str(path))
+    p = np.array([[3, 1], [10, 7]], np.int32)
+    o = vgpu.to_device(np.zeros(2, np.int32))
+    mod.get_function("k")(vgpu.to_device(p), o, grid=1, block=4)
+    assert list(o.copy_to_host()) == [7, 27]

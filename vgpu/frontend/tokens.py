@@ -62,6 +62,32 @@ class _TokenFilter:
         self.tdepth = [0, 0]                          # [angle or paren depth in params, brace depth in decl]
         self.tlast = ""                               # the last identifier of a template's declaration head
         self.tnamed = False
+        self.braces = 0                               # '{' depth so far
+        self.linkage: list[int] = []                  # depths of open `extern "C" {` blocks
+
+    def _linkage(self, tok, pull, pending) -> bool:
+        """Drop `extern "C"` (a linkage, which device code does not need: vgpu's names are never
+        mangled) and the braces of an `extern "C" { ... }` block; True when `tok` was dropped."""
+        v = tok.value if tok.type not in ("STRING", "CHAR") else None
+        if v == "extern":
+            nxt = pull()
+            if nxt is not None and nxt.type == "STRING" and nxt.value in ('"C"', '"C++"'):
+                nxt2 = pull()
+                if nxt2 is not None and nxt2.value == "{":
+                    self.linkage.append(self.braces)
+                elif nxt2 is not None:
+                    pending.insert(0, nxt2)
+                return True
+            if nxt is not None:
+                pending.insert(0, nxt)
+        elif v == "{":
+            self.braces += 1
+        elif v == "}":
+            if self.linkage and self.linkage[-1] == self.braces:
+                self.linkage.pop()
+                return True
+            self.braces -= 1
+        return False
 
     def process(self, stream):
         stream = iter(stream)
@@ -75,6 +101,8 @@ class _TokenFilter:
             if tok is None:
                 return
             if self.skipping and self._skip(tok):
+                continue
+            if tok.value in ("extern", "{", "}") and self._linkage(tok, pull, pending):
                 continue
             t = tok.type
             short = tok.value.rsplit("::", 1)[-1].strip() if t in ("IDENTIFIER", "QUALIFIED_ID") else ""
