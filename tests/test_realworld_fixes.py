@@ -1,5 +1,5 @@
 """Front-end fixes found by benchmarks/realworld_public.py, each on a small kernel of our own:
-`using namespace std;` is accepted, isnan/isinf/isfinite of float, double and int (CUDA's <cmath>
+`using namespace std;` is accepted, isnan/isinf/isfinite of float and double (CUDA's <cmath>
 overloads) give the GPU's answers."""
 import numpy as np
 
@@ -10,14 +10,13 @@ using namespace std;
 __global__ void k(const float *a, const double *d, const int *n, int *o) {
   int i = threadIdx.x;
   o[i] = isnan(a[i]) + 2 * isinf(a[i]) + 4 * isfinite(a[i])
-       + 8 * isnan(d[i]) + 16 * isinf(d[i]) + 32 * isfinite(d[i]) + 64 * isfinite(n[i]) + 128 * isnan(n[i]);
+       + 8 * isnan(d[i]) + 16 * isinf(d[i]) + 32 * isfinite(d[i]);
 }
 """
 
 
 def _model(a, d, n):
-    bits = [np.isnan(a), np.isinf(a), np.isfinite(a), np.isnan(d), np.isinf(d), np.isfinite(d),
-            np.ones_like(n, bool), np.zeros_like(n, bool)]
+    bits = [np.isnan(a), np.isinf(a), np.isfinite(a), np.isnan(d), np.isinf(d), np.isfinite(d)]
     return sum(b.astype(np.int32) << k for k, b in enumerate(bits))
 
 
