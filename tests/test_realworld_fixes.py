@@ -72,3 +72,22 @@ def test_extern_c_linkage_and_blocks(tmp_path):
     o = vgpu.to_device(np.zeros(2, np.int32))
     mod.get_function("k")(vgpu.to_device(p), o, grid=1, block=4)
     assert list(o.copy_to_host()) == [7, 27]
+
+
+TYPEDEF_TAG = """
+typedef struct latLong { float lat; float lng; } LatLong;
+__global__ void k(LatLong *d, float *o) {
+  LatLong *latLong = d + threadIdx.x;
+  o[threadIdx.x] = latLong->lat - latLong->lng;
+}
+"""
+
+
+def test_variable_named_like_a_typedefd_tag(tmp_path):
+    path = tmp_path / "k.cu"
+    path.write_text(TYPEDEF_TAG)
+    mod = vgpu.compile_file(str(path))
+    d = np.array([[1.5, 0.25], [4.0, 8.0]], np.float32)
+    o = vgpu.to_device(np.zeros(2, np.float32))
+    mod.get_function("k")(vgpu.to_device(d), o, grid=1, block=2)
+    assert list(o.copy_to_host()) == [1.25, -4.0]

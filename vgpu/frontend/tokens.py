@@ -239,8 +239,9 @@ class _TokenFilter:
             self.type_names |= CG_TYPES          # using namespace cooperative_groups;
             self.using_cg = True
             return False
-        if tok.type == "IDENTIFIER" and self.prev in ("struct", "union", "enum"):
+        if tok.type == "IDENTIFIER" and self.prev in ("struct", "union", "enum") and self.typedef_depth is None:
             self.type_names.add(v)               # C++: the tag alone names the type from here on
+            #                                      (not in a typedef: C code names its variables after those tags)
         if tok.type == "IDENTIFIER" and not after_tag:
             redeclared = self.prev_is_type or (self.prev == "}" and self.typedef_depth == [0, 0, 0])
             if v == "typename":
