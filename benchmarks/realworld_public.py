@@ -376,7 +376,7 @@ def main(argv=None) -> int:
         else:
             blockers[blocker(err)].append(path.name)
         if args.verbose:
-            print(f"{source}/{path.name:70s} {'ok' if err is None else err[:150]}")
+            print(f"{source}/{path.name:70s} {'ok' if err is None else err.replace(str(path), '')[:200]}")
     tot = [sum(v[i] for v in per.values()) for i in range(3)]
     print(f"\n{'source':10s} {'vgpu ok':>7s} / {'nvcc ok':>7s}  share   (kernels extracted)")
     for source, (ok, n, ext) in sorted(per.items()) + [("all", tot)]:
