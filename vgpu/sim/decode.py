@@ -67,7 +67,7 @@ class DecodedKernel:
         return (ins.file if ins is not None and ins.file else None) or self.program.filename
 
 
-def _layout_shared(program: Program, code: KernelCode, addresses: dict) -> tuple[int, int]:
+def layout_shared(program: Program, code: KernelCode, addresses: dict) -> tuple[int, int]:
     """Static shared symbols the kernel uses, in order, then the dynamic region: (bytes, alignment
     of the dynamic region); addresses of the symbols into `addresses`."""
     names = list(code.shared)
@@ -97,7 +97,7 @@ def _layout_shared(program: Program, code: KernelCode, addresses: dict) -> tuple
     return off, dyn_align
 
 
-def _layout_local(code: KernelCode, addresses: dict) -> int:
+def layout_local(code: KernelCode, addresses: dict) -> int:
     off = 0
     for n, d in code.locals.items():
         off = -(-off // d.align) * d.align
@@ -113,8 +113,8 @@ def decode_kernel(program: Program, name: str, addresses: dict[str, int]) -> Dec
         raise InvalidLaunch(f"no kernel named '{name}'",
                             "kernels in this program: " + (", ".join(program.kernels) or "none"))
     addresses = dict(addresses)
-    shared_static, shared_align = _layout_shared(program, code, addresses)
-    local_bytes = _layout_local(code, addresses)
+    shared_static, shared_align = layout_shared(program, code, addresses)
+    local_bytes = layout_local(code, addresses)
     operands = Operands(program, code, addresses, {p.name: p for p in code.params})
     ops = []
     for pc, ins in enumerate(code.instrs):

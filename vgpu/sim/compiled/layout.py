@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from ...isa import spec
 from ...isa.program import Imm, KernelCode, Mem, Program, Reg, SReg, Sym
 from ...types import SCALARS, U32
+from ..decode import layout_local, layout_shared
 from . import alu
 
 SHARED_BASE = 0x0100_0000
@@ -60,44 +61,11 @@ class Layout:
 
 def layout(program: Program, code: KernelCode) -> Layout:
     lay = Layout()
-    names = list(code.shared)
-    for ins in code.instrs:
-        for o in ins.operands:
-            s = o.base if isinstance(o, Mem) else o
-            if isinstance(s, Sym) and s.name not in names:
-                d = program.symbols.get(s.name)
-                if d is not None and d.space == "shared" and s.name not in code.locals:
-                    names.append(s.name)
-    off, dyn_align, dynamic = 0, 16, []
-    for n in names:
-        d = program.symbols.get(n)
-        if d is None or d.space != "shared":
-            continue
-        if d.dynamic:
-            dynamic.append(n)
-            dyn_align = max(dyn_align, d.align)
-            continue
-        off = -(-off // d.align) * d.align
-        lay.shared[n] = SHARED_BASE + off
-        off += d.size
-    off = -(-off // dyn_align) * dyn_align
-    for n in dynamic:
-        lay.shared[n] = SHARED_BASE + off
-    lay.shared_static, lay.shared_align = off, dyn_align
-    off = 0
-    for n, d in code.locals.items():
-        off = -(-off // d.align) * d.align
-        lay.local[n] = LOCAL_BASE + off
-        off += d.size
-    lay.local_bytes = off
-    off = 0
-    for p in code.params:                  # ParamInfo.offset when layout_params set it, else the same rule
-        size = p.type.size
-        off = p.offset if getattr(p, "size", 0) else -(-off // size) * size
-        lay.params[getattr(p, "symbol", None) or p.name] = (off, p.type)
-        lay.params.setdefault(p.name, (off, p.type))
-        off += size
-    lay.param_bytes = max((o + t.size for o, t in lay.params.values()), default=0)
+    lay.shared_static, lay.shared_align = layout_shared(program, code, lay.shared)   # as the interpreter lays them out
+    lay.local_bytes = layout_local(code, lay.local)
+    for p in code.params:                  # the .param layout is the ISA's (isa.program.layout_params)
+        lay.params[p.name] = (p.offset, p.type)
+    lay.param_bytes = code.param_bytes
     for name, d in program.symbols.items():
         if d.space in ("global", "const"):
             lay.runtime_syms.append(name)
