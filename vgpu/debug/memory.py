@@ -100,9 +100,9 @@ def symbol_address(wave, sim_module, name: str) -> int | None:
     if sim_module is not None and name in sim_module.addresses:
         return sim_module.addresses[name]
     if wave is not None:
-        from ..sim.decode import _layout_local, _layout_shared
+        from ..sim.decode import layout_local, layout_shared
         addresses: dict = {}
-        _layout_shared(wave.kernel.program, wave.kernel.code, addresses)
-        _layout_local(wave.kernel.code, addresses)
+        layout_shared(wave.kernel.program, wave.kernel.code, addresses)
+        layout_local(wave.kernel.code, addresses)
         return addresses.get(name)
     return None
