@@ -24,11 +24,12 @@ from .consteval import const_value, convert
 from .symbols import CallInfo, EnumConst, Func, Sema, Var
 from .ctypes import (BOOL, INT, UINT, ULONG, Array, Bool, CType, Float, Int, Pointer, StructType,
                      Void, alignof, decay, leaves, mem_scalar, promote,
-                     scalar_of, sizeof, unqual)
+                     scalar_of, sizeof, spell, unqual)
 from .. import types as T
 from ..diagnostics import CompileError, Diagnostic, Span, note_depth
 from ..ir import nodes as ir
 from ..ir.builder import Builder
+from ..ir.debug import DebugVar, dbg
 from .lower_cg import CGLowering
 from .lower_stmt import StmtLowering
 from .places import Mem, Reg, SRegs, in_memory, leaf_names, leaf_types
@@ -51,6 +52,7 @@ class FunctionLowering(CGLowering, StmtLowering):
         self.ptr_arith: set[ir.Instr] = set()
         self.sret: ir.Param | None = None
         self.nlocals = 0
+        self.scopes: list[tuple[str, int, int]] = []     # (file, first line, last line) of open blocks
 
     # -- the function ----------------------------------------------------------------------------
     def lower(self) -> ir.Function:
@@ -64,6 +66,9 @@ class FunctionLowering(CGLowering, StmtLowering):
         b.at(entry)
         b.seal(entry)
         b.span = fn.span
+        body = d.body
+        self.scopes.append((body.span.file, fn.span.line if fn.span.file == body.span.file else body.span.line,
+                            getattr(body, "end_line", 0) or body.span.line))
         if isinstance(ret, StructType):
             self.sret = self.param(out, ".sret", T.U64, None, True)
         for v in fn.params:
@@ -113,10 +118,45 @@ class FunctionLowering(CGLowering, StmtLowering):
         if in_memory(v):
             if v not in self.slots:
                 self.slots[v] = self.local_slot(v.name, v.ctype)
+                self.declare_in_memory(v, self.slots[v])
             return Mem(self.slots[v], v.ctype)
         if isinstance(unqual(v.ctype), StructType):
-            return Reg([(v, k) for k in range(len(leaves(v.ctype)))], v.ctype)
+            keys = [(v, k) for k in range(len(leaves(v.ctype)))]
+            if keys and keys[0] not in self.b.debug_keys:
+                for k, n, lt in zip(keys, leaf_names(v.ctype), leaf_types(v.ctype)):
+                    self.debug_var(k, f"{v.name}.{n}", lt)
+            return Reg(keys, v.ctype)
+        if v not in self.b.debug_keys:
+            self.debug_var(v, v.name, v.ctype)
         return Reg([v], v.ctype)
+
+    # -- debug information (vgpu.ir.debug) ----------------------------------------------------------
+    def debug_var(self, key, name: str, t: CType) -> int:
+        """Register a source variable (one scalar leaf) in the function's debug table, in the
+        innermost open scope from its declaration on; its dbgs come from `assign`."""
+        fn = self.b.fn
+        file, first, last = self.scopes[-1] if self.scopes else (fn.span.file, fn.span.line, fn.span.line)
+        span = self.b.span
+        line = span.line if span is not None and span.file == file and first <= span.line <= last else first
+        fn.debug_vars.append(DebugVar(name, spell(t), scalar_of(t).name, file, line, last, self.func.name))
+        self.b.debug_keys[key] = len(fn.debug_vars) - 1
+        return len(fn.debug_vars) - 1
+
+    def declare_in_memory(self, v: Var, slot: ir.Instr) -> None:
+        """A variable living in local memory (an array, or its address taken): a `dbg declare`."""
+        if v.storage not in ("local", "param"):
+            return
+        t = unqual(v.ctype)
+        elem = t
+        while isinstance(elem, Array):
+            elem = unqual(elem.elem)
+        k = self.debug_var(None, v.name, t)
+        fn = self.b.fn
+        fn.debug_vars[k] = fn.debug_vars[k]._replace(
+            scalar=scalar_of(elem).name if not isinstance(elem, StructType) else "u8")
+        fn.entry.instrs.insert(self.nlocals, dbg(k, slot, self.b.span, declare=True))
+        fn.entry.instrs[self.nlocals].block = fn.entry
+        self.nlocals += 1
 
     def local_slot(self, name: str, t: CType) -> ir.Instr:
         """A per-thread local-memory slot, allocated in the entry block."""
@@ -158,6 +198,8 @@ class FunctionLowering(CGLowering, StmtLowering):
         if isinstance(place, Reg):
             for k, v in zip(place.keys, vals):
                 b.write(k, v)
+                if b.debug_keys:
+                    b.debug_value(k, v)
             return
         for (off, lt), v in zip(leaves(t), vals):
             if isinstance(unqual(lt), Bool):

@@ -400,7 +400,8 @@ class _Builder(CppBuilder, Transformer):
                 self.reporter.error(item.span, "function declarations inside a function are not supported")
             else:
                 items.append(item)
-        return ast.Compound(items, span=self.extent(children))
+        close = self.edge(children[-1:], True)
+        return ast.Compound(items, close.line if close is not None else 0, span=self.extent(children))
 
     def expr_stmt(self, children):
         return ast.ExprStmt(children[0], span=self.extent(children))

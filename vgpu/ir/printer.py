@@ -3,6 +3,7 @@
 In:  a Module (or one Function, or one instruction).
 Out: text that `vgpu.ir.reader.parse_module` reads back to an equal Module:
      print_module(parse_module(print_module(m))) == print_module(m).
+     Debug information (`dbg` instructions, vgpu.ir.debug) is left out: the text is the code.
 
     shared @tile f32[256] size 1024 align 4
     kernel @scale(f32* %x, s32 %n) {
@@ -226,6 +227,8 @@ def print_function(fn: Function, home: str | None = None) -> str:
     for b in fn.blocks:
         lines.append(f"{b.name}:")
         for ins in b.instrs:
+            if ins.op == "dbg":          # debug information is not printed (nor read back)
+                continue
             here = _location(ins, home)
             if here is not None and here != loc:
                 lines.append(f"  ; {here}")
