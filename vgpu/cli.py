@@ -72,7 +72,8 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParse
     p.add_argument("-o", "--output", metavar="OUT.vasm", help="write to this file instead of stdout")
     p.add_argument("--max-registers", type=int, metavar="N", help="spill to local memory beyond N 32-bit registers")
     p.add_argument("--debug-info", action="store_true",
-                   help="append each kernel's variable locations (register, pc range; docs/debugging.md)")
+                   help="add the compiler's debug information: .var directives and a table of where "
+                        "each source variable lives over which pcs (docs/isa.md, docs/debugging.md)")
     _run_arguments(sub.add_parser("run", help="run a kernel"))
     p = sub.add_parser("profile", help="run a kernel and print its counters per source line")
     _run_arguments(p)
@@ -161,11 +162,11 @@ def cmd_ir(a) -> int:
 
 def cmd_asm(a) -> int:
     program = _compile(a.file, a.max_registers)
-    text = tools.assembly(program)
+    text = tools.assembly(program, a.debug_info)
     if a.debug_info:
-        from .debug.varinfo import format_locations, locations
-        for name, code in program.kernels.items():
-            text += f"\n// {name}\n" + format_locations(locations(program, code)) + "\n"
+        from .isa.debuginfo import format_table
+        for code in program.kernels.values():
+            text += "\n" + format_table(code) + "\n"
     if a.output:
         _write(a.output, text, "-o")
     else:

@@ -6,7 +6,8 @@ Out: text: `.version`/`.target`, data symbols with their initial bytes, then per
      `// float *x` giving its C type), `{`, `.reg` and `.local` declarations, the body: labels on
      their own lines, instructions indented, a comment `// k.vk:12  text` above the
      instructions of each source line, `// reconverge $Ln` (or `at exit`) after each guarded
-     branch and `// spill` after spill code; `}`.  Float immediates print exactly (0f / 0d).
+     branch and `// spill` after spill code; `}`.  On request, `.var` directives carry the debug
+     information (docs/isa.md, "Debug information").  Float immediates print exactly (0f / 0d).
 """
 from __future__ import annotations
 
@@ -79,7 +80,7 @@ def _line_text(prog: Program, file: str, line: int) -> str | None:
     return text.strip() if text is not None else None
 
 
-def _kernel(prog: Program, k: KernelCode) -> list[str]:
+def _kernel(prog: Program, k: KernelCode, debug_info: bool = False) -> list[str]:
     out = [f".visible .entry {k.name}("]
     for n, p in enumerate(k.params):
         comma = "," if n + 1 < len(k.params) else ""
@@ -93,7 +94,10 @@ def _kernel(prog: Program, k: KernelCode) -> list[str]:
             out.append(f"\t.reg .{REG_DECL_TYPE[cls]} {cls}<{k.regs[cls]}>;")
     for s in k.locals.values():
         out.append("\t" + format_data(s, local=True))
-    if k.regs or k.locals:
+    if debug_info:
+        from .debuginfo import directives
+        out += ["\t" + d for d in directives(k)]
+    if k.regs or k.locals or (debug_info and k.debug_vars):
         out.append("")
     at = {}
     for name, pc in k.labels.items():
@@ -127,11 +131,12 @@ def _label_key(name: str):
     return (0, int(digits), name) if digits.isdigit() else (1, 0, name)
 
 
-def disassemble(prog: Program) -> str:
-    """The canonical listing of a program."""
+def disassemble(prog: Program, debug_info: bool = False) -> str:
+    """The canonical listing of a program; with `debug_info`, each kernel's `.var` directives
+    (where each source variable lives over which pcs, vgpu.isa.debuginfo) after its declarations."""
     out = [HEADER]
     if prog.symbols:
         out += [format_data(s) for s in prog.symbols.values()] + [""]
     for k in prog.kernels.values():
-        out += _kernel(prog, k) + [""]
+        out += _kernel(prog, k, debug_info) + [""]
     return "\n".join(out)

@@ -94,6 +94,8 @@ class Instr:
     guard_neg: bool = False
     line: int | None = None
     file: str | None = None
+    # debug points (vgpu.isa.debuginfo), set only on the instructions that have some: not a field
+    dbg = None
 
     @property
     def mnemonic(self) -> str:
@@ -154,6 +156,11 @@ class KernelCode:
     reconv: dict[int, int] = field(default_factory=dict)
     shared: list[str] = field(default_factory=list)           # names of shared symbols the kernel uses
     source_file: str | None = None
+    # debug information (vgpu.isa.debuginfo): the source variables (`vgpu.ir.debug.DebugVar`s), and
+    # (var, first pc, end pc, location) ranges, computed on first use from the instructions' points
+    # (or read from `.var` directives)
+    debug_vars: list = field(default_factory=list)
+    debug_ranges: list | None = None
 
     @property
     def param_bytes(self) -> int:

@@ -18,6 +18,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from ..diagnostics import CompileError, Diagnostic, Span
+from . import debuginfo
 from .program import DataSymbol, Instr, KernelCode, Mem, Reg, Sym
 from .reconv import successors
 from .spec import REG_CLASSES, REG_DECL_TYPE, family
@@ -203,12 +204,26 @@ def _victim(code: KernelCode, lv: _Liveness, temps: set[Reg]) -> Reg | None:
 
 
 def rebuild(code: KernelCode, expand) -> None:
-    """Replace each instruction by the list `expand(pc, ins)` returns, keeping labels in place."""
+    """Replace each instruction by the list `expand(pc, ins)` returns, keeping labels in place; the
+    debug points of a deleted instruction go to the next one (vgpu.isa.debuginfo)."""
     new: list[Instr] = []
     where: list[int] = []
+    carry: list | None = None
+    labelled = None
     for pc, ins in enumerate(code.instrs):
         where.append(len(new))
-        new.extend(expand(pc, ins))
+        out = expand(pc, ins)
+        if carry:
+            if labelled is None:
+                labelled = set(code.labels.values())
+            if pc in labelled:
+                carry = debuginfo.crossing_label(carry)
+            if out:
+                debuginfo.land(carry, out[0])
+                carry = None
+        if not out and ins.dbg:
+            carry = (carry or []) + debuginfo.carried(ins)
+        new.extend(out)
     where.append(len(new))
     code.labels = {name: where[pc] for name, pc in code.labels.items()}
     code.instrs = new
@@ -224,6 +239,7 @@ def _spill(code: KernelCode, v: Reg, temps: set[Reg], counter: list[int]) -> Non
     sym.size = off + size
     t = REG_DECL_TYPE[c]
     addr = Mem(Sym(SPILL), off)
+    debuginfo.spill_slot(code, v, addr)
 
     def fresh() -> Reg:
         counter[0] += 1
@@ -248,6 +264,9 @@ def _spill(code: KernelCode, v: Reg, temps: set[Reg], counter: list[int]) -> Non
             w = fresh()
             ops[0] = w
             after.append(Instr("st", ("local",), (t,), [addr, w], line=ins.line, file=ins.file))
+            if ins.dbg:                  # points after the definition hold once the slot is written
+                after[0].dbg = [p for p in ins.dbg if p[0] == debuginfo.AFTER] or None
+                ins.dbg = [p for p in ins.dbg if p[0] != debuginfo.AFTER] or None
         ins.operands = ops
         return out + [ins] + after
 
@@ -286,6 +305,7 @@ def allocate(code: KernelCode, max_registers: int | None = None) -> None:
         return [ins]
 
     rebuild(code, expand)
+    debuginfo.rename(code, names)
     code.regs = {}
     for r in names.values():
         k = reg_cls(r)

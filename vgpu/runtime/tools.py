@@ -22,6 +22,7 @@ def ir_text(path: str | Path, optimize: bool = True) -> str:
     return print_module(pipeline.to_ir(pipeline.read_source(path), str(path), optimize=optimize))
 
 
-def assembly(program) -> str:
-    """A compiled Program as assembly text, with the source lines as comments."""
-    return disassemble(program)
+def assembly(program, debug_info: bool = False) -> str:
+    """A compiled Program as assembly text, with the source lines as comments (and, with
+    `debug_info`, the `.var` directives saying where each source variable lives)."""
+    return disassemble(program, debug_info)
