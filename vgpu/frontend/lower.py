@@ -131,14 +131,14 @@ class FunctionLowering(CGLowering, StmtLowering):
         return Reg([v], v.ctype)
 
     # -- debug information (vgpu.ir.debug) ----------------------------------------------------------
-    def debug_var(self, key, name: str, t: CType) -> int:
+    def debug_var(self, key, name: str, t: CType, scalar: str | None = None) -> int:
         """Register a source variable (one scalar leaf) in the function's debug table, in the
         innermost open scope from its declaration on; its dbgs come from `assign`."""
         fn = self.b.fn
         file, first, last = self.scopes[-1] if self.scopes else (fn.span.file, fn.span.line, fn.span.line)
         span = self.b.span
         line = span.line if span is not None and span.file == file and first <= span.line <= last else first
-        fn.debug_vars.append(DebugVar(name, spell(t), scalar_of(t).name, file, line, last, self.func.name))
+        fn.debug_vars.append(DebugVar(name, spell(t), scalar or scalar_of(t).name, file, line, last, self.func.name))
         self.b.debug_keys[key] = len(fn.debug_vars) - 1
         return len(fn.debug_vars) - 1
 
@@ -150,10 +150,8 @@ class FunctionLowering(CGLowering, StmtLowering):
         elem = t
         while isinstance(elem, Array):
             elem = unqual(elem.elem)
-        k = self.debug_var(None, v.name, t)
+        k = self.debug_var(None, v.name, t, scalar_of(elem).name if not isinstance(elem, StructType) else "u8")
         fn = self.b.fn
-        fn.debug_vars[k] = fn.debug_vars[k]._replace(
-            scalar=scalar_of(elem).name if not isinstance(elem, StructType) else "u8")
         fn.entry.instrs.insert(self.nlocals, dbg(k, slot, self.b.span, declare=True))
         fn.entry.instrs[self.nlocals].block = fn.entry
         self.nlocals += 1
@@ -524,7 +522,7 @@ class FunctionLowering(CGLowering, StmtLowering):
 
     def e_FunctionalCast(self, e: A.FunctionalCast):
         if not e.args and isinstance(unqual(e.ctype), StructType):   # S(): every leaf zero
-            return [ir.Const(scalar_of(lt), 0) for _, lt in leaves(e.ctype)]
+            return [self.b.const(scalar_of(lt), 0) for _, lt in leaves(e.ctype)]
         if not e.args:                            # T(): value-initialised
             return self.conv(ir.Const(T.S32, 0), INT, e.ctype)
         v = self.value(e.args[0])

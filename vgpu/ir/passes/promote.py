@@ -12,7 +12,7 @@ from __future__ import annotations
 from ..cfg import dominator_tree, dominators, remove_unreachable
 from ..nodes import Block, Function, Instr, Undef, Value
 from ...types import Scalar
-from ..debug import dbg
+from ..debug import dbg, undef_dbgs
 from .rewrite import remove_instrs, replace_uses, users
 
 
@@ -127,4 +127,5 @@ def _promote(fn: Function, slots: dict[Instr, Scalar]) -> None:
         walk.append((b, pushed))
         walk += [(c, None) for c in children[b]]
     replace_uses(fn, repl)
+    undef_dbgs(fn, set(slots))               # a variable holding a promoted slot's address: gone
     remove_instrs(fn, dead | set(declared.values()))
