@@ -88,5 +88,11 @@ def test_asm_debug_info():
     p = subprocess.run([sys.executable, "-m", "vgpu.cli", "asm", "--debug-info", str(HERE / "divergent.vk")],
                        capture_output=True, text=True, timeout=60)
     assert p.returncode == 0
-    tail = p.stdout.split("// variable locations", 1)[1]
-    assert "  i            %r1" in tail and "(line 11)" in tail and "  k " in tail
+    listing, tail = p.stdout.split("// divergent: variable locations", 1)
+    assert '.var i .s32 "int"' in listing and '.var k .s32 "int"' in listing
+    rows = {ln.split()[1]: ln for ln in tail.splitlines() if ln.startswith("//   ")}
+    assert "lines 3-14" in rows["i"] and "%r1" in rows["i"]
+    assert "lines 10-12" in rows["k"]                  # the loop variable's scope: the for statement
+    # the listing with its .var directives is assembly that reads back to the same text
+    from vgpu.isa import asm, disasm
+    assert disasm.disassemble(asm.assemble(listing, "d.vasm"), debug_info=True) == listing.rstrip("\n") + "\n"

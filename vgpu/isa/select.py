@@ -276,6 +276,9 @@ class KernelSelector:
         layout = self.layout()
         self.line = self.fn.span.line if self.fn.span else None
         self.file = self.fn.span.file if self.fn.span else None
+        for i in self.fn.entry.instrs:       # parameters are in the parameter buffer from the start
+            if i.op == "dbg" and isinstance(self.resolve(i.args[0]), ir.Param):
+                self.items.append(("dbg", i.attrs["var"], Mem(Sym(self.resolve(i.args[0]).name))))
         self.load_params()
         for k, (key, block) in enumerate(layout):
             nxt = layout[k + 1][0] if k + 1 < len(layout) else None
