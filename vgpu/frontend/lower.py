@@ -24,13 +24,13 @@ from .consteval import const_value, convert
 from .symbols import CallInfo, EnumConst, Func, Sema, Var
 from .ctypes import (BOOL, INT, UINT, ULONG, Array, Bool, CType, Float, Int, Pointer, StructType,
                      Void, alignof, decay, leaves, mem_scalar, promote,
-                     scalar_of, sizeof, spell, unqual)
+                     scalar_of, sizeof, unqual)
 from .. import types as T
 from ..diagnostics import CompileError, Diagnostic, Span, note_depth
 from ..ir import nodes as ir
 from ..ir.builder import Builder
-from ..ir.debug import DebugVar, dbg
 from .lower_cg import CGLowering
+from .lower_debug import DebugLowering
 from .lower_stmt import StmtLowering
 from .places import Mem, Reg, SRegs, in_memory, leaf_names, leaf_types
 
@@ -39,7 +39,7 @@ _BINOPS = {"+": "add", "-": "sub", "*": "mul", "/": "div", "%": "rem", "&": "and
 _CMPS = {"<": "lt", ">": "gt", "<=": "le", ">=": "ge", "==": "eq", "!=": "ne"}
 
 
-class FunctionLowering(CGLowering, StmtLowering):
+class FunctionLowering(CGLowering, StmtLowering, DebugLowering):
     def __init__(self, mod: "ModuleLowering", fn: Func):
         self.m = mod
         self.sema: Sema = mod.sema
@@ -129,32 +129,6 @@ class FunctionLowering(CGLowering, StmtLowering):
         if v not in self.b.debug_keys:
             self.debug_var(v, v.name, v.ctype)
         return Reg([v], v.ctype)
-
-    # -- debug information (vgpu.ir.debug) ----------------------------------------------------------
-    def debug_var(self, key, name: str, t: CType, scalar: str | None = None) -> int:
-        """Register a source variable (one scalar leaf) in the function's debug table, in the
-        innermost open scope from its declaration on; its dbgs come from `assign`."""
-        fn = self.b.fn
-        file, first, last = self.scopes[-1] if self.scopes else (fn.span.file, fn.span.line, fn.span.line)
-        span = self.b.span
-        line = span.line if span is not None and span.file == file and first <= span.line <= last else first
-        fn.debug_vars.append(DebugVar(name, spell(t), scalar or scalar_of(t).name, file, line, last, self.func.name))
-        self.b.debug_keys[key] = len(fn.debug_vars) - 1
-        return len(fn.debug_vars) - 1
-
-    def declare_in_memory(self, v: Var, slot: ir.Instr) -> None:
-        """A variable living in local memory (an array, or its address taken): a `dbg declare`."""
-        if v.storage not in ("local", "param"):
-            return
-        t = unqual(v.ctype)
-        elem = t
-        while isinstance(elem, Array):
-            elem = unqual(elem.elem)
-        k = self.debug_var(None, v.name, t, scalar_of(elem).name if not isinstance(elem, StructType) else "u8")
-        fn = self.b.fn
-        fn.entry.instrs.insert(self.nlocals, dbg(k, slot, self.b.span, declare=True))
-        fn.entry.instrs[self.nlocals].block = fn.entry
-        self.nlocals += 1
 
     def local_slot(self, name: str, t: CType) -> ir.Instr:
         """A per-thread local-memory slot, allocated in the entry block."""

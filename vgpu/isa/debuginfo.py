@@ -16,49 +16,13 @@ Out: `table(code)`: per variable, (var, first pc, end pc exclusive, location) ra
 """
 from __future__ import annotations
 
-from .program import Imm, Instr, KernelCode, Mem, Reg, Sym
+from bisect import bisect_right
 
-BEFORE, AFTER = 0, 1
-_BRANCHES = ("bra", "ret", "exit", "trap", "brkpt")
-
-
-def attach(ins: Instr, kind: int, var: int, loc) -> None:
-    """Add a debug point to an instruction."""
-    if ins.dbg is None:
-        ins.dbg = []
-    ins.dbg.append((kind, var, loc))
-
-
-def carried(ins: Instr) -> list:
-    """The points of an instruction being deleted, as BEFORE points for the instruction after it
-    (an AFTER point of a branch, on one edge only, becomes 'optimised out')."""
-    br = ins.op in _BRANCHES
-    return [(BEFORE, v, None if (k == AFTER and br) else loc) for k, v, loc in ins.dbg]
-
-
-def land(pending: list, ins: Instr) -> None:
-    """Put points carried from deleted instructions before `ins` (ahead of its own points)."""
-    ins.dbg = pending + (ins.dbg or [])
-
-
-def crossing_label(pending: list) -> list:
-    """Points carried past a label apply on every path into it: only 'optimised out' is safe."""
-    return [(BEFORE, v, None) for _, v, _ in pending]
-
-
-def rename(code: KernelCode, names: dict) -> None:
-    """After colouring: virtual registers -> physical ones (None where the value got none)."""
-    for ins in code.instrs:
-        if ins.dbg:
-            ins.dbg = [(k, v, (names.get(loc.name) if loc.name.find("~") > 0 else loc)
-                        if isinstance(loc, Reg) else loc) for k, v, loc in ins.dbg]
-
-
-def spill_slot(code: KernelCode, v: Reg, slot: Mem) -> None:
-    """A spilled virtual register lives in its slot."""
-    for ins in code.instrs:
-        if ins.dbg:
-            ins.dbg = [(k, var, slot if loc == v else loc) for k, var, loc in ins.dbg]
+from .debugpoints import AFTER, BEFORE
+from .operands import format_imm, format_operand
+from .program import Imm, KernelCode, Mem, Sym
+from .reconv import successors
+from .regalloc import defs_uses
 
 
 def _written(ins: Instr, defs_uses) -> list:
@@ -73,8 +37,6 @@ def table(code: KernelCode) -> list[tuple[int, int, int, object]]:
     """(var, first pc, end pc, location) for every variable (see the module docstring), sorted."""
     if code.debug_ranges is not None:
         return code.debug_ranges
-    from .reconv import successors
-    from .regalloc import defs_uses
     instrs = code.instrs
     n = len(instrs)
     succ = successors(code)
@@ -177,7 +139,6 @@ def table(code: KernelCode) -> list[tuple[int, int, int, object]]:
 
 
 def _block_containing(leaders: list[int], pc: int) -> int:
-    from bisect import bisect_right
     return bisect_right(leaders, pc) - 1
 
 
@@ -221,10 +182,8 @@ def location_at(code: KernelCode, var: int, pc: int):
 
 def format_location(loc) -> str:
     if isinstance(loc, Imm):
-        from .disasm import format_imm
         return format_imm(loc.value, None if isinstance(loc.value, float) else "s64")
     if isinstance(loc, Mem):
-        from .disasm import format_operand
         return format_operand(loc, "u64")
     return str(loc)
 

@@ -11,24 +11,15 @@ Out: text: `.version`/`.target`, data symbols with their initial bytes, then per
 """
 from __future__ import annotations
 
-import struct
-
-from .program import DataSymbol, Imm, Instr, KernelCode, Mem, Program, Sym
-from .spec import REG_CLASSES, REG_DECL_TYPE, family, type_bits, wide
+from .debuginfo import directives
+from .operands import format_imm, format_operand  # noqa: F401 - part of this module's API
+from .program import DataSymbol, Instr, KernelCode, Mem, Program, Sym
+from .spec import REG_CLASSES, REG_DECL_TYPE, family, wide
 
 C_NAMES = {"pred": "bool", "s8": "signed char", "u8": "unsigned char", "s16": "short", "u16": "unsigned short",
            "s32": "int", "u32": "unsigned int", "s64": "long long", "u64": "unsigned long long",
            "f32": "float", "f64": "double"}
 HEADER = ".version 1.0\n.target vgpu\n"
-
-
-def format_imm(value: int | float, t: str | None) -> str:
-    """An immediate as PTX writes it: ints in decimal, floats as exact bit patterns."""
-    if isinstance(value, float):
-        if t is None or type_bits(t) == 64:
-            return "0d%016X" % struct.unpack("<Q", struct.pack("<d", value))[0]
-        return "0f%08X" % struct.unpack("<I", struct.pack("<f", value))[0]
-    return str(value)
 
 
 def operand_type(ins: Instr, kind: str) -> str | None:
@@ -44,17 +35,6 @@ def operand_type(ins: Instr, kind: str) -> str | None:
     if kind in ("sw", "dw"):
         return wide(ins.types[0])
     return ins.types[0]
-
-
-def format_operand(o, t: str | None) -> str:
-    if isinstance(o, Imm):
-        return format_imm(o.value, t)
-    if isinstance(o, Mem):
-        base = format_imm(o.base.value, "u64") if isinstance(o.base, Imm) else str(o.base)
-        if o.offset:
-            return f"[{base}{'+' if o.offset > 0 else '-'}{abs(o.offset)}]"
-        return f"[{base}]"
-    return str(o)
 
 
 def format_instr(ins: Instr) -> str:
@@ -95,7 +75,6 @@ def _kernel(prog: Program, k: KernelCode, debug_info: bool = False) -> list[str]
     for s in k.locals.values():
         out.append("\t" + format_data(s, local=True))
     if debug_info:
-        from .debuginfo import directives
         out += ["\t" + d for d in directives(k)]
     if k.regs or k.locals or (debug_info and k.debug_vars):
         out.append("")

@@ -18,7 +18,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from ..diagnostics import CompileError, Diagnostic, Span
-from . import debuginfo
+from . import debugpoints
 from .program import DataSymbol, Instr, KernelCode, Mem, Reg, Sym
 from .reconv import successors
 from .spec import REG_CLASSES, REG_DECL_TYPE, family
@@ -217,12 +217,12 @@ def rebuild(code: KernelCode, expand) -> None:
             if labelled is None:
                 labelled = set(code.labels.values())
             if pc in labelled:
-                carry = debuginfo.crossing_label(carry)
+                carry = debugpoints.crossing_label(carry)
             if out:
-                debuginfo.land(carry, out[0])
+                debugpoints.land(carry, out[0])
                 carry = None
         if not out and ins.dbg:
-            carry = (carry or []) + debuginfo.carried(ins)
+            carry = (carry or []) + debugpoints.carried(ins)
         new.extend(out)
     where.append(len(new))
     code.labels = {name: where[pc] for name, pc in code.labels.items()}
@@ -239,7 +239,7 @@ def _spill(code: KernelCode, v: Reg, temps: set[Reg], counter: list[int]) -> Non
     sym.size = off + size
     t = REG_DECL_TYPE[c]
     addr = Mem(Sym(SPILL), off)
-    debuginfo.spill_slot(code, v, addr)
+    debugpoints.spill_slot(code, v, addr)
 
     def fresh() -> Reg:
         counter[0] += 1
@@ -265,8 +265,8 @@ def _spill(code: KernelCode, v: Reg, temps: set[Reg], counter: list[int]) -> Non
             ops[0] = w
             after.append(Instr("st", ("local",), (t,), [addr, w], line=ins.line, file=ins.file))
             if ins.dbg:                  # points after the definition hold once the slot is written
-                after[0].dbg = [p for p in ins.dbg if p[0] == debuginfo.AFTER] or None
-                ins.dbg = [p for p in ins.dbg if p[0] != debuginfo.AFTER] or None
+                after[0].dbg = [p for p in ins.dbg if p[0] == debugpoints.AFTER] or None
+                ins.dbg = [p for p in ins.dbg if p[0] != debugpoints.AFTER] or None
         ins.operands = ops
         return out + [ins] + after
 
@@ -305,7 +305,7 @@ def allocate(code: KernelCode, max_registers: int | None = None) -> None:
         return [ins]
 
     rebuild(code, expand)
-    debuginfo.rename(code, names)
+    debugpoints.rename(code, names)
     code.regs = {}
     for r in names.values():
         k = reg_cls(r)

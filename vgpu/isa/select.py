@@ -24,7 +24,7 @@ from ..ir import nodes as ir
 from ..ir.ops import COMPARISONS, OPS
 from ..ir.passes.rewrite import resolve, users
 from ..types import PRED, S32, U32, Scalar
-from .debuginfo import AFTER, BEFORE, attach, crossing_label, land
+from .debugpoints import AFTER, BEFORE, attach, crossing_label, land
 from .program import DataSymbol, Imm, Instr, KernelCode, Label, Mem, ParamInfo, Program, Reg, Sym, layout_params
 from .select_ops import (FLOAT_INVERSE, GROUP, INT_INVERSE, SELECT, bty, cls_of, const_value, is_const,
                          ity)
