@@ -163,10 +163,6 @@ def cmd_ir(a) -> int:
 def cmd_asm(a) -> int:
     program = _compile(a.file, a.max_registers)
     text = tools.assembly(program, a.debug_info)
-    if a.debug_info:
-        from .isa.debuginfo import format_table
-        for code in program.kernels.values():
-            text += "\n" + format_table(code) + "\n"
     if a.output:
         _write(a.output, text, "-o")
     else:

@@ -371,7 +371,9 @@ class Session(Observer):
                     bp.hits += 1
                     w, mask, note = hit
                     stop = Stop("breakpoint", self.step_count - 1, pc, self.lines[pc], breakpoint=bp.number,
-                                detail=f"breakpoint {bp.number}{note}")
+                                detail=f"breakpoint {bp.number}{note}",
+                                issuing=tuple((wave.block_coords(wave.block_of(int(x) * 32)),
+                                               int(x) % wave.warps_per_block, int(m)) for x, m in zip(warps, masks)))
                     self._refocus(wave, w, mask)
                     break
         if stop is not None:

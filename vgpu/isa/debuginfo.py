@@ -158,18 +158,20 @@ def in_scope(code: KernelCode, var: int, file: str | None, line: int | None) -> 
 
 def visible(code: KernelCode, pc: int) -> dict[str, int]:
     """The variables visible at pc, by name: where names repeat (shadowing), the innermost scope
-    (the one declared last among those whose scope holds the line)."""
+    (the one declared last among those whose scope holds the line); among entries of one scope
+    (a Python variable that changed type), the one with a location at pc."""
     if not code.debug_vars or not 0 <= pc < len(code.instrs):
         return {}
     ins = code.instrs[pc]
     file = ins.file or code.source_file
-    out: dict[str, tuple[int, int]] = {}
+    located = {v for v, a, b, _ in table(code) if a <= pc < b}
+    out: dict[str, tuple] = {}
     for k, d in enumerate(code.debug_vars):
         if in_scope(code, k, file, ins.line):
-            key = (d.first, k)
+            key = (d.first, d.last * -1, k in located, k)
             if d.name not in out or key > out[d.name]:
                 out[d.name] = key
-    return {name: k for name, (_, k) in out.items()}
+    return {name: key[-1] for name, key in out.items()}
 
 
 def location_at(code: KernelCode, var: int, pc: int):
