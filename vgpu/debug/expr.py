@@ -128,6 +128,8 @@ class Evaluator:
             if node.attr not in ("x", "y", "z"):
                 raise M.DebugError(f"{node.value.id} has fields x, y, z, not {node.attr}")
             return M.special_values(self._wave(), f"{_BUILTINS[node.value.id]}.{node.attr}", lanes)
+        if isinstance(node, ast.Attribute) and _dotted(node):   # a struct variable's field: `p.x`
+            return self._name(_dotted(node), lanes)
         if isinstance(node, ast.Subscript):
             p = self._address_of(node, lanes)
             return self._load(p, lanes)
@@ -294,6 +296,16 @@ def _pointee(ctype: str) -> np.dtype:
     if base.endswith("*"):
         return np.dtype(np.uint64)
     return np.dtype(_C_DTYPES.get(" ".join(base.split()), np.uint8))
+
+
+def _dotted(node) -> str | None:
+    """'a.b.c' for a chain of attributes on a name, else None."""
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        head = _dotted(node.value)
+        return f"{head}.{node.attr}" if head is not None else None
+    return None
 
 
 def _num(v):

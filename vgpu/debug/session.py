@@ -73,8 +73,13 @@ class Session(Observer):
         else:
             line = int(line)
             targets = set(self.code.labels.values())
-            pcs = frozenset(pc for pc, ln in enumerate(self.lines[:-1]) if ln == line and
-                            (pc == 0 or self.lines[pc - 1] != line or pc in targets))
+            main = self.code.source_file or self.program.filename
+            ins = self.code.instrs                         # a line of the kernel's file, not of a header
+
+            def here(pc):
+                return self.lines[pc] == line and (ins[pc].file or main) == main
+
+            pcs = frozenset(pc for pc in range(len(ins)) if here(pc) and (pc == 0 or not here(pc - 1) or pc in targets))
             if not pcs:
                 have = sorted({ln for ln in self.lines if ln is not None})
                 raise M.DebugError(f"line {line} of {self.program.filename} has no code in kernel "

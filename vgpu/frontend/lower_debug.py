@@ -32,7 +32,7 @@ class DebugLowering:
         elem = t
         while isinstance(elem, Array):
             elem = unqual(elem.elem)
-        k = self.debug_var(None, v.name, t, scalar_of(elem).name if not isinstance(elem, StructType) else "u8")
+        k = self.debug_var(None, v.name, t, scalar_of(elem).name if not isinstance(elem, StructType) else "b8")
         fn = self.b.fn
         fn.entry.instrs.insert(self.nlocals, dbg(k, slot, self.b.span, declare=True))
         fn.entry.instrs[self.nlocals].block = fn.entry

@@ -42,6 +42,26 @@ def crossing_label(pending: list) -> list:
     return [(BEFORE, v, None) for _, v, _ in pending]
 
 
+def keep_live(code: KernelCode, lv, live_at: dict) -> None:
+    """Before colouring's registers replace the virtual ones: a point naming a virtual register that is
+    not live there (its value may already share a register with a later one) says 'optimised out'.
+    `live_at`: pc -> the virtual registers (liveness numbers) live out of pc."""
+    for pc, out in live_at.items():
+        ins = code.instrs[pc]
+        if out is None:
+            out = set()
+        d, u, guarded = lv.du[pc]
+        live_in = (out - set(d) if not guarded else set(out)) | set(u)
+        pts = []
+        for k, var, loc in ins.dbg:
+            if isinstance(loc, Reg) and "~" in loc.name:
+                n = lv.index.get(loc.name)
+                if n is None or n not in (live_in if k == BEFORE else out):
+                    loc = None
+            pts.append((k, var, loc))
+        ins.dbg = pts
+
+
 def rename(code: KernelCode, names: dict) -> None:
     """After colouring: virtual registers -> physical ones (None where the value got none)."""
     for ins in code.instrs:

@@ -134,8 +134,9 @@ class _Liveness:
                 live.update(u)
 
 
-def _colour(code: KernelCode, lv: _Liveness) -> dict[Reg, int]:
-    """Greedy colouring of the interference graph, class by class, preferring copy partners."""
+def _colour(code: KernelCode, lv: _Liveness, live_at: dict | None = None) -> dict[Reg, int]:
+    """Greedy colouring of the interference graph, class by class, preferring copy partners.
+    `live_at` (pcs of instructions with debug points -> None) gets each such pc's live-out set."""
     nv = len(lv.vregs)
     adj: list[set[int]] = [set() for _ in range(nv)]     # interfering values
     partners: list[list[int]] = [[] for _ in range(nv)]
@@ -157,6 +158,8 @@ def _colour(code: KernelCode, lv: _Liveness) -> dict[Reg, int]:
                 partners[di].append(copy_src)
                 partners[copy_src].append(di)
     for pc, out in lv.walk():
+        if live_at and pc in live_at:
+            live_at[pc] = set(out)
         d = lv.du[pc][0]
         if not d:
             continue
@@ -279,7 +282,8 @@ def allocate(code: KernelCode, max_registers: int | None = None) -> None:
     counter = [0]
     while True:
         lv = _Liveness(code)
-        colours = _colour(code, lv)
+        live_at = {pc: None for pc, ins in enumerate(code.instrs) if ins.dbg}
+        colours = _colour(code, lv, live_at)
         if max_registers is None or _cost(colours) <= max_registers:
             break
         v = _victim(code, lv, temps)
@@ -304,6 +308,8 @@ def allocate(code: KernelCode, max_registers: int | None = None) -> None:
             return []
         return [ins]
 
+    if live_at:
+        debugpoints.keep_live(code, lv, live_at)
     rebuild(code, expand)
     debugpoints.rename(code, names)
     code.regs = {}
