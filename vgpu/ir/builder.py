@@ -233,7 +233,7 @@ class Builder:
         for phi, d in self._phi_vars:                # each surviving phi of a variable: its dbg
             b = phi.block
             if b is not None:
-                b.instrs.insert(len(b.phis), Instr("dbg", None, [phi], {"var": d}, None, b))
+                b.instrs.insert(len(b.phis), Instr("dbg", None, [phi], {"var": d, "phi": True}, None, b))
         from .cfg import remove_unreachable
         remove_unreachable(self.fn)
         return self.fn

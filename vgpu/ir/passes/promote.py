@@ -83,7 +83,9 @@ def _promote(fn: Function, slots: dict[Instr, Scalar]) -> None:
         at: dict[Block, list[Instr]] = {}
         for phi, slot in phi_slot.items():
             if slot in declared:
-                at.setdefault(phi.block, []).append(dbg(declared[slot].attrs["var"], phi, declared[slot].span))
+                d = dbg(declared[slot].attrs["var"], phi, declared[slot].span)
+                d.attrs["phi"] = True
+                at.setdefault(phi.block, []).append(d)
         for b, ds in at.items():
             k = len(b.phis)
             for d in ds:
