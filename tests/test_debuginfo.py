@@ -79,20 +79,20 @@ def check_session(s: Session, path: Path, model, nthreads: int, min_checked: dic
 
 
 def loops_model(i: int, n: int = 4):
-    acc, x, same = i, 1, i
+    acc, x, same, p, q = i, 1, i, i * 3, i + 7
     for j in range(n):
         t = acc + j
         x = x * 2 if (t & 1) == 0 else x + i
-        yield "join", dict(i=i, acc=acc, x=x, same=same, j=j, t=t, n=n)
+        yield "join", dict(i=i, acc=acc, x=x, same=same, p=p, q=q, j=j, t=t, n=n)
         m = t * 3 + x
         if m > 20:
             m -= 7
         yield "mix", dict(a=t, b=x, m=m)
         acc = m
-        yield "shadow", dict(i=i, acc=acc, x=acc - 5, same=same, j=j, t=t, n=n)
+        yield "shadow", dict(i=i, acc=acc, x=acc - 5, same=same, p=p, q=q, j=j, t=t, n=n)
         acc ^= j
-        yield "after", dict(i=i, acc=acc, x=x, same=same, j=j, t=t, n=n)
-    yield "end", dict(i=i, acc=acc, x=x, same=same, n=n)
+        yield "after", dict(i=i, acc=acc, x=x, same=same, p=p, q=q, j=j, t=t, n=n)
+    yield "end", dict(i=i, acc=acc, x=x, same=same, p=p, q=q, n=n)
 
 
 def compiled(name: str, max_registers=None):
@@ -113,7 +113,7 @@ def test_loops_ifs_shadowing_inlining(dev, max_registers):
     s = Session(vgpu.Module(prog).get_function("k1"), out, 4, grid=1, block=64, device=dev)
     got = check_session(s, HERE / "loops.vk", loops_model, 64,
                         {"i": 64 * 12, "acc": 64 * 8, "x": 64 * 8, "j": 64 * 8, "t": 64 * 4, "m": 64 * 4,
-                         "b": 64, "same": 64 * 4, "n": 64})
+                         "b": 64, "same": 64 * 4, "n": 64, "p": 64 * 4, "q": 64 * 4})
     assert got["x"] >= 64 * 12 if max_registers is None else True   # outer and shadowing x both shown
 
 
@@ -175,3 +175,28 @@ def test_listing_round_trips_with_debug_info():
         for k, code in prog.kernels.items():
             assert back.kernels[k].debug_vars == code.debug_vars
             assert back.kernels[k].debug_ranges == debuginfo.table(code)
+
+
+def test_info_locals_shadowing_and_optimised_out(dev):
+    """`info locals` at the shadowing block shows the inner x; inside the inlined mix() only mix's
+    variables; a variable whose value is gone reads `<optimised out>` (never a reused register)."""
+    prog = compiled("loops.vk")
+    out = np.zeros(32, np.int32)
+    s = Session(vgpu.Module(prog).get_function("k1"), out, 4, grid=1, block=32, device=dev)
+    lines = {v: k for k, v in bp_lines(HERE / "loops.vk").items()}
+    s.break_at(lines["shadow"])
+    s.run()
+    s.focus(thread=(5, 0, 0))
+    snap = next(v for tag, v in loops_model(5) if tag == "shadow")
+    got = s.info_locals()
+    assert list(got)[0] == "x" and got["x"] == snap["x"] and got["acc"] == snap["acc"]
+    assert {"i", "j", "t", "same", "n", "p", "q"} <= set(got)
+    s.delete()
+    s.break_at(lines["mix"])
+    s.cont()
+    assert set(s.info_locals()) == {"a", "b", "m", "o"}
+    code = prog.kernels["k1"]
+    gone = [d.name for v, d in enumerate(code.debug_vars) if d.func == "mix"
+            and debuginfo.location_at(code, v, s.stop.pc) is None]
+    for name in gone:
+        assert s.print(name) == OPTIMISED_OUT
