@@ -109,8 +109,8 @@ class Instr:
     guard_neg: bool = False
     line: int | None = None
     file: str | None = None
-    # debug points (vgpu.isa.debuginfo), set only on the instructions that have some: not a field
-    dbg = None
+    # debug points (vgpu.isa.debugpoints): a list on the instructions that have some, else None
+    dbg: list | None = field(default=None, repr=False)
 
     @property
     def mnemonic(self) -> str:
