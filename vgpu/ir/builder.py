@@ -230,10 +230,9 @@ class Builder:
             for i in self.fn.instructions():
                 if any(a in self._forward for a in i.args):
                     i.args = [self._resolve(a) for a in i.args]
-        for phi, d in self._phi_vars:                # each surviving phi of a variable: its dbg
-            b = phi.block
-            if b is not None:
-                b.instrs.insert(len(b.phis), Instr("dbg", None, [phi], {"var": d, "phi": True}, None, b))
+        for phi, d in self._phi_vars:                # each surviving phi of a variable says so
+            if phi.block is not None:
+                phi.attrs["var"] = d
         from .cfg import remove_unreachable
         remove_unreachable(self.fn)
         return self.fn

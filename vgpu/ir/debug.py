@@ -4,7 +4,8 @@ In:  the front ends' variables (name, C or Python type, the scalar type of its v
      lines of its scope, the function it is declared in).
 Out: `Function.debug_vars` (a list of `DebugVar`) and `dbg` instructions in the blocks, like LLVM's
      llvm.dbg.value: `dbg v {var=3}` says that from this point on variable 3 is the value v (an
-     `Undef` operand: optimised out from here; `phi=True`: made for a phi of the variable);
+     `Undef` operand: optimised out from here); a phi with attrs['var'] is the variable's value
+     where paths join (if the phi goes, its paths' own locations meet: nothing is lost that was right);
      `dbg slot {var=3, declare=True}` that it lives in
      memory at the local slot.  A dbg's operand is not a use: dead-code elimination deletes a value
      only the debug information needs and turns the dbg's operand into `Undef`; a pass that replaces a
@@ -45,12 +46,10 @@ def undef_dbgs(fn: Function, dead: set) -> None:
 
 def kill_at(block: Block, dbgs: list[Instr]) -> None:
     """Mark the variables of `dbgs` (from a block that is going away) optimised out at the start of
-    `block`, after its phis and before its own debug points: conservative, never a stale location.
-    A dbg made for a phi (attrs['phi']) that is now a plain value needs nothing: the phi was
-    trivial, so every path brought the variable that same value."""
+    `block`, after its phis and before its own debug points: conservative, never a stale location."""
     k = len(block.phis)
     new = [Instr("dbg", None, [Undef(d.args[0].type)], {"var": d.attrs["var"]}, d.span, block)
-           for d in dbgs if not d.attrs.get("declare") and not (d.attrs.get("phi") and not isinstance(d.args[0], Undef))]
+           for d in dbgs if not d.attrs.get("declare")]
     block.instrs[k:k] = new
 
 

@@ -161,6 +161,8 @@ def format_operand(v: Value, implied: Scalar | None) -> str:
 def format_instr(ins: Instr) -> str:
     """One instruction, without indentation (the function must have been renumbered)."""
     op, attrs = ins.op, dict(ins.attrs)
+    if op == "phi":
+        attrs.pop("var", None)           # debug information (vgpu.ir.debug) is not printed
     name = op
     keys = SUFFIX_ATTRS.get(op, ())
     if keys and all(isinstance(attrs.get(k), str) and _IDENT.match(attrs[k]) and "." not in attrs[k]

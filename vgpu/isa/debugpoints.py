@@ -46,28 +46,26 @@ def keep_live(code: KernelCode, lv, live_at: dict) -> None:
     """Before colouring's registers replace the virtual ones: a point naming a virtual register that is
     not live there (its value may already share a register with a later one) says 'optimised out'.
     `live_at`: pc -> the virtual registers (liveness numbers) live out of pc."""
+    index = lv.index
     for pc, out in live_at.items():
         ins = code.instrs[pc]
-        if out is None:
-            out = set()
         d, u, guarded = lv.du[pc]
-        live_in = (out - set(d) if not guarded else set(out)) | set(u)
-        pts = []
-        for k, var, loc in ins.dbg:
-            if isinstance(loc, Reg) and "~" in loc.name:
-                n = lv.index.get(loc.name)
-                if n is None or n not in (live_in if k == BEFORE else out):
-                    loc = None
-            pts.append((k, var, loc))
-        ins.dbg = pts
+        pts = ins.dbg
+        for j, (k, var, loc) in enumerate(pts):
+            if loc.__class__ is Reg and "~" in loc.name:
+                n = index.get(loc.name)
+                live = n is not None and out is not None and n in out
+                if k == BEFORE and n is not None and not live:
+                    live = n in u                      # read here
+                elif k == BEFORE and live and not guarded and n in d:
+                    live = n in u                      # written here: live before only if read too
+                if not live:
+                    pts[j] = (k, var, None)
 
 
-def rename(code: KernelCode, names: dict) -> None:
-    """After colouring: virtual registers -> physical ones (None where the value got none)."""
-    for ins in code.instrs:
-        if ins.dbg:
-            ins.dbg = [(k, v, (names.get(loc.name) if loc.name.find("~") > 0 else loc)
-                        if isinstance(loc, Reg) else loc) for k, v, loc in ins.dbg]
+def rename_points(pts: list, names: dict) -> list:
+    """One instruction's points after colouring (None where the value got no register)."""
+    return [(k, v, names.get(loc.name) if loc.__class__ is Reg and "~" in loc.name else loc) for k, v, loc in pts]
 
 
 def spill_slot(code: KernelCode, v: Reg, slot: Mem) -> None:

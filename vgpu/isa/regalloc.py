@@ -309,6 +309,8 @@ def allocate(code: KernelCode, max_registers: int | None = None) -> None:
 
     def expand(pc: int, ins: Instr) -> list[Instr]:
         ins.operands = [rename(o) for o in ins.operands]
+        if ins.dbg:
+            ins.dbg = debugpoints.rename_points(ins.dbg, names)
         if ins.guard is not None:
             ins.guard = rename(ins.guard)
         if ins.op == "mov" and ins.guard is None and ins.operands[0] == ins.operands[1]:
@@ -318,7 +320,6 @@ def allocate(code: KernelCode, max_registers: int | None = None) -> None:
     if live_at:
         debugpoints.keep_live(code, lv, live_at)
     rebuild(code, expand)
-    debugpoints.rename(code, names)
     code.regs = {}
     for r in names.values():
         k = reg_cls(r)

@@ -103,7 +103,8 @@ class KernelSelector:
         self.uses = users(self.fn)
         for b in self.fn.blocks:
             for i in b.instrs:
-                self.plan(i)
+                if i.op != "dbg":                 # debug information: read in `block`, never planned
+                    self.plan(i)
         roots = [i for b in self.fn.blocks for i in b.instrs if self.is_root(i)]
         work = list(roots)
         while work:
@@ -147,8 +148,6 @@ class KernelSelector:
                 self.plans[i] = ("br", [c])
         elif op == "phi":
             self.plans[i] = ("phi", list(a))
-        elif op == "dbg":
-            self.plans[i] = ("dbg", [])
         else:
             self.plans[i] = ("plain", list(a))
 
@@ -329,6 +328,10 @@ class KernelSelector:
     def block(self, b: ir.Block, nxt) -> None:
         if len(b.preds) == 1:
             self.parallel_copy(self.copies(b.preds[0], b))
+        if b.instrs[0].op == "phi":         # a variable's phi: its value from here (vgpu.ir.debug)
+            for phi in b.phis:
+                if "var" in phi.attrs and phi in self.needed:
+                    self.items.append(("dbg", phi.attrs["var"], self.dst(phi)))
         for i in b.instrs:
             if i.op == "dbg":
                 self.items.append(("dbg", i.attrs["var"], self.debug_location(i)))

@@ -108,7 +108,7 @@ def _clone(callee: Function, args: list[Value], var_base: int = 0) -> list[Block
     for cb, nb in bmap.items():
         for i in cb.instrs:
             ni = vmap[i] = nb.append(Instr(i.op, i.type, [], dict(i.attrs), i.span))
-            if i.op == "dbg":
+            if "var" in ni.attrs and i.op in ("dbg", "phi"):
                 ni.attrs["var"] += var_base
     for cb, nb in bmap.items():
         nb.preds = [bmap[p] for p in cb.preds]

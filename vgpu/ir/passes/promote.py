@@ -4,7 +4,7 @@ In:  a Function.  Out: every `local` slot whose address is used only as the addr
 non-volatile loads and stores of one scalar type, of the slot's size, is gone: each load is
 replaced by the value stored last on every path (phis at the iterated dominance frontier of the
 stores, undef before any store), and the stores and the slot are deleted.  A variable declared in the
-slot (a `dbg ... declare`) follows: each store becomes a dbg of the stored value, each phi gets one.  This is what turns `int *out` parameters of inlined device
+slot (a `dbg ... declare`) follows: each store becomes a dbg of the stored value, each phi names it.  This is what turns `int *out` parameters of inlined device
 functions back into registers.
 """
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 from ..cfg import dominator_tree, dominators, remove_unreachable
 from ..nodes import Block, Function, Instr, Undef, Value
 from ...types import Scalar
-from ..debug import dbg, undef_dbgs
+from ..debug import undef_dbgs
 from .rewrite import remove_instrs, replace_uses, users
 
 
@@ -79,18 +79,9 @@ def _promote(fn: Function, slots: dict[Instr, Scalar]) -> None:
                     phi_slot[phi] = slot
                     work.append(f)
     declared = {i.args[0]: i for i in fn.instructions() if i.op == "dbg" and i.args[0] in slots}
-    if declared:
-        at: dict[Block, list[Instr]] = {}
-        for phi, slot in phi_slot.items():
-            if slot in declared:
-                d = dbg(declared[slot].attrs["var"], phi, declared[slot].span)
-                d.attrs["phi"] = True
-                at.setdefault(phi.block, []).append(d)
-        for b, ds in at.items():
-            k = len(b.phis)
-            for d in ds:
-                d.block = b
-            b.instrs[k:k] = ds
+    for phi, slot in phi_slot.items():         # a declared variable's phi says so (vgpu.ir.debug)
+        if slot in declared:
+            phi.attrs["var"] = declared[slot].attrs["var"]
     children = dominator_tree(fn, idom)
     undef = {s: Undef(t) for s, t in slots.items()}
     stack: dict[Instr, list[Value]] = {s: [] for s in slots}
