@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .ctypes import (BOOL, CHAR, COALESCED_GROUP, DOUBLE, DIM3, FLOAT, GRID_GROUP, INT, LLONG, LONG, THREAD_BLOCK, UINT, UINT3,
+from .ctypes import (BOOL, CHAR, COALESCED_GROUP, DOUBLE, DIM3, FLOAT, GRID_GROUP, HALF, INT, SHORT, LLONG, LONG, THREAD_BLOCK, UINT, UINT3,
                      ULLONG, ULONG, VECTORS, VOID, CType, Pointer, qualified)
 
 
@@ -143,9 +143,19 @@ for _name, _src, _dst in [("__int_as_float", INT, FLOAT), ("__float_as_int", FLO
                           ("__longlong_as_double", LLONG, DOUBLE), ("__double_as_longlong", DOUBLE, LLONG)]:
     _add(_name, "fixed", params=(_src,), ret=_dst, op="bitcast")
 
+# binary16 primitives under reserved names: vgpu/include/cuda_fp16.h builds CUDA's __h* functions on them
+_add("__vgpu_hfma", "fixed", params=(HALF,) * 3, ret=HALF, op="fma")
+_add("__vgpu_hmax", "fixed", params=(HALF, HALF), ret=HALF, op="fmax")
+_add("__vgpu_hmin", "fixed", params=(HALF, HALF), ret=HALF, op="fmin")
+_add("__vgpu_habs", "fixed", params=(HALF,), ret=HALF, op="fabs")
+_add("__vgpu_half_as_short", "fixed", params=(HALF,), ret=SHORT, op="bitcast")
+_add("__vgpu_short_as_half", "fixed", params=(SHORT,), ret=HALF, op="bitcast")
+for _mode in ("rn", "rz", "rm", "rp"):      # float -> __half with a rounding mode (cvt.MODE.f16.f32)
+    _add(f"__vgpu_float2half_{_mode}", "fixed", params=(FLOAT,), ret=HALF, op="cvt", attrs={"mode": _mode})
+
 # CUDA functions that vgpu knows about but does not implement: a clear diagnostic, not "undeclared"
 NOT_YET = {"__shfl", "__shfl_up", "__shfl_down", "__shfl_xor", "__ballot", "__any", "__all",
            "__match_any_sync", "__match_all_sync", "atomicAdd_block",
            "atomicAdd_system", "__nanosleep", "malloc", "free", "memcpy", "memset", "assert",
            "signbit", "copysignf", "hypotf", "cbrtf", "erff", "log1pf",
-           "expm1f", "rintf", "nearbyintf", "lrintf", "sincosf", "__half"}
+           "expm1f", "rintf", "nearbyintf", "lrintf", "sincosf"}

@@ -8,7 +8,7 @@ import copy
 from . import ast as A
 from .builtins import TABLE, Builtin
 from .ctypes import (COALESCED_GROUP, DOUBLE, ERROR, FLOAT, GRID_GROUP, INT, THREAD_BLOCK, THREAD_GROUP, UINT, VOID, CType, ErrorType, Float, Pointer,
-                     StructType, decay, is_arith, is_integer, promote, spell, unqual, usual_arith)
+                     StructType, decay, is_arith, is_half, is_integer, promote, spell, unqual, usual_arith)
 from .check_cg import FUNCTOR_NAMES, tile_size
 from .check_template import Template
 from .symbols import CallInfo, Func
@@ -190,6 +190,10 @@ class CallChecker:
                 return ERROR
             info = CallInfo(b, list(b.params), b.ret, b.op, dict(b.attrs), b.ir_ret or b.ret, defaults)
             return self.finish_builtin(e, info, ts)
+        if kind in ("math", "minmax", "abs") and any(is_half(t) for t in ts):
+            self.error(e.span, f"call to '{b.name}' is ambiguous with argument types "
+                               f"({', '.join(spell(t) for t in ts)}): __half converts to several of its overloads")
+            return ERROR
         if kind == "math":
             n = len(b.params)
             if not self.arg_count(e, n, n):
@@ -267,6 +271,10 @@ class CallChecker:
             return ERROR
         params = [ts[0]]
         for a, t in zip(e.args[1:], ts[1:]):
+            if is_half(t):
+                self.error(a.span, "cannot pass object of non-trivial type '__half' through variadic function; "
+                                   "call will abort at runtime (print (float)h)")
+                return ERROR
             if isinstance(t, Float):
                 params.append(DOUBLE)
             elif is_integer(t):

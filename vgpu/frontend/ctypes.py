@@ -41,7 +41,7 @@ class Int(CType):
 
 @dataclass(frozen=True)
 class Float(CType):
-    name: str          # 'float' or 'double'
+    name: str          # 'float', 'double', or '__half' (CUDA's binary16 class, <cuda_fp16.h>)
     size: int
 
 
@@ -115,6 +115,7 @@ INT, UINT = Int("int", 4, True, 3), Int("unsigned int", 4, False, 3)
 LONG, ULONG = Int("long", 8, True, 4), Int("unsigned long", 8, False, 4)
 LLONG, ULLONG = Int("long long", 8, True, 5), Int("unsigned long long", 8, False, 5)
 FLOAT, DOUBLE = Float("float", 4), Float("double", 8)
+HALF = Float("__half", 2)   # a class in C++: arithmetic only with another __half (is_half, docs/language.md)
 SIZE_T, PTRDIFF_T = ULONG, LONG
 
 # base type names as the parser may spell them, keyed by their sorted words
@@ -164,6 +165,12 @@ def is_integer(t: CType) -> bool:
 
 def is_arith(t: CType) -> bool:
     return isinstance(t, (Int, Bool, Float))
+
+
+def is_half(t: CType) -> bool:
+    """CUDA's __half (<cuda_fp16.h>): converts to and from every arithmetic type, but its operators
+    take two __half operands (mixing it with another arithmetic type is ambiguous in nvcc)."""
+    return isinstance(t, Float) and t.size == 2
 
 
 def is_scalar(t: CType) -> bool:
@@ -262,7 +269,7 @@ def scalar_of(t: CType) -> T.Scalar:
     if isinstance(t, Int):
         return T.SCALARS[("s" if t.signed else "u") + str(8 * t.size)]
     if isinstance(t, Float):
-        return T.F32 if t.size == 4 else T.F64
+        return {2: T.F16, 4: T.F32}.get(t.size, T.F64)
     if isinstance(t, Pointer):
         return T.U64
     raise TypeError(f"no scalar for {spell(t)}")
@@ -335,7 +342,7 @@ VECTORS: dict[str, StructType] = _vector_table()
 UINT3 = VECTORS["uint3"]
 DIM3 = _vector("dim3", UINT, 3, 4)
 TYPEDEFS: dict[str, CType] = {**VECTORS, "dim3": DIM3, "size_t": SIZE_T, "ptrdiff_t": PTRDIFF_T, "clock_t": LONG,
-                              "cudaTextureObject_t": ULLONG}
+                              "cudaTextureObject_t": ULLONG, "__vgpu_half": HALF}
 # cooperative_groups:: objects: opaque, known by their unqualified names
 GRID_GROUP = StructType(StructInfo("cooperative_groups::grid_group", complete=True))
 THREAD_BLOCK = StructType(StructInfo("cooperative_groups::thread_block", complete=True))

@@ -139,11 +139,12 @@ def _cvt(s: Selector, i: ir.Instr) -> None:
     elif f == t:
         s.emit("mov", (), (ity(t),), [d, s.src(a)])
     elif t.is_float and f.is_float:
-        s.emit("cvt", ("rn",) if t.bits < f.bits else (), (t.name, f.name), [d, s.src(a)])
+        rnd = (i.attrs.get("mode", "rn"),) if t.bits < f.bits else ()
+        s.emit("cvt", rnd, (t.name, f.name), [d, s.src(a)])
     elif t.is_float:
-        s.emit("cvt", ("rn",), (t.name, f.name), [d, s.src(a)])
+        s.emit("cvt", (i.attrs.get("mode", "rn"),), (t.name, f.name), [d, s.src(a)])
     elif f.is_float:
-        s.emit("cvt", ("rzi",), (t.name, f.name), [d, s.src(a)])
+        s.emit("cvt", (i.attrs.get("mode", "rzi"),), (t.name, f.name), [d, s.src(a)])
     else:
         s.emit("cvt", (), (t.name, f.name), [d, s.src(a)])
 

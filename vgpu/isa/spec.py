@@ -35,15 +35,15 @@ from pathlib import Path
 
 # -- types and register classes ---------------------------------------------------------------------
 ALL_TYPES = ("pred", "b8", "b16", "b32", "b64", "u8", "s8", "u16", "s16", "u32", "s32", "u64", "s64",
-             "f32", "f64")
+             "f16", "f32", "f64")
 INTS = ("u16", "s16", "u32", "s32", "u64", "s64")
 INT32_64 = ("u32", "s32", "u64", "s64")
-FLOATS = ("f32", "f64")
+FLOATS = ("f16", "f32", "f64")              # f16: IEEE binary16 in a 16-bit %rs register
 BITS = ("b16", "b32", "b64")
 NUMERIC = INTS + FLOATS
 MOVABLE = ("pred", "b16", "b32", "b64") + NUMERIC
-MEMORY = ("b8", "u8", "s8", "b16", "u16", "s16", "b32", "u32", "s32", "b64", "u64", "s64", "f32", "f64")
-CVT = ("u8", "s8", "u16", "s16", "u32", "s32", "u64", "s64", "f32", "f64")
+MEMORY = ("b8", "u8", "s8", "b16", "u16", "s16", "b32", "u32", "s32", "b64", "u64", "s64", "f16", "f32", "f64")
+CVT = ("u8", "s8", "u16", "s16", "u32", "s32", "u64", "s64", "f16", "f32", "f64")
 
 # Register classes: prefix -> (bits, 32-bit registers it costs under max_registers).
 REG_CLASSES = {"%p": (1, 0), "%rs": (16, 1), "%r": (32, 1), "%rd": (64, 2), "%f": (32, 1), "%fd": (64, 2)}
@@ -68,6 +68,8 @@ def reg_classes_for(t: str) -> tuple[str, ...]:
         return (reg_class(t), "%f" if t == "b32" else "%fd")
     if type_bits(t) == 8:
         return ("%rs", "%r")
+    if t == "b16":
+        return ("%rs",)
     return (reg_class(t),)
 
 

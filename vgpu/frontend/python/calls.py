@@ -141,6 +141,8 @@ def call(fl, fn: V, node) -> V:
         return numpy_call(fl, path[6:], node)
     if path.startswith("cuda.atomic."):
         return memory.atomic(fl, path[12:], node)
+    if path.startswith("cuda.fp16."):
+        return fp16_call(fl, path[10:], node)
     if path in ("cuda.shared.array", "cuda.local.array", "cuda.const.array_like"):
         return memory.static_array(fl, path, node)
     if path.startswith("cuda."):
@@ -233,6 +235,9 @@ def math_call(fl, name: str, node) -> V:
         (a,) = args_of(fl, node, 1, 1)
         numbers(fl, node, [a])
         rt = N.math_result([a.type])
+        if rt == N.FLOAT16 and name not in ("sqrt", "fabs", "floor", "ceil", "trunc"):
+            raise fl.err(node, f"math.{name} of a float16 is not supported yet (numba-cuda's h{name} is a "
+                               f"hardware approximation vgpu does not reproduce): convert to float32 first")
         x = cast(b, a.val, a.type, rt)
         return V(rt, b.emit(_MATH1.get(name) or _MATH_INT[name], rt.ir, [x]))
     if name in _MATH2 or name == "copysign":
@@ -268,6 +273,31 @@ def math_call(fl, name: str, node) -> V:
     if name == "fma":
         raise fl.err(node, "math.fma is not supported by Numba's CUDA target: use cuda.fma")
     raise fl.err(node, f"math.{name} is not supported in a kernel")
+
+
+_FP16 = {"hadd": "add", "hsub": "sub", "hmul": "mul", "hdiv": "div", "hfma": "fma", "hneg": "neg",
+         "habs": "fabs", "hmax": "fmax", "hmin": "fmin", "hsqrt": "sqrt", "hfloor": "floor", "hceil": "ceil",
+         "htrunc": "trunc", "heq": "eq", "hne": "ne", "hgt": "gt", "hge": "ge", "hlt": "lt", "hle": "le"}
+_FP16_ARGS = {"hfma": 3, "hneg": 1, "habs": 1, "hsqrt": 1, "hfloor": 1, "hceil": 1, "htrunc": 1}
+
+
+def fp16_call(fl, name: str, node) -> V:
+    """cuda.fp16.h*: numba-cuda's bindings of cuda_fp16.h's __h* functions: float16 arguments (others
+    convert as Numba casts them), float16 results (bool for the comparisons; hne is ordered: False when
+    either is NaN, as __hne)."""
+    if name not in _FP16:
+        raise fl.err(node, f"cuda.fp16.{name} is not supported in a kernel (supported: {', '.join(_FP16)})")
+    n = _FP16_ARGS.get(name, 2)
+    vals = args_of(fl, node, n, n)
+    numbers(fl, node, vals)
+    b, h = fl.b, N.FLOAT16
+    xs = [cast(b, v.val, v.type, h) for v in vals]
+    op = _FP16[name]
+    if op in ("eq", "gt", "ge", "lt", "le"):
+        return V(N.BOOL, b.emit(op, T.PRED, xs))
+    if op == "ne":                       # ordered: x < y or x > y
+        return V(N.BOOL, b.emit("or", T.PRED, [b.emit("lt", T.PRED, xs), b.emit("gt", T.PRED, xs)]))
+    return V(h, b.emit(op, T.F16, xs))
 
 
 def numpy_call(fl, name: str, node) -> V:
