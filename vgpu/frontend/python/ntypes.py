@@ -222,6 +222,8 @@ def unify(a, b):
                     return FLOAT16
                 a, b = FLOAT32, other
             other = b if a == FLOAT32 else a
+            if other == FLOAT32:
+                return FLOAT32
             return FLOAT32 if other.bits <= 16 else FLOAT64
         if a.signed == b.signed:
             return a if a.bits >= b.bits else b
