@@ -31,6 +31,17 @@ def _acceptable(e: UnexpectedToken) -> set[str]:
     return ok
 
 
+_NOT_YET_TYPES = ("__half2", "half2", "__nv_bfloat16", "__nv_bfloat162")
+
+
+def _unknown_type_message(name: str) -> str:
+    if name in _NOT_YET_TYPES:
+        return f"type '{name}' is not supported yet"
+    if name in ("__half", "half"):
+        return f"unknown type name '{name}' (it is declared in <cuda_fp16.h>)"
+    return f"unknown type name '{name}'"
+
+
 class Recovery:
     """Lark `on_error` handler: reports each error once, then repairs or resynchronises."""
     MAX_ERRORS = 200
@@ -62,7 +73,7 @@ class Recovery:
         unknown = self._unknown_type(tok)
         acceptable = _acceptable(e)
         if not unknown and tok.type == "IDENTIFIER" and "TYPE_NAME" in acceptable and "INT" not in acceptable:
-            unknown = span, f"unknown type name '{tok.value}'"
+            unknown = span, _unknown_type_message(tok.value)
         if unknown:
             self.reporter.error(*unknown)
         else:
@@ -81,7 +92,7 @@ class Recovery:
         pos = m.start(1)
         line = self.text.count("\n", 0, pos) + 1
         col = pos - self.text.rfind("\n", 0, pos)
-        return self.lines.span(line, col, line, col + len(m[1])), f"unknown type name '{m[1]}'"
+        return self.lines.span(line, col, line, col + len(m[1])), _unknown_type_message(m[1])
 
     def _stray(self, e: UnexpectedCharacters) -> bool:
         """Report a character no token starts with; go on after it (but not after an open comment)."""
