@@ -400,3 +400,58 @@ def test_python_errors_are_diagnosed():
         k[1, 1](np.zeros(1, np.float16))
     with pytest.raises(vgpu.CompileError, match="cuda.fp16.hpow is not supported"):
         k2[1, 1](np.zeros(1, np.float16))
+
+
+# -- memory spaces, parameters, device functions, printf ---------------------------------------------------
+VK_SPACES = r"""
+#include <cuda_fp16.h>
+__device__ __half twice(__half h) { return h + h; }
+__global__ void spaces(const __half *in, __half *out, __half bias)
+{
+    __shared__ __half tile[64];
+    __half loc[4];
+    int t = threadIdx.x;
+    tile[t] = in[t];
+    for (int k = 0; k < 4; k++) loc[k] = in[(t + k) % 64];
+    __syncthreads();
+    __half s = bias;
+    for (int k = 0; k < 4; k++) s = __hadd(s, loc[k]);
+    out[t] = twice(tile[63 - t]) + s;
+    if (t == 1) printf("%f %f\n", (float)tile[1], __half2float(bias));
+}
+"""
+
+
+@cuda.jit
+def py_spaces(inp, out, bias):
+    tile = cuda.shared.array(64, np.float16)
+    loc = cuda.local.array(4, np.float16)
+    t = cuda.threadIdx.x
+    tile[t] = inp[t]
+    for k in range(4):
+        loc[k] = inp[(t + k) % 64]
+    cuda.syncthreads()
+    s = bias
+    for k in range(4):
+        s = cuda.fp16.hadd(s, loc[k])
+    out[t] = (tile[63 - t] + tile[63 - t]) + s
+    if t == 1:
+        print(float(tile[1]), float(bias))
+
+
+def test_shared_local_params_and_printf_in_both_front_ends(capfd):
+    x = (np.arange(64) / 7).astype(np.float16)
+    want = np.empty(64, np.float16)
+    for t in range(64):
+        s = np.float16(0.5)
+        for k in range(4):
+            s = s + x[(t + k) % 64]
+        want[t] = (x[63 - t] + x[63 - t]) + s
+    out = vgpu.zeros(64, np.float16)
+    vgpu.compile(VK_SPACES, "spaces.vk").get_function("spaces")[1, 64](vgpu.to_device(x), out, 0.5)
+    assert out.copy_to_host().tobytes() == want.tobytes()
+    py_out = np.zeros(64, np.float16)
+    py_spaces[1, 64](x, py_out, np.float16(0.5))
+    assert py_out.tobytes() == want.tobytes()
+    printed = capfd.readouterr().out.split()
+    assert printed == ["0.142822", "0.500000"] * 2          # float16(1/7) = 0.142822265625
