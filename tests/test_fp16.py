@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 import vgpu
 from vgpu import arith, cuda
 from vgpu.sim import compiled
+from vgpu.sim.compiled import runtime as crt
 from vgpu.types import F16, F32, F64, S32, S64, U16
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -193,7 +194,7 @@ __global__ void every(const unsigned short *u, const unsigned short *v, const un
     s[i] = a + b;
     p[i] = __hdiv(a, b);
     q[i] = __hfma(a, b, c);
-    r[i] = __float2half_rd(__half2float(a) * 1.3f);
+    r[i] = __float2half(__half2float(a) * 1.3f) + __int2half_rn(u[i] - 30000) + (__half)(v[i] * 1e-3);
 }
 """
 
@@ -219,17 +220,24 @@ def test_every_pattern_through_the_simulator_on_both_executors():
     with np.errstate(all="ignore"):
         assert np.array_equal(bits(got[1]), ref_round(a.astype(np.float64) + b.astype(np.float64)))
         assert np.array_equal(bits(got[2]), ref_round(a.astype(np.float64) / b.astype(np.float64)))
-        prod = (a.astype(np.float32) * np.float32(1.3)).astype(np.float64)
-        assert np.array_equal(bits(got[4]), ref_round(prod, "rm"))
+        prod = ref_round((a.astype(np.float32) * np.float32(1.3)).astype(np.float64)).view(np.float16)
+        plus = ref_round(prod.astype(np.float64) + ref_round(u.astype(np.float64) - 30000).view(np.float16))
+        third = ref_round(v.astype(np.float64) * 1e-3).view(np.float16)
+        assert np.array_equal(bits(got[4]), ref_round(plus.view(np.float16).astype(np.float64) + third))
     fin = np.isfinite(a) & np.isfinite(b) & np.isfinite(c)
     for k in np.flatnonzero(fin)[::97]:                        # 600-odd lanes against exact rationals
         fa, fb, fc = Fraction(float(a[k])), Fraction(float(b[k])), Fraction(float(c[k]))
         zn = fa * fb == 0 and fc == 0 and (np.signbit(a[k]) != np.signbit(b[k])) and np.signbit(c[k])
         assert int(bits(got[3])[k]) == round_fraction(fa * fb + fc, bool(zn))
-    ok, why = compiled.supports(mod.program, "every")
-    assert not ok and "f16" in why
-    _, _, again = _run_every("compiled")                       # declined: the interpreter runs it, same bytes
+    assert compiled.supports(mod.program, "every") == (True, "")
+    crt.COUNTS.clear()
+    _, _, again = _run_every("compiled")                       # native code, the same bytes
+    assert crt.COUNTS.get("native", 0) > 0 and not crt.COUNTS.get("fallback")
     assert all(np.array_equal(x.view(np.uint8), y.view(np.uint8)) for x, y in zip(got, again))
+    rz = vgpu.compile("#include <cuda_fp16.h>\n__global__ void k(const float *f, __half *h) "
+                      "{ h[threadIdx.x] = __float2half_rz(f[threadIdx.x]); }", "rz.vk")
+    ok, why = compiled.supports(rz.program, "k")                # directed rounding to half: the interpreter's
+    assert not ok and "cvt" in why
 
 
 # -- .vk and Python give the same bytes ------------------------------------------------------------------------

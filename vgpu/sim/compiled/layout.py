@@ -112,8 +112,6 @@ def _decline_instr(program, code, lay, ins, read) -> str | None:
     if fam is None:
         return "unknown instruction"
     name, machine = fam.name, fam.machine
-    if "f16" in ins.types:
-        return "f16 (binary16) arithmetic and memory are run by the interpreter"
     param_load = machine == "load" and "param" in ins.mods
     for o in ins.operands:
         s = o.base if isinstance(o, Mem) else o
