@@ -2,9 +2,9 @@
 
 In:  an llvmlite IRBuilder, a vgpu.arith op name, the result type `t` (a vgpu Scalar; for compares
      the operand type), the operand vectors (already of their types), cvt's source type and mode.
-Out: the result vector (binary16 halves: i16 bits, see the section at the end).  `supported(op, t, src,
-     mode)` says whether an op is implemented here; the executor declines kernels using anything else (the transcendental math functions, whose
-     numpy values this file cannot reproduce bit for bit).
+Out: the result vector (binary16 halves: i16 bits, see the section at the end).  `supported(op, t,
+     src, mode)` says whether an op is implemented here; the executor declines kernels using anything
+     else (the transcendental math functions, whose numpy values this file cannot reproduce bit for bit).
 
 Every definition mirrors vgpu/arith.py (the reference): wrapping integers, division by zero giving
 all ones, clamped shift amounts, canonical NaNs, PTX min/max, saturating float -> int conversion.
