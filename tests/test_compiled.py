@@ -490,7 +490,7 @@ F16_FAST = {"add.f16", "sub.rn.f16", "mul.rz.f16", "div.rn.f16", "fma.rn.f16", "
             "max.f16", "sqrt.rn.f16", "rcp.rn.f16", "setp.lt.f16", "setp.neu.f16", "setp.nan.f16", "setp.ne.f16",
             "selp.f16", "cvt.f32.f16", "cvt.f64.f16", "cvt.rn.f16.f32", "cvt.rn.f16.f64", "cvt.rni.f16.f32",
             "cvt.rn.f16.s32", "cvt.rn.f16.u16", "cvt.rzi.s32.f16", "cvt.rni.u8.f16", "cvt.rzi.s16.f16",
-            "cvt.rni.f16.f16", "cvt.rzi.u64.f16", "cvt.rn.s64.f16"}
+            "cvt.rni.f16.f16", "cvt.rzi.u64.f16", "cvt.rn.s64.f16", "cvt.rmi.f64.f16"}
 F16_CASES = [c for c in ALU_CASES if "f16" in c[2] and (FULL or ".".join((c[0], *c[1], *c[2])) in F16_FAST)]
 
 

@@ -31,7 +31,11 @@ MODES = ("rn", "rz", "rm", "rp")
 
 def ref_round(x, mode: str = "rn") -> np.ndarray:
     """The float16 bits of the float64 values x rounded with `mode`, found among all float16 values."""
-    x = np.asarray(x, np.float64)
+    with np.errstate(all="ignore"):
+        return _ref_round(np.asarray(x, np.float64), mode)
+
+
+def _ref_round(x, mode):
     a = np.abs(x)
     fin = np.isfinite(a)
     k = np.clip(np.searchsorted(POS, np.where(fin, a, 0), "right") - 1, 0, len(POS) - 1)
@@ -463,3 +467,45 @@ def test_shared_local_params_and_printf_in_both_front_ends(capfd):
     assert py_out.tobytes() == want.tobytes()
     printed = capfd.readouterr().out.split()
     assert printed == ["0.142822", "0.500000"] * 2          # float16(1/7) = 0.142822265625
+
+
+VK_CONVERT = r"""
+#include <cuda_fp16.h>
+__global__ void convert(const float *f, const double *d, const int *i, __half *hf, __half *hd, __half *hi,
+                        int *back)
+{
+    int k = blockIdx.x * blockDim.x + threadIdx.x;
+    hf[k] = __float2half_rn(f[k]);
+    hd[k] = __double2half(d[k]);
+    hi[k] = __int2half_rn(i[k]);
+    back[k] = __half2int_rz(hf[k]) + (short)hd[k];
+}
+"""
+
+
+@pytest.mark.parametrize("executor", ["interp", "compiled"])
+def test_conversions_of_random_bits_on_both_executors(executor):
+    rng = np.random.default_rng(21)
+    n = 16384
+    f = rng.integers(0, 2 ** 32, n, dtype=np.uint64).astype(np.uint32).view(np.float32)
+    f[: n // 2] = (rng.standard_normal(n // 2) * 10.0 ** rng.uniform(-9, 6, n // 2)).astype(np.float32)
+    d = rng.standard_normal(n) * 10.0 ** rng.uniform(-9, 6, n)
+    d[::5] = f[::5].astype(np.float64) + np.ldexp(np.abs(f[::5].astype(np.float64)), -40)   # just past an f32
+    i = rng.integers(-2 ** 31, 2 ** 31, n).astype(np.int32)
+    i[::2] = rng.integers(-70000, 70000, n // 2)
+    dev = vgpu.Device(executor=executor, workers=0)
+    mod = vgpu.compile(VK_CONVERT, "convert.vk")
+    outs = [vgpu.zeros(n, np.float16, device=dev) for _ in range(3)] + [vgpu.zeros(n, np.int32, device=dev)]
+    crt.COUNTS.clear()
+    mod.get_function("convert")(*(vgpu.to_device(x, device=dev) for x in (f, d, i)), *outs, grid=n // 256,
+                                block=256, device=dev)
+    hf, hd, hi, back = (o.copy_to_host() for o in outs)
+    assert (crt.COUNTS.get("native", 0) > 0) == (executor == "compiled")
+    assert np.array_equal(bits(hf), ref_round(f.astype(np.float64)))
+    assert np.array_equal(bits(hd), ref_round(d))
+    assert np.array_equal(bits(hi), ref_round(i.astype(np.float64)))
+    a, c = hf.astype(np.float64), hd.astype(np.float64)
+    with np.errstate(all="ignore"):
+        ia = np.where(np.isnan(a), 0, np.trunc(np.clip(np.nan_to_num(a, posinf=1e10, neginf=-1e10), -2 ** 31, 2 ** 31 - 1)))
+        ic = np.where(np.isnan(c), 0, np.trunc(np.clip(np.nan_to_num(c, posinf=1e10, neginf=-1e10), -32768, 32767)))
+    assert np.array_equal(back, (ia + ic).astype(np.int64).astype(np.int32))

@@ -630,6 +630,8 @@ def _half_cvt(b, t, src, x, mode):
     if t.kind == "pred":
         return b.fcmp_unordered("!=", f, splat(F32, 0.0))
     if t.is_float:
+        if rnd in _HALF_INTEGRAL:
+            f = intr(b, _HALF_INTEGRAL[rnd], f)
         return canon(b, f) if t.bits == 32 else canon(b, b.fpext(f, vec(F64)))
     f = intr(b, {"rn": "rint", "rm": "floor", "rp": "ceil"}.get(rnd) or _HALF_INTEGRAL.get(rnd, "trunc"), f)
     if t.bits >= 32:
