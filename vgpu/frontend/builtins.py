@@ -102,7 +102,7 @@ _add("clock64", "fixed", ret=LLONG, ir_ret=LLONG, op="clock")
 _add("__trap", "fixed", op="trap")
 
 # -- warp functions ----------------------------------------------------------------------------------
-_SHFL_TYPES = (INT, UINT, LONG, ULONG, LLONG, ULLONG, FLOAT, DOUBLE)
+_SHFL_TYPES = (INT, UINT, LONG, ULONG, LLONG, ULLONG, FLOAT, DOUBLE, HALF)   # __half: cuda_fp16.hpp's overloads
 for _name, _mode, _lane in [("__shfl_sync", "idx", INT), ("__shfl_up_sync", "up", UINT),
                             ("__shfl_down_sync", "down", UINT), ("__shfl_xor_sync", "bfly", INT)]:
     _add(_name, "shfl", params=(UINT, VOID, _lane, INT), defaults=(32,), op="shfl",

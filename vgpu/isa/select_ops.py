@@ -324,11 +324,12 @@ def _shfl(s: Selector, i: ir.Instr) -> None:
         s.emit("or", (), ("b64",), [r, r, h])
         if t.is_float:
             s.emit("mov", (), ("b64",), [d, r])
-    elif t.bits < 32:
+    elif t.bits < 32:                           # a half moves as its 16 bits
         x, y = s.vreg("%r"), s.vreg("%r")
-        s.emit("cvt", (), ("s32" if t.is_signed else "u32", t.name), [x, s.src(val)])
+        tn = "u16" if t.is_float else t.name
+        s.emit("cvt", (), ("s32" if t.is_signed else "u32", tn), [x, s.src(val)])
         s.emit("shfl", ("sync", mode), ("b32",), [y, x, b, c, m])
-        s.emit("cvt", (), (t.name, "u32"), [d, y])
+        s.emit("cvt", (), (tn, "u32"), [d, y])
     else:
         s.emit("shfl", ("sync", mode), ("b32",), [d, s.reg(val), b, c, m])
 
