@@ -511,3 +511,19 @@ def test_conversions_of_random_bits_on_both_executors(executor):
         ia = np.where(np.isnan(a), 0, np.trunc(np.clip(np.nan_to_num(a, posinf=1e10, neginf=-1e10), -2 ** 31, 2 ** 31 - 1)))
         ic = np.where(np.isnan(c), 0, np.trunc(np.clip(np.nan_to_num(c, posinf=1e10, neginf=-1e10), -32768, 32767)))
         assert np.array_equal(back, (ia + ic).astype(np.int64).astype(np.int32))
+
+
+@cuda.jit
+def py_floor_mod_pow(x, y):
+    y[0] = x[0] // x[1]            # float16 // float16, % and ** compute in float32 (Numba's rules)
+    y[1] = x[0] % x[1]
+    y[2] = x[1] ** 2
+    y[3] = max(x[0], x[1])         # unify: float16
+    y[4] = round(x[2])             # int64, half to even
+
+
+def test_python_float16_floor_mod_pow_follow_numba():
+    x = np.array([7.5, 2.0, 2.5], np.float16)
+    y = np.zeros(5, np.float32)
+    py_floor_mod_pow[1, 1](x, y)
+    assert y.tolist() == [3.0, 1.5, 4.0, 7.5, 2.0]
