@@ -53,6 +53,15 @@ __device__ __half __habs(const __half a) { return __vgpu_habs(a); }
 __device__ __half __hmax(const __half a, const __half b) { return __vgpu_hmax(a, b); }
 __device__ __half __hmin(const __half a, const __half b) { return __vgpu_hmin(a, b); }
 
+/* rounding to integral (cvt.rzi/rpi/rmi/rni.f16.f16, exact) and hsqrt/hrcp (the GPU: sqrt/rcp.approx.f32 then
+   cvt.rn.f16.f32; vgpu: the correctly rounded value, as its other .approx functions) */
+__device__ __half htrunc(const __half h) { return __vgpu_htrunc(h); }
+__device__ __half hceil(const __half h) { return __vgpu_hceil(h); }
+__device__ __half hfloor(const __half h) { return __vgpu_hfloor(h); }
+__device__ __half hrint(const __half h) { return __vgpu_hrint(h); }
+__device__ __half hsqrt(const __half a) { return __vgpu_hsqrt(a); }
+__device__ __half hrcp(const __half a) { return __vgpu_hrcp(a); }
+
 /* comparisons: ordered (false when either is NaN) except the ...u forms and __hneu */
 __device__ bool __heq(const __half a, const __half b) { return a == b; }
 __device__ bool __hne(const __half a, const __half b) { return a < b || a > b; }

@@ -244,7 +244,7 @@ class KernelSelector:
             return cls_of(s) == cls_of(t)
         if s.is_int and t.is_int:
             return (s.bits == t.bits and s.bits >= 16) or (s.bits == 8 and t.bits == 16)
-        return s == t
+        return s == t and "mode" not in i.attrs          # cvt.rni.f16.f16 rounds
 
     def symbol_of(self, i: ir.Instr) -> str:
         if i.op == "addr":

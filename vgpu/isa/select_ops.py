@@ -136,6 +136,8 @@ def _cvt(s: Selector, i: ir.Instr) -> None:
     elif t == PRED:
         s.emit("setp", ("neu" if f.is_float else "ne",), (ity(f) if f.is_float else bty(f),),
                [d, s.src(a), Imm(0.0 if f.is_float else 0)])
+    elif f == t and "mode" in i.attrs:          # round to integral in the same type (cvt.rni.f16.f16)
+        s.emit("cvt", (i.attrs["mode"],), (t.name, t.name), [d, s.src(a)])
     elif f == t:
         s.emit("mov", (), (ity(t),), [d, s.src(a)])
     elif t.is_float and f.is_float:
