@@ -145,7 +145,7 @@ for _name, _src, _dst in [("__int_as_float", INT, FLOAT), ("__float_as_int", FLO
 
 # CUDA functions that vgpu knows about but does not implement: a clear diagnostic, not "undeclared"
 NOT_YET = {"__shfl", "__shfl_up", "__shfl_down", "__shfl_xor", "__ballot", "__any", "__all",
-           "__match_any_sync", "__match_all_sync", "atomicAdd_block",
+           "atomicAdd_block",
            "atomicAdd_system", "__nanosleep", "malloc", "free", "memcpy", "memset", "assert",
            "signbit", "copysignf", "hypotf", "cbrtf", "erff", "log1pf",
            "expm1f", "rintf", "nearbyintf", "lrintf", "sincosf", "__half"}
