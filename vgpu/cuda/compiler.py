@@ -123,7 +123,7 @@ class Dispatcher:
             return types
         for sig in self.signatures:
             if len(sig) == len(types) and all(
-                    (isinstance(s, N.Array) and s == t) or (isinstance(s, N.Number) and isinstance(t, N.Number))
+                    (isinstance(s, N.Array) and s.accepts(t)) or (isinstance(s, N.Number) and isinstance(t, N.Number))
                     for s, t in zip(sig, types)):
                 return sig
         have = ", ".join(_sig_key(s) for s in self.signatures)
@@ -140,16 +140,17 @@ class Dispatcher:
         values, copies = [], []
         for a, t in zip(args, types):
             if isinstance(t, N.Array):
+                strides = None
                 if isinstance(a, DeviceArray):
                     d = a
                 elif hasattr(a, "_as_device_array"):      # the seed's DevicePointer
                     d = a._as_device_array()
                 else:
-                    host = np.asarray(a)
-                    from .arrays import to_device
-                    d = to_device(host, device=dev)
-                    copies.append((a, d))
-                values += [d, *[int(s) for s in d.shape]]
+                    d, strides = _host_to_device(np.asarray(a), t, dev)
+                    copies.append((a, d, strides))
+                values += [d, *[int(s) for s in (d.shape if strides is None else np.shape(a))]]
+                if t.layout != "C":
+                    values += strides if strides is not None else _c_strides(d.shape, d.dtype.itemsize)
             else:
                 if isinstance(a, (np.ndarray,)):
                     a = a.item()
@@ -161,9 +162,11 @@ class Dispatcher:
             self.last_result = kernel(*values, grid=grid, block=block, shared=shared, device=dev, **kw)
             return self.last_result
         finally:
-            for host, d in copies:
+            for host, d, strides in copies:
                 if isinstance(host, np.ndarray) and host.flags.writeable:
-                    host[...] = d.copy_to_host()
+                    raw = d.copy_to_host()
+                    host[...] = raw if strides is None else \
+                        np.ndarray(host.shape, host.dtype, buffer=raw.tobytes(), strides=strides)
                 d.free()
 
     def inspect_asm(self, signature=None):
@@ -183,6 +186,32 @@ class Dispatcher:
 
     def __repr__(self) -> str:
         return f"<vgpu.cuda {'device function' if self.device else 'kernel'} {self.__name__}>"
+
+
+_NOT_CONTIGUOUS = ("Array contains non-contiguous buffer and cannot be transferred as a single memory region. "
+                   "Please ensure contiguous buffer with numpy .ascontiguousarray()")
+
+
+def _c_strides(shape, itemsize: int) -> list:
+    out, acc = [], itemsize
+    for s in reversed(shape):
+        out.append(acc)
+        acc *= s
+    return list(reversed(out))
+
+
+def _host_to_device(host: np.ndarray, t, dev):
+    """A NumPy argument copied to the device as numba-cuda's auto_device copies it: a C-contiguous array
+    as it is (strides None); an F-contiguous or broadcast one (its core, without the stride-0 dimensions,
+    contiguous) as its memory bytes, with the host's strides (returned); any other is numba's ValueError."""
+    from .arrays import to_device
+    if t.layout == "C" and host.flags["C_CONTIGUOUS"]:
+        return to_device(host, device=dev), None
+    core = host[tuple(0 if st == 0 else slice(None) for st in host.strides)] if host.size else host
+    if not (core.flags["C_CONTIGUOUS"] or core.flags["F_CONTIGUOUS"]):
+        raise ValueError(_NOT_CONTIGUOUS)
+    strides = [int(st) for st in host.strides] if host.size else _c_strides(host.shape, host.itemsize)
+    return to_device(core.ravel(order="K"), device=dev), strides
 
 
 class _Launch:

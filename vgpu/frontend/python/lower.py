@@ -119,6 +119,9 @@ class FnLower(Exprs):
             return V(t, cast(self.b, v.val, v.type, t))
         if isinstance(v.type, N.Tuple) and isinstance(t, N.Tuple) and len(v.type.items) == len(t.items):
             return V(t, [self.convert(x, it, node) for x, it in zip(v.val, t.items)])
+        if isinstance(v.type, N.Array) and N.unify(v.type, t) == t:
+            from .views import with_layout
+            return with_layout(self, v, t)
         raise self.err(node, f"cannot convert {v.type} to {t}")
 
     # -- the function ----------------------------------------------------------------------------------
@@ -153,7 +156,14 @@ class FnLower(Exprs):
                     sp = ir.Param(f"{name}.shape{k}", T.S64, len(fn.params), None, False, span)
                     fn.params.append(sp)
                     shape.append(sp)
-                self.write_var(name, V(t, ArrayVal(data, shape)), p)
+                strides = None
+                if t.layout != "C":          # F and A layouts: the byte strides follow the shape
+                    strides = []
+                    for k in range(t.ndim):
+                        sp = ir.Param(f"{name}.stride{k}", T.S64, len(fn.params), None, False, span)
+                        fn.params.append(sp)
+                        strides.append(sp)
+                self.write_var(name, V(t, ArrayVal(data, shape, strides)), p)
             elif isinstance(t, N.Number):
                 prm = ir.Param(name, t.mem, len(fn.params), None, False, span)
                 fn.params.append(prm)
