@@ -265,9 +265,41 @@ def math_call(fl, name: str, node) -> V:
         if name == "isinf":
             return V(N.BOOL, inf)
         return V(N.BOOL, b.emit("lt", T.PRED, [ab, ir.Const(s, math.inf)]))
+    if name in _LIBDEVICE1 or name in _LIBDEVICE2:
+        return _libdevice_call(fl, name, node)
+    if name in ("radians", "degrees"):      # numba-cuda: one multiply by pi/180 (180/pi) of the type
+        (a,) = args_of(fl, node, 1, 1)
+        numbers(fl, node, [a])
+        rt = N.math_result([a.type])
+        k = math.pi / 180.0 if name == "radians" else 180.0 / math.pi
+        return V(rt, b.emit("mul", rt.ir, [cast(b, a.val, a.type, rt), ir.Const(rt.ir, float(np.array(k, rt.dtype)))]))
     if name == "fma":
         raise fl.err(node, "math.fma is not supported by Numba's CUDA target: use cuda.fma")
+    if name in ("frexp", "modf", "ldexp"):
+        raise fl.err(node, f"math.{name} is not supported by vgpu yet")
     raise fl.err(node, f"math.{name} is not supported in a kernel")
+
+
+# math.* computed by libdevice in numba-cuda, inlined from libdevice's own instructions (libdevice.py)
+_LIBDEVICE1 = {"erf": "erf", "erfc": "erfc", "gamma": "tgamma", "lgamma": "lgamma", "expm1": "expm1",
+               "log1p": "log1p", "acosh": "acosh", "asinh": "asinh", "atanh": "atanh"}
+_LIBDEVICE2 = {"hypot": "hypot", "remainder": "remainder", "nextafter": "nextafter"}
+
+
+def _libdevice_call(fl, name: str, node) -> V:
+    from . import libdevice
+    b = fl.b
+    n = 1 if name in _LIBDEVICE1 else 2
+    vals = args_of(fl, node, n, n)
+    numbers(fl, node, vals)
+    rt = N.math_result([v.type for v in vals])
+    fn = "__nv_" + (_LIBDEVICE1.get(name) or _LIBDEVICE2[name]) + ("f" if rt == N.FLOAT32 else "")
+    if not libdevice.has(fn):
+        raise fl.err(node, f"math.{name} on {rt} is not supported by vgpu yet (libdevice's {fn} is not ported)")
+    try:
+        return V(rt, libdevice.emit(b, fn, [cast(b, v.val, v.type, rt) for v in vals]))
+    except libdevice.NotPortable as e:
+        raise fl.err(node, f"math.{name} on {rt} is not supported by vgpu yet ({fn} uses {e})") from None
 
 
 def numpy_call(fl, name: str, node) -> V:
