@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..frontend.python import PySource, contract, kernel_ir
+from ..frontend.python import PySource, contract, fastmath, kernel_ir
 from ..frontend.python import ntypes as N
 from ..frontend.python.lower import DYN_SHARED_PARAM
 from ..runtime.array import DeviceArray
@@ -16,18 +16,21 @@ from ..runtime.module import Module
 
 
 def compile_program(pyfunc, argtypes: list, src: PySource | None = None, max_registers: int | None = None,
-                    dim3_params: int = 0):
-    """Python kernel + Numba argument types -> isa.Program (IR optimised, NVVM's contraction, selected)."""
+                    dim3_params: int = 0, fast: bool = False):
+    """Python kernel + Numba argument types -> isa.Program (IR optimised, NVVM's contraction, selected).
+    fast: cuda.jit(fastmath=True) (vgpu/frontend/python/fastmath.py)."""
     from .. import ir, pipeline
     src = src or PySource(pyfunc)
     filename = src.filename
     with pipeline._no_gc():
         module, _ = pipeline._guard("the Python front end", filename, kernel_ir, pyfunc, argtypes, src,
-                                       dim3_params)
+                                       dim3_params, fast)
         pipeline._guard("the IR verifier", filename, ir.verify, module)
         module = pipeline._guard("the IR optimiser", filename, ir.optimize, module)
         for fn in module.kernels:
             pipeline._guard("fma contraction", filename, contract, fn)
+            if fast:
+                pipeline._guard("fastmath", filename, fastmath.apply, fn)
         pipeline._guard("the IR verifier", filename, ir.verify, module)
         program = _select(module, filename, src.file_text, max_registers)
     program.source = src.file_text
@@ -53,13 +56,15 @@ class Dispatcher:
 
     dim3_params = 0         # the seed's kernels (vgpu.kernel) take threadIdx, blockIdx, blockDim, gridDim first
 
-    def __init__(self, pyfunc, sigs=None, device: bool = False, max_registers: int | None = None):
+    def __init__(self, pyfunc, sigs=None, device: bool = False, max_registers: int | None = None,
+                 fastmath: bool = False):
         self.py_func = pyfunc
         self.__name__ = getattr(pyfunc, "__name__", "kernel")
         self.__doc__ = getattr(pyfunc, "__doc__", None)
         self.device = device
         self._vgpu_kernel = not device
         self.max_registers = max_registers
+        self.fastmath = bool(fastmath)
         self._src: PySource | None = None
         self._cache: dict[tuple, tuple] = {}
         self.last_result = None
@@ -81,7 +86,7 @@ class Dispatcher:
         hit = self._cache.get(key)
         if hit is None:
             program = compile_program(self.py_func, list(types), self._source(), self.max_registers,
-                                      self.dim3_params)
+                                      self.dim3_params, self.fastmath)
             mod = Module(program)
             hit = (program, mod, mod.get_function(self.__name__))
             self._cache[key] = hit
@@ -229,11 +234,9 @@ def jit(func_or_sig=None, device: bool = False, **kw):
     for k in kw:
         if k not in ignored and k != "max_registers":
             raise TypeError(f"cuda.jit() got an unexpected keyword argument {k!r}")
-    if kw.get("fastmath"):
-        raise NotImplementedError("cuda.jit(fastmath=True) is not supported by vgpu")
-    maxreg = kw.get("max_registers")
+    maxreg, fast = kw.get("max_registers"), bool(kw.get("fastmath"))
     if callable(func_or_sig) and not isinstance(func_or_sig, str):
-        return Dispatcher(func_or_sig, None, device, maxreg)
+        return Dispatcher(func_or_sig, None, device, maxreg, fast)
     sigs = None
     if isinstance(func_or_sig, (str, tuple)):
         sigs = [func_or_sig]
@@ -241,5 +244,5 @@ def jit(func_or_sig=None, device: bool = False, **kw):
         sigs = func_or_sig
 
     def wrap(fn):
-        return Dispatcher(fn, sigs, device, maxreg)
+        return Dispatcher(fn, sigs, device, maxreg, fast)
     return wrap

@@ -234,6 +234,8 @@ def math_call(fl, name: str, node) -> V:
         numbers(fl, node, [a])
         rt = N.math_result([a.type])
         x = cast(b, a.val, a.type, rt)
+        if fl.ctx.fastmath and rt == N.FLOAT32 and name in _FAST:
+            return V(rt, _fast(b, name, [x]))
         return V(rt, b.emit(_MATH1.get(name) or _MATH_INT[name], rt.ir, [x]))
     if name in _MATH2 or name == "copysign":
         vals = args_of(fl, node, 2, 2)
@@ -245,6 +247,8 @@ def math_call(fl, name: str, node) -> V:
         else:
             rt = N.math_result([v.type for v in vals])
         x, y = (cast(b, v.val, v.type, rt) for v in vals)
+        if fl.ctx.fastmath and rt == N.FLOAT32 and name == "pow":
+            return V(rt, _fast(b, name, [x, y]))
         if name == "copysign":
             it = T.U32 if rt.bits == 32 else T.U64
             sign = ir.Const(it, 1 << (rt.bits - 1))
@@ -278,6 +282,25 @@ def math_call(fl, name: str, node) -> V:
     if name in ("frexp", "modf", "ldexp"):
         raise fl.err(node, f"math.{name} is not supported by vgpu yet")
     raise fl.err(node, f"math.{name} is not supported in a kernel")
+
+
+# fastmath: numba-cuda's float32 math with fastmath=True is libdevice's __nv_fast_* (and tanh.approx.f32),
+# which NVVM emits as these approximate instructions (vgpu's models of them; fastmath.py adds the .ftz)
+_FAST = {"exp", "log", "log2", "log10", "sin", "cos", "tan", "tanh"}
+
+
+def _fast(b, name: str, xs: list):
+    f = T.F32
+    if name == "exp":          # ex2.approx(x * log2 e)
+        return b.emit("exp2", f, [b.emit("mul", f, [xs[0], ir.Const(f, 1.4426950216293335)], nofuse=True)])
+    if name in ("log", "log10"):   # lg2.approx(x) * ln 2 (log10 2)
+        k = 0.6931471824645996 if name == "log" else 0.30102999317646027
+        return b.emit("mul", f, [b.emit("log2", f, xs), ir.Const(f, k)], nofuse=True)
+    if name == "tan":          # sin.approx / cos.approx as div.approx (fastmath.py)
+        return b.emit("div", f, [b.emit("sin", f, xs), b.emit("cos", f, xs)])
+    if name == "pow":          # ex2.approx(y * lg2.approx(x))
+        return b.emit("exp2", f, [b.emit("mul", f, [xs[1], b.emit("log2", f, [xs[0]])], nofuse=True)])
+    return b.emit(name, f, xs)
 
 
 # math.* computed by libdevice in numba-cuda, inlined from libdevice's own instructions (libdevice.py)

@@ -40,6 +40,7 @@ class Ctx:
         self.ninst = 0
         self.fn: ir.Function | None = None        # the kernel (for hidden parameters)
         self.dyn_param: ir.Param | None = None
+        self.fastmath = False                     # cuda.jit(fastmath=True): fast float32 math functions
 
     def dynamic_shared_bytes(self) -> ir.Param:
         """The hidden last kernel parameter holding the launch's dynamic shared memory size."""
