@@ -20,6 +20,7 @@ from . import ntypes as N
 from .args import args_of, const_eval, dtype_of, numbers  # noqa: F401 (re-exported)
 from .source import PySource
 from .values import V, cast
+from .values import rint as _rint
 
 _DIM3 = {"threadIdx": "tid", "blockIdx": "ctaid", "blockDim": "ntid", "gridDim": "nctaid"}
 _MATH1 = {"sqrt": "sqrt", "exp": "exp", "exp2": "exp2", "log": "log", "log2": "log2", "log10": "log10",
@@ -210,21 +211,6 @@ def builtin(fl, name: str, node) -> V:
         r = _rint(b, a.val, a.type.ir)
         return V(N.INT64, b.emit("cvt", T.S64, [r]))
     raise fl.err(node, f"{name}() cannot be called in a kernel")
-
-
-def _rint(b, x, s: T.Scalar):
-    """Round half to even (Python's round, NVVM's llvm.rint): floor(x + 0.5) fixed up on exact halves."""
-    fl_ = b.emit("floor", s, [x])
-    diff = b.emit("sub", s, [x, fl_])
-    half = ir.Const(s, 0.5)
-    up = b.emit("add", s, [fl_, ir.Const(s, 1.0)])
-    gt = b.emit("gt", T.PRED, [diff, half])
-    eq = b.emit("eq", T.PRED, [diff, half])
-    # on a tie pick the even neighbour: floor is even when floor/2 is whole
-    halff = b.emit("mul", s, [fl_, half])
-    even = b.emit("eq", T.PRED, [b.emit("floor", s, [halff]), halff])
-    pick_up = b.emit("or", T.PRED, [gt, b.emit("and", T.PRED, [eq, b.emit("not", T.PRED, [even])])])
-    return b.emit("select", s, [pick_up, up, fl_])
 
 
 def math_call(fl, name: str, node) -> V:

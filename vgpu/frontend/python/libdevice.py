@@ -20,6 +20,7 @@ import struct
 
 from ... import types as T
 from ...ir import nodes as ir
+from .values import rint
 
 _TABLE: dict | None = None
 _TYPES = {"float": T.F32, "double": T.F64, "i1": T.PRED, "i8": T.S8, "i16": T.S16, "i32": T.S32, "i64": T.S64}
@@ -285,8 +286,7 @@ class _Inliner:
         if base in ("floor", "trunc"):
             return b.emit(base, t, a)
         if base == "round":             # cvt.rni: round half to even
-            from .calls import _rint
-            return _rint(b, a[0], t)
+            return rint(b, a[0], t)
         if base == "fmin":
             return b.emit("fmin", t, a)
         if base == "fmax":
@@ -309,8 +309,7 @@ class _Inliner:
         if name in ("f2i.rz",):
             return b.emit("cvt", T.S32, a)
         if name in ("f2i.rn", "f2i.rn.ftz"):
-            from .calls import _rint
-            return b.emit("cvt", T.S32, [_rint(b, a[0], T.F32)])
+            return b.emit("cvt", T.S32, [rint(b, a[0], T.F32)])
         if base in ("div.approx",) and t == T.F32:
             return self.fdividef(a[0], a[1], ftz)
         raise NotPortable(fn)
