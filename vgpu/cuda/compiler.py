@@ -11,20 +11,23 @@ import numpy as np
 from ..frontend.python import PySource, contract, fastmath, kernel_ir
 from ..frontend.python import ntypes as N
 from ..frontend.python.lower import DYN_SHARED_PARAM
+from ..frontend.python.raises import EXC_SYMBOL, host_exception
 from ..runtime.array import DeviceArray
 from ..runtime.module import Module
 
 
 def compile_program(pyfunc, argtypes: list, src: PySource | None = None, max_registers: int | None = None,
-                    dim3_params: int = 0, fast: bool = False):
+                    dim3_params: int = 0, fast: bool = False, debug: bool = False):
     """Python kernel + Numba argument types -> isa.Program (IR optimised, NVVM's contraction, selected).
-    fast: cuda.jit(fastmath=True) (vgpu/frontend/python/fastmath.py)."""
+    fast: cuda.jit(fastmath=True) (vgpu/frontend/python/fastmath.py); debug: cuda.jit(debug=True), raised
+    exceptions are recorded for the host (program.py_exceptions, vgpu/frontend/python/raises.py)."""
     from .. import ir, pipeline
     src = src or PySource(pyfunc)
     filename = src.filename
     with pipeline._no_gc():
         module, _ = pipeline._guard("the Python front end", filename, kernel_ir, pyfunc, argtypes, src,
-                                       dim3_params, fast)
+                                       dim3_params, fast, debug)
+        exceptions = module.py_exceptions
         pipeline._guard("the IR verifier", filename, ir.verify, module)
         module = pipeline._guard("the IR optimiser", filename, ir.optimize, module)
         for fn in module.kernels:
@@ -33,6 +36,7 @@ def compile_program(pyfunc, argtypes: list, src: PySource | None = None, max_reg
                 pipeline._guard("fastmath", filename, fastmath.apply, fn)
         pipeline._guard("the IR verifier", filename, ir.verify, module)
         program = _select(module, filename, src.file_text, max_registers)
+    program.py_exceptions = exceptions
     program.source = src.file_text
     program.filename = filename
     return program
@@ -57,7 +61,7 @@ class Dispatcher:
     dim3_params = 0         # the seed's kernels (vgpu.kernel) take threadIdx, blockIdx, blockDim, gridDim first
 
     def __init__(self, pyfunc, sigs=None, device: bool = False, max_registers: int | None = None,
-                 fastmath: bool = False):
+                 fastmath: bool = False, debug: bool = False):
         self.py_func = pyfunc
         self.__name__ = getattr(pyfunc, "__name__", "kernel")
         self.__doc__ = getattr(pyfunc, "__doc__", None)
@@ -65,6 +69,7 @@ class Dispatcher:
         self._vgpu_kernel = not device
         self.max_registers = max_registers
         self.fastmath = bool(fastmath)
+        self.debug = bool(debug)
         self._src: PySource | None = None
         self._cache: dict[tuple, tuple] = {}
         self.last_result = None
@@ -86,7 +91,7 @@ class Dispatcher:
         hit = self._cache.get(key)
         if hit is None:
             program = compile_program(self.py_func, list(types), self._source(), self.max_registers,
-                                      self.dim3_params, self.fastmath)
+                                      self.dim3_params, self.fastmath, self.debug)
             mod = Module(program)
             hit = (program, mod, mod.get_function(self.__name__))
             self._cache[key] = hit
@@ -141,7 +146,11 @@ class Dispatcher:
         from ..runtime.device import resolve
         dev = resolve(device)
         types = self._types_for(args)
-        _, _, kernel = self._compile(types)
+        program, mod, kernel = self._compile(types)
+        exc = None
+        if program.py_exceptions:            # debug=True: clear the error word (numba-cuda memsets it)
+            exc = mod.get_global(EXC_SYMBOL, dev, np.int32)
+            exc.copy_from_host(np.zeros(7, np.int32))
         values, copies = [], []
         for a, t in zip(args, types):
             if isinstance(t, N.Array):
@@ -151,7 +160,12 @@ class Dispatcher:
                 elif hasattr(a, "_as_device_array"):      # the seed's DevicePointer
                     d = a._as_device_array()
                 else:
-                    d, strides = _host_to_device(np.asarray(a), t, dev)
+                    try:
+                        d, strides = _host_to_device(np.asarray(a), t, dev)
+                    except ValueError:
+                        for _, done, _ in copies:
+                            done.free()
+                        raise
                     copies.append((a, d, strides))
                 values += [d, *[int(s) for s in (d.shape if strides is None else np.shape(a))]]
                 if t.layout != "C":
@@ -163,16 +177,22 @@ class Dispatcher:
                 values.append(int(v) if t == N.BOOL else v)
         if kernel.param_names and kernel.param_names[-1] == DYN_SHARED_PARAM:
             values.append(int(shared))
+        raised = None
         try:
             self.last_result = kernel(*values, grid=grid, block=block, shared=shared, device=dev, **kw)
-            return self.last_result
-        finally:
-            for host, d, strides in copies:
-                if isinstance(host, np.ndarray) and host.flags.writeable:
+            if exc is not None:
+                raised = host_exception(program.py_exceptions, exc.copy_to_host())
+            for host, d, strides in copies if raised is None else ():      # Numba: no copy back after
+                if isinstance(host, np.ndarray) and host.flags.writeable:  # an exception
                     raw = d.copy_to_host()
                     host[...] = raw if strides is None else \
                         np.ndarray(host.shape, host.dtype, buffer=raw.tobytes(), strides=strides)
+        finally:
+            for _, d, _ in copies:
                 d.free()
+        if raised is not None:
+            raise raised
+        return self.last_result
 
     def inspect_asm(self, signature=None):
         """vgpu's assembly: a dict {signature: text}, or the text for one signature."""
@@ -234,9 +254,9 @@ def jit(func_or_sig=None, device: bool = False, **kw):
     for k in kw:
         if k not in ignored and k != "max_registers":
             raise TypeError(f"cuda.jit() got an unexpected keyword argument {k!r}")
-    maxreg, fast = kw.get("max_registers"), bool(kw.get("fastmath"))
+    maxreg, fast, debug = kw.get("max_registers"), bool(kw.get("fastmath")), bool(kw.get("debug"))
     if callable(func_or_sig) and not isinstance(func_or_sig, str):
-        return Dispatcher(func_or_sig, None, device, maxreg, fast)
+        return Dispatcher(func_or_sig, None, device, maxreg, fast, debug)
     sigs = None
     if isinstance(func_or_sig, (str, tuple)):
         sigs = [func_or_sig]
@@ -244,5 +264,5 @@ def jit(func_or_sig=None, device: bool = False, **kw):
         sigs = func_or_sig
 
     def wrap(fn):
-        return Dispatcher(fn, sigs, device, maxreg, fast)
+        return Dispatcher(fn, sigs, device, maxreg, fast, debug)
     return wrap

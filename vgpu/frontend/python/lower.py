@@ -41,6 +41,8 @@ class Ctx:
         self.fn: ir.Function | None = None        # the kernel (for hidden parameters)
         self.dyn_param: ir.Param | None = None
         self.fastmath = False                     # cuda.jit(fastmath=True): fast float32 math functions
+        self.debug = False                        # cuda.jit(debug=True): raised exceptions reach the host
+        self.exceptions: list = []                # (class, args, (function, file, line)) by code - 1
 
     def dynamic_shared_bytes(self) -> ir.Param:
         """The hidden last kernel parameter holding the launch's dynamic shared memory size."""
@@ -301,6 +303,14 @@ class FnLower(Exprs):
             self.store_at(addr, base.type, new, s)
         else:
             raise self.err(s.target, "this cannot be assigned to")
+
+    def s_Raise(self, s) -> None:
+        from .raises import raise_stmt
+        raise_stmt(self, s)
+
+    def s_Assert(self, s) -> None:
+        from .raises import assert_stmt
+        assert_stmt(self, s)
 
     def s_Return(self, s) -> None:
         if self.kernel:
