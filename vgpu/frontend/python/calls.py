@@ -286,6 +286,8 @@ def _fast(b, name: str, xs: list):
         return b.emit("div", f, [b.emit("sin", f, xs), b.emit("cos", f, xs)])
     if name == "pow":          # ex2.approx(y * lg2.approx(x))
         return b.emit("exp2", f, [b.emit("mul", f, [xs[1], b.emit("log2", f, [xs[0]])], nofuse=True)])
+    if name == "tanh":         # tanh.approx.f32: no .ftz (fastmath.py leaves it alone)
+        return b.emit("tanh", f, xs, fastmath=True)
     return b.emit(name, f, xs)
 
 
