@@ -1,5 +1,5 @@
 """math.erf/erfc/gamma/lgamma/expm1/log1p/acosh/asinh/atanh/hypot/remainder/nextafter in Python kernels,
-inlined from libdevice's instructions (vgpu/frontend/python/libdevice.py): within the error bounds CUDA
+inlined from libdevice's instructions (vgpu/frontend/libdevice.py): within the error bounds CUDA
 documents for libdevice (CUDA Math API, "Mathematical Functions": ulps), exact on special values,
 typed as numba-cuda types them."""
 import math

@@ -1,7 +1,7 @@
 """Ports libdevice's math functions to vgpu: reads CUDA's libdevice (libdevice.10.bc through llvm-dis)
-and writes vgpu/frontend/python/libdevice.json, the functions' LLVM instructions as data, with
+and writes vgpu/frontend/libdevice.json, the functions' LLVM instructions as data, with
 __nvvm_reflect resolved as numba-cuda compiles (no FTZ, precise sqrt, sm_90) and the branches it
-decides removed.  vgpu/frontend/python/libdevice.py emits vgpu IR from that table.
+decides removed.  vgpu/frontend/libdevice.py emits vgpu IR from that table.
 
 Usage: python tools/libdevice_port.py [/usr/local/cuda/nvvm/libdevice/libdevice.10.bc]
 (needs llvm-dis; run only to refresh the table, never at run time).
@@ -18,7 +18,7 @@ FUNCTIONS = ["hypotf", "hypot", "erff", "erf", "erfcf", "erfc", "expm1f", "expm1
              "lgammaf", "lgamma", "tgammaf", "tgamma", "acoshf", "acosh", "asinhf", "asinh", "atanhf", "atanh",
              "nextafterf", "nextafter", "remainder", "cbrtf", "cbrt"]
 REFLECT = {"__CUDA_FTZ": 0, "__CUDA_PREC_SQRT": 1, "__CUDA_ARCH": 900}
-OUT = Path(__file__).resolve().parents[1] / "vgpu" / "frontend" / "python" / "libdevice.json"
+OUT = Path(__file__).resolve().parents[1] / "vgpu" / "frontend" / "libdevice.json"
 
 
 def functions(text: str) -> dict:

@@ -19,8 +19,8 @@ from . import memory, warp
 from . import ntypes as N
 from .args import args_of, const_eval, dtype_of, numbers  # noqa: F401 (re-exported)
 from .source import PySource
+from ..libdevice import rint as _rint
 from .values import V, cast
-from .values import rint as _rint
 
 _DIM3 = {"threadIdx": "tid", "blockIdx": "ctaid", "blockDim": "ntid", "gridDim": "nctaid"}
 _MATH1 = {"sqrt": "sqrt", "exp": "exp", "exp2": "exp2", "log": "log", "log2": "log2", "log10": "log10",
@@ -298,7 +298,7 @@ _LIBDEVICE2 = {"hypot": "hypot", "remainder": "remainder", "nextafter": "nextaft
 
 
 def _libdevice_call(fl, name: str, node) -> V:
-    from . import libdevice
+    from .. import libdevice
     b = fl.b
     n = 1 if name in _LIBDEVICE1 else 2
     vals = args_of(fl, node, n, n)

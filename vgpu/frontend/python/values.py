@@ -98,18 +98,3 @@ def from_mem(b, v: ir.Value, t: N.Number) -> ir.Value:
     if t == N.BOOL:
         return b.emit("ne", T.PRED, [v, ir.Const(T.U8, 0)])
     return v
-
-
-def rint(b, x, s: T.Scalar):
-    """Round half to even (Python's round, NVVM's llvm.rint): floor(x + 0.5) fixed up on exact halves."""
-    fl_ = b.emit("floor", s, [x])
-    diff = b.emit("sub", s, [x, fl_])
-    half = ir.Const(s, 0.5)
-    up = b.emit("add", s, [fl_, ir.Const(s, 1.0)])
-    gt = b.emit("gt", T.PRED, [diff, half])
-    eq = b.emit("eq", T.PRED, [diff, half])
-    # on a tie pick the even neighbour: floor is even when floor/2 is whole
-    halff = b.emit("mul", s, [fl_, half])
-    even = b.emit("eq", T.PRED, [b.emit("floor", s, [halff]), halff])
-    pick_up = b.emit("or", T.PRED, [gt, b.emit("and", T.PRED, [eq, b.emit("not", T.PRED, [even])])])
-    return b.emit("select", s, [pick_up, up, fl_])

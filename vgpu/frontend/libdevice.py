@@ -1,4 +1,5 @@
-"""libdevice's math functions for Python kernels, computed as libdevice computes them.
+"""libdevice's math functions (CUDA's erff, hypot, lgamma, ...), computed as libdevice computes them, for
+both front ends (.vk calls and Python kernels' math.*).
 
 In:  a libdevice function name (`__nv_erff`, `__nv_hypot`, ...) and its IR arguments.
 Out: the result, built in IR from `libdevice.json`: libdevice's own instructions (written by
@@ -9,8 +10,9 @@ Out: the result, built in IR from `libdevice.json`: libdevice's own instructions
      value (subnormal results flushed for .ftz), rcp/rsqrt.approx.ftz.f64 the correctly rounded value of
      the input's upper 32 bits, truncated to its upper 32 bits; libdevice refines most of them with
      Newton steps, so results rarely differ from the GPU's, but they may in the last bit.
-libdevice's explicit .rn operations are marked `nofuse` so that NVVM's contraction (contract.py) leaves
-them alone, as NVVM does; its plain fmul/fadd are contracted as NVVM contracts them.
+libdevice's explicit .rn operations are marked `nofuse` so that NVVM's contraction (Python kernels'
+contract.py) leaves them alone; its plain fmul/fadd are contracted in Python kernels as NVVM contracts
+them, and not in .vk (nvcc -fmad=false applies to the linked libdevice too).
 """
 from __future__ import annotations
 
@@ -18,13 +20,27 @@ import json
 import os
 import struct
 
-from ... import types as T
-from ...ir import nodes as ir
-from .values import rint
+from .. import types as T
+from ..ir import nodes as ir
 
 _TABLE: dict | None = None
 _TYPES = {"float": T.F32, "double": T.F64, "i1": T.PRED, "i8": T.S8, "i16": T.S16, "i32": T.S32, "i64": T.S64}
 _UNSIGNED = {T.S8: T.U8, T.S16: T.U16, T.S32: T.U32, T.S64: T.U64}
+
+
+def rint(b, x, s: T.Scalar):
+    """Round half to even (Python's round, cvt.rni, llvm.rint): floor(x + 0.5) fixed up on exact halves."""
+    fl_ = b.emit("floor", s, [x])
+    diff = b.emit("sub", s, [x, fl_])
+    half = ir.Const(s, 0.5)
+    up = b.emit("add", s, [fl_, ir.Const(s, 1.0)])
+    gt = b.emit("gt", T.PRED, [diff, half])
+    eq = b.emit("eq", T.PRED, [diff, half])
+    # on a tie pick the even neighbour: floor is even when floor/2 is whole
+    halff = b.emit("mul", s, [fl_, half])
+    even = b.emit("eq", T.PRED, [b.emit("floor", s, [halff]), halff])
+    pick_up = b.emit("or", T.PRED, [gt, b.emit("and", T.PRED, [eq, b.emit("not", T.PRED, [even])])])
+    return b.emit("select", s, [pick_up, up, fl_])
 
 
 class NotPortable(Exception):
