@@ -116,9 +116,16 @@ def test_recursive_device_function():
         k[1, 1](A)
 
 
+def k_array_into_view(a):
+    a[0] = a[1]
+
+
 def test_storing_to_a_sub_array():
-    with pytest.raises(vgpu.CompileError, match="index every dimension to store"):
-        cuda.jit(k_partial_index)[1, 1](np.zeros((2, 2)))
+    a = np.zeros((2, 2))
+    cuda.jit(k_partial_index)[1, 1](a)          # a number into a view: every element (Numba's broadcast)
+    assert a.tolist() == [[1.0, 1.0], [0.0, 0.0]]
+    with pytest.raises(vgpu.CompileError, match="into an array view is not supported"):
+        cuda.jit(k_array_into_view)[1, 1](np.zeros((2, 2)))
 
 
 def k_step_zero(a, o):

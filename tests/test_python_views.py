@@ -146,3 +146,58 @@ def test_view_layouts_match_numbas_typing():
                 assert mine == res.result.layout, (layout, ndim, kinds)
                 checked += 1
     assert checked > 200
+
+
+@cuda.jit
+def fills(a, b):
+    i = cuda.grid(1)
+    if i < a.shape[0]:
+        a[i, :] = 0
+        a[i, 1:3] = i + 0.5
+    cuda.syncthreads()
+    if i == 0:
+        a[:, 3] = -1
+        b[::2] = 7.9                   # converted to the dtype (int32: 7) as Numba's cast
+        b[-1] = 9
+
+
+def test_storing_a_number_into_views():
+    a, b = np.ones((4, 5)), np.zeros(7, np.int32)
+    fills[1, 4](a, b)
+    ref_a, ref_b = np.ones((4, 5)), np.zeros(7, np.int32)
+    for i in range(4):
+        ref_a[i, :] = 0
+        ref_a[i, 1:3] = i + 0.5
+    ref_a[:, 3] = -1
+    ref_b[::2] = 7
+    ref_b[-1] = 9
+    assert a.tolist() == ref_a.tolist() and b.tolist() == ref_b.tolist()
+
+
+@cuda.jit
+def colsum_dev(a, out):
+    j = cuda.grid(1)
+    if j < a.shape[1]:
+        s = 0.0
+        for i in range(a.shape[0]):
+            s += a[i, j]
+        out[j] = s
+
+
+def test_device_array_views_keep_their_strides():
+    h = np.arange(24, dtype=np.float64).reshape(4, 6)
+    d = cuda.to_device(h)
+    for view, ref in ((d[:, ::2], h[:, ::2]), (d[::-1, 1:4], h[::-1, 1:4]), (d[1:3], h[1:3])):
+        assert view.shape == ref.shape and view.strides == ref.strides
+        assert view.copy_to_host().tolist() == ref.tolist()
+        out = cuda.device_array(ref.shape[1])
+        colsum_dev[1, 8](view, out)
+        assert out.copy_to_host().tolist() == ref.sum(axis=0).tolist()
+    assert d[1, 2] == 8.0 and d[-1][-1] == 23.0
+    f = cuda.to_device(np.asfortranarray(h))                 # numba-cuda keeps the Fortran strides
+    assert f.strides == (8, 32) and f.flags["F_CONTIGUOUS"] and f.copy_to_host().tolist() == h.tolist()
+    out = cuda.device_array(6)
+    colsum_dev[1, 8](f, out)
+    assert out.copy_to_host().tolist() == h.sum(axis=0).tolist()
+    assert [k.split(", ")[2] for k in colsum_dev.inspect_types()][:3] == ["A)", "C)", "F)"]
+    assert cuda.device_array_like(np.asfortranarray(h)).strides == (8, 32)

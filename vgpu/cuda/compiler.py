@@ -168,8 +168,9 @@ class Dispatcher:
                         raise
                     copies.append((a, d, strides))
                 values += [d, *[int(s) for s in (d.shape if strides is None else np.shape(a))]]
-                if t.layout != "C":
-                    values += strides if strides is not None else _c_strides(d.shape, d.dtype.itemsize)
+                if t.layout != "C":        # F and A parameters: the strides (a DeviceNDArray has its own)
+                    values += strides if strides is not None else \
+                        list(getattr(d, "strides", None) or _c_strides(d.shape, d.dtype.itemsize))
             else:
                 if isinstance(a, (np.ndarray,)):
                     a = a.item()

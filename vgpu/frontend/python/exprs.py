@@ -380,6 +380,12 @@ class Exprs:
         return V(et, from_mem(self.b, v, et))
 
     def store_index(self, base: V, node, v: V) -> None:
+        if isinstance(base.type, N.Array):
+            parts = self.indices(node, views=True)
+            if len(parts) != base.type.ndim or any(x is None for x, _ in parts):
+                from .views import fill
+                fill(self, self.view(base, parts, node), v, node)    # a[i, :] = x: every element of the view
+                return
         addr, et = self.element(base, node)
         self.store_at(addr, base.type, v, node)
 

@@ -16,7 +16,7 @@ import ast
 from ... import types as T
 from ...ir import nodes as ir
 from . import ntypes as N
-from .values import ArrayVal, V, cast
+from .values import ArrayVal, V, cast, to_mem
 
 _MAXINT = 2 ** 63 - 1
 
@@ -189,3 +189,41 @@ def _bound(fl, node, dim, default, neg, is_start: bool):
         hi = b.emit("select", T.S64, [neg, b.emit("sub", T.S64, [dim, ir.Const(T.S64, 1)]), dim])
     x = b.emit("select", T.S64, [b.emit("lt", T.PRED, [x, zero]), lo, x])
     return b.emit("select", T.S64, [b.emit("ge", T.PRED, [x, dim]), hi, x])
+
+
+def fill(fl, v: V, value: V, node) -> None:
+    """view[...] = value for a number: store it (converted to the dtype) into every element of the view
+    in C order, as Numba's fancy_setslice does for a scalar; storing an array into a view is not done."""
+    if not isinstance(value.type, N.Number):
+        raise fl.err(node, f"storing {value.type} into an array view is not supported in a kernel "
+                           f"(store a number, or element by element)")
+    if v.type.space == "const":
+        raise fl.err(node, "a constant array cannot be written")
+    x = cast(fl.b, value.val, value.type, v.type.dtype)
+    _fill_dim(fl, v, strides_of(fl, v), x, 0, ir.Const(T.S64, 0), node)
+
+
+def _fill_dim(fl, v: V, strides: list, x, dim: int, off, node) -> None:
+    b = fl.b
+    key = ("$fill", id(node), dim)
+    head, body, done = b.block("fill.head"), b.block("fill.body"), b.block("fill.done")
+    b.write(key, ir.Const(T.S64, 0))
+    b.jmp(head)
+    b.at(head)
+    i = b.read(key, T.S64)
+    b.br(b.emit("lt", T.PRED, [i, v.val.shape[dim]]), body, done)
+    b.seal(body)
+    b.seal(done)
+    b.at(body)
+    here = _add(b, off, fl.mul64(i, strides[dim]))
+    if dim + 1 < v.type.ndim:
+        _fill_dim(fl, v, strides, x, dim + 1, here, node)
+    else:
+        o = ir.Const(T.U64, here.value % 2 ** 64) if isinstance(here, ir.Const) else \
+            b.emit("bitcast", T.U64, [here])
+        b.emit("store", None, [b.emit("add", T.U64, [v.val.data, o]), to_mem(b, x, v.type.dtype)],
+               space=v.type.space)
+    b.write(key, b.emit("add", T.S64, [i, ir.Const(T.S64, 1)]))
+    b.jmp(head)
+    b.seal(head)
+    b.at(done)
