@@ -113,3 +113,25 @@ def test_atomic_types_match_numba_cuda():
               "dec": cudadecl.unsigned_int_numba_types, "xor": cudadecl.integer_numba_types}
     for name, types in theirs.items():
         assert set(_ATOMIC_TYPES[name]) == {str(t) for t in types}, name
+
+
+@cuda.jit
+def match_types(v, out):
+    i = cuda.grid(1)
+    out[i] = cuda.match_any_sync(cuda.activemask(), v[i])
+
+
+def test_match_value_types_follow_numba_cuda():
+    """numba-cuda's overloads take int32, int64, float32, float64: a uint32 value compares as int64,
+    a uint64 one as float64 (so 2^53 + 1 and 2^53 match), narrower ints as int32."""
+    from numba.core import types
+    from numba.cuda import target
+    ctx = target.CUDATypingContext()
+    ctx.refresh()
+    for name, want in [("int8", "int32"), ("uint16", "int32"), ("uint32", "int64"), ("uint64", "float64")]:
+        sig = ctx.resolve_function_type(cudadecl.Cuda_match_any_sync.key, (types.int32, getattr(types, name)), {})
+        assert str(sig.args[1]) == want and str(sig.return_type) == "int32", name
+    v = np.array([2 ** 53, 2 ** 53 + 1] + [7] * 30, np.uint64)
+    out = np.zeros(32, np.int32)
+    match_types[1, 32](v, out)
+    assert out[0] == 3 and out[2] == (0xFFFFFFFC - 2 ** 32)
