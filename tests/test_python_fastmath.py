@@ -71,3 +71,40 @@ def test_fastmath_signature_and_cache():
     plain = cuda.jit("void(float32[::1], float32[::1], float32[:, ::1], float64[:, ::1])")(k_ops)
     assert "0f3F800000," not in [ln.split()[2] for ln in next(iter(plain.inspect_asm().values())).splitlines()
                                  if ln.strip().startswith("div.rn.f32")]
+
+
+# PTX floating-point opcodes of tests/nvvm/fastmath_ops.py's probe (numba-cuda 0.30.4, libNVVM 13.0), and
+# what vgpu does for each (vgpu/frontend/python/fastmath.py and the fast math functions in calls.py)
+RECORDED_OPS = {
+    "cvt.ftz.f64.f32": "float32 input flushed", "cvt.rn.ftz.f32.f64": "float32 result flushed",
+    "div.approx.ftz.f32": "x * (1/y) model, flushed", "div.rn.f64": "unchanged",
+    "ex2.approx.ftz.f32": "exp2 (correctly rounded model) of x * log2 e, flushed", "fma.rn.ftz.f32": "flushed",
+    "lg2.approx.ftz.f32": "log2 model, flushed", "mul.ftz.f32": "flushed", "selp.f32": "unchanged",
+    "setp.lt.ftz.f32": "inputs flushed", "sin.approx.ftz.f32": "sin model, flushed",
+    "sqrt.approx.ftz.f32": "sqrt, flushed", "sqrt.rn.f64": "unchanged"}
+
+
+def _nvvm_ops():
+    import glob
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+    env = dict(os.environ)
+    homes = sorted(glob.glob("/usr/local/cuda*/lib*/libnvvm.so*") + glob.glob("/usr/local/cuda*/nvvm/lib64/libnvvm.so*"))
+    if "CUDA_HOME" not in env and homes:
+        env["CUDA_HOME"] = str(Path(homes[-1]).parents[1 if "/nvvm/" not in homes[-1] else 2])
+    env.pop("NUMBA_ENABLE_CUDASIM", None)
+    r = subprocess.run([sys.executable, str(Path(__file__).parent / "nvvm" / "fastmath_ops.py")], env=env,
+                       capture_output=True, text=True, timeout=600)
+    lines = [ln for ln in r.stdout.splitlines() if ln.startswith("[")]
+    return json.loads(lines[-1]) if r.returncode == 0 and lines else None
+
+
+def test_fastmath_opcodes_are_nvvms():
+    ops = _nvvm_ops()
+    if ops is None:
+        import pytest
+        pytest.skip("numba-cuda cannot reach libNVVM here: the recorded opcodes stand")
+    assert sorted(RECORDED_OPS) == ops
