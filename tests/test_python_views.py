@@ -201,3 +201,24 @@ def test_device_array_views_keep_their_strides():
     assert out.copy_to_host().tolist() == h.sum(axis=0).tolist()
     assert [k.split(", ")[2] for k in colsum_dev.inspect_types()][:3] == ["A)", "C)", "F)"]
     assert cuda.device_array_like(np.asfortranarray(h)).strides == (8, 32)
+
+
+@cuda.jit
+def transposed(a, o, s):
+    i, j = cuda.grid(2)
+    at = a.T
+    if i < at.shape[0] and j < at.shape[1]:
+        o[i, j] = at[i, j]
+    if i == 0 and j == 0:
+        s[0], s[1] = a.strides
+        s[2] = a[:, 1].strides[0]
+        s[3] = at.T[1, 2]
+
+
+def test_transpose_and_strides_attributes():
+    a = np.arange(12.0).reshape(3, 4)
+    for arg in (a, np.asfortranarray(a)):
+        o, s = np.zeros((4, 3)), np.zeros(4, np.int64)
+        transposed[(1, 1), (4, 4)](arg, o, s)
+        assert o.tolist() == a.T.tolist()
+        assert s.tolist() == [*arg.strides, arg[:, 1].strides[0], 6]

@@ -118,6 +118,11 @@ def attribute(fl, base: V, attr: str, node) -> V:
             return V(N.INT64, size if size is not None else ir.Const(T.S64, 1))
         if attr == "ndim":
             return V(N.INT64, ir.Const(T.S64, t.ndim), t.ndim)
+        if attr in ("strides", "T"):
+            from .views import strides_of, transpose
+            if attr == "T":
+                return transpose(fl, base)
+            return V(N.Tuple((N.INT64,) * t.ndim), [V(N.INT64, s) for s in strides_of(fl, base)])
         raise fl.err(node, f"array attribute {attr!r} is not supported in a kernel")
     if isinstance(t, N.Number) and attr in ("real", "imag"):
         return base if attr == "real" else V(t, ir.Const(t.ir, 0))

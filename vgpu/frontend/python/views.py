@@ -41,6 +41,17 @@ def with_layout(fl, v: V, t: N.Array) -> V:
     return V(t, ArrayVal(v.val.data, v.val.shape, c_strides(fl, v.type, v.val.shape)))
 
 
+def transpose(fl, v: V) -> V:
+    """a.T: the view with shape and strides reversed (Numba: C <-> F, A stays A)."""
+    t = v.type
+    if t.ndim < 2:
+        return v
+    layout = {"C": "F", "F": "C"}.get(t.layout, "A")
+    strides = list(reversed(strides_of(fl, v)))
+    return V(N.Array(t.dtype, t.ndim, t.space, tuple(reversed(t.shape)) if t.shape else None, layout),
+             ArrayVal(v.val.data, list(reversed(v.val.shape)), strides if layout != "C" else None))
+
+
 def _keeps(kind: str, innermost: bool) -> bool:
     return kind in ("int", "ellipsis") or (innermost and kind == "slice")
 
