@@ -171,3 +171,30 @@ def k_remainder_f32(x, o):
 def test_unported_function_is_a_compile_error():
     with pytest.raises(vgpu.CompileError, match="remainderf is not ported"):
         cuda.jit(k_remainder_f32)[1, 1](np.ones(2, np.float32), np.zeros(1, np.float32))
+
+
+@cuda.jit
+def frexp_modf_ldexp(x, m, e, f, w, out, n):
+    i = cuda.grid(1)
+    if i < x.size:
+        m[i], e[i] = math.frexp(x[i])
+        f[i], w[i] = math.modf(x[i])
+        out[i] = math.ldexp(x[i], n[i])
+
+
+@pytest.mark.parametrize("dt", [np.float32, np.float64], ids=["float32", "float64"])
+def test_frexp_modf_ldexp_are_exact(dt):
+    x = np.concatenate([_inputs(dt), np.array([1e-40, 1e-45], dt)])
+    n = np.random.default_rng(14).integers(-300, 300, x.size).astype(np.int32)
+    m, f, w, out = (np.zeros_like(x) for _ in range(4))
+    e = np.zeros(x.size, np.int32)
+    frexp_modf_ldexp[(x.size + 127) // 128, 128](x, m, e, f, w, out, n)
+    rm, re_ = np.frexp(x)
+    rf, rw = np.modf(x)
+    same = lambda a, b: a.tobytes() == b.tobytes() or np.array_equal(a, b, equal_nan=True)  # noqa: E731
+    finite = np.isfinite(x)
+    assert same(m, rm) and e[finite].tolist() == re_[finite].tolist()
+    assert same(f[finite], rf[finite]) and same(w, rw)
+    with np.errstate(over="ignore"):
+        assert same(out, np.ldexp(x, n))
+    assert f.dtype == dt and e.dtype == np.int32

@@ -16,7 +16,8 @@ from pathlib import Path
 
 FUNCTIONS = ["hypotf", "hypot", "erff", "erf", "erfcf", "erfc", "expm1f", "expm1", "log1pf", "log1p",
              "lgammaf", "lgamma", "tgammaf", "tgamma", "acoshf", "acosh", "asinhf", "asinh", "atanhf", "atanh",
-             "nextafterf", "nextafter", "remainder", "cbrtf", "cbrt"]
+             "nextafterf", "nextafter", "remainder", "cbrtf", "cbrt", "ldexpf", "ldexp", "frexpf", "frexp",
+             "modff", "modf"]
 REFLECT = {"__CUDA_FTZ": 0, "__CUDA_PREC_SQRT": 1, "__CUDA_ARCH": 900}
 OUT = Path(__file__).resolve().parents[1] / "vgpu" / "frontend" / "libdevice.json"
 
@@ -132,6 +133,9 @@ def parse_instr(line: str, strs: dict):
             return {"d": d, "op": "gep", "g": g.group(1)[1:], "a": [operand(g.group(2))]}
         g = re.search(r"\* (%[\w.]+), i64 (\S+)$", body)
         return {"d": d, "op": "gep", "a": [g.group(1), operand(g.group(2))]}
+    if op == "store":            # only into a pointer parameter (frexp's exponent, modf's integer part)
+        g = re.match(r"(\S+) (\S+), \S+\* (%[\w.]+)", " ".join(rest))
+        return {"op": "store", "t": g.group(1), "a": [operand(g.group(2)), g.group(3)]}
     if op == "load":
         g = re.match(r"(\S+), \S+ addrspace\(1\)\* (%[\w.]+)", " ".join(rest))
         return {"d": d, "op": "load", "t": g.group(1), "a": [g.group(2)]}

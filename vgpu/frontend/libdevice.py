@@ -59,9 +59,26 @@ def has(name: str) -> bool:
     return name in table()
 
 
-def emit(b, name: str, args: list) -> ir.Value:
-    """Inline libdevice's `name` at the builder's current block; returns its result."""
-    return _Inliner(b).call(name, args)
+def emit(b, name: str, args: list):
+    """Inline libdevice's `name` at the builder's current block; returns its result, and for a function
+    with pointer parameters (frexp's exponent, modf's integer part) (result, [the values stored there])."""
+    fn = table()[name]
+    outs = [k for k, (t, _) in enumerate(fn["params"]) if t.endswith("*")]
+    if not outs:
+        return _Inliner(b).call(name, args)
+    full = list(args)
+    for k in outs:
+        full.insert(k, _Out(_TYPES[fn["params"][k][0][:-1]]))
+    inl = _Inliner(b)
+    r = inl.call(name, full)
+    return r, [b.read(inl.key_of(full[k]), full[k].t) for k in outs]
+
+
+class _Out:
+    """A pointer parameter: what the function stores through it is read after the call."""
+
+    def __init__(self, t: T.Scalar):
+        self.t = t
 
 
 def _f(bits_hex: str, t: T.Scalar) -> float:
@@ -91,10 +108,13 @@ class _Inliner:
         return self.b.emit("bitcast", _UNSIGNED[t], [v]) if t in _UNSIGNED else v
 
     # -- a function ------------------------------------------------------------------------------------
+    def key_of(self, out):
+        return (self.key, "out", id(out))
+
     def call(self, name: str, args: list):
         fn = table()[name]
         _Inliner.count += 1
-        key = ("$libdevice", _Inliner.count)
+        key = self.key = ("$libdevice", _Inliner.count)
         b = self.b
         env = {p[1]: a for p, a in zip(fn["params"], args)}
         blocks = {lbl: b.block("ld") for lbl, _ in fn["blocks"]}
@@ -110,7 +130,9 @@ class _Inliner:
                 elif op in ("jmp", "br", "ret"):
                     self.terminate(i, env, key, lbl, blocks, phis, done, fn)
                 else:
-                    env[i["d"]] = self.instr(i, env)
+                    v = self.instr(i, env)
+                    if i.get("d"):
+                        env[i["d"]] = v
         for blk in blocks.values():
             b.seal(blk)
         b.seal(done)
@@ -138,6 +160,10 @@ class _Inliner:
     def instr(self, i, env):
         b, op = self.b, i["op"]
         t = _TYPES.get(i.get("t"))
+        if op == "store":
+            out = env[i["a"][1]]
+            self.b.write(self.key_of(out), self.val(env, i["a"][0], out.t))
+            return None
         if op == "const":                                # a resolved __nvvm_reflect and what it decided
             return self.val(env, i["a"][0], t)
         if op == "gep":

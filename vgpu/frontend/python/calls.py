@@ -271,7 +271,7 @@ def math_call(fl, name: str, node) -> V:
     if name == "fma":
         raise fl.err(node, "math.fma is not supported by Numba's CUDA target: use cuda.fma")
     if name in ("frexp", "modf", "ldexp"):
-        raise fl.err(node, f"math.{name} is not supported by vgpu yet")
+        return _frexp_modf_ldexp(fl, name, node)
     raise fl.err(node, f"math.{name} is not supported in a kernel")
 
 
@@ -300,6 +300,24 @@ def _fast(b, name: str, xs: list):
 _LIBDEVICE1 = {"erf": "erf", "erfc": "erfc", "gamma": "tgamma", "lgamma": "lgamma", "expm1": "expm1",
                "log1p": "log1p", "acosh": "acosh", "asinh": "asinh", "atanh": "atanh"}
 _LIBDEVICE2 = {"hypot": "hypot", "remainder": "remainder", "nextafter": "nextafter"}
+
+
+def _frexp_modf_ldexp(fl, name: str, node) -> V:
+    """math.ldexp(x, n) -> float, math.frexp(x) -> (float, int32), math.modf(x) -> (fraction, whole),
+    as numba-cuda: libdevice's __nv_ldexp(f)/frexp(f)/modf(f) (n converted to int32)."""
+    from .. import libdevice
+    b = fl.b
+    vals = args_of(fl, node, 2 if name == "ldexp" else 1, 2 if name == "ldexp" else 1)
+    numbers(fl, node, vals)
+    rt = N.math_result([vals[0].type])
+    x = cast(b, vals[0].val, vals[0].type, rt)
+    fn = "__nv_" + name + ("f" if rt == N.FLOAT32 else "")
+    if name == "ldexp":
+        return V(rt, libdevice.emit(b, fn, [x, cast(b, vals[1].val, vals[1].type, N.INT32)]))
+    r, (other,) = libdevice.emit(b, fn, [x])
+    if name == "frexp":
+        return V(N.Tuple((rt, N.INT32)), [V(rt, r), V(N.INT32, other)])
+    return V(N.Tuple((rt, rt)), [V(rt, r), V(rt, other)])
 
 
 def _libdevice_call(fl, name: str, node) -> V:
