@@ -198,3 +198,23 @@ def test_frexp_modf_ldexp_are_exact(dt):
     with np.errstate(over="ignore"):
         assert same(out, np.ldexp(x, n))
     assert f.dtype == dt and e.dtype == np.int32
+
+
+def test_result_types_match_numba_cuda_typing():
+    from numba.core import types
+    from numba.cuda import target
+
+    from vgpu.frontend.python import ntypes as NT
+    ctx = target.CUDATypingContext()
+    ctx.refresh()
+    for name in ["erf", "erfc", "gamma", "lgamma", "expm1", "log1p", "acosh", "asinh", "atanh", "radians", "degrees"]:
+        for arg in ("float32", "float64", "int32", "int64", "uint8"):
+            sig = ctx.resolve_function_type(getattr(math, name), (getattr(types, arg),), {})
+            assert str(sig.return_type) == str(NT.math_result([NT.number(arg)])), (name, arg)
+    for name in ["hypot", "nextafter", "remainder"]:
+        for a, b in [("float32", "float32"), ("float32", "float64"), ("int64", "float32"), ("int32", "int32")]:
+            sig = ctx.resolve_function_type(getattr(math, name), (getattr(types, a), getattr(types, b)), {})
+            assert str(sig.return_type) == str(NT.math_result([NT.number(a), NT.number(b)])), (name, a, b)
+    for arg in ("float32", "float64"):
+        sig = ctx.resolve_function_type(math.frexp, (getattr(types, arg),), {})
+        assert str(sig.return_type) == f"Tuple({arg}, int32)"
