@@ -164,13 +164,31 @@ def test_types_follow_numba_cuda():
     assert o32[0, 0] == np.float32(math.erf(0.5)) and o64[0, 0] != o32[0, 0]   # float32 in, float32 computed
 
 
-def k_remainder_f32(x, o):
-    o[0] = math.remainder(x[0], x[1])
+@cuda.jit
+def remainder32(x, y, o):
+    i = cuda.grid(1)
+    if i < x.size:
+        o[i] = math.remainder(x[i], y[i])
 
 
-def test_unported_function_is_a_compile_error():
-    with pytest.raises(vgpu.CompileError, match="remainderf is not ported"):
-        cuda.jit(k_remainder_f32)[1, 1](np.ones(2, np.float32), np.zeros(1, np.float32))
+def test_remainderf_is_exact():
+    """remainderf needs fma.rz.f32, which vgpu computes exactly (libdevice.py fma_rz)."""
+    rng = np.random.default_rng(3)
+    x = (rng.standard_normal(2000) * 10.0 ** rng.uniform(-5, 30, 2000)).astype(np.float32)
+    y = (rng.standard_normal(2000) * 10.0 ** rng.uniform(-5, 5, 2000)).astype(np.float32)
+    o = np.zeros_like(x)
+    remainder32[16, 128](x, y, o)
+    ref = np.array([math.remainder(float(a), float(b)) for a, b in zip(x, y)], np.float32)
+    assert o.tobytes() == ref.tobytes()
+
+
+def k_cbrt(x, o):
+    o[0] = math.cbrt(x[0])
+
+
+def test_math_functions_numba_cuda_lacks_are_compile_errors():
+    with pytest.raises(vgpu.CompileError, match="math.cbrt is not supported in a kernel"):
+        cuda.jit(k_cbrt)[1, 1](np.ones(2, np.float32), np.zeros(1, np.float32))
 
 
 @cuda.jit

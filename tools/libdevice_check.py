@@ -22,7 +22,7 @@ import libdevice_port as port  # noqa: E402
 
 UNARY = ["erff", "erf", "erfcf", "erfc", "expm1f", "expm1", "log1pf", "log1p", "lgammaf", "lgamma", "tgammaf",
          "tgamma", "acoshf", "acosh", "asinhf", "asinh", "atanhf", "atanh", "cbrtf", "cbrt"]
-BINARY = ["hypotf", "hypot", "nextafterf", "nextafter", "remainder"]
+BINARY = ["hypotf", "hypot", "nextafterf", "nextafter", "remainderf", "remainder"]
 
 HELPERS = """
 declare double @llvm.fma.f64(double, double, double)
@@ -152,6 +152,42 @@ define float @cpu.addrz(float %a, float %b) {
   %r = select i1 %fix, float %tf, float %t
   ret float %r
 }
+define float @cpu.fmarz(float %a, float %b, float %c) {
+  %x = fpext float %a to double
+  %y = fpext float %b to double
+  %z = fpext float %c to double
+  %p = fmul double %x, %y
+  %s = fadd double %p, %z
+  %w = fsub double %s, %p
+  %e1 = fsub double %s, %w
+  %e2 = fsub double %p, %e1
+  %e3 = fsub double %z, %w
+  %e = fadd double %e2, %e3
+  %t = fptrunc double %s to float
+  %tb = bitcast float %t to i32
+  %tm = sub i32 %tb, 1
+  %td = bitcast i32 %tm to float
+  %t64 = fpext float %t to double
+  %at = call double @llvm.fabs.f64(double %t64)
+  %as = call double @llvm.fabs.f64(double %s)
+  %out = fcmp ogt double %at, %as
+  %t1 = select i1 %out, float %td, float %t
+  %t1b = bitcast float %t1 to i32
+  %t1m = sub i32 %t1b, 1
+  %t1d = bitcast i32 %t1m to float
+  %t164 = fpext float %t1 to double
+  %ex = fcmp oeq double %t164, %s
+  %sp = fcmp ogt double %s, 0.0
+  %en = fcmp olt double %e, 0.0
+  %sn = fcmp olt double %s, 0.0
+  %ep = fcmp ogt double %e, 0.0
+  %i1 = and i1 %sp, %en
+  %i2 = and i1 %sn, %ep
+  %in = or i1 %i1, %i2
+  %fix = and i1 %ex, %in
+  %r = select i1 %fix, float %t1d, float %t1
+  ret float %r
+}
 define double @cpu.equsel(double %a, double %b, double %c, double %d) {
   %e = fcmp ueq double %a, %b
   %r = select i1 %e, double %c, double %d
@@ -192,7 +228,7 @@ CALLS = {
     "llvm.nvvm.ex2.approx.ftz.f": "cpu.ex2", "llvm.nvvm.lg2.approx.ftz.f": "cpu.lg2",
     "llvm.nvvm.rsqrt.approx.ftz.f": "cpu.rsqrtf", "llvm.nvvm.rcp.approx.ftz.d": "cpu.rcpd",
     "llvm.nvvm.d2i.hi": "cpu.d2i.hi", "llvm.nvvm.d2i.lo": "cpu.d2i.lo", "llvm.nvvm.lohi.i2d": "cpu.lohi",
-    "llvm.nvvm.add.rz.f": "cpu.addrz",
+    "llvm.nvvm.add.rz.f": "cpu.addrz", "llvm.nvvm.fma.rz.f": "cpu.fmarz",
 }
 BINOPS = {"llvm.nvvm.mul.rn.f": "fmul float", "llvm.nvvm.mul.rn.d": "fmul double",
           "llvm.nvvm.add.rn.f": "fadd float", "llvm.nvvm.add.rn.d": "fadd double"}

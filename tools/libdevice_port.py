@@ -16,7 +16,7 @@ from pathlib import Path
 
 FUNCTIONS = ["hypotf", "hypot", "erff", "erf", "erfcf", "erfc", "expm1f", "expm1", "log1pf", "log1p",
              "lgammaf", "lgamma", "tgammaf", "tgamma", "acoshf", "acosh", "asinhf", "asinh", "atanhf", "atanh",
-             "nextafterf", "nextafter", "remainder", "cbrtf", "cbrt", "ldexpf", "ldexp", "frexpf", "frexp",
+             "nextafterf", "nextafter", "remainderf", "remainder", "cbrtf", "cbrt", "ldexpf", "ldexp", "frexpf", "frexp",
              "modff", "modf"]
 REFLECT = {"__CUDA_FTZ": 0, "__CUDA_PREC_SQRT": 1, "__CUDA_ARCH": 900}
 OUT = Path(__file__).resolve().parents[1] / "vgpu" / "frontend" / "libdevice.json"

@@ -149,7 +149,8 @@ for _name, _n in [("hypot", 2), ("erf", 1), ("erfc", 1), ("tgamma", 1), ("lgamma
                   ("log1p", 1), ("acosh", 1), ("asinh", 1), ("atanh", 1), ("cbrt", 1), ("nextafter", 2)]:
     _add(_name + "f", "fixed", params=(FLOAT,) * _n, ret=FLOAT, op="libdevice." + _name + "f")
     _add(_name, "math", params=(DOUBLE,) * _n, ret=DOUBLE, op="libdevice." + _name)
-_add("remainder", "fixed", params=(DOUBLE, DOUBLE), ret=DOUBLE, op="libdevice.remainder")
+_add("remainderf", "fixed", params=(FLOAT, FLOAT), ret=FLOAT, op="libdevice.remainderf")
+_add("remainder", "math", params=(DOUBLE, DOUBLE), ret=DOUBLE, op="libdevice.remainder")
 
 # CUDA functions that vgpu knows about but does not implement: a clear diagnostic, not "undeclared"
 NOT_YET = {"__shfl", "__shfl_up", "__shfl_down", "__shfl_xor", "__ballot", "__any", "__all",

@@ -316,6 +316,10 @@ class _Inliner:
             x, y = ([self.ftz(v, t) for v in a]) if ftz else a
             r = self.add_rz(x, y)
             return self.ftz(r, t) if ftz else r
+        if base == "fma.rz" and t == T.F32:
+            x, y, z = ([self.ftz(v, t) for v in a]) if ftz else a
+            r = self.fma_rz(x, y, z)
+            return self.ftz(r, t) if ftz else r
         if base in ("sqrt.rn", "sqrt"):
             return b.emit("sqrt", t, a)
         if base in ("ex2.approx", "lg2.approx", "rsqrt.approx"):
@@ -377,6 +381,29 @@ class _Inliner:
                                       b.emit("and", T.PRED, [finite(x), finite(y)])])
         big = b.emit("bitcast", t, [b.emit("sub", T.U32, [bits, ir.Const(T.U32, 1)])])
         return b.emit("select", t, [over, big, r])
+
+    def fma_rz(self, x, y, z):
+        """fma.rz.f32, exactly: p = x*y is exact in f64; s = p + z rounded (f64) with its exact error e
+        (TwoSum); s converted to f32 toward zero (round to nearest, then one step toward zero when that
+        went outward); and when s itself is an f32 value, one more step toward zero if e points that way."""
+        b, d, f = self.b, T.F64, T.F32
+        p = b.emit("mul", d, [b.emit("cvt", d, [x]), b.emit("cvt", d, [y])], nofuse=True)
+        z64 = b.emit("cvt", d, [z])
+        s = b.emit("add", d, [p, z64], nofuse=True)
+        bb = b.emit("sub", d, [s, p], nofuse=True)
+        e = b.emit("add", d, [b.emit("sub", d, [p, b.emit("sub", d, [s, bb], nofuse=True)], nofuse=True),
+                              b.emit("sub", d, [z64, bb], nofuse=True)], nofuse=True)
+        t = b.emit("cvt", f, [s])
+        down = lambda v: b.emit("bitcast", f, [b.emit("sub", T.U32, [b.emit("bitcast", T.U32, [v]),  # noqa: E731
+                                                                     ir.Const(T.U32, 1)])])
+        t64 = b.emit("cvt", d, [t])
+        outward = b.emit("gt", T.PRED, [b.emit("fabs", d, [t64]), b.emit("fabs", d, [s])])
+        t = b.emit("select", f, [outward, down(t), t])
+        zero = ir.Const(d, 0.0)
+        exact = b.emit("eq", T.PRED, [b.emit("cvt", d, [t]), s])
+        inward = b.emit("or", T.PRED, [b.emit("and", T.PRED, [b.emit("gt", T.PRED, [s, zero]), b.emit("lt", T.PRED, [e, zero])]),
+                                       b.emit("and", T.PRED, [b.emit("lt", T.PRED, [s, zero]), b.emit("gt", T.PRED, [e, zero])])])
+        return b.emit("select", f, [b.emit("and", T.PRED, [exact, inward]), down(t), t])
 
     def fdividef(self, x, y, ftz: bool):
         """div.approx.f32 as vgpu's __fdividef models it: x * (1/y), 0 for 2^126 < |y| < 2^128."""
