@@ -222,3 +222,26 @@ def test_transpose_and_strides_attributes():
         transposed[(1, 1), (4, 4)](arg, o, s)
         assert o.tolist() == a.T.tolist()
         assert s.tolist() == [*arg.strides, arg[:, 1].strides[0], 6]
+
+
+SHAPE = (2, 3)
+
+
+@cuda.jit
+def local_tuples(o):
+    a = cuda.local.array((2, 3), np.float32)
+    b = cuda.local.array(SHAPE, dtype=np.int64)
+    c = cuda.local.array(shape=(4,), dtype=np.float64)
+    for i in range(2):
+        for j in range(3):
+            a[i, j] = i * 10 + j
+            b[i, j] = a[i, j] * 2
+    c[3] = b[1, 2]
+    row = a[1]
+    o[0] = c[3] + a.shape[1] + b.size + row[2]
+
+
+def test_local_arrays_with_tuple_shapes():
+    o = np.zeros(1)
+    local_tuples[1, 1](o)
+    assert o[0] == 24 + 3 + 6 + 12
