@@ -211,7 +211,8 @@ def check_run(path: Path, capfd) -> None:
             assert spec in capfd.readouterr().out
         else:
             assert pending_fault is None, pending_fault
-            ok = eval(spec, NAMESPACE, dict(env))  # noqa: S307
+            with np.errstate(all="ignore"):       # references over NaN/inf inputs (tier4_fp16.vk)
+                ok = eval(spec, NAMESPACE, dict(env))  # noqa: S307
             assert np.all(ok), f"expect failed: {spec}"
 
 
