@@ -73,6 +73,8 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParse
     p.add_argument("--max-registers", type=int, metavar="N", help="spill to local memory beyond N 32-bit registers")
     p.add_argument("--debug-info", action="store_true",
                    help="append each kernel's variable locations (register, pc range; docs/debugging.md)")
+    p.add_argument("--kernel", action="append", default=[], metavar="NAME",
+                   help="also instantiate this kernel template instance, e.g. 'reduce<256, true>' (repeatable)")
     _run_arguments(sub.add_parser("run", help="run a kernel"))
     p = sub.add_parser("profile", help="run a kernel and print its counters per source line")
     _run_arguments(p)
@@ -141,13 +143,17 @@ def _run_arguments(p) -> None:
                    help="kernel parameters: a number for a scalar, @PATH.npy for a pointer")
 
 
-def _compile(path: str, max_registers: int | None = None):
-    return pipeline.compile_path(path, max_registers=max_registers)
+def _compile(path: str, max_registers: int | None = None, instantiate: tuple[str, ...] = ()):
+    return pipeline.compile_path(path, max_registers=max_registers, instantiate=instantiate)
 
 
 def cmd_check(a) -> int:
-    names = list(_compile(a.file).kernels)
+    program = _compile(a.file)
+    names = list(program.kernels)
     kernels = f"{len(names)} kernel{'s' if len(names) != 1 else ''}" + (f" ({', '.join(names)})" if names else "")
+    templates = getattr(program, "templates", None)
+    if templates:
+        kernels += f", kernel template{'s' if len(templates) != 1 else ''} {', '.join(templates)}"
     print(f"{a.file}: ok, {kernels}")
     return EXIT_OK
 
@@ -160,7 +166,7 @@ def cmd_ir(a) -> int:
 
 
 def cmd_asm(a) -> int:
-    program = _compile(a.file, a.max_registers)
+    program = _compile(a.file, a.max_registers, tuple(a.kernel))
     text = tools.assembly(program)
     if a.debug_info:
         from .debug.varinfo import format_locations, locations

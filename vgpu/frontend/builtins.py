@@ -129,7 +129,11 @@ for _name, _op, _types in [
         ("atomicMax", "max", (INT, UINT, LLONG, ULLONG)), ("atomicInc", "inc", (UINT,)),
         ("atomicDec", "dec", (UINT,)), ("atomicCAS", "cas", _IUL), ("atomicAnd", "and", _IUL),
         ("atomicOr", "or", _IUL), ("atomicXor", "xor", _IUL)]:
-    _add(_name, "atomic", op="atom", attrs={"op": _op}, types=_types)
+    # the _block and _system scopes order the same operation for fewer or more observers (the block; the
+    # host and peer devices): on one simulated device, whose memory nothing else writes during a launch,
+    # each gives what the device-scope atomic gives
+    for _scope in ("", "_block", "_system"):
+        _add(_name + _scope, "atomic", op="atom", attrs={"op": _op}, types=_types)
 
 # -- printf and the vector constructors ------------------------------------------------------------------
 _add("printf", "printf", params=(Pointer(qualified(CHAR, const=True)),), ret=INT,
@@ -145,7 +149,6 @@ for _name, _src, _dst in [("__int_as_float", INT, FLOAT), ("__float_as_int", FLO
 
 # CUDA functions that vgpu knows about but does not implement: a clear diagnostic, not "undeclared"
 NOT_YET = {"__shfl", "__shfl_up", "__shfl_down", "__shfl_xor", "__ballot", "__any", "__all",
-           "__match_any_sync", "__match_all_sync", "atomicAdd_block",
-           "atomicAdd_system", "__nanosleep", "malloc", "free", "memcpy", "memset", "assert",
+           "__match_any_sync", "__match_all_sync", "__nanosleep", "malloc", "free", "memcpy", "memset", "assert",
            "signbit", "copysignf", "hypotf", "cbrtf", "erff", "log1pf",
            "expm1f", "rintf", "nearbyintf", "lrintf", "sincosf", "__half"}

@@ -19,6 +19,7 @@ from .check_cg import CGChecker
 from .check_cpp import CppChecker
 from .check_prelude import PreludeChecker
 from .check_template import Template, TemplateChecker
+from .check_template_use import TemplateUseChecker
 from .consteval import convert, to_bytes, to_int_type
 from .ctypes import (CHAR, ERROR, INT, TYPEDEFS, VOID, CG_TYPES, Array, CType, ErrorType, FuncType, Pointer,
                      StructInfo, StructType, Void, base_type, decay, is_arith, is_complete_object, is_integer,
@@ -31,7 +32,7 @@ _NOT_YET_TYPES = {"auto", "half", "__half", "__nv_bfloat16", "double4", "long4",
 _SPACES = {"__shared__": "shared", "__constant__": "const", "__device__": "global"}
 
 
-class Checker(ExprChecker, CallChecker, TemplateChecker, CGChecker, PreludeChecker, CppChecker):
+class Checker(ExprChecker, CallChecker, TemplateChecker, TemplateUseChecker, CGChecker, PreludeChecker, CppChecker):
     """Walks the translation unit: scopes, declarations, types, functions, variables and their
     initialisers, statements.  Expressions and calls are checked by the mixins."""
 
@@ -72,10 +73,15 @@ class Checker(ExprChecker, CallChecker, TemplateChecker, CGChecker, PreludeCheck
         self.tags.pop()
 
     # -- the translation unit ------------------------------------------------------------------------
-    def run(self, tu: A.TranslationUnit) -> Sema:
+    def run(self, tu: A.TranslationUnit, instantiate: tuple[str, ...] = ()) -> Sema:
+        """Check `tu`; then make the template instances named in `instantiate` (kernel names as
+        vgpu spells them: `reduce<256, true>`), and check the templates nothing instantiated."""
         self.using_cg = tu.using_cg
         for d in tu.decls:
             self.declaration(d, file_scope=True)
+        where = Span(tu.span.file, 1, 1)
+        self.sema.instances = {name: self.instantiate_named(name, where) for name in instantiate}
+        self.unused_templates()
         self.check_recursion()
         self.check_defined()
         self.name_statics()
@@ -680,6 +686,7 @@ class Checker(ExprChecker, CallChecker, TemplateChecker, CGChecker, PreludeCheck
     # -- expressions ---------------------------------------------------------------------------------
 
 
-def check(tu: A.TranslationUnit, reporter: Reporter) -> Sema:
-    """Check `tu`, reporting problems to `reporter`; the caller raises them with `reporter.check()`."""
-    return Checker(reporter).run(tu)
+def check(tu: A.TranslationUnit, reporter: Reporter, instantiate: tuple[str, ...] = ()) -> Sema:
+    """Check `tu`, reporting problems to `reporter`; the caller raises them with `reporter.check()`.
+    `instantiate`: names of template instances to make (`sema.instances`: name asked -> kernel name)."""
+    return Checker(reporter).run(tu, instantiate)

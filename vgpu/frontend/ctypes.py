@@ -334,8 +334,14 @@ def spell(t: CType, inner: str = "") -> str:
 VECTORS: dict[str, StructType] = _vector_table()
 UINT3 = VECTORS["uint3"]
 DIM3 = _vector("dim3", UINT, 3, 4)
+# glibc's <sys/types.h>, which nvcc's implicit "cuda_runtime.h" pulls into every file (not <stdint.h>'s
+# uint8_t/uint16_t/uint32_t/uint64_t, which need an #include)
+SYS_TYPES: dict[str, CType] = {"uint": UINT, "ushort": USHORT, "ulong": ULONG, "u_char": UCHAR, "u_short": USHORT,
+                               "u_int": UINT, "u_long": ULONG, "quad_t": LONG, "u_quad_t": ULONG, "int8_t": SCHAR,
+                               "int16_t": SHORT, "int32_t": INT, "int64_t": LONG, "u_int8_t": UCHAR,
+                               "u_int16_t": USHORT, "u_int32_t": UINT, "u_int64_t": ULONG, "ssize_t": LONG}
 TYPEDEFS: dict[str, CType] = {**VECTORS, "dim3": DIM3, "size_t": SIZE_T, "ptrdiff_t": PTRDIFF_T, "clock_t": LONG,
-                              "cudaTextureObject_t": ULLONG}
+                              "cudaTextureObject_t": ULLONG, **SYS_TYPES}
 # cooperative_groups:: objects: opaque, known by their unqualified names
 GRID_GROUP = StructType(StructInfo("cooperative_groups::grid_group", complete=True))
 THREAD_BLOCK = StructType(StructInfo("cooperative_groups::thread_block", complete=True))

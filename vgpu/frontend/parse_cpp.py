@@ -18,7 +18,7 @@ class CppBuilder:
 
     def using_namespace(self, children):
         name = self.qualify(str(children[1]))
-        if name == "std":
+        if name == "std" or name.startswith("std::"):
             return []                          # nothing of std is used by device code that vgpu names
         self.using_cg = True
         if name != "cooperative_groups" and self.aliases.get(name) != "cooperative_groups":
