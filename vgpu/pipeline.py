@@ -80,8 +80,16 @@ def to_program(module, filename: str = "<string>", max_registers: int | None = N
     from .isa import peephole, reconv, regalloc, select, usage
     from .isa.program import shared_symbols
     program = _guard("instruction selection", filename, select.select_kernels, module)
+    from .sim.occupancy import bounded_registers
     for k in program.kernels.values():
-        _guard("register allocation", filename, regalloc.allocate, k, max_registers)
+        fn = module.functions.get(k.name)
+        bounds = fn.attrs.get("launch_bounds") if fn is not None else None
+        cap = max_registers
+        if bounds and bounds[0]:                 # __launch_bounds__(maxThreads[, minBlocks]): nvcc caps registers
+            k.max_threads = bounds[0]
+            fit = bounded_registers(bounds[0], bounds[1] if len(bounds) > 1 and bounds[1] else 1)
+            cap = fit if cap is None else min(cap, fit)
+        _guard("register allocation", filename, regalloc.allocate, k, cap)
         _guard("branch clean-up", filename, peephole.clean_branches, k)
         _guard("reconvergence", filename, reconv.place_reconvergence, k)
         k.shared = shared_symbols(k, program)

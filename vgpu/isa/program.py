@@ -154,6 +154,7 @@ class KernelCode:
     reconv: dict[int, int] = field(default_factory=dict)
     shared: list[str] = field(default_factory=list)           # names of shared symbols the kernel uses
     source_file: str | None = None
+    max_threads: int | None = None          # __launch_bounds__'s maxThreadsPerBlock: larger blocks do not launch
 
     @property
     def param_bytes(self) -> int:
