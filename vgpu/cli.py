@@ -212,12 +212,19 @@ def _kernel_args(kernel, pairs: list[str], device):
             raise UsageError(f"parameter {name!r} of kernel {kernel.name} is given twice "
                              f"({name}={given[name]} and {item})")
         given[name] = value
-    missing = [n for n in kernel.param_names if n not in given]
+    defaulted = [p.name for p in kernel.code.params if getattr(p, "default", None) is not None]
+    missing = [n for n in kernel.param_names if n not in given and n not in defaulted]
     if missing:
         raise UsageError(f"missing kernel argument(s): {', '.join(missing)} "
                          f"(give NAME=VALUE for each of {', '.join(kernel.param_names)})")
     values, arrays = [], {}
-    for p in kernel.code.params:
+    for i, p in enumerate(kernel.code.params):
+        if p.name not in given:                  # a default argument, and so are the ones after it
+            later = [q.name for q in kernel.code.params[i:] if q.name in given]
+            if later:
+                raise UsageError(f"give {p.name}= too (or leave out {', '.join(later)}): as in C++, only the "
+                                 "last arguments may be left to their defaults")
+            break
         raw = given[p.name]
         if p.is_pointer:
             if not raw.startswith("@"):

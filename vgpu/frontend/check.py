@@ -291,8 +291,7 @@ class Checker(ExprChecker, CallChecker, TemplateChecker, TemplateUseChecker, CGC
                 self.error(d.params[first].span, "a parameter with a default argument must be followed only by "
                                                  "parameters with default arguments")
             elif kind == "kernel":
-                self.unsupported(d.params[first].span, "default arguments of __global__ functions are not "
-                                                       "supported (give every argument at launch)")
+                fn.attrs["param_defaults"] = self.kernel_defaults(params, defaults)
             else:
                 fn.defaults = defaults
         if d.launch_bounds:
@@ -312,6 +311,27 @@ class Checker(ExprChecker, CallChecker, TemplateChecker, TemplateUseChecker, CGC
         self.stmts(d.body.items)
         self.pop()
         self.func = None
+
+    def kernel_defaults(self, params: list[Var], defaults: list) -> tuple:
+        """The default arguments of a kernel's parameters as the values a launch passes for them (None:
+        none): constant expressions, as the host compiler evaluates them at the launch."""
+        out = []
+        for v, x in zip(params, defaults):
+            if x is None:
+                out.append(None)
+                continue
+            t = self.value(x)
+            if isinstance(t, ErrorType) or not self.convertible(v.ctype, x, t, "initialize a parameter of"):
+                out.append(None)
+                continue
+            c = self.const_value(x)
+            if c is None:
+                self.unsupported(x.span, "a default argument of a __global__ function must be a constant "
+                                         "expression in vgpu (the launch passes its value)")
+                out.append(None)
+            else:
+                out.append(convert(c, decay(t), v.ctype))
+        return tuple(out)
 
     def params(self, d: A.FunctionDef, kind: str) -> list[Var]:
         out = []

@@ -112,6 +112,12 @@ class CppBuilder:
                        for t in children[2:] if isinstance(t, Token) and t.type == "STRING")
         return ast.StaticAssert(cond, msg.decode("utf-8", "replace"), span=self.extent(children))
 
+    def cxx_cast(self, children):
+        """`static_cast<T>(e)`, `reinterpret_cast<T>(e)`, `const_cast<T>(e)`: the conversion a C cast
+        `(T)e` makes (vgpu checks them as C casts)."""
+        tref, operand = [c for c in children if not isinstance(c, Token)]
+        return ast.Cast(tref, operand, span=self.extent(children))
+
     def template_expr(self, children):
         t = children[0]
         return ast.TemplateId(t.name, t.args, span=t.span)

@@ -111,6 +111,7 @@ class ParamInfo:
     pointee: Scalar | None = None
     offset: int = 0
     size: int = 0
+    default: int | float | None = None     # the value a launch passes when the argument is left out
 
 
 def layout_params(params: list[ParamInfo]) -> list[ParamInfo]:

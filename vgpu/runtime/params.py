@@ -51,11 +51,16 @@ def c_name(t) -> str:
 
 def pack_args(kernel: str, params, args, device, allow_reinterpret: bool = False) -> bytes:
     """The `.param` bytes of a launch of `kernel` with `args` (one per parameter, in order) on `device`."""
-    if len(args) != len(params):
+    least = len(params)
+    while least and getattr(params[least - 1], "default", None) is not None:
+        least -= 1                               # trailing parameters with default arguments
+    if not least <= len(args) <= len(params):
         names = ", ".join(p.name for p in params)
-        raise ArgumentTypeError(f"{kernel}() takes {len(params)} arguments ({names}), {len(args)} given")
+        takes = f"{least} to {len(params)}" if least < len(params) else f"{len(params)}"
+        raise ArgumentTypeError(f"{kernel}() takes {takes} arguments ({names}), {len(args)} given")
     return encode_params(kernel, params, [convert(kernel, p, a, device, allow_reinterpret)
-                                          for p, a in zip(params, args)])
+                                          for p, a in zip(params, args)] +
+                         [p.default for p in params[len(args):]])
 
 
 def convert(kernel: str, p, a, device, allow_reinterpret: bool = False) -> int | float:
