@@ -16,7 +16,7 @@ from . import ast as A
 from .check_call import CallChecker
 from .check_expr import ExprChecker
 from .check_cg import CGChecker
-from .check_cpp import CppChecker
+from .check_cpp import CppChecker, OverloadChecker
 from .check_prelude import PreludeChecker
 from .check_template import Template, TemplateChecker
 from .check_template_use import TemplateUseChecker
@@ -32,7 +32,8 @@ _NOT_YET_TYPES = {"auto", "half", "__half", "__nv_bfloat16", "double4", "long4",
 _SPACES = {"__shared__": "shared", "__constant__": "const", "__device__": "global"}
 
 
-class Checker(ExprChecker, CallChecker, TemplateChecker, TemplateUseChecker, CGChecker, PreludeChecker, CppChecker):
+class Checker(ExprChecker, CallChecker, TemplateChecker, TemplateUseChecker, CGChecker, PreludeChecker, CppChecker,
+              OverloadChecker):
     """Walks the translation unit: scopes, declarations, types, functions, variables and their
     initialisers, statements.  Expressions and calls are checked by the mixins."""
 
@@ -269,6 +270,9 @@ class Checker(ExprChecker, CallChecker, TemplateChecker, TemplateUseChecker, CGC
         ftype = FuncType(unqual(ret), tuple(v.ctype for v in params))
         refs = tuple(v.ref for v in params)
         fn = self.scopes[0].get(d.name)
+        if isinstance(fn, Func) and kind == fn.kind == "device" and \
+                tuple(map(unqual, fn.ctype.params)) != tuple(map(unqual, ftype.params)):
+            fn = self.overload(d.name, fn, ftype, kind, span)      # C++: another overload of the name
         if isinstance(fn, Func):
             if fn.ctype != ftype or fn.kind != kind:
                 self.error(span, f"conflicting types for '{d.name}'")

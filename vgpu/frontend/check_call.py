@@ -78,6 +78,17 @@ class CallChecker:
             for a in e.args:
                 self.expr(a)
             return ERROR
+        if isinstance(sym, Func) and len(sym.overloads) > 1:
+            for a in e.args:
+                self.value(a)
+            if any(isinstance(a.ctype, ErrorType) for a in e.args):
+                return ERROR
+            sym = self.pick_overload(e, sym.overloads)
+            if sym is None:
+                return ERROR
+            self.sema.refs[e.func] = sym
+            e.func.ctype = sym.ctype
+            return self.call_func(e, sym, checked=True)
         if isinstance(sym, Func):
             return self.call_func(e, sym)
         if isinstance(sym, Builtin) and sym.kind != "var":

@@ -39,6 +39,7 @@ class Func:
     calls: list[tuple["Func", Span]] = field(default_factory=list)
     refs: tuple = ()                # which parameters are C++ references
     defaults: list = field(default_factory=list)   # per parameter: its default argument (Expr) or None
+    overloads: list = field(default_factory=list)  # C++ overloads of this name, the first declared first
 
 
 @dataclass(eq=False)
