@@ -337,6 +337,19 @@ class Checker(ExprChecker, CallChecker, TemplateChecker, TemplateUseChecker, CGC
                 out.append(convert(c, decay(t), v.ctype))
         return tuple(out)
 
+    def kernel_struct_ok(self, t: StructType, span: Span) -> bool:
+        """A struct passed by value to a kernel: its scalar leaves become .param values (at most 4,096
+        of them in vgpu, and no more than CUDA's 32,764 bytes of parameters)."""
+        if t.info.name.startswith("cooperative_groups::"):
+            self.error(span, f"'{spell(t)}' cannot be a kernel parameter")
+            return False
+        n = count_leaves(t)
+        if n > 4096 or sizeof(t) > 32764:
+            self.unsupported(span, f"a struct parameter of {sizeof(t):,} bytes ({n:,} scalars) is more than vgpu "
+                                   "passes to a kernel (4,096 scalars, 32,764 bytes): pass a pointer to it")
+            return False
+        return True
+
     def params(self, d: A.FunctionDef, kind: str) -> list[Var]:
         out = []
         ps = d.params
@@ -355,8 +368,8 @@ class Checker(ExprChecker, CallChecker, TemplateChecker, TemplateUseChecker, CGC
             elif isinstance(t, StructType) and not t.info.complete:
                 self.error(p.span, f"variable has incomplete type '{spell(t)}'")
                 t = ERROR
-            elif isinstance(t, StructType) and kind == "kernel":
-                self.unsupported(p.span, "struct parameters of kernels are not supported yet")
+            elif isinstance(t, StructType) and kind == "kernel" and not self.kernel_struct_ok(t, p.span):
+                t = ERROR
             v = Var(p.name or "", t, p.span, "param", ref=p.type.ref and kind == "device")
             self.sema.vars[p] = v
             out.append(v)

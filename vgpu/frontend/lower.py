@@ -18,12 +18,14 @@ Conventions (relied on by the IR passes and the instruction selector):
 """
 from __future__ import annotations
 
+import re
+
 from . import ast as A
 from .builtins import Builtin
 from .consteval import const_value, convert
 from .symbols import CallInfo, EnumConst, Func, Sema, Var
 from .ctypes import (BOOL, INT, UINT, ULONG, Array, Bool, CType, Float, Int, Pointer, StructType,
-                     Void, alignof, decay, leaves, mem_scalar, promote,
+                     Void, alignof, decay, iter_leaves, leaves, mem_scalar, promote,
                      scalar_of, sizeof, unqual)
 from .. import types as T
 from ..diagnostics import CompileError, Diagnostic, Span, note_depth
@@ -88,7 +90,10 @@ class FunctionLowering(CGLowering, StmtLowering):
             p.span = v.span
             self.b.write((v, "ref"), p)
             return
-        if isinstance(t, StructType):
+        if isinstance(t, StructType) and self.func.kind == "kernel":
+            vals = [self.struct_leaf_param(out, v, t, name, off, lt)
+                    for name, (off, lt) in zip(leaf_names(t), iter_leaves(t))]
+        elif isinstance(t, StructType):
             vals = [self.param(out, f"{v.name}.{name}", scalar_of(lt), None, isinstance(lt, Pointer))
                     for name, lt in zip(leaf_names(t), leaf_types(t))]
         else:
@@ -103,6 +108,18 @@ class FunctionLowering(CGLowering, StmtLowering):
             if kernel and isinstance(t, Bool):
                 vals = self.b.emit("ne", T.PRED, [p, ir.Const(T.U8, 0)])
         self.assign(self.var_place(v), vals)
+
+    def struct_leaf_param(self, out: ir.Function, v: Var, t: StructType, name: str, off: int, lt) -> ir.Value:
+        """One leaf of a kernel's struct parameter: a .param scalar named `s.field.3` at the leaf's
+        offset in the struct as C lays it out; its value as the struct's leaf holds it."""
+        pointee = mem_scalar(lt.to) if isinstance(lt, Pointer) and \
+            not isinstance(lt.to, (Void, StructType, Array)) else None
+        pname = re.sub(r"\[(\d+)\]", r".\1", f"{v.name}.{name}").replace("..", ".")
+        p = self.param(out, pname, mem_scalar(lt), pointee, isinstance(lt, Pointer))
+        p.span, p.group = v.span, (v.name, off, sizeof(t), alignof(t))
+        if isinstance(unqual(lt), Bool):
+            return self.b.emit("ne", T.PRED, [p, ir.Const(T.U8, 0)])
+        return p
 
     # -- places ----------------------------------------------------------------------------------------
     def var_place(self, v: Var):

@@ -45,6 +45,9 @@ class Param(Value):
     pointee: Scalar | None = None     # element type for pointer params (informational)
     is_pointer: bool = False
     span: Span | None = None
+    # a leaf of a kernel's struct parameter: (the parameter's name, the leaf's offset in the struct, the
+    # struct's size and alignment), so that the .param buffer holds the struct as C lays it out
+    group: tuple | None = None
 
 
 @dataclass(eq=False)

@@ -35,7 +35,7 @@ class KernelSelector:
     def __init__(self, prog: Program, module: ir.Module, fn: ir.Function):
         self.prog, self.module, self.fn = prog, module, fn
         defaults = fn.attrs.get("param_defaults") or (None,) * len(fn.params)
-        params = [ParamInfo(p.name, p.type, p.is_pointer, p.pointee, default=x) for p, x in zip(fn.params, defaults)]
+        params = [ParamInfo(p.name, p.type, p.is_pointer, p.pointee, default=x, group=p.group) for p, x in zip(fn.params, defaults)]
         self.code = KernelCode(fn.name, layout_params(params), source_file=module.filename)
         self.items: list[Instr | tuple[str, object]] = []      # instructions and ('label', key)
         self.regs: dict[ir.Value, Reg] = {}

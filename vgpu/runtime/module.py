@@ -14,7 +14,7 @@ import numpy as np
 from ..sim.launch import dims
 from .array import DeviceArray
 from .device import Device, resolve
-from .params import pack_args
+from .params import c_params, pack_args
 
 
 class Module:
@@ -115,7 +115,7 @@ class Kernel:
 
     @property
     def param_names(self) -> list[str]:
-        return [p.name for p in self.code.params]
+        return [name for name, _ in c_params(self.code.params)]
 
     def __call__(self, *args, grid=1, block=1, shared: int = 0, device: Device | None = None, check=None,
                  trace=None, allow_reinterpret: bool = False, progress=None):
