@@ -338,15 +338,20 @@ class Checker(ExprChecker, CallChecker, TemplateChecker, TemplateUseChecker, CGC
         return tuple(out)
 
     def kernel_struct_ok(self, t: StructType, span: Span) -> bool:
-        """A struct passed by value to a kernel: its scalar leaves become .param values (at most 4,096
-        of them in vgpu, and no more than CUDA's 32,764 bytes of parameters)."""
+        """A struct passed by value to a kernel: its scalar leaves become .param values (no more than
+        CUDA's 32,764 bytes of parameters, and in vgpu at most 1,024 scalars: each is one value the
+        compiler carries)."""
         if t.info.name.startswith("cooperative_groups::"):
             self.error(span, f"'{spell(t)}' cannot be a kernel parameter")
             return False
+        if sizeof(t) > 32764:
+            self.error(span, f"a struct parameter of {sizeof(t):,} bytes is more than a kernel's 32,764 bytes of "
+                             "parameters: pass a pointer to it")
+            return False
         n = count_leaves(t)
-        if n > 4096 or sizeof(t) > 32764:
-            self.unsupported(span, f"a struct parameter of {sizeof(t):,} bytes ({n:,} scalars) is more than vgpu "
-                                   "passes to a kernel (4,096 scalars, 32,764 bytes): pass a pointer to it")
+        if n > 1024:
+            self.unsupported(span, f"a struct parameter of {n:,} scalars is more than vgpu passes to a kernel "
+                                   "(1,024): pass a pointer to it")
             return False
         return True
 
