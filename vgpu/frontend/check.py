@@ -23,7 +23,7 @@ from .check_template_use import TemplateUseChecker
 from .consteval import convert, to_bytes, to_int_type
 from .ctypes import (CHAR, ERROR, INT, TYPEDEFS, VOID, CG_TYPES, Array, CType, ErrorType, FuncType, Pointer,
                      StructInfo, StructType, Void, base_type, decay, is_arith, is_complete_object, is_integer,
-                     is_scalar, count_leaves, iter_leaves, qualified, same, sizeof, spell, unqual)
+                     is_scalar, count_leaves, has_union, iter_leaves, qualified, same, sizeof, spell, unqual)
 from .symbols import EnumConst, Func, Sema, TypeName, Var
 from ..diagnostics import Reporter, Span, note_depth
 from ..limits import CONSTANT_BYTES, GLOBAL_BYTES, LOCAL_BYTES, STATIC_SHARED_BYTES, kib
@@ -133,8 +133,6 @@ class Checker(ExprChecker, CallChecker, TemplateChecker, TemplateUseChecker, CGC
 
     def struct_def(self, d: A.StructDef) -> StructType:
         kind = "union" if d.is_union else "struct"
-        if d.is_union:
-            self.unsupported(d.span, "unions are not supported yet")
         name = d.name
         if name is None:
             self.anon += 1
@@ -219,9 +217,6 @@ class Checker(ExprChecker, CallChecker, TemplateChecker, TemplateUseChecker, CGC
         if words[0] in ("struct", "union") and len(words) == 2:
             if words[1].startswith("__vgpu_") and not any(words[1] in sc for sc in self.tags):
                 self.prelude(words[1])
-            if words[0] == "union":
-                self.unsupported(ref.span, "unions are not supported yet")
-                return ERROR
             return StructType(self.tag(words[0], words[1], ref.span))
         if words[0] == "enum":
             return INT
@@ -344,14 +339,18 @@ class Checker(ExprChecker, CallChecker, TemplateChecker, TemplateUseChecker, CGC
         if t.info.name.startswith("cooperative_groups::"):
             self.error(span, f"'{spell(t)}' cannot be a kernel parameter")
             return False
+        if has_union(t):
+            self.unsupported(span, f"a union in a kernel parameter ('{spell(t)}') is not supported: pass a pointer "
+                                   "to it")
+            return False
         if sizeof(t) > 32764:
             self.error(span, f"a struct parameter of {sizeof(t):,} bytes is more than a kernel's 32,764 bytes of "
                              "parameters: pass a pointer to it")
             return False
         n = count_leaves(t)
         if n > 1024:
-            self.unsupported(span, f"a struct parameter of {n:,} scalars is more than vgpu passes to a kernel "
-                                   "(1,024): pass a pointer to it")
+            self.unsupported(span, f"a struct parameter of {n:,} scalars is more than vgpu supports in a kernel "
+                                   "parameter (1,024 scalars): pass a pointer to it")
             return False
         return True
 
@@ -543,6 +542,13 @@ class Checker(ExprChecker, CallChecker, TemplateChecker, TemplateUseChecker, CGC
             self.convertible(t, e, self.value(e), "initialize a variable of")
             return [(offset, t, e)]
         items = list(lst.items)
+        if isinstance(t, StructType) and t.info.is_union:     # C: the first member is initialised
+            if not t.info.fields:
+                return out
+            first = t.info.fields[0].ctype
+            inner = items[0] if len(items) == 1 and isinstance(items[0], A.InitList) and \
+                not is_scalar(first) else lst
+            return self.init_list(first, inner, offset)
         if isinstance(t, Array):
             # the first len(items) elements only: an array may have 2^28 of them
             size = sizeof(t.elem)

@@ -273,9 +273,18 @@ def mem_scalar(t: CType) -> T.Scalar:
     return T.U8 if isinstance(unqual(t), Bool) else scalar_of(t)
 
 
+def union_chunks(t: StructType, offset: int = 0) -> list[tuple[int, CType]]:
+    """A union's leaves: unsigned integers of its alignment (at most 8 bytes) covering its bytes, so
+    that copying, passing and returning a union copy its bytes whichever member was written last."""
+    unit = {1: UCHAR, 2: USHORT, 4: UINT}.get(t.info.align, ULLONG)
+    return [(offset + k, unit) for k in range(0, t.info.size, unit.size)]
+
+
 def iter_leaves(t: CType, offset: int = 0):
     """`leaves`, one at a time (an initialiser of a huge array reads only its first few)."""
-    if isinstance(t, StructType):
+    if isinstance(t, StructType) and t.info.is_union:
+        yield from union_chunks(t, offset)
+    elif isinstance(t, StructType):
         for f in t.info.fields:
             yield from iter_leaves(f.ctype, offset + f.offset)
     elif isinstance(t, Array):
@@ -288,6 +297,8 @@ def iter_leaves(t: CType, offset: int = 0):
 
 def count_leaves(t: CType) -> int:
     """len(leaves(t)), without listing them."""
+    if isinstance(t, StructType) and t.info.is_union:
+        return len(union_chunks(t))
     if isinstance(t, StructType):
         return sum(count_leaves(f.ctype) for f in t.info.fields)
     if isinstance(t, Array):
@@ -296,13 +307,25 @@ def count_leaves(t: CType) -> int:
 
 
 def leaves(t: CType, offset: int = 0) -> list[tuple[int, CType]]:
-    """The scalar sub-objects of `t` (itself if scalar) with their byte offsets, in layout order."""
+    """The scalar sub-objects of `t` (itself if scalar) with their byte offsets, in layout order (a
+    union's: `union_chunks`)."""
+    if isinstance(t, StructType) and t.info.is_union:
+        return union_chunks(t, offset)
     if isinstance(t, StructType):
         return [leaf for f in t.info.fields for leaf in leaves(f.ctype, offset + f.offset)]
     if isinstance(t, Array):
         size = sizeof(t.elem)
         return [leaf for k in range(t.n or 0) for leaf in leaves(t.elem, offset + k * size)]
     return [(offset, t)]
+
+
+def has_union(t: CType) -> bool:
+    """Whether `t` is or holds a union."""
+    if isinstance(t, Array):
+        return has_union(t.elem)
+    if isinstance(t, StructType):
+        return t.info.is_union or any(has_union(f.ctype) for f in t.info.fields)
+    return False
 
 
 def has_array_or_union(t: CType) -> bool:
