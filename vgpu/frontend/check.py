@@ -534,9 +534,10 @@ class Checker(ExprChecker, CallChecker, TemplateChecker, TemplateUseChecker, CGC
         if isinstance(t, ErrorType):
             return out
         if is_scalar(t):
+            if not lst.items:
+                return out                       # C++: `T x = {};` value-initialises (zero)
             if len(lst.items) != 1 or isinstance(lst.items[0], A.InitList):
-                self.error(lst.span, "scalar initializer must be a single expression" if lst.items
-                           else "scalar initializer cannot be empty")
+                self.error(lst.span, "scalar initializer must be a single expression")
                 return out
             e = lst.items[0]
             self.convertible(t, e, self.value(e), "initialize a variable of")
@@ -546,6 +547,9 @@ class Checker(ExprChecker, CallChecker, TemplateChecker, TemplateUseChecker, CGC
             if not t.info.fields:
                 return out
             first = t.info.fields[0].ctype
+            if is_scalar(first) and len(items) > 1:
+                self.error(items[1].span, "excess elements in union initializer")
+                return out
             inner = items[0] if len(items) == 1 and isinstance(items[0], A.InitList) and \
                 not is_scalar(first) else lst
             return self.init_list(first, inner, offset)

@@ -58,6 +58,9 @@ class CallChecker:
             if not isinstance(sym, Func):
                 return ERROR
             return self.call_func(e, sym, checked=True)
+        if isinstance(e.func, A.Ident) and e.func.name in ("surf1Dread", "surf2Dread", "surf3Dread") and \
+                self.lookup(e.func.name) is None:      # surf2Dread(&v, s, x, y): CUDA's pointer form
+            e.func = A.Ident(f"__vgpu_{e.func.name}_to", span=e.func.span)
         if isinstance(e.func, A.Ident):
             tpl = self.lookup(e.func.name) or self.prelude(e.func.name)
             if isinstance(tpl, Template):

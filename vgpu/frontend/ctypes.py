@@ -363,8 +363,11 @@ SYS_TYPES: dict[str, CType] = {"uint": UINT, "ushort": USHORT, "ulong": ULONG, "
                                "u_int": UINT, "u_long": ULONG, "quad_t": LONG, "u_quad_t": ULONG, "int8_t": SCHAR,
                                "int16_t": SHORT, "int32_t": INT, "int64_t": LONG, "u_int8_t": UCHAR,
                                "u_int16_t": USHORT, "u_int32_t": UINT, "u_int64_t": ULONG, "ssize_t": LONG}
+CUDA_EXTENT = StructType(StructInfo("cudaExtent"))      # the runtime's struct cudaExtent
+CUDA_EXTENT.info.lay_out([("width", SIZE_T), ("height", SIZE_T), ("depth", SIZE_T)])
 TYPEDEFS: dict[str, CType] = {**VECTORS, "dim3": DIM3, "size_t": SIZE_T, "ptrdiff_t": PTRDIFF_T, "clock_t": LONG,
-                              "cudaTextureObject_t": ULLONG, **SYS_TYPES}
+                              "cudaTextureObject_t": ULLONG, "cudaSurfaceObject_t": ULLONG,
+                              "cudaExtent": CUDA_EXTENT, **SYS_TYPES}
 # cooperative_groups:: objects: opaque, known by their unqualified names
 GRID_GROUP = StructType(StructInfo("cooperative_groups::grid_group", complete=True))
 THREAD_BLOCK = StructType(StructInfo("cooperative_groups::thread_block", complete=True))

@@ -19,8 +19,10 @@ VECTOR_TYPES = {f"{base}{n}" for base in ("char", "uchar", "short", "ushort", "i
 # <sys/types.h> names every file gets from nvcc's implicit includes (the types: vgpu.frontend.ctypes.SYS_TYPES)
 SYS_TYPE_NAMES = {"uint", "ushort", "ulong", "u_char", "u_short", "u_int", "u_long", "quad_t", "u_quad_t", "int8_t",
                   "int16_t", "int32_t", "int64_t", "u_int8_t", "u_int16_t", "u_int32_t", "u_int64_t", "ssize_t"}
-BUILTIN_TYPES = VECTOR_TYPES | SYS_TYPE_NAMES | {"size_t", "ptrdiff_t", "clock_t", "dim3", "cudaTextureObject_t"}
-TEXTURE_TEMPLATES = {"tex1Dfetch", "tex1D", "tex2D", "tex3D"}        # templates wherever they are named
+BUILTIN_TYPES = VECTOR_TYPES | SYS_TYPE_NAMES | {"size_t", "ptrdiff_t", "clock_t", "dim3", "cudaTextureObject_t",
+                                                 "cudaSurfaceObject_t", "cudaExtent"}
+TEXTURE_TEMPLATES = {"tex1Dfetch", "tex1D", "tex2D", "tex3D", "surf1Dread", "surf2Dread", "surf3Dread",
+                     "surf1Dwrite", "surf2Dwrite", "surf3Dwrite"}       # templates wherever they are named
 CG_TYPES = {"grid_group", "thread_block", "thread_group", "coalesced_group"}   # cooperative_groups::
 # built-in templates (cooperative_groups:: and the functors of cg::reduce)
 BUILTIN_TEMPLATES = {"thread_block_tile", "tiled_partition", "plus", "less", "greater", "bit_and", "bit_or",

@@ -7,6 +7,10 @@
 #include <cuda_runtime.h>
 #include <assert.h>
 #define NULL 0L
+/* enum cudaSurfaceBoundaryMode (surface_types.h) */
+#define cudaBoundaryModeZero 0
+#define cudaBoundaryModeClamp 1
+#define cudaBoundaryModeTrap 2
 #define RAND_MAX 2147483647
 #define EXIT_SUCCESS 0
 #define EXIT_FAILURE 1

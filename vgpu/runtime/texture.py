@@ -71,8 +71,35 @@ def texture(array: DeviceArray, filter: str = "point", address="clamp", normaliz
     return d.address
 
 
+def surface(array: DeviceArray, channels: int = 1) -> int:
+    """Make a surface object over `array` (kept alive with it), for `surf1D/2D/3Dread` and `...write`;
+    return its handle (a `cudaSurfaceObject_t`).  The array's shape is (w), (h, w) or (d, h, w), plus a
+    last axis of `channels` for vector elements (float4: float32 with channels=4); any element type.
+    The kernel addresses x in bytes, y and z in elements, as CUDA's surface functions do."""
+    if not isinstance(array, DeviceArray):
+        raise TypeError(f"vgpu.surface: array must be a vgpu DeviceArray, not {type(array).__name__}")
+    shape = list(array.shape)
+    if channels != 1:
+        if not shape or shape[-1] != channels:
+            raise ValueError(f"vgpu.surface: channels={channels} needs a last axis of {channels}, shape is "
+                             f"{tuple(array.shape)}")
+        shape = shape[:-1]
+    if not 1 <= len(shape) <= 3 or min(shape) < 1:
+        raise ValueError(f"vgpu.surface: a surface has 1 to 3 dimensions of at least one element, not shape "
+                         f"{tuple(array.shape)}")
+    dims = shape[::-1] + [1] * (3 - len(shape))            # w, h, d
+    desc = np.zeros(16, np.uint32)
+    desc[0:2] = np.array([array.address], np.uint64).view(np.uint32)
+    desc[2:5] = dims
+    desc[5] = dims[0]
+    desc[13] = array.dtype.itemsize * channels
+    d = to_device(desc, device=array.device)
+    _LIVE[d.address] = (d, array)
+    return d.address
+
+
 def destroy_texture(handle: int) -> None:
-    """Forget the texture `handle` (its descriptor is freed with it)."""
+    """Forget the texture (or surface) `handle` (its descriptor is freed with it)."""
     if int(handle) not in _LIVE:
         raise ValueError(f"vgpu.destroy_texture: no live texture with handle {handle:#x}")
     del _LIVE[int(handle)]
