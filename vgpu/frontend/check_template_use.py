@@ -1,8 +1,10 @@
 """Kernel templates a file leaves uninstantiated (a mixin of `vgpu.frontend.check.Checker`).
 
 nvcc accepts a file whose kernel template nothing instantiates (it emits nothing for it) and checks
-only what does not depend on the template's parameters.  vgpu does the same: `unused_templates`
-reports the identifiers of such a body that are declared nowhere.  `instantiate_named` makes the
+only what does not depend on the template's parameters (its host pass does; `nvcc -ptx` checks
+nothing in it).  vgpu does the same: `unused_templates` reports the identifiers of such a body that
+are declared nowhere, except the callee of a call whose arguments name a parameter or local (found at
+instantiation by argument-dependent lookup in C++).  `instantiate_named` makes the
 instantiation a caller asks for by its C++ name (`reduce<int, 256, true>`: the form vgpu names
 instances with, blanks optional) as if the file had instantiated it explicitly.
 """
@@ -44,14 +46,16 @@ def split_template_name(name: str) -> tuple[str, list[str]] | None:
     return m.group(1), args
 
 
-def _walk(node, declared: set, idents: list) -> None:
-    """Collect the Ident/TemplateId nodes under `node` and the names declared there."""
+def _walk(node, declared: set, idents: list, calls: list | None = None) -> None:
+    """Collect the Ident/TemplateId nodes under `node`, the names declared there and the calls."""
     if isinstance(node, list):
         for x in node:
-            _walk(x, declared, idents)
+            _walk(x, declared, idents, calls)
         return
     if not isinstance(node, A.Node):
         return
+    if isinstance(node, A.Call) and calls is not None:
+        calls.append(node)
     if isinstance(node, (A.Ident, A.TemplateId)):
         idents.append(node)
     elif isinstance(node, (A.VarDecl, A.Typedef)):
@@ -60,7 +64,7 @@ def _walk(node, declared: set, idents: list) -> None:
         declared.update(name for name, _, _ in node.items)
     for f in dataclasses.fields(node):
         if f.name not in ("span", "ctype"):
-            _walk(getattr(node, f.name), declared, idents)
+            _walk(getattr(node, f.name), declared, idents, calls)
 
 
 class TemplateUseChecker:
@@ -74,10 +78,17 @@ class TemplateUseChecker:
                 continue
             declared = {p.name for p in tpl.params} | {p.name for p in tpl.decl.params if p.name}
             idents: list = []
-            _walk(tpl.decl.body, declared, idents)
+            calls: list = []
+            _walk(tpl.decl.body, declared, idents, calls)
+            deferred = set()        # callees of calls with arguments that may depend on the parameters:
+            for c in calls:         # C++ looks those up at instantiation (argument-dependent lookup)
+                names: list = []
+                _walk(c.args, set(), names)
+                if any(x.name in declared for x in names):
+                    deferred.add(id(c.func))
             for e in idents:
                 name = e.name
-                if name in declared or "::" in name or name in ("true", "false", "nullptr") or \
+                if id(e) in deferred or name in declared or "::" in name or name in ("true", "false", "nullptr") or \
                         name in TABLE or name in NOT_YET or self.lookup(name) is not None or \
                         self.prelude(name) is not None:
                     continue
