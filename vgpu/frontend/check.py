@@ -311,26 +311,26 @@ class Checker(ExprChecker, CallChecker, TemplateChecker, TemplateUseChecker, CGC
         self.pop()
         self.func = None
 
-    def kernel_defaults(self, params: list[Var], defaults: list) -> tuple:
-        """The default arguments of a kernel's parameters as the values a launch passes for them (None:
-        none): constant expressions, as the host compiler evaluates them at the launch."""
-        out = []
+    def kernel_defaults(self, params: list[Var], defaults: list) -> dict:
+        """The default arguments of a kernel's parameters, by parameter name, as the values a launch
+        passes for them: constant expressions, as the host compiler evaluates them at the launch."""
+        out = {}
         for v, x in zip(params, defaults):
             if x is None:
-                out.append(None)
                 continue
             t = self.value(x)
             if isinstance(t, ErrorType) or not self.convertible(v.ctype, x, t, "initialize a parameter of"):
-                out.append(None)
                 continue
             c = self.const_value(x)
-            if c is None:
+            if isinstance(unqual(v.ctype), StructType):
+                self.unsupported(x.span, "a default argument of a struct parameter of a __global__ function is "
+                                         "not supported")
+            elif c is None:
                 self.unsupported(x.span, "a default argument of a __global__ function must be a constant "
                                          "expression in vgpu (the launch passes its value)")
-                out.append(None)
             else:
-                out.append(convert(c, decay(t), v.ctype))
-        return tuple(out)
+                out[v.name] = convert(c, decay(t), v.ctype)
+        return out
 
     def kernel_struct_ok(self, t: StructType, span: Span) -> bool:
         """A struct passed by value to a kernel: its scalar leaves become .param values (no more than
@@ -626,6 +626,15 @@ class Checker(ExprChecker, CallChecker, TemplateChecker, TemplateUseChecker, CGC
         except RecursionError as x:
             note_depth(x, s.span)
             raise
+
+    def s_FunctionDef(self, s: A.FunctionDef) -> None:
+        """A function declared inside a function (`extern __device__ void f(void);`): C++ declares it
+        in the enclosing namespace, here the file."""
+        saved, self.scopes, self.tags = (self.scopes, self.tags), self.scopes[:1], self.tags[:1]
+        try:
+            self.function(s)
+        finally:
+            self.scopes, self.tags = saved
 
     def s_Compound(self, s: A.Compound) -> None:
         self.push()

@@ -23,6 +23,9 @@ class StmtLowering:
             raise
         self.b.span = saved
 
+    def s_FunctionDef(self, s: A.FunctionDef) -> None:
+        """A function prototype inside a function declares it; nothing runs."""
+
     def s_Compound(self, s: A.Compound) -> None:
         for x in s.items:
             self.stmt(x)

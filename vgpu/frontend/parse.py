@@ -396,9 +396,9 @@ class _Builder(CppBuilder, Transformer):
     def compound_stmt(self, children):
         items = []
         for item in _flatten(children[1:-1]):
-            if isinstance(item, ast.FunctionDef):
-                self.reporter.error(item.span, "function declarations inside a function are not supported")
-            else:
+            if isinstance(item, ast.FunctionDef) and item.body is not None:
+                self.reporter.error(item.span, "function definitions inside a function are not allowed")
+            else:                                # a prototype: declares the function at file scope
                 items.append(item)
         return ast.Compound(items, span=self.extent(children))
 

@@ -8,7 +8,7 @@ The handle is the device address of a 64-byte descriptor written to the array's 
 (`tex1Dfetch`, `tex1D`, `tex2D`, `tex3D`) are .vk functions in vgpu/include/__vgpu_intrinsics.vkh that
 read it (its `struct __vgpu_texdesc` is this layout).  The texture has 1, 2 or 3 dimensions: the
 array's shape (w), (h, w) or (d, h, w), plus a last axis of `channels` (2 or 4) for float2/float4 and
-uchar4 texels.  `address` is one mode or one per dimension (x first): 'wrap', 'clamp', 'mirror',
+uchar2/uchar4 texels.  `address` is one mode or one per dimension (x first): 'wrap', 'clamp', 'mirror',
 'border' (wrap and mirror need normalized=True, as in CUDA).  `read_mode='normalized'` reads 8-bit
 texels as float in [0, 1].  The descriptor lives while the handle is registered: `destroy_texture(h)`.
 """
@@ -18,7 +18,7 @@ import numpy as np
 
 from .array import DeviceArray, to_device
 
-_FORMATS = {("f4", 1): 0, ("f4", 2): 1, ("f4", 4): 2, ("u1", 4): 3, ("u1", 1): 4, ("i4", 1): 5}
+_FORMATS = {("f4", 1): 0, ("f4", 2): 1, ("f4", 4): 2, ("u1", 4): 3, ("u1", 1): 4, ("i4", 1): 5, ("u1", 2): 6}
 _ADDRESS = {"wrap": 0, "clamp": 1, "mirror": 2, "border": 3}
 _FILTER = {"point": 0, "linear": 1}
 _LIVE: dict[int, tuple[DeviceArray, DeviceArray]] = {}
@@ -41,7 +41,7 @@ def texture(array: DeviceArray, filter: str = "point", address="clamp", normaliz
     key = (array.dtype.str[1:], channels)
     if key not in _FORMATS:
         raise ValueError(f"vgpu.texture: texels of {array.dtype} x {channels} are not supported (float32 x 1, 2 "
-                         "or 4; uint8 x 1 or 4; int32 x 1)")
+                         "or 4; uint8 x 1, 2 or 4; int32 x 1)")
     if filter not in _FILTER:
         raise ValueError(f"vgpu.texture: filter must be 'point' or 'linear', not {filter!r}")
     if read_mode not in ("element", "normalized"):

@@ -1,0 +1,211 @@
+"""Tier 4, the C++ that real kernels use (issue 18): kernel templates instantiated on demand by name,
+files of templates alone, __launch_bounds__ honoured, surfaces, struct and default kernel arguments at
+the API and the CLI, nvcc's implicit includes.  Every kernel source here also compiles with nvcc."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+
+import vgpu
+from vgpu.cli import main
+from vgpu.diagnostics import CompileError
+from vgpu.sim.occupancy import bounded_registers, registers_per_thread
+
+TEMPLATES = """
+template <typename T, int N>
+__global__ void fill(T *p, T v) { p[threadIdx.x] = v * N; }
+template <unsigned int blockSize, bool twice>
+__global__ void sum(const int *in, int *out)
+{
+    __shared__ int s[blockSize];
+    s[threadIdx.x] = in[threadIdx.x];
+    __syncthreads();
+    for (unsigned int k = blockSize / 2; k > 0; k >>= 1) {
+        if (threadIdx.x < k)
+            s[threadIdx.x] += s[threadIdx.x + k];
+        __syncthreads();
+    }
+    if (threadIdx.x == 0)
+        *out = twice ? 2 * s[0] : s[0];
+}
+"""
+
+SURFACES = """
+__global__ void copy(const float *in, int width, cudaSurfaceObject_t out, cudaSurfaceObject_t bytes,
+                     unsigned int *o, int mode)
+{
+    unsigned int x = blockIdx.x * blockDim.x + threadIdx.x, y = blockIdx.y;
+    if (x < width)
+        surf2Dwrite(in[y * width + x] * 2.0f, out, x * 4, y, cudaBoundaryModeTrap);
+    unsigned char b;
+    surf2Dread(&b, bytes, x, y, cudaBoundaryModeClamp);
+    o[y * blockDim.x * gridDim.x + x] = b + 1000 * surf2Dread<unsigned char>(bytes, x, y, cudaBoundaryModeZero);
+    if (mode == 2)
+        surf2Dwrite(1.0f, out, x * 4, y);
+}
+"""
+
+BOUNDS = """
+__global__ void __launch_bounds__(1024, 2) heavy(float *o)
+{
+    float a[24];
+    for (int i = 0; i < 24; i++)
+        a[i] = o[i * 1024 + threadIdx.x];
+    float s = 0.0f;
+    for (int i = 0; i < 24; i++)
+        for (int j = 0; j < 24; j++)
+            s += a[i] * a[j] * (i - j);
+    o[threadIdx.x] = s;
+}
+__global__ void __launch_bounds__(64) small(int *o) { o[threadIdx.x] = threadIdx.x; }
+"""
+
+IMPLICIT = """
+__global__ void k(unsigned int *o, uint x, ushort y, ulong z, int64_t w)
+{
+    o[0] = UINT_MAX - x;
+    o[1] = o == NULL;
+    o[2] = INT_MAX + y;
+    o[3] = CHAR_BIT * sizeof(z) + sizeof(w);
+#if defined(__linux__) && __cplusplus >= 201703L && CUDART_VERSION >= 13000
+    o[4] = 1;
+#endif
+}
+"""
+
+
+def _compile(tmp_path, src, name="k.cu"):
+    path = tmp_path / name
+    path.write_text(src)
+    return vgpu.compile_file(str(path))
+
+
+@pytest.mark.skipif(shutil.which("nvcc") is None, reason="nvcc is not installed")
+@pytest.mark.parametrize("src", [TEMPLATES, SURFACES, BOUNDS, IMPLICIT], ids=["templates", "surfaces", "bounds",
+                                                                              "implicit"])
+def test_sources_compile_with_nvcc(src, tmp_path):
+    (tmp_path / "k.cu").write_text(src)
+    r = subprocess.run(["nvcc", "-arch=sm_90", "-c", str(tmp_path / "k.cu"), "-o", str(tmp_path / "k.o")],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+
+
+def test_a_file_of_kernel_templates_compiles_and_makes_instances_by_name(tmp_path):
+    mod = _compile(tmp_path, TEMPLATES)
+    assert mod.kernel_names == []
+    out = vgpu.to_device(np.zeros(1, np.int32))
+    x = np.arange(64, dtype=np.int32) * 3 - 50
+    k = mod.get_function("sum<64,true>")                  # blanks optional; named as vgpu spells it
+    assert k.name == "sum<64, true>"
+    k(vgpu.to_device(x), out, grid=1, block=64)
+    assert out.copy_to_host()[0] == 2 * x.sum()
+    f = mod.get_function("fill<unsigned short, 3>")
+    p = vgpu.to_device(np.zeros(8, np.uint16))
+    f(p, 7, grid=1, block=8)
+    assert (p.copy_to_host() == 21).all()
+    k(vgpu.to_device(x), out, grid=1, block=64)           # the first kernel still runs after recompiling
+    assert out.copy_to_host()[0] == 2 * x.sum()
+    assert set(mod.kernel_names) == {"sum<64, true>", "fill<unsigned short, 3>"}
+
+
+def test_instances_by_name_are_diagnosed(tmp_path):
+    mod = _compile(tmp_path, TEMPLATES)
+    with pytest.raises(KeyError, match="kernel templates: fill, sum"):
+        mod.get_function("nope<1>")
+    with pytest.raises(CompileError, match="template argument 'x' in 'sum<x, true>' is not an integer or bool"):
+        mod.get_function("sum<x, true>")
+    with pytest.raises(CompileError, match="too many template arguments in 'fill<int, 1, 2>'"):
+        mod.get_function("fill<int, 1, 2>")
+    with pytest.raises(CompileError, match="couldn't deduce template parameter 'twice'"):
+        mod.get_function("sum<64>")
+
+
+def test_vgpuc_asm_instantiates_and_check_lists_templates(tmp_path, capsys):
+    (tmp_path / "k.cu").write_text(TEMPLATES)
+    assert main(["asm", str(tmp_path / "k.cu"), "--kernel", "sum<32,false>", "--kernel", "fill<float, 2>"]) == 0
+    text = capsys.readouterr().out
+    assert ".entry sum<32, false>(" in text and ".entry fill<float, 2>(" in text
+    assert main(["check", str(tmp_path / "k.cu")]) == 0
+    assert "0 kernels, kernel templates fill, sum" in capsys.readouterr().out
+
+
+def test_launch_bounds_cap_registers_and_block_size(tmp_path):
+    assert bounded_registers(1024, 2) == 32 and bounded_registers(256) == 255 and bounded_registers(128, 8) == 64
+    mod = _compile(tmp_path, BOUNDS)
+    heavy = mod.get_function("heavy")
+    assert registers_per_thread(heavy.code.regs) <= 32
+    o = np.arange(24 * 1024, dtype=np.float32) % 5
+    a = o.reshape(24, 1024)
+    want = sum(a[i] * a[j] * (i - j) for i in range(24) for j in range(24))
+    d = vgpu.to_device(o)
+    heavy(d, grid=1, block=32)
+    assert np.allclose(d.copy_to_host()[:32], want[:32])
+    small = mod.get_function("small")
+    with pytest.raises(vgpu.DeviceError, match=r"__launch_bounds__\(64\) \(at most 64 threads per block\)"):
+        small(vgpu.to_device(np.zeros(128, np.int32)), grid=1, block=128)
+
+
+def test_surfaces_write_read_and_boundary_modes(tmp_path):
+    mod = _compile(tmp_path, SURFACES)
+    k = mod.get_function("copy")
+    w, h = 8, 3
+    a = np.arange(w * h, dtype=np.float32).reshape(h, w)
+    out = vgpu.to_device(np.zeros((h, w), np.float32))
+    by = (np.arange(w * h) * 7 % 256).astype(np.uint8).reshape(h, w)
+    o = vgpu.to_device(np.zeros(2 * w * h, np.uint32))
+    k(vgpu.to_device(a), w, vgpu.surface(out), vgpu.surface(vgpu.to_device(by)), o, 0, grid=(2, h), block=w)
+    assert (out.copy_to_host() == 2 * a).all()
+    got = o.copy_to_host().reshape(h, 2 * w).astype(np.int64)
+    clamped = by[:, np.minimum(np.arange(2 * w), w - 1)].astype(np.int64)
+    zero = np.concatenate([by, np.zeros_like(by)], axis=1).astype(np.int64)
+    assert (got == clamped + 1000 * zero).all()
+    with pytest.raises(vgpu.DeviceError, match="trap"):        # cudaBoundaryModeTrap, the default
+        k(vgpu.to_device(a), w, vgpu.surface(out), vgpu.surface(vgpu.to_device(by)), o, 2, grid=(2, h), block=w)
+
+
+def test_struct_argument_layout_and_mistakes(tmp_path):
+    mod = _compile(tmp_path, "struct S { char c; double d; int n[2]; };\n"
+                             "__global__ void k(int a, S s, short b, float *o)\n"
+                             "{ o[0] = a + s.c + s.d + s.n[0] * 10 + s.n[1] * 100 + b; }\n")
+    k = mod.get_function("k")
+    assert k.param_names == ["a", "s", "b", "o"]
+    assert [(p.name, p.offset) for p in k.code.params] == [("a", 0), ("s.c", 8), ("s.d", 16), ("s.n.0", 24),
+                                                           ("s.n.1", 28), ("b", 32), ("o", 40)]
+    o = vgpu.to_device(np.zeros(1, np.float32))
+    k(1, (2, 0.5, [3, 4]), 5, o, grid=1, block=1)
+    assert o.copy_to_host()[0] == 1 + 2 + 0.5 + 30 + 400 + 5
+    rec = np.array((2, 0.5, [3, 4]), dtype=[("c", "i1"), ("d", "f8"), ("n", "i4", 2)])[()]
+    k(1, rec, 5, o, grid=1, block=1)                      # a numpy structured scalar works too
+    assert o.copy_to_host()[0] == 1 + 2 + 0.5 + 30 + 400 + 5
+    with pytest.raises(TypeError, match="parameter 's' is a struct of 4 scalar"):
+        k(1, (2, 0.5), 5, o, grid=1, block=1)
+
+
+def test_vgpuc_run_takes_struct_default_and_texture_arguments(tmp_path, capsys):
+    src = ("__global__ void k(float2 v, cudaTextureObject_t t, float *o, float s = 2.0f)\n"
+           "{ o[threadIdx.x] = (v.x + v.y + tex1Dfetch<float>(t, threadIdx.x)) * s; }\n")
+    (tmp_path / "k.cu").write_text(src)
+    np.save(tmp_path / "o.npy", np.zeros(4, np.float32))
+    np.save(tmp_path / "t.npy", np.arange(4, dtype=np.float32) * 10)
+    assert main(["run", str(tmp_path / "k.cu"), "v=1,2", f"t=texture:@{tmp_path}/t.npy:filter=point",
+                 f"o=@{tmp_path}/o.npy", "--grid", "1", "--block", "4", "--print", "o"]) == 0
+    assert "o = [ 6. 26. 46. 66.]" in capsys.readouterr().out
+    assert main(["run", str(tmp_path / "k.cu"), "v=1", f"t=texture:@{tmp_path}/t.npy",
+                 f"o=@{tmp_path}/o.npy", "--grid", "1", "--block", "4"]) == 2
+    assert "is a struct of 2 scalars (v.x, v.y): give v=V1,V2,..." in capsys.readouterr().err
+    assert main(["run", str(tmp_path / "k.cu"), "v=1,2", f"t=texture:@{tmp_path}/t.npy:wrap=1",
+                 f"o=@{tmp_path}/o.npy", "--grid", "1", "--block", "4"]) == 2
+    assert "options are filter=, address=, normalized=, channels=, read_mode=" in capsys.readouterr().err
+
+
+def test_implicit_includes_are_nvccs(tmp_path):
+    mod = _compile(tmp_path, IMPLICIT)
+    o = vgpu.to_device(np.zeros(5, np.uint32))
+    mod.get_function("k")(o, 5, 3, 9, -1, grid=1, block=1)
+    assert list(o.copy_to_host()) == [2**32 - 1 - 5, 0, 2**31 - 1 + 3, 64 + 8, 1]
+    with pytest.raises(CompileError, match="unknown type name 'uint8_t'"):   # <stdint.h> is not implicit
+        vgpu.compile("__global__ void k(uint8_t *p) { }")
+    vgpu.compile("#include <cuda.h>\n__global__ void k(uint8_t *p, CUtexObject t, CUsurfObject s) { }")
