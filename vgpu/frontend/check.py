@@ -17,13 +17,14 @@ from .check_call import CallChecker
 from .check_expr import ExprChecker
 from .check_cg import CGChecker
 from .check_cpp import CppChecker, OverloadChecker
+from .check_kernel import KernelParamChecker
 from .check_prelude import PreludeChecker
 from .check_template import Template, TemplateChecker
 from .check_template_use import TemplateUseChecker
 from .consteval import convert, to_bytes, to_int_type
 from .ctypes import (CHAR, ERROR, INT, TYPEDEFS, VOID, CG_TYPES, Array, CType, ErrorType, FuncType, Pointer,
                      StructInfo, StructType, Void, base_type, decay, is_arith, is_complete_object, is_integer,
-                     is_scalar, count_leaves, has_union, iter_leaves, qualified, same, sizeof, spell, unqual)
+                     is_scalar, count_leaves, iter_leaves, qualified, same, sizeof, spell, unqual)
 from .symbols import EnumConst, Func, Sema, TypeName, Var
 from ..diagnostics import Reporter, Span, note_depth
 from ..limits import CONSTANT_BYTES, GLOBAL_BYTES, LOCAL_BYTES, STATIC_SHARED_BYTES, kib
@@ -33,7 +34,7 @@ _SPACES = {"__shared__": "shared", "__constant__": "const", "__device__": "globa
 
 
 class Checker(ExprChecker, CallChecker, TemplateChecker, TemplateUseChecker, CGChecker, PreludeChecker, CppChecker,
-              OverloadChecker):
+              OverloadChecker, KernelParamChecker):
     """Walks the translation unit: scopes, declarations, types, functions, variables and their
     initialisers, statements.  Expressions and calls are checked by the mixins."""
 
@@ -311,49 +312,6 @@ class Checker(ExprChecker, CallChecker, TemplateChecker, TemplateUseChecker, CGC
         self.pop()
         self.func = None
 
-    def kernel_defaults(self, params: list[Var], defaults: list) -> dict:
-        """The default arguments of a kernel's parameters, by parameter name, as the values a launch
-        passes for them: constant expressions, as the host compiler evaluates them at the launch."""
-        out = {}
-        for v, x in zip(params, defaults):
-            if x is None:
-                continue
-            t = self.value(x)
-            if isinstance(t, ErrorType) or not self.convertible(v.ctype, x, t, "initialize a parameter of"):
-                continue
-            c = self.const_value(x)
-            if isinstance(unqual(v.ctype), StructType):
-                self.unsupported(x.span, "a default argument of a struct parameter of a __global__ function is "
-                                         "not supported")
-            elif c is None:
-                self.unsupported(x.span, "a default argument of a __global__ function must be a constant "
-                                         "expression in vgpu (the launch passes its value)")
-            else:
-                out[v.name] = convert(c, decay(t), v.ctype)
-        return out
-
-    def kernel_struct_ok(self, t: StructType, span: Span) -> bool:
-        """A struct passed by value to a kernel: its scalar leaves become .param values (no more than
-        CUDA's 32,764 bytes of parameters, and in vgpu at most 1,024 scalars: each is one value the
-        compiler carries)."""
-        if t.info.name.startswith("cooperative_groups::"):
-            self.error(span, f"'{spell(t)}' cannot be a kernel parameter")
-            return False
-        if has_union(t):
-            self.unsupported(span, f"a union in a kernel parameter ('{spell(t)}') is not supported: pass a pointer "
-                                   "to it")
-            return False
-        if sizeof(t) > 32764:
-            self.error(span, f"a struct parameter of {sizeof(t):,} bytes is more than a kernel's 32,764 bytes of "
-                             "parameters: pass a pointer to it")
-            return False
-        n = count_leaves(t)
-        if n > 1024:
-            self.unsupported(span, f"a struct parameter of {n:,} scalars is more than vgpu supports in a kernel "
-                                   "parameter (1,024 scalars): pass a pointer to it")
-            return False
-        return True
-
     def params(self, d: A.FunctionDef, kind: str) -> list[Var]:
         out = []
         ps = d.params
@@ -544,15 +502,7 @@ class Checker(ExprChecker, CallChecker, TemplateChecker, TemplateUseChecker, CGC
             return [(offset, t, e)]
         items = list(lst.items)
         if isinstance(t, StructType) and t.info.is_union:     # C: the first member is initialised
-            if not t.info.fields:
-                return out
-            first = t.info.fields[0].ctype
-            if is_scalar(first) and len(items) > 1:
-                self.error(items[1].span, "excess elements in union initializer")
-                return out
-            inner = items[0] if len(items) == 1 and isinstance(items[0], A.InitList) and \
-                not is_scalar(first) else lst
-            return self.init_list(first, inner, offset)
+            return self.union_init(t, lst, offset)
         if isinstance(t, Array):
             # the first len(items) elements only: an array may have 2^28 of them
             size = sizeof(t.elem)
@@ -626,15 +576,6 @@ class Checker(ExprChecker, CallChecker, TemplateChecker, TemplateUseChecker, CGC
         except RecursionError as x:
             note_depth(x, s.span)
             raise
-
-    def s_FunctionDef(self, s: A.FunctionDef) -> None:
-        """A function declared inside a function (`extern __device__ void f(void);`): C++ declares it
-        in the enclosing namespace, here the file."""
-        saved, self.scopes, self.tags = (self.scopes, self.tags), self.scopes[:1], self.tags[:1]
-        try:
-            self.function(s)
-        finally:
-            self.scopes, self.tags = saved
 
     def s_Compound(self, s: A.Compound) -> None:
         self.push()

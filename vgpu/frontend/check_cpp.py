@@ -6,13 +6,34 @@ import copy
 
 from . import ast as A
 from .ctypes import (DOUBLE, FLOAT, Bool, CType, ErrorType, FuncType, Pointer, StructInfo, Void, decay, is_arith,
-                     promote, same, spell, unqual)
+                     is_scalar, promote, same, spell, unqual)
 from .symbols import Func, Var
 
 
 class CppChecker:
     """Needs the Checker's `error`, `unsupported`, `resolve`, `function`, `expr`, `declare`, `convertible`,
     `is_lvalue`, `root_ident`, `const_int`, `scopes`, `sema`, `func`."""
+
+    def s_FunctionDef(self, s: A.FunctionDef) -> None:
+        """A function declared inside a function (`extern __device__ void f(void);`): C++ declares it
+        in the enclosing namespace, here the file."""
+        saved, self.scopes, self.tags = (self.scopes, self.tags), self.scopes[:1], self.tags[:1]
+        try:
+            self.function(s)
+        finally:
+            self.scopes, self.tags = saved
+
+    def union_init(self, t: CType, lst: A.InitList, offset: int) -> list:
+        """The leaves `union U u = {...}` sets: C initialises the first member."""
+        items = list(lst.items)
+        if not t.info.fields:
+            return []
+        first = t.info.fields[0].ctype
+        if is_scalar(first) and len(items) > 1:
+            self.error(items[1].span, "excess elements in union initializer")
+            return []
+        inner = items[0] if len(items) == 1 and isinstance(items[0], A.InitList) and not is_scalar(first) else lst
+        return self.init_list(first, inner, offset)
 
     def conversion_operators(self, d: A.StructDef, info: StructInfo) -> None:
         """`operator T *() {...}` members: device functions named 'S::operator T *' that do not use the
