@@ -7,7 +7,7 @@ from lark import Token
 
 from . import ast
 from .parse_records import _TemplateName, _TypeSpec, _Word, _canonical, _decode_escapes
-from .tokens import TYPE_WORD_ORDER
+from .tokens import PARSE_FILTER, TYPE_WORD_ORDER
 
 
 class CppBuilder:
@@ -20,6 +20,8 @@ class CppBuilder:
         name = self.qualify(str(children[1]))
         if name == "std" or name.startswith("std::"):
             return []                          # nothing of std is used by device code that vgpu names
+        if all(part in PARSE_FILTER.namespaces for part in name.split("::")):
+            return []                          # a namespace block of this file: its names are at file scope
         self.using_cg = True
         if name != "cooperative_groups" and self.aliases.get(name) != "cooperative_groups":
             self.reporter.error(self.tspan(children[1]), f"unknown namespace '{name}' (vgpu knows "
