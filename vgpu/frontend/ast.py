@@ -202,6 +202,7 @@ class StructDef(Node):
     fields: list[VarDecl]
     is_union: bool = False
     conversions: list = field(default_factory=list)   # FunctionDef: `operator T *() {...}` (no `this` use)
+    methods: list = field(default_factory=list)       # FunctionDef: member functions (`const` in qualifiers)
     targs: "list | None" = None              # `template <> struct S<double> {...}`: a specialisation
 
 

@@ -18,6 +18,7 @@ from .check_expr import ExprChecker
 from .check_cg import CGChecker
 from .check_cpp import CppChecker, OverloadChecker
 from .check_kernel import KernelParamChecker
+from .check_method import MethodChecker
 from .check_prelude import PreludeChecker
 from .check_template import Template, TemplateChecker
 from .check_template_use import TemplateUseChecker
@@ -34,7 +35,7 @@ _SPACES = {"__shared__": "shared", "__constant__": "const", "__device__": "globa
 
 
 class Checker(ExprChecker, CallChecker, TemplateChecker, TemplateUseChecker, CGChecker, PreludeChecker, CppChecker,
-              OverloadChecker, KernelParamChecker):
+              OverloadChecker, KernelParamChecker, MethodChecker):
     """Walks the translation unit: scopes, declarations, types, functions, variables and their
     initialisers, statements.  Expressions and calls are checked by the mixins."""
 
@@ -154,6 +155,7 @@ class Checker(ExprChecker, CallChecker, TemplateChecker, TemplateUseChecker, CGC
         self.sema.types[d] = t
         if d.conversions:
             self.conversion_operators(d, info)
+        self.methods(d, info, t)
         return t
 
     def enum_def(self, d: A.EnumDef) -> None:

@@ -140,6 +140,9 @@ class CallChecker:
     def member_call(self, e: A.Call) -> CType:
         m = e.func
         bt = self.expr(m.base)
+        st = unqual(bt.to if m.arrow and isinstance(bt, Pointer) else bt)
+        if isinstance(st, StructType) and m.name in (getattr(st.info, "methods", None) or {}):
+            return self.method_call(e, st, bt)
         if tile_size(bt) is not None and not m.arrow:
             return self.tile_member_call(e, tile_size(bt))
         if unqual(bt) in (THREAD_GROUP, COALESCED_GROUP) and not m.arrow:

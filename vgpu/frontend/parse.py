@@ -301,14 +301,17 @@ class _Builder(CppBuilder, Transformer):
         kw, tag, *members = children
         span = self.extent(children)
         name = str(tag) if tag is not None else f"(anonymous {kw.text} at {span})"
-        nested, fields, convs = [], [], []
+        nested, fields, convs, methods = [], [], [], []
         for defs, decls in members:
             if defs == "conversion":
                 convs.append(decls)
                 continue
+            if defs == "method":
+                methods.append(decls)
+                continue
             nested += defs
             fields += decls
-        struct_def = ast.StructDef(name, fields, kw.text == "union", convs, span=span)
+        struct_def = ast.StructDef(name, fields, kw.text == "union", convs, methods, span=span)
         return _TypeSpec(f"{kw.text} {name}", span, nested + [struct_def])
 
     def struct_ref(self, children):
@@ -322,10 +325,18 @@ class _Builder(CppBuilder, Transformer):
         return specs.defs, fields
 
     def member_function(self, children):
+        """`__device__ T f(params) [const] {...}` inside a struct: a method (vgpu.frontend.check_method)."""
         decl = next(c for c in children if isinstance(c, _Declarator))
-        self.reporter.error(decl.name_span, f"not supported: member functions of structs ('{decl.name}'); write it "
-                                            "as a __device__ function that takes the struct (or a pointer to it)")
-        return [], []
+        words = [c for c in children if isinstance(c, _Word)]
+        tspecs = next(c for c in children if isinstance(c, _Specs))
+        body = children[-1] if isinstance(children[-1], ast.Compound) else None
+        specs = _Specs(tspecs.base, tspecs.quals, frozenset(w.text for w in words if w.kind == "storage"),
+                       tspecs.launch_bounds, tspecs.defs, tspecs.span, tspecs.targs)
+        fn = self._function(specs, decl, body, self.extent(children))
+        after = [c for c in children[children.index(decl) + 1:] if isinstance(c, _Word) and c.kind == "qual"]
+        if any(w.text == "const" for w in after):
+            fn.qualifiers = fn.qualifiers | {"const"}
+        return "method", fn
 
     def enum_def(self, children):
         _, tag, *items = children

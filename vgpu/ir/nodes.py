@@ -166,6 +166,8 @@ class Module:
     functions: dict[str, Function] = field(default_factory=dict)
     globals: dict[str, GlobalVar] = field(default_factory=dict)
     filename: str = "<string>"
+    instances: dict = field(default_factory=dict)    # kernel template instance asked for -> its kernel name
+    templates: list = field(default_factory=list)    # names of the source's kernel templates
 
     @property
     def kernels(self) -> list[Function]:
