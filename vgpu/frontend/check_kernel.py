@@ -28,7 +28,7 @@ class KernelParamChecker:
                                          "not supported")
             elif c is None:
                 self.unsupported(x.span, "a default argument of a __global__ function must be a constant "
-                                         "expression in vgpu (the launch passes its value)")
+                                         "expression in vgpu (the launch passes its value): not supported")
             else:
                 out[v.name] = convert(c, decay(t), v.ctype)
         return out

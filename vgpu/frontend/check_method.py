@@ -65,9 +65,8 @@ class MethodChecker:
         self.scopes[-1]["__vgpu_this"] = TypeName("__vgpu_this", t)
         defs = []
         for m in d.methods:
-            if "__device__" not in m.qualifiers:
-                self.error(m.name_span or m.span, f"member function '{m.name}' must be __device__ to be called "
-                                                  "in device code")
+            if "__device__" not in m.qualifiers:     # a host member function: fine until device code calls it
+                info.methods[m.name] = (None, m.name_span or m.span)
                 continue
             fn = copy.deepcopy(m)
             fn.name = f"{short}::{m.name}"
@@ -85,7 +84,7 @@ class MethodChecker:
             defs.append(fn)
         for name in kinds:                       # declared: the bodies may call each other
             f = self.scopes[0].get(f"{short}::{name}")
-            if isinstance(f, Func):
+            if isinstance(f, Func) and name not in info.methods:
                 info.methods[name] = (f, kinds[name])
         for fn in defs:
             if fn.body is not None:
@@ -95,6 +94,10 @@ class MethodChecker:
         """`obj.f(args)` / `p->f(args)` of a member function: the call `S::f(&obj, args)`."""
         m = e.func
         fn, static = t.info.methods[m.name]
+        if fn is None:
+            self.error(m.span, f"member function '{m.name}' is a host function (declared at line {static.line}): "
+                               "device code cannot call it")
+            return ERROR
         if static:
             obj = []
         elif m.arrow:
