@@ -84,10 +84,9 @@ def _compile(tmp_path, src, name="k.cu"):
 
 
 @pytest.mark.skipif(shutil.which("nvcc") is None, reason="nvcc is not installed")
-@pytest.mark.parametrize("src", [TEMPLATES, SURFACES, BOUNDS, IMPLICIT], ids=["templates", "surfaces", "bounds",
-                                                                              "implicit"])
-def test_sources_compile_with_nvcc(src, tmp_path):
-    (tmp_path / "k.cu").write_text(src)
+@pytest.mark.parametrize("name", ["TEMPLATES", "SURFACES", "BOUNDS", "IMPLICIT", "LAYERED"])
+def test_sources_compile_with_nvcc(name, tmp_path):
+    (tmp_path / "k.cu").write_text(globals()[name])
     r = subprocess.run(["nvcc", "-arch=sm_90", "-c", str(tmp_path / "k.cu"), "-o", str(tmp_path / "k.o")],
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
@@ -209,3 +208,29 @@ def test_implicit_includes_are_nvccs(tmp_path):
     with pytest.raises(CompileError, match="unknown type name 'uint8_t'"):   # <stdint.h> is not implicit
         vgpu.compile("__global__ void k(uint8_t *p) { }")
     vgpu.compile("#include <cuda.h>\n__global__ void k(uint8_t *p, CUtexObject t, CUsurfObject s) { }")
+
+
+LAYERED = """
+__global__ void k(float *out, int width, int height, int layer, cudaTextureObject_t tex, cudaSurfaceObject_t surf)
+{
+    unsigned int x = blockIdx.x * blockDim.x + threadIdx.x;
+    unsigned int y = blockIdx.y * blockDim.y + threadIdx.y;
+    float u = (x + 0.5f) / (float)width, v = (y + 0.5f) / (float)height;
+    float r = tex2DLayered<float>(tex, u, v, layer) + tex1DLayered<float>(tex, u, 0) * 0.0f;
+    out[y * width + x] = r;
+    surf2DLayeredwrite(r * 2.0f, surf, x * 4, y, layer < 0 ? 0 : layer > 2 ? 2 : layer);
+}
+"""
+
+
+def test_layered_textures_and_surfaces(tmp_path):
+    layers, h, w = 3, 4, 5
+    a = np.arange(layers * h * w, dtype=np.float32).reshape(layers, h, w)
+    mod = _compile(tmp_path, LAYERED)
+    tex = vgpu.texture(vgpu.to_device(a), filter="linear", normalized=True)
+    s = vgpu.to_device(np.zeros((layers, h, w), np.float32))
+    for layer, want in ((0, a[0]), (1, a[1]), (2, a[2]), (7, a[2]), (-1, a[0])):    # the layer index is clamped
+        o = vgpu.to_device(np.zeros(h * w, np.float32))
+        mod.get_function("k")(o, w, h, layer, tex, vgpu.surface(s), grid=1, block=(w, h))
+        assert (o.copy_to_host().reshape(h, w) == want).all()
+    assert (s.copy_to_host() == 2 * a).all()

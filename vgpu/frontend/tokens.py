@@ -21,8 +21,9 @@ SYS_TYPE_NAMES = {"uint", "ushort", "ulong", "u_char", "u_short", "u_int", "u_lo
                   "int16_t", "int32_t", "int64_t", "u_int8_t", "u_int16_t", "u_int32_t", "u_int64_t", "ssize_t"}
 BUILTIN_TYPES = VECTOR_TYPES | SYS_TYPE_NAMES | {"size_t", "ptrdiff_t", "clock_t", "dim3", "cudaTextureObject_t",
                                                  "cudaSurfaceObject_t", "cudaExtent"}
-TEXTURE_TEMPLATES = {"tex1Dfetch", "tex1D", "tex2D", "tex3D", "surf1Dread", "surf2Dread", "surf3Dread",
-                     "surf1Dwrite", "surf2Dwrite", "surf3Dwrite"}       # templates wherever they are named
+TEXTURE_TEMPLATES = {"tex1Dfetch", "tex1D", "tex2D", "tex3D", "tex1DLayered", "tex2DLayered", "surf1Dread",
+                     "surf2Dread", "surf3Dread", "surf1Dwrite", "surf2Dwrite", "surf3Dwrite", "surf1DLayeredread",
+                     "surf2DLayeredread", "surf1DLayeredwrite", "surf2DLayeredwrite"}       # templates wherever they are named
 CG_TYPES = {"grid_group", "thread_block", "thread_group", "coalesced_group"}   # cooperative_groups::
 # built-in templates (cooperative_groups:: and the functors of cg::reduce)
 BUILTIN_TEMPLATES = {"thread_block_tile", "tiled_partition", "plus", "less", "greater", "bit_and", "bit_or",
@@ -42,12 +43,10 @@ UNSUPPORTED = {
 _WMMA = "WMMA (nvcuda::wmma tensor-core fragments) is not supported"
 _LIBCUXX = "libcu++'s cuda::pipeline, cuda::memcpy_async, cuda::barrier and cuda::aligned_size_t are not supported"
 _GRAPHS = "CUDA graph conditional nodes (cudaGraphConditionalHandle, cudaGraphSetConditional) are not supported"
-_LAYERED = "layered and cubemap textures and surfaces are not supported"
+_CUBEMAP = "cubemap textures and surfaces are not supported"
 LIBRARY_NAMES = {"cudaGraphConditionalHandle": _GRAPHS, "cudaGraphSetConditional": _GRAPHS,
-                 "tex1DLayered": _LAYERED, "tex2DLayered": _LAYERED, "texCubemap": _LAYERED,
-                 "texCubemapLayered": _LAYERED, "surf1DLayeredwrite": _LAYERED, "surf2DLayeredwrite": _LAYERED,
-                 "surf1DLayeredread": _LAYERED, "surf2DLayeredread": _LAYERED, "surfCubemapwrite": _LAYERED,
-                 "surfCubemapread": _LAYERED}
+                 "texCubemap": _CUBEMAP, "texCubemapLayered": _CUBEMAP, "surfCubemapwrite": _CUBEMAP,
+                 "surfCubemapread": _CUBEMAP, "texCubemapLod": _CUBEMAP}
 LIBRARY_PREFIXES = (("nvcuda::wmma::", _WMMA), ("wmma::", _WMMA), ("cuda::", _LIBCUXX),
                     ("cg::block_tile_memory", "cooperative_groups::block_tile_memory (tiles larger than a warp) is "
                                               "not supported"),
