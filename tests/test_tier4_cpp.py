@@ -84,7 +84,7 @@ def _compile(tmp_path, src, name="k.cu"):
 
 
 @pytest.mark.skipif(shutil.which("nvcc") is None, reason="nvcc is not installed")
-@pytest.mark.parametrize("name", ["TEMPLATES", "SURFACES", "BOUNDS", "IMPLICIT", "LAYERED"])
+@pytest.mark.parametrize("name", ["TEMPLATES", "SURFACES", "BOUNDS", "IMPLICIT", "LAYERED", "ALIGNED"])
 def test_sources_compile_with_nvcc(name, tmp_path):
     (tmp_path / "k.cu").write_text(globals()[name])
     r = subprocess.run(["nvcc", "-arch=sm_90", "-c", str(tmp_path / "k.cu"), "-o", str(tmp_path / "k.o")],
@@ -234,3 +234,43 @@ def test_layered_textures_and_surfaces(tmp_path):
         mod.get_function("k")(o, w, h, layer, tex, vgpu.surface(s), grid=1, block=(w, h))
         assert (o.copy_to_host().reshape(h, w) == want).all()
     assert (s.copy_to_host() == 2 * a).all()
+
+
+ALIGNED = """__device__ alignas(32) float gbuf[8];
+__global__ void k(const float *in, float *out, unsigned long *addr) {
+    __shared__ char pad;
+    __shared__ alignas(alignof(float4)) float As[4][4];
+    __shared__ alignas(16) float Bs[16];
+    alignas(16) float loc[4];
+    int t = threadIdx.x;
+    As[t / 4][t % 4] = in[t];
+    Bs[t] = in[t] * 2.0f;
+    loc[t % 4] = t;
+    pad = 1;
+    __syncthreads();
+    if (t < 4) {
+        float4 v = reinterpret_cast<float4 *>(&As[0][0])[t];
+        float4 w = reinterpret_cast<float4 *>(Bs)[t];
+        out[t] = v.x + v.y + v.z + v.w + w.x + loc[t % 4] * 0 + pad;
+    }
+    addr[0] = (unsigned long)&As[0][0] % 16; addr[1] = (unsigned long)Bs % 16; addr[2] = (unsigned long)gbuf % 32;
+    addr[3] = alignof(float4) + alignof(double) * 100 + alignof(char) * 1000;
+}
+"""
+
+
+def test_alignas_and_alignof(tmp_path):
+    mod = _compile(tmp_path, ALIGNED)
+    syms = mod.program.symbols
+    assert (syms["As"].align, syms["Bs"].align, syms["gbuf"].align, syms["pad"].align) == (16, 16, 32, 1)
+    assert mod.program.kernels["k"].locals["__local_loc"].align == 16
+    x = np.arange(16, dtype=np.float32)
+    o = vgpu.to_device(np.zeros(4, np.float32))
+    a = vgpu.to_device(np.zeros(4, np.uint64))
+    mod.get_function("k")(vgpu.to_device(x), o, a, grid=1, block=16)
+    assert (o.copy_to_host() == x.reshape(4, 4).sum(1) + 2 * x[::4] + 1).all()
+    assert list(a.copy_to_host()) == [0, 0, 0, 16 + 8 * 100 + 1000]
+    with pytest.raises(CompileError, match="requested alignment 3 is not a positive power of 2"):
+        vgpu.compile("__global__ void k(float *o) { alignas(3) float x = 1; o[0] = x; }")
+    with pytest.raises(CompileError, match="requested alignment 4 is less than the type's alignment 8"):
+        vgpu.compile("__global__ void k(double *o) { alignas(4) double x = 1; o[0] = x; }")

@@ -412,6 +412,8 @@ class Checker(ExprChecker, CallChecker, TemplateChecker, TemplateUseChecker, CGC
         if "extern" in st and space != "shared":
             self.unsupported(span, "extern variables are not supported yet (except extern __shared__)")
         v = Var(d.name, t, span, space, self.func)
+        if d.align is not None:
+            v.align = self.alignas(d.align, t)
         self.sema.vars[d] = v
         dynamic = space == "shared" and "extern" in st
         if dynamic:

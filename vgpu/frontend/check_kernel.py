@@ -1,10 +1,11 @@
 """Kernel parameters beyond scalars and pointers (a mixin of `vgpu.frontend.check.Checker`): structs
 passed by value (their leaves become .param values, as C lays the struct out) and default arguments
-(constants a launch passes for arguments left out)."""
+(constants a launch passes for arguments left out); and `alignas` of variables."""
 from __future__ import annotations
 
 from .consteval import convert
-from .ctypes import ErrorType, StructType, count_leaves, decay, has_union, sizeof, spell, unqual
+from . import ast as A
+from .ctypes import ErrorType, StructType, alignof, count_leaves, decay, has_union, sizeof, spell, unqual
 from .symbols import Var
 from ..diagnostics import Span
 
@@ -54,3 +55,21 @@ class KernelParamChecker:
                                    "parameter (1,024 scalars): pass a pointer to it")
             return False
         return True
+
+    def alignas(self, a, t) -> int:
+        """The alignment `alignas(N)` or `alignas(type)` asks of a variable of type `t` (0 when wrong:
+        reported)."""
+        if isinstance(a, A.TypeRef):
+            at = self.resolve(a)
+            return 0 if isinstance(at, ErrorType) else alignof(at)
+        self.expr(a)
+        n = self.const_int(a, "alignas argument")
+        if n is None:
+            return 0
+        if n <= 0 or n & (n - 1) or n > 1 << 12:
+            self.error(a.span, f"requested alignment {n} is not a positive power of 2 (at most 4096)")
+            return 0
+        if not isinstance(t, ErrorType) and n < alignof(t):
+            self.error(a.span, f"requested alignment {n} is less than the type's alignment {alignof(t)}")
+            return 0
+        return n

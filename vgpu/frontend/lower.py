@@ -129,16 +129,16 @@ class FunctionLowering(CGLowering, StmtLowering):
             return Mem(self.b.emit("addr", T.U64, sym=v.symbol), v.ctype)
         if in_memory(v):
             if v not in self.slots:
-                self.slots[v] = self.local_slot(v.name, v.ctype)
+                self.slots[v] = self.local_slot(v.name, v.ctype, v.align)
             return Mem(self.slots[v], v.ctype)
         if isinstance(unqual(v.ctype), StructType):
             return Reg([(v, k) for k in range(len(leaves(v.ctype)))], v.ctype)
         return Reg([v], v.ctype)
 
-    def local_slot(self, name: str, t: CType) -> ir.Instr:
+    def local_slot(self, name: str, t: CType, align: int = 0) -> ir.Instr:
         """A per-thread local-memory slot, allocated in the entry block."""
         entry = self.b.fn.entry
-        ins = ir.Instr("local", T.U64, [], {"size": max(1, sizeof(t)), "align": alignof(t), "name": name},
+        ins = ir.Instr("local", T.U64, [], {"size": max(1, sizeof(t)), "align": max(alignof(t), align), "name": name},
                        self.b.span, entry)
         entry.instrs.insert(self.nlocals, ins)
         self.nlocals += 1
@@ -673,7 +673,7 @@ class ModuleLowering:
             shape.append(t.n or 0)
             t = t.elem
         elem = None if isinstance(unqual(t), StructType) else mem_scalar(t)
-        return ir.GlobalVar(v.symbol, v.storage, 0 if v.dynamic else sizeof(v.ctype), alignof(v.ctype),
+        return ir.GlobalVar(v.symbol, v.storage, 0 if v.dynamic else sizeof(v.ctype), max(alignof(v.ctype), v.align),
                             elem, tuple(shape), v.init, v.dynamic, v.span)
 
     def string(self, data: bytes) -> str:

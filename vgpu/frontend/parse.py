@@ -67,6 +67,14 @@ class _Specs:
     defs: list
     span: Span
     targs: list | None = None
+    align: object = None                     # the expression or type of an alignas(...)
+
+
+@dataclass
+class _Align:
+    """`alignas(N)` / `alignas(type)` among declaration specifiers."""
+    value: object
+    span: Span
 
 
 @dataclass
@@ -232,7 +240,7 @@ class _Builder(CppBuilder, Transformer):
                 if specs.launch_bounds:
                     self.reporter.error(decl.name_span, "__launch_bounds__ applies only to functions")
                 items.append(ast.VarDecl(decl.name, self.type_ref(specs, decl.derived, decl.span, decl.ref), value,
-                                         specs.storage, span=decl.span, name_span=decl.name_span))
+                                         specs.storage, span=decl.span, name_span=decl.name_span, align=specs.align))
         return [ast.DeclStmt(items, span=self.extent(children))] * bool(items or not functions) + functions
 
     def init_declarator(self, children):
@@ -252,7 +260,7 @@ class _Builder(CppBuilder, Transformer):
 
     def _specs(self, children) -> _Specs:
         span = self.extent(children)
-        words, named, bounds, defs, targs = [], [], [], [], None
+        words, named, bounds, defs, targs, align = [], [], [], [], None, None
         quals, storage = set(), set()
         for c in children:
             if isinstance(c, _Word) and c.kind == "type":
@@ -267,6 +275,8 @@ class _Builder(CppBuilder, Transformer):
                 defs += c.defs
             elif isinstance(c, Token):
                 named.append(self.qualify(str(c)))
+            elif isinstance(c, _Align):
+                align = c.value
             else:
                 bounds = c
         base = _canonical(words) if words else None
@@ -277,7 +287,7 @@ class _Builder(CppBuilder, Transformer):
         base = named[0] if named else base
         if not words and not named:
             self.reporter.error(span, "a type specifier is required")
-        return _Specs(base or "int", frozenset(quals), frozenset(storage), bounds, defs, span, targs)
+        return _Specs(base or "int", frozenset(quals), frozenset(storage), bounds, defs, span, targs, align)
 
     def spec_word(self, children):
         return _Word("storage", str(children[0]), self.tspan(children[0]))
@@ -517,6 +527,12 @@ class _Builder(CppBuilder, Transformer):
         return ast.SizeOf(children[1], span=self.extent(children))
 
     sizeof_type = sizeof_expr
+
+    def alignof_type(self, children):
+        return ast.SizeOf(children[1], True, span=self.extent(children))
+
+    def align_spec(self, children):
+        return _Align(children[1], self.extent(children))
 
     def postfix(self, children):
         return ast.Postfix(children[1], children[0], span=self.extent(children))

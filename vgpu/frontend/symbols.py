@@ -25,6 +25,7 @@ class Var:
     init: bytes | None = None       # initial bytes of static storage
     dynamic: bool = False           # extern __shared__
     ref: bool = False               # a C++ reference (`T &x`): holds the address of what it names
+    align: int = 0                  # alignas(N): at least this alignment (0: the type's own)
 
 
 @dataclass(eq=False)
