@@ -396,7 +396,7 @@ class Checker(ExprChecker, CallChecker, TemplateChecker, TemplateUseChecker, CGC
     def var_decl(self, d: A.VarDecl, file_scope: bool) -> None:
         st = d.storage
         span = d.name_span or d.span
-        t = self.resolve(d.type, allow_ref=not file_scope)
+        t = self.auto_type(d) if d.type.base == "auto" else self.resolve(d.type, allow_ref=not file_scope)
         if d.type.ref and not isinstance(t, ErrorType):
             self.ref_decl(d, t)
             return

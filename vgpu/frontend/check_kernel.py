@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from .consteval import convert
 from . import ast as A
-from .ctypes import ErrorType, StructType, alignof, count_leaves, decay, has_union, sizeof, spell, unqual
+from .ctypes import (ERROR, ErrorType, StructType, alignof, count_leaves, decay, has_union, qualified, sizeof, spell,
+                     unqual)
 from .symbols import Var
 from ..diagnostics import Span
 
@@ -73,3 +74,17 @@ class KernelParamChecker:
             self.error(a.span, f"requested alignment {n} is less than the type's alignment {alignof(t)}")
             return 0
         return n
+
+    def auto_type(self, d: A.VarDecl):
+        """C++'s `auto x = e;` (and `const auto`): the type of `e` after decay, without its top-level
+        qualifiers, plus the declaration's."""
+        ref = d.type
+        if ref.derived or ref.ref or d.init is None or isinstance(d.init, A.InitList):
+            self.unsupported(ref.span, "'auto' is supported only as `[const] auto name = expression;`")
+            return ERROR
+        t = self.value(d.init)
+        if isinstance(t, ErrorType):
+            return ERROR
+        t = qualified(decay(t), "const" in ref.quals, "volatile" in ref.quals)
+        self.sema.types[ref] = t
+        return t

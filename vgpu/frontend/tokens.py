@@ -23,7 +23,14 @@ BUILTIN_TYPES = VECTOR_TYPES | SYS_TYPE_NAMES | {"size_t", "ptrdiff_t", "clock_t
                                                  "cudaSurfaceObject_t", "cudaExtent"}
 TEXTURE_TEMPLATES = {"tex1Dfetch", "tex1D", "tex2D", "tex3D", "tex1DLayered", "tex2DLayered", "surf1Dread",
                      "surf2Dread", "surf3Dread", "surf1Dwrite", "surf2Dwrite", "surf3Dwrite", "surf1DLayeredread",
-                     "surf2DLayeredread", "surf1DLayeredwrite", "surf2DLayeredwrite"}       # templates wherever they are named
+                     "surf2DLayeredread", "surf1DLayeredwrite", "surf2DLayeredwrite", "__vgpu_cuda_pipeline",
+                     "__vgpu_cuda_aligned_size_t", "__vgpu_cuda_memcpy_async"}
+# libcu++ names vgpu supports, as the .vk library names them (vgpu/include/__vgpu_intrinsics.vkh); the
+# scopes become their values (cuda::thread_scope_thread is 0 in libcu++'s enum)
+CUDA_NAMES = {"cuda::pipeline": "__vgpu_cuda_pipeline", "cuda::make_pipeline": "__vgpu_cuda_make_pipeline",
+              "cuda::memcpy_async": "__vgpu_cuda_memcpy_async", "cuda::aligned_size_t": "__vgpu_cuda_aligned_size_t",
+              "cuda::thread_scope_system": 0, "cuda::thread_scope_device": 1, "cuda::thread_scope_block": 2,
+              "cuda::thread_scope_thread": 3}       # templates wherever they are named
 CG_TYPES = {"grid_group", "thread_block", "thread_group", "coalesced_group"}   # cooperative_groups::
 # built-in templates (cooperative_groups:: and the functors of cg::reduce)
 BUILTIN_TEMPLATES = {"thread_block_tile", "tiled_partition", "plus", "less", "greater", "bit_and", "bit_or",
@@ -41,7 +48,8 @@ UNSUPPORTED = {
 }
 # CUDA libraries vgpu does not model, by a name that starts their use: a clear diagnostic at that name
 _WMMA = "WMMA (nvcuda::wmma tensor-core fragments) is not supported"
-_LIBCUXX = "libcu++'s cuda::pipeline, cuda::memcpy_async, cuda::barrier and cuda::aligned_size_t are not supported"
+_LIBCUXX = ("of libcu++ (cuda::), vgpu has cuda::pipeline<cuda::thread_scope_thread>, cuda::make_pipeline, "
+            "cuda::memcpy_async and cuda::aligned_size_t; not this")
 _GRAPHS = "CUDA graph conditional nodes (cudaGraphConditionalHandle, cudaGraphSetConditional) are not supported"
 _CUBEMAP = "cubemap textures and surfaces are not supported"
 LIBRARY_NAMES = {"cudaGraphConditionalHandle": _GRAPHS, "cudaGraphSetConditional": _GRAPHS,
@@ -165,6 +173,10 @@ class _TokenFilter:
                 continue
             if tok.value == "namespace" and tok.type != "STRING" and self._namespace(tok, pull, pending):
                 continue
+            if tok.type == "QUALIFIED_ID" and tok.value.startswith("cuda") and \
+                    tok.value.replace(" ", "") in CUDA_NAMES:
+                to = CUDA_NAMES[tok.value.replace(" ", "")]
+                tok = Token.new_borrow_pos("INT" if isinstance(to, int) else "IDENTIFIER", str(to), tok)
             if tok.type == "QUALIFIED_ID" and self.namespaces:
                 tok = self._unqualify(tok)
             t = tok.type
