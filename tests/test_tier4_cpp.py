@@ -84,7 +84,8 @@ def _compile(tmp_path, src, name="k.cu"):
 
 
 @pytest.mark.skipif(shutil.which("nvcc") is None, reason="nvcc is not installed")
-@pytest.mark.parametrize("name", ["TEMPLATES", "SURFACES", "BOUNDS", "IMPLICIT", "LAYERED", "ALIGNED"])
+@pytest.mark.parametrize("name", ["TEMPLATES", "SURFACES", "BOUNDS", "IMPLICIT", "LAYERED", "ALIGNED", "CUBEMAP",
+                                  "PIPELINE"])
 def test_sources_compile_with_nvcc(name, tmp_path):
     (tmp_path / "k.cu").write_text(globals()[name])
     r = subprocess.run(["nvcc", "-arch=sm_90", "-c", str(tmp_path / "k.cu"), "-o", str(tmp_path / "k.o")],
@@ -274,3 +275,94 @@ def test_alignas_and_alignof(tmp_path):
         vgpu.compile("__global__ void k(float *o) { alignas(3) float x = 1; o[0] = x; }")
     with pytest.raises(CompileError, match="requested alignment 4 is less than the type's alignment 8"):
         vgpu.compile("__global__ void k(double *o) { alignas(4) double x = 1; o[0] = x; }")
+
+
+CUBEMAP = """
+__global__ void look(const float3 *dirs, float *out, cudaTextureObject_t cube)
+{
+    int i = threadIdx.x;
+    out[i] = texCubemap<float>(cube, dirs[i].x, dirs[i].y, dirs[i].z);
+}
+"""
+
+
+def _cube_model(a, d):
+    """Point-sampled cubemap lookup of direction d in faces a (6, w, w), as the CUDA guide's table."""
+    x, y, z = (float(v) for v in d)
+    ax, ay, az = abs(x), abs(y), abs(z)
+    if ax >= ay and ax >= az:
+        face, m, s, t = (0, ax, -z, -y) if x >= 0 else (1, ax, z, -y)
+    elif ay >= az:
+        face, m, s, t = (2, ay, x, z) if y >= 0 else (3, ay, x, -z)
+    else:
+        face, m, s, t = (4, az, x, -y) if z >= 0 else (5, az, -x, -y)
+    w = a.shape[1]
+    i = min(max(int(np.floor(np.float32((np.float32(s) / np.float32(m) + 1) * 0.5) * w)), 0), w - 1)
+    j = min(max(int(np.floor(np.float32((np.float32(t) / np.float32(m) + 1) * 0.5) * w)), 0), w - 1)
+    return a[face, j, i]
+
+
+def test_cubemap_texture_faces_and_coordinates(tmp_path):
+    w = 8
+    a = np.arange(6 * w * w, dtype=np.float32).reshape(6, w, w)
+    rng = np.random.default_rng(7)
+    dirs = rng.uniform(-1, 1, (64, 3)).astype(np.float32)
+    dirs[:6] = [[1, 0.2, -0.3], [-1, 0.1, 0.4], [0.3, 1, 0.2], [0.1, -1, -0.6], [0.2, 0.3, 1], [-0.4, 0.5, -1]]
+    mod = _compile(tmp_path, CUBEMAP)
+    out = vgpu.to_device(np.zeros(64, np.float32))
+    mod.get_function("look")(vgpu.to_device(dirs), out, vgpu.texture(vgpu.to_device(a), normalized=True),
+                             grid=1, block=64)
+    got = out.copy_to_host()
+    assert [int(v) // (w * w) for v in got[:6]] == [0, 1, 2, 3, 4, 5]      # one face per axis and sign
+    assert (got == [_cube_model(a, d) for d in dirs]).all()
+
+
+PIPELINE = """#include <cuda/pipeline>
+template <int BLOCK_SIZE>
+__global__ void mm(float *C, const float *A, const float *B, int wA, int wB)
+{
+    __shared__ alignas(alignof(float4)) float As[BLOCK_SIZE][BLOCK_SIZE];
+    __shared__ alignas(alignof(float4)) float Bs[BLOCK_SIZE][BLOCK_SIZE];
+    int aBegin = wA * BLOCK_SIZE * blockIdx.y, aEnd = aBegin + wA - 1, aStep = BLOCK_SIZE;
+    int bBegin = BLOCK_SIZE * blockIdx.x, bStep = BLOCK_SIZE * wB;
+    float Csub = 0.0;
+    cuda::pipeline<cuda::thread_scope_thread> pipe = cuda::make_pipeline();
+    const auto shape1 = cuda::aligned_size_t<alignof(float)>(sizeof(float));
+    const auto shape4 = cuda::aligned_size_t<alignof(float4)>(sizeof(float4));
+    for (int a = aBegin, b = bBegin; a <= aEnd; a += aStep, b += bStep) {
+        pipe.producer_acquire();
+        cuda::memcpy_async(&As[threadIdx.y][threadIdx.x], &A[a + wA * threadIdx.y + threadIdx.x], shape1, pipe);
+        if (threadIdx.x < BLOCK_SIZE / 4)
+            cuda::memcpy_async(&Bs[threadIdx.y][threadIdx.x * 4], &B[b + wB * threadIdx.y + threadIdx.x * 4], shape4, pipe);
+        pipe.producer_commit();
+        pipe.consumer_wait();
+        __syncthreads();
+        for (int k = 0; k < BLOCK_SIZE; ++k)
+            Csub += As[threadIdx.y][k] * Bs[k][threadIdx.x];
+        pipe.consumer_release();
+        __syncthreads();
+    }
+    int c = wB * BLOCK_SIZE * blockIdx.y + BLOCK_SIZE * blockIdx.x;
+    C[c + wB * threadIdx.y + threadIdx.x] = Csub;
+}
+template __global__ void mm<8>(float *, const float *, const float *, int, int);
+"""
+
+
+def test_thread_scope_pipeline_matrix_multiply(tmp_path):
+    """A tiled matrix multiply shaped like the globalToShmemAsyncCopy sample: cuda::pipeline of thread
+    scope, cuda::memcpy_async of floats and float4 chunks, `const auto` sizes, alignas shared tiles."""
+    mod = _compile(tmp_path, PIPELINE)
+    n = 16
+    a = (np.arange(n * n, dtype=np.float32) % 7).reshape(n, n)
+    b = (np.arange(n * n, dtype=np.float32) % 5 - 2).reshape(n, n)
+    c = vgpu.to_device(np.zeros((n, n), np.float32))
+    mod.get_function("mm<8>")(c, vgpu.to_device(a), vgpu.to_device(b), n, n, grid=(2, 2), block=(8, 8))
+    assert (c.copy_to_host() == a @ b).all()
+    with pytest.raises(CompileError, match="vgpu supports cuda::pipeline<cuda::thread_scope_thread> only"):
+        vgpu.compile("__global__ void k(float *o) { cuda::pipeline<cuda::thread_scope_block> p; "
+                     "p.producer_acquire(); }")
+    with pytest.raises(CompileError, match="vgpu has cuda::pipeline<cuda::thread_scope_thread>"):
+        vgpu.compile("__global__ void k(float *o) { cuda::barrier<cuda::thread_scope_block> b; }")
+    with pytest.raises(CompileError, match="'auto' is supported only as"):
+        vgpu.compile("__global__ void k(float *o) { auto x; o[0] = 1; }")

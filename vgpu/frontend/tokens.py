@@ -23,7 +23,7 @@ BUILTIN_TYPES = VECTOR_TYPES | SYS_TYPE_NAMES | {"size_t", "ptrdiff_t", "clock_t
                                                  "cudaSurfaceObject_t", "cudaExtent"}
 TEXTURE_TEMPLATES = {"tex1Dfetch", "tex1D", "tex2D", "tex3D", "tex1DLayered", "tex2DLayered", "surf1Dread",
                      "surf2Dread", "surf3Dread", "surf1Dwrite", "surf2Dwrite", "surf3Dwrite", "surf1DLayeredread",
-                     "surf2DLayeredread", "surf1DLayeredwrite", "surf2DLayeredwrite", "__vgpu_cuda_pipeline",
+                     "surf2DLayeredread", "surf1DLayeredwrite", "surf2DLayeredwrite", "__vgpu_cuda_pipeline", "texCubemap",
                      "__vgpu_cuda_aligned_size_t", "__vgpu_cuda_memcpy_async"}
 # libcu++ names vgpu supports, as the .vk library names them (vgpu/include/__vgpu_intrinsics.vkh); the
 # scopes become their values (cuda::thread_scope_thread is 0 in libcu++'s enum)
@@ -51,9 +51,9 @@ _WMMA = "WMMA (nvcuda::wmma tensor-core fragments) is not supported"
 _LIBCUXX = ("of libcu++ (cuda::), vgpu has cuda::pipeline<cuda::thread_scope_thread>, cuda::make_pipeline, "
             "cuda::memcpy_async and cuda::aligned_size_t; not this")
 _GRAPHS = "CUDA graph conditional nodes (cudaGraphConditionalHandle, cudaGraphSetConditional) are not supported"
-_CUBEMAP = "cubemap textures and surfaces are not supported"
+_CUBEMAP = "layered cubemap textures and cubemap surfaces are not supported"
 LIBRARY_NAMES = {"cudaGraphConditionalHandle": _GRAPHS, "cudaGraphSetConditional": _GRAPHS,
-                 "texCubemap": _CUBEMAP, "texCubemapLayered": _CUBEMAP, "surfCubemapwrite": _CUBEMAP,
+                 "texCubemapLayered": _CUBEMAP, "surfCubemapwrite": _CUBEMAP,
                  "surfCubemapread": _CUBEMAP, "texCubemapLod": _CUBEMAP}
 LIBRARY_PREFIXES = (("nvcuda::wmma::", _WMMA), ("wmma::", _WMMA), ("cuda::", _LIBCUXX),
                     ("cg::block_tile_memory", "cooperative_groups::block_tile_memory (tiles larger than a warp) is "
