@@ -149,6 +149,7 @@ def compile_source(text: str, filename: str = "<string>", max_registers: int | N
     with _no_gc():
         module = to_ir(text, filename, reporter=reporter, instantiate=tuple(instantiate))
         program = to_program(module, filename, max_registers, reporter.sources)
+        module.release()
     program.source = text
     program.filename = filename
     program.instances, program.templates = module.instances, module.templates
