@@ -61,17 +61,21 @@ warpsize = 32
 for _n in ("grid", "gridsize", "syncthreads", "syncthreads_count", "syncthreads_and", "syncthreads_or",
            "syncwarp", "threadfence", "threadfence_block", "threadfence_system", "shfl_sync", "shfl_up_sync",
            "shfl_down_sync", "shfl_xor_sync", "ballot_sync", "all_sync", "any_sync", "eq_sync", "activemask",
-           "lanemask_lt", "popc", "clz", "ffs", "brev", "fma", "selp"):
+           "lanemask_lt", "popc", "clz", "ffs", "brev", "fma", "selp", "match_any_sync", "match_all_sync"):
     globals()[_n] = _marker(_n)
-atomic = _Namespace("atomic", ["add", "sub", "and_", "or_", "xor", "exch", "inc", "dec", "max", "min", "cas",
-                               "compare_and_swap"])
+atomic = _Namespace("atomic", ["add", "sub", "and_", "or_", "xor", "exch", "inc", "dec", "max", "min", "nanmax",
+                               "nanmin", "cas", "compare_and_swap"])
 shared = _Namespace("shared", ["array"])
 local = _Namespace("local", ["array"])
 const = _Namespace("const", ["array_like"])
 cg = _Namespace("cg", ["this_grid"])
+FP16_NAMES = ["hadd", "hsub", "hmul", "hdiv", "hfma", "hneg", "habs", "heq", "hne", "hgt", "hge", "hlt", "hle",
+              "hmax", "hmin", "hsqrt", "hfloor", "hceil", "htrunc"]
+fp16 = _Namespace("fp16", FP16_NAMES)        # numba-cuda's cuda.fp16 (float16 arithmetic as __h* of cuda_fp16.h)
 
 # the scalar types, as numba exports them (cuda.float32 ... work in kernels and in signatures)
-for _n in ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "float32", "float64"):
+for _n in ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "float16", "float32",
+           "float64"):
     globals()[_n] = getattr(np, _n)
 
 
@@ -137,8 +141,8 @@ def install_as_numba() -> None:
             numba = sys.modules["numba"]
         except ImportError:
             numba = _types.ModuleType("numba")
-            for n in ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "float32",
-                      "float64"):
+            for n in ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "float16",
+                      "float32", "float64"):
                 setattr(numba, n, getattr(np, n))
             numba.__path__ = []
             sys.modules["numba"] = numba

@@ -18,7 +18,7 @@ from .spec import REG_CLASSES, REG_DECL_TYPE, family, wide
 
 C_NAMES = {"pred": "bool", "s8": "signed char", "u8": "unsigned char", "s16": "short", "u16": "unsigned short",
            "s32": "int", "u32": "unsigned int", "s64": "long long", "u64": "unsigned long long",
-           "f32": "float", "f64": "double"}
+           "f16": "__half", "f32": "float", "f64": "double"}
 HEADER = ".version 1.0\n.target vgpu\n"
 
 
