@@ -55,7 +55,7 @@ class FunctionLowering(CGLowering, StmtLowering, DebugLowering):
         self.ptr_arith: set[ir.Instr] = set()
         self.sret: ir.Param | None = None
         self.nlocals = 0
-        self.scopes: list[tuple[str, int, int]] = []     # (file, first line, last line) of open blocks
+        self.scopes: list[tuple[str, int, int]] = []     # open blocks' (file, first, last line): lower_debug
 
     # -- the function ----------------------------------------------------------------------------
     def lower(self) -> ir.Function:
@@ -69,9 +69,7 @@ class FunctionLowering(CGLowering, StmtLowering, DebugLowering):
         b.at(entry)
         b.seal(entry)
         b.span = fn.span
-        body = d.body
-        self.scopes.append((body.span.file, fn.span.line if fn.span.file == body.span.file else body.span.line,
-                            getattr(body, "end_line", 0) or body.span.line))
+        self.open_function_scope(fn.span, d.body)
         if isinstance(ret, StructType):
             self.sret = self.param(out, ".sret", T.U64, None, True)
         for v in fn.params:
@@ -138,15 +136,7 @@ class FunctionLowering(CGLowering, StmtLowering, DebugLowering):
                 self.slots[v] = self.local_slot(v.name, v.ctype, v.align)
                 self.declare_in_memory(v, self.slots[v])
             return Mem(self.slots[v], v.ctype)
-        if isinstance(unqual(v.ctype), StructType):
-            keys = [(v, k) for k in range(len(leaves(v.ctype)))]
-            if keys and keys[0] not in self.b.debug_keys:
-                for k, n, lt in zip(keys, leaf_names(v.ctype), leaf_types(v.ctype)):
-                    self.debug_var(k, f"{v.name}.{n}", lt)
-            return Reg(keys, v.ctype)
-        if v not in self.b.debug_keys:
-            self.debug_var(v, v.name, v.ctype)
-        return Reg([v], v.ctype)
+        return Reg(self.register_keys(v), v.ctype)
 
     def local_slot(self, name: str, t: CType, align: int = 0) -> ir.Instr:
         """A per-thread local-memory slot, allocated in the entry block."""
@@ -188,8 +178,7 @@ class FunctionLowering(CGLowering, StmtLowering, DebugLowering):
         if isinstance(place, Reg):
             for k, v in zip(place.keys, vals):
                 b.write(k, v)
-                if b.debug_keys:
-                    b.debug_value(k, v)
+                b.debug_value(k, v)                      # a variable's new value (vgpu.ir.debug)
             return
         for (off, lt), v in zip(leaves(t), vals):
             if isinstance(unqual(lt), Bool):

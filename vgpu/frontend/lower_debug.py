@@ -6,13 +6,32 @@ in local memory gets a `dbg declare` of its slot.
 Needs the function lowering's builder `b`, `func`, `scopes` and `nlocals`."""
 from __future__ import annotations
 
-from .ctypes import Array, CType, StructType, scalar_of, spell, unqual
+from .ctypes import Array, CType, StructType, leaves, scalar_of, spell, unqual
+from .places import leaf_names, leaf_types
 from .symbols import Var
 from ..ir import nodes as ir
 from ..ir.debug import DebugVar, dbg
 
 
 class DebugLowering:
+    def open_function_scope(self, span, body) -> None:
+        """The function's scope: its parameters are visible from its first line to its body's end."""
+        self.scopes.append((body.span.file, span.line if span.file == body.span.file else body.span.line,
+                            getattr(body, "end_line", 0) or body.span.line))
+
+    def register_keys(self, v: Var) -> list:
+        """The SSA variable keys of a register variable (one per leaf of a struct), registered as
+        debug variables on first sight ('p.x' for a struct's leaf)."""
+        if not isinstance(unqual(v.ctype), StructType):
+            if v not in self.b.debug_keys:
+                self.debug_var(v, v.name, v.ctype)
+            return [v]
+        keys = [(v, k) for k in range(len(leaves(v.ctype)))]
+        if keys and keys[0] not in self.b.debug_keys:
+            for k, n, lt in zip(keys, leaf_names(v.ctype), leaf_types(v.ctype)):
+                self.debug_var(k, f"{v.name}.{n}", lt)
+        return keys
+
     def debug_var(self, key, name: str, t: CType, scalar: str | None = None) -> int:
         """Register a source variable (one scalar leaf) in the function's debug table, in the
         innermost open scope from its declaration on; its dbgs come from `assign`."""

@@ -20,12 +20,12 @@ from bisect import bisect_right
 
 from .debugpoints import AFTER, BEFORE
 from .operands import format_imm, format_operand
-from .program import Imm, KernelCode, Mem, Sym
+from .program import Imm, Instr, KernelCode, Mem, Sym
 from .reconv import successors
 from .regalloc import defs_uses
 
 
-def _written(ins: Instr, defs_uses) -> list:
+def _written(ins: Instr) -> list:
     """Locations an instruction overwrites: its destination registers; a spill slot it stores to."""
     if ins.op == "st":
         m = ins.operands[0]
@@ -49,7 +49,7 @@ def table(code: KernelCode) -> list[tuple[int, int, int, object]]:
                      | {pc for pc in range(n) if len(preds[pc]) != 1}) if n else []
     ends = leaders[1:] + [n]
     block_of = {a: k for k, a in enumerate(leaders)}
-    writes = [_written(ins, defs_uses) for ins in instrs]
+    writes = [_written(ins) for ins in instrs]
     out_state: list[dict | None] = [None] * len(leaders)   # state on the edge to pc end (fall-through)
     jump_state: list[dict | None] = [None] * len(leaders)  # state on the branch edge
 
