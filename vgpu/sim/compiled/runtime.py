@@ -52,10 +52,11 @@ class CompiledKernel:
     """A kernel's native code: `run` (ctypes) over blocks, the layout, the translation time."""
 
     def __init__(self, program, code):
-        from .instrs import build_module
+        from .instrs import build_module, heads
         t0 = time.perf_counter()
         self.name, self.code = code.name, code
         self.layout = layout(program, code)
+        self.heads = np.array(heads(code), np.int64)
         gen_module = build_module(program, code, self.layout)
         self.ws_words = self.layout.ws_bytes // 8
         add_driver(gen_module, gen_module.globals["warp"], self.ws_words)
@@ -340,12 +341,13 @@ class _Native:
                 _undo(glob.arena, self.log[:3 * int(ctx[C_LOGN])].reshape(-1, 3))
             return int(ctx[C_BAIL_WHY]) or B_FAULT
         npc = self.opw.size
-        result.op_warps = [a + b for a, b in zip(result.op_warps, self.opw.tolist())]
-        result.op_threads = [a + b for a, b in zip(result.op_threads, self.opt.tolist())]
+        opw, opt = self.opw[self.ck.heads], self.opt[self.ck.heads]       # counted per segment
+        result.op_warps = [a + b for a, b in zip(result.op_warps, opw.tolist())]
+        result.op_threads = [a + b for a, b in zip(result.op_threads, opt.tolist())]
         result.pc[0, :npc] += self.div          # counters.DIVERGENT is row 0
         st = result.stats
-        wi = int(self.opw.sum())
-        for name, v in (("warp_instructions", wi), ("thread_instructions", int(self.opt.sum())), ("steps", wi),
+        wi = int(opw.sum())
+        for name, v in (("warp_instructions", wi), ("thread_instructions", int(opt.sum())), ("steps", wi),
                         ("waves", -(-blocks.size // wave)), ("barriers", int(ctx[C_BARRIERS])),
                         ("atomics", int(ctx[C_ATOMICS]))):
             st[name] = st.get(name, 0) + v
