@@ -86,6 +86,13 @@ def supports(program, kernel_name: str) -> tuple[bool, str]:
     return (why is None), (why or "")
 
 
+def translated(program, kernel_name: str) -> bool | None:
+    """True when the kernel's native code is cached, False when it was declined, None when it has
+    not been tried (nothing is translated here)."""
+    got = _cache.get(program, {}).get(kernel_name)
+    return None if got is None else not isinstance(got, Declined)
+
+
 def compile_kernel(program, kernel_name: str) -> CompiledKernel:
     """The kernel's CompiledKernel, translated once per Program (Declined if it is not supported)."""
     per = _cache.setdefault(program, {})
