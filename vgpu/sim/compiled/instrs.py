@@ -133,9 +133,18 @@ class Gen(MemGen):
         """Continue at pc (through `settle` when pc is a reconvergence point)."""
         if settle is None:
             settle = pc in self.rpcs
-        if settle or pc not in range(self.n + 1):
+        if pc not in range(self.n + 1):
             b.store(c64(pc), self.pcv)
             b.branch(self.settle_b)
+        elif settle:
+            # settle pops when pc is the top entry's reconvergence pc or the mask is empty; an
+            # instruction never runs with an empty mask, so only the first can hold here: test it
+            # inline and branch straight to pc otherwise (loops stay loops for LLVM)
+            sb = b.append_basic_block("tosettle")
+            b.cbranch(b.icmp_signed("==", b.load(self.rpcv), c64(pc)), sb, self.blk[pc])
+            s = ir.IRBuilder(sb)
+            s.store(c64(pc), self.pcv)
+            s.branch(self.settle_b)
         else:
             b.branch(self.blk[pc])
 
