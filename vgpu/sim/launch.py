@@ -197,13 +197,14 @@ def run_wave(k: DecodedKernel, cfg: LaunchConfig, j: int, wave: int, glob: Globa
 
 def launch(k: DecodedKernel, cfg: LaunchConfig, glob: GlobalMemory, const: ConstBank,
            max_shared: int, echo: bool = True, parallel=None, observer=None,
-           cache: WaveCache | None = None, progress=None, executor: str = "interp") -> LaunchResult:
+           cache: WaveCache | None = None, progress=None, executor: str = "interp", threads: int = 1) -> LaunchResult:
     """Validate and run a launch: in this process, or, when it has several waves and `parallel`
     is given, by `parallel(k, cfg, nwaves, wave, result)` (the SM worker pool).  `observer`
     (an `observer.Observer`: a tracer, a debugger) and the sanitizers of cfg.check watch it in
     this process; `cache` keeps a Wave for the next launch of the same geometry; `progress(blocks
     done, blocks total)` is called at most PROGRESS_HZ times a second while it runs, and at the end;
-    `executor` is one of EXECUTORS (see the module docstring)."""
+    `executor` is one of EXECUTORS (see the module docstring); a compiled launch of several waves
+    runs on `threads` threads of this process (the device's workers)."""
     validate(k, cfg, max_shared)
     nblocks = cfg.grid[0] * cfg.grid[1] * cfg.grid[2]
     wave = blocks_per_sm(k, cfg) * cfg.num_sms
@@ -222,7 +223,7 @@ def launch(k: DecodedKernel, cfg: LaunchConfig, glob: GlobalMemory, const: Const
     report = Progress(progress, nblocks, wave) if progress is not None else None
     try:
         if observer is None and native(k, cfg, executor) and \
-                compiled.run_launch(k, cfg, nwaves, wave, glob, const, result):
+                compiled.run_launch(k, cfg, nwaves, wave, glob, const, result, threads):
             k.translated = True
         elif observer is None and executor == "auto":
             _interpret(k, cfg, nwaves, wave, glob, const, result, parallel, report, cache)
