@@ -264,7 +264,7 @@ def segments(pid: int) -> list[str]:
     return [n for n in os.listdir("/dev/shm") if n.startswith(f"vgpu-{pid}-")]
 
 
-def gone(pids, timeout=5.0) -> bool:
+def gone(pids, timeout=30.0) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if not any(Path(f"/proc/{p}").exists() and "Z" not in Path(f"/proc/{p}/stat").read_text().split()[2]

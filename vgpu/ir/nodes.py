@@ -19,10 +19,11 @@ from .ops import TERMINATOR_OPS
 
 class Value:
     """Anything an instruction can use: Const, Param, Instr, Undef."""
+    __slots__ = ()
     type: Scalar | None
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Const(Value):
     type: Scalar
     value: int | float            # ints in the type's range (two's complement for signed), floats as Python float
@@ -31,13 +32,13 @@ class Const(Value):
         return f"Const({self.type}, {self.value!r})"
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Undef(Value):
     """A value never defined on some path (reading an uninitialised variable)."""
     type: Scalar
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Param(Value):
     name: str
     type: Scalar
@@ -47,7 +48,7 @@ class Param(Value):
     span: Span | None = None
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Instr(Value):
     op: str
     type: Scalar | None
@@ -65,7 +66,7 @@ class Instr(Value):
         return f"Instr(%{self.id} = {self.op} {self.type})"
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Block:
     name: str
     instrs: list[Instr] = field(default_factory=list)

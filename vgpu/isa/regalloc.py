@@ -37,17 +37,24 @@ def _name_cls(name: str) -> str:
 
 def defs_uses(ins: Instr) -> tuple[list[Reg], list[Reg]]:
     """Registers an instruction writes and reads (from the operand kinds of its family)."""
-    kinds = family(ins).operand_kinds(ins.mods)
-    last = len(kinds) - 1
+    writes = _writes(ins.op, ins.mods, ins.types)
     defs, uses = [], []
     if ins.guard is not None:
         uses.append(ins.guard)
+    last = len(writes) - 1
     for k, op in enumerate(ins.operands):
-        if isinstance(op, Reg):
-            (defs if last >= 0 and kinds[min(k, last)].startswith("d") else uses).append(op)
-        elif isinstance(op, Mem) and isinstance(op.base, Reg):
+        if type(op) is Reg:
+            (defs if last >= 0 and writes[k if k < last else last] else uses).append(op)
+        elif type(op) is Mem and type(op.base) is Reg:
             uses.append(op.base)
     return defs, uses
+
+
+@lru_cache(maxsize=None)
+def _writes(op: str, mods: tuple, types: tuple) -> tuple[bool, ...]:
+    """Per operand slot of the family (the last repeats), whether the instruction writes it."""
+    kinds = family(Instr(op, tuple(mods), tuple(types), [])).operand_kinds(tuple(mods))
+    return tuple(k.startswith("d") for k in kinds)
 
 
 class _Liveness:
