@@ -14,7 +14,10 @@ def _asm(fn):
 
 
 def count(text, op):
-    return sum(1 for line in text.splitlines() if line.strip().startswith(op + "."))
+    """Floating-point instructions `op` in the listing (float64[:] is Numba's 'A' layout: its index
+    arithmetic multiplies by the stride in integer instructions, which do not count)."""
+    return sum(1 for line in text.splitlines()
+               if line.strip().startswith(op + ".") and ".f" in line.split()[0])
 
 
 def k_two_adds(a, o):

@@ -116,19 +116,50 @@ def test_recursive_device_function():
         k[1, 1](A)
 
 
+def k_array_into_view(a):
+    a[0] = a[1]
+
+
 def test_storing_to_a_sub_array():
-    with pytest.raises(vgpu.CompileError, match="index every dimension to store"):
-        cuda.jit(k_partial_index)[1, 1](np.zeros((2, 2)))
+    a = np.zeros((2, 2))
+    cuda.jit(k_partial_index)[1, 1](a)          # a number into a view: every element (Numba's broadcast)
+    assert a.tolist() == [[1.0, 1.0], [0.0, 0.0]]
+    with pytest.raises(vgpu.CompileError, match="into an array view is not supported"):
+        cuda.jit(k_array_into_view)[1, 1](np.zeros((2, 2)))
 
 
-def k_strided_view(a, o):
-    col = a[:, 0]
-    o[0] = col[1]
+def k_step_zero(a, o):
+    o[0] = a[::0][0]
 
 
-def test_strided_views_are_rejected():
-    with pytest.raises(vgpu.CompileError, match="strided views are not supported"):
-        cuda.jit(k_strided_view)[1, 1](np.zeros((2, 2)), np.zeros(1))
+def k_zero_d_view(a, o):
+    v = a[..., 0]
+    o[0] = v[0]
+
+
+def k_two_ellipses(a, o):
+    o[0] = a[..., ...][0]
+
+
+def k_too_many_indices(a, o):
+    o[0] = a[0, :][0]
+
+
+@pytest.mark.parametrize("fn,needle", [
+    (k_step_zero, "slice step cannot be zero"), (k_zero_d_view, "0-d array view"),
+    (k_two_ellipses, "only one ellipsis"), (k_too_many_indices, "cannot index a 1-d array with 2 indices")])
+def test_bad_views(fn, needle):
+    assert needle in _compile_error(fn, np.zeros(4), np.zeros(1))
+
+
+def k_elem(a):
+    a[0, 0] = 1
+
+
+def test_non_contiguous_numpy_argument_is_numbas_value_error():
+    k = cuda.jit(k_elem)
+    with pytest.raises(ValueError, match="non-contiguous buffer"):
+        k[1, 1](np.zeros((4, 4))[:, ::2])
 
 
 def k_dim3_attr(a):

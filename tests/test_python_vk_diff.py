@@ -3,6 +3,8 @@
 Each pair is written as a CUDA programmer and a Numba programmer would write it; where Numba's typing
 differs from C's (int64 arithmetic, fma contraction), the .vk side spells out what the Python side means.
 """
+import math
+
 import numpy as np
 
 import vgpu
@@ -211,3 +213,71 @@ def test_collatz_loops():
     _vk(COLLATZ_VK, "collatz")(vgpu.to_device(start), ds, grid=1, block=64)
     assert steps.tobytes() == ds.copy_to_host().tobytes()
     assert steps[26] == 111
+
+
+@cuda.jit
+def colsum_py(a, out):
+    j = cuda.grid(1)
+    if j < a.shape[1]:
+        col = a[:, j]                   # a strided view
+        s = np.float32(0)
+        for i in range(col.size):
+            s += col[i]
+        out[j] = s
+
+
+COLSUM_VK = """
+__global__ void colsum(const float *a, float *out, int rows, int cols) {
+    int j = blockIdx.x * blockDim.x + threadIdx.x;
+    if (j < cols) {
+        const float *col = a + j;       /* stride: cols elements */
+        float s = 0.0f;
+        for (int i = 0; i < rows; i++) s += col[i * cols];
+        out[j] = s;
+    }
+}"""
+
+
+def test_strided_column_view():
+    a = np.random.default_rng(6).standard_normal((37, 70)).astype(np.float32)
+    out = np.zeros(70, np.float32)
+    colsum_py[1, 96](a, out)
+    d = vgpu.zeros(70, np.float32)
+    _vk(COLSUM_VK, "colsum")(vgpu.to_device(a), d, 37, 70, grid=1, block=96)
+    assert out.tobytes() == d.copy_to_host().tobytes()
+
+
+@cuda.jit
+def libm_py(x, y, o, xd, yd, od):
+    i = cuda.grid(1)
+    if i < x.size:
+        o[i] = math.hypot(x[i], y[i])
+        o[x.size + i] = math.nextafter(x[i], y[i])
+        od[i] = math.hypot(xd[i], yd[i])
+        od[x.size + i] = math.remainder(xd[i], yd[i])
+
+
+LIBM_VK = """
+__global__ void libm(const float *x, const float *y, float *o, const double *xd, const double *yd, double *od,
+                     int n) {
+    int i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i < n) {
+        o[i] = hypotf(x[i], y[i]);
+        o[n + i] = nextafterf(x[i], y[i]);
+        od[i] = hypot(xd[i], yd[i]);
+        od[n + i] = remainder(xd[i], yd[i]);
+    }
+}"""
+
+
+def test_libdevice_functions():
+    rng = np.random.default_rng(7)
+    x, y = (rng.standard_normal((2, N)) * 50).astype(np.float32)
+    xd, yd = rng.standard_normal((2, N)) * 1e3
+    o, od = np.zeros(2 * N, np.float32), np.zeros(2 * N)
+    libm_py[2, 128](x, y, o, xd, yd, od)
+    do, dod = vgpu.zeros(2 * N, np.float32), vgpu.zeros(2 * N, np.float64)
+    _vk(LIBM_VK, "libm")(*(vgpu.to_device(v) for v in (x, y)), do, *(vgpu.to_device(v) for v in (xd, yd)), dod, N,
+                         grid=2, block=128)
+    assert o.tobytes() == do.copy_to_host().tobytes()
+    assert od.tobytes() == dod.copy_to_host().tobytes()

@@ -131,6 +131,7 @@ def compile_source(text: str, filename: str = "<string>", max_registers: int | N
     with _no_gc():
         module = to_ir(text, filename, reporter=reporter)
         program = to_program(module, filename, max_registers, reporter.sources)
+        module.release()
     program.source = text
     program.filename = filename
     return program

@@ -61,10 +61,10 @@ warpsize = 32
 for _n in ("grid", "gridsize", "syncthreads", "syncthreads_count", "syncthreads_and", "syncthreads_or",
            "syncwarp", "threadfence", "threadfence_block", "threadfence_system", "shfl_sync", "shfl_up_sync",
            "shfl_down_sync", "shfl_xor_sync", "ballot_sync", "all_sync", "any_sync", "eq_sync", "activemask",
-           "lanemask_lt", "popc", "clz", "ffs", "brev", "fma", "selp"):
+           "lanemask_lt", "popc", "clz", "ffs", "brev", "fma", "selp", "match_any_sync", "match_all_sync"):
     globals()[_n] = _marker(_n)
-atomic = _Namespace("atomic", ["add", "sub", "and_", "or_", "xor", "exch", "inc", "dec", "max", "min", "cas",
-                               "compare_and_swap"])
+atomic = _Namespace("atomic", ["add", "sub", "and_", "or_", "xor", "exch", "inc", "dec", "max", "min", "nanmax",
+                               "nanmin", "cas", "compare_and_swap"])
 shared = _Namespace("shared", ["array"])
 local = _Namespace("local", ["array"])
 const = _Namespace("const", ["array_like"])

@@ -8,28 +8,35 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..frontend.python import PySource, contract, kernel_ir
+from ..frontend.python import PySource, contract, fastmath, kernel_ir
 from ..frontend.python import ntypes as N
 from ..frontend.python.lower import DYN_SHARED_PARAM
+from ..frontend.python.raises import EXC_SYMBOL, host_exception
 from ..runtime.array import DeviceArray
 from ..runtime.module import Module
 
 
 def compile_program(pyfunc, argtypes: list, src: PySource | None = None, max_registers: int | None = None,
-                    dim3_params: int = 0):
-    """Python kernel + Numba argument types -> isa.Program (IR optimised, NVVM's contraction, selected)."""
+                    dim3_params: int = 0, fast: bool = False, debug: bool = False):
+    """Python kernel + Numba argument types -> isa.Program (IR optimised, NVVM's contraction, selected).
+    fast: cuda.jit(fastmath=True) (vgpu/frontend/python/fastmath.py); debug: cuda.jit(debug=True), raised
+    exceptions are recorded for the host (program.py_exceptions, vgpu/frontend/python/raises.py)."""
     from .. import ir, pipeline
     src = src or PySource(pyfunc)
     filename = src.filename
     with pipeline._no_gc():
         module, _ = pipeline._guard("the Python front end", filename, kernel_ir, pyfunc, argtypes, src,
-                                       dim3_params)
+                                       dim3_params, fast, debug)
+        exceptions = module.py_exceptions
         pipeline._guard("the IR verifier", filename, ir.verify, module)
         module = pipeline._guard("the IR optimiser", filename, ir.optimize, module)
         for fn in module.kernels:
             pipeline._guard("fma contraction", filename, contract, fn)
+            if fast:
+                pipeline._guard("fastmath", filename, fastmath.apply, fn)
         pipeline._guard("the IR verifier", filename, ir.verify, module)
         program = _select(module, filename, src.file_text, max_registers)
+    program.py_exceptions = exceptions
     program.source = src.file_text
     program.filename = filename
     return program
@@ -53,13 +60,16 @@ class Dispatcher:
 
     dim3_params = 0         # the seed's kernels (vgpu.kernel) take threadIdx, blockIdx, blockDim, gridDim first
 
-    def __init__(self, pyfunc, sigs=None, device: bool = False, max_registers: int | None = None):
+    def __init__(self, pyfunc, sigs=None, device: bool = False, max_registers: int | None = None,
+                 fastmath: bool = False, debug: bool = False):
         self.py_func = pyfunc
         self.__name__ = getattr(pyfunc, "__name__", "kernel")
         self.__doc__ = getattr(pyfunc, "__doc__", None)
         self.device = device
         self._vgpu_kernel = not device
         self.max_registers = max_registers
+        self.fastmath = bool(fastmath)
+        self.debug = bool(debug)
         self._src: PySource | None = None
         self._cache: dict[tuple, tuple] = {}
         self.last_result = None
@@ -81,7 +91,7 @@ class Dispatcher:
         hit = self._cache.get(key)
         if hit is None:
             program = compile_program(self.py_func, list(types), self._source(), self.max_registers,
-                                      self.dim3_params)
+                                      self.dim3_params, self.fastmath, self.debug)
             mod = Module(program)
             hit = (program, mod, mod.get_function(self.__name__))
             self._cache[key] = hit
@@ -123,7 +133,7 @@ class Dispatcher:
             return types
         for sig in self.signatures:
             if len(sig) == len(types) and all(
-                    (isinstance(s, N.Array) and s == t) or (isinstance(s, N.Number) and isinstance(t, N.Number))
+                    (isinstance(s, N.Array) and s.accepts(t)) or (isinstance(s, N.Number) and isinstance(t, N.Number))
                     for s, t in zip(sig, types)):
                 return sig
         have = ", ".join(_sig_key(s) for s in self.signatures)
@@ -136,20 +146,31 @@ class Dispatcher:
         from ..runtime.device import resolve
         dev = resolve(device)
         types = self._types_for(args)
-        _, _, kernel = self._compile(types)
+        program, mod, kernel = self._compile(types)
+        exc = None
+        if program.py_exceptions:            # debug=True: clear the error word (numba-cuda memsets it)
+            exc = mod.get_global(EXC_SYMBOL, dev, np.int32)
+            exc.copy_from_host(np.zeros(7, np.int32))
         values, copies = [], []
         for a, t in zip(args, types):
             if isinstance(t, N.Array):
+                strides = None
                 if isinstance(a, DeviceArray):
                     d = a
                 elif hasattr(a, "_as_device_array"):      # the seed's DevicePointer
                     d = a._as_device_array()
                 else:
-                    host = np.asarray(a)
-                    from .arrays import to_device
-                    d = to_device(host, device=dev)
-                    copies.append((a, d))
-                values += [d, *[int(s) for s in d.shape]]
+                    try:
+                        d, strides = _host_to_device(np.asarray(a), t, dev)
+                    except ValueError:
+                        for _, done, _ in copies:
+                            done.free()
+                        raise
+                    copies.append((a, d, strides))
+                values += [d, *[int(s) for s in (d.shape if strides is None else np.shape(a))]]
+                if t.layout != "C":        # F and A parameters: the strides (a DeviceNDArray has its own)
+                    values += strides if strides is not None else \
+                        list(getattr(d, "strides", None) or _c_strides(d.shape, d.dtype.itemsize))
             else:
                 if isinstance(a, (np.ndarray,)):
                     a = a.item()
@@ -157,14 +178,22 @@ class Dispatcher:
                 values.append(int(v) if t == N.BOOL else v)
         if kernel.param_names and kernel.param_names[-1] == DYN_SHARED_PARAM:
             values.append(int(shared))
+        raised = None
         try:
             self.last_result = kernel(*values, grid=grid, block=block, shared=shared, device=dev, **kw)
-            return self.last_result
+            if exc is not None:
+                raised = host_exception(program.py_exceptions, exc.copy_to_host())
+            for host, d, strides in copies if raised is None else ():      # Numba: no copy back after
+                if isinstance(host, np.ndarray) and host.flags.writeable:  # an exception
+                    raw = d.copy_to_host()
+                    host[...] = raw if strides is None else \
+                        np.ndarray(host.shape, host.dtype, buffer=raw.tobytes(), strides=strides)
         finally:
-            for host, d in copies:
-                if isinstance(host, np.ndarray) and host.flags.writeable:
-                    host[...] = d.copy_to_host()
+            for _, d, _ in copies:
                 d.free()
+        if raised is not None:
+            raise raised
+        return self.last_result
 
     def inspect_asm(self, signature=None):
         """vgpu's assembly: a dict {signature: text}, or the text for one signature."""
@@ -185,6 +214,32 @@ class Dispatcher:
         return f"<vgpu.cuda {'device function' if self.device else 'kernel'} {self.__name__}>"
 
 
+_NOT_CONTIGUOUS = ("Array contains non-contiguous buffer and cannot be transferred as a single memory region. "
+                   "Please ensure contiguous buffer with numpy .ascontiguousarray()")
+
+
+def _c_strides(shape, itemsize: int) -> list:
+    out, acc = [], itemsize
+    for s in reversed(shape):
+        out.append(acc)
+        acc *= s
+    return list(reversed(out))
+
+
+def _host_to_device(host: np.ndarray, t, dev):
+    """A NumPy argument copied to the device as numba-cuda's auto_device copies it: a C-contiguous array
+    as it is (strides None); an F-contiguous or broadcast one (its core, without the stride-0 dimensions,
+    contiguous) as its memory bytes, with the host's strides (returned); any other is numba's ValueError."""
+    from .arrays import to_device
+    if t.layout == "C" and host.flags["C_CONTIGUOUS"]:
+        return to_device(host, device=dev), None
+    core = host[tuple(0 if st == 0 else slice(None) for st in host.strides)] if host.size else host
+    if not (core.flags["C_CONTIGUOUS"] or core.flags["F_CONTIGUOUS"]):
+        raise ValueError(_NOT_CONTIGUOUS)
+    strides = [int(st) for st in host.strides] if host.size else _c_strides(host.shape, host.itemsize)
+    return to_device(core.ravel(order="K"), device=dev), strides
+
+
 class _Launch:
     def __init__(self, disp: Dispatcher, grid, block, shared: int):
         self.disp, self.grid, self.block, self.shared = disp, grid, block, shared
@@ -200,11 +255,9 @@ def jit(func_or_sig=None, device: bool = False, **kw):
     for k in kw:
         if k not in ignored and k != "max_registers":
             raise TypeError(f"cuda.jit() got an unexpected keyword argument {k!r}")
-    if kw.get("fastmath"):
-        raise NotImplementedError("cuda.jit(fastmath=True) is not supported by vgpu")
-    maxreg = kw.get("max_registers")
+    maxreg, fast, debug = kw.get("max_registers"), bool(kw.get("fastmath")), bool(kw.get("debug"))
     if callable(func_or_sig) and not isinstance(func_or_sig, str):
-        return Dispatcher(func_or_sig, None, device, maxreg)
+        return Dispatcher(func_or_sig, None, device, maxreg, fast, debug)
     sigs = None
     if isinstance(func_or_sig, (str, tuple)):
         sigs = [func_or_sig]
@@ -212,5 +265,5 @@ def jit(func_or_sig=None, device: bool = False, **kw):
         sigs = func_or_sig
 
     def wrap(fn):
-        return Dispatcher(fn, sigs, device, maxreg)
+        return Dispatcher(fn, sigs, device, maxreg, fast, debug)
     return wrap

@@ -143,9 +143,17 @@ for _name, _src, _dst in [("__int_as_float", INT, FLOAT), ("__float_as_int", FLO
                           ("__longlong_as_double", LLONG, DOUBLE), ("__double_as_longlong", DOUBLE, LLONG)]:
     _add(_name, "fixed", params=(_src,), ret=_dst, op="bitcast")
 
+# libdevice functions, computed from libdevice's own instructions (vgpu/frontend/libdevice.py): the
+# float names, and the double ones as overloads (float arguments call the float version, as CUDA C++)
+for _name, _n in [("hypot", 2), ("erf", 1), ("erfc", 1), ("tgamma", 1), ("lgamma", 1), ("expm1", 1),
+                  ("log1p", 1), ("acosh", 1), ("asinh", 1), ("atanh", 1), ("cbrt", 1), ("nextafter", 2)]:
+    _add(_name + "f", "fixed", params=(FLOAT,) * _n, ret=FLOAT, op="libdevice." + _name + "f")
+    _add(_name, "math", params=(DOUBLE,) * _n, ret=DOUBLE, op="libdevice." + _name)
+_add("remainderf", "fixed", params=(FLOAT, FLOAT), ret=FLOAT, op="libdevice.remainderf")
+_add("remainder", "math", params=(DOUBLE, DOUBLE), ret=DOUBLE, op="libdevice.remainder")
+
 # CUDA functions that vgpu knows about but does not implement: a clear diagnostic, not "undeclared"
 NOT_YET = {"__shfl", "__shfl_up", "__shfl_down", "__shfl_xor", "__ballot", "__any", "__all",
-           "__match_any_sync", "__match_all_sync", "atomicAdd_block",
+           "atomicAdd_block",
            "atomicAdd_system", "__nanosleep", "malloc", "free", "memcpy", "memset", "assert",
-           "signbit", "copysignf", "hypotf", "cbrtf", "erff", "log1pf",
-           "expm1f", "rintf", "nearbyintf", "lrintf", "sincosf", "__half"}
+           "signbit", "copysignf", "rintf", "nearbyintf", "lrintf", "sincosf", "__half"}

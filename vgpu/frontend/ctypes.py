@@ -256,16 +256,20 @@ def usual_arith(a: CType, b: CType) -> CType:
 
 def scalar_of(t: CType) -> T.Scalar:
     """The IR type of a value of C type `t` held in a register."""
-    t = decay(t)
-    if isinstance(t, Bool):
-        return T.PRED
-    if isinstance(t, Int):
-        return T.SCALARS[("s" if t.signed else "u") + str(8 * t.size)]
-    if isinstance(t, Float):
+    cls = t.__class__                      # the common cases first: lowering asks for every value
+    if cls is Int:
+        return _INT_SCALARS[t.signed, t.size]
+    if cls is Float:
         return T.F32 if t.size == 4 else T.F64
-    if isinstance(t, Pointer):
+    if cls is Bool:
+        return T.PRED
+    if cls in (Pointer, Array, FuncType):
         return T.U64
     raise TypeError(f"no scalar for {spell(t)}")
+
+
+_INT_SCALARS = {(signed, size): T.SCALARS[("s" if signed else "u") + str(8 * size)]
+                for signed in (True, False) for size in (1, 2, 4, 8)}
 
 
 def mem_scalar(t: CType) -> T.Scalar:

@@ -19,6 +19,7 @@ Conventions (relied on by the IR passes and the instruction selector):
 from __future__ import annotations
 
 from . import ast as A
+from . import libdevice
 from .builtins import Builtin
 from .consteval import const_value, convert
 from .symbols import CallInfo, EnumConst, Func, Sema, Var
@@ -536,6 +537,11 @@ class FunctionLowering(CGLowering, StmtLowering):
             return ir.Const(T.S32, len(args))
         args = [self.conv(self.value(a), a.ctype, p) for a, p in zip(e.args, info.params)]
         args += [ir.Const(scalar_of(p), d) for p, d in zip(info.params[len(args):], info.defaults)]
+        if info.op.startswith("libdevice."):
+            name = info.op[len("libdevice."):]
+            if scalar_of(info.ret) == T.F32 and not name.endswith("f"):
+                name += "f"                   # the float overload of a double name
+            return libdevice.emit(b, "__nv_" + name, args)
         attrs = dict(info.attrs)
         if info.op == "atom":
             attrs["space"] = "generic"

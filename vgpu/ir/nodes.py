@@ -167,3 +167,15 @@ class Module:
     @property
     def kernels(self) -> list[Function]:
         return [f for f in self.functions.values() if f.kind == "kernel"]
+
+    def release(self) -> None:
+        """Break the cycles between blocks and instructions, so that reference counting frees the
+        module at once instead of the cyclic collector (a second per 100k instructions); the module
+        is empty afterwards."""
+        for f in self.functions.values():
+            for b in f.blocks:
+                for i in b.instrs:
+                    i.args = i.attrs = i.block = None
+                b.instrs = b.preds = None
+            f.blocks = []
+        self.functions = {}

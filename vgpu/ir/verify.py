@@ -64,6 +64,7 @@ class _Checker:
     def __init__(self, module: Module, fn: Function):
         self.m, self.fn = module, fn
         self.out: list[Diagnostic] = []
+        self.rules: dict = {}                 # op -> its op_/group_ rule method (or None)
 
     def error(self, msg: str, block: Block | None = None, ins: Instr | None = None) -> None:
         where = f"in @{self.fn.name}"
@@ -155,40 +156,47 @@ class _Checker:
     # -- instructions -----------------------------------------------------------------------------------
     def check_instr(self, b: Block, i: Instr) -> None:
         info = OPS[i.op]
-        if info.nargs is not None and len(i.args) != info.nargs:
-            self.error(f"{i.op} takes {info.nargs} operand(s), has {len(i.args)}", b, i)
+        args = i.args
+        if info.nargs is not None and len(args) != info.nargs:
+            self.error(f"{i.op} takes {info.nargs} operand(s), has {len(args)}", b, i)
             return
-        for k, a in enumerate(i.args):
+        untyped = False
+        for k, a in enumerate(args):
             self.check_operand(b, i, k, a)
+            untyped = untyped or a.type is None
         if info.res == "none" and i.type is not None:
             self.error(f"{i.op} defines no value but has type {i.type}", b, i)
         if info.res == "pred" and i.type != PRED:
             self.error(f"{i.op} yields pred, not {i.type}", b, i)
         if info.res == "type" and i.type is None and i.op not in ("bar", "call"):
             self.error(f"{i.op} needs a result type", b, i)
-        if any(a.type is None for a in i.args):
+        if untyped:
             return
         if info.arg == "same":
-            for k, a in enumerate(i.args):
+            for k, a in enumerate(args):
                 if a.type is not i.type and a.type != i.type:
                     self.error(f"operand {k + 1} has type {a.type}, expected {i.type}", b, i)
         else:
-            rule = getattr(self, "op_" + i.op, None) or getattr(self, "group_" + info.group, None)
+            rule = self.rules.get(i.op, False)
+            if rule is False:
+                rule = self.rules[i.op] = getattr(self, "op_" + i.op, None) or \
+                    getattr(self, "group_" + info.group, None)
             if rule is not None:
                 rule(b, i)
 
     def check_operand(self, b: Block, i: Instr, k: int, a: Value) -> None:
-        if isinstance(a, Const):
-            self.check_const(b, i, a)
-        elif isinstance(a, Param):
-            if a not in self.fn.params:
-                self.error(f"operand {k + 1} is a parameter of another function", b, i)
-        elif isinstance(a, Instr):
+        cls = a.__class__
+        if cls is Instr:
             self.check_dominance(b, i, k, a)
-        elif not isinstance(a, Undef):
+            if a.type is None:
+                self.error(f"operand {k + 1} is an instruction without a value", b, i)
+        elif cls is Const:
+            self.check_const(b, i, a)
+        elif cls is Param:
+            if not any(a is p for p in self.fn.params):
+                self.error(f"operand {k + 1} is a parameter of another function", b, i)
+        elif cls is not Undef:
             self.error(f"operand {k + 1} is not a value: {a!r}", b, i)
-        if isinstance(a, Instr) and a.type is None:
-            self.error(f"operand {k + 1} is an instruction without a value", b, i)
 
     def check_const(self, b: Block, i: Instr, c: Const) -> None:
         t = c.type

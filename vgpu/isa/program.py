@@ -21,40 +21,55 @@ from functools import lru_cache
 from ..types import Scalar
 
 
-@dataclass(frozen=True)
-class Reg:
+class _Operand:
+    """Operands are small frozen slotted dataclasses (a kernel holds hundreds of thousands of them);
+    pickled by their fields (Python 3.10 cannot restore a frozen slotted dataclass by itself)."""
+    __slots__ = ()
+
+    def __reduce__(self):
+        return type(self), tuple(getattr(self, f) for f in self.__slots__)
+
+
+@dataclass(frozen=True, slots=True)
+class Reg(_Operand):
     name: str
 
     def __str__(self) -> str:
         return self.name
 
+    def __eq__(self, other) -> bool:         # faster than the dataclass's tuple compare
+        return other.__class__ is Reg and other.name == self.name
 
-@dataclass(frozen=True)
-class Imm:
+    def __hash__(self) -> int:
+        return hash(self.name)
+
+
+@dataclass(frozen=True, slots=True)
+class Imm(_Operand):
     value: int | float
 
     def __str__(self) -> str:
         return str(self.value)
 
 
-@dataclass(frozen=True)
-class SReg:
+@dataclass(frozen=True, slots=True)
+class SReg(_Operand):
     name: str                  # with the %: '%tid.x'
 
     def __str__(self) -> str:
         return self.name
 
 
-@dataclass(frozen=True)
-class Sym:
+@dataclass(frozen=True, slots=True)
+class Sym(_Operand):
     name: str
 
     def __str__(self) -> str:
         return self.name
 
 
-@dataclass(frozen=True)
-class Mem:
+@dataclass(frozen=True, slots=True)
+class Mem(_Operand):
     base: Reg | Sym | Imm
     offset: int = 0
 
@@ -64,8 +79,8 @@ class Mem:
         return f"[{self.base}]"
 
 
-@dataclass(frozen=True)
-class Label:
+@dataclass(frozen=True, slots=True)
+class Label(_Operand):
     name: str
 
     def __str__(self) -> str:
@@ -75,7 +90,7 @@ class Label:
 Operand = Reg | Imm | SReg | Sym | Mem | Label
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Instr:
     """One instruction: `@%p1 add.s32 %r1, %r2, %r3;` is
     Instr('add', (), ('s32',), [Reg('%r1'), Reg('%r2'), Reg('%r3')], guard=Reg('%p1')).

@@ -12,18 +12,22 @@ from __future__ import annotations
 from ...diagnostics import CompileError, Diagnostic, Span
 from ...ir import nodes as ir
 from ...ir.builder import Builder
+from . import fastmath
 from .contract import contract
 from .lower import Ctx, FnLower
 from .source import PySource
 
-__all__ = ["kernel_ir", "contract", "PySource"]
+__all__ = ["kernel_ir", "contract", "fastmath", "PySource"]
 
 
-def kernel_ir(pyfunc, argtypes: list, src: PySource | None = None, dim3_params: int = 0):
-    """Lower the kernel `pyfunc` for the Numba argument types `argtypes` -> (ir.Module, PySource)."""
+def kernel_ir(pyfunc, argtypes: list, src: PySource | None = None, dim3_params: int = 0,
+              fastmath: bool = False, debug: bool = False):
+    """Lower the kernel `pyfunc` for the Numba argument types `argtypes` -> (ir.Module, PySource).
+    fastmath: lower float32 math functions to their fast versions (fastmath.apply does the rest)."""
     src = src or PySource(pyfunc)
     module = ir.Module(filename=src.filename)
     ctx = Ctx(module)
+    ctx.fastmath, ctx.debug = fastmath, debug
     fn = ir.Function(src.name, "kernel", [], None, span=src.span(src.tree))
     b = Builder(fn)
     ctx.fn = fn
@@ -36,4 +40,5 @@ def kernel_ir(pyfunc, argtypes: list, src: PySource | None = None, dim3_params: 
             from None
     b.finish()
     module.functions[fn.name] = fn
+    module.py_exceptions = ctx.exceptions          # what a debug launch's error code means
     return module, src

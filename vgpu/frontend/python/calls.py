@@ -19,6 +19,7 @@ from . import memory, warp
 from . import ntypes as N
 from .args import args_of, const_eval, dtype_of, numbers  # noqa: F401 (re-exported)
 from .source import PySource
+from ..libdevice import rint as _rint
 from .values import V, cast
 
 _DIM3 = {"threadIdx": "tid", "blockIdx": "ctaid", "blockDim": "ntid", "gridDim": "nctaid"}
@@ -117,6 +118,11 @@ def attribute(fl, base: V, attr: str, node) -> V:
             return V(N.INT64, size if size is not None else ir.Const(T.S64, 1))
         if attr == "ndim":
             return V(N.INT64, ir.Const(T.S64, t.ndim), t.ndim)
+        if attr in ("strides", "T"):
+            from .views import strides_of, transpose
+            if attr == "T":
+                return transpose(fl, base)
+            return V(N.Tuple((N.INT64,) * t.ndim), [V(N.INT64, s) for s in strides_of(fl, base)])
         raise fl.err(node, f"array attribute {attr!r} is not supported in a kernel")
     if isinstance(t, N.Number) and attr in ("real", "imag"):
         return base if attr == "real" else V(t, ir.Const(t.ir, 0))
@@ -212,21 +218,6 @@ def builtin(fl, name: str, node) -> V:
     raise fl.err(node, f"{name}() cannot be called in a kernel")
 
 
-def _rint(b, x, s: T.Scalar):
-    """Round half to even (Python's round, NVVM's llvm.rint): floor(x + 0.5) fixed up on exact halves."""
-    fl_ = b.emit("floor", s, [x])
-    diff = b.emit("sub", s, [x, fl_])
-    half = ir.Const(s, 0.5)
-    up = b.emit("add", s, [fl_, ir.Const(s, 1.0)])
-    gt = b.emit("gt", T.PRED, [diff, half])
-    eq = b.emit("eq", T.PRED, [diff, half])
-    # on a tie pick the even neighbour: floor is even when floor/2 is whole
-    halff = b.emit("mul", s, [fl_, half])
-    even = b.emit("eq", T.PRED, [b.emit("floor", s, [halff]), halff])
-    pick_up = b.emit("or", T.PRED, [gt, b.emit("and", T.PRED, [eq, b.emit("not", T.PRED, [even])])])
-    return b.emit("select", s, [pick_up, up, fl_])
-
-
 def math_call(fl, name: str, node) -> V:
     b = fl.b
     if name in _MATH1 or name in _MATH_INT:
@@ -234,6 +225,8 @@ def math_call(fl, name: str, node) -> V:
         numbers(fl, node, [a])
         rt = N.math_result([a.type])
         x = cast(b, a.val, a.type, rt)
+        if fl.ctx.fastmath and rt == N.FLOAT32 and name in _FAST:
+            return V(rt, _fast(b, name, [x]))
         return V(rt, b.emit(_MATH1.get(name) or _MATH_INT[name], rt.ir, [x]))
     if name in _MATH2 or name == "copysign":
         vals = args_of(fl, node, 2, 2)
@@ -245,6 +238,8 @@ def math_call(fl, name: str, node) -> V:
         else:
             rt = N.math_result([v.type for v in vals])
         x, y = (cast(b, v.val, v.type, rt) for v in vals)
+        if fl.ctx.fastmath and rt == N.FLOAT32 and name == "pow":
+            return V(rt, _fast(b, name, [x, y]))
         if name == "copysign":
             it = T.U32 if rt.bits == 32 else T.U64
             sign = ir.Const(it, 1 << (rt.bits - 1))
@@ -265,9 +260,80 @@ def math_call(fl, name: str, node) -> V:
         if name == "isinf":
             return V(N.BOOL, inf)
         return V(N.BOOL, b.emit("lt", T.PRED, [ab, ir.Const(s, math.inf)]))
+    if name in _LIBDEVICE1 or name in _LIBDEVICE2:
+        return _libdevice_call(fl, name, node)
+    if name in ("radians", "degrees"):      # numba-cuda: one multiply by pi/180 (180/pi) of the type
+        (a,) = args_of(fl, node, 1, 1)
+        numbers(fl, node, [a])
+        rt = N.math_result([a.type])
+        k = math.pi / 180.0 if name == "radians" else 180.0 / math.pi
+        return V(rt, b.emit("mul", rt.ir, [cast(b, a.val, a.type, rt), ir.Const(rt.ir, float(np.array(k, rt.dtype)))]))
     if name == "fma":
         raise fl.err(node, "math.fma is not supported by Numba's CUDA target: use cuda.fma")
+    if name in ("frexp", "modf", "ldexp"):
+        return _frexp_modf_ldexp(fl, name, node)
     raise fl.err(node, f"math.{name} is not supported in a kernel")
+
+
+# fastmath: numba-cuda's float32 math with fastmath=True is libdevice's __nv_fast_* (and tanh.approx.f32),
+# which NVVM emits as these approximate instructions (vgpu's models of them; fastmath.py adds the .ftz)
+_FAST = {"exp", "log", "log2", "log10", "sin", "cos", "tan", "tanh"}
+
+
+def _fast(b, name: str, xs: list):
+    f = T.F32
+    if name == "exp":          # ex2.approx(x * log2 e)
+        return b.emit("exp2", f, [b.emit("mul", f, [xs[0], ir.Const(f, 1.4426950216293335)], nofuse=True)])
+    if name in ("log", "log10"):   # lg2.approx(x) * ln 2 (log10 2)
+        k = 0.6931471824645996 if name == "log" else 0.30102999317646027
+        return b.emit("mul", f, [b.emit("log2", f, xs), ir.Const(f, k)], nofuse=True)
+    if name == "tan":          # sin.approx / cos.approx as div.approx (fastmath.py)
+        return b.emit("div", f, [b.emit("sin", f, xs), b.emit("cos", f, xs)])
+    if name == "pow":          # ex2.approx(y * lg2.approx(x))
+        return b.emit("exp2", f, [b.emit("mul", f, [xs[1], b.emit("log2", f, [xs[0]])], nofuse=True)])
+    if name == "tanh":         # tanh.approx.f32: no .ftz (fastmath.py leaves it alone)
+        return b.emit("tanh", f, xs, fastmath=True)
+    return b.emit(name, f, xs)
+
+
+# math.* computed by libdevice in numba-cuda, inlined from libdevice's own instructions (libdevice.py)
+_LIBDEVICE1 = {"erf": "erf", "erfc": "erfc", "gamma": "tgamma", "lgamma": "lgamma", "expm1": "expm1",
+               "log1p": "log1p", "acosh": "acosh", "asinh": "asinh", "atanh": "atanh"}
+_LIBDEVICE2 = {"hypot": "hypot", "remainder": "remainder", "nextafter": "nextafter"}
+
+
+def _frexp_modf_ldexp(fl, name: str, node) -> V:
+    """math.ldexp(x, n) -> float, math.frexp(x) -> (float, int32), math.modf(x) -> (fraction, whole),
+    as numba-cuda: libdevice's __nv_ldexp(f)/frexp(f)/modf(f) (n converted to int32)."""
+    from .. import libdevice
+    b = fl.b
+    vals = args_of(fl, node, 2 if name == "ldexp" else 1, 2 if name == "ldexp" else 1)
+    numbers(fl, node, vals)
+    rt = N.math_result([vals[0].type])
+    x = cast(b, vals[0].val, vals[0].type, rt)
+    fn = "__nv_" + name + ("f" if rt == N.FLOAT32 else "")
+    if name == "ldexp":
+        return V(rt, libdevice.emit(b, fn, [x, cast(b, vals[1].val, vals[1].type, N.INT32)]))
+    r, (other,) = libdevice.emit(b, fn, [x])
+    if name == "frexp":
+        return V(N.Tuple((rt, N.INT32)), [V(rt, r), V(N.INT32, other)])
+    return V(N.Tuple((rt, rt)), [V(rt, r), V(rt, other)])
+
+
+def _libdevice_call(fl, name: str, node) -> V:
+    from .. import libdevice
+    b = fl.b
+    n = 1 if name in _LIBDEVICE1 else 2
+    vals = args_of(fl, node, n, n)
+    numbers(fl, node, vals)
+    rt = N.math_result([v.type for v in vals])
+    fn = "__nv_" + (_LIBDEVICE1.get(name) or _LIBDEVICE2[name]) + ("f" if rt == N.FLOAT32 else "")
+    if not libdevice.has(fn):
+        raise fl.err(node, f"math.{name} on {rt} is not supported by vgpu yet (libdevice's {fn} is not ported)")
+    try:
+        return V(rt, libdevice.emit(b, fn, [cast(b, v.val, v.type, rt) for v in vals]))
+    except libdevice.NotPortable as e:
+        raise fl.err(node, f"math.{name} on {rt} is not supported by vgpu yet ({fn} uses {e})") from None
 
 
 def numpy_call(fl, name: str, node) -> V:

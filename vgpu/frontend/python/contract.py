@@ -31,7 +31,8 @@ def contract(fn: ir.Function) -> int:
         if not us or len(us) >= 5:
             return False
         blocks = {u.block for u in us}
-        return all(u.op == "add" and u.type is not None and u.type.is_float for u in us) and len(blocks) == 1
+        return all(u.op == "add" and u.type is not None and u.type.is_float and not u.attrs.get("nofuse")
+                   for u in us) and len(blocks) == 1
 
     _canonicalise_subs(fn, users)
     plan = []                                # decided on the original graph, then rewritten
@@ -58,7 +59,7 @@ def _canonicalise_subs(fn: ir.Function, users: dict) -> None:
     """LLVM's instcombine before the fusion: x - C becomes x + (-C), and x - y*C (the product used only
     there) becomes x + y*(-C); both are exact rewrites, after which the add may fuse."""
     for i in fn.instructions():
-        if i.op != "sub" or i.type is None or not i.type.is_float:
+        if i.op != "sub" or i.type is None or not i.type.is_float or i.attrs.get("nofuse"):
             continue
         x, y = i.args
         if isinstance(y, ir.Const):

@@ -28,7 +28,6 @@ _REJECT = {
     ast.Lambda: "lambda is not supported in a kernel",
     ast.Try: "try/except is not supported in a kernel",
     ast.With: "with is not supported in a kernel",
-    ast.Raise: "raise is not supported in a kernel",
     ast.Global: "global is not supported in a kernel",
     ast.Nonlocal: "nonlocal is not supported in a kernel",
     ast.FunctionDef: "nested functions are not supported in a kernel (use @cuda.jit(device=True))",
@@ -36,7 +35,6 @@ _REJECT = {
     ast.Import: "import is not supported in a kernel",
     ast.ImportFrom: "import is not supported in a kernel",
     ast.Delete: "del is not supported in a kernel",
-    ast.Assert: "assert is not supported in a kernel",
     ast.Yield: "yield is not supported in a kernel",
     ast.Await: "await is not supported in a kernel",
     ast.Starred: "starred expressions are not supported in a kernel",
@@ -281,7 +279,7 @@ class Exprs:
         items = sl.elts if isinstance(sl, ast.Tuple) else [sl]
         out = []
         for it in items:
-            if isinstance(it, ast.Slice):
+            if isinstance(it, ast.Slice) or (isinstance(it, ast.Constant) and it.value is Ellipsis):
                 if not views:
                     raise self.err(it, "a slice cannot be assigned to in a kernel (store element by element)")
                 out.append((None, it))
@@ -308,25 +306,39 @@ class Exprs:
             raise self.err(getattr(node, "slice", node), f"a {t.ndim}-d array takes {t.ndim} indices, "
                                                          f"{len(idx)} given" if len(idx) > t.ndim else
                            f"{len(idx)} indices on a {t.ndim}-d array: index every dimension to store")
+        if t.layout != "C":
+            b, off = self.b, None
+            for k, (v, n) in enumerate(idx):
+                term = self.mul64(self.wrap_index(v, n, base.val.shape[k]), base.val.strides[k])
+                off = term if off is None else b.emit("add", T.S64, [off, term])
+            o = b.emit("bitcast", T.U64, [off]) if not isinstance(off, ir.Const) else \
+                ir.Const(T.U64, off.value % 2 ** 64)
+            return b.emit("add", T.U64, [base.val.data, o]), t.dtype
         lin = self.linear(base, idx)
         return self.offset(base, lin), t.dtype
+
+    def wrap_index(self, v: V, n, dim):
+        """The integer index v as int64, a negative one wrapped around once (+ dim), as Numba does."""
+        b = self.b
+        if not isinstance(v.type, N.Number) or not (v.type.is_int or v.type == N.BOOL):
+            raise self.err(n, f"array index must be an integer, not {v.type}")
+        i = cast(b, v.val, v.type, N.INT64)
+        if v.type.signed and v.type != N.BOOL and not _nonneg_index(i):
+            if isinstance(i, ir.Const):
+                i = ir.Const(T.S64, i.value + dim.value) if isinstance(dim, ir.Const) else \
+                    b.emit("add", T.S64, [i, dim])
+            else:
+                neg = b.emit("lt", T.PRED, [i, ir.Const(T.S64, 0)])
+                i = b.emit("add", T.S64, [i, b.emit("select", T.S64, [neg, dim, ir.Const(T.S64, 0)])])
+        return i
 
     def linear(self, base: V, idx: list):
         """The C-order linear index of the leading len(idx) indices (int64), negative ones wrapped."""
         b = self.b
         lin = None
         for k, (v, n) in enumerate(idx):
-            if not isinstance(v.type, N.Number) or not (v.type.is_int or v.type == N.BOOL):
-                raise self.err(n, f"array index must be an integer, not {v.type}")
-            i = cast(b, v.val, v.type, N.INT64)
             dim = base.val.shape[k]
-            if v.type.signed and v.type != N.BOOL and not _nonneg_index(i):
-                if isinstance(i, ir.Const):
-                    i = ir.Const(T.S64, i.value + dim.value) if isinstance(dim, ir.Const) else \
-                        b.emit("add", T.S64, [i, dim])
-                else:
-                    neg = b.emit("lt", T.PRED, [i, ir.Const(T.S64, 0)])
-                    i = b.emit("add", T.S64, [i, b.emit("select", T.S64, [neg, dim, ir.Const(T.S64, 0)])])
+            i = self.wrap_index(v, n, dim)
             lin = i if lin is None else b.emit("add", T.S64, [b.emit("mul", T.S64, [lin, dim]), i])
         return lin
 
@@ -340,61 +352,14 @@ class Exprs:
         return b.emit("add", T.U64, [base.val.data, off])
 
     def view(self, base: V, parts: list, node) -> V:
-        """a[i], a[i, :], a[lo:hi], a[i][j]: a C-contiguous sub-array (leading integers, then at most one
-        bounded slice, then whole dimensions), bounds normalised as Python slices are."""
-        from .values import ArrayVal
-        b, t = self.b, base.type
-        ints = []
-        while parts and parts[0][0] is not None:
-            ints.append(parts.pop(0))
-        if len(ints) + len(parts) > t.ndim:
-            raise self.err(node.slice, f"too many indices for a {t.ndim}-d array")
-        shape = list(base.val.shape)
-        k = len(ints)
-        inner = None
-        for d in shape[k:]:
-            inner = d if inner is None else self.mul64(inner, d)
-        lin = self.linear(base, ints) if ints else ir.Const(T.S64, 0)
-        lin = self.mul64(lin, inner) if inner is not None else lin
-        rest = shape[k:]
-        for j, (iv, sl) in enumerate(parts):
-            if iv is not None:
-                raise self.err(sl, "an index after a slice makes a strided view: strided views are not "
-                                   "supported in a kernel")
-            if j == 0 and sl.step is None and (sl.lower is not None or sl.upper is not None):
-                dim = rest[0]
-                lo = self.slice_bound(sl.lower, dim, ir.Const(T.S64, 0))
-                hi = self.slice_bound(sl.upper, dim, dim)
-                n = b.emit("sub", T.S64, [hi, lo])
-                n = b.emit("select", T.S64, [b.emit("lt", T.PRED, [n, ir.Const(T.S64, 0)]), ir.Const(T.S64, 0), n])
-                row = None
-                for d in rest[1:]:
-                    row = d if row is None else self.mul64(row, d)
-                lin = b.emit("add", T.S64, [lin, self.mul64(lo, row) if row is not None else lo])
-                rest = [n] + rest[1:]
-            elif sl.lower is not None or sl.upper is not None or sl.step is not None:
-                raise self.err(sl, "only a[lo:hi] on the first sliced dimension, then whole dimensions (:), "
-                                   "make a contiguous view; strided views are not supported")
-        vt = N.Array(t.dtype, len(rest), t.space)
-        return V(vt, ArrayVal(self.offset(base, lin), rest))
+        """a[i], a[i, :], a[:, j], a[lo:hi:step], a[..., j]: a view (vgpu/frontend/python/views.py)."""
+        from .views import view
+        return view(self, base, parts, node)
 
     def mul64(self, x, y):
         if isinstance(x, ir.Const) and isinstance(y, ir.Const):
             return ir.Const(T.S64, T.wrap_int(x.value * y.value, 64, True))
         return self.b.emit("mul", T.S64, [x, y])
-
-    def slice_bound(self, node, dim, default):
-        if node is None:
-            return default
-        v = self.expr(node)
-        if not isinstance(v.type, N.Number) or not (v.type.is_int or v.type == N.BOOL):
-            raise self.err(node, f"slice bounds must be integers, not {v.type}")
-        b = self.b
-        x = cast(b, v.val, v.type, N.INT64)
-        neg = b.emit("lt", T.PRED, [x, ir.Const(T.S64, 0)])
-        x = b.emit("select", T.S64, [neg, b.emit("add", T.S64, [x, dim]), x])
-        x = b.emit("select", T.S64, [b.emit("lt", T.PRED, [x, ir.Const(T.S64, 0)]), ir.Const(T.S64, 0), x])
-        return b.emit("select", T.S64, [b.emit("gt", T.PRED, [x, dim]), dim, x])
 
     def e_Subscript(self, node) -> V:
         base = self.expr(node.value)
@@ -415,6 +380,12 @@ class Exprs:
         return V(et, from_mem(self.b, v, et))
 
     def store_index(self, base: V, node, v: V) -> None:
+        if isinstance(base.type, N.Array):
+            parts = self.indices(node, views=True)
+            if len(parts) != base.type.ndim or any(x is None for x, _ in parts):
+                from .views import fill
+                fill(self, self.view(base, parts, node), v, node)    # a[i, :] = x: every element of the view
+                return
         addr, et = self.element(base, node)
         self.store_at(addr, base.type, v, node)
 

@@ -40,6 +40,9 @@ class Ctx:
         self.ninst = 0
         self.fn: ir.Function | None = None        # the kernel (for hidden parameters)
         self.dyn_param: ir.Param | None = None
+        self.fastmath = False                     # cuda.jit(fastmath=True): fast float32 math functions
+        self.debug = False                        # cuda.jit(debug=True): raised exceptions reach the host
+        self.exceptions: list = []                # (class, args, (function, file, line)) by code - 1
 
     def dynamic_shared_bytes(self) -> ir.Param:
         """The hidden last kernel parameter holding the launch's dynamic shared memory size."""
@@ -119,6 +122,9 @@ class FnLower(Exprs):
             return V(t, cast(self.b, v.val, v.type, t))
         if isinstance(v.type, N.Tuple) and isinstance(t, N.Tuple) and len(v.type.items) == len(t.items):
             return V(t, [self.convert(x, it, node) for x, it in zip(v.val, t.items)])
+        if isinstance(v.type, N.Array) and N.unify(v.type, t) == t:
+            from .views import with_layout
+            return with_layout(self, v, t)
         raise self.err(node, f"cannot convert {v.type} to {t}")
 
     # -- the function ----------------------------------------------------------------------------------
@@ -153,7 +159,14 @@ class FnLower(Exprs):
                     sp = ir.Param(f"{name}.shape{k}", T.S64, len(fn.params), None, False, span)
                     fn.params.append(sp)
                     shape.append(sp)
-                self.write_var(name, V(t, ArrayVal(data, shape)), p)
+                strides = None
+                if t.layout != "C":          # F and A layouts: the byte strides follow the shape
+                    strides = []
+                    for k in range(t.ndim):
+                        sp = ir.Param(f"{name}.stride{k}", T.S64, len(fn.params), None, False, span)
+                        fn.params.append(sp)
+                        strides.append(sp)
+                self.write_var(name, V(t, ArrayVal(data, shape, strides)), p)
             elif isinstance(t, N.Number):
                 prm = ir.Param(name, t.mem, len(fn.params), None, False, span)
                 fn.params.append(prm)
@@ -290,6 +303,14 @@ class FnLower(Exprs):
             self.store_at(addr, base.type, new, s)
         else:
             raise self.err(s.target, "this cannot be assigned to")
+
+    def s_Raise(self, s) -> None:
+        from .raises import raise_stmt
+        raise_stmt(self, s)
+
+    def s_Assert(self, s) -> None:
+        from .raises import assert_stmt
+        assert_stmt(self, s)
 
     def s_Return(self, s) -> None:
         if self.kernel:

@@ -21,9 +21,11 @@ _ATOMIC_TYPES = {
     "sub": ("float64", "float32", "int32", "uint32", "int64", "uint64"),
     "max": ("float64", "float32", "int32", "uint32", "int64", "uint64"),
     "min": ("float64", "float32", "int32", "uint32", "int64", "uint64"),
+    "nanmax": ("float64", "float32", "int32", "uint32", "int64", "uint64"),
+    "nanmin": ("float64", "float32", "int32", "uint32", "int64", "uint64"),
     "and_": ("int32", "uint32", "int64", "uint64"), "or_": ("int32", "uint32", "int64", "uint64"),
     "xor": ("int32", "uint32", "int64", "uint64"), "exch": ("int32", "uint32", "int64", "uint64"),
-    "inc": ("uint32",), "dec": ("uint32",),
+    "inc": ("uint32", "uint64"), "dec": ("uint32", "uint64"),
     "cas": ("int32", "uint32", "int64", "uint64"), "compare_and_swap": ("int32", "uint32", "int64", "uint64"),
 }
 
@@ -140,8 +142,11 @@ def atomic(fl, name: str, node):
         vals.append(cast(b, v.val, v.type, dt))
     space = ary.type.space if ary.type.space in ("global", "shared") else "generic"
     op = {"and_": "and", "or_": "or", "compare_and_swap": "cas"}.get(name, name)
-    if op in ("max", "min") and dt.is_float:
+    if op in ("max", "min", "nanmax", "nanmin") and dt.is_float:
         return V(dt, _float_minmax(b, op, addr, vals[0], dt, space))
+    op = {"nanmax": "max", "nanmin": "min"}.get(op, op)     # integers: NaN-free, the plain atomic
+    if op in ("inc", "dec") and dt.bits == 64:
+        return V(dt, _inc_dec64(b, op, addr, vals[0], space))
     if op == "sub" and dt.is_float:
         op, vals = "add", [b.emit("neg", dt.ir, vals)]
     ins = b.emit("atom", dt.ir, [addr, *vals])
@@ -149,30 +154,61 @@ def atomic(fl, name: str, node):
     return V(dt, ins)
 
 
-def _float_minmax(b, op: str, addr, val, dt: N.Number, space: str):
-    """Atomic max/min of floats, as numba-cuda's ___numba_atomic_float_max/min: return early when the
-    stored value already wins, else a compare-and-swap loop on the bits storing max/min(old, val)."""
-    s, it = dt.ir, (T.U32 if dt.bits == 32 else T.U64)
-    key = ("$fatom", id(addr))
-    head, body, done = b.block("fatom.head"), b.block("fatom.body"), b.block("fatom.done")
-    first = b.emit("load", s, [addr], space=space, volatile=True)
-    b.write((key, "old"), first)
-    b.jmp(head)
-    b.at(head)
-    old = b.read((key, "old"), s)
-    # keep the stored value when val does not improve on it (NaN val: no store, as fcmp ordered)
-    improves = b.emit("gt" if op == "max" else "lt", T.PRED, [val, old])
-    old_nan = b.emit("ne", T.PRED, [old, old])
-    go = b.emit("or", T.PRED, [improves, b.emit("and", T.PRED, [old_nan, b.emit("eq", T.PRED, [val, val])])])
-    b.br(go, body, done)
-    b.seal(body)
-    b.at(body)
-    got = b.emit("atom", it, [addr, b.emit("bitcast", it, [old]), b.emit("bitcast", it, [val])])
+def _inc_dec64(b, op: str, addr, val, space: str):
+    """atomic.inc/dec on uint64 as numba-cuda's ___numba_atomic_u64_inc/dec (PTX has no 64-bit
+    atom.inc): a compare-and-swap loop storing (old < val ? old + 1 : 0), resp.
+    (old - 1 < val ? old - 1 : val) (unsigned compares); returns the value replaced."""
+    u = T.U64
+    key = ("$incdec", id(addr))
+    loop, done = b.block("incdec.loop"), b.block("incdec.done")
+    b.write((key, "old"), b.emit("load", u, [addr], space=space, volatile=True))
+    b.jmp(loop)
+    b.at(loop)
+    old = b.read((key, "old"), u)
+    if op == "inc":
+        new = b.emit("select", u, [b.emit("lt", T.PRED, [old, val]), b.emit("add", u, [old, ir.Const(u, 1)]),
+                                   ir.Const(u, 0)])
+    else:
+        dec = b.emit("sub", u, [old, ir.Const(u, 1)])
+        new = b.emit("select", u, [b.emit("lt", T.PRED, [dec, val]), dec, val])
+    got = b.emit("atom", u, [addr, old, new])
     got.attrs.update(op="cas", space=space)
-    same = b.emit("eq", T.PRED, [got, b.emit("bitcast", it, [old])])
-    b.write((key, "old"), b.emit("bitcast", s, [got]))
-    b.br(same, done, head)
-    b.seal(head)
+    b.write((key, "old"), got)
+    b.br(b.emit("ne", T.PRED, [got, old]), loop, done)
+    b.seal(loop)
     b.seal(done)
     b.at(done)
-    return b.read((key, "old"), s)
+    return old
+
+
+def _float_minmax(b, op: str, addr, val, dt: N.Number, space: str):
+    """Atomic max/min/nanmax/nanmin of floats, as numba-cuda's ___numba_atomic_<T>_[nan]max/min
+    (cudadrv/nvvm.py): load the stored value; return it at once when val is NaN (and, for max/min,
+    when the stored value is NaN); else, while the current value is below val (max; above for min;
+    nanmax/nanmin also while it is NaN), compare-and-swap val in and take the swap's result as the
+    current value.  Returns the value first loaded, as numba-cuda's does."""
+    s, it = dt.ir, (T.U32 if dt.bits == 32 else T.U64)
+    key = ("$fatom", id(addr))
+    check, attempt, done = b.block("fatom.check"), b.block("fatom.cas"), b.block("fatom.done")
+    first = b.emit("load", s, [addr], space=space, volatile=True)
+    early = b.emit("ne", T.PRED, [val, val])
+    if op in ("max", "min"):
+        early = b.emit("or", T.PRED, [early, b.emit("ne", T.PRED, [first, first])])
+    b.write((key, "cur"), first)
+    b.br(early, done, check)
+    b.at(check)
+    cur = b.read((key, "cur"), s)
+    go = b.emit("lt" if op.endswith("max") else "gt", T.PRED, [cur, val])
+    if op.startswith("nan"):     # fcmp ult / ugt: also true when the current value is NaN
+        go = b.emit("or", T.PRED, [go, b.emit("ne", T.PRED, [cur, cur])])
+    b.br(go, attempt, done)
+    b.seal(attempt)
+    b.at(attempt)
+    got = b.emit("atom", it, [addr, b.emit("bitcast", it, [cur]), b.emit("bitcast", it, [val])])
+    got.attrs.update(op="cas", space=space)
+    b.write((key, "cur"), b.emit("bitcast", s, [got]))
+    b.jmp(check)
+    b.seal(check)
+    b.seal(done)
+    b.at(done)
+    return first

@@ -88,6 +88,12 @@ class Array:
     def __str__(self) -> str:
         return f"array({self.dtype}, {self.ndim}d, {self.layout})"
 
+    def accepts(self, other) -> bool:
+        """An argument of array type `other` can be passed for this (signature) type: same dtype, ndim
+        and space, and the same layout or this one 'A' (Numba converts C and F arrays to A)."""
+        return (isinstance(other, Array) and (other.dtype, other.ndim, other.space) ==
+                (self.dtype, self.ndim, self.space) and self.layout in (other.layout, "A"))
+
 
 @dataclass(frozen=True)
 class Tuple:
@@ -210,6 +216,9 @@ def unify(a, b):
     if isinstance(a, Tuple) and isinstance(b, Tuple) and len(a.items) == len(b.items):
         items = tuple(unify(x, y) for x, y in zip(a.items, b.items))
         return None if None in items else Tuple(items)
+    if isinstance(a, Array) and isinstance(b, Array) and (a.dtype, a.ndim, a.space) == (b.dtype, b.ndim, b.space):
+        return Array(a.dtype, a.ndim, a.space, a.shape if a.shape == b.shape else None,
+                     a.layout if a.layout == b.layout else "A")
     return None
 
 
@@ -256,8 +265,18 @@ def typeof(value, what: str = "argument"):
         return FLOAT64
     dtype, shape = getattr(value, "dtype", None), getattr(value, "shape", None)
     if dtype is not None and shape is not None:
-        return Array(from_dtype(dtype), len(shape))
+        return Array(from_dtype(dtype), len(shape), layout=layout_of_value(value))
     raise TypeError(f"{what}: values of type {type(value).__name__} cannot be passed to a kernel")
+
+
+def layout_of_value(value) -> str:
+    """Numba's layout of an array argument: 'C' (C-contiguous), 'F' (Fortran-contiguous), else 'A'."""
+    flags = getattr(value, "flags", None)
+    if flags is None:
+        return "C"                  # vgpu's device arrays are C-contiguous
+    if flags["C_CONTIGUOUS"]:
+        return "C"
+    return "F" if flags["F_CONTIGUOUS"] else "A"
 
 
 def parse_type(text: str):
@@ -267,10 +286,13 @@ def parse_type(text: str):
         base, _, rest = s.partition("[")
         if not rest.endswith("]"):
             raise ValueError(f"bad type {text!r}")
-        dims = [d.strip() for d in rest[:-1].split(",")]
-        if not all(d in (":", "::1") for d in dims):
-            raise ValueError(f"bad array type {text!r}: use float32[:] or float32[:, :]")
-        return Array(number(base.strip()), len(dims))
+        dims = [d.replace(" ", "") for d in rest[:-1].split(",")]
+        if not all(d in (":", "::1") for d in dims) or dims.count("::1") > 1 or \
+                ("::1" in dims and dims.index("::1") not in (0, len(dims) - 1)):
+            raise ValueError(f"bad array type {text!r}: use float32[:], float32[::1] or float32[:, ::1]")
+        # Numba's layouts: [::1] last is C, first (of several) is F, none is A
+        layout = "C" if dims[-1] == "::1" else ("F" if dims[0] == "::1" else "A")
+        return Array(number(base.strip()), len(dims), layout=layout)
     try:
         return number(s)
     except KeyError:

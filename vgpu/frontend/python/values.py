@@ -17,6 +17,7 @@ from . import ntypes as N
 class ArrayVal:
     data: ir.Value                                   # u64 address of element 0
     shape: list                                      # ir.Value (s64) per dimension
+    strides: list | None = None                      # byte strides (s64) of a non-C-layout array (F, A)
 
 
 @dataclass
@@ -33,7 +34,8 @@ def leaves(t) -> list[tuple[str, T.Scalar]]:
     if isinstance(t, N.Number):
         return [("", t.ir)]
     if isinstance(t, N.Array):
-        return [(".data", T.U64)] + [(f".shape{k}", T.S64) for k in range(t.ndim)]
+        strides = [(f".stride{k}", T.S64) for k in range(t.ndim)] if t.layout != "C" else []
+        return [(".data", T.U64)] + [(f".shape{k}", T.S64) for k in range(t.ndim)] + strides
     if isinstance(t, N.Tuple):
         return [(f".{k}{s}", st) for k, it in enumerate(t.items) for s, st in leaves(it)]
     return []
@@ -43,7 +45,7 @@ def flatten(v: V) -> list:
     if isinstance(v.type, N.Number):
         return [v.val]
     if isinstance(v.type, N.Array):
-        return [v.val.data, *v.val.shape]
+        return [v.val.data, *v.val.shape, *(v.val.strides if v.type.layout != "C" else [])]
     if isinstance(v.type, N.Tuple):
         return [x for item in v.val for x in flatten(item)]
     return []
@@ -55,7 +57,8 @@ def unflatten(t, vals: list, consts=None) -> V:
         return V(t, vals.pop(0))
     if isinstance(t, N.Array):
         data = vals.pop(0)
-        return V(t, ArrayVal(data, [vals.pop(0) for _ in range(t.ndim)]))
+        shape = [vals.pop(0) for _ in range(t.ndim)]
+        return V(t, ArrayVal(data, shape, [vals.pop(0) for _ in range(t.ndim)] if t.layout != "C" else None))
     if isinstance(t, N.Tuple):
         return V(t, [unflatten(it, vals) for it in t.items])
     return V(t, None, consts)

@@ -93,6 +93,8 @@ def cuda_call(fl, name: str, node) -> V:
             return V(N.INT32, b.emit("bitcast", T.S32, [r]))
         return V(N.BOOL, b.emit("vote", T.PRED, [m, pred], mode={"all_sync": "all", "any_sync": "any",
                                                                   "eq_sync": "uni"}[name]))
+    if name in ("match_any_sync", "match_all_sync"):
+        return _match(fl, name, node)
     if name == "activemask":
         args_of(fl, node, 0, 0)
         return V(N.UINT32, b.emit("activemask", T.U32, []))
@@ -140,3 +142,33 @@ def cuda_call(fl, name: str, node) -> V:
         return V(t, b.emit("select", t.ir, [cast(b, p.val, p.type, N.BOOL), cast(b, x.val, x.type, t),
                                             cast(b, y.val, y.type, t)]))
     raise fl.err(node.func, f"cuda.{name} is not supported in a kernel")
+
+
+def _match(fl, name: str, node) -> V:
+    """cuda.match_any_sync(mask, value) -> int32, cuda.match_all_sync(mask, value) -> (int32, bool), as
+    PTX match.any/all.sync.b32/b64 compute them: the lanes of mask whose value has the same bits as this
+    lane's; all: mask if every lane of mask has the same bits, else 0, and that predicate.  Values are
+    typed as numba-cuda's overloads (int32, int64, float32, float64; narrower ints to int32, uint32 to
+    int64, uint64 to float64); the bits are compared lane by lane through 32 indexed shuffles."""
+    b = fl.b
+    mask, val = args_of(fl, node, 2, 2)
+    m = _mask(fl, mask, node.args[0])
+    numbers(fl, node, [val])
+    t = val.type
+    vt = {"uint32": N.INT64, "int64": N.INT64, "uint64": N.FLOAT64, "float32": N.FLOAT32,
+          "float64": N.FLOAT64}.get(t.name, N.INT32)
+    x = cast(b, val.val, t, vt)
+    it = T.U64 if vt.bits == 64 else T.U32
+    x = b.emit("bitcast", it, [x])
+    r = ir.Const(T.U32, 0)
+    for lane in range(32):
+        o = b.emit("shfl", it, [m, x, ir.Const(T.S32, lane), ir.Const(T.S32, 32)], mode="idx")
+        bit = b.emit("select", T.U32, [b.emit("eq", T.PRED, [o, x]), ir.Const(T.U32, 1 << lane),
+                                       ir.Const(T.U32, 0)])
+        r = bit if lane == 0 else b.emit("or", T.U32, [r, bit])
+    r = b.emit("and", T.U32, [r, m])
+    if name == "match_any_sync":
+        return V(N.INT32, b.emit("bitcast", T.S32, [r]))
+    same = b.emit("eq", T.PRED, [r, m])
+    out = b.emit("select", T.U32, [same, m, ir.Const(T.U32, 0)])
+    return V(N.Tuple((N.INT32, N.BOOL)), [V(N.INT32, b.emit("bitcast", T.S32, [out])), V(N.BOOL, same)])

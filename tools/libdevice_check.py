@@ -1,0 +1,356 @@
+"""Checks vgpu's libdevice port bit for bit: runs libdevice's own LLVM code on the CPU (llvmlite's JIT;
+NVVM intrinsics replaced by CPU functions computing what vgpu's models compute: exact operations
+exactly, ex2/lg2/rsqrt/rcp.approx as vgpu/frontend/libdevice.py models them) and compares every result
+with the same function called from a .vk kernel on vgpu (.vk: no fma contraction, as the CPU code).
+
+Usage: python tools/libdevice_check.py [N]   (needs llvm-dis, CUDA's libdevice.10.bc and llvmlite)
+Prints one line per function: the number of inputs and of results whose bits differ.
+"""
+from __future__ import annotations
+
+import ctypes
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import libdevice_port as port  # noqa: E402
+
+UNARY = ["erff", "erf", "erfcf", "erfc", "expm1f", "expm1", "log1pf", "log1p", "lgammaf", "lgamma", "tgammaf",
+         "tgamma", "acoshf", "acosh", "asinhf", "asinh", "atanhf", "atanh", "cbrtf", "cbrt"]
+BINARY = ["hypotf", "hypot", "nextafterf", "nextafter", "remainderf", "remainder"]
+
+HELPERS = """
+declare double @llvm.fma.f64(double, double, double)
+declare float @llvm.fma.f32(float, float, float)
+declare double @llvm.sqrt.f64(double)
+declare float @llvm.sqrt.f32(float)
+declare double @llvm.fabs.f64(double)
+declare float @llvm.fabs.f32(float)
+declare double @llvm.floor.f64(double)
+declare float @llvm.floor.f32(float)
+declare double @llvm.trunc.f64(double)
+declare float @llvm.trunc.f32(float)
+declare double @llvm.rint.f64(double)
+declare float @llvm.rint.f32(float)
+declare double @llvm.exp2.f64(double)
+declare double @llvm.log2.f64(double)
+declare double @llvm.minnum.f64(double, double)
+declare double @llvm.maxnum.f64(double, double)
+declare float @llvm.copysign.f32(float, float)
+declare double @llvm.copysign.f64(double, double)
+define float @cpu.ftz(float %x) {
+  %b = bitcast float %x to i32
+  %e = and i32 %b, 2139095040
+  %d = icmp eq i32 %e, 0
+  %s = and i32 %b, -2147483648
+  %z = bitcast i32 %s to float
+  %r = select i1 %d, float %z, float %x
+  ret float %r
+}
+define double @cpu.hiword(double %x) {
+  %b = bitcast double %x to i64
+  %h = and i64 %b, -4294967296
+  %r = bitcast i64 %h to double
+  ret double %r
+}
+define float @cpu.ex2(float %x) {
+  %f = call float @cpu.ftz(float %x)
+  %d = fpext float %f to double
+  %e = call double @llvm.exp2.f64(double %d)
+  %t = fptrunc double %e to float
+  %r = call float @cpu.ftz(float %t)
+  ret float %r
+}
+define float @cpu.lg2(float %x) {
+  %f = call float @cpu.ftz(float %x)
+  %d = fpext float %f to double
+  %e = call double @llvm.log2.f64(double %d)
+  %t = fptrunc double %e to float
+  %r = call float @cpu.ftz(float %t)
+  ret float %r
+}
+define float @cpu.ex2nf(float %x) {
+  %d = fpext float %x to double
+  %e = call double @llvm.exp2.f64(double %d)
+  %t = fptrunc double %e to float
+  ret float %t
+}
+define float @cpu.lg2nf(float %x) {
+  %d = fpext float %x to double
+  %e = call double @llvm.log2.f64(double %d)
+  %t = fptrunc double %e to float
+  ret float %t
+}
+define float @cpu.rsqrtf(float %x) {
+  %f = call float @cpu.ftz(float %x)
+  %d = fpext float %f to double
+  %s = call double @llvm.sqrt.f64(double %d)
+  %q = fdiv double 1.0, %s
+  %t = fptrunc double %q to float
+  %r = call float @cpu.ftz(float %t)
+  ret float %r
+}
+define float @cpu.rcpf(float %x) {
+  %f = call float @cpu.ftz(float %x)
+  %q = fdiv float 1.0, %f
+  %r = call float @cpu.ftz(float %q)
+  ret float %r
+}
+define double @cpu.rcpd(double %x) {
+  %h = call double @cpu.hiword(double %x)
+  %q = fdiv double 1.0, %h
+  %r = call double @cpu.hiword(double %q)
+  ret double %r
+}
+define double @cpu.rsqrtd(double %x) {
+  %h = call double @cpu.hiword(double %x)
+  %s = call double @llvm.sqrt.f64(double %h)
+  %q = fdiv double 1.0, %s
+  %r = call double @cpu.hiword(double %q)
+  ret double %r
+}
+define i32 @cpu.d2i.hi(double %x) {
+  %b = bitcast double %x to i64
+  %h = lshr i64 %b, 32
+  %r = trunc i64 %h to i32
+  ret i32 %r
+}
+define i32 @cpu.d2i.lo(double %x) {
+  %b = bitcast double %x to i64
+  %r = trunc i64 %b to i32
+  ret i32 %r
+}
+define double @cpu.lohi(i32 %lo, i32 %hi) {
+  %l = zext i32 %lo to i64
+  %h = zext i32 %hi to i64
+  %s = shl i64 %h, 32
+  %o = or i64 %s, %l
+  %r = bitcast i64 %o to double
+  ret double %r
+}
+define float @cpu.addrz(float %a, float %b) {
+  %x = fpext float %a to double
+  %y = fpext float %b to double
+  %s = fadd double %x, %y
+  %t = fptrunc double %s to float
+  %u = fpext float %t to double
+  %big = fcmp ogt double %u, %s
+  %pos = fcmp ogt double %s, 0.0
+  %small = fcmp olt double %u, %s
+  %neg = fcmp olt double %s, 0.0
+  %dn = and i1 %big, %pos
+  %up = and i1 %small, %neg
+  %fix = or i1 %dn, %up
+  %tb = bitcast float %t to i32
+  %tm = sub i32 %tb, 1
+  %tf = bitcast i32 %tm to float
+  %r = select i1 %fix, float %tf, float %t
+  ret float %r
+}
+define float @cpu.fmarz(float %a, float %b, float %c) {
+  %x = fpext float %a to double
+  %y = fpext float %b to double
+  %z = fpext float %c to double
+  %p = fmul double %x, %y
+  %s = fadd double %p, %z
+  %w = fsub double %s, %p
+  %e1 = fsub double %s, %w
+  %e2 = fsub double %p, %e1
+  %e3 = fsub double %z, %w
+  %e = fadd double %e2, %e3
+  %t = fptrunc double %s to float
+  %tb = bitcast float %t to i32
+  %tm = sub i32 %tb, 1
+  %td = bitcast i32 %tm to float
+  %t64 = fpext float %t to double
+  %at = call double @llvm.fabs.f64(double %t64)
+  %as = call double @llvm.fabs.f64(double %s)
+  %out = fcmp ogt double %at, %as
+  %t1 = select i1 %out, float %td, float %t
+  %t1b = bitcast float %t1 to i32
+  %t1m = sub i32 %t1b, 1
+  %t1d = bitcast i32 %t1m to float
+  %t164 = fpext float %t1 to double
+  %ex = fcmp oeq double %t164, %s
+  %sp = fcmp ogt double %s, 0.0
+  %en = fcmp olt double %e, 0.0
+  %sn = fcmp olt double %s, 0.0
+  %ep = fcmp ogt double %e, 0.0
+  %i1 = and i1 %sp, %en
+  %i2 = and i1 %sn, %ep
+  %in = or i1 %i1, %i2
+  %fix = and i1 %ex, %in
+  %r = select i1 %fix, float %t1d, float %t1
+  ret float %r
+}
+define double @cpu.equsel(double %a, double %b, double %c, double %d) {
+  %e = fcmp ueq double %a, %b
+  %r = select i1 %e, double %c, double %d
+  ret double %r
+}
+declare i32 @llvm.fptosi.sat.i32.f32(float)
+define i32 @cpu.f2i.rz(float %x) {
+  %r = call i32 @llvm.fptosi.sat.i32.f32(float %x)
+  ret i32 %r
+}
+define i32 @cpu.f2i.rn(float %x) {
+  %t = call float @llvm.rint.f32(float %x)
+  %r = call i32 @llvm.fptosi.sat.i32.f32(float %t)
+  ret i32 %r
+}
+define float @cpu.divapprox(float %x, float %y) {
+  %ay = call float @llvm.fabs.f32(float %y)
+  %g = fcmp ogt float %ay, 0x47D0000000000000
+  %l = fcmp ole float %ay, 0x47EFFFFFE0000000
+  %big = and i1 %g, %l
+  %q = fdiv float 1.0, %y
+  %m = fmul float %x, %q
+  %z = fmul float %x, 0.0
+  %r = select i1 %big, float %z, float %m
+  ret float %r
+}
+"""
+
+# nvvm intrinsic (after the name) -> replacement callee; a None means "same name for llvm.*"
+CALLS = {
+    "llvm.nvvm.fabs.f": "llvm.fabs.f32", "llvm.nvvm.fabs.d": "llvm.fabs.f64",
+    "llvm.nvvm.fma.rn.f": "llvm.fma.f32", "llvm.nvvm.fma.rn.d": "llvm.fma.f64",
+    "llvm.nvvm.sqrt.rn.f": "llvm.sqrt.f32", "llvm.nvvm.sqrt.rn.d": "llvm.sqrt.f64",
+    "llvm.nvvm.floor.f": "llvm.floor.f32", "llvm.nvvm.floor.d": "llvm.floor.f64",
+    "llvm.nvvm.trunc.f": "llvm.trunc.f32", "llvm.nvvm.trunc.d": "llvm.trunc.f64",
+    "llvm.nvvm.round.f": "llvm.rint.f32", "llvm.nvvm.round.d": "llvm.rint.f64",
+    "llvm.nvvm.fmin.d": "llvm.minnum.f64", "llvm.nvvm.fmax.d": "llvm.maxnum.f64",
+    "llvm.nvvm.ex2.approx.ftz.f": "cpu.ex2", "llvm.nvvm.lg2.approx.ftz.f": "cpu.lg2",
+    "llvm.nvvm.rsqrt.approx.ftz.f": "cpu.rsqrtf", "llvm.nvvm.rcp.approx.ftz.d": "cpu.rcpd",
+    "llvm.nvvm.d2i.hi": "cpu.d2i.hi", "llvm.nvvm.d2i.lo": "cpu.d2i.lo", "llvm.nvvm.lohi.i2d": "cpu.lohi",
+    "llvm.nvvm.add.rz.f": "cpu.addrz", "llvm.nvvm.fma.rz.f": "cpu.fmarz",
+}
+BINOPS = {"llvm.nvvm.mul.rn.f": "fmul float", "llvm.nvvm.mul.rn.d": "fmul double",
+          "llvm.nvvm.add.rn.f": "fadd float", "llvm.nvvm.add.rn.d": "fadd double"}
+ASM = {"rcp.approx.ftz.f32": "cpu.rcpf", "rsqrt.approx.ftz.f64": "cpu.rsqrtd", "sub.rn.f32": None,
+       "sub.rn.ftz.f32": None, "setp.equ.f64": "cpu.equsel"}
+CALLS.update({"llvm.nvvm.sqrt.approx.f": "llvm.sqrt.f32", "llvm.nvvm.div.approx.f": "cpu.divapprox",
+              "llvm.nvvm.f2i.rz": "cpu.f2i.rz", "llvm.nvvm.f2i.rn": "cpu.f2i.rn", "llvm.nvvm.ex2.approx.d": None})
+
+
+def _typed_to_opaque(text: str) -> str:
+    text = re.sub(r"(?:i\d+|double|float|%struct\.\w+|\[\d+ x [\w.%]+\])(?: addrspace\(\d\))?\*", "ptr", text)
+    return text.replace(" addrspace(1)", "")
+
+
+def cpu_module(text: str, names: list[str]) -> str:
+    fns = port.functions(text)
+    strs = port.strings(text)
+    todo, done, out = ["__nv_" + n for n in names], set(), []
+    while todo:
+        name = todo.pop()
+        if name in done:
+            continue
+        done.add(name)
+        fname, ret, params, lines = fns[name]
+        body = []
+        for line in lines:
+            line = re.sub(r"\s*#\d+(?=\s*$|,)", "", line)
+            line = re.sub(r", !srcloc !\d+", "", line)
+            m = re.search(r"call i32 @__nvvm_reflect\(.*?(@\.str[\.\d]*).*\)", line)
+            if m:
+                line = line[:m.start()] + f"add i32 0, {port.REFLECT[strs[m.group(1)]]}"
+            m = re.search(r'call (\w+) asm (?:sideeffect )?"([^"]*)", "[^"]*"\((.*)\)\s*$', line)
+            if m:
+                asm = m.group(2)
+                key = next(k for k in ASM if asm.startswith(k) or k in asm)
+                if ASM[key] is None:
+                    a, b = port.split_args(m.group(3))
+                    line = line[:m.start()] + f"fsub float {a.split()[1]}, {b.split()[1]}"
+                else:
+                    line = line[:m.start()] + f"call {m.group(1)} @{ASM[key]}({m.group(3)})"
+            line = line.replace("@llvm.nvvm.lg2.approx.f(", "@cpu.lg2nf(").replace("@llvm.nvvm.ex2.approx.f(", "@cpu.ex2nf(")
+            line = re.sub(r"@(llvm\.nvvm\.[\w.]+)\(", lambda mm: "@" + mm.group(1).replace(".ftz", "") + "(", line)
+            for k, v in BINOPS.items():
+                m = re.search(r"call \w+ @" + re.escape(k) + r"\((.*)\)\s*$", line)
+                if m:
+                    a, b = port.split_args(m.group(1))
+                    line = line[:m.start()] + f"{v} {a.split()[1]}, {b.split()[1]}"
+            for k, v in CALLS.items():
+                k = k.replace(".ftz", "")
+                if v is not None:
+                    line = line.replace("@" + k + "(", "@" + v + "(")
+            left = re.findall(r"@(llvm\.nvvm\.[\w.]+)\(", line)
+            if left:
+                raise SystemExit(f"{name}: no CPU version of {left[0]}")
+            for callee in re.findall(r"@(__(?:nv|internal)_\w+)\(", line):
+                todo.append(callee)
+            body.append(line)
+        out.append(f"define {ret} @{fname}({params}) {{\n" + "\n".join(body) + "\n}\n")
+    globs = [ln for ln in text.splitlines() if ln.startswith(("@__cudart", "%struct."))]
+    return _typed_to_opaque("\n".join(globs) + "\n" + HELPERS + "\n".join(out))
+
+
+def vk_results(names: list[str], x: np.ndarray, y: np.ndarray) -> dict:
+    import vgpu
+    out = {}
+    for name in names:
+        t = "float" if name.endswith("f") and name not in ("erf",) else "double"
+        dt = np.float32 if t == "float" else np.float64
+        call = f"{name}(x[i], y[i])" if name in BINARY else f"{name}(x[i])"
+        src = f"__global__ void k(const {t} *x, const {t} *y, {t} *o, int n) {{\n" \
+              f"  int i = blockIdx.x * blockDim.x + threadIdx.x; if (i < n) o[i] = {call}; }}"
+        o = vgpu.zeros(x.size, dt)
+        vgpu.compile(src, filename=f"{name}.vk").get_function("k")(
+            vgpu.to_device(x.astype(dt)), vgpu.to_device(y.astype(dt)), o, x.size,
+            grid=(x.size + 127) // 128, block=128)
+        out[name] = o.copy_to_host()
+    return out
+
+
+def check(n: int = 4000, verbose: bool = False) -> dict:
+    """{function: number of the ~n inputs whose result bits differ between vgpu and libdevice on the CPU}."""
+    import llvmlite.binding as llvm
+    text = subprocess.run(["llvm-dis", "/usr/local/cuda/nvvm/libdevice/libdevice.10.bc", "-o", "-"],
+                          capture_output=True, text=True, check=True).stdout
+    names = UNARY + BINARY
+    ir_text = cpu_module(text, names)
+    llvm.initialize_native_target()
+    llvm.initialize_native_asmprinter()
+    mod = llvm.parse_assembly(ir_text)
+    mod.verify()
+    tm = llvm.Target.from_default_triple().create_target_machine()
+    engine = llvm.create_mcjit_compiler(mod, tm)
+    engine.finalize_object()
+    rng = np.random.default_rng(1)
+    x = np.concatenate([rng.standard_normal(n // 2) * 4, rng.uniform(-40, 40, n // 4),
+                        rng.uniform(-1, 1, n // 8), 10.0 ** rng.uniform(-40, 40, n - n // 2 - n // 4 - n // 8),
+                        [0.0, -0.0, 1.0, -1.0, np.inf, -np.inf, np.nan, 0.5, 2.0, 171.7, -3.5]])
+    y = rng.standard_normal(x.size) * 10
+    vk = vk_results(names, x, y)
+    result = {}
+    for name in names:
+        single = name.endswith("f") and name != "erf"
+        ct = ctypes.c_float if single else ctypes.c_double
+        dt = np.float32 if single else np.float64
+        nargs = 2 if name in BINARY else 1
+        fn = ctypes.CFUNCTYPE(ct, *([ct] * nargs))(engine.get_function_address("__nv_" + name))
+        xs, ys = x.astype(dt), y.astype(dt)
+        ref = np.array([fn(*(([xs[i], ys[i]] if nargs == 2 else [xs[i]]))) for i in range(x.size)], dt)
+        got = vk[name]
+        same = (ref.view(np.uint32 if single else np.uint64) == got.view(np.uint32 if single else np.uint64)) | \
+               (np.isnan(ref) & np.isnan(got))
+        bad = int((~same).sum())
+        result[name] = bad
+        if verbose:
+            example = "" if not bad else f"  e.g. x={xs[~same][0]!r}: cpu {ref[~same][0]!r} vgpu {got[~same][0]!r}"
+            print(f"{name:12s} {x.size} inputs, {bad} differ{example}")
+    return result
+
+
+def main(n: int = 4000):
+    print(f"total differing: {sum(check(n, verbose=True).values())}")
+
+
+if __name__ == "__main__":
+    main(*(int(a) for a in sys.argv[1:]))
