@@ -225,8 +225,6 @@ def launch(k: DecodedKernel, cfg: LaunchConfig, glob: GlobalMemory, const: Const
         if observer is None and native(k, cfg, executor) and \
                 compiled.run_launch(k, cfg, nwaves, wave, glob, const, result, threads):
             k.translated = True
-        elif observer is None and executor == "auto":
-            _interpret(k, cfg, nwaves, wave, glob, const, result, parallel, report, cache)
         elif parallel is not None and nwaves > 1:
             parallel(k, cfg, nwaves, wave, result, progress=report)
         else:
@@ -238,6 +236,9 @@ def launch(k: DecodedKernel, cfg: LaunchConfig, glob: GlobalMemory, const: Const
                     result.merge(part)
                 if report is not None:
                     report(j + 1)
+        if not k.translated and observer is None:        # the interpreter's time, for 'auto' (native)
+            k.interp_seconds += time.perf_counter() - t0
+            k.interp_threads += nblocks * cfg.threads_per_block
         if report is not None:
             report(nwaves, final=True)
     except DeviceError as e:
@@ -250,26 +251,6 @@ def launch(k: DecodedKernel, cfg: LaunchConfig, glob: GlobalMemory, const: Const
             sys.stdout.write(out.output)
             sys.stdout.flush()
     return out
-
-
-def _interpret(k: DecodedKernel, cfg: LaunchConfig, nwaves: int, wave: int, glob, const, result, parallel,
-               report, cache) -> None:
-    """An unobserved launch on the interpreter (the pool when it has several waves), its time and
-    threads added to the kernel's record for `native`."""
-    t0 = time.perf_counter()
-    if parallel is not None and nwaves > 1:
-        parallel(k, cfg, nwaves, wave, result, progress=report)
-    else:
-        for j in range(nwaves):
-            part = new_result(len(k.ops))
-            try:
-                run_wave(k, cfg, j, wave, glob, const, part, None, cache)
-            finally:
-                result.merge(part)
-            if report is not None:
-                report(j + 1)
-    k.interp_seconds += time.perf_counter() - t0
-    k.interp_threads += cfg.nblocks * cfg.threads_per_block
 
 
 def native(k: DecodedKernel, cfg: LaunchConfig, executor: str) -> bool:
