@@ -151,7 +151,10 @@ class _Builder(CppBuilder, Transformer):
             except Exception as e:
                 raise VisitError(t.data, t, e)
 
-        return build(tree) if isinstance(tree, Tree) else tree
+        try:
+            return build(tree) if isinstance(tree, Tree) else tree
+        finally:
+            build = None                 # noqa: F841 - breaks the closure's cycle through its own cell
 
     # -- positions and helpers -------------------------------------------------------------------
     def first_span(self, t: Tree) -> Span | None:
@@ -497,17 +500,7 @@ class _Builder(CppBuilder, Transformer):
 
     def binary_expr(self, children):
         """Precedence climbing over the flat chain `e op e op e ...` (all left-associative)."""
-        operands, ops = children[::2], children[1::2]
-
-        def climb(lo: int, min_prec: int) -> tuple[ast.Expr, int]:
-            left, i = operands[lo], lo
-            while i < len(ops) and BINARY_PRECEDENCE[ops[i]] >= min_prec:
-                op = ops[i]
-                right, i = climb(i + 1, BINARY_PRECEDENCE[op] + 1)
-                left = ast.Binary(op, left, right, span=_join(left.span, right.span))
-            return left, i
-
-        return climb(0, 0)[0]
+        return _climb(children[::2], children[1::2], 0, 0)[0]
 
     def _op(self, children):
         return str(children[0])
@@ -599,6 +592,18 @@ class _Builder(CppBuilder, Transformer):
     def string_lit(self, children):
         return ast.StringLit(b"".join(_decode_escapes(str(t)[1:-1], self.tspan(t), self.reporter)
                                       for t in children), span=self.extent(children))
+
+
+def _climb(operands: list, ops: list, lo: int, min_prec: int) -> tuple[ast.Expr, int]:
+    """The expression of operands[lo:] up to the first operator binding looser than `min_prec`, and
+    where it stops (a function, not a closure: a closure calling itself is a reference cycle per
+    expression, left to the cyclic collector)."""
+    left, i = operands[lo], lo
+    while i < len(ops) and BINARY_PRECEDENCE[ops[i]] >= min_prec:
+        op = ops[i]
+        right, i = _climb(operands, ops, i + 1, BINARY_PRECEDENCE[op] + 1)
+        left = ast.Binary(op, left, right, span=_join(left.span, right.span))
+    return left, i
 
 
 def _join(first: Span, last: Span) -> Span:

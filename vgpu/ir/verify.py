@@ -60,11 +60,13 @@ def _dominator_intervals(fn: Function, idom: dict) -> dict[Block, tuple[int, int
     return out
 
 
+_RULES: dict = {}                  # op -> the _Checker function checking its operands (or None)
+
+
 class _Checker:
     def __init__(self, module: Module, fn: Function):
         self.m, self.fn = module, fn
         self.out: list[Diagnostic] = []
-        self.rules: dict = {}                 # op -> its op_/group_ rule method (or None)
 
     def error(self, msg: str, block: Block | None = None, ins: Instr | None = None) -> None:
         where = f"in @{self.fn.name}"
@@ -182,12 +184,12 @@ class _Checker:
                 if a.type is not i.type and a.type != i.type:
                     self.error(f"operand {k + 1} has type {a.type}, expected {i.type}", b, i)
         else:
-            rule = self.rules.get(i.op, False)
-            if rule is False:
-                rule = self.rules[i.op] = getattr(self, "op_" + i.op, None) or \
-                    getattr(self, "group_" + info.group, None)
+            rule = _RULES.get(i.op, False)
+            if rule is False:         # the class's functions (bound methods kept in self would be a cycle)
+                rule = _RULES[i.op] = getattr(_Checker, "op_" + i.op, None) or \
+                    getattr(_Checker, "group_" + info.group, None)
             if rule is not None:
-                rule(b, i)
+                rule(self, b, i)
 
     def check_operand(self, b: Block, i: Instr, k: int, a: Value) -> None:
         cls = a.__class__

@@ -43,8 +43,11 @@ def _callees_first(m: Module) -> list[Function]:
         state[fn.name] = 2
         order.append(fn)
 
-    for fn in list(m.functions.values()):
-        visit(fn, None)
+    try:
+        for fn in list(m.functions.values()):
+            visit(fn, None)
+    finally:
+        visit = None                     # noqa: F841 - the closure calls itself: break that cycle
     return order
 
 
