@@ -149,6 +149,12 @@ for _name, _n in [("hypot", 2), ("erf", 1), ("erfc", 1), ("tgamma", 1), ("lgamma
                   ("log1p", 1), ("acosh", 1), ("asinh", 1), ("atanh", 1), ("cbrt", 1), ("nextafter", 2)]:
     _add(_name + "f", "fixed", params=(FLOAT,) * _n, ret=FLOAT, op="libdevice." + _name + "f")
     _add(_name, "math", params=(DOUBLE,) * _n, ret=DOUBLE, op="libdevice." + _name)
+# the standard math functions too (they replace the table above's sinf, expf, ... : the GPU's bits)
+for _name in ["exp", "exp2", "exp10", "log", "log2", "log10", "sin", "cos", "tan", "tanh", "asin", "acos", "atan",
+              "sinh", "cosh", "sinpi", "cospi", "pow", "atan2"]:
+    _n = 2 if _name in _BINARY else 1
+    _add(_name + "f", "fixed", params=(FLOAT,) * _n, ret=FLOAT, op="libdevice." + _name + "f")
+    _add(_name, "math", params=(DOUBLE,) * _n, ret=DOUBLE, op="libdevice." + _name)
 _add("remainderf", "fixed", params=(FLOAT, FLOAT), ret=FLOAT, op="libdevice.remainderf")
 _add("remainder", "math", params=(DOUBLE, DOUBLE), ret=DOUBLE, op="libdevice.remainder")
 
