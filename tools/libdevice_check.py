@@ -3,12 +3,13 @@ NVVM intrinsics replaced by CPU functions computing what vgpu's models compute: 
 exactly, ex2/lg2/rsqrt/rcp.approx as vgpu/frontend/libdevice.py models them) and compares every result
 with the same function called from a .vk kernel on vgpu (.vk: no fma contraction, as the CPU code).
 
-Usage: python tools/libdevice_check.py [N]   (needs llvm-dis, CUDA's libdevice.10.bc and llvmlite)
+Usage: python tools/libdevice_check.py [N [function ...]]   (needs llvm-dis, CUDA's libdevice.10.bc and llvmlite)
 Prints one line per function: the number of inputs and of results whose bits differ.
 """
 from __future__ import annotations
 
 import ctypes
+import ctypes.util
 import re
 import subprocess
 import sys
@@ -21,8 +22,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import libdevice_port as port  # noqa: E402
 
 UNARY = ["erff", "erf", "erfcf", "erfc", "expm1f", "expm1", "log1pf", "log1p", "lgammaf", "lgamma", "tgammaf",
-         "tgamma", "acoshf", "acosh", "asinhf", "asinh", "atanhf", "atanh", "cbrtf", "cbrt"]
-BINARY = ["hypotf", "hypot", "nextafterf", "nextafter", "remainderf", "remainder"]
+         "tgamma", "acoshf", "acosh", "asinhf", "asinh", "atanhf", "atanh", "cbrtf", "cbrt",
+         "sinf", "sin", "cosf", "cos", "tanf", "tan", "sinpif", "sinpi", "cospif", "cospi", "logf", "log",
+         "log2f", "log2", "log10f", "log10", "expf", "exp", "exp2f", "exp2", "exp10f", "exp10", "tanhf", "tanh",
+         "sinhf", "sinh", "coshf", "cosh", "asinf", "asin", "acosf", "acos", "atanf", "atan"]
+BINARY = ["hypotf", "hypot", "nextafterf", "nextafter", "remainderf", "remainder", "powf", "pow", "atan2f", "atan2"]
+# the functions whose libdevice code uses only exact operations (no ex2/lg2/rcp/rsqrt.approx): their
+# bits are the GPU's whatever vgpu's models of the approximations are
+EXACT = {"sinf", "sin", "cosf", "cos", "tanf", "sinpif", "sinpi", "cospif", "cospi", "logf", "log2f", "log10f",
+         "exp", "exp2", "exp10", "sinh", "atan2f", "atan2", "log1pf", "cbrtf", "cbrt", "hypotf", "hypot",
+         "nextafterf", "nextafter", "remainderf", "remainder", "erff", "erf", "erfcf", "expm1f", "expm1",
+         "asinhf", "acoshf", "atanhf", "lgammaf", "tgammaf"}
 
 HELPERS = """
 declare double @llvm.fma.f64(double, double, double)
@@ -42,6 +52,90 @@ declare double @llvm.log2.f64(double)
 declare double @llvm.minnum.f64(double, double)
 declare double @llvm.maxnum.f64(double, double)
 declare float @llvm.copysign.f32(float, float)
+declare i64 @llvm.ctlz.i64(i64, i1)
+declare float @fmaf(float, float, float)
+declare i32 @fesetround(i32)
+define float @cpu.fmarm(float %a, float %b, float %c) {
+  %x = call i32 @fesetround(i32 1024)
+  %r = call float @fmaf(float %a, float %b, float %c)
+  %y = call i32 @fesetround(i32 0)
+  ret float %r
+}
+define float @cpu.sat(float %x) {
+  %lt = fcmp olt float %x, 1.0
+  %a = select i1 %lt, float %x, float 1.0
+  %ge = fcmp oge float %x, 0.0
+  %r = select i1 %ge, float %a, float 0.0
+  ret float %r
+}
+declare i32 @llvm.fptosi.sat.i32.f64(double)
+define i32 @cpu.d2i.rn(double %x) {
+  %t = call double @llvm.rint.f64(double %x)
+  %r = call i32 @llvm.fptosi.sat.i32.f64(double %t)
+  ret i32 %r
+}
+define float @cpu.divrn(float %a, float %b) {
+  %r = fdiv float %a, %b
+  ret float %r
+}
+define {i32, i32} @cpu.mad32(i32 %a, i32 %b, i32 %c) {
+  %x = zext i32 %a to i64
+  %y = zext i32 %b to i64
+  %z = zext i32 %c to i64
+  %p = mul i64 %x, %y
+  %s = add i64 %p, %z
+  %lo = trunc i64 %s to i32
+  %h = lshr i64 %s, 32
+  %hi = trunc i64 %h to i32
+  %r0 = insertvalue {i32, i32} undef, i32 %lo, 0
+  %r1 = insertvalue {i32, i32} %r0, i32 %hi, 1
+  ret {i32, i32} %r1
+}
+define {i64, i64} @cpu.split(i128 %s) {
+  %lo = trunc i128 %s to i64
+  %h = lshr i128 %s, 64
+  %hi = trunc i128 %h to i64
+  %r0 = insertvalue {i64, i64} undef, i64 %lo, 0
+  %r1 = insertvalue {i64, i64} %r0, i64 %hi, 1
+  ret {i64, i64} %r1
+}
+define i128 @cpu.join(i64 %lo, i64 %hi) {
+  %l = zext i64 %lo to i128
+  %h = zext i64 %hi to i128
+  %s = shl i128 %h, 64
+  %r = or i128 %s, %l
+  ret i128 %r
+}
+define {i64, i64} @cpu.mad64(i64 %a, i64 %b, i64 %c) {
+  %x = zext i64 %a to i128
+  %y = zext i64 %b to i128
+  %z = zext i64 %c to i128
+  %p = mul i128 %x, %y
+  %s = add i128 %p, %z
+  %r = call {i64, i64} @cpu.split(i128 %s)
+  ret {i64, i64} %r
+}
+define {i64, i64} @cpu.mul64(i64 %a, i64 %b) {
+  %x = zext i64 %a to i128
+  %y = zext i64 %b to i128
+  %p = mul i128 %x, %y
+  %r = call {i64, i64} @cpu.split(i128 %p)
+  ret {i64, i64} %r
+}
+define {i64, i64} @cpu.add128(i64 %a0, i64 %a1, i64 %b0, i64 %b1) {
+  %x = call i128 @cpu.join(i64 %a0, i64 %a1)
+  %y = call i128 @cpu.join(i64 %b0, i64 %b1)
+  %s = add i128 %x, %y
+  %r = call {i64, i64} @cpu.split(i128 %s)
+  ret {i64, i64} %r
+}
+define {i64, i64} @cpu.sub128(i64 %a0, i64 %a1, i64 %b0, i64 %b1) {
+  %x = call i128 @cpu.join(i64 %a0, i64 %a1)
+  %y = call i128 @cpu.join(i64 %b0, i64 %b1)
+  %s = sub i128 %x, %y
+  %r = call {i64, i64} @cpu.split(i128 %s)
+  ret {i64, i64} %r
+}
 declare double @llvm.copysign.f64(double, double)
 define float @cpu.ftz(float %x) {
   %b = bitcast float %x to i32
@@ -232,10 +326,14 @@ CALLS = {
 }
 BINOPS = {"llvm.nvvm.mul.rn.f": "fmul float", "llvm.nvvm.mul.rn.d": "fmul double",
           "llvm.nvvm.add.rn.f": "fadd float", "llvm.nvvm.add.rn.d": "fadd double"}
-ASM = {"rcp.approx.ftz.f32": "cpu.rcpf", "rsqrt.approx.ftz.f64": "cpu.rsqrtd", "sub.rn.f32": None,
+ASM = {"madc.hi.u32 $1, $2, $3, 0": "cpu.mad32", "mad.lo.cc.u32 r0, alo, blo, clo": "cpu.mad64",
+       "sub.cc.u32 r0, a0, b0": "cpu.sub128", "mul.lo.u32 r0, alo, blo": "cpu.mul64",
+       "add.cc.u32 r0, a0, b0": "cpu.add128", "rcp.approx.ftz.f32": "cpu.rcpf", "rsqrt.approx.ftz.f64": "cpu.rsqrtd", "sub.rn.f32": None,
        "sub.rn.ftz.f32": None, "setp.equ.f64": "cpu.equsel"}
 CALLS.update({"llvm.nvvm.sqrt.approx.f": "llvm.sqrt.f32", "llvm.nvvm.div.approx.f": "cpu.divapprox",
-              "llvm.nvvm.f2i.rz": "cpu.f2i.rz", "llvm.nvvm.f2i.rn": "cpu.f2i.rn", "llvm.nvvm.ex2.approx.d": None})
+              "llvm.nvvm.f2i.rz": "cpu.f2i.rz", "llvm.nvvm.f2i.rn": "cpu.f2i.rn", "llvm.nvvm.ex2.approx.d": None,
+              "llvm.nvvm.fma.rm.f": "cpu.fmarm", "llvm.nvvm.saturate.f": "cpu.sat", "llvm.nvvm.d2i.rn": "cpu.d2i.rn",
+              "llvm.nvvm.div.rn.f": "cpu.divrn", "llvm.nvvm.lg2.approx.f": "cpu.lg2nf"})
 
 
 def _typed_to_opaque(text: str) -> str:
@@ -256,13 +354,13 @@ def cpu_module(text: str, names: list[str]) -> str:
         body = []
         for line in lines:
             line = re.sub(r"\s*#\d+(?=\s*$|,)", "", line)
-            line = re.sub(r", !srcloc !\d+", "", line)
+            line = re.sub(r", !(?:srcloc|llvm\.loop) !\d+", "", line)
             m = re.search(r"call i32 @__nvvm_reflect\(.*?(@\.str[\.\d]*).*\)", line)
             if m:
                 line = line[:m.start()] + f"add i32 0, {port.REFLECT[strs[m.group(1)]]}"
-            m = re.search(r'call (\w+) asm (?:sideeffect )?"([^"]*)", "[^"]*"\((.*)\)\s*$', line)
+            m = re.search(r'call (\{[^}]*\}|\w+) asm (?:sideeffect )?"([^"]*)", "[^"]*"\((.*)\)\s*$', line)
             if m:
-                asm = m.group(2)
+                asm = re.sub(r"(\\0A|\\09|\s)+", " ", m.group(2))
                 key = next(k for k in ASM if asm.startswith(k) or k in asm)
                 if ASM[key] is None:
                     a, b = port.split_args(m.group(3))
@@ -308,13 +406,32 @@ def vk_results(names: list[str], x: np.ndarray, y: np.ndarray) -> dict:
     return out
 
 
-def check(n: int = 4000, verbose: bool = False) -> dict:
+def inputs(n: int):
+    """~n first arguments and as many second ones: normal and uniform values, logarithmically spread
+    magnitudes from subnormal to huge (sin/cos's Payne-Hanek reduction), multiples of pi/2 and their
+    neighbours, integers and halves (sinpi, pow), and the special values."""
+    rng = np.random.default_rng(1)
+    k = n // 8
+    specials = [0.0, -0.0, 1.0, -1.0, np.inf, -np.inf, np.nan, 0.5, 2.0, 171.7, -3.5, 105615.0, 105614.99,
+                1e-45, -1e-45, 1.2e-38, 1e-310, -1e-320, 3.4028234663852886e38, 1.7976931348623157e308, 1e22, 2.0 ** 60]
+    x = np.concatenate([rng.standard_normal(k * 2) * 4, rng.uniform(-40, 40, k), rng.uniform(-1, 1, k),
+                        10.0 ** rng.uniform(-45, 38.5, k) * rng.choice([-1, 1], k),
+                        10.0 ** rng.uniform(-320, 308, k) * rng.choice([-1, 1], k),
+                        np.round(rng.uniform(-1e6, 1e6, k // 2)) * (np.pi / 2),
+                        np.round(rng.uniform(-200, 200, k // 2)) / 2, specials])
+    y = np.concatenate([rng.standard_normal(x.size - len(specials) - k) * 10, np.round(rng.uniform(-20, 20, k)),
+                        specials])
+    return x, y
+
+
+def check(n: int = 4000, verbose: bool = False, names: list | None = None) -> dict:
     """{function: number of the ~n inputs whose result bits differ between vgpu and libdevice on the CPU}."""
     import llvmlite.binding as llvm
     text = subprocess.run(["llvm-dis", "/usr/local/cuda/nvvm/libdevice/libdevice.10.bc", "-o", "-"],
                           capture_output=True, text=True, check=True).stdout
-    names = UNARY + BINARY
+    names = names or UNARY + BINARY
     ir_text = cpu_module(text, names)
+    llvm.load_library_permanently(ctypes.util.find_library("m"))   # glibc's fmaf: exact in every rounding mode
     llvm.initialize_native_target()
     llvm.initialize_native_asmprinter()
     mod = llvm.parse_assembly(ir_text)
@@ -322,11 +439,7 @@ def check(n: int = 4000, verbose: bool = False) -> dict:
     tm = llvm.Target.from_default_triple().create_target_machine()
     engine = llvm.create_mcjit_compiler(mod, tm)
     engine.finalize_object()
-    rng = np.random.default_rng(1)
-    x = np.concatenate([rng.standard_normal(n // 2) * 4, rng.uniform(-40, 40, n // 4),
-                        rng.uniform(-1, 1, n // 8), 10.0 ** rng.uniform(-40, 40, n - n // 2 - n // 4 - n // 8),
-                        [0.0, -0.0, 1.0, -1.0, np.inf, -np.inf, np.nan, 0.5, 2.0, 171.7, -3.5]])
-    y = rng.standard_normal(x.size) * 10
+    x, y = inputs(n)
     vk = vk_results(names, x, y)
     result = {}
     for name in names:
@@ -348,9 +461,9 @@ def check(n: int = 4000, verbose: bool = False) -> dict:
     return result
 
 
-def main(n: int = 4000):
-    print(f"total differing: {sum(check(n, verbose=True).values())}")
+def main(n: int = 4000, *names: str):
+    print(f"total differing: {sum(check(n, verbose=True, names=list(names) or None).values())}")
 
 
 if __name__ == "__main__":
-    main(*(int(a) for a in sys.argv[1:]))
+    main(*([int(sys.argv[1])] if len(sys.argv) > 1 else []), *sys.argv[2:])

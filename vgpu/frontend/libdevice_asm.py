@@ -79,7 +79,7 @@ def run(b, text: str, nout: int, args: list, types: list):
         elif base in ("sub.u32", "subc.u32"):           # a + 2^32 - b - borrow: bit 32 clear means a borrow
             t = b.emit("sub", _U64, [b.emit("add", _U64, [srcs[0], ir.Const(_U64, 1 << 32)]), srcs[1]])
             if base == "subc.u32":
-                t = b.emit("sub", _U64, [t, b.emit("sub", _U64, [ir.Const(_U64, 1), cc])])
+                t = b.emit("sub", _U64, [t, cc])         # the carry flag holds the borrow
             if sets_cc:
                 cc = b.emit("sub", _U64, [ir.Const(_U64, 1), hi32(t)])
                 sets_cc = False
