@@ -22,7 +22,7 @@ FUNCTIONS = ["hypotf", "hypot", "erff", "erf", "erfcf", "erfc", "expm1f", "expm1
              "sinf", "sin", "cosf", "cos", "tanf", "tan", "sincosf", "sincos", "sinpif", "sinpi", "cospif", "cospi",
              "logf", "log", "log2f", "log2", "log10f", "log10", "expf", "exp", "exp2f", "exp2", "exp10f", "exp10",
              "powf", "pow", "tanhf", "tanh", "sinhf", "sinh", "coshf", "cosh", "asinf", "asin", "acosf", "acos",
-             "atanf", "atan", "atan2f", "atan2"]
+             "atanf", "atan", "atan2f", "atan2", "powif", "powi"]
 REFLECT = {"__CUDA_FTZ": 0, "__CUDA_PREC_SQRT": 1, "__CUDA_ARCH": 900}
 OUT = Path(__file__).resolve().parents[1] / "vgpu" / "frontend" / "libdevice.json"
 

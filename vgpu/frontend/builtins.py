@@ -155,6 +155,9 @@ for _name in ["exp", "exp2", "exp10", "log", "log2", "log10", "sin", "cos", "tan
     _n = 2 if _name in _BINARY else 1
     _add(_name + "f", "fixed", params=(FLOAT,) * _n, ret=FLOAT, op="libdevice." + _name + "f")
     _add(_name, "math", params=(DOUBLE,) * _n, ret=DOUBLE, op="libdevice." + _name)
+# sincosf(x, &s, &c): libdevice's __nv_sincosf; the results are stored through the pointers
+_add("sincosf", "fixed", params=(FLOAT, Pointer(FLOAT), Pointer(FLOAT)), op="libdevice.sincosf")
+_add("sincos", "fixed", params=(DOUBLE, Pointer(DOUBLE), Pointer(DOUBLE)), op="libdevice.sincos")
 _add("remainderf", "fixed", params=(FLOAT, FLOAT), ret=FLOAT, op="libdevice.remainderf")
 _add("remainder", "math", params=(DOUBLE, DOUBLE), ret=DOUBLE, op="libdevice.remainder")
 
@@ -162,4 +165,4 @@ _add("remainder", "math", params=(DOUBLE, DOUBLE), ret=DOUBLE, op="libdevice.rem
 NOT_YET = {"__shfl", "__shfl_up", "__shfl_down", "__shfl_xor", "__ballot", "__any", "__all",
            "atomicAdd_block",
            "atomicAdd_system", "__nanosleep", "malloc", "free", "memcpy", "memset", "assert",
-           "signbit", "copysignf", "rintf", "nearbyintf", "lrintf", "sincosf", "__half"}
+           "signbit", "copysignf", "rintf", "nearbyintf", "lrintf", "__half"}

@@ -60,6 +60,23 @@ def has(name: str) -> bool:
     return name in table()
 
 
+def approximations(name: str, _seen: set | None = None) -> set[str]:
+    """The hardware approximations (`ex2.approx.ftz.f`, `rcp.approx.ftz.f32`, ...) libdevice's `name`
+    uses, itself or through the functions it calls; empty: only exact operations (the GPU's bits)."""
+    seen = _seen if _seen is not None else set()
+    seen.add(name)
+    out = set()
+    for _, ins in table()[name]["blocks"]:
+        for i in ins:
+            if i["op"] == "call" and i["fn"].startswith("__") and i["fn"] not in seen:
+                out |= approximations(i["fn"], seen)
+            elif i["op"] == "call" and "approx" in i["fn"]:
+                out.add(i["fn"].replace("llvm.nvvm.", ""))
+            elif i["op"] == "asm" and "approx" in i["asm"]:
+                out.add(i["asm"].split()[0])
+    return out
+
+
 def emit(b, name: str, args: list):
     """Inline libdevice's `name` at the builder's current block; returns its result, and for a function
     with pointer parameters (frexp's exponent, modf's integer part) (result, [the values stored there])."""

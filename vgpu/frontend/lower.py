@@ -539,9 +539,15 @@ class FunctionLowering(CGLowering, StmtLowering):
         args += [ir.Const(scalar_of(p), d) for p, d in zip(info.params[len(args):], info.defaults)]
         if info.op.startswith("libdevice."):
             name = info.op[len("libdevice."):]
-            if scalar_of(info.ret) == T.F32 and not name.endswith("f"):
+            if not isinstance(info.ret, Void) and scalar_of(info.ret) == T.F32 and not name.endswith("f"):
                 name += "f"                   # the float overload of a double name
-            return libdevice.emit(b, "__nv_" + name, args)
+            ptrs = [(a, p) for a, p in zip(args, info.params) if isinstance(p, Pointer)]
+            if not ptrs:
+                return libdevice.emit(b, "__nv_" + name, args)
+            _, outs = libdevice.emit(b, "__nv_" + name, [a for a, p in zip(args, info.params) if not isinstance(p, Pointer)])
+            for (a, p), v in zip(ptrs, outs):     # sincosf(x, &s, &c): stored through the pointers
+                self.assign(Mem(a, p.to), v)
+            return None
         attrs = dict(info.attrs)
         if info.op == "atom":
             attrs["space"] = "generic"
