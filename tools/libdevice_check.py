@@ -3,7 +3,9 @@ NVVM intrinsics replaced by CPU functions computing what vgpu's models compute: 
 exactly, ex2/lg2/rsqrt/rcp.approx as vgpu/frontend/libdevice.py models them) and compares every result
 with the same function called from a .vk kernel on vgpu (.vk: no fma contraction, as the CPU code).
 
-Usage: python tools/libdevice_check.py [N [function ...]]   (needs llvm-dis, CUDA's libdevice.10.bc and llvmlite)
+Usage: python tools/libdevice_check.py [N [function ...]]
+       python tools/libdevice_check.py N --sensitivity [function ...]   (CPU only: which results change
+       when the hardware approximations are one unit off in their last bit)   (needs llvm-dis, CUDA's libdevice.10.bc and llvmlite)
 Prints one line per function: the number of inputs and of results whose bits differ.
 """
 from __future__ import annotations
@@ -30,6 +32,33 @@ BINARY = ["hypotf", "hypot", "nextafterf", "nextafter", "remainderf", "remainder
 SINCOS = ["sincosf", "sincos"]     # (x, &sin, &cos): both results compared
 
 HELPERS = """
+@cpu.delta = global i32 0
+define float @cpu.pf(float %r) {
+  %d = load i32, ptr @cpu.delta
+  %b = bitcast float %r to i32
+  %e = and i32 %b, 2139095040
+  %fin = icmp ne i32 %e, 2139095040
+  %nz = fcmp one float %r, 0.0
+  %ok = and i1 %fin, %nz
+  %s = add i32 %b, %d
+  %p = bitcast i32 %s to float
+  %o = select i1 %ok, float %p, float %r
+  ret float %o
+}
+define double @cpu.pd(double %r) {
+  %d = load i32, ptr @cpu.delta
+  %d64 = sext i32 %d to i64
+  %dd = shl i64 %d64, 32
+  %b = bitcast double %r to i64
+  %e = and i64 %b, 9218868437227405312
+  %fin = icmp ne i64 %e, 9218868437227405312
+  %nz = fcmp one double %r, 0.0
+  %ok = and i1 %fin, %nz
+  %s = add i64 %b, %dd
+  %p = bitcast i64 %s to double
+  %o = select i1 %ok, double %p, double %r
+  ret double %o
+}
 declare double @llvm.fma.f64(double, double, double)
 declare float @llvm.fma.f32(float, float, float)
 declare double @llvm.sqrt.f64(double)
@@ -153,7 +182,8 @@ define float @cpu.ex2(float %x) {
   %e = call double @llvm.exp2.f64(double %d)
   %t = fptrunc double %e to float
   %r = call float @cpu.ftz(float %t)
-  ret float %r
+  %rp = call float @cpu.pf(float %r)
+  ret float %rp
 }
 define float @cpu.lg2(float %x) {
   %f = call float @cpu.ftz(float %x)
@@ -161,19 +191,22 @@ define float @cpu.lg2(float %x) {
   %e = call double @llvm.log2.f64(double %d)
   %t = fptrunc double %e to float
   %r = call float @cpu.ftz(float %t)
-  ret float %r
+  %rp = call float @cpu.pf(float %r)
+  ret float %rp
 }
 define float @cpu.ex2nf(float %x) {
   %d = fpext float %x to double
   %e = call double @llvm.exp2.f64(double %d)
   %t = fptrunc double %e to float
-  ret float %t
+  %rp = call float @cpu.pf(float %t)
+  ret float %rp
 }
 define float @cpu.lg2nf(float %x) {
   %d = fpext float %x to double
   %e = call double @llvm.log2.f64(double %d)
   %t = fptrunc double %e to float
-  ret float %t
+  %rp = call float @cpu.pf(float %t)
+  ret float %rp
 }
 define float @cpu.rsqrtf(float %x) {
   %f = call float @cpu.ftz(float %x)
@@ -182,26 +215,30 @@ define float @cpu.rsqrtf(float %x) {
   %q = fdiv double 1.0, %s
   %t = fptrunc double %q to float
   %r = call float @cpu.ftz(float %t)
-  ret float %r
+  %rp = call float @cpu.pf(float %r)
+  ret float %rp
 }
 define float @cpu.rcpf(float %x) {
   %f = call float @cpu.ftz(float %x)
   %q = fdiv float 1.0, %f
   %r = call float @cpu.ftz(float %q)
-  ret float %r
+  %rp = call float @cpu.pf(float %r)
+  ret float %rp
 }
 define double @cpu.rcpd(double %x) {
   %h = call double @cpu.hiword(double %x)
   %q = fdiv double 1.0, %h
   %r = call double @cpu.hiword(double %q)
-  ret double %r
+  %rp = call double @cpu.pd(double %r)
+  ret double %rp
 }
 define double @cpu.rsqrtd(double %x) {
   %h = call double @cpu.hiword(double %x)
   %s = call double @llvm.sqrt.f64(double %h)
   %q = fdiv double 1.0, %s
   %r = call double @cpu.hiword(double %q)
-  ret double %r
+  %rp = call double @cpu.pd(double %r)
+  ret double %rp
 }
 define i32 @cpu.d2i.hi(double %x) {
   %b = bitcast double %x to i64
@@ -301,7 +338,8 @@ define float @cpu.divapprox(float %x, float %y) {
   %m = fmul float %x, %q
   %z = fmul float %x, 0.0
   %r = select i1 %big, float %z, float %m
-  ret float %r
+  %rp = call float @cpu.pf(float %r)
+  ret float %rp
 }
 """
 
@@ -427,11 +465,10 @@ def check(n: int = 4000, verbose: bool = False, names: list | None = None) -> di
         return _check(n, verbose, names)
 
 
-def _check(n, verbose, names):
+def _engine(names):
     import llvmlite.binding as llvm
     text = subprocess.run(["llvm-dis", "/usr/local/cuda/nvvm/libdevice/libdevice.10.bc", "-o", "-"],
                           capture_output=True, text=True, check=True).stdout
-    names = names or UNARY + BINARY + SINCOS
     ir_text = cpu_module(text, names)
     llvm.load_library_permanently(ctypes.util.find_library("m"))   # glibc's fmaf: exact in every rounding mode
     llvm.initialize_native_target()
@@ -441,38 +478,78 @@ def _check(n, verbose, names):
     tm = llvm.Target.from_default_triple().create_target_machine()
     engine = llvm.create_mcjit_compiler(mod, tm)
     engine.finalize_object()
+    return engine
+
+
+def _cpu(engine, name, x, y):
+    """(inputs, results) of libdevice's `name` on the CPU (sincos: the sines, then the cosines)."""
+    single = name.endswith("f") and name != "erf"
+    ct = ctypes.c_float if single else ctypes.c_double
+    dt = np.float32 if single else np.float64
+    nargs = 2 if name in BINARY else 1
+    xs, ys = x.astype(dt), y.astype(dt)
+    if name in SINCOS:
+        fn = ctypes.CFUNCTYPE(None, ct, ctypes.POINTER(ct), ctypes.POINTER(ct))(
+            engine.get_function_address("__nv_" + name))
+        sc = [(ct(), ct()) for _ in range(x.size)]
+        for i in range(x.size):
+            fn(xs[i], ctypes.byref(sc[i][0]), ctypes.byref(sc[i][1]))
+        return np.concatenate([xs, xs]), np.array([a.value for a, _ in sc] + [c.value for _, c in sc], dt)
+    fn = ctypes.CFUNCTYPE(ct, *([ct] * nargs))(engine.get_function_address("__nv_" + name))
+    return xs, np.array([fn(*(([xs[i], ys[i]] if nargs == 2 else [xs[i]]))) for i in range(x.size)], dt)
+
+
+def _differ(a, b):
+    """Where the bits of a and b differ (any NaN equals any NaN)."""
+    u = np.uint32 if a.dtype == np.float32 else np.uint64
+    return ~((a.view(u) == b.view(u)) | (np.isnan(a) & np.isnan(b)))
+
+
+def _check(n, verbose, names):
+    names = names or UNARY + BINARY + SINCOS
+    engine = _engine(names)
     x, y = inputs(n)
     vk = vk_results(names, x, y)
     result = {}
     for name in names:
-        single = name.endswith("f") and name != "erf"
-        ct = ctypes.c_float if single else ctypes.c_double
-        dt = np.float32 if single else np.float64
-        nargs = 2 if name in BINARY else 1
-        xs, ys = x.astype(dt), y.astype(dt)
-        if name in SINCOS:
-            fn = ctypes.CFUNCTYPE(None, ct, ctypes.POINTER(ct), ctypes.POINTER(ct))(
-                engine.get_function_address("__nv_" + name))
-            sc = [(ct(), ct()) for _ in range(x.size)]
-            for i in range(x.size):
-                fn(xs[i], ctypes.byref(sc[i][0]), ctypes.byref(sc[i][1]))
-            ref = np.array([a.value for a, _ in sc] + [c.value for _, c in sc], dt)
-            xs = np.concatenate([xs, xs])
-        else:
-            fn = ctypes.CFUNCTYPE(ct, *([ct] * nargs))(engine.get_function_address("__nv_" + name))
-            ref = np.array([fn(*(([xs[i], ys[i]] if nargs == 2 else [xs[i]]))) for i in range(x.size)], dt)
+        xs, ref = _cpu(engine, name, x, y)
         got = vk[name]
-        same = (ref.view(np.uint32 if single else np.uint64) == got.view(np.uint32 if single else np.uint64)) | \
-               (np.isnan(ref) & np.isnan(got))
-        bad = int((~same).sum())
-        result[name] = bad
+        bad = _differ(ref, got)
+        result[name] = int(bad.sum())
         if verbose:
-            example = "" if not bad else f"  e.g. x={xs[~same][0]!r}: cpu {ref[~same][0]!r} vgpu {got[~same][0]!r}"
-            print(f"{name:12s} {xs.size} results, {bad} differ{example}")
+            example = "" if not bad.any() else f"  e.g. x={xs[bad][0]!r}: cpu {ref[bad][0]!r} vgpu {got[bad][0]!r}"
+            print(f"{name:12s} {xs.size} results, {int(bad.sum())} differ{example}")
     return result
 
 
+def sensitivity(n: int = 4000, names: list | None = None, verbose: bool = False) -> dict:
+    """{function: how many of its results change when every hardware approximation it uses (ex2, lg2,
+    rcp, rsqrt, div.approx) is one unit off in its last bit, up or down (the larger count)}: 0 means
+    libdevice's refinement hides the approximation's last bit on these inputs."""
+    names = names or UNARY + BINARY + SINCOS
+    engine = _engine(names)
+    delta = ctypes.c_int32.from_address(engine.get_global_value_address("cpu.delta"))
+    x, y = inputs(n)
+    out = {}
+    with np.errstate(over="ignore"):
+        for name in names:
+            delta.value = 0
+            xs, ref = _cpu(engine, name, x, y)
+            changed = []
+            for d in (1, -1):
+                delta.value = d
+                changed.append(int(_differ(ref, _cpu(engine, name, x, y)[1]).sum()))
+            delta.value = 0
+            out[name] = max(changed)
+            if verbose:
+                print(f"{name:12s} {xs.size} results, {out[name]} change with the approximations 1 unit off")
+    return out
+
+
 def main(n: int = 4000, *names: str):
+    if names[:1] == ("--sensitivity",):
+        print(f"total changed: {sum(sensitivity(n, list(names[1:]) or None, verbose=True).values())}")
+        return
     print(f"total differing: {sum(check(n, verbose=True, names=list(names) or None).values())}")
 
 

@@ -155,6 +155,11 @@ for _name in ["exp", "exp2", "exp10", "log", "log2", "log10", "sin", "cos", "tan
     _n = 2 if _name in _BINARY else 1
     _add(_name + "f", "fixed", params=(FLOAT,) * _n, ret=FLOAT, op="libdevice." + _name + "f")
     _add(_name, "math", params=(DOUBLE,) * _n, ret=DOUBLE, op="libdevice." + _name)
+# the hardware approximations as vgpu models them (the fast-math intrinsics __expf, __sinf, ... in
+# __vgpu_intrinsics.vkh): the correctly rounded value
+for _name, _op in [("__vgpu_ex2_approx", "exp2"), ("__vgpu_lg2_approx", "log2"), ("__vgpu_sin_approx", "sin"),
+                   ("__vgpu_cos_approx", "cos")]:
+    _add(_name, "fixed", params=(FLOAT,), ret=FLOAT, op=_op)
 # sincosf(x, &s, &c): libdevice's __nv_sincosf; the results are stored through the pointers
 _add("sincosf", "fixed", params=(FLOAT, Pointer(FLOAT), Pointer(FLOAT)), op="libdevice.sincosf")
 _add("sincos", "fixed", params=(DOUBLE, Pointer(DOUBLE), Pointer(DOUBLE)), op="libdevice.sincos")
