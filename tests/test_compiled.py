@@ -38,7 +38,7 @@ COMPARED = ("warp_instructions", "thread_instructions", "waves", "barriers", "at
 # to exercise natively every mnemonic and outcome it does, cheapest first.
 FAST = {
     "run": {
-        "bit_functions", "compound_assign", "double_arith", "fences", "math", "partial_warp_sync", "pointers",
+        "bit_functions", "compound_assign", "double_arith", "fences", "math", "partial_warp_sync", "pointers", "printf",
         "size_t", "small_int_types", "structs", "syncthreads_reduce", "tier4_intrinsics", "typedef_enum",
         "warp_shuffle", "warp_vote"
     },
