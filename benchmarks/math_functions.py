@@ -45,7 +45,8 @@ def main() -> int:
     ap.add_argument("--only", nargs="*")
     a = ap.parse_args()
     rng = np.random.default_rng(3)
-    print(f"{'kernel':10s} {'compile s':>9s} {'instrs':>6s} {'local B':>7s} {'interp thr/s':>12s} {'compiled thr/s':>14s}")
+    print(f"{'kernel':10s} {'compile s':>9s} {'instrs':>6s} {'local B':>7s} {'interp thr/s':>12s} "
+          f"{'compiled thr/s':>14s}")
     for name, t, call, scale in CASES:
         if a.only and name not in a.only:
             continue

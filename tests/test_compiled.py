@@ -52,7 +52,8 @@ FULL = bool(os.environ.get("VGPU_COMPILED_FULL"))
 # What the full sweep ran natively (VGPU_COMPILED_FULL=1 checks this record; update it with the sweep).
 NATIVE_FAMILIES = {
     "abs", "activemask", "add", "and", "bar.red", "bar.sync", "bar.warp.sync", "bra", "brev", "clz", "cvt",
-    "div", "exp2", "ffs", "fma", "ld", "mad", "max", "membar", "min", "mov", "mul", "neg", "not", "or", "popc", "red", "rem",
+    "div", "exp2", "ffs", "fma", "ld", "mad", "max", "membar", "min", "mov", "mul", "neg", "not", "or", "popc",
+    "red", "rem",
     "ret", "selp", "setp", "shfl.sync", "shl", "shr", "sqrt", "st", "sub", "vote.sync", "xor"
 }
 NATIVE_MNEMONICS = {

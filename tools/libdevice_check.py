@@ -5,7 +5,8 @@ with the same function called from a .vk kernel on vgpu (.vk: no fma contraction
 
 Usage: python tools/libdevice_check.py [N [function ...]]
        python tools/libdevice_check.py N --sensitivity [function ...]   (CPU only: which results change
-       when the hardware approximations are one unit off in their last bit)   (needs llvm-dis, CUDA's libdevice.10.bc and llvmlite)
+       when the hardware approximations are one unit off in their last bit)
+(needs llvm-dis, CUDA's libdevice.10.bc and llvmlite)
 Prints one line per function: the number of inputs and of results whose bits differ.
 """
 from __future__ import annotations
@@ -77,6 +78,7 @@ declare double @llvm.minnum.f64(double, double)
 declare double @llvm.maxnum.f64(double, double)
 declare float @llvm.copysign.f32(float, float)
 declare i64 @llvm.ctlz.i64(i64, i1)
+; fma.rm: glibc's fmaf under fesetround(FE_DOWNWARD = 0x400, then FE_TONEAREST = 0: x86-64's values)
 declare float @fmaf(float, float, float)
 declare i32 @fesetround(i32)
 define float @cpu.fmarm(float %a, float %b, float %c) {
@@ -361,7 +363,8 @@ BINOPS = {"llvm.nvvm.mul.rn.f": "fmul float", "llvm.nvvm.mul.rn.d": "fmul double
           "llvm.nvvm.add.rn.f": "fadd float", "llvm.nvvm.add.rn.d": "fadd double"}
 ASM = {"madc.hi.u32 $1, $2, $3, 0": "cpu.mad32", "mad.lo.cc.u32 r0, alo, blo, clo": "cpu.mad64",
        "sub.cc.u32 r0, a0, b0": "cpu.sub128", "mul.lo.u32 r0, alo, blo": "cpu.mul64",
-       "add.cc.u32 r0, a0, b0": "cpu.add128", "rcp.approx.ftz.f32": "cpu.rcpf", "rsqrt.approx.ftz.f64": "cpu.rsqrtd", "sub.rn.f32": None,
+       "add.cc.u32 r0, a0, b0": "cpu.add128", "rcp.approx.ftz.f32": "cpu.rcpf",
+       "rsqrt.approx.ftz.f64": "cpu.rsqrtd", "sub.rn.f32": None,
        "sub.rn.ftz.f32": None, "setp.equ.f64": "cpu.equsel"}
 CALLS.update({"llvm.nvvm.sqrt.approx.f": "llvm.sqrt.f32", "llvm.nvvm.div.approx.f": "cpu.divapprox",
               "llvm.nvvm.f2i.rz": "cpu.f2i.rz", "llvm.nvvm.f2i.rn": "cpu.f2i.rn", "llvm.nvvm.ex2.approx.d": None,

@@ -1,11 +1,12 @@
-"""libdevice's math functions (CUDA's erff, hypot, lgamma, ...), computed as libdevice computes them, for
-both front ends (.vk calls and Python kernels' math.*).
+"""libdevice's math functions (CUDA's sinf, exp, pow, erff, hypot, lgamma, ...), computed as libdevice
+computes them, for both front ends (.vk calls and Python kernels' math.*).
 
 In:  a libdevice function name (`__nv_erff`, `__nv_hypot`, ...) and its IR arguments.
 Out: the result, built in IR from `libdevice.json`: libdevice's own instructions (written by
      tools/libdevice_port.py from CUDA's libdevice.10.bc, with __nvvm_reflect resolved as numba-cuda
      compiles: no FTZ, precise sqrt).  Exact operations (add, mul, fma, sqrt, compares, bit operations,
-     conversions, libdevice's constant tables) give the GPU's bits.  The hardware approximations some
+     conversions, libdevice's constant tables) give the GPU's bits; an alloca (sin/cos's Payne-Hanek
+     reduction) is a per-thread `local` slot, its multi-word inline PTX is libdevice_asm.py's.  The hardware approximations some
      functions start from are vgpu's models: ex2/lg2/rsqrt/rcp.approx.f32 give the correctly rounded
      value (subnormal results flushed for .ftz), rcp/rsqrt.approx.ftz.f64 the correctly rounded value of
      the input's upper 32 bits, truncated to its upper 32 bits; libdevice refines most of them with

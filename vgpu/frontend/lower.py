@@ -544,7 +544,8 @@ class FunctionLowering(CGLowering, StmtLowering):
             ptrs = [(a, p) for a, p in zip(args, info.params) if isinstance(p, Pointer)]
             if not ptrs:
                 return libdevice.emit(b, "__nv_" + name, args)
-            _, outs = libdevice.emit(b, "__nv_" + name, [a for a, p in zip(args, info.params) if not isinstance(p, Pointer)])
+            values = [a for a, p in zip(args, info.params) if not isinstance(p, Pointer)]
+            _, outs = libdevice.emit(b, "__nv_" + name, values)
             for (a, p), v in zip(ptrs, outs):     # sincosf(x, &s, &c): stored through the pointers
                 self.assign(Mem(a, p.to), v)
             return None
