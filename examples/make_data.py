@@ -30,7 +30,14 @@ def inputs() -> dict[str, np.ndarray]:
         "taps": (np.array([1, 8, 28, 56, 70, 56, 28, 8, 1]) / 256).astype(np.float32),
         "smoothed": np.zeros(n, np.float32),
         **particles(rng, 4096),
+        **mixed(np.random.default_rng(1616)),
     }
+
+
+def mixed(rng) -> dict[str, np.ndarray]:
+    """float16 inputs of the mixed-precision matrix-vector product (its own generator)."""
+    return {"W16": (rng.standard_normal((256, 128)) / 8).astype(np.float16),
+            "x16": rng.standard_normal(128).astype(np.float16), "y16": np.zeros(256, np.float16)}
 
 
 def particles(rng, n: int) -> dict[str, np.ndarray]:

@@ -383,7 +383,9 @@ def _mod_combos(fam, types):
 ALU_CASES = _alu_cases()
 _SPECIAL = {"f32": [0.0, -0.0, 1.5, -2.25, float("inf"), float("-inf"), float("nan"), 1e-45, 3.4e38, 2.5, -0.5,
                     2147483648.0, -2147483904.0, 4294967296.0],
-            "f64": [0.0, -0.0, 1.5, float("inf"), float("nan"), 5e-324, 1.7e308, 0.5, -2.5, 9.3e18, -9.3e18]}
+            "f64": [0.0, -0.0, 1.5, float("inf"), float("nan"), 5e-324, 1.7e308, 0.5, -2.5, 9.3e18, -9.3e18],
+            "f16": [0x0000, 0x8000, 0x0001, 0x83FF, 0x0400, 0x3C00, 0xBC00, 0x7BFF, 0x7C00, 0xFC00, 0x7E00, 0x7FFF,
+                    0x3555, 0x5640, 0x4100, 0xC300, 0x77FF, 0x1400, 0x3BFF, 0x0155]}     # bits
 
 
 def _values(t: str, draw_ints):
@@ -487,6 +489,34 @@ def _check_alu(name, mods, types, dst_t, srcs, loads, cls):
     bad = np.flatnonzero(a != b)
     assert not bad.size, f"{mnem}: lane {bad[0]}: operands {[arr[bad[0]] for _, arr in loads]}: " \
                          f"interpreter {a[bad[0]]:#x}, compiled {b[bad[0]]:#x}"
+
+
+F16_FAST = {"add.f16", "sub.rn.f16", "mul.rz.f16", "div.rn.f16", "fma.rn.f16", "neg.f16", "abs.f16", "min.f16",
+            "max.f16", "sqrt.rn.f16", "rcp.rn.f16", "setp.lt.f16", "setp.neu.f16", "setp.nan.f16", "setp.ne.f16",
+            "selp.f16", "cvt.f32.f16", "cvt.f64.f16", "cvt.rn.f16.f32", "cvt.rn.f16.f64", "cvt.rni.f16.f32",
+            "cvt.rn.f16.s32", "cvt.rn.f16.u16", "cvt.rzi.s32.f16", "cvt.rni.u8.f16", "cvt.rzi.s16.f16",
+            "cvt.rni.f16.f16", "cvt.rzi.u64.f16", "cvt.rn.s64.f16", "cvt.rmi.f64.f16"}
+F16_CASES = [c for c in ALU_CASES if "f16" in c[2] and (FULL or ".".join((c[0], *c[1], *c[2])) in F16_FAST)]
+
+
+@pytest.mark.parametrize("case", F16_CASES, ids=lambda c: ".".join((c[0], *c[1], *c[2])))
+def test_f16_alu_bits_match_arith(case):
+    """Every binary16 instruction the executor runs natively (cvt: the default and rn/rni/rzi modes; the
+    other modes share the code), over the special halves and random bits, against the interpreter."""
+    from vgpu.isa import spec
+    name, mods, types = case
+    fam = spec.SPEC[name]
+    kinds = fam.operand_kinds(mods)
+    rng = np.random.default_rng(len(mods) * 7 + hash(types) % 1000)
+
+    def cls(t):
+        return {"pred": "%p", "f32": "%f", "f64": "%fd"}.get(t) or {8: "%rs", 16: "%rs", 32: "%r", 64: "%rd"}[int(t[1:])]
+    src_t = {"s": types[0], "sw": spec.wide(types[0]), "sc": types[-1], "sp": "pred", "su": "u32"}
+    dst_t = {"d": types[0], "dw": spec.wide(types[0]), "du": "u32", "dp": "pred"}[kinds[0]]
+    srcs = [src_t[k] for k in kinds[1:]]
+    ints = [int(x) for x in rng.integers(0, 2 ** 16, 12)] + [70000, -70000, 65519, 2 ** 40 + 3]
+    loads = [(t, [_values(t, ints)[int(rng.integers(len(_values(t, ints))))] for _ in range(32)]) for t in srcs]
+    _check_alu(name, mods, types, dst_t, srcs, loads, cls)
 
 
 def test_alu_cases_cover_the_table():

@@ -94,9 +94,18 @@ def model_step_soa(out):
         np.testing.assert_array_equal(out[name], w)
 
 
+def model_matvec_half(out):
+    W, x = load("W16"), load("x16")
+    acc = np.zeros(W.shape[0], np.float32)
+    for j in range(W.shape[1]):              # float32, in the kernel's order; products exact
+        acc = acc + W[:, j].astype(np.float32) * x[j].astype(np.float32)
+    assert out["y"].dtype == np.float16
+    np.testing.assert_array_equal(out["y"].view(np.uint16), acc.astype(np.float16).view(np.uint16))
+
+
 MODELS = {f.__name__[len("model_"):]: f for f in
           (model_vector_add, model_saxpy, model_reduce_sum, model_matmul, model_histogram, model_collatz,
-           model_warp_scan, model_conv1d, model_step_aos, model_step_soa)}
+           model_warp_scan, model_conv1d, model_step_aos, model_step_soa, model_matvec_half)}
 
 
 def test_readme_lists_every_example():

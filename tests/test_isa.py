@@ -209,8 +209,9 @@ def _diag(body: str) -> tuple[int, int, str]:
 @pytest.mark.parametrize("body, where, message", [
     ("ad.s32 %r1, %r2, %r3;", (6, 1), "unknown instruction 'ad.s32'; did you mean 'add'?"),
     ("add.b32 %r1, %r2, %r3;", (6, 1), "type .b32 is not allowed for 'add' (allowed: .u16 .s16 .u32 .s32 .u64 "
-                                       ".s64 .f32 .f64)"),
-    ("ld.global.f16 %r1, [%rd1];", (6, 1), "unknown type .f16 in 'ld.global.f16'"),
+                                       ".s64 .f16 .f32 .f64)"),
+    ("ld.global.f8 %r1, [%rd1];", (6, 1), "unknown type .f8 in 'ld.global.f8'"),
+    ("ld.global.f16 %r1, [%rd1];", (6, 15), "register %r1 cannot be a destination of type .f16 (expected %rs)"),
     ("mul.s32 %r1, %r2, %r3;", (6, 1), "'mul.s32' needs one of .lo .hi .wide .rn .rz .rm .rp"),
     ("add.s32 %r1, %r2;", (6, 1), "'add.s32' takes 3 operands, got 2"),
     ("ld.global.s32 %r1, %rd1;", (6, 20), "operand of 'ld.global.s32' must be an address [...]"),

@@ -18,7 +18,7 @@ def _load(name):
 def test_every_example_is_listed():
     assert {"hello", "pointer_arithmetic", "constant_memory", "atomics", "vector_multiply", "matrix_multiply",
             "convolution_2d", "reduction", "adam_step", "linear_regression", "logistic_regression", "mlp_sin",
-            "puzzles"} <= set(NAMES)
+            "puzzles", "mixed_precision"} <= set(NAMES)
 
 
 @pytest.mark.parametrize("name", NAMES)

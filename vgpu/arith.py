@@ -7,8 +7,10 @@ Out: a numpy array of t's dtype (comparisons: bool) of the broadcast shape (0-d 
 The IR constant folder (`fold`) and the simulator (`evaluate`) share this table, so folding and
 execution cannot disagree.  Nothing here raises or warns for any operand VALUES.
 
-Integers wrap (two's complement).  Floats are IEEE binary32/binary64, round to nearest even,
-subnormals kept (no FTZ); fma rounds once (exactly, also for f64).  Where C leaves a result
+Integers wrap (two's complement).  Floats are IEEE binary16/binary32/binary64, round to nearest even,
+subnormals kept (no FTZ, also for f16 as on the GPU); fma rounds once (exactly, also for f64 and f16).
+f16 add/sub/mul/div are computed in f32 and rounded once more to f16, which is correctly rounded
+(24 >= 2*11 + 2); f16 fma rounds a*b+c (exact in f64) to odd, then to f16.  Where C leaves a result
 undefined, vgpu gives what an NVIDIA GPU gives:
 - Division by zero (measured on an H200, /work/shared/reference/h200-edge-semantics.md): x % 0 is x;
   x / 0 is all ones (-1 signed, 0xFF..F unsigned), except at 64 bits where it is 0x00000000FFFFFFFF
@@ -19,9 +21,11 @@ undefined, vgpu gives what an NVIDIA GPU gives:
 - float -> int saturates to the target range (PTX cvt); NaN gives 0 from f32 to 32 bits and the
   most negative value's bits (0x80000000, 0x8000000000000000) from f64 to 32 bits and from either to
   64 bits; 8- and 16-bit targets go through a 32-bit conversion (signed or unsigned as the target)
-  and keep the low bits (`(short)INFINITY` is -1).  Default rounding rzi.
+  and keep the low bits (`(short)INFINITY` is -1), except from f16, which saturates to the 8/16-bit
+  range as nvcc's cvt.rzi.s16.f16 does (NaN gives 0).  Default rounding rzi.
 - NaN results of f32 arithmetic, math and neg/abs are the canonical 0x7FFFFFFF, of f64 ones
-  0xFFF8000000000000; f64 -> f32 cvt of a NaN gives 0xFFC00000 (as an H200 produces).
+  0xFFF8000000000000, of f16 ones (and of any conversion to f16) 0x7FFF; f64 -> f32 cvt of a NaN gives
+  0xFFC00000 (as an H200 produces).
   copysign, select and bitcast move bits unchanged.
 - min/max/fmin/fmax on floats return the non-NaN operand and order -0.0 below +0.0 (PTX min/max).
 - Math library functions (exp, sin, pow, ...) are evaluated in float64 and rounded to the type:
@@ -165,7 +169,8 @@ INTEGER: dict[str, Impl] = {
 
 # -------------------------------------------------------------------------------------------- float
 
-_QNAN = {np.dtype(np.float32): np.uint32(0x7FFFFFFF).view(np.float32),
+_QNAN = {np.dtype(np.float16): np.uint16(0x7FFF).view(np.float16),
+         np.dtype(np.float32): np.uint32(0x7FFFFFFF).view(np.float32),
          np.dtype(np.float64): np.uint64(0xFFF8000000000000).view(np.float64)}
 _CVT_NAN32 = np.uint32(0xFFC00000).view(np.float32)     # (float) of a double NaN
 
@@ -194,15 +199,17 @@ def _round_odd(s, err):
     return np.where(fix, bits + step, bits).view(np.float64)
 
 
-def _f64_to_f32(x, rnd=None):
-    """Round float64 values to float32 with rounding mode rn (default) rz rm rp."""
-    r = x.astype(np.float32)
+def _f64_to_f32(x, rnd=None, dtype=np.float32):
+    """Round float64 (or float32) values to float32 (or `dtype`, float16) with rounding mode rn (default)
+    rz rm rp.  numpy converts directly (one rounding), also from float64 to float16."""
+    r = x.astype(dtype)
     if rnd in (None, "rn"):
         return r
     r64 = r.astype(np.float64)
+    x = x.astype(np.float64)
     away, toward = {"rz": (np.abs(r64) > np.abs(x), 0.0), "rm": (r64 > x, -np.inf),
                     "rp": (r64 < x, np.inf)}[rnd]
-    return np.where(away, np.nextafter(r, np.float32(toward)), r)
+    return np.where(away, np.nextafter(r, r.dtype.type(toward)), r)
 
 
 def _split(x):
@@ -255,9 +262,20 @@ def _fma(t, a, b, c):
     if t.bits == 64:
         return _canon(_fma64(a, b, c))
     a, b, c = (x.astype(np.float64) for x in (a, b, c))
-    p = a * b                                            # exact: 24 + 24 bits fit in 53
+    p = a * b                                            # exact: 24 + 24 (or 11 + 11) bits fit in 53
     s = p + c
-    return _canon(_f64_to_f32(_round_odd(s, _two_sum_err(p, c, s))))
+    return _canon(_f64_to_f32(_round_odd(s, _two_sum_err(p, c, s)), None, t.dtype))
+
+
+def _half(f):
+    """An f16 op computed in f32 and rounded to f16 (correctly rounded for + - * /), NaNs canonical."""
+    return lambda a, b: f(a.astype(np.float32), b.astype(np.float32)).astype(np.float16)
+
+
+def _fbin(f):
+    """A binary float op at any float width (f16 through f32), NaN results canonical."""
+    h = _half(f)
+    return lambda t, a, src, mode: _canon(h(*a) if t.bits == 16 else f(*a))
 
 
 def _fmin(a, b):
@@ -281,7 +299,7 @@ def _c(f):
 
 
 FLOAT: dict[str, Impl] = {
-    "add": _c(np.add), "sub": _c(np.subtract), "mul": _c(np.multiply), "div": _c(np.divide),
+    "add": _fbin(np.add), "sub": _fbin(np.subtract), "mul": _fbin(np.multiply), "div": _fbin(np.divide),
     "neg": _c(np.negative), "abs": _c(np.abs), "min": _bin(_fmin), "max": _bin(_fmax),
 }
 
@@ -339,13 +357,13 @@ def _float_to_int(t, x):
 def _int_to_float(t, src, x, rnd):
     if src.bits <= 32:
         d = x.astype(np.float64)                         # exact
-        return d if t.bits == 64 else _f64_to_f32(d, rnd)
+        return d if t.bits == 64 else _f64_to_f32(d, rnd, t.dtype)
     hi = (x >> 32).astype(np.float64) * 4294967296.0     # x == hi + lo, both exact in f64
     lo = (x & 0xFFFFFFFF).astype(np.float64)
     s = hi + lo
     err = _two_sum_err(hi, lo, s)
-    if t.bits == 32:
-        return _f64_to_f32(_round_odd(s, err), rnd)
+    if t.bits <= 32:
+        return _f64_to_f32(_round_odd(s, err), rnd, t.dtype)
     if rnd == "rm":
         return np.where(err < 0, np.nextafter(s, -np.inf), s)
     if rnd == "rp":
@@ -377,10 +395,16 @@ def _cvt(t, a, src, mode):
         if rnd in ("rni", "rzi", "rmi", "rpi"):
             x, rnd = _INTEGRAL[rnd](x), None
         if t.bits < src.bits:
-            r = _canon(_f64_to_f32(x, rnd), _CVT_NAN32)
+            r = _canon(_f64_to_f32(x, rnd, t.dtype), _CVT_NAN32 if t.bits == 32 else None)
         else:
             r = _canon(x.astype(t.dtype))
         return np.where(np.isnan(r), 0, np.clip(r, 0, 1)).astype(t.dtype) if sat else r
+    if src.is_float and src.bits == 16:                 # f16 read as f32 (exact); 8/16-bit targets saturate
+        x = _INTEGRAL[rnd or "rzi"](x.astype(np.float32))
+        if t.bits < 32:
+            lo, hi = _range(t)
+            return np.where(np.isnan(x), 0, np.clip(x, lo, hi)).astype(t.dtype)
+        return _float_to_int(t, x)
     if src.is_float:
         return _float_to_int(t, _INTEGRAL[rnd or "rzi"](x))
     if t.is_float:
@@ -403,7 +427,7 @@ def _via64(f):
     def run(t, a, src, mode):
         if t.bits == 64:
             return _canon(f(*a))
-        return _canon(f(*(x.astype(np.float64) for x in a)).astype(np.float32))
+        return _canon(f(*(x.astype(np.float64) for x in a)).astype(t.dtype))
     return run
 
 

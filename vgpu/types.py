@@ -1,6 +1,6 @@
 """Scalar machine types and state spaces, shared by every layer (IR, ISA, arith, simulator).
 
-Names follow PTX: `pred s8 u8 s16 u16 s32 u32 s64 u64 f32 f64`.  Pointers are `u64` values
+Names follow PTX: `pred s8 u8 s16 u16 s32 u32 s64 u64 f16 f32 f64` (f16: IEEE binary16, CUDA's __half).  Pointers are `u64` values
 holding a generic address (see `vgpu.sim.memory` for the address map); memory operations name
 the state space they access when the compiler knows it.
 """
@@ -50,17 +50,19 @@ S8, U8 = Scalar("s8", 8, "signed"), Scalar("u8", 8, "unsigned")
 S16, U16 = Scalar("s16", 16, "signed"), Scalar("u16", 16, "unsigned")
 S32, U32 = Scalar("s32", 32, "signed"), Scalar("u32", 32, "unsigned")
 S64, U64 = Scalar("s64", 64, "signed"), Scalar("u64", 64, "unsigned")
+F16 = Scalar("f16", 16, "float")
 F32, F64 = Scalar("f32", 32, "float"), Scalar("f64", 64, "float")
 
-SCALARS: dict[str, Scalar] = {t.name: t for t in (PRED, S8, U8, S16, U16, S32, U32, S64, U64, F32, F64)}
+SCALARS: dict[str, Scalar] = {t.name: t for t in (PRED, S8, U8, S16, U16, S32, U32, S64, U64, F16, F32,
+                                                       F64)}
 INTS = (S8, U8, S16, U16, S32, U32, S64, U64)
-FLOATS = (F32, F64)
+FLOATS = (F16, F32, F64)
 
 _DTYPES = {
     "pred": np.dtype(np.bool_), "s8": np.dtype(np.int8), "u8": np.dtype(np.uint8),
     "s16": np.dtype(np.int16), "u16": np.dtype(np.uint16), "s32": np.dtype(np.int32),
     "u32": np.dtype(np.uint32), "s64": np.dtype(np.int64), "u64": np.dtype(np.uint64),
-    "f32": np.dtype(np.float32), "f64": np.dtype(np.float64),
+    "f16": np.dtype(np.float16), "f32": np.dtype(np.float32), "f64": np.dtype(np.float64),
 }
 
 

@@ -69,9 +69,13 @@ shared = _Namespace("shared", ["array"])
 local = _Namespace("local", ["array"])
 const = _Namespace("const", ["array_like"])
 cg = _Namespace("cg", ["this_grid"])
+FP16_NAMES = ["hadd", "hsub", "hmul", "hdiv", "hfma", "hneg", "habs", "heq", "hne", "hgt", "hge", "hlt", "hle",
+              "hmax", "hmin", "hsqrt", "hfloor", "hceil", "htrunc"]
+fp16 = _Namespace("fp16", FP16_NAMES)        # numba-cuda's cuda.fp16 (float16 arithmetic as __h* of cuda_fp16.h)
 
 # the scalar types, as numba exports them (cuda.float32 ... work in kernels and in signatures)
-for _n in ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "float32", "float64"):
+for _n in ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "float16", "float32",
+           "float64"):
     globals()[_n] = getattr(np, _n)
 
 
@@ -137,8 +141,8 @@ def install_as_numba() -> None:
             numba = sys.modules["numba"]
         except ImportError:
             numba = _types.ModuleType("numba")
-            for n in ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "float32",
-                      "float64"):
+            for n in ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "float16",
+                      "float32", "float64"):
                 setattr(numba, n, getattr(np, n))
             numba.__path__ = []
             sys.modules["numba"] = numba

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .ctypes import (BOOL, CHAR, COALESCED_GROUP, DOUBLE, DIM3, FLOAT, GRID_GROUP, INT, LLONG, LONG, THREAD_BLOCK, UINT, UINT3,
+from .ctypes import (BOOL, CHAR, COALESCED_GROUP, DOUBLE, DIM3, FLOAT, GRID_GROUP, HALF, INT, SHORT, LLONG, LONG, THREAD_BLOCK, UINT, UINT3,
                      ULLONG, ULONG, VECTORS, VOID, CType, Pointer, qualified)
 
 
@@ -102,7 +102,7 @@ _add("clock64", "fixed", ret=LLONG, ir_ret=LLONG, op="clock")
 _add("__trap", "fixed", op="trap")
 
 # -- warp functions ----------------------------------------------------------------------------------
-_SHFL_TYPES = (INT, UINT, LONG, ULONG, LLONG, ULLONG, FLOAT, DOUBLE)
+_SHFL_TYPES = (INT, UINT, LONG, ULONG, LLONG, ULLONG, FLOAT, DOUBLE, HALF)   # __half: cuda_fp16.hpp's overloads
 for _name, _mode, _lane in [("__shfl_sync", "idx", INT), ("__shfl_up_sync", "up", UINT),
                             ("__shfl_down_sync", "down", UINT), ("__shfl_xor_sync", "bfly", INT)]:
     _add(_name, "shfl", params=(UINT, VOID, _lane, INT), defaults=(32,), op="shfl",
@@ -129,7 +129,11 @@ for _name, _op, _types in [
         ("atomicMax", "max", (INT, UINT, LLONG, ULLONG)), ("atomicInc", "inc", (UINT,)),
         ("atomicDec", "dec", (UINT,)), ("atomicCAS", "cas", _IUL), ("atomicAnd", "and", _IUL),
         ("atomicOr", "or", _IUL), ("atomicXor", "xor", _IUL)]:
-    _add(_name, "atomic", op="atom", attrs={"op": _op}, types=_types)
+    # the _block and _system scopes order the same operation for fewer or more observers (the block; the
+    # host and peer devices): on one simulated device, whose memory nothing else writes during a launch,
+    # each gives what the device-scope atomic gives
+    for _scope in ("", "_block", "_system"):
+        _add(_name + _scope, "atomic", op="atom", attrs={"op": _op}, types=_types)
 
 # -- printf and the vector constructors ------------------------------------------------------------------
 _add("printf", "printf", params=(Pointer(qualified(CHAR, const=True)),), ret=INT,
@@ -142,6 +146,19 @@ for _name, _src, _dst in [("__int_as_float", INT, FLOAT), ("__float_as_int", FLO
                           ("__uint_as_float", UINT, FLOAT), ("__float_as_uint", FLOAT, UINT),
                           ("__longlong_as_double", LLONG, DOUBLE), ("__double_as_longlong", DOUBLE, LLONG)]:
     _add(_name, "fixed", params=(_src,), ret=_dst, op="bitcast")
+
+# binary16 primitives under reserved names: vgpu/include/cuda_fp16.h builds CUDA's __h* functions on them
+_add("__vgpu_hfma", "fixed", params=(HALF,) * 3, ret=HALF, op="fma")
+_add("__vgpu_hmax", "fixed", params=(HALF, HALF), ret=HALF, op="fmax")
+_add("__vgpu_hmin", "fixed", params=(HALF, HALF), ret=HALF, op="fmin")
+_add("__vgpu_habs", "fixed", params=(HALF,), ret=HALF, op="fabs")
+for _op in ("sqrt", "rcp", "floor", "ceil", "trunc"):
+    _add(f"__vgpu_h{_op}", "fixed", params=(HALF,), ret=HALF, op=_op)
+_add("__vgpu_hrint", "fixed", params=(HALF,), ret=HALF, op="cvt", attrs={"mode": "rni"})
+_add("__vgpu_half_as_short", "fixed", params=(HALF,), ret=SHORT, op="bitcast")
+_add("__vgpu_short_as_half", "fixed", params=(SHORT,), ret=HALF, op="bitcast")
+for _mode in ("rn", "rz", "rm", "rp"):      # float -> __half with a rounding mode (cvt.MODE.f16.f32)
+    _add(f"__vgpu_float2half_{_mode}", "fixed", params=(FLOAT,), ret=HALF, op="cvt", attrs={"mode": _mode})
 
 # libdevice functions, computed from libdevice's own instructions (vgpu/frontend/libdevice.py): the
 # float names, and the double ones as overloads (float arguments call the float version, as CUDA C++)
@@ -168,6 +185,5 @@ _add("remainder", "math", params=(DOUBLE, DOUBLE), ret=DOUBLE, op="libdevice.rem
 
 # CUDA functions that vgpu knows about but does not implement: a clear diagnostic, not "undeclared"
 NOT_YET = {"__shfl", "__shfl_up", "__shfl_down", "__shfl_xor", "__ballot", "__any", "__all",
-           "atomicAdd_block",
-           "atomicAdd_system", "__nanosleep", "malloc", "free", "memcpy", "memset", "assert",
-           "signbit", "copysignf", "rintf", "nearbyintf", "lrintf", "__half"}
+           "__nanosleep", "malloc", "free", "memcpy", "memset", "assert",
+           "signbit", "copysignf", "rintf", "nearbyintf", "lrintf"}

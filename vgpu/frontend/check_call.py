@@ -8,7 +8,7 @@ import copy
 from . import ast as A
 from .builtins import TABLE, Builtin
 from .ctypes import (COALESCED_GROUP, DOUBLE, ERROR, FLOAT, GRID_GROUP, INT, THREAD_BLOCK, THREAD_GROUP, UINT, VOID, CType, ErrorType, Float, Pointer,
-                     StructType, decay, is_arith, is_integer, promote, spell, unqual, usual_arith)
+                     StructType, decay, is_arith, is_half, is_integer, promote, spell, unqual, usual_arith)
 from .check_cg import FUNCTOR_NAMES, tile_size
 from .check_template import Template
 from .symbols import CallInfo, Func
@@ -58,6 +58,9 @@ class CallChecker:
             if not isinstance(sym, Func):
                 return ERROR
             return self.call_func(e, sym, checked=True)
+        if isinstance(e.func, A.Ident) and e.func.name in ("surf1Dread", "surf2Dread", "surf3Dread") and \
+                self.lookup(e.func.name) is None:      # surf2Dread(&v, s, x, y): CUDA's pointer form
+            e.func = A.Ident(f"__vgpu_{e.func.name}_to", span=e.func.span)
         if isinstance(e.func, A.Ident):
             tpl = self.lookup(e.func.name) or self.prelude(e.func.name)
             if isinstance(tpl, Template):
@@ -78,6 +81,17 @@ class CallChecker:
             for a in e.args:
                 self.expr(a)
             return ERROR
+        if isinstance(sym, Func) and len(sym.overloads) > 1:
+            for a in e.args:
+                self.value(a)
+            if any(isinstance(a.ctype, ErrorType) for a in e.args):
+                return ERROR
+            sym = self.pick_overload(e, sym.overloads)
+            if sym is None:
+                return ERROR
+            self.sema.refs[e.func] = sym
+            e.func.ctype = sym.ctype
+            return self.call_func(e, sym, checked=True)
         if isinstance(sym, Func):
             return self.call_func(e, sym)
         if isinstance(sym, Builtin) and sym.kind != "var":
@@ -126,6 +140,9 @@ class CallChecker:
     def member_call(self, e: A.Call) -> CType:
         m = e.func
         bt = self.expr(m.base)
+        st = unqual(bt.to if m.arrow and isinstance(bt, Pointer) else bt)
+        if isinstance(st, StructType) and m.name in (getattr(st.info, "methods", None) or {}):
+            return self.method_call(e, st, bt)
         if tile_size(bt) is not None and not m.arrow:
             return self.tile_member_call(e, tile_size(bt))
         if unqual(bt) in (THREAD_GROUP, COALESCED_GROUP) and not m.arrow:
@@ -190,6 +207,10 @@ class CallChecker:
                 return ERROR
             info = CallInfo(b, list(b.params), b.ret, b.op, dict(b.attrs), b.ir_ret or b.ret, defaults)
             return self.finish_builtin(e, info, ts)
+        if kind in ("math", "minmax", "abs") and any(is_half(t) for t in ts):
+            self.error(e.span, f"call to '{b.name}' is ambiguous with argument types "
+                               f"({', '.join(spell(t) for t in ts)}): __half converts to several of its overloads")
+            return ERROR
         if kind == "math":
             n = len(b.params)
             if not self.arg_count(e, n, n):
@@ -267,6 +288,10 @@ class CallChecker:
             return ERROR
         params = [ts[0]]
         for a, t in zip(e.args[1:], ts[1:]):
+            if is_half(t):
+                self.error(a.span, "cannot pass object of non-trivial type '__half' through variadic function; "
+                                   "call will abort at runtime (print (float)h)")
+                return ERROR
             if isinstance(t, Float):
                 params.append(DOUBLE)
             elif is_integer(t):

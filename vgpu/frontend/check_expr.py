@@ -9,7 +9,7 @@ from ..diagnostics import note_depth
 from .builtins import NOT_YET, TABLE, Builtin
 from .consteval import COMPARE, const_value
 from .ctypes import (BOOL, CHAR, DOUBLE, ERROR, FLOAT, INT, LLONG, LONG, PTRDIFF_T, SIZE_T, UINT, ULLONG, ULONG, VOID,
-                     Array, Bool, CType, ErrorType, FuncType, Int, Pointer, StructType, Void, decay, is_arith,
+                     Array, Bool, CType, ErrorType, FuncType, Int, Pointer, StructType, Void, decay, is_arith, is_half,
                      is_complete_object, is_integer, is_scalar, promote, qualified, same, spell, unqual, usual_arith)
 from .symbols import EnumConst, Func, TypeName, Var
 
@@ -260,6 +260,8 @@ class ExprChecker:
             return ERROR
 
         lp, rp = isinstance(lt, Pointer), isinstance(rt, Pointer)
+        if (is_half(lt) or is_half(rt)) and op not in ("&&", "||"):
+            return self.half_binary(e, op, lt, rt, bad)
         if op in ("&&", "||"):
             if not (is_scalar(lt) and is_scalar(rt)):
                 return bad()
@@ -309,6 +311,18 @@ class ExprChecker:
         self.sema.optype[e] = t
         return t
 
+    def half_binary(self, e, op: str, lt: CType, rt: CType, bad) -> CType:
+        """`a op b` with a __half operand: cuda_fp16.hpp's operators take two __half (+ - * / and the
+        comparisons); mixing __half with another arithmetic type matches several overloads in nvcc."""
+        if not (is_arith(lt) and is_arith(rt)) or op not in ("+", "-", "*", "/", *COMPARE):
+            return bad()
+        if not (is_half(lt) and is_half(rt)):
+            self.error(e.span, f"use of overloaded operator '{op}' is ambiguous (with operand types "
+                               f"'{spell(lt)}' and '{spell(rt)}'): convert one operand")
+            return ERROR
+        self.sema.optype[e] = unqual(lt)
+        return BOOL if op in COMPARE else unqual(lt)
+
     def complete_pointee(self, e, p: Pointer) -> None:
         if not is_complete_object(p.to):
             self.error(e.span, f"arithmetic on a pointer to an incomplete type '{spell(p.to)}'"
@@ -332,6 +346,10 @@ class ExprChecker:
             self.convertible(tt, e.value, vt, "assign")
             return unqual(tt)
         op = e.op[:-1]
+        if is_half(tt) and op in ("+", "-", "*", "/") and is_arith(vt):     # __half::operator+=(const __half &)
+            self.convertible(tt, e.value, vt, "assign")
+            self.sema.optype[e] = unqual(tt)
+            return unqual(tt)
         if isinstance(tt, Pointer) and op in ("+", "-") and is_integer(vt):
             self.complete_pointee(e, tt)
             self.sema.optype[e] = tt
@@ -397,6 +415,10 @@ class ExprChecker:
         if isinstance(a, ErrorType) or isinstance(b, ErrorType):
             return ERROR
         if is_arith(a) and is_arith(b):
+            if is_half(a) != is_half(b):
+                self.error(e.span, f"ambiguous '?' operation: operand types '{spell(a)}' and '{spell(b)}' "
+                                   "convert to each other")
+                return ERROR
             t = usual_arith(a, b)
         elif isinstance(a, Void) and isinstance(b, Void):
             t = a
@@ -439,7 +461,8 @@ class ExprChecker:
         if isinstance(t, ErrorType):
             return ERROR
         if not is_complete_object(t):
-            self.error(e.span, f"invalid application of 'sizeof' to an incomplete type '{spell(t)}'")
+            what = "alignof" if e.align else "sizeof"
+            self.error(e.span, f"invalid application of '{what}' to an incomplete type '{spell(t)}'")
             return ERROR
         return SIZE_T
 

@@ -11,7 +11,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedTok
 
 from ..diagnostics import Reporter, Span
 from .preprocess import LineMap
-from .tokens import PARSE_FILTER, UNSUPPORTED, spellings
+from .tokens import PARSE_FILTER, spellings, unsupported_message
 
 PREFERRED = ["';'", "')'", "']'", "'}'", "':'", "'('", "'{'", "'='", "','"]
 CLOSERS = ["')'", "']'", "'}'", "';'"]          # what is most likely missing at the end of the input
@@ -29,6 +29,17 @@ def _acceptable(e: UnexpectedToken) -> set[str]:
             except UnexpectedInput:
                 pass
     return ok
+
+
+_NOT_YET_TYPES = ("__half2", "half2", "__nv_bfloat16", "__nv_bfloat162")
+
+
+def _unknown_type_message(name: str) -> str:
+    if name in _NOT_YET_TYPES:
+        return f"type '{name}' is not supported yet"
+    if name in ("__half", "half"):
+        return f"unknown type name '{name}' (it is declared in <cuda_fp16.h>)"
+    return f"unknown type name '{name}'"
 
 
 class Recovery:
@@ -56,13 +67,13 @@ class Recovery:
             self.reporter.error(span, f"expected {self._expected(_acceptable(e), at_end=True)} at end of input")
             return False
         if tok.type in ("UNSUPPORTED", "OPERATOR") or (tok.value == "[" and "INT" in e.expected):
-            what = UNSUPPORTED.get(tok.value, "lambda expressions are not supported")
+            what = unsupported_message(tok.value) or "lambda expressions are not supported"
             self.reporter.error(span, what)
             return self._resync(e, skip=True)
         unknown = self._unknown_type(tok)
         acceptable = _acceptable(e)
         if not unknown and tok.type == "IDENTIFIER" and "TYPE_NAME" in acceptable and "INT" not in acceptable:
-            unknown = span, f"unknown type name '{tok.value}'"
+            unknown = span, _unknown_type_message(tok.value)
         if unknown:
             self.reporter.error(*unknown)
         else:
@@ -81,7 +92,7 @@ class Recovery:
         pos = m.start(1)
         line = self.text.count("\n", 0, pos) + 1
         col = pos - self.text.rfind("\n", 0, pos)
-        return self.lines.span(line, col, line, col + len(m[1])), f"unknown type name '{m[1]}'"
+        return self.lines.span(line, col, line, col + len(m[1])), _unknown_type_message(m[1])
 
     def _stray(self, e: UnexpectedCharacters) -> bool:
         """Report a character no token starts with; go on after it (but not after an open comment)."""

@@ -80,8 +80,9 @@ def format_number(t: Scalar, v: int | float | bool) -> str:
         return str(int(v))
     v = float(v)
     if math.isnan(v):   # keep sign and payload: write the bits
-        bits = struct.unpack("<I", struct.pack("<f", v))[0] if t == F32 else \
-            struct.unpack("<Q", struct.pack("<d", v))[0]
+        fmt = {16: ("<e", "<H"), 32: ("<f", "<I")}.get(t.bits, ("<d", "<Q"))
+        bits = struct.unpack(fmt[1], np.array(v, t.dtype).tobytes())[0] if t.bits == 16 else \
+            struct.unpack(fmt[1], struct.pack(fmt[0], v))[0]
         return f"0x{bits:0{t.bits // 4}x}"
     if math.isinf(v):
         return "inf" if v > 0 else "-inf"

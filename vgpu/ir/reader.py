@@ -82,7 +82,7 @@ def make_const(tok: Token, t: Scalar, text: str) -> Value:
             return Const(t, int(text, 0))
         if text.startswith(("0x", "-0x")):
             bits = int(text, 16)
-            fmt = ("<I", "<f") if t == F32 else ("<Q", "<d")
+            fmt = {16: ("<H", "<e"), 32: ("<I", "<f")}.get(t.bits, ("<Q", "<d"))
             return Const(t, struct.unpack(fmt[1], struct.pack(fmt[0], bits))[0])
         v = float(text)
         if t == F32 and not math.isinf(v):

@@ -17,14 +17,22 @@ from .spec import REG_CLASSES, REG_DECL_TYPE, family, type_bits, wide
 
 C_NAMES = {"pred": "bool", "s8": "signed char", "u8": "unsigned char", "s16": "short", "u16": "unsigned short",
            "s32": "int", "u32": "unsigned int", "s64": "long long", "u64": "unsigned long long",
-           "f32": "float", "f64": "double"}
+           "f16": "__half", "f32": "float", "f64": "double"}
 HEADER = ".version 1.0\n.target vgpu\n"
 
 
+def _fits_f32(v: float) -> bool:
+    """v (not NaN) is a float32 value exactly."""
+    if v != v or v in (float("inf"), float("-inf")):
+        return True
+    return abs(v) <= 3.4028234663852886e38 and struct.unpack("<f", struct.pack("<f", v))[0] == v
+
+
 def format_imm(value: int | float, t: str | None) -> str:
-    """An immediate as PTX writes it: ints in decimal, floats as exact bit patterns."""
+    """An immediate as PTX writes it: ints in decimal, floats as exact bit patterns (an .f16 operand's
+    value as 0f, f32 bits, which hold every half exactly; 0d for a value f32 cannot hold)."""
     if isinstance(value, float):
-        if t is None or type_bits(t) == 64:
+        if t is None or type_bits(t) == 64 or (t == "f16" and not _fits_f32(value)):
             return "0d%016X" % struct.unpack("<Q", struct.pack("<d", value))[0]
         return "0f%08X" % struct.unpack("<I", struct.pack("<f", value))[0]
     return str(value)

@@ -136,14 +136,17 @@ def _cvt(s: Selector, i: ir.Instr) -> None:
     elif t == PRED:
         s.emit("setp", ("neu" if f.is_float else "ne",), (ity(f) if f.is_float else bty(f),),
                [d, s.src(a), Imm(0.0 if f.is_float else 0)])
+    elif f == t and "mode" in i.attrs:          # round to integral in the same type (cvt.rni.f16.f16)
+        s.emit("cvt", (i.attrs["mode"],), (t.name, t.name), [d, s.src(a)])
     elif f == t:
         s.emit("mov", (), (ity(t),), [d, s.src(a)])
     elif t.is_float and f.is_float:
-        s.emit("cvt", ("rn",) if t.bits < f.bits else (), (t.name, f.name), [d, s.src(a)])
+        rnd = (i.attrs.get("mode", "rn"),) if t.bits < f.bits else ()
+        s.emit("cvt", rnd, (t.name, f.name), [d, s.src(a)])
     elif t.is_float:
-        s.emit("cvt", ("rn",), (t.name, f.name), [d, s.src(a)])
+        s.emit("cvt", (i.attrs.get("mode", "rn"),), (t.name, f.name), [d, s.src(a)])
     elif f.is_float:
-        s.emit("cvt", ("rzi",), (t.name, f.name), [d, s.src(a)])
+        s.emit("cvt", (i.attrs.get("mode", "rzi"),), (t.name, f.name), [d, s.src(a)])
     else:
         s.emit("cvt", (), (t.name, f.name), [d, s.src(a)])
 
@@ -323,11 +326,12 @@ def _shfl(s: Selector, i: ir.Instr) -> None:
         s.emit("or", (), ("b64",), [r, r, h])
         if t.is_float:
             s.emit("mov", (), ("b64",), [d, r])
-    elif t.bits < 32:
+    elif t.bits < 32:                           # a half moves as its 16 bits
         x, y = s.vreg("%r"), s.vreg("%r")
-        s.emit("cvt", (), ("s32" if t.is_signed else "u32", t.name), [x, s.src(val)])
+        tn = "u16" if t.is_float else t.name
+        s.emit("cvt", (), ("s32" if t.is_signed else "u32", tn), [x, s.src(val)])
         s.emit("shfl", ("sync", mode), ("b32",), [y, x, b, c, m])
-        s.emit("cvt", (), (t.name, "u32"), [d, y])
+        s.emit("cvt", (), (tn, "u32"), [d, y])
     else:
         s.emit("shfl", ("sync", mode), ("b32",), [d, s.reg(val), b, c, m])
 

@@ -35,15 +35,16 @@ from pathlib import Path
 
 # -- types and register classes ---------------------------------------------------------------------
 ALL_TYPES = ("pred", "b8", "b16", "b32", "b64", "u8", "s8", "u16", "s16", "u32", "s32", "u64", "s64",
-             "f32", "f64")
+             "f16", "f32", "f64")
 INTS = ("u16", "s16", "u32", "s32", "u64", "s64")
 INT32_64 = ("u32", "s32", "u64", "s64")
-FLOATS = ("f32", "f64")
+FLOATS = ("f16", "f32", "f64")              # f16: IEEE binary16 in a 16-bit %rs register
+WIDE_FLOATS = ("f32", "f64")                # the math library rows: no f16 versions
 BITS = ("b16", "b32", "b64")
 NUMERIC = INTS + FLOATS
 MOVABLE = ("pred", "b16", "b32", "b64") + NUMERIC
-MEMORY = ("b8", "u8", "s8", "b16", "u16", "s16", "b32", "u32", "s32", "b64", "u64", "s64", "f32", "f64")
-CVT = ("u8", "s8", "u16", "s16", "u32", "s32", "u64", "s64", "f32", "f64")
+MEMORY = ("b8", "u8", "s8", "b16", "u16", "s16", "b32", "u32", "s32", "b64", "u64", "s64", "f16", "f32", "f64")
+CVT = ("u8", "s8", "u16", "s16", "u32", "s32", "u64", "s64", "f16", "f32", "f64")
 
 # Register classes: prefix -> (bits, 32-bit registers it costs under max_registers).
 REG_CLASSES = {"%p": (1, 0), "%rs": (16, 1), "%r": (32, 1), "%rd": (64, 2), "%f": (32, 1), "%fd": (64, 2)}
@@ -68,6 +69,8 @@ def reg_classes_for(t: str) -> tuple[str, ...]:
         return (reg_class(t), "%f" if t == "b32" else "%fd")
     if type_bits(t) == 8:
         return ("%rs", "%r")
+    if t == "b16":
+        return ("%rs",)
     return (reg_class(t),)
 
 
@@ -228,17 +231,17 @@ _TABLE = [
          "1/a (.rn IEEE)", mod_types={"approx": ("f32",)}),
     _row("sqrt", [req("rn", "rz", "rm", "rp", "approx")], [FLOATS], "d s", "", "sqrt",
          "square root (.rn IEEE, sqrtf/sqrt)", mod_types={"approx": ("f32",)}),
-    _row("rsqrt", [req("approx")], [FLOATS], "d s", "", "rsqrt_approx", "1/sqrt(a), hardware approximation (rsqrtf)"),
+    _row("rsqrt", [req("approx")], [WIDE_FLOATS], "d s", "", "rsqrt_approx", "1/sqrt(a), hardware approximation (rsqrtf)"),
     _row("ex2", [req("approx")], [("f32",)], "d s", "", "ex2_approx", "2**a, hardware approximation"),
     _row("lg2", [req("approx")], [("f32",)], "d s", "", "lg2_approx", "log2(a), hardware approximation"),
-    _row("sin", [opt("approx")], [FLOATS], "d s", "", {"approx": "sin_approx", "": "sin"},
+    _row("sin", [opt("approx")], [WIDE_FLOATS], "d s", "", {"approx": "sin_approx", "": "sin"},
          ".approx: hardware sine (__sinf); plain: CUDA sinf/sin (extension)", mod_types={"approx": ("f32",)},
          math=True),
-    _row("cos", [opt("approx")], [FLOATS], "d s", "", {"approx": "cos_approx", "": "cos"},
+    _row("cos", [opt("approx")], [WIDE_FLOATS], "d s", "", {"approx": "cos_approx", "": "cos"},
          ".approx: hardware cosine (__cosf); plain: CUDA cosf/cos (extension)", mod_types={"approx": ("f32",)},
          math=True),
-    *[_row(n, [], [FLOATS], "d s", "extension", n, d, math=True) for n, d in _UNARY_EXT.items()],
-    *[_row(n, [], [FLOATS], "d s s", "extension", n, d, math=True) for n, d in _BINARY_EXT.items()],
+    *[_row(n, [], [WIDE_FLOATS], "d s", "extension", n, d, math=True) for n, d in _UNARY_EXT.items()],
+    *[_row(n, [], [WIDE_FLOATS], "d s s", "extension", n, d, math=True) for n, d in _BINARY_EXT.items()],
     # compare and select
     _row("setp", [req(*INT_CMPS, *FLOAT_ONLY_CMPS)], [("b16", "b32", "b64") + NUMERIC], "dp s s", "",
          {**{c: c for c in INT_CMPS + FLOAT_ONLY_CMPS}, "ne.float": "ne_ordered"},

@@ -40,7 +40,7 @@ SPACE_NAMES = {SHARED: "shared", LOCAL: "local", CONST: "const", GLOBAL: "global
 SPACE_IDS = {v: k for k, v in SPACE_NAMES.items()}
 
 _DTYPES = [np.dtype(t) for t in (np.uint8, np.int8, np.uint16, np.int16, np.uint32, np.int32,
-                                 np.uint64, np.int64, np.float32, np.float64, np.bool_)]
+                                 np.uint64, np.int64, np.float16, np.float32, np.float64, np.bool_)]
 
 
 def typed_views(arena: np.ndarray) -> dict:

@@ -23,11 +23,11 @@ from .faults import Unsupported
 # dtype of each type name; bN are unsigned, 8-bit values sit in 16- or 32-bit registers.
 DTYPE = {"pred": np.dtype(bool), "b8": np.dtype(np.uint8), "u8": np.dtype(np.uint8), "s8": np.dtype(np.int8),
          "b16": np.dtype(np.uint16), "u16": np.dtype(np.uint16), "s16": np.dtype(np.int16),
-         "b32": np.dtype(np.uint32), "u32": np.dtype(np.uint32), "s32": np.dtype(np.int32),
-         "f32": np.dtype(np.float32), "b64": np.dtype(np.uint64), "u64": np.dtype(np.uint64),
+         "f16": np.dtype(np.float16), "b32": np.dtype(np.uint32), "u32": np.dtype(np.uint32),
+         "s32": np.dtype(np.int32), "f32": np.dtype(np.float32), "b64": np.dtype(np.uint64), "u64": np.dtype(np.uint64),
          "s64": np.dtype(np.int64), "f64": np.dtype(np.float64)}
 VIEW_DTYPES = [np.dtype(t) for t in (bool, np.uint8, np.int8, np.uint16, np.int16, np.uint32, np.int32,
-                                     np.float32, np.uint64, np.int64, np.float64)]
+                                     np.float32, np.uint64, np.int64, np.float64, np.float16)]
 VCODE = {d: i for i, d in enumerate(VIEW_DTYPES)}
 NVIEW = len(VIEW_DTYPES)
 CLASS_BYTES = {"%p": 1, "%rs": 2, "%r": 4, "%f": 4, "%rd": 8, "%fd": 8}

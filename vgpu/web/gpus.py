@@ -19,7 +19,8 @@ import numpy as np
 from ..runtime.device import live_devices
 from ..sim import CONST_BASE, GLOBAL_BASE
 
-MEM_DTYPES = ("uint8", "int8", "uint16", "int16", "uint32", "int32", "uint64", "int64", "float32", "float64")
+MEM_DTYPES = ("uint8", "int8", "uint16", "int16", "uint32", "int32", "uint64", "int64", "float16", "float32",
+              "float64")
 
 
 class NotFound(Exception):

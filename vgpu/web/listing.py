@@ -23,7 +23,7 @@ HEADERS = frozenset(p.name for p in (Path(__file__).resolve().parents[1] / "incl
 _INCLUDE = re.compile(r"^[ \t]*(?:#|%:|\?\?=)[ \t]*include(?:_next)?\b(.*)$", re.M)
 _HEADER = re.compile(r"^\s*<([A-Za-z0-9_.]+)>\s*(//.*|/\*.*)?$")
 NUMPY_DTYPES = {"s8": "int8", "u8": "uint8", "s16": "int16", "u16": "uint16", "s32": "int32", "u32": "uint32",
-                "s64": "int64", "u64": "uint64", "f32": "float32", "f64": "float64", "pred": "bool"}
+                "s64": "int64", "u64": "uint64", "f16": "float16", "f32": "float32", "f64": "float64", "pred": "bool"}
 
 
 def include_problems(text: str, filename: str) -> list[Diagnostic]:

@@ -32,7 +32,8 @@ from ..sim import GLOBAL_BASE, DeviceError, InvalidLaunch, Tracer, parse_checks
 from .limits import Limits
 from .listing import NUMPY_DTYPES, compile_source
 
-DTYPES = ("int8", "uint8", "int16", "uint16", "int32", "uint32", "int64", "uint64", "float32", "float64")
+DTYPES = ("int8", "uint8", "int16", "uint16", "int32", "uint32", "int64", "uint64", "float16", "float32",
+          "float64")
 
 
 class RunError(Exception):

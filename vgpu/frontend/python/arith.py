@@ -31,7 +31,7 @@ def binop(fl, op: str, a: V, c: V, node) -> V:
     elif op == "pow":
         rt = N.pow_result(at, ct)
     else:
-        rt = N.arith_result(at, ct)
+        rt = N.arith_result(at, ct, {"floordiv": "//", "mod": "%"}.get(op, "+"))
     if rt is None:
         sym = {"and": "&", "or": "|", "xor": "^", "shl": "<<", "shr": ">>"}[op]
         raise fl.err(node, f"unsupported operand types for {sym}: {at} and {ct}")

@@ -147,6 +147,8 @@ def call(fl, fn: V, node) -> V:
         return numpy_call(fl, path[6:], node)
     if path.startswith("cuda.atomic."):
         return memory.atomic(fl, path[12:], node)
+    if path.startswith("cuda.fp16."):
+        return fp16_call(fl, path[10:], node)
     if path in ("cuda.shared.array", "cuda.local.array", "cuda.const.array_like"):
         return memory.static_array(fl, path, node)
     if path.startswith("cuda."):
@@ -224,6 +226,9 @@ def math_call(fl, name: str, node) -> V:
         (a,) = args_of(fl, node, 1, 1)
         numbers(fl, node, [a])
         rt = N.math_result([a.type])
+        if rt == N.FLOAT16 and name not in ("sqrt", "fabs", "floor", "ceil", "trunc"):
+            raise fl.err(node, f"math.{name} of a float16 is not supported yet (numba-cuda's h{name} is a "
+                               f"hardware approximation vgpu does not reproduce): convert to float32 first")
         x = cast(b, a.val, a.type, rt)
         return V(rt, b.emit(_MATH1.get(name) or _MATH_INT[name], rt.ir, [x]))
     if name in _MATH2 or name == "copysign":
@@ -264,6 +269,31 @@ def math_call(fl, name: str, node) -> V:
     if name in ("frexp", "modf", "ldexp"):
         return _frexp_modf_ldexp(fl, name, node)
     raise fl.err(node, f"math.{name} is not supported in a kernel")
+
+
+_FP16 = {"hadd": "add", "hsub": "sub", "hmul": "mul", "hdiv": "div", "hfma": "fma", "hneg": "neg",
+         "habs": "fabs", "hmax": "fmax", "hmin": "fmin", "hsqrt": "sqrt", "hfloor": "floor", "hceil": "ceil",
+         "htrunc": "trunc", "heq": "eq", "hne": "ne", "hgt": "gt", "hge": "ge", "hlt": "lt", "hle": "le"}
+_FP16_ARGS = {"hfma": 3, "hneg": 1, "habs": 1, "hsqrt": 1, "hfloor": 1, "hceil": 1, "htrunc": 1}
+
+
+def fp16_call(fl, name: str, node) -> V:
+    """cuda.fp16.h*: numba-cuda's bindings of cuda_fp16.h's __h* functions: float16 arguments (others
+    convert as Numba casts them), float16 results (bool for the comparisons; hne is ordered: False when
+    either is NaN, as __hne)."""
+    if name not in _FP16:
+        raise fl.err(node, f"cuda.fp16.{name} is not supported in a kernel (supported: {', '.join(_FP16)})")
+    n = _FP16_ARGS.get(name, 2)
+    vals = args_of(fl, node, n, n)
+    numbers(fl, node, vals)
+    b, h = fl.b, N.FLOAT16
+    xs = [cast(b, v.val, v.type, h) for v in vals]
+    op = _FP16[name]
+    if op in ("eq", "gt", "ge", "lt", "le"):
+        return V(N.BOOL, b.emit(op, T.PRED, xs))
+    if op == "ne":                       # ordered: x < y or x > y
+        return V(N.BOOL, b.emit("or", T.PRED, [b.emit("lt", T.PRED, xs), b.emit("gt", T.PRED, xs)]))
+    return V(h, b.emit(op, T.F16, xs))
 
 
 # fastmath: numba-cuda's float32 math with fastmath=True is libdevice's __nv_fast_* (and tanh.approx.f32),
@@ -320,11 +350,14 @@ def _libdevice_call(fl, name: str, node) -> V:
     n = 1 if name in _LIBDEVICE1 else 2
     vals = args_of(fl, node, n, n)
     numbers(fl, node, vals)
-    if name == "pow" and vals[0].type.is_float and vals[1].type == N.INT32:
+    if name == "pow" and vals[0].type in (N.FLOAT32, N.FLOAT64) and vals[1].type == N.INT32:
         rt = vals[0].type                   # numba-cuda: math.pow(float, int32) is __nv_powif/__nv_powi
         fn = "__nv_powi" + ("f" if rt == N.FLOAT32 else "")
         return V(rt, libdevice.emit(b, fn, [vals[0].val, vals[1].val]))
     rt = N.math_result([v.type for v in vals])
+    if rt == N.FLOAT16:
+        raise fl.err(node, f"math.{name} of a float16 is not supported yet (numba-cuda's h{name} is a "
+                           f"hardware approximation vgpu does not reproduce): convert to float32 first")
     if fl.ctx.fastmath and rt == N.FLOAT32 and name in _FAST | {"pow"}:
         return V(rt, _fast(b, name, [cast(b, v.val, v.type, rt) for v in vals]))
     fn = "__nv_" + (_LIBDEVICE1.get(name) or _LIBDEVICE2[name]) + ("f" if rt == N.FLOAT32 else "")

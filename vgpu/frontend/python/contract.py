@@ -37,8 +37,8 @@ def contract(fn: ir.Function) -> int:
     _canonicalise_subs(fn, users)
     plan = []                                # decided on the original graph, then rewritten
     for i in fn.instructions():
-        if i.op != "add" or i.type is None or not i.type.is_float:
-            continue
+        if i.op != "add" or i.type is None or not i.type.is_float or i.type.bits == 16:
+            continue                         # float16: numba-cuda's __hadd/__hmul are inline asm, never fused
         x, y = i.args
         for m, c in ((x, y), (y, x)):
             if fusable(m, i):

@@ -50,15 +50,15 @@ _ROWS = [  # name, register type, memory type, kind, bits
     ("int16", T.S16, T.S16, "signed", 16), ("uint16", T.U16, T.U16, "unsigned", 16),
     ("int32", T.S32, T.S32, "signed", 32), ("uint32", T.U32, T.U32, "unsigned", 32),
     ("int64", T.S64, T.S64, "signed", 64), ("uint64", T.U64, T.U64, "unsigned", 64),
-    ("float32", T.F32, T.F32, "float", 32), ("float64", T.F64, T.F64, "float", 64),
+    ("float16", T.F16, T.F16, "float", 16), ("float32", T.F32, T.F32, "float", 32), ("float64", T.F64, T.F64, "float", 64),
 ]
 NUMBERS: dict[str, Number] = {r[0]: Number(*r) for r in _ROWS}
 ALIASES = {"boolean": "bool", "b1": "bool", "i1": "int8", "u1": "uint8", "i2": "int16", "u2": "uint16",
-           "i4": "int32", "u4": "uint32", "i8": "int64", "u8": "uint64", "f4": "float32", "f8": "float64",
+           "i4": "int32", "u4": "uint32", "i8": "int64", "u8": "uint64", "f2": "float16", "f4": "float32", "f8": "float64", "half": "float16",
            "intp": "int64", "uintp": "uint64", "float_": "float32", "double": "float64", "int_": "int64",
            "bool_": "bool"}
 BOOL, INT32, INT64, UINT32, UINT64 = (NUMBERS[n] for n in ("bool", "int32", "int64", "uint32", "uint64"))
-FLOAT32, FLOAT64 = NUMBERS["float32"], NUMBERS["float64"]
+FLOAT16, FLOAT32, FLOAT64 = NUMBERS["float16"], NUMBERS["float32"], NUMBERS["float64"]
 
 
 def number(name: str) -> Number:
@@ -146,8 +146,23 @@ def safe_to_float32(t: Number) -> bool:
     return t.kind == "bool" or (t.is_int and (t.bits <= 8 or (t.signed and t.bits <= 16)))
 
 
-def arith_result(a: Number, b: Number) -> Number:
-    """+ - * // % (and ** between non-floats): ints compute in 64 bits, unsigned only if both are."""
+def _half_pair(a: Number, b: Number) -> bool:
+    """numba-cuda's float16 operators (+ - * / and comparisons) apply: a float16 with a float16, int8 or bool."""
+    return FLOAT16 in (a, b) and all(x in (FLOAT16, NUMBERS["int8"], BOOL) for x in (a, b))
+
+
+def _no_half(t: Number) -> Number:
+    """float16 where Numba's own number rules see it: they type it as float32 (it promotes to float32)."""
+    return FLOAT32 if t == FLOAT16 else t
+
+
+def arith_result(a: Number, b: Number, op: str = "+") -> Number:
+    """+ - * // % (and ** between non-floats): ints compute in 64 bits, unsigned only if both are.
+    float16 + - * (and /) with float16, int8 or bool stay float16; // % and other mixes compute as float32."""
+    if FLOAT16 in (a, b):
+        if op in ("+", "-", "*", "/") and _half_pair(a, b):
+            return FLOAT16
+        a, b = _no_half(a), _no_half(b)
     if a.is_float or b.is_float:
         if FLOAT64 in (a, b):
             return FLOAT64
@@ -159,11 +174,12 @@ def arith_result(a: Number, b: Number) -> Number:
 
 def truediv_result(a: Number, b: Number) -> Number:
     if a.is_float or b.is_float:
-        return arith_result(a, b)
+        return arith_result(a, b, "/")
     return FLOAT64
 
 
 def pow_result(a: Number, b: Number) -> Number:
+    a, b = _no_half(a), _no_half(b)
     if a == FLOAT32 and not b.is_float:
         return FLOAT32
     return arith_result(a, b)
@@ -206,7 +222,14 @@ def unify(a, b):
         if a.is_float or b.is_float:
             if FLOAT64 in (a, b):
                 return FLOAT64
+            if FLOAT16 in (a, b):
+                other = b if a == FLOAT16 else a
+                if other.bits <= 8 or other == FLOAT16:
+                    return FLOAT16
+                a, b = FLOAT32, other
             other = b if a == FLOAT32 else a
+            if other == FLOAT32:
+                return FLOAT32
             return FLOAT32 if other.bits <= 16 else FLOAT64
         if a.signed == b.signed:
             return a if a.bits >= b.bits else b
@@ -223,11 +246,16 @@ def unify(a, b):
 
 
 def math_result(args: list[Number]) -> Number:
-    """math.* on numbers: float32 when every argument is float32, else float64."""
+    """math.* on numbers: float32 when every argument is float32, else float64 (float16 alone: float16,
+    numba-cuda's h* overloads)."""
+    if len(args) == 1 and args[0] == FLOAT16:
+        return FLOAT16
     return FLOAT32 if all(a == FLOAT32 for a in args) else FLOAT64
 
 
 def minmax_result(args: list[Number]) -> Number | None:
+    if FLOAT16 in args and BOOL in args:
+        return None                               # numba-cuda has no max(float16, bool)
     t = args[0]
     for a in args[1:]:
         t = unify(t, a)
@@ -326,7 +354,7 @@ def parse_signature(sig: str) -> list:
 # tests/test_python_types.py checks every pair against numba's typing context.
 _EDGES = [("bool", "int8", 2), ("bool", "uint8", 2), ("int8", "int16", 1), ("uint8", "uint16", 1),
           ("int16", "int32", 1), ("uint16", "uint32", 1), ("int32", "int64", 1), ("uint32", "uint64", 1),
-          ("uint8", "int16", 2), ("uint16", "int32", 2), ("uint32", "int64", 2), ("int16", "float32", 2),
+          ("uint8", "int16", 2), ("uint16", "int32", 2), ("uint32", "int64", 2), ("int16", "float32", 2), ("int8", "float16", 2), ("float16", "float32", 1),
           ("int32", "float64", 2), ("int64", "float64", 2), ("uint64", "float64", 2), ("float32", "float64", 1)]
 
 
@@ -362,13 +390,15 @@ def resolve(cases: list[tuple], args: list[Number]):
 
 
 _ORDERED = [NUMBERS[n] for n in ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
-                                 "float32", "float64")]
+                                 "float16", "float32", "float64")]
 
 
 def compare_type(a: Number, b: Number) -> Number:
     """The type both operands of a comparison are converted to."""
     if a == b:
         return a
+    if _half_pair(a, b):
+        return FLOAT16
     return resolve([(t, t) for t in [BOOL] + _ORDERED], [a, b])[0]
 
 

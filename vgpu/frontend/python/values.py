@@ -82,8 +82,10 @@ def cast(b, v: ir.Value, src: N.Number, dst: N.Number) -> ir.Value:
         return v
     if isinstance(v, ir.Const) and dst.is_int and src.is_int:
         return ir.Const(dst.ir, T.wrap_int(v.value, dst.bits, dst.signed))
-    if isinstance(v, ir.Const) and dst.is_float and not (src.is_float and dst.bits < src.bits):
+    if isinstance(v, ir.Const) and dst.is_float and not (src.is_float and dst.bits < src.bits) and dst.bits > 16:
         return ir.Const(dst.ir, float(v.value))
+    if src == N.FLOAT16 and dst.is_int:                   # numba-cuda: cvt.rni (to nearest even), not C's rzi
+        return b.emit("cvt", dst.ir, [v], mode="rni")
     return b.emit("cvt", dst.ir, [v])
 
 

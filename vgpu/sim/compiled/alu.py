@@ -2,9 +2,9 @@
 
 In:  an llvmlite IRBuilder, a vgpu.arith op name, the result type `t` (a vgpu Scalar; for compares
      the operand type), the operand vectors (already of their types), cvt's source type and mode.
-Out: the result vector.  `SUPPORTED(op, t, src, mode)` says whether an op is implemented here; the
-     executor declines kernels using anything else (the transcendental math functions, whose
-     numpy values this file cannot reproduce bit for bit).
+Out: the result vector (binary16 halves: i16 bits, see the section at the end).  `supported(op, t,
+     src, mode)` says whether an op is implemented here; the executor declines kernels using anything
+     else (the transcendental math functions, whose numpy values this file cannot reproduce bit for bit).
 
 Every definition mirrors vgpu/arith.py (the reference): wrapping integers, division by zero giving
 all ones, clamped shift amounts, canonical NaNs, PTX min/max, saturating float -> int conversion.
@@ -14,9 +14,12 @@ from __future__ import annotations
 
 from llvmlite import ir
 
+from ...types import SCALARS
+
 N = 32
 I1, I8, I16, I32, I64, I128 = (ir.IntType(b) for b in (1, 8, 16, 32, 64, 128))
 F32, F64 = ir.FloatType(), ir.DoubleType()
+F32_SCALAR = SCALARS["f32"]
 
 
 def vec(t: ir.Type) -> ir.VectorType:
@@ -28,7 +31,7 @@ def scalar_type(s) -> ir.Type:
     if s.kind == "pred":
         return I1
     if s.is_float:
-        return F32 if s.bits == 32 else F64
+        return {16: I16, 32: F32}.get(s.bits, F64)          # f16: its bits (see the binary16 section)
     return ir.IntType(s.bits)
 
 
@@ -296,7 +299,6 @@ def float_to_int(b, t, src, x):
     """arith._float_to_int: saturating; NaN -> the sign bit alone at 64 bits or from f64, else 0;
     8- and 16-bit targets through the 32-bit conversion of their signedness."""
     if t.bits < 32:
-        from ...types import SCALARS
         wide = SCALARS[("s" if t.is_signed else "u") + "32"]
         return b.trunc(float_to_int(b, wide, src, x), vec(scalar_type(t)))
     tt = vec(scalar_type(t))
@@ -338,6 +340,8 @@ VIA64_F32 = {"exp2", "log2", "ex2_approx", "lg2_approx"}    # f32 only: evaluate
 
 
 def supported(op: str, t, src=None, mode=None) -> bool:
+    if is_half(t) or is_half(src):
+        return half_supported(op, t, src, mode)
     if op in ("cvt", "select") or op in _FCMP:
         rnd = _parse_mode(mode)[0] if op == "cvt" else None
         if op == "cvt" and src is not None and src.kind != "pred" and not src.is_float and t.is_float:
@@ -353,6 +357,8 @@ def supported(op: str, t, src=None, mode=None) -> bool:
 
 def emit(b: ir.IRBuilder, op: str, t, args: list, src=None, mode=None):
     """The vector result of arith op `op` at type t (see the module docstring)."""
+    if is_half(t) or is_half(src):
+        return half_emit(b, op, t, args, src, mode)
     if op == "select":
         return b.select(args[0], args[1], args[2])
     if op == "cvt":
@@ -473,3 +479,167 @@ def _int(b, op, t, a, src=None):
     else:
         raise NotImplementedError(op)
     return resize(b, r, tt, False)
+
+# -- binary16 (.f16) --------------------------------------------------------------------------------------
+# A half lives in an i16 (as in the register file), and every operation converts with integer and
+# float32 code written out here, so no compiler-rt helper (`__extendhfsf2`, `__truncdfhf2`) is needed,
+# which MCJIT does not provide.  `half_emit` takes <32 x i16> halves (other operands of their own types)
+# and gives i16 halves with NaN results 0x7FFF, as vgpu.arith; `half_supported` says which ops.
+# Conversions: half -> float is exact (`to_f32`); float -> half rounds to nearest even with subnormals
+# (`from_f32`, Giesen's float_to_half_fast3_rtne); double -> half rounds to odd at float precision first
+# (`_odd_f32`), then to nearest even: correct, as 24 >= 11 + 2.  add sub mul div sqrt in float32 then one
+# rounding are correctly rounded (24 >= 2*11 + 2); fma rounds a*b + c (exact product, TwoSum error) to odd
+# in double, then as above: one rounding, as arith._fma.
+
+HALF_OPS = {"add", "sub", "mul", "div", "neg", "abs", "fabs", "min", "max", "fmin", "fmax", "sqrt", "rcp", "fma",
+            "floor", "ceil", "trunc", "rint"}
+_HALF_INTEGRAL = {"rni": "rint", "rzi": "trunc", "rmi": "floor", "rpi": "ceil"}
+
+
+def is_half(s) -> bool:
+    return s is not None and s.is_float and s.bits == 16
+
+
+def half_supported(op: str, t, src=None, mode=None) -> bool:
+    """Whether `half_emit` implements op with a half among t and src (directed rounding to half, 64-bit
+    integers to half are the interpreter's)."""
+    rnd = (mode or "").split(".")
+    if "sat" in rnd:
+        return False
+    if op == "select" or op in _FCMP:
+        return True
+    if op == "cvt":
+        if is_half(t):
+            if src.kind == "pred" or is_half(src):
+                return True
+            if src.is_float:
+                return not set(rnd) & {"rz", "rm", "rp"}
+            return src.bits <= 32 and not set(rnd) & {"rz", "rm", "rp", "rni", "rzi", "rmi", "rpi"}
+        return True                                          # half -> float, int, pred
+    return is_half(t) and op in HALF_OPS
+
+
+def to_f32(b, h):
+    """<32 x i16> halves -> <32 x float>, exact (NaN payloads kept, shifted)."""
+    u = b.zext(h, vec(I32))
+    sign = b.shl(b.and_(u, splat(I32, 0x8000)), splat(I32, 16))
+    exp = b.and_(b.lshr(u, splat(I32, 10)), splat(I32, 0x1F))
+    man = b.and_(u, splat(I32, 0x3FF))
+    normal = b.or_(b.shl(b.add(exp, splat(I32, 112)), splat(I32, 23)), b.shl(man, splat(I32, 13)))
+    special = b.or_(splat(I32, 0x7F800000), b.shl(man, splat(I32, 13)))
+    sub = b.bitcast(b.fmul(b.uitofp(man, vec(F32)), splat(F32, 2.0 ** -24)), vec(I32))   # exact
+    mag = b.select(b.icmp_unsigned("==", exp, splat(I32, 0)), sub,
+                   b.select(b.icmp_unsigned("==", exp, splat(I32, 31)), special, normal))
+    return b.bitcast(b.or_(mag, sign), vec(F32))
+
+
+def from_f32(b, f):
+    """<32 x float> -> <32 x i16> halves, round to nearest even, subnormals kept, NaN -> 0x7FFF."""
+    x = b.bitcast(f, vec(I32))
+    sign = b.and_(x, splat(I32, 0x80000000))
+    a = b.xor(x, sign)
+    big = b.icmp_unsigned(">=", a, splat(I32, (127 + 16) << 23))          # >= 65536 (or inf/NaN): inf
+    tiny = b.icmp_unsigned("<", a, splat(I32, 113 << 23))                 # below 2**-14: subnormal or zero
+    magic = (127 - 15 + 23 - 10 + 1) << 23
+    sub = b.sub(b.bitcast(b.fadd(b.bitcast(a, vec(F32)), splat(F32, 0.5)), vec(I32)), splat(I32, magic))
+    odd = b.and_(b.lshr(a, splat(I32, 13)), splat(I32, 1))
+    norm = b.lshr(b.add(b.add(a, splat(I32, ((15 - 127) << 23) + 0xFFF)), odd), splat(I32, 13))
+    mag = b.select(big, splat(I32, 0x7C00), b.select(tiny, sub, norm))
+    h = b.trunc(b.or_(mag, b.lshr(sign, splat(I32, 16))), vec(I16))
+    isnan = b.fcmp_unordered("uno", f, f)
+    return b.select(isnan, splat(I16, 0x7FFF), h)
+
+
+def _odd_f32(b, d):
+    """<32 x double> rounded to float with round-to-odd (an inexact result has its last bit set)."""
+    r = b.fptrunc(d, vec(F32))
+    bits = b.bitcast(r, vec(I32))
+    inexact = b.fcmp_ordered("!=", b.fpext(r, vec(F64)), d)
+    even = b.icmp_unsigned("==", b.and_(bits, splat(I32, 1)), splat(I32, 0))
+    grow = b.fcmp_ordered(">", intr(b, "fabs", d), intr(b, "fabs", b.fpext(r, vec(F64))))
+    moved = b.select(grow, b.add(bits, splat(I32, 1)), b.sub(bits, splat(I32, 1)))
+    return b.bitcast(b.select(b.and_(inexact, even), moved, bits), vec(F32))
+
+
+def from_f64(b, d):
+    return from_f32(b, _odd_f32(b, d))
+
+
+def _half_fma(b, x, y, z):
+    """a*b + c of halves rounded once (arith._fma): the product is exact in double, the sum's error is
+    TwoSum's, the sum is rounded to odd, then to half."""
+    a, c = (b.fpext(to_f32(b, v), vec(F64)) for v in (x, z))
+    p = b.fmul(a, b.fpext(to_f32(b, y), vec(F64)))
+    s = b.fadd(p, c)
+    bb = b.fsub(s, p)
+    err = b.fadd(b.fsub(p, b.fsub(s, bb)), b.fsub(c, bb))
+    bits = b.bitcast(s, vec(I64))
+    fin = b.fcmp_ordered("<", intr(b, "fabs", s), splat(F64, float("inf")))
+    even = b.icmp_unsigned("==", b.and_(bits, splat(I64, 1)), splat(I64, 0))
+    fix = b.and_(b.and_(b.fcmp_unordered("!=", err, splat(F64, 0.0)), even), fin)
+    same = b.icmp_unsigned("==", b.fcmp_ordered(">", err, splat(F64, 0.0)), b.fcmp_ordered(">", s, splat(F64, 0.0)))
+    step = b.select(same, splat(I64, 1), splat(I64, -1))
+    s = b.bitcast(b.select(fix, b.add(bits, step), bits), vec(F64))
+    return from_f64(b, s)
+
+
+def half_emit(b, op, t, args, src=None, mode=None):
+    """The result of arith op `op` where t or src is f16 (see the module docstring)."""
+    if op == "select":
+        return b.select(args[0], args[1], args[2])
+    if op in _FCMP:
+        x, y = (to_f32(b, v) for v in args)
+        kind, c = _FCMP[op]
+        if c in ("ord", "uno"):
+            return b.fcmp_ordered("ord", x, y) if c == "ord" else b.fcmp_unordered("uno", x, y)
+        return (b.fcmp_ordered if kind == "o" else b.fcmp_unordered)(c, x, y)
+    if op == "cvt":
+        return _half_cvt(b, t, src, args[0], mode)
+    if op == "fma":
+        return _half_fma(b, *args)
+    x = to_f32(b, args[0])
+    if op in ("add", "sub", "mul", "div"):
+        f = {"add": b.fadd, "sub": b.fsub, "mul": b.fmul, "div": b.fdiv}[op]
+        return from_f32(b, f(x, to_f32(b, args[1])))
+    if op == "neg":
+        return from_f32(b, b.fneg(x))
+    if op in ("abs", "fabs"):
+        return from_f32(b, intr(b, "fabs", x))
+    if op in ("min", "fmin", "max", "fmax"):
+        return from_f32(b, fmin(b, x, to_f32(b, args[1]), is_max=op in ("max", "fmax")))
+    if op == "sqrt":
+        return from_f32(b, intr(b, "sqrt", x))
+    if op == "rcp":
+        return from_f32(b, b.fdiv(splat(F32, 1.0), x))
+    if op in ("floor", "ceil", "trunc", "rint"):
+        return from_f32(b, intr(b, op, x))
+    raise NotImplementedError(op)
+
+
+def _half_cvt(b, t, src, x, mode):
+    rnd = next((p for p in (mode or "").split(".") if p), None)
+    if is_half(t):
+        if src.kind == "pred":
+            return b.select(x, splat(I16, 0x3C00), splat(I16, 0))
+        if is_half(src):
+            f = to_f32(b, x)
+            return from_f32(b, intr(b, _HALF_INTEGRAL[rnd], f) if rnd in _HALF_INTEGRAL else f)
+        if src.is_float:
+            if rnd in _HALF_INTEGRAL:
+                x = intr(b, _HALF_INTEGRAL[rnd], x)
+            return from_f32(b, x) if src.bits == 32 else from_f64(b, x)
+        d = (b.sitofp if src.is_signed else b.uitofp)(x, vec(F64))    # exact from 32 bits
+        return from_f64(b, d)
+    f = to_f32(b, x)                                                  # from a half
+    if t.kind == "pred":
+        return b.fcmp_unordered("!=", f, splat(F32, 0.0))
+    if t.is_float:
+        if rnd in _HALF_INTEGRAL:
+            f = intr(b, _HALF_INTEGRAL[rnd], f)
+        return canon(b, f) if t.bits == 32 else canon(b, b.fpext(f, vec(F64)))
+    f = intr(b, {"rn": "rint", "rm": "floor", "rp": "ceil"}.get(rnd) or _HALF_INTEGRAL.get(rnd, "trunc"), f)
+    if t.bits >= 32:
+        return float_to_int(b, t, F32_SCALAR, f)
+    it = ir.IntType(t.bits)
+    name = "fptosi.sat" if t.is_signed else "fptoui.sat"                # 8/16-bit targets saturate, NaN -> 0
+    return _intrinsic(b, f"llvm.{name}.{_vsuffix(vec(it))}.{_vsuffix(f.type)}", [f], vec(it))

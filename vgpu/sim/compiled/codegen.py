@@ -61,8 +61,9 @@ def _elt(t: str) -> ir.Type:
 def float_bits(value, t: str) -> int:
     """The bits of an immediate as the interpreter's decode.const makes it (np.array(float(v), dtype))."""
     import numpy as np
-    x = np.array(float(value), np.float32 if t == "f32" else np.float64)
-    return int(x.view(np.uint32 if t == "f32" else np.uint64))
+    dt = {"f16": np.float16, "f32": np.float32}.get(t, np.float64)
+    x = np.array(float(value), dt)
+    return int(x.view({"f16": np.uint16, "f32": np.uint32}.get(t, np.uint64)))
 
 
 def _signed(t: str) -> bool:
@@ -113,6 +114,8 @@ class KernelGen:
                 p = b.icmp_unsigned("!=", v, ir.Constant(vec(I8), None))
                 if t == "pred":
                     return p
+                if t == "f16":
+                    return b.select(p, splat(I16, 0x3C00), splat(I16, 0))
                 return b.uitofp(p, vec(et)) if t in ("f32", "f64") else b.zext(p, vec(et))
             if t in ("f32", "f64"):
                 if st == et:
@@ -144,6 +147,8 @@ class KernelGen:
             return ir.Constant(vec(I1), [ir.Constant(I1, int(bool(value)))] * N)
         if t in ("f32", "f64"):
             return alu.fbits_const(et, float_bits(value, t), b)
+        if t == "f16":                              # a half is kept as its bits
+            return splat(I16, float_bits(value, t))
         return splat(et, int(value))
 
     def sym_addr(self, b, name):
