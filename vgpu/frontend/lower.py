@@ -21,7 +21,6 @@ from __future__ import annotations
 import re
 
 from . import ast as A
-from . import libdevice
 from .builtins import Builtin
 from .consteval import const_value, convert
 from .symbols import CallInfo, EnumConst, Func, Sema, Var
@@ -33,6 +32,7 @@ from ..diagnostics import CompileError, Diagnostic, Span, note_depth
 from ..ir import nodes as ir
 from ..ir.builder import Builder
 from .lower_cg import CGLowering
+from .lower_math import MathLowering
 from .lower_stmt import StmtLowering
 from .places import Mem, Reg, SRegs, in_memory, leaf_names, leaf_types
 
@@ -41,7 +41,7 @@ _BINOPS = {"+": "add", "-": "sub", "*": "mul", "/": "div", "%": "rem", "&": "and
 _CMPS = {"<": "lt", ">": "gt", "<=": "le", ">=": "ge", "==": "eq", "!=": "ne"}
 
 
-class FunctionLowering(CGLowering, StmtLowering):
+class FunctionLowering(CGLowering, MathLowering, StmtLowering):
     def __init__(self, mod: "ModuleLowering", fn: Func):
         self.m = mod
         self.sema: Sema = mod.sema
@@ -555,17 +555,7 @@ class FunctionLowering(CGLowering, StmtLowering):
         args = [self.conv(self.value(a), a.ctype, p) for a, p in zip(e.args, info.params)]
         args += [ir.Const(scalar_of(p), d) for p, d in zip(info.params[len(args):], info.defaults)]
         if info.op.startswith("libdevice."):
-            name = info.op[len("libdevice."):]
-            if not isinstance(info.ret, Void) and scalar_of(info.ret) == T.F32 and not name.endswith("f"):
-                name += "f"                   # the float overload of a double name
-            ptrs = [(a, p) for a, p in zip(args, info.params) if isinstance(p, Pointer)]
-            if not ptrs:
-                return libdevice.emit(b, "__nv_" + name, args)
-            values = [a for a, p in zip(args, info.params) if not isinstance(p, Pointer)]
-            _, outs = libdevice.emit(b, "__nv_" + name, values)
-            for (a, p), v in zip(ptrs, outs):     # sincosf(x, &s, &c): stored through the pointers
-                self.assign(Mem(a, p.to), v)
-            return None
+            return self.libdevice_call(info, args)
         attrs = dict(info.attrs)
         if info.op == "atom":
             attrs["space"] = "generic"
