@@ -155,11 +155,18 @@ def test_sync_warp_and_bit_functions():
 
 def test_math_and_min_max():
     fn = fn_of("__global__ void k(float *o, double *d, int *i, float x, double y, int a, unsigned b) {\n"
-               "  o[0] = sqrtf(x) + fminf(x, 1.0f) + fmaf(x, x, x); d[0] = sqrt(y) + pow(y, 2.0);\n"
+               "  o[0] = sqrtf(x) + fminf(x, 1.0f) + fmaf(x, x, x); d[0] = sqrt(y) + fmod(y, 2.0);\n"
                "  i[0] = min(a, b) + abs(a) + max(a, 3);\n}")
-    got = [(i.op, i.type) for i in fn.instructions() if i.op in ("sqrt", "fmin", "fma", "pow", "min", "max", "abs")]
-    assert got == [("sqrt", T.F32), ("fmin", T.F32), ("fma", T.F32), ("sqrt", T.F64), ("pow", T.F64),
+    got = [(i.op, i.type) for i in fn.instructions() if i.op in ("sqrt", "fmin", "fma", "fmod", "min", "max", "abs")]
+    assert got == [("sqrt", T.F32), ("fmin", T.F32), ("fma", T.F32), ("sqrt", T.F64), ("fmod", T.F64),
                    ("min", T.U32), ("abs", T.S32), ("max", T.S32)]
+
+
+def test_pow_and_sin_are_libdevices_code():
+    """pow/sinf are inlined from libdevice (FMA polynomials), not one math instruction."""
+    fn = fn_of("__global__ void k(float *o, double *d, float x, double y) { o[0] = sinf(x); d[0] = pow(y, 2.5); }")
+    ops = [i.op for i in fn.instructions()]
+    assert "pow" not in ops and "sin" not in ops and ops.count("fma") > 20 and "local" in ops
 
 
 def test_clock_is_sign_extended_to_long():

@@ -3,12 +3,16 @@ NVVM intrinsics replaced by CPU functions computing what vgpu's models compute: 
 exactly, ex2/lg2/rsqrt/rcp.approx as vgpu/frontend/libdevice.py models them) and compares every result
 with the same function called from a .vk kernel on vgpu (.vk: no fma contraction, as the CPU code).
 
-Usage: python tools/libdevice_check.py [N]   (needs llvm-dis, CUDA's libdevice.10.bc and llvmlite)
+Usage: python tools/libdevice_check.py [N [function ...]]
+       python tools/libdevice_check.py N --sensitivity [function ...]   (CPU only: which results change
+       when the hardware approximations are one unit off in their last bit)
+(needs llvm-dis, CUDA's libdevice.10.bc and llvmlite)
 Prints one line per function: the number of inputs and of results whose bits differ.
 """
 from __future__ import annotations
 
 import ctypes
+import ctypes.util
 import re
 import subprocess
 import sys
@@ -21,10 +25,41 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import libdevice_port as port  # noqa: E402
 
 UNARY = ["erff", "erf", "erfcf", "erfc", "expm1f", "expm1", "log1pf", "log1p", "lgammaf", "lgamma", "tgammaf",
-         "tgamma", "acoshf", "acosh", "asinhf", "asinh", "atanhf", "atanh", "cbrtf", "cbrt"]
-BINARY = ["hypotf", "hypot", "nextafterf", "nextafter", "remainderf", "remainder"]
+         "tgamma", "acoshf", "acosh", "asinhf", "asinh", "atanhf", "atanh", "cbrtf", "cbrt",
+         "sinf", "sin", "cosf", "cos", "tanf", "tan", "sinpif", "sinpi", "cospif", "cospi", "logf", "log",
+         "log2f", "log2", "log10f", "log10", "expf", "exp", "exp2f", "exp2", "exp10f", "exp10", "tanhf", "tanh",
+         "sinhf", "sinh", "coshf", "cosh", "asinf", "asin", "acosf", "acos", "atanf", "atan"]
+BINARY = ["hypotf", "hypot", "nextafterf", "nextafter", "remainderf", "remainder", "powf", "pow", "atan2f", "atan2"]
+SINCOS = ["sincosf", "sincos"]     # (x, &sin, &cos): both results compared
 
 HELPERS = """
+@cpu.delta = global i32 0
+define float @cpu.pf(float %r) {
+  %d = load i32, ptr @cpu.delta
+  %b = bitcast float %r to i32
+  %e = and i32 %b, 2139095040
+  %fin = icmp ne i32 %e, 2139095040
+  %nz = fcmp one float %r, 0.0
+  %ok = and i1 %fin, %nz
+  %s = add i32 %b, %d
+  %p = bitcast i32 %s to float
+  %o = select i1 %ok, float %p, float %r
+  ret float %o
+}
+define double @cpu.pd(double %r) {
+  %d = load i32, ptr @cpu.delta
+  %d64 = sext i32 %d to i64
+  %dd = shl i64 %d64, 32
+  %b = bitcast double %r to i64
+  %e = and i64 %b, 9218868437227405312
+  %fin = icmp ne i64 %e, 9218868437227405312
+  %nz = fcmp one double %r, 0.0
+  %ok = and i1 %fin, %nz
+  %s = add i64 %b, %dd
+  %p = bitcast i64 %s to double
+  %o = select i1 %ok, double %p, double %r
+  ret double %o
+}
 declare double @llvm.fma.f64(double, double, double)
 declare float @llvm.fma.f32(float, float, float)
 declare double @llvm.sqrt.f64(double)
@@ -42,6 +77,91 @@ declare double @llvm.log2.f64(double)
 declare double @llvm.minnum.f64(double, double)
 declare double @llvm.maxnum.f64(double, double)
 declare float @llvm.copysign.f32(float, float)
+declare i64 @llvm.ctlz.i64(i64, i1)
+; fma.rm: glibc's fmaf under fesetround(FE_DOWNWARD = 0x400, then FE_TONEAREST = 0: x86-64's values)
+declare float @fmaf(float, float, float)
+declare i32 @fesetround(i32)
+define float @cpu.fmarm(float %a, float %b, float %c) {
+  %x = call i32 @fesetround(i32 1024)
+  %r = call float @fmaf(float %a, float %b, float %c)
+  %y = call i32 @fesetround(i32 0)
+  ret float %r
+}
+define float @cpu.sat(float %x) {
+  %lt = fcmp olt float %x, 1.0
+  %a = select i1 %lt, float %x, float 1.0
+  %ge = fcmp oge float %x, 0.0
+  %r = select i1 %ge, float %a, float 0.0
+  ret float %r
+}
+declare i32 @llvm.fptosi.sat.i32.f64(double)
+define i32 @cpu.d2i.rn(double %x) {
+  %t = call double @llvm.rint.f64(double %x)
+  %r = call i32 @llvm.fptosi.sat.i32.f64(double %t)
+  ret i32 %r
+}
+define float @cpu.divrn(float %a, float %b) {
+  %r = fdiv float %a, %b
+  ret float %r
+}
+define {i32, i32} @cpu.mad32(i32 %a, i32 %b, i32 %c) {
+  %x = zext i32 %a to i64
+  %y = zext i32 %b to i64
+  %z = zext i32 %c to i64
+  %p = mul i64 %x, %y
+  %s = add i64 %p, %z
+  %lo = trunc i64 %s to i32
+  %h = lshr i64 %s, 32
+  %hi = trunc i64 %h to i32
+  %r0 = insertvalue {i32, i32} undef, i32 %lo, 0
+  %r1 = insertvalue {i32, i32} %r0, i32 %hi, 1
+  ret {i32, i32} %r1
+}
+define {i64, i64} @cpu.split(i128 %s) {
+  %lo = trunc i128 %s to i64
+  %h = lshr i128 %s, 64
+  %hi = trunc i128 %h to i64
+  %r0 = insertvalue {i64, i64} undef, i64 %lo, 0
+  %r1 = insertvalue {i64, i64} %r0, i64 %hi, 1
+  ret {i64, i64} %r1
+}
+define i128 @cpu.join(i64 %lo, i64 %hi) {
+  %l = zext i64 %lo to i128
+  %h = zext i64 %hi to i128
+  %s = shl i128 %h, 64
+  %r = or i128 %s, %l
+  ret i128 %r
+}
+define {i64, i64} @cpu.mad64(i64 %a, i64 %b, i64 %c) {
+  %x = zext i64 %a to i128
+  %y = zext i64 %b to i128
+  %z = zext i64 %c to i128
+  %p = mul i128 %x, %y
+  %s = add i128 %p, %z
+  %r = call {i64, i64} @cpu.split(i128 %s)
+  ret {i64, i64} %r
+}
+define {i64, i64} @cpu.mul64(i64 %a, i64 %b) {
+  %x = zext i64 %a to i128
+  %y = zext i64 %b to i128
+  %p = mul i128 %x, %y
+  %r = call {i64, i64} @cpu.split(i128 %p)
+  ret {i64, i64} %r
+}
+define {i64, i64} @cpu.add128(i64 %a0, i64 %a1, i64 %b0, i64 %b1) {
+  %x = call i128 @cpu.join(i64 %a0, i64 %a1)
+  %y = call i128 @cpu.join(i64 %b0, i64 %b1)
+  %s = add i128 %x, %y
+  %r = call {i64, i64} @cpu.split(i128 %s)
+  ret {i64, i64} %r
+}
+define {i64, i64} @cpu.sub128(i64 %a0, i64 %a1, i64 %b0, i64 %b1) {
+  %x = call i128 @cpu.join(i64 %a0, i64 %a1)
+  %y = call i128 @cpu.join(i64 %b0, i64 %b1)
+  %s = sub i128 %x, %y
+  %r = call {i64, i64} @cpu.split(i128 %s)
+  ret {i64, i64} %r
+}
 declare double @llvm.copysign.f64(double, double)
 define float @cpu.ftz(float %x) {
   %b = bitcast float %x to i32
@@ -64,7 +184,8 @@ define float @cpu.ex2(float %x) {
   %e = call double @llvm.exp2.f64(double %d)
   %t = fptrunc double %e to float
   %r = call float @cpu.ftz(float %t)
-  ret float %r
+  %rp = call float @cpu.pf(float %r)
+  ret float %rp
 }
 define float @cpu.lg2(float %x) {
   %f = call float @cpu.ftz(float %x)
@@ -72,19 +193,22 @@ define float @cpu.lg2(float %x) {
   %e = call double @llvm.log2.f64(double %d)
   %t = fptrunc double %e to float
   %r = call float @cpu.ftz(float %t)
-  ret float %r
+  %rp = call float @cpu.pf(float %r)
+  ret float %rp
 }
 define float @cpu.ex2nf(float %x) {
   %d = fpext float %x to double
   %e = call double @llvm.exp2.f64(double %d)
   %t = fptrunc double %e to float
-  ret float %t
+  %rp = call float @cpu.pf(float %t)
+  ret float %rp
 }
 define float @cpu.lg2nf(float %x) {
   %d = fpext float %x to double
   %e = call double @llvm.log2.f64(double %d)
   %t = fptrunc double %e to float
-  ret float %t
+  %rp = call float @cpu.pf(float %t)
+  ret float %rp
 }
 define float @cpu.rsqrtf(float %x) {
   %f = call float @cpu.ftz(float %x)
@@ -93,26 +217,30 @@ define float @cpu.rsqrtf(float %x) {
   %q = fdiv double 1.0, %s
   %t = fptrunc double %q to float
   %r = call float @cpu.ftz(float %t)
-  ret float %r
+  %rp = call float @cpu.pf(float %r)
+  ret float %rp
 }
 define float @cpu.rcpf(float %x) {
   %f = call float @cpu.ftz(float %x)
   %q = fdiv float 1.0, %f
   %r = call float @cpu.ftz(float %q)
-  ret float %r
+  %rp = call float @cpu.pf(float %r)
+  ret float %rp
 }
 define double @cpu.rcpd(double %x) {
   %h = call double @cpu.hiword(double %x)
   %q = fdiv double 1.0, %h
   %r = call double @cpu.hiword(double %q)
-  ret double %r
+  %rp = call double @cpu.pd(double %r)
+  ret double %rp
 }
 define double @cpu.rsqrtd(double %x) {
   %h = call double @cpu.hiword(double %x)
   %s = call double @llvm.sqrt.f64(double %h)
   %q = fdiv double 1.0, %s
   %r = call double @cpu.hiword(double %q)
-  ret double %r
+  %rp = call double @cpu.pd(double %r)
+  ret double %rp
 }
 define i32 @cpu.d2i.hi(double %x) {
   %b = bitcast double %x to i64
@@ -212,7 +340,8 @@ define float @cpu.divapprox(float %x, float %y) {
   %m = fmul float %x, %q
   %z = fmul float %x, 0.0
   %r = select i1 %big, float %z, float %m
-  ret float %r
+  %rp = call float @cpu.pf(float %r)
+  ret float %rp
 }
 """
 
@@ -232,10 +361,15 @@ CALLS = {
 }
 BINOPS = {"llvm.nvvm.mul.rn.f": "fmul float", "llvm.nvvm.mul.rn.d": "fmul double",
           "llvm.nvvm.add.rn.f": "fadd float", "llvm.nvvm.add.rn.d": "fadd double"}
-ASM = {"rcp.approx.ftz.f32": "cpu.rcpf", "rsqrt.approx.ftz.f64": "cpu.rsqrtd", "sub.rn.f32": None,
+ASM = {"madc.hi.u32 $1, $2, $3, 0": "cpu.mad32", "mad.lo.cc.u32 r0, alo, blo, clo": "cpu.mad64",
+       "sub.cc.u32 r0, a0, b0": "cpu.sub128", "mul.lo.u32 r0, alo, blo": "cpu.mul64",
+       "add.cc.u32 r0, a0, b0": "cpu.add128", "rcp.approx.ftz.f32": "cpu.rcpf",
+       "rsqrt.approx.ftz.f64": "cpu.rsqrtd", "sub.rn.f32": None,
        "sub.rn.ftz.f32": None, "setp.equ.f64": "cpu.equsel"}
 CALLS.update({"llvm.nvvm.sqrt.approx.f": "llvm.sqrt.f32", "llvm.nvvm.div.approx.f": "cpu.divapprox",
-              "llvm.nvvm.f2i.rz": "cpu.f2i.rz", "llvm.nvvm.f2i.rn": "cpu.f2i.rn", "llvm.nvvm.ex2.approx.d": None})
+              "llvm.nvvm.f2i.rz": "cpu.f2i.rz", "llvm.nvvm.f2i.rn": "cpu.f2i.rn", "llvm.nvvm.ex2.approx.d": None,
+              "llvm.nvvm.fma.rm.f": "cpu.fmarm", "llvm.nvvm.saturate.f": "cpu.sat", "llvm.nvvm.d2i.rn": "cpu.d2i.rn",
+              "llvm.nvvm.div.rn.f": "cpu.divrn", "llvm.nvvm.lg2.approx.f": "cpu.lg2nf"})
 
 
 def _typed_to_opaque(text: str) -> str:
@@ -256,13 +390,13 @@ def cpu_module(text: str, names: list[str]) -> str:
         body = []
         for line in lines:
             line = re.sub(r"\s*#\d+(?=\s*$|,)", "", line)
-            line = re.sub(r", !srcloc !\d+", "", line)
+            line = re.sub(r", !(?:srcloc|llvm\.loop) !\d+", "", line)
             m = re.search(r"call i32 @__nvvm_reflect\(.*?(@\.str[\.\d]*).*\)", line)
             if m:
                 line = line[:m.start()] + f"add i32 0, {port.REFLECT[strs[m.group(1)]]}"
-            m = re.search(r'call (\w+) asm (?:sideeffect )?"([^"]*)", "[^"]*"\((.*)\)\s*$', line)
+            m = re.search(r'call (\{[^}]*\}|\w+) asm (?:sideeffect )?"([^"]*)", "[^"]*"\((.*)\)\s*$', line)
             if m:
-                asm = m.group(2)
+                asm = re.sub(r"(\\0A|\\09|\s)+", " ", m.group(2))
                 key = next(k for k in ASM if asm.startswith(k) or k in asm)
                 if ASM[key] is None:
                     a, b = port.split_args(m.group(3))
@@ -297,10 +431,12 @@ def vk_results(names: list[str], x: np.ndarray, y: np.ndarray) -> dict:
     for name in names:
         t = "float" if name.endswith("f") and name not in ("erf",) else "double"
         dt = np.float32 if t == "float" else np.float64
-        call = f"{name}(x[i], y[i])" if name in BINARY else f"{name}(x[i])"
+        call = f"o[i] = {name}(x[i], y[i])" if name in BINARY else f"o[i] = {name}(x[i])"
+        if name in SINCOS:
+            call = f"{name}(x[i], &o[i], &o[i + n])"
         src = f"__global__ void k(const {t} *x, const {t} *y, {t} *o, int n) {{\n" \
-              f"  int i = blockIdx.x * blockDim.x + threadIdx.x; if (i < n) o[i] = {call}; }}"
-        o = vgpu.zeros(x.size, dt)
+              f"  int i = blockIdx.x * blockDim.x + threadIdx.x; if (i < n) {call}; }}"
+        o = vgpu.zeros(x.size * (2 if name in SINCOS else 1), dt)
         vgpu.compile(src, filename=f"{name}.vk").get_function("k")(
             vgpu.to_device(x.astype(dt)), vgpu.to_device(y.astype(dt)), o, x.size,
             grid=(x.size + 127) // 128, block=128)
@@ -308,13 +444,36 @@ def vk_results(names: list[str], x: np.ndarray, y: np.ndarray) -> dict:
     return out
 
 
-def check(n: int = 4000, verbose: bool = False) -> dict:
+def inputs(n: int):
+    """~n first arguments and as many second ones: normal and uniform values, logarithmically spread
+    magnitudes from subnormal to huge (sin/cos's Payne-Hanek reduction), multiples of pi/2 and their
+    neighbours, integers and halves (sinpi, pow), and the special values."""
+    rng = np.random.default_rng(1)
+    k = n // 8
+    specials = [0.0, -0.0, 1.0, -1.0, np.inf, -np.inf, np.nan, 0.5, 2.0, 171.7, -3.5, 105615.0, 105614.99,
+                1e-45, -1e-45, 1.2e-38, 1e-310, -1e-320, 3.4028234663852886e38, 1.7976931348623157e308, 1e22, 2.0 ** 60]
+    x = np.concatenate([rng.standard_normal(k * 2) * 4, rng.uniform(-40, 40, k), rng.uniform(-1, 1, k),
+                        10.0 ** rng.uniform(-45, 38.5, k) * rng.choice([-1, 1], k),
+                        10.0 ** rng.uniform(-320, 308, k) * rng.choice([-1, 1], k),
+                        np.round(rng.uniform(-1e6, 1e6, k // 2)) * (np.pi / 2),
+                        np.round(rng.uniform(-200, 200, k // 2)) / 2, specials])
+    y = np.concatenate([rng.standard_normal(x.size - len(specials) - k) * 10, np.round(rng.uniform(-20, 20, k)),
+                        specials])
+    return x, y
+
+
+def check(n: int = 4000, verbose: bool = False, names: list | None = None) -> dict:
     """{function: number of the ~n inputs whose result bits differ between vgpu and libdevice on the CPU}."""
+    with np.errstate(over="ignore"):             # the f64 inputs beyond float's range become inf
+        return _check(n, verbose, names)
+
+
+def _engine(names):
     import llvmlite.binding as llvm
     text = subprocess.run(["llvm-dis", "/usr/local/cuda/nvvm/libdevice/libdevice.10.bc", "-o", "-"],
                           capture_output=True, text=True, check=True).stdout
-    names = UNARY + BINARY
     ir_text = cpu_module(text, names)
+    llvm.load_library_permanently(ctypes.util.find_library("m"))   # glibc's fmaf: exact in every rounding mode
     llvm.initialize_native_target()
     llvm.initialize_native_asmprinter()
     mod = llvm.parse_assembly(ir_text)
@@ -322,35 +481,80 @@ def check(n: int = 4000, verbose: bool = False) -> dict:
     tm = llvm.Target.from_default_triple().create_target_machine()
     engine = llvm.create_mcjit_compiler(mod, tm)
     engine.finalize_object()
-    rng = np.random.default_rng(1)
-    x = np.concatenate([rng.standard_normal(n // 2) * 4, rng.uniform(-40, 40, n // 4),
-                        rng.uniform(-1, 1, n // 8), 10.0 ** rng.uniform(-40, 40, n - n // 2 - n // 4 - n // 8),
-                        [0.0, -0.0, 1.0, -1.0, np.inf, -np.inf, np.nan, 0.5, 2.0, 171.7, -3.5]])
-    y = rng.standard_normal(x.size) * 10
+    return engine
+
+
+def _cpu(engine, name, x, y):
+    """(inputs, results) of libdevice's `name` on the CPU (sincos: the sines, then the cosines)."""
+    single = name.endswith("f") and name != "erf"
+    ct = ctypes.c_float if single else ctypes.c_double
+    dt = np.float32 if single else np.float64
+    nargs = 2 if name in BINARY else 1
+    xs, ys = x.astype(dt), y.astype(dt)
+    if name in SINCOS:
+        fn = ctypes.CFUNCTYPE(None, ct, ctypes.POINTER(ct), ctypes.POINTER(ct))(
+            engine.get_function_address("__nv_" + name))
+        sc = [(ct(), ct()) for _ in range(x.size)]
+        for i in range(x.size):
+            fn(xs[i], ctypes.byref(sc[i][0]), ctypes.byref(sc[i][1]))
+        return np.concatenate([xs, xs]), np.array([a.value for a, _ in sc] + [c.value for _, c in sc], dt)
+    fn = ctypes.CFUNCTYPE(ct, *([ct] * nargs))(engine.get_function_address("__nv_" + name))
+    return xs, np.array([fn(*(([xs[i], ys[i]] if nargs == 2 else [xs[i]]))) for i in range(x.size)], dt)
+
+
+def _differ(a, b):
+    """Where the bits of a and b differ (any NaN equals any NaN)."""
+    u = np.uint32 if a.dtype == np.float32 else np.uint64
+    return ~((a.view(u) == b.view(u)) | (np.isnan(a) & np.isnan(b)))
+
+
+def _check(n, verbose, names):
+    names = names or UNARY + BINARY + SINCOS
+    engine = _engine(names)
+    x, y = inputs(n)
     vk = vk_results(names, x, y)
     result = {}
     for name in names:
-        single = name.endswith("f") and name != "erf"
-        ct = ctypes.c_float if single else ctypes.c_double
-        dt = np.float32 if single else np.float64
-        nargs = 2 if name in BINARY else 1
-        fn = ctypes.CFUNCTYPE(ct, *([ct] * nargs))(engine.get_function_address("__nv_" + name))
-        xs, ys = x.astype(dt), y.astype(dt)
-        ref = np.array([fn(*(([xs[i], ys[i]] if nargs == 2 else [xs[i]]))) for i in range(x.size)], dt)
+        xs, ref = _cpu(engine, name, x, y)
         got = vk[name]
-        same = (ref.view(np.uint32 if single else np.uint64) == got.view(np.uint32 if single else np.uint64)) | \
-               (np.isnan(ref) & np.isnan(got))
-        bad = int((~same).sum())
-        result[name] = bad
+        bad = _differ(ref, got)
+        result[name] = int(bad.sum())
         if verbose:
-            example = "" if not bad else f"  e.g. x={xs[~same][0]!r}: cpu {ref[~same][0]!r} vgpu {got[~same][0]!r}"
-            print(f"{name:12s} {x.size} inputs, {bad} differ{example}")
+            example = "" if not bad.any() else f"  e.g. x={xs[bad][0]!r}: cpu {ref[bad][0]!r} vgpu {got[bad][0]!r}"
+            print(f"{name:12s} {xs.size} results, {int(bad.sum())} differ{example}")
     return result
 
 
-def main(n: int = 4000):
-    print(f"total differing: {sum(check(n, verbose=True).values())}")
+def sensitivity(n: int = 4000, names: list | None = None, verbose: bool = False) -> dict:
+    """{function: how many of its results change when every hardware approximation it uses (ex2, lg2,
+    rcp, rsqrt, div.approx) is one unit off in its last bit, up or down (the larger count)}: 0 means
+    libdevice's refinement hides the approximation's last bit on these inputs."""
+    names = names or UNARY + BINARY + SINCOS
+    engine = _engine(names)
+    delta = ctypes.c_int32.from_address(engine.get_global_value_address("cpu.delta"))
+    x, y = inputs(n)
+    out = {}
+    with np.errstate(over="ignore"):
+        for name in names:
+            delta.value = 0
+            xs, ref = _cpu(engine, name, x, y)
+            changed = []
+            for d in (1, -1):
+                delta.value = d
+                changed.append(int(_differ(ref, _cpu(engine, name, x, y)[1]).sum()))
+            delta.value = 0
+            out[name] = max(changed)
+            if verbose:
+                print(f"{name:12s} {xs.size} results, {out[name]} change with the approximations 1 unit off")
+    return out
+
+
+def main(n: int = 4000, *names: str):
+    if names[:1] == ("--sensitivity",):
+        print(f"total changed: {sum(sensitivity(n, list(names[1:]) or None, verbose=True).values())}")
+        return
+    print(f"total differing: {sum(check(n, verbose=True, names=list(names) or None).values())}")
 
 
 if __name__ == "__main__":
-    main(*(int(a) for a in sys.argv[1:]))
+    main(*([int(sys.argv[1])] if len(sys.argv) > 1 else []), *sys.argv[2:])

@@ -17,7 +17,12 @@ from pathlib import Path
 FUNCTIONS = ["hypotf", "hypot", "erff", "erf", "erfcf", "erfc", "expm1f", "expm1", "log1pf", "log1p",
              "lgammaf", "lgamma", "tgammaf", "tgamma", "acoshf", "acosh", "asinhf", "asinh", "atanhf", "atanh",
              "nextafterf", "nextafter", "remainderf", "remainder", "cbrtf", "cbrt", "ldexpf", "ldexp", "frexpf", "frexp",
-             "modff", "modf"]
+             "modff", "modf",
+             # the standard math functions (sin/cos/tan need a local array: Payne-Hanek reduction)
+             "sinf", "sin", "cosf", "cos", "tanf", "tan", "sincosf", "sincos", "sinpif", "sinpi", "cospif", "cospi",
+             "logf", "log", "log2f", "log2", "log10f", "log10", "expf", "exp", "exp2f", "exp2", "exp10f", "exp10",
+             "powf", "pow", "tanhf", "tanh", "sinhf", "sinh", "coshf", "cosh", "asinf", "asin", "acosf", "acos",
+             "atanf", "atan", "atan2f", "atan2", "powif", "powi"]
 REFLECT = {"__CUDA_FTZ": 0, "__CUDA_PREC_SQRT": 1, "__CUDA_ARCH": 900}
 OUT = Path(__file__).resolve().parents[1] / "vgpu" / "frontend" / "libdevice.json"
 
@@ -86,7 +91,7 @@ _FLAGS = {"nsw", "nuw", "exact", "fast", "nnan", "ninf", "nsz", "arcp", "contrac
 
 
 def parse_instr(line: str, strs: dict):
-    line = re.sub(r", !\w+ !\d+", "", line.split(" #")[0] if '"' not in line else line)
+    line = re.sub(r", ![\w.]+ !\d+", "", line.split(" #")[0] if '"' not in line else line)
     line = re.sub(r"\)\s*#\d+.*$", ")", line).strip()
     d = None
     m = re.match(r"(%[\w.]+) = (.*)$", line)
@@ -99,6 +104,8 @@ def parse_instr(line: str, strs: dict):
         if rest[0] == "label":
             return {"op": "jmp", "to": rest[1]}
         return {"op": "br", "a": [operand(rest[1].rstrip(","))], "to": [rest[3].rstrip(","), rest[5]]}
+    if op == "ret" and rest == ["void"]:
+        return {"op": "ret", "t": "void", "a": []}
     if op == "ret":
         return {"op": "ret", "t": rest[0], "a": [operand(" ".join(rest[1:]))]}
     if op in ("icmp", "fcmp"):
@@ -119,29 +126,36 @@ def parse_instr(line: str, strs: dict):
     if op == "fneg":
         return {"d": d, "op": "fneg", "t": rest[0], "a": [operand(rest[1])]}
     if op in ("extractvalue",):
-        m = re.match(r"(\S+) (\S+), (\d+)$", " ".join(rest))
+        m = re.match(r"(\{[^}]*\}|\S+) (\S+), (\d+)$", " ".join(rest))
         return {"d": d, "op": op, "t": m.group(1), "a": [operand(m.group(2))], "i": int(m.group(3))}
     if op == "insertvalue":
         parts = split_args(" ".join(rest))
         agg = parts[0].split()
         t, v = typed(parts[1])
         return {"d": d, "op": op, "t": agg[0], "a": [operand(agg[1]), v], "i": int(parts[2]), "et": t}
+    if op == "alloca":           # a per-thread local array: [N x type]
+        g = re.match(r"\[(\d+) x (\w+)\]", " ".join(rest))
+        return {"d": d, "op": "alloca", "n": int(g.group(1)), "t": g.group(2)}
     if op == "getelementptr":
         body = " ".join(rest)
-        g = re.search(r"(@[\w.]+), i32 0, i32 0\), i64 (\S+)$", body)
+        g = re.search(r"(@[\w.]+), i32 0, i32 0\), i64 (\S+)$", body) or \
+            re.search(r"addrspace\(1\)\* (@[\w.]+), i64 0, i64 (\S+)$", body)
         if g:
             return {"d": d, "op": "gep", "g": g.group(1)[1:], "a": [operand(g.group(2))]}
+        g = re.search(r"\]\* (%[\w.]+), i64 0, i64 (\S+)$", body)
+        if g:
+            return {"d": d, "op": "gep", "a": [g.group(1), operand(g.group(2))]}
         g = re.search(r"\* (%[\w.]+), i64 (\S+)$", body)
         return {"d": d, "op": "gep", "a": [g.group(1), operand(g.group(2))]}
-    if op == "store":            # only into a pointer parameter (frexp's exponent, modf's integer part)
+    if op == "store":            # into a pointer parameter (frexp's exponent, modf's integer part) or a local array
         g = re.match(r"(\S+) (\S+), \S+\* (%[\w.]+)", " ".join(rest))
         return {"op": "store", "t": g.group(1), "a": [operand(g.group(2)), g.group(3)]}
     if op == "load":
-        g = re.match(r"(\S+), \S+ addrspace\(1\)\* (%[\w.]+)", " ".join(rest))
+        g = re.match(r"(\S+), \S+(?: addrspace\(1\))?\* (%[\w.]+)", " ".join(rest))
         return {"d": d, "op": "load", "t": g.group(1), "a": [g.group(2)]}
     if op == "call":
         body = " ".join(rest)
-        m = re.match(r'(\S+) asm (?:sideeffect )?"((?:[^"\\]|\\.)*)", "[^"]*"\((.*)\)$', body)
+        m = re.match(r'(\{[^}]*\}|\S+) asm (?:sideeffect )?"((?:[^"\\]|\\.)*)", "[^"]*"\((.*)\)$', body)
         if m:
             args = [typed(a) for a in split_args(m.group(3))]
             return {"d": d, "op": "asm", "t": m.group(1), "asm": m.group(2), "a": [a for _, a in args],
@@ -233,9 +247,11 @@ def _used(blocks, name):
 
 
 def globals_(text: str) -> dict:
-    """The constant tables (@name = internal addrspace(1) constant [N x double] [...]) as hex bits."""
+    """The constant tables (@name = internal addrspace(1) constant [N x double] [...]): doubles as the hex
+    of their bits, integers (i32, i64) as numbers."""
     out = {}
-    for m in re.finditer(r"^@([\w.]+) = internal addrspace\(1\) constant \[\d+ x double\] \[(.*)\]", text, re.M):
+    for m in re.finditer(r"^@([\w.]+) = internal addrspace\(1\) (?:constant|global) \[\d+ x (?:double|i32|i64)\] "
+                         r"\[(.*)\]", text, re.M):
         out[m.group(1)] = [operand(v.split()[1])[1] for v in split_args(m.group(2))]
     return out
 

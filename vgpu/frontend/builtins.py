@@ -166,10 +166,24 @@ for _name, _n in [("hypot", 2), ("erf", 1), ("erfc", 1), ("tgamma", 1), ("lgamma
                   ("log1p", 1), ("acosh", 1), ("asinh", 1), ("atanh", 1), ("cbrt", 1), ("nextafter", 2)]:
     _add(_name + "f", "fixed", params=(FLOAT,) * _n, ret=FLOAT, op="libdevice." + _name + "f")
     _add(_name, "math", params=(DOUBLE,) * _n, ret=DOUBLE, op="libdevice." + _name)
+# the standard math functions too (they replace the table above's sinf, expf, ... : the GPU's bits)
+for _name in ["exp", "exp2", "exp10", "log", "log2", "log10", "sin", "cos", "tan", "tanh", "asin", "acos", "atan",
+              "sinh", "cosh", "sinpi", "cospi", "pow", "atan2"]:
+    _n = 2 if _name in _BINARY else 1
+    _add(_name + "f", "fixed", params=(FLOAT,) * _n, ret=FLOAT, op="libdevice." + _name + "f")
+    _add(_name, "math", params=(DOUBLE,) * _n, ret=DOUBLE, op="libdevice." + _name)
+# the hardware approximations as vgpu models them (the fast-math intrinsics __expf, __sinf, ... in
+# __vgpu_intrinsics.vkh): the correctly rounded value
+for _name, _op in [("__vgpu_ex2_approx", "exp2"), ("__vgpu_lg2_approx", "log2"), ("__vgpu_sin_approx", "sin"),
+                   ("__vgpu_cos_approx", "cos")]:
+    _add(_name, "fixed", params=(FLOAT,), ret=FLOAT, op=_op)
+# sincosf(x, &s, &c): libdevice's __nv_sincosf; the results are stored through the pointers
+_add("sincosf", "fixed", params=(FLOAT, Pointer(FLOAT), Pointer(FLOAT)), op="libdevice.sincosf")
+_add("sincos", "fixed", params=(DOUBLE, Pointer(DOUBLE), Pointer(DOUBLE)), op="libdevice.sincos")
 _add("remainderf", "fixed", params=(FLOAT, FLOAT), ret=FLOAT, op="libdevice.remainderf")
 _add("remainder", "math", params=(DOUBLE, DOUBLE), ret=DOUBLE, op="libdevice.remainder")
 
 # CUDA functions that vgpu knows about but does not implement: a clear diagnostic, not "undeclared"
 NOT_YET = {"__shfl", "__shfl_up", "__shfl_down", "__shfl_xor", "__ballot", "__any", "__all",
            "__nanosleep", "malloc", "free", "memcpy", "memset", "assert",
-           "signbit", "copysignf", "rintf", "nearbyintf", "lrintf", "sincosf"}
+           "signbit", "copysignf", "rintf", "nearbyintf", "lrintf"}

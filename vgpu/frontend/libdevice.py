@@ -1,11 +1,12 @@
-"""libdevice's math functions (CUDA's erff, hypot, lgamma, ...), computed as libdevice computes them, for
-both front ends (.vk calls and Python kernels' math.*).
+"""libdevice's math functions (CUDA's sinf, exp, pow, erff, hypot, lgamma, ...), computed as libdevice
+computes them, for both front ends (.vk calls and Python kernels' math.*).
 
 In:  a libdevice function name (`__nv_erff`, `__nv_hypot`, ...) and its IR arguments.
 Out: the result, built in IR from `libdevice.json`: libdevice's own instructions (written by
      tools/libdevice_port.py from CUDA's libdevice.10.bc, with __nvvm_reflect resolved as numba-cuda
      compiles: no FTZ, precise sqrt).  Exact operations (add, mul, fma, sqrt, compares, bit operations,
-     conversions, libdevice's constant tables) give the GPU's bits.  The hardware approximations some
+     conversions, libdevice's constant tables) give the GPU's bits; an alloca (sin/cos's Payne-Hanek
+     reduction) is a per-thread `local` slot, its multi-word inline PTX is libdevice_asm.py's.  The hardware approximations some
      functions start from are vgpu's models: ex2/lg2/rsqrt/rcp.approx.f32 give the correctly rounded
      value (subnormal results flushed for .ftz), rcp/rsqrt.approx.ftz.f64 the correctly rounded value of
      the input's upper 32 bits, truncated to its upper 32 bits; libdevice refines most of them with
@@ -22,6 +23,7 @@ import struct
 
 from .. import types as T
 from ..ir import nodes as ir
+from . import libdevice_asm
 
 _TABLE: dict | None = None
 _TYPES = {"float": T.F32, "double": T.F64, "i1": T.PRED, "i8": T.S8, "i16": T.S16, "i32": T.S32, "i64": T.S64}
@@ -59,6 +61,23 @@ def has(name: str) -> bool:
     return name in table()
 
 
+def approximations(name: str, _seen: set | None = None) -> set[str]:
+    """The hardware approximations (`ex2.approx.ftz.f`, `rcp.approx.ftz.f32`, ...) libdevice's `name`
+    uses, itself or through the functions it calls; empty: only exact operations (the GPU's bits)."""
+    seen = _seen if _seen is not None else set()
+    seen.add(name)
+    out = set()
+    for _, ins in table()[name]["blocks"]:
+        for i in ins:
+            if i["op"] == "call" and i["fn"].startswith("__") and i["fn"] not in seen:
+                out |= approximations(i["fn"], seen)
+            elif i["op"] == "call" and "approx" in i["fn"]:
+                out.add(i["fn"].replace("llvm.nvvm.", ""))
+            elif i["op"] == "asm" and "approx" in i["asm"]:
+                out.add(i["asm"].split()[0])
+    return out
+
+
 def emit(b, name: str, args: list):
     """Inline libdevice's `name` at the builder's current block; returns its result, and for a function
     with pointer parameters (frexp's exponent, modf's integer part) (result, [the values stored there])."""
@@ -79,6 +98,22 @@ class _Out:
 
     def __init__(self, t: T.Scalar):
         self.t = t
+
+
+class _Local:
+    """An alloca: a per-thread local array (a `local` slot in the kernel's entry block)."""
+
+    def __init__(self, b, n: int, t: T.Scalar):
+        self.t = t
+        entry = b.fn.entry
+        _Inliner.count += 1
+        self.slot = ir.Instr("local", T.U64, [], {"size": n * t.bits // 8, "align": t.bits // 8,
+                                                  "name": f"libdevice{_Inliner.count}"}, b.span, entry)
+        entry.instrs.insert(0, self.slot)
+
+    def addr(self, b, idx):
+        off = b.emit("mul", T.U64, [b.emit("bitcast", T.U64, [idx]), ir.Const(T.U64, self.t.bits // 8)])
+        return b.emit("add", T.U64, [self.slot, off])
 
 
 def _f(bits_hex: str, t: T.Scalar) -> float:
@@ -137,12 +172,22 @@ class _Inliner:
             b.seal(blk)
         b.seal(done)
         b.at(done)
+        if fn["ret"] == "void":
+            return None
+        if fn["ret"] not in _TYPES:                      # a struct: its fields
+            return [b.read((key, "$ret", k), t) for k, t in enumerate(self.ret_types)]
         return b.read((key, "$ret"), _TYPES[fn["ret"]])
 
     def terminate(self, i, env, key, lbl, blocks, phis, done, fn):
         b = self.b
         if i["op"] == "ret":
-            b.write((key, "$ret"), self.val(env, i["a"][0], _TYPES[fn["ret"]]))
+            if fn["ret"] in _TYPES:
+                b.write((key, "$ret"), self.val(env, i["a"][0], _TYPES[fn["ret"]]))
+            elif fn["ret"] != "void":
+                fields = env[i["a"][0]]
+                self.ret_types = [v.type for v in fields]
+                for k, v in enumerate(fields):
+                    b.write((key, "$ret", k), v)
             b.jmp(done)
             return
         targets = [i["to"]] if i["op"] == "jmp" else i["to"]
@@ -160,8 +205,14 @@ class _Inliner:
     def instr(self, i, env):
         b, op = self.b, i["op"]
         t = _TYPES.get(i.get("t"))
+        if op == "alloca":
+            return (_Local(b, i["n"], _TYPES[i["t"]]), ir.Const(T.S64, 0))
         if op == "store":
             out = env[i["a"][1]]
+            if isinstance(out, tuple):                   # into a local array
+                loc, idx = out
+                b.emit("store", None, [loc.addr(b, idx), self.val(env, i["a"][0], loc.t)], space="local")
+                return None
             self.b.write(self.key_of(out), self.val(env, i["a"][0], out.t))
             return None
         if op == "const":                                # a resolved __nvvm_reflect and what it decided
@@ -173,11 +224,13 @@ class _Inliner:
             return (base, b.emit("add", T.S64, [off, self.val(env, i["a"][1], T.S64)]))
         if op == "load":
             g, idx = env[i["a"][0]]
-            vals = table()["$tables"][g]
-            r = ir.Const(T.F64, _f(vals[0], T.F64))
+            if isinstance(g, _Local):
+                return b.emit("load", g.t, [g.addr(b, idx)], space="local")
+            vals = table()["$tables"][g]              # a constant table: selected by the index
+            c = (lambda v: ir.Const(t, v)) if t != T.F64 else (lambda v: ir.Const(T.F64, _f(v, T.F64)))  # noqa: E731
+            r = c(vals[0])
             for k in range(1, len(vals)):
-                r = b.emit("select", T.F64, [b.emit("eq", T.PRED, [idx, ir.Const(T.S64, k)]),
-                                             ir.Const(T.F64, _f(vals[k], T.F64)), r])
+                r = b.emit("select", t, [b.emit("eq", T.PRED, [idx, ir.Const(T.S64, k)]), c(vals[k]), r])
             return r
         if op == "insertvalue":
             agg = env.get(i["a"][0]) if isinstance(i["a"][0], str) else [None, None]
@@ -192,7 +245,10 @@ class _Inliner:
             return self.intrinsic(i["fn"], t, args)
         if op == "asm":
             ts = [_TYPES[x] for x in i["ts"]]
-            return self.asm(i["asm"], t, [self.val(env, a, at) for a, at in zip(i["a"], ts)])
+            args = [self.val(env, a, at) for a, at in zip(i["a"], ts)]
+            if libdevice_asm.handles(i["asm"]):
+                return libdevice_asm.run(b, i["asm"], i["t"].count(",") + 1 if i["t"].startswith("{") else 1, args, ts)
+            return self.asm(i["asm"], t, args)
         if op in ("icmp", "fcmp"):
             at = _TYPES[i["t"]]
             x, y = (self.val(env, a, at) for a in i["a"])
@@ -316,10 +372,22 @@ class _Inliner:
             x, y = ([self.ftz(v, t) for v in a]) if ftz else a
             r = self.add_rz(x, y)
             return self.ftz(r, t) if ftz else r
-        if base == "fma.rz" and t == T.F32:
+        if base in ("fma.rz", "fma.rm") and t == T.F32:
             x, y, z = ([self.ftz(v, t) for v in a]) if ftz else a
-            r = self.fma_rz(x, y, z)
+            r = self.fma_rz(x, y, z, down=base == "fma.rm")
             return self.ftz(r, t) if ftz else r
+        if base == "saturate":          # clamp to [0, 1]; NaN gives 0
+            x = self.ftz(a[0], t) if ftz else a[0]
+            r = b.emit("select", t, [b.emit("lt", T.PRED, [x, ir.Const(t, 1.0)]), x, ir.Const(t, 1.0)])
+            return b.emit("select", t, [b.emit("ge", T.PRED, [x, ir.Const(t, 0.0)]), r, ir.Const(t, 0.0)])
+        if base == "div.rn":
+            if ftz:
+                return self.ftz(b.emit("div", t, [self.ftz(x, t) for x in a], nofuse=True), t)
+            return b.emit("div", t, a, nofuse=True)
+        if name == "d2i.rn":
+            return b.emit("cvt", T.S32, [rint(b, a[0], T.F64)])
+        if name == "ctlz.i64":
+            return b.emit("cvt", T.S64, [b.emit("clz", T.S32, [a[0]])])
         if base in ("sqrt.rn", "sqrt"):
             return b.emit("sqrt", t, a)
         if base in ("ex2.approx", "lg2.approx", "rsqrt.approx"):
@@ -382,10 +450,14 @@ class _Inliner:
         big = b.emit("bitcast", t, [b.emit("sub", T.U32, [bits, ir.Const(T.U32, 1)])])
         return b.emit("select", t, [over, big, r])
 
-    def fma_rz(self, x, y, z):
-        """fma.rz.f32, exactly: p = x*y is exact in f64; s = p + z rounded (f64) with its exact error e
-        (TwoSum); s converted to f32 toward zero (round to nearest, then one step toward zero when that
-        went outward); and when s itself is an f32 value, one more step toward zero if e points that way."""
+    def fma_rz(self, x, y, z, down: bool = False):
+        """fma.rz.f32 (fma.rm.f32 when `down`), exactly: p = x*y is exact in f64; s = p + z rounded (f64)
+        with its exact error e (TwoSum); s converted to f32 toward zero (round to nearest, then one step
+        toward zero when that went outward); and when s itself is an f32 value, one more step toward zero
+        if e points that way.  Toward minus infinity likewise, and an exact zero sum is -0 unless both
+        p and z are +0."""
+        if down:
+            return self.fma_rm(x, y, z)
         b, d, f = self.b, T.F64, T.F32
         p = b.emit("mul", d, [b.emit("cvt", d, [x]), b.emit("cvt", d, [y])], nofuse=True)
         z64 = b.emit("cvt", d, [z])
@@ -404,6 +476,32 @@ class _Inliner:
         inward = b.emit("or", T.PRED, [b.emit("and", T.PRED, [b.emit("gt", T.PRED, [s, zero]), b.emit("lt", T.PRED, [e, zero])]),
                                        b.emit("and", T.PRED, [b.emit("lt", T.PRED, [s, zero]), b.emit("gt", T.PRED, [e, zero])])])
         return b.emit("select", f, [b.emit("and", T.PRED, [exact, inward]), down(t), t])
+
+    def fma_rm(self, x, y, z):
+        b, d, f = self.b, T.F64, T.F32
+        p = b.emit("mul", d, [b.emit("cvt", d, [x]), b.emit("cvt", d, [y])], nofuse=True)
+        z64 = b.emit("cvt", d, [z])
+        s = b.emit("add", d, [p, z64], nofuse=True)
+        bb = b.emit("sub", d, [s, p], nofuse=True)
+        e = b.emit("add", d, [b.emit("sub", d, [p, b.emit("sub", d, [s, bb], nofuse=True)], nofuse=True),
+                              b.emit("sub", d, [z64, bb], nofuse=True)], nofuse=True)
+
+        def nextdown(v):                 # the next f32 below v (v not -inf, not NaN)
+            bits = b.emit("bitcast", T.U32, [v])
+            pos = b.emit("gt", T.PRED, [v, ir.Const(f, 0.0)])
+            zero = b.emit("eq", T.PRED, [v, ir.Const(f, 0.0)])
+            r = b.emit("select", T.U32, [pos, b.emit("sub", T.U32, [bits, ir.Const(T.U32, 1)]),
+                                         b.emit("add", T.U32, [bits, ir.Const(T.U32, 1)])])
+            return b.emit("bitcast", f, [b.emit("select", T.U32, [zero, ir.Const(T.U32, 0x80000001), r])])
+        t = b.emit("cvt", f, [s])
+        t = b.emit("select", f, [b.emit("gt", T.PRED, [b.emit("cvt", d, [t]), s]), nextdown(t), t])
+        below = b.emit("and", T.PRED, [b.emit("eq", T.PRED, [b.emit("cvt", d, [t]), s]),
+                                       b.emit("lt", T.PRED, [e, ir.Const(d, 0.0)])])
+        t = b.emit("select", f, [below, nextdown(t), t])
+        plus0 = lambda v: b.emit("eq", T.PRED, [b.emit("bitcast", T.U64, [v]), ir.Const(T.U64, 0)])  # noqa: E731
+        zero = b.emit("select", f, [b.emit("and", T.PRED, [plus0(p), plus0(z64)]), ir.Const(f, 0.0),
+                                    ir.Const(f, -0.0)])
+        return b.emit("select", f, [b.emit("eq", T.PRED, [s, ir.Const(d, 0.0)]), zero, t])
 
     def fdividef(self, x, y, ftz: bool):
         """div.approx.f32 as vgpu's __fdividef models it: x * (1/y), 0 for 2^126 < |y| < 2^128."""

@@ -21,7 +21,6 @@ from __future__ import annotations
 import re
 
 from . import ast as A
-from . import libdevice
 from .builtins import Builtin
 from .consteval import const_value, convert
 from .symbols import CallInfo, EnumConst, Func, Sema, Var
@@ -34,6 +33,7 @@ from ..ir import nodes as ir
 from ..ir.builder import Builder
 from .lower_cg import CGLowering
 from .lower_debug import DebugLowering
+from .lower_math import MathLowering
 from .lower_stmt import StmtLowering
 from .places import Mem, Reg, SRegs, in_memory, leaf_names, leaf_types
 
@@ -42,7 +42,7 @@ _BINOPS = {"+": "add", "-": "sub", "*": "mul", "/": "div", "%": "rem", "&": "and
 _CMPS = {"<": "lt", ">": "gt", "<=": "le", ">=": "ge", "==": "eq", "!=": "ne"}
 
 
-class FunctionLowering(CGLowering, StmtLowering, DebugLowering):
+class FunctionLowering(CGLowering, MathLowering, StmtLowering, DebugLowering):
     def __init__(self, mod: "ModuleLowering", fn: Func):
         self.m = mod
         self.sema: Sema = mod.sema
@@ -558,10 +558,7 @@ class FunctionLowering(CGLowering, StmtLowering, DebugLowering):
         args = [self.conv(self.value(a), a.ctype, p) for a, p in zip(e.args, info.params)]
         args += [ir.Const(scalar_of(p), d) for p, d in zip(info.params[len(args):], info.defaults)]
         if info.op.startswith("libdevice."):
-            name = info.op[len("libdevice."):]
-            if scalar_of(info.ret) == T.F32 and not name.endswith("f"):
-                name += "f"                   # the float overload of a double name
-            return libdevice.emit(b, "__nv_" + name, args)
+            return self.libdevice_call(info, args)
         attrs = dict(info.attrs)
         if info.op == "atom":
             attrs["space"] = "generic"

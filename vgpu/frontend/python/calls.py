@@ -23,10 +23,10 @@ from ..libdevice import rint as _rint
 from .values import V, cast
 
 _DIM3 = {"threadIdx": "tid", "blockIdx": "ctaid", "blockDim": "ntid", "gridDim": "nctaid"}
-_MATH1 = {"sqrt": "sqrt", "exp": "exp", "exp2": "exp2", "log": "log", "log2": "log2", "log10": "log10",
-          "sin": "sin", "cos": "cos", "tan": "tan", "tanh": "tanh", "asin": "asin", "acos": "acos",
-          "atan": "atan", "sinh": "sinh", "cosh": "cosh", "fabs": "fabs"}
-_MATH2 = {"pow": "pow", "atan2": "atan2", "fmod": "fmod"}
+_MATH1 = {"sqrt": "sqrt", "fabs": "fabs"}
+_MATH2 = {"fmod": "fmod"}
+# np.* names computed as math.* (libdevice's functions)
+_NUMPY_MATH = {"exp", "exp2", "log", "log2", "log10", "sin", "cos", "tan", "tanh", "sinh", "cosh", "expm1", "log1p"}
 _MATH_INT = {"floor": "floor", "ceil": "ceil", "trunc": "trunc"}
 _SPECIAL_PATHS = {"cuda", "cuda.atomic", "cuda.shared", "cuda.local", "cuda.const", "cuda.cg", "math", "numpy"}
 
@@ -230,21 +230,12 @@ def math_call(fl, name: str, node) -> V:
             raise fl.err(node, f"math.{name} of a float16 is not supported yet (numba-cuda's h{name} is a "
                                f"hardware approximation vgpu does not reproduce): convert to float32 first")
         x = cast(b, a.val, a.type, rt)
-        if fl.ctx.fastmath and rt == N.FLOAT32 and name in _FAST:
-            return V(rt, _fast(b, name, [x]))
         return V(rt, b.emit(_MATH1.get(name) or _MATH_INT[name], rt.ir, [x]))
     if name in _MATH2 or name == "copysign":
         vals = args_of(fl, node, 2, 2)
         numbers(fl, node, vals)
-        if name in ("pow", "fmod", "copysign"):
-            rt = N.FLOAT32 if all(N.safe_to_float32(v.type) or v.type == N.FLOAT32 for v in vals) else N.FLOAT64
-            if name == "pow":
-                rt = N.math_result([v.type for v in vals])
-        else:
-            rt = N.math_result([v.type for v in vals])
+        rt = N.FLOAT32 if all(N.safe_to_float32(v.type) or v.type == N.FLOAT32 for v in vals) else N.FLOAT64
         x, y = (cast(b, v.val, v.type, rt) for v in vals)
-        if fl.ctx.fastmath and rt == N.FLOAT32 and name == "pow":
-            return V(rt, _fast(b, name, [x, y]))
         if name == "copysign":
             it = T.U32 if rt.bits == 32 else T.U64
             sign = ir.Const(it, 1 << (rt.bits - 1))
@@ -326,10 +317,13 @@ def _fast(b, name: str, xs: list):
     return b.emit(name, f, xs)
 
 
-# math.* computed by libdevice in numba-cuda, inlined from libdevice's own instructions (libdevice.py)
+# math.* computed by libdevice in numba-cuda (numba-cuda's mathimpl.py: math.sin -> __nv_sin/__nv_sinf, ...),
+# inlined from libdevice's own instructions (libdevice.py)
 _LIBDEVICE1 = {"erf": "erf", "erfc": "erfc", "gamma": "tgamma", "lgamma": "lgamma", "expm1": "expm1",
-               "log1p": "log1p", "acosh": "acosh", "asinh": "asinh", "atanh": "atanh"}
-_LIBDEVICE2 = {"hypot": "hypot", "remainder": "remainder", "nextafter": "nextafter"}
+               "log1p": "log1p", "acosh": "acosh", "asinh": "asinh", "atanh": "atanh",
+               **{n: n for n in ("exp", "exp2", "log", "log2", "log10", "sin", "cos", "tan", "tanh", "asin",
+                                 "acos", "atan", "sinh", "cosh")}}
+_LIBDEVICE2 = {"hypot": "hypot", "remainder": "remainder", "nextafter": "nextafter", "pow": "pow", "atan2": "atan2"}
 
 
 def _frexp_modf_ldexp(fl, name: str, node) -> V:
@@ -356,7 +350,16 @@ def _libdevice_call(fl, name: str, node) -> V:
     n = 1 if name in _LIBDEVICE1 else 2
     vals = args_of(fl, node, n, n)
     numbers(fl, node, vals)
+    if name == "pow" and vals[0].type in (N.FLOAT32, N.FLOAT64) and vals[1].type == N.INT32:
+        rt = vals[0].type                   # numba-cuda: math.pow(float, int32) is __nv_powif/__nv_powi
+        fn = "__nv_powi" + ("f" if rt == N.FLOAT32 else "")
+        return V(rt, libdevice.emit(b, fn, [vals[0].val, vals[1].val]))
     rt = N.math_result([v.type for v in vals])
+    if rt == N.FLOAT16:
+        raise fl.err(node, f"math.{name} of a float16 is not supported yet (numba-cuda's h{name} is a "
+                           f"hardware approximation vgpu does not reproduce): convert to float32 first")
+    if fl.ctx.fastmath and rt == N.FLOAT32 and name in _FAST | {"pow"}:
+        return V(rt, _fast(b, name, [cast(b, v.val, v.type, rt) for v in vals]))
     fn = "__nv_" + (_LIBDEVICE1.get(name) or _LIBDEVICE2[name]) + ("f" if rt == N.FLOAT32 else "")
     if not libdevice.has(fn):
         raise fl.err(node, f"math.{name} on {rt} is not supported by vgpu yet (libdevice's {fn} is not ported)")
@@ -370,7 +373,7 @@ def numpy_call(fl, name: str, node) -> V:
     if name in ("zeros", "ones", "empty", "array", "arange", "zeros_like", "empty_like", "full"):
         raise fl.err(node, f"np.{name} allocates an array: not supported in a kernel "
                            f"(use cuda.local.array or cuda.shared.array)")
-    if name in _MATH1 or name in ("floor", "ceil", "trunc", "isnan", "isinf", "isfinite"):
+    if name in _MATH1 or name in _NUMPY_MATH or name in ("floor", "ceil", "trunc", "isnan", "isinf", "isfinite"):
         if name in ("floor", "ceil", "trunc"):
             (a,) = args_of(fl, node, 1, 1)
             numbers(fl, node, [a])

@@ -336,6 +336,7 @@ INT_OPS = {"add", "sub", "mul", "div", "rem", "and", "or", "xor", "not", "neg", 
            "mul_hi", "mul_wide", "mad_lo", "mad_hi", "mad_wide", "popc", "clz", "ffs", "bfind", "brev"}
 FLOAT_OPS = {"add", "sub", "mul", "div", "neg", "abs", "fabs", "min", "max", "fmin", "fmax", "sqrt", "rcp",
              "rsqrt", "rsqrt_approx", "fma", "round", "fmod", "floor", "ceil", "trunc", "rint"}
+VIA64_F32 = {"exp2", "log2", "ex2_approx", "lg2_approx"}    # f32 only: evaluated in double, rounded (vgpu.arith)
 
 
 def supported(op: str, t, src=None, mode=None) -> bool:
@@ -350,7 +351,7 @@ def supported(op: str, t, src=None, mode=None) -> bool:
                 return False
         return True
     if t.is_float:
-        return op in FLOAT_OPS
+        return op in FLOAT_OPS or (op in VIA64_F32 and t.bits == 32)
     return op in INT_OPS
 
 
@@ -402,6 +403,9 @@ def _float(b, op, t, a):
             return canon(b, b.fdiv(splat(F64, 1.0), intr(b, "sqrt", x)))
         d = b.fpext(x, vec(F64))
         return canon(b, b.fptrunc(b.fdiv(splat(F64, 1.0), intr(b, "sqrt", d)), x.type))
+    if op in VIA64_F32:             # ex2/lg2.approx.f32 as vgpu models them: libm's exp2/log2 in double
+        d = b.fpext(x, vec(F64))
+        return canon(b, b.fptrunc(intr(b, "exp2" if op in ("exp2", "ex2_approx") else "log2", d), x.type))
     if op == "fma":
         return canon(b, intr(b, "fma", x, a[1], a[2]))
     if op == "round":
