@@ -344,9 +344,11 @@ def spell(t: CType, inner: str = "") -> str:
 # built-in type names: CUDA's vector types, dim3 and the library typedefs (after sizeof, which they use)
 VECTORS: dict[str, StructType] = _vector_table()
 UINT3 = VECTORS["uint3"]
+HALF2 = _vector("__half2", HALF, 2, 4)     # <cuda_fp16.h>'s __half2: members x, y; size and alignment 4
 DIM3 = _vector("dim3", UINT, 3, 4)
 TYPEDEFS: dict[str, CType] = {**VECTORS, "dim3": DIM3, "size_t": SIZE_T, "ptrdiff_t": PTRDIFF_T, "clock_t": LONG,
-                              "cudaTextureObject_t": ULLONG, "__vgpu_half": HALF}
+                              "cudaTextureObject_t": ULLONG, "__vgpu_half": HALF,
+                              "__vgpu_half2": HALF2}
 # cooperative_groups:: objects: opaque, known by their unqualified names
 GRID_GROUP = StructType(StructInfo("cooperative_groups::grid_group", complete=True))
 THREAD_BLOCK = StructType(StructInfo("cooperative_groups::thread_block", complete=True))

@@ -16,7 +16,8 @@ from ..grammars import load_grammar
 
 VECTOR_TYPES = {f"{base}{n}" for base in ("char", "uchar", "short", "ushort", "int", "uint", "long", "ulong",
                                           "longlong", "ulonglong", "float", "double") for n in (1, 2, 3, 4)}
-BUILTIN_TYPES = VECTOR_TYPES | {"size_t", "ptrdiff_t", "clock_t", "dim3", "cudaTextureObject_t", "__vgpu_half"}
+BUILTIN_TYPES = VECTOR_TYPES | {"size_t", "ptrdiff_t", "clock_t", "dim3", "cudaTextureObject_t", "__vgpu_half",
+                                  "__vgpu_half2"}
 TEXTURE_TEMPLATES = {"tex1Dfetch", "tex1D", "tex2D", "tex3D"}        # templates wherever they are named
 CG_TYPES = {"grid_group", "thread_block", "thread_group", "coalesced_group"}   # cooperative_groups::
 # built-in templates (cooperative_groups:: and the functors of cg::reduce)
