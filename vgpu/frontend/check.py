@@ -17,6 +17,7 @@ from .check_call import CallChecker
 from .check_expr import ExprChecker
 from .check_cg import CGChecker
 from .check_cpp import CppChecker
+from .check_half2 import Half2Checker
 from .check_prelude import PreludeChecker
 from .check_template import Template, TemplateChecker
 from .consteval import convert, to_bytes, to_int_type
@@ -31,7 +32,7 @@ _NOT_YET_TYPES = {"auto", "__nv_bfloat16", "double4", "long4", "ulong4", "longlo
 _SPACES = {"__shared__": "shared", "__constant__": "const", "__device__": "global"}
 
 
-class Checker(ExprChecker, CallChecker, TemplateChecker, CGChecker, PreludeChecker, CppChecker):
+class Checker(ExprChecker, CallChecker, TemplateChecker, CGChecker, PreludeChecker, CppChecker, Half2Checker):
     """Walks the translation unit: scopes, declarations, types, functions, variables and their
     initialisers, statements.  Expressions and calls are checked by the mixins."""
 

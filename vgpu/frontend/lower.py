@@ -259,6 +259,8 @@ class FunctionLowering(CGLowering, StmtLowering):
                 n = self.sema.group_casts[e]
                 return [self.cg_block("size"), ir.Const(T.U32, 0)] if n == 0 else \
                     [ir.Const(T.U32, n), ir.Const(T.U32, n)]
+            if e in self.sema.rewrites:             # a __half2 operator: its <cuda_fp16.h> function
+                return self.value(self.sema.rewrites[e])
             conversion = self.sema.conversions.get(e)
             if conversion is not None:             # a struct's conversion operator (it ignores the object)
                 if not (isinstance(e, A.Call) and self.sema.calls[e].op == "construct"):
