@@ -86,6 +86,30 @@ def test_atom_f16_needs_noftz_in_the_assembly():
 
 
 # -- __half2 -------------------------------------------------------------------------------------------------
+VK_ATOMIC2 = r"""
+#include <cuda_fp16.h>
+__global__ void acc2(__half2 *sums, const __half2 *x, __half2 *old, int bins)
+{
+    int i = threadIdx.x;
+    old[i] = atomicAdd(&sums[i % bins], x[i]);
+}
+"""
+
+
+@pytest.mark.parametrize("bins", [1, 5])
+def test_atomic_add_half2_rounds_each_lane_in_lane_order(bins):
+    rng = np.random.default_rng(40 + bins)
+    x = (rng.standard_normal((32, 2)) * 3).astype(np.float16)
+    sums = (rng.standard_normal((bins, 2)) * 100).astype(np.float16)
+    mod = vgpu.compile(VK_ATOMIC2, "acc2.vk")
+    d, o = vgpu.to_device(sums.ravel()), vgpu.zeros(64, np.float16)
+    mod.get_function("acc2")(d, vgpu.to_device(x.ravel()), o, bins, grid=1, block=32)
+    for lane in range(2):                                              # each half of the pair on its own
+        want_s, want_old = _serial(sums[:, lane].copy(), x[:, lane].copy(), bins)
+        assert np.array_equal(d.copy_to_host().reshape(bins, 2)[:, lane].view(np.uint16), want_s.view(np.uint16))
+        assert np.array_equal(o.copy_to_host().reshape(32, 2)[:, lane].view(np.uint16), want_old.view(np.uint16))
+
+
 VK_FMA2 = r"""
 #include <cuda_fp16.h>
 __global__ void fma2(const __half2 *a, const __half2 *b, const __half2 *c, __half2 *d)
@@ -163,6 +187,8 @@ def test_half2_layout():
     ("const __half2 c = a[0]; c += a[1];", "const"),
     ("__half2 v = f;", "__half2"),
     ("float2 g = __half22float2(f);", "__half2"),
+    ("atomicSub(a, a[1]);", "no matching function for call to 'atomicSub'"),
+    ("a[0] = __shfl_sync(0xffffffffu, a[1]);", "too few arguments"),
 ])
 def test_half2_mistakes_are_diagnosed(body, msg):
     src = "#include <cuda_fp16.h>\n__global__ void k(__half2 *a, float f, int *p) { " + body + " }\n"

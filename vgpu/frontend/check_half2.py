@@ -8,7 +8,9 @@ Out: its type; the expression is rewritten (`sema.rewrites[e]`) to the call of t
 from __future__ import annotations
 
 from . import ast as A
-from .ctypes import HALF2, CType, ErrorType, StructType, spell, unqual
+from .builtins import TABLE
+from .ctypes import HALF2, CType, ErrorType, Pointer, StructType, decay, spell, unqual
+from .symbols import CallInfo
 
 ERROR = ErrorType()
 _BINARY = {"+": "__hadd2", "-": "__hsub2", "*": "__hmul2", "/": "__h2div", "==": "__hbeq2", "!=": "__hbneu2",
@@ -18,6 +20,11 @@ _BINARY = {"+": "__hadd2", "-": "__hsub2", "*": "__hmul2", "/": "__h2div", "==":
 def is_half2(t: CType) -> bool:
     t = unqual(t)
     return isinstance(t, StructType) and t.info is HALF2.info
+
+
+def has_half2(ts: list[CType]) -> bool:
+    """Whether a builtin's argument types hold a __half2 or a pointer to one."""
+    return any(is_half2(t) or isinstance(decay(t), Pointer) and is_half2(decay(t).to) for t in ts)
 
 
 def _pure(e) -> bool:
@@ -40,6 +47,21 @@ class Half2Checker:
         if isinstance(t, ErrorType):
             return ERROR
         self.sema.rewrites[e] = call
+        return t
+
+    def half2_builtin(self, e: A.Call, name: str, ts: list[CType]) -> CType | None:
+        """atomicAdd and __shfl_*_sync on a __half2: the <cuda_fp16.h> function on its 32 bits; None when
+        `name` has no __half2 overload."""
+        if name not in ("atomicAdd", "__shfl_sync", "__shfl_up_sync", "__shfl_down_sync", "__shfl_xor_sync"):
+            return None
+        args = list(e.args)
+        if name != "atomicAdd" and len(args) == 3:
+            args.append(A.IntLit(32, "", 10, "32", span=e.span))
+        new = A.Call(A.Ident(f"__vgpu_{name.strip('_')}_half2", span=e.func.span), args, span=e.span)
+        t = self.expr(new)
+        if isinstance(t, ErrorType):
+            return ERROR
+        self.sema.calls[e] = CallInfo(TABLE["this_thread_block"], [], t, "rewrite", {"expr": new})
         return t
 
     def half2_binary(self, e, op: str, lt: CType, rt: CType) -> CType:

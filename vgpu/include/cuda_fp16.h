@@ -5,8 +5,8 @@
    error here too); h op= x converts x to __half first; ++/-- add one.  Arithmetic rounds to nearest
    even with subnormals kept, NaN results are 0x7FFF, as on the GPU.  __half2 is the struct of two
    __half (members x, y; size and alignment 4); its h2 functions are two independent __half operations
-   (the GPU's add.f16x2 ... give the same bits lane by lane).  The C++ operators on __half2 are not
-   supported yet (call __hadd2 ...). */
+   (the GPU's add.f16x2 ... give the same bits lane by lane).  The C++ operators on __half2 are the
+   front end's (vgpu/frontend/check_half2.py): a + b is __hadd2(a, b), ... as in cuda_fp16.hpp. */
 #ifndef _VGPU_CUDA_FP16_H
 #define _VGPU_CUDA_FP16_H
 
@@ -194,5 +194,30 @@ __device__ __half2 __hgeu2(const __half2 a, const __half2 b)
 __device__ bool __hbgeu2(const __half2 a, const __half2 b) { return __hgeu(a.x, b.x) && __hgeu(a.y, b.y); }
 __device__ unsigned __hgeu2_mask(const __half2 a, const __half2 b)
 { return (__hgeu(a.x, b.x) ? 0xFFFFu : 0u) | (__hgeu(a.y, b.y) ? 0xFFFF0000u : 0u); }
+
+/* __half2 across the warp and in atomics: its 32 bits (cuda_fp16.hpp's overloads of __shfl_*_sync and
+   atomicAdd call these; atomicAdd(__half2 *, __half2) is a compare-and-swap loop, atomic on all 32 bits) */
+__device__ unsigned __vgpu_h22u(const __half2 a)
+{ return (unsigned)__half_as_ushort(a.x) | ((unsigned)__half_as_ushort(a.y) << 16); }
+__device__ __half2 __vgpu_u2h2(const unsigned u)
+{ return make_half2(__ushort_as_half((unsigned short)u), __ushort_as_half((unsigned short)(u >> 16))); }
+__device__ __half2 __vgpu_shfl_sync_half2(const unsigned m, const __half2 v, const int l, const int w)
+{ return __vgpu_u2h2(__shfl_sync(m, __vgpu_h22u(v), l, w)); }
+__device__ __half2 __vgpu_shfl_up_sync_half2(const unsigned m, const __half2 v, const unsigned d, const int w)
+{ return __vgpu_u2h2(__shfl_up_sync(m, __vgpu_h22u(v), d, w)); }
+__device__ __half2 __vgpu_shfl_down_sync_half2(const unsigned m, const __half2 v, const unsigned d, const int w)
+{ return __vgpu_u2h2(__shfl_down_sync(m, __vgpu_h22u(v), d, w)); }
+__device__ __half2 __vgpu_shfl_xor_sync_half2(const unsigned m, const __half2 v, const int l, const int w)
+{ return __vgpu_u2h2(__shfl_xor_sync(m, __vgpu_h22u(v), l, w)); }
+__device__ __half2 __vgpu_atomicAdd_half2(__half2 *a, const __half2 v)
+{
+    unsigned *p = (unsigned *)a;
+    unsigned old = *p, seen;
+    do {
+        seen = old;
+        old = atomicCAS(p, seen, __vgpu_h22u(__hadd2(__vgpu_u2h2(seen), v)));
+    } while (old != seen);
+    return __vgpu_u2h2(old);
+}
 
 #endif
