@@ -195,9 +195,10 @@ DIAGNOSTICS = [
     ("__global__ void k(bool b) { b++; }", 1, 29, "ISO C++17 does not allow incrementing expression of type bool"),
     ("int g;\n__global__ void k(int *o) { o[0] = g; }", 2, 36, "reference to __host__ variable 'g' in device code"),
     ("__global__ void k(int *o) { o[0] = (int)o; }", 1, 36, "cast from pointer to smaller type 'int' loses information"),
-    ("struct S { int a; };\n__global__ void k(struct S s) { }", 2, 19,
-     "struct parameters of kernels are not supported yet"),
-    ("union U { int a; float b; };", 1, 1, "unions are not supported yet"),
+    ("union U { int a; float b; };\n__global__ void k(union U u) { }", 2, 19,
+     "a union in a kernel parameter ('union U') is not supported: pass a pointer to it"),
+    ("struct S { int a[9000]; };\n__global__ void k(struct S s) { }", 2, 19,
+     "a struct parameter of 36,000 bytes is more than a kernel's 32,764 bytes of parameters: pass a pointer to it"),
     ("__global__ void k(int i) { i = sizeof(struct Q); }", 1, 32,
      "invalid application of 'sizeof' to an incomplete type 'struct Q'"),
     ("__global__ __device__ void k() {}", 1, 28, "a __global__ function cannot also be __device__ or __host__"),
@@ -317,8 +318,9 @@ def test_a_long_sum_compiles_and_a_too_deep_one_names_its_line():
 
 @pytest.mark.parametrize("src, line, message", [
     ("struct V {\n  float x;\n  __device__ float len() const { return x; }\n};\n"
-     "__global__ void k(float *o) { struct V v; v.x = 1; o[0] = v.x; }",
-     3, "not supported: member functions of structs ('len')"),
+     "__device__ V mk() { V v = {2}; return v; }\n"
+     "__global__ void k(float *o) { struct V v = {1}; o[0] = v.len(); o[1] = mk().len(); }",
+     6, "calling member function 'len' on a temporary is not supported: store it in a variable first"),
     ("__global__ void k(int *d) { d[0] = 1; }\nint main() {\n  int *d = 0;\n  k<<<1, 1>>>(d);\n  return 0;\n}",
      4, "not supported: launching a kernel from a .vk file (k<<<...>>>)"),
 ])

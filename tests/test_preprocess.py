@@ -28,8 +28,8 @@ from hypothesis import strategies as st
 import vgpu
 from vgpu import pipeline
 from vgpu.diagnostics import CompileError, Reporter
-from vgpu.frontend.preprocess import (INCLUDE_DIR, MAX_EXPANDED_TOKENS, PREDEFINED, pastes, preprocess,
-                                      read_bounded)
+from vgpu.frontend.preprocess import (IMPLICIT_HEADER, INCLUDE_DIR, MAX_EXPANDED_TOKENS, PREDEFINED, pastes,
+                                      preprocess, read_bounded)
 from vgpu.ir import print_module
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -201,7 +201,7 @@ SOURCES = sorted(p for p in ROOT.rglob("*.vk*") if p.suffix in (".vk", ".vkh")
 def gcc_tokens(path: Path, stubs: Path) -> list[str] | None:
     """gcc's token stream for `path` (None when gcc rejects it); ignored system headers are empty stubs."""
     args = [GCC, "-E", "-P", "-x", "c", "-undef", "-nostdinc", "-isystem", INCLUDE_DIR, "-isystem", str(stubs)]
-    args += [f"-D{k}={v}" for k, v in PREDEFINED.items()] + [path.name]
+    args += [f"-D{k}={v}" for k, v in PREDEFINED.items()] + ["-include", IMPLICIT_HEADER, path.name]
     r = subprocess.run(args, cwd=path.parent, capture_output=True, text=True, timeout=60)
     return tokens(r.stdout) if r.returncode == 0 else None
 

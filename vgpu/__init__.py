@@ -24,13 +24,13 @@ from .runtime.links import Link, Topology, set_topology
 from . import nccl, distribute
 from .runtime.module import Kernel, Module
 from .runtime.seed import DevicePointer, VirtualGPU, kernel, launch_kernel
-from .runtime.texture import destroy_texture, texture
+from .runtime.texture import destroy_texture, surface, texture
 from .sim.faults import DeviceError
 
 __all__ = ["compile", "compile_file", "Module", "Kernel", "Device", "DeviceArray", "to_device", "empty",
            "zeros", "default_device", "CompileError", "DeviceError",
            "devices", "device_count", "current_device", "live_devices", "copy_peer", "Link", "Topology",
-           "set_topology", "nccl", "distribute", "DeviceLost", "texture", "destroy_texture"]
+           "set_topology", "nccl", "distribute", "DeviceLost", "texture", "surface", "destroy_texture"]
 __version__ = "0.1.0"
 
 

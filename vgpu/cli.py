@@ -34,6 +34,7 @@ import numpy as np
 
 from . import CompileError, Device, Module, pipeline, profile, to_device
 from .runtime import tools
+from .runtime.params import c_params
 from .runtime.params import ArgumentError
 
 EXIT_OK, EXIT_COMPILE, EXIT_USAGE, EXIT_FAULT = 0, 1, 2, 3
@@ -73,6 +74,8 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParse
     p.add_argument("--max-registers", type=int, metavar="N", help="spill to local memory beyond N 32-bit registers")
     p.add_argument("--debug-info", action="store_true",
                    help="append each kernel's variable locations (register, pc range; docs/debugging.md)")
+    p.add_argument("--kernel", action="append", default=[], metavar="NAME",
+                   help="also instantiate this kernel template instance, e.g. 'reduce<256, true>' (repeatable)")
     _run_arguments(sub.add_parser("run", help="run a kernel"))
     p = sub.add_parser("profile", help="run a kernel and print its counters per source line")
     _run_arguments(p)
@@ -86,7 +89,9 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParse
     p.add_argument("--check", action="append", default=[], metavar="TOOL", help="sanitizers, as for run")
     p.add_argument("-x", "--commands", metavar="FILE", help="read commands from FILE instead of stdin")
     p.add_argument("args", nargs="*", metavar="NAME=VALUE",
-                   help="kernel parameters: a number for a scalar, @PATH.npy for a pointer")
+                   help="kernel parameters: a number for a scalar, @PATH.npy for a pointer, V1,V2,... for a struct, "
+                        "texture:@PATH.npy[:filter=linear][:address=clamp][:normalized=1][:channels=N] for a "
+                        "cudaTextureObject_t")
     p = sub.add_parser("serve", help="serve the explorer page and the REST API (needs vgpu[web])")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
@@ -138,16 +143,22 @@ def _run_arguments(p) -> None:
                         "trace shows each instruction's step)")
     p.add_argument("--max-registers", type=int, metavar="N", help="spill to local memory beyond N 32-bit registers")
     p.add_argument("args", nargs="*", metavar="NAME=VALUE",
-                   help="kernel parameters: a number for a scalar, @PATH.npy for a pointer")
+                   help="kernel parameters: a number for a scalar, @PATH.npy for a pointer, V1,V2,... for a struct, "
+                        "texture:@PATH.npy[:filter=linear][:address=clamp][:normalized=1][:channels=N] for a "
+                        "cudaTextureObject_t")
 
 
-def _compile(path: str, max_registers: int | None = None):
-    return pipeline.compile_path(path, max_registers=max_registers)
+def _compile(path: str, max_registers: int | None = None, instantiate: tuple[str, ...] = ()):
+    return pipeline.compile_path(path, max_registers=max_registers, instantiate=instantiate)
 
 
 def cmd_check(a) -> int:
-    names = list(_compile(a.file).kernels)
+    program = _compile(a.file)
+    names = list(program.kernels)
     kernels = f"{len(names)} kernel{'s' if len(names) != 1 else ''}" + (f" ({', '.join(names)})" if names else "")
+    templates = getattr(program, "templates", None)
+    if templates:
+        kernels += f", kernel template{'s' if len(templates) != 1 else ''} {', '.join(templates)}"
     print(f"{a.file}: ok, {kernels}")
     return EXIT_OK
 
@@ -160,7 +171,7 @@ def cmd_ir(a) -> int:
 
 
 def cmd_asm(a) -> int:
-    program = _compile(a.file, a.max_registers)
+    program = _compile(a.file, a.max_registers, tuple(a.kernel))
     text = tools.assembly(program)
     if a.debug_info:
         from .debug.varinfo import format_locations, locations
@@ -206,26 +217,77 @@ def _kernel_args(kernel, pairs: list[str], device):
             raise UsageError(f"parameter {name!r} of kernel {kernel.name} is given twice "
                              f"({name}={given[name]} and {item})")
         given[name] = value
-    missing = [n for n in kernel.param_names if n not in given]
+    groups = c_params(kernel.code.params)
+    defaulted = [name for name, leaves in groups if getattr(leaves[0], "default", None) is not None]
+    missing = [n for n in kernel.param_names if n not in given and n not in defaulted]
     if missing:
         raise UsageError(f"missing kernel argument(s): {', '.join(missing)} "
                          f"(give NAME=VALUE for each of {', '.join(kernel.param_names)})")
     values, arrays = [], {}
-    for p in kernel.code.params:
-        raw = given[p.name]
-        if p.is_pointer:
-            if not raw.startswith("@"):
-                raise UsageError(f"parameter {p.name!r} of kernel {kernel.name} is a pointer: give @PATH.npy")
-            host, dtype = _load_npy(raw[1:], f"parameter {p.name!r}")
-            arrays[p.name] = (to_device(host, device=device), dtype)
-            values.append(arrays[p.name][0])
-        else:
-            try:
-                values.append(float(raw) if p.type.is_float else int(raw, 0))
-            except ValueError:
-                kind = "a number" if p.type.is_float else "an integer"
-                raise UsageError(f"parameter {p.name!r} of kernel {kernel.name} takes {kind}, not {raw!r}") from None
+    for i, (name, leaves) in enumerate(groups):
+        if name not in given:                    # a default argument, and so are the ones after it
+            later = [q for q, _ in groups[i:] if q in given]
+            if later:
+                raise UsageError(f"give {name}= too (or leave out {', '.join(later)}): as in C++, only the "
+                                 "last arguments may be left to their defaults")
+            break
+        raw = given[name]
+        if getattr(leaves[0], "group", None) is None:
+            values.append(_scalar_arg(kernel, leaves[0], raw, arrays, device))
+            continue
+        parts = raw.split(",")                   # a struct: its scalars in order, comma-separated
+        if len(parts) != len(leaves):
+            raise UsageError(f"parameter {name!r} of kernel {kernel.name} is a struct of {len(leaves)} scalars "
+                             f"({', '.join(p.name for p in leaves)}): give {name}=V1,V2,... ({len(parts)} given)")
+        values.append(tuple(_scalar_arg(kernel, p, x, arrays, device) for p, x in zip(leaves, parts)))
     return values, arrays
+
+
+def _scalar_arg(kernel, p, raw: str, arrays: dict, device):
+    """One scalar or pointer argument from its command-line text: a number, @PATH.npy (an array for a
+    pointer), or texture:@PATH.npy[:filter=linear][:address=clamp][:normalized=1][:channels=4]
+    [:read_mode=normalized] (a texture object over the array, for a cudaTextureObject_t)."""
+    if p.is_pointer:
+        if not raw.startswith("@"):
+            raise UsageError(f"parameter {p.name!r} of kernel {kernel.name} is a pointer: give @PATH.npy")
+        host, dtype = _load_npy(raw[1:], f"parameter {p.name!r}")
+        arrays[p.name] = (to_device(host, device=device), dtype)
+        return arrays[p.name][0]
+    if raw.startswith("texture:"):
+        return _texture_arg(kernel, p, raw, device)
+    try:
+        return float(raw) if p.type.is_float else int(raw, 0)
+    except ValueError:
+        kind = "a number" if p.type.is_float else "an integer"
+        raise UsageError(f"parameter {p.name!r} of kernel {kernel.name} takes {kind}, not {raw!r}") from None
+
+
+def _texture_arg(kernel, p, raw: str, device) -> int:
+    """The handle of a texture object over the array of `texture:@PATH.npy:option=value...`."""
+    from .runtime.texture import texture
+    if p.type.name != "u64":
+        raise UsageError(f"parameter {p.name!r} of kernel {kernel.name} is not a cudaTextureObject_t")
+    path, *opts = raw[len("texture:"):].split(":")
+    if not path.startswith("@"):
+        raise UsageError(f"{p.name}=texture: takes @PATH.npy first, not {path!r}")
+    host, _ = _load_npy(path[1:], f"parameter {p.name!r}")
+    kw: dict = {}
+    for opt in opts:
+        key, eq, val = opt.partition("=")
+        if not eq or key not in ("filter", "address", "normalized", "channels", "read_mode"):
+            raise UsageError(f"{p.name}=texture: options are filter=, address=, normalized=, channels=, "
+                             f"read_mode=, not {opt!r}")
+        if key in ("normalized", "channels"):
+            try:
+                kw[key] = bool(int(val)) if key == "normalized" else int(val)
+            except ValueError:
+                raise UsageError(f"{p.name}=texture: {key}= takes an integer, not {val!r}") from None
+        else:
+            kw[key] = val.split(",") if key == "address" and "," in val else val
+    try:
+        return texture(to_device(host, device=device), **kw)
+    except (TypeError, ValueError) as e:
+        raise UsageError(f"parameter {p.name!r}: {e}") from None
 
 
 def _set_constants(module, pairs: list[str], device, allow_reinterpret: bool) -> None:

@@ -49,14 +49,19 @@ def _guard(stage: str, filename: str, fn, *args, **kw):
         raise InternalCompilerError(Diagnostic(Span(filename, 0, 0), msg)) from e
 
 
-def to_ir(text: str, filename: str = "<string>", optimize: bool = True, reporter: Reporter | None = None):
+def to_ir(text: str, filename: str = "<string>", optimize: bool = True, reporter: Reporter | None = None,
+          instantiate: tuple[str, ...] = ()):
     """`.vk` text -> `ir.Module` (optimised unless `optimize=False`), verified.  `reporter` (optional)
-    receives the diagnostics and, in its `sources`, the text of every file read."""
+    receives the diagnostics and, in its `sources`, the text of every file read.  `instantiate`: kernel
+    template instances to make (`reduce<256, true>`); `module.instances` maps each to its kernel name."""
     from . import frontend, ir
-    module = _guard("the front end", filename, frontend.to_ir, text, filename, reporter)
+    module = _guard("the front end", filename, frontend.to_ir, text, filename, reporter, tuple(instantiate))
+    instances, templates = module.instances, module.templates
     if not optimize or verify_every_stage():
         _guard("the IR verifier", filename, ir.verify, module)
-    return optimize_ir(module, filename) if optimize else module
+    module = optimize_ir(module, filename) if optimize else module
+    module.instances, module.templates = instances, templates
+    return module
 
 
 def optimize_ir(module, filename: str = "<string>"):
@@ -75,8 +80,16 @@ def to_program(module, filename: str = "<string>", max_registers: int | None = N
     from .isa import peephole, reconv, regalloc, select, usage
     from .isa.program import shared_symbols
     program = _guard("instruction selection", filename, select.select_kernels, module)
+    from .sim.occupancy import bounded_registers
     for k in program.kernels.values():
-        _guard("register allocation", filename, regalloc.allocate, k, max_registers)
+        fn = module.functions.get(k.name)
+        bounds = fn.attrs.get("launch_bounds") if fn is not None else None
+        cap = max_registers
+        if bounds and bounds[0]:                 # __launch_bounds__(maxThreads[, minBlocks]): nvcc caps registers
+            k.max_threads = bounds[0]
+            fit = bounded_registers(bounds[0], bounds[1] if len(bounds) > 1 and bounds[1] else 1)
+            cap = fit if cap is None else min(cap, fit)
+        _guard("register allocation", filename, regalloc.allocate, k, cap)
         _guard("branch clean-up", filename, peephole.clean_branches, k)
         _guard("reconvergence", filename, reconv.place_reconvergence, k)
         k.shared = shared_symbols(k, program)
@@ -125,15 +138,22 @@ def _no_gc():
             gc.enable()
 
 
-def compile_source(text: str, filename: str = "<string>", max_registers: int | None = None):
-    """`.vk` text -> `isa.Program` (source kept for listings and fault messages)."""
+def compile_source(text: str, filename: str = "<string>", max_registers: int | None = None,
+                   instantiate: tuple[str, ...] = ()):
+    """`.vk` text -> `isa.Program` (source kept for listings and fault messages).  `instantiate`: kernel
+    template instances to make besides the file's own, by name (`reduce<256, true>`); the program
+    records them (`program.instances`: name asked -> kernel name), its kernel templates' names
+    (`program.templates`) and how it was built (`program.build`),
+    so that `vgpu.Module` can make more on demand."""
     reporter = Reporter()
     with _no_gc():
-        module = to_ir(text, filename, reporter=reporter)
+        module = to_ir(text, filename, reporter=reporter, instantiate=tuple(instantiate))
         program = to_program(module, filename, max_registers, reporter.sources)
         module.release()
     program.source = text
     program.filename = filename
+    program.instances, program.templates = module.instances, module.templates
+    program.build = {"max_registers": max_registers, "instantiate": tuple(instantiate)}
     return program
 
 
@@ -162,9 +182,9 @@ def read_source(path: str | Path) -> str:
                                       source_line=text[line - 1] if line <= len(text) else None)) from None
 
 
-def compile_path(path: str | Path, max_registers: int | None = None):
-    """A `.vk` or `.vasm` file -> `isa.Program`."""
+def compile_path(path: str | Path, max_registers: int | None = None, instantiate: tuple[str, ...] = ()):
+    """A `.vk` or `.vasm` file -> `isa.Program` (`instantiate`: as for `compile_source`)."""
     text = read_source(path)
     if str(path).endswith(".vasm"):
         return assemble(text, str(path))
-    return compile_source(text, str(path), max_registers=max_registers)
+    return compile_source(text, str(path), max_registers=max_registers, instantiate=instantiate)

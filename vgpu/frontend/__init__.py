@@ -14,14 +14,16 @@ from .lower import lower
 from .parse import parse, parse_file
 
 
-def to_ir(text: str, filename: str = "<string>", reporter: Reporter | None = None) -> Module:
+def to_ir(text: str, filename: str = "<string>", reporter: Reporter | None = None,
+          instantiate: tuple[str, ...] = ()) -> Module:
     """Compile .vk source text to an IR module; raise CompileError on bad input.  `reporter` (a new
-    one if None) collects the diagnostics, and in `reporter.sources` the text of every file read."""
+    one if None) collects the diagnostics, and in `reporter.sources` the text of every file read.
+    `instantiate`: kernel template instances to make besides the file's own (`reduce<256, true>`)."""
     reporter = reporter if reporter is not None else Reporter()
     reporter.sources.add(filename, text)
     with deep_recursion():
         try:
-            return _lower(parse(text, filename, reporter), filename, reporter)
+            return _lower(parse(text, filename, reporter), filename, reporter, instantiate)
         except RecursionError as e:
             raise too_deep(reporter, e, Span(filename, 1, 1)) from None
 
@@ -36,18 +38,17 @@ def file_to_ir(path: str | Path) -> Module:
             raise too_deep(reporter, e, Span(str(path), 1, 1)) from None
 
 
-def _lower(tu, filename: str, reporter: Reporter) -> Module:
-    sema = check(tu, reporter)
+def _lower(tu, filename: str, reporter: Reporter, instantiate: tuple[str, ...] = ()) -> Module:
+    sema = check(tu, reporter, instantiate)
     reporter.check()
     module = lower(tu, sema, filename, reporter)
     module.filename = filename
+    module.instances = dict(sema.instances)
+    templates = [d.decl.name for d in tu.decls if isinstance(d, ast.TemplateDecl) and
+                 isinstance(d.decl, ast.FunctionDef) and "__global__" in d.decl.qualifiers]
+    module.templates = templates
     if not module.kernels:
-        templates = [d for d in tu.decls if isinstance(d, ast.TemplateDecl) and isinstance(d.decl, ast.FunctionDef)
-                     and "__global__" in d.decl.qualifiers]
-        if templates:
-            d = templates[0].decl
-            raise reporter.fatal(d.name_span or d.span, f"kernel template '{d.name}' is never instantiated, so this "
-                                 f"file has no kernel: add an explicit instantiation, e.g. `template __global__ "
-                                 f"void {d.name}<...>(...);`")
-        raise reporter.fatal(Span(filename, 1, 1), "no kernel in this file: a .vk file needs a __global__ function")
+        if not templates:       # as nvcc, a file of kernel templates alone compiles (to no kernel yet)
+            raise reporter.fatal(Span(filename, 1, 1), "no kernel in this file: a .vk file needs a __global__ "
+                                 "function or a kernel template")
     return module

@@ -153,6 +153,7 @@ class Member(Expr):
 @dataclass(eq=False)
 class SizeOf(Expr):
     operand: "Expr | TypeRef"
+    align: bool = False                      # alignof(type)
 
 
 @dataclass(eq=False)
@@ -174,6 +175,7 @@ class VarDecl(Node):
     init: Expr | None = None
     storage: frozenset[str] = frozenset()    # __shared__ __constant__ __device__ extern static register
     name_span: Span | None = field(default=None, repr=False)
+    align: "Expr | TypeRef | None" = None    # alignas(N) / alignas(type)
 
 
 @dataclass(eq=False)
@@ -202,6 +204,7 @@ class StructDef(Node):
     fields: list[VarDecl]
     is_union: bool = False
     conversions: list = field(default_factory=list)   # FunctionDef: `operator T *() {...}` (no `this` use)
+    methods: list = field(default_factory=list)       # FunctionDef: member functions (`const` in qualifiers)
     targs: "list | None" = None              # `template <> struct S<double> {...}`: a specialisation
 
 

@@ -129,7 +129,11 @@ for _name, _op, _types in [
         ("atomicMax", "max", (INT, UINT, LLONG, ULLONG)), ("atomicInc", "inc", (UINT,)),
         ("atomicDec", "dec", (UINT,)), ("atomicCAS", "cas", _IUL), ("atomicAnd", "and", _IUL),
         ("atomicOr", "or", _IUL), ("atomicXor", "xor", _IUL)]:
-    _add(_name, "atomic", op="atom", attrs={"op": _op}, types=_types)
+    # the _block and _system scopes order the same operation for fewer or more observers (the block; the
+    # host and peer devices): on one simulated device, whose memory nothing else writes during a launch,
+    # each gives what the device-scope atomic gives
+    for _scope in ("", "_block", "_system"):
+        _add(_name + _scope, "atomic", op="atom", attrs={"op": _op}, types=_types)
 
 # -- printf and the vector constructors ------------------------------------------------------------------
 _add("printf", "printf", params=(Pointer(qualified(CHAR, const=True)),), ret=INT,
@@ -167,6 +171,5 @@ _add("remainder", "math", params=(DOUBLE, DOUBLE), ret=DOUBLE, op="libdevice.rem
 
 # CUDA functions that vgpu knows about but does not implement: a clear diagnostic, not "undeclared"
 NOT_YET = {"__shfl", "__shfl_up", "__shfl_down", "__shfl_xor", "__ballot", "__any", "__all",
-           "atomicAdd_block",
-           "atomicAdd_system", "__nanosleep", "malloc", "free", "memcpy", "memset", "assert",
+           "__nanosleep", "malloc", "free", "memcpy", "memset", "assert",
            "signbit", "copysignf", "rintf", "nearbyintf", "lrintf", "sincosf"}

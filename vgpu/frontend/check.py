@@ -16,10 +16,13 @@ from . import ast as A
 from .check_call import CallChecker
 from .check_expr import ExprChecker
 from .check_cg import CGChecker
-from .check_cpp import CppChecker
+from .check_cpp import CppChecker, OverloadChecker
 from .check_half2 import Half2Checker
+from .check_kernel import KernelParamChecker
+from .check_method import MethodChecker
 from .check_prelude import PreludeChecker
 from .check_template import Template, TemplateChecker
+from .check_template_use import TemplateUseChecker
 from .consteval import convert, to_bytes, to_int_type
 from .ctypes import (CHAR, ERROR, INT, TYPEDEFS, VOID, CG_TYPES, Array, CType, ErrorType, FuncType, Pointer,
                      StructInfo, StructType, Void, base_type, decay, is_arith, is_complete_object, is_integer,
@@ -32,7 +35,8 @@ _NOT_YET_TYPES = {"auto", "__nv_bfloat16", "double4", "long4", "ulong4", "longlo
 _SPACES = {"__shared__": "shared", "__constant__": "const", "__device__": "global"}
 
 
-class Checker(ExprChecker, CallChecker, TemplateChecker, CGChecker, PreludeChecker, CppChecker, Half2Checker):
+class Checker(ExprChecker, CallChecker, TemplateChecker, TemplateUseChecker, CGChecker, PreludeChecker, CppChecker,
+              OverloadChecker, KernelParamChecker, MethodChecker, Half2Checker):
     """Walks the translation unit: scopes, declarations, types, functions, variables and their
     initialisers, statements.  Expressions and calls are checked by the mixins."""
 
@@ -73,10 +77,15 @@ class Checker(ExprChecker, CallChecker, TemplateChecker, CGChecker, PreludeCheck
         self.tags.pop()
 
     # -- the translation unit ------------------------------------------------------------------------
-    def run(self, tu: A.TranslationUnit) -> Sema:
+    def run(self, tu: A.TranslationUnit, instantiate: tuple[str, ...] = ()) -> Sema:
+        """Check `tu`; then make the template instances named in `instantiate` (kernel names as
+        vgpu spells them: `reduce<256, true>`), and check the templates nothing instantiated."""
         self.using_cg = tu.using_cg
         for d in tu.decls:
             self.declaration(d, file_scope=True)
+        where = Span(tu.span.file, 1, 1)
+        self.sema.instances = {name: self.instantiate_named(name, where) for name in instantiate}
+        self.unused_templates()
         self.check_recursion()
         self.check_defined()
         self.name_statics()
@@ -127,8 +136,6 @@ class Checker(ExprChecker, CallChecker, TemplateChecker, CGChecker, PreludeCheck
 
     def struct_def(self, d: A.StructDef) -> StructType:
         kind = "union" if d.is_union else "struct"
-        if d.is_union:
-            self.unsupported(d.span, "unions are not supported yet")
         name = d.name
         if name is None:
             self.anon += 1
@@ -149,6 +156,7 @@ class Checker(ExprChecker, CallChecker, TemplateChecker, CGChecker, PreludeCheck
         self.sema.types[d] = t
         if d.conversions:
             self.conversion_operators(d, info)
+        self.methods(d, info, t)
         return t
 
     def enum_def(self, d: A.EnumDef) -> None:
@@ -213,9 +221,6 @@ class Checker(ExprChecker, CallChecker, TemplateChecker, CGChecker, PreludeCheck
         if words[0] in ("struct", "union") and len(words) == 2:
             if words[1].startswith("__vgpu_") and not any(words[1] in sc for sc in self.tags):
                 self.prelude(words[1])
-            if words[0] == "union":
-                self.unsupported(ref.span, "unions are not supported yet")
-                return ERROR
             return StructType(self.tag(words[0], words[1], ref.span))
         if words[0] == "enum":
             return INT
@@ -266,6 +271,9 @@ class Checker(ExprChecker, CallChecker, TemplateChecker, CGChecker, PreludeCheck
         ftype = FuncType(unqual(ret), tuple(v.ctype for v in params))
         refs = tuple(v.ref for v in params)
         fn = self.scopes[0].get(d.name)
+        if isinstance(fn, Func) and kind == fn.kind == "device" and \
+                tuple(map(unqual, fn.ctype.params)) != tuple(map(unqual, ftype.params)):
+            fn = self.overload(d.name, fn, ftype, kind, span)      # C++: another overload of the name
         if isinstance(fn, Func):
             if fn.ctype != ftype or fn.kind != kind:
                 self.error(span, f"conflicting types for '{d.name}'")
@@ -288,8 +296,7 @@ class Checker(ExprChecker, CallChecker, TemplateChecker, CGChecker, PreludeCheck
                 self.error(d.params[first].span, "a parameter with a default argument must be followed only by "
                                                  "parameters with default arguments")
             elif kind == "kernel":
-                self.unsupported(d.params[first].span, "default arguments of __global__ functions are not "
-                                                       "supported (give every argument at launch)")
+                fn.attrs["param_defaults"] = self.kernel_defaults(params, defaults)
             else:
                 fn.defaults = defaults
         if d.launch_bounds:
@@ -328,8 +335,8 @@ class Checker(ExprChecker, CallChecker, TemplateChecker, CGChecker, PreludeCheck
             elif isinstance(t, StructType) and not t.info.complete:
                 self.error(p.span, f"variable has incomplete type '{spell(t)}'")
                 t = ERROR
-            elif isinstance(t, StructType) and kind == "kernel":
-                self.unsupported(p.span, "struct parameters of kernels are not supported yet")
+            elif isinstance(t, StructType) and kind == "kernel" and not self.kernel_struct_ok(t, p.span):
+                t = ERROR
             v = Var(p.name or "", t, p.span, "param", ref=p.type.ref and kind == "device")
             self.sema.vars[p] = v
             out.append(v)
@@ -392,7 +399,7 @@ class Checker(ExprChecker, CallChecker, TemplateChecker, CGChecker, PreludeCheck
     def var_decl(self, d: A.VarDecl, file_scope: bool) -> None:
         st = d.storage
         span = d.name_span or d.span
-        t = self.resolve(d.type, allow_ref=not file_scope)
+        t = self.auto_type(d) if d.type.base == "auto" else self.resolve(d.type, allow_ref=not file_scope)
         if d.type.ref and not isinstance(t, ErrorType):
             self.ref_decl(d, t)
             return
@@ -408,6 +415,8 @@ class Checker(ExprChecker, CallChecker, TemplateChecker, CGChecker, PreludeCheck
         if "extern" in st and space != "shared":
             self.unsupported(span, "extern variables are not supported yet (except extern __shared__)")
         v = Var(d.name, t, span, space, self.func)
+        if d.align is not None:
+            v.align = self.alignas(d.align, t)
         self.sema.vars[d] = v
         dynamic = space == "shared" and "extern" in st
         if dynamic:
@@ -490,14 +499,17 @@ class Checker(ExprChecker, CallChecker, TemplateChecker, CGChecker, PreludeCheck
         if isinstance(t, ErrorType):
             return out
         if is_scalar(t):
+            if not lst.items:
+                return out                       # C++: `T x = {};` value-initialises (zero)
             if len(lst.items) != 1 or isinstance(lst.items[0], A.InitList):
-                self.error(lst.span, "scalar initializer must be a single expression" if lst.items
-                           else "scalar initializer cannot be empty")
+                self.error(lst.span, "scalar initializer must be a single expression")
                 return out
             e = lst.items[0]
             self.convertible(t, e, self.value(e), "initialize a variable of")
             return [(offset, t, e)]
         items = list(lst.items)
+        if isinstance(t, StructType) and t.info.is_union:     # C: the first member is initialised
+            return self.union_init(t, lst, offset)
         if isinstance(t, Array):
             # the first len(items) elements only: an array may have 2^28 of them
             size = sizeof(t.elem)
@@ -683,6 +695,7 @@ class Checker(ExprChecker, CallChecker, TemplateChecker, CGChecker, PreludeCheck
     # -- expressions ---------------------------------------------------------------------------------
 
 
-def check(tu: A.TranslationUnit, reporter: Reporter) -> Sema:
-    """Check `tu`, reporting problems to `reporter`; the caller raises them with `reporter.check()`."""
-    return Checker(reporter).run(tu)
+def check(tu: A.TranslationUnit, reporter: Reporter, instantiate: tuple[str, ...] = ()) -> Sema:
+    """Check `tu`, reporting problems to `reporter`; the caller raises them with `reporter.check()`.
+    `instantiate`: names of template instances to make (`sema.instances`: name asked -> kernel name)."""
+    return Checker(reporter).run(tu, instantiate)

@@ -59,6 +59,9 @@ class CallChecker:
             if not isinstance(sym, Func):
                 return ERROR
             return self.call_func(e, sym, checked=True)
+        if isinstance(e.func, A.Ident) and e.func.name in ("surf1Dread", "surf2Dread", "surf3Dread") and \
+                self.lookup(e.func.name) is None:      # surf2Dread(&v, s, x, y): CUDA's pointer form
+            e.func = A.Ident(f"__vgpu_{e.func.name}_to", span=e.func.span)
         if isinstance(e.func, A.Ident):
             tpl = self.lookup(e.func.name) or self.prelude(e.func.name)
             if isinstance(tpl, Template):
@@ -79,6 +82,17 @@ class CallChecker:
             for a in e.args:
                 self.expr(a)
             return ERROR
+        if isinstance(sym, Func) and len(sym.overloads) > 1:
+            for a in e.args:
+                self.value(a)
+            if any(isinstance(a.ctype, ErrorType) for a in e.args):
+                return ERROR
+            sym = self.pick_overload(e, sym.overloads)
+            if sym is None:
+                return ERROR
+            self.sema.refs[e.func] = sym
+            e.func.ctype = sym.ctype
+            return self.call_func(e, sym, checked=True)
         if isinstance(sym, Func):
             return self.call_func(e, sym)
         if isinstance(sym, Builtin) and sym.kind != "var":
@@ -127,6 +141,9 @@ class CallChecker:
     def member_call(self, e: A.Call) -> CType:
         m = e.func
         bt = self.expr(m.base)
+        st = unqual(bt.to if m.arrow and isinstance(bt, Pointer) else bt)
+        if isinstance(st, StructType) and m.name in (getattr(st.info, "methods", None) or {}):
+            return self.method_call(e, st, bt)
         if tile_size(bt) is not None and not m.arrow:
             return self.tile_member_call(e, tile_size(bt))
         if unqual(bt) in (THREAD_GROUP, COALESCED_GROUP) and not m.arrow:

@@ -5,13 +5,35 @@ from __future__ import annotations
 import copy
 
 from . import ast as A
-from .ctypes import CType, ErrorType, StructInfo, decay, same, spell, unqual
+from .ctypes import (DOUBLE, FLOAT, Bool, CType, ErrorType, FuncType, Pointer, StructInfo, Void, decay, is_arith,
+                     is_scalar, promote, same, spell, unqual)
 from .symbols import Func, Var
 
 
 class CppChecker:
     """Needs the Checker's `error`, `unsupported`, `resolve`, `function`, `expr`, `declare`, `convertible`,
     `is_lvalue`, `root_ident`, `const_int`, `scopes`, `sema`, `func`."""
+
+    def s_FunctionDef(self, s: A.FunctionDef) -> None:
+        """A function declared inside a function (`extern __device__ void f(void);`): C++ declares it
+        in the enclosing namespace, here the file."""
+        saved, self.scopes, self.tags = (self.scopes, self.tags), self.scopes[:1], self.tags[:1]
+        try:
+            self.function(s)
+        finally:
+            self.scopes, self.tags = saved
+
+    def union_init(self, t: CType, lst: A.InitList, offset: int) -> list:
+        """The leaves `union U u = {...}` sets: C initialises the first member."""
+        items = list(lst.items)
+        if not t.info.fields:
+            return []
+        first = t.info.fields[0].ctype
+        if is_scalar(first) and len(items) > 1:
+            self.error(items[1].span, "excess elements in union initializer")
+            return []
+        inner = items[0] if len(items) == 1 and isinstance(items[0], A.InitList) and not is_scalar(first) else lst
+        return self.init_list(first, inner, offset)
 
     def conversion_operators(self, d: A.StructDef, info: StructInfo) -> None:
         """`operator T *() {...}` members: device functions named 'S::operator T *' that do not use the
@@ -72,3 +94,77 @@ class CppChecker:
         v = self.const_int(s.cond, "static_assert condition")
         if v is not None and not v:
             self.error(s.cond.span, "static assertion failed" + (f": {s.message}" if s.message else ""))
+
+
+def _rank(dst: CType, src: CType, arg: A.Expr, null: bool) -> int | None:
+    """C++'s rank of the implicit conversion of an argument of type `src` to a parameter of type `dst`:
+    0 exact match (qualification adjustments included), 1 promotion, 2 conversion, None: none."""
+    dst, src = unqual(dst), decay(src)
+    if same(dst, src):
+        return 0
+    if isinstance(dst, Pointer) and isinstance(src, Pointer):
+        if same(dst.to, src.to) and (dst.to.const or not src.to.const) and (dst.to.volatile or not src.to.volatile):
+            return 0                                   # T * -> const T *
+        if isinstance(unqual(dst.to), Void) and (dst.to.const or not src.to.const):
+            return 2                                   # T * -> void *
+        return None
+    if isinstance(dst, Pointer):
+        return 2 if null else None
+    if is_arith(dst) and is_arith(src) or isinstance(dst, Bool) and isinstance(src, Pointer):
+        if same(promote(src), dst) and not same(src, dst) or same(src, FLOAT) and same(dst, DOUBLE):
+            return 1
+        return 2
+    return None
+
+
+def _fn_sig(ftype: FuncType) -> tuple:
+    return tuple(spell(unqual(p)) for p in ftype.params)
+
+
+class OverloadChecker:
+    """C++ function overloading of device functions; needs the Checker's `error`, `value`, `sema`, `is_null`."""
+
+    def overload(self, name: str, first: Func, ftype: FuncType, kind: str, span) -> Func:
+        """The overload of `name` with the parameter types of `ftype`: declared before, or new (named
+        `name(types)` in the module, as C++ spells a signature)."""
+        group = first.overloads or [first]
+        first.overloads = group
+        for f in group:
+            if _fn_sig(f.ctype) == _fn_sig(ftype):
+                return f
+        fn = Func(f"{name}({', '.join(_fn_sig(ftype))})", ftype, kind, span)
+        fn.overloads = group
+        group.append(fn)
+        self.sema.funcs[fn.name] = fn
+        return fn
+
+    def pick_overload(self, e: A.Call, group: list) -> Func | None:
+        """The best viable overload for the call `e` (arguments checked), as C++ ranks them; None
+        (reported) when none is viable or two are equally good."""
+        ranks = []
+        for f in group:
+            n = len(f.ctype.params)
+            need = n - sum(1 for x in (f.defaults or []) if x is not None)
+            if not need <= len(e.args) <= n:
+                continue
+            r = []
+            for p, a in zip(f.ctype.params, e.args):
+                k = _rank(p, a.ctype, a, self.is_null(a))
+                if k is None:
+                    break
+                r.append(k)
+            else:
+                ranks.append((f, r))
+        best = [(f, r) for f, r in ranks
+                if not any(all(x <= y for x, y in zip(r2, r)) and r2 != r for _, r2 in ranks)]
+        args = ", ".join(spell(decay(a.ctype)) for a in e.args)
+        name = group[0].name
+        if not best:
+            self.error(e.span, f"no matching function for call to '{name}({args})'; candidates: " +
+                       "; ".join(f"{name}({', '.join(_fn_sig(f.ctype))})" for f in group))
+            return None
+        if len(best) > 1:
+            self.error(e.span, f"call to '{name}({args})' is ambiguous: " +
+                       " or ".join(f"{name}({', '.join(_fn_sig(f.ctype))})" for f, _ in best))
+            return None
+        return best[0][0]

@@ -470,7 +470,8 @@ class ExprChecker:
         if isinstance(t, ErrorType):
             return ERROR
         if not is_complete_object(t):
-            self.error(e.span, f"invalid application of 'sizeof' to an incomplete type '{spell(t)}'")
+            what = "alignof" if e.align else "sizeof"
+            self.error(e.span, f"invalid application of '{what}' to an incomplete type '{spell(t)}'")
             return ERROR
         return SIZE_T
 

@@ -27,7 +27,9 @@ def prelude_decls() -> dict[str, list]:
         tu = parse_file(PRELUDE_PATH, Reporter())
         _DECLS = {}
         for d in tu.decls:
-            if isinstance(d, A.TemplateDecl):
+            if isinstance(d, A.TemplateDecl) and isinstance(d.decl, A.DeclStmt):     # a struct template
+                name = next((x.name for x in d.decl.decls if isinstance(x, A.StructDef)), None)
+            elif isinstance(d, A.TemplateDecl):
                 name = d.decl.name if isinstance(d.decl, A.FunctionDef) else None
             elif isinstance(d, A.DeclStmt):
                 name = next((x.name for x in d.decls if isinstance(x, A.StructDef)), None)

@@ -237,7 +237,7 @@ class TemplateChecker:
         return fn if isinstance(fn, Func) else None
 
     def template_type(self, ref: A.TypeRef) -> CType:
-        tpl = self.lookup(ref.base)
+        tpl = self.lookup(ref.base) or (self.prelude(ref.base) if ref.base.startswith("__vgpu_") else None)
         if not isinstance(tpl, Template) or isinstance(tpl.decl, A.FunctionDef):
             self.error(ref.span, f"unknown template type '{ref.base}'")
             return ERROR

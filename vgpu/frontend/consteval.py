@@ -10,8 +10,8 @@ from __future__ import annotations
 import struct as _struct
 
 from . import ast as A
-from .ctypes import (BOOL, DOUBLE, LLONG, Bool, CType, ErrorType, Float, Int, Pointer, decay, is_arith, mem_scalar,
-                     scalar_of, sizeof, unqual)
+from .ctypes import (BOOL, DOUBLE, LLONG, Bool, CType, ErrorType, Float, Int, Pointer, alignof, decay, is_arith,
+                     mem_scalar, scalar_of, sizeof, unqual)
 from .symbols import EnumConst, Sema, Var
 from .. import arith as C
 from .. import types as T
@@ -99,7 +99,8 @@ def _const_value(e: A.Expr, sema: Sema):
         return None if v is None or not is_arith(t) else convert(v, decay(e.operand.ctype), t)
     if isinstance(e, A.SizeOf):
         op = e.operand
-        return sizeof(sema.types[op] if isinstance(op, A.TypeRef) else op.ctype)
+        t = sema.types[op] if isinstance(op, A.TypeRef) else op.ctype
+        return alignof(t) if e.align else sizeof(t)
     if isinstance(e, A.Unary) and e.op in ("-", "+", "~", "!"):
         v = const_value(e.operand, sema)
         if v is None:

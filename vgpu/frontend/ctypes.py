@@ -284,9 +284,18 @@ def mem_scalar(t: CType) -> T.Scalar:
     return T.U8 if isinstance(unqual(t), Bool) else scalar_of(t)
 
 
+def union_chunks(t: StructType, offset: int = 0) -> list[tuple[int, CType]]:
+    """A union's leaves: unsigned integers of its alignment (at most 8 bytes) covering its bytes, so
+    that copying, passing and returning a union copy its bytes whichever member was written last."""
+    unit = {1: UCHAR, 2: USHORT, 4: UINT}.get(t.info.align, ULLONG)
+    return [(offset + k, unit) for k in range(0, t.info.size, unit.size)]
+
+
 def iter_leaves(t: CType, offset: int = 0):
     """`leaves`, one at a time (an initialiser of a huge array reads only its first few)."""
-    if isinstance(t, StructType):
+    if isinstance(t, StructType) and t.info.is_union:
+        yield from union_chunks(t, offset)
+    elif isinstance(t, StructType):
         for f in t.info.fields:
             yield from iter_leaves(f.ctype, offset + f.offset)
     elif isinstance(t, Array):
@@ -299,6 +308,8 @@ def iter_leaves(t: CType, offset: int = 0):
 
 def count_leaves(t: CType) -> int:
     """len(leaves(t)), without listing them."""
+    if isinstance(t, StructType) and t.info.is_union:
+        return len(union_chunks(t))
     if isinstance(t, StructType):
         return sum(count_leaves(f.ctype) for f in t.info.fields)
     if isinstance(t, Array):
@@ -307,13 +318,25 @@ def count_leaves(t: CType) -> int:
 
 
 def leaves(t: CType, offset: int = 0) -> list[tuple[int, CType]]:
-    """The scalar sub-objects of `t` (itself if scalar) with their byte offsets, in layout order."""
+    """The scalar sub-objects of `t` (itself if scalar) with their byte offsets, in layout order (a
+    union's: `union_chunks`)."""
+    if isinstance(t, StructType) and t.info.is_union:
+        return union_chunks(t, offset)
     if isinstance(t, StructType):
         return [leaf for f in t.info.fields for leaf in leaves(f.ctype, offset + f.offset)]
     if isinstance(t, Array):
         size = sizeof(t.elem)
         return [leaf for k in range(t.n or 0) for leaf in leaves(t.elem, offset + k * size)]
     return [(offset, t)]
+
+
+def has_union(t: CType) -> bool:
+    """Whether `t` is or holds a union."""
+    if isinstance(t, Array):
+        return has_union(t.elem)
+    if isinstance(t, StructType):
+        return t.info.is_union or any(has_union(f.ctype) for f in t.info.fields)
+    return False
 
 
 def has_array_or_union(t: CType) -> bool:
@@ -346,9 +369,18 @@ VECTORS: dict[str, StructType] = _vector_table()
 UINT3 = VECTORS["uint3"]
 HALF2 = _vector("__half2", HALF, 2, 4)     # <cuda_fp16.h>'s __half2: members x, y; size and alignment 4
 DIM3 = _vector("dim3", UINT, 3, 4)
+# glibc's <sys/types.h>, which nvcc's implicit "cuda_runtime.h" pulls into every file (not <stdint.h>'s
+# uint8_t/uint16_t/uint32_t/uint64_t, which need an #include)
+SYS_TYPES: dict[str, CType] = {"uint": UINT, "ushort": USHORT, "ulong": ULONG, "u_char": UCHAR, "u_short": USHORT,
+                               "u_int": UINT, "u_long": ULONG, "quad_t": LONG, "u_quad_t": ULONG, "int8_t": SCHAR,
+                               "int16_t": SHORT, "int32_t": INT, "int64_t": LONG, "u_int8_t": UCHAR,
+                               "u_int16_t": USHORT, "u_int32_t": UINT, "u_int64_t": ULONG, "ssize_t": LONG}
+CUDA_EXTENT = StructType(StructInfo("cudaExtent"))      # the runtime's struct cudaExtent
+CUDA_EXTENT.info.lay_out([("width", SIZE_T), ("height", SIZE_T), ("depth", SIZE_T)])
 TYPEDEFS: dict[str, CType] = {**VECTORS, "dim3": DIM3, "size_t": SIZE_T, "ptrdiff_t": PTRDIFF_T, "clock_t": LONG,
-                              "cudaTextureObject_t": ULLONG, "__vgpu_half": HALF,
-                              "__vgpu_half2": HALF2}
+                              "cudaTextureObject_t": ULLONG, "cudaSurfaceObject_t": ULLONG,
+                              "cudaExtent": CUDA_EXTENT, "__vgpu_half": HALF,
+                              "__vgpu_half2": HALF2, **SYS_TYPES}
 # cooperative_groups:: objects: opaque, known by their unqualified names
 GRID_GROUP = StructType(StructInfo("cooperative_groups::grid_group", complete=True))
 THREAD_BLOCK = StructType(StructInfo("cooperative_groups::thread_block", complete=True))

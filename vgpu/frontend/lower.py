@@ -18,13 +18,15 @@ Conventions (relied on by the IR passes and the instruction selector):
 """
 from __future__ import annotations
 
+import re
+
 from . import ast as A
 from . import libdevice
 from .builtins import Builtin
 from .consteval import const_value, convert
 from .symbols import CallInfo, EnumConst, Func, Sema, Var
 from .ctypes import (BOOL, INT, UINT, ULONG, Array, Bool, CType, Float, Int, Pointer, StructType,
-                     Void, alignof, decay, leaves, mem_scalar, promote,
+                     Void, alignof, decay, iter_leaves, leaves, mem_scalar, promote,
                      scalar_of, sizeof, unqual)
 from .. import types as T
 from ..diagnostics import CompileError, Diagnostic, Span, note_depth
@@ -89,7 +91,10 @@ class FunctionLowering(CGLowering, StmtLowering):
             p.span = v.span
             self.b.write((v, "ref"), p)
             return
-        if isinstance(t, StructType):
+        if isinstance(t, StructType) and self.func.kind == "kernel":
+            vals = [self.struct_leaf_param(out, v, t, name, off, lt)
+                    for name, (off, lt) in zip(leaf_names(t), iter_leaves(t))]
+        elif isinstance(t, StructType):
             vals = [self.param(out, f"{v.name}.{name}", scalar_of(lt), None, isinstance(lt, Pointer))
                     for name, lt in zip(leaf_names(t), leaf_types(t))]
         else:
@@ -105,6 +110,18 @@ class FunctionLowering(CGLowering, StmtLowering):
                 vals = self.b.emit("ne", T.PRED, [p, ir.Const(T.U8, 0)])
         self.assign(self.var_place(v), vals)
 
+    def struct_leaf_param(self, out: ir.Function, v: Var, t: StructType, name: str, off: int, lt) -> ir.Value:
+        """One leaf of a kernel's struct parameter: a .param scalar named `s.field.3` at the leaf's
+        offset in the struct as C lays it out; its value as the struct's leaf holds it."""
+        pointee = mem_scalar(lt.to) if isinstance(lt, Pointer) and \
+            not isinstance(lt.to, (Void, StructType, Array)) else None
+        pname = re.sub(r"\[(\d+)\]", r".\1", f"{v.name}.{name}").replace("..", ".")
+        p = self.param(out, pname, mem_scalar(lt), pointee, isinstance(lt, Pointer))
+        p.span, p.group = v.span, (v.name, off, sizeof(t), alignof(t))
+        if isinstance(unqual(lt), Bool):
+            return self.b.emit("ne", T.PRED, [p, ir.Const(T.U8, 0)])
+        return p
+
     # -- places ----------------------------------------------------------------------------------------
     def var_place(self, v: Var):
         if v.ref:
@@ -113,16 +130,16 @@ class FunctionLowering(CGLowering, StmtLowering):
             return Mem(self.b.emit("addr", T.U64, sym=v.symbol), v.ctype)
         if in_memory(v):
             if v not in self.slots:
-                self.slots[v] = self.local_slot(v.name, v.ctype)
+                self.slots[v] = self.local_slot(v.name, v.ctype, v.align)
             return Mem(self.slots[v], v.ctype)
         if isinstance(unqual(v.ctype), StructType):
             return Reg([(v, k) for k in range(len(leaves(v.ctype)))], v.ctype)
         return Reg([v], v.ctype)
 
-    def local_slot(self, name: str, t: CType) -> ir.Instr:
+    def local_slot(self, name: str, t: CType, align: int = 0) -> ir.Instr:
         """A per-thread local-memory slot, allocated in the entry block."""
         entry = self.b.fn.entry
-        ins = ir.Instr("local", T.U64, [], {"size": max(1, sizeof(t)), "align": alignof(t), "name": name},
+        ins = ir.Instr("local", T.U64, [], {"size": max(1, sizeof(t)), "align": max(alignof(t), align), "name": name},
                        self.b.span, entry)
         entry.instrs.insert(self.nlocals, ins)
         self.nlocals += 1
@@ -664,7 +681,7 @@ class ModuleLowering:
             shape.append(t.n or 0)
             t = t.elem
         elem = None if isinstance(unqual(t), StructType) else mem_scalar(t)
-        return ir.GlobalVar(v.symbol, v.storage, 0 if v.dynamic else sizeof(v.ctype), alignof(v.ctype),
+        return ir.GlobalVar(v.symbol, v.storage, 0 if v.dynamic else sizeof(v.ctype), max(alignof(v.ctype), v.align),
                             elem, tuple(shape), v.init, v.dynamic, v.span)
 
     def string(self, data: bytes) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from . import ast as A
 from .consteval import to_int_type
-from .ctypes import INT, Array, CType, StructType, Void, leaves, promote, scalar_of, unqual
+from .ctypes import INT, Array, CType, StructType, Void, has_union, leaves, promote, scalar_of, unqual
 from .places import Mem
 from .. import types as T
 from ..diagnostics import note_depth
@@ -22,6 +22,9 @@ class StmtLowering:
             note_depth(x, s.span)
             raise
         self.b.span = saved
+
+    def s_FunctionDef(self, s: A.FunctionDef) -> None:
+        """A function prototype inside a function declares it; nothing runs."""
 
     def s_Compound(self, s: A.Compound) -> None:
         for x in s.items:
@@ -56,6 +59,12 @@ class StmtLowering:
             self.assign(place, self.conv(self.value(d.init), d.init.ctype, t))
             return
         # an initializer list (or a string for a char array): the leaves it names, zero elsewhere
+        if has_union(t):                         # zero the bytes, then write what the list names
+            self.assign(place, [self.init_leaf(lt, None) for _, lt in leaves(t)])
+            for off, lt, x in items:
+                self.assign(Mem(self.offset(place.addr, off), lt),
+                            self.value(x) if isinstance(unqual(lt), StructType) else self.init_leaf(lt, x))
+            return
         vals = {}
         for off, lt, x in items:
             if isinstance(unqual(lt), StructType):

@@ -67,6 +67,14 @@ class _Specs:
     defs: list
     span: Span
     targs: list | None = None
+    align: object = None                     # the expression or type of an alignas(...)
+
+
+@dataclass
+class _Align:
+    """`alignas(N)` / `alignas(type)` among declaration specifiers."""
+    value: object
+    span: Span
 
 
 @dataclass
@@ -232,7 +240,7 @@ class _Builder(CppBuilder, Transformer):
                 if specs.launch_bounds:
                     self.reporter.error(decl.name_span, "__launch_bounds__ applies only to functions")
                 items.append(ast.VarDecl(decl.name, self.type_ref(specs, decl.derived, decl.span, decl.ref), value,
-                                         specs.storage, span=decl.span, name_span=decl.name_span))
+                                         specs.storage, span=decl.span, name_span=decl.name_span, align=specs.align))
         return [ast.DeclStmt(items, span=self.extent(children))] * bool(items or not functions) + functions
 
     def init_declarator(self, children):
@@ -252,7 +260,7 @@ class _Builder(CppBuilder, Transformer):
 
     def _specs(self, children) -> _Specs:
         span = self.extent(children)
-        words, named, bounds, defs, targs = [], [], [], [], None
+        words, named, bounds, defs, targs, align = [], [], [], [], None, None
         quals, storage = set(), set()
         for c in children:
             if isinstance(c, _Word) and c.kind == "type":
@@ -267,6 +275,8 @@ class _Builder(CppBuilder, Transformer):
                 defs += c.defs
             elif isinstance(c, Token):
                 named.append(self.qualify(str(c)))
+            elif isinstance(c, _Align):
+                align = c.value
             else:
                 bounds = c
         base = _canonical(words) if words else None
@@ -277,7 +287,7 @@ class _Builder(CppBuilder, Transformer):
         base = named[0] if named else base
         if not words and not named:
             self.reporter.error(span, "a type specifier is required")
-        return _Specs(base or "int", frozenset(quals), frozenset(storage), bounds, defs, span, targs)
+        return _Specs(base or "int", frozenset(quals), frozenset(storage), bounds, defs, span, targs, align)
 
     def spec_word(self, children):
         return _Word("storage", str(children[0]), self.tspan(children[0]))
@@ -301,14 +311,17 @@ class _Builder(CppBuilder, Transformer):
         kw, tag, *members = children
         span = self.extent(children)
         name = str(tag) if tag is not None else f"(anonymous {kw.text} at {span})"
-        nested, fields, convs = [], [], []
+        nested, fields, convs, methods = [], [], [], []
         for defs, decls in members:
             if defs == "conversion":
                 convs.append(decls)
                 continue
+            if defs == "method":
+                methods.append(decls)
+                continue
             nested += defs
             fields += decls
-        struct_def = ast.StructDef(name, fields, kw.text == "union", convs, span=span)
+        struct_def = ast.StructDef(name, fields, kw.text == "union", convs, methods, span=span)
         return _TypeSpec(f"{kw.text} {name}", span, nested + [struct_def])
 
     def struct_ref(self, children):
@@ -322,10 +335,18 @@ class _Builder(CppBuilder, Transformer):
         return specs.defs, fields
 
     def member_function(self, children):
+        """`__device__ T f(params) [const] {...}` inside a struct: a method (vgpu.frontend.check_method)."""
         decl = next(c for c in children if isinstance(c, _Declarator))
-        self.reporter.error(decl.name_span, f"not supported: member functions of structs ('{decl.name}'); write it "
-                                            "as a __device__ function that takes the struct (or a pointer to it)")
-        return [], []
+        words = [c for c in children if isinstance(c, _Word)]
+        tspecs = next(c for c in children if isinstance(c, _Specs))
+        body = children[-1] if isinstance(children[-1], ast.Compound) else None
+        specs = _Specs(tspecs.base, tspecs.quals, frozenset(w.text for w in words if w.kind == "storage"),
+                       tspecs.launch_bounds, tspecs.defs, tspecs.span, tspecs.targs)
+        fn = self._function(specs, decl, body, self.extent(children))
+        after = [c for c in children[children.index(decl) + 1:] if isinstance(c, _Word) and c.kind == "qual"]
+        if any(w.text == "const" for w in after):
+            fn.qualifiers = fn.qualifiers | {"const"}
+        return "method", fn
 
     def enum_def(self, children):
         _, tag, *items = children
@@ -396,9 +417,9 @@ class _Builder(CppBuilder, Transformer):
     def compound_stmt(self, children):
         items = []
         for item in _flatten(children[1:-1]):
-            if isinstance(item, ast.FunctionDef):
-                self.reporter.error(item.span, "function declarations inside a function are not supported")
-            else:
+            if isinstance(item, ast.FunctionDef) and item.body is not None:
+                self.reporter.error(item.span, "function definitions inside a function are not allowed")
+            else:                                # a prototype: declares the function at file scope
                 items.append(item)
         return ast.Compound(items, span=self.extent(children))
 
@@ -506,6 +527,12 @@ class _Builder(CppBuilder, Transformer):
         return ast.SizeOf(children[1], span=self.extent(children))
 
     sizeof_type = sizeof_expr
+
+    def alignof_type(self, children):
+        return ast.SizeOf(children[1], True, span=self.extent(children))
+
+    def align_spec(self, children):
+        return _Align(children[1], self.extent(children))
 
     def postfix(self, children):
         return ast.Postfix(children[1], children[0], span=self.extent(children))

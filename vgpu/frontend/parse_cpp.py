@@ -7,7 +7,7 @@ from lark import Token
 
 from . import ast
 from .parse_records import _TemplateName, _TypeSpec, _Word, _canonical, _decode_escapes
-from .tokens import TYPE_WORD_ORDER
+from .tokens import PARSE_FILTER, TYPE_WORD_ORDER
 
 
 class CppBuilder:
@@ -18,8 +18,10 @@ class CppBuilder:
 
     def using_namespace(self, children):
         name = self.qualify(str(children[1]))
-        if name == "std":
+        if name == "std" or name.startswith("std::"):
             return []                          # nothing of std is used by device code that vgpu names
+        if all(part in PARSE_FILTER.namespaces for part in name.split("::")):
+            return []                          # a namespace block of this file: its names are at file scope
         self.using_cg = True
         if name != "cooperative_groups" and self.aliases.get(name) != "cooperative_groups":
             self.reporter.error(self.tspan(children[1]), f"unknown namespace '{name}' (vgpu knows "
@@ -111,6 +113,12 @@ class CppBuilder:
         msg = b"".join(_decode_escapes(str(t)[1:-1], self.tspan(t), self.reporter)
                        for t in children[2:] if isinstance(t, Token) and t.type == "STRING")
         return ast.StaticAssert(cond, msg.decode("utf-8", "replace"), span=self.extent(children))
+
+    def cxx_cast(self, children):
+        """`static_cast<T>(e)`, `reinterpret_cast<T>(e)`, `const_cast<T>(e)`: the conversion a C cast
+        `(T)e` makes (vgpu checks them as C casts)."""
+        tref, operand = [c for c in children if not isinstance(c, Token)]
+        return ast.Cast(tref, operand, span=self.extent(children))
 
     def template_expr(self, children):
         t = children[0]

@@ -11,7 +11,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedTok
 
 from ..diagnostics import Reporter, Span
 from .preprocess import LineMap
-from .tokens import PARSE_FILTER, UNSUPPORTED, spellings
+from .tokens import PARSE_FILTER, spellings, unsupported_message
 
 PREFERRED = ["';'", "')'", "']'", "'}'", "':'", "'('", "'{'", "'='", "','"]
 CLOSERS = ["')'", "']'", "'}'", "';'"]          # what is most likely missing at the end of the input
@@ -67,7 +67,7 @@ class Recovery:
             self.reporter.error(span, f"expected {self._expected(_acceptable(e), at_end=True)} at end of input")
             return False
         if tok.type in ("UNSUPPORTED", "OPERATOR") or (tok.value == "[" and "INT" in e.expected):
-            what = UNSUPPORTED.get(tok.value, "lambda expressions are not supported")
+            what = unsupported_message(tok.value) or "lambda expressions are not supported"
             self.reporter.error(span, what)
             return self._resync(e, skip=True)
         unknown = self._unknown_type(tok)

@@ -38,6 +38,8 @@ def leaf_types(t: CType) -> list[CType]:
 
 def leaf_names(t: CType) -> list[str]:
     """Names of the scalar leaves of `t` relative to it: 'x', 'pos.y', 'v[2]'."""
+    if isinstance(t, StructType) and t.info.is_union:
+        return [f"__byte{off}" for off, _ in leaves(t)]
     if isinstance(t, StructType):
         return [f.name + ("." + n if n else "") if not n.startswith("[") else f.name + n
                 for f in t.info.fields for n in leaf_names(f.ctype)]

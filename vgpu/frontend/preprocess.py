@@ -31,7 +31,11 @@ from pcpp.parser import lex
 
 from ..diagnostics import CompileError, Reporter, Span
 
-PREDEFINED = {"__CUDACC__": "1", "__NVCC__": "1", "__CUDA_ARCH__": "900"}   # nvcc, device pass, sm_90
+# nvcc's device pass for sm_90 on x86-64 Linux (`nvcc -E -Xcompiler -dM`; not the GNU-mode `linux`/`unix`)
+PREDEFINED = {"__CUDACC__": "1", "__NVCC__": "1", "__CUDA_ARCH__": "900", "__CUDACC_VER_MAJOR__": "13",
+              "__CUDACC_VER_MINOR__": "0", "__cplusplus": "201703L", "__linux__": "1", "__linux": "1",
+              "__gnu_linux__": "1", "__unix__": "1", "__unix": "1", "__x86_64__": "1", "__x86_64": "1",
+              "__LP64__": "1", "_LP64": "1", "__ELF__": "1", "__CHAR_BIT__": "8", "__SIZEOF_POINTER__": "8"}
 INCLUDE_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "include")
 MAX_INCLUDE_DEPTH = 32
 MAX_FILE_BYTES = 4 << 20          # one source file or header
@@ -39,6 +43,31 @@ MAX_TOTAL_BYTES = 16 << 20        # all files read by one compilation, repeats i
 MAX_INCLUDES = 4096               # #include directives followed by one compilation
 MAX_EXPANDED_TOKENS = 400_000     # tokens made by macro expansion in one compilation
 IGNORED_DIRECTIVES = {"pragma", "line", "ident"}
+# What nvcc's implicit `#include "cuda_runtime.h"` gives every file without an #include: the macros of
+# <limits.h>, <stdlib.h>, <stddef.h>, <math.h> and <assert.h> that it pulls in, defined before line 1.
+IMPLICIT_HEADER = os.path.join(INCLUDE_DIR, "__vgpu_implicit.h")
+
+
+def _implicit_macros() -> dict[str, str]:
+    """Name -> the `#define` text (without `#define`) of each macro the implicit header set gives,
+    read from vgpu/include (the headers' include guards left out)."""
+    out: dict[str, str] = {}
+
+    def read(path: str) -> None:
+        with open(path) as f:
+            for line in f:
+                m = re.match(r"\s*#\s*include\s*<([^>]+)>", line)
+                if m:
+                    read(os.path.join(INCLUDE_DIR, m.group(1)))
+                m = re.match(r"\s*#\s*define\s+([A-Za-z_]\w*)(.*)", line)
+                if m and not m.group(1).startswith("_VGPU_"):
+                    out[m.group(1)] = m.group(1) + m.group(2).rstrip()
+    read(IMPLICIT_HEADER)
+    return out
+
+
+IMPLICIT_MACROS = _implicit_macros()
+_IMPLICIT_USE = re.compile(r"\b(?:%s)\b" % "|".join(sorted(IMPLICIT_MACROS)))
 
 
 def _t_pp_number(t):
@@ -129,7 +158,7 @@ def preprocess(text: str, filename: str, reporter: Reporter) -> tuple[str, LineM
     """Run the preprocessor over `text` (the contents of `filename`)."""
     reporter.sources.add(filename, text)
     text = normalise(text)
-    if "#" not in text:
+    if "#" not in text and not _IMPLICIT_USE.search(text):
         return text, LineMap.identity(filename, text.count("\n") + 1)
     if len(text) > MAX_FILE_BYTES:
         raise reporter.fatal(Span(filename, 1, 1), f"file too large (over {MAX_FILE_BYTES >> 20} MiB)")
@@ -179,6 +208,8 @@ class _Preprocessor(Preprocessor):
         self.add_path(INCLUDE_DIR)
         for name, value in PREDEFINED.items():
             self.define(f"{name} {value}")
+        for body in IMPLICIT_MACROS.values():
+            self.define(body)
 
     def expand_macros(self, tokens, expanding_from=[]):  # noqa: B006 - pcpp's signature
         """pcpp's expansion, counting the tokens that nested expansions make (a macro bomb stops)."""

@@ -25,6 +25,7 @@ class Var:
     init: bytes | None = None       # initial bytes of static storage
     dynamic: bool = False           # extern __shared__
     ref: bool = False               # a C++ reference (`T &x`): holds the address of what it names
+    align: int = 0                  # alignas(N): at least this alignment (0: the type's own)
 
 
 @dataclass(eq=False)
@@ -39,6 +40,7 @@ class Func:
     calls: list[tuple["Func", Span]] = field(default_factory=list)
     refs: tuple = ()                # which parameters are C++ references
     defaults: list = field(default_factory=list)   # per parameter: its default argument (Expr) or None
+    overloads: list = field(default_factory=list)  # C++ overloads of this name, the first declared first
 
 
 @dataclass(eq=False)
@@ -80,4 +82,5 @@ class Sema:
     group_casts: dict = field(default_factory=dict)  # Expr -> tile width (0: block) converted to thread_group
     rewrites: dict = field(default_factory=dict)    # Expr -> the Expr computed instead (__half2 operators)
     funcs: dict[str, Func] = field(default_factory=dict)
+    instances: dict[str, str | None] = field(default_factory=dict)   # instance asked for -> its kernel name
     statics: list[Var] = field(default_factory=list)

@@ -16,9 +16,22 @@ from ..grammars import load_grammar
 
 VECTOR_TYPES = {f"{base}{n}" for base in ("char", "uchar", "short", "ushort", "int", "uint", "long", "ulong",
                                           "longlong", "ulonglong", "float", "double") for n in (1, 2, 3, 4)}
-BUILTIN_TYPES = VECTOR_TYPES | {"size_t", "ptrdiff_t", "clock_t", "dim3", "cudaTextureObject_t", "__vgpu_half",
-                                  "__vgpu_half2"}
-TEXTURE_TEMPLATES = {"tex1Dfetch", "tex1D", "tex2D", "tex3D"}        # templates wherever they are named
+# <sys/types.h> names every file gets from nvcc's implicit includes (the types: vgpu.frontend.ctypes.SYS_TYPES)
+SYS_TYPE_NAMES = {"uint", "ushort", "ulong", "u_char", "u_short", "u_int", "u_long", "quad_t", "u_quad_t", "int8_t",
+                  "int16_t", "int32_t", "int64_t", "u_int8_t", "u_int16_t", "u_int32_t", "u_int64_t", "ssize_t"}
+BUILTIN_TYPES = VECTOR_TYPES | SYS_TYPE_NAMES | {"size_t", "ptrdiff_t", "clock_t", "dim3", "cudaTextureObject_t",
+                                                 "cudaSurfaceObject_t", "cudaExtent", "__vgpu_half",
+                                                 "__vgpu_half2"}
+TEXTURE_TEMPLATES = {"tex1Dfetch", "tex1D", "tex2D", "tex3D", "tex1DLayered", "tex2DLayered", "surf1Dread",
+                     "surf2Dread", "surf3Dread", "surf1Dwrite", "surf2Dwrite", "surf3Dwrite", "surf1DLayeredread",
+                     "surf2DLayeredread", "surf1DLayeredwrite", "surf2DLayeredwrite", "__vgpu_cuda_pipeline", "texCubemap",
+                     "__vgpu_cuda_aligned_size_t", "__vgpu_cuda_memcpy_async"}
+# libcu++ names vgpu supports, as the .vk library names them (vgpu/include/__vgpu_intrinsics.vkh); the
+# scopes become their values (cuda::thread_scope_thread is 0 in libcu++'s enum)
+CUDA_NAMES = {"cuda::pipeline": "__vgpu_cuda_pipeline", "cuda::make_pipeline": "__vgpu_cuda_make_pipeline",
+              "cuda::memcpy_async": "__vgpu_cuda_memcpy_async", "cuda::aligned_size_t": "__vgpu_cuda_aligned_size_t",
+              "cuda::thread_scope_system": 0, "cuda::thread_scope_device": 1, "cuda::thread_scope_block": 2,
+              "cuda::thread_scope_thread": 3}       # templates wherever they are named
 CG_TYPES = {"grid_group", "thread_block", "thread_group", "coalesced_group"}   # cooperative_groups::
 # built-in templates (cooperative_groups:: and the functors of cg::reduce)
 BUILTIN_TEMPLATES = {"thread_block_tile", "tiled_partition", "plus", "less", "greater", "bit_and", "bit_or",
@@ -34,6 +47,32 @@ UNSUPPORTED = {
     "throw": "exceptions are not supported",
     "__managed__": "__managed__ variables are not supported",
 }
+# CUDA libraries vgpu does not model, by a name that starts their use: a clear diagnostic at that name
+_WMMA = "WMMA (nvcuda::wmma tensor-core fragments) is not supported"
+_LIBCUXX = ("of libcu++ (cuda::), vgpu has cuda::pipeline<cuda::thread_scope_thread>, cuda::make_pipeline, "
+            "cuda::memcpy_async and cuda::aligned_size_t; not this")
+_GRAPHS = "CUDA graph conditional nodes (cudaGraphConditionalHandle, cudaGraphSetConditional) are not supported"
+_CUBEMAP = "layered cubemap textures and cubemap surfaces are not supported"
+LIBRARY_NAMES = {"cudaGraphConditionalHandle": _GRAPHS, "cudaGraphSetConditional": _GRAPHS,
+                 "texCubemapLayered": _CUBEMAP, "surfCubemapwrite": _CUBEMAP,
+                 "surfCubemapread": _CUBEMAP, "texCubemapLod": _CUBEMAP}
+LIBRARY_PREFIXES = (("nvcuda::wmma::", _WMMA), ("wmma::", _WMMA), ("cuda::", _LIBCUXX),
+                    ("cg::block_tile_memory", "cooperative_groups::block_tile_memory (tiles larger than a warp) is "
+                                              "not supported"),
+                    ("cooperative_groups::block_tile_memory", "cooperative_groups::block_tile_memory (tiles larger "
+                                                              "than a warp) is not supported"))
+
+
+def unsupported_message(name: str) -> str | None:
+    """The diagnostic for a C++-only keyword or a CUDA library name vgpu does not support, else None."""
+    if name in UNSUPPORTED:
+        return UNSUPPORTED[name]
+    if name in LIBRARY_NAMES:
+        return LIBRARY_NAMES[name]
+    name = name.replace(" ", "")
+    return next((msg for prefix, msg in LIBRARY_PREFIXES if name.startswith(prefix)), None)
+
+
 OPEN, CLOSE = "([{", ")]}"
 TYPE_WORD_ORDER = ("signed", "unsigned", "short", "long", "void", "bool", "char", "int", "float", "double",
                    "auto")                       # the grammar's type_word, in the order _canonical sorts them
@@ -65,6 +104,34 @@ class _TokenFilter:
         self.tnamed = False
         self.braces = 0                               # '{' depth so far
         self.linkage: list[int] = []                  # depths of open `extern "C" {` blocks
+        self.namespaces: set[str] = set()             # names of the `namespace N { ... }` blocks seen
+
+    def _namespace(self, tok, pull, pending) -> bool:
+        """`namespace N {`: drop it and its closing brace (as `extern "C" {`), so that what it declares is
+        declared at file scope, and remember N: `N::name` then means `name`, `using namespace N;`
+        nothing (vgpu.frontend.parse_cpp).  (vgpu has one scope for all namespaces: the same name in two namespaces is a
+        redefinition.)  True when `tok` was dropped."""
+        nxt = pull()
+        nxt2 = pull() if nxt is not None else None
+        if nxt is not None and nxt.type == "IDENTIFIER" and nxt2 is not None and nxt2.value == "{" and \
+                self.prev != "using":
+            self.namespaces.add(nxt.value)
+            self.linkage.append(self.braces)
+            return True
+        pending[:0] = [x for x in (nxt, nxt2) if x is not None]
+        return False
+
+    def _unqualify(self, tok):
+        """`N::name` of a namespace block N (nested ones too): the token `name`."""
+        parts = [p.strip() for p in tok.value.split("::")]
+        k = 0
+        while k < len(parts) - 1 and parts[k] in self.namespaces:
+            k += 1
+        if k == 0:
+            return tok
+        if k == len(parts) - 1:
+            return Token.new_borrow_pos("IDENTIFIER", parts[-1], tok)
+        return Token.new_borrow_pos("QUALIFIED_ID", "::".join(parts[k:]), tok)
 
     def _linkage(self, tok, pull, pending) -> bool:
         """Drop `extern "C"` (a linkage, which device code does not need: vgpu's names are never
@@ -105,6 +172,14 @@ class _TokenFilter:
                 continue
             if tok.value in ("extern", "{", "}") and self._linkage(tok, pull, pending):
                 continue
+            if tok.value == "namespace" and tok.type != "STRING" and self._namespace(tok, pull, pending):
+                continue
+            if tok.type == "QUALIFIED_ID" and tok.value.startswith("cuda") and \
+                    tok.value.replace(" ", "") in CUDA_NAMES:
+                to = CUDA_NAMES[tok.value.replace(" ", "")]
+                tok = Token.new_borrow_pos("INT" if isinstance(to, int) else "IDENTIFIER", str(to), tok)
+            if tok.type == "QUALIFIED_ID" and self.namespaces:
+                tok = self._unqualify(tok)
             t = tok.type
             short = tok.value.rsplit("::", 1)[-1].strip() if t in ("IDENTIFIER", "QUALIFIED_ID") else ""
             if short and (short in self.templates or short in TEXTURE_TEMPLATES or
@@ -247,7 +322,7 @@ class _TokenFilter:
             redeclared = self.prev_is_type or (self.prev == "}" and self.typedef_depth == [0, 0, 0])
             if v == "typename":
                 tok.type = "TYPENAME"
-            elif v in UNSUPPORTED:
+            elif v in UNSUPPORTED or v in LIBRARY_NAMES:
                 tok.type = "UNSUPPORTED"
             elif v in self.type_names and not redeclared:
                 tok.type = "TYPE_NAME"
@@ -260,6 +335,8 @@ class _TokenFilter:
             if v.rsplit("::", 1)[1].strip() in CG_TYPES:
                 tok.type = "TYPE_NAME"
                 return True
+            if unsupported_message(v) is not None:
+                tok.type = "UNSUPPORTED"
         elif v == "typedef" and tok.type != "IDENTIFIER":
             self.typedef_depth = [0, 0, 0]
         elif self.typedef_depth is not None and tok.type not in ("STRING", "CHAR"):

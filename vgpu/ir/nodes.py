@@ -46,6 +46,9 @@ class Param(Value):
     pointee: Scalar | None = None     # element type for pointer params (informational)
     is_pointer: bool = False
     span: Span | None = None
+    # a leaf of a kernel's struct parameter: (the parameter's name, the leaf's offset in the struct, the
+    # struct's size and alignment), so that the .param buffer holds the struct as C lays it out
+    group: tuple | None = None
 
 
 @dataclass(eq=False, slots=True)
@@ -163,6 +166,8 @@ class Module:
     functions: dict[str, Function] = field(default_factory=dict)
     globals: dict[str, GlobalVar] = field(default_factory=dict)
     filename: str = "<string>"
+    instances: dict = field(default_factory=dict)    # kernel template instance asked for -> its kernel name
+    templates: list = field(default_factory=list)    # names of the source's kernel templates
 
     @property
     def kernels(self) -> list[Function]:

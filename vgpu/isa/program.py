@@ -126,14 +126,26 @@ class ParamInfo:
     pointee: Scalar | None = None
     offset: int = 0
     size: int = 0
+    default: int | float | None = None     # the value a launch passes when the argument is left out
+    group: tuple | None = None             # a struct parameter's leaf: (its name, leaf offset, size, align)
 
 
 def layout_params(params: list[ParamInfo]) -> list[ParamInfo]:
     """Lays the parameters out in order, each at the next multiple of its natural alignment (its
-    size), as PTX and CUDA lay out kernel parameters; sets their `offset` and `size` and returns them."""
-    off = 0
+    size), as PTX and CUDA lay out kernel parameters; the leaves of a struct parameter (`group`) lie
+    where C puts them in the struct, which starts at the next multiple of its alignment and takes its
+    whole size.  Sets their `offset` and `size` and returns them."""
+    off, base, cur = 0, 0, None
     for p in params:
         p.size = p.type.size
+        if p.group is not None:
+            name, leaf_off, size, align = p.group
+            if name != cur:                      # the first leaf of a struct parameter
+                base, cur = -(-off // align) * align, name
+                off = base + size
+            p.offset = base + leaf_off
+            continue
+        cur = None
         off = -(-off // p.size) * p.size
         p.offset = off
         off += p.size
@@ -169,6 +181,7 @@ class KernelCode:
     reconv: dict[int, int] = field(default_factory=dict)
     shared: list[str] = field(default_factory=list)           # names of shared symbols the kernel uses
     source_file: str | None = None
+    max_threads: int | None = None          # __launch_bounds__'s maxThreadsPerBlock: larger blocks do not launch
 
     @property
     def param_bytes(self) -> int:

@@ -34,7 +34,9 @@ class KernelSelector:
 
     def __init__(self, prog: Program, module: ir.Module, fn: ir.Function):
         self.prog, self.module, self.fn = prog, module, fn
-        params = [ParamInfo(p.name, p.type, p.is_pointer, p.pointee) for p in fn.params]
+        defaults = fn.attrs.get("param_defaults") or {}
+        params = [ParamInfo(p.name, p.type, p.is_pointer, p.pointee, default=defaults.get(p.name), group=p.group)
+                  for p in fn.params]
         self.code = KernelCode(fn.name, layout_params(params), source_file=module.filename)
         self.items: list[Instr | tuple[str, object]] = []      # instructions and ('label', key)
         self.regs: dict[ir.Value, Reg] = {}

@@ -14,7 +14,7 @@ import numpy as np
 from ..sim.launch import dims
 from .array import DeviceArray
 from .device import Device, resolve
-from .params import pack_args
+from .params import c_params, pack_args
 
 
 class Module:
@@ -28,10 +28,35 @@ class Module:
         return list(self.program.kernels)
 
     def get_function(self, name: str) -> "Kernel":
+        """The kernel `name`; an instance of a kernel template (`reduce<256, true>`, blanks optional) is
+        compiled now if the file did not instantiate it (CompileError if its instantiation fails)."""
         if name not in self.program.kernels:
-            have = ", ".join(self.program.kernels) or "none"
-            raise KeyError(f"no kernel named {name!r} in {self.program.filename} (kernels: {have})")
+            made = self._instantiate(name)
+            if made is None:
+                have = ", ".join(self.program.kernels) or "none"
+                tpls = getattr(self.program, "templates", None)
+                more = f"; kernel templates: {', '.join(tpls)}, named with their arguments as " \
+                       f"{tpls[0]}<...>" if tpls else ""
+                raise KeyError(f"no kernel named {name!r} in {self.program.filename} (kernels: {have}{more})")
+            name = made
         return Kernel(self, self.program.kernels[name])
+
+    def _instantiate(self, name: str) -> str | None:
+        """The kernel name of template instance `name`, recompiling the source with it (and every
+        instance made before) if need be; None when this module cannot make instances or `name` is
+        not a template instance.  Symbols already loaded on a device keep their bytes."""
+        old = self.program
+        build = getattr(old, "build", None)
+        if build is None or name.split("<", 1)[0].strip() not in old.templates or "<" not in name:
+            return None
+        if old.instances.get(name) in old.kernels:
+            return old.instances[name]
+        from .. import pipeline
+        new = pipeline.compile_source(old.source, old.filename, build["max_registers"],
+                                      build["instantiate"] + (name,))
+        _carry_symbols(old, new)
+        self.program = new
+        return new.instances.get(name)
 
     def _symbol(self, name: str, spaces: tuple[str, ...]):
         sym = self.program.symbols.get(name)
@@ -67,6 +92,18 @@ class Module:
         return DeviceArray(dev, loaded.symbol_address(name), (sym.size // dtype.itemsize,), dtype, owner=False)
 
 
+def _carry_symbols(old, new) -> None:
+    """Copy the `__constant__`/`__device__` bytes of `old` on every device that loaded it into `new`."""
+    from .device import live_devices
+    for dev in live_devices():
+        if id(old) not in getattr(dev, "_loaded", {}):
+            continue
+        was, now = dev.load(old), dev.load(new)
+        for sym_name, sym in old.symbols.items():
+            if sym.space in ("const", "global") and sym_name in new.symbols and sym.size:
+                dev.sim.write(now.symbol_address(sym_name), dev.sim.read(was.symbol_address(sym_name), sym.size))
+
+
 class Kernel:
     """A launchable kernel.  `param_names` in declaration order."""
 
@@ -78,7 +115,7 @@ class Kernel:
 
     @property
     def param_names(self) -> list[str]:
-        return [p.name for p in self.code.params]
+        return [name for name, _ in c_params(self.code.params)]
 
     def __call__(self, *args, grid=1, block=1, shared: int = 0, device: Device | None = None, check=None,
                  trace=None, allow_reinterpret: bool = False, progress=None):

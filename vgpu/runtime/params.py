@@ -49,13 +49,57 @@ def c_name(t) -> str:
     return _C_NAMES.get(t.name, t.name)
 
 
+def c_params(params) -> list[tuple[str, list]]:
+    """The kernel's parameters as C declares them: (name, its ParamInfos): one for a scalar or pointer,
+    the leaves in order for a struct passed by value."""
+    out: list[tuple[str, list]] = []
+    for p in params:
+        g = getattr(p, "group", None)
+        if g is not None and out and out[-1][0] == g[0] and getattr(out[-1][1][0], "group", None) is not None:
+            out[-1][1].append(p)
+        else:
+            out.append((g[0] if g is not None else p.name, [p]))
+    return out
+
+
+def _flatten(a) -> list:
+    """A struct argument's scalars in order: a tuple/list (nested as the struct is), a numpy array, or a
+    numpy structured scalar."""
+    if isinstance(a, np.void):
+        a = a.tolist()
+    if isinstance(a, np.ndarray):
+        return [x for v in a.tolist() for x in _flatten(v)] if a.ndim else [a.item()]
+    if isinstance(a, (tuple, list)):
+        return [x for v in a for x in _flatten(v)]
+    return [a]
+
+
 def pack_args(kernel: str, params, args, device, allow_reinterpret: bool = False) -> bytes:
-    """The `.param` bytes of a launch of `kernel` with `args` (one per parameter, in order) on `device`."""
-    if len(args) != len(params):
-        names = ", ".join(p.name for p in params)
-        raise ArgumentTypeError(f"{kernel}() takes {len(params)} arguments ({names}), {len(args)} given")
-    return encode_params(kernel, params, [convert(kernel, p, a, device, allow_reinterpret)
-                                          for p, a in zip(params, args)])
+    """The `.param` bytes of a launch of `kernel` with `args` (one per C parameter, in order; a struct
+    parameter takes a tuple of its scalars or a numpy structured scalar) on `device`."""
+    groups = c_params(params)
+    least = len(groups)
+    while least and len(groups[least - 1][1]) == 1 and getattr(groups[least - 1][1][0], "default", None) is not None:
+        least -= 1                               # trailing parameters with default arguments
+    if not least <= len(args) <= len(groups):
+        names = ", ".join(name for name, _ in groups)
+        takes = f"{least} to {len(groups)}" if least < len(groups) else f"{len(groups)}"
+        raise ArgumentTypeError(f"{kernel}() takes {takes} arguments ({names}), {len(args)} given")
+    values = []
+    for (name, leaves), a in zip(groups, args):
+        if getattr(leaves[0], "group", None) is None:
+            values.append(convert(kernel, leaves[0], a, device, allow_reinterpret))
+            continue
+        flat = _flatten(a) if not isinstance(a, DeviceArray) else [a]
+        if len(flat) != len(leaves):
+            raise ArgumentTypeError(f"{kernel}(): parameter {name!r} is a struct of {len(leaves)} scalar(s) "
+                                    f"({', '.join(p.name for p in leaves[:8])}{', ...' if len(leaves) > 8 else ''}): "
+                                    f"give a tuple of {len(leaves)} values or a numpy structured scalar, not "
+                                    f"{type(a).__name__} of {len(flat)}")
+        values.extend(convert(kernel, p, x, device, allow_reinterpret) for p, x in zip(leaves, flat))
+    for _, leaves in groups[len(args):]:
+        values.append(leaves[0].default)
+    return encode_params(kernel, params, values)
 
 
 def convert(kernel: str, p, a, device, allow_reinterpret: bool = False) -> int | float:

@@ -159,6 +159,10 @@ def validate(k: DecodedKernel, cfg: LaunchConfig, max_shared: int) -> None:
     if cfg.threads_per_block > MAX_THREADS_PER_BLOCK:
         raise InvalidLaunch(f"a block of {cfg.threads_per_block} threads exceeds the limit of "
                             f"{MAX_THREADS_PER_BLOCK}")
+    if k.code.max_threads is not None and cfg.threads_per_block > k.code.max_threads:
+        raise InvalidLaunch(f"{TOO_MANY}: a block of {cfg.threads_per_block} threads, but kernel '{k.name}' is "
+                            f"declared __launch_bounds__({k.code.max_threads}) (at most {k.code.max_threads} threads "
+                            f"per block)")
     if cfg.shared_dynamic < 0:
         raise InvalidLaunch(f"dynamic shared memory size {cfg.shared_dynamic} is negative")
     total = k.shared_static + cfg.shared_dynamic

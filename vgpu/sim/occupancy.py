@@ -69,3 +69,14 @@ def theoretical(regs_per_thread: int, shared_bytes: int, threads_per_block: int)
     n = min(limits.values())
     return Occupancy(regs_per_thread, smem, wpb, limits, n, n * wpb,
                      tuple(k for k, v in limits.items() if v == n))
+
+
+def bounded_registers(max_threads: int, min_blocks: int = 1) -> int:
+    """The most registers per thread that let `min_blocks` blocks of `max_threads` threads be resident on
+    one SM: the cap `__launch_bounds__(max_threads, min_blocks)` puts on register allocation (as nvcc),
+    at least 16 (nvcc's floor; fewer blocks are then resident)."""
+    best = 16
+    for r in range(16, MAX_REGS_PER_THREAD + 1):
+        if theoretical(r, 0, max_threads).limits["registers"] >= max(min_blocks, 1):
+            best = r
+    return best
