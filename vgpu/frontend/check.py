@@ -17,7 +17,6 @@ from .check_call import CallChecker
 from .check_expr import ExprChecker
 from .check_cg import CGChecker
 from .check_cpp import CppChecker, OverloadChecker
-from .check_half2 import Half2Checker
 from .check_kernel import KernelParamChecker
 from .check_method import MethodChecker
 from .check_prelude import PreludeChecker
@@ -36,7 +35,7 @@ _SPACES = {"__shared__": "shared", "__constant__": "const", "__device__": "globa
 
 
 class Checker(ExprChecker, CallChecker, TemplateChecker, TemplateUseChecker, CGChecker, PreludeChecker, CppChecker,
-              OverloadChecker, KernelParamChecker, MethodChecker, Half2Checker):
+              OverloadChecker, KernelParamChecker, MethodChecker):
     """Walks the translation unit: scopes, declarations, types, functions, variables and their
     initialisers, statements.  Expressions and calls are checked by the mixins."""
 

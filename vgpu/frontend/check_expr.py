@@ -7,7 +7,7 @@ from __future__ import annotations
 from . import ast as A
 from ..diagnostics import note_depth
 from .builtins import NOT_YET, TABLE, Builtin
-from .check_half2 import is_half2
+from .check_half2 import Half2Checker, is_half2
 from .consteval import COMPARE, const_value
 from .ctypes import (BOOL, CHAR, DOUBLE, ERROR, FLOAT, INT, LLONG, LONG, PTRDIFF_T, SIZE_T, UINT, ULLONG, ULONG, VOID,
                      Array, Bool, CType, ErrorType, FuncType, Int, Pointer, StructType, Void, decay, is_arith, is_half,
@@ -15,7 +15,7 @@ from .ctypes import (BOOL, CHAR, DOUBLE, ERROR, FLOAT, INT, LLONG, LONG, PTRDIFF
 from .symbols import EnumConst, Func, TypeName, Var
 
 
-class ExprChecker:
+class ExprChecker(Half2Checker):
     """Expression rules; needs the Checker's `error`, `unsupported`, `lookup`, `resolve`, `condition`."""
 
     def value(self, e: A.Expr) -> CType:
