@@ -1,10 +1,12 @@
-"""The C++ operators cuda_fp16.hpp defines on __half2, a mixin of `vgpu.frontend.check.Checker`.
+"""The C++ operators cuda_fp16.hpp defines on __half2, a base of `vgpu.frontend.check_expr.ExprChecker`.
 
 In:  a Binary, Unary or compound Assign whose operand is a __half2 (already checked once).
 Out: its type; the expression is rewritten (`sema.rewrites[e]`) to the call of the <cuda_fp16.h> function the
      operator stands for, as in nvcc's header: `a + b` is `__hadd2(a, b)`, `-a` is `__hneg2(a)`, `a == b` is
      `__hbeq2(a, b)` (a bool: both lanes), `a != b` is `__hbneu2(a, b)`, `a += b` is `a = __hadd2(a, b)`.
-     Mixing a __half2 with another type is an error (nvcc has no such overload)."""
+     Mixing a __half2 with another type is an error (nvcc has no such overload).  atomicAdd and
+     __shfl_*_sync on a __half2 become calls of the header's __vgpu_atomicAdd_half2, __vgpu_shfl_sync_half2...
+     (`sema.calls[e]` with op 'rewrite')."""
 from __future__ import annotations
 
 from . import ast as A
@@ -81,7 +83,7 @@ class Half2Checker:
                          span=e.span)
             return self.half2_rewrite(e, e.operand, "+" if e.op == "++" else "-", one)
         if e.op in ("++", "--"):
-            self.unsupported(e.span, f"postfix '{e.op}' on a __half2 (or on a place with side effects) is not "
+            self.unsupported(e.span, f"'{e.op}' on a __half2 as postfix or on a place with side effects is not "
                                      "supported yet (write x = __hadd2(x, __float2half2_rn(1.0f)))")
             return ERROR
         self.error(e.span, f"invalid argument type '{spell(t)}' to unary expression")
