@@ -210,6 +210,42 @@ def cpu_seconds(pids) -> list[float]:
     return out
 
 
+def compiled_threads_comparison(repeat: int) -> bool:
+    """The six kernels on the compiled executor with workers=0 and 2 (two threads of this process,
+    vgpu/sim/compiled/threads.py), the modes taking turns: best wall seconds, CPU seconds of the
+    process and of its busiest thread, the speedups, identical bytes and counters."""
+    from vgpu.sim.compiled import threads
+    program = compile_source(KERNELS, "benchmarks.vk")
+    devs = {w: SimDevice(workers=w, echo_printf=False, executor="compiled") for w in (0, 2)}
+    runs = {w: list(cases(d, d.load(program), np.random.default_rng(1))) for w, d in devs.items()}
+    print(f"compiled executor, best of {repeat} (load average {os.getloadavg()[0]:.1f} at the start)")
+    print(f"{'kernel':12s} {'w0 wall':>8s} {'w2 wall':>8s} {'w0 cpu':>8s} {'w2 cpu':>8s} {'busiest':>8s} "
+          f"{'wall x':>7s} {'idle-core x':>11s}  same")
+    ok = True
+    for i, (name, _, _, _) in enumerate(runs[0]):
+        best, outs = {}, {}
+        for w in (0, 2):
+            runs[w][i][2]()                                    # translation, not counted
+        for _ in range(repeat):
+            for w in (0, 2):
+                launch = runs[w][i][2]
+                c0, t0 = time.process_time(), time.perf_counter()
+                threads.LAST_CPU[:] = []
+                res = launch()
+                wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+                busiest = max(threads.LAST_CPU) if threads.LAST_CPU else cpu
+                best[w] = min(best.get(w, (wall, cpu, busiest)), (wall, cpu, busiest))
+                outs[w] = (bool(runs[w][i][3]()), res.op_counts, res.stats["thread_instructions"])
+        same = outs[0] == outs[2] and outs[0][0]
+        ok &= same
+        (w0, c0, _), (w2, c2, b2) = best[0], best[2]
+        print(f"{name:12s} {w0:8.4f} {w2:8.4f} {c0:8.4f} {c2:8.4f} {b2:8.4f} {w0 / w2:6.2f}x {c0 / b2:10.2f}x  "
+              f"{'yes' if same else 'NO'}", flush=True)
+    for d in devs.values():
+        d.close()
+    return ok
+
+
 def workers_comparison(repeat: int) -> bool:
     """Wall and CPU seconds of compute-heavy launches with 0, 1 and 2 workers, the modes taking
     turns (so that load from other programs hits them alike); the tiny-launch overhead."""
@@ -247,6 +283,7 @@ def workers_comparison(repeat: int) -> bool:
         (w1, c1, _, _), (w2, _, b2, _) = min(runs[1]), min(runs[2])
         print(f"{label:16s} 2 workers over 1: {w1 / w2:.2f}x wall; {c1 / b2:.2f}x on idle cores "
               "(cpu with 1 worker / cpu of the busiest process with 2)", flush=True)
+    ok &= compiled_threads_comparison(repeat)
     dev = SimDevice(workers=2, echo_printf=False, executor="interp")
     mod = dev.load(program)
     p = _put(dev, np.zeros(64, np.float32))

@@ -10,7 +10,8 @@ import pytest
 import vgpu
 from vgpu import pipeline
 from vgpu.debug import DebugError, Session
-from vgpu.debug.varinfo import assigned_names, locations
+from vgpu.isa import debuginfo
+from vgpu.isa.program import Mem
 
 HERE = Path(__file__).parent / "debug_kernels"
 
@@ -187,7 +188,7 @@ def test_errors_name_what_is_wrong(dev):
         s.print("nosuch")
     with pytest.raises(DebugError, match="outside the grid"):
         s.focus(block=(3, 0, 0))
-    with pytest.raises(DebugError, match="k is not assigned yet"):
+    with pytest.raises(DebugError, match="k is not in scope"):
         s.print("k")                                        # before the loop: no stale register shown
     with pytest.raises(DebugError, match="cannot parse"):
         s.print("v +")
@@ -208,14 +209,14 @@ def test_notebook_rendering(dev):
     s.close()
 
 
-def test_variable_locations_inferred():
-    assert assigned_names("for (int k = 0; k < n; k++) {") == ["k", "k"]
-    assert assigned_names("    out[i] = v;") == []
-    assert assigned_names("v += a[i] == 3;") == ["v"]
-    assert assigned_names("    for k in range(n):") == ["k"]
+def test_variable_table_from_the_compiler():
     prog = pipeline.compile_path(str(HERE / "divergent.vk"))
-    locs = {(v.name, v.line) for v in locations(prog, prog.kernels["divergent"])}
-    assert ("i", line_of("divergent.vk", "int i =")) in locs and ("k", line_of("divergent.vk", "for (int k")) in locs
+    code = prog.kernels["divergent"]
+    scopes = {d.name: (d.first, d.func) for d in code.debug_vars}
+    assert scopes["i"] == (line_of("divergent.vk", "int i ="), "divergent")
+    assert scopes["k"] == (line_of("divergent.vk", "for (int k"), "divergent")
+    named = {code.debug_vars[v].name for v, *_ in debuginfo.table(code)}
+    assert {"i", "k"} <= named
 
 
 def test_sanitizer_report_stops_the_session(dev):
@@ -257,7 +258,9 @@ def test_x_of_constant_and_local_memory(dev):
 
 def test_spilled_variables_are_read_from_their_slots(dev):
     prog = pipeline.compile_path(str(HERE / "spill.vk"), max_registers=6)
-    spilled = {v.name for v in locations(prog, prog.kernels["sp"]) if v.register.startswith("__spill")}
+    code = prog.kernels["sp"]
+    spilled = {code.debug_vars[v].name for v, _, _, loc in debuginfo.table(code)
+               if isinstance(loc, Mem) and loc.base.name == "__spill"}
     assert {"i", "b", "d"} <= spilled                       # the listing says they live in local memory
     out = np.zeros(32, np.int32)
     s = Session(vgpu.Module(prog).get_function("sp"), out, 3, grid=1, block=32, device=dev)
@@ -267,7 +270,9 @@ def test_spilled_variables_are_read_from_their_slots(dev):
     assert s.print("i", all_lanes=True).tolist() == lanes.tolist()
     assert s.print("b", all_lanes=True).tolist() == (lanes * 5).tolist()
     assert s.print("d", all_lanes=True).tolist() == (lanes * 11).tolist()
-    assert s.print("k") == 3
+    assert s.print("n") == 3
+    with pytest.raises(DebugError, match="k is not in scope at line 14"):
+        s.print("k")                                        # the loop's variable: its scope ended
 
 
 def test_launch_result_html(dev):

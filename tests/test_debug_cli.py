@@ -88,5 +88,22 @@ def test_asm_debug_info():
     p = subprocess.run([sys.executable, "-m", "vgpu.cli", "asm", "--debug-info", str(HERE / "divergent.vk")],
                        capture_output=True, text=True, timeout=60)
     assert p.returncode == 0
-    tail = p.stdout.split("// variable locations", 1)[1]
-    assert "  i            %r1" in tail and "(line 11)" in tail and "  k " in tail
+    listing, tail = p.stdout.split("// divergent: variable locations", 1)
+    assert '.var i .s32 "int"' in listing and '.var k .s32 "int"' in listing
+    rows = {ln.split()[1]: ln for ln in tail.splitlines() if ln.startswith("//   ")}
+    assert "lines 3-14" in rows["i"] and "%r1" in rows["i"]
+    assert "lines 10-12" in rows["k"]                  # the loop variable's scope: the for statement
+    # the listing with its .var directives is assembly that reads back to the same text
+    from vgpu.isa import asm, disasm
+    assert disasm.disassemble(asm.assemble(listing, "d.vasm"), debug_info=True) == listing.rstrip("\n") + "\n"
+
+
+def test_info_locals_from_the_compilers_debug_information(tmp_path):
+    np.save(tmp_path / "out.npy", np.zeros(64, np.int32))
+    rc, out, err = debug([str(HERE / "divergent.vk"), "--grid", "1", "--block", "64", "n=64",
+                          f"out=@{tmp_path / 'out.npy'}"], "break 11\nrun\ninfo locals\nprint/all k\n")
+    b = blocks(out)
+    assert rc == 0, err
+    rows = dict(r.split(" = ", 1) for r in b["info locals"].splitlines())
+    assert rows["k"] == "0" and rows["i"] == "1" and rows["v"] == "101" and rows["n"] == "64"   # thread 1 first
+    assert list(rows)[0] == "k"                                      # innermost scope first

@@ -486,6 +486,39 @@ def test_executor_selection_gives_the_same_bytes_and_counts(monkeypatch):
         SimDevice()
 
 
+def test_auto_translates_a_kernel_once_its_interpreted_time_would_repay_it(monkeypatch):
+    """'auto': a small launch of an untranslated kernel is interpreted and its time recorded; the
+    launch whose recorded plus expected time reaches AUTO_PAYBACK_SECONDS is translated; a kernel
+    the compiled executor declines (printf) stays interpreted; observed launches never go native."""
+    from vgpu.pipeline import compile_source
+    from vgpu.sim import compiled, launch as launch_mod
+    src = "__global__ void tri(int *o) { int s = 0; for (int i = 0; i <= threadIdx.x; i++) s += i; o[threadIdx.x] = s; }\n" \
+          "__global__ void say(int *o) { printf(\"%d\\n\", threadIdx.x); o[threadIdx.x] = 1; }"
+    prog = compile_source(src, "tiers.vk")
+    dev = SimDevice(echo_printf=False, workers=0, executor="auto")
+    mod = dev.load(prog)
+    o = put(dev, np.zeros(64, np.int32))
+    monkeypatch.setattr(launch_mod, "AUTO_PAYBACK_SECONDS", 1e9)
+    dev.launch(mod, "tri", params(mod, "tri", [o]), grid=1, block=64)
+    k = mod.kernel("tri")
+    assert not k.translated and k.interp_threads == 64 and k.interp_seconds > 0
+    assert compiled.translated(prog, "tri") is None
+    # the next launch is expected to take as long as the first: with the payback at 1.5 first
+    # launches, the recorded time alone is short of it, the recorded plus the expected is not
+    monkeypatch.setattr(launch_mod, "AUTO_PAYBACK_SECONDS", 1.5 * k.interp_seconds)
+    res = dev.launch(mod, "tri", params(mod, "tri", [o]), grid=1, block=64)
+    assert k.translated and compiled.translated(prog, "tri") is True and k.interp_threads == 64
+    assert get(dev, o, np.int32, 64).tolist() == [i * (i + 1) // 2 for i in range(64)]
+    assert res.stats["warp_instructions"] > 0
+    from vgpu.sim import Tracer
+    dev.launch(mod, "tri", params(mod, "tri", [o]), grid=1, block=64, trace=Tracer())
+    assert k.interp_threads == 64                  # observed: interpreted, and not counted
+    monkeypatch.setattr(launch_mod, "AUTO_PAYBACK_SECONDS", 0.0)
+    for _ in range(2):
+        dev.launch(mod, "say", params(mod, "say", [o]), grid=1, block=2)
+    assert compiled.translated(prog, "say") is False and not mod.kernel("say").translated
+
+
 def test_launch_takes_packed_parameter_bytes_only():
     dev, mod = load(entry("t", ".param .u32 x", "    ret;"))
     with pytest.raises(InvalidLaunch, match="packed .param bytes"):

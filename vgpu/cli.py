@@ -73,7 +73,8 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParse
     p.add_argument("-o", "--output", metavar="OUT.vasm", help="write to this file instead of stdout")
     p.add_argument("--max-registers", type=int, metavar="N", help="spill to local memory beyond N 32-bit registers")
     p.add_argument("--debug-info", action="store_true",
-                   help="append each kernel's variable locations (register, pc range; docs/debugging.md)")
+                   help="add the compiler's debug information: .var directives and a table of where "
+                        "each source variable lives over which pcs (docs/isa.md, docs/debugging.md)")
     p.add_argument("--kernel", action="append", default=[], metavar="NAME",
                    help="also instantiate this kernel template instance, e.g. 'reduce<256, true>' (repeatable)")
     _run_arguments(sub.add_parser("run", help="run a kernel"))
@@ -172,11 +173,7 @@ def cmd_ir(a) -> int:
 
 def cmd_asm(a) -> int:
     program = _compile(a.file, a.max_registers, tuple(a.kernel))
-    text = tools.assembly(program)
-    if a.debug_info:
-        from .debug.varinfo import format_locations, locations
-        for name, code in program.kernels.items():
-            text += f"\n// {name}\n" + format_locations(locations(program, code)) + "\n"
+    text = tools.assembly(program, a.debug_info)
     if a.output:
         _write(a.output, text, "-o")
     else:

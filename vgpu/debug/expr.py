@@ -5,7 +5,9 @@ In:  the expression text (C-like; Python kernels use the same subset) and wave l
 Out: a numpy array with one value per lane (`values`), or a memory address with its element
      type (`lvalue`, `address`); a `DebugError` naming what is unknown.
 
-Names resolve in this order: a source variable (its register at the warp's pc, `varinfo`), a
+Names resolve in this order: a source variable in scope at the warp's pc, read from where the
+compiler's debug information (`vgpu.isa.debuginfo`) says it lives there (a register, a spill slot,
+local memory, a constant; `OptimisedOut` where no location is certain), a
 kernel parameter (pointers index with their pointee type), a __shared__/__device__/__constant__
 symbol (its address; elements read as int32 unless cast), the built-ins threadIdx blockIdx
 blockDim gridDim laneid warpid.
@@ -20,7 +22,8 @@ import numpy as np
 
 from ..sim.memory import CONST_BASE, GLOBAL_BASE, LOCAL_BASE, SHARED_BASE
 from . import memory as M
-from .varinfo import locate
+from ..isa import debuginfo
+from ..isa.program import Imm, Mem, Reg
 
 _CASTS = {"int": np.int32, "unsigned": np.uint32, "uint": np.uint32, "float": np.float32, "double": np.float64,
           "long": np.int64, "short": np.int16, "char": np.int8, "uchar": np.uint8, "ulong": np.uint64,
@@ -30,6 +33,19 @@ _CAST = re.compile(r"^\(\s*(unsigned\s+int|unsigned|[a-z_0-9]+)\s*\*?\s*\)\s*")
 _REG = re.compile(r"%([A-Za-z][\w]*(?:\.[xyz])?)")
 _BUILTINS = {"threadIdx": "%tid", "blockIdx": "%ctaid", "blockDim": "%ntid", "gridDim": "%nctaid"}
 _SPACE_BASE = {"global": GLOBAL_BASE, "shared": SHARED_BASE, "local": LOCAL_BASE, "const": CONST_BASE}
+
+
+OPTIMISED_OUT = "<optimised out>"
+_SCALAR = {"pred": np.dtype(np.bool_), "s8": np.dtype(np.int8), "u8": np.dtype(np.uint8), "s16": np.dtype(np.int16),
+           "u16": np.dtype(np.uint16), "s32": np.dtype(np.int32), "u32": np.dtype(np.uint32),
+           "s64": np.dtype(np.int64), "u64": np.dtype(np.uint64), "f32": np.dtype(np.float32),
+           "f64": np.dtype(np.float64), "b8": np.dtype(np.uint8), "b16": np.dtype(np.uint16),
+           "b32": np.dtype(np.uint32), "b64": np.dtype(np.uint64)}
+
+
+class OptimisedOut(M.DebugError):
+    """The variable is in scope but no location holds its value here (the compiler optimised it
+    out over this range): printed as `<optimised out>`, never a guess."""
 
 
 @dataclass
@@ -112,6 +128,8 @@ class Evaluator:
             if node.attr not in ("x", "y", "z"):
                 raise M.DebugError(f"{node.value.id} has fields x, y, z, not {node.attr}")
             return M.special_values(self._wave(), f"{_BUILTINS[node.value.id]}.{node.attr}", lanes)
+        if isinstance(node, ast.Attribute) and _dotted(node):   # a struct variable's field: `p.x`
+            return self._name(_dotted(node), lanes)
         if isinstance(node, ast.Subscript):
             p = self._address_of(node, lanes)
             return self._load(p, lanes)
@@ -170,14 +188,16 @@ class Evaluator:
             return M.special_values(wave, "%laneid", lanes) if name == "laneid" else \
                 (wave.special["%tid.x"][lanes] * 0 + (lanes % (32 * wave.warps_per_block)) // 32)
         pc = int(wave.simt.pc[int(lanes[0]) // 32])
-        loc = locate(self.s.varlocs, name, pc, self.s.loops)
-        if loc is not None and loc.register.startswith("%"):
-            return M.register_values(wave, loc.register, lanes)
-        if loc is not None:                                # spilled: its slot in local memory
-            sym, _, off = loc.register.partition("+")
-            base = M.symbol_address(wave, None, sym)
-            p = Ptr(np.full(lanes.shape, base + int(off or 0), np.int64), np.dtype(np.int32))
-            return self._load(p, lanes)
+        code = self.s.code
+        var = debuginfo.visible(code, pc).get(name)
+        if var is not None:
+            return self._variable(var, debuginfo.location_at(code, var, pc), lanes)
+        declared = [d for d in code.debug_vars if d.name == name]
+        if declared and not any(p.name == name for p in code.params):
+            d = declared[0]
+            line = code.instrs[pc].line if pc < len(code.instrs) else None
+            raise M.DebugError(f"{name} is not in scope at line {line} (pc {pc}): it is visible on lines "
+                               f"{d.first}-{d.last}" + (f" of {d.func}" if d.func != code.name else ""))
         for p in self.s.code.params:
             if p.name == name:
                 raw = bytes(wave.params)[p.offset:p.offset + p.size]
@@ -190,9 +210,46 @@ class Evaluator:
             addr = M.symbol_address(wave, None, "__local_" + name)
         if addr is not None:
             return Ptr(np.full(lanes.shape, addr, np.int64), np.dtype(np.int32))
-        known = sorted({v.name for v in self.s.varlocs} | {p.name for p in self.s.code.params})
+        known = sorted({v.name for v in self.s.code.debug_vars} | {p.name for p in self.s.code.params})
         raise M.DebugError(f"no variable, parameter or symbol named {name!r} at pc {pc} "
                            f"(known: {', '.join(known) or 'none'})")
+
+    def _variable(self, var: int, loc, lanes):
+        """The values of debug variable `var` at its location (vgpu.isa.debuginfo); a pointer as a
+        `Ptr` to its C pointee type, so `p[i]` indexes it."""
+        v = self._variable_value(var, loc, lanes)
+        ctype = self.s.code.debug_vars[var].ctype.strip()
+        if ctype.endswith("*") and not isinstance(v, Ptr):
+            return Ptr(np.asarray(v).astype(np.int64), _pointee(ctype))
+        return v
+
+    def _variable_value(self, var: int, loc, lanes):
+        d = self.s.code.debug_vars[var]
+        dt = _SCALAR.get(d.scalar, np.dtype(np.int32))
+        wave = self._wave()
+        if loc is None:
+            raise OptimisedOut(f"{d.name} = {OPTIMISED_OUT}")
+        if isinstance(loc, Imm):
+            return np.full(lanes.shape, loc.value).astype(dt)
+        if isinstance(loc, Reg):
+            raw = M.register_values(wave, loc.name, lanes)
+            if raw.dtype.itemsize == dt.itemsize:
+                return raw.view(dt)
+            return raw.astype(dt) if d.scalar != "pred" else raw != 0
+        if isinstance(loc, Mem):
+            name = loc.base.name
+            for p in self.s.code.params:                   # a parameter never loaded: its bytes
+                if p.name == name:
+                    raw = bytes(wave.params)[p.offset + loc.offset:p.offset + loc.offset + dt.itemsize]
+                    return np.full(lanes.shape, np.frombuffer(raw, dt)[0])
+            base = M.symbol_address(wave, None, name)
+            if base is None:
+                raise OptimisedOut(f"{d.name} = {OPTIMISED_OUT}")
+            p = Ptr(np.full(lanes.shape, base + loc.offset, np.int64), dt)
+            if "[" in d.ctype:                             # an array: its address, indexable
+                return p
+            return self._load(p, lanes)
+        raise OptimisedOut(f"{d.name} = {OPTIMISED_OUT}")
 
     def _address_of(self, node, lanes) -> Ptr:
         if isinstance(node, ast.Subscript):
@@ -223,6 +280,32 @@ class Evaluator:
     def _lane(self) -> int:
         self.s._need_warp()
         return self.s._focus_lane()
+
+
+_C_DTYPES = {"int": np.int32, "signed": np.int32, "unsigned": np.uint32, "unsigned int": np.uint32,
+             "float": np.float32, "double": np.float64, "char": np.int8, "signed char": np.int8,
+             "unsigned char": np.uint8, "short": np.int16, "unsigned short": np.uint16, "long": np.int64,
+             "long long": np.int64, "unsigned long": np.uint64, "unsigned long long": np.uint64, "bool": np.uint8,
+             "int8_t": np.int8, "uint8_t": np.uint8, "int16_t": np.int16, "uint16_t": np.uint16,
+             "int32_t": np.int32, "uint32_t": np.uint32, "int64_t": np.int64, "uint64_t": np.uint64}
+
+
+def _pointee(ctype: str) -> np.dtype:
+    """The element dtype of a C pointer type as the compiler spells it ('const float *')."""
+    base = ctype[:-1].replace("__restrict__", "").replace("const", "").replace("volatile", "").strip()
+    if base.endswith("*"):
+        return np.dtype(np.uint64)
+    return np.dtype(_C_DTYPES.get(" ".join(base.split()), np.uint8))
+
+
+def _dotted(node) -> str | None:
+    """'a.b.c' for a chain of attributes on a name, else None."""
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        head = _dotted(node.value)
+        return f"{head}.{node.attr}" if head is not None else None
+    return None
 
 
 def _num(v):

@@ -23,6 +23,8 @@ class Stop:
     breakpoint: int | None = None
     detail: str = ""
     error: Exception | None = None
+    # at a breakpoint: every warp issuing the instruction together, as (block, warp in block, active mask)
+    issuing: tuple = ()
 
 
 @dataclass

@@ -6,7 +6,7 @@ Out: one output block per command on stdout (piped commands are echoed after the
      `quit` or end of input ends it.
 
 Commands: break LINE [if COND] | break (kernel entry) | run | continue | step | next | stepi | goto STEP |
-focus block X[,Y,Z] thread X[,Y,Z] | focus warp N | info warps|blocks|lanes|stack|breakpoints |
+focus block X[,Y,Z] thread X[,Y,Z] | focus warp N | info warps|blocks|lanes|stack|breakpoints|locals |
 print EXPR | print/all EXPR (every lane of the warp) | x/N[dfuxgb] [global|shared|local|const] WHERE |
 list [LINE] | watch EXPR | delete [N] | where | help | quit.  Short forms: b r c s n si p l q.
 """
@@ -77,12 +77,16 @@ def execute(session, line: str) -> str | None:
             return R.stack_text(s.info_stack())
         if what in ("breakpoints", "break", "watchpoints"):
             return R.breakpoints_text(s.info_breakpoints())
-        raise DebugError("info warps | blocks | lanes | stack | breakpoints")
+        if what in ("locals", "local"):
+            vals = s.info_locals()
+            return "\n".join(f"{n} = {R._fmt(v)}" for n, v in vals.items()) or "No locals."
+        raise DebugError("info warps | blocks | lanes | stack | breakpoints | locals")
     if cmd == "print":
         if not rest:
             raise DebugError("print EXPR")
         if sub == "all":
-            return R.values_table(rest, s.print(rest, all_lanes=True), s.info_lanes())
+            vals = s.print(rest, all_lanes=True)
+            return f"{rest} = {vals}" if isinstance(vals, str) else R.values_table(rest, vals, s.info_lanes())
         return f"{rest} = {R._fmt(s.print(rest))}"
     if cmd == "x":
         return _examine(s, sub, rest)

@@ -24,10 +24,9 @@ from ..sim.faults import DeviceError
 from ..sim.observer import Observer
 from ..sim.simt import DONE, EXIT, WAIT
 from . import memory as M
-from .expr import Evaluator
+from .expr import OPTIMISED_OUT, Evaluator, OptimisedOut
 from .launcher import Launcher
 from .model import Breakpoint, Lane, StackEntry, Stop, WarpInfo, Watchpoint
-from .varinfo import back_edges, locations
 
 STATES = {0: "ready", WAIT: "at barrier", DONE: "exited"}
 
@@ -44,8 +43,6 @@ class Session(Observer):
         self.program, self.code = self.launcher.program, self.launcher.code
         self.kernel_name = self.code.name
         self.lines = [ins.line for ins in self.code.instrs] + [self.code.instrs[-1].line if self.code.instrs else None]
-        self.varlocs = locations(self.program, self.code)
-        self.loops = back_edges(self.code)
         self.breakpoints: dict[int, object] = {}
         self._next_number = 1
         self.focus_block, self.focus_thread = (0, 0, 0), (0, 0, 0)
@@ -76,8 +73,13 @@ class Session(Observer):
         else:
             line = int(line)
             targets = set(self.code.labels.values())
-            pcs = frozenset(pc for pc, ln in enumerate(self.lines[:-1]) if ln == line and
-                            (pc == 0 or self.lines[pc - 1] != line or pc in targets))
+            main = self.code.source_file or self.program.filename
+            ins = self.code.instrs                         # a line of the kernel's file, not of a header
+
+            def here(pc):
+                return self.lines[pc] == line and (ins[pc].file or main) == main
+
+            pcs = frozenset(pc for pc in range(len(ins)) if here(pc) and (pc == 0 or not here(pc - 1) or pc in targets))
             if not pcs:
                 have = sorted({ln for ln in self.lines if ln is not None})
                 raise M.DebugError(f"line {line} of {self.program.filename} has no code in kernel "
@@ -268,10 +270,22 @@ class Session(Observer):
         warp's 32 lanes (NaN / masked where a lane does not exist)."""
         w = self._need_warp()
         lanes = np.arange(w * 32, w * 32 + 32)
-        values = self.eval.values(expr, lanes)
+        try:
+            values = self.eval.values(expr, lanes)
+        except OptimisedOut:
+            return OPTIMISED_OUT
         if all_lanes:
             return values
         return values[self._focus_lane() - w * 32].item()
+
+    def info_locals(self) -> dict[str, object]:
+        """The source variables in scope at the focused warp's pc (innermost first where names
+        repeat), each with the focused thread's value, or `<optimised out>`."""
+        w = self._need_warp()
+        from ..isa.debuginfo import visible
+        names = visible(self.code, int(self.wave.simt.pc[w]))
+        order = sorted(names, key=lambda n: (-self.code.debug_vars[names[n]].first, names[n]))
+        return {n: self.print(n) for n in order}
 
     def x(self, where, count: int = 1, dtype="int32", space: str | None = None) -> np.ndarray:
         """`count` elements of `dtype` at an address or symbol/expression (`tile`, `out`, `&a[4]`),
@@ -362,7 +376,9 @@ class Session(Observer):
                     bp.hits += 1
                     w, mask, note = hit
                     stop = Stop("breakpoint", self.step_count - 1, pc, self.lines[pc], breakpoint=bp.number,
-                                detail=f"breakpoint {bp.number}{note}")
+                                detail=f"breakpoint {bp.number}{note}",
+                                issuing=tuple((wave.block_coords(wave.block_of(int(x) * 32)),
+                                               int(x) % wave.warps_per_block, int(m)) for x, m in zip(warps, masks)))
                     self._refocus(wave, w, mask)
                     break
         if stop is not None:

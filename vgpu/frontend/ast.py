@@ -254,6 +254,7 @@ class ExprStmt(Stmt):
 @dataclass(eq=False)
 class Compound(Stmt):
     items: list[Stmt]
+    end_line: int = 0                        # the line of the closing brace (a scope's last line)
 
 
 @dataclass(eq=False)

@@ -33,6 +33,7 @@ from ..diagnostics import CompileError, Diagnostic, Span, note_depth
 from ..ir import nodes as ir
 from ..ir.builder import Builder
 from .lower_cg import CGLowering
+from .lower_debug import DebugLowering
 from .lower_stmt import StmtLowering
 from .places import Mem, Reg, SRegs, in_memory, leaf_names, leaf_types
 
@@ -41,7 +42,7 @@ _BINOPS = {"+": "add", "-": "sub", "*": "mul", "/": "div", "%": "rem", "&": "and
 _CMPS = {"<": "lt", ">": "gt", "<=": "le", ">=": "ge", "==": "eq", "!=": "ne"}
 
 
-class FunctionLowering(CGLowering, StmtLowering):
+class FunctionLowering(CGLowering, StmtLowering, DebugLowering):
     def __init__(self, mod: "ModuleLowering", fn: Func):
         self.m = mod
         self.sema: Sema = mod.sema
@@ -54,6 +55,7 @@ class FunctionLowering(CGLowering, StmtLowering):
         self.ptr_arith: set[ir.Instr] = set()
         self.sret: ir.Param | None = None
         self.nlocals = 0
+        self.scopes: list[tuple[str, int, int]] = []     # open blocks' (file, first, last line): lower_debug
 
     # -- the function ----------------------------------------------------------------------------
     def lower(self) -> ir.Function:
@@ -67,6 +69,7 @@ class FunctionLowering(CGLowering, StmtLowering):
         b.at(entry)
         b.seal(entry)
         b.span = fn.span
+        self.open_function_scope(fn.span, d.body)
         if isinstance(ret, StructType):
             self.sret = self.param(out, ".sret", T.U64, None, True)
         for v in fn.params:
@@ -131,10 +134,9 @@ class FunctionLowering(CGLowering, StmtLowering):
         if in_memory(v):
             if v not in self.slots:
                 self.slots[v] = self.local_slot(v.name, v.ctype, v.align)
+                self.declare_in_memory(v, self.slots[v])
             return Mem(self.slots[v], v.ctype)
-        if isinstance(unqual(v.ctype), StructType):
-            return Reg([(v, k) for k in range(len(leaves(v.ctype)))], v.ctype)
-        return Reg([v], v.ctype)
+        return Reg(self.register_keys(v), v.ctype)
 
     def local_slot(self, name: str, t: CType, align: int = 0) -> ir.Instr:
         """A per-thread local-memory slot, allocated in the entry block."""
@@ -176,6 +178,7 @@ class FunctionLowering(CGLowering, StmtLowering):
         if isinstance(place, Reg):
             for k, v in zip(place.keys, vals):
                 b.write(k, v)
+                b.debug_value(k, v)                      # a variable's new value (vgpu.ir.debug)
             return
         for (off, lt), v in zip(leaves(t), vals):
             if isinstance(unqual(lt), Bool):
@@ -502,7 +505,7 @@ class FunctionLowering(CGLowering, StmtLowering):
 
     def e_FunctionalCast(self, e: A.FunctionalCast):
         if not e.args and isinstance(unqual(e.ctype), StructType):   # S(): every leaf zero
-            return [ir.Const(scalar_of(lt), 0) for _, lt in leaves(e.ctype)]
+            return [self.b.const(scalar_of(lt), 0) for _, lt in leaves(e.ctype)]
         if not e.args:                            # T(): value-initialised
             return self.conv(ir.Const(T.S32, 0), INT, e.ctype)
         v = self.value(e.args[0])

@@ -27,8 +27,10 @@ class StmtLowering:
         """A function prototype inside a function declares it; nothing runs."""
 
     def s_Compound(self, s: A.Compound) -> None:
+        self.scopes.append((s.span.file, s.span.line, s.end_line or s.span.line))
         for x in s.items:
             self.stmt(x)
+        self.scopes.pop()
 
     def s_StaticAssert(self, s: A.StaticAssert) -> None:
         pass                                      # checked at compile time
@@ -121,6 +123,11 @@ class StmtLowering:
         b.at(end)
 
     def s_For(self, s: A.For) -> None:
+        self.scopes.append((s.span.file, s.span.line, getattr(s.body, "end_line", 0) or s.body.span.line))
+        self._for(s)
+        self.scopes.pop()
+
+    def _for(self, s: A.For) -> None:
         b = self.b
         if s.init is not None:
             self.stmt(s.init)

@@ -421,7 +421,8 @@ class _Builder(CppBuilder, Transformer):
                 self.reporter.error(item.span, "function definitions inside a function are not allowed")
             else:                                # a prototype: declares the function at file scope
                 items.append(item)
-        return ast.Compound(items, span=self.extent(children))
+        close = self.edge(children[-1:], True)
+        return ast.Compound(items, close.line if close is not None else 0, span=self.extent(children))
 
     def expr_stmt(self, children):
         return ast.ExprStmt(children[0], span=self.extent(children))

@@ -35,6 +35,8 @@ class Builder:
         self._fill: list[tuple[Hashable, Instr]] = []     # phis at sealed joins awaiting operands
         self._unfilled: set[Instr] = set()                # phis whose operands are not known yet
         self._draining = False
+        self.debug_keys: dict[Hashable, int] = {}          # variable key -> its Function.debug_vars index
+        self._phi_vars: list[tuple[Instr, int]] = []       # phis of debug variables, for their dbgs
 
     # -- blocks -------------------------------------------------------------------------------------
     def block(self, hint: str = "bb") -> Block:
@@ -131,13 +133,13 @@ class Builder:
         if block in d:
             val = self._resolve(d[block])
         elif block not in self._sealed:
-            val = self._new_phi(block, t)
+            val = self._new_phi(block, t, var)
             self._incomplete.setdefault(block, {})[var] = val
             self._unfilled.add(val)
         elif not block.preds:
             val = Undef(t)
         else:
-            val = self._new_phi(block, t)
+            val = self._new_phi(block, t, var)
             self._unfilled.add(val)
             self._fill.append((var, val))
         for b in chain + [block]:
@@ -145,10 +147,20 @@ class Builder:
         self._drain()
         return self._resolve(val)
 
-    def _new_phi(self, block: Block, t: Scalar) -> Instr:
+    def _new_phi(self, block: Block, t: Scalar, var: Hashable = None) -> Instr:
         phi = Instr("phi", t, [], {"blocks": []}, None, block)
         block.instrs.insert(len(block.phis), phi)
+        if self.debug_keys:
+            d = self.debug_keys.get(var)
+            if d is not None:
+                self._phi_vars.append((phi, d))
         return phi
+
+    def debug_value(self, var: Hashable, value: Value) -> None:
+        """A `dbg` saying that the debug variable keyed `var` (in `debug_keys`) is `value` from here."""
+        d = self.debug_keys.get(var)
+        if d is not None and not self.terminated:
+            self.cur.append(Instr("dbg", None, [value], {"var": d}, self.span))
 
     def _drain(self) -> None:
         """Give the phis waiting in the worklist their operands, then drop those that are trivial."""
@@ -218,6 +230,9 @@ class Builder:
             for i in self.fn.instructions():
                 if any(a in self._forward for a in i.args):
                     i.args = [self._resolve(a) for a in i.args]
+        for phi, d in self._phi_vars:                # each surviving phi of a variable says so
+            if phi.block is not None:
+                phi.attrs["var"] = d
         from .cfg import remove_unreachable
         remove_unreachable(self.fn)
         return self.fn

@@ -116,6 +116,7 @@ class Function:
     blocks: list[Block] = field(default_factory=list)
     span: Span | None = None
     attrs: dict[str, Any] = field(default_factory=dict)   # e.g. noinline, launch_bounds
+    debug_vars: list = field(default_factory=list)        # `ir.debug.DebugVar`s, indexed by dbg attrs['var']
 
     @property
     def entry(self) -> Block:

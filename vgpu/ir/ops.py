@@ -81,6 +81,10 @@ _TABLE = [
     OpInfo("printf", None, "none", "any", pure=False, group="misc", doc="device printf of attrs['fmt'] with the operands"),
     OpInfo("trap", 0, "none", "any", pure=False, group="misc", doc="abort the kernel"),
     OpInfo("call", None, "type", "any", pure=False, group="call", doc="call the function attrs['callee']"),
+    # debug information: not code; its operand is not a use that keeps a value alive (vgpu.ir.debug)
+    OpInfo("dbg", 1, "none", "any", pure=False, group="debug",
+           doc="from here on, source variable attrs['var'] (Function.debug_vars index) is the operand "
+               "(attrs['declare']: lives in memory at the operand, a local slot)"),
     # control flow; attrs['targets'] holds the successor blocks
     OpInfo("phi", None, "type", "any", group="flow", doc="phi; attrs['blocks'][i] is where args[i] comes from"),
     OpInfo("br", 1, "none", "any", pure=False, terminator=True, group="flow", doc="br p, then, else"),

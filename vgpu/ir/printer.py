@@ -3,6 +3,7 @@
 In:  a Module (or one Function, or one instruction).
 Out: text that `vgpu.ir.reader.parse_module` reads back to an equal Module:
      print_module(parse_module(print_module(m))) == print_module(m).
+     Debug information (`dbg` instructions, vgpu.ir.debug) is left out: the text is the code.
 
     shared @tile f32[256] size 1024 align 4
     kernel @scale(f32* %x, s32 %n) {
@@ -161,6 +162,8 @@ def format_operand(v: Value, implied: Scalar | None) -> str:
 def format_instr(ins: Instr) -> str:
     """One instruction, without indentation (the function must have been renumbered)."""
     op, attrs = ins.op, dict(ins.attrs)
+    if op == "phi":
+        attrs.pop("var", None)           # debug information (vgpu.ir.debug) is not printed
     name = op
     keys = SUFFIX_ATTRS.get(op, ())
     if keys and all(isinstance(attrs.get(k), str) and _IDENT.match(attrs[k]) and "." not in attrs[k]
@@ -227,6 +230,8 @@ def print_function(fn: Function, home: str | None = None) -> str:
     for b in fn.blocks:
         lines.append(f"{b.name}:")
         for ins in b.instrs:
+            if ins.op == "dbg":          # debug information is not printed (nor read back)
+                continue
             here = _location(ins, home)
             if here is not None and here != loc:
                 lines.append(f"  ; {here}")

@@ -100,6 +100,11 @@ class _Checker:
         self.interval = _dominator_intervals(fn, self.idom)
         for b in fn.blocks:
             for i in b.instrs:
+                if i.op == "dbg":                # debug information: its value must still exist
+                    a = i.args[0] if len(i.args) == 1 else None
+                    if a is None or (isinstance(a, Instr) and a.block is None):
+                        self.error("dbg names a value that is not in the function", b, i)
+                    continue
                 self.check_instr(b, i)
         return self.out
 

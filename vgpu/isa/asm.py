@@ -19,6 +19,7 @@ import lark
 
 from ..diagnostics import Reporter, Span
 from ..grammars import load_grammar
+from ..ir.debug import DebugVar
 from ..types import scalar
 from .disasm import C_NAMES, operand_type
 from .program import (DataSymbol, Imm, Instr, KernelCode, Label, Mem, ParamInfo, Program, Reg, SReg, Sym,
@@ -149,6 +150,7 @@ class _Kernel:
         self.asm, self.k = asm, k
         self.label_refs: list[tuple[Instr, lark.Token]] = []
         self.where: tuple[str, int] | None = None
+        self.var_ranges: list = []               # (token, var, start, end, location) from .var
 
     def build(self, stmts, first: int, last: int) -> None:
         instr_lines = []
@@ -161,6 +163,13 @@ class _Kernel:
         for ins, tok in self.label_refs:
             if ins.operands[0].name not in self.k.labels:
                 self.asm.error(tok, f"undefined label '{tok}'")
+        n = len(self.k.instrs)
+        for tok, v, a, b, loc in self.var_ranges:
+            if not 0 <= a < b <= n:
+                self.asm.error(tok, f"pc range {a}..{b} of a .var is not within the kernel's {n} instructions")
+        if self.var_ranges:
+            self.k.debug_ranges = sorted(((v, a, b, loc) for _, v, a, b, loc in self.var_ranges),
+                                         key=lambda r: (r[0], r[1]))
         if not self.asm.rep.errors:
             place_reconvergence(self.k)
         self.k.shared = shared_symbols(self.k, self.asm.prog)
@@ -196,6 +205,40 @@ class _Kernel:
     def stmt_localdecl(self, s) -> None:
         align, typ, name, size = s.children
         self.k.locals[str(name)] = DataSymbol(str(name), "local", int(size), int(align))
+
+    def stmt_vardecl(self, s) -> None:
+        """`.var NAME .type "ctype" "file" first last "func" : start end loc, ...;` (debug info)."""
+        name, typ, ctype, file, first, last, func, *locs = s.children
+        var = len(self.k.debug_vars)
+        self.k.debug_vars.append(DebugVar(str(name), str(ctype)[1:-1], str(typ)[1:], str(file)[1:-1],
+                                          int(first), int(last), str(func)[1:-1]))
+        for r in locs:
+            if r is None:
+                continue
+            a, b, o = r.children
+            kind = o.data
+            tok = o.children[0] if o.children else None
+            if kind == "reg":
+                loc = self.register(tok, tuple(REG_CLASSES), "a variable's location")
+            elif kind == "int":
+                loc = Imm(parse_int(str(tok)))
+            elif kind == "float":
+                loc = Imm(parse_float(str(tok)))
+            elif kind == "mem":
+                base = o.children[0].children[0]
+                if base.type != "WORD":
+                    self.asm.error(o.meta, "a variable's memory location must be [symbol+offset]")
+                    continue
+                if str(base) not in self.k.locals and str(base) not in self.k.param_names \
+                        and str(base) not in self.asm.prog.symbols:
+                    self.asm.error(base, f"unknown symbol '{base}'")
+                off = o.children[1]
+                n = parse_int(str(off.children[1])) * (-1 if str(off.children[0]) == "-" else 1) if off else 0
+                loc = Mem(Sym(str(base)), n)
+            else:
+                self.asm.error(o.meta, "a variable's location must be a register, [symbol+offset] or a constant")
+                continue
+            self.var_ranges.append((a, var, int(a), int(b), loc))
 
     def stmt_label(self, s) -> None:
         name = s.children[0]

@@ -6,36 +6,20 @@ Out: text: `.version`/`.target`, data symbols with their initial bytes, then per
      `// float *x` giving its C type), `{`, `.reg` and `.local` declarations, the body: labels on
      their own lines, instructions indented, a comment `// k.vk:12  text` above the
      instructions of each source line, `// reconverge $Ln` (or `at exit`) after each guarded
-     branch and `// spill` after spill code; `}`.  Float immediates print exactly (0f / 0d).
+     branch and `// spill` after spill code; `}`.  On request, `.var` directives carry the debug
+     information (docs/isa.md, "Debug information").  Float immediates print exactly (0f / 0d).
 """
 from __future__ import annotations
 
-import struct
-
-from .program import DataSymbol, Imm, Instr, KernelCode, Mem, Program, Sym
-from .spec import REG_CLASSES, REG_DECL_TYPE, family, type_bits, wide
+from .debuginfo import directives
+from .operands import format_imm, format_operand  # noqa: F401 - part of this module's API
+from .program import DataSymbol, Instr, KernelCode, Mem, Program, Sym
+from .spec import REG_CLASSES, REG_DECL_TYPE, family, wide
 
 C_NAMES = {"pred": "bool", "s8": "signed char", "u8": "unsigned char", "s16": "short", "u16": "unsigned short",
            "s32": "int", "u32": "unsigned int", "s64": "long long", "u64": "unsigned long long",
            "f16": "__half", "f32": "float", "f64": "double"}
 HEADER = ".version 1.0\n.target vgpu\n"
-
-
-def _fits_f32(v: float) -> bool:
-    """v (not NaN) is a float32 value exactly."""
-    if v != v or v in (float("inf"), float("-inf")):
-        return True
-    return abs(v) <= 3.4028234663852886e38 and struct.unpack("<f", struct.pack("<f", v))[0] == v
-
-
-def format_imm(value: int | float, t: str | None) -> str:
-    """An immediate as PTX writes it: ints in decimal, floats as exact bit patterns (an .f16 operand's
-    value as 0f, f32 bits, which hold every half exactly; 0d for a value f32 cannot hold)."""
-    if isinstance(value, float):
-        if t is None or type_bits(t) == 64 or (t == "f16" and not _fits_f32(value)):
-            return "0d%016X" % struct.unpack("<Q", struct.pack("<d", value))[0]
-        return "0f%08X" % struct.unpack("<I", struct.pack("<f", value))[0]
-    return str(value)
 
 
 def operand_type(ins: Instr, kind: str) -> str | None:
@@ -51,17 +35,6 @@ def operand_type(ins: Instr, kind: str) -> str | None:
     if kind in ("sw", "dw"):
         return wide(ins.types[0])
     return ins.types[0]
-
-
-def format_operand(o, t: str | None) -> str:
-    if isinstance(o, Imm):
-        return format_imm(o.value, t)
-    if isinstance(o, Mem):
-        base = format_imm(o.base.value, "u64") if isinstance(o.base, Imm) else str(o.base)
-        if o.offset:
-            return f"[{base}{'+' if o.offset > 0 else '-'}{abs(o.offset)}]"
-        return f"[{base}]"
-    return str(o)
 
 
 def format_instr(ins: Instr) -> str:
@@ -87,7 +60,7 @@ def _line_text(prog: Program, file: str, line: int) -> str | None:
     return text.strip() if text is not None else None
 
 
-def _kernel(prog: Program, k: KernelCode) -> list[str]:
+def _kernel(prog: Program, k: KernelCode, debug_info: bool = False) -> list[str]:
     out = [f".visible .entry {k.name}("]
     for n, p in enumerate(k.params):
         comma = "," if n + 1 < len(k.params) else ""
@@ -101,7 +74,9 @@ def _kernel(prog: Program, k: KernelCode) -> list[str]:
             out.append(f"\t.reg .{REG_DECL_TYPE[cls]} {cls}<{k.regs[cls]}>;")
     for s in k.locals.values():
         out.append("\t" + format_data(s, local=True))
-    if k.regs or k.locals:
+    if debug_info:
+        out += ["\t" + d for d in directives(k)]
+    if k.regs or k.locals or (debug_info and k.debug_vars):
         out.append("")
     at = {}
     for name, pc in k.labels.items():
@@ -135,11 +110,12 @@ def _label_key(name: str):
     return (0, int(digits), name) if digits.isdigit() else (1, 0, name)
 
 
-def disassemble(prog: Program) -> str:
-    """The canonical listing of a program."""
+def disassemble(prog: Program, debug_info: bool = False) -> str:
+    """The canonical listing of a program; with `debug_info`, each kernel's `.var` directives
+    (where each source variable lives over which pcs, vgpu.isa.debuginfo) after its declarations."""
     out = [HEADER]
     if prog.symbols:
         out += [format_data(s) for s in prog.symbols.values()] + [""]
     for k in prog.kernels.values():
-        out += _kernel(prog, k) + [""]
+        out += _kernel(prog, k, debug_info) + [""]
     return "\n".join(out)

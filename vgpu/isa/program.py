@@ -109,6 +109,8 @@ class Instr:
     guard_neg: bool = False
     line: int | None = None
     file: str | None = None
+    # debug points (vgpu.isa.debugpoints): a list on the instructions that have some, else None
+    dbg: list | None = field(default=None, repr=False)
 
     @property
     def mnemonic(self) -> str:
@@ -182,6 +184,11 @@ class KernelCode:
     shared: list[str] = field(default_factory=list)           # names of shared symbols the kernel uses
     source_file: str | None = None
     max_threads: int | None = None          # __launch_bounds__'s maxThreadsPerBlock: larger blocks do not launch
+    # debug information (vgpu.isa.debuginfo): the source variables (`vgpu.ir.debug.DebugVar`s), and
+    # (var, first pc, end pc, location) ranges, computed on first use from the instructions' points
+    # (or read from `.var` directives)
+    debug_vars: list = field(default_factory=list)
+    debug_ranges: list | None = None
 
     @property
     def param_bytes(self) -> int:

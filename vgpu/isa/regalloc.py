@@ -18,6 +18,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from ..diagnostics import CompileError, Diagnostic, Span
+from . import debugpoints
 from .program import DataSymbol, Instr, KernelCode, Mem, Reg, Sym
 from .reconv import successors
 from .spec import REG_CLASSES, REG_DECL_TYPE, family
@@ -140,8 +141,9 @@ class _Liveness:
                 live.update(u)
 
 
-def _colour(code: KernelCode, lv: _Liveness) -> dict[Reg, int]:
-    """Greedy colouring of the interference graph, class by class, preferring copy partners."""
+def _colour(code: KernelCode, lv: _Liveness, live_at: dict | None = None) -> dict[Reg, int]:
+    """Greedy colouring of the interference graph, class by class, preferring copy partners.
+    `live_at` (pcs of instructions with debug points -> None) gets each such pc's live-out set."""
     nv = len(lv.vregs)
     adj: list[set[int]] = [set() for _ in range(nv)]     # interfering values
     partners: list[list[int]] = [[] for _ in range(nv)]
@@ -163,6 +165,8 @@ def _colour(code: KernelCode, lv: _Liveness) -> dict[Reg, int]:
                 partners[di].append(copy_src)
                 partners[copy_src].append(di)
     for pc, out in lv.walk():
+        if live_at and pc in live_at:
+            live_at[pc] = set(out)
         d = lv.du[pc][0]
         if not d:
             continue
@@ -210,12 +214,26 @@ def _victim(code: KernelCode, lv: _Liveness, temps: set[Reg]) -> Reg | None:
 
 
 def rebuild(code: KernelCode, expand) -> None:
-    """Replace each instruction by the list `expand(pc, ins)` returns, keeping labels in place."""
+    """Replace each instruction by the list `expand(pc, ins)` returns, keeping labels in place; the
+    debug points of a deleted instruction go to the next one (vgpu.isa.debuginfo)."""
     new: list[Instr] = []
     where: list[int] = []
+    carry: list | None = None
+    labelled = None
     for pc, ins in enumerate(code.instrs):
         where.append(len(new))
-        new.extend(expand(pc, ins))
+        out = expand(pc, ins)
+        if carry:
+            if labelled is None:
+                labelled = set(code.labels.values())
+            if pc in labelled:
+                carry = debugpoints.crossing_label(carry)
+            if out:
+                debugpoints.land(carry, out[0])
+                carry = None
+        if not out and ins.dbg:
+            carry = (carry or []) + debugpoints.carried(ins)
+        new.extend(out)
     where.append(len(new))
     code.labels = {name: where[pc] for name, pc in code.labels.items()}
     code.instrs = new
@@ -231,6 +249,7 @@ def _spill(code: KernelCode, v: Reg, temps: set[Reg], counter: list[int]) -> Non
     sym.size = off + size
     t = REG_DECL_TYPE[c]
     addr = Mem(Sym(SPILL), off)
+    debugpoints.spill_slot(code, v, addr)
 
     def fresh() -> Reg:
         counter[0] += 1
@@ -255,6 +274,9 @@ def _spill(code: KernelCode, v: Reg, temps: set[Reg], counter: list[int]) -> Non
             w = fresh()
             ops[0] = w
             after.append(Instr("st", ("local",), (t,), [addr, w], line=ins.line, file=ins.file))
+            if ins.dbg:                  # points after the definition hold once the slot is written
+                after[0].dbg = [p for p in ins.dbg if p[0] == debugpoints.AFTER] or None
+                ins.dbg = [p for p in ins.dbg if p[0] != debugpoints.AFTER] or None
         ins.operands = ops
         return out + [ins] + after
 
@@ -267,7 +289,8 @@ def allocate(code: KernelCode, max_registers: int | None = None) -> None:
     counter = [0]
     while True:
         lv = _Liveness(code)
-        colours = _colour(code, lv)
+        live_at = {pc: None for pc, ins in enumerate(code.instrs) if ins.dbg}
+        colours = _colour(code, lv, live_at)
         if max_registers is None or _cost(colours) <= max_registers:
             break
         v = _victim(code, lv, temps)
@@ -286,12 +309,16 @@ def allocate(code: KernelCode, max_registers: int | None = None) -> None:
 
     def expand(pc: int, ins: Instr) -> list[Instr]:
         ins.operands = [rename(o) for o in ins.operands]
+        if ins.dbg:
+            ins.dbg = debugpoints.rename_points(ins.dbg, names)
         if ins.guard is not None:
             ins.guard = rename(ins.guard)
         if ins.op == "mov" and ins.guard is None and ins.operands[0] == ins.operands[1]:
             return []
         return [ins]
 
+    if live_at:
+        debugpoints.keep_live(code, lv, live_at)
     rebuild(code, expand)
     code.regs = {}
     for r in names.values():

@@ -24,6 +24,7 @@ from ..ir import nodes as ir
 from ..ir.ops import COMPARISONS, OPS
 from ..ir.passes.rewrite import resolve, users
 from ..types import PRED, S32, U32, Scalar
+from .debugpoints import AFTER, BEFORE, attach, crossing_label, land
 from .program import DataSymbol, Imm, Instr, KernelCode, Label, Mem, ParamInfo, Program, Reg, Sym, layout_params
 from .select_ops import (FLOAT_INVERSE, GROUP, INT_INVERSE, SELECT, bty, cls_of, const_value, is_const,
                          ity)
@@ -104,7 +105,8 @@ class KernelSelector:
         self.uses = users(self.fn)
         for b in self.fn.blocks:
             for i in b.instrs:
-                self.plan(i)
+                if i.op != "dbg":                 # debug information: read in `block`, never planned
+                    self.plan(i)
         roots = [i for b in self.fn.blocks for i in b.instrs if self.is_root(i)]
         work = list(roots)
         while work:
@@ -122,7 +124,7 @@ class KernelSelector:
     def is_root(self, i: ir.Instr) -> bool:
         """Emitted whatever its uses: side effects, phis (their copies); a `local` slot only
         when some use needs its address in a register."""
-        return i not in self.absorbed and (not OPS[i.op].pure or i.op == "phi") and i.op != "local"
+        return i not in self.absorbed and (not OPS[i.op].pure or i.op == "phi") and i.op not in ("local", "dbg")
 
     def plan(self, i: ir.Instr) -> None:
         """Choose the pattern of i; record (kind, data..., values read as registers)."""
@@ -275,6 +277,9 @@ class KernelSelector:
         layout = self.layout()
         self.line = self.fn.span.line if self.fn.span else None
         self.file = self.fn.span.file if self.fn.span else None
+        for i in self.fn.entry.instrs:       # parameters are in the parameter buffer from the start
+            if i.op == "dbg" and isinstance(self.resolve(i.args[0]), ir.Param):
+                self.items.append(("dbg", i.attrs["var"], Mem(Sym(self.resolve(i.args[0]).name))))
         self.load_params()
         for k, (key, block) in enumerate(layout):
             nxt = layout[k + 1][0] if k + 1 < len(layout) else None
@@ -325,11 +330,35 @@ class KernelSelector:
     def block(self, b: ir.Block, nxt) -> None:
         if len(b.preds) == 1:
             self.parallel_copy(self.copies(b.preds[0], b))
+        if b.instrs[0].op == "phi":         # a variable's phi: its value from here (vgpu.ir.debug)
+            for phi in b.phis:
+                if "var" in phi.attrs and phi in self.needed:
+                    self.items.append(("dbg", phi.attrs["var"], self.dst(phi)))
         for i in b.instrs:
+            if i.op == "dbg":
+                self.items.append(("dbg", i.attrs["var"], self.debug_location(i)))
+                continue
             if i.op == "phi" or i in self.absorbed or i not in self.needed:
                 continue
             self.set_line(i)
             self.select(i, nxt)
+
+    def debug_location(self, d: ir.Instr):
+        """Where a dbg's value is: a (virtual) register, a constant, a parameter's bytes, a local
+        slot (resolved to its symbol in `finish`), or None (no register holds it: optimised out)."""
+        v = self.resolve(d.args[0])
+        if d.attrs.get("declare"):
+            return v if isinstance(v, ir.Instr) and v.op == "local" else None
+        if isinstance(v, ir.Undef):
+            return None
+        if is_const(v):
+            val = const_value(v)
+            return Imm(int(bool(val)) if v.type == PRED else float(val) if v.type.is_float else int(val))
+        if isinstance(v, ir.Param):
+            return self.dst(v) if v in self.needed else Mem(Sym(v.name))
+        if v in self.needed and v not in self.absorbed and v.type is not None and v.op not in ("local", "addr"):
+            return self.dst(v)
+        return None
 
     def edge_block(self, key: tuple, nxt) -> None:
         pred, succ = key
@@ -340,7 +369,8 @@ class KernelSelector:
         """Go to a layout key (block or split edge); a jump to a lone `ret` is that `ret`."""
         if target is nxt:
             return
-        if isinstance(target, ir.Block) and len(target.instrs) == 1 and target.instrs[0].op == "ret":
+        if isinstance(target, ir.Block) and target.instrs and target.instrs[-1].op == "ret" and \
+                all(i.op == "dbg" for i in target.instrs[:-1]):
             self.emit("ret", (), (), [])
             return
         self.emit("bra", (), (), [Label(target)])
@@ -436,10 +466,26 @@ class KernelSelector:
                       if isinstance(op, Label)}
         names: dict[object, str] = {}
         pending_keys = []
+        points: list = []                   # debug points waiting for the next instruction
+        last: Instr | None = None
         for x in self.items:
             if isinstance(x, tuple):
-                pending_keys.append(x[1])
+                if x[0] == "dbg":
+                    points.append((BEFORE, x[1], x[2]))
+                elif points and x[1] in referenced:     # a join: the points hold on the path here only
+                    if last is not None and last.op not in ("bra", "ret", "exit", "trap"):
+                        for _, var, loc in points:
+                            attach(last, AFTER, var, loc)
+                        points = []
+                    else:
+                        points = crossing_label(points)
+                if x[0] != "dbg":
+                    pending_keys.append(x[1])
                 continue
+            if points:
+                land(points, x)
+                points = []
+            last = x
             for key in pending_keys:
                 if key in referenced:
                     names[key] = names.get(key) or f"$L{len(names) + 1}"
@@ -452,6 +498,15 @@ class KernelSelector:
                 self.code.labels[names[key]] = len(self.code.instrs)
         for x in self.code.instrs:
             x.operands = [Label(names[o.name]) if isinstance(o, Label) else o for o in x.operands]
+            if x.dbg:
+                x.dbg = [(k, v, self.local_location(loc)) for k, v, loc in x.dbg]
+
+    def local_location(self, loc):
+        """A declared variable's local slot -> its `.local` symbol (None if the slot got none)."""
+        if isinstance(loc, ir.Instr):
+            name = self.local_syms.get(loc)
+            return Mem(Sym(name)) if name is not None else None
+        return loc
 
 
 def select_kernels(module: ir.Module) -> Program:
@@ -461,4 +516,5 @@ def select_kernels(module: ir.Module) -> Program:
         prog.symbols[g.name] = DataSymbol(g.name, g.space, g.size, g.align, g.init, g.dynamic, g.elem)
     for fn in module.kernels:
         prog.kernels[fn.name] = KernelSelector(prog, module, fn).run()
+        prog.kernels[fn.name].debug_vars = list(fn.debug_vars)
     return prog

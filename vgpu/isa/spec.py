@@ -424,6 +424,32 @@ def mnemonics() -> list[str]:
 DOCS_PATH = Path(__file__).resolve().parents[2] / "docs" / "isa.md"
 
 
+# the `.var` directives of listings with debug information (vgpu/isa/debuginfo.py)
+DEBUG_INFO_DOC = '''## Debug information
+
+`vgpuc asm --debug-info` (`disassemble(program, debug_info=True)`) adds, after a kernel's
+`.reg`/`.local` declarations, one `.var` directive per source variable, and the assembler reads them
+back into the same `KernelCode.debug_vars` and `debug_ranges` (the text round-trips):
+
+```
+.var NAME .TYPE "C type" "file" FIRST LAST "function" : START END LOCATION, START END LOCATION ...;
+.var acc .s32 "int" "k.vk" 7 15 "k" : 4 6 0, 6 27 %r4;
+.var b .s32 "int" "k.vk" 5 18 "k2" : 12 66 [__spill+16];
+.var arr .s32 "int [4]" "k.vk" 12 15 "k" : 3 27 [__local_arr];
+```
+
+`NAME` is the variable (`p.x` for a field of a struct variable), `.TYPE` the type of its value (of an
+element for an array), then its declared type, its scope (the lines of `file` from FIRST to LAST, in
+`function`: the kernel, or a device function inlined into it), and the ranges: from pc START to
+before pc END the variable is in LOCATION, a register, a memory operand (`[__spill+N]` a spilled
+value, `[__local_NAME]` a local array or a variable whose address is taken, `[PARAM]` a kernel
+parameter not loaded yet) or a constant (`0`, `0f3F800000`). Outside its ranges, in scope, a variable is
+optimised out. Ranges are computed from the compiler's debug points by a forward dataflow over the
+final code (`vgpu/isa/debuginfo.py`): a point sets a location; an instruction writing that register
+(or storing to that spill slot) ends it; at a join a location holds only where every incoming path
+agrees. Without `--debug-info` listings are unchanged.'''
+
+
 def render_docs() -> str:
     """The Markdown reference of the ISA, generated from the table."""
     out = ["# The vgpu virtual ISA", "",
@@ -448,6 +474,7 @@ def render_docs() -> str:
             "source), optional ones in brackets.", "",
             "## Special registers", "", "| register | type |", "| --- | --- |",
             *[f"| `{r}` | {t} |" for r, t in SPECIAL_REGS.items()], "",
+            *DEBUG_INFO_DOC.splitlines(), "",
             "## Reconvergence", "",
             "Every guarded `bra` reconverges at its immediate post-dominator on the instruction-level CFG "
             "(a virtual exit joins `ret`, `exit` and `trap`); the listing shows it as "

@@ -12,6 +12,7 @@ from pathlib import Path
 from .. import pipeline
 from ..ir import print_module
 from ..isa import disassemble
+from ..isa.debuginfo import format_table
 from ..sim import DeviceError, Tracer, parse_checks, summary
 
 __all__ = ["DeviceError", "parse_checks", "summary", "Tracer", "ir_text", "assembly"]
@@ -22,6 +23,11 @@ def ir_text(path: str | Path, optimize: bool = True) -> str:
     return print_module(pipeline.to_ir(pipeline.read_source(path), str(path), optimize=optimize))
 
 
-def assembly(program) -> str:
-    """A compiled Program as assembly text, with the source lines as comments."""
-    return disassemble(program)
+def assembly(program, debug_info: bool = False) -> str:
+    """A compiled Program as assembly text, with the source lines as comments (and, with
+    `debug_info`, the `.var` directives saying where each source variable lives, then each kernel's
+    table of them as comments)."""
+    text = disassemble(program, debug_info)
+    if debug_info:
+        text += "".join("\n" + format_table(code) + "\n" for code in program.kernels.values())
+    return text

@@ -57,6 +57,8 @@ class DecodedKernel:
     uses_grid_sync: bool = False
     specials: frozenset = frozenset()            # special registers the kernel reads
     translated: bool = False                     # the compiled executor has run it (launch.native)
+    interp_seconds: float = 0.0                  # unobserved launches the interpreter ran: time,
+    interp_threads: int = 0                      # and threads (launch.native's expected work)
 
     def source_line(self, ins: Instr | None) -> str | None:
         """The source text of the line an instruction came from, if known."""

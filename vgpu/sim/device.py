@@ -217,7 +217,7 @@ class SimDevice:
                                self.seed + self.launches, self.clock, counters=self.counters, check=checks)
             result = launch(k, cfg, self.glob, self.const, self.max_shared_per_block, self.echo_printf,
                             partial(self.pool.run, mod, self.glob, self.const) if self.pool else None,
-                            trace, self.waves, progress, self.executor)
+                            trace, self.waves, progress, self.executor, max(self.workers, 1))
         except DeviceError as e:
             raise e.locate(kernel=kernel, file=mod.program.filename) from None
         except Exception as e:  # noqa: BLE001 - a simulator bug must still surface as a DeviceError

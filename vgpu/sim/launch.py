@@ -17,9 +17,12 @@ the SM worker processes (`pool`), which run the same waves concurrently and merg
 The executor: 'interp' runs every wave on the numpy interpreter (`scheduler`); 'compiled' hands
 the whole launch to the compiled executor (`compiled.run_launch`, native code, same bytes,
 faults and counters) whenever the kernel and the launch's settings allow it and no observer
-(tracer, sanitizer, debugger) watches, and to the interpreter otherwise; 'auto' (the default) does
-the same for launches big enough to repay the translation (AUTO_MIN_THREADS threads) and for
-kernels already translated.
+(tracer, sanitizer, debugger) watches, and to the interpreter otherwise; 'auto' (the default) tiers
+like a JIT, choosing by expected work (`native`): a kernel already translated runs natively, a big
+first launch (AUTO_MIN_THREADS threads) too, and a kernel whose interpreted launches so far plus
+this one's expected interpreted time (its seconds per thread so far times this launch's threads)
+reach AUTO_PAYBACK_SECONDS, about what a translation costs, is translated now.  Observed launches
+stay on the interpreter whatever the executor.
 """
 from __future__ import annotations
 
@@ -51,7 +54,8 @@ MAX_THREADS_PER_BLOCK = 1024
 MAX_LOCAL_PER_THREAD = 512 * 1024           # bytes of local memory a thread may use (CUDA's limit)
 TOO_MANY = "too many resources requested for launch"
 EXECUTORS = ("interp", "compiled", "auto")
-AUTO_MIN_THREADS = 1 << 15                  # 'auto': smaller launches of an untranslated kernel stay interpreted
+AUTO_MIN_THREADS = 1 << 15                  # 'auto': a first launch this big is translated at once
+AUTO_PAYBACK_SECONDS = 0.2                  # 'auto': interpreted time that repays a translation (0.15-0.7 s)
 PROGRESS_HZ = 4                             # progress callbacks per second at most      # CUDA's words for the errors below
 
 
@@ -197,13 +201,14 @@ def run_wave(k: DecodedKernel, cfg: LaunchConfig, j: int, wave: int, glob: Globa
 
 def launch(k: DecodedKernel, cfg: LaunchConfig, glob: GlobalMemory, const: ConstBank,
            max_shared: int, echo: bool = True, parallel=None, observer=None,
-           cache: WaveCache | None = None, progress=None, executor: str = "interp") -> LaunchResult:
+           cache: WaveCache | None = None, progress=None, executor: str = "interp", threads: int = 1) -> LaunchResult:
     """Validate and run a launch: in this process, or, when it has several waves and `parallel`
     is given, by `parallel(k, cfg, nwaves, wave, result)` (the SM worker pool).  `observer`
     (an `observer.Observer`: a tracer, a debugger) and the sanitizers of cfg.check watch it in
     this process; `cache` keeps a Wave for the next launch of the same geometry; `progress(blocks
     done, blocks total)` is called at most PROGRESS_HZ times a second while it runs, and at the end;
-    `executor` is one of EXECUTORS (see the module docstring)."""
+    `executor` is one of EXECUTORS (see the module docstring); a compiled launch of several waves
+    runs on `threads` threads of this process (the device's workers)."""
     validate(k, cfg, max_shared)
     nblocks = cfg.grid[0] * cfg.grid[1] * cfg.grid[2]
     wave = blocks_per_sm(k, cfg) * cfg.num_sms
@@ -222,7 +227,7 @@ def launch(k: DecodedKernel, cfg: LaunchConfig, glob: GlobalMemory, const: Const
     report = Progress(progress, nblocks, wave) if progress is not None else None
     try:
         if observer is None and native(k, cfg, executor) and \
-                compiled.run_launch(k, cfg, nwaves, wave, glob, const, result):
+                compiled.run_launch(k, cfg, nwaves, wave, glob, const, result, threads):
             k.translated = True
         elif parallel is not None and nwaves > 1:
             parallel(k, cfg, nwaves, wave, result, progress=report)
@@ -235,6 +240,9 @@ def launch(k: DecodedKernel, cfg: LaunchConfig, glob: GlobalMemory, const: Const
                     result.merge(part)
                 if report is not None:
                     report(j + 1)
+        if not k.translated and observer is None:        # the interpreter's time, for 'auto' (native)
+            k.interp_seconds += time.perf_counter() - t0
+            k.interp_threads += nblocks * cfg.threads_per_block
         if report is not None:
             report(nwaves, final=True)
     except DeviceError as e:
@@ -250,10 +258,20 @@ def launch(k: DecodedKernel, cfg: LaunchConfig, glob: GlobalMemory, const: Const
 
 
 def native(k: DecodedKernel, cfg: LaunchConfig, executor: str) -> bool:
-    """Whether to offer the launch to the compiled executor (which may still decline it)."""
-    if executor == "compiled":
+    """Whether to offer the launch to the compiled executor (which may still decline it): always for
+    'compiled'; for 'auto' when the kernel is translated already (on any device), when the launch is
+    big, or when the kernel's interpreted time so far plus this launch's expected interpreted time
+    reaches AUTO_PAYBACK_SECONDS (a translation then costs at most about what interpreting did)."""
+    if executor != "auto":
+        return executor == "compiled"
+    known = compiled.translated(k.program, k.name)
+    if known is not None:
+        return known
+    threads = cfg.nblocks * cfg.threads_per_block
+    if k.translated or threads >= AUTO_MIN_THREADS:
         return True
-    return executor == "auto" and (k.translated or cfg.nblocks * cfg.threads_per_block >= AUTO_MIN_THREADS)
+    expected = k.interp_seconds / k.interp_threads * threads if k.interp_threads else 0.0
+    return k.interp_seconds + expected >= AUTO_PAYBACK_SECONDS
 
 
 class Progress:

@@ -14,12 +14,15 @@ In:  an optimised `ir.Function`.  Out: the same function with those adds rewritt
 from __future__ import annotations
 
 from ...ir import nodes as ir
+from ...ir.debug import undef_dbgs
 
 
 def contract(fn: ir.Function) -> int:
     """Rewrite eligible float adds to fma in place; return how many."""
     users: dict[ir.Instr, list[ir.Instr]] = {}
     for i in fn.instructions():
+        if i.op == "dbg":                    # debug information is not a use
+            continue
         for a in i.args:
             if isinstance(a, ir.Instr):
                 users.setdefault(a, []).append(i)
@@ -48,8 +51,9 @@ def contract(fn: ir.Function) -> int:
         i.op = "fma"
         i.args = [m.args[0], m.args[1], c]
     if plan:
-        used = {a for i in fn.instructions() for a in i.args}
+        used = {a for i in fn.instructions() if i.op != "dbg" for a in i.args}
         fused = {m for _, m, _ in plan}
+        undef_dbgs(fn, fused - used)
         for b in fn.blocks:
             b.instrs = [i for i in b.instrs if i not in fused or i in used]
     return len(plan)
@@ -71,5 +75,6 @@ def _canonicalise_subs(fn: ir.Function, users: dict) -> None:
             if isinstance(a, ir.Const):
                 a, c = c, a
             if isinstance(c, ir.Const):
+                undef_dbgs(fn, {y})          # y changes its value: a variable holding it is optimised out
                 y.args = [a, ir.Const(c.type, -c.value)]
                 i.op, i.args = "add", [x, y]

@@ -21,6 +21,7 @@ from ... import types as T
 from ...diagnostics import CompileError
 from ...ir import nodes as ir
 from ...ir.builder import Builder
+from ...ir.debug import DebugVar
 from . import calls
 from . import ntypes as N
 from .exprs import _ARITH, _REJECT, Exprs
@@ -67,6 +68,7 @@ class FnLower(Exprs):
         self.consts: dict[str, V] = {}
         self.loops: list[_Frame] = []
         self.dry = False
+        self.dbg_keys: dict[str, dict] = {}     # variable name -> {type: its debug keys}
         ctx.ninst += 1
         self.inst = ctx.ninst
         self.ret_type = None            # device functions: the unified return type
@@ -92,6 +94,34 @@ class FnLower(Exprs):
         self.env[name] = v.type
         for k, x in enumerate(flatten(v)):
             self.b.write(self.key(name, v.type, k), x)
+        if not self.dry and isinstance(v.type, (N.Number, N.Tuple)) and not name.startswith("$"):
+            self.debug_value(name, v)
+
+    def debug_value(self, name: str, v: V) -> None:
+        """The dbgs of a write of a number (or tuple of numbers) variable (vgpu.ir.debug): the first
+        write of a name with a type registers it, scoped to the whole function; its values under
+        another type are optimised out from here."""
+        b, keys = self.b, self.dbg_keys.setdefault(name, {})
+        if v.type not in keys:
+            fn = b.fn
+            tree = self.src.tree
+            first = self.src.span(tree).line
+            last = first + (getattr(tree, "end_lineno", tree.lineno) - tree.lineno)
+            ks = []
+            for k, (suffix, st) in enumerate(leaves(v.type)):
+                if isinstance(v.type, N.Number) or all(isinstance(t, N.Number) for t in v.type.items):
+                    fn.debug_vars.append(DebugVar(name + suffix, str(v.type) if not suffix else st.name, st.name,
+                                                  self.src.filename, first, last, self.src.name))
+                    b.debug_keys[self.key(name, v.type, k)] = len(fn.debug_vars) - 1
+                    ks.append((self.key(name, v.type, k), st))
+            keys[v.type] = ks
+        for t, ks in keys.items():
+            if t == v.type:
+                for (key, _), x in zip(ks, flatten(v)):
+                    b.debug_value(key, x)
+            else:
+                for key, st in ks:
+                    b.debug_value(key, ir.Undef(st))
 
     def unify_envs(self, envs: list[dict], node) -> dict:
         out: dict = {}

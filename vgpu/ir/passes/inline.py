@@ -76,7 +76,8 @@ def _inline(fn: Function, call: Instr, callee: Function, repl: dict[Value, Value
         s.preds = [after if p is b else p for p in s.preds]
         for phi in s.phis:
             phi.attrs["blocks"] = [after if x is b else x for x in phi.attrs["blocks"]]
-    body = _clone(callee, [resolve(repl, a) for a in call.args])
+    body = _clone(callee, [resolve(repl, a) for a in call.args], len(fn.debug_vars))
+    fn.debug_vars += callee.debug_vars          # each inlined copy has its own variables
     at = fn.blocks.index(b) + 1
     fn.blocks[at:at] = body + [after]
     body[0].preds = [b]
@@ -99,13 +100,16 @@ def _inline(fn: Function, call: Instr, callee: Function, repl: dict[Value, Value
     return phi
 
 
-def _clone(callee: Function, args: list[Value]) -> list[Block]:
-    """A copy of callee's blocks with its parameters replaced by args."""
+def _clone(callee: Function, args: list[Value], var_base: int = 0) -> list[Block]:
+    """A copy of callee's blocks with its parameters replaced by args (and its debug variables
+    numbered from var_base)."""
     vmap: dict[Value, Value] = dict(zip(callee.params, args))
     bmap = {cb: Block(f"{callee.name}.{cb.name}") for cb in callee.blocks}
     for cb, nb in bmap.items():
         for i in cb.instrs:
-            vmap[i] = nb.append(Instr(i.op, i.type, [], dict(i.attrs), i.span))
+            ni = vmap[i] = nb.append(Instr(i.op, i.type, [], dict(i.attrs), i.span))
+            if "var" in ni.attrs and i.op in ("dbg", "phi"):
+                ni.attrs["var"] += var_base
     for cb, nb in bmap.items():
         nb.preds = [bmap[p] for p in cb.preds]
         for i, ni in zip(cb.instrs, nb.instrs):

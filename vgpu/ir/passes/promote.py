@@ -3,7 +3,8 @@
 In:  a Function.  Out: every `local` slot whose address is used only as the address of
 non-volatile loads and stores of one scalar type, of the slot's size, is gone: each load is
 replaced by the value stored last on every path (phis at the iterated dominance frontier of the
-stores, undef before any store), and the stores and the slot are deleted.  This is what turns `int *out` parameters of inlined device
+stores, undef before any store), and the stores and the slot are deleted.  A variable declared in the
+slot (a `dbg ... declare`) follows: each store becomes a dbg of the stored value, each phi names it.  This is what turns `int *out` parameters of inlined device
 functions back into registers.
 """
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 from ..cfg import dominator_tree, dominators, remove_unreachable
 from ..nodes import Block, Function, Instr, Undef, Value
 from ...types import Scalar
+from ..debug import undef_dbgs
 from .rewrite import remove_instrs, replace_uses, users
 
 
@@ -76,6 +78,10 @@ def _promote(fn: Function, slots: dict[Instr, Scalar]) -> None:
                     f.instrs.insert(0, phi)
                     phi_slot[phi] = slot
                     work.append(f)
+    declared = {i.args[0]: i for i in fn.instructions() if i.op == "dbg" and i.args[0] in slots}
+    for phi, slot in phi_slot.items():         # a declared variable's phi says so (vgpu.ir.debug)
+        if slot in declared:
+            phi.attrs["var"] = declared[slot].attrs["var"]
     children = dominator_tree(fn, idom)
     undef = {s: Undef(t) for s, t in slots.items()}
     stack: dict[Instr, list[Value]] = {s: [] for s in slots}
@@ -100,7 +106,11 @@ def _promote(fn: Function, slots: dict[Instr, Scalar]) -> None:
             stack[slot].append(i if i.op == "phi" else i.args[1])
             pushed.append(slot)
             if i.op == "store":
-                dead.add(i)
+                d = declared.get(slot) if declared else None
+                if d is None:
+                    dead.add(i)
+                else:                       # the variable's new value: the store becomes its dbg
+                    i.op, i.args, i.attrs = "dbg", [i.args[1]], {"var": d.attrs["var"]}
         for s in b.succs:
             for phi in s.phis:
                 slot = phi_slot.get(phi)
@@ -110,4 +120,5 @@ def _promote(fn: Function, slots: dict[Instr, Scalar]) -> None:
         walk.append((b, pushed))
         walk += [(c, None) for c in children[b]]
     replace_uses(fn, repl)
-    remove_instrs(fn, dead)
+    undef_dbgs(fn, set(slots))               # a variable holding a promoted slot's address: gone
+    remove_instrs(fn, dead | set(declared.values()))

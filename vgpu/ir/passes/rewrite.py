@@ -30,10 +30,12 @@ def replace_uses(fn: Function, repl: dict[Value, Value]) -> None:
 
 
 def users(fn: Function) -> dict[Value, list[Instr]]:
-    """Every value used in fn -> the instructions using it (once per use)."""
+    """Every value used in fn -> the instructions using it (once per use); `dbg`s are not uses."""
     out: dict[Value, list[Instr]] = {}
     for b in fn.blocks:
         for i in b.instrs:
+            if i.op == "dbg":
+                continue
             for a in i.args:
                 out.setdefault(a, []).append(i)
     return out

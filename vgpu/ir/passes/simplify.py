@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from ..cfg import depth_first_postorder, remove_unreachable
 from ..nodes import Block, Const, Function, Instr, Value
+from ..debug import kill_at
 from .rewrite import drop_edge, replace_uses, retarget
 
 
@@ -44,9 +45,9 @@ def bypass_empty_blocks(fn: Function) -> bool:
     """Send the predecessors of a block that only jumps on to its target directly."""
     changed = False
     for e in _targets_first(fn):
-        if len(e.instrs) != 1 or e.instrs[0].op != "jmp" or not e.preds:
+        if not _only_jumps(e) or not e.preds:
             continue
-        s = e.instrs[0].targets[0]
+        s = e.instrs[-1].targets[0]
         if s is e or (s.phis and any(p in s.preds for p in e.preds)):
             continue
         for phi in s.phis:
@@ -55,6 +56,8 @@ def bypass_empty_blocks(fn: Function) -> bool:
             phi.args[k:k + 1] = [v] * len(e.preds)
             phi.attrs["blocks"][k:k + 1] = list(e.preds)
         s.preds.remove(e)
+        if len(e.instrs) > 1:            # its variables' values would be lost: optimised out in s
+            kill_at(s, e.instrs[:-1])
         for p in dict.fromkeys(e.preds):
             _redirect(p, e, s)
         e.preds = []
@@ -68,7 +71,7 @@ def _targets_first(fn: Function) -> list[Block]:
     """The blocks holding only a jump, each after the chain of such blocks it jumps along: bypassing
     the far end first moves every predecessor once (nested ifs end in a chain of n such blocks;
     bypassing the near end first would move the whole chain's predecessors n times)."""
-    empty = {e for e in fn.blocks[1:] if len(e.instrs) == 1 and e.instrs[0].op == "jmp"}
+    empty = {e for e in fn.blocks[1:] if _only_jumps(e)}
     seen: set[Block] = set()
     order: list[Block] = []
     for e in fn.blocks[1:]:
@@ -76,9 +79,15 @@ def _targets_first(fn: Function) -> list[Block]:
         while e in empty and e not in seen:
             seen.add(e)
             chain.append(e)
-            e = e.instrs[0].targets[0]
+            e = e.instrs[-1].targets[0]
         order += reversed(chain)
     return order
+
+
+def _only_jumps(e: Block) -> bool:
+    """The block holds a jump and nothing else but debug information."""
+    ins = e.instrs
+    return bool(ins) and ins[-1].op == "jmp" and (len(ins) == 1 or all(i.op == "dbg" for i in ins[:-1]))
 
 
 def _redirect(p: Block, e: Block, s: Block) -> None:

@@ -4,6 +4,7 @@ explicit active mask and SIMT stack; results, faults and per-pc counters are the
 
     supports(program, kernel_name) -> (ok, reason)       what it declines: docs/executor.md
     compile_kernel(program, kernel_name) -> CompiledKernel  (raises Declined(reason))
+    translated(program, kernel_name) -> True (cached) / False (declined) / None (not tried yet)
     run_blocks(k, cfg, blocks, glob, const, wave_blocks, result=None) -> BlocksResult
         the interpreter's run_blocks (vgpu.sim.sm), natively when it can; otherwise, and whenever
         the native run bails out (faults included), the interpreter runs the same call.
@@ -14,6 +15,8 @@ Inside: layout (symbol layout, what is declined), alu (arith's semantics on lane
 (operands and registers), memops (memory, atomics, warp-level ops), instrs (control flow, the
 instruction dispatch), driver (the block loop and barriers), runtime (compilation, caching, running).
 """
-from .runtime import CompiledKernel, Declined, compile_kernel, launch_decline, run_blocks, run_launch, supports
+from .runtime import (CompiledKernel, Declined, compile_kernel, launch_decline, run_blocks, run_launch, supports,
+                      translated)
 
-__all__ = ["CompiledKernel", "Declined", "compile_kernel", "launch_decline", "run_blocks", "run_launch", "supports"]
+__all__ = ["CompiledKernel", "Declined", "compile_kernel", "launch_decline", "run_blocks", "run_launch", "supports",
+           "translated"]

@@ -28,6 +28,26 @@ def build_module(program, code, lay) -> ir.Module:
     return Gen(program, code, lay).build()
 
 
+def leaders(code) -> set[int]:
+    """The pcs where control may enter other than from the previous pc (labels, reconvergence points,
+    after control flow, barriers and warp-synchronous ops), with 0 and the end."""
+    out = {0, len(code.instrs)} | set(code.labels.values()) | set(code.reconv.values())
+    for pc, ins in enumerate(code.instrs):
+        if spec.family(ins).machine in ENDS_BLOCK:
+            out.add(pc + 1)
+    return {pc for pc in out if 0 <= pc <= len(code.instrs)}
+
+
+def heads(code) -> list[int]:
+    """Per pc (and the end), the leader of its straight-line segment: every instruction of a segment
+    issues with the same mask each time the segment runs, so the native code counts once per segment
+    (at its leader) and `opw[heads]` gives the per-pc counts."""
+    lead, out = leaders(code), []
+    for pc in range(len(code.instrs) + 1):
+        out.append(pc if pc in lead else out[-1])
+    return out
+
+
 class Gen(MemGen):
     def build(self) -> ir.Module:
         fn, n = self.fn, self.n
@@ -49,11 +69,11 @@ class Gen(MemGen):
         resume_b = fn.append_basic_block("resume")
         waiting = b.icmp_signed("!=", b.load(self.wptr(b, W_WAIT)), c64(0))
         b.cbranch(waiting, resume_b, self.dispatch_b)
-        self.leaders = {0, n} | set(self.code.labels.values()) | self.rpcs
+        self.leaders = leaders(self.code)
         self.barriers = []
-        for pc, ins in enumerate(self.code.instrs):
-            if spec.family(ins).machine in ENDS_BLOCK:
-                self.leaders.add(pc + 1)
+        self.seglen = {}                        # leader pc -> instructions up to the next leader
+        for pc in range(n, -1, -1):
+            self.seglen[pc] = 1 + (self.seglen[pc + 1] if pc < n and pc + 1 not in self.leaders else 0)
         for pc, ins in enumerate(self.code.instrs):
             b = ir.IRBuilder(self.blk[pc])
             self.count(b, pc)
@@ -68,13 +88,17 @@ class Gen(MemGen):
 
     # -- bookkeeping ------------------------------------------------------------------------------------
     def count(self, b, pc):
+        """At a segment's leader: its warp and thread issue counts (per leader pc, expanded to every
+        pc of the segment by `heads`), and its instructions into the budget counter."""
+        if pc not in self.leaders:
+            return
         m = b.load(self.maskv)
         p = b.gep(self.opw, [c64(pc)])
         b.store(b.add(b.load(p), c64(1)), p)
         p = b.gep(self.opt, [c64(pc)])
         pop = b.zext(b.call(self._ctpop32(), [m]), I64)
         b.store(b.add(b.load(p), pop), p)
-        b.store(b.add(b.load(self.icv), c64(1)), self.icv)
+        b.store(b.add(b.load(self.icv), c64(self.seglen[pc])), self.icv)
 
     def _ctpop32(self):
         f = self.module.globals.get("llvm.ctpop.i32")
@@ -109,9 +133,18 @@ class Gen(MemGen):
         """Continue at pc (through `settle` when pc is a reconvergence point)."""
         if settle is None:
             settle = pc in self.rpcs
-        if settle or pc not in range(self.n + 1):
+        if pc not in range(self.n + 1):
             b.store(c64(pc), self.pcv)
             b.branch(self.settle_b)
+        elif settle:
+            # settle pops when pc is the top entry's reconvergence pc or the mask is empty; an
+            # instruction never runs with an empty mask, so only the first can hold here: test it
+            # inline and branch straight to pc otherwise (loops stay loops for LLVM)
+            sb = b.append_basic_block("tosettle")
+            b.cbranch(b.icmp_signed("==", b.load(self.rpcv), c64(pc)), sb, self.blk[pc])
+            s = ir.IRBuilder(sb)
+            s.store(c64(pc), self.pcv)
+            s.branch(self.settle_b)
         else:
             b.branch(self.blk[pc])
 

@@ -253,7 +253,16 @@ class MemGen(KernelGen):
         def whole(b, p):
             x = b.load(b.bitcast(p, vec(et).as_pointer()), align=size)
             b.store(x, b.bitcast(self.sv, vec(et).as_pointer()), align=64)
-        self.warp_access(b, pc, av, size, sp, None, body, whole, m)
+
+        def gather(b, ptrs, mv):
+            it = ir.IntType(8 * size)
+            x = b.call(self._masked("gather", it), [ptrs, c32(size), mv, ir.Constant(vec(it), None)])
+            b.store(x, b.bitcast(self.sv, vec(it).as_pointer()), align=64)
+        if sp == "global" and size in (4, 8):    # contiguous: one vector load; else a gather
+            self.warp_access(b, pc, av, size, sp, None, body, whole, m,
+                             lambda b: self.lane_access(b, pc, av, size, sp, m, body, gather))
+        elif not self.lane_access(b, pc, av, size, sp, m, body, gather):
+            self.warp_access(b, pc, av, size, sp, None, body, whole, m)
         v = b.load(b.bitcast(self.sv, vec(et).as_pointer()), align=64)
         self.write(b, ins.operands[0], t, v, m)
 
@@ -274,13 +283,84 @@ class MemGen(KernelGen):
         def whole(b, p):
             self.log_range(b, av, p, size)
             b.store(vv, b.bitcast(p, vv.type.as_pointer()), align=size)
-        self.warp_access(b, pc, av, size, sp, vv, body, whole, m)
 
-    def warp_access(self, b, pc, av, size, sp, stored, body, whole, m):
+        def scatter(b, ptrs, mv):            # overlapping lanes: the highest lane's value stays
+            it = ir.IntType(8 * size)
+            x = b.load(b.bitcast(self.sv, vec(it).as_pointer()), align=64)
+            b.call(self._masked("scatter", it), [x, ptrs, c32(size), mv])
+        if sp == "global" or not self.lane_access(b, pc, av, size, sp, m, body, scatter):
+            self.warp_access(b, pc, av, size, sp, vv, body, whole, m)
+
+    def _masked(self, kind, it):
+        """llvm.masked.gather (ptrs, align, mask, passthru) or .scatter (values, ptrs, align, mask)."""
+        name = f"llvm.masked.{kind}.v{N}i{it.width}.v{N}p0"
+        fn = self.module.globals.get(name)
+        if fn is None:
+            pv = ir.VectorType(it.as_pointer(), N)
+            args = [pv, I32, vec(I1), vec(it)] if kind == "gather" else [vec(it), pv, I32, vec(I1)]
+            fn = ir.Function(self.module, ir.FunctionType(vec(it) if kind == "gather" else ir.VoidType(), args),
+                             name=name)
+        return fn
+
+    def _reduce(self, b, op, v):
+        name = f"llvm.vector.reduce.{op}.v{N}i64"
+        fn = self.module.globals.get(name) or ir.Function(self.module, ir.FunctionType(I64, [vec(I64)]), name=name)
+        return b.call(fn, [v])
+
+    def lane_access(self, b, pc, av, size, sp, m, body, vector) -> bool:
+        """A shared access, or a global load, of any lane pattern as one masked gather/scatter
+        `vector(b, host pointers, mask)` when every active lane passes the checks the per-lane loop
+        `body` makes (alignment; shared: inside the block's shared memory; global: the active lanes'
+        span inside one allocation), else that loop, which finds the fault exactly as before.
+        False (nothing emitted) for the other spaces."""
+        if sp not in ("shared", "global") or size not in (1, 2, 4, 8):
+            return False
+        mv = self.maskvec(b, m)
+        ok = b.icmp_unsigned("==", b.and_(av, splat(I64, size - 1)), splat(I64, 0))
+        if sp == "shared":
+            off = b.sub(av, splat(I64, SHARED_BASE))
+            nbytes = self.cword(b, C_SHARED_BYTES)
+            nb = b.shuffle_vector(b.insert_element(ir.Constant(vec(I64), None), nbytes, c32(0)),
+                                  ir.Constant(vec(I64), None), ir.Constant(vec(I32), [c32(0)] * N))
+            ok = b.and_(ok, b.and_(b.icmp_unsigned("<", off, splat(I64, WINDOW)),
+                                   b.icmp_signed("<=", b.add(off, splat(I64, size)), nb)))
+            base, host_base = c64(SHARED_BASE), self.cword(b, C_SHARED)
+        else:
+            base, host_base = c64(GLOBAL_BASE), self.cword(b, C_ARENA)
+        every = b.icmp_unsigned("==", b.bitcast(b.or_(ok, b.not_(mv)), I32), c32(-1))
+        every = b.and_(every, b.icmp_unsigned("!=", m, c32(0)))
+        fast, slow, done = (b.append_basic_block(x) for x in ("gfast", "gslow", "gdone"))
+        if sp == "global":
+            lo = self._reduce(b, "umin", b.select(mv, av, splat(I64, -1)))
+            hi = b.add(self._reduce(b, "umax", b.select(mv, av, splat(I64, 0))), c64(size))
+            chk, srch = b.append_basic_block("gchk"), b.append_basic_block("gsearch")
+            b.cbranch(every, chk, slow)
+            b.position_at_end(chk)
+            hit = b.and_(b.icmp_signed(">=", lo, self.cword(b, C_GLO)), b.icmp_signed("<=", hi, self.cword(b, C_GHI)))
+            b.cbranch(b.and_(hit, b.icmp_unsigned(">=", lo, c64(GLOBAL_BASE))), fast, srch)
+            b.position_at_end(srch)
+            found = b.and_(b.icmp_unsigned(">=", lo, c64(GLOBAL_BASE)),
+                           b.call(self._gsearch(0), [self.ctx, lo, hi]))
+            b.cbranch(found, fast, slow)
+        else:
+            b.cbranch(every, fast, slow)
+        b.position_at_end(fast)
+        hb = b.shuffle_vector(b.insert_element(ir.Constant(vec(I64), None), b.sub(host_base, base), c32(0)),
+                              ir.Constant(vec(I64), None), ir.Constant(vec(I32), [c32(0)] * N))
+        it = ir.IntType(8 * size)
+        vector(b, b.inttoptr(b.add(av, hb), ir.VectorType(it.as_pointer(), N)), mv)
+        b.branch(done)
+        b.position_at_end(slow)
+        self.lane_loop(b, m, body)
+        b.branch(done)
+        b.position_at_end(done)
+        return True
+
+    def warp_access(self, b, pc, av, size, sp, stored, body, whole, m, slow_path=None):
         """A global access of the warp: one vector access `whole(b, host pointer)` when the 32 lanes'
         addresses are a0, a0+size, ... (a0 aligned) inside one allocation of global memory (and, for a
         store, every lane is active and the undo log has room for 32 entries); otherwise the per-lane
-        loop `body` with its checks, so faults are found exactly as before."""
+        loop `body` with its checks (or `slow_path(b)`), so faults are found exactly as before."""
         if sp != "global" or size not in (4, 8):
             return self.lane_loop(b, m, body)
         a0 = b.extract_element(av, c32(0))
@@ -308,7 +388,10 @@ class MemGen(KernelGen):
         whole(b, b.gep(host, [b.sub(a0, c64(GLOBAL_BASE))]))
         b.branch(done)
         b.position_at_end(slow)
-        self.lane_loop(b, m, body)
+        if slow_path is not None:
+            slow_path(b)
+        else:
+            self.lane_loop(b, m, body)
         b.branch(done)
         b.position_at_end(done)
 

@@ -27,6 +27,7 @@ from .codegen import B_FAULT, B_LOG, C_BAIL_WHY, C_LOG, C_LOGCAP, C_LOGN, C_STEP
 from .driver import C_BARRIERS, add_driver
 from .layout import GLOBAL_BASE
 from .layout import decline_reason, layout
+from . import threads as _threads
 
 
 class Declined(Exception):
@@ -52,10 +53,11 @@ class CompiledKernel:
     """A kernel's native code: `run` (ctypes) over blocks, the layout, the translation time."""
 
     def __init__(self, program, code):
-        from .instrs import build_module
+        from .instrs import build_module, heads
         t0 = time.perf_counter()
         self.name, self.code = code.name, code
         self.layout = layout(program, code)
+        self.heads = np.array(heads(code), np.int64)
         gen_module = build_module(program, code, self.layout)
         self.ws_words = self.layout.ws_bytes // 8
         add_driver(gen_module, gen_module.globals["warp"], self.ws_words)
@@ -83,6 +85,13 @@ def supports(program, kernel_name: str) -> tuple[bool, str]:
         return False, f"no kernel named '{kernel_name}'"
     why = decline_reason(program, code)
     return (why is None), (why or "")
+
+
+def translated(program, kernel_name: str) -> bool | None:
+    """True when the kernel's native code is cached, False when it was declined, None when it has
+    not been tried (nothing is translated here)."""
+    got = _cache.get(program, {}).get(kernel_name)
+    return None if got is None else not isinstance(got, Declined)
 
 
 def compile_kernel(program, kernel_name: str) -> CompiledKernel:
@@ -190,21 +199,36 @@ def run_blocks(k, cfg, blocks, glob, const, wave_blocks: int, result=None, obser
     return result
 
 
-def run_launch(k, cfg, nwaves: int, wave: int, glob, const, result) -> bool:
+def run_launch(k, cfg, nwaves: int, wave: int, glob, const, result, threads: int = 1) -> bool:
     """Every wave of a launch natively, in as few native calls as possible (the launch path's
-    alternative to calling run_blocks per wave); False, with nothing run, when the kernel or the
-    launch's settings are declined (then run the launch as usual)."""
+    alternative to calling run_blocks per wave), on `threads` threads of this process when the
+    launch has several waves and the kernel allows it (`threads.threaded`); False, with nothing
+    run, when the kernel or the launch's settings are declined (then run the launch as usual)."""
     name = f"{k.program.filename}:{k.name}"
     try:
         if launch_decline(cfg):
             raise Declined(launch_decline(cfg))
-        native = _native(compile_kernel(k.program, k.name), k, cfg, glob, const, wave)
+        ck = compile_kernel(k.program, k.name)
+        native = _native(ck, k, cfg, glob, const, wave)
     except Declined as e:
         COUNTS["declined"] = COUNTS.get("declined", 0) + 1
         OUTCOMES[name] = f"declined: {e}"
         return False
     blocks = np.arange(cfg.grid[0] * cfg.grid[1] * cfg.grid[2], dtype=np.int64)
-    _run_waves(native, k, cfg, blocks, glob, const, wave, result, ())
+    threads = min(threads, nwaves)
+    if threads < 2 or not _threads.threaded(ck.code):
+        _run_waves(native, k, cfg, blocks, glob, const, wave, result, ())
+        return True
+    while len(native.extras) < threads - 1:
+        native.extras.append(_Native(ck, k, cfg, glob, const, wave))
+    per_chunk = max(1, CHUNK_THREADS // max(wave * cfg.threads_per_block, 1))
+    parts, left = _threads.run_chunks([native] + native.extras[:threads - 1], blocks, wave, nwaves, per_chunk,
+                                      lambda: _interp().new_result(k))
+    for part in parts:
+        result.merge(part)
+    for i, n in left:                              # bailed out or not reached: in order, as on one thread
+        _run_waves(native, k, cfg, blocks[i * wave:(i + n) * wave], glob, const, wave, result, ())
+    COUNTS["threads"] = COUNTS.get("threads", 0) + 1
     return True
 
 
@@ -307,20 +331,25 @@ class _Native:
                         (C_WPB, wpb), (C_LOG, self.log.ctypes.data)):
             ctx[word] = v
         self.ws = _aligned(wpb * ck.ws_words)
+        self.extras: list = []          # more _Natives of the same launch settings, one per extra thread
         self.budget = max(cfg.max_instructions - 1, 0)       # warp instructions per wave (the interpreter's)
         ctx[C_STEPS] = max(cfg.max_steps - 1, 0)             # a warp's own: a lower bound of its wave's steps
 
     def run(self, blocks, result, log: bool) -> int:
         cfg, ctx, wave = self.cfg, self.ctx, self.wave_blocks
         smid = blocks % cfg.num_sms
-        wbase = np.zeros(blocks.size, np.int64)
-        for s in range(0, blocks.size, wave):              # %warpid: the block's rank on its SM in the wave
-            sm_ = smid[s:s + wave]
-            order = np.argsort(sm_, kind="stable")
-            first = np.searchsorted(sm_[order], sm_[order])
-            slot = np.empty(sm_.size, np.int64)
-            slot[order] = np.arange(sm_.size) - first
-            wbase[s:s + wave] = slot * self.wpb
+        if blocks.size and blocks[0] % wave == 0 and blocks[-1] - blocks[0] == blocks.size - 1 \
+                and wave % cfg.num_sms == 0:               # whole waves of consecutive blocks
+            wbase = np.arange(blocks.size) % wave // cfg.num_sms * self.wpb
+        else:
+            wbase = np.zeros(blocks.size, np.int64)
+            for s in range(0, blocks.size, wave):          # %warpid: the block's rank on its SM in the wave
+                sm_ = smid[s:s + wave]
+                order = np.argsort(sm_, kind="stable")
+                first = np.searchsorted(sm_[order], sm_[order])
+                slot = np.empty(sm_.size, np.int64)
+                slot[order] = np.arange(sm_.size) - first
+                wbase[s:s + wave] = slot * self.wpb
         for a in (self.opw, self.opt, self.div):
             a[:] = 0
         ctx[C_GLO] = ctx[C_GHI] = ctx[C_CLO] = ctx[C_CHI] = 0
@@ -340,12 +369,13 @@ class _Native:
                 _undo(glob.arena, self.log[:3 * int(ctx[C_LOGN])].reshape(-1, 3))
             return int(ctx[C_BAIL_WHY]) or B_FAULT
         npc = self.opw.size
-        result.op_warps = [a + b for a, b in zip(result.op_warps, self.opw.tolist())]
-        result.op_threads = [a + b for a, b in zip(result.op_threads, self.opt.tolist())]
+        opw, opt = self.opw[self.ck.heads], self.opt[self.ck.heads]       # counted per segment
+        result.op_warps = [a + b for a, b in zip(result.op_warps, opw.tolist())]
+        result.op_threads = [a + b for a, b in zip(result.op_threads, opt.tolist())]
         result.pc[0, :npc] += self.div          # counters.DIVERGENT is row 0
         st = result.stats
-        wi = int(self.opw.sum())
-        for name, v in (("warp_instructions", wi), ("thread_instructions", int(self.opt.sum())), ("steps", wi),
+        wi = int(opw.sum())
+        for name, v in (("warp_instructions", wi), ("thread_instructions", int(opt.sum())), ("steps", wi),
                         ("waves", -(-blocks.size // wave)), ("barriers", int(ctx[C_BARRIERS])),
                         ("atomics", int(ctx[C_ATOMICS]))):
             st[name] = st.get(name, 0) + v

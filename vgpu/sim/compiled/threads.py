@@ -1,0 +1,92 @@
+"""A compiled launch on several threads of this process.
+
+In:  `threaded(ck)` (may the kernel's waves run concurrently here?); `run_chunks(natives, blocks, wave,
+     nwaves, new_result)` with one `runtime._Native` per thread (each its own registers, shared and
+     local memory, counters and undo log; global memory is the device's, shared by all).
+Out: run_chunks returns (the per-thread results, to merge; the chunks, as (first wave, waves), that
+     did not run natively: one bailed out (and was undone) or came after the stop).
+
+The native code releases the GIL (a ctypes call), so N threads run N waves' native code on N cores
+at once, with no process start-up, no messages and no copies.  Chunks of a few waves are handed out
+in order from a shared counter, so every thread stays busy however uneven the waves are.  When a
+chunk bails out (a fault, anything only the interpreter reproduces) the threads stop taking chunks
+and the caller runs every chunk that did not finish in order, as the one-thread path does (so the
+fault reported is the interpreter's; as with SM worker processes, later waves that already ran may
+have written memory).  Race-free kernels give the same bytes and counters as one thread: per wave
+nothing changes, and the counters are sums.  Kernels with global atomics stay on one thread: a
+bail-out restores the old values its undo log holds, which would erase another thread's updates of
+the same counter.
+"""
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from ...isa import spec
+
+_pool: list = []                 # [ThreadPoolExecutor, its size]
+LAST_CPU: list[float] = []       # CPU seconds of each thread in the last run_chunks (benchmarks)
+
+
+def threaded(code) -> bool:
+    """Whether the kernel's waves may run on several threads: no atomic outside shared memory."""
+    for ins in code.instrs:
+        if spec.family(ins).machine == "atomic" and "shared" not in ins.mods:
+            return False
+    return True
+
+
+def _executor(n: int) -> ThreadPoolExecutor:
+    if not _pool or _pool[1] < n:
+        if _pool:
+            _pool[0].shutdown(wait=False)
+        _pool[:] = [ThreadPoolExecutor(max_workers=n, thread_name_prefix="vgpu-compiled"), n]
+    return _pool[0]
+
+
+def run_chunks(natives, blocks, wave: int, nwaves: int, per_chunk: int, new_result):
+    """Run the waves natively on len(natives) threads (this one included), chunks of at most
+    `per_chunk` waves, at least about four per thread; see the module docstring."""
+    nthreads = len(natives)
+    step = max(1, min(per_chunk, nwaves // (4 * nthreads)))
+    nchunks = -(-nwaves // step)
+    counter = itertools.count()
+    stop = threading.Event()
+    done: set[int] = set()
+    parts = [new_result() for _ in natives]
+    cpu = [0.0] * nthreads
+
+    def work(t: int) -> None:
+        c0 = time.thread_time()
+        try:
+            loop(t)
+        finally:
+            cpu[t] = time.thread_time() - c0
+
+    def loop(t: int) -> None:
+        nat, part = natives[t], parts[t]
+        while not stop.is_set():
+            c = next(counter)                       # atomic under the GIL
+            if c >= nchunks:
+                return
+            i = c * step
+            n = min(step, nwaves - i)
+            if nat.run(blocks[i * wave:(i + n) * wave], part, log=True) != 0:
+                stop.set()                          # undone already; the caller reruns it
+                return
+            done.add(c)
+
+    futures = [_executor(nthreads - 1).submit(work, t) for t in range(1, nthreads)]
+    try:
+        work(0)
+    except BaseException:
+        stop.set()
+        raise
+    finally:
+        for f in futures:
+            f.result()
+    LAST_CPU[:] = cpu
+    left = [(c * step, min(step, nwaves - c * step)) for c in range(nchunks) if c not in done]
+    return parts, left
