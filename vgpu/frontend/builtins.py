@@ -124,7 +124,7 @@ _add("__mul24", "fixed", params=(INT, INT), ret=INT, op="mul24", attrs={"signed"
 # -- atomics: overloads by pointee type, as CUDA declares them ------------------------------------------
 _I, _IU, _IUL = (INT,), (INT, UINT), (INT, UINT, ULLONG)
 for _name, _op, _types in [
-        ("atomicAdd", "add", (INT, UINT, ULLONG, FLOAT, DOUBLE)), ("atomicSub", "sub", _IU),
+        ("atomicAdd", "add", (INT, UINT, ULLONG, FLOAT, DOUBLE, HALF)), ("atomicSub", "sub", _IU),
         ("atomicExch", "exch", (INT, UINT, ULLONG, FLOAT)), ("atomicMin", "min", (INT, UINT, LLONG, ULLONG)),
         ("atomicMax", "max", (INT, UINT, LLONG, ULLONG)), ("atomicInc", "inc", (UINT,)),
         ("atomicDec", "dec", (UINT,)), ("atomicCAS", "cas", _IUL), ("atomicAnd", "and", _IUL),

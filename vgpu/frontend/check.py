@@ -30,7 +30,7 @@ from .symbols import EnumConst, Func, Sema, TypeName, Var
 from ..diagnostics import Reporter, Span, note_depth
 from ..limits import CONSTANT_BYTES, GLOBAL_BYTES, LOCAL_BYTES, STATIC_SHARED_BYTES, kib
 
-_NOT_YET_TYPES = {"auto", "__nv_bfloat16", "__half2", "half2", "double4", "long4", "ulong4", "longlong4", "ulonglong4"}
+_NOT_YET_TYPES = {"auto", "__nv_bfloat16", "double4", "long4", "ulong4", "longlong4", "ulonglong4"}
 _SPACES = {"__shared__": "shared", "__constant__": "const", "__device__": "global"}
 
 
@@ -241,7 +241,7 @@ class Checker(ExprChecker, CallChecker, TemplateChecker, TemplateUseChecker, CGC
             return CG_TYPES[short]
         if "long double" in name or name in _NOT_YET_TYPES:
             self.unsupported(ref.span, f"type '{name}' is not supported yet")
-        elif name in ("__half", "half"):
+        elif name in ("__half", "half", "__half2", "half2"):
             self.error(ref.span, f"unknown type name '{name}' (it is declared in <cuda_fp16.h>)")
         else:
             self.error(ref.span, f"unknown type name '{name}'")

@@ -10,6 +10,7 @@ from .builtins import TABLE, Builtin
 from .ctypes import (COALESCED_GROUP, DOUBLE, ERROR, FLOAT, GRID_GROUP, INT, THREAD_BLOCK, THREAD_GROUP, UINT, VOID, CType, ErrorType, Float, Pointer,
                      StructType, decay, is_arith, is_half, is_integer, promote, spell, unqual, usual_arith)
 from .check_cg import FUNCTOR_NAMES, tile_size
+from .check_half2 import has_half2
 from .check_template import Template
 from .symbols import CallInfo, Func
 
@@ -234,6 +235,10 @@ class CallChecker:
                 return self.no_match(e, b, ts)
             t = promote(ts[0])
             return self.finish_builtin(e, CallInfo(b, [t], t, "fabs" if isinstance(t, Float) else "abs", {}, t), ts)
+        if kind in ("atomic", "shfl") and has_half2(ts):
+            t = self.half2_builtin(e, b.name, ts)
+            if t is not None:
+                return t
         if kind == "atomic":
             return self.call_atomic(e, b, ts)
         if kind == "shfl":

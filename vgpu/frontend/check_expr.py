@@ -7,6 +7,7 @@ from __future__ import annotations
 from . import ast as A
 from ..diagnostics import note_depth
 from .builtins import NOT_YET, TABLE, Builtin
+from .check_half2 import Half2Checker, is_half2
 from .consteval import COMPARE, const_value
 from .ctypes import (BOOL, CHAR, DOUBLE, ERROR, FLOAT, INT, LLONG, LONG, PTRDIFF_T, SIZE_T, UINT, ULLONG, ULONG, VOID,
                      Array, Bool, CType, ErrorType, FuncType, Int, Pointer, StructType, Void, decay, is_arith, is_half,
@@ -14,7 +15,7 @@ from .ctypes import (BOOL, CHAR, DOUBLE, ERROR, FLOAT, INT, LLONG, LONG, PTRDIFF
 from .symbols import EnumConst, Func, TypeName, Var
 
 
-class ExprChecker:
+class ExprChecker(Half2Checker):
     """Expression rules; needs the Checker's `error`, `unsupported`, `lookup`, `resolve`, `condition`."""
 
     def value(self, e: A.Expr) -> CType:
@@ -135,6 +136,8 @@ class ExprChecker:
         t = self.value(e.operand)
         if isinstance(t, ErrorType):
             return ERROR
+        if is_half2(t):
+            return self.half2_unary(e, t)
         if op == "!":
             if not is_scalar(t):
                 return self.bad_unary(e, t)
@@ -154,6 +157,8 @@ class ExprChecker:
         t = self.expr(e.operand)
         if isinstance(t, ErrorType):
             return ERROR
+        if is_half2(t):
+            return self.half2_unary(e, t)
         if isinstance(unqual(t), Bool):
             self.error(e.span, f"ISO C++17 does not allow {'incrementing' if op == '++' else 'decrementing'} "
                                "expression of type bool")
@@ -260,6 +265,8 @@ class ExprChecker:
             return ERROR
 
         lp, rp = isinstance(lt, Pointer), isinstance(rt, Pointer)
+        if (is_half2(lt) or is_half2(rt)) and isinstance(e, A.Binary):
+            return self.half2_binary(e, op, lt, rt)
         if (is_half(lt) or is_half(rt)) and op not in ("&&", "||"):
             return self.half_binary(e, op, lt, rt, bad)
         if op in ("&&", "||"):
@@ -346,6 +353,8 @@ class ExprChecker:
             self.convertible(tt, e.value, vt, "assign")
             return unqual(tt)
         op = e.op[:-1]
+        if is_half2(tt) or is_half2(vt):
+            return self.half2_assign(e, tt, vt)
         if is_half(tt) and op in ("+", "-", "*", "/") and is_arith(vt):     # __half::operator+=(const __half &)
             self.convertible(tt, e.value, vt, "assign")
             self.sema.optype[e] = unqual(tt)

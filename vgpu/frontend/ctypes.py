@@ -367,6 +367,7 @@ def spell(t: CType, inner: str = "") -> str:
 # built-in type names: CUDA's vector types, dim3 and the library typedefs (after sizeof, which they use)
 VECTORS: dict[str, StructType] = _vector_table()
 UINT3 = VECTORS["uint3"]
+HALF2 = _vector("__half2", HALF, 2, 4)     # <cuda_fp16.h>'s __half2: members x, y; size and alignment 4
 DIM3 = _vector("dim3", UINT, 3, 4)
 # glibc's <sys/types.h>, which nvcc's implicit "cuda_runtime.h" pulls into every file (not <stdint.h>'s
 # uint8_t/uint16_t/uint32_t/uint64_t, which need an #include)
@@ -378,7 +379,8 @@ CUDA_EXTENT = StructType(StructInfo("cudaExtent"))      # the runtime's struct c
 CUDA_EXTENT.info.lay_out([("width", SIZE_T), ("height", SIZE_T), ("depth", SIZE_T)])
 TYPEDEFS: dict[str, CType] = {**VECTORS, "dim3": DIM3, "size_t": SIZE_T, "ptrdiff_t": PTRDIFF_T, "clock_t": LONG,
                               "cudaTextureObject_t": ULLONG, "cudaSurfaceObject_t": ULLONG,
-                              "cudaExtent": CUDA_EXTENT, "__vgpu_half": HALF, **SYS_TYPES}
+                              "cudaExtent": CUDA_EXTENT, "__vgpu_half": HALF,
+                              "__vgpu_half2": HALF2, **SYS_TYPES}
 # cooperative_groups:: objects: opaque, known by their unqualified names
 GRID_GROUP = StructType(StructInfo("cooperative_groups::grid_group", complete=True))
 THREAD_BLOCK = StructType(StructInfo("cooperative_groups::thread_block", complete=True))

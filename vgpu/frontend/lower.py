@@ -24,9 +24,8 @@ from . import ast as A
 from .builtins import Builtin
 from .consteval import const_value, convert
 from .symbols import CallInfo, EnumConst, Func, Sema, Var
-from .ctypes import (BOOL, INT, UINT, ULONG, Array, Bool, CType, Float, Int, Pointer, StructType,
-                     Void, alignof, decay, iter_leaves, leaves, mem_scalar, promote,
-                     scalar_of, sizeof, unqual)
+from .ctypes import (BOOL, INT, UINT, ULONG, Array, Bool, CType, Float, Int, Pointer, StructType, Void, alignof,
+                     decay, iter_leaves, leaves, mem_scalar, promote, scalar_of, sizeof, unqual)
 from .. import types as T
 from ..diagnostics import CompileError, Diagnostic, Span, note_depth
 from ..ir import nodes as ir
@@ -279,6 +278,7 @@ class FunctionLowering(CGLowering, MathLowering, StmtLowering, DebugLowering):
                 n = self.sema.group_casts[e]
                 return [self.cg_block("size"), ir.Const(T.U32, 0)] if n == 0 else \
                     [ir.Const(T.U32, n), ir.Const(T.U32, n)]
+            e = self.sema.rewrites.get(e, e)        # a __half2 operator: its <cuda_fp16.h> function's call
             conversion = self.sema.conversions.get(e)
             if conversion is not None:             # a struct's conversion operator (it ignores the object)
                 if not (isinstance(e, A.Call) and self.sema.calls[e].op == "construct"):

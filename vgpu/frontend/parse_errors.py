@@ -31,13 +31,13 @@ def _acceptable(e: UnexpectedToken) -> set[str]:
     return ok
 
 
-_NOT_YET_TYPES = ("__half2", "half2", "__nv_bfloat16", "__nv_bfloat162")
+_NOT_YET_TYPES = ("__nv_bfloat16", "__nv_bfloat162")
 
 
 def _unknown_type_message(name: str) -> str:
     if name in _NOT_YET_TYPES:
         return f"type '{name}' is not supported yet"
-    if name in ("__half", "half"):
+    if name in ("__half", "half", "__half2", "half2"):
         return f"unknown type name '{name}' (it is declared in <cuda_fp16.h>)"
     return f"unknown type name '{name}'"
 

@@ -80,6 +80,7 @@ class Sema:
     consts: dict = field(default_factory=dict)      # Expr -> its constant value or None (consteval's memo)
     conversions: dict = field(default_factory=dict)  # Expr -> Func: a struct's conversion operator applied
     group_casts: dict = field(default_factory=dict)  # Expr -> tile width (0: block) converted to thread_group
+    rewrites: dict = field(default_factory=dict)    # Expr -> the Expr computed instead (__half2 operators)
     funcs: dict[str, Func] = field(default_factory=dict)
     instances: dict[str, str | None] = field(default_factory=dict)   # instance asked for -> its kernel name
     statics: list[Var] = field(default_factory=list)

@@ -20,7 +20,8 @@ VECTOR_TYPES = {f"{base}{n}" for base in ("char", "uchar", "short", "ushort", "i
 SYS_TYPE_NAMES = {"uint", "ushort", "ulong", "u_char", "u_short", "u_int", "u_long", "quad_t", "u_quad_t", "int8_t",
                   "int16_t", "int32_t", "int64_t", "u_int8_t", "u_int16_t", "u_int32_t", "u_int64_t", "ssize_t"}
 BUILTIN_TYPES = VECTOR_TYPES | SYS_TYPE_NAMES | {"size_t", "ptrdiff_t", "clock_t", "dim3", "cudaTextureObject_t",
-                                                 "cudaSurfaceObject_t", "cudaExtent", "__vgpu_half"}
+                                                 "cudaSurfaceObject_t", "cudaExtent", "__vgpu_half",
+                                                 "__vgpu_half2"}
 TEXTURE_TEMPLATES = {"tex1Dfetch", "tex1D", "tex2D", "tex3D", "tex1DLayered", "tex2DLayered", "surf1Dread",
                      "surf2Dread", "surf3Dread", "surf1Dwrite", "surf2Dwrite", "surf3Dwrite", "surf1DLayeredread",
                      "surf2DLayeredread", "surf1DLayeredwrite", "surf2DLayeredwrite", "__vgpu_cuda_pipeline", "texCubemap",

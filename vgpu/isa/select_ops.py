@@ -244,10 +244,11 @@ def _atom(s: Selector, i: ir.Instr) -> None:
             srcs = [n]
     tname = _ATOM_TYPE.get(op, lambda t: f"b{t.bits}")(t)
     space = tuple(x for x in _space(i) if x in ("global", "shared"))
+    mods = space + (op, "noftz") if tname == "f16" else space + (op,)   # PTX: atom.add.noftz.f16
     if i in s.needed and s.uses.get(i) or op in ("exch", "cas"):
-        s.emit("atom", space + (op,), (tname,), [s.dst(i), m, *srcs])
+        s.emit("atom", mods, (tname,), [s.dst(i), m, *srcs])
     else:
-        s.emit("red", space + (op,), (tname,), [m, *srcs])
+        s.emit("red", mods, (tname,), [m, *srcs])
 
 
 def _addr(s: Selector, i: ir.Instr) -> None:

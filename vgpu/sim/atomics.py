@@ -8,7 +8,8 @@ Out: the value each lane read (the old value); memory updated as if the lanes ha
 
 The value an atomic leaves is computed with vgpu.arith's ops (add, min, max, and, or, xor; cas,
 inc and dec from eq/ge/gt/or, add/sub and select), so atomics and ALU instructions share one
-semantics table.  f32 atomic add flushes subnormal inputs and results to zero (PTX atom.add.f32).
+semantics table.  f32 atomic add flushes subnormal inputs and results to zero (PTX atom.add.f32);
+f16 add keeps them and rounds each sum to nearest even, NaN results canonical (atom.add.noftz.f16).
 Lanes hitting distinct elements are applied at once; repeated elements by a segmented scan for the
 associative ops, by accumulation for float add, else by rounds of distinct elements.
 """
@@ -102,7 +103,7 @@ def _apply(op, combine, scan, view, idx, b, c):
         old_sorted[1:] = x[:-1]
         old_sorted[starts] = view[where]
         view[where] = x[ends]
-    elif op == "add" and len(starts) < int(rank.max()) + 1:     # few hot addresses: accumulate each
+    elif op == "add" and view.dtype != np.float16 and len(starts) < int(rank.max()) + 1:   # few hot: accumulate
         for k in range(len(starts)):
             lo, hi = starts[k], ends[k] + 1
             acc = np.add.accumulate(_ftz(np.r_[view[where[k]:where[k] + 1], bs[lo:hi]]), dtype=view.dtype)

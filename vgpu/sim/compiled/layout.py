@@ -127,7 +127,7 @@ def _decline_instr(program, code, lay, ins, read) -> str | None:
         t = ins.types[0]
         if op not in ATOMIC_OPS:
             return f"atomic {op}: its result depends on the order of the warps"
-        if t in ("f32", "f64"):
+        if t in ("f16", "f32", "f64"):
             return "float atomics: the sum depends on the order of the warps"
         if fam.operands[0] == "d" and isinstance(ins.operands[0], Reg) and ins.operands[0].name in read:
             return "the old value of an atomic is used: it depends on the order of the warps"
@@ -165,7 +165,7 @@ def _check_regs(ins, fam) -> str | None:
             if cls not in CLASS_BYTES:
                 return f"register {o.name} has an unknown class"
     for t in ins.types:
-        if t in ("f32", "f64"):
+        if t in ("f16", "f32", "f64"):
             for o in ins.operands:
                 if isinstance(o, Reg) and reg_class(o.name) not in ("%p",) and \
                         CLASS_BYTES[reg_class(o.name)] * 8 != int(t[1:]) and len(fam.types) != 2:   # not cvt
