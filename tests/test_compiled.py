@@ -40,9 +40,12 @@ FAST = {
     "run": {
         "bit_functions", "compound_assign", "double_arith", "double_math", "fences", "math", "math_float",
         "partial_warp_sync", "pointers", "printf", "size_t", "small_int_types", "structs", "syncthreads_reduce",
-        "tier4_intrinsics", "typedef_enum", "warp_shuffle", "warp_vote"
+        "tier4_cpp_more", "tier4_fp16", "tier4_fp16_half2", "tier4_fp16_half2_ops", "tier4_intrinsics",
+        "tier4_reduce_template", "tier4_struct_params", "typedef_enum", "warp_shuffle", "warp_vote"
     },
-    "examples": {"histogram"},
+    "examples": {
+        "histogram"
+    },
     "conformance": {
         "constant_conv1d", "control_flow", "doubles", "float_arith", "int_arith", "local_array", "loop_until",
         "multi_launch", "saxpy", "small_int_types", "structs_vectors"
@@ -51,43 +54,48 @@ FAST = {
 FULL = bool(os.environ.get("VGPU_COMPILED_FULL"))
 # What the full sweep ran natively (VGPU_COMPILED_FULL=1 checks this record; update it with the sweep).
 NATIVE_FAMILIES = {
-    "abs", "activemask", "add", "and", "bar.red", "bar.sync", "bar.warp.sync", "bra", "brev", "clz", "cvt",
-    "div", "exp2", "ffs", "fma", "fmod", "ld", "mad", "max", "membar", "min", "mov", "mul", "neg", "not", "or",
-    "popc", "rcp", "red", "rem", "round", "rsqrt",
-    "ret", "selp", "setp", "shfl.sync", "shl", "shr", "sqrt", "st", "sub", "vote.sync", "xor"
+    "abs", "activemask", "add", "and", "bar.red", "bar.sync", "bar.warp.sync", "bra", "brev", "clz", "cvt", "div",
+    "exp2", "ffs", "fma", "fmod", "ld", "mad", "max", "membar", "min", "mov", "mul", "neg", "not", "or", "popc",
+    "rcp", "red", "rem", "ret", "round", "rsqrt", "selp", "setp", "shfl.sync", "shl", "shr", "sqrt", "st", "sub",
+    "vote.sync", "xor"
 }
 NATIVE_MNEMONICS = {
-    "abs.f32", "abs.f64", "abs.s32", "activemask.b32", "add.rn.f32", "add.rn.f64", "add.s32", "add.s64", "and.b32",
-    "and.b64", "and.pred", "bar.red.and.pred", "bar.red.or.pred", "bar.red.popc.u32", "bar.sync", "bar.warp.sync",
-    "bra", "brev.b32", "brev.b64", "clz.b32", "clz.b64", "cvt.f64.f32", "cvt.rmi.f32.f32", "cvt.rmi.f64.f64",
-    "cvt.rn.f32.f64", "cvt.rn.f32.s32", "cvt.rn.f32.u32", "cvt.rn.f64.s32", "cvt.rn.f64.s64", "cvt.rpi.f32.f32",
-    "cvt.rpi.f64.f64", "cvt.rzi.f32.f32", "cvt.rzi.f64.f64", "cvt.rzi.s32.f32", "cvt.rzi.s32.f64",
-    "cvt.rzi.u32.f32", "cvt.s16.s32", "cvt.s32.s16", "cvt.s32.s64", "cvt.s32.s8", "cvt.s32.u16", "cvt.s32.u64",
-    "cvt.s32.u8", "cvt.s64.s16", "cvt.s64.s32", "cvt.s64.s8", "cvt.s64.u32", "cvt.s64.u8", "cvt.s8.s32",
-    "cvt.s8.u8", "cvt.u16.s32", "cvt.u32.s64", "cvt.u32.u64", "cvt.u64.s32", "cvt.u64.u32", "cvt.u8.s32",
-    "div.rn.f32", "div.rn.f64", "div.s32", "div.s64", "div.u32", "div.u64", "exp2.f32", "ffs.b32", "ffs.b64",
-    "fma.rn.f32", "fma.rn.f64", "fmod.f32", "ld.const.f32", "ld.const.s32", "ld.global.f32", "ld.global.f64",
-    "ld.global.s16", "ld.global.s32", "ld.global.s64", "ld.global.s8", "ld.global.u16", "ld.global.u32",
-    "ld.global.u64", "ld.global.u8", "ld.local.f32", "ld.local.s32", "ld.local.s64", "ld.param.f32", "ld.param.s32",
-    "ld.param.u64", "ld.param.u8", "ld.shared.f32", "ld.shared.f64", "ld.shared.s32", "ld.shared.s8",
-    "ld.shared.u32", "mad.lo.s32", "mad.lo.s64", "mad.wide.s32", "mad.wide.u32", "max.f32", "max.f64", "max.s32",
-    "max.u32", "membar.cta", "membar.gl", "min.f32", "min.f64", "min.s32", "min.u32", "mov.b32", "mov.b64",
-    "mov.f32", "mov.f64", "mov.pred", "mov.s32", "mov.s64", "mov.u32", "mov.u64", "mul.lo.s32", "mul.lo.s64",
-    "mul.rn.f32", "mul.rn.f64", "mul.wide.s32", "mul.wide.u32", "neg.f32", "neg.f64", "neg.s32", "neg.s64",
-    "not.b32", "not.pred", "or.b32", "or.b64", "or.pred", "popc.b32", "popc.b64", "rcp.rn.f64",
-    "red.global.add.s32", "red.global.add.u32", "red.global.or.b32", "red.shared.add.u32", "rem.s32", "rem.s64",
-    "rem.u32", "rem.u64", "ret", "round.f32", "rsqrt.approx.f32", "selp.b32", "selp.b64", "selp.f32", "selp.f64",
-    "setp.eq.b32", "setp.eq.b64", "setp.eq.f32", "setp.eq.f64", "setp.ge.f32", "setp.ge.f64", "setp.ge.s32",
-    "setp.ge.u32", "setp.geu.f32", "setp.geu.f64", "setp.gt.f32", "setp.gt.f64", "setp.gt.s32", "setp.gt.s64",
-    "setp.gt.u32", "setp.gt.u64", "setp.le.f32", "setp.le.f64", "setp.le.s32", "setp.le.u32", "setp.leu.f32",
-    "setp.lt.f32", "setp.lt.f64", "setp.lt.s32", "setp.lt.s64", "setp.lt.u32", "setp.lt.u64", "setp.ltu.f32",
-    "setp.ne.b16", "setp.ne.b32", "setp.ne.b64", "setp.neu.f32", "setp.neu.f64", "shfl.sync.bfly.b32",
-    "shfl.sync.down.b32", "shfl.sync.idx.b32", "shfl.sync.up.b32", "shl.b32", "shl.b64", "shr.s32", "shr.s64",
-    "shr.u32", "shr.u64", "sqrt.rn.f32", "sqrt.rn.f64", "st.global.f32", "st.global.f64", "st.global.s16",
+    "abs.f16", "abs.f32", "abs.f64", "abs.s32", "activemask.b32", "add.rn.f16", "add.rn.f32", "add.rn.f64",
+    "add.s32", "add.s64", "and.b32", "and.b64", "and.pred", "bar.red.and.pred", "bar.red.or.pred",
+    "bar.red.popc.u32", "bar.sync", "bar.warp.sync", "bra", "brev.b32", "brev.b64", "clz.b32", "clz.b64",
+    "cvt.f32.f16", "cvt.f64.f32", "cvt.rmi.f16.f16", "cvt.rmi.f32.f32", "cvt.rmi.f64.f64", "cvt.rn.f16.f32",
+    "cvt.rn.f32.f64", "cvt.rn.f32.s32", "cvt.rn.f32.s8", "cvt.rn.f32.u32", "cvt.rn.f64.s32", "cvt.rn.f64.s64",
+    "cvt.rpi.f32.f32", "cvt.rpi.f64.f64", "cvt.rzi.f32.f32", "cvt.rzi.f64.f64", "cvt.rzi.s32.f32",
+    "cvt.rzi.s32.f64", "cvt.rzi.u32.f32", "cvt.s16.s32", "cvt.s32.s16", "cvt.s32.s64", "cvt.s32.s8", "cvt.s32.u16",
+    "cvt.s32.u64", "cvt.s32.u8", "cvt.s64.s16", "cvt.s64.s32", "cvt.s64.s8", "cvt.s64.u32", "cvt.s64.u8",
+    "cvt.s8.s32", "cvt.s8.u8", "cvt.u16.s32", "cvt.u16.u32", "cvt.u32.s64", "cvt.u32.u16", "cvt.u32.u64",
+    "cvt.u64.s32", "cvt.u64.u32", "cvt.u8.s32", "div.rn.f16", "div.rn.f32", "div.rn.f64", "div.s32", "div.s64",
+    "div.u32", "div.u64", "exp2.f32", "ffs.b32", "ffs.b64", "fma.rn.f32", "fma.rn.f64", "fmod.f32", "ld.const.f32",
+    "ld.const.s32", "ld.global.f16", "ld.global.f32", "ld.global.f64", "ld.global.s16", "ld.global.s32",
+    "ld.global.s64", "ld.global.s8", "ld.global.u16", "ld.global.u32", "ld.global.u64", "ld.global.u8",
+    "ld.local.f16", "ld.local.f32", "ld.local.s32", "ld.local.s64", "ld.local.u32", "ld.param.f32", "ld.param.s32",
+    "ld.param.s64", "ld.param.s8", "ld.param.u32", "ld.param.u64", "ld.param.u8", "ld.shared.f32", "ld.shared.f64",
+    "ld.shared.s32", "ld.shared.s8", "ld.shared.u32", "mad.lo.s32", "mad.lo.s64", "mad.wide.s32", "mad.wide.u32",
+    "max.f16", "max.f32", "max.f64", "max.s32", "max.u32", "membar.cta", "membar.gl", "min.f16", "min.f32",
+    "min.f64", "min.s32", "min.u32", "mov.b32", "mov.b64", "mov.f32", "mov.f64", "mov.pred", "mov.s32", "mov.s64",
+    "mov.u32", "mov.u64", "mul.lo.s32", "mul.lo.s64", "mul.rn.f16", "mul.rn.f32", "mul.rn.f64", "mul.wide.s32",
+    "mul.wide.u32", "neg.f16", "neg.f32", "neg.f64", "neg.s32", "neg.s64", "not.b32", "not.pred", "or.b32",
+    "or.b64", "or.pred", "popc.b32", "popc.b64", "rcp.rn.f64", "red.global.add.s32", "red.global.add.u32",
+    "red.global.or.b32", "red.shared.add.u32", "rem.s32", "rem.s64", "rem.u32", "rem.u64", "ret", "round.f32",
+    "rsqrt.approx.f32", "selp.b32", "selp.b64", "selp.f32", "selp.f64", "setp.eq.b32", "setp.eq.b64", "setp.eq.f16",
+    "setp.eq.f32", "setp.eq.f64", "setp.ge.f16", "setp.ge.f32", "setp.ge.f64", "setp.ge.s32", "setp.ge.s64",
+    "setp.ge.u32", "setp.geu.f16", "setp.geu.f32", "setp.geu.f64", "setp.gt.f32", "setp.gt.f64", "setp.gt.s32",
+    "setp.gt.s64", "setp.gt.u32", "setp.gt.u64", "setp.le.f16", "setp.le.f32", "setp.le.f64", "setp.le.s32",
+    "setp.le.u32", "setp.leu.f16", "setp.leu.f32", "setp.lt.f16", "setp.lt.f32", "setp.lt.f64", "setp.lt.s32",
+    "setp.lt.s64", "setp.lt.u32", "setp.lt.u64", "setp.ltu.f16", "setp.ltu.f32", "setp.ne.b16", "setp.ne.b32",
+    "setp.ne.b64", "setp.neu.f16", "setp.neu.f32", "setp.neu.f64", "shfl.sync.bfly.b32", "shfl.sync.down.b32",
+    "shfl.sync.idx.b32", "shfl.sync.up.b32", "shl.b32", "shl.b64", "shr.s32", "shr.s64", "shr.u32", "shr.u64",
+    "sqrt.rn.f16", "sqrt.rn.f32", "sqrt.rn.f64", "st.global.f16", "st.global.f32", "st.global.f64", "st.global.s16",
     "st.global.s32", "st.global.s64", "st.global.s8", "st.global.u16", "st.global.u32", "st.global.u64",
-    "st.global.u8", "st.local.f32", "st.local.s32", "st.local.s64", "st.shared.f32", "st.shared.f64",
-    "st.shared.s32", "st.shared.s8", "st.shared.u32", "sub.rn.f32", "sub.rn.f64", "sub.s32", "sub.s64",
-    "vote.sync.all.pred", "vote.sync.any.pred", "vote.sync.ballot.b32", "xor.b32", "xor.b64", "xor.pred"
+    "st.global.u8", "st.local.f16", "st.local.f32", "st.local.s32", "st.local.s64", "st.shared.f32",
+    "st.shared.f64", "st.shared.s32", "st.shared.s8", "st.shared.u32", "sub.rn.f16", "sub.rn.f32", "sub.rn.f64",
+    "sub.s32", "sub.s64", "vote.sync.all.pred", "vote.sync.any.pred", "vote.sync.ballot.b32", "xor.b32", "xor.b64",
+    "xor.pred"
 }
 OUTCOMES = {"native", "declined"}
 
