@@ -325,20 +325,25 @@ def _device(a, checks) -> Device:
         raise UsageError(str(e)) from None
 
 
-def cmd_run(a) -> int:
-    grid, block = parse_dims(a.grid, "grid"), parse_dims(a.block, "block")
-    if a.shared < 0:
-        raise UsageError("--shared must be >= 0")
-    module = Module(_compile(a.file, a.max_registers))
+def _pick_kernel(a, module: Module):
+    """The kernel `--kernel` names in module (its only kernel when the option is left out)."""
     names = module.kernel_names
     if a.kernel is None:
         if len(names) != 1:
             raise UsageError(f"--kernel is required: {a.file} has kernels {', '.join(names) or '(none)'}")
         a.kernel = names[0]
     try:
-        kernel = module.get_function(a.kernel)
+        return module.get_function(a.kernel)
     except KeyError as e:
         raise UsageError(e.args[0]) from None
+
+
+def cmd_run(a) -> int:
+    grid, block = parse_dims(a.grid, "grid"), parse_dims(a.block, "block")
+    if a.shared < 0:
+        raise UsageError("--shared must be >= 0")
+    module = Module(_compile(a.file, a.max_registers))
+    kernel = _pick_kernel(a, module)
     try:
         checks = tools.parse_checks(a.check)
     except ValueError as e:
@@ -495,16 +500,7 @@ def cmd_debug(a) -> int:
         if a.file.endswith(".py"):
             kernel, values = repl.python_kernel(a.file, a.kernel, a.args, UsageError)
         else:
-            module = Module(_compile(a.file))
-            names = module.kernel_names
-            if a.kernel is None:
-                if len(names) != 1:
-                    raise UsageError(f"--kernel is required: {a.file} has kernels {', '.join(names) or '(none)'}")
-                a.kernel = names[0]
-            try:
-                kernel = module.get_function(a.kernel)
-            except KeyError as e:
-                raise UsageError(e.args[0]) from None
+            kernel = _pick_kernel(a, Module(_compile(a.file)))
             values, _ = _kernel_args(kernel, a.args, device)
         try:
             session = Session(kernel, *values, grid=grid, block=block, shared=a.shared, device=device,

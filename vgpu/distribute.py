@@ -77,7 +77,7 @@ class Distributed:
         slowest = 0.0
         for i in range(len(self.parts) - 1):
             a, b = self.parts[i], self.parts[i + 1]
-            (alo, ahi), (blo, bhi) = self.owned(i), self.owned(i + 1)
+            (_, ahi), (blo, _) = self.owned(i), self.owned(i + 1)
             pairs = [(b[0:blo], a[ahi - blo:ahi], f"halo {i} -> {i + 1}"),           # a's last rows -> b's top halo
                      (a[ahi:a.shape[0]], b[blo:blo + a.shape[0] - ahi], f"halo {i + 1} -> {i}")]
             for dst, src, what in pairs:

@@ -12,7 +12,6 @@ import contextlib
 import threading
 
 from ..runtime.array import DeviceArray
-from . import schedule
 
 _state = threading.local()
 

@@ -27,17 +27,7 @@ _LIVE: dict[int, tuple[DeviceArray, DeviceArray]] = {}
 def texture(array: DeviceArray, filter: str = "point", address="clamp", normalized: bool = False,
             channels: int = 1, read_mode: str = "element") -> int:
     """Make a texture object over `array` (kept alive with it); return its handle."""
-    if not isinstance(array, DeviceArray):
-        raise TypeError(f"vgpu.texture: array must be a vgpu DeviceArray, not {type(array).__name__}")
-    shape = list(array.shape)
-    if channels != 1:
-        if not shape or shape[-1] != channels:
-            raise ValueError(f"vgpu.texture: channels={channels} needs a last axis of {channels}, shape is "
-                             f"{tuple(array.shape)}")
-        shape = shape[:-1]
-    if not 1 <= len(shape) <= 3 or min(shape) < 1:
-        raise ValueError(f"vgpu.texture: a texture has 1 to 3 dimensions of at least one texel, not shape "
-                         f"{tuple(array.shape)}")
+    desc = _descriptor("texture", "texel", array, channels)
     key = (array.dtype.str[1:], channels)
     if key not in _FORMATS:
         raise ValueError(f"vgpu.texture: texels of {array.dtype} x {channels} are not supported (float32 x 1, 2 "
@@ -56,19 +46,12 @@ def texture(array: DeviceArray, filter: str = "point", address="clamp", normaliz
             raise ValueError(f"vgpu.texture: address mode must be one of {', '.join(_ADDRESS)}, not {m!r}")
         if m in ("wrap", "mirror") and not normalized:
             raise ValueError(f"vgpu.texture: address mode {m!r} needs normalized=True (as CUDA)")
-    dims = shape[::-1] + [1] * (3 - len(shape))            # w, h, d
-    desc = np.zeros(16, np.uint32)
-    desc[0:2] = np.array([array.address], np.uint64).view(np.uint32)
-    desc[2:5] = dims
-    desc[5] = dims[0]
     desc[6] = _FORMATS[key]
     desc[7] = _FILTER[filter]
     desc[8:11] = [_ADDRESS[m] for m in modes[:3]]
     desc[11] = int(bool(normalized))
     desc[12] = int(read_mode == "normalized")
-    d = to_device(desc, device=array.device)
-    _LIVE[d.address] = (d, array)
-    return d.address
+    return _keep(desc, array)
 
 
 def surface(array: DeviceArray, channels: int = 1) -> int:
@@ -76,23 +59,35 @@ def surface(array: DeviceArray, channels: int = 1) -> int:
     return its handle (a `cudaSurfaceObject_t`).  The array's shape is (w), (h, w) or (d, h, w), plus a
     last axis of `channels` for vector elements (float4: float32 with channels=4); any element type.
     The kernel addresses x in bytes, y and z in elements, as CUDA's surface functions do."""
+    desc = _descriptor("surface", "element", array, channels)
+    desc[13] = array.dtype.itemsize * channels
+    return _keep(desc, array)
+
+
+def _descriptor(what: str, unit: str, array: DeviceArray, channels: int) -> np.ndarray:
+    """The 16-word descriptor of a texture or surface over `array` with its address and extent
+    (words 0-5) filled in, after checking the array's type and shape."""
     if not isinstance(array, DeviceArray):
-        raise TypeError(f"vgpu.surface: array must be a vgpu DeviceArray, not {type(array).__name__}")
+        raise TypeError(f"vgpu.{what}: array must be a vgpu DeviceArray, not {type(array).__name__}")
     shape = list(array.shape)
     if channels != 1:
         if not shape or shape[-1] != channels:
-            raise ValueError(f"vgpu.surface: channels={channels} needs a last axis of {channels}, shape is "
+            raise ValueError(f"vgpu.{what}: channels={channels} needs a last axis of {channels}, shape is "
                              f"{tuple(array.shape)}")
         shape = shape[:-1]
     if not 1 <= len(shape) <= 3 or min(shape) < 1:
-        raise ValueError(f"vgpu.surface: a surface has 1 to 3 dimensions of at least one element, not shape "
+        raise ValueError(f"vgpu.{what}: a {what} has 1 to 3 dimensions of at least one {unit}, not shape "
                          f"{tuple(array.shape)}")
     dims = shape[::-1] + [1] * (3 - len(shape))            # w, h, d
     desc = np.zeros(16, np.uint32)
     desc[0:2] = np.array([array.address], np.uint64).view(np.uint32)
     desc[2:5] = dims
     desc[5] = dims[0]
-    desc[13] = array.dtype.itemsize * channels
+    return desc
+
+
+def _keep(desc: np.ndarray, array: DeviceArray) -> int:
+    """Put the descriptor on array's device, keep both alive, and return the handle."""
     d = to_device(desc, device=array.device)
     _LIVE[d.address] = (d, array)
     return d.address

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..sim.memory import CONST, GLOBAL, LOCAL, LOCAL_BASE, NONE, SHARED, SHARED_BASE, windows_of
+from ..sim.memory import CONST, LOCAL, LOCAL_BASE, NONE, SHARED, SHARED_BASE, windows_of
 from ..sim.observer import Observer
 
 LOCAL_TAG = 1 << 50          # local sectors live in a key space of their own, per warp

@@ -22,7 +22,7 @@ from collections import defaultdict, deque
 
 import numpy as np
 
-from .classes import ALU, ATOMIC, BARRIER, CONST, EXIT, FENCE, GENERIC, GLOBAL, SATOMIC, SHARED
+from .classes import ATOMIC, BARRIER, CONST, FENCE, GENERIC, GLOBAL, SATOMIC, SHARED
 from .memsys import Cache, Reservation
 
 THROTTLE = {"fma": "math_pipe_throttle", "alu": "math_pipe_throttle", "fp64": "math_pipe_throttle",
@@ -142,7 +142,7 @@ class _Shared:
 
 def _run_sm(blocks, streams, mem, infos, p, per_sm, wpb, shared, out) -> float:
     lat = p.latency
-    l1_lat, l2_lat, hbm_lat = lat["l1"], lat["l2"], lat["hbm"]
+    l1_lat, hbm_lat = lat["l1"], lat["hbm"]
     sh_lat, sha_lat, c_lat = lat["shared"], lat["shared_atomic"], lat["constant"]
     bar_lat = lat["barrier"] + lat["barrier_per_warp"] * wpb
     br_lat, launch = lat["branch"], lat["block_launch"]
