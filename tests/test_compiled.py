@@ -574,3 +574,17 @@ __global__ void k64(const unsigned long long *a, unsigned long long *b, int extr
             want = (np.arange(n, dtype=f"u{size}") * 7 + 1)
             want = want * 3 + 1 if size == 4 else want ^ np.uint64(0x5555aaaa5555aaaa)
             assert np.array_equal(np.frombuffer(got[1][0], f"u{size}"), want.astype(f"u{size}"))
+
+
+def test_a_relaunch_after_new_allocations_runs_natively_again():
+    """The native runner kept from the last launch is not reused blindly once allocations changed
+    (its memory tables are rebuilt), and the second launch gives the same bytes."""
+    dev = vgpu.Device(workers=0, executor="compiled")
+    k = vgpu.compile("__global__ void k(int *o, int n) { int i = blockIdx.x * blockDim.x + threadIdx.x;\n"
+                     "    if (i < n) o[i] = i * 3; }", "relaunch.vk").get_function("k")
+    o = vgpu.zeros(1 << 16, np.int32, device=dev)
+    k(o, 1 << 16, grid=256, block=256, device=dev)
+    others = [vgpu.zeros(100, np.int32, device=dev) for _ in range(3)]    # held: the tables stay changed
+    k(o, 1 << 16, grid=256, block=256, device=dev)
+    assert np.array_equal(o.copy_to_host(), np.arange(1 << 16, dtype=np.int32) * 3)
+    del others

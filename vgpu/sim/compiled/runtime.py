@@ -277,8 +277,10 @@ _last: list = []        # the last _Native, reused while kernel, settings, memor
 def _native(ck, k, cfg, glob, const, wave_blocks):
     if _last:
         n = _last[0]
+        tables = (glob.table.starts, glob.table.ends, const.table.starts)   # new arrays on every (de)allocation
         if (n.ck is ck and n.glob() is glob and n.const() is const and n.wave_blocks == max(wave_blocks, 1)
-                and replace(n.cfg, seed=cfg.seed, clock_base=cfg.clock_base) == cfg and n.tables == (glob.table.starts, glob.table.ends, const.table.starts)):
+                and replace(n.cfg, seed=cfg.seed, clock_base=cfg.clock_base) == cfg
+                and all(a is b for a, b in zip(n.tables, tables))):
             return n
     n = _Native(ck, k, cfg, glob, const, wave_blocks)
     _last[:] = [n]
