@@ -13,6 +13,7 @@ from ..frontend.python import ntypes as N
 from ..frontend.python.lower import DYN_SHARED_PARAM
 from ..frontend.python.raises import EXC_SYMBOL, host_exception
 from ..runtime.array import DeviceArray
+from .arrays import _c_strides
 from ..runtime.module import Module
 
 
@@ -35,19 +36,11 @@ def compile_program(pyfunc, argtypes: list, src: PySource | None = None, max_reg
             if fast:
                 pipeline._guard("fastmath", filename, fastmath.apply, fn)
         pipeline._guard("the IR verifier", filename, ir.verify, module)
-        program = _select(module, filename, src.file_text, max_registers)
+        program = pipeline.to_program(module, filename, max_registers)    # optimised above: not again
     program.py_exceptions = exceptions
     program.source = src.file_text
     program.filename = filename
     return program
-
-
-def _select(module, filename, source, max_registers):
-    from .. import isa, pipeline
-    if hasattr(pipeline, "compile_ir"):
-        return pipeline.compile_ir(module, filename, source=source, max_registers=max_registers)
-    return pipeline._guard("instruction selection", filename, isa.select_program, module,
-                           max_registers=max_registers)
 
 
 def _sig_key(types: list) -> str:
@@ -218,14 +211,6 @@ _NOT_CONTIGUOUS = ("Array contains non-contiguous buffer and cannot be transferr
                    "Please ensure contiguous buffer with numpy .ascontiguousarray()")
 
 
-def _c_strides(shape, itemsize: int) -> list:
-    out, acc = [], itemsize
-    for s in reversed(shape):
-        out.append(acc)
-        acc *= s
-    return list(reversed(out))
-
-
 def _host_to_device(host: np.ndarray, t, dev):
     """A NumPy argument copied to the device as numba-cuda's auto_device copies it: a C-contiguous array
     as it is (strides None); an F-contiguous or broadcast one (its core, without the stride-0 dimensions,
@@ -236,7 +221,7 @@ def _host_to_device(host: np.ndarray, t, dev):
     core = host[tuple(0 if st == 0 else slice(None) for st in host.strides)] if host.size else host
     if not (core.flags["C_CONTIGUOUS"] or core.flags["F_CONTIGUOUS"]):
         raise ValueError(_NOT_CONTIGUOUS)
-    strides = [int(st) for st in host.strides] if host.size else _c_strides(host.shape, host.itemsize)
+    strides = [int(st) for st in host.strides] if host.size else list(_c_strides(host.shape, host.itemsize))
     return to_device(core.ravel(order="K"), device=dev), strides
 
 
