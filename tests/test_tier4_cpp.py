@@ -366,3 +366,15 @@ def test_thread_scope_pipeline_matrix_multiply(tmp_path):
         vgpu.compile("__global__ void k(float *o) { cuda::barrier<cuda::thread_scope_block> b; }")
     with pytest.raises(CompileError, match="'auto' is supported only as"):
         vgpu.compile("__global__ void k(float *o) { auto x; o[0] = 1; }")
+
+
+def test_template_arguments_by_name_take_every_c_integer_suffix():
+    mod = vgpu.compile("template <unsigned long long N> __global__ void k(unsigned long long *o) { *o = N; }",
+                       "suffix.vk")
+    for name, want in (("k<1LLU>", 1), ("k<5ull>", 5), ("k<0x10lu>", 16), ("k<7>", 7)):
+        o = vgpu.zeros(1, np.uint64)
+        mod.get_function(name)(o, grid=1, block=1)
+        assert o.copy_to_host()[0] == want, name
+    for bad in ("k<1uu>", "k<1lL>"):
+        with pytest.raises(CompileError, match="not an integer or bool literal"):
+            mod.get_function(bad)

@@ -16,6 +16,7 @@ import re
 from . import ast as A
 from .builtins import NOT_YET, TABLE
 from .check_template import Template
+from .parse import INT_SUFFIXES
 from .parse_records import _canonical
 from .symbols import Func
 from .tokens import TYPE_WORDS
@@ -131,7 +132,10 @@ class TemplateUseChecker:
         digits = m.group(2)
         base = 16 if digits[:2] in ("0x", "0X") else 2 if digits[:2] in ("0b", "0B") else \
             8 if len(digits) > 1 and digits[0] == "0" else 10
-        lit = A.IntLit(int(digits, base), m.group(3).lower().replace("lu", "ul"), base, digits, span=span)
+        suffix = INT_SUFFIXES.get(m.group(3).lower())
+        if suffix is None or "lL" in m.group(3) or "Ll" in m.group(3):
+            return None
+        lit = A.IntLit(int(digits, base), suffix, base, digits, span=span)
         return A.Unary("-", lit, span=span) if m.group(1) == "-" else lit
 
     @staticmethod
