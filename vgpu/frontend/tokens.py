@@ -216,18 +216,17 @@ class _TokenFilter:
                 yield tok
                 continue
             if (t == "IDENTIFIER" and tok.value in self.type_names) or tok.value in TYPE_WORDS:
-                if True:
-                    nxt = pull()
-                    nxt2 = pull() if nxt is not None else None
-                    pending[:0] = [x for x in (nxt, nxt2) if x is not None]
-                    if nxt is not None and nxt.value == "(" and not self.prev_is_type and \
-                            not (nxt2 is not None and nxt2.value in ("*", "&")) and \
-                            self.prev not in ("struct", "union", "enum", ".", "->", "typedef", "sizeof", "operator") and \
-                            self.tstate != "params" and self.typedef_depth is None:
-                        tok.type = "FCAST"
-                        self.prev, self.prev_is_type = tok.value, False
-                        yield tok
-                        continue
+                nxt = pull()
+                nxt2 = pull() if nxt is not None else None
+                pending[:0] = [x for x in (nxt, nxt2) if x is not None]
+                if nxt is not None and nxt.value == "(" and not self.prev_is_type and \
+                        not (nxt2 is not None and nxt2.value in ("*", "&")) and \
+                        self.prev not in ("struct", "union", "enum", ".", "->", "typedef", "sizeof", "operator") and \
+                        self.tstate != "params" and self.typedef_depth is None:
+                    tok.type = "FCAST"
+                    self.prev, self.prev_is_type = tok.value, False
+                    yield tok
+                    continue
             if self._template_track(tok):
                 self.prev, self.prev_is_type = tok.value, False
                 yield tok

@@ -128,7 +128,7 @@ class Tracer(Observer):
         t = self.now(wave)
         op = wave.ops[pc]
         st = wave.simt
-        if self.text is not None:
+        if self.text is not None and self.text_bytes <= self.max_text_bytes:     # past the limit: nothing
             line = op.line if op.line is not None else "-"
             where = f"{self._file(op)}:{line}"
             out = []
