@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..sim.memory import (CONST_BASE, CONST_BYTES, GLOBAL_BASE, LOCAL_BASE, SHARED_BASE, WINDOW)
+from ..sim.memory import CONST_BASE, GLOBAL_BASE, LOCAL_BASE, NONE, SHARED_BASE, SPACE_NAMES, window_of
 from ..sim.operands import NVIEW
 
 _CLASS_DTYPE = {"%p": np.dtype(bool), "%rs": np.dtype(np.int16), "%r": np.dtype(np.int32),
@@ -54,14 +54,10 @@ def special_values(wave, name: str, lanes: np.ndarray) -> np.ndarray:
 
 
 def space_of(addr: int) -> str:
-    if addr >= GLOBAL_BASE:
-        return "global"
-    if SHARED_BASE <= addr < SHARED_BASE + WINDOW:
-        return "shared"
-    if LOCAL_BASE <= addr < LOCAL_BASE + WINDOW:
-        return "local"
-    if CONST_BASE <= addr < CONST_BASE + CONST_BYTES:
-        return "const"
+    """The name of the memory window holding generic address `addr` ('global', 'shared', ...)."""
+    w = window_of(addr)
+    if w != NONE:
+        return SPACE_NAMES[w]
     raise DebugError(f"address {addr:#x} is in no memory window (global from {GLOBAL_BASE:#x}, shared "
                      f"{SHARED_BASE:#x}, local {LOCAL_BASE:#x}, constant {CONST_BASE:#x})")
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..isa.program import Imm, Mem, Reg
+from ..isa.program import Imm
+from ..isa.regalloc import defs_uses
 
 # kinds: what the replay does beyond the scoreboard
 ALU, GLOBAL, SHARED, CONST, ATOMIC, SATOMIC, BARRIER, EXIT, FENCE, GENERIC = range(10)
@@ -82,21 +83,10 @@ def classify(op) -> str:
 
 
 def registers(op) -> tuple[tuple, tuple]:
-    """(registers read, registers written) by an instruction (the guard predicate is read)."""
-    ins = op.instr
-    kinds = op.spec.operand_kinds(ins.mods)
-    srcs, dsts = [], []
-    for k, o in zip(kinds, ins.operands):
-        if isinstance(o, Reg):
-            (dsts if k.startswith("d") else srcs).append(o.name)
-        elif isinstance(o, Mem) and isinstance(o.base, Reg):
-            srcs.append(o.base.name)
-    for o in ins.operands[len(kinds):]:             # printf's arguments
-        if isinstance(o, Reg):
-            srcs.append(o.name)
-    if ins.guard is not None:
-        srcs.append(ins.guard.name)
-    return tuple(dict.fromkeys(srcs)), tuple(dict.fromkeys(dsts))
+    """(registers read, registers written) by an instruction (the guard predicate is read), as register
+    allocation reads them."""
+    dsts, srcs = defs_uses(op.instr)
+    return tuple(dict.fromkeys(r.name for r in srcs)), tuple(dict.fromkeys(r.name for r in dsts))
 
 
 def flops_of(op, cls: str) -> int:

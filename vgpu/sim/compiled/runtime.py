@@ -58,6 +58,7 @@ class CompiledKernel:
         self.name, self.code = code.name, code
         self.layout = layout(program, code)
         self.heads = np.array(heads(code), np.int64)
+        self.threaded = _threads.threaded(code)        # may its waves run on several threads (fixed per kernel)
         gen_module = build_module(program, code, self.layout)
         self.ws_words = self.layout.ws_bytes // 8
         add_driver(gen_module, gen_module.globals["warp"], self.ws_words)
@@ -216,7 +217,7 @@ def run_launch(k, cfg, nwaves: int, wave: int, glob, const, result, threads: int
         return False
     blocks = np.arange(cfg.grid[0] * cfg.grid[1] * cfg.grid[2], dtype=np.int64)
     threads = min(threads, nwaves)
-    if threads < 2 or not _threads.threaded(ck.code):
+    if threads < 2 or not ck.threaded:
         _run_waves(native, k, cfg, blocks, glob, const, wave, result, ())
         return True
     while len(native.extras) < threads - 1:
