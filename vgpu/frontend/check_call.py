@@ -191,7 +191,7 @@ class CallChecker:
                 member = A.Member(e.args[0], "sync", span=e.span)
                 call = A.Call(member, [], span=e.span)
                 t = self.expr(call)
-                self.sema.calls[e] = CallInfo(TABLE["this_thread_block"], [], t, "rewrite", {"expr": call})
+                self.sema.rewrites[e] = call
                 return t
             if len(e.args) == 1:
                 self.unsupported(e.span, f"cooperative_groups::sync of a '{spell(ts[0])}' is not supported yet")

@@ -5,7 +5,7 @@ A tile is a run of N (a power of two, at most 32) consecutive threads of the blo
 order, so inside a warp: rank = lane & (N-1), its lanes' mask = ((1 << N) - 1) << (lane & (32 - N)).
 Each member call is rewritten to the warp intrinsic it means (`tile.shfl_down(v, d)` is
 `__shfl_down_sync(mask, v, d, N)`) and that expression is checked and lowered in its place:
-`sema.calls[call]` holds op 'rewrite' with the expression in `attrs['expr']`.
+`sema.rewrites[call]` holds that expression.
 `cg::reduce` lowers to shfl_down steps N/2 ... 1 towards rank 0, then a broadcast from rank 0
 (CUDA's coalesced_reduce for tiles).
 
@@ -186,7 +186,7 @@ class CGChecker:
         subst.update({f"__a{k}": a for k, a in enumerate(e.args)})
         new = _instantiate(_snippet(text), subst, e.span)
         t = self.expr(new)
-        self.sema.calls[e] = CallInfo(TABLE["this_thread_block"], [], t, "rewrite", {"expr": new})
+        self.sema.rewrites[e] = new
         return t
 
     def group_member_call(self, e: A.Call, coalesced: bool = False) -> CType:
@@ -203,7 +203,7 @@ class CGChecker:
         subst.update({f"__a{k}": a for k, a in enumerate(e.args)})
         new = _instantiate(_snippet(text), subst, e.span)
         t = self.expr(new)
-        self.sema.calls[e] = CallInfo(TABLE["this_thread_block"], [], t, "rewrite", {"expr": new})
+        self.sema.rewrites[e] = new
         return t
 
     def dynamic_tile(self, e: A.Call) -> CType:

@@ -6,15 +6,12 @@ Out: its type; the expression is rewritten (`sema.rewrites[e]`) to the call of t
      `__hbeq2(a, b)` (a bool: both lanes), `a != b` is `__hbneu2(a, b)`, `a += b` is `a = __hadd2(a, b)`.
      Mixing a __half2 with another type is an error (nvcc has no such overload).  atomicAdd and
      __shfl_*_sync on a __half2 become calls of the header's __vgpu_atomicAdd_half2, __vgpu_shfl_sync_half2...
-     (`sema.calls[e]` with op 'rewrite')."""
+     (also `sema.rewrites[e]`)."""
 from __future__ import annotations
 
 from . import ast as A
-from .builtins import TABLE
-from .ctypes import HALF2, CType, ErrorType, Pointer, StructType, decay, spell, unqual
-from .symbols import CallInfo
+from .ctypes import ERROR, HALF2, CType, ErrorType, Pointer, StructType, decay, spell, unqual
 
-ERROR = ErrorType()
 _BINARY = {"+": "__hadd2", "-": "__hsub2", "*": "__hmul2", "/": "__h2div", "==": "__hbeq2", "!=": "__hbneu2",
            "<": "__hblt2", ">": "__hbgt2", "<=": "__hble2", ">=": "__hbge2"}
 
@@ -63,7 +60,7 @@ class Half2Checker:
         t = self.expr(new)
         if isinstance(t, ErrorType):
             return ERROR
-        self.sema.calls[e] = CallInfo(TABLE["this_thread_block"], [], t, "rewrite", {"expr": new})
+        self.sema.rewrites[e] = new
         return t
 
     def half2_binary(self, e, op: str, lt: CType, rt: CType) -> CType:

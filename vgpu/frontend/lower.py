@@ -273,12 +273,12 @@ class FunctionLowering(CGLowering, MathLowering, StmtLowering, DebugLowering):
         saved = self.b.span
         self.b.span = e.span
         try:
-            if e in self.sema.group_casts:          # a block or tile as a thread_group: (size, tile width)
+            n = self.sema.group_casts.get(e)        # a block or tile as a thread_group: (size, tile width)
+            e = self.sema.rewrites.get(e, e)        # what the checker rewrote e to (a cg member, a __half2 operator)
+            if n is not None:
                 getattr(self, "e_" + type(e).__name__)(e)
-                n = self.sema.group_casts[e]
                 return [self.cg_block("size"), ir.Const(T.U32, 0)] if n == 0 else \
                     [ir.Const(T.U32, n), ir.Const(T.U32, n)]
-            e = self.sema.rewrites.get(e, e)        # a __half2 operator: its <cuda_fp16.h> function's call
             conversion = self.sema.conversions.get(e)
             if conversion is not None:             # a struct's conversion operator (it ignores the object)
                 if not (isinstance(e, A.Call) and self.sema.calls[e].op == "construct"):
@@ -533,8 +533,6 @@ class FunctionLowering(CGLowering, MathLowering, StmtLowering, DebugLowering):
             self.value(e.args[0])
             n = self.conv(self.value(e.args[1]), e.args[1].ctype, UINT)
             return [n, n]
-        if info.op == "rewrite":
-            return self.value(info.attrs["expr"])
         if info.op == "cg_reduce":
             return self.cg_reduce(e, info)
         if target.kind == "cg":
