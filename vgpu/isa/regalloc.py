@@ -15,6 +15,7 @@ across the most instructions at the point of highest pressure is spilled, until 
 """
 from __future__ import annotations
 
+from bisect import bisect_left
 from functools import lru_cache
 
 from ..diagnostics import CompileError, Diagnostic, Span
@@ -61,22 +62,20 @@ def _writes(op: str, mods: tuple, types: tuple) -> tuple[bool, ...]:
 class _Liveness:
     """Liveness over the instruction-level CFG, solved on basic blocks with sparse sets (the values
     live at a point are few, the values of a kernel many: bitsets per point would cost
-    instructions x values).  Values are numbered in order of first appearance; `du[pc]` holds an
-    instruction's defined and used value numbers; `live_out(pc)` is filled in block by block."""
+    instructions x values).  Values are numbered in order of first appearance (an instruction's
+    defined registers before the ones it reads); `du[pc]` holds an instruction's defined and used
+    value numbers and whether it is guarded; `walk` yields each pc's live-out set."""
 
     def __init__(self, code: KernelCode):
         self.code = code
         self.vregs: list[Reg] = []
         self.index: dict[str, int] = {}          # by register name (hashing a Reg is slow)
-        self.du: list[tuple[list[int], list[int], bool]] = []
-        for ins in code.instrs:
-            d, u = defs_uses(ins)
-            self.du.append((self._numbers(d), self._numbers(u), ins.guard is not None))
+        self.du = self._defs_uses(code.instrs)
         n = len(code.instrs)
         self.succ = succ = successors(code)
         leaders = {0} if n else set()
         for pc, ss in enumerate(succ):
-            if ss != [pc + 1]:
+            if len(ss) != 1 or ss[0] != pc + 1:
                 leaders.update(s for s in ss if s < n)
                 if pc + 1 < n:
                     leaders.add(pc + 1)
@@ -88,16 +87,18 @@ class _Liveness:
         for k, ss in enumerate(bsucc):
             for s in ss:
                 bpred[s].append(k)
+        du = self.du
         gen, kill = [], []                       # upward-exposed uses, unguarded defs
         for a, b in self.blocks:
             g: set[int] = set()
             kl: set[int] = set()
             for pc in range(b - 1, a - 1, -1):
-                d, u, guarded = self.du[pc]
-                if not guarded:
+                d, u, guarded = du[pc]
+                if d and not guarded:
                     g.difference_update(d)
                     kl.update(d)
-                g.update(u)
+                if u:
+                    g.update(u)
             gen.append(g)
             kill.append(kl)
         self.block_out: list[set[int]] = [set() for _ in self.blocks]
@@ -118,27 +119,57 @@ class _Liveness:
                         queued.add(p)
                         work.append(p)
 
-    def _numbers(self, regs: list[Reg]) -> list[int]:
+    def _defs_uses(self, instrs: list[Instr]) -> list[tuple[tuple[int, ...], tuple[int, ...], bool]]:
+        """`defs_uses` of every instruction as value numbers, numbering new registers as they come."""
+        index, vregs = self.index, self.vregs
+        cache: dict[tuple, tuple[bool, ...]] = {}
         out = []
-        for r in regs:
-            i = self.index.get(r.name)
-            if i is None:
-                i = self.index[r.name] = len(self.vregs)
-                self.vregs.append(r)
-            out.append(i)
+        for ins in instrs:
+            key = (ins.op, ins.mods, ins.types)
+            writes = cache.get(key)
+            if writes is None:
+                writes = cache[key] = _writes(*key)
+            last = len(writes) - 1
+            defs, uses = [], []
+            g = ins.guard
+            if g is not None:
+                uses.append(g)
+            for k, op in enumerate(ins.operands):
+                c = op.__class__
+                if c is Reg:
+                    (defs if last >= 0 and writes[k if k < last else last] else uses).append(op)
+                elif c is Mem and op.base.__class__ is Reg:
+                    uses.append(op.base)
+            nd = []
+            for r in defs:
+                i = index.get(r.name)
+                if i is None:
+                    i = index[r.name] = len(vregs)
+                    vregs.append(r)
+                nd.append(i)
+            nu = []
+            for r in uses:
+                i = index.get(r.name)
+                if i is None:
+                    i = index[r.name] = len(vregs)
+                    vregs.append(r)
+                nu.append(i)
+            out.append((nd, nu, g is not None))
         return out
 
     def walk(self):
         """(pc, values live out of pc) for every instruction, block by block, each block backwards;
         the set is reused: copy it to keep it."""
+        du = self.du
         for k, (a, b) in enumerate(self.blocks):
             live = set(self.block_out[k])
             for pc in range(b - 1, a - 1, -1):
                 yield pc, live
-                d, u, guarded = self.du[pc]
-                if not guarded:
+                d, u, guarded = du[pc]
+                if d and not guarded:
                     live.difference_update(d)
-                live.update(u)
+                if u:
+                    live.update(u)
 
 
 def _colour(code: KernelCode, lv: _Liveness, live_at: dict | None = None) -> dict[Reg, int]:
@@ -150,39 +181,55 @@ def _colour(code: KernelCode, lv: _Liveness, live_at: dict | None = None) -> dic
     first_def = [len(code.instrs)] * nv
     cls = [reg_cls(r) for r in lv.vregs]
     instrs = code.instrs
+    index = lv.index
+    du = lv.du
     copy_of: list[int | None] = [None] * len(instrs)     # a copy's source value, where it is one
-    for pc, (d, _, _) in enumerate(lv.du):
+    for pc, (d, _, _) in enumerate(du):
         if not d:
             continue
         ins = instrs[pc]
         copy_src = None
-        if ins.op == "mov" and isinstance(ins.operands[1], Reg) and ins.operands[1].name in lv.index:
-            copy_src = copy_of[pc] = lv.index[ins.operands[1].name]
+        if ins.op == "mov":
+            src = ins.operands[1]
+            if src.__class__ is Reg and src.name in index:
+                copy_src = copy_of[pc] = index[src.name]
         for di in d:
             if pc < first_def[di]:
                 first_def[di] = pc
             if copy_src is not None and cls[copy_src] == cls[di]:
                 partners[di].append(copy_src)
                 partners[copy_src].append(di)
-    for pc, out in lv.walk():
-        if live_at and pc in live_at:
-            live_at[pc] = set(out)
-        d = lv.du[pc][0]
-        if not d:
-            continue
-        copy_src = copy_of[pc]
-        for di in d:
-            c = cls[di]
-            for o in out:
-                if o != di and o != copy_src and cls[o] == c:
-                    adj[di].add(o)
-                    adj[o].add(di)
+    for k, (a, b) in enumerate(lv.blocks):            # lv.walk(), inline
+        out = set(lv.block_out[k])
+        for pc in range(b - 1, a - 1, -1):
+            if live_at and pc in live_at:
+                live_at[pc] = set(out)
+            d, u, guarded = du[pc]
+            if d:
+                copy_src = copy_of[pc]
+                for di in d:
+                    c = cls[di]
+                    adj_d = adj[di]
+                    for o in out:
+                        if o != di and o != copy_src and cls[o] == c:
+                            adj_d.add(o)
+                            adj[o].add(di)
+                if not guarded:
+                    out.difference_update(d)
+            if u:
+                out.update(u)
     colour: dict[int, int] = {}
-    for v in sorted(range(nv), key=lambda v: (first_def[v], v)):
+    for v in sorted(range(nv), key=first_def.__getitem__):       # stable: ties in number order
         taken = {colour[n] for n in adj[v] if n in colour}
-        pick = next((colour[p] for p in partners[v] if p in colour and colour[p] not in taken), None)
+        pick = None
+        for p in partners[v]:
+            if p in colour and colour[p] not in taken:
+                pick = colour[p]
+                break
         if pick is None:
-            pick = next(c for c in range(len(taken) + 1) if c not in taken)
+            pick = 0
+            while pick in taken:
+                pick += 1
         colour[v] = pick
     return {lv.vregs[v]: c for v, c in colour.items()}
 
@@ -298,30 +345,90 @@ def allocate(code: KernelCode, max_registers: int | None = None) -> None:
             raise CompileError(Diagnostic(Span(code.source_file or "<kernel>", 0, 0),
                                           f"kernel '{code.name}' does not fit in {max_registers} registers"))
         _spill(code, v, temps, counter)
-    names = {r.name: Reg(f"{reg_cls(r)}{c + 1}") for r, c in colours.items()}
-
-    def rename(o):
-        if isinstance(o, Reg):
-            return names.get(o.name, o)
-        if isinstance(o, Mem) and isinstance(o.base, Reg):
-            return Mem(names.get(o.base.name, o.base), o.offset)
-        return o
-
-    def expand(pc: int, ins: Instr) -> list[Instr]:
-        ins.operands = [rename(o) for o in ins.operands]
-        if ins.dbg:
-            ins.dbg = debugpoints.rename_points(ins.dbg, names)
-        if ins.guard is not None:
-            ins.guard = rename(ins.guard)
-        if ins.op == "mov" and ins.guard is None and ins.operands[0] == ins.operands[1]:
-            return []
-        return [ins]
-
+    names, phys = _physical(colours)
     if live_at:
         debugpoints.keep_live(code, lv, live_at)
-    rebuild(code, expand)
-    code.regs = {}
-    for r in names.values():
-        k = reg_cls(r)
-        code.regs[k] = max(code.regs.get(k, 0), int(r.name[len(k):]) + 1)
-    code.regs = {k: code.regs[k] for k in REG_CLASSES if k in code.regs}
+    drop(code, _rename(code, names))
+    code.regs = {k: phys[k] + 1 for k in REG_CLASSES if k in phys}
+
+
+def _physical(colours: dict[Reg, int]) -> tuple[dict[str, Reg], dict[str, int]]:
+    """Virtual register name -> its physical register (one Reg object per physical register), and
+    per class the highest register number used."""
+    names: dict[str, Reg] = {}
+    made: dict[tuple[str, int], Reg] = {}
+    top: dict[str, int] = {}
+    for r, c in colours.items():
+        k = _name_cls(r.name)
+        p = made.get((k, c))
+        if p is None:
+            p = made[(k, c)] = Reg(f"{k}{c + 1}")
+            if c + 1 > top.get(k, 0):
+                top[k] = c + 1
+        names[r.name] = p
+    return names, top
+
+
+def _rename(code: KernelCode, names: dict[str, Reg]) -> set[int]:
+    """Put the physical registers in (operands, guards, debug points); the pcs of the unguarded
+    copies that became `mov r, r` (for `drop`)."""
+    get = names.get
+    mems: dict[tuple[str, int], Mem] = {}
+    dead: set[int] = set()
+    for pc, ins in enumerate(code.instrs):
+        ops = []
+        for o in ins.operands:
+            c = o.__class__
+            if c is Reg:
+                o = get(o.name, o)
+            elif c is Mem and o.base.__class__ is Reg:
+                key = (o.base.name, o.offset)
+                m = mems.get(key)
+                if m is None:
+                    m = mems[key] = Mem(get(o.base.name, o.base), o.offset)
+                o = m
+            ops.append(o)
+        ins.operands = ops
+        if ins.dbg:
+            ins.dbg = debugpoints.rename_points(ins.dbg, names)
+        g = ins.guard
+        if g is not None:
+            ins.guard = get(g.name, g)
+        elif ins.op == "mov" and ops[0] == ops[1]:
+            dead.add(pc)
+    return dead
+
+
+def drop(code: KernelCode, dead: set[int]) -> None:
+    """Delete the instructions at the pcs in `dead` (as `rebuild` with an expansion to nothing), in
+    slices: labels move down, the debug points of a deleted instruction go to the next one."""
+    if not dead:
+        return
+    instrs, labels = code.instrs, code.labels
+    ds = sorted(dead)
+    labelled = set(labels.values())
+    new: list[Instr] = []
+    carry: list | None = None
+    prev = 0
+    for pc in ds:
+        if prev < pc:
+            if carry:
+                if prev in labelled:
+                    carry = debugpoints.crossing_label(carry)
+                debugpoints.land(carry, instrs[prev])
+                carry = None
+            new += instrs[prev:pc]
+        ins = instrs[pc]
+        if carry and pc in labelled:
+            carry = debugpoints.crossing_label(carry)
+        if ins.dbg:
+            carry = (carry or []) + debugpoints.carried(ins)
+        prev = pc + 1
+    if prev < len(instrs):
+        if carry:
+            if prev in labelled:
+                carry = debugpoints.crossing_label(carry)
+            debugpoints.land(carry, instrs[prev])
+        new += instrs[prev:]
+    code.labels = {name: pc - bisect_left(ds, pc) for name, pc in labels.items()}
+    code.instrs = new
