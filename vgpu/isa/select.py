@@ -29,6 +29,8 @@ from .program import DataSymbol, Imm, Instr, KernelCode, Label, Mem, ParamInfo, 
 from .select_ops import (FLOAT_INVERSE, GROUP, INT_INVERSE, SELECT, bty, cls_of, const_value, is_const,
                          ity)
 
+_CLASS: dict[str, str] = {}         # IR type name -> register class
+
 
 class KernelSelector:
     """Selects one kernel; `run()` returns its KernelCode on virtual registers."""
@@ -43,6 +45,8 @@ class KernelSelector:
         self.regs: dict[ir.Value, Reg] = {}
         self.alias: dict[ir.Value, ir.Value] = {}
         self.nvreg = 0
+        self.imms: dict[int, Imm] = {}
+        self.branches: list[Instr] = []      # the bra instructions: their labels are layout keys until `finish`
         self.uses: dict[ir.Value, list[ir.Instr]] = {}
         self.absorbed: set[ir.Instr] = set()
         self.plans: dict[ir.Instr, tuple] = {}
@@ -61,28 +65,51 @@ class KernelSelector:
 
     def emit(self, op: str, mods: tuple, types: tuple, operands: list, guard: Reg | None = None,
              neg: bool = False) -> Instr:
-        ins = Instr(op, tuple(mods), tuple(types), list(operands), guard, neg, self.line, self.file)
+        ins = Instr(op, mods if mods.__class__ is tuple else tuple(mods),
+                    types if types.__class__ is tuple else tuple(types),
+                    operands if operands.__class__ is list else list(operands), guard, neg, self.line, self.file)
         self.items.append(ins)
         return ins
 
     def resolve(self, v: ir.Value) -> ir.Value:
-        return resolve(self.alias, v)
+        alias = self.alias
+        while v in alias:
+            v = alias[v]
+        return v
 
     def dst(self, v: ir.Instr) -> Reg:
         """The register of an instruction's result (created on first use)."""
-        if v not in self.regs:
-            self.regs[v] = self.vreg(cls_of(v.type))
-        return self.regs[v]
+        r = self.regs.get(v)
+        if r is None:
+            t = v.type
+            cls = _CLASS.get(t.name)
+            if cls is None:
+                cls = _CLASS[t.name] = cls_of(t)
+            self.nvreg += 1
+            r = self.regs[v] = Reg(f"{cls}~{self.nvreg}")
+        return r
 
     def src(self, v: ir.Value) -> Reg | Imm:
         """A source operand: an immediate for constants (predicates in a register), else a register."""
-        v = self.resolve(v)
-        if is_const(v):
+        alias = self.alias
+        while v in alias:
+            v = alias[v]
+        c = v.__class__
+        if c is ir.Const or c is ir.Undef:
             if v.type == PRED:
                 return self.reg(v)
             val = const_value(v)
-            return Imm(float(val) if v.type.is_float else int(val))
+            return self.imm(float(val) if v.type.is_float else int(val))
         return self.dst(v)
+
+    def imm(self, val: int | float) -> Imm:
+        """An immediate, one object per integer value in a kernel (floats: 0.0 and -0.0 differ)."""
+        if val.__class__ is not int:
+            return Imm(val)
+        m = self.imms.get(val)
+        if m is None:
+            m = self.imms[val] = Imm(val)
+        return m
 
     def reg(self, v: ir.Value) -> Reg:
         """A source operand forced into a register (constants are moved into a temporary)."""
@@ -107,19 +134,23 @@ class KernelSelector:
             for i in b.instrs:
                 if i.op != "dbg":                 # debug information: read in `block`, never planned
                     self.plan(i)
-        roots = [i for b in self.fn.blocks for i in b.instrs if self.is_root(i)]
-        work = list(roots)
+        work = [i for b in self.fn.blocks for i in b.instrs if self.is_root(i)]
+        needed, plans, alias = self.needed, self.plans, self.alias
+        Instr_, Param = ir.Instr, ir.Param
         while work:
             i = work.pop()
-            if i in self.needed:
+            if i in needed:
                 continue
-            self.needed.add(i)
-            for v in self.plans[i][-1]:
-                v = self.resolve(v)
-                if isinstance(v, ir.Instr) and v not in self.needed:
-                    work.append(v)
-                elif isinstance(v, ir.Param):
-                    self.needed.add(v)
+            needed.add(i)
+            for v in plans[i][-1]:
+                while v in alias:
+                    v = alias[v]
+                c = v.__class__
+                if c is Instr_:
+                    if v not in needed:
+                        work.append(v)
+                elif c is Param:
+                    needed.add(v)
 
     def is_root(self, i: ir.Instr) -> bool:
         """Emitted whatever its uses: side effects, phis (their copies); a `local` slot only
@@ -330,17 +361,21 @@ class KernelSelector:
     def block(self, b: ir.Block, nxt) -> None:
         if len(b.preds) == 1:
             self.parallel_copy(self.copies(b.preds[0], b))
+        needed, absorbed, items = self.needed, self.absorbed, self.items
         if b.instrs[0].op == "phi":         # a variable's phi: its value from here (vgpu.ir.debug)
             for phi in b.phis:
-                if "var" in phi.attrs and phi in self.needed:
-                    self.items.append(("dbg", phi.attrs["var"], self.dst(phi)))
+                if "var" in phi.attrs and phi in needed:
+                    items.append(("dbg", phi.attrs["var"], self.dst(phi)))
         for i in b.instrs:
-            if i.op == "dbg":
-                self.items.append(("dbg", i.attrs["var"], self.debug_location(i)))
+            op = i.op
+            if op == "dbg":
+                items.append(("dbg", i.attrs["var"], self.debug_location(i)))
                 continue
-            if i.op == "phi" or i in self.absorbed or i not in self.needed:
+            if op == "phi" or i in absorbed or i not in needed:
                 continue
-            self.set_line(i)
+            span = i.span
+            if span is not None and span.line:
+                self.line, self.file = span.line, span.file
             self.select(i, nxt)
 
     def debug_location(self, d: ir.Instr):
@@ -373,12 +408,19 @@ class KernelSelector:
                 all(i.op == "dbg" for i in target.instrs[:-1]):
             self.emit("ret", (), (), [])
             return
-        self.emit("bra", (), (), [Label(target)])
+        self.branches.append(self.emit("bra", (), (), [Label(target)]))
 
     def parallel_copy(self, copies: list[tuple[ir.Instr, ir.Value]]) -> None:
         """Emit phi <- value copies as if simultaneous: a copy waits until no other still reads
         its destination; a cycle is broken by saving one destination in a temporary."""
         if not copies:
+            return
+        if len(copies) == 1:                # one copy: nothing can wait for it
+            phi, v = copies[0]
+            d = self.dst(phi)
+            v = self.resolve(v)
+            if v.__class__ is ir.Const or v.__class__ is ir.Undef or self.dst(v) != d:
+                self.emit("mov", (), (ity(phi.type),), [d, self.src(v)])
             return
         pending: dict[Reg, ir.Value | Reg] = {}
         types: dict[Reg, Scalar] = {}
@@ -414,9 +456,10 @@ class KernelSelector:
         if op == "br":
             self.branch(i, nxt)
         elif op == "jmp":
-            if len(i.block.succs) == 1 and len(i.targets[0].preds) > 1:
-                self.parallel_copy(self.copies(i.block, i.targets[0]))
-            self.jump(self.edge_of[(i.block, i.targets[0])], nxt)
+            targets = i.attrs["targets"]        # one (the verifier checked)
+            if len(targets) == 1 and len(targets[0].preds) > 1:
+                self.parallel_copy(self.copies(i.block, targets[0]))
+            self.jump(self.edge_of[(i.block, targets[0])], nxt)
         elif op == "ret":
             self.emit("ret", (), (), [])
         elif op == "unreachable":
@@ -442,12 +485,12 @@ class KernelSelector:
             self.emit("setp", (cmp,), (self.cmp_type(c),), [p, self.src(c.args[0]), self.src(c.args[1])])
         else:
             p = self.reg(i.args[0])
-        self.emit("bra", (), (), [Label(then)], guard=p, neg=neg)
+        self.branches.append(self.emit("bra", (), (), [Label(then)], guard=p, neg=neg))
         if other is not nxt:
             if isinstance(other, ir.Block):
                 self.jump(other, nxt)
             else:
-                self.emit("bra", (), (), [Label(other)])
+                self.branches.append(self.emit("bra", (), (), [Label(other)]))
 
     @staticmethod
     def cmp_name(c: ir.Instr) -> str:
@@ -462,8 +505,7 @@ class KernelSelector:
 
     def finish(self) -> None:
         """Resolve labels: name the referenced ones $L1, $L2, ... in order; drop the rest."""
-        referenced = {op.name for x in self.items if isinstance(x, Instr) for op in x.operands
-                      if isinstance(op, Label)}
+        referenced = {x.operands[0].name for x in self.branches}
         names: dict[object, str] = {}
         pending_keys = []
         points: list = []                   # debug points waiting for the next instruction
@@ -496,8 +538,10 @@ class KernelSelector:
             if key in referenced:
                 names[key] = f"$L{len(names) + 1}"
                 self.code.labels[names[key]] = len(self.code.instrs)
+        made = {name: Label(name) for name in names.values()}
+        for x in self.branches:
+            x.operands = [made[names[x.operands[0].name]]]
         for x in self.code.instrs:
-            x.operands = [Label(names[o.name]) if isinstance(o, Label) else o for o in x.operands]
             if x.dbg:
                 x.dbg = [(k, v, self.local_location(loc)) for k, v, loc in x.dbg]
 
