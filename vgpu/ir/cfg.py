@@ -35,29 +35,48 @@ def depth_first_postorder(root: N, succs: Callable[[N], Iterable[N]]) -> list[N]
 
 def immediate_dominators(order: list[N], preds: Callable[[N], Iterable[N]]) -> dict[N, N]:
     """Immediate dominator of every node in `order`, the nodes reachable from the root in reverse
-    postorder (root first), by Cooper, Harvey and Kennedy; the root maps to itself."""
+    postorder (root first), by Cooper, Harvey and Kennedy; the root maps to itself.  The nodes are
+    numbered by their place in `order` and the iteration runs on those numbers."""
     if not order:
         return {}
     index = {v: k for k, v in enumerate(order)}
-    idom = {order[0]: order[0]}
+    get = index.get
+    num_preds: list[list[int]] = [[]]        # the root's are never asked for
+    for v in order[1:]:
+        ps = []
+        for p in preds(v):
+            k = get(p)
+            if k is not None:
+                ps.append(k)
+        num_preds.append(ps)
+    idom = _idoms(num_preds)
+    return {order[k]: order[d] for k, d in enumerate(idom)}
 
-    def meet(a: N, b: N) -> N:
-        while a != b:
-            while index[a] > index[b]:
-                a = idom[a]
-            while index[b] > index[a]:
-                b = idom[b]
-        return a
 
+def _idoms(preds: list[list[int]]) -> list[int]:
+    """Cooper-Harvey-Kennedy on nodes numbered in reverse postorder (0 the root; `preds[k]` the
+    numbers of k's reachable predecessors): the immediate dominator's number of every node."""
+    n = len(preds)
+    idom = [-1] * n
+    idom[0] = 0
     changed = True
     while changed:
         changed = False
-        for v in order[1:]:
-            new = None
-            for p in preds(v):
-                if p in idom:
-                    new = p if new is None else meet(p, new)
-            if new is not None and idom.get(v) != new:
+        for v in range(1, n):
+            new = -1
+            for p in preds[v]:
+                if idom[p] < 0:
+                    continue
+                if new < 0:
+                    new = p
+                    continue
+                a = p
+                while a != new:             # meet: walk the deeper one up until they agree
+                    while a > new:
+                        a = idom[a]
+                    while new > a:
+                        new = idom[new]
+            if new >= 0 and idom[v] != new:
                 idom[v] = new
                 changed = True
     return idom
