@@ -131,10 +131,49 @@ def remove_unreachable(fn: Function) -> None:
 
 def dominators(fn: Function) -> dict[Block, Block | None]:
     """Immediate dominator of every reachable block; the entry maps to None."""
-    idom: dict[Block, Block | None] = immediate_dominators(reverse_postorder(fn), lambda b: b.preds)
+    order, idom = dominator_numbers(fn)
+    out: dict[Block, Block | None] = {b: order[d] for b, d in zip(order, idom)}
     if fn.blocks:
-        idom[fn.entry] = None
-    return idom
+        out[fn.entry] = None
+    return out
+
+
+def dominator_numbers(fn: Function) -> tuple[list[Block], list[int]]:
+    """The reachable blocks in reverse postorder, and the number (place in that list) of each one's
+    immediate dominator (the entry's: 0)."""
+    order = reverse_postorder(fn)
+    if not order:
+        return order, []
+    index = {b: k for k, b in enumerate(order)}
+    get = index.get
+    preds: list[list[int]] = [[]]
+    for b in order[1:]:
+        ps = []
+        for p in b.preds:
+            k = get(p)
+            if k is not None:
+                ps.append(k)
+        preds.append(ps)
+    return order, _idoms(preds)
+
+
+def dominator_intervals(idom: list[int]) -> tuple[list[int], list[int]]:
+    """For nodes numbered in reverse postorder with immediate dominators `idom` (`dominator_numbers`):
+    each node's preorder number in the dominator tree and the number of nodes in its subtree; a
+    dominates b exactly when first[a] <= first[b] < first[a] + size[a].  Linear, without recursion
+    (a node's dominator comes before it in reverse postorder)."""
+    n = len(idom)
+    size = [1] * n
+    for v in range(n - 1, 0, -1):
+        size[idom[v]] += size[v]
+    first = [0] * n
+    free = [1] * n                      # the next preorder number inside each node's subtree
+    for v in range(1, n):
+        d = idom[v]
+        first[v] = f = free[d]
+        free[d] = f + size[v]
+        free[v] = f + 1
+    return first, size
 
 
 def dominator_tree(fn: Function, idom: dict[Block, Block | None]) -> dict[Block, list[Block]]:

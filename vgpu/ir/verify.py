@@ -15,7 +15,7 @@ import numpy as np
 
 from ..diagnostics import CompileError, Diagnostic, Span
 from ..types import F32, PRED, SPACES, U32, U64
-from .cfg import dominator_tree, dominators
+from .cfg import dominator_intervals, dominator_numbers
 from .nodes import Block, Const, Function, Instr, Module, Param, Undef, Value
 from .ops import ATOMIC_OPS, OPS, SPECIAL_REGS
 from .printer import format_instr
@@ -40,24 +40,23 @@ def _int_range(t) -> tuple[int, int]:
     return int(info.min), int(info.max)
 
 
-def _dominator_intervals(fn: Function, idom: dict) -> dict[Block, tuple[int, int]]:
-    """Preorder entry and last-descendant numbers of the reachable blocks in the dominator tree:
-    a dominates b exactly when b's entry number lies in a's interval (linear, no deep recursion)."""
-    children = dominator_tree(fn, idom)
-    out: dict[Block, tuple[int, int]] = {}
-    enter: dict[Block, int] = {}
-    n = 0
-    stack: list = [(fn.entry, False)]
-    while stack:
-        b, done = stack.pop()
-        if done:
-            out[b] = (enter[b], n - 1)
-            continue
-        enter[b] = n
-        n += 1
-        stack.append((b, True))
-        stack.extend((c, False) for c in reversed(children[b]))
-    return out
+def _dominator_intervals(fn: Function) -> dict[Block, tuple[int, int]]:
+    """Each reachable block's (preorder number, last preorder number of its subtree) in the dominator
+    tree: a dominates b exactly when b's number lies in a's interval (linear, no deep recursion)."""
+    order, idom = dominator_numbers(fn)
+    first, size = dominator_intervals(idom)
+    return {b: (f, f + n - 1) for b, f, n in zip(order, first, size)}
+
+
+def _const_ok(c: Const) -> bool:
+    """The constant's value is one of its type's."""
+    t = c.type
+    if t == PRED:
+        return c.value in (0, 1)
+    if t.is_int:
+        lo, hi = _int_range(t)
+        return isinstance(c.value, (int, np.integer)) and not isinstance(c.value, bool) and lo <= c.value <= hi
+    return isinstance(c.value, float) and (t != F32 or np.isnan(c.value) or float(np.float32(c.value)) == c.value)
 
 
 _RULES: dict = {}                  # op -> the _Checker function checking its operands (or None)
@@ -97,17 +96,17 @@ class _Checker:
             return self.out          # the CFG is not trustworthy: stop before dominance
         self.check_preds()
         self.where = {i: (b, k) for b in fn.blocks for k, i in enumerate(b.instrs)}
-        self.idom = dominators(fn)
-        self.reachable = set(self.idom)      # dominators() maps exactly the reachable blocks
-        self.interval = _dominator_intervals(fn, self.idom)
+        self.interval = _dominator_intervals(fn)      # exactly the reachable blocks
+        self.params = set(fn.params)
+        self.consts: dict = {}           # (type, value's class, value) -> _const_ok
         for b in fn.blocks:
-            for i in b.instrs:
+            for k, i in enumerate(b.instrs):
                 if i.op == "dbg":                # debug information: its value must still exist
                     a = i.args[0] if len(i.args) == 1 else None
                     if a is None or (isinstance(a, Instr) and a.block is None):
                         self.error("dbg names a value that is not in the function", b, i)
                     continue
-                self.check_instr(b, i)
+                self.check_instr(b, i, k)
         return self.out
 
     # -- blocks -----------------------------------------------------------------------------------------
@@ -161,7 +160,8 @@ class _Checker:
                                b, phi)
 
     # -- instructions -----------------------------------------------------------------------------------
-    def check_instr(self, b: Block, i: Instr) -> None:
+    def check_instr(self, b: Block, i: Instr, pos: int) -> None:
+        """Operands (dominance, constants, parameters), then types; `pos`: i's place in b."""
         info = OPS[i.op]
         args = i.args
         if info.nargs is not None and len(args) != info.nargs:
@@ -169,7 +169,29 @@ class _Checker:
             return
         untyped = False
         for k, a in enumerate(args):
-            self.check_operand(b, i, k, a)
+            cls = a.__class__
+            if cls is Instr:                    # defined before the use, or in a dominating block
+                w = self.where.get(a)
+                if w is None or i.op == "phi" or w[0] is not b or w[1] >= pos:
+                    self.check_dominance(b, i, k, a)
+                if a.type is None:
+                    self.error(f"operand {k + 1} is an instruction without a value", b, i)
+            elif cls is Const:
+                v = a.value
+                if v.__class__ is int or v.__class__ is float:
+                    key = (a.type, v.__class__, v)
+                    ok = self.consts.get(key)
+                    if ok is None:
+                        ok = self.consts[key] = _const_ok(a)
+                else:
+                    ok = _const_ok(a)
+                if not ok:
+                    self.error(f"constant {a.value!r} is not a {a.type} value", b, i)
+            elif cls is Param:
+                if a not in self.params:
+                    self.error(f"operand {k + 1} is a parameter of another function", b, i)
+            elif cls is not Undef:
+                self.error(f"operand {k + 1} is not a value: {a!r}", b, i)
             untyped = untyped or a.type is None
         if info.res == "none" and i.type is not None:
             self.error(f"{i.op} defines no value but has type {i.type}", b, i)
@@ -191,35 +213,9 @@ class _Checker:
             if rule is not None:
                 rule(self, b, i)
 
-    def check_operand(self, b: Block, i: Instr, k: int, a: Value) -> None:
-        cls = a.__class__
-        if cls is Instr:
-            self.check_dominance(b, i, k, a)
-            if a.type is None:
-                self.error(f"operand {k + 1} is an instruction without a value", b, i)
-        elif cls is Const:
-            self.check_const(b, i, a)
-        elif cls is Param:
-            if not any(a is p for p in self.fn.params):
-                self.error(f"operand {k + 1} is a parameter of another function", b, i)
-        elif cls is not Undef:
-            self.error(f"operand {k + 1} is not a value: {a!r}", b, i)
-
-    def check_const(self, b: Block, i: Instr, c: Const) -> None:
-        t = c.type
-        if t == PRED:
-            ok = c.value in (0, 1)
-        elif t.is_int:
-            lo, hi = _int_range(t)
-            ok = isinstance(c.value, (int, np.integer)) and not isinstance(c.value, bool) and \
-                lo <= c.value <= hi
-        else:
-            ok = isinstance(c.value, float) and (t != F32 or np.isnan(c.value)
-                                                 or float(np.float32(c.value)) == c.value)
-        if not ok:
-            self.error(f"constant {c.value!r} is not a {t} value", b, i)
-
     def check_dominance(self, b: Block, i: Instr, k: int, a: Instr) -> None:
+        """Operand k of i (in b), the instruction a, is defined in this function where it dominates
+        the use (a phi's operand: the end of the block it comes from); unreachable uses pass."""
         if a not in self.where:
             self.error(f"operand {k + 1} is an instruction that is not in this function", b, i)
             return
@@ -231,16 +227,12 @@ class _Checker:
             use_b, use_k = blocks[k], len(blocks[k].instrs)
         else:
             use_b, use_k = b, self.where[i][1]
-        if use_b not in self.reachable:
+        use = self.interval.get(use_b)
+        if use is None:
             return
-        if db not in self.reachable or (db is use_b and dk >= use_k) or not self.dominates(db, use_b):
+        d = self.interval.get(db)
+        if d is None or (db is use_b and dk >= use_k) or not d[0] <= use[0] <= d[1]:
             self.error(f"operand {k + 1} (%{a.id}) does not dominate this use", b, i)
-
-    def dominates(self, a: Block, b: Block) -> bool:
-        """a dominates b (both reachable): b's dominator-tree interval lies inside a's, O(1)."""
-        a_in, a_out = self.interval[a]
-        b_in, _ = self.interval[b]
-        return a_in <= b_in <= a_out
 
     # -- per-op rules for operands that are not all of the result type -----------------------------------
     def want(self, b, i, k: int, t, what: str = "") -> None:
