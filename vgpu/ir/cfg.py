@@ -55,18 +55,22 @@ def immediate_dominators(order: list[N], preds: Callable[[N], Iterable[N]]) -> d
 
 def _idoms(preds: list[list[int]]) -> list[int]:
     """Cooper-Harvey-Kennedy on nodes numbered in reverse postorder (0 the root; `preds[k]` the
-    numbers of k's reachable predecessors): the immediate dominator's number of every node."""
+    numbers of k's reachable predecessors): the immediate dominator's number of every node.  Without
+    a back edge (no predecessor numbered at or after its node) the first sweep is final."""
     n = len(preds)
     idom = [-1] * n
     idom[0] = 0
-    changed = True
+    changed, looped = True, False
     while changed:
         changed = False
         for v in range(1, n):
             new = -1
             for p in preds[v]:
                 if idom[p] < 0:
+                    looped = True
                     continue
+                if p >= v:
+                    looped = True
                 if new < 0:
                     new = p
                     continue
@@ -79,6 +83,8 @@ def _idoms(preds: list[list[int]]) -> list[int]:
             if new >= 0 and idom[v] != new:
                 idom[v] = new
                 changed = True
+        if not looped:
+            break
     return idom
 
 
@@ -87,25 +93,39 @@ def _targets(b: Block) -> list[Block]:
     instrs = b.instrs
     if instrs and instrs[-1].op in TERMINATOR_OPS:
         return instrs[-1].attrs.get("targets", ())
-    return ()
+    return ()               # a tuple: reversed() takes it too
 
 
-def postorder(fn: Function) -> list[Block]:
-    """Blocks reachable from the entry, in depth-first postorder (successors visited in order);
-    `depth_first_postorder` specialised to blocks, as every pass asks for it."""
+def postorder(fn: Function, last_first: bool = False) -> list[Block]:
+    """Blocks reachable from the entry, in depth-first postorder (successors visited in order, or
+    from the last when `last_first`); `depth_first_postorder` specialised to blocks, as every pass
+    asks for it."""
     if not fn.blocks:
         return []
     root = fn.entry
     seen = {root}
     out: list[Block] = []
-    stack = [(root, iter(_targets(root)))]
+    succs = (lambda b: reversed(_targets(b))) if last_first else (lambda b: iter(_targets(b)))
+    stack = [(root, succs(root))]
     push, pop, add, emit = stack.append, stack.pop, seen.add, out.append
+    if not last_first:                  # the common case, without the lambda
+        while stack:
+            node, it = stack[-1]
+            for s in it:
+                if s not in seen:
+                    add(s)
+                    push((s, iter(_targets(s))))
+                    break
+            else:
+                emit(node)
+                pop()
+        return out
     while stack:
         node, it = stack[-1]
         for s in it:
             if s not in seen:
                 add(s)
-                push((s, iter(_targets(s))))
+                push((s, succs(s)))
                 break
         else:
             emit(node)
@@ -120,13 +140,19 @@ def reverse_postorder(fn: Function) -> list[Block]:
 def remove_unreachable(fn: Function) -> None:
     """Drop blocks not reachable from the entry, and their phi operands in the blocks that remain."""
     live = set(postorder(fn))
-    fn.blocks = [b for b in fn.blocks if b in live]
-    for b in fn.blocks:
-        b.preds = [p for p in b.preds if p in live]
-        for phi in b.phis:
-            keep = [k for k, p in enumerate(phi.attrs["blocks"]) if p in live]
-            phi.args = [phi.args[k] for k in keep]
-            phi.attrs["blocks"] = [phi.attrs["blocks"][k] for k in keep]
+    blocks = fn.blocks
+    if len(live) != len(blocks) or not live.issuperset(blocks):
+        fn.blocks = blocks = [b for b in blocks if b in live]
+    for b in blocks:                    # lists are rebuilt only where something goes
+        if not live.issuperset(b.preds):
+            b.preds = [p for p in b.preds if p in live]
+        for phi in b.instrs:
+            if phi.op != "phi":
+                break
+            if not live.issuperset(phi.attrs["blocks"]):
+                keep = [k for k, p in enumerate(phi.attrs["blocks"]) if p in live]
+                phi.args = [phi.args[k] for k in keep]
+                phi.attrs["blocks"] = [phi.attrs["blocks"][k] for k in keep]
 
 
 def dominators(fn: Function) -> dict[Block, Block | None]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from ..cfg import remove_unreachable
 from ..nodes import Function, Module
+from ..ops import TERMINATOR_OPS
 from .copyprop import propagate_copies
 from .cse import eliminate_common_subexpressions
 from .dce import eliminate_dead_code
@@ -68,4 +69,10 @@ def _acyclic(fn: Function) -> bool:
     """No loop in fn's CFG: with blocks in reverse postorder, no edge goes back (or to itself).
     The passes only delete edges and blocks, so acyclic code stays acyclic."""
     index = {b: k for k, b in enumerate(fn.blocks)}
-    return all(index.get(s, -1) > k for k, b in enumerate(fn.blocks) for s in b.succs)
+    for k, b in enumerate(fn.blocks):
+        t = b.instrs[-1] if b.instrs else None
+        if t is not None and t.op in TERMINATOR_OPS:
+            for s in t.attrs.get("targets", ()):
+                if index.get(s, -1) <= k:
+                    return False
+    return True

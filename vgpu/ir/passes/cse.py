@@ -31,10 +31,18 @@ def _freeze(x):
 
 
 def _key(i: Instr, repl: dict[Value, Value]):
-    args = [_key_of(a, repl) for a in i.args]
-    if OPS[i.op].commutative:
+    args = []
+    for a in i.args:                         # _key_of, inline
+        while a in repl:
+            a = repl[a]
+        args.append(("const", a.type.name, repr(a.value)) if a.__class__ is Const else ("value", id(a)))
+    if i.op in _COMMUTATIVE:
         args.sort()
     return (i.op, i.type.name if i.type else None, tuple(args), _freeze(i.attrs) if i.attrs else ())
+
+
+_COMMUTATIVE = frozenset(name for name, info in OPS.items() if info.commutative)
+_CANDIDATES = frozenset(name for name, info in OPS.items() if info.pure and name != "phi")
 
 
 def eliminate_common_subexpressions(fn: Function) -> bool:
@@ -51,8 +59,7 @@ def eliminate_common_subexpressions(fn: Function) -> bool:
         b = stack.pop()
         added: list[tuple] = []
         for i in b.instrs:
-            info = OPS[i.op]
-            if not info.pure or i.op == "phi" or i.type is None:
+            if i.op not in _CANDIDATES or i.type is None:
                 continue
             k = _key(i, repl)
             if k in table:

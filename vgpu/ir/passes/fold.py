@@ -14,6 +14,7 @@ from ..ops import OPS
 from .rewrite import rewrite_forward
 
 FOLDABLE_GROUPS = ("alu", "cmp", "cvt", "math")
+_FOLDABLE = frozenset(name for name, info in OPS.items() if info.pure and info.group in FOLDABLE_GROUPS)
 
 
 def fold_constants(fn: Function) -> bool:
@@ -23,10 +24,12 @@ def fold_constants(fn: Function) -> bool:
 
 def folded(i: Instr, repl: dict[Value, Value]) -> Value | None:
     """The constant or operand that instruction i always equals, if any."""
-    info = OPS[i.op]
-    if not info.pure or info.group not in FOLDABLE_GROUPS or i.type is None:
+    if i.op not in _FOLDABLE or i.type is None:
         return None
-    return evaluate(i) if all(isinstance(a, Const) for a in i.args) else identity(i)
+    for a in i.args:
+        if a.__class__ is not Const:
+            return identity(i)
+    return evaluate(i)
 
 
 def evaluate(i: Instr) -> Const | None:

@@ -8,7 +8,7 @@ Preds and phis stay consistent; the entry block stays first and without predeces
 """
 from __future__ import annotations
 
-from ..cfg import depth_first_postorder, remove_unreachable
+from ..cfg import postorder, remove_unreachable
 from ..nodes import Block, Const, Function, Instr, Value
 from ..debug import kill_at
 from .rewrite import drop_edge, replace_uses, retarget
@@ -132,4 +132,4 @@ def merge_blocks(fn: Function) -> bool:
 
 def order_blocks(fn: Function) -> None:
     """Lay the blocks out in reverse postorder (successors visited else-first, so `then` comes first)."""
-    fn.blocks = depth_first_postorder(fn.entry, lambda b: b.succs[::-1])[::-1]
+    fn.blocks = postorder(fn, last_first=True)[::-1]

@@ -12,20 +12,21 @@ from __future__ import annotations
 
 from ..cfg import reverse_postorder
 from ..nodes import Function, GlobalVar, Instr, Param, Value
-from ...types import S64, U64
+from ...types import S64, U64, Scalar
 
 GENERIC = "generic"
 KNOWN = ("global", "shared", "local", "const")
 PASS_THROUGH = ("add", "sub", "cvt", "bitcast", "phi", "select", "min", "max")
 OPAQUE = ("load", "atom", "call", "shfl")        # 64-bit results that may hold any pointer
+_MEMORY_OPS = frozenset(("load", "store", "atom"))
 
 
 def infer_spaces(fn: Function, globals_: dict[str, GlobalVar]) -> bool:
     """Narrow 'generic' memory operations to the space their address provably lies in."""
     origin = _origins(fn, globals_)
     changed = False
-    for i in fn.instructions():
-        if i.op in ("load", "store", "atom") and i.attrs.get("space") == GENERIC:
+    for i in (i for b in fn.blocks for i in b.instrs if i.op in _MEMORY_OPS):
+        if i.attrs.get("space") == GENERIC:
             s = _of(origin, i.args[0])
             if s in KNOWN and not (s == "const" and i.op != "load"):
                 i.attrs["space"] = s
@@ -46,7 +47,7 @@ def _of(origin: dict[Value, str | None], v: Value) -> str | None:
 def _origins(fn: Function, globals_: dict[str, GlobalVar]) -> dict[Value, str | None]:
     """The space each 64-bit value points into (None: not derived from a pointer), to a fixed point."""
     kernel_params = fn.kind == "kernel"
-    instrs = [i for b in reverse_postorder(fn) for i in b.instrs if i.type in (U64, S64)]
+    instrs = [i for b in reverse_postorder(fn) for i in b.instrs if _wide_int(i.type)]
     origin: dict[Value, str | None] = {}
     if not kernel_params:   # a device function's pointer parameters may point anywhere
         origin.update({p: GENERIC for p in fn.params if p.is_pointer})
@@ -59,6 +60,11 @@ def _origins(fn: Function, globals_: dict[str, GlobalVar]) -> dict[Value, str | 
                 origin[i] = new
                 changed = True
     return origin
+
+
+def _wide_int(t) -> bool:
+    """t in (U64, S64), without comparing Scalars field by field (the only 64-bit integer types)."""
+    return t.__class__ is Scalar and t.bits == 64 and t.kind != "float" and t in (U64, S64)
 
 
 def _transfer(i: Instr, origin, globals_) -> str | None:
