@@ -8,8 +8,8 @@ Out: the same code with jumps to jumps (and to a lone `ret`) threaded, `@p bra L
 from __future__ import annotations
 
 from .program import KernelCode, Label
-from .reconv import successors
-from .regalloc import rebuild
+from .regalloc import drop as drop_pcs
+from .spec import TERMINATORS
 
 
 def _thread(code: KernelCode) -> bool:
@@ -54,29 +54,39 @@ def _simplify(code: KernelCode) -> bool:
             ins.guard_neg = not ins.guard_neg
             ins.operands = nxt.operands
             drop.add(pc + 1)
-    if drop:
-        rebuild(code, lambda pc, ins: [] if pc in drop else [ins])
+    drop_pcs(code, drop)
     return bool(drop) | _unreachable(code)
 
 
 def _unreachable(code: KernelCode) -> bool:
-    n = len(code.instrs)
-    succ = successors(code)
-    seen = {0} if n else set()
-    work = list(seen)
-    while work:
-        for s in succ[work.pop()]:
-            if s < n and s not in seen:
-                seen.add(s)
-                work.append(s)
-    if len(seen) == n:
+    """Delete the instructions no path from pc 0 reaches; True if any."""
+    instrs, labels = code.instrs, code.labels
+    n = len(instrs)
+    seen = bytearray(n)
+    work = [0] if n else []
+    while work:                          # follow each straight run until it branches away or ends
+        pc = work.pop()
+        while pc < n and not seen[pc]:
+            seen[pc] = 1
+            ins = instrs[pc]
+            op = ins.op
+            if op == "bra":
+                tgt = labels[ins.operands[0].name]
+                if ins.guard is None:
+                    pc = tgt
+                    continue
+                work.append(tgt)
+            elif op in TERMINATORS:
+                break
+            pc += 1
+    if seen.count(1) == n:
         return False
-    rebuild(code, lambda pc, ins: [ins] if pc in seen else [])
+    drop_pcs(code, {pc for pc in range(n) if not seen[pc]})
     return True
 
 
 def _rename_labels(code: KernelCode) -> None:
-    used = {o.name for ins in code.instrs for o in ins.operands if isinstance(o, Label)}
+    used = {o.name for ins in code.instrs if ins.op == "bra" for o in ins.operands if isinstance(o, Label)}
     order = sorted((pc, name) for name, pc in code.labels.items() if name in used)
     names: dict[str, str] = {}
     first_at: dict[int, str] = {}
@@ -85,8 +95,10 @@ def _rename_labels(code: KernelCode) -> None:
             first_at[pc] = f"$L{len(first_at) + 1}"
         names[name] = first_at[pc]
     code.labels = {new: pc for pc, new in first_at.items()}
+    made = {new: Label(new) for new in first_at.values()}
     for ins in code.instrs:
-        ins.operands = [Label(names[o.name]) if isinstance(o, Label) else o for o in ins.operands]
+        if ins.op == "bra":
+            ins.operands = [made[names[o.name]] if isinstance(o, Label) else o for o in ins.operands]
 
 
 def clean_branches(code: KernelCode) -> None:
