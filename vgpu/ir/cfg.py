@@ -49,11 +49,11 @@ def immediate_dominators(order: list[N], preds: Callable[[N], Iterable[N]]) -> d
             if k is not None:
                 ps.append(k)
         num_preds.append(ps)
-    idom = _idoms(num_preds)
+    idom = numbered_idoms(num_preds)
     return {order[k]: order[d] for k, d in enumerate(idom)}
 
 
-def _idoms(preds: list[list[int]]) -> list[int]:
+def numbered_idoms(preds: list[list[int]]) -> list[int]:
     """Cooper-Harvey-Kennedy on nodes numbered in reverse postorder (0 the root; `preds[k]` the
     numbers of k's reachable predecessors): the immediate dominator's number of every node.  Without
     a back edge (no predecessor numbered at or after its node) the first sweep is final."""
@@ -180,7 +180,7 @@ def dominator_numbers(fn: Function) -> tuple[list[Block], list[int]]:
             if k is not None:
                 ps.append(k)
         preds.append(ps)
-    return order, _idoms(preds)
+    return order, numbered_idoms(preds)
 
 
 def dominator_intervals(idom: list[int]) -> tuple[list[int], list[int]]:

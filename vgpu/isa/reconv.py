@@ -9,7 +9,7 @@ Out: `KernelCode.reconv[pc of every guarded bra] = pc` where the warp reconverge
 """
 from __future__ import annotations
 
-from ..ir.cfg import depth_first_postorder, immediate_dominators
+from ..ir.cfg import depth_first_postorder, numbered_idoms
 from .program import KernelCode
 from .spec import TERMINATORS
 
@@ -46,9 +46,15 @@ def postdominators(code: KernelCode) -> list[int]:
     for pc, ss in enumerate(succ):
         for s in ss:
             preds[s].append(pc)
-    order = depth_first_postorder(n, preds.__getitem__)[::-1]
-    ipdom = immediate_dominators(order, succ.__getitem__)
-    return [ipdom.get(pc, n) for pc in range(n)]
+    order = depth_first_postorder(n, preds.__getitem__)[::-1]     # of the reversed CFG, from the exit
+    number = [-1] * (n + 1)
+    for k, pc in enumerate(order):
+        number[pc] = k
+    rpreds: list[list[int]] = [[]]                 # predecessors in the reversed CFG: successors
+    for pc in order[1:]:
+        rpreds.append([number[s] for s in succ[pc] if number[s] >= 0])
+    idom = numbered_idoms(rpreds)
+    return [order[idom[number[pc]]] if number[pc] >= 0 else n for pc in range(n)]
 
 
 def place_reconvergence(code: KernelCode) -> None:
