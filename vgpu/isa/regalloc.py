@@ -72,7 +72,7 @@ class _Liveness:
         self.index: dict[str, int] = {}          # by register name (hashing a Reg is slow)
         self.du = self._defs_uses(code.instrs)
         n = len(code.instrs)
-        self.succ = succ = successors(code)
+        succ = successors(code)
         leaders = {0} if n else set()
         for pc, ss in enumerate(succ):
             if len(ss) != 1 or ss[0] != pc + 1:
@@ -83,11 +83,40 @@ class _Liveness:
         self.blocks = [(a, b) for a, b in zip(starts, starts[1:] + [n])]   # [start, end) pc ranges
         block_of = {a: k for k, (a, _) in enumerate(self.blocks)}
         bsucc = [[block_of[s] for s in succ[b - 1] if s < n] for a, b in self.blocks]
+        forward = all(s > k for k, ss in enumerate(bsucc) for s in ss)
+        self.block_out = self._forward_flow(bsucc) if forward else self._flow(bsucc)
+
+    def _forward_flow(self, bsucc: list[list[int]]) -> list[set[int]]:
+        """Live-out sets when every edge goes to a later block: one backward sweep is exact."""
+        du = self.du
+        nb = len(self.blocks)
+        live_in: list = [None] * nb
+        block_out: list = [None] * nb
+        for k in range(nb - 1, -1, -1):
+            ss = bsucc[k]
+            out = set(live_in[ss[0]]) if ss else set()
+            for s in ss[1:]:
+                out |= live_in[s]
+            block_out[k] = out
+            live = set(out)
+            a, b = self.blocks[k]
+            for pc in range(b - 1, a - 1, -1):
+                d, u, guarded = du[pc]
+                if d and not guarded:
+                    live.difference_update(d)
+                if u:
+                    live.update(u)
+            live_in[k] = live
+        return block_out
+
+    def _flow(self, bsucc: list[list[int]]) -> list[set[int]]:
+        """Live-out sets of a CFG with loops: upward-exposed uses and unguarded definitions per
+        block, then a worklist to the fixed point."""
+        du = self.du
         bpred: list[list[int]] = [[] for _ in self.blocks]
         for k, ss in enumerate(bsucc):
             for s in ss:
                 bpred[s].append(k)
-        du = self.du
         gen, kill = [], []                       # upward-exposed uses, unguarded defs
         for a, b in self.blocks:
             g: set[int] = set()
@@ -101,14 +130,14 @@ class _Liveness:
                     g.update(u)
             gen.append(g)
             kill.append(kl)
-        self.block_out: list[set[int]] = [set() for _ in self.blocks]
+        block_out: list[set[int]] = [set() for _ in self.blocks]
         live_in: list[set[int]] = [set(g) for g in gen]
         work = list(range(len(self.blocks)))     # a stack: blocks popped from the end first
         queued = set(work)
         while work:
             k = work.pop()
             queued.discard(k)
-            out = self.block_out[k]
+            out = block_out[k]
             for s in bsucc[k]:
                 out |= live_in[s]
             new_in = gen[k] | (out - kill[k])
@@ -118,13 +147,33 @@ class _Liveness:
                     if p not in queued:
                         queued.add(p)
                         work.append(p)
+        return block_out
 
-    def _defs_uses(self, instrs: list[Instr]) -> list[tuple[tuple[int, ...], tuple[int, ...], bool]]:
-        """`defs_uses` of every instruction as value numbers, numbering new registers as they come."""
+    def _defs_uses(self, instrs: list[Instr]) -> list[tuple[list[int], list[int], bool]]:
+        """`defs_uses` of every instruction as value numbers, numbering new registers as they come;
+        on the way each value's class (`cls`) and first definition (`first_def`), the copy source
+        of each `mov` between registers (`copy_of`) and the copy partners of each value."""
         index, vregs = self.index, self.vregs
+        self.cls = cls = []
+        self.first_def = first_def = []
+        self.partners = partners = []
+        self.copy_of = copy_of = [None] * len(instrs)
+        never = len(instrs)
+        get = index.get
+
+        def number(r: Reg) -> int:
+            name = r.name
+            i = index[name] = len(vregs)
+            vregs.append(r)
+            t = name.find("~")
+            cls.append((name[:t] if t >= 0 else name).rstrip("0123456789"))
+            first_def.append(never)
+            partners.append([])
+            return i
+
         cache: dict[tuple, tuple[bool, ...]] = {}
         out = []
-        for ins in instrs:
+        for pc, ins in enumerate(instrs):
             key = (ins.op, ins.mods, ins.types)
             writes = cache.get(key)
             if writes is None:
@@ -142,18 +191,26 @@ class _Liveness:
                     uses.append(op.base)
             nd = []
             for r in defs:
-                i = index.get(r.name)
+                i = get(r.name)
                 if i is None:
-                    i = index[r.name] = len(vregs)
-                    vregs.append(r)
+                    i = number(r)
                 nd.append(i)
+                if first_def[i] == never:
+                    first_def[i] = pc
             nu = []
             for r in uses:
-                i = index.get(r.name)
+                i = get(r.name)
                 if i is None:
-                    i = index[r.name] = len(vregs)
-                    vregs.append(r)
+                    i = number(r)
                 nu.append(i)
+            if nd and ins.op == "mov":
+                src = ins.operands[1]
+                if src.__class__ is Reg:
+                    copy = copy_of[pc] = index[src.name]
+                    for d in nd:
+                        if cls[copy] == cls[d]:
+                            partners[d].append(copy)
+                            partners[copy].append(d)
             out.append((nd, nu, g is not None))
         return out
 
@@ -177,32 +234,12 @@ def _colour(code: KernelCode, lv: _Liveness, live_at: dict | None = None) -> dic
     `live_at` (pcs of instructions with debug points -> None) gets each such pc's live-out set."""
     nv = len(lv.vregs)
     adj: list[set[int]] = [set() for _ in range(nv)]     # interfering values
-    partners: list[list[int]] = [[] for _ in range(nv)]
-    first_def = [len(code.instrs)] * nv
-    cls = [reg_cls(r) for r in lv.vregs]
-    instrs = code.instrs
-    index = lv.index
-    du = lv.du
-    copy_of: list[int | None] = [None] * len(instrs)     # a copy's source value, where it is one
-    for pc, (d, _, _) in enumerate(du):
-        if not d:
-            continue
-        ins = instrs[pc]
-        copy_src = None
-        if ins.op == "mov":
-            src = ins.operands[1]
-            if src.__class__ is Reg and src.name in index:
-                copy_src = copy_of[pc] = index[src.name]
-        for di in d:
-            if pc < first_def[di]:
-                first_def[di] = pc
-            if copy_src is not None and cls[copy_src] == cls[di]:
-                partners[di].append(copy_src)
-                partners[copy_src].append(di)
+    cls, du, copy_of = lv.cls, lv.du, lv.copy_of
+    live_at = live_at if live_at is not None else {}
     for k, (a, b) in enumerate(lv.blocks):            # lv.walk(), inline
         out = set(lv.block_out[k])
         for pc in range(b - 1, a - 1, -1):
-            if live_at and pc in live_at:
+            if pc in live_at:
                 live_at[pc] = set(out)
             d, u, guarded = du[pc]
             if d:
@@ -219,7 +256,8 @@ def _colour(code: KernelCode, lv: _Liveness, live_at: dict | None = None) -> dic
             if u:
                 out.update(u)
     colour: dict[int, int] = {}
-    for v in sorted(range(nv), key=first_def.__getitem__):       # stable: ties in number order
+    partners = lv.partners
+    for v in sorted(range(nv), key=lv.first_def.__getitem__):       # stable: ties in number order
         taken = {colour[n] for n in adj[v] if n in colour}
         pick = None
         for p in partners[v]:
