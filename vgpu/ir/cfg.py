@@ -137,9 +137,11 @@ def reverse_postorder(fn: Function) -> list[Block]:
     return postorder(fn)[::-1]
 
 
-def remove_unreachable(fn: Function) -> None:
-    """Drop blocks not reachable from the entry, and their phi operands in the blocks that remain."""
-    live = set(postorder(fn))
+def remove_unreachable(fn: Function, live: set[Block] | None = None) -> None:
+    """Drop blocks not reachable from the entry, and their phi operands in the blocks that remain;
+    `live`: the reachable blocks, when the caller knows them."""
+    if live is None:
+        live = set(postorder(fn))
     blocks = fn.blocks
     if len(live) != len(blocks) or not live.issuperset(blocks):
         fn.blocks = blocks = [b for b in blocks if b in live]

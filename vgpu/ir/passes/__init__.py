@@ -45,8 +45,9 @@ def optimize_function(fn: Function, m: Module) -> None:
     pass that made the last change need not run again when a second run of it cannot find more:
     dead-code elimination always, constant folding on code without loops (one sweep in reverse
     postorder sees every definition before its uses)."""
-    remove_unreachable(fn)
-    order_blocks(fn)
+    if fn.blocks:
+        order_blocks(fn)                  # the reachable blocks only: what remove_unreachable keeps
+        remove_unreachable(fn, set(fn.blocks))
     idempotent = {eliminate_dead_code} | ({fold_constants} if _acyclic(fn) else set())
     unchanged, last = 0, None          # passes run in a row without a change; the last to change
     for _ in range(MAX_ROUNDS):

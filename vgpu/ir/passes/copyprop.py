@@ -12,7 +12,10 @@ from .rewrite import resolve, rewrite_forward
 
 def propagate_copies(fn: Function) -> bool:
     """Forward copies to their uses; True if anything changed."""
-    return rewrite_forward(fn, copied)
+    return rewrite_forward(fn, copied, _COPYING)
+
+
+_COPYING = frozenset(("phi", "cvt", "bitcast", "select"))      # the ops `copied` may replace
 
 
 def copied(i: Instr, repl: dict[Value, Value]) -> Value | None:

@@ -19,7 +19,7 @@ _FOLDABLE = frozenset(name for name, info in OPS.items() if info.pure and info.g
 
 def fold_constants(fn: Function) -> bool:
     """Replace constant expressions and exact identities by their values; True if anything changed."""
-    return rewrite_forward(fn, folded)
+    return rewrite_forward(fn, folded, _FOLDABLE)
 
 
 def folded(i: Instr, repl: dict[Value, Value]) -> Value | None:

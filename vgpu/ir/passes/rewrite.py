@@ -77,17 +77,20 @@ def commit(fn: Function, repl: dict[Value, Value]) -> bool:
     return bool(repl)
 
 
-def rewrite_forward(fn: Function, find: Callable[[Instr, dict[Value, Value]], Value | None]) -> bool:
+def rewrite_forward(fn: Function, find: Callable[[Instr, dict[Value, Value]], Value | None],
+                    ops: frozenset[str]) -> bool:
     """One pass over fn's instructions in block order (reverse postorder, as optimize lays them out):
     each instruction's operands are first rewritten through the replacements found so far, then
-    `find(i, repl)` names the value i can be replaced by (None: keep it); then `commit`."""
+    for an instruction whose op is in `ops`, `find(i, repl)` names the value i can be replaced by
+    (None: keep it); then `commit`."""
     repl: dict[Value, Value] = {}
     old = repl.keys()
     for b in fn.blocks:
         for i in b.instrs:
             if repl and not old.isdisjoint(i.args):
                 i.args = [resolve(repl, a) for a in i.args]
-            v = find(i, repl)
-            if v is not None:
-                repl[i] = v
+            if i.op in ops:
+                v = find(i, repl)
+                if v is not None:
+                    repl[i] = v
     return commit(fn, repl)

@@ -10,7 +10,6 @@ never given the const space (they fault there, as on the GPU).
 """
 from __future__ import annotations
 
-from ..cfg import reverse_postorder
 from ..nodes import Function, GlobalVar, Instr, Param, Value
 from ...types import S64, U64, Scalar
 
@@ -47,7 +46,8 @@ def _of(origin: dict[Value, str | None], v: Value) -> str | None:
 def _origins(fn: Function, globals_: dict[str, GlobalVar]) -> dict[Value, str | None]:
     """The space each 64-bit value points into (None: not derived from a pointer), to a fixed point."""
     kernel_params = fn.kind == "kernel"
-    instrs = [i for b in reverse_postorder(fn) for i in b.instrs if _wide_int(i.type)]
+    # in layout order (reverse postorder, give or take the passes' merges): any order reaches the same fixed point
+    instrs = [i for b in fn.blocks for i in b.instrs if _wide_int(i.type)]
     origin: dict[Value, str | None] = {}
     if not kernel_params:   # a device function's pointer parameters may point anywhere
         origin.update({p: GENERIC for p in fn.params if p.is_pointer})
