@@ -115,22 +115,25 @@ class _Checker:
             self.error("empty block (no terminator)", b)
             return
         seen_other = False
+        end = len(b.instrs) - 1
         for k, i in enumerate(b.instrs):
-            if i.op not in OPS:
+            info = OPS.get(i.op)
+            if info is None:
                 self.error(f"unknown op '{i.op}'", b, i)
                 return
             if i.block is not b:
                 self.error("instruction's block field names another block", b, i)
-            if i.op == "phi" and seen_other:
-                self.error("phi after a non-phi instruction", b, i)
-            seen_other |= i.op != "phi"
-            last = k == len(b.instrs) - 1
-            if OPS[i.op].terminator and not last:
-                self.error("terminator in the middle of the block", b, i)
-            if last and not OPS[i.op].terminator:
-                self.error("block does not end with a terminator", b, i)
-            if OPS[i.op].terminator:
+            if i.op == "phi":
+                if seen_other:
+                    self.error("phi after a non-phi instruction", b, i)
+            else:
+                seen_other = True
+            if info.terminator:
+                if k != end:
+                    self.error("terminator in the middle of the block", b, i)
                 self.check_targets(b, i)
+            elif k == end:
+                self.error("block does not end with a terminator", b, i)
 
     def check_targets(self, b: Block, i: Instr) -> None:
         want = {"br": 2, "jmp": 1}.get(i.op, 0)
@@ -144,14 +147,17 @@ class _Checker:
     def check_preds(self) -> None:
         fn, real = self.fn, {b: [] for b in self.fn.blocks}
         for b in fn.blocks:
-            for s in b.succs:
+            t = b.instrs[-1]               # a terminator (check_structure passed)
+            for s in t.attrs.get("targets", ()):
                 real[s].append(b)
         if real[fn.entry]:
             self.error("the entry block has predecessors", fn.entry)
         for b in fn.blocks:
             if b.preds != real[b] and Counter(map(id, b.preds)) != Counter(map(id, real[b])):
                 self.error(f"preds [{_names(b.preds)}] differ from the CFG's [{_names(real[b])}]", b)
-            for phi in b.phis:
+            for phi in b.instrs:
+                if phi.op != "phi":
+                    break
                 blocks = phi.attrs.get("blocks", [])
                 if len(blocks) != len(phi.args):
                     self.error(f"phi has {len(phi.args)} operands but {len(blocks)} blocks", b, phi)
