@@ -204,10 +204,12 @@ def _bound(fl, node, dim, default, neg, is_start: bool):
 
 def fill(fl, v: V, value: V, node) -> None:
     """view[...] = value for a number: store it (converted to the dtype) into every element of the view
-    in C order, as Numba's fancy_setslice does for a scalar; storing an array into a view is not done."""
+    in C order, as Numba's fancy_setslice does for a scalar.  Storing an array into a view is a CompileError,
+    as in numba-cuda, whose copy of the source needs its runtime (NRT), off by default."""
     if not isinstance(value.type, N.Number):
         raise fl.err(node, f"storing {value.type} into an array view is not supported in a kernel "
-                           f"(store a number, or element by element)")
+                           f"(numba-cuda rejects it too unless its runtime is on: 'NRT required but not enabled'); "
+                           f"store a number, or copy element by element")
     if v.type.space == "const":
         raise fl.err(node, "a constant array cannot be written")
     x = cast(fl.b, value.val, value.type, v.type.dtype)
