@@ -30,6 +30,7 @@ from .select_ops import (FLOAT_INVERSE, GROUP, INT_INVERSE, SELECT, bty, cls_of,
                          ity)
 
 _CLASS: dict[str, str] = {}         # IR type name -> register class
+_PATTERNED = frozenset(("load", "store", "atom", "mul", "shl", "add", "cvt", "bitcast", "br", "phi"))   # see plan
 
 
 class KernelSelector:
@@ -158,9 +159,12 @@ class KernelSelector:
         return i not in self.absorbed and (not OPS[i.op].pure or i.op == "phi") and i.op not in ("local", "dbg")
 
     def plan(self, i: ir.Instr) -> None:
-        """Choose the pattern of i; record (kind, data..., values read as registers)."""
+        """Choose the pattern of i; record (kind, data..., values read as registers: a list not to
+        change, maybe i's own operands)."""
         op, a = i.op, i.args
-        if op in ("load", "store", "atom"):
+        if op not in _PATTERNED:
+            self.plans[i] = ("plain", a)
+        elif op in ("load", "store", "atom"):
             base, off = self.addr_form(a[0], i)
             reads = ([base] if isinstance(base, ir.Value) else []) + list(a[1:])
             self.plans[i] = ("mem", base, off, reads)
@@ -176,13 +180,13 @@ class KernelSelector:
             if (isinstance(c, ir.Instr) and c.op in COMPARISONS
                     and c.args[0].type != PRED and self.single_local_use(c, i)):
                 self.absorbed.add(c)
-                self.plans[i] = ("br_cmp", c, list(c.args))
+                self.plans[i] = ("br_cmp", c, c.args)
             else:
                 self.plans[i] = ("br", [c])
         elif op == "phi":
-            self.plans[i] = ("phi", list(a))
+            self.plans[i] = ("phi", a)
         else:
-            self.plans[i] = ("plain", list(a))
+            self.plans[i] = ("plain", a)
 
     def addr_form(self, v: ir.Value, consumer: ir.Instr) -> tuple[ir.Value | Sym, int]:
         """Fold constant offsets and symbols of an address: (base value or Sym, offset)."""
@@ -267,7 +271,7 @@ class KernelSelector:
             if m.op == "mul" and m.type == i.type and p and p[0] == "plain":
                 self.absorbed.add(m)
                 return ("mad", m.args[0], m.args[1], c, [m.args[0], m.args[1], c])
-        return ("plain", list(i.args))
+        return ("plain", i.args)
 
     def is_alias(self, i: ir.Instr) -> bool:
         """A conversion that changes nothing in the register: same-width ints (>= 16 bits, or
@@ -510,8 +514,9 @@ class KernelSelector:
         pending_keys = []
         points: list = []                   # debug points waiting for the next instruction
         last: Instr | None = None
+        instrs, labels = self.code.instrs, self.code.labels
         for x in self.items:
-            if isinstance(x, tuple):
+            if x.__class__ is tuple:
                 if x[0] == "dbg":
                     points.append((BEFORE, x[1], x[2]))
                 elif points and x[1] in referenced:     # a join: the points hold on the path here only
@@ -528,16 +533,17 @@ class KernelSelector:
                 land(points, x)
                 points = []
             last = x
-            for key in pending_keys:
-                if key in referenced:
-                    names[key] = names.get(key) or f"$L{len(names) + 1}"
-                    self.code.labels[names[key]] = len(self.code.instrs)
-            pending_keys = []
-            self.code.instrs.append(x)
+            if pending_keys:
+                for key in pending_keys:
+                    if key in referenced:
+                        names[key] = names.get(key) or f"$L{len(names) + 1}"
+                        labels[names[key]] = len(instrs)
+                pending_keys = []
+            instrs.append(x)
         for key in pending_keys:            # labels at the very end
             if key in referenced:
                 names[key] = f"$L{len(names) + 1}"
-                self.code.labels[names[key]] = len(self.code.instrs)
+                labels[names[key]] = len(instrs)
         made = {name: Label(name) for name in names.values()}
         for x in self.branches:
             x.operands = [made[names[x.operands[0].name]]]
