@@ -304,8 +304,9 @@ class KernelSelector:
 
     # -- layout -----------------------------------------------------------------------------------
     def run(self) -> KernelCode:
-        if any(i.op == "call" for i in self.fn.instructions()):
-            ins = next(i for i in self.fn.instructions() if i.op == "call")
+        calls = [i for b in self.fn.blocks for i in b.instrs if i.op == "call"]
+        if calls:
+            ins = calls[0]
             raise self.error(ins, f"call to '{ins.attrs.get('callee')}' was not inlined; "
                                   "vgpu does not support calls in kernels")
         self.analyse()

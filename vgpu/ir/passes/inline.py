@@ -34,12 +34,11 @@ def _callees_first(m: Module) -> list[Function]:
         if state.get(fn.name) == 1:
             raise _error(m, via, f"recursion is not supported: @{fn.name} calls itself")
         state[fn.name] = 1
-        for i in fn.instructions():
-            if i.op == "call":
-                callee = m.functions.get(i.attrs.get("callee"))
-                if callee is None or callee.kind != "device":
-                    raise _error(m, i, f"call of @{i.attrs.get('callee')}, which is not a device function")
-                visit(callee, i)
+        for i in [i for b in fn.blocks for i in b.instrs if i.op == "call"]:
+            callee = m.functions.get(i.attrs.get("callee"))
+            if callee is None or callee.kind != "device":
+                raise _error(m, i, f"call of @{i.attrs.get('callee')}, which is not a device function")
+            visit(callee, i)
         state[fn.name] = 2
         order.append(fn)
 
@@ -57,7 +56,7 @@ def _error(m: Module, i: Instr | None, msg: str) -> CompileError:
 
 
 def _inline_into(fn: Function, m: Module) -> bool:
-    calls = [i for i in fn.instructions() if i.op == "call"]
+    calls = [i for b in fn.blocks for i in b.instrs if i.op == "call"]
     repl: dict[Value, Value] = {}
     for call in calls:
         result = _inline(fn, call, m.functions[call.attrs["callee"]], repl)

@@ -18,7 +18,7 @@ from .rewrite import remove_instrs, replace_uses, users
 
 def promote_locals(fn: Function) -> bool:
     """Turn promotable local slots into SSA values; True if any slot was promoted."""
-    slots = [i for i in fn.instructions() if i.op == "local"]
+    slots = [i for b in fn.blocks for i in b.instrs if i.op == "local"]
     if not slots:
         return False
     uses = users(fn)
