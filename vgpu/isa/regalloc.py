@@ -179,24 +179,24 @@ class _Liveness:
             if writes is None:
                 writes = cache[key] = _writes(*key)
             last = len(writes) - 1
-            defs, uses = [], []
+            nd, uses = [], []                # defs numbered at once, uses after them (guard first)
             g = ins.guard
             if g is not None:
                 uses.append(g)
             for k, op in enumerate(ins.operands):
                 c = op.__class__
                 if c is Reg:
-                    (defs if last >= 0 and writes[k if k < last else last] else uses).append(op)
+                    if last >= 0 and writes[k if k < last else last]:
+                        i = get(op.name)
+                        if i is None:
+                            i = number(op)
+                        nd.append(i)
+                        if first_def[i] == never:
+                            first_def[i] = pc
+                    else:
+                        uses.append(op)
                 elif c is Mem and op.base.__class__ is Reg:
                     uses.append(op.base)
-            nd = []
-            for r in defs:
-                i = get(r.name)
-                if i is None:
-                    i = number(r)
-                nd.append(i)
-                if first_def[i] == never:
-                    first_def[i] = pc
             nu = []
             for r in uses:
                 i = get(r.name)
@@ -414,19 +414,17 @@ def _rename(code: KernelCode, names: dict[str, Reg]) -> set[int]:
     mems: dict[tuple[str, int], Mem] = {}
     dead: set[int] = set()
     for pc, ins in enumerate(code.instrs):
-        ops = []
-        for o in ins.operands:
+        ops = ins.operands                    # renamed in place (renaming twice changes nothing)
+        for k, o in enumerate(ops):
             c = o.__class__
             if c is Reg:
-                o = get(o.name, o)
+                ops[k] = get(o.name, o)
             elif c is Mem and o.base.__class__ is Reg:
                 key = (o.base.name, o.offset)
                 m = mems.get(key)
                 if m is None:
                     m = mems[key] = Mem(get(o.base.name, o.base), o.offset)
-                o = m
-            ops.append(o)
-        ins.operands = ops
+                ops[k] = m
         if ins.dbg:
             ins.dbg = debugpoints.rename_points(ins.dbg, names)
         g = ins.guard
