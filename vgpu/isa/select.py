@@ -343,12 +343,13 @@ class KernelSelector:
         return out
 
     def copies(self, pred: ir.Block, succ: ir.Block) -> list[tuple[ir.Instr, ir.Value]]:
+        """The (phi, value) copies on the edge pred -> succ (undefined values need none)."""
         out: list[tuple[ir.Instr, ir.Value]] = []
-        if not succ.instrs or succ.instrs[0].op != "phi":
-            return out
-        for phi in succ.phis:
+        for phi in succ.instrs:
+            if phi.op != "phi":
+                break
             for v, p in zip(phi.args, phi.attrs["blocks"]):
-                if p is pred and not isinstance(v, ir.Undef):
+                if p is pred and v.__class__ is not ir.Undef:
                     out.append((phi, v))
                     break
         return out
