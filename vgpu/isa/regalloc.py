@@ -229,9 +229,10 @@ class _Liveness:
                     live.update(u)
 
 
-def _colour(code: KernelCode, lv: _Liveness, live_at: dict | None = None) -> dict[Reg, int]:
-    """Greedy colouring of the interference graph, class by class, preferring copy partners.
-    `live_at` (pcs of instructions with debug points -> None) gets each such pc's live-out set."""
+def _colour(code: KernelCode, lv: _Liveness, live_at: dict | None = None) -> list[int]:
+    """Greedy colouring of the interference graph, class by class, preferring copy partners: the
+    colour of each value (by number).  `live_at` (pcs of instructions with debug points -> None)
+    gets each such pc's live-out set."""
     nv = len(lv.vregs)
     adj: list[set[int]] = [set() for _ in range(nv)]     # interfering values
     cls, du, copy_of = lv.cls, lv.du, lv.copy_of
@@ -255,27 +256,28 @@ def _colour(code: KernelCode, lv: _Liveness, live_at: dict | None = None) -> dic
                     out.difference_update(d)
             if u:
                 out.update(u)
-    colour: dict[int, int] = {}
+    colour = [-1] * nv                                  # -1: not coloured yet
     partners = lv.partners
     for v in sorted(range(nv), key=lv.first_def.__getitem__):       # stable: ties in number order
-        taken = {colour[n] for n in adj[v] if n in colour}
-        pick = None
+        taken = {colour[n] for n in adj[v]}
+        pick = -1
         for p in partners[v]:
-            if p in colour and colour[p] not in taken:
+            if colour[p] >= 0 and colour[p] not in taken:
                 pick = colour[p]
                 break
-        if pick is None:
+        if pick < 0:
             pick = 0
             while pick in taken:
                 pick += 1
         colour[v] = pick
-    return {lv.vregs[v]: c for v, c in colour.items()}
+    return colour
 
 
-def _cost(colours: dict[Reg, int]) -> int:
+def _cost(lv: _Liveness, colour: list[int]) -> int:
+    """32-bit registers the colouring needs (REG_CLASSES' costs)."""
     used: dict[str, int] = {}
-    for r, c in colours.items():
-        used[reg_cls(r)] = max(used.get(reg_cls(r), 0), c + 1)
+    for k, c in zip(lv.cls, colour):
+        used[k] = max(used.get(k, 0), c + 1)
     return sum(REG_CLASSES[k][1] * n for k, n in used.items())
 
 
@@ -375,29 +377,28 @@ def allocate(code: KernelCode, max_registers: int | None = None) -> None:
     while True:
         lv = _Liveness(code)
         live_at = {pc: None for pc, ins in enumerate(code.instrs) if ins.dbg}
-        colours = _colour(code, lv, live_at)
-        if max_registers is None or _cost(colours) <= max_registers:
+        colour = _colour(code, lv, live_at)
+        if max_registers is None or _cost(lv, colour) <= max_registers:
             break
         v = _victim(code, lv, temps)
         if v is None:
             raise CompileError(Diagnostic(Span(code.source_file or "<kernel>", 0, 0),
                                           f"kernel '{code.name}' does not fit in {max_registers} registers"))
         _spill(code, v, temps, counter)
-    names, phys = _physical(colours)
+    names, phys = _physical(lv, colour)
     if live_at:
         debugpoints.keep_live(code, lv, live_at)
     drop(code, _rename(code, names))
     code.regs = {k: phys[k] + 1 for k in REG_CLASSES if k in phys}
 
 
-def _physical(colours: dict[Reg, int]) -> tuple[dict[str, Reg], dict[str, int]]:
+def _physical(lv: _Liveness, colour: list[int]) -> tuple[dict[str, Reg], dict[str, int]]:
     """Virtual register name -> its physical register (one Reg object per physical register), and
     per class the highest register number used."""
     names: dict[str, Reg] = {}
     made: dict[tuple[str, int], Reg] = {}
     top: dict[str, int] = {}
-    for r, c in colours.items():
-        k = _name_cls(r.name)
+    for r, k, c in zip(lv.vregs, lv.cls, colour):
         p = made.get((k, c))
         if p is None:
             p = made[(k, c)] = Reg(f"{k}{c + 1}")
