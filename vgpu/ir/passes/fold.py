@@ -57,9 +57,13 @@ def identity(i: Instr) -> Value | None:
     """x for an instruction equal to its operand x (or a constant) for every input; else None.
     Commutative ops (the IR table's flag) are tried with the constant on either side."""
     t = i.type
-    if len(i.args) != 2 or not (t.is_int or t == PRED) or i.args[0].type != t:
+    if len(i.args) != 2:
         return None
     x, y = i.args
+    if x.__class__ is not Const and y.__class__ is not Const:      # every identity needs a constant
+        return None
+    if not (t.is_int or t == PRED) or x.type != t:
+        return None
     op = i.op
     for a, b in ((x, y), (y, x)) if OPS[op].commutative else ((x, y),):   # a op b, b the constant
         if op in ("add", "sub", "or", "xor") and _is(b, t, 0) or op in ("mul", "div") and _is(b, t, 1) or \
