@@ -16,7 +16,7 @@ import numpy as np
 from ..diagnostics import CompileError, Diagnostic, Span
 from ..types import F32, PRED, SPACES, U32, U64
 from .cfg import dominator_intervals, dominator_numbers
-from .nodes import Block, Const, Function, Instr, Module, Param, Undef, Value
+from .nodes import Block, Const, Function, Instr, Module, Param, Undef
 from .ops import ATOMIC_OPS, OPS, SPECIAL_REGS
 from .printer import format_instr
 

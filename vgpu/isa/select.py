@@ -22,7 +22,7 @@ from __future__ import annotations
 from ..diagnostics import CompileError, Diagnostic, NO_SPAN
 from ..ir import nodes as ir
 from ..ir.ops import COMPARISONS, OPS
-from ..ir.passes.rewrite import resolve, users
+from ..ir.passes.rewrite import users
 from ..types import PRED, S32, U32, Scalar
 from .debugpoints import AFTER, BEFORE, attach, crossing_label, land
 from .program import DataSymbol, Imm, Instr, KernelCode, Label, Mem, ParamInfo, Program, Reg, Sym, layout_params
