@@ -141,6 +141,7 @@ def _no_gc():
             gc.enable()
 
 
+_AGE_AT = 50_000               # fewer new objects: a young collection scans them soon, cheaply
 _AGED_LIMIT = 1_000_000        # objects moved to the oldest generation between two full collections
 _aged = 0
 
@@ -152,7 +153,7 @@ def _age() -> None:
     bounded).  Left alone when the application froze objects itself."""
     global _aged
     young = gc.get_count()[0]
-    if young < 50_000 or gc.get_freeze_count():
+    if young < _AGE_AT or gc.get_freeze_count():
         return
     _aged += young
     if _aged > _AGED_LIMIT:
