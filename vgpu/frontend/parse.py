@@ -40,6 +40,7 @@ from ..diagnostics import CompileError, Reporter, Span, note_depth, too_deep
 from .parse_cpp import CppBuilder
 from .parse_records import _TemplateName, _TypeSpec, _Word, _canonical, _decode_escapes
 from .parse_errors import Recovery
+from .parse_lalr import QuickParseFailed, quick_parse
 from .preprocess import LineMap, decode, preprocess
 from .tokens import PARSE_FILTER, parser
 
@@ -630,6 +631,15 @@ def parse(text: str, filename: str = "<string>", reporter: Reporter | None = Non
     pp_text, lines = preprocess(text, filename, reporter)
     reporter.check()
     PARSE_FILTER.reset()
+    mark = len(reporter.diagnostics)
+    try:
+        unit = quick_parse(pp_text, _Builder(lines, reporter))
+    except QuickParseFailed:             # a syntax error (or trouble): the recovering parser reports it
+        del reporter.diagnostics[mark:]
+        PARSE_FILTER.reset()
+    else:
+        reporter.check()
+        return unit
     recovery = Recovery(reporter, lines, pp_text)
     try:
         tree = parser().parse(pp_text, on_error=recovery)
