@@ -1,12 +1,12 @@
 """A quick driver for the LALR tables of `tokens.parser()` that builds the AST as it reduces.
 
-`quick_parse(text, builder)` lexes `text` (Lark's lexer and `PARSE_FILTER`), runs the same parse
-table as Lark's parser, and calls the `_Builder` methods (through Lark's own callback wrappers) at
+`quick_parse(text, builder)` lexes `text` (`quick_tokens`: the tokens of Lark's basic lexer, made by
+a plainer loop, through `PARSE_FILTER`), runs the same parse table as Lark's parser, and calls the `_Builder` methods (through Lark's own callback wrappers) at
 each reduction: no parse tree, and none of Lark's per-token overhead.  Rules are reduced in the order
 a post-order walk of Lark's tree would visit them, so the AST and the diagnostics are the same as
 `parser().parse` followed by `_Builder.transform`.
 
-It does not recover from errors: on any syntax error (or an exception in a builder method) it
+It does not recover from errors: on any syntax error (a stray character included) (or an exception in a builder method) it
 raises `QuickParseFailed`, and the caller parses again the slow way, which reports them.
 """
 from __future__ import annotations
@@ -14,8 +14,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from lark import Token
-from lark.lexer import LexerState
-from lark.utils import TextSlice
+from lark.lexer import PatternStr, UnlessCallback
 from lark.parsers.lalr_analysis import Shift
 
 from .tokens import PARSE_FILTER, parser
@@ -42,16 +41,62 @@ def _tables():
         states[state] = row
     n = max(states) + 1
     dense = [states.get(s, {}) for s in range(n)]
-    return dense, table.start_states["start"], table.end_states["start"], rules, lark.parser.lexer.lexer
+    return dense, table.start_states["start"], table.end_states["start"], rules
+
+
+@lru_cache(maxsize=1)
+def _lexer():
+    """(the scanner's regex, keyword type by spelling for IDENTIFIER, ignored types, types that may hold
+    a newline), from Lark's basic lexer; None where it is not the plain case this module repeats."""
+    lx = parser().parser.lexer.lexer
+    scanner = lx.scanner                                    # builds lx.callback too
+    unless = lx.callback.get("IDENTIFIER")
+    if len(scanner._mres) != 1 or set(lx.callback) != {"IDENTIFIER"} or not isinstance(unless, UnlessCallback) \
+            or len(unless.scanner._mres) != 1:
+        return None
+    keywords: dict[str, str] = {}
+    for t in unless.scanner.terminals:
+        if not isinstance(t.pattern, PatternStr) or t.pattern.flags:
+            return None
+        keywords.setdefault(t.pattern.value, t.name)
+    return scanner._mres[0].match, keywords, lx.ignore_types, lx.newline_types
+
+
+def quick_tokens(text: str):
+    """The tokens Lark's basic lexer makes of `text` (type, value, positions alike); QuickParseFailed at
+    a character no terminal matches."""
+    match, keywords, ignore, newline_types = _lexer()
+    new = str.__new__
+    pos, end, line, line_start = 0, len(text), 1, 0
+    while pos < end:
+        m = match(text, pos)
+        if m is None:
+            raise QuickParseFailed()
+        value, kind = m.group(0), m.lastgroup
+        stop = pos + len(value)
+        if kind in newline_types and "\n" in value:
+            end_line = line + value.count("\n")
+            end_start = pos + value.rindex("\n") + 1
+        else:
+            end_line, end_start = line, line_start
+        if kind not in ignore:
+            t = new(Token, value)
+            t.type = keywords.get(value, kind) if kind == "IDENTIFIER" else kind
+            t.start_pos, t.value, t.line, t.column = pos, value, line, pos - line_start + 1
+            t.end_line, t.end_column, t.end_pos = end_line, stop - end_start + 1, stop
+            yield t
+        pos, line, line_start = stop, end_line, end_start
 
 
 def quick_parse(text: str, builder):
     """The AST of preprocessed `text`, built by `builder` (a `_Builder`); QuickParseFailed on a
     syntax error or any exception (PARSE_FILTER is then in an unknown state: reset it)."""
-    states, start, end, rules, lexer = _tables()
+    if _lexer() is None:
+        raise QuickParseFailed()
+    states, start, end, rules = _tables()
     made = lark_callbacks(builder)
     cbs = [made[r] for r in rules]
-    stream = PARSE_FILTER.process(lexer.lex(LexerState(TextSlice.cast_from(text)), None))
+    stream = PARSE_FILTER.process(quick_tokens(text))
     stack = [start]
     values: list = []
     push_state, push_value = stack.append, values.append
