@@ -15,6 +15,7 @@ from functools import lru_cache
 
 from lark import Token
 from lark.lexer import PatternStr, UnlessCallback
+from lark.parse_tree_builder import ExpandSingleChild
 from lark.parsers.lalr_analysis import Shift
 
 from .tokens import PARSE_FILTER, parser
@@ -26,18 +27,26 @@ class QuickParseFailed(Exception):
 
 @lru_cache(maxsize=1)
 def _tables():
-    """(actions per state, start state, end state, rules in callback order, the basic lexer).
-    An action is an int (shift to that state) or (size, rule index, rule's nonterminal)."""
+    """(actions per state, start state, end state, rules in callback order).  An action is an int
+    (shift to that state), a str (reduce a `?rule: x` of one symbol to that nonterminal: Lark's
+    callback hands x back unchanged) or (size, rule index, the rule's nonterminal)."""
     lark = parser()
     inner = lark.parser.parser.parser                      # ParsingFrontend -> LALR_Parser -> _Parser
     table = inner.parse_table
-    rules = [rule for rule, _ in lark._parse_tree_builder.rule_builders]
+    builders = lark._parse_tree_builder.rule_builders
+    rules = [rule for rule, _ in builders]
     index = {rule: i for i, rule in enumerate(rules)}
+    unit = {rule for rule, chain in builders if len(rule.expansion) == 1 and chain == [ExpandSingleChild]}
     states = {}
     for state, acts in table.states.items():
         row = {}
         for name, (action, arg) in acts.items():
-            row[name] = arg if action is Shift else (len(arg.expansion), index[arg], arg.origin.name)
+            if action is Shift:
+                row[name] = arg
+            elif arg in unit:
+                row[name] = arg.origin.name
+            else:
+                row[name] = (len(arg.expansion), index[arg], arg.origin.name)
         states[state] = row
     n = max(states) + 1
     dense = [states.get(s, {}) for s in range(n)]
@@ -100,7 +109,6 @@ def quick_parse(text: str, builder):
     stack = [start]
     values: list = []
     push_state, push_value = stack.append, values.append
-    token = None
     try:
         for token in stream:
             ttype = token.type
@@ -110,6 +118,10 @@ def quick_parse(text: str, builder):
                     push_state(act)
                     push_value(token)
                     break
+                if act.__class__ is str:
+                    del stack[-1]
+                    push_state(states[stack[-1]][act])
+                    continue
                 if act is None:
                     raise QuickParseFailed()
                 size, rule, origin = act
@@ -121,20 +133,23 @@ def quick_parse(text: str, builder):
                     args = []
                 push_value(cbs[rule](args))
                 push_state(states[stack[-1]][origin])
-        token = Token.new_borrow_pos("$END", "", token) if token is not None else Token("$END", "", 0, 1, 1)
-        while True:
+        while True:                                  # then $END: reduce until the end state
             act = states[stack[-1]].get("$END")
-            if act is None or act.__class__ is int:
-                raise QuickParseFailed()
-            size, rule, origin = act
-            if size:
-                args = values[-size:]
-                del stack[-size:]
-                del values[-size:]
+            if act.__class__ is str:
+                del stack[-1]
+                push_state(states[stack[-1]][act])
             else:
-                args = []
-            push_value(cbs[rule](args))
-            push_state(states[stack[-1]][origin])
+                if act is None or act.__class__ is int:
+                    raise QuickParseFailed()
+                size, rule, origin = act
+                if size:
+                    args = values[-size:]
+                    del stack[-size:]
+                    del values[-size:]
+                else:
+                    args = []
+                push_value(cbs[rule](args))
+                push_state(states[stack[-1]][origin])
             if stack[-1] == end:
                 return values[-1]
     except QuickParseFailed:
