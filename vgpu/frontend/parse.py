@@ -558,6 +558,8 @@ class _Builder(CppBuilder, Transformer):
 
     def int_lit(self, children):
         text, span = str(children[0]), self.tspan(children[0])
+        if text.isdigit() and text.isascii() and (text[0] != "0" or text == "0") and len(text) < 19:
+            return ast.IntLit(int(text), "", 10, text, span=span)      # plain decimal: what follows finds
         m = re.fullmatch(r"(0[xX][0-9a-fA-F]+|0[bB][01]+|0[0-7]*|[1-9][0-9]*)(\w*)", text)
         digits, suffix = (m.group(1), m.group(2)) if m else (text, "")
         bad_octal = re.match(r"0[0-7]*([89])", text)

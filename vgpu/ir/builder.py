@@ -59,9 +59,9 @@ class Builder:
 
     # -- instructions ---------------------------------------------------------------------------------
     def const(self, t: Scalar, v: int | float | bool) -> Const:
-        if t == PRED:
+        if t is PRED or t.kind == "pred" and t == PRED:
             v = bool(v)
-        elif t.is_float:
+        elif t.kind == "float":
             v = float(v)
         else:
             v = int(v)
