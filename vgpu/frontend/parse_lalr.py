@@ -11,6 +11,7 @@ raises `QuickParseFailed`, and the caller parses again the slow way, which repor
 """
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 from lark import Token
@@ -55,45 +56,59 @@ def _tables():
 
 @lru_cache(maxsize=1)
 def _lexer():
-    """(the scanner's regex, keyword type by spelling for IDENTIFIER, ignored types, types that may hold
-    a newline), from Lark's basic lexer; None where it is not the plain case this module repeats."""
+    """(a regex: the ignored text (blanks, comments) possessively, then the scanner's; the ignored text
+    alone; keyword type by spelling for IDENTIFIER; types that may hold a newline), from Lark's basic
+    lexer; None where it is not the plain case this module repeats.  Skipping the ignored text first
+    matches what Lark does: no terminal ordered before it starts with a blank, '/' or '\\'."""
     lx = parser().parser.lexer.lexer
     scanner = lx.scanner                                    # builds lx.callback too
     unless = lx.callback.get("IDENTIFIER")
+    ignored = [t for t in scanner.terminals if t.name in lx.ignore_types]
     if len(scanner._mres) != 1 or set(lx.callback) != {"IDENTIFIER"} or not isinstance(unless, UnlessCallback) \
-            or len(unless.scanner._mres) != 1:
+            or len(unless.scanner._mres) != 1 or len(ignored) != 1 or lx.re is not re:
+        return None
+    before = scanner.terminals[:scanner.terminals.index(ignored[0])]
+    if any(re.match(t.pattern.to_regexp(), c) for t in before for c in " \t\f\r\n/\\"):
         return None
     keywords: dict[str, str] = {}
     for t in unless.scanner.terminals:
         if not isinstance(t.pattern, PatternStr) or t.pattern.flags:
             return None
         keywords.setdefault(t.pattern.value, t.name)
-    return scanner._mres[0].match, keywords, lx.ignore_types, lx.newline_types
+    master, skip = scanner._mres[0], ignored[0].pattern.to_regexp()
+    return (re.compile(f"(?:{skip})?+(?:{master.pattern})", master.flags).match,
+            re.compile(skip, master.flags).match, keywords, lx.newline_types)
 
 
 def quick_tokens(text: str):
     """The tokens Lark's basic lexer makes of `text` (type, value, positions alike); QuickParseFailed at
     a character no terminal matches."""
-    match, keywords, ignore, newline_types = _lexer()
+    match, skip, keywords, newline_types = _lexer()
     new = str.__new__
     pos, end, line, line_start = 0, len(text), 1, 0
     while pos < end:
         m = match(text, pos)
         if m is None:
+            m = skip(text, pos)
+            if m is not None and m.end() == end:       # blanks at the end
+                return
             raise QuickParseFailed()
-        value, kind = m.group(0), m.lastgroup
-        stop = pos + len(value)
+        kind = m.lastgroup
+        start, stop = m.span(kind)
+        if start != pos and "\n" in text[pos:start]:
+            line += text.count("\n", pos, start)
+            line_start = text.rindex("\n", pos, start) + 1
+        value = m.group(kind)
         if kind in newline_types and "\n" in value:
             end_line = line + value.count("\n")
-            end_start = pos + value.rindex("\n") + 1
+            end_start = start + value.rindex("\n") + 1
         else:
             end_line, end_start = line, line_start
-        if kind not in ignore:
-            t = new(Token, value)
-            t.type = keywords.get(value, kind) if kind == "IDENTIFIER" else kind
-            t.start_pos, t.value, t.line, t.column = pos, value, line, pos - line_start + 1
-            t.end_line, t.end_column, t.end_pos = end_line, stop - end_start + 1, stop
-            yield t
+        t = new(Token, value)
+        t.type = keywords.get(value, kind) if kind == "IDENTIFIER" else kind
+        t.start_pos, t.value, t.line, t.column = start, value, line, start - line_start + 1
+        t.end_line, t.end_column, t.end_pos = end_line, stop - end_start + 1, stop
+        yield t
         pos, line, line_start = stop, end_line, end_start
 
 
