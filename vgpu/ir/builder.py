@@ -37,7 +37,7 @@ class Builder:
         self._draining = False
         self.debug_keys: dict[Hashable, int] = {}          # variable key -> its Function.debug_vars index
         self._open: set[Block] = set()                     # blocks entered before being sealed (loop heads)
-        self._dead_root = False                            # a block other than the entry sealed without preds
+        self._dead_root = False                            # a block but the entry entered or sealed without preds
         self._phi_vars: list[tuple[Instr, int]] = []       # phis of debug variables, for their dbgs
 
     # -- blocks -------------------------------------------------------------------------------------
@@ -51,6 +51,8 @@ class Builder:
         self.cur = b
         if b not in self._sealed:
             self._open.add(b)
+        if not b.preds and b is not self.fn.blocks[0]:
+            self._dead_root = True           # code nothing jumps to (yet): maybe unreachable
 
     @property
     def terminated(self) -> bool:
@@ -113,9 +115,10 @@ class Builder:
     def read(self, var: Hashable, t: Scalar | None = None, block: Block | None = None) -> Value:
         """The value of `var` in `block` (the current one if None).  A variable defined in the entry
         block alone is that value, without the search, while no block is open (every block above has
-        all its predecessors, so no later definition can reach here) and no block but the entry lacks
-        predecessors (no path from nowhere brings an undefined value): the search would find the
-        same, after dropping its trivial phis."""
+        all its predecessors, so no later definition can reach here) and no block but the entry was
+        entered or sealed without predecessors (so every block above is reachable from the entry: no
+        path from nowhere brings an undefined value): the search would find the same, after dropping
+        its trivial phis."""
         block = block or self.cur
         if t is not None:
             self._types.setdefault(var, t)
@@ -142,8 +145,10 @@ class Builder:
         t = self._types[var]
         chain: list[Block] = []
         d = self._defs.setdefault(var, {})
-        while block in self._sealed and len(block.preds) == 1 and block not in d:
-            chain.append(block)
+        seen: set[Block] = set()             # a cycle of one-predecessor blocks (unreachable code) ends
+        while block in self._sealed and len(block.preds) == 1 and block not in d and block not in seen:
+            chain.append(block)              # at a phi, as a join would: it is trivial, so undefined
+            seen.add(block)
             block = block.preds[0]
         if block in d:
             val = self._resolve(d[block])
