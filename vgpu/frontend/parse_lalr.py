@@ -124,18 +124,19 @@ def quick_parse(text: str, builder):
     stack = [start]
     values: list = []
     push_state, push_value = stack.append, values.append
+    state = start
     try:
         for token in stream:
             ttype = token.type
             while True:
-                act = states[stack[-1]].get(ttype)
-                if act.__class__ is int:
+                act = states[state].get(ttype)
+                if act.__class__ is int:                 # shift
                     push_state(act)
                     push_value(token)
+                    state = act
                     break
-                if act.__class__ is str:
-                    del stack[-1]
-                    push_state(states[stack[-1]][act])
+                if act.__class__ is str:                 # a one-symbol ?rule: its value stays
+                    state = stack[-1] = states[stack[-2]][act]
                     continue
                 if act is None:
                     raise QuickParseFailed()
@@ -147,12 +148,12 @@ def quick_parse(text: str, builder):
                 else:
                     args = []
                 push_value(cbs[rule](args))
-                push_state(states[stack[-1]][origin])
-        while True:                                  # then $END: reduce until the end state
-            act = states[stack[-1]].get("$END")
+                state = states[stack[-1]][origin]
+                push_state(state)
+        while True:                                      # then $END: reduce until the end state
+            act = states[state].get("$END")
             if act.__class__ is str:
-                del stack[-1]
-                push_state(states[stack[-1]][act])
+                state = stack[-1] = states[stack[-2]][act]
             else:
                 if act is None or act.__class__ is int:
                     raise QuickParseFailed()
@@ -164,8 +165,9 @@ def quick_parse(text: str, builder):
                 else:
                     args = []
                 push_value(cbs[rule](args))
-                push_state(states[stack[-1]][origin])
-            if stack[-1] == end:
+                state = states[stack[-1]][origin]
+                push_state(state)
+            if state == end:
                 return values[-1]
     except QuickParseFailed:
         raise
