@@ -1,29 +1,25 @@
 """A quick driver for the LALR tables of `tokens.parser()` that builds the AST as it reduces.
 
-`quick_parse(text, builder)` lexes `text` (`quick_tokens`: the tokens of Lark's basic lexer, made by
-a plainer loop, through `PARSE_FILTER`), runs the same parse table as Lark's parser, and calls the `_Builder` methods (through Lark's own callback wrappers) at
-each reduction: no parse tree, and none of Lark's per-token overhead.  Rules are reduced in the order
-a post-order walk of Lark's tree would visit them, so the AST and the diagnostics are the same as
-`parser().parse` followed by `_Builder.transform`.
+`quick_parse(text, builder)` lexes `text` (`parse_lex.quick_tokens`: the tokens of Lark's basic
+lexer, made by a plainer loop, through `PARSE_FILTER`), runs the same parse table as Lark's parser,
+and calls the `_Builder` methods (through Lark's own callback wrappers) at each reduction: no parse
+tree, and none of Lark's per-token overhead.  Rules are reduced in the order a post-order walk of
+Lark's tree would visit them, so the AST and the diagnostics are the same as `parser().parse`
+followed by `_Builder.transform`.
 
-It does not recover from errors: on any syntax error (a stray character included) (or an exception in a builder method) it
-raises `QuickParseFailed`, and the caller parses again the slow way, which reports them.
+It does not recover from errors: on any syntax error (a stray character included) or exception in
+a builder method it raises `QuickParseFailed`, and the caller parses again the slow way, which
+reports them.
 """
 from __future__ import annotations
 
-import re
 from functools import lru_cache
 
-from lark import Token
-from lark.lexer import PatternStr, UnlessCallback
 from lark.parse_tree_builder import ExpandSingleChild
 from lark.parsers.lalr_analysis import Shift
 
+from .parse_lex import QuickParseFailed, lexer_tables, quick_tokens
 from .tokens import PARSE_FILTER, parser
-
-
-class QuickParseFailed(Exception):
-    """The quick parse met something it leaves to the recovering parser."""
 
 
 @lru_cache(maxsize=1)
@@ -54,68 +50,10 @@ def _tables():
     return dense, table.start_states["start"], table.end_states["start"], rules
 
 
-@lru_cache(maxsize=1)
-def _lexer():
-    """(a regex: the ignored text (blanks, comments) possessively, then the scanner's; the ignored text
-    alone; keyword type by spelling for IDENTIFIER; types that may hold a newline), from Lark's basic
-    lexer; None where it is not the plain case this module repeats.  Skipping the ignored text first
-    matches what Lark does: no terminal ordered before it starts with a blank, '/' or '\\'."""
-    lx = parser().parser.lexer.lexer
-    scanner = lx.scanner                                    # builds lx.callback too
-    unless = lx.callback.get("IDENTIFIER")
-    ignored = [t for t in scanner.terminals if t.name in lx.ignore_types]
-    if len(scanner._mres) != 1 or set(lx.callback) != {"IDENTIFIER"} or not isinstance(unless, UnlessCallback) \
-            or len(unless.scanner._mres) != 1 or len(ignored) != 1 or lx.re is not re:
-        return None
-    before = scanner.terminals[:scanner.terminals.index(ignored[0])]
-    if any(re.match(t.pattern.to_regexp(), c) for t in before for c in " \t\f\r\n/\\"):
-        return None
-    keywords: dict[str, str] = {}
-    for t in unless.scanner.terminals:
-        if not isinstance(t.pattern, PatternStr) or t.pattern.flags:
-            return None
-        keywords.setdefault(t.pattern.value, t.name)
-    master, skip = scanner._mres[0], ignored[0].pattern.to_regexp()
-    return (re.compile(f"(?:{skip})?+(?:{master.pattern})", master.flags).match,
-            re.compile(skip, master.flags).match, keywords, lx.newline_types)
-
-
-def quick_tokens(text: str):
-    """The tokens Lark's basic lexer makes of `text` (type, value, positions alike); QuickParseFailed at
-    a character no terminal matches."""
-    match, skip, keywords, newline_types = _lexer()
-    new = str.__new__
-    pos, end, line, line_start = 0, len(text), 1, 0
-    while pos < end:
-        m = match(text, pos)
-        if m is None:
-            m = skip(text, pos)
-            if m is not None and m.end() == end:       # blanks at the end
-                return
-            raise QuickParseFailed()
-        kind = m.lastgroup
-        start, stop = m.span(kind)
-        if start != pos and "\n" in text[pos:start]:
-            line += text.count("\n", pos, start)
-            line_start = text.rindex("\n", pos, start) + 1
-        value = m.group(kind)
-        if kind in newline_types and "\n" in value:
-            end_line = line + value.count("\n")
-            end_start = start + value.rindex("\n") + 1
-        else:
-            end_line, end_start = line, line_start
-        t = new(Token, value)
-        t.type = keywords.get(value, kind) if kind == "IDENTIFIER" else kind
-        t.start_pos, t.value, t.line, t.column = start, value, line, start - line_start + 1
-        t.end_line, t.end_column, t.end_pos = end_line, stop - end_start + 1, stop
-        yield t
-        pos, line, line_start = stop, end_line, end_start
-
-
 def quick_parse(text: str, builder):
     """The AST of preprocessed `text`, built by `builder` (a `_Builder`); QuickParseFailed on a
     syntax error or any exception (PARSE_FILTER is then in an unknown state: reset it)."""
-    if _lexer() is None:
+    if lexer_tables() is None:
         raise QuickParseFailed()
     states, start, end, rules = _tables()
     made = lark_callbacks(builder)
