@@ -256,6 +256,7 @@ class Builder:
         for phi, d in self._phi_vars:                # each surviving phi of a variable says so
             if phi.block is not None:
                 phi.attrs["var"] = d
-        from .cfg import remove_unreachable
-        remove_unreachable(self.fn)
+        if self._dead_root:                  # else every block was entered from one above: all reachable
+            from .cfg import remove_unreachable
+            remove_unreachable(self.fn)
         return self.fn
