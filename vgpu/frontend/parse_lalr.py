@@ -53,11 +53,14 @@ def _tables():
 def quick_parse(text: str, builder):
     """The AST of preprocessed `text`, built by `builder` (a `_Builder`); QuickParseFailed on a
     syntax error or any exception (PARSE_FILTER is then in an unknown state: reset it)."""
-    if lexer_tables() is None:
-        raise QuickParseFailed()
-    states, start, end, rules = _tables()
-    made = lark_callbacks(builder)
-    cbs = [made[r] for r in rules]
+    try:                                 # Lark's insides, as this Lark version has them
+        if lexer_tables() is None:
+            raise QuickParseFailed()
+        states, start, end, rules = _tables()
+        made = lark_callbacks(builder)
+        cbs = [made[r] for r in rules]
+    except Exception as e:
+        raise QuickParseFailed() from e
     stream = PARSE_FILTER.process(quick_tokens(text))
     stack = [start]
     values: list = []

@@ -12,7 +12,12 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from re import _constants as C, _parser as P
+
+try:
+    from re import _constants as C, _parser as P
+except ImportError:                                          # Python 3.10
+    import sre_constants as C
+    import sre_parse as P
 
 from lark import Token
 from lark.lexer import PatternStr, UnlessCallback
@@ -32,6 +37,9 @@ def first_chars(pattern: str) -> set[str] | None:
         return None
     f, nullable = _first(parsed)
     return None if f is None or nullable else f
+
+
+_REPEATS = (C.MAX_REPEAT, C.MIN_REPEAT, getattr(C, "POSSESSIVE_REPEAT", C.MAX_REPEAT))
 
 
 def _first(items) -> tuple[set[str] | None, bool]:
@@ -70,7 +78,7 @@ def _first_op(op, av) -> tuple[set[str] | None, bool]:
             chars |= f
             nullable = nullable or n
         return chars, nullable
-    if op in (C.MAX_REPEAT, C.MIN_REPEAT, C.POSSESSIVE_REPEAT):
+    if op in _REPEATS:
         lo, _, item = av
         f, n = _first(item)
         return (None, False) if f is None else (f, n or lo == 0)
