@@ -59,7 +59,7 @@ def test_same_tokens_and_ast_as_lark(path):
     text, lines = preprocess(path.read_text(), str(path), Reporter())
     assert quick(text) == lark_tokens(text) and quick(text)
     PARSE_FILTER.reset()
-    mine = quick_parse(text, _Builder(lines, Reporter()))
+    mine = quick_parse(text, _Builder, lines, Reporter())
     PARSE_FILTER.reset()
     theirs = _Builder(lines, Reporter()).transform(parser().parse(text))
     assert repr(mine) == repr(theirs)

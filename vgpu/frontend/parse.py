@@ -635,7 +635,7 @@ def parse(text: str, filename: str = "<string>", reporter: Reporter | None = Non
     PARSE_FILTER.reset()
     mark = len(reporter.diagnostics)
     try:
-        unit = quick_parse(pp_text, _Builder(lines, reporter))
+        unit = quick_parse(pp_text, _Builder, lines, reporter)
     except QuickParseFailed:             # a syntax error (or trouble): the recovering parser reports it
         del reporter.diagnostics[mark:]
         PARSE_FILTER.reset()

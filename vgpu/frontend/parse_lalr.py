@@ -50,17 +50,34 @@ def _tables():
     return dense, table.start_states["start"], table.end_states["start"], rules
 
 
-def quick_parse(text: str, builder):
-    """The AST of preprocessed `text`, built by `builder` (a `_Builder`); QuickParseFailed on a
-    syntax error or any exception (PARSE_FILTER is then in an unknown state: reset it)."""
+_FREE: list = []        # (builder, its callbacks in rule order) not in use: made once, not per parse
+
+
+def quick_parse(text: str, builder_class, *args):
+    """The AST of preprocessed `text`, built by a `builder_class(*args)` (a `_Builder`); QuickParseFailed
+    on a syntax error or any exception (PARSE_FILTER is then in an unknown state: reset it)."""
     try:                                 # Lark's insides, as this Lark version has them
         if lexer_tables() is None:
             raise QuickParseFailed()
         states, start, end, rules = _tables()
-        made = lark_callbacks(builder)
-        cbs = [made[r] for r in rules]
+        pair = _FREE.pop() if _FREE else None
+        if pair is not None and pair[0].__class__ is builder_class:
+            pair[0].__init__(*args)      # a builder's state is what its __init__ sets
+        else:
+            builder = builder_class(*args)
+            made = lark_callbacks(builder)
+            pair = builder, [made[r] for r in rules]
     except Exception as e:
         raise QuickParseFailed() from e
+    try:
+        return _run(text, states, start, end, pair[1])
+    finally:
+        pair[0].__init__(*[None] * len(args))    # holds no source or reporter meanwhile
+        _FREE.append(pair)
+
+
+def _run(text: str, states, start, end, cbs):
+    """The LALR loop of `quick_parse`: reduce with `cbs`, the callbacks in rule order."""
     stream = PARSE_FILTER.process(quick_tokens(text))
     stack = [start]
     values: list = []
