@@ -66,7 +66,7 @@ class _Liveness:
     defined registers before the ones it reads); `du[pc]` holds an instruction's defined and used
     value numbers and whether it is guarded; `walk` yields each pc's live-out set."""
 
-    def __init__(self, code: KernelCode):
+    def __init__(self, code: KernelCode, live_at: dict | None = None):
         self.code = code
         self.vregs: list[Reg] = []
         self.index: dict[str, int] = {}          # by register name (hashing a Reg is slow)
@@ -83,13 +83,18 @@ class _Liveness:
         self.blocks = [(a, b) for a, b in zip(starts, starts[1:] + [n])]   # [start, end) pc ranges
         block_of = {a: k for k, (a, _) in enumerate(self.blocks)}
         bsucc = [[block_of[s] for s in succ[b - 1] if s < n] for a, b in self.blocks]
-        forward = all(s > k for k, ss in enumerate(bsucc) for s in ss)
-        self.block_out = self._forward_flow(bsucc) if forward else self._flow(bsucc)
+        self.adj: list[set[int]] | None = None          # interfering values, once `interference` ran
+        if all(s > k for k, ss in enumerate(bsucc) for s in ss):
+            self.block_out = self._forward_flow(bsucc, live_at)
+        else:
+            self.block_out = self._flow(bsucc)
 
-    def _forward_flow(self, bsucc: list[list[int]]) -> list[set[int]]:
-        """Live-out sets when every edge goes to a later block: one backward sweep is exact."""
-        du = self.du
+    def _forward_flow(self, bsucc: list[list[int]], live_at: dict | None) -> list[set[int]]:
+        """Live-out sets when every edge goes to a later block: one backward sweep is exact, and
+        finds the interference (`interference`) on the way."""
         nb = len(self.blocks)
+        self.adj = [set() for _ in self.vregs]
+        live_at = live_at if live_at is not None else {}
         live_in: list = [None] * nb
         block_out: list = [None] * nb
         for k in range(nb - 1, -1, -1):
@@ -98,16 +103,43 @@ class _Liveness:
             for s in ss[1:]:
                 out |= live_in[s]
             block_out[k] = out
-            live = set(out)
-            a, b = self.blocks[k]
-            for pc in range(b - 1, a - 1, -1):
-                d, u, guarded = du[pc]
-                if d and not guarded:
-                    live.difference_update(d)
-                if u:
-                    live.update(u)
-            live_in[k] = live
+            live_in[k] = self._interfere(k, set(out), live_at)
         return block_out
+
+    def interference(self, live_at: dict | None = None) -> list[set[int]]:
+        """The values each value interferes with: defined where the other is live out (a copy's
+        source excepted), in the same class.  `live_at` (pcs of instructions with debug points ->
+        None) gets each such pc's live-out set."""
+        if self.adj is None:
+            self.adj = [set() for _ in self.vregs]
+            live_at = live_at if live_at is not None else {}
+            for k in range(len(self.blocks)):
+                self._interfere(k, set(self.block_out[k]), live_at)
+        return self.adj
+
+    def _interfere(self, k: int, live: set[int], live_at: dict) -> set[int]:
+        """Walk block k backwards from its live-out set `live` (changed: the live-in set is returned),
+        adding interference edges and filling `live_at`."""
+        adj, cls, du, copy_of = self.adj, self.cls, self.du, self.copy_of
+        a, b = self.blocks[k]
+        for pc in range(b - 1, a - 1, -1):
+            if pc in live_at:
+                live_at[pc] = set(live)
+            d, u, guarded = du[pc]
+            if d:
+                copy_src = copy_of[pc]
+                for di in d:
+                    c = cls[di]
+                    adj_d = adj[di]
+                    for o in live:
+                        if o != di and o != copy_src and cls[o] == c:
+                            adj_d.add(o)
+                            adj[o].add(di)
+                if not guarded:
+                    live.difference_update(d)
+            if u:
+                live.update(u)
+        return live
 
     def _flow(self, bsucc: list[list[int]]) -> list[set[int]]:
         """Live-out sets of a CFG with loops: upward-exposed uses and unguarded definitions per
@@ -231,31 +263,9 @@ class _Liveness:
 
 def _colour(code: KernelCode, lv: _Liveness, live_at: dict | None = None) -> list[int]:
     """Greedy colouring of the interference graph, class by class, preferring copy partners: the
-    colour of each value (by number).  `live_at` (pcs of instructions with debug points -> None)
-    gets each such pc's live-out set."""
+    colour of each value (by number).  `live_at`: as for `_Liveness.interference`."""
     nv = len(lv.vregs)
-    adj: list[set[int]] = [set() for _ in range(nv)]     # interfering values
-    cls, du, copy_of = lv.cls, lv.du, lv.copy_of
-    live_at = live_at if live_at is not None else {}
-    for k, (a, b) in enumerate(lv.blocks):            # lv.walk(), inline
-        out = set(lv.block_out[k])
-        for pc in range(b - 1, a - 1, -1):
-            if pc in live_at:
-                live_at[pc] = set(out)
-            d, u, guarded = du[pc]
-            if d:
-                copy_src = copy_of[pc]
-                for di in d:
-                    c = cls[di]
-                    adj_d = adj[di]
-                    for o in out:
-                        if o != di and o != copy_src and cls[o] == c:
-                            adj_d.add(o)
-                            adj[o].add(di)
-                if not guarded:
-                    out.difference_update(d)
-            if u:
-                out.update(u)
+    adj = lv.interference(live_at)
     colour = [-1] * nv                                  # -1: not coloured yet
     partners = lv.partners
     for v in sorted(range(nv), key=lv.first_def.__getitem__):       # stable: ties in number order
@@ -375,8 +385,8 @@ def allocate(code: KernelCode, max_registers: int | None = None) -> None:
     temps: set[Reg] = set()
     counter = [0]
     while True:
-        lv = _Liveness(code)
         live_at = {pc: None for pc, ins in enumerate(code.instrs) if ins.dbg}
+        lv = _Liveness(code, live_at)
         colour = _colour(code, lv, live_at)
         if max_registers is None or _cost(lv, colour) <= max_registers:
             break
