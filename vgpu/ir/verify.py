@@ -90,12 +90,12 @@ class _Checker:
         self.blockset = set(fn.blocks)
         if len(self.blockset) != len(fn.blocks):
             self.error("a block appears twice in the block list")
+        self.where = {}                  # instruction -> (its block, its place there)
         for b in fn.blocks:
             self.check_structure(b)
         if self.out:
             return self.out          # the CFG is not trustworthy: stop before dominance
         self.check_preds()
-        self.where = {i: (b, k) for b in fn.blocks for k, i in enumerate(b.instrs)}
         self.interval = _dominator_intervals(fn)      # exactly the reachable blocks
         self.params = set(fn.params)
         self.consts: dict = {}           # (type, value's class, value) -> _const_ok
@@ -116,7 +116,9 @@ class _Checker:
             return
         seen_other = False
         end = len(b.instrs) - 1
+        where = self.where
         for k, i in enumerate(b.instrs):
+            where[i] = (b, k)
             info = OPS.get(i.op)
             if info is None:
                 self.error(f"unknown op '{i.op}'", b, i)
