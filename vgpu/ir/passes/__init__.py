@@ -25,6 +25,7 @@ from .spaces import infer_spaces
 FUNCTION_PASSES = (promote_locals, propagate_copies, fold_constants, eliminate_common_subexpressions, simplify_cfg,
                    eliminate_dead_code)
 MAX_ROUNDS = 20
+CFG_PASSES = (promote_locals, simplify_cfg)     # the passes that may change the CFG (edges, blocks)
 
 __all__ = ["optimize", "optimize_function", "inline_calls", "promote_locals", "fold_constants",
            "propagate_copies", "eliminate_common_subexpressions", "simplify_cfg", "eliminate_dead_code", "infer_spaces", "order_blocks", "FUNCTION_PASSES"]
@@ -50,6 +51,7 @@ def optimize_function(fn: Function, m: Module) -> None:
         remove_unreachable(fn, set(fn.blocks))
     idempotent = {eliminate_dead_code} | ({fold_constants} if _acyclic(fn) else set())
     unchanged, last = 0, None          # passes run in a row without a change; the last to change
+    reorder = False                    # the CFG changed since the blocks were laid out
     for _ in range(MAX_ROUNDS):
         for p in FUNCTION_PASSES:
             if unchanged == len(FUNCTION_PASSES) or (p is last and unchanged == len(FUNCTION_PASSES) - 1
@@ -57,13 +59,15 @@ def optimize_function(fn: Function, m: Module) -> None:
                 break
             if p(fn):
                 unchanged, last = 0, p
+                reorder = reorder or p in CFG_PASSES
             else:
                 unchanged += 1
         else:
             continue
         break
     infer_spaces(fn, m.globals)
-    order_blocks(fn)
+    if reorder:
+        order_blocks(fn)
 
 
 def _acyclic(fn: Function) -> bool:
