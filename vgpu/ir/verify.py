@@ -181,7 +181,7 @@ class _Checker:
             if cls is Instr:                    # defined before the use, or in a dominating block
                 w = self.where.get(a)
                 if w is None or i.op == "phi" or w[0] is not b or w[1] >= pos:
-                    self.check_dominance(b, i, k, a)
+                    self.check_dominance(b, i, k, a, w)
                 if a.type is None:
                     self.error(f"operand {k + 1} is an instruction without a value", b, i)
             elif cls is Const:
@@ -203,7 +203,7 @@ class _Checker:
             untyped = untyped or a.type is None
         if info.res == "none" and i.type is not None:
             self.error(f"{i.op} defines no value but has type {i.type}", b, i)
-        if info.res == "pred" and i.type != PRED:
+        if info.res == "pred" and i.type is not PRED and i.type != PRED:
             self.error(f"{i.op} yields pred, not {i.type}", b, i)
         if info.res == "type" and i.type is None and i.op not in ("bar", "call"):
             self.error(f"{i.op} needs a result type", b, i)
@@ -221,13 +221,14 @@ class _Checker:
             if rule is not None:
                 rule(self, b, i)
 
-    def check_dominance(self, b: Block, i: Instr, k: int, a: Instr) -> None:
-        """Operand k of i (in b), the instruction a, is defined in this function where it dominates
-        the use (a phi's operand: the end of the block it comes from); unreachable uses pass."""
-        if a not in self.where:
+    def check_dominance(self, b: Block, i: Instr, k: int, a: Instr, w: tuple[Block, int] | None) -> None:
+        """Operand k of i (in b), the instruction a (at `w`, its block and place: None when not in
+        the function), is defined where it dominates the use (a phi's operand: the end of the block it
+        comes from); unreachable uses pass."""
+        if w is None:
             self.error(f"operand {k + 1} is an instruction that is not in this function", b, i)
             return
-        db, dk = self.where[a]
+        db, dk = w
         if i.op == "phi":
             blocks = i.attrs.get("blocks", [])
             if k >= len(blocks):
@@ -244,7 +245,7 @@ class _Checker:
 
     # -- per-op rules for operands that are not all of the result type -----------------------------------
     def want(self, b, i, k: int, t, what: str = "") -> None:
-        if k < len(i.args) and i.args[k].type != t:
+        if k < len(i.args) and i.args[k].type is not t and i.args[k].type != t:
             self.error(f"operand {k + 1}{what} has type {i.args[k].type}, expected {t}", b, i)
 
     def attr_in(self, b, i, key: str, allowed) -> None:
