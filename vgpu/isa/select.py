@@ -518,30 +518,30 @@ class KernelSelector:
         last: Instr | None = None
         instrs, labels = self.code.instrs, self.code.labels
         for x in self.items:
-            if x.__class__ is tuple:
-                if x[0] == "dbg":
-                    points.append((BEFORE, x[1], x[2]))
-                elif points and x[1] in referenced:     # a join: the points hold on the path here only
-                    if last is not None and last.op not in ("bra", "ret", "exit", "trap"):
-                        for _, var, loc in points:
-                            attach(last, AFTER, var, loc)
-                        points = []
-                    else:
-                        points = crossing_label(points)
-                if x[0] != "dbg":
-                    pending_keys.append(x[1])
+            if x.__class__ is not tuple:        # an instruction
+                if points:
+                    land(points, x)
+                    points = []
+                last = x
+                if pending_keys:
+                    for key in pending_keys:
+                        if key in referenced:
+                            names[key] = names.get(key) or f"$L{len(names) + 1}"
+                            labels[names[key]] = len(instrs)
+                    pending_keys = []
+                instrs.append(x)
                 continue
-            if points:
-                land(points, x)
-                points = []
-            last = x
-            if pending_keys:
-                for key in pending_keys:
-                    if key in referenced:
-                        names[key] = names.get(key) or f"$L{len(names) + 1}"
-                        labels[names[key]] = len(instrs)
-                pending_keys = []
-            instrs.append(x)
+            if x[0] == "dbg":
+                points.append((BEFORE, x[1], x[2]))
+                continue
+            if points and x[1] in referenced:   # a join: the points hold on the path here only
+                if last is not None and last.op not in ("bra", "ret", "exit", "trap"):
+                    for _, var, loc in points:
+                        attach(last, AFTER, var, loc)
+                    points = []
+                else:
+                    points = crossing_label(points)
+            pending_keys.append(x[1])
         for key in pending_keys:            # labels at the very end
             if key in referenced:
                 names[key] = f"$L{len(names) + 1}"
