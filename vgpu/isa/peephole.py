@@ -13,18 +13,24 @@ from .spec import TERMINATORS
 
 
 def _thread(code: KernelCode) -> bool:
+    """A branch to an unguarded branch goes to that one's target (until a cycle); an unguarded
+    branch to `ret` becomes `ret`.  True if any changed."""
     changed = False
-    for ins in code.instrs:
+    instrs, labels = code.instrs, code.labels
+    n = len(instrs)
+    for ins in instrs:
         if ins.op != "bra":
             continue
-        seen = set()
+        seen = None                             # the branches followed so far (a cycle stops it)
         while True:
-            pc = code.labels[ins.operands[0].name]
-            tgt = code.instrs[pc] if pc < len(code.instrs) else None
-            if tgt is None or tgt.guard is not None or pc in seen:
+            pc = labels[ins.operands[0].name]
+            tgt = instrs[pc] if pc < n else None
+            if tgt is None or tgt.guard is not None or (seen is not None and pc in seen):
                 break
-            seen.add(pc)
             if tgt.op == "bra" and tgt.operands[0] != ins.operands[0]:
+                if seen is None:
+                    seen = set()
+                seen.add(pc)
                 ins.operands = [tgt.operands[0]]
                 changed = True
             elif tgt.op == "ret" and ins.guard is None:
