@@ -29,15 +29,21 @@ def replace_uses(fn: Function, repl: dict[Value, Value]) -> None:
                 i.args = [resolve(repl, a) for a in i.args]
 
 
-def users(fn: Function) -> dict[Value, list[Instr]]:
-    """Every value used in fn -> the instructions using it (once per use); `dbg`s are not uses."""
-    out: dict[Value, list[Instr]] = {}
+def users(fn: Function) -> dict[Instr, list[Instr]]:
+    """Every instruction whose value fn uses -> the instructions using it (once per use); `dbg`s
+    are not uses (nor are constants and parameters keys)."""
+    out: dict[Instr, list[Instr]] = {}
     for b in fn.blocks:
         for i in b.instrs:
             if i.op == "dbg":
                 continue
             for a in i.args:
-                out.setdefault(a, []).append(i)
+                if a.__class__ is Instr:
+                    us = out.get(a)
+                    if us is None:
+                        out[a] = [i]
+                    else:
+                        us.append(i)
     return out
 
 
