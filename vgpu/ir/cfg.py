@@ -3,7 +3,8 @@
 In:  a Function whose blocks end in terminators (attrs['targets'] name the successors).
 Out: block orders and dominator maps; `remove_unreachable` edits the function in place.
 `depth_first_postorder` and `immediate_dominators` work on any graph given as functions from a
-node to its neighbours; `vgpu.isa.reconv` runs them on the instruction-level CFG.
+node to its neighbours, `numbered_idoms` and `dominator_intervals` on nodes numbered in reverse
+postorder (lists, no hashing); `vgpu.isa.reconv` runs them on the instruction-level CFG.
 """
 from __future__ import annotations
 

@@ -64,7 +64,9 @@ class _Liveness:
     live at a point are few, the values of a kernel many: bitsets per point would cost
     instructions x values).  Values are numbered in order of first appearance (an instruction's
     defined registers before the ones it reads); `du[pc]` holds an instruction's defined and used
-    value numbers and whether it is guarded; `walk` yields each pc's live-out set."""
+    value numbers and whether it is guarded; `block_out` each block's live-out set, `walk` each
+    pc's, `interference` the interference graph (found during the liveness sweep itself when no
+    edge goes backwards, the common case).  `live_at`: as for `interference`."""
 
     def __init__(self, code: KernelCode, live_at: dict | None = None):
         self.code = code
