@@ -16,10 +16,18 @@ from .spec import TERMINATORS
 
 def successors(code: KernelCode) -> list[list[int]]:
     """Successor pcs of every instruction; len(instrs) is the virtual exit."""
+    out = [[pc + 1] for pc in range(len(code.instrs))]
+    for pc, ss in branch_successors(code).items():
+        out[pc] = ss
+    return out
+
+
+def branch_successors(code: KernelCode) -> dict[int, list[int]]:
+    """Successor pcs of the instructions that branch or leave (`bra`, the terminators), by pc;
+    every other instruction's only successor is the next one.  len(instrs) is the virtual exit."""
     n = len(code.instrs)
     labels = code.labels
-    out: list[list[int]] = []
-    emit = out.append
+    out: dict[int, list[int]] = {}
     for pc, ins in enumerate(code.instrs):
         op = ins.op
         if op == "bra":
@@ -27,13 +35,12 @@ def successors(code: KernelCode) -> list[list[int]]:
         elif op in TERMINATORS:
             tgt = n
         else:
-            emit([pc + 1])
             continue
         if ins.guard is None:
-            emit([tgt])
+            out[pc] = [tgt]
         else:                                   # both ways, in increasing order, once each
             nxt = pc + 1
-            emit([tgt] if tgt == nxt else [tgt, nxt] if tgt < nxt else [nxt, tgt])
+            out[pc] = [tgt] if tgt == nxt else [tgt, nxt] if tgt < nxt else [nxt, tgt]
     return out
 
 

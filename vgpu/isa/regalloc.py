@@ -21,7 +21,7 @@ from functools import lru_cache
 from ..diagnostics import CompileError, Diagnostic, Span
 from . import debugpoints
 from .program import DataSymbol, Instr, KernelCode, Mem, Reg, Sym
-from .reconv import successors
+from .reconv import branch_successors
 from .spec import REG_CLASSES, REG_DECL_TYPE, family
 
 SPILL = "__spill"
@@ -74,9 +74,9 @@ class _Liveness:
         self.index: dict[str, int] = {}          # by register name (hashing a Reg is slow)
         self.du = self._defs_uses(code.instrs)
         n = len(code.instrs)
-        succ = successors(code)
+        succ = branch_successors(code)          # the others go on to pc + 1
         leaders = {0} if n else set()
-        for pc, ss in enumerate(succ):
+        for pc, ss in succ.items():
             if len(ss) != 1 or ss[0] != pc + 1:
                 leaders.update(s for s in ss if s < n)
                 if pc + 1 < n:
@@ -84,7 +84,7 @@ class _Liveness:
         starts = sorted(leaders)
         self.blocks = [(a, b) for a, b in zip(starts, starts[1:] + [n])]   # [start, end) pc ranges
         block_of = {a: k for k, (a, _) in enumerate(self.blocks)}
-        bsucc = [[block_of[s] for s in succ[b - 1] if s < n] for a, b in self.blocks]
+        bsucc = [[block_of[s] for s in succ.get(b - 1, (b,)) if s < n] for a, b in self.blocks]
         self.adj: list[set[int]] | None = None          # interfering values, once `interference` ran
         if all(s > k for k, ss in enumerate(bsucc) for s in ss):
             self.block_out = self._forward_flow(bsucc, live_at)

@@ -30,6 +30,8 @@ from .select_ops import (FLOAT_INVERSE, GROUP, INT_INVERSE, SELECT, bty, cls_of,
                          ity)
 
 _CLASS: dict[str, str] = {}         # IR type name -> register class
+_ROOT_OPS = frozenset(op for op, info in OPS.items()         # is_root's ops
+                      if (not info.pure or op == "phi") and op not in ("local", "dbg"))
 _PATTERNED = frozenset(("load", "store", "atom", "mul", "shl", "add", "cvt", "bitcast", "br", "phi"))   # see plan
 
 
@@ -135,7 +137,8 @@ class KernelSelector:
             for i in b.instrs:
                 if i.op != "dbg":                 # debug information: read in `block`, never planned
                     self.plan(i)
-        work = [i for b in self.fn.blocks for i in b.instrs if self.is_root(i)]
+        absorbed = self.absorbed
+        work = [i for b in self.fn.blocks for i in b.instrs if i.op in _ROOT_OPS and i not in absorbed]
         needed, plans, alias = self.needed, self.plans, self.alias
         Instr_, Param = ir.Instr, ir.Param
         while work:
