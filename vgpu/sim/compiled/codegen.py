@@ -71,6 +71,8 @@ def _signed(t: str) -> bool:
 
 
 class KernelGen:
+    _helper = False             # generating a helper function (no allocas of `warp` there)
+
     def __init__(self, program: Program, code: KernelCode, lay: Layout):
         self.program, self.code, self.lay = program, code, lay
         self.n = len(code.instrs)
@@ -80,6 +82,9 @@ class KernelGen:
         fnty = ir.FunctionType(I32, [I64.as_pointer(), I64.as_pointer()])
         self.fn = ir.Function(self.module, fnty, name="warp")
         self.ctx, self.ws = self.fn.args
+        self.regslot: dict = {}                 # register name -> its alloca in `warp`
+        self.local: set = set()                 # layout.segment_local registers (set by the builder)
+        self.unmasked = False                   # the instruction being built has no guard
 
     # -- small helpers ----------------------------------------------------------------------------------
     def cword(self, b, k):
@@ -92,9 +97,31 @@ class KernelGen:
         return b.gep(self.ws, [ir.Constant(I64, k)])
 
     def regptr(self, b, name, ty):
+        """The register's slot: an alloca of the warp function (promoted to SSA values by LLVM), or
+        its place in the warp state (`wsreg`) outside it."""
+        slot = self.regslot.get(name) if not self._helper else None
+        return slot if slot is not None else self.wsreg(b, name, ty)
+
+    def wsreg(self, b, name, ty):
         off, _ = self.lay.regs[name]
         p = b.gep(b.bitcast(self.ws, I8.as_pointer()), [ir.Constant(I64, off)])
         return b.bitcast(p, vec(ty).as_pointer())
+
+    def load_regs(self, b):
+        """At the warp function's entry: every register from the warp state into its alloca."""
+        for name, (_, cls) in self.lay.regs.items():
+            t = vec(_STORE_T[cls])
+            slot = b.alloca(t, name=name.lstrip("%"))
+            slot.align = 64
+            if name not in self.local:          # a local register's value never enters a segment
+                b.store(b.load(self.wsreg(b, name, _STORE_T[cls]), align=64), slot, align=64)
+            self.regslot[name] = slot
+
+    def spill_regs(self, b):
+        """Before the warp function returns to be resumed (a barrier): the registers back to ws."""
+        for name, slot in self.regslot.items():
+            if name not in self.local:
+                b.store(b.load(slot, align=64), self.wsreg(b, name, slot.type.pointee.element), align=64)
 
     def maskvec(self, b, m):
         return b.bitcast(m, vec(I1))
@@ -219,7 +246,10 @@ class KernelGen:
             if st in (F32, F64):
                 value = b.bitcast(value, vec(st))
         p = self.regptr(b, o.name, st)
-        old = freeze(b, b.load(p, align=64))
+        if self.unmasked and o.name in self.local:      # no lane reads what the inactive lanes hold
+            b.store(value, p, align=64)
+            return
+        old = b.load(p, align=64)
         b.store(b.select(self.maskvec(b, m), value, old), p, align=64)
 
 

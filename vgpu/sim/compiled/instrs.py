@@ -17,7 +17,7 @@ from .alu import I1, I32, I64, N, vec
 from .codegen import (B_BUDGET, B_DIVERGENT_BARRIER, B_STACK, B_TRAP, C_BAIL_PC, C_BAIL_WHY, C_BUDGET, C_DIV,
                       C_OPT, C_OPW, C_RED_COUNT, C_RED_TOTAL, W_ALIVE, W_BARPRED, W_DEPTH, W_ICOUNT, W_MASK, W_PC,
                       W_RPC, W_STACK, W_WAIT, _DST_TYPE, _SRC_TYPE)
-from .layout import STACK_DEPTH, scalar_of
+from .layout import STACK_DEPTH, scalar_of, segment_local
 from .memops import MemGen, c32, c64
 
 # `machine` kinds after which a new basic block starts (control flow, barriers, warp-synchronous ops)
@@ -64,6 +64,8 @@ class Gen(MemGen):
         b.store(b.load(self.wptr(b, W_RPC)), self.rpcv)
         b.store(b.trunc(b.load(self.wptr(b, W_MASK)), I32), self.maskv)
         b.store(c64(0), self.icv)
+        self.local = segment_local(self.code, leaders(self.code))
+        self.load_regs(b)
         self.blk = [fn.append_basic_block(f"pc{pc}") for pc in range(n + 1)]
         self.settle_b, self.dispatch_b = fn.append_basic_block("settle"), fn.append_basic_block("dispatch")
         resume_b = fn.append_basic_block("resume")
@@ -236,6 +238,7 @@ class Gen(MemGen):
         if fam == "barrier":                    # bar.sync, bar.red (grid.sync is declined)
             return self.barrier(b, pc, ins)
         m = self.guard_mask(b, ins, b.load(self.maskv))
+        self.unmasked = ins.guard is None
         if fam in ("shuffle", "vote", "warp_sync"):
             self.warp_op(b, pc, ins, fam, m)
         elif fam == "move":
@@ -256,6 +259,7 @@ class Gen(MemGen):
             self.atomic(b, pc, ins, m)
         else:
             self.alu(b, ins, m)
+        self.unmasked = False
         self.goto(b, pc + 1)
 
     def alu(self, b, ins, m):
@@ -363,4 +367,5 @@ class Gen(MemGen):
             b.store(b.zext(b.and_(p, m), I64), self.wptr(b, W_BARPRED))
         b.store(c64(1), self.wptr(b, W_WAIT))
         self.save(b, c64(pc))
+        self.spill_regs(b)
         b.ret(c32(1))
