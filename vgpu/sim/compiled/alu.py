@@ -59,7 +59,15 @@ def canon(b, x, nan_bits=None):
     it = vec(I32 if ft == F32 else I64)
     bits = nan_bits if nan_bits is not None else _CANON[32 if ft == F32 else 64]
     isnan = b.fcmp_unordered("uno", x, x)
-    return b.bitcast(b.select(isnan, splat(it.element, bits), b.bitcast(x, it)), x.type)
+    return b.bitcast(b.select(isnan, opaque_splat(b, it.element, bits), b.bitcast(x, it)), x.type)
+
+
+def opaque_splat(b, t: ir.IntType, v: int):
+    """<32 x t> of the constant v, which the optimiser cannot see (an empty asm): with registers in
+    SSA values it would otherwise turn `select isnan, NaN bits, x` into a float select and drop it."""
+    x = b.asm(ir.FunctionType(t, [t]), "", "=r,0", [ir.Constant(t, v)], False)
+    e = b.insert_element(ir.Constant(vec(t), None), x, ir.Constant(I32, 0))
+    return b.shuffle_vector(e, ir.Constant(vec(t), None), ir.Constant(vec(I32), [ir.Constant(I32, 0)] * N))
 
 
 def _intrinsic(b, name, args, ret=None):

@@ -41,7 +41,7 @@ SPACE = {None: 0, "shared": 1, "local": 2, "const": 3, "global": 4, "param": 5}
 _SREG_CTX = {"%ctaid.x": C_CTAID, "%ctaid.y": C_CTAID_Y, "%ctaid.z": C_CTAID_Z, "%ntid.x": C_NTID,
              "%ntid.y": C_NTID_Y, "%ntid.z": C_NTID_Z, "%nctaid.x": C_NCTAID, "%nctaid.y": C_NCTAID_Y,
              "%nctaid.z": C_NCTAID_Z, "%smid": C_SMID, "%nsmid": C_NSMID}
-_STORE_T = {"%p": I8, "%rs": I16, "%r": I32, "%f": I32, "%rd": I64, "%fd": I64}   # floats kept as bits: LLVM may rewrite NaN payloads of float selects
+_STORE_T = {"%p": I1, "%rs": I16, "%r": I32, "%f": I32, "%rd": I64, "%fd": I64}   # floats kept as bits: LLVM may rewrite NaN payloads of float selects
 _SRC_TYPE = {"s": lambda ts: ts[0], "sw": lambda ts: spec.wide(ts[0]), "sc": lambda ts: ts[1],
              "sp": lambda ts: "pred", "su": lambda ts: "u32"}
 _DST_TYPE = {"d": lambda ts: ts[0], "dw": lambda ts: spec.wide(ts[0]), "du": lambda ts: "u32",
@@ -137,8 +137,8 @@ class KernelGen:
             cls = reg_class(o.name)
             st = _STORE_T[cls]
             v = b.load(self.regptr(b, o.name, st), align=64)
-            if cls == "%p":
-                p = b.icmp_unsigned("!=", v, ir.Constant(vec(I8), None))
+            if cls == "%p":                     # predicates are <32 x i1> (a k register, 4 bytes in ws)
+                p = v
                 if t == "pred":
                     return p
                 if t == "f16":
@@ -230,7 +230,6 @@ class KernelGen:
             if value.type.element != I1:
                 value = b.icmp_unsigned("!=", value, ir.Constant(value.type, None)) \
                     if isinstance(value.type.element, ir.IntType) else b.fcmp_unordered("!=", value, ir.Constant(value.type, None))
-            value = b.zext(value, vec(I8))
         elif t in ("f32", "f64"):
             if st != value.type.element:
                 w = 32 if t == "f32" else 64
