@@ -110,8 +110,23 @@ def _iabs(b, x):
     return b.select(neg, b.neg(x), x)
 
 
+def const_value(v, signed=True):
+    """The value of every lane of a constant splat (as a signed or unsigned integer), else None."""
+    if not (isinstance(v, ir.Constant) and isinstance(v.constant, list) and v.constant):
+        return None
+    vals = {c.constant for c in v.constant}
+    if len(vals) != 1 or not isinstance(next(iter(vals)), int):
+        return None
+    w = v.type.element.width
+    x = next(iter(vals)) & ((1 << w) - 1)
+    return x - (1 << w) if signed and x >> (w - 1) else x
+
+
 def idiv(b, signed, x, y, rem=False):
     """arith._idiv / _irem: x % 0 is x; x / 0 all ones, at 64 bits 0xFFFFFFFF when 0 <= x < 2**32."""
+    c = const_value(y) if signed else None
+    if c is not None and c not in (0, -1):     # C's truncating division, no overflow: LLVM's shifts
+        return b.srem(x, y) if rem else b.sdiv(x, y)
     zero, y1 = _sel_zero_div(b, y)
     if signed:
         ua, ub = _iabs(b, x), _iabs(b, y1)
