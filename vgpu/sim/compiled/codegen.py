@@ -30,6 +30,7 @@ from .layout import WS_HEADER, Layout, reg_class
  C_WPB) = range(42)
 C_LOG, C_LOGN, C_LOGCAP = 45, 46, 47      # the undo log of global stores (driver uses 42-44)
 C_STEPS = 48                               # per-warp instruction budget of a wave (max_steps)
+C_SITES = 49                               # per pc: the global allocation [lo, hi) its access last hit
 CTX_WORDS = 56
 # ws words (i64)
 W_PC, W_RPC, W_MASK, W_ALIVE, W_DEPTH, W_WAIT, W_WIDX, W_BARPRED, W_ICOUNT, W_TOTAL = range(10)
@@ -212,12 +213,13 @@ class KernelGen:
             return ir.Constant(vec(I32), [ir.Constant(I32, v) for v in vals])
         if name.startswith("%tid."):
             tib = b.add(b.mul(bc(b.load(self.wptr(b, W_WIDX))), splat(I32, 32)), lane)
-            bx, by = bc(self.cword(b, C_NTID)), bc(self.cword(b, C_NTID_Y))
+            sx, sy = self.cword(b, C_NTID), self.cword(b, C_NTID_Y)
+            bx, by = bc(sx), bc(sy)
+            q = _udiv_small(b, tib, sx)
             if name == "%tid.x":
-                return b.urem(tib, bx)
-            if name == "%tid.y":
-                return b.urem(b.udiv(tib, bx), by)
-            return b.udiv(tib, b.mul(bx, by))
+                return b.sub(tib, b.mul(q, bx))
+            q2 = _udiv_small(b, q, sy)
+            return b.sub(q, b.mul(q2, by)) if name == "%tid.y" else q2
         raise NotImplementedError(f"special register {name}")
 
     def write(self, b, o, t: str, value, m):
@@ -250,6 +252,17 @@ class KernelGen:
             return
         old = b.load(p, align=64)
         b.store(b.select(self.maskvec(b, m), value, old), p, align=64)
+
+
+def _udiv_small(b, x, d):
+    """x // d for <32 x i32> x below 2**24 and the i64 scalar d >= 1, as (x + 0.5) * (1 / d) in double
+    precision: exact ((x + 0.5) / d is at least 0.5 / d from an integer, the rounding errors are
+    below 2**-40), and vectorised, where an integer division is 32 scalar `div`s."""
+    inv = b.fdiv(ir.Constant(F64, 1.0), b.uitofp(d, F64))
+    v = b.insert_element(ir.Constant(vec(F64), None), inv, ir.Constant(I32, 0))
+    v = b.shuffle_vector(v, ir.Constant(vec(F64), None), ir.Constant(vec(I32), [ir.Constant(I32, 0)] * N))
+    f = b.fmul(b.fadd(b.uitofp(x, vec(F64)), ir.Constant(vec(F64), [ir.Constant(F64, 0.5)] * N)), v)
+    return b.fptoui(f, vec(I32))
 
 
 def freeze(b, v):

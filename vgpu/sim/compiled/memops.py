@@ -13,7 +13,7 @@ from llvmlite import ir
 from ...isa import spec
 
 from .alu import I1, I8, I32, I64, N, splat, vec
-from .codegen import (B_FAULT, B_LOG, B_WARP_SYNC, C_BAIL_PC, C_LOG, C_LOGCAP, C_LOGN, C_ALIVE0, C_ARENA,
+from .codegen import (C_SITES, B_FAULT, B_LOG, B_WARP_SYNC, C_BAIL_PC, C_LOG, C_LOGCAP, C_LOGN, C_ALIVE0, C_ARENA,
                       C_ATOMICS, C_CCOUNT, C_CENDS, C_CHI, C_CLO, C_CONST, C_CSTARTS, C_GCOUNT, C_GENDS, C_GHI,
                       C_GLO, C_GSTARTS, C_LOCAL, C_LOCAL_BYTES, C_LPAD, C_PARAMS, C_SHARED, C_SHARED_BYTES,
                       W_WIDX, KernelGen, _elt)
@@ -333,15 +333,10 @@ class MemGen(KernelGen):
         if sp == "global":
             lo = self._reduce(b, "umin", b.select(mv, av, splat(I64, -1)))
             hi = b.add(self._reduce(b, "umax", b.select(mv, av, splat(I64, 0))), c64(size))
-            chk, srch = b.append_basic_block("gchk"), b.append_basic_block("gsearch")
+            chk = b.append_basic_block("gchk")
             b.cbranch(every, chk, slow)
             b.position_at_end(chk)
-            hit = b.and_(b.icmp_signed(">=", lo, self.cword(b, C_GLO)), b.icmp_signed("<=", hi, self.cword(b, C_GHI)))
-            b.cbranch(b.and_(hit, b.icmp_unsigned(">=", lo, c64(GLOBAL_BASE))), fast, srch)
-            b.position_at_end(srch)
-            found = b.and_(b.icmp_unsigned(">=", lo, c64(GLOBAL_BASE)),
-                           b.call(self._gsearch(0), [self.ctx, lo, hi]))
-            b.cbranch(found, fast, slow)
+            self.site_range(b, pc, lo, hi, fast, slow)
         else:
             b.cbranch(every, fast, slow)
         b.position_at_end(fast)
@@ -376,13 +371,10 @@ class MemGen(KernelGen):
             cap = self.cword(b, C_LOGCAP)
             room = b.or_(b.icmp_signed("<", cap, c64(0)), b.icmp_signed("<=", b.add(self.cword(b, C_LOGN), c64(N)), cap))
             ok = b.and_(ok, room)
-        chk, srch, fast, slow, done = (b.append_basic_block(x) for x in ("vchk", "vsearch", "vfast", "vslow", "vdone"))
+        chk, fast, slow, done = (b.append_basic_block(x) for x in ("vchk", "vfast", "vslow", "vdone"))
         b.cbranch(ok, chk, slow)
         b.position_at_end(chk)
-        hit = b.and_(b.icmp_signed(">=", a0, self.cword(b, C_GLO)), b.icmp_signed("<=", end, self.cword(b, C_GHI)))
-        b.cbranch(hit, fast, srch)
-        b.position_at_end(srch)
-        b.cbranch(b.call(self._gsearch(0), [self.ctx, a0, end]), fast, slow)
+        self.site_range(b, pc, a0, end, fast, slow)
         b.position_at_end(fast)
         host = b.inttoptr(self.cword(b, C_ARENA), I8.as_pointer())
         whole(b, b.gep(host, [b.sub(a0, c64(GLOBAL_BASE))]))
@@ -395,23 +387,47 @@ class MemGen(KernelGen):
         b.branch(done)
         b.position_at_end(done)
 
+    def site_range(self, b, pc, lo, hi, fast, slow):
+        """Branch to `fast` when global [lo, hi) (lo >= GLOBAL_BASE) lies inside one allocation, else to
+        `slow`.  The allocation last found at this pc is kept in ctx SITES[2 pc], [2 pc + 1] (kernels
+        touch several buffers, so one cache for all sites would miss at every access)."""
+        tab = b.inttoptr(self.cword(b, C_SITES), I64.as_pointer())
+        slo, shi = b.gep(tab, [c64(2 * pc)]), b.gep(tab, [c64(2 * pc + 1)])
+        hit = b.and_(b.icmp_signed(">=", lo, b.load(slo)), b.icmp_signed("<=", hi, b.load(shi)))
+        srch, upd = b.append_basic_block("gsearch"), b.append_basic_block("gfound")
+        b.cbranch(hit, fast, srch)
+        b.position_at_end(srch)
+        found = b.and_(b.icmp_unsigned(">=", lo, c64(GLOBAL_BASE)), b.call(self._gsearch(0), [self.ctx, lo, hi]))
+        b.cbranch(found, upd, slow)
+        b.position_at_end(upd)
+        b.store(self.cword(b, C_GLO), slo)
+        b.store(self.cword(b, C_GHI), shi)
+        b.branch(fast)
+
     def log_range(self, b, av, p, size):
-        """The undo log entries of a whole-warp store at host pointer p (room checked by the caller)."""
+        """The undo log entries of a whole-warp store at host pointer p (room checked by the caller):
+        the 32 * size bytes as 8-byte entries (address, 8, old), written as vectors."""
         cap = self.cword(b, C_LOGCAP)
         on, done = b.append_basic_block("vlog"), b.append_basic_block("vlogged")
         b.cbranch(b.icmp_signed(">=", cap, c64(0)), on, done)
         b.position_at_end(on)
+        k = N * size // 8
         n = self.cword(b, C_LOGN)
         log = b.inttoptr(self.cword(b, C_LOG), I64.as_pointer())
-        it = ir.IntType(8 * size)
-        old = b.load(b.bitcast(p, vec(it).as_pointer()), align=size)
-        old = b.zext(old, vec(I64)) if size < 8 else old
-        base = b.gep(log, [b.mul(n, c64(3))])
-        for i in range(N):
-            b.store(b.extract_element(av, c32(i)), b.gep(base, [c64(3 * i)]))
-            b.store(c64(size), b.gep(base, [c64(3 * i + 1)]))
-            b.store(b.extract_element(old, c32(i)), b.gep(base, [c64(3 * i + 2)]))
-        b.store(b.add(n, c64(N)), self.cptr(b, C_LOGN))
+        old = b.load(b.bitcast(p, ir.VectorType(I64, k).as_pointer()), align=size)
+        a0 = b.extract_element(av, c32(0))
+        addr = b.add(b.shuffle_vector(b.insert_element(ir.Constant(ir.VectorType(I64, k), None), a0, c32(0)),
+                                      ir.Constant(ir.VectorType(I64, k), None),
+                                      ir.Constant(ir.VectorType(I32, k), [c32(0)] * k)),
+                     ir.Constant(ir.VectorType(I64, k), [c64(8 * i) for i in range(k)]))
+        sizes = ir.Constant(ir.VectorType(I64, k), [c64(8)] * k)
+        both = b.shuffle_vector(addr, sizes, ir.Constant(ir.VectorType(I32, 2 * k), [c32(i) for i in range(2 * k)]))
+        wide = b.shuffle_vector(old, ir.Constant(ir.VectorType(I64, k), None),
+                                ir.Constant(ir.VectorType(I32, 2 * k), [c32(i) for i in range(2 * k)]))
+        mask = [c32(x) for i in range(k) for x in (i, k + i, 2 * k + i)]        # (addr, 8, old) per entry
+        ent = b.shuffle_vector(both, wide, ir.Constant(ir.VectorType(I32, 3 * k), mask))
+        b.store(ent, b.bitcast(b.gep(log, [b.mul(n, c64(3))]), ent.type.as_pointer()), align=8)
+        b.store(b.add(n, c64(k)), self.cptr(b, C_LOGN))
         b.branch(done)
         b.position_at_end(done)
 
