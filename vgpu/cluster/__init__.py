@@ -19,7 +19,7 @@ import os
 import pickle
 
 from ..runtime.device import Device
-from ..runtime.remote import LOG_LIMIT, DeviceLost, Message, RemoteLoaded
+from ..runtime.remote import LOG_LIMIT, CallSim, DeviceLost, Message
 
 POLL = 1.0
 
@@ -80,10 +80,10 @@ def _client(cluster):
                     f"not {type(cluster).__name__}")
 
 
-class DaskSim:
+class DaskSim(CallSim):
     """The SimDevice API, served by a DeviceActor on a Dask worker."""
 
-    is_remote = True
+    lives = "lives on a Dask worker"
 
     def __init__(self, client, actor, worker: str, name: str, info: dict):
         self.client, self.actor, self.worker, self.name = client, actor, worker, name
@@ -105,7 +105,10 @@ class DaskSim:
         except Exception:  # noqa: BLE001 - no answer from the scheduler: the worker cannot be reached
             return False
 
-    def _call(self, op: str, *args, nbytes: int = 0):
+    def _call(self, op: str, *args, nbytes: int | None = None):
+        """The actor's `op(*args)`; nbytes (what the message log shows) defaults to the pickled program of a load."""
+        if nbytes is None:
+            nbytes = len(pickle.dumps(args)) if op == "load" else 0
         if self._closed:
             raise RuntimeError(f"device {self.name} is closed")
         self.message_log.append(Message("->", op, nbytes))
@@ -125,44 +128,6 @@ class DaskSim:
                 raise self._lost(str(e)) from None
             raise
         self.message_log.append(Message("<-", op, len(out) if isinstance(out, bytes) else 0))
-        return out
-
-    def malloc(self, nbytes):
-        return self._call("malloc", int(nbytes))
-
-    def free(self, addr):
-        self._call("free", int(addr))
-
-    def read(self, addr, nbytes):
-        return self._call("read", int(addr), int(nbytes))
-
-    def write(self, addr, data):
-        data = data if isinstance(data, bytes) else bytes(memoryview(data).cast("B"))
-        self._call("write", int(addr), data, nbytes=len(data))
-
-    def memset(self, addr, value, nbytes):
-        self._call("memset", int(addr), int(value), int(nbytes))
-
-    def view(self, addr, dtype, count):
-        raise TypeError(f"device {self.name} lives on a Dask worker: a view cannot cross processes")
-
-    def load(self, program):
-        self._keys += 1
-        addresses, sizes = self._call("load", self._keys, program, nbytes=len(pickle.dumps(program)))
-        return RemoteLoaded(self._keys, program, addresses, sizes)
-
-    def launch(self, mod, kernel, args, grid=(1, 1, 1), block=(1, 1, 1), shared=0, check=None, trace=None,
-               progress=None):
-        """progress: called once, when the launch is over (the blocks run on the worker)."""
-        if trace is not None:
-            raise ValueError(f"device {self.name} lives on a Dask worker: trace a launch on a local device")
-        out = self._call("launch", mod.key, kernel, args, dict(grid=grid, block=block, shared=shared,
-                                                                        check=check))
-        if progress is not None:
-            blocks = 1
-            for g in grid:
-                blocks *= int(g)
-            progress(blocks, blocks)
         return out
 
     def push_to(self, dst, addr, nbytes, dst_addr) -> bool:

@@ -428,19 +428,35 @@ class _Inliner:
             return self.fdividef(a[0], a[1], ftz)
         raise NotPortable(fn)
 
+    def _two_sum(self, t, a, c):
+        """(s, e): s = a + c rounded to nearest in type t, e its exact error (Knuth's TwoSum)."""
+        b = self.b
+        s = b.emit("add", t, [a, c], nofuse=True)
+        bb = b.emit("sub", t, [s, a], nofuse=True)
+        e = b.emit("add", t, [b.emit("sub", t, [a, b.emit("sub", t, [s, bb], nofuse=True)], nofuse=True),
+                              b.emit("sub", t, [c, bb], nofuse=True)], nofuse=True)
+        return s, e
+
+    def _fma_sum(self, x, y, z):
+        """(p, z, s, e) of x*y + z for f32 operands, in f64: the exact product p, z, and _two_sum(p, z)."""
+        b, d = self.b, T.F64
+        p = b.emit("mul", d, [b.emit("cvt", d, [x]), b.emit("cvt", d, [y])], nofuse=True)
+        z64 = b.emit("cvt", d, [z])
+        return (p, z64) + self._two_sum(d, p, z64)
+
+    def _inward(self, t, s, e):
+        """Whether the error e points from s toward zero (the exact sum lies below |s|)."""
+        b, zero = self.b, ir.Const(t, 0.0)
+        return b.emit("or", T.PRED, [b.emit("and", T.PRED, [b.emit("gt", T.PRED, [s, zero]), b.emit("lt", T.PRED, [e, zero])]),
+                                     b.emit("and", T.PRED, [b.emit("lt", T.PRED, [s, zero]), b.emit("gt", T.PRED, [e, zero])])])
+
     def add_rz(self, x, y):
         """add.rz.f32, exactly: the round-to-nearest sum s and its exact error e (Knuth's TwoSum); when
         e points toward zero from s the exact sum lies below |s|, so the result is s one step toward
         zero; an overflow to infinity of finite operands gives the largest finite value."""
         b, t = self.b, T.F32
-        s = b.emit("add", t, [x, y], nofuse=True)
-        bb = b.emit("sub", t, [s, x], nofuse=True)
-        e = b.emit("add", t, [b.emit("sub", t, [x, b.emit("sub", t, [s, bb], nofuse=True)], nofuse=True),
-                              b.emit("sub", t, [y, bb], nofuse=True)], nofuse=True)
-        toward0 = b.emit("or", T.PRED, [b.emit("and", T.PRED, [b.emit("gt", T.PRED, [s, ir.Const(t, 0.0)]),
-                                                               b.emit("lt", T.PRED, [e, ir.Const(t, 0.0)])]),
-                                        b.emit("and", T.PRED, [b.emit("lt", T.PRED, [s, ir.Const(t, 0.0)]),
-                                                               b.emit("gt", T.PRED, [e, ir.Const(t, 0.0)])])])
+        s, e = self._two_sum(t, x, y)
+        toward0 = self._inward(t, s, e)
         bits = b.emit("bitcast", T.U32, [s])
         r = b.emit("select", t, [toward0, b.emit("bitcast", t, [b.emit("sub", T.U32, [bits, ir.Const(T.U32, 1)])]), s])
         inf = ir.Const(t, float("inf"))
@@ -459,32 +475,20 @@ class _Inliner:
         if down:
             return self.fma_rm(x, y, z)
         b, d, f = self.b, T.F64, T.F32
-        p = b.emit("mul", d, [b.emit("cvt", d, [x]), b.emit("cvt", d, [y])], nofuse=True)
-        z64 = b.emit("cvt", d, [z])
-        s = b.emit("add", d, [p, z64], nofuse=True)
-        bb = b.emit("sub", d, [s, p], nofuse=True)
-        e = b.emit("add", d, [b.emit("sub", d, [p, b.emit("sub", d, [s, bb], nofuse=True)], nofuse=True),
-                              b.emit("sub", d, [z64, bb], nofuse=True)], nofuse=True)
+        _, _, s, e = self._fma_sum(x, y, z)
         t = b.emit("cvt", f, [s])
         down = lambda v: b.emit("bitcast", f, [b.emit("sub", T.U32, [b.emit("bitcast", T.U32, [v]),  # noqa: E731
                                                                      ir.Const(T.U32, 1)])])
         t64 = b.emit("cvt", d, [t])
         outward = b.emit("gt", T.PRED, [b.emit("fabs", d, [t64]), b.emit("fabs", d, [s])])
         t = b.emit("select", f, [outward, down(t), t])
-        zero = ir.Const(d, 0.0)
         exact = b.emit("eq", T.PRED, [b.emit("cvt", d, [t]), s])
-        inward = b.emit("or", T.PRED, [b.emit("and", T.PRED, [b.emit("gt", T.PRED, [s, zero]), b.emit("lt", T.PRED, [e, zero])]),
-                                       b.emit("and", T.PRED, [b.emit("lt", T.PRED, [s, zero]), b.emit("gt", T.PRED, [e, zero])])])
+        inward = self._inward(d, s, e)
         return b.emit("select", f, [b.emit("and", T.PRED, [exact, inward]), down(t), t])
 
     def fma_rm(self, x, y, z):
         b, d, f = self.b, T.F64, T.F32
-        p = b.emit("mul", d, [b.emit("cvt", d, [x]), b.emit("cvt", d, [y])], nofuse=True)
-        z64 = b.emit("cvt", d, [z])
-        s = b.emit("add", d, [p, z64], nofuse=True)
-        bb = b.emit("sub", d, [s, p], nofuse=True)
-        e = b.emit("add", d, [b.emit("sub", d, [p, b.emit("sub", d, [s, bb], nofuse=True)], nofuse=True),
-                              b.emit("sub", d, [z64, bb], nofuse=True)], nofuse=True)
+        p, z64, s, e = self._fma_sum(x, y, z)
 
         def nextdown(v):                 # the next f32 below v (v not -inf, not NaN)
             bits = b.emit("bitcast", T.U32, [v])

@@ -200,10 +200,56 @@ class RemoteLoaded:
         return self.sizes[name]
 
 
-class RemoteSim:
-    """The SimDevice API, served by a device process (see the module docstring)."""
+class CallSim:
+    """The SimDevice API over `self._call(op, *args, nbytes=...)`: what RemoteSim (a device process) and
+    vgpu.cluster's DaskSim (a Dask actor) share.  `lives` says where the device is, for errors."""
 
     is_remote = True
+    lives = "lives in another process"
+
+    def malloc(self, nbytes: int) -> int:
+        return self._call("malloc", int(nbytes))
+
+    def free(self, addr: int) -> None:
+        self._call("free", int(addr))
+
+    def write(self, addr: int, data) -> None:
+        data = data if isinstance(data, bytes) else bytes(memoryview(data).cast("B"))
+        self._call("write", int(addr), data, nbytes=len(data))
+
+    def read(self, addr: int, nbytes: int) -> bytes:
+        return self._call("read", int(addr), int(nbytes))
+
+    def memset(self, addr: int, value: int, nbytes: int) -> None:
+        self._call("memset", int(addr), int(value), int(nbytes))
+
+    def view(self, addr: int, dtype, count: int):
+        raise TypeError(f"device {self.name} {self.lives}: read() and write() its memory, "
+                        "a view cannot cross processes")
+
+    def load(self, program) -> RemoteLoaded:
+        self._keys += 1
+        addresses, sizes = self._call("load", self._keys, program)
+        return RemoteLoaded(self._keys, program, addresses, sizes)
+
+    def launch(self, mod: RemoteLoaded, kernel: str, args, grid=(1, 1, 1), block=(1, 1, 1), shared: int = 0,
+               check=None, trace=None, progress=None):
+        """progress: called once, when the launch is over (the blocks run elsewhere)."""
+        if trace is not None:
+            raise ValueError(f"device {self.name} {self.lives}: trace a launch on a local device")
+        out = self._call("launch", mod.key, kernel, args,
+                         dict(grid=grid, block=block, shared=shared, check=check))
+        if progress is not None:
+            blocks = 1
+            for g in grid:
+                blocks *= int(g)
+            progress(blocks, blocks)
+        return out
+
+
+class RemoteSim(CallSim):
+    """The SimDevice API, served by a device process (see the module docstring)."""
+
     where = "process=True"
 
     def __init__(self, config: dict, name: str = "device"):
@@ -231,7 +277,7 @@ class RemoteSim:
     def pid(self) -> int:
         return self.proc.pid
 
-    def _call(self, op: str, *args):
+    def _call(self, op: str, *args, nbytes: int = 0):
         if self.lost:
             raise DeviceLost(f"device {self.name} was stopped: {self.lost}")
         if self.conn.closed:
@@ -262,21 +308,6 @@ class RemoteSim:
             raise out
         return out
 
-    def malloc(self, nbytes: int) -> int:
-        return self._call("malloc", int(nbytes))
-
-    def free(self, addr: int) -> None:
-        self._call("free", int(addr))
-
-    def write(self, addr: int, data) -> None:
-        self._call("write", int(addr), bytes(memoryview(data).cast("B")) if not isinstance(data, bytes) else data)
-
-    def read(self, addr: int, nbytes: int) -> bytes:
-        return self._call("read", int(addr), int(nbytes))
-
-    def memset(self, addr: int, value: int, nbytes: int) -> None:
-        self._call("memset", int(addr), int(value), int(nbytes))
-
     def push_to(self, dst, addr: int, nbytes: int, dst_addr: int) -> bool:
         """A peer copy straight to another device process (over its own socket); False if `dst` is not one."""
         if not isinstance(dst, RemoteSim):
@@ -286,29 +317,6 @@ class RemoteSim:
         self.message_log.append(m)
         dst.message_log.append(m)
         return True
-
-    def view(self, addr: int, dtype, count: int):
-        raise TypeError(f"device {self.name} lives in another process: read() and write() its memory, "
-                        "a view cannot cross processes")
-
-    def load(self, program) -> RemoteLoaded:
-        self._keys += 1
-        addresses, sizes = self._call("load", self._keys, program)
-        return RemoteLoaded(self._keys, program, addresses, sizes)
-
-    def launch(self, mod: RemoteLoaded, kernel: str, args, grid=(1, 1, 1), block=(1, 1, 1), shared: int = 0,
-               check=None, trace=None, progress=None):
-        """progress: called once, when the launch is over (the blocks run in the other process)."""
-        if trace is not None:
-            raise ValueError(f"device {self.name} lives in another process: trace a launch on a local device")
-        out = self._call("launch", mod.key, kernel, args,
-                          dict(grid=grid, block=block, shared=shared, check=check))
-        if progress is not None:
-            blocks = 1
-            for g in grid:
-                blocks *= int(g)
-            progress(blocks, blocks)
-        return out
 
     def close(self) -> None:
         self._finalizer()

@@ -52,20 +52,31 @@ def _round_up(x: int, m: int) -> int:
     return -(-x // m) * m
 
 
-def theoretical(regs_per_thread: int, shared_bytes: int, threads_per_block: int) -> Occupancy:
+@dataclass(frozen=True)
+class SM:
+    """What one SM holds: 32-bit registers, sub-partitions, shared bytes, warps and blocks (H100's by default;
+    a timing preset gives its GPU's)."""
+    registers: int = SM_REGS
+    subpartitions: int = SUBPARTITIONS
+    shared: int = SM_SHARED
+    warps: int = SM_WARPS
+    blocks: int = SM_BLOCKS
+
+
+def theoretical(regs_per_thread: int, shared_bytes: int, threads_per_block: int, sm: SM = SM()) -> Occupancy:
     """The occupancy of blocks of `threads_per_block` threads using `regs_per_thread` registers and
-    `shared_bytes` of shared memory (static + dynamic)."""
+    `shared_bytes` of shared memory (static + dynamic) on `sm`."""
     wpb = -(-threads_per_block // WARP)
     regs_warp = _round_up(regs_per_thread * WARP, REG_GRANULARITY)
-    if (regs_per_thread > MAX_REGS_PER_THREAD or regs_warp * _round_up(wpb, SUBPARTITIONS) > MAX_REGS_PER_BLOCK):
+    if (regs_per_thread > MAX_REGS_PER_THREAD or regs_warp * _round_up(wpb, sm.subpartitions) > MAX_REGS_PER_BLOCK):
         by_regs = 0
     elif regs_warp:
-        by_regs = (SM_REGS // SUBPARTITIONS // regs_warp) * SUBPARTITIONS // wpb
+        by_regs = (sm.registers // sm.subpartitions // regs_warp) * sm.subpartitions // wpb
     else:
-        by_regs = SM_BLOCKS
+        by_regs = sm.blocks
     smem = _round_up(shared_bytes + SHARED_RESERVED, SHARED_GRANULARITY)
-    limits = {"warps": SM_WARPS // wpb, "blocks": SM_BLOCKS, "registers": by_regs,
-              "shared memory": SM_SHARED // smem}
+    limits = {"warps": sm.warps // wpb, "blocks": sm.blocks, "registers": by_regs,
+              "shared memory": sm.shared // smem}
     n = min(limits.values())
     return Occupancy(regs_per_thread, smem, wpb, limits, n, n * wpb,
                      tuple(k for k, v in limits.items() if v == n))

@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from ..sim.occupancy import SM, theoretical
+
 HERE = Path(__file__).resolve().parent / "presets"
 NAMES = tuple(sorted(p.stem for p in HERE.glob("*.json")))
 REQUIRED = ("name", "clock_ghz", "sms", "subpartitions", "max_warps_per_sm", "max_blocks_per_sm", "registers_per_sm",
@@ -72,15 +74,9 @@ def load(preset) -> Preset:
 
 
 def occupancy(p: Preset, regs_per_thread: int, shared_bytes: int, threads: int) -> tuple[int, dict]:
-    """(resident blocks per SM, the limit of each resource) for blocks of `threads` threads using
-    `regs_per_thread` registers and `shared_bytes` of shared memory, as cudaOccupancy computes it:
-    registers per warp in units of 256 from each sub-partition's share, shared memory in units of 128
-    bytes plus 1 KiB reserved per block."""
-    wpb = -(-threads // 32)
-    regs_warp = -(-regs_per_thread * 32 // 256) * 256
-    per_sub = p.registers_per_sm // p.subpartitions
-    by_regs = (per_sub // regs_warp) * p.subpartitions // wpb if regs_warp else p.max_blocks_per_sm
-    smem = -(-(shared_bytes + 1024) // 128) * 128
-    limits = {"warps": p.max_warps_per_sm // wpb, "blocks": p.max_blocks_per_sm, "registers": by_regs,
-              "shared memory": p.shared_per_sm // smem}
-    return max(1, min(limits.values())), limits
+    """(resident blocks per SM, at least 1, the limit of each resource) for blocks of `threads` threads using
+    `regs_per_thread` registers and `shared_bytes` of shared memory: vgpu.sim.occupancy.theoretical (as
+    cudaOccupancy computes it) with the preset's SM."""
+    sm = SM(p.registers_per_sm, p.subpartitions, p.shared_per_sm, p.max_warps_per_sm, p.max_blocks_per_sm)
+    o = theoretical(regs_per_thread, shared_bytes, threads, sm)
+    return max(1, o.blocks_per_sm), o.limits

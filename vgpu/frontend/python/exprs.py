@@ -11,7 +11,7 @@ import ast
 from ... import types as T
 from ...ir import nodes as ir
 from . import ntypes as N
-from .values import V, cast, flatten, from_mem, leaves, to_mem, unflatten
+from .values import V, address, cast, flatten, from_mem, leaves, to_mem, unflatten
 
 _ARITH = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "truediv", ast.FloorDiv: "floordiv",
           ast.Mod: "mod", ast.Pow: "pow", ast.BitAnd: "and", ast.BitOr: "or", ast.BitXor: "xor",
@@ -311,9 +311,7 @@ class Exprs:
             for k, (v, n) in enumerate(idx):
                 term = self.mul64(self.wrap_index(v, n, base.val.shape[k]), base.val.strides[k])
                 off = term if off is None else b.emit("add", T.S64, [off, term])
-            o = b.emit("bitcast", T.U64, [off]) if not isinstance(off, ir.Const) else \
-                ir.Const(T.U64, off.value % 2 ** 64)
-            return b.emit("add", T.U64, [base.val.data, o]), t.dtype
+            return address(b, base.val.data, off), t.dtype
         lin = self.linear(base, idx)
         return self.offset(base, lin), t.dtype
 
@@ -347,9 +345,7 @@ class Exprs:
         b = self.b
         size = base.type.dtype.mem.size
         off = lin if size == 1 else b.emit("mul", T.S64, [lin, ir.Const(T.S64, size)])
-        off = b.emit("bitcast", T.U64, [off]) if not isinstance(off, ir.Const) else \
-            ir.Const(T.U64, off.value % 2 ** 64)
-        return b.emit("add", T.U64, [base.val.data, off])
+        return address(b, base.val.data, off)
 
     def view(self, base: V, parts: list, node) -> V:
         """a[i], a[i, :], a[:, j], a[lo:hi:step], a[..., j]: a view (vgpu/frontend/python/views.py)."""

@@ -100,3 +100,12 @@ def from_mem(b, v: ir.Value, t: N.Number) -> ir.Value:
     if t == N.BOOL:
         return b.emit("ne", T.PRED, [v, ir.Const(T.U8, 0)])
     return v
+
+
+def address(b, data: ir.Value, off) -> ir.Value:
+    """The u64 address data + off, off an int64 byte offset (a constant one wraps; 0 adds nothing)."""
+    if isinstance(off, ir.Const):
+        if off.value == 0:
+            return data
+        return b.emit("add", T.U64, [data, ir.Const(T.U64, off.value % 2 ** 64)])
+    return b.emit("add", T.U64, [data, b.emit("bitcast", T.U64, [off])])

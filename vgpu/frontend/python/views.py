@@ -16,7 +16,7 @@ import ast
 from ... import types as T
 from ...ir import nodes as ir
 from . import ntypes as N
-from .values import ArrayVal, V, cast, to_mem
+from .values import ArrayVal, V, address, cast, to_mem
 
 _MAXINT = 2 ** 63 - 1
 
@@ -117,10 +117,7 @@ def view(fl, base: V, parts: list, node) -> V:
     if not new_shape:         # every index an integer with an ellipsis: Numba gives a 0-d view; vgpu none
         raise fl.err(node.slice, "a 0-d array view is not supported in a kernel")
     vt = N.Array(t.dtype, len(new_shape), t.space, None, layout)
-    data = base.val.data
-    if not (isinstance(off, ir.Const) and off.value == 0):
-        o = ir.Const(T.U64, off.value % 2 ** 64) if isinstance(off, ir.Const) else b.emit("bitcast", T.U64, [off])
-        data = b.emit("add", T.U64, [data, o])
+    data = address(b, base.val.data, off)
     return V(vt, ArrayVal(data, new_shape, new_strides if layout != "C" else None))
 
 
@@ -204,10 +201,12 @@ def _bound(fl, node, dim, default, neg, is_start: bool):
 
 def fill(fl, v: V, value: V, node) -> None:
     """view[...] = value for a number: store it (converted to the dtype) into every element of the view
-    in C order, as Numba's fancy_setslice does for a scalar; storing an array into a view is not done."""
+    in C order, as Numba's fancy_setslice does for a scalar.  Storing an array into a view is a CompileError,
+    as in numba-cuda, whose copy of the source needs its runtime (NRT), off by default."""
     if not isinstance(value.type, N.Number):
         raise fl.err(node, f"storing {value.type} into an array view is not supported in a kernel "
-                           f"(store a number, or element by element)")
+                           f"(numba-cuda rejects it too unless its runtime is on: 'NRT required but not enabled'); "
+                           f"store a number, or copy element by element")
     if v.type.space == "const":
         raise fl.err(node, "a constant array cannot be written")
     x = cast(fl.b, value.val, value.type, v.type.dtype)
@@ -230,9 +229,7 @@ def _fill_dim(fl, v: V, strides: list, x, dim: int, off, node) -> None:
     if dim + 1 < v.type.ndim:
         _fill_dim(fl, v, strides, x, dim + 1, here, node)
     else:
-        o = ir.Const(T.U64, here.value % 2 ** 64) if isinstance(here, ir.Const) else \
-            b.emit("bitcast", T.U64, [here])
-        b.emit("store", None, [b.emit("add", T.U64, [v.val.data, o]), to_mem(b, x, v.type.dtype)],
+        b.emit("store", None, [address(b, v.val.data, here), to_mem(b, x, v.type.dtype)],
                space=v.type.space)
     b.write(key, b.emit("add", T.S64, [i, ir.Const(T.S64, 1)]))
     b.jmp(head)

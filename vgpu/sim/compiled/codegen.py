@@ -30,7 +30,9 @@ from .layout import WS_HEADER, Layout, reg_class
  C_WPB) = range(42)
 C_LOG, C_LOGN, C_LOGCAP = 45, 46, 47      # the undo log of global stores (driver uses 42-44)
 C_STEPS = 48                               # per-warp instruction budget of a wave (max_steps)
-C_SITES = 49                               # per pc: the global allocation [lo, hi) its access last hit
+C_MT = 49                                  # 1: other threads run waves of this launch (atomics atomic, logged as inverses)
+UNDO_KIND = {"add": 1, "xor": 2}          # undo-log kinds (size + 256 * kind) of atomics logged as inverses
+C_SITES = 50                               # per pc: the global allocation [lo, hi) its access last hit
 CTX_WORDS = 56
 # ws words (i64)
 W_PC, W_RPC, W_MASK, W_ALIVE, W_DEPTH, W_WAIT, W_WIDX, W_BARPRED, W_ICOUNT, W_TOTAL = range(10)

@@ -15,8 +15,8 @@ from ...isa import spec
 from .alu import I1, I8, I32, I64, N, splat, vec
 from .codegen import (C_SITES, B_FAULT, B_LOG, B_WARP_SYNC, C_BAIL_PC, C_LOG, C_LOGCAP, C_LOGN, C_ALIVE0, C_ARENA,
                       C_ATOMICS, C_CCOUNT, C_CENDS, C_CHI, C_CLO, C_CONST, C_CSTARTS, C_GCOUNT, C_GENDS, C_GHI,
-                      C_GLO, C_GSTARTS, C_LOCAL, C_LOCAL_BYTES, C_LPAD, C_PARAMS, C_SHARED, C_SHARED_BYTES,
-                      W_WIDX, KernelGen, _elt)
+                      C_GLO, C_GSTARTS, C_LOCAL, C_LOCAL_BYTES, C_LPAD, C_MT, C_PARAMS, C_SHARED, C_SHARED_BYTES,
+                      UNDO_KIND, W_WIDX, KernelGen, _elt)
 from .layout import CONST_BASE, CONST_BYTES, GLOBAL_BASE, LOCAL_BASE, SHARED_BASE, WINDOW
 
 
@@ -176,7 +176,7 @@ class MemGen(KernelGen):
             b.position_at_end(ok)
             host = b.inttoptr(self.cword(b, arena), I8.as_pointer())
             p = b.gep(host, [b.sub(a, c64(base))])
-            if sp == "global" and kind != "load":
+            if sp == "global" and kind == "store":
                 self.log_old(b, pc, a, p, size)
             return p
         if sp == "shared":
@@ -189,9 +189,11 @@ class MemGen(KernelGen):
         return b.gep(b.inttoptr(self.cword(b, C_LOCAL), I8.as_pointer()),
                      [b.add(b.mul(lanes, self.cword(b, C_LPAD)), off)])
 
-    def log_old(self, b, pc, a, p, size):
+    def log_old(self, b, pc, a, p, size, inverse=None):
         """Append (address, size, old value) to the undo log (ctx LOG/LOGN/LOGCAP; capacity < 0: off);
-        a full log bails out before the store, so the log always restores memory exactly."""
+        a full log bails out before the store, so the log always restores memory exactly.  inverse
+        (op, x) instead logs how to undo an atomic `op` of x that other threads may follow: (address,
+        size + 256 * UNDO_KIND[op], x) (and, or, min and max need none: doing them twice changes nothing)."""
         cap = self.cword(b, C_LOGCAP)
         on, done = b.append_basic_block("log"), b.append_basic_block("logged")
         b.cbranch(b.icmp_signed(">=", cap, c64(0)), on, done)
@@ -201,7 +203,13 @@ class MemGen(KernelGen):
         log = b.inttoptr(self.cword(b, C_LOG), I64.as_pointer())
         at = b.mul(n, c64(3))
         it = ir.IntType(8 * size)
-        old = b.zext(b.load(b.bitcast(p, it.as_pointer())), I64) if size < 8 else b.load(b.bitcast(p, I64.as_pointer()))
+        if inverse is not None:
+            x = inverse[1]
+            old = b.zext(x, I64) if size < 8 else x
+            size += 256 * UNDO_KIND[inverse[0]]
+        else:
+            old = b.zext(b.load(b.bitcast(p, it.as_pointer())), I64) if size < 8 else \
+                b.load(b.bitcast(p, I64.as_pointer()))
         b.store(a, b.gep(log, [at]))
         b.store(c64(size), b.gep(log, [b.add(at, c64(1))]))
         b.store(old, b.gep(log, [b.add(at, c64(2))]))
@@ -442,10 +450,8 @@ class MemGen(KernelGen):
         vals = self.spill(b, self.read(b, srcs[1], t), self.sv)
         signed = t[0] == "s"
 
-        def body(b, lane):
-            a = b.load(b.gep(addrs, [lane]))
-            p = b.bitcast(self.resolve(b, pc, a, size, sp, "atomic", lane), et.as_pointer())
-            old, x = b.load(p), b.load(b.gep(vals, [lane]))
+        def plain(b, p, x):
+            old = b.load(p)
             if op == "add":
                 new = b.add(old, x)
             elif op in ("min", "max"):
@@ -454,6 +460,28 @@ class MemGen(KernelGen):
             else:
                 new = {"and": b.and_, "or": b.or_, "xor": b.xor}[op](old, x)
             b.store(new, p)
+
+        def body(b, lane):
+            a = b.load(b.gep(addrs, [lane]))
+            p = b.bitcast(self.resolve(b, pc, a, size, sp, "atomic", lane), et.as_pointer())
+            x = b.load(b.gep(vals, [lane]))
+            if sp != "global":
+                plain(b, p, x)
+                return
+            one, many, done = (b.append_basic_block(n) for n in ("at1", "atmt", "atx"))
+            b.cbranch(b.icmp_signed("!=", self.cword(b, C_MT), c64(0)), many, one)
+            b.position_at_end(one)              # this thread alone: logged as a store, done in place
+            self.log_old(b, pc, a, b.bitcast(p, I8.as_pointer()), size)
+            plain(b, p, x)
+            b.branch(done)
+            b.position_at_end(many)             # other threads at work: a real atomic, its inverse logged
+            if op in ("add", "xor"):
+                self.log_old(b, pc, a, None, size, inverse=(op, x))
+            rmw = {"add": "add", "xor": "xor", "and": "and", "or": "or",
+                   "min": "min" if signed else "umin", "max": "max" if signed else "umax"}[op]
+            b.atomic_rmw(rmw, p, x, "monotonic")
+            b.branch(done)
+            b.position_at_end(done)
         self.lane_loop(b, m, body)
         cttp = self.module.globals.get("llvm.ctpop.i32")
         ap = self.cptr(b, C_ATOMICS)

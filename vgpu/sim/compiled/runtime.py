@@ -23,7 +23,8 @@ from .codegen import (C_ALIVE0, C_ARENA, C_ATOMICS, C_CCOUNT, C_CENDS, C_CHI, C_
                       C_DIV, C_GCOUNT, C_GENDS, C_GHI, C_GLO, C_GSTARTS, C_LOCAL, C_LOCAL_BYTES, C_LPAD,
                       C_NCTAID, C_NCTAID_Y, C_NCTAID_Z, C_NSMID, C_NTID, C_NTID_Y, C_NTID_Z, C_OPT, C_OPW,
                       C_PARAMS, C_SHARED, C_SHARED_BYTES, C_SYMTAB, C_WPB, CTX_WORDS)
-from .codegen import B_FAULT, B_LOG, C_BAIL_WHY, C_LOG, C_LOGCAP, C_LOGN, C_SITES, C_STEPS
+from .codegen import (B_FAULT, B_LOG, C_BAIL_WHY, C_LOG, C_LOGCAP, C_LOGN, C_MT, C_SITES, C_STEPS,
+                      UNDO_KIND)
 from .driver import C_BARRIERS, add_driver
 from .layout import GLOBAL_BASE
 from .layout import decline_reason, layout
@@ -58,7 +59,6 @@ class CompiledKernel:
         self.name, self.code = code.name, code
         self.layout = layout(program, code)
         self.heads = np.array(heads(code), np.int64)
-        self.threaded = _threads.threaded(code)        # may its waves run on several threads (fixed per kernel)
         gen_module = build_module(program, code, self.layout)
         self.ws_words = self.layout.ws_bytes // 8
         add_driver(gen_module, gen_module.globals["warp"], self.ws_words)
@@ -219,7 +219,7 @@ def run_blocks(k, cfg, blocks, glob, const, wave_blocks: int, result=None, obser
 def run_launch(k, cfg, nwaves: int, wave: int, glob, const, result, threads: int = 1) -> bool:
     """Every wave of a launch natively, in as few native calls as possible (the launch path's
     alternative to calling run_blocks per wave), on `threads` threads of this process when the
-    launch has several waves and the kernel allows it (`threads.threaded`); False, with nothing
+    launch has several waves; False, with nothing
     run, when the kernel or the launch's settings are declined (then run the launch as usual)."""
     name = f"{k.program.filename}:{k.name}"
     try:
@@ -233,7 +233,7 @@ def run_launch(k, cfg, nwaves: int, wave: int, glob, const, result, threads: int
         return False
     blocks = np.arange(cfg.grid[0] * cfg.grid[1] * cfg.grid[2], dtype=np.int64)
     threads = min(threads, nwaves)
-    if threads < 2 or not ck.threaded:
+    if threads < 2:
         _run_waves(native, k, cfg, blocks, glob, const, wave, result, ())
         return True
     while len(native.extras) < threads - 1:
@@ -352,11 +352,15 @@ class _Native:
             ctx[word] = v
         self.ws = _aligned(wpb * ck.ws_words)
         self.extras: list = []          # more _Natives of the same launch settings, one per extra thread
+        self.pending: list = []         # undo logs of bailed-out runs on threads, not yet applied
         self.budget = max(cfg.max_instructions - 1, 0)       # warp instructions per wave (the interpreter's)
         ctx[C_STEPS] = max(cfg.max_steps - 1, 0)             # a warp's own: a lower bound of its wave's steps
 
-    def run(self, blocks, result, log: bool) -> int:
+    def run(self, blocks, result, log: bool, threads: bool = False) -> int:
+        """threads: other threads run waves of the launch at once: atomics are done atomically and a
+        bail-out's undo is left in `self.pending` for `undo_pending`, once every thread has stopped."""
         cfg, ctx, wave = self.cfg, self.ctx, self.wave_blocks
+        ctx[C_MT] = int(threads)
         smid = blocks % cfg.num_sms
         if blocks.size and blocks[0] % wave == 0 and blocks[-1] - blocks[0] == blocks.size - 1 \
                 and wave % cfg.num_sms == 0:               # whole waves of consecutive blocks
@@ -386,6 +390,8 @@ class _Native:
         if status != 0:
             if saved is not None:
                 glob.arena[:top] = saved
+            elif threads:
+                self.pending.append(self.log[:3 * int(ctx[C_LOGN])].reshape(-1, 3).copy())
             else:
                 _undo(glob.arena, self.log[:3 * int(ctx[C_LOGN])].reshape(-1, 3))
             return int(ctx[C_BAIL_WHY]) or B_FAULT
@@ -403,16 +409,32 @@ class _Native:
         return 0
 
 
+    def undo_pending(self) -> None:
+        """Undo the bailed-out runs on threads (call when no thread runs any more)."""
+        glob = self.glob()
+        for log in self.pending:
+            _undo(glob.arena, log)
+        self.pending = []
+
+
 def _undo(arena: np.ndarray, log: np.ndarray) -> None:
-    """Put back the old values of the logged stores (address, size, old value), byte by byte, each
-    byte from the earliest entry that holds it (vectorised: sizes may differ, entries may overlap)."""
+    """Put back the old values of the logged stores (address, size, old value), latest first; an
+    atomic logged as an inverse (size + 256 * kind, x) is taken back: x subtracted (add), xored (xor).
+    Without atomics, vectorised: each byte from the earliest entry that holds it (any sizes)."""
     if not log.size:
         return
-    off, size = log[:, 0] - GLOBAL_BASE, log[:, 1]
-    old = np.ascontiguousarray(log[:, 2]).astype("<u8").view(np.uint8).reshape(-1, 8)
+    off, size, old = log[:, 0] - GLOBAL_BASE, log[:, 1], log[:, 2]
+    if (size >= 256).any():
+        for o, n, v in zip(off[::-1].tolist(), size[::-1].tolist(), old[::-1].tolist()):
+            kind, n = divmod(n, 256)
+            bits, mask = 8 * n, (1 << (8 * n)) - 1
+            cur = int.from_bytes(arena[o:o + n].tobytes(), "little")
+            new = v & mask if kind == 0 else (cur - v) & mask if kind == UNDO_KIND["add"] else cur ^ (v & mask)
+            arena[o:o + n] = np.frombuffer(new.to_bytes(bits // 8, "little"), np.uint8)
+        return
     keep = np.arange(8) < size[:, None]
     where, first = np.unique((off[:, None] + np.arange(8))[keep], return_index=True)
-    arena[where] = old[keep][first]
+    arena[where] = np.ascontiguousarray(old).astype("<u8").view(np.uint8).reshape(-1, 8)[keep][first]
 
 
 CTX_WORDS_ALL = CTX_WORDS

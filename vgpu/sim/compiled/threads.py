@@ -1,7 +1,6 @@
 """A compiled launch on several threads of this process.
 
-In:  `threaded(ck)` (may the kernel's waves run concurrently here?); `run_chunks(natives, blocks, wave,
-     nwaves, new_result)` with one `runtime._Native` per thread (each its own registers, shared and
+In:  `run_chunks(natives, blocks, wave, nwaves, per_chunk, new_result)` with one `runtime._Native` per thread (each its own registers, shared and
      local memory, counters and undo log; global memory is the device's, shared by all).
 Out: run_chunks returns (the per-thread results, to merge; the chunks, as (first wave, waves), that
      did not run natively: one bailed out (and was undone) or came after the stop).
@@ -13,9 +12,13 @@ chunk bails out (a fault, anything only the interpreter reproduces) the threads 
 and the caller runs every chunk that did not finish in order, as the one-thread path does (so the
 fault reported is the interpreter's; as with SM worker processes, later waves that already ran may
 have written memory).  Race-free kernels give the same bytes and counters as one thread: per wave
-nothing changes, and the counters are sums.  Kernels with global atomics stay on one thread: a
-bail-out restores the old values its undo log holds, which would erase another thread's updates of
-the same counter.
+nothing changes, and the counters are sums.  Global atomics (the compiled executor runs only those
+whose result does not depend on the order: integer add, and, or, xor, min, max with the old value
+unused) are real atomics while threads run (`ctx[C_MT]`), so no update is lost and the final value
+is the one-thread value; a bail-out's undo takes an add or xor back (subtracts or xors its operand)
+instead of restoring an old value that other threads have since changed, and leaves the others
+alone (doing an and, or, min or max a second time when the chunk reruns changes nothing).  Undo
+waits until every thread has stopped.
 """
 from __future__ import annotations
 
@@ -24,18 +27,8 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from ...isa import spec
-
 _pool: list = []                 # [ThreadPoolExecutor, its size]
 LAST_CPU: list[float] = []       # CPU seconds of each thread in the last run_chunks (benchmarks)
-
-
-def threaded(code) -> bool:
-    """Whether the kernel's waves may run on several threads: no atomic outside shared memory."""
-    for ins in code.instrs:
-        if spec.family(ins).machine == "atomic" and "shared" not in ins.mods:
-            return False
-    return True
 
 
 def _executor(n: int) -> ThreadPoolExecutor:
@@ -73,8 +66,8 @@ def run_chunks(natives, blocks, wave: int, nwaves: int, per_chunk: int, new_resu
                 return
             i = c * step
             n = min(step, nwaves - i)
-            if nat.run(blocks[i * wave:(i + n) * wave], part, log=True) != 0:
-                stop.set()                          # undone already; the caller reruns it
+            if nat.run(blocks[i * wave:(i + n) * wave], part, log=True, threads=True) != 0:
+                stop.set()                          # undone below, once no thread runs; the caller reruns it
                 return
             done.add(c)
 
@@ -87,6 +80,8 @@ def run_chunks(natives, blocks, wave: int, nwaves: int, per_chunk: int, new_resu
     finally:
         for f in futures:
             f.result()
+        for nat in natives:
+            nat.undo_pending()
     LAST_CPU[:] = cpu
     left = [(c * step, min(step, nwaves - c * step)) for c in range(nchunks) if c not in done]
     return parts, left
