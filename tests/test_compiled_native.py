@@ -35,6 +35,18 @@ __global__ void predbar(const int *in, int *out) {
     __syncthreads();
     out[t] = p ? s[63 - t] : (q ? -s[t] : 7);
 }
+__global__ void tile(const float *in, float *out) {
+    __shared__ float s[512];
+    int t = threadIdx.x;
+    s[t] = in[t];
+    s[t + 256] = in[t + 256];
+    __syncthreads();
+    float a = s[(t / 16) * 16];
+    float b = s[t % 16 + 32 * (t / 32)];
+    float c = (t & 1) ? s[t * 2] : 0.5f;
+    float d = s[(t * 7) % 32 + 480];
+    out[t] = a + 2.0f * b + 4.0f * c + 8.0f * d;
+}
 __global__ void late_fault(const int *in, int *out, int n) {
     int i = blockIdx.x * blockDim.x + threadIdx.x;
     out[i] = in[i] + 1;
@@ -146,6 +158,18 @@ def test_predicates_survive_a_barrier():
     got = np.frombuffer(out, np.int32)
     want = np.where(vals > 5, vals[::-1], np.where(vals < 100, -vals, 7))
     assert np.array_equal(got, want)
+
+
+def test_shared_loads_within_128_bytes_and_beyond():
+    """Shared loads whose lanes span at most 128 bytes (permuted from two vector loads, up to the end
+    of shared memory), more (a gather), and with half the lanes active."""
+    x = (np.arange(512) * 0.25 - 7).astype(np.float32)
+    out, err, counts = _both("tile", (256, 1, 1), 1, [x], 256 * 4)
+    assert err is None and counts.get("native") == 1
+    t = np.arange(256)
+    c = np.where(t & 1, x[(t * 2) % 512], np.float32(0.5))
+    want = x[(t // 16) * 16] + 2 * x[t % 16 + 32 * (t // 32)] + 4 * c + 8 * x[(t * 7) % 32 + 480]
+    assert np.array_equal(np.frombuffer(out, np.float32), want.astype(np.float32))
 
 
 def test_whole_warp_stores_are_undone_before_a_fault():

@@ -8,6 +8,8 @@ Out: IR for ld/st/atom/red (a loop over the active lanes, lowest first: alignmen
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
 from llvmlite import ir
 
 from ...isa import spec
@@ -30,6 +32,16 @@ def c32(v):
 
 def _space(ins):
     return next((m for m in ins.mods if m in spec.SPACES), None)
+
+
+@lru_cache(maxsize=1)
+def _avx512() -> bool:
+    """Whether the host CPU (the one the code is generated for) has AVX-512F."""
+    try:
+        import llvmlite.binding as llvm
+        return "+avx512f" in llvm.get_host_cpu_features().flatten().split(",")
+    except Exception:           # no feature list on this platform: the generic gather
+        return False
 
 
 class MemGen(KernelGen):
@@ -264,6 +276,8 @@ class MemGen(KernelGen):
 
         def gather(b, ptrs, mv):
             it = ir.IntType(8 * size)
+            if sp == "shared" and size == 4 and _avx512():
+                return self.permute_load(b, ptrs, mv)
             x = b.call(self._masked("gather", it), [ptrs, c32(size), mv, ir.Constant(vec(it), None)])
             b.store(x, b.bitcast(self.sv, vec(it).as_pointer()), align=64)
         if sp == "global" and size in (4, 8):    # contiguous: one vector load; else a gather
@@ -309,6 +323,40 @@ class MemGen(KernelGen):
             fn = ir.Function(self.module, ir.FunctionType(vec(it) if kind == "gather" else ir.VoidType(), args),
                              name=name)
         return fn
+
+    def permute_load(self, b, ptrs, mv):
+        """A 4-byte gather (host pointers `ptrs`, lanes `mv`, all checked) into `sv`: when the active
+        lanes' addresses lie within 128 bytes (a tile's row, a few rows of a broadcast), two vector
+        loads from the lowest and two AVX-512 permutes (vpermi2d) instead of a 32-lane gather; the
+        shared buffer has 128 bytes of padding, so the loads stay inside it."""
+        ints = b.ptrtoint(ptrs, vec(I64))
+        lo = self._reduce(b, "umin", b.select(mv, ints, splat(I64, -1)))
+        hi = self._reduce(b, "umax", b.select(mv, ints, splat(I64, 0)))
+        perm, gath, done = (b.append_basic_block(x) for x in ("perm", "gath", "pdone"))
+        b.cbranch(b.icmp_unsigned("<=", b.sub(hi, lo), c64(124)), perm, gath)
+        b.position_at_end(gath)
+        x = b.call(self._masked("gather", I32), [b.bitcast(ptrs, ir.VectorType(I32.as_pointer(), N)), c32(4), mv,
+                                                  ir.Constant(vec(I32), None)])
+        b.store(x, b.bitcast(self.sv, vec(I32).as_pointer()), align=64)
+        b.branch(done)
+        b.position_at_end(perm)
+        v16 = ir.VectorType(I32, 16)
+        base = b.inttoptr(lo, v16.as_pointer())
+        t0 = b.load(base, align=4)
+        t1 = b.load(b.gep(base, [c64(1)]), align=4)
+        lov = b.shuffle_vector(b.insert_element(ir.Constant(vec(I64), None), lo, c32(0)),
+                               ir.Constant(vec(I64), None), ir.Constant(vec(I32), [c32(0)] * N))
+        idx = b.and_(b.trunc(b.lshr(b.sub(ints, lov), splat(I64, 2)), vec(I32)), splat(I32, 31))
+        fn = self.module.globals.get("llvm.x86.avx512.vpermi2var.d.512") or ir.Function(
+            self.module, ir.FunctionType(v16, [v16, v16, v16]), name="llvm.x86.avx512.vpermi2var.d.512")
+        halves = []
+        for h in range(2):
+            ih = b.shuffle_vector(idx, ir.Constant(vec(I32), None), ir.Constant(v16, [c32(16 * h + i) for i in range(16)]))
+            halves.append(b.call(fn, [t0, ih, t1]))
+        x = b.shuffle_vector(halves[0], halves[1], ir.Constant(vec(I32), [c32(i) for i in range(N)]))
+        b.store(x, b.bitcast(self.sv, vec(I32).as_pointer()), align=64)
+        b.branch(done)
+        b.position_at_end(done)
 
     def _reduce(self, b, op, v):
         name = f"llvm.vector.reduce.{op}.v{N}i64"

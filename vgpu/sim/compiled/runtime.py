@@ -326,7 +326,7 @@ class _Native:
         wpb = self.wpb = cfg.warps_per_block
         tpb = cfg.threads_per_block
         alive0 = np.array([(1 << int(v)) - 1 for v in np.clip(tpb - np.arange(wpb) * 32, 0, 32)], np.int64)
-        shared = np.zeros(max(lay.shared_static + cfg.shared_dynamic, 8), np.uint8)
+        shared = np.zeros(max(lay.shared_static + cfg.shared_dynamic, 8) + 128, np.uint8)   # memops.permute_load
         lpad = -(-max(lay.local_bytes, 8) // 16) * 16 if lay.local_bytes else 0
         local = np.zeros(max(wpb * 32 * lpad, 8), np.uint8)
         params = np.frombuffer(bytes(cfg.params) + bytes(8), np.uint8)
