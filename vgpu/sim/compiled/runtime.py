@@ -87,9 +87,10 @@ def _perf_map(engine, mod, tm, name) -> None:
     obj = tm.emit_object(mod)
     with open(os.path.join(out, f"{name}.o"), "wb") as f:
         f.write(obj)
+    addrs = sorted((engine.get_function_address(fn), fn) for fn in ("warp", "run"))
     with open(f"/tmp/perf-{os.getpid()}.map", "a") as f:
-        for fn in ("warp", "run"):
-            f.write(f"{engine.get_function_address(fn):x} {len(obj):x} {name}.{fn}\n")
+        for (a, fn), nxt in zip(addrs, [x for x, _ in addrs[1:]] + [addrs[-1][0] + len(obj)]):
+            f.write(f"{a:x} {nxt - a:x} {name}.{fn}\n")
 
 
 _cache: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
@@ -282,7 +283,7 @@ def _run_waves(native, k, cfg, blocks, glob, const, wave_blocks, result, interp_
     OUTCOMES[name] = outcome
 
 
-CHUNK_THREADS = 1 << 16
+CHUNK_THREADS = 1 << 18
 LOG_PER_THREAD = 8                  # undo-log entries per thread of a chunk (more: the chunk is retried)
 COUNTS: dict[str, int] = {}     # run_blocks calls: 'native', 'fallback' (a wave bailed out), 'declined'; for tests
 OUTCOMES: dict[str, str] = {}   # 'file:kernel' -> how its last run_blocks call went (benchmarks, coverage)
