@@ -110,15 +110,22 @@ class KernelGen:
         p = b.gep(b.bitcast(self.ws, I8.as_pointer()), [ir.Constant(I64, off)])
         return b.bitcast(p, vec(ty).as_pointer())
 
-    def load_regs(self, b):
-        """At the warp function's entry: every register from the warp state into its alloca."""
+    def alloc_regs(self, b):
+        """In the warp function's entry block: an alloca per register."""
         for name, (_, cls) in self.lay.regs.items():
-            t = vec(_STORE_T[cls])
-            slot = b.alloca(t, name=name.lstrip("%"))
+            slot = b.alloca(vec(_STORE_T[cls]), name=name.lstrip("%"))
             slot.align = 64
-            if name not in self.local:          # a local register's value never enters a segment
-                b.store(b.load(self.wsreg(b, name, _STORE_T[cls]), align=64), slot, align=64)
             self.regslot[name] = slot
+
+    def init_regs(self, b, saved):
+        """Registers at the warp function's entry: zero (a warp starting at pc 0, as the interpreter's
+        fresh register file) or, `saved`, from the warp state (resumed after a barrier); a
+        segment-local register's value never enters a segment, so it is left alone."""
+        for name, slot in self.regslot.items():
+            if name not in self.local:
+                t = slot.type.pointee
+                v = b.load(self.wsreg(b, name, t.element), align=64) if saved else ir.Constant(t, None)
+                b.store(v, slot, align=64)
 
     def spill_regs(self, b):
         """Before the warp function returns to be resumed (a barrier): the registers back to ws."""

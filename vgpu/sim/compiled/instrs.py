@@ -67,12 +67,17 @@ class Gen(MemGen):
         b.store(c64(0), self.icv)
         b.store(b.load(self.wptr(b, W_DEPTH)), self.depv)
         self.local = segment_local(self.code, leaders(self.code))
-        self.load_regs(b)
+        self.alloc_regs(b)
         self.blk = [fn.append_basic_block(f"pc{pc}") for pc in range(n + 1)]
         self.settle_b, self.dispatch_b = fn.append_basic_block("settle"), fn.append_basic_block("dispatch")
-        resume_b = fn.append_basic_block("resume")
+        resume_b, start_b, load_b = (fn.append_basic_block(x) for x in ("resume", "start", "loadregs"))
         waiting = b.icmp_signed("!=", b.load(self.wptr(b, W_WAIT)), c64(0))
-        b.cbranch(waiting, resume_b, self.dispatch_b)
+        b.cbranch(waiting, load_b, start_b)
+        self.init_regs(ir.IRBuilder(start_b), None)         # a warp starting at pc 0: registers zero
+        ir.IRBuilder(start_b).branch(self.dispatch_b)
+        lb = ir.IRBuilder(load_b)                          # resumed after a barrier: the saved registers
+        self.init_regs(lb, True)
+        lb.branch(resume_b)
         self.leaders = leaders(self.code)
         self.pop_targets = {}                   # reconvergence pc -> pcs its branches leave on the stack
         for pc, r in self.code.reconv.items():
