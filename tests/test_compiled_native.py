@@ -47,6 +47,14 @@ __global__ void tile(const float *in, float *out) {
     float d = s[(t * 7) % 32 + 480];
     out[t] = a + 2.0f * b + 4.0f * c + 8.0f * d;
 }
+__global__ void shared_fault(const int *in, int *out, int bad) {
+    __shared__ int s[64];
+    int t = threadIdx.x;
+    s[t] = in[t];
+    __syncthreads();
+    int k = t == 7 ? bad : t;
+    out[t] = bad < 0 ? *(int *)((char *)s + t * 4 + 2) : s[k];
+}
 __global__ void late_fault(const int *in, int *out, int n) {
     int i = blockIdx.x * blockDim.x + threadIdx.x;
     out[i] = in[i] + 1;
@@ -170,6 +178,17 @@ def test_shared_loads_within_128_bytes_and_beyond():
     c = np.where(t & 1, x[(t * 2) % 512], np.float32(0.5))
     want = x[(t // 16) * 16] + 2 * x[t % 16 + 32 * (t // 32)] + 4 * c + 8 * x[(t * 7) % 32 + 480]
     assert np.array_equal(np.frombuffer(out, np.float32), want.astype(np.float32))
+
+
+def test_shared_faults_of_one_lane_as_the_interpreter():
+    """One lane past the end of shared memory, and misaligned lanes: the interpreter's fault (the
+    vector path checks the active lanes' span and alignment at once); an index in bounds runs."""
+    x = np.arange(64, dtype=np.int32)
+    for bad, faults in ((63, False), (64, True), (5000, True), (-1, True)):
+        out, err, counts = _both("shared_fault", (64, 1, 1), 1, [x], 64 * 4, np.int32(bad).tobytes() + bytes(4))
+        assert (err is not None) == faults, (bad, err)
+        if not faults:
+            assert np.frombuffer(out, np.int32)[7] == 63 and counts.get("native") == 1
 
 
 def test_whole_warp_stores_are_undone_before_a_fault():

@@ -330,8 +330,9 @@ class MemGen(KernelGen):
         loads from the lowest and two AVX-512 permutes (vpermi2d) instead of a 32-lane gather; the
         shared buffer has 128 bytes of padding, so the loads stay inside it."""
         ints = b.ptrtoint(ptrs, vec(I64))
-        lo = self._reduce(b, "umin", b.select(mv, ints, splat(I64, -1)))
-        hi = self._reduce(b, "umax", b.select(mv, ints, splat(I64, 0)))
+        glo, ghi = self.span                                  # lane_access's span (generic addresses)
+        lo = b.add(glo, b.sub(self.cword(b, C_SHARED), c64(SHARED_BASE)))
+        hi = b.add(lo, b.sub(ghi, glo))
         perm, gath, done = (b.append_basic_block(x) for x in ("perm", "gath", "pdone"))
         b.cbranch(b.icmp_unsigned("<=", b.sub(hi, lo), c64(124)), perm, gath)
         b.position_at_end(gath)
@@ -372,29 +373,25 @@ class MemGen(KernelGen):
         if sp not in ("shared", "global") or size not in (1, 2, 4, 8):
             return False
         mv = self.maskvec(b, m)
-        ok = b.icmp_unsigned("==", b.and_(av, splat(I64, size - 1)), splat(I64, 0))
-        if sp == "shared":
-            off = b.sub(av, splat(I64, SHARED_BASE))
-            nbytes = self.cword(b, C_SHARED_BYTES)
-            nb = b.shuffle_vector(b.insert_element(ir.Constant(vec(I64), None), nbytes, c32(0)),
-                                  ir.Constant(vec(I64), None), ir.Constant(vec(I32), [c32(0)] * N))
-            ok = b.and_(ok, b.and_(b.icmp_unsigned("<", off, splat(I64, WINDOW)),
-                                   b.icmp_signed("<=", b.add(off, splat(I64, size)), nb)))
-            base, host_base = c64(SHARED_BASE), self.cword(b, C_SHARED)
-        else:
-            base, host_base = c64(GLOBAL_BASE), self.cword(b, C_ARENA)
-        every = b.icmp_unsigned("==", b.bitcast(b.or_(ok, b.not_(mv)), I32), c32(-1))
-        every = b.and_(every, b.icmp_unsigned("!=", m, c32(0)))
+        lo = self._reduce(b, "umin", b.select(mv, av, splat(I64, -1)))          # the active lanes' span
+        top = self._reduce(b, "umax", b.select(mv, av, splat(I64, 0)))
+        aligned = b.icmp_unsigned("==", b.and_(self._reduce(b, "or", b.select(mv, av, splat(I64, 0))),
+                                               c64(size - 1)), c64(0))
+        every = b.and_(aligned, b.icmp_unsigned("!=", m, c32(0)))
         fast, slow, done = (b.append_basic_block(x) for x in ("gfast", "gslow", "gdone"))
+        self.span = (lo, top)
         if sp == "global":
-            lo = self._reduce(b, "umin", b.select(mv, av, splat(I64, -1)))
-            hi = b.add(self._reduce(b, "umax", b.select(mv, av, splat(I64, 0))), c64(size))
+            base, host_base = c64(GLOBAL_BASE), self.cword(b, C_ARENA)
             chk = b.append_basic_block("gchk")
             b.cbranch(every, chk, slow)
             b.position_at_end(chk)
-            self.site_range(b, pc, lo, hi, fast, slow)
-        else:
-            b.cbranch(every, fast, slow)
+            self.site_range(b, pc, lo, b.add(top, c64(size)), fast, slow)
+        else:                               # every lane inside the block's shared memory: lo and top are
+            base, host_base = c64(SHARED_BASE), self.cword(b, C_SHARED)
+            off = b.sub(top, c64(SHARED_BASE))
+            inside = b.and_(b.icmp_unsigned(">=", lo, c64(SHARED_BASE)), b.icmp_unsigned("<", off, c64(WINDOW)))
+            inside = b.and_(inside, b.icmp_unsigned("<=", b.add(off, c64(size)), self.cword(b, C_SHARED_BYTES)))
+            b.cbranch(b.and_(every, inside), fast, slow)
         b.position_at_end(fast)
         hb = b.shuffle_vector(b.insert_element(ir.Constant(vec(I64), None), b.sub(host_base, base), c32(0)),
                               ir.Constant(vec(I64), None), ir.Constant(vec(I32), [c32(0)] * N))
