@@ -10,7 +10,8 @@ Then one kernel of `--long` statements each: `if (a > i) s += k;` (branchy: a ba
 per statement), straight-line arithmetic, and `--long // 10` nested ifs; compile time must grow
 linearly (the target: 20,000 ifs in under 5 s).  `--long 0` skips them.  For the ifs it also prints
 the CPU time of each stage (front end, the optimiser, the verifier, selection, register allocation,
-branch clean-up, reconvergence), to show where the time goes.
+branch clean-up, reconvergence), to show where the time goes, and of each step of the front end
+(preprocess, parse, check, lower) on a second run.
 """
 import argparse
 import re
@@ -100,6 +101,38 @@ def long_kernels(n: int) -> None:
               + ("  (target < 5 s)" if name.endswith(" ifs") and "nested" not in name else ""))
         if name.endswith(" ifs") and "nested" not in name:
             print("    stages (CPU s): " + ", ".join(f"{k} {v:.2f}" for k, v in stage_times(src).items()))
+            print("    front end (CPU s): " + ", ".join(f"{k} {v:.2f}" for k, v in front_end_times(src).items()))
+
+
+def front_end_times(src: str, filename: str = "long.vk") -> dict[str, float]:
+    """CPU seconds of each step of the front end on src (a second run of it, step by step): the
+    preprocessor, the parser (lexing, parsing and building the AST, which go together), the checker
+    and the lowering to SSA IR."""
+    import gc
+    from vgpu.diagnostics import Reporter, deep_recursion
+    from vgpu.frontend.check import check
+    from vgpu.frontend.lower import lower
+    from vgpu.frontend.parse import parse
+    from vgpu.frontend.preprocess import preprocess
+    reporter = Reporter()
+    reporter.sources.add(filename, src)
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        with deep_recursion():
+            c0 = time.process_time()
+            preprocess(src, filename, Reporter())
+            c1 = time.process_time()
+            tu = parse(src, filename, reporter)              # preprocesses again: counted out below
+            c2 = time.process_time()
+            sema = check(tu, reporter, ())
+            c3 = time.process_time()
+            lower(tu, sema, filename, reporter)
+            c4 = time.process_time()
+    finally:
+        if was:
+            gc.enable()
+    return {"preprocess": c1 - c0, "parse": max(c2 - c1 - (c1 - c0), 0.0), "check": c3 - c2, "lower": c4 - c3}
 
 
 def stage_times(src: str) -> dict[str, float]:

@@ -66,6 +66,12 @@ def test_ir_of_assembly_is_a_usage_error(files, capsys):
     assert "ir needs a .vk source" in err and "k.vasm is assembly" in err
 
 
+def test_output_dash_is_stdout(files, capsys, monkeypatch):
+    monkeypatch.chdir(files)
+    code, out, _ = run(capsys, "asm", files / "k.vk", "-o", "-")
+    assert code == 0 and ".entry scale" in out and not (files / "-").exists()
+
+
 def test_duplicate_argument(files, capsys):
     code, _, err = run(capsys, *scale(files)[:-1], "a=2", "a=3")
     assert code == 2

@@ -70,7 +70,7 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParse
     p.add_argument("--no-opt", action="store_true", help="print the IR before optimisation")
     p = sub.add_parser("asm", help="print the assembly")
     p.add_argument("file", metavar="FILE.vk")
-    p.add_argument("-o", "--output", metavar="OUT.vasm", help="write to this file instead of stdout")
+    p.add_argument("-o", "--output", metavar="OUT.vasm", help="write to this file instead of stdout (-: stdout)")
     p.add_argument("--max-registers", type=int, metavar="N", help="spill to local memory beyond N 32-bit registers")
     p.add_argument("--debug-info", action="store_true",
                    help="add the compiler's debug information: .var directives and a table of where "
@@ -182,6 +182,10 @@ def cmd_asm(a) -> int:
 
 
 def _write(path: str, text: str, what: str) -> None:
+    """Write text to the file `path` ('-': stdout), a UsageError naming the option if it cannot be."""
+    if path == "-":
+        sys.stdout.write(text)
+        return
     try:
         Path(path).write_text(text)
     except OSError as e:

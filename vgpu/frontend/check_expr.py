@@ -42,6 +42,8 @@ class ExprChecker(Half2Checker):
 
     def e_IntLit(self, e: A.IntLit) -> CType:
         s, v = e.suffix.lower(), e.value
+        if not s and e.base == 10 and 0 <= v < 2 ** 31:
+            return INT                             # what the search below finds first
         unsigned_ok = e.base != 10 or "u" in s
         order = {"": [INT, LONG, LLONG], "u": [UINT, ULONG, ULLONG], "l": [LONG, LLONG],
                  "ul": [ULONG, ULLONG], "lu": [ULONG, ULLONG], "ll": [LLONG], "ull": [ULLONG],

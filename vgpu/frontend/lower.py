@@ -39,6 +39,7 @@ from .places import Mem, Reg, SRegs, in_memory, leaf_names, leaf_types
 _BINOPS = {"+": "add", "-": "sub", "*": "mul", "/": "div", "%": "rem", "&": "and", "|": "or", "^": "xor",
            "<<": "shl", ">>": "shr"}
 _CMPS = {"<": "lt", ">": "gt", "<=": "le", ">=": "ge", "==": "eq", "!=": "ne"}
+_SCALAR_CTYPES = (Int, Float, Bool, Pointer)       # conv of one of these to itself: the value unchanged
 
 
 class FunctionLowering(CGLowering, MathLowering, StmtLowering, DebugLowering):
@@ -239,6 +240,8 @@ class FunctionLowering(CGLowering, MathLowering, StmtLowering, DebugLowering):
     # -- conversions -----------------------------------------------------------------------------------
     def conv(self, v, src: CType, dst: CType):
         """The value `v` of C type `src` converted to `dst` (C semantics)."""
+        if src is dst and src.__class__ in _SCALAR_CTYPES:
+            return v                                # the common case, made quick
         src, dst = decay(src), unqual(dst)
         if isinstance(dst, Void):
             return None

@@ -40,6 +40,7 @@ from ..diagnostics import CompileError, Reporter, Span, note_depth, too_deep
 from .parse_cpp import CppBuilder
 from .parse_records import _TemplateName, _TypeSpec, _Word, _canonical, _decode_escapes
 from .parse_errors import Recovery
+from .parse_lalr import QuickParseFailed, quick_parse
 from .preprocess import LineMap, decode, preprocess
 from .tokens import PARSE_FILTER, parser
 
@@ -557,6 +558,8 @@ class _Builder(CppBuilder, Transformer):
 
     def int_lit(self, children):
         text, span = str(children[0]), self.tspan(children[0])
+        if text.isdigit() and text.isascii() and (text[0] != "0" or text == "0") and len(text) < 19:
+            return ast.IntLit(int(text), "", 10, text, span=span)      # plain decimal: what follows finds
         m = re.fullmatch(r"(0[xX][0-9a-fA-F]+|0[bB][01]+|0[0-7]*|[1-9][0-9]*)(\w*)", text)
         digits, suffix = (m.group(1), m.group(2)) if m else (text, "")
         bad_octal = re.match(r"0[0-7]*([89])", text)
@@ -630,6 +633,15 @@ def parse(text: str, filename: str = "<string>", reporter: Reporter | None = Non
     pp_text, lines = preprocess(text, filename, reporter)
     reporter.check()
     PARSE_FILTER.reset()
+    mark = len(reporter.diagnostics)
+    try:
+        unit = quick_parse(pp_text, _Builder, lines, reporter)
+    except QuickParseFailed:             # a syntax error (or trouble): the recovering parser reports it
+        del reporter.diagnostics[mark:]
+        PARSE_FILTER.reset()
+    else:
+        reporter.check()
+        return unit
     recovery = Recovery(reporter, lines, pp_text)
     try:
         tree = parser().parse(pp_text, on_error=recovery)

@@ -165,9 +165,14 @@ class _TokenFilter:
             return pending.pop(0) if pending else next(stream, None)
 
         while True:
-            tok = pull()
+            tok = pending.pop(0) if pending else next(stream, None)
             if tok is None:
                 return
+            if tok.type in _QUICK and not self.skipping and not self.tstate and self.typedef_depth is None:
+                self.prev = tok.value if tok.type not in ("STRING", "CHAR") else '""'   # what the steps
+                self.prev_is_type = False                                      # below do to these
+                yield tok
+                continue
             if self.skipping and self._skip(tok):
                 continue
             if tok.value in ("extern", "{", "}") and self._linkage(tok, pull, pending):
@@ -351,6 +356,7 @@ class _TokenFilter:
 PARSE_FILTER = _TokenFilter()
 _PLAIN = frozenset({"INT", "FLOAT", "CHAR", "STRING", "SEMICOLON", "COMMA", "LPAR", "RPAR", "EQUAL", "PLUS", "MINUS",
                     "STAR", "LSQB", "RSQB", "LBRACE", "RBRACE", "LESSTHAN", "MORETHAN", "DOT"})  # never retyped
+_QUICK = _PLAIN - {"LBRACE", "RBRACE"}     # and (outside templates and typedefs) nothing else to track
 
 
 @lru_cache(maxsize=1)

@@ -36,6 +36,8 @@ class Builder:
         self._unfilled: set[Instr] = set()                # phis whose operands are not known yet
         self._draining = False
         self.debug_keys: dict[Hashable, int] = {}          # variable key -> its Function.debug_vars index
+        self._open: set[Block] = set()                     # blocks entered before being sealed (loop heads)
+        self._dead_root = False                            # a block but the entry entered or sealed without preds
         self._phi_vars: list[tuple[Instr, int]] = []       # phis of debug variables, for their dbgs
 
     # -- blocks -------------------------------------------------------------------------------------
@@ -47,6 +49,10 @@ class Builder:
 
     def at(self, b: Block) -> None:
         self.cur = b
+        if b not in self._sealed:
+            self._open.add(b)
+        if not b.preds and b is not self.fn.blocks[0]:
+            self._dead_root = True           # code nothing jumps to (yet): maybe unreachable
 
     @property
     def terminated(self) -> bool:
@@ -55,9 +61,9 @@ class Builder:
 
     # -- instructions ---------------------------------------------------------------------------------
     def const(self, t: Scalar, v: int | float | bool) -> Const:
-        if t == PRED:
+        if t is PRED or t.kind == "pred" and t == PRED:
             v = bool(v)
-        elif t.is_float:
+        elif t.kind == "float":
             v = float(v)
         else:
             v = int(v)
@@ -107,12 +113,24 @@ class Builder:
             self._types.setdefault(var, value.type)
 
     def read(self, var: Hashable, t: Scalar | None = None, block: Block | None = None) -> Value:
+        """The value of `var` in `block` (the current one if None).  A variable defined in the entry
+        block alone is that value, without the search, while no block is open (every block above has
+        all its predecessors, so no later definition can reach here) and no block but the entry was
+        entered or sealed without predecessors (so every block above is reachable from the entry: no
+        path from nowhere brings an undefined value): the search would find the same, after dropping
+        its trivial phis."""
         block = block or self.cur
         if t is not None:
             self._types.setdefault(var, t)
-        d = self._defs.get(var, {})
-        if block in d:
-            return self._resolve(d[block])
+        d = self._defs.get(var)
+        if d:
+            v = d.get(block)
+            if v is not None:
+                return self._resolve(v)
+            if len(d) == 1 and not self._open and not self._dead_root:
+                v = d.get(self.fn.blocks[0])
+                if v is not None:           # defined in the entry alone: what the search would find
+                    return self._resolve(v)
         return self._read_recursive(var, block)
 
     def _resolve(self, v: Value) -> Value:
@@ -127,8 +145,10 @@ class Builder:
         t = self._types[var]
         chain: list[Block] = []
         d = self._defs.setdefault(var, {})
-        while block in self._sealed and len(block.preds) == 1 and block not in d:
-            chain.append(block)
+        seen: set[Block] = set()             # a cycle of one-predecessor blocks (unreachable code) ends
+        while block in self._sealed and len(block.preds) == 1 and block not in d and block not in seen:
+            chain.append(block)              # at a phi, as a join would: it is trivial, so undefined
+            seen.add(block)
             block = block.preds[0]
         if block in d:
             val = self._resolve(d[block])
@@ -218,6 +238,9 @@ class Builder:
         if block in self._sealed:
             return
         self._sealed.add(block)
+        self._open.discard(block)
+        if not block.preds and block is not self.fn.blocks[0]:
+            self._dead_root = True
         for var, phi in self._incomplete.pop(block, {}).items():
             self._fill.append((var, phi))
         self._drain()
@@ -233,6 +256,7 @@ class Builder:
         for phi, d in self._phi_vars:                # each surviving phi of a variable says so
             if phi.block is not None:
                 phi.attrs["var"] = d
-        from .cfg import remove_unreachable
-        remove_unreachable(self.fn)
+        if self._dead_root:                  # else every block was entered from one above: all reachable
+            from .cfg import remove_unreachable
+            remove_unreachable(self.fn)
         return self.fn
