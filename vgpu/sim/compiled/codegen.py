@@ -221,14 +221,29 @@ class KernelGen:
                              "ge": ~(one - 1) & 0xFFFFFFFF}[name[10:]])
             return ir.Constant(vec(I32), [ir.Constant(I32, v) for v in vals])
         if name.startswith("%tid."):
-            tib = b.add(b.mul(bc(b.load(self.wptr(b, W_WIDX))), splat(I32, 32)), lane)
+            widx = b.load(self.wptr(b, W_WIDX))
+            tib = b.add(b.mul(bc(widx), splat(I32, 32)), lane)
             sx, sy = self.cword(b, C_NTID), self.cword(b, C_NTID_Y)
+            # the warp's lanes all in the first row (a 1-D block, or a wide one): tid.x = the thread index
+            first_row = b.icmp_signed("<", b.add(b.mul(widx, ir.Constant(I64, 32)), ir.Constant(I64, 31)), sx)
+            pre = b.block
+            divide, join = b.append_basic_block("tiddiv"), b.append_basic_block("tid")
+            b.cbranch(first_row, join, divide)
+            b.position_at_end(divide)
             bx, by = bc(sx), bc(sy)
             q = _udiv_small(b, tib, sx)
             if name == "%tid.x":
-                return b.sub(tib, b.mul(q, bx))
-            q2 = _udiv_small(b, q, sy)
-            return b.sub(q, b.mul(q2, by)) if name == "%tid.y" else q2
+                v = b.sub(tib, b.mul(q, bx))
+            else:
+                q2 = _udiv_small(b, q, sy)
+                v = b.sub(q, b.mul(q2, by)) if name == "%tid.y" else q2
+            slow = b.block
+            b.branch(join)
+            b.position_at_end(join)
+            out = b.phi(vec(I32))
+            out.add_incoming(tib if name == "%tid.x" else ir.Constant(vec(I32), None), pre)
+            out.add_incoming(v, slow)
+            return out
         raise NotImplementedError(f"special register {name}")
 
     def write(self, b, o, t: str, value, m):

@@ -78,8 +78,9 @@ class CompiledKernel:
 
 
 def _perf_map(engine, mod, tm, name) -> None:
-    """With VGPU_COMPILED_PERF=DIR: the functions' addresses in /tmp/perf-PID.map (perf's JIT symbols)
-    and the object code in DIR/NAME.o, to match perf's addresses with `objdump -d` (profiling aid)."""
+    """With VGPU_COMPILED_PERF=DIR: the functions' addresses in /tmp/perf-PID.map (perf's JIT symbols),
+    the object code in DIR/NAME.o and the loaded code in DIR/NAME.FN.ADDR.bin (`objdump -D -b binary
+    -m i386:x86-64 --adjust-vma=0xADDR`), to read perf's samples against the code (profiling aid)."""
     import os
     out = os.environ.get("VGPU_COMPILED_PERF")
     if not out:
@@ -91,6 +92,8 @@ def _perf_map(engine, mod, tm, name) -> None:
     with open(f"/tmp/perf-{os.getpid()}.map", "a") as f:
         for (a, fn), nxt in zip(addrs, [x for x, _ in addrs[1:]] + [addrs[-1][0] + len(obj)]):
             f.write(f"{a:x} {nxt - a:x} {name}.{fn}\n")
+            with open(os.path.join(out, f"{name}.{fn}.{a:x}.bin"), "wb") as g:    # the code as loaded
+                g.write(ctypes.string_at(a, min(nxt - a, len(obj))))
 
 
 _cache: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
