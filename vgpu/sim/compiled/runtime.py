@@ -418,6 +418,7 @@ class _Native:
         glob = self.glob()
         for log in self.pending:
             _undo(glob.arena, log)
+            COUNTS["undone on threads"] = COUNTS.get("undone on threads", 0) + 1
         self.pending = []
 
 
