@@ -9,7 +9,9 @@ CUDA simulator for comparison.
 Prints per kernel and executor (--executor, default both: the numpy interpreter and the compiled
 executor, docs/executor.md): seconds of the launch (wall) and CPU seconds of this process,
 simulated threads/s, simulated thread-instructions/s (active threads per executed instruction),
-both from the wall seconds, and the ratio of vgpu's threads/s to Numba's.  Every result is checked
+both from the wall seconds, the ratio of vgpu's threads/s to Numba's, and numpy doing the same work
+on the same data (NUMPY: np.add, a multiply and an add, bincount, A @ B with BLAS, a sum per 512
+elements, Collatz on the still-running elements) in threads/s, with vgpu's rate over numpy's.  Every result is checked
 against numpy.  vector_add, matmul, reduce and collatz mirror benchmarks/numba_sim.py (saxpy and
 the global-atomic histogram have no Numba figure).  A compiled launch's first run (translation)
 is not counted: each kernel runs once before it is timed.
@@ -133,16 +135,35 @@ def collatz_ref(start):
     return out
 
 
+def collatz_numpy(start):
+    """collatz_ref with numpy: the still-running elements as one array per step."""
+    x, s = start.astype(np.uint32), np.zeros(start.size, np.int32)
+    act = np.flatnonzero(x > 1)
+    while act.size:
+        xa = x[act]
+        xa = np.where(xa & 1, xa * np.uint32(3) + np.uint32(1), xa >> 1)
+        x[act] = xa
+        s[act] += 1
+        act = act[(xa > 1) & (s[act] < 1000)]
+    return s
+
+
+NUMPY: dict = {}     # kernel -> the same work done with numpy on the same data (filled by cases)
+
+
 def cases(dev, mod, rng):
-    """(name, threads, launch, check) for each benchmark."""
+    """(name, threads, launch, check) for each benchmark; NUMPY[name] does its work with numpy."""
     n = 1 << 20
     a, b = rng.random(n, dtype=np.float32), rng.random(n, dtype=np.float32)
+    c, t = np.empty_like(a), np.empty_like(a)
+    NUMPY["vector_add"] = lambda: np.add(a, b, out=c)
     pa, pb, pc = _put(dev, a), _put(dev, b), _put(dev, np.zeros(n, np.float32))
     yield ("vector_add", n, lambda **kw: dev.launch(mod, "vector_add", params(mod, "vector_add", [pa, pb, pc, n]),
                                                    grid=n // 256, block=256, **kw),
            lambda: np.array_equal(_get(dev, pc, np.float32, n), a + b))
     y = rng.random(n, dtype=np.float32)
     py = _put(dev, y)
+    NUMPY["saxpy"] = lambda: np.add(np.multiply(np.float32(2.5), a, out=t), y, out=c)
     saxpy = params(mod, "saxpy", [2.5, pa, py, n])
 
     def run_saxpy(**kw):
@@ -151,6 +172,7 @@ def cases(dev, mod, rng):
     yield ("saxpy", n, run_saxpy, lambda: np.array_equal(_get(dev, py, np.float32, n), np.float32(2.5) * a + y))
     hx = rng.integers(0, 1 << 32, n, dtype=np.uint32)
     phx, pbins = _put(dev, hx), _put(dev, np.zeros(256, np.uint32))
+    NUMPY["histogram"] = lambda: np.bincount(hx & 255, minlength=256)
     hist = params(mod, "histogram", [phx, pbins, n])
 
     def run_hist(**kw):
@@ -161,18 +183,21 @@ def cases(dev, mod, rng):
     m = 256
     A, B = rng.random((m, m), dtype=np.float32), rng.random((m, m), dtype=np.float32)
     pA, pB, pC = _put(dev, A), _put(dev, B), _put(dev, np.zeros(m * m, np.float32))
+    NUMPY["matmul"] = lambda: A @ B
     yield ("matmul", m * m, lambda **kw: dev.launch(mod, "matmul", params(mod, "matmul", [pA, pB, pC, m]), grid=(m // 16, m // 16),
                                                     block=(16, 16), **kw),
            lambda: np.allclose(_get(dev, pC, np.float32, m * m).reshape(m, m), A @ B, rtol=1e-4))
     r = 1 << 20
     x = rng.random(r, dtype=np.float32)
     px, pp = _put(dev, x), _put(dev, np.zeros(r // 512, np.float32))
+    NUMPY["reduce"] = lambda: x.reshape(-1, 512).sum(1)
     yield ("reduce", r // 2, lambda **kw: dev.launch(mod, "reduce", params(mod, "reduce", [px, pp, r]), grid=r // 512, block=256, **kw),
            lambda: np.isclose(_get(dev, pp, np.float32, r // 512).sum(dtype=np.float64), x.sum(dtype=np.float64),
                               rtol=1e-5))
     k = 1 << 16
     st = rng.integers(1, 100_000, k).astype(np.uint32)
     ps, po = _put(dev, st), _put(dev, np.zeros(k, np.int32))
+    NUMPY["collatz"] = lambda: collatz_numpy(st)
     yield ("collatz", k, lambda **kw: dev.launch(mod, "collatz", params(mod, "collatz", [ps, po, k]), grid=k // 256, block=256, **kw),
            lambda: np.array_equal(_get(dev, po, np.int32, k), collatz_ref(st)))
 
@@ -195,6 +220,17 @@ def numba_rates(python: str | None) -> dict[str, float]:
             d = json.loads(line)
             rates[d["kernel"]] = d["threads"] / d["seconds"]
     return rates
+
+
+def _best_seconds(fn, repeat: int) -> float:
+    """The fastest of `repeat` calls of fn (after one warm-up call)."""
+    fn()
+    best = float("inf")
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return best
 
 
 def cpu_seconds(pids) -> list[float]:
@@ -343,7 +379,7 @@ def main(argv=None) -> int:
         return 0 if workers_comparison(max(args.repeat, 1)) else 1
     numba = numba_rates(args.numba_python) if not args.only else {}
     print(f"{'kernel':12s} {'executor':8s} {'seconds':>8s} {'cpu s':>7s} {'threads/s':>12s} {'thread-inst/s':>14s} "
-          f"{'vs numba':>9s}  ok")
+          f"{'vs numba':>9s} {'numpy thr/s':>12s} {'vs numpy':>9s}  ok")
     ok_all = True
     baseline = json.loads(Path(args.baseline).read_text()) if args.baseline else {}
     recorded = {}
@@ -368,8 +404,10 @@ def main(argv=None) -> int:
             ok_all &= ok
             rate = threads / seconds
             ratio = f"{rate / numba[name]:8.0f}x" if name in numba else "        -"
+            nrate = threads / _best_seconds(NUMPY[name], max(args.repeat, 3))
             print(f"{name:12s} {e:8s} {seconds:8.3f} {cpu:7.3f} {rate:12.3e} "
-                  f"{res.stats['thread_instructions'] / seconds:14.3e} {ratio}  {'yes' if ok else 'NO'}", flush=True)
+                  f"{res.stats['thread_instructions'] / seconds:14.3e} {ratio} {nrate:12.3e} {rate / nrate:8.3f}x  "
+                  f"{'yes' if ok else 'NO'}", flush=True)
             if e == executors[0]:
                 recorded[name] = seconds
         if name in baseline:

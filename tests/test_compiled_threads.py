@@ -94,7 +94,7 @@ def _hist(program, workers: int, d: np.ndarray, heavy: int):
 
 
 @pytest.mark.parametrize("heavy", [-1, 70])
-def test_global_atomics_on_threads_give_the_one_thread_values(program, heavy):
+def test_global_atomics_on_threads_give_the_one_thread_values(program, heavy, monkeypatch):
     """Integer atomics run on two threads at once: no update lost; with heavy=70 block 70 repeats its
     adds and xors 2,100 times, its chunk's undo log overflows, the chunk bails out while the other thread
     goes on updating the same counters, its adds and xors are taken back and it reruns."""
@@ -103,8 +103,11 @@ def test_global_atomics_on_threads_give_the_one_thread_values(program, heavy):
     bins = np.bincount(d & 15, weights=reps, minlength=16).astype(np.uint32).tolist()
     x = [int(np.bitwise_xor.reduce(d[((d & 7) == k) & (reps % 2 == 1)], initial=0)) for k in range(8)]
     m = [int(d.max()), int(d.min()), int(np.bitwise_or.reduce(d & 0xF0F0)), int(np.bitwise_and.reduce(d | 0xFFFFFF0F))]
-    before = crt.COUNTS.get("threads", 0)
+    monkeypatch.setattr(crt, "LOG_PER_THREAD", 2)      # an add and a xor per thread fit; block 70's do not
+    monkeypatch.setattr(crt, "_last", [])
+    before, undone = crt.COUNTS.get("threads", 0), crt.COUNTS.get("undone on threads", 0)
     one, c1 = _hist(program, 0, d, heavy)
     two, c2 = _hist(program, 2, d, heavy)
     assert crt.COUNTS.get("threads", 0) == before + 1
+    assert crt.COUNTS.get("undone on threads", 0) == undone + (heavy >= 0)
     assert one == two == [bins, x, m] and c1 == c2

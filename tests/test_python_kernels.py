@@ -46,6 +46,30 @@ def test_int_typing_floor_division_and_modulo():
     assert np.array_equal(t, et, equal_nan=True)
 
 
+def test_floor_division_and_modulo_by_a_constant_power_of_two():
+    """x // 2**k and x % 2**k become a shift and a mask: Python's floor results for negative x too, on every
+    integer type that Numba promotes to int64 with an int literal (uint64 with an int literal is float64)."""
+    @cuda.jit
+    def k(a, q, r):
+        i = cuda.grid(1)
+        if i < a.size:
+            x = a[i]
+            q[i, 0], r[i, 0] = x // 1, x % 1
+            q[i, 1], r[i, 1] = x // 2, x % 2
+            q[i, 2], r[i, 2] = x // 8, x % 8
+            q[i, 3], r[i, 3] = x // 1024, x % 1024
+            q[i, 4], r[i, 4] = x // -4, x % -4
+    for dt in (np.int8, np.uint8, np.int16, np.int32, np.uint32, np.int64):
+        info = np.iinfo(dt)
+        vals = [0, 1, -1, 2, -2, 7, -7, 8, -8, 1023, -1025, info.min, info.max, info.min + 1, info.max - 1]
+        a = np.array([v for v in vals if info.min <= v <= info.max], dt)
+        q, r = np.zeros((a.size, 5), np.int64), np.zeros((a.size, 5), np.int64)
+        k[1, 32](a, q, r)
+        for j, d in enumerate((1, 2, 8, 1024, -4)):
+            assert q[:, j].tolist() == [int(x) // d for x in a], (dt, d)
+            assert r[:, j].tolist() == [int(x) % d for x in a], (dt, d)
+
+
 def test_float_floordiv_mod_python_semantics():
     @cuda.jit
     def k(a, b, q, r):

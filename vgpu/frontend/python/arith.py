@@ -60,6 +60,10 @@ def binop(fl, op: str, a: V, c: V, node) -> V:
 def _int_divmod(b, x, y, t: N.Number):
     s = t.ir
     zero, one = ir.Const(s, 0), ir.Const(s, 1)
+    if isinstance(y, ir.Const) and y.value > 0 and y.value & (y.value - 1) == 0:
+        # a power of two 2^k: floor division is the (arithmetic) shift by k, the floor modulo the low k bits
+        k = y.value.bit_length() - 1
+        return b.emit("shr", s, [x, ir.Const(T.U32, k)]), b.emit("and", s, [x, ir.Const(s, y.value - 1)])
     bad = b.emit("eq", T.PRED, [y, zero])
     if t.signed:
         lo = ir.Const(s, -(1 << (t.bits - 1)))

@@ -54,6 +54,23 @@ def _small(v) -> bool:
     return isinstance(v, ir.Instr) and v.op == "sreg"
 
 
+def _pure(node) -> bool:
+    """Whether evaluating node can have no effect and no fault: comparisons, +, -, *, bitwise operators
+    and not of names and constants."""
+    if isinstance(node, (ast.Name, ast.Constant)):
+        return True
+    if isinstance(node, ast.Compare):
+        return _pure(node.left) and all(_pure(c) for c in node.comparators)
+    if isinstance(node, ast.BinOp):
+        return isinstance(node.op, (ast.Add, ast.Sub, ast.Mult, ast.BitAnd, ast.BitOr, ast.BitXor)) and \
+            _pure(node.left) and _pure(node.right)
+    if isinstance(node, ast.UnaryOp):
+        return _pure(node.operand)
+    if isinstance(node, ast.BoolOp):
+        return all(_pure(v) for v in node.values)
+    return False
+
+
 def _nonneg_index(v) -> bool:
     """True when `v` cannot be negative, so the wrap-around of a negative index can be left out
     (the result is the same): sums of products of two `_small` values, as cuda.grid(1) and
@@ -70,6 +87,18 @@ class Exprs:
 
     # -- conditions ------------------------------------------------------------------------------------
     def truth(self, node) -> ir.Value:
+        """node's truth as a predicate.  `x > 1 and s < n` on plain values: both sides evaluated and no
+        branch (as NVVM's simplifycfg makes it); nothing they do can fault or be seen, so this is
+        Python's short circuit all the same."""
+        if isinstance(node, ast.BoolOp) and _pure(node):
+            b = self.b
+            saved = b.span
+            b.span = self.src.span(node)
+            p = self.truth(node.values[0])
+            for value in node.values[1:]:
+                p = b.emit("and" if isinstance(node.op, ast.And) else "or", T.PRED, [p, self.truth(value)])
+            b.span = saved
+            return p
         v = self.expr(node)
         return self.to_pred(v, node)
 
@@ -84,7 +113,7 @@ class Exprs:
 
     def branch(self, node, t: ir.Block, f: ir.Block) -> None:
         b = self.b
-        if isinstance(node, ast.BoolOp):
+        if isinstance(node, ast.BoolOp) and not _pure(node):
             for k, value in enumerate(node.values):
                 if k == len(node.values) - 1:
                     self.branch(value, t, f)

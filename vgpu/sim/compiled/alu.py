@@ -59,7 +59,15 @@ def canon(b, x, nan_bits=None):
     it = vec(I32 if ft == F32 else I64)
     bits = nan_bits if nan_bits is not None else _CANON[32 if ft == F32 else 64]
     isnan = b.fcmp_unordered("uno", x, x)
-    return b.bitcast(b.select(isnan, splat(it.element, bits), b.bitcast(x, it)), x.type)
+    return b.bitcast(b.select(isnan, opaque_splat(b, it.element, bits), b.bitcast(x, it)), x.type)
+
+
+def opaque_splat(b, t: ir.IntType, v: int):
+    """<32 x t> of the constant v, which the optimiser cannot see (an empty asm): with registers in
+    SSA values it would otherwise turn `select isnan, NaN bits, x` into a float select and drop it."""
+    x = b.asm(ir.FunctionType(t, [t]), "", "=r,0", [ir.Constant(t, v)], False)
+    e = b.insert_element(ir.Constant(vec(t), None), x, ir.Constant(I32, 0))
+    return b.shuffle_vector(e, ir.Constant(vec(t), None), ir.Constant(vec(I32), [ir.Constant(I32, 0)] * N))
 
 
 def _intrinsic(b, name, args, ret=None):
@@ -102,8 +110,23 @@ def _iabs(b, x):
     return b.select(neg, b.neg(x), x)
 
 
+def const_value(v, signed=True):
+    """The value of every lane of a constant splat (as a signed or unsigned integer), else None."""
+    if not (isinstance(v, ir.Constant) and isinstance(v.constant, list) and v.constant):
+        return None
+    vals = {c.constant for c in v.constant}
+    if len(vals) != 1 or not isinstance(next(iter(vals)), int):
+        return None
+    w = v.type.element.width
+    x = next(iter(vals)) & ((1 << w) - 1)
+    return x - (1 << w) if signed and x >> (w - 1) else x
+
+
 def idiv(b, signed, x, y, rem=False):
     """arith._idiv / _irem: x % 0 is x; x / 0 all ones, at 64 bits 0xFFFFFFFF when 0 <= x < 2**32."""
+    c = const_value(y) if signed else None
+    if c is not None and c not in (0, -1):     # C's truncating division, no overflow: LLVM's shifts
+        return b.srem(x, y) if rem else b.sdiv(x, y)
     zero, y1 = _sel_zero_div(b, y)
     if signed:
         ua, ub = _iabs(b, x), _iabs(b, y1)

@@ -32,6 +32,7 @@ C_LOG, C_LOGN, C_LOGCAP = 45, 46, 47      # the undo log of global stores (drive
 C_STEPS = 48                               # per-warp instruction budget of a wave (max_steps)
 C_MT = 49                                  # 1: other threads run waves of this launch (atomics atomic, logged as inverses)
 UNDO_KIND = {"add": 1, "xor": 2}          # undo-log kinds (size + 256 * kind) of atomics logged as inverses
+C_SITES = 50                               # per pc: the global allocation [lo, hi) its access last hit
 CTX_WORDS = 56
 # ws words (i64)
 W_PC, W_RPC, W_MASK, W_ALIVE, W_DEPTH, W_WAIT, W_WIDX, W_BARPRED, W_ICOUNT, W_TOTAL = range(10)
@@ -43,7 +44,7 @@ SPACE = {None: 0, "shared": 1, "local": 2, "const": 3, "global": 4, "param": 5}
 _SREG_CTX = {"%ctaid.x": C_CTAID, "%ctaid.y": C_CTAID_Y, "%ctaid.z": C_CTAID_Z, "%ntid.x": C_NTID,
              "%ntid.y": C_NTID_Y, "%ntid.z": C_NTID_Z, "%nctaid.x": C_NCTAID, "%nctaid.y": C_NCTAID_Y,
              "%nctaid.z": C_NCTAID_Z, "%smid": C_SMID, "%nsmid": C_NSMID}
-_STORE_T = {"%p": I8, "%rs": I16, "%r": I32, "%f": I32, "%rd": I64, "%fd": I64}   # floats kept as bits: LLVM may rewrite NaN payloads of float selects
+_STORE_T = {"%p": I1, "%rs": I16, "%r": I32, "%f": I32, "%rd": I64, "%fd": I64}   # floats kept as bits: LLVM may rewrite NaN payloads of float selects
 _SRC_TYPE = {"s": lambda ts: ts[0], "sw": lambda ts: spec.wide(ts[0]), "sc": lambda ts: ts[1],
              "sp": lambda ts: "pred", "su": lambda ts: "u32"}
 _DST_TYPE = {"d": lambda ts: ts[0], "dw": lambda ts: spec.wide(ts[0]), "du": lambda ts: "u32",
@@ -73,6 +74,8 @@ def _signed(t: str) -> bool:
 
 
 class KernelGen:
+    _helper = False             # generating a helper function (no allocas of `warp` there)
+
     def __init__(self, program: Program, code: KernelCode, lay: Layout):
         self.program, self.code, self.lay = program, code, lay
         self.n = len(code.instrs)
@@ -82,6 +85,9 @@ class KernelGen:
         fnty = ir.FunctionType(I32, [I64.as_pointer(), I64.as_pointer()])
         self.fn = ir.Function(self.module, fnty, name="warp")
         self.ctx, self.ws = self.fn.args
+        self.regslot: dict = {}                 # register name -> its alloca in `warp`
+        self.local: set = set()                 # layout.segment_local registers (set by the builder)
+        self.unmasked = False                   # the instruction being built has no guard
 
     # -- small helpers ----------------------------------------------------------------------------------
     def cword(self, b, k):
@@ -94,9 +100,38 @@ class KernelGen:
         return b.gep(self.ws, [ir.Constant(I64, k)])
 
     def regptr(self, b, name, ty):
+        """The register's slot: an alloca of the warp function (promoted to SSA values by LLVM), or
+        its place in the warp state (`wsreg`) outside it."""
+        slot = self.regslot.get(name) if not self._helper else None
+        return slot if slot is not None else self.wsreg(b, name, ty)
+
+    def wsreg(self, b, name, ty):
         off, _ = self.lay.regs[name]
         p = b.gep(b.bitcast(self.ws, I8.as_pointer()), [ir.Constant(I64, off)])
         return b.bitcast(p, vec(ty).as_pointer())
+
+    def alloc_regs(self, b):
+        """In the warp function's entry block: an alloca per register."""
+        for name, (_, cls) in self.lay.regs.items():
+            slot = b.alloca(vec(_STORE_T[cls]), name=name.lstrip("%"))
+            slot.align = 64
+            self.regslot[name] = slot
+
+    def init_regs(self, b, saved):
+        """Registers at the warp function's entry: zero (a warp starting at pc 0, as the interpreter's
+        fresh register file) or, `saved`, from the warp state (resumed after a barrier); a
+        segment-local register's value never enters a segment, so it is left alone."""
+        for name, slot in self.regslot.items():
+            if name not in self.local:
+                t = slot.type.pointee
+                v = b.load(self.wsreg(b, name, t.element), align=64) if saved else ir.Constant(t, None)
+                b.store(v, slot, align=64)
+
+    def spill_regs(self, b):
+        """Before the warp function returns to be resumed (a barrier): the registers back to ws."""
+        for name, slot in self.regslot.items():
+            if name not in self.local:
+                b.store(b.load(slot, align=64), self.wsreg(b, name, slot.type.pointee.element), align=64)
 
     def maskvec(self, b, m):
         return b.bitcast(m, vec(I1))
@@ -112,8 +147,8 @@ class KernelGen:
             cls = reg_class(o.name)
             st = _STORE_T[cls]
             v = b.load(self.regptr(b, o.name, st), align=64)
-            if cls == "%p":
-                p = b.icmp_unsigned("!=", v, ir.Constant(vec(I8), None))
+            if cls == "%p":                     # predicates are <32 x i1> (a k register, 4 bytes in ws)
+                p = v
                 if t == "pred":
                     return p
                 if t == "f16":
@@ -186,13 +221,29 @@ class KernelGen:
                              "ge": ~(one - 1) & 0xFFFFFFFF}[name[10:]])
             return ir.Constant(vec(I32), [ir.Constant(I32, v) for v in vals])
         if name.startswith("%tid."):
-            tib = b.add(b.mul(bc(b.load(self.wptr(b, W_WIDX))), splat(I32, 32)), lane)
-            bx, by = bc(self.cword(b, C_NTID)), bc(self.cword(b, C_NTID_Y))
+            widx = b.load(self.wptr(b, W_WIDX))
+            tib = b.add(b.mul(bc(widx), splat(I32, 32)), lane)
+            sx, sy = self.cword(b, C_NTID), self.cword(b, C_NTID_Y)
+            # the warp's lanes all in the first row (a 1-D block, or a wide one): tid.x = the thread index
+            first_row = b.icmp_signed("<", b.add(b.mul(widx, ir.Constant(I64, 32)), ir.Constant(I64, 31)), sx)
+            pre = b.block
+            divide, join = b.append_basic_block("tiddiv"), b.append_basic_block("tid")
+            b.cbranch(first_row, join, divide)
+            b.position_at_end(divide)
+            bx, by = bc(sx), bc(sy)
+            q = _udiv_small(b, tib, sx)
             if name == "%tid.x":
-                return b.urem(tib, bx)
-            if name == "%tid.y":
-                return b.urem(b.udiv(tib, bx), by)
-            return b.udiv(tib, b.mul(bx, by))
+                v = b.sub(tib, b.mul(q, bx))
+            else:
+                q2 = _udiv_small(b, q, sy)
+                v = b.sub(q, b.mul(q2, by)) if name == "%tid.y" else q2
+            slow = b.block
+            b.branch(join)
+            b.position_at_end(join)
+            out = b.phi(vec(I32))
+            out.add_incoming(tib if name == "%tid.x" else ir.Constant(vec(I32), None), pre)
+            out.add_incoming(v, slow)
+            return out
         raise NotImplementedError(f"special register {name}")
 
     def write(self, b, o, t: str, value, m):
@@ -205,7 +256,6 @@ class KernelGen:
             if value.type.element != I1:
                 value = b.icmp_unsigned("!=", value, ir.Constant(value.type, None)) \
                     if isinstance(value.type.element, ir.IntType) else b.fcmp_unordered("!=", value, ir.Constant(value.type, None))
-            value = b.zext(value, vec(I8))
         elif t in ("f32", "f64"):
             if st != value.type.element:
                 w = 32 if t == "f32" else 64
@@ -221,8 +271,22 @@ class KernelGen:
             if st in (F32, F64):
                 value = b.bitcast(value, vec(st))
         p = self.regptr(b, o.name, st)
-        old = freeze(b, b.load(p, align=64))
+        if self.unmasked and o.name in self.local:      # no lane reads what the inactive lanes hold
+            b.store(value, p, align=64)
+            return
+        old = b.load(p, align=64)
         b.store(b.select(self.maskvec(b, m), value, old), p, align=64)
+
+
+def _udiv_small(b, x, d):
+    """x // d for <32 x i32> x below 2**24 and the i64 scalar d >= 1, as (x + 0.5) * (1 / d) in double
+    precision: exact ((x + 0.5) / d is at least 0.5 / d from an integer, the rounding errors are
+    below 2**-40), and vectorised, where an integer division is 32 scalar `div`s."""
+    inv = b.fdiv(ir.Constant(F64, 1.0), b.uitofp(d, F64))
+    v = b.insert_element(ir.Constant(vec(F64), None), inv, ir.Constant(I32, 0))
+    v = b.shuffle_vector(v, ir.Constant(vec(F64), None), ir.Constant(vec(I32), [ir.Constant(I32, 0)] * N))
+    f = b.fmul(b.fadd(b.uitofp(x, vec(F64)), ir.Constant(vec(F64), [ir.Constant(F64, 0.5)] * N)), v)
+    return b.fptoui(f, vec(I32))
 
 
 def freeze(b, v):

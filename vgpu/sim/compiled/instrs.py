@@ -17,7 +17,7 @@ from .alu import I1, I32, I64, N, vec
 from .codegen import (B_BUDGET, B_DIVERGENT_BARRIER, B_STACK, B_TRAP, C_BAIL_PC, C_BAIL_WHY, C_BUDGET, C_DIV,
                       C_OPT, C_OPW, C_RED_COUNT, C_RED_TOTAL, W_ALIVE, W_BARPRED, W_DEPTH, W_ICOUNT, W_MASK, W_PC,
                       W_RPC, W_STACK, W_WAIT, _DST_TYPE, _SRC_TYPE)
-from .layout import STACK_DEPTH, scalar_of
+from .layout import STACK_DEPTH, scalar_of, segment_local
 from .memops import MemGen, c32, c64
 
 # `machine` kinds after which a new basic block starts (control flow, barriers, warp-synchronous ops)
@@ -54,6 +54,7 @@ class Gen(MemGen):
         entry = fn.append_basic_block("entry")
         b = ir.IRBuilder(entry)
         self.pcv, self.rpcv, self.maskv, self.icv = b.alloca(I64), b.alloca(I64), b.alloca(I32), b.alloca(I64)
+        self.depv = b.alloca(I64)
         self.sa = b.alloca(ir.ArrayType(I64, N), name="addrs")
         self.sv = b.alloca(ir.ArrayType(I64, N), name="vals")
         self.sa.align = self.sv.align = 64
@@ -64,12 +65,26 @@ class Gen(MemGen):
         b.store(b.load(self.wptr(b, W_RPC)), self.rpcv)
         b.store(b.trunc(b.load(self.wptr(b, W_MASK)), I32), self.maskv)
         b.store(c64(0), self.icv)
+        b.store(b.load(self.wptr(b, W_DEPTH)), self.depv)
+        self.local = segment_local(self.code, leaders(self.code))
+        self.alloc_regs(b)
         self.blk = [fn.append_basic_block(f"pc{pc}") for pc in range(n + 1)]
         self.settle_b, self.dispatch_b = fn.append_basic_block("settle"), fn.append_basic_block("dispatch")
-        resume_b = fn.append_basic_block("resume")
+        resume_b, start_b, load_b = (fn.append_basic_block(x) for x in ("resume", "start", "loadregs"))
         waiting = b.icmp_signed("!=", b.load(self.wptr(b, W_WAIT)), c64(0))
-        b.cbranch(waiting, resume_b, self.dispatch_b)
+        b.cbranch(waiting, load_b, start_b)
+        self.init_regs(ir.IRBuilder(start_b), None)         # a warp starting at pc 0: registers zero
+        ir.IRBuilder(start_b).branch(self.dispatch_b)
+        lb = ir.IRBuilder(load_b)                          # resumed after a barrier: the saved registers
+        self.init_regs(lb, True)
+        lb.branch(resume_b)
         self.leaders = leaders(self.code)
+        self.pop_targets = {}                   # reconvergence pc -> pcs its branches leave on the stack
+        for pc, r in self.code.reconv.items():
+            ins = self.code.instrs[pc] if 0 <= pc < n else None
+            if ins is not None and spec.family(ins).machine == "branch" and 0 <= r <= n:
+                t = self.code.labels[ins.operands[0].name]
+                self.pop_targets.setdefault(r, set()).update(x for x in (r, t, pc + 1) if 0 <= x <= n)
         self.barriers = []
         self.seglen = {}                        # leader pc -> instructions up to the next leader
         for pc in range(n, -1, -1):
@@ -110,6 +125,7 @@ class Gen(MemGen):
         b.store(b.load(self.rpcv), self.wptr(b, W_RPC))
         b.store(b.zext(b.load(self.maskv), I64), self.wptr(b, W_MASK))
         b.store(b.load(self.icv), self.wptr(b, W_ICOUNT))
+        b.store(b.load(self.depv), self.wptr(b, W_DEPTH))
 
     def bail(self, b, pc, why):
         if self._helper:                       # in a resolve helper: null, the reason in ctx
@@ -144,7 +160,7 @@ class Gen(MemGen):
             b.cbranch(b.icmp_signed("==", b.load(self.rpcv), c64(pc)), sb, self.blk[pc])
             s = ir.IRBuilder(sb)
             s.store(c64(pc), self.pcv)
-            s.branch(self.settle_b)
+            self.reconverge(s, pc)
         else:
             b.branch(self.blk[pc])
 
@@ -163,30 +179,53 @@ class Gen(MemGen):
         pop, done = b.append_basic_block("pop"), b.append_basic_block("done")
         b.cbranch(c, pop, self.dispatch_b)
         b.position_at_end(pop)
-        d = b.load(self.wptr(b, W_DEPTH))
+        d = b.load(self.depv)
         has, popb = b.icmp_signed("==", d, c64(0)), b.append_basic_block("pop1")
         b.cbranch(has, done, popb)
         b.position_at_end(popb)
-        d1 = b.sub(d, c64(1))
-        base = b.add(c64(W_STACK), b.mul(d1, c64(3)))
-        b.store(b.load(b.gep(self.ws, [base])), self.pcv)
-        b.store(b.load(b.gep(self.ws, [b.add(base, c64(1))])), self.rpcv)
-        b.store(b.trunc(b.load(b.gep(self.ws, [b.add(base, c64(2))])), I32), self.maskv)
-        b.store(d1, self.wptr(b, W_DEPTH))
+        self.pop1(b)
         b.branch(self.settle_b)
         b.position_at_end(done)
         b.store(c32(0), self.maskv)
         self.save(b)
         b.ret(c32(0))
 
+    def pop1(self, b):
+        """Pop the top entry (the depth is not 0) into pc, rpc and mask; returns (pc, rpc, mask)."""
+        d1 = b.sub(b.load(self.depv), c64(1))
+        base = b.add(c64(W_STACK), b.mul(d1, c64(3)))
+        pc = b.load(b.gep(self.ws, [base]))
+        rpc = b.load(b.gep(self.ws, [b.add(base, c64(1))]))
+        m = b.trunc(b.load(b.gep(self.ws, [b.add(base, c64(2))])), I32)
+        b.store(pc, self.pcv)
+        b.store(rpc, self.rpcv)
+        b.store(m, self.maskv)
+        b.store(d1, self.depv)
+        return pc, rpc, m
+
+    def reconverge(self, b, pc):
+        """At reconvergence pc, whose top entry has pc as its rpc: pop it, and when nothing more needs
+        popping jump straight to the popped pc where it is one of the pcs that the branches
+        reconverging at pc leave on the stack (else through `settle`, which gives the same result)."""
+        popb, fast = b.append_basic_block("rpop"), b.append_basic_block("rfast")
+        b.cbranch(b.icmp_signed("==", b.load(self.depv), c64(0)), self.settle_b, popb)
+        b.position_at_end(popb)
+        npc, rpc, m = self.pop1(b)
+        again = b.or_(b.icmp_signed("==", npc, rpc), b.icmp_unsigned("==", m, c32(0)))
+        b.cbranch(again, self.settle_b, fast)
+        b.position_at_end(fast)
+        sw = b.switch(npc, self.dispatch_b)
+        for t in sorted(self.pop_targets.get(pc, ())):
+            sw.add_case(c64(t), self.blk[t])
+
     def push(self, b, pc, rpc, m, at):
-        d = b.load(self.wptr(b, W_DEPTH))
+        d = b.load(self.depv)
         self.bail_if(b, b.icmp_signed(">=", d, c64(STACK_DEPTH)), at, B_STACK)
         base = b.add(c64(W_STACK), b.mul(d, c64(3)))
         b.store(pc, b.gep(self.ws, [base]))
         b.store(rpc, b.gep(self.ws, [b.add(base, c64(1))]))
         b.store(b.zext(m, I64), b.gep(self.ws, [b.add(base, c64(2))]))
-        b.store(b.add(d, c64(1)), self.wptr(b, W_DEPTH))
+        b.store(b.add(d, c64(1)), self.depv)
 
     def _dispatch(self):
         b = ir.IRBuilder(self.dispatch_b)
@@ -236,6 +275,7 @@ class Gen(MemGen):
         if fam == "barrier":                    # bar.sync, bar.red (grid.sync is declined)
             return self.barrier(b, pc, ins)
         m = self.guard_mask(b, ins, b.load(self.maskv))
+        self.unmasked = ins.guard is None
         if fam in ("shuffle", "vote", "warp_sync"):
             self.warp_op(b, pc, ins, fam, m)
         elif fam == "move":
@@ -256,6 +296,7 @@ class Gen(MemGen):
             self.atomic(b, pc, ins, m)
         else:
             self.alu(b, ins, m)
+        self.unmasked = False
         self.goto(b, pc + 1)
 
     def alu(self, b, ins, m):
@@ -335,7 +376,7 @@ class Gen(MemGen):
         ap = self.wptr(b, W_ALIVE)
         b.store(b.and_(b.load(ap), b.zext(keep, I64)), ap)
         b.store(b.and_(m, keep), self.maskv)
-        d = b.load(self.wptr(b, W_DEPTH))
+        d = b.load(self.depv)
         pre = b.block
         head, body, out = b.append_basic_block("xh"), b.append_basic_block("xb"), b.append_basic_block("xo")
         b.branch(head)
@@ -353,7 +394,7 @@ class Gen(MemGen):
 
     def barrier(self, b, pc, ins):
         self.barriers.append((pc, ins))
-        d = b.load(self.wptr(b, W_DEPTH))
+        d = b.load(self.depv)
         m = b.load(self.maskv)
         alive = b.trunc(b.load(self.wptr(b, W_ALIVE)), I32)
         bad = b.or_(b.icmp_signed("!=", d, c64(0)), b.icmp_unsigned("!=", m, alive))
@@ -363,4 +404,5 @@ class Gen(MemGen):
             b.store(b.zext(b.and_(p, m), I64), self.wptr(b, W_BARPRED))
         b.store(c64(1), self.wptr(b, W_WAIT))
         self.save(b, c64(pc))
+        self.spill_regs(b)
         b.ret(c32(1))

@@ -175,3 +175,23 @@ def _check_regs(ins, fam) -> str | None:
 
 def is_imm(o) -> bool:
     return isinstance(o, Imm)
+
+
+def segment_local(code: KernelCode, leaders: set[int]) -> set[str]:
+    """Registers whose value never crosses a segment leader (live-in at none, in the thread-level CFG)
+    and that no shuffle reads from another lane.  Lanes parked on the SIMT stack wait at leaders, so
+    an unguarded write of such a register may fill the inactive lanes too (no select with the old
+    value): no lane ever reads what it overwrote."""
+    from ...isa.regalloc import _Liveness, defs_uses
+    lv = _Liveness(code)
+    crossing: set[int] = set()
+    for pc, out in lv.walk():
+        if pc in leaders:
+            d, u, guarded = lv.du[pc]
+            crossing.update(u)
+            crossing.update(out if guarded else out.difference(d))
+    names = {lv.vregs[i].name for i in crossing}
+    for ins in code.instrs:
+        if spec.family(ins).machine == "shuffle":
+            names.update(r.name for r in defs_uses(ins)[1])
+    return {r.name for r in lv.vregs} - names

@@ -8,12 +8,14 @@ Out: IR for ld/st/atom/red (a loop over the active lanes, lowest first: alignmen
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
 from llvmlite import ir
 
 from ...isa import spec
 
 from .alu import I1, I8, I32, I64, N, splat, vec
-from .codegen import (B_FAULT, B_LOG, B_WARP_SYNC, C_BAIL_PC, C_LOG, C_LOGCAP, C_LOGN, C_ALIVE0, C_ARENA,
+from .codegen import (C_SITES, B_FAULT, B_LOG, B_WARP_SYNC, C_BAIL_PC, C_LOG, C_LOGCAP, C_LOGN, C_ALIVE0, C_ARENA,
                       C_ATOMICS, C_CCOUNT, C_CENDS, C_CHI, C_CLO, C_CONST, C_CSTARTS, C_GCOUNT, C_GENDS, C_GHI,
                       C_GLO, C_GSTARTS, C_LOCAL, C_LOCAL_BYTES, C_LPAD, C_MT, C_PARAMS, C_SHARED, C_SHARED_BYTES,
                       UNDO_KIND, W_WIDX, KernelGen, _elt)
@@ -30,6 +32,16 @@ def c32(v):
 
 def _space(ins):
     return next((m for m in ins.mods if m in spec.SPACES), None)
+
+
+@lru_cache(maxsize=1)
+def _avx512() -> bool:
+    """Whether the host CPU (the one the code is generated for) has AVX-512F."""
+    try:
+        import llvmlite.binding as llvm
+        return "+avx512f" in llvm.get_host_cpu_features().flatten().split(",")
+    except Exception:           # no feature list on this platform: the generic gather
+        return False
 
 
 class MemGen(KernelGen):
@@ -264,6 +276,8 @@ class MemGen(KernelGen):
 
         def gather(b, ptrs, mv):
             it = ir.IntType(8 * size)
+            if sp == "shared" and size == 4 and _avx512():
+                return self.permute_load(b, ptrs, mv)
             x = b.call(self._masked("gather", it), [ptrs, c32(size), mv, ir.Constant(vec(it), None)])
             b.store(x, b.bitcast(self.sv, vec(it).as_pointer()), align=64)
         if sp == "global" and size in (4, 8):    # contiguous: one vector load; else a gather
@@ -310,6 +324,41 @@ class MemGen(KernelGen):
                              name=name)
         return fn
 
+    def permute_load(self, b, ptrs, mv):
+        """A 4-byte gather (host pointers `ptrs`, lanes `mv`, all checked) into `sv`: when the active
+        lanes' addresses lie within 128 bytes (a tile's row, a few rows of a broadcast), two vector
+        loads from the lowest and two AVX-512 permutes (vpermi2d) instead of a 32-lane gather; the
+        shared buffer has 128 bytes of padding, so the loads stay inside it."""
+        ints = b.ptrtoint(ptrs, vec(I64))
+        glo, ghi = self.span                                  # lane_access's span (generic addresses)
+        lo = b.add(glo, b.sub(self.cword(b, C_SHARED), c64(SHARED_BASE)))
+        hi = b.add(lo, b.sub(ghi, glo))
+        perm, gath, done = (b.append_basic_block(x) for x in ("perm", "gath", "pdone"))
+        b.cbranch(b.icmp_unsigned("<=", b.sub(hi, lo), c64(124)), perm, gath)
+        b.position_at_end(gath)
+        x = b.call(self._masked("gather", I32), [b.bitcast(ptrs, ir.VectorType(I32.as_pointer(), N)), c32(4), mv,
+                                                  ir.Constant(vec(I32), None)])
+        b.store(x, b.bitcast(self.sv, vec(I32).as_pointer()), align=64)
+        b.branch(done)
+        b.position_at_end(perm)
+        v16 = ir.VectorType(I32, 16)
+        base = b.inttoptr(lo, v16.as_pointer())
+        t0 = b.load(base, align=4)
+        t1 = b.load(b.gep(base, [c64(1)]), align=4)
+        lov = b.shuffle_vector(b.insert_element(ir.Constant(vec(I64), None), lo, c32(0)),
+                               ir.Constant(vec(I64), None), ir.Constant(vec(I32), [c32(0)] * N))
+        idx = b.and_(b.trunc(b.lshr(b.sub(ints, lov), splat(I64, 2)), vec(I32)), splat(I32, 31))
+        fn = self.module.globals.get("llvm.x86.avx512.vpermi2var.d.512") or ir.Function(
+            self.module, ir.FunctionType(v16, [v16, v16, v16]), name="llvm.x86.avx512.vpermi2var.d.512")
+        halves = []
+        for h in range(2):
+            ih = b.shuffle_vector(idx, ir.Constant(vec(I32), None), ir.Constant(v16, [c32(16 * h + i) for i in range(16)]))
+            halves.append(b.call(fn, [t0, ih, t1]))
+        x = b.shuffle_vector(halves[0], halves[1], ir.Constant(vec(I32), [c32(i) for i in range(N)]))
+        b.store(x, b.bitcast(self.sv, vec(I32).as_pointer()), align=64)
+        b.branch(done)
+        b.position_at_end(done)
+
     def _reduce(self, b, op, v):
         name = f"llvm.vector.reduce.{op}.v{N}i64"
         fn = self.module.globals.get(name) or ir.Function(self.module, ir.FunctionType(I64, [vec(I64)]), name=name)
@@ -324,34 +373,25 @@ class MemGen(KernelGen):
         if sp not in ("shared", "global") or size not in (1, 2, 4, 8):
             return False
         mv = self.maskvec(b, m)
-        ok = b.icmp_unsigned("==", b.and_(av, splat(I64, size - 1)), splat(I64, 0))
-        if sp == "shared":
-            off = b.sub(av, splat(I64, SHARED_BASE))
-            nbytes = self.cword(b, C_SHARED_BYTES)
-            nb = b.shuffle_vector(b.insert_element(ir.Constant(vec(I64), None), nbytes, c32(0)),
-                                  ir.Constant(vec(I64), None), ir.Constant(vec(I32), [c32(0)] * N))
-            ok = b.and_(ok, b.and_(b.icmp_unsigned("<", off, splat(I64, WINDOW)),
-                                   b.icmp_signed("<=", b.add(off, splat(I64, size)), nb)))
-            base, host_base = c64(SHARED_BASE), self.cword(b, C_SHARED)
-        else:
-            base, host_base = c64(GLOBAL_BASE), self.cword(b, C_ARENA)
-        every = b.icmp_unsigned("==", b.bitcast(b.or_(ok, b.not_(mv)), I32), c32(-1))
-        every = b.and_(every, b.icmp_unsigned("!=", m, c32(0)))
+        lo = self._reduce(b, "umin", b.select(mv, av, splat(I64, -1)))          # the active lanes' span
+        top = self._reduce(b, "umax", b.select(mv, av, splat(I64, 0)))
+        aligned = b.icmp_unsigned("==", b.and_(self._reduce(b, "or", b.select(mv, av, splat(I64, 0))),
+                                               c64(size - 1)), c64(0))
+        every = b.and_(aligned, b.icmp_unsigned("!=", m, c32(0)))
         fast, slow, done = (b.append_basic_block(x) for x in ("gfast", "gslow", "gdone"))
+        self.span = (lo, top)
         if sp == "global":
-            lo = self._reduce(b, "umin", b.select(mv, av, splat(I64, -1)))
-            hi = b.add(self._reduce(b, "umax", b.select(mv, av, splat(I64, 0))), c64(size))
-            chk, srch = b.append_basic_block("gchk"), b.append_basic_block("gsearch")
+            base, host_base = c64(GLOBAL_BASE), self.cword(b, C_ARENA)
+            chk = b.append_basic_block("gchk")
             b.cbranch(every, chk, slow)
             b.position_at_end(chk)
-            hit = b.and_(b.icmp_signed(">=", lo, self.cword(b, C_GLO)), b.icmp_signed("<=", hi, self.cword(b, C_GHI)))
-            b.cbranch(b.and_(hit, b.icmp_unsigned(">=", lo, c64(GLOBAL_BASE))), fast, srch)
-            b.position_at_end(srch)
-            found = b.and_(b.icmp_unsigned(">=", lo, c64(GLOBAL_BASE)),
-                           b.call(self._gsearch(0), [self.ctx, lo, hi]))
-            b.cbranch(found, fast, slow)
-        else:
-            b.cbranch(every, fast, slow)
+            self.site_range(b, pc, lo, b.add(top, c64(size)), fast, slow)
+        else:                               # every lane inside the block's shared memory: lo and top are
+            base, host_base = c64(SHARED_BASE), self.cword(b, C_SHARED)
+            off = b.sub(top, c64(SHARED_BASE))
+            inside = b.and_(b.icmp_unsigned(">=", lo, c64(SHARED_BASE)), b.icmp_unsigned("<", off, c64(WINDOW)))
+            inside = b.and_(inside, b.icmp_unsigned("<=", b.add(off, c64(size)), self.cword(b, C_SHARED_BYTES)))
+            b.cbranch(b.and_(every, inside), fast, slow)
         b.position_at_end(fast)
         hb = b.shuffle_vector(b.insert_element(ir.Constant(vec(I64), None), b.sub(host_base, base), c32(0)),
                               ir.Constant(vec(I64), None), ir.Constant(vec(I32), [c32(0)] * N))
@@ -384,13 +424,10 @@ class MemGen(KernelGen):
             cap = self.cword(b, C_LOGCAP)
             room = b.or_(b.icmp_signed("<", cap, c64(0)), b.icmp_signed("<=", b.add(self.cword(b, C_LOGN), c64(N)), cap))
             ok = b.and_(ok, room)
-        chk, srch, fast, slow, done = (b.append_basic_block(x) for x in ("vchk", "vsearch", "vfast", "vslow", "vdone"))
+        chk, fast, slow, done = (b.append_basic_block(x) for x in ("vchk", "vfast", "vslow", "vdone"))
         b.cbranch(ok, chk, slow)
         b.position_at_end(chk)
-        hit = b.and_(b.icmp_signed(">=", a0, self.cword(b, C_GLO)), b.icmp_signed("<=", end, self.cword(b, C_GHI)))
-        b.cbranch(hit, fast, srch)
-        b.position_at_end(srch)
-        b.cbranch(b.call(self._gsearch(0), [self.ctx, a0, end]), fast, slow)
+        self.site_range(b, pc, a0, end, fast, slow)
         b.position_at_end(fast)
         host = b.inttoptr(self.cword(b, C_ARENA), I8.as_pointer())
         whole(b, b.gep(host, [b.sub(a0, c64(GLOBAL_BASE))]))
@@ -403,23 +440,47 @@ class MemGen(KernelGen):
         b.branch(done)
         b.position_at_end(done)
 
+    def site_range(self, b, pc, lo, hi, fast, slow):
+        """Branch to `fast` when global [lo, hi) (lo >= GLOBAL_BASE) lies inside one allocation, else to
+        `slow`.  The allocation last found at this pc is kept in ctx SITES[2 pc], [2 pc + 1] (kernels
+        touch several buffers, so one cache for all sites would miss at every access)."""
+        tab = b.inttoptr(self.cword(b, C_SITES), I64.as_pointer())
+        slo, shi = b.gep(tab, [c64(2 * pc)]), b.gep(tab, [c64(2 * pc + 1)])
+        hit = b.and_(b.icmp_signed(">=", lo, b.load(slo)), b.icmp_signed("<=", hi, b.load(shi)))
+        srch, upd = b.append_basic_block("gsearch"), b.append_basic_block("gfound")
+        b.cbranch(hit, fast, srch)
+        b.position_at_end(srch)
+        found = b.and_(b.icmp_unsigned(">=", lo, c64(GLOBAL_BASE)), b.call(self._gsearch(0), [self.ctx, lo, hi]))
+        b.cbranch(found, upd, slow)
+        b.position_at_end(upd)
+        b.store(self.cword(b, C_GLO), slo)
+        b.store(self.cword(b, C_GHI), shi)
+        b.branch(fast)
+
     def log_range(self, b, av, p, size):
-        """The undo log entries of a whole-warp store at host pointer p (room checked by the caller)."""
+        """The undo log entries of a whole-warp store at host pointer p (room checked by the caller):
+        the 32 * size bytes as 8-byte entries (address, 8, old), written as vectors."""
         cap = self.cword(b, C_LOGCAP)
         on, done = b.append_basic_block("vlog"), b.append_basic_block("vlogged")
         b.cbranch(b.icmp_signed(">=", cap, c64(0)), on, done)
         b.position_at_end(on)
+        k = N * size // 8
         n = self.cword(b, C_LOGN)
         log = b.inttoptr(self.cword(b, C_LOG), I64.as_pointer())
-        it = ir.IntType(8 * size)
-        old = b.load(b.bitcast(p, vec(it).as_pointer()), align=size)
-        old = b.zext(old, vec(I64)) if size < 8 else old
-        base = b.gep(log, [b.mul(n, c64(3))])
-        for i in range(N):
-            b.store(b.extract_element(av, c32(i)), b.gep(base, [c64(3 * i)]))
-            b.store(c64(size), b.gep(base, [c64(3 * i + 1)]))
-            b.store(b.extract_element(old, c32(i)), b.gep(base, [c64(3 * i + 2)]))
-        b.store(b.add(n, c64(N)), self.cptr(b, C_LOGN))
+        old = b.load(b.bitcast(p, ir.VectorType(I64, k).as_pointer()), align=size)
+        a0 = b.extract_element(av, c32(0))
+        addr = b.add(b.shuffle_vector(b.insert_element(ir.Constant(ir.VectorType(I64, k), None), a0, c32(0)),
+                                      ir.Constant(ir.VectorType(I64, k), None),
+                                      ir.Constant(ir.VectorType(I32, k), [c32(0)] * k)),
+                     ir.Constant(ir.VectorType(I64, k), [c64(8 * i) for i in range(k)]))
+        sizes = ir.Constant(ir.VectorType(I64, k), [c64(8)] * k)
+        both = b.shuffle_vector(addr, sizes, ir.Constant(ir.VectorType(I32, 2 * k), [c32(i) for i in range(2 * k)]))
+        wide = b.shuffle_vector(old, ir.Constant(ir.VectorType(I64, k), None),
+                                ir.Constant(ir.VectorType(I32, 2 * k), [c32(i) for i in range(2 * k)]))
+        mask = [c32(x) for i in range(k) for x in (i, k + i, 2 * k + i)]        # (addr, 8, old) per entry
+        ent = b.shuffle_vector(both, wide, ir.Constant(ir.VectorType(I32, 3 * k), mask))
+        b.store(ent, b.bitcast(b.gep(log, [b.mul(n, c64(3))]), ent.type.as_pointer()), align=8)
+        b.store(b.add(n, c64(k)), self.cptr(b, C_LOGN))
         b.branch(done)
         b.position_at_end(done)
 

@@ -23,7 +23,8 @@ from .codegen import (C_ALIVE0, C_ARENA, C_ATOMICS, C_CCOUNT, C_CENDS, C_CHI, C_
                       C_DIV, C_GCOUNT, C_GENDS, C_GHI, C_GLO, C_GSTARTS, C_LOCAL, C_LOCAL_BYTES, C_LPAD,
                       C_NCTAID, C_NCTAID_Y, C_NCTAID_Z, C_NSMID, C_NTID, C_NTID_Y, C_NTID_Z, C_OPT, C_OPW,
                       C_PARAMS, C_SHARED, C_SHARED_BYTES, C_SYMTAB, C_WPB, CTX_WORDS)
-from .codegen import B_FAULT, B_LOG, C_BAIL_WHY, C_LOG, C_LOGCAP, C_LOGN, C_MT, C_STEPS, UNDO_KIND
+from .codegen import (B_FAULT, B_LOG, C_BAIL_WHY, C_LOG, C_LOGCAP, C_LOGN, C_MT, C_SITES, C_STEPS,
+                      UNDO_KIND)
 from .driver import C_BARRIERS, add_driver
 from .layout import GLOBAL_BASE
 from .layout import decline_reason, layout
@@ -69,10 +70,30 @@ class CompiledKernel:
         pb.getModulePassManager().run(mod, pb)
         self.engine = llvm.create_mcjit_compiler(mod, tm)
         self.engine.finalize_object()
+        _perf_map(self.engine, mod, tm, code.name)
         P = ctypes.c_void_p
         self.run = ctypes.CFUNCTYPE(ctypes.c_int32, P, P, P, ctypes.c_int64, ctypes.c_int64, ctypes.c_int64,
                                     ctypes.c_int64, P, P)(self.engine.get_function_address("run"))
         self.seconds = time.perf_counter() - t0
+
+
+def _perf_map(engine, mod, tm, name) -> None:
+    """With VGPU_COMPILED_PERF=DIR: the functions' addresses in /tmp/perf-PID.map (perf's JIT symbols),
+    the object code in DIR/NAME.o and the loaded code in DIR/NAME.FN.ADDR.bin (`objdump -D -b binary
+    -m i386:x86-64 --adjust-vma=0xADDR`), to read perf's samples against the code (profiling aid)."""
+    import os
+    out = os.environ.get("VGPU_COMPILED_PERF")
+    if not out:
+        return
+    obj = tm.emit_object(mod)
+    with open(os.path.join(out, f"{name}.o"), "wb") as f:
+        f.write(obj)
+    addrs = sorted((engine.get_function_address(fn), fn) for fn in ("warp", "run"))
+    with open(f"/tmp/perf-{os.getpid()}.map", "a") as f:
+        for (a, fn), nxt in zip(addrs, [x for x, _ in addrs[1:]] + [addrs[-1][0] + len(obj)]):
+            f.write(f"{a:x} {nxt - a:x} {name}.{fn}\n")
+            with open(os.path.join(out, f"{name}.{fn}.{a:x}.bin"), "wb") as g:    # the code as loaded
+                g.write(ctypes.string_at(a, min(nxt - a, len(obj))))
 
 
 _cache: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
@@ -265,7 +286,7 @@ def _run_waves(native, k, cfg, blocks, glob, const, wave_blocks, result, interp_
     OUTCOMES[name] = outcome
 
 
-CHUNK_THREADS = 1 << 16
+CHUNK_THREADS = 1 << 18
 LOG_PER_THREAD = 8                  # undo-log entries per thread of a chunk (more: the chunk is retried)
 COUNTS: dict[str, int] = {}     # run_blocks calls: 'native', 'fallback' (a wave bailed out), 'declined'; for tests
 OUTCOMES: dict[str, str] = {}   # 'file:kernel' -> how its last run_blocks call went (benchmarks, coverage)
@@ -305,10 +326,11 @@ class _Native:
             raise Declined("shared memory layout differs from the interpreter's")
         npc = len(ck.code.instrs) + 1
         self.opw, self.opt, self.div = np.zeros(npc, np.int64), np.zeros(npc, np.int64), np.zeros(npc, np.int64)
+        self.sites = np.zeros(2 * npc, np.int64)            # memops.site_range's per-pc allocation cache
         wpb = self.wpb = cfg.warps_per_block
         tpb = cfg.threads_per_block
         alive0 = np.array([(1 << int(v)) - 1 for v in np.clip(tpb - np.arange(wpb) * 32, 0, 32)], np.int64)
-        shared = np.zeros(max(lay.shared_static + cfg.shared_dynamic, 8), np.uint8)
+        shared = np.zeros(max(lay.shared_static + cfg.shared_dynamic, 8) + 128, np.uint8)   # memops.permute_load
         lpad = -(-max(lay.local_bytes, 8) // 16) * 16 if lay.local_bytes else 0
         local = np.zeros(max(wpb * 32 * lpad, 8), np.uint8)
         params = np.frombuffer(bytes(cfg.params) + bytes(8), np.uint8)
@@ -330,7 +352,7 @@ class _Native:
                         (C_SYMTAB, symtab.ctypes.data), (C_NTID, cfg.block[0]), (C_NTID_Y, cfg.block[1]),
                         (C_NTID_Z, cfg.block[2]), (C_NCTAID, cfg.grid[0]), (C_NCTAID_Y, cfg.grid[1]),
                         (C_NCTAID_Z, cfg.grid[2]), (C_NSMID, cfg.num_sms), (C_ALIVE0, alive0.ctypes.data),
-                        (C_WPB, wpb), (C_LOG, self.log.ctypes.data)):
+                        (C_WPB, wpb), (C_LOG, self.log.ctypes.data), (C_SITES, self.sites.ctypes.data)):
             ctx[word] = v
         self.ws = _aligned(wpb * ck.ws_words)
         self.extras: list = []          # more _Natives of the same launch settings, one per extra thread
@@ -359,6 +381,7 @@ class _Native:
         for a in (self.opw, self.opt, self.div):
             a[:] = 0
         ctx[C_GLO] = ctx[C_GHI] = ctx[C_CLO] = ctx[C_CHI] = 0
+        self.sites[:] = 0
         ctx[C_BARRIERS] = ctx[C_ATOMICS] = ctx[C_LOGN] = 0
         ctx[C_LOGCAP] = self.log.size // 3 - 1 if log else -1
         glob = self.glob()
@@ -395,12 +418,14 @@ class _Native:
         glob = self.glob()
         for log in self.pending:
             _undo(glob.arena, log)
+            COUNTS["undone on threads"] = COUNTS.get("undone on threads", 0) + 1
         self.pending = []
 
 
 def _undo(arena: np.ndarray, log: np.ndarray) -> None:
     """Put back the old values of the logged stores (address, size, old value), latest first; an
-    atomic logged as an inverse (size + 256 * kind, x) is taken back: x subtracted (add), xored (xor)."""
+    atomic logged as an inverse (size + 256 * kind, x) is taken back: x subtracted (add), xored (xor).
+    Without atomics, vectorised: each byte from the earliest entry that holds it (any sizes)."""
     if not log.size:
         return
     off, size, old = log[:, 0] - GLOBAL_BASE, log[:, 1], log[:, 2]
@@ -412,14 +437,9 @@ def _undo(arena: np.ndarray, log: np.ndarray) -> None:
             new = v & mask if kind == 0 else (cur - v) & mask if kind == UNDO_KIND["add"] else cur ^ (v & mask)
             arena[o:o + n] = np.frombuffer(new.to_bytes(bits // 8, "little"), np.uint8)
         return
-    if (size == size[0]).all():                 # one size: vectorised, the earliest entry written last
-        dt = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}[int(size[0])]
-        view = arena.view(dt) if arena.size % np.dtype(dt).itemsize == 0 else None
-        if view is not None:
-            view[(off // size)[::-1]] = old[::-1].astype(np.uint64).astype(dt)
-            return
-    for o, n, v in zip(off[::-1].tolist(), size[::-1].tolist(), old[::-1].tolist()):
-        arena[o:o + n] = np.frombuffer(int(v & ((1 << (8 * n)) - 1)).to_bytes(n, "little"), np.uint8)
+    keep = np.arange(8) < size[:, None]
+    where, first = np.unique((off[:, None] + np.arange(8))[keep], return_index=True)
+    arena[where] = np.ascontiguousarray(old).astype("<u8").view(np.uint8).reshape(-1, 8)[keep][first]
 
 
 CTX_WORDS_ALL = CTX_WORDS

@@ -299,12 +299,12 @@ def launch_counters(k, stats: dict, op_warps, op_threads, rows: np.ndarray, coll
 def pc_records(k, op_warps, op_threads, rows: np.ndarray) -> list[dict]:
     """One record per executed instruction: pc, file, line, text and its counts."""
     out = []
+    cols = rows.T.tolist()                      # per pc, its row values as ints (one conversion)
     for op, nw, nt in zip(k.ops, op_warps, op_threads):
         if not nw:
             continue
-        r = rows[:, op.pc]
         rec = {"pc": op.pc, "file": op.instr.file, "line": op.line, "text": op.text, "warps": nw, "threads": nt,
                "branches": nw if op.spec.machine == "branch" else 0}
-        rec.update({name: int(v) for name, v in zip(ROWS, r)})
+        rec.update(zip(ROWS, cols[op.pc]))
         out.append(rec)
     return out
