@@ -9,7 +9,7 @@ import pytest
 from sim_helpers import get, params, put
 from vgpu.pipeline import compile_source
 from vgpu.sim import DeviceError, SimDevice
-from vgpu.sim.compiled import runtime as crt
+from vgpu.sim.compiled import runtime as crt, threads
 
 SRC = r"""
 __global__ void steps(const unsigned *start, int *out, int n) {
@@ -104,6 +104,7 @@ def test_global_atomics_on_threads_give_the_one_thread_values(program, heavy, mo
     x = [int(np.bitwise_xor.reduce(d[((d & 7) == k) & (reps % 2 == 1)], initial=0)) for k in range(8)]
     m = [int(d.max()), int(d.min()), int(np.bitwise_or.reduce(d & 0xF0F0)), int(np.bitwise_and.reduce(d | 0xFFFFFF0F))]
     monkeypatch.setattr(crt, "LOG_PER_THREAD", 2)      # an add and a xor per thread fit; block 70's do not
+    monkeypatch.setattr(threads, "ATOMIC_SHARE_MAX", 1.0)  # dense atomics on threads all the same
     monkeypatch.setattr(crt, "_last", [])
     before, undone = crt.COUNTS.get("threads", 0), crt.COUNTS.get("undone on threads", 0)
     one, c1 = _hist(program, 0, d, heavy)
@@ -111,3 +112,31 @@ def test_global_atomics_on_threads_give_the_one_thread_values(program, heavy, mo
     assert crt.COUNTS.get("threads", 0) == before + 1
     assert crt.COUNTS.get("undone on threads", 0) == undone + (heavy >= 0)
     assert one == two == [bins, x, m] and c1 == c2
+
+
+def test_dense_global_atomics_stay_on_one_thread_and_rare_ones_do_not(program):
+    """A histogram's atomics contend on two threads (slower than one): its launches stay on one thread;
+    a kernel whose atomics are rare (one per block) runs on threads from its second launch."""
+    d = np.arange(256 * 96, dtype=np.uint32)
+    before = crt.COUNTS.get("threads", 0)
+    for _ in range(2):
+        assert _hist(program, 2, d, -1)[0][0] == [d.size // 16] * 16
+    assert crt.COUNTS.get("threads", 0) == before
+    sparse = compile_source(r"""
+__global__ void count(int *d, int *blocks, int n) {
+    int i = blockIdx.x * blockDim.x + threadIdx.x;
+    int v = i < n ? d[i] : 0;
+    for (int k = 0; k < 8; k++) v = v * 3 + k;
+    if (i < n) d[i] = v;
+    if (threadIdx.x == 0) atomicAdd(blocks, 1);
+}""", "sparse.vk")
+    dev = SimDevice(echo_printf=False, workers=2, executor="compiled")
+    try:
+        mod = dev.load(sparse)
+        pd, pb = put(dev, np.arange(256 * 96, dtype=np.int32)), put(dev, np.zeros(1, np.int32))
+        for _ in range(2):
+            dev.launch(mod, "count", params(mod, "count", [pd, pb, 256 * 96]), grid=96, block=256)
+        assert get(dev, pb, np.int32, 1).tolist() == [2 * 96]
+        assert crt.COUNTS.get("threads", 0) == before + 1          # the second launch
+    finally:
+        dev.close()

@@ -59,6 +59,8 @@ class CompiledKernel:
         self.name, self.code = code.name, code
         self.layout = layout(program, code)
         self.heads = np.array(heads(code), np.int64)
+        self.global_atomics = _threads.global_atomics(code)
+        self.atomic_share: float | None = None      # atomics per thread instruction in its last launch
         gen_module = build_module(program, code, self.layout)
         self.ws_words = self.layout.ws_bytes // 8
         add_driver(gen_module, gen_module.globals["warp"], self.ws_words)
@@ -237,8 +239,12 @@ def run_launch(k, cfg, nwaves: int, wave: int, glob, const, result, threads: int
         return False
     blocks = np.arange(cfg.grid[0] * cfg.grid[1] * cfg.grid[2], dtype=np.int64)
     threads = min(threads, nwaves)
+    share = ck.atomic_share
+    if threads >= 2 and ck.global_atomics and (share is None or share > _threads.ATOMIC_SHARE_MAX):
+        threads = 1                                # atomics dense enough to contend: one thread is faster
     if threads < 2:
         _run_waves(native, k, cfg, blocks, glob, const, wave, result, ())
+        _threads.note_atomics(ck, result)
         return True
     while len(native.extras) < threads - 1:
         native.extras.append(_Native(ck, k, cfg, glob, const, wave))
@@ -249,6 +255,7 @@ def run_launch(k, cfg, nwaves: int, wave: int, glob, const, result, threads: int
         result.merge(part)
     for i, n in left:                              # bailed out or not reached: in order, as on one thread
         _run_waves(native, k, cfg, blocks[i * wave:(i + n) * wave], glob, const, wave, result, ())
+    _threads.note_atomics(ck, result)
     COUNTS["threads"] = COUNTS.get("threads", 0) + 1
     return True
 

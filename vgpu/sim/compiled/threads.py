@@ -18,7 +18,10 @@ unused) are real atomics while threads run (`ctx[C_MT]`), so no update is lost a
 is the one-thread value; a bail-out's undo takes an add or xor back (subtracts or xors its operand)
 instead of restoring an old value that other threads have since changed, and leaves the others
 alone (doing an and, or, min or max a second time when the chunk reruns changes nothing).  Undo
-waits until every thread has stopped.
+waits until every thread has stopped.  Atomics on a few counters from every thread (a histogram)
+contend for the same cache lines, and two threads are then slower than one: a kernel with global
+atomics runs on one thread at first and on several only once a launch showed them rare (at most
+ATOMIC_SHARE_MAX per thread instruction, e.g. one counter update per block).
 """
 from __future__ import annotations
 
@@ -27,7 +30,23 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+from ...isa import spec
+
 _pool: list = []                 # [ThreadPoolExecutor, its size]
+ATOMIC_SHARE_MAX = 1 / 128       # more global atomics per thread instruction than this: one thread (contention)
+
+
+def global_atomics(code) -> bool:
+    """Whether the kernel has an atomic on global memory."""
+    return any(spec.family(ins).machine == "atomic" and "shared" not in ins.mods for ins in code.instrs)
+
+
+def note_atomics(ck, result) -> None:
+    """Record a launch's global atomics per thread instruction on the CompiledKernel (ck.atomic_share):
+    the next launch runs on threads only if they are rare enough not to contend."""
+    if ck.global_atomics:
+        st = result.stats
+        ck.atomic_share = st.get("atomics", 0) / max(st.get("thread_instructions", 0), 1)
 LAST_CPU: list[float] = []       # CPU seconds of each thread in the last run_chunks (benchmarks)
 
 
