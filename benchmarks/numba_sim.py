@@ -99,10 +99,10 @@ def main():
     a, b = rng.random(n, dtype=np.float32), rng.random(n, dtype=np.float32)
     c = np.zeros(n, np.float32)
     timed("vector_add", n, lambda: vector_add[n // 256, 256](a, b, c, n))
-    m = 32
+    m = 64                     # benchmarks/run.py's "matmul 64" (a thread's work grows with m)
     A, B = rng.random((m, m), dtype=np.float32), rng.random((m, m), dtype=np.float32)
     C = np.zeros((m, m), np.float32)
-    timed("matmul", m * m, lambda: matmul[(m // TILE, m // TILE), (TILE, TILE)](A, B, C, m))
+    timed("matmul 64", m * m, lambda: matmul[(m // TILE, m // TILE), (TILE, TILE)](A, B, C, m))
     r = 1 << 12
     x = rng.random(r, dtype=np.float32)
     part = np.zeros(r // (2 * BLOCK), np.float32)

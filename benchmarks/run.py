@@ -12,7 +12,7 @@ simulated threads/s, simulated thread-instructions/s (active threads per execute
 both from the wall seconds, the ratio of vgpu's threads/s to Numba's, and numpy doing the same work
 on the same data (NUMPY: np.add, a multiply and an add, bincount, A @ B with BLAS, a sum per 512
 elements, Collatz on the still-running elements) in threads/s, with vgpu's rate over numpy's.  Every result is checked
-against numpy.  vector_add, matmul, reduce and collatz mirror benchmarks/numba_sim.py (saxpy and
+against numpy.  vector_add, matmul 64, reduce and collatz mirror benchmarks/numba_sim.py (saxpy and
 the global-atomic histogram have no Numba figure).  A compiled launch's first run (translation)
 is not counted: each kernel runs once before it is timed.
 
@@ -187,6 +187,13 @@ def cases(dev, mod, rng):
     yield ("matmul", m * m, lambda **kw: dev.launch(mod, "matmul", params(mod, "matmul", [pA, pB, pC, m]), grid=(m // 16, m // 16),
                                                     block=(16, 16), **kw),
            lambda: np.allclose(_get(dev, pC, np.float32, m * m).reshape(m, m), A @ B, rtol=1e-4))
+    # the size Numba's simulator runs (a thread's work grows with the matrix: rates compare at one size)
+    A64, B64 = rng.random((64, 64), dtype=np.float32), rng.random((64, 64), dtype=np.float32)
+    qA, qB, qC = _put(dev, A64), _put(dev, B64), _put(dev, np.zeros(64 * 64, np.float32))
+    NUMPY["matmul 64"] = lambda: A64 @ B64
+    yield ("matmul 64", 64 * 64, lambda **kw: dev.launch(mod, "matmul", params(mod, "matmul", [qA, qB, qC, 64]),
+                                                         grid=(4, 4), block=(16, 16), **kw),
+           lambda: np.allclose(_get(dev, qC, np.float32, 64 * 64).reshape(64, 64), A64 @ B64, rtol=1e-4))
     r = 1 << 20
     x = rng.random(r, dtype=np.float32)
     px, pp = _put(dev, x), _put(dev, np.zeros(r // 512, np.float32))
