@@ -83,6 +83,20 @@ def _run(text: str, states, start, end, cbs):
     values: list = []
     push_state, push_value = stack.append, values.append
     state = start
+
+    def reduce(act):
+        """Pop the rule's symbols, push its callback's value and the state after it; the new state."""
+        size, rule, origin = act
+        if size:
+            args = values[-size:]
+            del stack[-size:]
+            del values[-size:]
+        else:
+            args = []
+        push_value(cbs[rule](args))
+        new = states[stack[-1]][origin]
+        push_state(new)
+        return new
     try:
         for token in stream:
             ttype = token.type
@@ -98,16 +112,7 @@ def _run(text: str, states, start, end, cbs):
                     continue
                 if act is None:
                     raise QuickParseFailed()
-                size, rule, origin = act
-                if size:
-                    args = values[-size:]
-                    del stack[-size:]
-                    del values[-size:]
-                else:
-                    args = []
-                push_value(cbs[rule](args))
-                state = states[stack[-1]][origin]
-                push_state(state)
+                state = reduce(act)
         while True:                                      # then $END: reduce until the end state
             act = states[state].get("$END")
             if act.__class__ is str:
@@ -115,16 +120,7 @@ def _run(text: str, states, start, end, cbs):
             else:
                 if act is None or act.__class__ is int:
                     raise QuickParseFailed()
-                size, rule, origin = act
-                if size:
-                    args = values[-size:]
-                    del stack[-size:]
-                    del values[-size:]
-                else:
-                    args = []
-                push_value(cbs[rule](args))
-                state = states[stack[-1]][origin]
-                push_state(state)
+                state = reduce(act)
             if state == end:
                 return values[-1]
     except QuickParseFailed:
