@@ -24,8 +24,11 @@ from .memops import MemGen, c32, c64
 ENDS_BLOCK = ("branch", "exit", "trap", "barrier", "warp_sync", "shuffle", "vote")
 
 
-def build_module(program, code, lay) -> ir.Module:
-    return Gen(program, code, lay).build()
+def build_module(program, code, lay, counting: bool = False) -> ir.Module:
+    """The kernel's module; `counting`: with the memory counters (counting.py)."""
+    gen = Gen(program, code, lay)
+    gen.counting = counting
+    return gen.build()
 
 
 def leaders(code) -> set[int]:

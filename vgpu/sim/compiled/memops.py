@@ -18,7 +18,8 @@ from .alu import I1, I8, I32, I64, N, splat, vec
 from .codegen import (C_SITES, B_FAULT, B_LOG, B_WARP_SYNC, C_BAIL_PC, C_LOG, C_LOGCAP, C_LOGN, C_ALIVE0, C_ARENA,
                       C_ATOMICS, C_CCOUNT, C_CENDS, C_CHI, C_CLO, C_CONST, C_CSTARTS, C_GCOUNT, C_GENDS, C_GHI,
                       C_GLO, C_GSTARTS, C_LOCAL, C_LOCAL_BYTES, C_LPAD, C_MT, C_PARAMS, C_SHARED, C_SHARED_BYTES,
-                      UNDO_KIND, W_WIDX, KernelGen, _elt)
+                      UNDO_KIND, W_WIDX, _elt)
+from .counting import CountGen
 from .layout import CONST_BASE, CONST_BYTES, GLOBAL_BASE, LOCAL_BASE, SHARED_BASE, WINDOW
 
 
@@ -44,7 +45,7 @@ def _avx512() -> bool:
         return False
 
 
-class MemGen(KernelGen):
+class MemGen(CountGen):
     _helper = False             # generating a resolve helper: a bail-out returns null (reason in ctx)
 
 
@@ -262,6 +263,7 @@ class MemGen(KernelGen):
             v = b.shuffle_vector(v, ir.Constant(vec(et), None), ir.Constant(vec(I32), [c32(0)] * N))
             return self.write(b, ins.operands[0], t, v, m)
         av = self.addresses(b, ins.operands[1])
+        self.count_memory(b, pc, sp, av, m, size)
         addrs = self.spill(b, av, self.sa)
         vals = b.bitcast(self.sv, et.as_pointer())
 
@@ -293,6 +295,7 @@ class MemGen(KernelGen):
         et = _elt(t)
         size = spec.type_bits(t) // 8
         av = self.addresses(b, ins.operands[0])
+        self.count_memory(b, pc, sp, av, m, size)
         addrs = self.spill(b, av, self.sa)
         vv = self.read(b, ins.operands[1], t)
         vals = self.spill(b, vv, self.sv)
@@ -491,7 +494,9 @@ class MemGen(KernelGen):
         et = _elt(t)
         size = spec.type_bits(t) // 8
         srcs = ins.operands[1:] if fam.operands[0] == "d" else ins.operands     # atom has a destination, red not
-        addrs = self.spill(b, self.addresses(b, srcs[0]), self.sa)
+        av = self.addresses(b, srcs[0])
+        self.count_memory(b, pc, sp, av, m, size)
+        addrs = self.spill(b, av, self.sa)
         vals = self.spill(b, self.read(b, srcs[1], t), self.sv)
         signed = t[0] == "s"
 

@@ -25,6 +25,8 @@ from .codegen import (C_ALIVE0, C_ARENA, C_ATOMICS, C_CCOUNT, C_CENDS, C_CHI, C_
                       C_PARAMS, C_SHARED, C_SHARED_BYTES, C_SYMTAB, C_WPB, CTX_WORDS)
 from .codegen import (B_FAULT, B_LOG, C_BAIL_WHY, C_LOG, C_LOGCAP, C_LOGN, C_MT, C_SITES, C_STEPS,
                       UNDO_KIND)
+from ..config import ROWS
+from .counting import C_ROWS
 from .driver import C_BARRIERS, add_driver
 from .layout import GLOBAL_BASE
 from .layout import decline_reason, layout
@@ -51,17 +53,18 @@ def _target():
 
 
 class CompiledKernel:
-    """A kernel's native code: `run` (ctypes) over blocks, the layout, the translation time."""
+    """A kernel's native code: `run` (ctypes) over blocks, the layout, the translation time;
+    `counters`: the variant that also computes the memory counters (counting.py)."""
 
-    def __init__(self, program, code):
+    def __init__(self, program, code, counters: bool = False):
         from .instrs import build_module, heads
         t0 = time.perf_counter()
-        self.name, self.code = code.name, code
+        self.name, self.code, self.counters = code.name, code, counters
         self.layout = layout(program, code)
         self.heads = np.array(heads(code), np.int64)
         self.global_atomics = _threads.global_atomics(code)
         self.atomic_share: float | None = None      # atomics per thread instruction in its last launch
-        gen_module = build_module(program, code, self.layout)
+        gen_module = build_module(program, code, self.layout, counters)
         self.ws_words = self.layout.ws_bytes // 8
         add_driver(gen_module, gen_module.globals["warp"], self.ws_words)
         llvm, tm = _target()
@@ -117,20 +120,24 @@ def translated(program, kernel_name: str) -> bool | None:
     return None if got is None else not isinstance(got, Declined)
 
 
-def compile_kernel(program, kernel_name: str) -> CompiledKernel:
-    """The kernel's CompiledKernel, translated once per Program (Declined if it is not supported)."""
+def compile_kernel(program, kernel_name: str, counters: bool = False) -> CompiledKernel:
+    """The kernel's CompiledKernel, translated once per Program (Declined if it is not supported);
+    `counters`: its variant with the memory counters, translated (once) when a launch first asks."""
     per = _cache.setdefault(program, {})
-    got = per.get(kernel_name)
+    key = (kernel_name, "counters") if counters else kernel_name
+    got = per.get(key)
+    if got is None and counters and isinstance(per.get(kernel_name), Declined):
+        got = per[kernel_name]
     if got is None:
         ok, why = supports(program, kernel_name)
         if not ok:
             got = Declined(f"kernel '{kernel_name}': {why}")
         else:
             try:
-                got = CompiledKernel(program, program.kernels[kernel_name])
+                got = CompiledKernel(program, program.kernels[kernel_name], counters)
             except NotImplementedError as e:
                 got = Declined(f"kernel '{kernel_name}': {e}")
-        per[kernel_name] = got
+        per[key] = got
     if isinstance(got, Declined):
         raise got
     return got
@@ -144,8 +151,6 @@ def launch_decline(cfg) -> str | None:
         return "sanitizers"
     if getattr(cfg, "tracer", None) is not None:
         return "tracing"
-    if cfg.counters:
-        return "memory counters"
     if cfg.interlock is not None:
         return "SM worker processes"
     import os
@@ -213,7 +218,7 @@ def run_blocks(k, cfg, blocks, glob, const, wave_blocks: int, result=None, obser
             raise Declined("an observer watches the launch (sanitizers, tracing, memory counters, debugger)")
         if launch_decline(cfg):
             raise Declined(launch_decline(cfg))
-        native = _native(compile_kernel(k.program, k.name), k, cfg, glob, const, wave_blocks)
+        native = _native(compile_kernel(k.program, k.name, cfg.counters), k, cfg, glob, const, wave_blocks)
     except Declined as e:
         COUNTS["declined"] = COUNTS.get("declined", 0) + 1
         OUTCOMES[name] = f"declined: {e}"
@@ -231,7 +236,7 @@ def run_launch(k, cfg, nwaves: int, wave: int, glob, const, result, threads: int
     try:
         if launch_decline(cfg):
             raise Declined(launch_decline(cfg))
-        ck = compile_kernel(k.program, k.name)
+        ck = compile_kernel(k.program, k.name, cfg.counters)
         native = _native(ck, k, cfg, glob, const, wave)
     except Declined as e:
         COUNTS["declined"] = COUNTS.get("declined", 0) + 1
@@ -284,8 +289,12 @@ def _run_waves(native, k, cfg, blocks, glob, const, wave_blocks, result, interp_
             continue
         outcome = "fallback"
         part = sm.new_result(k)
+        args = interp_args
+        if cfg.counters:                          # the interpreter counts as launch.run_wave has it count
+            from ..observe.counters import MemoryCounters
+            args = (MemoryCounters(part.pc), interp_args[1] if interp_args else None)
         try:
-            sm.run_blocks(k, cfg, chunk, glob, const, wave_blocks, part, *interp_args)
+            sm.run_blocks(k, cfg, chunk, glob, const, wave_blocks, part, *args)
         finally:
             result.merge(part)
         i += 1
@@ -334,6 +343,7 @@ class _Native:
         npc = len(ck.code.instrs) + 1
         self.opw, self.opt, self.div = np.zeros(npc, np.int64), np.zeros(npc, np.int64), np.zeros(npc, np.int64)
         self.sites = np.zeros(2 * npc, np.int64)            # memops.site_range's per-pc allocation cache
+        self.rows = np.zeros((len(ROWS), npc), np.int64) if ck.counters else None     # counting.py
         wpb = self.wpb = cfg.warps_per_block
         tpb = cfg.threads_per_block
         alive0 = np.array([(1 << int(v)) - 1 for v in np.clip(tpb - np.arange(wpb) * 32, 0, 32)], np.int64)
@@ -361,6 +371,8 @@ class _Native:
                         (C_NCTAID_Z, cfg.grid[2]), (C_NSMID, cfg.num_sms), (C_ALIVE0, alive0.ctypes.data),
                         (C_WPB, wpb), (C_LOG, self.log.ctypes.data), (C_SITES, self.sites.ctypes.data)):
             ctx[word] = v
+        if self.rows is not None:
+            ctx[C_ROWS] = self.rows.ctypes.data
         self.ws = _aligned(wpb * ck.ws_words)
         self.extras: list = []          # more _Natives of the same launch settings, one per extra thread
         self.pending: list = []         # undo logs of bailed-out runs on threads, not yet applied
@@ -387,6 +399,8 @@ class _Native:
                 wbase[s:s + wave] = slot * self.wpb
         for a in (self.opw, self.opt, self.div):
             a[:] = 0
+        if self.rows is not None:
+            self.rows[:] = 0
         ctx[C_GLO] = ctx[C_GHI] = ctx[C_CLO] = ctx[C_CHI] = 0
         self.sites[:] = 0
         ctx[C_BARRIERS] = ctx[C_ATOMICS] = ctx[C_LOGN] = 0
@@ -411,6 +425,8 @@ class _Native:
         result.op_warps = [a + b for a, b in zip(result.op_warps, opw.tolist())]
         result.op_threads = [a + b for a, b in zip(result.op_threads, opt.tolist())]
         result.pc[0, :npc] += self.div          # counters.DIVERGENT is row 0
+        if self.rows is not None:
+            result.pc[1:, :npc] += self.rows[1:]     # the memory counters' rows
         st = result.stats
         wi = int(opw.sum())
         for name, v in (("warp_instructions", wi), ("thread_instructions", int(opt.sum())), ("steps", wi),
