@@ -3,7 +3,8 @@ cached per Program and kernel) into native code that runs each warp's 32 lanes a
 explicit active mask and SIMT stack; results, faults and per-pc counters are the interpreter's.
 
     supports(program, kernel_name) -> (ok, reason)       what it declines: docs/executor.md
-    compile_kernel(program, kernel_name) -> CompiledKernel  (raises Declined(reason))
+    compile_kernel(program, kernel_name, counters=False) -> CompiledKernel  (raises Declined(reason));
+        counters: the variant that also computes the memory counters (LaunchConfig.counters)
     translated(program, kernel_name) -> True (cached) / False (declined) / None (not tried yet)
     run_blocks(k, cfg, blocks, glob, const, wave_blocks, result=None) -> BlocksResult
         the interpreter's run_blocks (vgpu.sim.sm), natively when it can; otherwise, and whenever
@@ -12,8 +13,9 @@ explicit active mask and SIMT stack; results, faults and per-pc counters are the
         every wave of a launch in as few native calls as possible; False (nothing run) if declined.
 
 Inside: layout (symbol layout, what is declined), alu (arith's semantics on lane vectors), codegen
-(operands and registers), memops (memory, atomics, warp-level ops), instrs (control flow, the
-instruction dispatch), driver (the block loop and barriers), runtime (compilation, caching, running).
+(operands and registers), memops (memory, atomics, warp-level ops), counting (the memory counters of
+the counters variant), instrs (control flow, the instruction dispatch), driver (the block loop and
+barriers), runtime (compilation, caching, running).
 """
 from .runtime import (CompiledKernel, Declined, compile_kernel, launch_decline, run_blocks, run_launch, supports,
                       translated)
