@@ -59,6 +59,7 @@ class DecodedKernel:
     translated: bool = False                     # the compiled executor has run it (launch.native)
     interp_seconds: float = 0.0                  # unobserved launches the interpreter ran: time,
     interp_threads: int = 0                      # and threads (launch.native's expected work)
+    facts: list | None = field(default=None, repr=False, compare=False)   # per op: counters.op_facts
 
     def source_line(self, ins: Instr | None) -> str | None:
         """The source text of the line an instruction came from, if known."""
