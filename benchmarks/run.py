@@ -36,7 +36,9 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):    # before numpy: BLAS on one
+    os.environ.setdefault(_var, "1")      # core, as vgpu's in-process figures; and no BLAS threads left spinning
+import numpy as np  # noqa: E402
 
 from vgpu.pipeline import compile_source
 from vgpu.sim import SimDevice

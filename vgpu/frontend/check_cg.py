@@ -175,32 +175,26 @@ class CGChecker:
         return ft
 
     def tile_member_call(self, e: A.Call, n: int) -> CType:
-        m = e.func
-        if m.name not in _TILE_MEMBERS:
-            self.unsupported(m.span, f"'{m.name}' of thread_block_tile is not supported yet")
-            return ERROR
-        nargs, text = _TILE_MEMBERS[m.name]
-        if not self.arg_count(e, nargs, nargs):
-            return ERROR
-        subst = {"__N": A.IntLit(n, "u", 10, str(n), span=e.span)}
-        subst.update({f"__a{k}": a for k, a in enumerate(e.args)})
-        new = _instantiate(_snippet(text), subst, e.span)
-        t = self.expr(new)
-        self.sema.rewrites[e] = new
-        return t
+        """A member of thread_block_tile<n>."""
+        return self._member_rewrite(e, _TILE_MEMBERS, "thread_block_tile",
+                                    {"__N": A.IntLit(n, "u", 10, str(n), span=e.span)})
 
     def group_member_call(self, e: A.Call, coalesced: bool = False) -> CType:
         """A member of a thread_group (a block or a tile passed by its base type) or coalesced_group."""
-        m = e.func
         table, what = (_COALESCED_MEMBERS, "coalesced_group") if coalesced else (_GROUP_MEMBERS, "thread_group")
+        return self._member_rewrite(e, table, what, {"__self": e.func.base})
+
+    def _member_rewrite(self, e: A.Call, table: dict, what: str, subst: dict) -> CType:
+        """Check member call e against `table` (name -> (argument count, snippet)) and rewrite it as the
+        snippet with `subst` and the arguments (__a0, __a1, ...) substituted (sema.rewrites)."""
+        m = e.func
         if m.name not in table:
             self.unsupported(m.span, f"'{m.name}' of {what} is not supported yet")
             return ERROR
         nargs, text = table[m.name]
         if not self.arg_count(e, nargs, nargs):
             return ERROR
-        subst = {"__self": m.base}
-        subst.update({f"__a{k}": a for k, a in enumerate(e.args)})
+        subst = dict(subst, **{f"__a{k}": a for k, a in enumerate(e.args)})
         new = _instantiate(_snippet(text), subst, e.span)
         t = self.expr(new)
         self.sema.rewrites[e] = new

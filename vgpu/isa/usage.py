@@ -11,17 +11,22 @@ from ..limits import LOCAL_BYTES, STATIC_SHARED_BYTES, kib
 from .program import KernelCode, Program
 
 
+def pack(symbols) -> tuple[dict[str, int], int]:
+    """(name -> offset, bytes spanned) of (name, declaration) pairs laid out in order, each at its
+    alignment: how a block's static shared memory and a thread's local memory are laid out (the
+    simulator's decoder and the compiled executor use it too)."""
+    offsets, off = {}, 0
+    for name, d in symbols:
+        off = -(-off // d.align) * d.align
+        offsets[name] = off
+        off += d.size
+    return offsets, off
+
+
 def usage(k: KernelCode, prog: Program) -> tuple[int, int]:
     """(static shared bytes, local bytes per thread), each symbol at its alignment."""
-    shared = 0
-    for name in k.shared:
-        s = prog.symbols[name]
-        if not s.dynamic:
-            shared = -(-shared // s.align) * s.align + s.size
-    local = 0
-    for s in k.locals.values():
-        local = -(-local // s.align) * s.align + s.size
-    return shared, local
+    shared = pack((n, prog.symbols[n]) for n in k.shared if not prog.symbols[n].dynamic)[1]
+    return shared, pack(k.locals.items())[1]
 
 
 def over_limits(k: KernelCode, prog: Program) -> list[str]:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from ..isa import spec
 from ..isa.disasm import format_instr
 from ..isa.program import Instr, KernelCode, Mem, Program, SReg, Sym
+from ..isa.usage import pack
 from .faults import InvalidLaunch
 from .memory import LOCAL_BASE, SHARED_BASE
 from .operands import Operands
@@ -59,6 +60,7 @@ class DecodedKernel:
     translated: bool = False                     # the compiled executor has run it (launch.native)
     interp_seconds: float = 0.0                  # unobserved launches the interpreter ran: time,
     interp_threads: int = 0                      # and threads (launch.native's expected work)
+    facts: list | None = field(default=None, repr=False, compare=False)   # per op: counters.op_facts
 
     def source_line(self, ins: Instr | None) -> str | None:
         """The source text of the line an instruction came from, if known."""
@@ -80,19 +82,12 @@ def layout_shared(program: Program, code: KernelCode, addresses: dict) -> tuple[
                 d = program.symbols.get(s.name)
                 if d is not None and d.space == "shared" and s.name not in code.locals:
                     names.append(s.name)
-    off, dyn_align = 0, 16
-    dynamic = []
-    for n in names:
-        d = program.symbols.get(n)
-        if d is None or d.space != "shared":
-            continue
-        if d.dynamic:
-            dynamic.append(n)
-            dyn_align = max(dyn_align, d.align)
-            continue
-        off = -(-off // d.align) * d.align
-        addresses[n] = SHARED_BASE + off
-        off += d.size
+    decls = [(n, program.symbols[n]) for n in names
+             if n in program.symbols and program.symbols[n].space == "shared"]
+    dynamic = [n for n, d in decls if d.dynamic]
+    dyn_align = max([16] + [d.align for _, d in decls if d.dynamic])
+    offsets, off = pack((n, d) for n, d in decls if not d.dynamic)
+    addresses.update((n, SHARED_BASE + o) for n, o in offsets.items())
     off = -(-off // dyn_align) * dyn_align
     for n in dynamic:
         addresses[n] = SHARED_BASE + off
@@ -100,11 +95,10 @@ def layout_shared(program: Program, code: KernelCode, addresses: dict) -> tuple[
 
 
 def layout_local(code: KernelCode, addresses: dict) -> int:
-    off = 0
-    for n, d in code.locals.items():
-        off = -(-off // d.align) * d.align
-        addresses[n] = LOCAL_BASE + off
-        off += d.size
+    """A thread's local symbols laid out in order (isa.usage.pack): their addresses into `addresses`;
+    the bytes they span."""
+    offsets, off = pack(code.locals.items())
+    addresses.update((n, LOCAL_BASE + o) for n, o in offsets.items())
     return off
 
 

@@ -38,7 +38,7 @@ from .config import BlocksResult, LaunchConfig, new_result
 from .decode import DecodedKernel
 from .faults import DeviceError, InvalidLaunch
 from .memory import ConstBank, GlobalMemory
-from .observe.counters import Counters, MemoryCounters, launch_counters, pc_records
+from .observe.counters import Counters, MemoryCounters, launch_counters, op_facts, pc_records
 from .observe.sanitize import Sanitizer
 from .observe.trace import env_tracer
 from .observer import combine
@@ -293,11 +293,11 @@ class Progress:
 
 def finish(k: DecodedKernel, cfg: LaunchConfig, r: BlocksResult, seconds: float) -> LaunchResult:
     ops, lines = {}, {}
-    for op, nw in zip(k.ops, r.op_warps):
+    for f, nw in zip(op_facts(k), r.op_warps):
         if nw:
-            ops[op.instr.mnemonic] = ops.get(op.instr.mnemonic, 0) + nw
-            if op.line is not None:
-                lines[op.line] = lines.get(op.line, 0) + nw
+            ops[f.mnemonic] = ops.get(f.mnemonic, 0) + nw
+            if f.line is not None:
+                lines[f.line] = lines.get(f.line, 0) + nw
     texts = [t for *_, t in sorted(r.printf, key=lambda rec: rec[:4])]
     occ = theoretical(registers_per_thread(k.code.regs), k.shared_static + cfg.shared_dynamic, cfg.threads_per_block)
     title = (f"kernel {k.name}: grid {cfg.grid} block {cfg.block}, {k.shared_static + cfg.shared_dynamic} bytes "

@@ -60,9 +60,9 @@ def _executor(n: int) -> ThreadPoolExecutor:
 
 def run_chunks(natives, blocks, wave: int, nwaves: int, per_chunk: int, new_result):
     """Run the waves natively on len(natives) threads (this one included), chunks of at most
-    `per_chunk` waves, at least about four per thread; see the module docstring."""
+    `per_chunk` waves, at least about two per thread; see the module docstring."""
     nthreads = len(natives)
-    step = max(1, min(per_chunk, nwaves // (4 * nthreads)))
+    step = max(1, min(per_chunk, nwaves // (2 * nthreads)))
     nchunks = -(-nwaves // step)
     counter = itertools.count()
     stop = threading.Event()

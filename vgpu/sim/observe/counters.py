@@ -20,6 +20,8 @@ Memory model (NVIDIA's, as Nsight Compute counts it):
 """
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from ...isa import spec
@@ -117,6 +119,25 @@ def local_sectors(off: np.ndarray, ids: np.ndarray, size: int) -> tuple[int, int
 
 
 # -- launch totals ---------------------------------------------------------------------------------
+class OpFacts(NamedTuple):
+    mnemonic: str
+    line: int | None
+    cls: str                     # instruction_class
+    branch: bool
+    direction: str | None        # load, store, atomic (DIRECTIONS) or None
+    record: dict                 # pc, file, line, text: the start of its pc_records entry
+
+
+def op_facts(k) -> list[OpFacts]:
+    """Per op of a decoded kernel, what its counts go under (computed once per kernel, kept on it)."""
+    if k.facts is None:
+        k.facts = [OpFacts(op.instr.mnemonic, op.line, instruction_class(op.instr), op.spec.machine == "branch",
+                           DIRECTIONS.get(op.spec.machine),
+                           {"pc": op.pc, "file": op.instr.file, "line": op.line, "text": op.text})
+                   for op in k.ops]
+    return k.facts
+
+
 def instruction_class(ins) -> str:
     """The class of an instruction, from its row in the ISA table."""
     cls = spec.family(ins).counter
@@ -270,18 +291,17 @@ def launch_counters(k, stats: dict, op_warps, op_threads, rows: np.ndarray, coll
              atomics=stats["atomics"])
     if collected:
         c.update({key: 0 for key in MEMORY_KEYS})
-    for op, nw, nt in zip(k.ops, op_warps, op_threads):
+    for pc, (f, nw, nt) in enumerate(zip(op_facts(k), op_warps, op_threads)):
         if not nw:
             continue
-        cls = instruction_class(op.instr)
-        c[f"inst_{cls}"] += nw
-        c[f"thread_inst_{cls}"] += nt
-        if op.spec.machine == "branch":
+        c[f"inst_{f.cls}"] += nw
+        c[f"thread_inst_{f.cls}"] += nt
+        if f.branch:
             c["branches"] += nw
-        d = DIRECTIONS.get(op.spec.machine)
+        d = f.direction
         if d is None or not collected:
             continue
-        r = rows[:, op.pc]
+        r = rows[:, pc]
         c[f"global_{d}_requests"] += int(r[G_REQ])
         c[f"global_{d}_sectors"] += int(r[G_SEC])
         if d == "atomic":
@@ -300,11 +320,10 @@ def pc_records(k, op_warps, op_threads, rows: np.ndarray) -> list[dict]:
     """One record per executed instruction: pc, file, line, text and its counts."""
     out = []
     cols = rows.T.tolist()                      # per pc, its row values as ints (one conversion)
-    for op, nw, nt in zip(k.ops, op_warps, op_threads):
+    for pc, (f, nw, nt) in enumerate(zip(op_facts(k), op_warps, op_threads)):
         if not nw:
             continue
-        rec = {"pc": op.pc, "file": op.instr.file, "line": op.line, "text": op.text, "warps": nw, "threads": nt,
-               "branches": nw if op.spec.machine == "branch" else 0}
-        rec.update(zip(ROWS, cols[op.pc]))
+        rec = dict(f.record, warps=nw, threads=nt, branches=nw if f.branch else 0)
+        rec.update(zip(ROWS, cols[pc]))
         out.append(rec)
     return out
