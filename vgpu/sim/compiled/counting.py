@@ -107,8 +107,9 @@ class CountGen(KernelGen):
             waves, ideal = _c(I64, 0), _c(I64, 0)
             for g in range(k):
                 mg = b.and_(m, _c(I32, ((1 << per) - 1) << (per * g)))
-                waves = b.add(waves, b.call(self._wavefronts(32 * k), [words, _repeat_mask(b, mg, k)]))
-                ideal = b.add(ideal, b.zext(b.icmp_unsigned("!=", mg, _c(I32, 0)), I64))
+                some = b.zext(b.icmp_unsigned("!=", mg, _c(I32, 0)), I64)
+                waves = b.add(waves, self._group_wavefronts(b, word, words, mg, k, some))
+                ideal = b.add(ideal, some)
             add(S_REQ, _c(I64, 1))
             add(S_WAVE, waves)
             add(S_IDEAL, ideal)
@@ -124,6 +125,30 @@ class CountGen(KernelGen):
             raise NotImplementedError(f"memory counters of space {sp}")
         b.ret_void()
         return fn
+
+    def _group_wavefronts(self, b, word, words, mg, k, some):
+        """The wavefronts of the lanes mg: one when their words lie within 32 consecutive words (32
+        banks; count_access's shortcut), else the bank count of `_wavefronts`."""
+        mv = b.bitcast(mg, vec(I1))
+        lo = self._reduce_i64(b, "smin", b.select(mv, word, ir.Constant(vec(I64), [_c(I64, (1 << 63) - 1)] * N)))
+        hi = self._reduce_i64(b, "smax", b.select(mv, word, ir.Constant(vec(I64), [_c(I64, -(1 << 63))] * N)))
+        fits = b.icmp_signed("<=", b.add(b.sub(hi, lo), _c(I64, k)), _c(I64, 32))
+        pre = b.block
+        slow, join = b.append_basic_block("wslow"), b.append_basic_block("wjoin")
+        b.cbranch(b.or_(fits, b.icmp_unsigned("==", mg, _c(I32, 0))), join, slow)
+        b.position_at_end(slow)
+        counted = b.call(self._wavefronts(32 * k), [words, _repeat_mask(b, mg, k)])
+        b.branch(join)
+        b.position_at_end(join)
+        out = b.phi(I64)
+        out.add_incoming(some, pre)
+        out.add_incoming(counted, slow)
+        return out
+
+    def _reduce_i64(self, b, op, v):
+        name = f"llvm.vector.reduce.{op}.v{N}i64"
+        fn = self.module.globals.get(name) or ir.Function(self.module, ir.FunctionType(I64, [vec(I64)]), name=name)
+        return b.call(fn, [v])
 
     def _keyloop(self, name, n, step, finish, acc_type, acc0):
         """i64 fn(<n x i64> keys, i(n) mask): for each distinct key of the masked lanes (lowest lane
