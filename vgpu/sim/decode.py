@@ -57,7 +57,6 @@ class DecodedKernel:
     is_rpc: list[bool] = field(default_factory=list)
     uses_grid_sync: bool = False
     specials: frozenset = frozenset()            # special registers the kernel reads
-    translated: bool = False                     # the compiled executor has run it (launch.native)
     interp_seconds: float = 0.0                  # unobserved launches the interpreter ran: time,
     interp_threads: int = 0                      # and threads (launch.native's expected work)
     facts: list | None = field(default=None, repr=False, compare=False)   # per op: counters.op_facts

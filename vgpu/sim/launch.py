@@ -226,12 +226,11 @@ def launch(k: DecodedKernel, cfg: LaunchConfig, glob: GlobalMemory, const: Const
     t0 = time.perf_counter()
     report = Progress(progress, nblocks, wave) if progress is not None else None
     try:
-        if observer is None and native(k, cfg, executor) and \
-                compiled.run_launch(k, cfg, nwaves, wave, glob, const, result, threads):
-            k.translated = True
-        elif parallel is not None and nwaves > 1:
+        ran_native = observer is None and native(k, cfg, executor) and \
+            compiled.run_launch(k, cfg, nwaves, wave, glob, const, result, threads)
+        if not ran_native and parallel is not None and nwaves > 1:
             parallel(k, cfg, nwaves, wave, result, progress=report)
-        else:
+        elif not ran_native:
             for j in range(nwaves):
                 part = new_result(len(k.ops))
                 try:
@@ -240,7 +239,7 @@ def launch(k: DecodedKernel, cfg: LaunchConfig, glob: GlobalMemory, const: Const
                     result.merge(part)
                 if report is not None:
                     report(j + 1)
-        if not k.translated and observer is None:        # the interpreter's time, for 'auto' (native)
+        if not ran_native and observer is None:          # the interpreter's time, for 'auto' (native)
             k.interp_seconds += time.perf_counter() - t0
             k.interp_threads += nblocks * cfg.threads_per_block
         if report is not None:
@@ -268,7 +267,7 @@ def native(k: DecodedKernel, cfg: LaunchConfig, executor: str) -> bool:
     if known is not None:
         return known
     threads = cfg.nblocks * cfg.threads_per_block
-    if k.translated or threads >= AUTO_MIN_THREADS:
+    if threads >= AUTO_MIN_THREADS:
         return True
     expected = k.interp_seconds / k.interp_threads * threads if k.interp_threads else 0.0
     return k.interp_seconds + expected >= AUTO_PAYBACK_SECONDS
