@@ -53,17 +53,19 @@ def table(code: KernelCode) -> list[tuple[int, int, int, object]]:
     out_state: list[dict | None] = [None] * len(leaders)   # state on the edge to pc end (fall-through)
     jump_state: list[dict | None] = [None] * len(leaders)  # state on the branch edge
 
+    def apply(pts, when: int, state: dict) -> None:
+        for kind, v, loc in pts:
+            if kind == when:
+                if loc is None:
+                    state.pop(v, None)
+                else:
+                    state[v] = loc
+
     def run(k: int, state: dict, record=None) -> None:
         for pc in range(leaders[k], ends[k]):
-            ins = instrs[pc]
-            pts = ins.dbg
+            pts = instrs[pc].dbg
             if pts:
-                for kind, v, loc in pts:
-                    if kind == BEFORE:
-                        if loc is None:
-                            state.pop(v, None)
-                        else:
-                            state[v] = loc
+                apply(pts, BEFORE, state)
             if record is not None:
                 record(pc, state)
             for w in writes[pc]:
@@ -71,12 +73,7 @@ def table(code: KernelCode) -> list[tuple[int, int, int, object]]:
                     del state[v]
             jump_state[k] = dict(state)
             if pts:
-                for kind, v, loc in pts:
-                    if kind == AFTER:
-                        if loc is None:
-                            state.pop(v, None)
-                        else:
-                            state[v] = loc
+                apply(pts, AFTER, state)
         out_state[k] = state
 
     def entry_state(k: int) -> dict | None:
