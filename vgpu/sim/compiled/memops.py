@@ -499,6 +499,7 @@ class MemGen(CountGen):
         addrs = self.spill(b, av, self.sa)
         vals = self.spill(b, self.read(b, srcs[1], t), self.sv)
         signed = t[0] == "s"
+        mt = b.icmp_signed("!=", self.cword(b, C_MT), c64(0)) if sp == "global" else None   # read once
 
         def plain(b, p, x):
             old = b.load(p)
@@ -519,7 +520,7 @@ class MemGen(CountGen):
                 plain(b, p, x)
                 return
             one, many, done = (b.append_basic_block(n) for n in ("at1", "atmt", "atx"))
-            b.cbranch(b.icmp_signed("!=", self.cword(b, C_MT), c64(0)), many, one)
+            b.cbranch(mt, many, one)
             b.position_at_end(one)              # this thread alone: logged as a store, done in place
             self.log_old(b, pc, a, b.bitcast(p, I8.as_pointer()), size)
             plain(b, p, x)

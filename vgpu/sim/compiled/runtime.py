@@ -455,10 +455,10 @@ def _undo(arena: np.ndarray, log: np.ndarray) -> None:
     if (size >= 256).any():
         for o, n, v in zip(off[::-1].tolist(), size[::-1].tolist(), old[::-1].tolist()):
             kind, n = divmod(n, 256)
-            bits, mask = 8 * n, (1 << (8 * n)) - 1
+            mask = (1 << (8 * n)) - 1
             cur = int.from_bytes(arena[o:o + n].tobytes(), "little")
             new = v & mask if kind == 0 else (cur - v) & mask if kind == UNDO_KIND["add"] else cur ^ (v & mask)
-            arena[o:o + n] = np.frombuffer(new.to_bytes(bits // 8, "little"), np.uint8)
+            arena[o:o + n] = np.frombuffer(new.to_bytes(n, "little"), np.uint8)
         return
     keep = np.arange(8) < size[:, None]
     where, first = np.unique((off[:, None] + np.arange(8))[keep], return_index=True)
