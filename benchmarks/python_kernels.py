@@ -104,8 +104,8 @@ if MODE:
 
 def cases(big: bool):
     """(name, threads, launch, check) with sizes for vgpu (big: benchmarks/run.py's sizes; matmul 64x64 on
-    both sides) or the simulator.  On vgpu the arrays live on the device (cuda.to_device), as a Numba user keeps them between launches; the check reads
-    them back after the first launch."""
+    both sides) or the simulator.  On vgpu the arrays live on the device (cuda.to_device), as a Numba
+    user keeps them between launches; the check reads them back after the first launch."""
     rng = np.random.default_rng(1)
     dev = {}
 

@@ -1,7 +1,8 @@
 """A compiled launch on several threads of this process.
 
-In:  `run_chunks(natives, blocks, wave, nwaves, per_chunk, new_result)` with one `runtime._Native` per thread (each its own registers, shared and
-     local memory, counters and undo log; global memory is the device's, shared by all).
+In:  `run_chunks(natives, blocks, wave, nwaves, per_chunk, new_result)` with one `runtime._Native` per
+     thread (each its own registers, shared and local memory, counters and undo log; global memory is
+     the device's, shared by all).
 Out: run_chunks returns (the per-thread results, to merge; the chunks, as (first wave, waves), that
      did not run natively: one bailed out (and was undone) or came after the stop).
 
@@ -33,7 +34,7 @@ from concurrent.futures import ThreadPoolExecutor
 from ...isa import spec
 
 _pool: list = []                 # [ThreadPoolExecutor, its size]
-ATOMIC_SHARE_MAX = 1 / 128       # more global atomics per thread instruction than this: one thread (contention)
+ATOMIC_SHARE_MAX = 1 / 128       # more atomics per thread instruction than this: one thread (contention)
 
 
 def global_atomics(code) -> bool:
@@ -42,8 +43,8 @@ def global_atomics(code) -> bool:
 
 
 def note_atomics(ck, result) -> None:
-    """Record a launch's global atomics per thread instruction on the CompiledKernel (ck.atomic_share):
-    the next launch runs on threads only if they are rare enough not to contend."""
+    """Record a launch's atomics (the stats count shared ones too) per thread instruction on the
+    CompiledKernel (ck.atomic_share): the next launch runs on threads only if they are rare enough."""
     if ck.global_atomics:
         st = result.stats
         ck.atomic_share = st.get("atomics", 0) / max(st.get("thread_instructions", 0), 1)
