@@ -308,19 +308,20 @@ COUNTS: dict[str, int] = {}     # run_blocks calls: 'native', 'fallback' (a wave
 OUTCOMES: dict[str, str] = {}   # 'file:kernel' -> how its last run_blocks call went (benchmarks, coverage)
 
 
-_last: list = []        # the last _Native, reused while kernel, settings, memory and allocations are the same
+_last: list = []        # recent _Natives, latest first, reused while kernel, settings, memory and allocations match
+RECENT = 8              # how many: a program alternating kernels (or devices) keeps each one's buffers warm
 
 
 def _native(ck, k, cfg, glob, const, wave_blocks):
-    if _last:
-        n = _last[0]
-        tables = (glob.table.starts, glob.table.ends, const.table.starts)   # new arrays on every (de)allocation
+    tables = (glob.table.starts, glob.table.ends, const.table.starts)   # new arrays on every (de)allocation
+    for i, n in enumerate(_last):
         if (n.ck is ck and n.glob() is glob and n.const() is const and n.wave_blocks == max(wave_blocks, 1)
                 and replace(n.cfg, seed=cfg.seed, clock_base=cfg.clock_base) == cfg
                 and all(a is b for a, b in zip(n.tables, tables))):
+            _last.insert(0, _last.pop(i))
             return n
     n = _Native(ck, k, cfg, glob, const, wave_blocks)
-    _last[:] = [n]
+    _last[:] = [n] + [m for m in _last[:RECENT - 1] if m.glob() is not None]
     return n
 
 
@@ -341,15 +342,15 @@ class _Native:
         if lay.shared_static != k.shared_static:
             raise Declined("shared memory layout differs from the interpreter's")
         npc = len(ck.code.instrs) + 1
-        self.opw, self.opt, self.div = np.zeros(npc, np.int64), np.zeros(npc, np.int64), np.zeros(npc, np.int64)
-        self.sites = np.zeros(2 * npc, np.int64)            # memops.site_range's per-pc allocation cache
-        self.rows = np.zeros((len(ROWS), npc), np.int64) if ck.counters else None     # counting.py
+        self.opw, self.opt, self.div = _aligned(npc), _aligned(npc), _aligned(npc)
+        self.sites = _aligned(2 * npc)           # memops.site_range's per-pc allocation cache
+        self.rows = _aligned(len(ROWS) * npc).reshape(len(ROWS), npc) if ck.counters else None     # counting.py
         wpb = self.wpb = cfg.warps_per_block
         tpb = cfg.threads_per_block
         alive0 = np.array([(1 << int(v)) - 1 for v in np.clip(tpb - np.arange(wpb) * 32, 0, 32)], np.int64)
-        shared = np.zeros(max(lay.shared_static + cfg.shared_dynamic, 8) + 128, np.uint8)   # memops.permute_load
+        shared = _aligned(max(lay.shared_static + cfg.shared_dynamic, 8) + 128, np.uint8)   # memops.permute_load
         lpad = -(-max(lay.local_bytes, 8) // 16) * 16 if lay.local_bytes else 0
-        local = np.zeros(max(wpb * 32 * lpad, 8), np.uint8)
+        local = _aligned(max(wpb * 32 * lpad, 8), np.uint8)
         params = np.frombuffer(bytes(cfg.params) + bytes(8), np.uint8)
         gstarts = np.ascontiguousarray(glob.table.starts, np.int64)
         gends = np.ascontiguousarray(glob.table.ends, np.int64)
@@ -358,7 +359,7 @@ class _Native:
         per_chunk = max(1, CHUNK_THREADS // max(self.wave_blocks * tpb, 1)) * self.wave_blocks * tpb
         self.log = np.zeros(3 * LOG_PER_THREAD * per_chunk + 3, np.int64)
         self.keep = (symtab, alive0, shared, local, params, gstarts, gends, cstarts, cends)
-        ctx = self.ctx = np.zeros(CTX_WORDS_ALL, np.int64)
+        ctx = self.ctx = _aligned(CTX_WORDS_ALL)
         addr = lambda a: a.ctypes.data if a.size else 0      # noqa: E731
         for word, v in ((C_ARENA, glob.arena.ctypes.data), (C_GSTARTS, addr(gstarts)), (C_GENDS, addr(gends)),
                         (C_GCOUNT, gstarts.size), (C_CONST, const.arena.ctypes.data), (C_CSTARTS, addr(cstarts)),
@@ -468,8 +469,11 @@ def _undo(arena: np.ndarray, log: np.ndarray) -> None:
 CTX_WORDS_ALL = CTX_WORDS
 
 
-def _aligned(words: int) -> np.ndarray:
-    """Zeroed int64 words at a 64-byte aligned address (the registers are loaded as aligned vectors)."""
-    raw = np.zeros(words + 8, np.int64)
-    skip = (-raw.ctypes.data % 64) // 8
-    return raw[skip:skip + words]
+def _aligned(n: int, dtype=np.int64) -> np.ndarray:
+    """n zeroed items in cache lines of their own: the start 64-byte aligned (registers are loaded as
+    aligned vectors) and nothing else in the last line, so that threads writing their own counters,
+    registers and shared memory never share a line (false sharing made two threads slower than one)."""
+    size = -(-n * np.dtype(dtype).itemsize // 64) * 64
+    raw = np.zeros(size + 128, np.uint8)
+    skip = -raw.ctypes.data % 64
+    return raw[skip:skip + size].view(dtype)[:n]
