@@ -105,9 +105,9 @@ def pack_args(kernel: str, params, args, device, allow_reinterpret: bool = False
 def convert(kernel: str, p, a, device, allow_reinterpret: bool = False) -> int | float:
     """One argument as the value its parameter holds: a device address for a pointer, an in-range
     int or a float (already rounded to the parameter's type) for a scalar."""
-    where = f"{kernel}(): parameter {p.name!r}"
     if p.is_pointer:
-        return _pointer(where, p, a, device, allow_reinterpret)
+        return _pointer(kernel, p, a, device, allow_reinterpret)
+    where = _where(kernel, p)
     t = p.type
     if isinstance(a, DeviceArray) or not isinstance(a, _SCALARS):
         raise ArgumentTypeError(f"{where} is {_a(c_name(t))}, not {type(a).__name__}")
@@ -127,6 +127,11 @@ def convert(kernel: str, p, a, device, allow_reinterpret: bool = False) -> int |
         return wrap_int(v, t.bits, t.is_signed)
     raise ArgumentValueError(f"{where} ({c_name(t)}, {lo}..{hi}): {v} is out of range "
                              f"(allow_reinterpret=True or vgpuc --allow-reinterpret wraps it modulo 2^{t.bits})")
+
+
+def _where(kernel: str, p) -> str:
+    """How messages name a parameter."""
+    return f"{kernel}(): parameter {p.name!r}"
 
 
 def _float(where: str, t, a) -> float:
@@ -150,22 +155,23 @@ def dtype_matches(t, dt: np.dtype) -> bool:
     return dt.kind == "f" if t.is_float else dt.kind in "iub"
 
 
-def _pointer(where: str, p, a, device, allow_reinterpret: bool) -> int:
+def _pointer(kernel: str, p, a, device, allow_reinterpret: bool) -> int:
     if a is None or (isinstance(a, (int, np.integer)) and not isinstance(a, bool) and int(a) == 0):
         return 0                                                    # a null pointer
     if not isinstance(a, DeviceArray):
         hint = " (copy it with vgpu.to_device first)" if isinstance(a, np.ndarray) else ""
-        raise ArgumentTypeError(f"{where} is a pointer and takes a DeviceArray, not {type(a).__name__}{hint}")
+        raise ArgumentTypeError(f"{_where(kernel, p)} is a pointer and takes a DeviceArray, not "
+                                f"{type(a).__name__}{hint}")
     if a.device is not device:
-        raise ArgumentValueError(f"{where}: the array lives on {a.device!r}, but the kernel is launched on {device!r} "
-                         f"(copy it to that device first)")
+        raise ArgumentValueError(f"{_where(kernel, p)}: the array lives on {a.device!r}, but the kernel is launched "
+                                 f"on {device!r} (copy it to that device first)")
     if allow_reinterpret:
         return a.address
     if not a.dtype.isnative:
-        raise ArgumentTypeError(f"{where}: the array's dtype {a.dtype.str} is not in the device's (little-endian) byte "
-                        f"order")
+        raise ArgumentTypeError(f"{_where(kernel, p)}: the array's dtype {a.dtype.str} is not in the device's "
+                                "(little-endian) byte order")
     t = p.pointee                    # None: void * or a pointer to a struct, any array will do
     if t is not None and not dtype_matches(t, a.dtype):
-        raise ArgumentTypeError(f"{where} points to {c_name(t)} elements, but the array holds {a.dtype} "
+        raise ArgumentTypeError(f"{_where(kernel, p)} points to {c_name(t)} elements, but the array holds {a.dtype} "
                                 f"(allow_reinterpret=True or vgpuc --allow-reinterpret passes it anyway)")
     return a.address

@@ -60,6 +60,8 @@ class DecodedKernel:
     interp_seconds: float = 0.0                  # unobserved launches the interpreter ran: time,
     interp_threads: int = 0                      # and threads (launch.native's expected work)
     facts: list | None = field(default=None, repr=False, compare=False)   # per op: counters.op_facts
+    limits: dict = field(default_factory=dict, repr=False, compare=False)  # launch.limits: shape -> occupancy
+    totals: tuple | None = field(default=None, repr=False, compare=False)  # counters.launch_totals: the last tally
 
     def source_line(self, ins: Instr | None) -> str | None:
         """The source text of the line an instruction came from, if known."""

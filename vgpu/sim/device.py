@@ -233,7 +233,7 @@ class SimDevice:
         if not isinstance(params, (bytes, bytearray, memoryview)):
             raise InvalidLaunch(f"the parameters of kernel '{k.name}' must be its packed .param bytes "
                                 f"(vgpu.sim.launch.encode_params), not {type(params).__name__}")
-        need = k.code.param_bytes
+        need = k.param_bytes
         if len(params) != need:
             raise InvalidLaunch(f"kernel '{k.name}' takes {need} bytes of parameters, got {len(params)}")
         return bytes(params)

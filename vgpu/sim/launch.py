@@ -26,6 +26,8 @@ stay on the interpreter whatever the executor.
 """
 from __future__ import annotations
 
+import math
+import struct
 import sys
 import time
 from dataclasses import dataclass, field, replace
@@ -38,11 +40,11 @@ from .config import BlocksResult, LaunchConfig, new_result
 from .decode import DecodedKernel
 from .faults import DeviceError, InvalidLaunch
 from .memory import ConstBank, GlobalMemory
-from .observe.counters import Counters, MemoryCounters, launch_counters, op_facts, pc_records
+from .observe.counters import Counters, MemoryCounters, launch_totals
 from .observe.sanitize import Sanitizer
 from .observe.trace import env_tracer
 from .observer import combine
-from .occupancy import (MAX_REGS_PER_BLOCK, MAX_REGS_PER_THREAD, SM_BLOCKS, SM_SHARED, SM_WARPS,
+from .occupancy import (MAX_REGS_PER_BLOCK, MAX_REGS_PER_THREAD, SM_BLOCKS, SM_SHARED, SM_WARPS, Occupancy,
                         registers_per_thread, theoretical)
 from . import compiled
 from .scheduler import run_blocks
@@ -56,7 +58,8 @@ TOO_MANY = "too many resources requested for launch"
 EXECUTORS = ("interp", "compiled", "auto")
 AUTO_MIN_THREADS = 1 << 15                  # 'auto': a first launch this big is translated at once
 AUTO_PAYBACK_SECONDS = 0.2                  # 'auto': interpreted time that repays a translation (0.15-0.7 s)
-PROGRESS_HZ = 4                             # progress callbacks per second at most      # CUDA's words for the errors below
+PROGRESS_HZ = 4                             # progress callbacks per second at most
+LIMITS_KEPT = 64                            # block shapes whose validation a kernel remembers (`limits`)
 
 
 @dataclass
@@ -64,7 +67,7 @@ class LaunchResult:
     """What a launch did.  `stats`: a `counters.Counters` (a dict of totals: instructions by
     class, branches, memory requests, sectors, wavefronts, ...; `.occupancy`; `.format()`; see
     docs/counters.md).  `op_counts`: mnemonic -> warp instructions; `line_counts`: .vk line -> warp
-    instructions; `pcs`: per executed instruction, its source line and counts (`counters.pc_records`);
+    instructions; `pcs`: per executed instruction, its source line and counts (`counters.launch_totals`);
     `printf`: each thread's output in order."""
     kernel: str
     grid: tuple[int, int, int]
@@ -116,11 +119,21 @@ class LaunchResult:
 def dims(v, what: str) -> tuple[int, int, int]:
     """The one normaliser of launch geometry: an int or a 1..3-tuple of ints -> (x, y, z), padded
     with 1s (`validate` then checks the limits); InvalidLaunch for anything else."""
+    if type(v) is int:                           # the common forms, without the general checks
+        return v, 1, 1
+    if type(v) is tuple and len(v) == 3 and type(v[0]) is int and type(v[1]) is int and type(v[2]) is int:
+        return v
     t = (v,) if isinstance(v, (int, np.integer)) else tuple(v) if isinstance(v, (tuple, list)) else None
     if t is None or not 1 <= len(t) <= 3 or not all(isinstance(x, (int, np.integer)) and not isinstance(x, bool)
                                                     for x in t):
         raise InvalidLaunch(f"{what} must be an int or a tuple of 1 to 3 ints, got {v!r}")
     return tuple(int(x) for x in t) + (1,) * (3 - len(t))
+
+
+# struct's little-endian format of each integer and float type: encode_params's fast path (the
+# values it packs are exactly those numpy's conversion gives)
+PACK = {"s8": "<b", "u8": "<B", "s16": "<h", "u16": "<H", "s32": "<i", "u32": "<I", "s64": "<q", "u64": "<Q",
+        "f32": "<f", "f64": "<d"}
 
 
 def encode_params(kernel: str, params: list[ParamInfo], values) -> bytes:
@@ -134,6 +147,17 @@ def encode_params(kernel: str, params: list[ParamInfo], values) -> bytes:
     buf = bytearray(max((p.offset + p.size for p in params), default=0))
     for p, v in zip(params, values):
         t = p.type
+        fmt = PACK.get(t.name)
+        if fmt is not None:                      # Python ints and finite floats: packed directly
+            try:
+                if type(v) is int and t.kind != "float":
+                    struct.pack_into(fmt, buf, p.offset, wrap_int(v, t.bits, t.kind == "signed"))
+                    continue
+                if type(v) is float and t.kind == "float" and math.isfinite(v):
+                    struct.pack_into(fmt, buf, p.offset, v)
+                    continue
+            except OverflowError:                # a float beyond the type's range: numpy makes it inf
+                pass
         try:
             if t.is_float:
                 x = np.array(float(v), t.dtype)
@@ -156,10 +180,12 @@ def blocks_per_sm(k: DecodedKernel, cfg: LaunchConfig) -> int:
 
 
 def validate(k: DecodedKernel, cfg: LaunchConfig, max_shared: int) -> None:
-    for name, v, lim in (("block", cfg.block, MAX_BLOCK), ("grid", cfg.grid, MAX_GRID)):
-        for c, x, m in zip("xyz", v, lim):
-            if not 1 <= x <= m:
-                raise InvalidLaunch(f"{name} dimension {c} = {x} is outside 1..{m}")
+    """InvalidLaunch (CUDA's reasons, in CUDA's words where it has them) unless the launch fits the
+    device's and the kernel's limits."""
+    for c, x, m in zip("xyz", cfg.block, MAX_BLOCK):
+        if not 1 <= x <= m:
+            raise InvalidLaunch(f"block dimension {c} = {x} is outside 1..{m}")
+    check_grid(cfg.grid)
     if cfg.threads_per_block > MAX_THREADS_PER_BLOCK:
         raise InvalidLaunch(f"a block of {cfg.threads_per_block} threads exceeds the limit of "
                             f"{MAX_THREADS_PER_BLOCK}")
@@ -187,6 +213,32 @@ def validate(k: DecodedKernel, cfg: LaunchConfig, max_shared: int) -> None:
                             f"thread, more than the limit of {MAX_LOCAL_PER_THREAD:,} (512 KiB)")
 
 
+def limits(k: DecodedKernel, cfg: LaunchConfig, max_shared: int) -> tuple[Occupancy, int]:
+    """`validate` the launch, and its (occupancy, blocks per SM).  What depends on the block shape
+    and the shared memory only is validated once per kernel and shape and kept on the kernel (at
+    most LIMITS_KEPT shapes); a launch with a kept shape checks its grid only (a bad block shape
+    is never kept, so it fails each time with validate's error)."""
+    key = (cfg.block, cfg.shared_dynamic, max_shared)
+    kept = k.limits.get(key)
+    if kept is None:
+        validate(k, cfg, max_shared)
+        kept = (theoretical(registers_per_thread(k.code.regs), k.shared_static + cfg.shared_dynamic,
+                            cfg.threads_per_block), blocks_per_sm(k, cfg))
+        if len(k.limits) >= LIMITS_KEPT:
+            k.limits.clear()
+        k.limits[key] = kept
+    else:
+        check_grid(cfg.grid)
+    return kept
+
+
+def check_grid(grid: tuple[int, int, int]) -> None:
+    """InvalidLaunch unless every grid dimension is within MAX_GRID."""
+    for c, x, m in zip("xyz", grid, MAX_GRID):
+        if not 1 <= x <= m:
+            raise InvalidLaunch(f"grid dimension {c} = {x} is outside 1..{m}")
+
+
 def run_wave(k: DecodedKernel, cfg: LaunchConfig, j: int, wave: int, glob: GlobalMemory, const: ConstBank,
              part: BlocksResult, observer=None, cache: WaveCache | None = None) -> None:
     """Run wave j (blocks j * wave ..) of a launch into `part`, a fresh result (also on a fault),
@@ -209,9 +261,9 @@ def launch(k: DecodedKernel, cfg: LaunchConfig, glob: GlobalMemory, const: Const
     done, blocks total)` is called at most PROGRESS_HZ times a second while it runs, and at the end;
     `executor` is one of EXECUTORS (see the module docstring); a compiled launch of several waves
     runs on `threads` threads of this process (the device's workers)."""
-    validate(k, cfg, max_shared)
+    occupancy, per_sm = limits(k, cfg, max_shared)
     nblocks = cfg.grid[0] * cfg.grid[1] * cfg.grid[2]
-    wave = blocks_per_sm(k, cfg) * cfg.num_sms
+    wave = per_sm * cfg.num_sms
     if k.uses_grid_sync and nblocks > wave:
         raise InvalidLaunch(f"a cooperative launch (grid.sync) of {nblocks} blocks exceeds the {wave} blocks "
                             f"that can be resident at once on {cfg.num_sms} SMs")
@@ -219,7 +271,10 @@ def launch(k: DecodedKernel, cfg: LaunchConfig, glob: GlobalMemory, const: Const
     sanitizer = Sanitizer(cfg.check, k, cfg, glob) if cfg.check else None
     if "initcheck" not in cfg.check:
         glob.note_all_written()                  # what this launch writes is not tracked
-    observer = combine(sanitizer, observer if observer is not None else env_tracer())
+    if observer is None:
+        observer = env_tracer()
+    if sanitizer is not None:
+        observer = combine(sanitizer, observer)
     if observer is not None:
         parallel = None                          # observed launches run in this process
     result = new_result(len(k.ops))
@@ -248,7 +303,7 @@ def launch(k: DecodedKernel, cfg: LaunchConfig, glob: GlobalMemory, const: Const
         e.reports = sanitizer.reports if sanitizer is not None else []
         raise
     finally:
-        out = finish(k, cfg, result, time.perf_counter() - t0)
+        out = finish(k, cfg, result, time.perf_counter() - t0, occupancy)
         out.reports = sanitizer.reports if sanitizer is not None else []
         if echo and out.printf:
             sys.stdout.write(out.output)
@@ -290,17 +345,11 @@ class Progress:
             self.progress(done, self.nblocks)
 
 
-def finish(k: DecodedKernel, cfg: LaunchConfig, r: BlocksResult, seconds: float) -> LaunchResult:
-    ops, lines = {}, {}
-    for f, nw in zip(op_facts(k), r.op_warps):
-        if nw:
-            ops[f.mnemonic] = ops.get(f.mnemonic, 0) + nw
-            if f.line is not None:
-                lines[f.line] = lines.get(f.line, 0) + nw
-    texts = [t for *_, t in sorted(r.printf, key=lambda rec: rec[:4])]
-    occ = theoretical(registers_per_thread(k.code.regs), k.shared_static + cfg.shared_dynamic, cfg.threads_per_block)
+def finish(k: DecodedKernel, cfg: LaunchConfig, r: BlocksResult, seconds: float, occ: Occupancy) -> LaunchResult:
+    """The LaunchResult of a launch's counts `r` (printf in block, warp, step, lane order)."""
+    texts = [t for *_, t in sorted(r.printf, key=lambda rec: rec[:4])] if r.printf else []
     title = (f"kernel {k.name}: grid {cfg.grid} block {cfg.block}, {k.shared_static + cfg.shared_dynamic} bytes "
              f"of shared memory per block, {seconds:.3f} s host time")
-    stats = launch_counters(k, r.stats, r.op_warps, r.op_threads, r.pc, cfg.counters, occ, title)
-    return LaunchResult(k.name, cfg.grid, cfg.block, cfg.shared_dynamic, stats, ops, lines, texts, seconds,
-                        pc_records(k, r.op_warps, r.op_threads, r.pc))
+    t = launch_totals(k, r.stats, r.op_warps, r.op_threads, r.pc, cfg.counters, occ, title)
+    return LaunchResult(k.name, cfg.grid, cfg.block, cfg.shared_dynamic, t.counters, t.op_counts, t.line_counts,
+                        texts, seconds, t.records)

@@ -4,9 +4,9 @@ launch-level `Counters` and per-pc records derived from them when it ends.
 In:  while running, the addresses of each memory instruction (`MemoryCounters`, the observer a
      launch that collects memory counters attaches; `count_access`); at the end, the decoded kernel,
      its per-pc issue counts and divergent branches (`config.BlocksResult`) and the launch geometry.
-Out: `Counters` (a dict of summable totals with `.occupancy`, `.per_pc` and `format()`), and
-     `pc_records` for the per-line profile.  Definitions, with the Nsight Compute metric each one
-     matches: docs/counters.md.
+Out: `launch_totals`: `Counters` (a dict of summable totals with `.occupancy` and `format()`),
+     warp instructions per mnemonic and per line, and the per-pc records of the per-line profile.
+     Definitions, with the Nsight Compute metric each one matches: docs/counters.md.
 
 Memory model (NVIDIA's, as Nsight Compute counts it):
 - global (and atomics): a warp-level instruction is one request; it costs one 32-byte sector per
@@ -125,17 +125,23 @@ class OpFacts(NamedTuple):
     cls: str                     # instruction_class
     branch: bool
     direction: str | None        # load, store, atomic (DIRECTIONS) or None
-    record: dict                 # pc, file, line, text: the start of its pc_records entry
+    record: dict                 # its per-pc record with zero counts (pc, file, line, text, warps, ...)
+    keys: tuple                  # the Counters keys its warp and thread instructions go under
 
 
 def op_facts(k) -> list[OpFacts]:
     """Per op of a decoded kernel, what its counts go under (computed once per kernel, kept on it)."""
     if k.facts is None:
-        k.facts = [OpFacts(op.instr.mnemonic, op.line, instruction_class(op.instr), op.spec.machine == "branch",
-                           DIRECTIONS.get(op.spec.machine),
-                           {"pc": op.pc, "file": op.instr.file, "line": op.line, "text": op.text})
-                   for op in k.ops]
+        k.facts = [_facts(op) for op in k.ops]
     return k.facts
+
+
+def _facts(op) -> OpFacts:
+    cls = instruction_class(op.instr)
+    record = {"pc": op.pc, "file": op.instr.file, "line": op.line, "text": op.text, "warps": 0, "threads": 0,
+              "branches": 0, **dict.fromkeys(ROWS, 0)}
+    return OpFacts(op.instr.mnemonic, op.line, cls, op.spec.machine == "branch", DIRECTIONS.get(op.spec.machine),
+                   record, (f"inst_{cls}", f"thread_inst_{cls}"))
 
 
 def instruction_class(ins) -> str:
@@ -281,49 +287,83 @@ class Counters(dict):
         return "\n".join(out)
 
 
-def launch_counters(k, stats: dict, op_warps, op_threads, rows: np.ndarray, collected: bool,
-                    occupancy: Occupancy | None, title: str = "") -> Counters:
-    """The launch totals of a kernel's per-pc counts."""
-    c = {"warp_instructions": stats["warp_instructions"], "thread_instructions": stats["thread_instructions"]}
-    for cls in CLASSES:
-        c[f"inst_{cls}"] = c[f"thread_inst_{cls}"] = 0
-    c.update(branches=0, divergent_branches=int(rows[DIVERGENT].sum()), barriers=stats["barriers"],
-             atomics=stats["atomics"])
-    if collected:
-        c.update({key: 0 for key in MEMORY_KEYS})
-    for pc, (f, nw, nt) in enumerate(zip(op_facts(k), op_warps, op_threads)):
-        if not nw:
-            continue
-        c[f"inst_{f.cls}"] += nw
-        c[f"thread_inst_{f.cls}"] += nt
-        if f.branch:
-            c["branches"] += nw
-        d = f.direction
-        if d is None or not collected:
-            continue
-        r = rows[:, pc]
-        c[f"global_{d}_requests"] += int(r[G_REQ])
-        c[f"global_{d}_sectors"] += int(r[G_SEC])
-        if d == "atomic":
-            c["shared_atomic_requests"] += int(r[S_REQ])
-            continue
-        c[f"shared_{d}_requests"] += int(r[S_REQ])
-        c[f"shared_{d}_wavefronts"] += int(r[S_WAVE])
-        c[f"shared_{d}_bank_conflicts"] += int(r[S_WAVE] - r[S_IDEAL])
-        c[f"local_{d}_requests"] += int(r[L_REQ])
-        c[f"local_{d}_sectors"] += int(r[L_SEC])
-    c["steps"], c["waves"] = stats["steps"], stats["waves"]
-    return Counters(c, occupancy, title)
+# Every Counters key in its order, with memory counters and without (launch_totals copies one).
+_ZERO = {"warp_instructions": 0, "thread_instructions": 0,
+         **{key: 0 for c in CLASSES for key in (f"inst_{c}", f"thread_inst_{c}")},
+         "branches": 0, "divergent_branches": 0, "barriers": 0, "atomics": 0}
+ZERO_TOTALS = {False: {**_ZERO, "steps": 0, "waves": 0},
+               True: {**_ZERO, **dict.fromkeys(MEMORY_KEYS, 0), "steps": 0, "waves": 0}}
+_NO_ROWS = [0] * len(ROWS)
 
 
-def pc_records(k, op_warps, op_threads, rows: np.ndarray) -> list[dict]:
-    """One record per executed instruction: pc, file, line, text and its counts."""
-    out = []
+class Totals(NamedTuple):
+    """What a launch's per-pc counts add up to (`launch_totals`)."""
+    counters: Counters
+    op_counts: dict              # mnemonic -> warp instructions (first executed first)
+    line_counts: dict            # source line -> warp instructions
+    records: list                # per executed pc: pc, file, line, text, warps, threads, branches, ROWS
+
+
+def launch_totals(k, stats: dict, op_warps, op_threads, rows: np.ndarray, collected: bool,
+                  occupancy: Occupancy | None, title: str = "") -> Totals:
+    """The launch totals (`Counters`), per-mnemonic and per-line warp instructions and the per-pc
+    records of a kernel's per-pc counts (`stats`: the scheduler's totals, config.STAT_NAMES).  A
+    kernel keeps its last tally (`k.totals`): a launch with the same per-pc counts copies it."""
+    key = (collected, tuple(op_warps), tuple(op_threads), rows.tobytes())
+    kept = k.totals
+    if kept is None or kept[0] != key:
+        kept = k.totals = (key, *_tally(op_facts(k), op_warps, op_threads, rows, collected))
+    _, c, ops, lines, records = kept
+    c = c.copy()
+    c["warp_instructions"], c["thread_instructions"] = stats["warp_instructions"], stats["thread_instructions"]
+    for name in ("barriers", "atomics", "steps", "waves"):
+        c[name] = stats[name]
+    return Totals(Counters(c, occupancy, title), ops.copy(), lines.copy(), [rec.copy() for rec in records])
+
+
+def _tally(facts: list[OpFacts], op_warps, op_threads, rows: np.ndarray, collected: bool):
+    """(counters without the scheduler's totals, op counts, line counts, per-pc records) of per-pc
+    counts, in one pass over the executed instructions."""
+    c = ZERO_TOTALS[collected].copy()
+    c["divergent_branches"] = int(rows[DIVERGENT].sum())
+    ops: dict = {}
+    lines: dict = {}
+    records = []
     cols = rows.T.tolist()                      # per pc, its row values as ints (one conversion)
-    for pc, (f, nw, nt) in enumerate(zip(op_facts(k), op_warps, op_threads)):
+    branches = 0
+    for f, nw, nt, col in zip(facts, op_warps, op_threads, cols):
         if not nw:
             continue
-        rec = dict(f.record, warps=nw, threads=nt, branches=nw if f.branch else 0)
-        rec.update(zip(ROWS, cols[pc]))
-        out.append(rec)
-    return out
+        wk, tk = f.keys
+        c[wk] += nw
+        c[tk] += nt
+        m = f.mnemonic
+        ops[m] = ops.get(m, 0) + nw
+        if f.line is not None:
+            lines[f.line] = lines.get(f.line, 0) + nw
+        rec = f.record.copy()
+        rec["warps"], rec["threads"] = nw, nt
+        if f.branch:
+            branches += nw
+            rec["branches"] = nw
+        if col != _NO_ROWS:
+            rec.update(zip(ROWS, col))
+            if collected and f.direction is not None:
+                _add_memory(c, f.direction, col)
+        records.append(rec)
+    c["branches"] = branches
+    return c, ops, lines, records
+
+
+def _add_memory(c: dict, d: str, r: list) -> None:
+    """Add one instruction's memory rows `r` (direction `d`) to the totals `c`."""
+    c[f"global_{d}_requests"] += r[G_REQ]
+    c[f"global_{d}_sectors"] += r[G_SEC]
+    if d == "atomic":
+        c["shared_atomic_requests"] += r[S_REQ]
+        return
+    c[f"shared_{d}_requests"] += r[S_REQ]
+    c[f"shared_{d}_wavefronts"] += r[S_WAVE]
+    c[f"shared_{d}_bank_conflicts"] += r[S_WAVE] - r[S_IDEAL]
+    c[f"local_{d}_requests"] += r[L_REQ]
+    c[f"local_{d}_sectors"] += r[L_SEC]
