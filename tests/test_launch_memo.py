@@ -1,0 +1,127 @@
+"""What a kernel keeps between launches to make a launch cheap (vgpu.sim.launch.limits: validation
+and occupancy per block shape; vgpu.sim.observe.counters.launch_totals: the last tally) is kept
+per shape and per count, invalidated when they differ, and never leaks into another launch's result."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from vgpu.pipeline import compile_source
+from vgpu.sim import SimDevice
+from vgpu.sim.faults import InvalidLaunch
+from vgpu.sim.launch import LIMITS_KEPT, dims
+from vgpu.sim.occupancy import registers_per_thread, theoretical
+
+from sim_helpers import get, params, put
+
+SRC = r"""
+extern __shared__ int buf[];
+__global__ void count(int *o, int n) {
+    int t = threadIdx.x;
+    buf[t] = t;
+    __syncthreads();
+    int s = 0;
+    for (int i = 0; i < n; i++) s += buf[(t + i) % blockDim.x];
+    o[blockIdx.x * blockDim.x + t] = s;
+}
+"""
+
+
+@pytest.fixture(params=["interp", "compiled"])
+def setup(request):
+    dev = SimDevice(echo_printf=False, workers=0, executor=request.param)
+    mod = dev.load(compile_source(SRC, "memo.vk"))
+    out = put(dev, np.zeros(4 * 1024, np.int32))
+    return dev, mod, out
+
+
+def _launch(dev, mod, out, n=3, grid=1, block=64, shared=None):
+    shared = 4 * (block if isinstance(block, int) else block[0]) if shared is None else shared
+    return dev.launch(mod, "count", params(mod, "count", [out, n]), grid=grid, block=block, shared=shared)
+
+
+def _occupancy(mod, block: int, shared: int):
+    k = mod.kernel("count")
+    return theoretical(registers_per_thread(k.code.regs), k.shared_static + shared, block)
+
+
+def test_each_block_shape_and_shared_size_gets_its_own_occupancy(setup):
+    dev, mod, out = setup
+    for block, shared in ((64, 256), (256, 1024), (64, 256), (64, 40 * 1024), (128, 512)):
+        res = _launch(dev, mod, out, block=block, shared=shared)
+        assert res.stats.occupancy == _occupancy(mod, block, shared)
+        assert res.block == (block, 1, 1) and res.shared == shared
+        want = [sum((t + i) % block for i in range(3)) for t in range(block)]
+        assert get(dev, out, np.int32, block).tolist() == want
+
+
+def test_a_launch_that_fails_validation_still_fails_after_good_ones(setup):
+    dev, mod, out = setup
+    _launch(dev, mod, out, block=64)
+    with pytest.raises(InvalidLaunch, match="needs 49408 bytes of shared memory .* more than the limit of 49152"):
+        _launch(dev, mod, out, block=64, shared=48 * 1024 + 256)
+    with pytest.raises(InvalidLaunch, match="a block of 2048 threads exceeds the limit of 1024"):
+        _launch(dev, mod, out, block=(64, 32, 1), shared=0)
+    with pytest.raises(InvalidLaunch, match="block dimension y = 0 is outside 1..1024"):
+        _launch(dev, mod, out, block=(64, 0, 1), shared=0)
+    # a kept block shape with a bad grid: the grid is still checked, with validate's words
+    with pytest.raises(InvalidLaunch, match="grid dimension y = 65536 is outside 1..65535"):
+        _launch(dev, mod, out, grid=(1, 65536, 1), block=64)
+    with pytest.raises(InvalidLaunch, match="grid dimension x = 0 is outside"):
+        _launch(dev, mod, out, grid=0, block=64)
+    # a failed shape is not kept: it fails again, and the good shape still runs
+    with pytest.raises(InvalidLaunch, match="more than the limit of 49152"):
+        _launch(dev, mod, out, block=64, shared=48 * 1024 + 256)
+    assert _launch(dev, mod, out, block=64).stats["warp_instructions"] > 0
+
+
+def test_a_device_with_a_smaller_shared_limit_checks_its_own(setup):
+    _, mod, _ = setup
+    prog = mod.program
+    small = SimDevice(echo_printf=False, workers=0, max_shared_per_block=1024)
+    m2 = small.load(prog)
+    o2 = put(small, np.zeros(1024, np.int32))
+    _launch(small, m2, o2, block=64, shared=256)
+    with pytest.raises(InvalidLaunch, match="more than the limit of 1024"):
+        _launch(small, m2, o2, block=64, shared=2048)
+
+
+def test_kept_shapes_are_bounded(setup):
+    dev, mod, out = setup
+    for block in range(32, 32 + LIMITS_KEPT + 8):
+        _launch(dev, mod, out, block=block, n=1)
+    assert 0 < len(mod.kernel("count").limits) <= LIMITS_KEPT
+
+
+def test_the_kept_tally_follows_the_counts_and_results_are_independent(setup):
+    """Launches alternating between counts give each its own totals (equal to a fresh device's), and
+    changing one result's dicts does not change the next result."""
+    dev, mod, out = setup
+
+    def fresh(n):
+        d2 = SimDevice(echo_printf=False, workers=0, executor=dev.executor)
+        m2 = d2.load(mod.program)
+        return _launch(d2, m2, put(d2, np.zeros(4 * 1024, np.int32)), n=n)
+
+    want = {n: fresh(n) for n in (2, 5)}
+    for n in (2, 5, 5, 2, 5):
+        res = _launch(dev, mod, out, n=n)
+        for field in ("op_counts", "line_counts", "pcs"):
+            assert getattr(res, field) == getattr(want[n], field), field
+        assert dict(res.stats) == dict(want[n].stats) and list(res.stats) == list(want[n].stats)
+        res.stats["warp_instructions"] = -1
+        res.op_counts.clear()
+        res.line_counts[0] = 1
+        res.pcs[0]["warps"] = -1
+        res.pcs.append({})
+
+
+def test_dims_normalises_every_form_and_refuses_others():
+    assert dims(5, "grid") == (5, 1, 1)
+    assert dims((2, 3), "grid") == (2, 3, 1)
+    assert dims([2, 3, 4], "grid") == (2, 3, 4)
+    assert dims((np.int64(2), 3, 4), "grid") == (2, 3, 4) and type(dims((np.int64(2), 3, 4), "grid")[0]) is int
+    assert dims(np.int32(7), "block") == (7, 1, 1)
+    for bad in (True, (1, True, 1), (1, 2.0, 1), 2.5, (1, 2, 3, 4), (), "4"):
+        with pytest.raises(InvalidLaunch, match="must be an int or a tuple of 1 to 3 ints"):
+            dims(bad, "grid")
