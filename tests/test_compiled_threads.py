@@ -115,8 +115,9 @@ def test_global_atomics_on_threads_give_the_one_thread_values(program, heavy, mo
 
 
 def test_dense_global_atomics_stay_on_one_thread_and_rare_ones_do_not(program):
-    """A histogram's atomics contend on two threads (slower than one): its launches stay on one thread;
-    a kernel whose atomics are rare (one per block) runs on threads from its second launch."""
+    """Dense atomics of several kinds (not privatized: test_compiled_privatize.py) contend on two
+    threads (slower than one): their launches stay on one thread; a kernel whose atomics are rare (one
+    per block) runs on threads from its second launch."""
     d = np.arange(256 * 96, dtype=np.uint32)
     before = crt.COUNTS.get("threads", 0)
     for _ in range(2):

@@ -17,7 +17,8 @@ from ...isa import spec
 from .alu import I1, I8, I32, I64, N, splat, vec
 from .codegen import (C_SITES, B_FAULT, B_LOG, B_WARP_SYNC, C_BAIL_PC, C_LOG, C_LOGCAP, C_LOGN, C_ALIVE0, C_ARENA,
                       C_ATOMICS, C_CCOUNT, C_CENDS, C_CHI, C_CLO, C_CONST, C_CSTARTS, C_GCOUNT, C_GENDS, C_GHI,
-                      C_GLO, C_GSTARTS, C_LOCAL, C_LOCAL_BYTES, C_LPAD, C_MT, C_PARAMS, C_SHARED, C_SHARED_BYTES,
+                      C_GLO, C_GSTARTS, C_LOCAL, C_LOCAL_BYTES, C_LPAD, C_MT, C_PARAMS, C_PRIV_BUF, C_PRIV_HI,
+                      C_PRIV_LO, C_PRIV_REFUSED, C_SHARED, C_SHARED_BYTES,
                       UNDO_KIND, W_WIDX, _elt)
 from .counting import CountGen
 from .layout import CONST_BASE, CONST_BYTES, GLOBAL_BASE, LOCAL_BASE, SHARED_BASE, WINDOW
@@ -119,6 +120,14 @@ class MemGen(CountGen):
         b.position_at_end(no)
         b.ret(ir.Constant(I1, 0))
         b.position_at_end(yes)
+        if table == 0:          # the privatized allocation (memops.atomic) is out of bounds for other accesses
+            priv = b.icmp_signed("==", s, word(C_PRIV_LO))
+            mine, theirs = fn.append_basic_block("mine"), fn.append_basic_block("theirs")
+            b.cbranch(priv, theirs, mine)
+            b.position_at_end(theirs)
+            b.store(c64(1), b.gep(ctx, [c64(C_PRIV_REFUSED)]))
+            b.ret(ir.Constant(I1, 0))
+            b.position_at_end(mine)
         b.store(s, b.gep(ctx, [c64(lo_k)]))
         b.store(e, b.gep(ctx, [c64(hi_k)]))
         b.ret(ir.Constant(I1, 1))
@@ -512,14 +521,15 @@ class MemGen(CountGen):
                 new = {"and": b.and_, "or": b.or_, "xor": b.xor}[op](old, x)
             b.store(new, p)
 
-        def body(b, lane):
-            a = b.load(b.gep(addrs, [lane]))
+        def in_place(b, a, x, lane, done, note=False):
             p = b.bitcast(self.resolve(b, pc, a, size, sp, "atomic", lane), et.as_pointer())
-            x = b.load(b.gep(vals, [lane]))
+            if note:
+                self.note_site(b, pc)
             if sp != "global":
                 plain(b, p, x)
+                b.branch(done)
                 return
-            one, many, done = (b.append_basic_block(n) for n in ("at1", "atmt", "atx"))
+            one, many = (b.append_basic_block(n) for n in ("at1", "atmt"))
             b.cbranch(mt, many, one)
             b.position_at_end(one)              # this thread alone: logged as a store, done in place
             self.log_old(b, pc, a, b.bitcast(p, I8.as_pointer()), size)
@@ -532,11 +542,50 @@ class MemGen(CountGen):
                    "min": "min" if signed else "umin", "max": "max" if signed else "umax"}[op]
             b.atomic_rmw(rmw, p, x, "monotonic")
             b.branch(done)
+
+        def body(b, lane, private=False):
+            a, x = b.load(b.gep(addrs, [lane])), b.load(b.gep(vals, [lane]))
+            done = b.append_basic_block("atx")
+            if private:                         # threads privatize an allocation: in it, this thread's copy
+                lo, hi = self.cword(b, C_PRIV_LO), self.cword(b, C_PRIV_HI)
+                inside = b.and_(b.icmp_signed(">=", a, lo), b.icmp_signed("<=", b.add(a, c64(size)), hi))
+                inside = b.and_(inside, b.icmp_unsigned("==", b.and_(a, c64(size - 1)), c64(0)))
+                own, other = b.append_basic_block("atpriv"), b.append_basic_block("atglob")
+                b.cbranch(inside, own, other)
+                b.position_at_end(own)
+                buf = b.inttoptr(self.cword(b, C_PRIV_BUF), I8.as_pointer())
+                plain(b, b.bitcast(b.gep(buf, [b.sub(a, lo)]), et.as_pointer()), x)
+                b.branch(done)
+                b.position_at_end(other)
+            in_place(b, a, x, lane, done, note=private)
             b.position_at_end(done)
-        self.lane_loop(b, m, body)
+        if sp == "global":
+            priv, usual, after = (b.append_basic_block(n) for n in ("atpl", "atul", "atafter"))
+            b.cbranch(b.icmp_signed("!=", self.cword(b, C_PRIV_HI), c64(0)), priv, usual)
+            b.position_at_end(priv)
+            self.lane_loop(b, m, lambda b, lane: body(b, lane, True))
+            b.branch(after)
+            b.position_at_end(usual)
+            self.lane_loop(b, m, body)
+            self.note_site(b, pc)
+            b.branch(after)
+            b.position_at_end(after)
+        else:
+            self.lane_loop(b, m, body)
         cttp = self.module.globals.get("llvm.ctpop.i32")
         ap = self.cptr(b, C_ATOMICS)
         b.store(b.add(b.load(ap), b.zext(b.call(cttp, [m]), I64)), ap)
+
+    def note_site(self, b, pc):
+        """Record in SITES[2 pc], [2 pc + 1] the allocation ctx GLO/GHI that the atomic at pc just hit
+        (its last lane; lo -1: it hit several in the run), which threads.Atomics.note reads after the
+        launch (a hint for the next launch: any choice gives the same results)."""
+        tab = b.inttoptr(self.cword(b, C_SITES), I64.as_pointer())
+        slo, shi = b.gep(tab, [c64(2 * pc)]), b.gep(tab, [c64(2 * pc + 1)])
+        lo, was = self.cword(b, C_GLO), b.load(slo)
+        same = b.or_(b.icmp_signed("==", was, c64(0)), b.icmp_signed("==", was, lo))
+        b.store(b.select(same, lo, c64(-1)), slo)
+        b.store(self.cword(b, C_GHI), shi)
 
     # -- warp-level -------------------------------------------------------------------------------------
     def warp_op(self, b, pc, ins, fam, m):

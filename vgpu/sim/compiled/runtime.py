@@ -23,7 +23,8 @@ from .codegen import (C_ALIVE0, C_ARENA, C_ATOMICS, C_CCOUNT, C_CENDS, C_CHI, C_
                       C_DIV, C_GCOUNT, C_GENDS, C_GHI, C_GLO, C_GSTARTS, C_LOCAL, C_LOCAL_BYTES, C_LPAD,
                       C_NCTAID, C_NCTAID_Y, C_NCTAID_Z, C_NSMID, C_NTID, C_NTID_Y, C_NTID_Z, C_OPT, C_OPW,
                       C_PARAMS, C_SHARED, C_SHARED_BYTES, C_SYMTAB, C_WPB, CTX_WORDS)
-from .codegen import (B_FAULT, B_LOG, C_BAIL_WHY, C_LOG, C_LOGCAP, C_LOGN, C_MT, C_SITES, C_STEPS,
+from .codegen import (B_FAULT, B_LOG, C_BAIL_WHY, C_LOG, C_LOGCAP, C_LOGN, C_MT, C_PRIV_BUF, C_PRIV_HI, C_PRIV_LO,
+                      C_PRIV_REFUSED, C_SITES, C_STEPS,
                       UNDO_KIND)
 from ..config import ROWS
 from .counting import C_ROWS
@@ -62,8 +63,7 @@ class CompiledKernel:
         self.name, self.code, self.counters = code.name, code, counters
         self.layout = layout(program, code)
         self.heads = np.array(heads(code), np.int64)
-        self.global_atomics = _threads.global_atomics(code)
-        self.atomic_share: float | None = None      # atomics per thread instruction in its last launch
+        self.atomics = _threads.Atomics.of(code)      # its atomics on global memory (None: none)
         gen_module = build_module(program, code, self.layout, counters)
         self.ws_words = self.layout.ws_bytes // 8
         add_driver(gen_module, gen_module.globals["warp"], self.ws_words)
@@ -244,24 +244,36 @@ def run_launch(k, cfg, nwaves: int, wave: int, glob, const, result, threads: int
         return False
     blocks = np.arange(cfg.grid[0] * cfg.grid[1] * cfg.grid[2], dtype=np.int64)
     threads = min(threads, nwaves)
-    share = ck.atomic_share
-    if threads >= 2 and ck.global_atomics and (share is None or share > _threads.ATOMIC_SHARE_MAX):
+    atom = ck.atomics
+    if threads >= 2 and atom is not None and not atom.threads_ok():
         threads = 1                                # atomics dense enough to contend: one thread is faster
     if threads < 2:
         _run_waves(native, k, cfg, blocks, glob, const, wave, result, ())
-        _threads.note_atomics(ck, result)
+        if atom is not None:
+            atom.note(result, [native], None)
         return True
     while len(native.extras) < threads - 1:
         native.extras.append(_Native(ck, k, cfg, glob, const, wave))
+    natives = [native] + native.extras[:threads - 1]
+    priv = atom.priv if atom is not None and atom.kind is not None and not atom.priv_failed else None
+    for nat in natives:
+        nat.privatize(priv, atom.kind if priv else None)
     per_chunk = max(1, CHUNK_THREADS // max(wave * cfg.threads_per_block, 1))
-    parts, left = _threads.run_chunks([native] + native.extras[:threads - 1], blocks, wave, nwaves, per_chunk,
-                                      lambda: _interp().new_result(k))
+    try:
+        parts, left = _threads.run_chunks(natives, blocks, wave, nwaves, per_chunk, lambda: _interp().new_result(k))
+    finally:
+        for nat in natives:
+            nat.privatize(None, None)
     for part in parts:
         result.merge(part)
     for i, n in left:                              # bailed out or not reached: in order, as on one thread
         _run_waves(native, k, cfg, blocks[i * wave:(i + n) * wave], glob, const, wave, result, ())
-    _threads.note_atomics(ck, result)
+    if atom is not None:
+        atom.priv_failed |= any(nat.priv_refused for nat in natives)
+        atom.note(result, natives, priv)
     COUNTS["threads"] = COUNTS.get("threads", 0) + 1
+    if priv is not None:
+        COUNTS["privatized"] = COUNTS.get("privatized", 0) + 1
     return True
 
 
@@ -377,6 +389,8 @@ class _Native:
         self.ws = _aligned(wpb * ck.ws_words)
         self.extras: list = []          # more _Natives of the same launch settings, one per extra thread
         self.pending: list = []         # undo logs of bailed-out runs on threads, not yet applied
+        self.priv = None                # (lo, kind, this thread's copy) while threads privatize an allocation
+        self.priv_refused = False       # an access other than the atomics met the privatized allocation
         self.budget = max(cfg.max_instructions - 1, 0)       # warp instructions per wave (the interpreter's)
         ctx[C_STEPS] = max(cfg.max_steps - 1, 0)             # a warp's own: a lower bound of its wave's steps
 
@@ -385,6 +399,10 @@ class _Native:
         bail-out's undo is left in `self.pending` for `undo_pending`, once every thread has stopped."""
         cfg, ctx, wave = self.cfg, self.ctx, self.wave_blocks
         ctx[C_MT] = int(threads)
+        priv = self.priv if threads else None
+        ctx[C_PRIV_LO], ctx[C_PRIV_HI] = (priv[0], priv[0] + priv[2].nbytes) if priv else (0, 0)
+        ctx[C_PRIV_BUF] = priv[2].ctypes.data if priv else 0
+        ctx[C_PRIV_REFUSED] = 0
         smid = blocks % cfg.num_sms
         if blocks.size and blocks[0] % wave == 0 and blocks[-1] - blocks[0] == blocks.size - 1 \
                 and wave % cfg.num_sms == 0:               # whole waves of consecutive blocks
@@ -413,6 +431,12 @@ class _Native:
         blocks = np.ascontiguousarray(blocks, np.int64)
         status = self.ck.run(ctx.ctypes.data, self.ws.ctypes.data, blocks.ctypes.data, blocks.size, self.wpb, wave,
                              self.budget, smid.ctypes.data, wbase.ctypes.data)
+        if priv is not None:
+            if status == 0:
+                _threads.merge_private(glob.arena, priv[0], priv[2], priv[1], GLOBAL_BASE)
+            else:
+                priv[2].view(priv[1][1]).fill(_threads.identity(priv[1]))
+                self.priv_refused |= bool(ctx[C_PRIV_REFUSED])
         if status != 0:
             if saved is not None:
                 glob.arena[:top] = saved
@@ -436,6 +460,20 @@ class _Native:
             st[name] = st.get(name, 0) + v
         return 0
 
+
+    def privatize(self, priv, kind) -> None:
+        """From now on (priv (lo, hi), kind (op, dtype)), or no longer (None): threaded runs do the
+        global atomics on [lo, hi) in a copy of this thread's, folded into memory after each run."""
+        if priv is None:
+            self.priv = None
+            return
+        lo, hi = priv
+        n = (hi - lo) // kind[1].itemsize
+        if self.priv is None or self.priv[0] != lo or self.priv[2].size != n or self.priv[1] != kind:
+            copy = _aligned(n, kind[1])
+            copy.fill(_threads.identity(kind))
+            self.priv = (lo, kind, copy)
+        self.priv_refused = False
 
     def undo_pending(self) -> None:
         """Undo the bailed-out runs on threads (call when no thread runs any more)."""

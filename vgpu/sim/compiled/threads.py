@@ -20,9 +20,13 @@ is the one-thread value; a bail-out's undo takes an add or xor back (subtracts o
 instead of restoring an old value that other threads have since changed, and leaves the others
 alone (doing an and, or, min or max a second time when the chunk reruns changes nothing).  Undo
 waits until every thread has stopped.  Atomics on a few counters from every thread (a histogram)
-contend for the same cache lines, and two threads are then slower than one: a kernel with global
-atomics runs on one thread at first and on several only once a launch showed them rare (at most
-ATOMIC_SHARE_MAX per thread instruction, e.g. one counter update per block).
+would contend for the same cache lines, so once a launch showed that the kernel's atomics (one op,
+one type) all hit one small allocation, threads privatize it (`Atomics`): each does those atomics
+in a copy of its own, folded into memory (op by op, under a lock) when a chunk finishes and dropped
+when it bails out; any other access to that allocation bails out (memops' allocation search refuses
+it) and the kernel is not privatized again.  Other kernels with global atomics run on several
+threads only once a launch showed them rare (at most ATOMIC_SHARE_MAX per thread instruction, e.g.
+one counter update per block); kernels with atomics on generic addresses stay on one thread.
 """
 from __future__ import annotations
 
@@ -31,23 +35,94 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+import numpy as np
+
 from ...isa import spec
 
 _pool: list = []                 # [ThreadPoolExecutor, its size]
 ATOMIC_SHARE_MAX = 1 / 128       # more atomics per thread instruction than this: one thread (contention)
 
 
-def global_atomics(code) -> bool:
-    """Whether the kernel has an atomic on global memory."""
-    return any(spec.family(ins).machine == "atomic" and "shared" not in ins.mods for ins in code.instrs)
+class Atomics:
+    """What threads need to know of a kernel's atomics on global memory (`of(code)`; None: it has
+    none): `pcs` (their pcs), `generic` (some take a generic address: those run on one thread),
+    `kind` ((op, numpy dtype) when all share one op and type, else None: no privatization),
+    `share` (atomics per thread instruction in the last launch) and `priv` (the allocation (lo, hi)
+    the last launch's atomics all hit, small enough to privatize; None: none)."""
 
+    def __init__(self, pcs, generic: bool, kind):
+        self.pcs, self.generic, self.kind = pcs, generic, kind
+        self.share: float | None = None
+        self.priv: tuple[int, int] | None = None
+        self.priv_failed = False          # a privatized launch bailed out: never privatize again
 
-def note_atomics(ck, result) -> None:
-    """Record a launch's atomics (the stats count shared ones too) per thread instruction on the
-    CompiledKernel (ck.atomic_share): the next launch runs on threads only if they are rare enough."""
-    if ck.global_atomics:
+    @staticmethod
+    def of(code) -> "Atomics | None":
+        pcs, kinds, generic = [], set(), False
+        for pc, ins in enumerate(code.instrs):
+            fam = spec.family(ins)
+            if fam.machine != "atomic" or "shared" in ins.mods:
+                continue
+            pcs.append(pc)
+            generic |= "global" not in ins.mods
+            op, t = next(x for x in ins.mods if x in fam.sem), ins.types[0]
+            signed = t[0] == "s" and op in ("min", "max")
+            kinds.add((op, np.dtype(f"{'i' if signed else 'u'}{spec.type_bits(t) // 8}")))
+        if not pcs:
+            return None
+        return Atomics(np.array(pcs, np.int64), generic, kinds.pop() if len(kinds) == 1 else None)
+
+    def threads_ok(self) -> bool:
+        """Whether a launch may run on several threads: privatized, or atomics rare enough."""
+        if self.generic:
+            return False
+        if self.kind is not None and self.priv is not None and not self.priv_failed:
+            return True
+        return self.share is not None and self.share <= ATOMIC_SHARE_MAX
+
+    def note(self, result, natives, priv) -> None:
+        """After a launch: its atomics per thread instruction (the stats count shared ones too) and the
+        allocation its atomics hit (natives' SITES at the atomic pcs, memops.note_site)."""
         st = result.stats
-        ck.atomic_share = st.get("atomics", 0) / max(st.get("thread_instructions", 0), 1)
+        self.share = st.get("atomics", 0) / max(st.get("thread_instructions", 0), 1)
+        seen = set()
+        for nat in natives:
+            lo, hi = nat.sites[2 * self.pcs], nat.sites[2 * self.pcs + 1]
+            seen |= {(int(a), int(b)) for a, b in zip(lo, hi) if a != 0}
+        if not seen and priv is not None:         # every atomic went to the privatized copies
+            seen = {priv}
+        one = len(seen) == 1 and next(iter(seen))
+        self.priv = one if one and one[0] > 0 and one[0] % 8 == 0 and one[1] - one[0] <= PRIV_MAX_BYTES else None
+
+
+PRIV_MAX_BYTES = 1 << 16      # larger allocations are updated by real atomics (spread out, they rarely contend)
+_merge = threading.Lock()
+
+
+def identity(kind) -> np.ndarray:
+    """The value a privatized copy starts from: op(identity, x) == x."""
+    op, dt = kind
+    if op in ("add", "or", "xor"):
+        return np.zeros((), dt)
+    if op == "and":
+        return np.array(-1).astype(dt)
+    info = np.iinfo(dt)
+    return np.array(info.max if op == "min" else info.min, dt)
+
+
+MERGE = {"add": np.add, "or": np.bitwise_or, "xor": np.bitwise_xor, "and": np.bitwise_and,
+         "min": np.minimum, "max": np.maximum}
+
+
+def merge_private(arena, lo: int, copy: np.ndarray, kind, base: int) -> None:
+    """Fold a thread's privatized copy of global [lo, lo + copy.nbytes) into the arena (op by op:
+    add, or, xor, and, min, max commute, so the order of the threads does not matter) and reset it."""
+    op, dt = kind
+    mine = copy.view(dt)
+    with _merge:
+        whole = arena[lo - base:lo - base + mine.nbytes].view(dt)
+        MERGE[op](whole, mine, out=whole)
+    mine.fill(identity(kind))
 LAST_CPU: list[float] = []       # CPU seconds of each thread in the last run_chunks (benchmarks)
 
 
