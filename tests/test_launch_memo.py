@@ -125,3 +125,49 @@ def test_dims_normalises_every_form_and_refuses_others():
     for bad in (True, (1, True, 1), (1, 2.0, 1), 2.5, (1, 2, 3, 4), (), "4"):
         with pytest.raises(InvalidLaunch, match="must be an int or a tuple of 1 to 3 ints"):
             dims(bad, "grid")
+
+
+MIXED = r"""
+__global__ void mixed(char c, double d, short s, long long q, float f, unsigned int u, int *oi, double *od) {
+    oi[0] = c; oi[1] = s; oi[2] = (int)u; od[0] = d; od[1] = (double)q; od[2] = f;
+}
+struct P { int a; float b; };
+__global__ void pair(P p, int *o) { o[0] = p.a + (int)p.b; }
+"""
+
+
+def _outcome(fn):
+    try:
+        return fn()
+    except Exception as e:      # noqa: BLE001 - the error itself is compared
+        return type(e), str(e)
+
+
+def test_a_kernels_packer_gives_pack_args_bytes_and_errors():
+    """vgpu.runtime.params.Packer (a kernel's precompiled struct) against pack_args, for every type,
+    range edges, inf and NaN, wrong kinds, wrong counts, other devices' arrays and struct parameters."""
+    import vgpu
+    from vgpu.runtime.params import Packer, pack_args
+    mod = vgpu.compile(MIXED, filename="mixed.vk")
+    with vgpu.Device(workers=0) as dev, vgpu.Device(workers=0) as other:
+        oi, od = vgpu.zeros(3, np.int32, device=dev), vgpu.zeros(3, np.float64, device=dev)
+        far = vgpu.zeros(3, np.int32, device=other)
+        k = mod.get_function("mixed")
+        packer = Packer("mixed", k.code.params)
+        assert packer.struct is not None
+        good = [np.int8(-7), 0.1, -300, -(1 << 40), np.float32(1.5), 4_000_000_000, oi, od]
+        cases = [good, good[:-1], good + [1], [None] * 8]
+        for i, edge in [(0, 127), (0, 128), (0, -129), (1, float("inf")), (1, float("nan")), (1, -0.0), (1, 1e308),
+                        (4, 3.5e38), (4, float("-inf")), (4, float("nan")), (4, np.float64(1e-50)), (5, -1),
+                        (5, (1 << 32) - 1), (3, 1 << 63), (3, -(1 << 63)), (6, 0), (6, None), (6, od), (6, far),
+                        (6, np.zeros(3, np.int32)), (2, 2.5), (5, "7"), (7, oi)]:
+            cases.append(good[:i] + [edge] + good[i + 1:])
+        for args in cases:
+            for allow in (False, True):
+                want = _outcome(lambda: pack_args("mixed", k.code.params, args, dev, allow))
+                assert _outcome(lambda: packer(args, dev, allow)) == want, (args, allow)
+        kp = mod.get_function("pair")
+        pp = Packer("pair", kp.code.params)
+        assert pp.struct is None                       # a struct parameter: pack_args's own path
+        args = [(3, 2.5), oi]
+        assert pp(args, dev) == pack_args("pair", kp.code.params, args, dev)

@@ -14,7 +14,7 @@ import numpy as np
 from ..sim.launch import dims
 from .array import DeviceArray
 from .device import Device, resolve
-from .params import c_params, pack_args
+from .params import Packer, c_params
 
 
 class Module:
@@ -112,6 +112,7 @@ class Kernel:
         self.code = code
         self.name = code.name
         self.last_result = None
+        self._pack = Packer(code.name, code.params)
 
     @property
     def param_names(self) -> list[str]:
@@ -125,10 +126,10 @@ class Kernel:
         any array for any pointer (vgpu.runtime.params); progress: called with (blocks done, blocks in
         all) as the launch runs."""
         dev = resolve(device)
-        params = pack_args(self.name, self.code.params, args, dev, allow_reinterpret)
-        self.last_result = dev.sim.launch(dev.load(self.module.program), self.name, params, grid=dims(grid, "grid"),
-                                          block=dims(block, "block"), shared=int(shared), check=check, trace=trace,
-                                          progress=progress)
+        params = self._pack(args, dev, allow_reinterpret)
+        self.last_result = dev.launch(dev.load(self.module.program), self.name, params, grid=dims(grid, "grid"),
+                                      block=dims(block, "block"), shared=int(shared), check=check, trace=trace,
+                                      progress=progress)
         return self.last_result
 
     def __getitem__(self, config) -> "_Configured":

@@ -15,10 +15,11 @@ array passes for any pointer (its bytes read as the pointee type).
 from __future__ import annotations
 
 import math
+import struct
 
 import numpy as np
 
-from ..sim.launch import encode_params
+from ..sim.launch import PACK, encode_params
 from ..types import wrap_int
 from .array import DeviceArray
 
@@ -102,6 +103,35 @@ def pack_args(kernel: str, params, args, device, allow_reinterpret: bool = False
     return encode_params(kernel, params, values)
 
 
+class Packer:
+    """A kernel's parameters prepared once for its launches: `packer(args, device, allow_reinterpret)`
+    gives what `pack_args` gives (the same bytes, the same errors).  When every parameter is a scalar or
+    a pointer passed by one argument (no struct, no default) of an integer or float type, in offset
+    order, the converted values are packed by one precompiled `struct.Struct`."""
+
+    def __init__(self, kernel: str, params):
+        self.kernel, self.params = kernel, params
+        self.floats = [i for i, p in enumerate(params) if p.type.is_float]
+        self.struct = None
+        layout, at = "<", 0
+        for p in params:
+            fmt = PACK.get(p.type.name)
+            if (fmt is None or getattr(p, "group", None) is not None or getattr(p, "default", None) is not None
+                    or p.offset < at or struct.calcsize(fmt) != p.size):
+                return
+            layout += "x" * (p.offset - at) + fmt[1:]
+            at = p.offset + p.size
+        self.struct = struct.Struct(layout)
+
+    def __call__(self, args, device, allow_reinterpret: bool = False) -> bytes:
+        if self.struct is None or len(args) != len(self.params):
+            return pack_args(self.kernel, self.params, args, device, allow_reinterpret)
+        values = [convert(self.kernel, p, a, device, allow_reinterpret) for p, a in zip(self.params, args)]
+        if all(math.isfinite(values[i]) for i in self.floats):
+            return self.struct.pack(*values)
+        return encode_params(self.kernel, self.params, values)        # inf and NaN as numpy converts them
+
+
 def convert(kernel: str, p, a, device, allow_reinterpret: bool = False) -> int | float:
     """One argument as the value its parameter holds: a device address for a pointer, an in-range
     int or a float (already rounded to the parameter's type) for a scalar."""
@@ -156,9 +186,9 @@ def dtype_matches(t, dt: np.dtype) -> bool:
 
 
 def _pointer(kernel: str, p, a, device, allow_reinterpret: bool) -> int:
-    if a is None or (isinstance(a, (int, np.integer)) and not isinstance(a, bool) and int(a) == 0):
-        return 0                                                    # a null pointer
     if not isinstance(a, DeviceArray):
+        if a is None or (isinstance(a, (int, np.integer)) and not isinstance(a, bool) and int(a) == 0):
+            return 0                                                # a null pointer
         hint = " (copy it with vgpu.to_device first)" if isinstance(a, np.ndarray) else ""
         raise ArgumentTypeError(f"{_where(kernel, p)} is a pointer and takes a DeviceArray, not "
                                 f"{type(a).__name__}{hint}")

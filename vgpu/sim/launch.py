@@ -149,15 +149,18 @@ def encode_params(kernel: str, params: list[ParamInfo], values) -> bytes:
         t = p.type
         fmt = PACK.get(t.name)
         if fmt is not None:                      # Python ints and finite floats: packed directly
-            try:
-                if type(v) is int and t.kind != "float":
+            if type(v) is int and t.kind != "float":
+                try:
+                    struct.pack_into(fmt, buf, p.offset, v)
+                except struct.error:             # out of the type's range: wrapped
                     struct.pack_into(fmt, buf, p.offset, wrap_int(v, t.bits, t.kind == "signed"))
-                    continue
-                if type(v) is float and t.kind == "float" and math.isfinite(v):
+                continue
+            if type(v) is float and t.kind == "float" and math.isfinite(v):
+                try:
                     struct.pack_into(fmt, buf, p.offset, v)
                     continue
-            except OverflowError:                # a float beyond the type's range: numpy makes it inf
-                pass
+                except OverflowError:            # beyond the type's range: numpy makes it inf
+                    pass
         try:
             if t.is_float:
                 x = np.array(float(v), t.dtype)
