@@ -74,4 +74,4 @@ class BlocksResult:
 
 def new_result(npc: int) -> BlocksResult:
     """An empty result for a kernel of `npc` instructions (its implicit final exit included)."""
-    return BlocksResult({n: 0 for n in STAT_NAMES}, [0] * npc, [0] * npc, [], np.zeros((len(ROWS), npc), np.int64))
+    return BlocksResult(dict.fromkeys(STAT_NAMES, 0), [0] * npc, [0] * npc, [], np.zeros((len(ROWS), npc), np.int64))

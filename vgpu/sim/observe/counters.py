@@ -318,7 +318,7 @@ def launch_totals(k, stats: dict, op_warps, op_threads, rows: np.ndarray, collec
     c["warp_instructions"], c["thread_instructions"] = stats["warp_instructions"], stats["thread_instructions"]
     for name in ("barriers", "atomics", "steps", "waves"):
         c[name] = stats[name]
-    return Totals(Counters(c, occupancy, title), ops.copy(), lines.copy(), [rec.copy() for rec in records])
+    return Totals(Counters(c, occupancy, title), ops.copy(), lines.copy(), list(map(dict.copy, records)))
 
 
 def _tally(facts: list[OpFacts], op_warps, op_threads, rows: np.ndarray, collected: bool):
