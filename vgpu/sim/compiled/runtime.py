@@ -24,14 +24,14 @@ from .codegen import (C_ALIVE0, C_ARENA, C_ATOMICS, C_CCOUNT, C_CENDS, C_CHI, C_
                       C_NCTAID, C_NCTAID_Y, C_NCTAID_Z, C_NSMID, C_NTID, C_NTID_Y, C_NTID_Z, C_OPT, C_OPW,
                       C_PARAMS, C_SHARED, C_SHARED_BYTES, C_SYMTAB, C_WPB, CTX_WORDS)
 from .codegen import (B_FAULT, B_LOG, C_BAIL_WHY, C_LOG, C_LOGCAP, C_LOGN, C_MT, C_PRIV_BUF, C_PRIV_HI, C_PRIV_LO,
-                      C_PRIV_REFUSED, C_SITES, C_STEPS,
-                      UNDO_KIND)
+                      C_PRIV_REFUSED, C_RLOG, C_RLOGCAP, C_RLOGN, C_SITES, C_STEPS)
 from ..config import ROWS
 from .counting import C_ROWS
 from .driver import C_BARRIERS, add_driver
 from .layout import GLOBAL_BASE
 from .layout import decline_reason, layout
 from . import threads as _threads
+from .undo import RECORD_WORDS, undo
 
 
 class Declined(Exception):
@@ -370,6 +370,7 @@ class _Native:
         cends = np.ascontiguousarray(const.table.ends, np.int64)
         per_chunk = max(1, CHUNK_THREADS // max(self.wave_blocks * tpb, 1)) * self.wave_blocks * tpb
         self.log = np.zeros(3 * LOG_PER_THREAD * per_chunk + 3, np.int64)
+        self.records = np.zeros((LOG_PER_THREAD * per_chunk // 16 + 1, RECORD_WORDS), np.int64)
         self.keep = (symtab, alive0, shared, local, params, gstarts, gends, cstarts, cends)
         ctx = self.ctx = _aligned(CTX_WORDS_ALL)
         addr = lambda a: a.ctypes.data if a.size else 0      # noqa: E731
@@ -382,7 +383,8 @@ class _Native:
                         (C_SYMTAB, symtab.ctypes.data), (C_NTID, cfg.block[0]), (C_NTID_Y, cfg.block[1]),
                         (C_NTID_Z, cfg.block[2]), (C_NCTAID, cfg.grid[0]), (C_NCTAID_Y, cfg.grid[1]),
                         (C_NCTAID_Z, cfg.grid[2]), (C_NSMID, cfg.num_sms), (C_ALIVE0, alive0.ctypes.data),
-                        (C_WPB, wpb), (C_LOG, self.log.ctypes.data), (C_SITES, self.sites.ctypes.data)):
+                        (C_WPB, wpb), (C_LOG, self.log.ctypes.data), (C_RLOG, self.records.ctypes.data),
+                        (C_SITES, self.sites.ctypes.data)):
             ctx[word] = v
         if self.rows is not None:
             ctx[C_ROWS] = self.rows.ctypes.data
@@ -424,6 +426,7 @@ class _Native:
         self.sites[:] = 0
         ctx[C_BARRIERS] = ctx[C_ATOMICS] = ctx[C_LOGN] = 0
         ctx[C_LOGCAP] = self.log.size // 3 - 1 if log else -1
+        ctx[C_RLOGN], ctx[C_RLOGCAP] = 0, len(self.records) - 1 if log else -1
         glob = self.glob()
         ctx[C_ARENA], ctx[C_CONST] = glob.arena.ctypes.data, self.const().arena.ctypes.data
         top = glob.top
@@ -441,9 +444,9 @@ class _Native:
             if saved is not None:
                 glob.arena[:top] = saved
             elif threads:
-                self.pending.append(self.log[:3 * int(ctx[C_LOGN])].reshape(-1, 3).copy())
+                self.pending.append(tuple(x.copy() for x in self._logged()))
             else:
-                _undo(glob.arena, self.log[:3 * int(ctx[C_LOGN])].reshape(-1, 3))
+                undo(glob.arena, *self._logged())
             return int(ctx[C_BAIL_WHY]) or B_FAULT
         npc = self.opw.size
         opw, opt = self.opw[self.ck.heads], self.opt[self.ck.heads]       # counted per segment
@@ -475,33 +478,18 @@ class _Native:
             self.priv = (lo, kind, copy)
         self.priv_refused = False
 
+    def _logged(self):
+        """The undo log of the last run: its entries and its records (undo.py)."""
+        ctx = self.ctx
+        return self.log[:3 * int(ctx[C_LOGN])].reshape(-1, 3), self.records[:int(ctx[C_RLOGN])]
+
     def undo_pending(self) -> None:
         """Undo the bailed-out runs on threads (call when no thread runs any more)."""
         glob = self.glob()
-        for log in self.pending:
-            _undo(glob.arena, log)
+        for logs in self.pending:
+            undo(glob.arena, *logs)
             COUNTS["undone on threads"] = COUNTS.get("undone on threads", 0) + 1
         self.pending = []
-
-
-def _undo(arena: np.ndarray, log: np.ndarray) -> None:
-    """Put back the old values of the logged stores (address, size, old value), latest first; an
-    atomic logged as an inverse (size + 256 * kind, x) is taken back: x subtracted (add), xored (xor).
-    Without atomics, vectorised: each byte from the earliest entry that holds it (any sizes)."""
-    if not log.size:
-        return
-    off, size, old = log[:, 0] - GLOBAL_BASE, log[:, 1], log[:, 2]
-    if (size >= 256).any():
-        for o, n, v in zip(off[::-1].tolist(), size[::-1].tolist(), old[::-1].tolist()):
-            kind, n = divmod(n, 256)
-            mask = (1 << (8 * n)) - 1
-            cur = int.from_bytes(arena[o:o + n].tobytes(), "little")
-            new = v & mask if kind == 0 else (cur - v) & mask if kind == UNDO_KIND["add"] else cur ^ (v & mask)
-            arena[o:o + n] = np.frombuffer(new.to_bytes(n, "little"), np.uint8)
-        return
-    keep = np.arange(8) < size[:, None]
-    where, first = np.unique((off[:, None] + np.arange(8))[keep], return_index=True)
-    arena[where] = np.ascontiguousarray(old).astype("<u8").view(np.uint8).reshape(-1, 8)[keep][first]
 
 
 CTX_WORDS_ALL = CTX_WORDS
