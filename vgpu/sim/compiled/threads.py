@@ -1,10 +1,10 @@
 """A compiled launch on several threads of this process.
 
-In:  `run_chunks(natives, blocks, wave, nwaves, per_chunk, new_result)` with one `runtime._Native` per
+In:  `run_chunks(natives, blocks, wave, nwaves, per_chunk, counts)` with one `runtime._Native` per
      thread (each its own registers, shared and local memory, counters and undo log; global memory is
-     the device's, shared by all).
-Out: run_chunks returns (the per-thread results, to merge; the chunks, as (first wave, waves), that
-     did not run natively: one bailed out (and was undone) or came after the stop).
+     the device's, shared by all) and `counts(native)`, a new `runtime.Counts`.
+Out: run_chunks returns (the per-thread Counts, to add to the launch's result; the chunks, as (first
+     wave, waves), that did not run natively: one bailed out (and was undone) or came after the stop).
 
 The native code releases the GIL (a ctypes call), so N threads run N waves' native code on N cores
 at once, with no process start-up, no messages and no copies.  Chunks of a few waves are handed out
@@ -134,7 +134,7 @@ def _executor(n: int) -> ThreadPoolExecutor:
     return _pool[0]
 
 
-def run_chunks(natives, blocks, wave: int, nwaves: int, per_chunk: int, new_result):
+def run_chunks(natives, blocks, wave: int, nwaves: int, per_chunk: int, counts):
     """Run the waves natively on len(natives) threads (this one included), chunks of at most
     `per_chunk` waves, at least about two per thread; see the module docstring."""
     nthreads = len(natives)
@@ -143,7 +143,7 @@ def run_chunks(natives, blocks, wave: int, nwaves: int, per_chunk: int, new_resu
     counter = itertools.count()
     stop = threading.Event()
     done: set[int] = set()
-    parts = [new_result() for _ in natives]
+    parts = [counts(nat) for nat in natives]
     cpu = [0.0] * nthreads
 
     def work(t: int) -> None:
@@ -161,9 +161,10 @@ def run_chunks(natives, blocks, wave: int, nwaves: int, per_chunk: int, new_resu
                 return
             i = c * step
             n = min(step, nwaves - i)
-            if nat.run(blocks[i * wave:(i + n) * wave], part, log=True, threads=True) != 0:
+            if nat.call(blocks[i * wave:(i + n) * wave], log=True, threads=True) != 0:
                 stop.set()                          # undone below, once no thread runs; the caller reruns it
                 return
+            part.add(nat)
             done.add(c)
 
     futures = [_executor(nthreads - 1).submit(work, t) for t in range(1, nthreads)]
