@@ -64,6 +64,7 @@ class CompiledKernel:
         self.layout = layout(program, code)
         self.heads = np.array(heads(code), np.int64)
         self.atomics = _threads.Atomics.of(code)      # its atomics on global memory (None: none)
+        self.block_seconds: float | None = None        # one thread's seconds per block in the last launch
         gen_module = build_module(program, code, self.layout, counters)
         self.ws_words = self.layout.ws_bytes // 8
         add_driver(gen_module, gen_module.globals["warp"], self.ws_words)
@@ -247,8 +248,12 @@ def run_launch(k, cfg, nwaves: int, wave: int, glob, const, result, threads: int
     atom = ck.atomics
     if threads >= 2 and atom is not None and not atom.threads_ok():
         threads = 1                                # atomics dense enough to contend: one thread is faster
+    if threads >= 2 and ck.block_seconds is not None and ck.block_seconds * blocks.size < _threads.MIN_SECONDS:
+        threads = 1                                # too short a launch to gain from waking threads
+    t0 = time.perf_counter()
     if threads < 2:
         _run_waves(native, k, cfg, blocks, glob, const, wave, result, ())
+        ck.block_seconds = (time.perf_counter() - t0) / blocks.size
         if atom is not None:
             atom.note(result, [native], None)
         return True
@@ -266,8 +271,10 @@ def run_launch(k, cfg, nwaves: int, wave: int, glob, const, result, threads: int
             nat.privatize(None, None)
     for part in parts:
         part.into(result)
+    t1 = time.perf_counter()
     for i, n in left:                              # bailed out or not reached: in order, as on one thread
         _run_waves(native, k, cfg, blocks[i * wave:(i + n) * wave], glob, const, wave, result, ())
+    ck.block_seconds = (sum(_threads.LAST_CPU) + time.perf_counter() - t1) / blocks.size   # as on one thread
     if atom is not None:
         atom.priv_failed |= any(nat.priv_refused for nat in natives)
         atom.note(result, natives, priv)

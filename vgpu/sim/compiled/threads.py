@@ -26,7 +26,8 @@ in a copy of its own, folded into memory (op by op, under a lock) when a chunk f
 when it bails out; any other access to that allocation bails out (memops' allocation search refuses
 it) and the kernel is not privatized again.  Other kernels with global atomics run on several
 threads only once a launch showed them rare (at most ATOMIC_SHARE_MAX per thread instruction, e.g.
-one counter update per block); kernels with atomics on generic addresses stay on one thread.
+one counter update per block); kernels with atomics on generic addresses stay on one thread.  A
+launch that the kernel's last launch says takes under MIN_SECONDS on one thread stays there too.
 """
 from __future__ import annotations
 
@@ -41,6 +42,8 @@ from ...isa import spec
 
 _pool: list = []                 # [ThreadPoolExecutor, its size]
 ATOMIC_SHARE_MAX = 1 / 128       # more atomics per thread instruction than this: one thread (contention)
+MIN_SECONDS = 3e-4               # a launch expected (from the last one) to take less on one thread stays
+                                 # there: waking threads and merging their counts costs ~50 us
 
 
 class Atomics:
