@@ -265,7 +265,8 @@ def run_launch(k, cfg, nwaves: int, wave: int, glob, const, result, threads: int
         nat.privatize(priv, atom.kind if priv else None)
     per_chunk = max(1, CHUNK_THREADS // max(wave * cfg.threads_per_block, 1))
     try:
-        parts, left = _threads.run_chunks(natives, blocks, wave, nwaves, per_chunk, Counts)
+        parts, left = _threads.run_chunks(natives, blocks, wave, nwaves, per_chunk, Counts,
+                                          ck.block_seconds and ck.block_seconds * wave)
     finally:
         for nat in natives:
             nat.privatize(None, None)

@@ -137,11 +137,25 @@ def _executor(n: int) -> ThreadPoolExecutor:
     return _pool[0]
 
 
-def run_chunks(natives, blocks, wave: int, nwaves: int, per_chunk: int, counts):
-    """Run the waves natively on len(natives) threads (this one included), chunks of at most
-    `per_chunk` waves, at least about two per thread; see the module docstring."""
+def chunk_waves(nwaves: int, nthreads: int, per_chunk: int, wave_seconds: float | None) -> int:
+    """Waves per chunk: about CHUNKS_PER_THREAD chunks per thread (uneven waves then even out), but
+    chunks of at least CHUNK_SECONDS of work when the last launch tells (the Python around a chunk
+    costs ~10 us), at least two per thread, and at most `per_chunk` (the undo log's room)."""
+    step = nwaves // (CHUNKS_PER_THREAD * nthreads)
+    if wave_seconds:
+        step = max(step, min(-(-CHUNK_SECONDS // wave_seconds), nwaves // (2 * nthreads)))
+    return int(max(1, min(per_chunk, step)))
+
+
+CHUNKS_PER_THREAD = 4
+CHUNK_SECONDS = 1e-4
+
+
+def run_chunks(natives, blocks, wave: int, nwaves: int, per_chunk: int, counts, wave_seconds=None):
+    """Run the waves natively on len(natives) threads (this one included) in chunks of
+    `chunk_waves` waves; see the module docstring."""
     nthreads = len(natives)
-    step = max(1, min(per_chunk, nwaves // (2 * nthreads)))
+    step = chunk_waves(nwaves, nthreads, per_chunk, wave_seconds)
     nchunks = -(-nwaves // step)
     counter = itertools.count()
     stop = threading.Event()
