@@ -4,6 +4,7 @@ CUDA simulator for comparison.
     python benchmarks/run.py [--numba-python PATH] [--only NAME ...] [--sms N] [--repeat N]
                              [--executor interp|compiled|auto|both]
     python benchmarks/run.py --workers [--repeat N]
+    python benchmarks/run.py --threads N [--big] [--repeat N]
     python benchmarks/run.py --checks [--baseline benchmarks/baseline.json] [--record FILE]
 
 Prints per kernel and executor (--executor, default both: the numpy interpreter and the compiled
@@ -20,6 +21,11 @@ is not counted: each kernel runs once before it is timed.
 matmul 512x512, the divergent Collatz kernel) with workers=0, 1 and 2 (best of --repeat: wall
 seconds, CPU seconds of this process and its workers, speedup of 2 workers over 1, identical
 bytes), and the launch overhead of a tiny kernel (1 block of 32 threads) with the pool warm.
+
+--threads N compares the compiled executor on one thread (workers=0) and on N threads (workers=N,
+vgpu/sim/compiled/threads.py), the modes taking turns: best wall seconds, CPU seconds of the process
+and of its busiest thread, the speedup on wall time and on idle cores (one thread's CPU over the
+busiest thread's), identical bytes and counters; --big at the many-core sizes.
 
 --checks also runs each kernel under each sanitizer (docs/sanitizers.md) and prints the slowdown
 factors; --baseline FILE compares the unchecked seconds with a file that --record FILE wrote (the
@@ -153,9 +159,10 @@ def collatz_numpy(start):
 NUMPY: dict = {}     # kernel -> the same work done with numpy on the same data (filled by cases)
 
 
-def cases(dev, mod, rng):
-    """(name, threads, launch, check) for each benchmark; NUMPY[name] does its work with numpy."""
-    n = 1 << 20
+def cases(dev, mod, rng, big: bool = False):
+    """(name, threads, launch, check) for each benchmark; NUMPY[name] does its work with numpy.
+    big: the sizes of the issue's many-core figures (2^22 elements, matmul 512, Collatz 2^18)."""
+    n = 1 << (22 if big else 20)
     a, b = rng.random(n, dtype=np.float32), rng.random(n, dtype=np.float32)
     c, t = np.empty_like(a), np.empty_like(a)
     NUMPY["vector_add"] = lambda: np.add(a, b, out=c)
@@ -182,7 +189,7 @@ def cases(dev, mod, rng):
         return dev.launch(mod, "histogram", hist, grid=n // 256, block=256, **kw)
     yield ("histogram", n, run_hist,
            lambda: np.array_equal(_get(dev, pbins, np.uint32, 256), np.bincount(hx & 255, minlength=256)))
-    m = 256
+    m = 512 if big else 256
     A, B = rng.random((m, m), dtype=np.float32), rng.random((m, m), dtype=np.float32)
     pA, pB, pC = _put(dev, A), _put(dev, B), _put(dev, np.zeros(m * m, np.float32))
     NUMPY["matmul"] = lambda: A @ B
@@ -196,14 +203,14 @@ def cases(dev, mod, rng):
     yield ("matmul 64", 64 * 64, lambda **kw: dev.launch(mod, "matmul", params(mod, "matmul", [qA, qB, qC, 64]),
                                                          grid=(4, 4), block=(16, 16), **kw),
            lambda: np.allclose(_get(dev, qC, np.float32, 64 * 64).reshape(64, 64), A64 @ B64, rtol=1e-4))
-    r = 1 << 20
+    r = 1 << (22 if big else 20)
     x = rng.random(r, dtype=np.float32)
     px, pp = _put(dev, x), _put(dev, np.zeros(r // 512, np.float32))
     NUMPY["reduce"] = lambda: x.reshape(-1, 512).sum(1)
     yield ("reduce", r // 2, lambda **kw: dev.launch(mod, "reduce", params(mod, "reduce", [px, pp, r]), grid=r // 512, block=256, **kw),
            lambda: np.isclose(_get(dev, pp, np.float32, r // 512).sum(dtype=np.float64), x.sum(dtype=np.float64),
                               rtol=1e-5))
-    k = 1 << 16
+    k = 1 << (18 if big else 16)
     st = rng.integers(1, 100_000, k).astype(np.uint32)
     ps, po = _put(dev, st), _put(dev, np.zeros(k, np.int32))
     NUMPY["collatz"] = lambda: collatz_numpy(st)
@@ -255,24 +262,28 @@ def cpu_seconds(pids) -> list[float]:
     return out
 
 
-def compiled_threads_comparison(repeat: int) -> bool:
-    """The six kernels on the compiled executor with workers=0 and 2 (two threads of this process,
+def compiled_threads_comparison(repeat: int, workers: int = 2, big: bool = False) -> bool:
+    """The kernels on the compiled executor with workers=0 and `workers` (threads of this process,
     vgpu/sim/compiled/threads.py), the modes taking turns: best wall seconds, CPU seconds of the
     process and of its busiest thread, the speedups, identical bytes and counters."""
     from vgpu.sim.compiled import threads
     program = compile_source(KERNELS, "benchmarks.vk")
-    devs = {w: SimDevice(workers=w, echo_printf=False, executor="compiled") for w in (0, 2)}
-    runs = {w: list(cases(d, d.load(program), np.random.default_rng(1))) for w, d in devs.items()}
-    print(f"compiled executor, best of {repeat} (load average {os.getloadavg()[0]:.1f} at the start)")
-    print(f"{'kernel':12s} {'w0 wall':>8s} {'w2 wall':>8s} {'w0 cpu':>8s} {'w2 cpu':>8s} {'busiest':>8s} "
+    modes = (0, workers)
+    devs = {w: SimDevice(workers=w, echo_printf=False, executor="compiled") for w in modes}
+    runs = {w: list(cases(d, d.load(program), np.random.default_rng(1), big)) for w, d in devs.items()}
+    print(f"compiled executor, {os.cpu_count()} cores, best of {repeat} (load average {os.getloadavg()[0]:.1f} "
+          f"at the start){', big sizes' if big else ''}")
+    wn = f"w{workers}"
+    print(f"{'kernel':12s} {'w0 wall':>8s} {wn + ' wall':>8s} {'w0 cpu':>8s} {wn + ' cpu':>8s} {'busiest':>8s} "
           f"{'wall x':>7s} {'idle-core x':>11s}  same")
     ok = True
     for i, (name, _, _, _) in enumerate(runs[0]):
         best, outs = {}, {}
-        for w in (0, 2):
+        for w in modes:
             runs[w][i][2]()                                    # translation, not counted
+            runs[w][i][2]()                                    # what the first launch learnt (atomics)
         for _ in range(repeat):
-            for w in (0, 2):
+            for w in modes:
                 launch = runs[w][i][2]
                 c0, t0 = time.process_time(), time.perf_counter()
                 threads.LAST_CPU[:] = []
@@ -281,9 +292,9 @@ def compiled_threads_comparison(repeat: int) -> bool:
                 busiest = max(threads.LAST_CPU) if threads.LAST_CPU else cpu
                 best[w] = min(best.get(w, (wall, cpu, busiest)), (wall, cpu, busiest))
                 outs[w] = (bool(runs[w][i][3]()), res.op_counts, res.stats["thread_instructions"])
-        same = outs[0] == outs[2] and outs[0][0]
+        same = outs[0] == outs[workers] and outs[0][0]
         ok &= same
-        (w0, c0, _), (w2, c2, b2) = best[0], best[2]
+        (w0, c0, _), (w2, c2, b2) = best[0], best[workers]
         print(f"{name:12s} {w0:8.4f} {w2:8.4f} {c0:8.4f} {c2:8.4f} {b2:8.4f} {w0 / w2:6.2f}x {c0 / b2:10.2f}x  "
               f"{'yes' if same else 'NO'}", flush=True)
     for d in devs.values():
@@ -380,12 +391,17 @@ def main(argv=None) -> int:
     ap.add_argument("--executor", choices=("interp", "compiled", "auto", "both"), default="both",
                     help="who runs the launches (default both: the interpreter, then the compiled executor)")
     ap.add_argument("--workers", action="store_true", help="compare SM worker processes (0, 1, 2) instead")
+    ap.add_argument("--threads", type=int, metavar="N",
+                    help="compare the compiled executor on one thread and on N (workers=N) instead")
+    ap.add_argument("--big", action="store_true", help="with --threads: 2^22 elements, matmul 512, Collatz 2^18")
     ap.add_argument("--checks", action="store_true", help="also print each sanitizer's slowdown factor")
     ap.add_argument("--baseline", help="a JSON file of unchecked seconds per kernel (--record) to compare with")
     ap.add_argument("--record", help="write the unchecked seconds per kernel to this JSON file")
     args = ap.parse_args(argv)
     if args.workers:
         return 0 if workers_comparison(max(args.repeat, 1)) else 1
+    if args.threads:
+        return 0 if compiled_threads_comparison(max(args.repeat, 1), args.threads, args.big) else 1
     numba = numba_rates(args.numba_python) if not args.only else {}
     print(f"{'kernel':12s} {'executor':8s} {'seconds':>8s} {'cpu s':>7s} {'threads/s':>12s} {'thread-inst/s':>14s} "
           f"{'vs numba':>9s} {'numpy thr/s':>12s} {'vs numpy':>9s}  ok")

@@ -12,6 +12,7 @@ from vgpu.pipeline import compile_source
 from vgpu.sim import DeviceError, compiled
 from vgpu.sim.compiled import runtime as crt
 from vgpu.sim.compiled.layout import GLOBAL_BASE
+from vgpu.sim.compiled.undo import RECORD_WORDS, undo
 
 SRC = r"""
 __global__ void tids(int *out) {
@@ -206,5 +207,35 @@ def test_undo_restores_mixed_sizes_and_overlaps_from_the_earliest_entry():
         old = int.from_bytes(arena[off:off + size].tobytes(), "little", signed=size == 8)
         log.append((GLOBAL_BASE + off, size, old))
         arena[off:off + size] = 0xEE
-    crt._undo(arena, np.array(log, np.int64).reshape(-1, 3))
+    undo(arena, np.array(log, np.int64).reshape(-1, 3), np.zeros((0, RECORD_WORDS), np.int64))
     assert np.array_equal(arena, before)
+
+
+def test_undo_orders_whole_warp_records_among_single_entries():
+    """Records (128 old bytes of a whole-warp store) and single-store entries interleave in time: each
+    byte comes back from the earliest item, whichever log holds it; with an atomic's inverse logged,
+    every item is taken back latest first."""
+    rng = np.random.default_rng(9)
+    for inverse in (False, True):
+        arena = rng.integers(0, 256, 512, dtype=np.uint8)
+        before = arena.copy()
+        entries, records = [], []
+        for step in range(40):
+            if step % 3 == 0:                               # a whole-warp store of 128 bytes
+                off = int(rng.integers(0, 3)) * 128 + int(rng.integers(0, 2)) * 64
+                records.append([GLOBAL_BASE + off, len(entries)] +
+                               np.frombuffer(arena[off:off + 128].tobytes(), np.int64).tolist())
+                arena[off:off + 128] = rng.integers(0, 256, 128, dtype=np.uint8)
+            elif inverse and step % 7 == 1:                 # an atomic add of x, logged as its inverse
+                off, x = int(rng.integers(0, 128)) * 4, int(rng.integers(0, 1 << 32))
+                cur = int.from_bytes(arena[off:off + 4].tobytes(), "little")
+                entries.append([GLOBAL_BASE + off, 4 + 256 * 1, x])
+                arena[off:off + 4] = np.frombuffer(((cur + x) & 0xFFFFFFFF).to_bytes(4, "little"), np.uint8)
+            else:
+                size = int(rng.choice([1, 2, 4, 8]))
+                off = int(rng.integers(0, 512 // size)) * size
+                old = int.from_bytes(arena[off:off + size].tobytes(), "little", signed=size == 8)
+                entries.append([GLOBAL_BASE + off, size, old])
+                arena[off:off + size] = rng.integers(0, 256, size, dtype=np.uint8)
+        undo(arena, np.array(entries, np.int64).reshape(-1, 3), np.array(records, np.int64).reshape(-1, RECORD_WORDS))
+        assert np.array_equal(arena, before), inverse

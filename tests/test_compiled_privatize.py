@@ -11,7 +11,7 @@ import pytest
 from sim_helpers import get, params, put
 from vgpu.pipeline import compile_source
 from vgpu.sim import DeviceError, SimDevice
-from vgpu.sim.compiled import runtime as crt
+from vgpu.sim.compiled import runtime as crt, threads
 
 OPS = {"add": ("atomicAdd", np.add, 0), "max": ("atomicMax", np.maximum, 0),
        "min": ("atomicMin", np.minimum, 0xFFFFFFFF), "or": ("atomicOr", np.bitwise_or, 0),
@@ -31,6 +31,12 @@ __global__ void hist(const {t} *d, {t} *bins, {t} *probe, int *scratch, int n, i
     if (i == n - 1 && probe != 0) scratch[0] = (int)probe[0];
 }}
 """
+
+
+@pytest.fixture(autouse=True)
+def every_launch_on_threads(monkeypatch):
+    """However short the launches here, they run on threads (the path under test)."""
+    monkeypatch.setattr(threads, "MIN_SECONDS", 0.0)
 
 
 def launch(dev, mod, d, heavy=-1, bad=-1, probe_in_bins=False, init=0, dtype=np.uint32):

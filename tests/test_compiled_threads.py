@@ -39,6 +39,12 @@ __global__ void hist(const unsigned *d, unsigned *bins, unsigned *x, unsigned *m
 """
 
 
+@pytest.fixture(autouse=True)
+def every_launch_on_threads(monkeypatch):
+    """However short the launches here, they run on threads (the path under test)."""
+    monkeypatch.setattr(threads, "MIN_SECONDS", 0.0)
+
+
 @pytest.fixture(scope="module")
 def program():
     return compile_source(SRC, "threads.vk")
@@ -139,5 +145,33 @@ __global__ void count(int *d, int *blocks, int n) {
             dev.launch(mod, "count", params(mod, "count", [pd, pb, 256 * 96]), grid=96, block=256)
         assert get(dev, pb, np.int32, 1).tolist() == [2 * 96]
         assert crt.COUNTS.get("threads", 0) == before + 1          # the second launch
+    finally:
+        dev.close()
+
+
+def test_a_launch_too_short_to_gain_stays_on_one_thread(monkeypatch):
+    """Once a launch showed the kernel's blocks take microseconds, a launch of two short waves is not
+    split over threads (waking them costs more than it saves); a long one still is."""
+    monkeypatch.setattr(threads, "MIN_SECONDS", 3e-4)
+    src = compile_source(r"""
+__global__ void add1(int *d, int n, int reps) {
+    int i = blockIdx.x * blockDim.x + threadIdx.x;
+    int v = d[i];
+    for (int r = 0; r < reps; r++) v = v * 3 + r;
+    if (i < n) d[i] = v;
+}""", "short.vk")
+    dev = SimDevice(echo_printf=False, workers=2, executor="compiled")
+    try:
+        mod = dev.load(src)
+        pd = put(dev, np.zeros(256 * 64, np.int32))
+        for _ in range(3):                  # the first (or a cold second) may still go on threads
+            dev.launch(mod, "add1", params(mod, "add1", [pd, 256 * 64, 1]), grid=64, block=256)
+        before = crt.COUNTS.get("threads", 0)
+        for _ in range(3):
+            dev.launch(mod, "add1", params(mod, "add1", [pd, 256 * 64, 1]), grid=64, block=256)
+        assert crt.COUNTS.get("threads", 0) == before
+        dev.launch(mod, "add1", params(mod, "add1", [pd, 256 * 64, 5000]), grid=64, block=256)
+        dev.launch(mod, "add1", params(mod, "add1", [pd, 256 * 64, 5000]), grid=64, block=256)
+        assert crt.COUNTS.get("threads", 0) == before + 1             # the long one after a long one
     finally:
         dev.close()

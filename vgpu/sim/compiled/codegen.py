@@ -35,7 +35,8 @@ UNDO_KIND = {"add": 1, "xor": 2}          # undo-log kinds (size + 256 * kind) o
 C_SITES = 50                               # per pc: the global allocation [lo, hi) its access last hit
 C_PRIV_LO, C_PRIV_HI, C_PRIV_BUF = 52, 53, 54   # a global allocation whose atomics go to this thread's copy
 C_PRIV_REFUSED = 55                        # set when another access met that allocation (threads.Atomics)
-CTX_WORDS = 56
+C_RLOG, C_RLOGN, C_RLOGCAP = 56, 57, 58   # the undo log's records of whole-warp stores (undo.py)
+CTX_WORDS = 64
 # ws words (i64)
 W_PC, W_RPC, W_MASK, W_ALIVE, W_DEPTH, W_WAIT, W_WIDX, W_BARPRED, W_ICOUNT, W_TOTAL = range(10)
 W_STACK = WS_HEADER

@@ -22,6 +22,7 @@ C_ALIVE0_PTR = 40          # == codegen.C_ALIVE0: per warp of a block, the lanes
 C_BAIL_BLOCK = 42
 C_BARRIERS = 43
 C_NWAIT = 44
+C_WAVES = 59               # set by the caller: the waves of the run (counted with its counts)
 
 
 def c64(v):

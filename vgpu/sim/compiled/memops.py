@@ -18,9 +18,10 @@ from .alu import I1, I8, I32, I64, N, splat, vec
 from .codegen import (C_SITES, B_FAULT, B_LOG, B_WARP_SYNC, C_BAIL_PC, C_LOG, C_LOGCAP, C_LOGN, C_ALIVE0, C_ARENA,
                       C_ATOMICS, C_CCOUNT, C_CENDS, C_CHI, C_CLO, C_CONST, C_CSTARTS, C_GCOUNT, C_GENDS, C_GHI,
                       C_GLO, C_GSTARTS, C_LOCAL, C_LOCAL_BYTES, C_LPAD, C_MT, C_PARAMS, C_PRIV_BUF, C_PRIV_HI,
-                      C_PRIV_LO, C_PRIV_REFUSED, C_SHARED, C_SHARED_BYTES,
+                      C_PRIV_LO, C_PRIV_REFUSED, C_RLOG, C_RLOGCAP, C_RLOGN, C_SHARED, C_SHARED_BYTES,
                       UNDO_KIND, W_WIDX, _elt)
 from .counting import CountGen
+from .undo import RECORD_BYTES, RECORD_WORDS
 from .layout import CONST_BASE, CONST_BYTES, GLOBAL_BASE, LOCAL_BASE, SHARED_BASE, WINDOW
 
 
@@ -433,8 +434,9 @@ class MemGen(CountGen):
         end = b.add(a0, c64(N * size))
         if stored is not None:
             ok = b.and_(ok, b.icmp_unsigned("==", m, c32(-1)))
-            cap = self.cword(b, C_LOGCAP)
-            room = b.or_(b.icmp_signed("<", cap, c64(0)), b.icmp_signed("<=", b.add(self.cword(b, C_LOGN), c64(N)), cap))
+            cap = self.cword(b, C_RLOGCAP)
+            need = c64(N * size // RECORD_BYTES)
+            room = b.or_(b.icmp_signed("<", cap, c64(0)), b.icmp_signed("<=", b.add(self.cword(b, C_RLOGN), need), cap))
             ok = b.and_(ok, room)
         chk, fast, slow, done = (b.append_basic_block(x) for x in ("vchk", "vfast", "vslow", "vdone"))
         b.cbranch(ok, chk, slow)
@@ -470,29 +472,25 @@ class MemGen(CountGen):
         b.branch(fast)
 
     def log_range(self, b, av, p, size):
-        """The undo log entries of a whole-warp store at host pointer p (room checked by the caller):
-        the 32 * size bytes as 8-byte entries (address, 8, old), written as vectors."""
-        cap = self.cword(b, C_LOGCAP)
+        """The undo log records of a whole-warp store at host pointer p (room checked by the caller):
+        per 128 bytes, (address, entries logged so far, the 16 old words), written as vectors."""
+        cap = self.cword(b, C_RLOGCAP)
         on, done = b.append_basic_block("vlog"), b.append_basic_block("vlogged")
         b.cbranch(b.icmp_signed(">=", cap, c64(0)), on, done)
         b.position_at_end(on)
-        k = N * size // 8
-        n = self.cword(b, C_LOGN)
-        log = b.inttoptr(self.cword(b, C_LOG), I64.as_pointer())
-        old = b.load(b.bitcast(p, ir.VectorType(I64, k).as_pointer()), align=size)
+        n = self.cword(b, C_RLOGN)
+        recs = b.inttoptr(self.cword(b, C_RLOG), I64.as_pointer())
         a0 = b.extract_element(av, c32(0))
-        addr = b.add(b.shuffle_vector(b.insert_element(ir.Constant(ir.VectorType(I64, k), None), a0, c32(0)),
-                                      ir.Constant(ir.VectorType(I64, k), None),
-                                      ir.Constant(ir.VectorType(I32, k), [c32(0)] * k)),
-                     ir.Constant(ir.VectorType(I64, k), [c64(8 * i) for i in range(k)]))
-        sizes = ir.Constant(ir.VectorType(I64, k), [c64(8)] * k)
-        both = b.shuffle_vector(addr, sizes, ir.Constant(ir.VectorType(I32, 2 * k), [c32(i) for i in range(2 * k)]))
-        wide = b.shuffle_vector(old, ir.Constant(ir.VectorType(I64, k), None),
-                                ir.Constant(ir.VectorType(I32, 2 * k), [c32(i) for i in range(2 * k)]))
-        mask = [c32(x) for i in range(k) for x in (i, k + i, 2 * k + i)]        # (addr, 8, old) per entry
-        ent = b.shuffle_vector(both, wide, ir.Constant(ir.VectorType(I32, 3 * k), mask))
-        b.store(ent, b.bitcast(b.gep(log, [b.mul(n, c64(3))]), ent.type.as_pointer()), align=8)
-        b.store(b.add(n, c64(k)), self.cptr(b, C_LOGN))
+        seq = self.cword(b, C_LOGN)
+        words = ir.VectorType(I64, RECORD_BYTES // 8)
+        count = N * size // RECORD_BYTES
+        for r in range(count):
+            rec = b.gep(recs, [b.mul(b.add(n, c64(r)), c64(RECORD_WORDS))])
+            b.store(b.add(a0, c64(r * RECORD_BYTES)), rec)
+            b.store(seq, b.gep(rec, [c64(1)]))
+            old = b.load(b.bitcast(b.gep(p, [c64(r * RECORD_BYTES)]), words.as_pointer()), align=size)
+            b.store(old, b.bitcast(b.gep(rec, [c64(2)]), words.as_pointer()), align=8)
+        b.store(b.add(n, c64(count)), self.cptr(b, C_RLOGN))
         b.branch(done)
         b.position_at_end(done)
 

@@ -24,14 +24,14 @@ from .codegen import (C_ALIVE0, C_ARENA, C_ATOMICS, C_CCOUNT, C_CENDS, C_CHI, C_
                       C_NCTAID, C_NCTAID_Y, C_NCTAID_Z, C_NSMID, C_NTID, C_NTID_Y, C_NTID_Z, C_OPT, C_OPW,
                       C_PARAMS, C_SHARED, C_SHARED_BYTES, C_SYMTAB, C_WPB, CTX_WORDS)
 from .codegen import (B_FAULT, B_LOG, C_BAIL_WHY, C_LOG, C_LOGCAP, C_LOGN, C_MT, C_PRIV_BUF, C_PRIV_HI, C_PRIV_LO,
-                      C_PRIV_REFUSED, C_SITES, C_STEPS,
-                      UNDO_KIND)
+                      C_PRIV_REFUSED, C_RLOG, C_RLOGCAP, C_RLOGN, C_SITES, C_STEPS)
 from ..config import ROWS
 from .counting import C_ROWS
-from .driver import C_BARRIERS, add_driver
+from .driver import C_BARRIERS, C_WAVES, add_driver
 from .layout import GLOBAL_BASE
 from .layout import decline_reason, layout
 from . import threads as _threads
+from .undo import RECORD_WORDS, undo
 
 
 class Declined(Exception):
@@ -64,6 +64,7 @@ class CompiledKernel:
         self.layout = layout(program, code)
         self.heads = np.array(heads(code), np.int64)
         self.atomics = _threads.Atomics.of(code)      # its atomics on global memory (None: none)
+        self.block_seconds: float | None = None        # one thread's seconds per block in the last launch
         gen_module = build_module(program, code, self.layout, counters)
         self.ws_words = self.layout.ws_bytes // 8
         add_driver(gen_module, gen_module.globals["warp"], self.ws_words)
@@ -247,8 +248,12 @@ def run_launch(k, cfg, nwaves: int, wave: int, glob, const, result, threads: int
     atom = ck.atomics
     if threads >= 2 and atom is not None and not atom.threads_ok():
         threads = 1                                # atomics dense enough to contend: one thread is faster
+    if threads >= 2 and ck.block_seconds is not None and ck.block_seconds * blocks.size < _threads.MIN_SECONDS:
+        threads = 1                                # too short a launch to gain from waking threads
+    t0 = time.perf_counter()
     if threads < 2:
         _run_waves(native, k, cfg, blocks, glob, const, wave, result, ())
+        ck.block_seconds = (time.perf_counter() - t0) / blocks.size
         if atom is not None:
             atom.note(result, [native], None)
         return True
@@ -260,14 +265,17 @@ def run_launch(k, cfg, nwaves: int, wave: int, glob, const, result, threads: int
         nat.privatize(priv, atom.kind if priv else None)
     per_chunk = max(1, CHUNK_THREADS // max(wave * cfg.threads_per_block, 1))
     try:
-        parts, left = _threads.run_chunks(natives, blocks, wave, nwaves, per_chunk, lambda: _interp().new_result(k))
+        parts, left = _threads.run_chunks(natives, blocks, wave, nwaves, per_chunk, Counts,
+                                          ck.block_seconds and ck.block_seconds * wave)
     finally:
         for nat in natives:
             nat.privatize(None, None)
     for part in parts:
-        result.merge(part)
+        part.into(result)
+    t1 = time.perf_counter()
     for i, n in left:                              # bailed out or not reached: in order, as on one thread
         _run_waves(native, k, cfg, blocks[i * wave:(i + n) * wave], glob, const, wave, result, ())
+    ck.block_seconds = (sum(_threads.LAST_CPU) + time.perf_counter() - t1) / blocks.size   # as on one thread
     if atom is not None:
         atom.priv_failed |= any(nat.priv_refused for nat in natives)
         atom.note(result, natives, priv)
@@ -354,8 +362,10 @@ class _Native:
         if lay.shared_static != k.shared_static:
             raise Declined("shared memory layout differs from the interpreter's")
         npc = len(ck.code.instrs) + 1
-        self.opw, self.opt, self.div = _aligned(npc), _aligned(npc), _aligned(npc)
-        self.sites = _aligned(2 * npc)           # memops.site_range's per-pc allocation cache
+        self.zero = _aligned(5 * npc)             # zeroed before each run: opw, opt, div, sites
+        self.opw, self.opt, self.div = self.zero[:npc], self.zero[npc:2 * npc], self.zero[2 * npc:3 * npc]
+        self.sites = self.zero[3 * npc:]          # memops.site_range's per-pc allocation cache
+        self.maps = None                          # _slots: %smid and first %warpid of blocks 0, 1, ...
         self.rows = _aligned(len(ROWS) * npc).reshape(len(ROWS), npc) if ck.counters else None     # counting.py
         wpb = self.wpb = cfg.warps_per_block
         tpb = cfg.threads_per_block
@@ -370,6 +380,7 @@ class _Native:
         cends = np.ascontiguousarray(const.table.ends, np.int64)
         per_chunk = max(1, CHUNK_THREADS // max(self.wave_blocks * tpb, 1)) * self.wave_blocks * tpb
         self.log = np.zeros(3 * LOG_PER_THREAD * per_chunk + 3, np.int64)
+        self.records = np.zeros((LOG_PER_THREAD * per_chunk // 16 + 1, RECORD_WORDS), np.int64)
         self.keep = (symtab, alive0, shared, local, params, gstarts, gends, cstarts, cends)
         ctx = self.ctx = _aligned(CTX_WORDS_ALL)
         addr = lambda a: a.ctypes.data if a.size else 0      # noqa: E731
@@ -382,7 +393,8 @@ class _Native:
                         (C_SYMTAB, symtab.ctypes.data), (C_NTID, cfg.block[0]), (C_NTID_Y, cfg.block[1]),
                         (C_NTID_Z, cfg.block[2]), (C_NCTAID, cfg.grid[0]), (C_NCTAID_Y, cfg.grid[1]),
                         (C_NCTAID_Z, cfg.grid[2]), (C_NSMID, cfg.num_sms), (C_ALIVE0, alive0.ctypes.data),
-                        (C_WPB, wpb), (C_LOG, self.log.ctypes.data), (C_SITES, self.sites.ctypes.data)):
+                        (C_WPB, wpb), (C_LOG, self.log.ctypes.data), (C_RLOG, self.records.ctypes.data),
+                        (C_SITES, self.sites.ctypes.data)):
             ctx[word] = v
         if self.rows is not None:
             ctx[C_ROWS] = self.rows.ctypes.data
@@ -395,35 +407,32 @@ class _Native:
         ctx[C_STEPS] = max(cfg.max_steps - 1, 0)             # a warp's own: a lower bound of its wave's steps
 
     def run(self, blocks, result, log: bool, threads: bool = False) -> int:
-        """threads: other threads run waves of the launch at once: atomics are done atomically and a
-        bail-out's undo is left in `self.pending` for `undo_pending`, once every thread has stopped."""
-        cfg, ctx, wave = self.cfg, self.ctx, self.wave_blocks
+        """call(blocks, log, threads), its counts added to `result` when it succeeds."""
+        status = self.call(blocks, log, threads)
+        if status == 0:
+            _add_counts(result, self.ck.heads, self.opw, self.opt, self.div, self.rows, self.ctx[C_WAVES],
+                        self.ctx[C_BARRIERS], self.ctx[C_ATOMICS])
+        return status
+
+    def call(self, blocks, log: bool, threads: bool = False) -> int:
+        """Run the blocks natively: 0, with their counts in opw/opt/div/rows and ctx; or memory put
+        back and the bail-out reason.  threads: other threads run waves of the launch at once:
+        atomics are done atomically and a bail-out's undo is left in `self.pending` for
+        `undo_pending`, once every thread has stopped."""
+        ctx, wave = self.ctx, self.wave_blocks
         ctx[C_MT] = int(threads)
         priv = self.priv if threads else None
         ctx[C_PRIV_LO], ctx[C_PRIV_HI] = (priv[0], priv[0] + priv[2].nbytes) if priv else (0, 0)
         ctx[C_PRIV_BUF] = priv[2].ctypes.data if priv else 0
         ctx[C_PRIV_REFUSED] = 0
-        smid = blocks % cfg.num_sms
-        if blocks.size and blocks[0] % wave == 0 and blocks[-1] - blocks[0] == blocks.size - 1 \
-                and wave % cfg.num_sms == 0:               # whole waves of consecutive blocks
-            wbase = np.arange(blocks.size) % wave // cfg.num_sms * self.wpb
-        else:
-            wbase = np.zeros(blocks.size, np.int64)
-            for s in range(0, blocks.size, wave):          # %warpid: the block's rank on its SM in the wave
-                sm_ = smid[s:s + wave]
-                order = np.argsort(sm_, kind="stable")
-                first = np.searchsorted(sm_[order], sm_[order])
-                slot = np.empty(sm_.size, np.int64)
-                slot[order] = np.arange(sm_.size) - first
-                wbase[s:s + wave] = slot * self.wpb
-        for a in (self.opw, self.opt, self.div):
-            a[:] = 0
+        smid, wbase = self._slots(blocks)
+        self.zero[:] = 0                                  # opw, opt, div, sites
         if self.rows is not None:
             self.rows[:] = 0
         ctx[C_GLO] = ctx[C_GHI] = ctx[C_CLO] = ctx[C_CHI] = 0
-        self.sites[:] = 0
-        ctx[C_BARRIERS] = ctx[C_ATOMICS] = ctx[C_LOGN] = 0
-        ctx[C_LOGCAP] = self.log.size // 3 - 1 if log else -1
+        ctx[C_BARRIERS] = ctx[C_ATOMICS] = ctx[C_LOGN] = ctx[C_RLOGN] = 0
+        ctx[C_LOGCAP], ctx[C_RLOGCAP] = (self.log.size // 3 - 1, len(self.records) - 1) if log else (-1, -1)
+        ctx[C_WAVES] = -(-blocks.size // wave)
         glob = self.glob()
         ctx[C_ARENA], ctx[C_CONST] = glob.arena.ctypes.data, self.const().arena.ctypes.data
         top = glob.top
@@ -441,25 +450,34 @@ class _Native:
             if saved is not None:
                 glob.arena[:top] = saved
             elif threads:
-                self.pending.append(self.log[:3 * int(ctx[C_LOGN])].reshape(-1, 3).copy())
+                self.pending.append(tuple(x.copy() for x in self._logged()))
             else:
-                _undo(glob.arena, self.log[:3 * int(ctx[C_LOGN])].reshape(-1, 3))
+                undo(glob.arena, *self._logged())
             return int(ctx[C_BAIL_WHY]) or B_FAULT
-        npc = self.opw.size
-        opw, opt = self.opw[self.ck.heads], self.opt[self.ck.heads]       # counted per segment
-        result.op_warps = [a + b for a, b in zip(result.op_warps, opw.tolist())]
-        result.op_threads = [a + b for a, b in zip(result.op_threads, opt.tolist())]
-        result.pc[0, :npc] += self.div          # counters.DIVERGENT is row 0
-        if self.rows is not None:
-            result.pc[1:, :npc] += self.rows[1:]     # the memory counters' rows
-        st = result.stats
-        wi = int(opw.sum())
-        for name, v in (("warp_instructions", wi), ("thread_instructions", int(opt.sum())), ("steps", wi),
-                        ("waves", -(-blocks.size // wave)), ("barriers", int(ctx[C_BARRIERS])),
-                        ("atomics", int(ctx[C_ATOMICS]))):
-            st[name] = st.get(name, 0) + v
         return 0
 
+    def _slots(self, blocks):
+        """(%smid, the first %warpid) of each block: its SM, and its rank on that SM in its wave times
+        the warps per block; views of arrays made once per launch size for whole waves of consecutive
+        blocks (the launch path), computed otherwise."""
+        cfg, wave = self.cfg, self.wave_blocks
+        n = blocks.size
+        if n and blocks[0] % wave == 0 and blocks[-1] - blocks[0] == n - 1 and wave % cfg.num_sms == 0:
+            first, last = int(blocks[0]), int(blocks[-1]) + 1
+            if self.maps is None or self.maps[0].size < last:
+                ids = np.arange(max(last, cfg.nblocks), dtype=np.int64)
+                self.maps = (ids % cfg.num_sms, ids % wave // cfg.num_sms * self.wpb)
+            return self.maps[0][first:last], self.maps[1][first:last]
+        smid = blocks % cfg.num_sms
+        wbase = np.zeros(n, np.int64)
+        for s in range(0, n, wave):                        # %warpid: the block's rank on its SM in the wave
+            sm_ = smid[s:s + wave]
+            order = np.argsort(sm_, kind="stable")
+            first = np.searchsorted(sm_[order], sm_[order])
+            slot = np.empty(sm_.size, np.int64)
+            slot[order] = np.arange(sm_.size) - first
+            wbase[s:s + wave] = slot * self.wpb
+        return smid, wbase
 
     def privatize(self, priv, kind) -> None:
         """From now on (priv (lo, hi), kind (op, dtype)), or no longer (None): threaded runs do the
@@ -475,36 +493,60 @@ class _Native:
             self.priv = (lo, kind, copy)
         self.priv_refused = False
 
+    def _logged(self):
+        """The undo log of the last run: its entries and its records (undo.py)."""
+        ctx = self.ctx
+        return self.log[:3 * int(ctx[C_LOGN])].reshape(-1, 3), self.records[:int(ctx[C_RLOGN])]
+
     def undo_pending(self) -> None:
         """Undo the bailed-out runs on threads (call when no thread runs any more)."""
         glob = self.glob()
-        for log in self.pending:
-            _undo(glob.arena, log)
+        for logs in self.pending:
+            undo(glob.arena, *logs)
             COUNTS["undone on threads"] = COUNTS.get("undone on threads", 0) + 1
         self.pending = []
 
 
-def _undo(arena: np.ndarray, log: np.ndarray) -> None:
-    """Put back the old values of the logged stores (address, size, old value), latest first; an
-    atomic logged as an inverse (size + 256 * kind, x) is taken back: x subtracted (add), xored (xor).
-    Without atomics, vectorised: each byte from the earliest entry that holds it (any sizes)."""
-    if not log.size:
-        return
-    off, size, old = log[:, 0] - GLOBAL_BASE, log[:, 1], log[:, 2]
-    if (size >= 256).any():
-        for o, n, v in zip(off[::-1].tolist(), size[::-1].tolist(), old[::-1].tolist()):
-            kind, n = divmod(n, 256)
-            mask = (1 << (8 * n)) - 1
-            cur = int.from_bytes(arena[o:o + n].tobytes(), "little")
-            new = v & mask if kind == 0 else (cur - v) & mask if kind == UNDO_KIND["add"] else cur ^ (v & mask)
-            arena[o:o + n] = np.frombuffer(new.to_bytes(n, "little"), np.uint8)
-        return
-    keep = np.arange(8) < size[:, None]
-    where, first = np.unique((off[:, None] + np.arange(8))[keep], return_index=True)
-    arena[where] = np.ascontiguousarray(old).astype("<u8").view(np.uint8).reshape(-1, 8)[keep][first]
-
-
 CTX_WORDS_ALL = CTX_WORDS
+
+
+def _add_counts(result, heads, opw, opt, div, rows, waves, barriers, atomics) -> None:
+    """Add native counts (per-pc arrays, counted per segment: `heads` maps pcs to their segment
+    head) to a BlocksResult."""
+    npc = opw.size
+    opw, opt = opw[heads], opt[heads]
+    result.op_warps = [a + b for a, b in zip(result.op_warps, opw.tolist())]
+    result.op_threads = [a + b for a, b in zip(result.op_threads, opt.tolist())]
+    result.pc[0, :npc] += div                   # counters.DIVERGENT is row 0
+    if rows is not None:
+        result.pc[1:, :npc] += rows[1:]          # the memory counters' rows
+    st = result.stats
+    wi = int(opw.sum())
+    for name, v in (("warp_instructions", wi), ("thread_instructions", int(opt.sum())), ("steps", wi),
+                    ("waves", int(waves)), ("barriers", int(barriers)), ("atomics", int(atomics))):
+        st[name] = st.get(name, 0) + v
+
+
+class Counts:
+    """The counts of a thread's successful native runs, summed as arrays (`add(native)` after each)
+    and added to a BlocksResult once (`into`)."""
+
+    def __init__(self, nat):
+        self.heads = nat.ck.heads
+        self.opw, self.opt, self.div = (np.zeros_like(a) for a in (nat.opw, nat.opt, nat.div))
+        self.rows = None if nat.rows is None else np.zeros_like(nat.rows)
+        self.scalars = np.zeros(3, np.int64)       # waves, barriers, atomics
+
+    def add(self, nat) -> None:
+        self.opw += nat.opw
+        self.opt += nat.opt
+        self.div += nat.div
+        if self.rows is not None:
+            self.rows += nat.rows
+        self.scalars += nat.ctx[[C_WAVES, C_BARRIERS, C_ATOMICS]]
+
+    def into(self, result) -> None:
+        _add_counts(result, self.heads, self.opw, self.opt, self.div, self.rows, *self.scalars)
 
 
 def _aligned(n: int, dtype=np.int64) -> np.ndarray:

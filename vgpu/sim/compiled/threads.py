@@ -1,10 +1,10 @@
 """A compiled launch on several threads of this process.
 
-In:  `run_chunks(natives, blocks, wave, nwaves, per_chunk, new_result)` with one `runtime._Native` per
+In:  `run_chunks(natives, blocks, wave, nwaves, per_chunk, counts)` with one `runtime._Native` per
      thread (each its own registers, shared and local memory, counters and undo log; global memory is
-     the device's, shared by all).
-Out: run_chunks returns (the per-thread results, to merge; the chunks, as (first wave, waves), that
-     did not run natively: one bailed out (and was undone) or came after the stop).
+     the device's, shared by all) and `counts(native)`, a new `runtime.Counts`.
+Out: run_chunks returns (the per-thread Counts, to add to the launch's result; the chunks, as (first
+     wave, waves), that did not run natively: one bailed out (and was undone) or came after the stop).
 
 The native code releases the GIL (a ctypes call), so N threads run N waves' native code on N cores
 at once, with no process start-up, no messages and no copies.  Chunks of a few waves are handed out
@@ -26,7 +26,8 @@ in a copy of its own, folded into memory (op by op, under a lock) when a chunk f
 when it bails out; any other access to that allocation bails out (memops' allocation search refuses
 it) and the kernel is not privatized again.  Other kernels with global atomics run on several
 threads only once a launch showed them rare (at most ATOMIC_SHARE_MAX per thread instruction, e.g.
-one counter update per block); kernels with atomics on generic addresses stay on one thread.
+one counter update per block); kernels with atomics on generic addresses stay on one thread.  A
+launch that the kernel's last launch says takes under MIN_SECONDS on one thread stays there too.
 """
 from __future__ import annotations
 
@@ -41,6 +42,8 @@ from ...isa import spec
 
 _pool: list = []                 # [ThreadPoolExecutor, its size]
 ATOMIC_SHARE_MAX = 1 / 128       # more atomics per thread instruction than this: one thread (contention)
+MIN_SECONDS = 3e-4               # a launch expected (from the last one) to take less on one thread stays
+                                 # there: waking threads and merging their counts costs ~50 us
 
 
 class Atomics:
@@ -134,16 +137,30 @@ def _executor(n: int) -> ThreadPoolExecutor:
     return _pool[0]
 
 
-def run_chunks(natives, blocks, wave: int, nwaves: int, per_chunk: int, new_result):
-    """Run the waves natively on len(natives) threads (this one included), chunks of at most
-    `per_chunk` waves, at least about two per thread; see the module docstring."""
+def chunk_waves(nwaves: int, nthreads: int, per_chunk: int, wave_seconds: float | None) -> int:
+    """Waves per chunk: about CHUNKS_PER_THREAD chunks per thread (uneven waves then even out), but
+    chunks of at least CHUNK_SECONDS of work when the last launch tells (the Python around a chunk
+    costs ~10 us), at least two per thread, and at most `per_chunk` (the undo log's room)."""
+    step = nwaves // (CHUNKS_PER_THREAD * nthreads)
+    if wave_seconds:
+        step = max(step, min(-(-CHUNK_SECONDS // wave_seconds), nwaves // (2 * nthreads)))
+    return int(max(1, min(per_chunk, step)))
+
+
+CHUNKS_PER_THREAD = 4
+CHUNK_SECONDS = 1e-4
+
+
+def run_chunks(natives, blocks, wave: int, nwaves: int, per_chunk: int, counts, wave_seconds=None):
+    """Run the waves natively on len(natives) threads (this one included) in chunks of
+    `chunk_waves` waves; see the module docstring."""
     nthreads = len(natives)
-    step = max(1, min(per_chunk, nwaves // (2 * nthreads)))
+    step = chunk_waves(nwaves, nthreads, per_chunk, wave_seconds)
     nchunks = -(-nwaves // step)
     counter = itertools.count()
     stop = threading.Event()
     done: set[int] = set()
-    parts = [new_result() for _ in natives]
+    parts = [counts(nat) for nat in natives]
     cpu = [0.0] * nthreads
 
     def work(t: int) -> None:
@@ -161,9 +178,10 @@ def run_chunks(natives, blocks, wave: int, nwaves: int, per_chunk: int, new_resu
                 return
             i = c * step
             n = min(step, nwaves - i)
-            if nat.run(blocks[i * wave:(i + n) * wave], part, log=True, threads=True) != 0:
+            if nat.call(blocks[i * wave:(i + n) * wave], log=True, threads=True) != 0:
                 stop.set()                          # undone below, once no thread runs; the caller reruns it
                 return
+            part.add(nat)
             done.add(c)
 
     futures = [_executor(nthreads - 1).submit(work, t) for t in range(1, nthreads)]
