@@ -127,9 +127,10 @@ class Packer:
         if self.struct is None or len(args) != len(self.params):
             return pack_args(self.kernel, self.params, args, device, allow_reinterpret)
         values = [convert(self.kernel, p, a, device, allow_reinterpret) for p, a in zip(self.params, args)]
-        if all(math.isfinite(values[i]) for i in self.floats):
-            return self.struct.pack(*values)
-        return encode_params(self.kernel, self.params, values)        # inf and NaN as numpy converts them
+        for i in self.floats:
+            if not math.isfinite(values[i]):
+                return encode_params(self.kernel, self.params, values)    # inf and NaN as numpy converts them
+        return self.struct.pack(*values)
 
 
 def convert(kernel: str, p, a, device, allow_reinterpret: bool = False) -> int | float:
