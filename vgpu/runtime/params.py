@@ -130,7 +130,10 @@ class Packer:
         for i in self.floats:
             if not math.isfinite(values[i]):
                 return encode_params(self.kernel, self.params, values)    # inf and NaN as numpy converts them
-        return self.struct.pack(*values)
+        try:
+            return self.struct.pack(*values)
+        except struct.error:                     # a value outside its type's range: encode_params wraps it
+            return encode_params(self.kernel, self.params, values)
 
 
 def convert(kernel: str, p, a, device, allow_reinterpret: bool = False) -> int | float:
