@@ -48,6 +48,10 @@ _pool: list = []                 # [ThreadPoolExecutor, its size]
 ATOMIC_SHARE_MAX = 1 / 128       # more atomics per thread instruction than this: one thread (contention)
 MIN_SECONDS = 3e-4               # a launch expected (from the last one) to take less on one thread stays
                                  # there: waking threads and merging their counts costs ~50 us
+PRIV_MAX_BYTES = 1 << 16         # atomics on larger allocations stay real atomics (spread out, they rarely
+                                 # contend; folding a copy in costs its size)
+LAST_CPU: list[float] = []       # CPU seconds of each thread in the last run_chunks (benchmarks)
+_merge = threading.Lock()        # folding privatized copies into memory
 
 
 class Atomics:
@@ -102,9 +106,6 @@ class Atomics:
         self.priv = one if one and one[0] > 0 and one[0] % 8 == 0 and one[1] - one[0] <= PRIV_MAX_BYTES else None
 
 
-PRIV_MAX_BYTES = 1 << 16      # larger allocations are updated by real atomics (spread out, they rarely contend)
-_merge = threading.Lock()
-
 
 def identity(kind) -> np.ndarray:
     """The value a privatized copy starts from: op(identity, x) == x."""
@@ -130,7 +131,6 @@ def merge_private(arena, lo: int, copy: np.ndarray, kind, base: int) -> None:
         whole = arena[lo - base:lo - base + mine.nbytes].view(dt)
         MERGE[op](whole, mine, out=whole)
     mine.fill(identity(kind))
-LAST_CPU: list[float] = []       # CPU seconds of each thread in the last run_chunks (benchmarks)
 
 
 def _executor(n: int) -> ThreadPoolExecutor:
