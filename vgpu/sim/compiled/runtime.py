@@ -271,8 +271,9 @@ def run_launch(k, cfg, nwaves: int, wave: int, glob, const, result, threads: int
     finally:
         for nat in natives:
             nat.privatize(None, None)
-    for part in parts:
-        part.into(result)
+    for part in parts[1:]:
+        parts[0].merge(part)
+    parts[0].into(result)
     t1 = time.perf_counter()
     for s, e in left:                              # bailed out or not reached: in order, as on one thread
         _run_waves(native, k, cfg, blocks[s:e], glob, const, wave, result, ())
