@@ -12,6 +12,7 @@ from vgpu.pipeline import compile_source
 from vgpu.sim import DeviceError, compiled
 from vgpu.sim.compiled import runtime as crt
 from vgpu.sim.compiled.layout import GLOBAL_BASE
+from vgpu.sim.launch import encode_params
 from vgpu.sim.compiled.undo import RECORD_WORDS, undo
 
 SRC = r"""
@@ -239,3 +240,24 @@ def test_undo_orders_whole_warp_records_among_single_entries():
                 arena[off:off + size] = rng.integers(0, 256, size, dtype=np.uint8)
         undo(arena, np.array(entries, np.int64).reshape(-1, 3), np.array(records, np.int64).reshape(-1, RECORD_WORDS))
         assert np.array_equal(arena, before), inverse
+
+
+def test_alternating_kernels_keep_their_native_buffers():
+    """Launch settings are kept for the last few launches (runtime.RECENT), so kernels (or devices)
+    that take turns reuse their buffers instead of rebuilding them (and refaulting the undo log)."""
+    src = compile_source(r"""
+__global__ void inc(int *d) { d[blockIdx.x * blockDim.x + threadIdx.x] += 1; }
+__global__ void dbl(int *d) { d[blockIdx.x * blockDim.x + threadIdx.x] *= 2; }""", "alt.vk")
+    dev = vgpu.sim.SimDevice(echo_printf=False, workers=0, executor="compiled")
+    try:
+        mod = dev.load(src)
+        p = dev.malloc(4 * 256 * 4)
+        dev.write(p, np.ones(256 * 4, np.int32))
+        seen = {}
+        for name in ("inc", "dbl", "inc", "dbl", "inc"):
+            dev.launch(mod, name, encode_params(name, mod.kernel(name).code.params, [p]), grid=4, block=256)
+            seen.setdefault(name, set()).add(id(crt._last[0]))
+        assert len(seen["inc"]) == len(seen["dbl"]) == 1 and seen["inc"] != seen["dbl"]
+        assert np.array_equal(np.frombuffer(dev.read(p, 16), np.int32), [((1 + 1) * 2 + 1) * 2 + 1] * 4)
+    finally:
+        dev.close()

@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim_helpers import get, params, put
+from sim_helpers import entry, get, params, put
+from vgpu.isa import assemble
 from vgpu.pipeline import compile_source
 from vgpu.sim import DeviceError, SimDevice
 from vgpu.sim.compiled import runtime as crt, threads
@@ -175,3 +176,74 @@ __global__ void add1(int *d, int n, int reps) {
         assert crt.COUNTS.get("threads", 0) == before + 1             # the long one after a long one
     finally:
         dev.close()
+
+
+WAVE = r"""
+__global__ void tile(const float *a, float *out, unsigned *where, int work) {
+    __shared__ float t[256];
+    int i = blockIdx.x * blockDim.x + threadIdx.x;
+    float v = a[i];
+    for (int r = 0; r < work * (blockIdx.x + 1); r++) v = v * 0.999f + 0.5f;   // uneven blocks
+    t[threadIdx.x] = v;
+    __syncthreads();
+    out[i] = t[255 - threadIdx.x];
+}
+"""
+IDS = entry("ids", ".param .u64 where", """
+    mov.u32 %r1, %ctaid.x;
+    mov.u32 %r2, %ntid.x;
+    mov.u32 %r3, %tid.x;
+    mad.lo.u32 %r4, %r1, %r2, %r3;
+    mov.u32 %r5, %smid;
+    mov.u32 %r6, %warpid;
+    mad.lo.u32 %r7, %r5, 1000, %r6;
+    ld.param.u64 %rd1, [where];
+    mul.wide.u32 %rd2, %r4, 4;
+    add.u64 %rd1, %rd1, %rd2;
+    st.global.u32 [%rd1], %r7;
+""")
+
+
+def _wave(workers: int, work: int, max_instructions=None, ids: bool = True):
+    dev = SimDevice(echo_printf=False, workers=workers, executor="compiled", max_instructions=max_instructions)
+    try:
+        mod = dev.load(compile_source(WAVE, "wave.vk"))
+        a = np.linspace(0, 1, 256 * 24, dtype=np.float32)
+        pa, po, pw = put(dev, a), put(dev, np.zeros(a.size, np.float32)), put(dev, np.zeros(a.size, np.uint32))
+        out = []
+        for _ in range(2):                        # the second launch knows the blocks' cost
+            try:
+                r = dev.launch(mod, "tile", params(mod, "tile", [pa, po, pw, work]), grid=24, block=256)
+                out.append((r.op_counts, {k: r.stats[k] for k in ("warp_instructions", "barriers", "waves")}))
+            except DeviceError as e:
+                out.append(str(e))
+        if ids:
+            mod = dev.load(assemble(IDS, "ids.vasm"))
+            for _ in range(2):
+                dev.launch(mod, "ids", params(mod, "ids", [pw]), grid=24, block=256)
+        return get(dev, po, np.float32, a.size).tolist(), get(dev, pw, np.uint32, a.size).tolist(), out
+    finally:
+        dev.close()
+
+
+def test_a_launch_of_one_wave_runs_in_parts_on_threads():
+    """24 blocks, one wave (32 blocks of 256 threads on 4 SMs): split into runs of blocks on two threads,
+    with the bytes, %smid/%warpid and counters of one thread, and one wave counted."""
+    before = crt.COUNTS.get("threads", 0)
+    one = _wave(0, 3)
+    two = _wave(2, 3)
+    assert crt.COUNTS.get("threads", 0) == before + 4           # tile and ids, twice each
+    assert one == two and one[2][1][1]["waves"] == 1 and len(set(one[1])) > 8
+
+
+def test_a_part_over_its_share_of_the_budget_reruns_and_the_watchdog_is_the_wave_s():
+    """Block 23 does 24x block 0's work: its part passes its share of the wave's budget, and the wave
+    is undone and rerun whole on one thread (the launch succeeds as on one thread); under a budget
+    the whole wave passes, both stop with the same watchdog report."""
+    total = _wave(0, 3, ids=False)[2][0][1]["warp_instructions"]
+    before = crt.COUNTS.get("threads", 0)
+    ok1, ok2 = _wave(0, 3, total + 50, ids=False), _wave(2, 3, total + 50, ids=False)
+    assert crt.COUNTS.get("threads", 0) == before + 2
+    assert ok1 == ok2 and isinstance(ok1[2][1], tuple) and ok1[2][1][1]["waves"] == 1
+    bad1, bad2 = _wave(0, 3, total // 2, ids=False), _wave(2, 3, total // 2, ids=False)
+    assert isinstance(bad1[2][1], str) and "watchdog" in bad1[2][1] and bad1 == bad2

@@ -9,13 +9,15 @@ explicit active mask and SIMT stack; results, faults and per-pc counters are the
     run_blocks(k, cfg, blocks, glob, const, wave_blocks, result=None) -> BlocksResult
         the interpreter's run_blocks (vgpu.sim.sm), natively when it can; otherwise, and whenever
         the native run bails out (faults included), the interpreter runs the same call.
-    run_launch(k, cfg, nwaves, wave, glob, const, result) -> bool
-        every wave of a launch in as few native calls as possible; False (nothing run) if declined.
+    run_launch(k, cfg, nwaves, wave, glob, const, result, threads=1) -> bool
+        every wave of a launch in as few native calls as possible, on `threads` threads of this
+        process (threads.py); False (nothing run) if declined.
 
 Inside: layout (symbol layout, what is declined), alu (arith's semantics on lane vectors), codegen
 (operands and registers), memops (memory, atomics, warp-level ops), counting (the memory counters of
 the counters variant), instrs (control flow, the instruction dispatch), driver (the block loop and
-barriers), runtime (compilation, caching, running).
+barriers), runtime (compilation, caching, running), undo (the undo logs: memory put back after a
+bail-out), threads (a launch on several threads: chunks, privatized atomics).
 """
 from .runtime import (CompiledKernel, Declined, compile_kernel, launch_decline, run_blocks, run_launch, supports,
                       translated)

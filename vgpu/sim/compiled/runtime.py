@@ -244,7 +244,7 @@ def run_launch(k, cfg, nwaves: int, wave: int, glob, const, result, threads: int
         OUTCOMES[name] = f"declined: {e}"
         return False
     blocks = np.arange(cfg.grid[0] * cfg.grid[1] * cfg.grid[2], dtype=np.int64)
-    threads = min(threads, nwaves)
+    threads = min(threads, blocks.size)
     atom = ck.atomics
     if threads >= 2 and atom is not None and not atom.threads_ok():
         threads = 1                                # atomics dense enough to contend: one thread is faster
@@ -261,20 +261,22 @@ def run_launch(k, cfg, nwaves: int, wave: int, glob, const, result, threads: int
         native.extras.append(_Native(ck, k, cfg, glob, const, wave))
     natives = [native] + native.extras[:threads - 1]
     priv = atom.priv if atom is not None and atom.kind is not None and not atom.priv_failed else None
+    per_chunk = max(1, CHUNK_THREADS // max(wave * cfg.threads_per_block, 1))
+    # a split wave's parts are undone whole when one fails, so privatized copies (folded in) split none
+    chunks, split = _threads.plan(blocks.size, wave, threads, per_chunk, ck.block_seconds, priv is None)
     for nat in natives:
         nat.privatize(priv, atom.kind if priv else None)
-    per_chunk = max(1, CHUNK_THREADS // max(wave * cfg.threads_per_block, 1))
     try:
-        parts, left = _threads.run_chunks(natives, blocks, wave, nwaves, per_chunk, Counts,
-                                          ck.block_seconds and ck.block_seconds * wave)
+        parts, left = _threads.run_chunks(natives, blocks, wave, chunks, split, Counts)
     finally:
         for nat in natives:
             nat.privatize(None, None)
-    for part in parts:
-        part.into(result)
+    for part in parts[1:]:
+        parts[0].merge(part)
+    parts[0].into(result)
     t1 = time.perf_counter()
-    for i, n in left:                              # bailed out or not reached: in order, as on one thread
-        _run_waves(native, k, cfg, blocks[i * wave:(i + n) * wave], glob, const, wave, result, ())
+    for s, e in left:                              # bailed out or not reached: in order, as on one thread
+        _run_waves(native, k, cfg, blocks[s:e], glob, const, wave, result, ())
     ck.block_seconds = (sum(_threads.LAST_CPU) + time.perf_counter() - t1) / blocks.size   # as on one thread
     if atom is not None:
         atom.priv_failed |= any(nat.priv_refused for nat in natives)
@@ -414,11 +416,12 @@ class _Native:
                         self.ctx[C_BARRIERS], self.ctx[C_ATOMICS])
         return status
 
-    def call(self, blocks, log: bool, threads: bool = False) -> int:
+    def call(self, blocks, log: bool, threads: bool = False, part: bool = False) -> int:
         """Run the blocks natively: 0, with their counts in opw/opt/div/rows and ctx; or memory put
         back and the bail-out reason.  threads: other threads run waves of the launch at once:
         atomics are done atomically and a bail-out's undo is left in `self.pending` for
-        `undo_pending`, once every thread has stopped."""
+        `undo_pending`, once every thread has stopped.  part: the blocks are part of a wave, which
+        they may take their share of the watchdog budget of (more bails out)."""
         ctx, wave = self.ctx, self.wave_blocks
         ctx[C_MT] = int(threads)
         priv = self.priv if threads else None
@@ -432,14 +435,20 @@ class _Native:
         ctx[C_GLO] = ctx[C_GHI] = ctx[C_CLO] = ctx[C_CHI] = 0
         ctx[C_BARRIERS] = ctx[C_ATOMICS] = ctx[C_LOGN] = ctx[C_RLOGN] = 0
         ctx[C_LOGCAP], ctx[C_RLOGCAP] = (self.log.size // 3 - 1, len(self.records) - 1) if log else (-1, -1)
-        ctx[C_WAVES] = -(-blocks.size // wave)
+        n = blocks.size
+        first = int(blocks[0]) if n else 0
+        if n and int(blocks[-1]) - first == n - 1:     # consecutive: the waves that start among them
+            ctx[C_WAVES] = -(-(first + n) // wave) + (-first // wave)
+        else:
+            ctx[C_WAVES] = -(-n // wave)
+        budget, period = (self.budget * n // wave, max(n, 1)) if part else (self.budget, wave)
         glob = self.glob()
         ctx[C_ARENA], ctx[C_CONST] = glob.arena.ctypes.data, self.const().arena.ctypes.data
         top = glob.top
         saved = None if log else glob.arena[:top].copy()
         blocks = np.ascontiguousarray(blocks, np.int64)
-        status = self.ck.run(ctx.ctypes.data, self.ws.ctypes.data, blocks.ctypes.data, blocks.size, self.wpb, wave,
-                             self.budget, smid.ctypes.data, wbase.ctypes.data)
+        status = self.ck.run(ctx.ctypes.data, self.ws.ctypes.data, blocks.ctypes.data, n, self.wpb, period,
+                             budget, smid.ctypes.data, wbase.ctypes.data)
         if priv is not None:
             if status == 0:
                 _threads.merge_private(glob.arena, priv[0], priv[2], priv[1], GLOBAL_BASE)
@@ -450,7 +459,7 @@ class _Native:
             if saved is not None:
                 glob.arena[:top] = saved
             elif threads:
-                self.pending.append(tuple(x.copy() for x in self._logged()))
+                self.pending.append(self.logged())
             else:
                 undo(glob.arena, *self._logged())
             return int(ctx[C_BAIL_WHY]) or B_FAULT
@@ -458,11 +467,11 @@ class _Native:
 
     def _slots(self, blocks):
         """(%smid, the first %warpid) of each block: its SM, and its rank on that SM in its wave times
-        the warps per block; views of arrays made once per launch size for whole waves of consecutive
-        blocks (the launch path), computed otherwise."""
+        the warps per block; views of arrays made once per launch size for consecutive blocks (the
+        launch path), computed otherwise."""
         cfg, wave = self.cfg, self.wave_blocks
         n = blocks.size
-        if n and blocks[0] % wave == 0 and blocks[-1] - blocks[0] == n - 1 and wave % cfg.num_sms == 0:
+        if n and blocks[-1] - blocks[0] == n - 1 and wave % cfg.num_sms == 0:
             first, last = int(blocks[0]), int(blocks[-1]) + 1
             if self.maps is None or self.maps[0].size < last:
                 ids = np.arange(max(last, cfg.nblocks), dtype=np.int64)
@@ -497,6 +506,10 @@ class _Native:
         """The undo log of the last run: its entries and its records (undo.py)."""
         ctx = self.ctx
         return self.log[:3 * int(ctx[C_LOGN])].reshape(-1, 3), self.records[:int(ctx[C_RLOGN])]
+
+    def logged(self):
+        """A copy of _logged(), to undo the run later."""
+        return tuple(x.copy() for x in self._logged())
 
     def undo_pending(self) -> None:
         """Undo the bailed-out runs on threads (call when no thread runs any more)."""
@@ -544,6 +557,12 @@ class Counts:
         if self.rows is not None:
             self.rows += nat.rows
         self.scalars += nat.ctx[[C_WAVES, C_BARRIERS, C_ATOMICS]]
+
+    def merge(self, other: "Counts") -> None:
+        for mine, theirs in ((self.opw, other.opw), (self.opt, other.opt), (self.div, other.div),
+                             (self.rows, other.rows), (self.scalars, other.scalars)):
+            if mine is not None:
+                mine += theirs
 
     def into(self, result) -> None:
         _add_counts(result, self.heads, self.opw, self.opt, self.div, self.rows, *self.scalars)

@@ -1,14 +1,17 @@
 """A compiled launch on several threads of this process.
 
-In:  `run_chunks(natives, blocks, wave, nwaves, per_chunk, counts)` with one `runtime._Native` per
+In:  `run_chunks(natives, blocks, wave, chunks, counts)` with one `runtime._Native` per
      thread (each its own registers, shared and local memory, counters and undo log; global memory is
      the device's, shared by all) and `counts(native)`, a new `runtime.Counts`.
-Out: run_chunks returns (the per-thread Counts, to add to the launch's result; the chunks, as (first
-     wave, waves), that did not run natively: one bailed out (and was undone) or came after the stop).
+Out: run_chunks returns (the per-thread Counts, to add to the launch's result; the chunks, block
+     ranges [s, e) from `plan`, that did not run natively: one bailed out (and was undone) or came
+     after the stop).
 
 The native code releases the GIL (a ctypes call), so N threads run N waves' native code on N cores
-at once, with no process start-up, no messages and no copies.  Chunks of a few waves are handed out
-in order from a shared counter, so every thread stays busy however uneven the waves are.  When a
+at once, with no process start-up, no messages and no copies.  Chunks of a few waves (or, in a
+launch of few waves, parts of a wave: runs of consecutive blocks, each with its share of the wave's
+watchdog budget) are handed out in order from a shared counter, so every thread stays busy however
+uneven the waves are.  When a
 chunk bails out (a fault, anything only the interpreter reproduces) the threads stop taking chunks
 and the caller runs every chunk that did not finish in order, as the one-thread path does (so the
 fault reported is the interpreter's; as with SM worker processes, later waves that already ran may
@@ -39,11 +42,16 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from ...isa import spec
+from .undo import undo
 
 _pool: list = []                 # [ThreadPoolExecutor, its size]
 ATOMIC_SHARE_MAX = 1 / 128       # more atomics per thread instruction than this: one thread (contention)
 MIN_SECONDS = 3e-4               # a launch expected (from the last one) to take less on one thread stays
                                  # there: waking threads and merging their counts costs ~50 us
+PRIV_MAX_BYTES = 1 << 16         # atomics on larger allocations stay real atomics (spread out, they rarely
+                                 # contend; folding a copy in costs its size)
+LAST_CPU: list[float] = []       # CPU seconds of each thread in the last run_chunks (benchmarks)
+_merge = threading.Lock()        # folding privatized copies into memory
 
 
 class Atomics:
@@ -98,9 +106,6 @@ class Atomics:
         self.priv = one if one and one[0] > 0 and one[0] % 8 == 0 and one[1] - one[0] <= PRIV_MAX_BYTES else None
 
 
-PRIV_MAX_BYTES = 1 << 16      # larger allocations are updated by real atomics (spread out, they rarely contend)
-_merge = threading.Lock()
-
 
 def identity(kind) -> np.ndarray:
     """The value a privatized copy starts from: op(identity, x) == x."""
@@ -126,7 +131,6 @@ def merge_private(arena, lo: int, copy: np.ndarray, kind, base: int) -> None:
         whole = arena[lo - base:lo - base + mine.nbytes].view(dt)
         MERGE[op](whole, mine, out=whole)
     mine.fill(identity(kind))
-LAST_CPU: list[float] = []       # CPU seconds of each thread in the last run_chunks (benchmarks)
 
 
 def _executor(n: int) -> ThreadPoolExecutor:
@@ -137,30 +141,44 @@ def _executor(n: int) -> ThreadPoolExecutor:
     return _pool[0]
 
 
-def chunk_waves(nwaves: int, nthreads: int, per_chunk: int, wave_seconds: float | None) -> int:
-    """Waves per chunk: about CHUNKS_PER_THREAD chunks per thread (uneven waves then even out), but
-    chunks of at least CHUNK_SECONDS of work when the last launch tells (the Python around a chunk
-    costs ~10 us), at least two per thread, and at most `per_chunk` (the undo log's room)."""
-    step = nwaves // (CHUNKS_PER_THREAD * nthreads)
-    if wave_seconds:
-        step = max(step, min(-(-CHUNK_SECONDS // wave_seconds), nwaves // (2 * nthreads)))
-    return int(max(1, min(per_chunk, step)))
+def plan(nblocks: int, wave: int, nthreads: int, per_chunk: int, block_seconds: float | None,
+         split: bool = True):
+    """(The chunks of a launch as block ranges [s, e), whether they split waves): about
+    CHUNKS_PER_THREAD per thread, so that
+    uneven waves even out, each at least CHUNK_SECONDS of work by the last launch's measure (the
+    Python around a chunk costs ~10 us) and at most `per_chunk` waves (the undo log's room).  Whole
+    waves while the launch has waves enough; else each wave split into runs of consecutive blocks
+    (a launch of one or a few waves still keeps every thread busy) unless `split` is False."""
+    nwaves = -(-nblocks // wave)
+    want = CHUNKS_PER_THREAD * nthreads
+    least = -(-CHUNK_SECONDS // block_seconds) if block_seconds else 1      # blocks per chunk
+    if nwaves >= want or least >= wave or not split:
+        step = nwaves // want
+        if block_seconds:
+            step = max(step, min(-(-least // wave), nwaves // (2 * nthreads)))
+        step = int(max(1, min(per_chunk, step))) * wave
+        return [(s, min(s + step, nblocks)) for s in range(0, nblocks, step)], False
+    part = int(max(least, -(-wave // -(-want // nwaves))))
+    return [(s, min(s + part, w + wave, nblocks)) for w in range(0, nblocks, wave)
+            for s in range(w, min(w + wave, nblocks), part)], True
 
 
 CHUNKS_PER_THREAD = 4
 CHUNK_SECONDS = 1e-4
 
 
-def run_chunks(natives, blocks, wave: int, nwaves: int, per_chunk: int, counts, wave_seconds=None):
-    """Run the waves natively on len(natives) threads (this one included) in chunks of
-    `chunk_waves` waves; see the module docstring."""
+def run_chunks(natives, blocks, wave: int, chunks, split: bool, counts):
+    """Run the chunks (block ranges, `plan`) natively on len(natives) threads (this one included);
+    see the module docstring.  split: the chunks are parts of waves: a part's counts and undo log are
+    kept until every part of its wave has run, and a wave with a part that did not is undone whole
+    and left to run again whole, as on one thread (its watchdog budget, its fault)."""
     nthreads = len(natives)
-    step = chunk_waves(nwaves, nthreads, per_chunk, wave_seconds)
-    nchunks = -(-nwaves // step)
+    nchunks = len(chunks)
     counter = itertools.count()
     stop = threading.Event()
     done: set[int] = set()
     parts = [counts(nat) for nat in natives]
+    kept: dict[int, list] = {}                     # split waves: wave -> [(its part's Counts, undo logs)]
     cpu = [0.0] * nthreads
 
     def work(t: int) -> None:
@@ -176,12 +194,16 @@ def run_chunks(natives, blocks, wave: int, nwaves: int, per_chunk: int, counts, 
             c = next(counter)                       # atomic under the GIL
             if c >= nchunks:
                 return
-            i = c * step
-            n = min(step, nwaves - i)
-            if nat.call(blocks[i * wave:(i + n) * wave], log=True, threads=True) != 0:
+            s, e = chunks[c]
+            if nat.call(blocks[s:e], log=True, threads=True, part=split) != 0:
                 stop.set()                          # undone below, once no thread runs; the caller reruns it
                 return
-            part.add(nat)
+            if split:
+                one = counts(nat)
+                one.add(nat)
+                kept.setdefault(s // wave, []).append((one, nat.logged()))
+            else:
+                part.add(nat)
             done.add(c)
 
     futures = [_executor(nthreads - 1).submit(work, t) for t in range(1, nthreads)]
@@ -196,5 +218,14 @@ def run_chunks(natives, blocks, wave: int, nwaves: int, per_chunk: int, counts, 
         for nat in natives:
             nat.undo_pending()
     LAST_CPU[:] = cpu
-    left = [(c * step, min(step, nwaves - c * step)) for c in range(nchunks) if c not in done]
+    left = [chunks[c] for c in range(nchunks) if c not in done]
+    if split:
+        broken = sorted({s // wave for s, _ in left})
+        arena = natives[0].glob().arena
+        for w, items in kept.items():
+            for one, logs in reversed(items) if w in broken else ():
+                undo(arena, *logs)
+            for one, _ in items if w not in broken else ():
+                parts[0].merge(one)
+        left = [(w * wave, min((w + 1) * wave, len(blocks))) for w in broken]
     return parts, left
