@@ -153,7 +153,7 @@ __global__ void count(int *d, int *blocks, int n) {
 def test_a_launch_too_short_to_gain_stays_on_one_thread(monkeypatch):
     """Once a launch showed the kernel's blocks take microseconds, a launch of two short waves is not
     split over threads (waking them costs more than it saves); a long one still is."""
-    monkeypatch.setattr(threads, "MIN_SECONDS", 3e-4)
+    monkeypatch.setattr(threads, "MIN_SECONDS", 2e-3)     # short: ~20 us, long: ~40 ms (x20 margins)
     src = compile_source(r"""
 __global__ void add1(int *d, int n, int reps) {
     int i = blockIdx.x * blockDim.x + threadIdx.x;
@@ -161,7 +161,7 @@ __global__ void add1(int *d, int n, int reps) {
     for (int r = 0; r < reps; r++) v = v * 3 + r;
     if (i < n) d[i] = v;
 }""", "short.vk")
-    dev = SimDevice(echo_printf=False, workers=2, executor="compiled")
+    dev = SimDevice(echo_printf=False, workers=2, executor="compiled", max_instructions=10 ** 9, max_steps=10 ** 9)
     try:
         mod = dev.load(src)
         pd = put(dev, np.zeros(256 * 64, np.int32))
@@ -171,8 +171,8 @@ __global__ void add1(int *d, int n, int reps) {
         for _ in range(3):
             dev.launch(mod, "add1", params(mod, "add1", [pd, 256 * 64, 1]), grid=64, block=256)
         assert crt.COUNTS.get("threads", 0) == before
-        dev.launch(mod, "add1", params(mod, "add1", [pd, 256 * 64, 5000]), grid=64, block=256)
-        dev.launch(mod, "add1", params(mod, "add1", [pd, 256 * 64, 5000]), grid=64, block=256)
+        dev.launch(mod, "add1", params(mod, "add1", [pd, 256 * 64, 40_000]), grid=64, block=256)
+        dev.launch(mod, "add1", params(mod, "add1", [pd, 256 * 64, 40_000]), grid=64, block=256)
         assert crt.COUNTS.get("threads", 0) == before + 1             # the long one after a long one
     finally:
         dev.close()

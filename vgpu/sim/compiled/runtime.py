@@ -15,7 +15,8 @@ from __future__ import annotations
 import ctypes
 import time
 import weakref
-from dataclasses import replace
+import operator
+from dataclasses import fields
 
 import numpy as np
 
@@ -25,7 +26,7 @@ from .codegen import (C_ALIVE0, C_ARENA, C_ATOMICS, C_CCOUNT, C_CENDS, C_CHI, C_
                       C_PARAMS, C_SHARED, C_SHARED_BYTES, C_SYMTAB, C_WPB, CTX_WORDS)
 from .codegen import (B_FAULT, B_LOG, C_BAIL_WHY, C_LOG, C_LOGCAP, C_LOGN, C_MT, C_PRIV_BUF, C_PRIV_HI, C_PRIV_LO,
                       C_PRIV_REFUSED, C_RLOG, C_RLOGCAP, C_RLOGN, C_SITES, C_STEPS)
-from ..config import ROWS
+from ..config import ROWS, LaunchConfig
 from .counting import C_ROWS
 from .driver import C_BARRIERS, C_WAVES, add_driver
 from .layout import GLOBAL_BASE
@@ -338,13 +339,16 @@ def _native(ck, k, cfg, glob, const, wave_blocks):
     tables = (glob.table.starts, glob.table.ends, const.table.starts)   # new arrays on every (de)allocation
     for i, n in enumerate(_last):
         if (n.ck is ck and n.glob() is glob and n.const() is const and n.wave_blocks == max(wave_blocks, 1)
-                and replace(n.cfg, seed=cfg.seed, clock_base=cfg.clock_base) == cfg
-                and all(a is b for a, b in zip(n.tables, tables))):
+                and n.key == _settings(cfg) and all(a is b for a, b in zip(n.tables, tables))):
             _last.insert(0, _last.pop(i))
             return n
     n = _Native(ck, k, cfg, glob, const, wave_blocks)
     _last[:] = [n] + [m for m in _last[:RECENT - 1] if m.glob() is not None]
     return n
+
+
+# every field of a LaunchConfig but seed and clock_base (a _Native serves launches differing only there)
+_settings = operator.attrgetter(*(f.name for f in fields(LaunchConfig) if f.name not in ("seed", "clock_base")))
 
 
 class _Native:
@@ -355,6 +359,7 @@ class _Native:
     def __init__(self, ck, k, cfg, glob, const, wave_blocks):
         lay = ck.layout
         self.ck, self.cfg, self.wave_blocks = ck, cfg, max(wave_blocks, 1)
+        self.key = _settings(cfg)
         # weak: the cached runner must not keep a closed device's (shared-memory) arena mapped
         self.glob, self.const = weakref.ref(glob), weakref.ref(const)
         self.tables = (glob.table.starts, glob.table.ends, const.table.starts)
@@ -401,6 +406,7 @@ class _Native:
         if self.rows is not None:
             ctx[C_ROWS] = self.rows.ctypes.data
         self.ws = _aligned(wpb * ck.ws_words)
+        self.ptrs = (ctx.ctypes.data, self.ws.ctypes.data)    # a ctypes pointer costs ~0.7 us: taken once
         self.extras: list = []          # more _Natives of the same launch settings, one per extra thread
         self.pending: list = []         # undo logs of bailed-out runs on threads, not yet applied
         self.priv = None                # (lo, kind, this thread's copy) while threads privatize an allocation
@@ -428,7 +434,7 @@ class _Native:
         ctx[C_PRIV_LO], ctx[C_PRIV_HI] = (priv[0], priv[0] + priv[2].nbytes) if priv else (0, 0)
         ctx[C_PRIV_BUF] = priv[2].ctypes.data if priv else 0
         ctx[C_PRIV_REFUSED] = 0
-        smid, wbase = self._slots(blocks)
+        smid, wbase, smid_ptr, wbase_ptr = self._slots(blocks)
         self.zero[:] = 0                                  # opw, opt, div, sites
         if self.rows is not None:
             self.rows[:] = 0
@@ -443,12 +449,10 @@ class _Native:
             ctx[C_WAVES] = -(-n // wave)
         budget, period = (self.budget * n // wave, max(n, 1)) if part else (self.budget, wave)
         glob = self.glob()
-        ctx[C_ARENA], ctx[C_CONST] = glob.arena.ctypes.data, self.const().arena.ctypes.data
         top = glob.top
         saved = None if log else glob.arena[:top].copy()
         blocks = np.ascontiguousarray(blocks, np.int64)
-        status = self.ck.run(ctx.ctypes.data, self.ws.ctypes.data, blocks.ctypes.data, n, self.wpb, period,
-                             budget, smid.ctypes.data, wbase.ctypes.data)
+        status = self.ck.run(*self.ptrs, blocks.ctypes.data, n, self.wpb, period, budget, smid_ptr, wbase_ptr)
         if priv is not None:
             if status == 0:
                 _threads.merge_private(glob.arena, priv[0], priv[2], priv[1], GLOBAL_BASE)
@@ -475,8 +479,10 @@ class _Native:
             first, last = int(blocks[0]), int(blocks[-1]) + 1
             if self.maps is None or self.maps[0].size < last:
                 ids = np.arange(max(last, cfg.nblocks), dtype=np.int64)
-                self.maps = (ids % cfg.num_sms, ids % wave // cfg.num_sms * self.wpb)
-            return self.maps[0][first:last], self.maps[1][first:last]
+                m = (ids % cfg.num_sms, ids % wave // cfg.num_sms * self.wpb)
+                self.maps = m + (m[0].ctypes.data, m[1].ctypes.data)
+            return self.maps[0][first:last], self.maps[1][first:last], self.maps[2] + 8 * first, \
+                self.maps[3] + 8 * first
         smid = blocks % cfg.num_sms
         wbase = np.zeros(n, np.int64)
         for s in range(0, n, wave):                        # %warpid: the block's rank on its SM in the wave
@@ -486,7 +492,7 @@ class _Native:
             slot = np.empty(sm_.size, np.int64)
             slot[order] = np.arange(sm_.size) - first
             wbase[s:s + wave] = slot * self.wpb
-        return smid, wbase
+        return smid, wbase, smid.ctypes.data, wbase.ctypes.data
 
     def privatize(self, priv, kind) -> None:
         """From now on (priv (lo, hi), kind (op, dtype)), or no longer (None): threaded runs do the
