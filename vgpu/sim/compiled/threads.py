@@ -35,16 +35,15 @@ launch that the kernel's last launch says takes under MIN_SECONDS on one thread 
 from __future__ import annotations
 
 import itertools
+import os
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
 from ...isa import spec
 from .undo import undo
 
-_pool: list = []                 # [ThreadPoolExecutor, its size]
 ATOMIC_SHARE_MAX = 1 / 128       # more atomics per thread instruction than this: one thread (contention)
 MIN_SECONDS = 3e-4               # a launch expected (from the last one) to take less on one thread stays
                                  # there: waking threads and merging their counts costs ~50 us
@@ -133,12 +132,64 @@ def merge_private(arena, lo: int, copy: np.ndarray, kind, base: int) -> None:
     mine.fill(identity(kind))
 
 
-def _executor(n: int) -> ThreadPoolExecutor:
-    if not _pool or _pool[1] < n:
-        if _pool:
-            _pool[0].shutdown(wait=False)
-        _pool[:] = [ThreadPoolExecutor(max_workers=n, thread_name_prefix="vgpu-compiled"), n]
-    return _pool[0]
+class _Crew:
+    """Threads kept for threaded launches.  `run(fn, n)` calls fn(1), ..., fn(n - 1) on them and fn(0)
+    on the calling thread, returns once all have returned and re-raises the first exception.  A
+    lock per thread wakes it (a few microseconds, where a pool's submit took ~15).  One launch at a
+    time: a launch from another thread meanwhile runs fn(0) .. fn(n - 1) on its own thread."""
+
+    def __init__(self):
+        self.busy = threading.Lock()
+        self.go: list = []
+        self.done: list = []
+        self.fn = None
+        self.errors: list = []
+
+    def _grow(self, n: int) -> None:
+        while len(self.go) < n:
+            go, done = threading.Lock(), threading.Lock()
+            go.acquire()
+            done.acquire()
+            i = len(self.go)
+            self.go.append(go)
+            self.done.append(done)
+            threading.Thread(target=self._loop, args=(i + 1, go, done), daemon=True,
+                             name=f"vgpu-compiled-{i + 1}").start()
+
+    def _loop(self, t: int, go, done) -> None:
+        while True:
+            go.acquire()
+            try:
+                self.fn(t)
+            except BaseException as e:       # noqa: BLE001 - handed to the launching thread
+                self.errors.append(e)
+            finally:
+                done.release()
+
+    def run(self, fn, n: int) -> None:
+        if not self.busy.acquire(blocking=False):
+            for t in range(n):
+                fn(t)
+            return
+        try:
+            self._grow(n - 1)
+            self.fn, self.errors = fn, []
+            for t in range(n - 1):
+                self.go[t].release()
+            try:
+                fn(0)
+            finally:
+                for t in range(n - 1):
+                    self.done[t].acquire()
+            if self.errors:
+                raise self.errors[0]
+        finally:
+            self.fn = None
+            self.busy.release()
+
+
+_crew = _Crew()
+os.register_at_fork(after_in_child=_crew.__init__)      # a forked child has none of the threads
 
 
 def plan(nblocks: int, wave: int, nthreads: int, per_chunk: int, block_seconds: float | None,
@@ -156,7 +207,9 @@ def plan(nblocks: int, wave: int, nthreads: int, per_chunk: int, block_seconds: 
         step = nwaves // want
         if block_seconds:
             step = max(step, min(-(-least // wave), nwaves // (2 * nthreads)))
-        step = int(max(1, min(per_chunk, step))) * wave
+        step = int(max(1, min(per_chunk, step)))
+        count = -(-nwaves // step)                  # a multiple of the threads: even waves end together
+        step = -(-nwaves // (-(-count // nthreads) * nthreads)) * wave
         return [(s, min(s + step, nblocks)) for s in range(0, nblocks, step)], False
     part = int(max(least, -(-wave // -(-want // nwaves))))
     return [(s, min(s + part, w + wave, nblocks)) for w in range(0, nblocks, wave)
@@ -206,15 +259,16 @@ def run_chunks(natives, blocks, wave: int, chunks, split: bool, counts):
                 part.add(nat)
             done.add(c)
 
-    futures = [_executor(nthreads - 1).submit(work, t) for t in range(1, nthreads)]
+    def body(t: int) -> None:
+        try:
+            work(t)
+        except BaseException:
+            stop.set()
+            raise
+
     try:
-        work(0)
-    except BaseException:
-        stop.set()
-        raise
+        _crew.run(body, nthreads)
     finally:
-        for f in futures:
-            f.result()
         for nat in natives:
             nat.undo_pending()
     LAST_CPU[:] = cpu
