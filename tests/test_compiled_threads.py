@@ -3,6 +3,8 @@ faults as on one thread; global atomics are atomic there, and a bailed-out chunk
 back exactly even while other threads update the same counters."""
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 
@@ -247,3 +249,38 @@ def test_a_part_over_its_share_of_the_budget_reruns_and_the_watchdog_is_the_wave
     assert ok1 == ok2 and isinstance(ok1[2][1], tuple) and ok1[2][1][1]["waves"] == 1
     bad1, bad2 = _wave(0, 3, total // 2, ids=False), _wave(2, 3, total // 2, ids=False)
     assert isinstance(bad1[2][1], str) and "watchdog" in bad1[2][1] and bad1 == bad2
+
+
+def test_launches_from_two_threads_at_once_and_from_a_forked_child(program):
+    """Two Python threads launching on two devices at once (one gets the crew of threads, the other
+    runs its chunks itself) both get one thread's bytes; a child forked after threaded launches
+    (which has none of the crew's threads) still runs threaded launches instead of waiting forever."""
+    import os
+    import threading
+    start = np.random.default_rng(8).integers(1, 50_000, 256 * 160).astype(np.uint32)
+    want, _ = _run(program, 0, start, start.size - 1)
+    got = {}
+    ts = [threading.Thread(target=lambda i=i: got.__setitem__(i, _run(program, 2, start, start.size - 1)[0]))
+          for i in range(2)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join(timeout=120)
+    assert all(np.array_equal(got[i], want) for i in range(2))
+    pid = os.fork()
+    if pid == 0:                                    # the child: exit status 0 only with the right bytes
+        try:
+            os._exit(0 if np.array_equal(_run(program, 2, start, start.size - 1)[0], want) else 1)
+        except BaseException:                       # noqa: BLE001
+            os._exit(2)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        time.sleep(0.05)
+    else:
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
+        raise AssertionError("the forked child hung")
+    assert os.waitstatus_to_exitcode(status) == 0
