@@ -194,24 +194,25 @@ os.register_at_fork(after_in_child=_crew.__init__)      # a forked child has non
 
 def plan(nblocks: int, wave: int, nthreads: int, per_chunk: int, block_seconds: float | None,
          split: bool = True):
-    """(The chunks of a launch as block ranges [s, e), whether they split waves): about
-    CHUNKS_PER_THREAD per thread, so that
-    uneven waves even out, each at least CHUNK_SECONDS of work by the last launch's measure (the
-    Python around a chunk costs ~10 us) and at most `per_chunk` waves (the undo log's room).  Whole
-    waves while the launch has waves enough; else each wave split into runs of consecutive blocks
-    (a launch of one or a few waves still keeps every thread busy) unless `split` is False."""
+    """(The chunks of a launch as block ranges [s, e), whether they split waves).  Whole waves while
+    the launch has 2 CHUNKS_PER_THREAD waves per thread: chunks of about a CHUNKS_PER_THREAD-th of a
+    thread's share, at least CHUNK_SECONDS of work by the last launch's measure (the Python around
+    a chunk costs ~10 us) and at most `per_chunk` waves (the undo log's room), smaller towards the
+    end (guided: the threads finish together however uneven the waves).  Fewer waves (down to one):
+    each wave split into runs of consecutive blocks, unless `split` is False."""
     nwaves = -(-nblocks // wave)
     want = CHUNKS_PER_THREAD * nthreads
-    least = -(-CHUNK_SECONDS // block_seconds) if block_seconds else 1      # blocks per chunk
-    if nwaves >= want or least >= wave or not split:
-        step = nwaves // want
-        if block_seconds:
-            step = max(step, min(-(-least // wave), nwaves // (2 * nthreads)))
-        step = int(max(1, min(per_chunk, step)))
-        count = -(-nwaves // step)                  # a multiple of the threads: even waves end together
-        step = -(-nwaves // (-(-count // nthreads) * nthreads)) * wave
-        return [(s, min(s + step, nblocks)) for s in range(0, nblocks, step)], False
-    part = int(max(least, -(-wave // -(-want // nwaves))))
+    least = int(-(-CHUNK_SECONDS // block_seconds)) if block_seconds else 1      # blocks per chunk
+    if nwaves >= 2 * want or least >= wave or not split:
+        step = int(max(1, min(per_chunk, max(nwaves // want, -(-least // wave)))))
+        tail = max(1, -(-least // (2 * wave)))            # the smallest chunk: half the least work
+        out, s = [], 0
+        while s < nwaves:
+            n = min(nwaves - s, max(tail, min(step, -(-(nwaves - s) // (2 * nthreads)))))
+            out.append((s * wave, min((s + n) * wave, nblocks)))
+            s += n
+        return out, False
+    part = int(max(least, -(-wave // -(-2 * want // nwaves))))
     return [(s, min(s + part, w + wave, nblocks)) for w in range(0, nblocks, wave)
             for s in range(w, min(w + wave, nblocks), part)], True
 
