@@ -149,3 +149,30 @@ def test_an_atomic_past_the_end_faults_as_on_one_thread():
         finally:
             dev.close()
     assert errors[0] == errors[1] and "out of bounds" in errors[0] and "atomic" in errors[0]
+
+
+def test_a_new_allocation_in_place_of_the_privatized_one_is_found_again():
+    """The bins are freed and bigger ones made (where the allocator puts them): the next launch does
+    not privatize the old range, and the one after privatizes the new bins."""
+    rng = np.random.default_rng(16)
+    d = rng.integers(0, 1 << 20, 256 * 96).astype(np.uint32)
+    dev = SimDevice(echo_printf=False, workers=2, executor="compiled")
+    try:
+        mod = dev.load(compile_source(source("atomicAdd"), "priv.vk"))
+        launch(dev, mod, d)
+        launch(dev, mod, d)                               # privatized
+        pd, pb, ps = dev._bufs
+        dev.free(pb)
+        big = put(dev, np.zeros(64, np.uint32))
+        dev._bufs = pd, big, ps
+        atom = crt._last[0].ck.atomics
+        before = crt.COUNTS.get("privatized", 0)
+        first, _, _ = launch(dev, mod, d)
+        assert crt.COUNTS.get("privatized", 0) == before and not atom.priv_failed
+        assert atom.priv == (big, big + 256)                 # 64 words
+        second, _, _ = launch(dev, mod, d)
+        assert crt.COUNTS.get("privatized", 0) == before + 1
+        want = np.bincount((d >> 3) & 15, weights=d, minlength=16).astype(np.uint64) & 0xFFFFFFFF
+        assert first[:16].tolist() == second[:16].tolist() == want.tolist()
+    finally:
+        dev.close()

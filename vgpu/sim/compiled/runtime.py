@@ -262,6 +262,8 @@ def run_launch(k, cfg, nwaves: int, wave: int, glob, const, result, threads: int
         native.extras.append(_Native(ck, k, cfg, glob, const, wave))
     natives = [native] + native.extras[:threads - 1]
     priv = atom.priv if atom is not None and atom.kind is not None and not atom.priv_failed else None
+    if priv is not None and not _allocated(glob, *priv):
+        priv = None                                # freed, or another allocation there now
     per_chunk = max(1, CHUNK_THREADS // max(wave * cfg.threads_per_block, 1))
     # a split wave's parts are undone whole when one fails, so privatized copies (folded in) split none
     chunks, split = _threads.plan(blocks.size, wave, threads, per_chunk, ck.block_seconds, priv is None)
@@ -345,6 +347,13 @@ def _native(ck, k, cfg, glob, const, wave_blocks):
     n = _Native(ck, k, cfg, glob, const, wave_blocks)
     _last[:] = [n] + [m for m in _last[:RECENT - 1] if m.glob() is not None]
     return n
+
+
+def _allocated(glob, lo: int, hi: int) -> bool:
+    """Whether global memory has an allocation [lo, hi) exactly."""
+    starts, ends = glob.table.starts, glob.table.ends
+    i = int(np.searchsorted(starts, lo))
+    return i < len(starts) and starts[i] == lo and ends[i] == hi
 
 
 # every field of a LaunchConfig but seed and clock_base (a _Native serves launches differing only there)
