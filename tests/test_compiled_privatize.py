@@ -58,15 +58,15 @@ def counts(res):
                                                        "waves", "divergent_branches")}
 
 
-def series(src, workers, launches, **kw):
+def series(src, workers, launches, counters=False, **kw):
     """Each launch's (bins, scratch, counters) on a fresh module of one device."""
-    dev = SimDevice(echo_printf=False, workers=workers, executor="compiled")
+    dev = SimDevice(echo_printf=False, workers=workers, executor="compiled", counters=counters)
     try:
         mod = dev.load(compile_source(src, "priv.vk"))
         out = []
         for d in launches:
             b, s, r = launch(dev, mod, d, **kw)
-            out.append((b.tolist(), s.tolist(), counts(r)))
+            out.append((b.tolist(), s.tolist(), counts(r), dict(r.stats) if counters else None))
         pb = dev._bufs[1]
         atom = crt._last[0].ck.atomics
         assert atom.priv == (pb, pb + 68)                  # bins: what the atomics hit
@@ -86,7 +86,7 @@ def test_privatized_atomics_give_the_one_thread_values(op):
     two = series(src, 2, data, init=init)
     assert crt.COUNTS.get("privatized", 0) == before + 2      # launches 2 and 3 (the first finds the allocation)
     assert one == two
-    for d, (bins, _, _) in zip(data, one):
+    for d, (bins, *_) in zip(data, one):
         want = [int(ufunc.reduce(d[((d >> 3) & 15) == k], initial=init)) & 0xFFFFFFFF for k in range(16)]
         assert bins[:16] == want
 
@@ -176,3 +176,13 @@ def test_a_new_allocation_in_place_of_the_privatized_one_is_found_again():
         assert first[:16].tolist() == second[:16].tolist() == want.tolist()
     finally:
         dev.close()
+
+
+def test_memory_counters_of_privatized_atomics_are_one_thread_s():
+    rng = np.random.default_rng(17)
+    data = [rng.integers(0, 1 << 20, 256 * 96).astype(np.uint32) for _ in range(3)]
+    before = crt.COUNTS.get("privatized", 0)
+    one = series(source("atomicAdd"), 0, data, counters=True)
+    two = series(source("atomicAdd"), 2, data, counters=True)
+    assert crt.COUNTS.get("privatized", 0) == before + 2
+    assert one == two and one[2][3]["global_atomic_requests"] > 0
