@@ -197,12 +197,14 @@ def plan(nblocks: int, wave: int, nthreads: int, per_chunk: int, block_seconds: 
     """(The chunks of a launch as block ranges [s, e), whether they split waves).  Whole waves while
     the launch has 2 CHUNKS_PER_THREAD waves per thread: chunks of about a CHUNKS_PER_THREAD-th of a
     thread's share, at least CHUNK_SECONDS of work by the last launch's measure (the Python around
-    a chunk costs ~10 us) and at most `per_chunk` waves (the undo log's room), smaller towards the
+    a chunk costs ~5 us; with many threads, at least threads x GIL_SECONDS, so that the threads
+    seldom wait for the GIL) and at most `per_chunk` waves (the undo log's room), smaller towards the
     end (guided: the threads finish together however uneven the waves).  Fewer waves (down to one):
     each wave split into runs of consecutive blocks, unless `split` is False."""
     nwaves = -(-nblocks // wave)
     want = CHUNKS_PER_THREAD * nthreads
-    least = int(-(-CHUNK_SECONDS // block_seconds)) if block_seconds else 1      # blocks per chunk
+    seconds = max(CHUNK_SECONDS, nthreads * GIL_SECONDS)      # many threads: the GIL-held part stays small
+    least = int(-(-seconds // block_seconds)) if block_seconds else 1       # blocks per chunk
     if nwaves >= 2 * want or least >= wave or not split:
         step = int(max(1, min(per_chunk, max(nwaves // want, -(-least // wave)))))
         tail = max(1, -(-least // (2 * wave)))            # the smallest chunk: half the least work
@@ -219,6 +221,7 @@ def plan(nblocks: int, wave: int, nthreads: int, per_chunk: int, block_seconds: 
 
 CHUNKS_PER_THREAD = 4
 CHUNK_SECONDS = 1e-4
+GIL_SECONDS = 8e-6               # the Python (GIL held) around one chunk: a chunk is >= threads times this
 
 
 def run_chunks(natives, blocks, wave: int, chunks, split: bool, counts):
