@@ -1,8 +1,9 @@
 """A compiled launch on several threads of this process.
 
-In:  `run_chunks(natives, blocks, wave, chunks, counts)` with one `runtime._Native` per
-     thread (each its own registers, shared and local memory, counters and undo log; global memory is
-     the device's, shared by all) and `counts(native)`, a new `runtime.Counts`.
+In:  `plan(...)`: the chunks of a launch; `run_chunks(natives, blocks, wave, chunks, split, counts)` with
+     one `runtime._Native` per thread (each its own registers, shared and local memory, counters and
+     undo log; global memory is the device's, shared by all) and `counts(native)`, a new
+     `runtime.Counts`.
 Out: run_chunks returns (the per-thread Counts, to add to the launch's result; the chunks, block
      ranges [s, e) from `plan`, that did not run natively: one bailed out (and was undone) or came
      after the stop).
@@ -11,9 +12,9 @@ The native code releases the GIL (a ctypes call), so N threads run N waves' nati
 at once, with no process start-up, no messages and no copies.  Chunks of a few waves (or, in a
 launch of few waves, parts of a wave: runs of consecutive blocks, each with its share of the wave's
 watchdog budget) are handed out in order from a shared counter, so every thread stays busy however
-uneven the waves are.  When a
-chunk bails out (a fault, anything only the interpreter reproduces) the threads stop taking chunks
-and the caller runs every chunk that did not finish in order, as the one-thread path does (so the
+uneven the waves are; the threads are a crew kept between launches (`_Crew`).  When a chunk bails
+out (a fault, anything only the interpreter reproduces) the threads stop taking chunks and the
+caller runs every chunk that did not finish in order, as the one-thread path does (so the
 fault reported is the interpreter's; as with SM worker processes, later waves that already ran may
 have written memory).  Race-free kernels give the same bytes and counters as one thread: per wave
 nothing changes, and the counters are sums.  Global atomics (the compiled executor runs only those
