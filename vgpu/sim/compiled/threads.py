@@ -196,8 +196,8 @@ os.register_at_fork(after_in_child=_crew.__init__)      # a forked child has non
 def plan(nblocks: int, wave: int, nthreads: int, per_chunk: int, block_seconds: float | None,
          split: bool = True):
     """(The chunks of a launch as block ranges [s, e), whether they split waves).  Whole waves while
-    the launch has 2 CHUNKS_PER_THREAD waves per thread: chunks of about a CHUNKS_PER_THREAD-th of a
-    thread's share, at least CHUNK_SECONDS of work by the last launch's measure (the Python around
+    the launch has two waves per thread (splitting more cost Collatz's 8 waves 5% on 2 threads):
+    chunks of about a CHUNKS_PER_THREAD-th of a thread's share, at least CHUNK_SECONDS of work by the last launch's measure (the Python around
     a chunk costs ~5 us; with many threads, at least threads x GIL_SECONDS, so that the threads
     seldom wait for the GIL) and at most `per_chunk` waves (the undo log's room), smaller towards the
     end (guided: the threads finish together however uneven the waves).  Fewer waves (down to one):
@@ -206,7 +206,7 @@ def plan(nblocks: int, wave: int, nthreads: int, per_chunk: int, block_seconds: 
     want = CHUNKS_PER_THREAD * nthreads
     seconds = max(CHUNK_SECONDS, nthreads * GIL_SECONDS)      # many threads: the GIL-held part stays small
     least = int(-(-seconds // block_seconds)) if block_seconds else 1       # blocks per chunk
-    if nwaves >= 2 * want or least >= wave or not split:
+    if nwaves >= 2 * nthreads or least >= wave or not split:
         step = int(max(1, min(per_chunk, max(nwaves // want, -(-least // wave)))))
         tail = max(1, -(-least // (2 * wave)))            # the smallest chunk: half the least work
         out, s = [], 0
@@ -215,7 +215,7 @@ def plan(nblocks: int, wave: int, nthreads: int, per_chunk: int, block_seconds: 
             out.append((s * wave, min((s + n) * wave, nblocks)))
             s += n
         return out, False
-    part = int(max(least, -(-wave // -(-2 * want // nwaves))))
+    part = int(max(least, -(-wave // -(-want // nwaves))))
     return [(s, min(s + part, w + wave, nblocks)) for w in range(0, nblocks, wave)
             for s in range(w, min(w + wave, nblocks), part)], True
 
