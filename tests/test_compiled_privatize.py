@@ -1,6 +1,6 @@
-"""Privatized atomics on threads (vgpu/sim/compiled/threads.py `Atomics`): once a launch showed that a
-kernel's global atomics (one op, one type) all hit one small allocation, threaded launches do them in
-a copy per thread, folded into memory after each chunk.  The bytes, counters and faults are those of
+"""Privatized atomics (vgpu/sim/compiled/threads.py `Atomics`): once a launch showed that a kernel's
+global atomics (one op, one type) all hit one small allocation, compiled launches do them in a copy
+per thread (one thread too: no undo entries), folded into memory after each chunk.  The bytes, counters and faults are those of
 one thread; an access other than those atomics to the allocation makes the launch fall back (and the
 kernel is not privatized again); a chunk that bails out drops its copy."""
 from __future__ import annotations
@@ -58,18 +58,20 @@ def counts(res):
                                                        "waves", "divergent_branches")}
 
 
-def series(src, workers, launches, counters=False, **kw):
+def series(src, workers, launches, counters=False, executor="compiled", **kw):
     """Each launch's (bins, scratch, counters) on a fresh module of one device."""
-    dev = SimDevice(echo_printf=False, workers=workers, executor="compiled", counters=counters)
+    dev = SimDevice(echo_printf=False, workers=workers, executor=executor, counters=counters)
     try:
         mod = dev.load(compile_source(src, "priv.vk"))
         out = []
         for d in launches:
             b, s, r = launch(dev, mod, d, **kw)
-            out.append((b.tolist(), s.tolist(), counts(r), dict(r.stats) if counters else None))
-        pb = dev._bufs[1]
-        atom = crt._last[0].ck.atomics
-        assert atom.priv == (pb, pb + 68)                  # bins: what the atomics hit
+            stats = {k: v for k, v in r.stats.items() if k != "steps"} if counters else None   # steps: the
+            out.append((b.tolist(), s.tolist(), counts(r), stats))     # interpreter's scheduler, not the code's
+        if executor == "compiled":
+            pb = dev._bufs[1]
+            atom = crt._last[0].ck.atomics
+            assert atom.priv == (pb, pb + 68)              # bins: what the atomics hit
         return out
     finally:
         dev.close()
@@ -81,11 +83,12 @@ def test_privatized_atomics_give_the_one_thread_values(op):
     rng = np.random.default_rng(11)
     data = [rng.integers(0, 1 << 32, 256 * 96, dtype=np.uint64).astype(np.uint32) for _ in range(3)]
     src = source(fn)
+    ref = series(src, 0, data, init=init, executor="interp")
     before = crt.COUNTS.get("privatized", 0)
     one = series(src, 0, data, init=init)
     two = series(src, 2, data, init=init)
-    assert crt.COUNTS.get("privatized", 0) == before + 2      # launches 2 and 3 (the first finds the allocation)
-    assert one == two
+    assert crt.COUNTS.get("privatized", 0) == before + 4      # launches 2 and 3 of each (the first finds the bins)
+    assert ref == one == two
     for d, (bins, *_) in zip(data, one):
         want = [int(ufunc.reduce(d[((d >> 3) & 15) == k], initial=init)) & 0xFFFFFFFF for k in range(16)]
         assert bins[:16] == want
@@ -96,9 +99,10 @@ def test_signed_min_and_max_are_privatized_with_their_sign():
     data = [rng.integers(-(1 << 31), 1 << 31, 256 * 64).astype(np.int32) for _ in range(2)]
     for fn, init in (("atomicMin", 2 ** 31 - 1), ("atomicMax", -2 ** 31)):
         src = source(fn, signed=True)
+        ref = series(src, 0, data, init=init, dtype=np.int32, executor="interp")
         one = series(src, 0, data, init=init, dtype=np.int32)
         two = series(src, 2, data, init=init, dtype=np.int32)
-        assert one == two
+        assert ref == one == two
         pick = np.minimum if fn == "atomicMin" else np.maximum
         assert one[1][0][:16] == [int(pick.reduce(data[1][((data[1] >> 3) & 15) == k], initial=init))
                                   for k in range(16)]
@@ -106,15 +110,17 @@ def test_signed_min_and_max_are_privatized_with_their_sign():
 
 def test_another_access_to_the_privatized_allocation_falls_back_for_good():
     """A load of bins (a word no atomic touches: race-free) in a privatized launch: the chunk bails out,
-    the launch reruns on one thread with the same bytes, and the kernel is not privatized again."""
+    the launch reruns (on one thread, or in place on one) with the same bytes, and the kernel is not
+    privatized again."""
     rng = np.random.default_rng(13)
     data = [rng.integers(0, 1 << 20, 256 * 96).astype(np.uint32) for _ in range(4)]
     src = source("atomicAdd")
+    ref = series(src, 0, data, probe_in_bins=True, init=7, executor="interp")
     before = crt.COUNTS.get("privatized", 0)
     one = series(src, 0, data, probe_in_bins=True, init=7)
     two = series(src, 2, data, probe_in_bins=True, init=7)
-    assert crt.COUNTS.get("privatized", 0) == before + 1       # the second launch tried, the rest did not
-    assert one == two and one[0][1][0] == 7                    # probe[0] is bins[16], never updated
+    assert crt.COUNTS.get("privatized", 0) == before + 2       # each device's second launch tried, no other
+    assert ref == one == two and one[0][1][0] == 7             # probe[0] is bins[16], never updated
 
 
 def test_a_chunk_that_bails_out_drops_its_private_copy(monkeypatch):
@@ -181,8 +187,9 @@ def test_a_new_allocation_in_place_of_the_privatized_one_is_found_again():
 def test_memory_counters_of_privatized_atomics_are_one_thread_s():
     rng = np.random.default_rng(17)
     data = [rng.integers(0, 1 << 20, 256 * 96).astype(np.uint32) for _ in range(3)]
+    ref = series(source("atomicAdd"), 0, data, counters=True, executor="interp")
     before = crt.COUNTS.get("privatized", 0)
     one = series(source("atomicAdd"), 0, data, counters=True)
     two = series(source("atomicAdd"), 2, data, counters=True)
-    assert crt.COUNTS.get("privatized", 0) == before + 2
-    assert one == two and one[2][3]["global_atomic_requests"] > 0
+    assert crt.COUNTS.get("privatized", 0) == before + 4
+    assert ref == one == two and one[2][3]["global_atomic_requests"] > 0

@@ -251,19 +251,26 @@ def run_launch(k, cfg, nwaves: int, wave: int, glob, const, result, threads: int
         threads = 1                                # atomics dense enough to contend: one thread is faster
     if threads >= 2 and ck.block_seconds is not None and ck.block_seconds * blocks.size < _threads.MIN_SECONDS:
         threads = 1                                # too short a launch to gain from waking threads
+    priv = atom.priv if atom is not None and atom.kind is not None and not atom.priv_failed else None
+    if priv is not None and not _allocated(glob, *priv):
+        priv = None                                # freed, or another allocation there now
     t0 = time.perf_counter()
     if threads < 2:
-        _run_waves(native, k, cfg, blocks, glob, const, wave, result, ())
+        native.privatize(priv, atom.kind if priv else None)      # no undo entries for those atomics
+        try:
+            _run_waves(native, k, cfg, blocks, glob, const, wave, result, ())
+        finally:
+            native.privatize(None, None)
         ck.block_seconds = (time.perf_counter() - t0) / blocks.size
         if atom is not None:
-            atom.note(result, [native], None)
+            atom.priv_failed |= native.priv_refused
+            atom.note(result, [native], priv)
+        if priv is not None:
+            COUNTS["privatized"] = COUNTS.get("privatized", 0) + 1
         return True
     while len(native.extras) < threads - 1:
         native.extras.append(_Native(ck, k, cfg, glob, const, wave))
     natives = [native] + native.extras[:threads - 1]
-    priv = atom.priv if atom is not None and atom.kind is not None and not atom.priv_failed else None
-    if priv is not None and not _allocated(glob, *priv):
-        priv = None                                # freed, or another allocation there now
     per_chunk = max(1, CHUNK_THREADS // max(wave * cfg.threads_per_block, 1))
     # a split wave's parts are undone whole when one fails, so privatized copies (folded in) split none
     chunks, split = _threads.plan(blocks.size, wave, threads, per_chunk, ck.block_seconds, priv is None)
@@ -306,6 +313,9 @@ def _run_waves(native, k, cfg, blocks, glob, const, wave_blocks, result, interp_
         if why == 0:
             i += n
             continue
+        if native.priv is not None and native.priv_refused:
+            native.privatize(None, None)           # another access met the privatized allocation: undone,
+            continue                               # the atomics in place from now on
         if n > 1:                                  # undone: the same waves one by one
             single_until = i + n
             continue
@@ -418,7 +428,8 @@ class _Native:
         self.ptrs = (ctx.ctypes.data, self.ws.ctypes.data)    # a ctypes pointer costs ~0.7 us: taken once
         self.extras: list = []          # more _Natives of the same launch settings, one per extra thread
         self.pending: list = []         # undo logs of bailed-out runs on threads, not yet applied
-        self.priv = None                # (lo, kind, this thread's copy) while threads privatize an allocation
+        self.priv = None                # (lo, kind, this thread's copy) while a launch privatizes an allocation
+        self.spare = None               # the last such copy (at the op's identity), for the next launch
         self.priv_refused = False       # an access other than the atomics met the privatized allocation
         self.budget = max(cfg.max_instructions - 1, 0)       # warp instructions per wave (the interpreter's)
         ctx[C_STEPS] = max(cfg.max_steps - 1, 0)             # a warp's own: a lower bound of its wave's steps
@@ -439,7 +450,7 @@ class _Native:
         they may take their share of the watchdog budget of (more bails out)."""
         ctx, wave = self.ctx, self.wave_blocks
         ctx[C_MT] = int(threads)
-        priv = self.priv if threads else None
+        priv = self.priv
         ctx[C_PRIV_LO], ctx[C_PRIV_HI] = (priv[0], priv[0] + priv[2].nbytes) if priv else (0, 0)
         ctx[C_PRIV_BUF] = priv[2].ctypes.data if priv else 0
         ctx[C_PRIV_REFUSED] = 0
@@ -504,18 +515,20 @@ class _Native:
         return smid, wbase, smid.ctypes.data, wbase.ctypes.data
 
     def privatize(self, priv, kind) -> None:
-        """From now on (priv (lo, hi), kind (op, dtype)), or no longer (None): threaded runs do the
-        global atomics on [lo, hi) in a copy of this thread's, folded into memory after each run."""
+        """From now on (priv (lo, hi), kind (op, dtype)), or no longer (None): runs do the global
+        atomics on [lo, hi) in a copy of this thread's, folded into memory after each run (the copy
+        is kept for the next launch that privatizes the same)."""
         if priv is None:
-            self.priv = None
+            self.spare, self.priv = self.priv or self.spare, None
             return
         lo, hi = priv
         n = (hi - lo) // kind[1].itemsize
-        if self.priv is None or self.priv[0] != lo or self.priv[2].size != n or self.priv[1] != kind:
+        have = self.priv or self.spare
+        if have is None or have[0] != lo or have[2].size != n or have[1] != kind:
             copy = _aligned(n, kind[1])
             copy.fill(_threads.identity(kind))
-            self.priv = (lo, kind, copy)
-        self.priv_refused = False
+            have = (lo, kind, copy)
+        self.priv, self.priv_refused = have, False
 
     def _logged(self):
         """The undo log of the last run: its entries and its records (undo.py)."""
