@@ -59,7 +59,7 @@ def _writes(op: str, mods: tuple, types: tuple) -> tuple[bool, ...]:
     return tuple(k.startswith("d") for k in kinds)
 
 
-class _Liveness:
+class Liveness:
     """Liveness over the instruction-level CFG, solved on basic blocks with sparse sets (the values
     live at a point are few, the values of a kernel many: bitsets per point would cost
     instructions x values).  Values are numbered in order of first appearance (an instruction's
@@ -263,9 +263,9 @@ class _Liveness:
                     live.update(u)
 
 
-def _colour(code: KernelCode, lv: _Liveness, live_at: dict | None = None) -> list[int]:
+def _colour(code: KernelCode, lv: Liveness, live_at: dict | None = None) -> list[int]:
     """Greedy colouring of the interference graph, class by class, preferring copy partners: the
-    colour of each value (by number).  `live_at`: as for `_Liveness.interference`."""
+    colour of each value (by number).  `live_at`: as for `Liveness.interference`."""
     nv = len(lv.vregs)
     adj = lv.interference(live_at)
     colour = [-1] * nv                                  # -1: not coloured yet
@@ -285,7 +285,7 @@ def _colour(code: KernelCode, lv: _Liveness, live_at: dict | None = None) -> lis
     return colour
 
 
-def _cost(lv: _Liveness, colour: list[int]) -> int:
+def _cost(lv: Liveness, colour: list[int]) -> int:
     """32-bit registers the colouring needs (REG_CLASSES' costs)."""
     used: dict[str, int] = {}
     for k, c in zip(lv.cls, colour):
@@ -293,7 +293,7 @@ def _cost(lv: _Liveness, colour: list[int]) -> int:
     return sum(REG_CLASSES[k][1] * n for k, n in used.items())
 
 
-def _victim(code: KernelCode, lv: _Liveness, temps: set[Reg]) -> Reg | None:
+def _victim(code: KernelCode, lv: Liveness, temps: set[Reg]) -> Reg | None:
     """The spill candidate: live across the most instructions at the point of highest pressure."""
     span = [0] * len(lv.vregs)
     weight = [REG_CLASSES[reg_cls(r)][1] for r in lv.vregs]
@@ -388,7 +388,7 @@ def allocate(code: KernelCode, max_registers: int | None = None) -> None:
     counter = [0]
     while True:
         live_at = {pc: None for pc, ins in enumerate(code.instrs) if ins.dbg}
-        lv = _Liveness(code, live_at)
+        lv = Liveness(code, live_at)
         colour = _colour(code, lv, live_at)
         if max_registers is None or _cost(lv, colour) <= max_registers:
             break
@@ -404,7 +404,7 @@ def allocate(code: KernelCode, max_registers: int | None = None) -> None:
     code.regs = {k: phys[k] + 1 for k in REG_CLASSES if k in phys}
 
 
-def _physical(lv: _Liveness, colour: list[int]) -> tuple[dict[str, Reg], dict[str, int]]:
+def _physical(lv: Liveness, colour: list[int]) -> tuple[dict[str, Reg], dict[str, int]]:
     """Virtual register name -> its physical register (one Reg object per physical register), and
     per class the highest register number used."""
     names: dict[str, Reg] = {}

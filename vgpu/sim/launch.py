@@ -149,13 +149,13 @@ def encode_params(kernel: str, params: list[ParamInfo], values) -> bytes:
         t = p.type
         fmt = PACK.get(t.name)
         if fmt is not None:                      # Python ints and finite floats: packed directly
-            if type(v) is int and t.kind != "float":
+            if type(v) is int and not t.is_float:
                 try:
                     struct.pack_into(fmt, buf, p.offset, v)
                 except struct.error:             # out of the type's range: wrapped
-                    struct.pack_into(fmt, buf, p.offset, wrap_int(v, t.bits, t.kind == "signed"))
+                    struct.pack_into(fmt, buf, p.offset, wrap_int(v, t.bits, t.is_signed))
                 continue
-            if type(v) is float and t.kind == "float" and math.isfinite(v):
+            if type(v) is float and t.is_float and math.isfinite(v):
                 try:
                     struct.pack_into(fmt, buf, p.offset, v)
                     continue

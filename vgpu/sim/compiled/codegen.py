@@ -290,12 +290,3 @@ def _udiv_small(b, x, d):
     v = b.shuffle_vector(v, ir.Constant(vec(F64), None), ir.Constant(vec(I32), [ir.Constant(I32, 0)] * N))
     f = b.fmul(b.fadd(b.uitofp(x, vec(F64)), ir.Constant(vec(F64), [ir.Constant(F64, 0.5)] * N)), v)
     return b.fptoui(f, vec(I32))
-
-
-def freeze(b, v):
-    """`freeze v`: the same value, but the code generator no longer sees `store (select m, x, load p), p`
-    and so emits a blend and a full store instead of a masked store (the register's next full-width
-    load cannot be forwarded from a masked store: a ~20-cycle stall per instruction)."""
-    ins = ir.instructions.Instruction(b.block, v.type, "freeze", [v])
-    b._insert(ins)
-    return ins

@@ -182,8 +182,8 @@ def segment_local(code: KernelCode, leaders: set[int]) -> set[str]:
     and that no shuffle reads from another lane.  Lanes parked on the SIMT stack wait at leaders, so
     an unguarded write of such a register may fill the inactive lanes too (no select with the old
     value): no lane ever reads what it overwrote."""
-    from ...isa.regalloc import _Liveness, defs_uses
-    lv = _Liveness(code)
+    from ...isa.regalloc import Liveness, defs_uses
+    lv = Liveness(code)
     crossing: set[int] = set()
     for pc, out in lv.walk():
         if pc in leaders:

@@ -121,7 +121,7 @@ class MemGen(CountGen):
         b.position_at_end(no)
         b.ret(ir.Constant(I1, 0))
         b.position_at_end(yes)
-        if table == 0:          # the privatized allocation (memops.atomic) is out of bounds for other accesses
+        if table == 0:          # the privatized allocation (`atomic`) is out of bounds for other accesses
             priv = b.icmp_signed("==", s, word(C_PRIV_LO))
             mine, theirs = fn.append_basic_block("mine"), fn.append_basic_block("theirs")
             b.cbranch(priv, theirs, mine)
@@ -458,8 +458,7 @@ class MemGen(CountGen):
         """Branch to `fast` when global [lo, hi) (lo >= GLOBAL_BASE) lies inside one allocation, else to
         `slow`.  The allocation last found at this pc is kept in ctx SITES[2 pc], [2 pc + 1] (kernels
         touch several buffers, so one cache for all sites would miss at every access)."""
-        tab = b.inttoptr(self.cword(b, C_SITES), I64.as_pointer())
-        slo, shi = b.gep(tab, [c64(2 * pc)]), b.gep(tab, [c64(2 * pc + 1)])
+        slo, shi = self.site(b, pc)
         hit = b.and_(b.icmp_signed(">=", lo, b.load(slo)), b.icmp_signed("<=", hi, b.load(shi)))
         srch, upd = b.append_basic_block("gsearch"), b.append_basic_block("gfound")
         b.cbranch(hit, fast, srch)
@@ -544,7 +543,7 @@ class MemGen(CountGen):
         def body(b, lane, private=False):
             a, x = b.load(b.gep(addrs, [lane])), b.load(b.gep(vals, [lane]))
             done = b.append_basic_block("atx")
-            if private:                         # threads privatize an allocation: in it, this thread's copy
+            if private:                         # the launch privatizes an allocation: in it, this thread's copy
                 lo, hi = self.cword(b, C_PRIV_LO), self.cword(b, C_PRIV_HI)
                 inside = b.and_(b.icmp_signed(">=", a, lo), b.icmp_signed("<=", b.add(a, c64(size)), hi))
                 inside = b.and_(inside, b.icmp_unsigned("==", b.and_(a, c64(size - 1)), c64(0)))
@@ -574,12 +573,16 @@ class MemGen(CountGen):
         ap = self.cptr(b, C_ATOMICS)
         b.store(b.add(b.load(ap), b.zext(b.call(cttp, [m]), I64)), ap)
 
+    def site(self, b, pc):
+        """Pointers to ctx SITES[2 pc] and [2 pc + 1]: the global allocation [lo, hi) of pc."""
+        tab = b.inttoptr(self.cword(b, C_SITES), I64.as_pointer())
+        return b.gep(tab, [c64(2 * pc)]), b.gep(tab, [c64(2 * pc + 1)])
+
     def note_site(self, b, pc):
         """Record in SITES[2 pc], [2 pc + 1] the allocation ctx GLO/GHI that the atomic at pc just hit
         (its last lane; lo -1: it hit several in the run), which threads.Atomics.note reads after the
         launch (a hint for the next launch: any choice gives the same results)."""
-        tab = b.inttoptr(self.cword(b, C_SITES), I64.as_pointer())
-        slo, shi = b.gep(tab, [c64(2 * pc)]), b.gep(tab, [c64(2 * pc + 1)])
+        slo, shi = self.site(b, pc)
         lo, was = self.cword(b, C_GLO), b.load(slo)
         same = b.or_(b.icmp_signed("==", was, c64(0)), b.icmp_signed("==", was, lo))
         b.store(b.select(same, lo, c64(-1)), slo)

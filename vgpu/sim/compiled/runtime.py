@@ -231,9 +231,9 @@ def run_blocks(k, cfg, blocks, glob, const, wave_blocks: int, result=None, obser
 
 def run_launch(k, cfg, nwaves: int, wave: int, glob, const, result, threads: int = 1) -> bool:
     """Every wave of a launch natively, in as few native calls as possible (the launch path's
-    alternative to calling run_blocks per wave), on `threads` threads of this process when the
-    launch has several waves; False, with nothing
-    run, when the kernel or the launch's settings are declined (then run the launch as usual)."""
+    alternative to calling run_blocks per wave), on up to `threads` threads of this process
+    (threads.py); False, with nothing run, when the kernel or the launch's settings are declined
+    (then run the launch as usual)."""
     name = f"{k.program.filename}:{k.name}"
     try:
         if launch_decline(cfg):
@@ -254,46 +254,39 @@ def run_launch(k, cfg, nwaves: int, wave: int, glob, const, result, threads: int
     priv = atom.priv if atom is not None and atom.kind is not None and not atom.priv_failed else None
     if priv is not None and not _allocated(glob, *priv):
         priv = None                                # freed, or another allocation there now
-    t0 = time.perf_counter()
-    if threads < 2:
-        native.privatize(priv, atom.kind if priv else None)      # no undo entries for those atomics
-        try:
-            _run_waves(native, k, cfg, blocks, glob, const, wave, result, ())
-        finally:
-            native.privatize(None, None)
-        ck.block_seconds = (time.perf_counter() - t0) / blocks.size
-        if atom is not None:
-            atom.priv_failed |= native.priv_refused
-            atom.note(result, [native], priv)
-        if priv is not None:
-            COUNTS["privatized"] = COUNTS.get("privatized", 0) + 1
-        return True
-    while len(native.extras) < threads - 1:
-        native.extras.append(_Native(ck, k, cfg, glob, const, wave))
-    natives = [native] + native.extras[:threads - 1]
-    per_chunk = max(1, CHUNK_THREADS // max(wave * cfg.threads_per_block, 1))
-    # a split wave's parts are undone whole when one fails, so privatized copies (folded in) split none
-    chunks, split = _threads.plan(blocks.size, wave, threads, per_chunk, ck.block_seconds, priv is None)
+    natives = [native]
+    if threads >= 2:
+        while len(native.extras) < threads - 1:
+            native.extras.append(_Native(ck, k, cfg, glob, const, wave))
+        natives += native.extras[:threads - 1]
+        per_chunk = max(1, CHUNK_THREADS // max(wave * cfg.threads_per_block, 1))
+        # a split wave's parts are undone whole when one fails, so privatized copies (folded in) split none
+        chunks, split = _threads.plan(blocks.size, wave, threads, per_chunk, ck.block_seconds, priv is None)
     for nat in natives:
-        nat.privatize(priv, atom.kind if priv else None)
+        nat.privatize(priv, atom.kind if priv else None)     # no locks and no undo entries for those atomics
+    t0 = time.perf_counter()
     try:
-        parts, left = _threads.run_chunks(natives, blocks, wave, chunks, split, Counts)
+        if threads < 2:
+            _run_waves(native, k, cfg, blocks, glob, const, wave, result, ())
+            left, cpu = [], time.perf_counter() - t0
+        else:
+            parts, left, cpu = _threads.run_chunks(natives, blocks, wave, chunks, split, Counts)
+            for part in parts[1:]:
+                parts[0].merge(part)
+            parts[0].into(result)
+            COUNTS["threads"] = COUNTS.get("threads", 0) + 1
     finally:
         for nat in natives:
             nat.privatize(None, None)
-    for part in parts[1:]:
-        parts[0].merge(part)
-    parts[0].into(result)
     t1 = time.perf_counter()
     for s, e in left:                              # bailed out or not reached: in order, as on one thread
         _run_waves(native, k, cfg, blocks[s:e], glob, const, wave, result, ())
-    ck.block_seconds = (sum(_threads.LAST_CPU) + time.perf_counter() - t1) / blocks.size   # as on one thread
-    if atom is not None:
-        atom.priv_failed |= any(nat.priv_refused for nat in natives)
-        atom.note(result, natives, priv)
-    COUNTS["threads"] = COUNTS.get("threads", 0) + 1
+    ck.block_seconds = (cpu + time.perf_counter() - t1) / blocks.size       # as on one thread
     if priv is not None:
+        atom.priv_failed |= any(nat.priv_refused for nat in natives)
         COUNTS["privatized"] = COUNTS.get("privatized", 0) + 1
+    if atom is not None:
+        atom.note(result, natives, priv)
     return True
 
 
@@ -579,18 +572,17 @@ class Counts:
         self.scalars = np.zeros(3, np.int64)       # waves, barriers, atomics
 
     def add(self, nat) -> None:
-        self.opw += nat.opw
-        self.opt += nat.opt
-        self.div += nat.div
-        if self.rows is not None:
-            self.rows += nat.rows
-        self.scalars += nat.ctx[[C_WAVES, C_BARRIERS, C_ATOMICS]]
+        """Add a native run's counts (its arrays, its ctx's scalars)."""
+        self._sum((nat.opw, nat.opt, nat.div, nat.rows, nat.ctx[[C_WAVES, C_BARRIERS, C_ATOMICS]]))
 
     def merge(self, other: "Counts") -> None:
-        for mine, theirs in ((self.opw, other.opw), (self.opt, other.opt), (self.div, other.div),
-                             (self.rows, other.rows), (self.scalars, other.scalars)):
+        """Add another thread's Counts."""
+        self._sum((other.opw, other.opt, other.div, other.rows, other.scalars))
+
+    def _sum(self, theirs) -> None:
+        for mine, t in zip((self.opw, self.opt, self.div, self.rows, self.scalars), theirs):
             if mine is not None:
-                mine += theirs
+                mine += t
 
     def into(self, result) -> None:
         _add_counts(result, self.heads, self.opw, self.opt, self.div, self.rows, *self.scalars)

@@ -6,7 +6,7 @@ In:  `plan(...)`: the chunks of a launch; `run_chunks(natives, blocks, wave, chu
      `runtime.Counts`.
 Out: run_chunks returns (the per-thread Counts, to add to the launch's result; the chunks, block
      ranges [s, e) from `plan`, that did not run natively: one bailed out (and was undone) or came
-     after the stop).
+     after the stop; the threads' CPU seconds in all).
 
 The native code releases the GIL (a ctypes call), so N threads run N waves' native code on N cores
 at once, with no process start-up, no messages and no copies.  Chunks of a few waves (or, in a
@@ -102,9 +102,9 @@ class Atomics:
             seen |= {(int(a), int(b)) for a, b in zip(lo, hi) if a != 0}
         if not seen and priv is not None:         # every atomic went to the privatized copies
             seen = {priv}
-        one = len(seen) == 1 and next(iter(seen))
-        self.priv = one if one and one[0] > 0 and one[0] % 8 == 0 and one[1] - one[0] <= PRIV_MAX_BYTES else None
-
+        one = next(iter(seen)) if len(seen) == 1 else None
+        small = one is not None and one[0] > 0 and one[0] % 8 == 0 and one[1] - one[0] <= PRIV_MAX_BYTES
+        self.priv = one if small else None
 
 
 def identity(kind) -> np.ndarray:
@@ -197,11 +197,12 @@ def plan(nblocks: int, wave: int, nthreads: int, per_chunk: int, block_seconds: 
          split: bool = True):
     """(The chunks of a launch as block ranges [s, e), whether they split waves).  Whole waves while
     the launch has two waves per thread (splitting more cost Collatz's 8 waves 5% on 2 threads):
-    chunks of about a CHUNKS_PER_THREAD-th of a thread's share, at least CHUNK_SECONDS of work by the last launch's measure (the Python around
-    a chunk costs ~5 us; with many threads, at least threads x GIL_SECONDS, so that the threads
-    seldom wait for the GIL) and at most `per_chunk` waves (the undo log's room), smaller towards the
-    end (guided: the threads finish together however uneven the waves).  Fewer waves (down to one):
-    each wave split into runs of consecutive blocks, unless `split` is False."""
+    chunks of about a CHUNKS_PER_THREAD-th of a thread's share, at least CHUNK_SECONDS of work by
+    the last launch's measure (the Python around a chunk costs ~5 us; with many threads, at least
+    threads x GIL_SECONDS, so that the threads seldom wait for the GIL) and at most `per_chunk`
+    waves (the undo log's room), smaller towards the end (guided: the threads finish together
+    however uneven the waves).  Fewer waves (down to one): each wave split into runs of consecutive
+    blocks, unless `split` is False."""
     nwaves = -(-nblocks // wave)
     want = CHUNKS_PER_THREAD * nthreads
     seconds = max(CHUNK_SECONDS, nthreads * GIL_SECONDS)      # many threads: the GIL-held part stays small
@@ -279,12 +280,14 @@ def run_chunks(natives, blocks, wave: int, chunks, split: bool, counts):
     LAST_CPU[:] = cpu
     left = [chunks[c] for c in range(nchunks) if c not in done]
     if split:
-        broken = sorted({s // wave for s, _ in left})
+        broken = {s // wave for s, _ in left}
         arena = natives[0].glob().arena
         for w, items in kept.items():
-            for one, logs in reversed(items) if w in broken else ():
-                undo(arena, *logs)
-            for one, _ in items if w not in broken else ():
-                parts[0].merge(one)
-        left = [(w * wave, min((w + 1) * wave, len(blocks))) for w in broken]
-    return parts, left
+            if w in broken:                         # undone whole, its finished parts too
+                for _, logs in reversed(items):
+                    undo(arena, *logs)
+            else:
+                for one, _ in items:
+                    parts[0].merge(one)
+        left = [(w * wave, min((w + 1) * wave, len(blocks))) for w in sorted(broken)]
+    return parts, left, sum(cpu)
