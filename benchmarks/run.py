@@ -27,7 +27,7 @@ vgpu/sim/compiled/threads.py), the modes taking turns in bursts of three launche
 the launch itself, CPU time of the process and of its busiest thread, the speedup on wall time and
 on idle cores (the one-thread wall time over the busiest thread's CPU time), identical bytes and
 counters; --big at the many-core sizes.  Last, as a reference for the streaming kernels, how much
-numpy's own np.add gains on N threads of this machine.
+numpy's own np.add of vector_add's floats gains split into N parts on N threads of this machine.
 
 --checks also runs each kernel under each sanitizer (docs/sanitizers.md) and prints the slowdown
 factors; --baseline FILE compares the unchecked seconds with a file that --record FILE wrote (the
@@ -305,39 +305,40 @@ def compiled_threads_comparison(repeat: int, workers: int = 2, big: bool = False
               f"{'yes' if same else 'NO'}", flush=True)
     for d in devs.values():
         d.close()
-    print(f"memory reference: numpy's np.add of 2^22 floats on {workers} threads at once (each its own "
-          f"arrays) runs {numpy_threads_speedup(workers, repeat):.2f}x the work per second of one thread", flush=True)
+    size = 22 if big else 20
+    print(f"memory reference: numpy's np.add of 2^{size} floats, split into {workers} parts on as many threads, "
+          f"runs {numpy_threads_speedup(workers, repeat, 1 << size):.2f}x as fast as on one thread", flush=True)
     return ok
 
 
-def numpy_threads_speedup(workers: int, repeat: int) -> float:
-    """How much more np.add work (2^22 floats, its own arrays per thread; numpy releases the GIL) this
-    machine does per second on `workers` threads than on one: the memory system's ceiling for
-    streaming kernels such as vector_add."""
+def numpy_threads_speedup(workers: int, repeat: int, n: int = 1 << 20) -> float:
+    """How much faster numpy's np.add of n floats runs split into `workers` contiguous parts on as many
+    threads (numpy releases the GIL) than whole on one: the work of vector_add, and this machine's
+    ceiling for streaming kernels."""
     import threading
-    n = 1 << 22
     rng = np.random.default_rng(0)
-    arrs = [(rng.random(n, dtype=np.float32), rng.random(n, dtype=np.float32), np.empty(n, np.float32))
-            for _ in range(workers)]
+    a, b = rng.random(n, dtype=np.float32), rng.random(n, dtype=np.float32)
+    c = np.empty_like(a)
+    cuts = np.linspace(0, n, workers + 1).astype(int)
+    reps = max(1, (1 << 24) // n)
 
-    def work(i, reps=10):
-        a, b, c = arrs[i]
+    def work(s, e):
         for _ in range(reps):
-            np.add(a, b, out=c)
-    work(0, 2)
+            np.add(a[s:e], b[s:e], out=c[s:e])
+    work(0, n)
     one = many = float("inf")
     for _ in range(max(repeat, 3)):
         t0 = time.perf_counter()
-        work(0)
+        work(0, n)
         one = min(one, time.perf_counter() - t0)
-        ts = [threading.Thread(target=work, args=(i,)) for i in range(workers)]
+        ts = [threading.Thread(target=work, args=(int(cuts[i]), int(cuts[i + 1]))) for i in range(workers)]
         t0 = time.perf_counter()
         for t in ts:
             t.start()
         for t in ts:
             t.join()
         many = min(many, time.perf_counter() - t0)
-    return workers * one / many
+    return one / many
 
 
 def workers_comparison(repeat: int) -> bool:

@@ -6,14 +6,17 @@ Out: `add_driver(module, wpb)`: a function that, for each block of the list, set
      it exits or arrives at the barrier and releases the barrier (bar.red's reduction included) while
      warps wait, until the block is done.  Returns 0, or 2 when a warp bails out (ctx says why), with
      ctx[C_BAIL_BLOCK] the index of the block.  Per wave (`wave` blocks) the warp instructions are
-     counted against the watchdog budget.
+     counted against the watchdog budget.  The counts (the per-pc arrays at ctx[C_KEEP_FROM],
+     ctx[C_KEEP_BYTES] bytes, and ctx's barriers and atomics) add to what they were; a run that bails
+     out puts them back as they were (kept at ctx[C_KEEP]), so that they always hold the successful
+     runs' counts.
 """
 from __future__ import annotations
 
 from llvmlite import ir
 
 from .alu import I1, I8, I32, I64
-from .codegen import (B_BUDGET, C_BAIL_WHY, C_BUDGET, C_CTAID, C_CTAID_Y, C_CTAID_Z, C_LOCAL, C_LPAD, C_NCTAID,
+from .codegen import (B_BUDGET, C_ATOMICS, C_BAIL_WHY, C_BUDGET, C_CTAID, C_CTAID_Y, C_CTAID_Z, C_LOCAL, C_LPAD, C_NCTAID,
                       C_NCTAID_Y, C_RED_COUNT, C_RED_TOTAL, C_SHARED, C_SHARED_BYTES, C_SMID, C_WARPID, W_ALIVE,
                       W_BARPRED, W_DEPTH, W_ICOUNT, W_MASK, W_PC, W_RPC, W_TOTAL, W_WAIT, W_WIDX, C_STEPS)
 
@@ -22,7 +25,8 @@ C_ALIVE0_PTR = 40          # == codegen.C_ALIVE0: per warp of a block, the lanes
 C_BAIL_BLOCK = 42
 C_BARRIERS = 43
 C_NWAIT = 44
-C_WAVES = 59               # set by the caller: the waves of the run (counted with its counts)
+C_WAVES = 59               # set by the caller: the waves of the runs (counted with their counts)
+C_KEEP, C_KEEP_FROM, C_KEEP_BYTES = 60, 61, 62     # where the counts are kept during a run (see above)
 
 
 def c64(v):
@@ -62,6 +66,13 @@ def add_driver(module: ir.Module, warp_fn: ir.Function, ws_words: int) -> ir.Fun
         return b.gep(ws, [b.add(b.mul(w, c64(ws_words)), c64(k))])
 
     b.store(c64(0), left)
+    i8p = I8.as_pointer()
+    memcpy = ir.Function(module, ir.FunctionType(ir.VoidType(), [i8p, i8p, I64, I1]),
+                         name="llvm.memcpy.p0i8.p0i8.i64")
+    counts, kept = (b.inttoptr(b.load(word(k)), i8p) for k in (C_KEEP_FROM, C_KEEP))
+    nbytes = b.load(word(C_KEEP_BYTES))
+    b.call(memcpy, [kept, counts, nbytes, ir.Constant(I1, 0)])
+    scalars = [(k, b.load(word(k))) for k in (C_BARRIERS, C_ATOMICS)]
     alive0 = b.inttoptr(b.load(word(C_ALIVE0_PTR)), P)
     gx, gy = b.load(word(C_NCTAID)), b.load(word(C_NCTAID_Y))
     bailb = fn.append_basic_block("bail")
@@ -158,5 +169,8 @@ def add_driver(module: ir.Module, warp_fn: ir.Function, ws_words: int) -> ir.Fun
     loop(b, nblocks, "blk", block_body)
     b.ret(ir.Constant(I32, 0))
     b.position_at_end(bailb)
+    b.call(memcpy, [counts, kept, nbytes, ir.Constant(I1, 0)])
+    for k, v in scalars:
+        b.store(v, word(k))
     b.ret(ir.Constant(I32, 2))
     return fn

@@ -28,7 +28,7 @@ from .codegen import (B_FAULT, B_LOG, C_BAIL_WHY, C_LOG, C_LOGCAP, C_LOGN, C_MT,
                       C_PRIV_REFUSED, C_RLOG, C_RLOGCAP, C_RLOGN, C_SITES, C_STEPS)
 from ..config import ROWS, LaunchConfig
 from .counting import C_ROWS
-from .driver import C_BARRIERS, C_WAVES, add_driver
+from .driver import C_BARRIERS, C_KEEP, C_KEEP_BYTES, C_KEEP_FROM, C_WAVES, add_driver
 from .layout import GLOBAL_BASE
 from .layout import decline_reason, layout
 from . import threads as _threads
@@ -299,33 +299,38 @@ def _run_waves(native, k, cfg, blocks, glob, const, wave_blocks, result, interp_
     nwaves = -(-blocks.size // wave_blocks)
     per_chunk = max(1, CHUNK_THREADS // max(wave_blocks * cfg.threads_per_block, 1))
     i, single_until, outcome = 0, 0, "native"
-    while i < nwaves:
-        n = 1 if i < single_until else min(per_chunk, nwaves - i)
-        chunk = blocks[i * wave_blocks:(i + n) * wave_blocks]
-        why = native.run(chunk, result, log=True)
-        if why == 0:
-            i += n
-            continue
-        if native.priv is not None and native.priv_refused:
-            native.privatize(None, None)           # another access met the privatized allocation: undone,
-            continue                               # the atomics in place from now on
-        if n > 1:                                  # undone: the same waves one by one
-            single_until = i + n
-            continue
-        if why == B_LOG and native.run(chunk, result, log=False) == 0:
+    native.on_threads(False)
+    native.clear()
+    try:
+        while i < nwaves:
+            n = 1 if i < single_until else min(per_chunk, nwaves - i)
+            chunk = blocks[i * wave_blocks:(i + n) * wave_blocks]
+            why = native.call(chunk, log=True)
+            if why == 0:
+                i += n
+                continue
+            if native.priv is not None and native.priv_refused:
+                native.privatize(None, None)       # another access met the privatized allocation: undone,
+                continue                           # the atomics in place from now on
+            if n > 1:                              # undone: the same waves one by one
+                single_until = i + n
+                continue
+            if why == B_LOG and native.call(chunk, log=False) == 0:
+                i += 1
+                continue
+            outcome = "fallback"
+            part = sm.new_result(k)
+            args = interp_args
+            if cfg.counters:                      # the interpreter counts as launch.run_wave has it count
+                from ..observe.counters import MemoryCounters
+                args = (MemoryCounters(part.pc), interp_args[1] if interp_args else None)
+            try:
+                sm.run_blocks(k, cfg, chunk, glob, const, wave_blocks, part, *args)
+            finally:
+                result.merge(part)
             i += 1
-            continue
-        outcome = "fallback"
-        part = sm.new_result(k)
-        args = interp_args
-        if cfg.counters:                          # the interpreter counts as launch.run_wave has it count
-            from ..observe.counters import MemoryCounters
-            args = (MemoryCounters(part.pc), interp_args[1] if interp_args else None)
-        try:
-            sm.run_blocks(k, cfg, chunk, glob, const, wave_blocks, part, *args)
-        finally:
-            result.merge(part)
-        i += 1
+    finally:
+        native.add_to(result)
     COUNTS[outcome] = COUNTS.get(outcome, 0) + 1
     OUTCOMES[name] = outcome
 
@@ -381,11 +386,14 @@ class _Native:
         if lay.shared_static != k.shared_static:
             raise Declined("shared memory layout differs from the interpreter's")
         npc = len(ck.code.instrs) + 1
-        self.zero = _aligned(5 * npc)             # zeroed before each run: opw, opt, div, sites
+        nrows = len(ROWS) if ck.counters else 0
+        # the counts since clear(): opw, opt, div, the counter rows (counting.py), then sites
+        self.zero = _aligned((5 + nrows) * npc)
         self.opw, self.opt, self.div = self.zero[:npc], self.zero[npc:2 * npc], self.zero[2 * npc:3 * npc]
-        self.sites = self.zero[3 * npc:]          # memops.site_range's per-pc allocation cache
+        self.rows = self.zero[3 * npc:(3 + nrows) * npc].reshape(nrows, npc) if nrows else None
+        self.sites = self.zero[(3 + nrows) * npc:]          # memops.site_range's per-pc allocation cache
+        self.kept = _aligned(self.zero.size)                # the driver's copy of them during a run
         self.maps = None                          # _slots: %smid and first %warpid of blocks 0, 1, ...
-        self.rows = _aligned(len(ROWS) * npc).reshape(len(ROWS), npc) if ck.counters else None     # counting.py
         wpb = self.wpb = cfg.warps_per_block
         tpb = cfg.threads_per_block
         alive0 = np.array([(1 << int(v)) - 1 for v in np.clip(tpb - np.arange(wpb) * 32, 0, 32)], np.int64)
@@ -413,7 +421,8 @@ class _Native:
                         (C_NTID_Z, cfg.block[2]), (C_NCTAID, cfg.grid[0]), (C_NCTAID_Y, cfg.grid[1]),
                         (C_NCTAID_Z, cfg.grid[2]), (C_NSMID, cfg.num_sms), (C_ALIVE0, alive0.ctypes.data),
                         (C_WPB, wpb), (C_LOG, self.log.ctypes.data), (C_RLOG, self.records.ctypes.data),
-                        (C_SITES, self.sites.ctypes.data)):
+                        (C_SITES, self.sites.ctypes.data), (C_KEEP, self.kept.ctypes.data),
+                        (C_KEEP_FROM, self.zero.ctypes.data), (C_KEEP_BYTES, self.zero.nbytes)):
             ctx[word] = v
         if self.rows is not None:
             ctx[C_ROWS] = self.rows.ctypes.data
@@ -425,45 +434,45 @@ class _Native:
         self.spare = None               # the last such copy (at the op's identity), for the next launch
         self.priv_refused = False       # an access other than the atomics met the privatized allocation
         self.budget = max(cfg.max_instructions - 1, 0)       # warp instructions per wave (the interpreter's)
+        self.caps = (self.log.size // 3 - 1, len(self.records) - 1)     # the undo log's room
+        self.threads = False
         ctx[C_STEPS] = max(cfg.max_steps - 1, 0)             # a warp's own: a lower bound of its wave's steps
 
-    def run(self, blocks, result, log: bool, threads: bool = False) -> int:
-        """call(blocks, log, threads), its counts added to `result` when it succeeds."""
-        status = self.call(blocks, log, threads)
-        if status == 0:
-            _add_counts(result, self.ck.heads, self.opw, self.opt, self.div, self.rows, self.ctx[C_WAVES],
-                        self.ctx[C_BARRIERS], self.ctx[C_ATOMICS])
-        return status
+    def clear(self) -> None:
+        """Zero the counts and the sites (before a launch's runs: `call` adds to them)."""
+        self.zero[:] = 0
+        self.ctx[C_WAVES] = self.ctx[C_BARRIERS] = self.ctx[C_ATOMICS] = 0
 
-    def call(self, blocks, log: bool, threads: bool = False, part: bool = False) -> int:
-        """Run the blocks natively: 0, with their counts in opw/opt/div/rows and ctx; or memory put
-        back and the bail-out reason.  threads: other threads run waves of the launch at once:
-        atomics are done atomically and a bail-out's undo is left in `self.pending` for
-        `undo_pending`, once every thread has stopped.  part: the blocks are part of a wave, which
-        they may take their share of the watchdog budget of (more bails out)."""
-        ctx, wave = self.ctx, self.wave_blocks
-        ctx[C_MT] = int(threads)
-        priv = self.priv
-        ctx[C_PRIV_LO], ctx[C_PRIV_HI] = (priv[0], priv[0] + priv[2].nbytes) if priv else (0, 0)
-        ctx[C_PRIV_BUF] = priv[2].ctypes.data if priv else 0
-        ctx[C_PRIV_REFUSED] = 0
+    def add_to(self, result) -> None:
+        """Add the counts since clear() to `result`."""
+        _add_counts(result, self.ck.heads, self.opw, self.opt, self.div, self.rows, self.ctx[C_WAVES],
+                    self.ctx[C_BARRIERS], self.ctx[C_ATOMICS])
+
+    def on_threads(self, threads: bool) -> None:
+        """For the runs of one launch: whether other threads run its waves at once (atomics are done
+        atomically, and a bail-out's undo is left in `self.pending` for `undo_pending`, once every
+        thread has stopped)."""
+        self.ctx[C_MT] = int(threads)
+        self.threads = threads
+
+    def call(self, blocks, log: bool, part: bool = False) -> int:
+        """Run the blocks natively: 0, their counts added to those since clear(); or memory and the
+        counts put back and the bail-out reason (`on_threads`: with other threads at work, memory
+        is put back by `undo_pending`).  part: the blocks are part of a wave, which they may take
+        their share of the watchdog budget of (more bails out)."""
+        ctx, wave, priv = self.ctx, self.wave_blocks, self.priv
         smid, wbase, smid_ptr, wbase_ptr = self._slots(blocks)
-        self.zero[:] = 0                                  # opw, opt, div, sites
-        if self.rows is not None:
-            self.rows[:] = 0
-        ctx[C_GLO] = ctx[C_GHI] = ctx[C_CLO] = ctx[C_CHI] = 0
-        ctx[C_BARRIERS] = ctx[C_ATOMICS] = ctx[C_LOGN] = ctx[C_RLOGN] = 0
-        ctx[C_LOGCAP], ctx[C_RLOGCAP] = (self.log.size // 3 - 1, len(self.records) - 1) if log else (-1, -1)
+        ctx[C_GLO] = ctx[C_GHI] = ctx[C_CLO] = ctx[C_CHI] = ctx[C_LOGN] = ctx[C_RLOGN] = 0
+        ctx[C_LOGCAP], ctx[C_RLOGCAP] = self.caps if log else (-1, -1)
         n = blocks.size
         first = int(blocks[0]) if n else 0
         if n and int(blocks[-1]) - first == n - 1:     # consecutive: the waves that start among them
-            ctx[C_WAVES] = -(-(first + n) // wave) + (-first // wave)
+            waves = -(-(first + n) // wave) + (-first // wave)
         else:
-            ctx[C_WAVES] = -(-n // wave)
+            waves = -(-n // wave)
         budget, period = (self.budget * n // wave, max(n, 1)) if part else (self.budget, wave)
         glob = self.glob()
-        top = glob.top
-        saved = None if log else glob.arena[:top].copy()
+        saved = None if log else glob.arena[:glob.top].copy()
         blocks = np.ascontiguousarray(blocks, np.int64)
         status = self.ck.run(*self.ptrs, blocks.ctypes.data, n, self.wpb, period, budget, smid_ptr, wbase_ptr)
         if priv is not None:
@@ -474,12 +483,13 @@ class _Native:
                 self.priv_refused |= bool(ctx[C_PRIV_REFUSED])
         if status != 0:
             if saved is not None:
-                glob.arena[:top] = saved
-            elif threads:
+                glob.arena[:saved.size] = saved
+            elif self.threads:
                 self.pending.append(self.logged())
             else:
                 undo(glob.arena, *self._logged())
             return int(ctx[C_BAIL_WHY]) or B_FAULT
+        ctx[C_WAVES] += waves
         return 0
 
     def _slots(self, blocks):
@@ -511,6 +521,8 @@ class _Native:
         """From now on (priv (lo, hi), kind (op, dtype)), or no longer (None): runs do the global
         atomics on [lo, hi) in a copy of this thread's, folded into memory after each run (the copy
         is kept for the next launch that privatizes the same)."""
+        ctx = self.ctx
+        ctx[C_PRIV_LO] = ctx[C_PRIV_HI] = ctx[C_PRIV_BUF] = ctx[C_PRIV_REFUSED] = 0
         if priv is None:
             self.spare, self.priv = self.priv or self.spare, None
             return
@@ -522,6 +534,7 @@ class _Native:
             copy.fill(_threads.identity(kind))
             have = (lo, kind, copy)
         self.priv, self.priv_refused = have, False
+        ctx[C_PRIV_LO], ctx[C_PRIV_HI], ctx[C_PRIV_BUF] = lo, lo + have[2].nbytes, have[2].ctypes.data
 
     def _logged(self):
         """The undo log of the last run: its entries and its records (undo.py)."""
@@ -562,25 +575,19 @@ def _add_counts(result, heads, opw, opt, div, rows, waves, barriers, atomics) ->
 
 
 class Counts:
-    """The counts of a thread's successful native runs, summed as arrays (`add(native)` after each)
-    and added to a BlocksResult once (`into`)."""
+    """A copy of a _Native's counts (its arrays, its ctx's scalars), to add up across threads
+    (`merge`) and add to a BlocksResult once (`into`)."""
 
     def __init__(self, nat):
         self.heads = nat.ck.heads
-        self.opw, self.opt, self.div = (np.zeros_like(a) for a in (nat.opw, nat.opt, nat.div))
-        self.rows = None if nat.rows is None else np.zeros_like(nat.rows)
-        self.scalars = np.zeros(3, np.int64)       # waves, barriers, atomics
-
-    def add(self, nat) -> None:
-        """Add a native run's counts (its arrays, its ctx's scalars)."""
-        self._sum((nat.opw, nat.opt, nat.div, nat.rows, nat.ctx[[C_WAVES, C_BARRIERS, C_ATOMICS]]))
+        self.opw, self.opt, self.div = (a.copy() for a in (nat.opw, nat.opt, nat.div))
+        self.rows = None if nat.rows is None else nat.rows.copy()
+        self.scalars = nat.ctx[[C_WAVES, C_BARRIERS, C_ATOMICS]]
 
     def merge(self, other: "Counts") -> None:
         """Add another thread's Counts."""
-        self._sum((other.opw, other.opt, other.div, other.rows, other.scalars))
-
-    def _sum(self, theirs) -> None:
-        for mine, t in zip((self.opw, self.opt, self.div, self.rows, self.scalars), theirs):
+        for mine, t in zip((self.opw, self.opt, self.div, self.rows, self.scalars),
+                           (other.opw, other.opt, other.div, other.rows, other.scalars)):
             if mine is not None:
                 mine += t
 

@@ -2,8 +2,8 @@
 
 In:  `plan(...)`: the chunks of a launch; `run_chunks(natives, blocks, wave, chunks, split, counts)` with
      one `runtime._Native` per thread (each its own registers, shared and local memory, counters and
-     undo log; global memory is the device's, shared by all) and `counts(native)`, a new
-     `runtime.Counts`.
+     undo log; global memory is the device's, shared by all) and `counts(native)`, a copy of a
+     native's counts (`runtime.Counts`; a native's counts add up over its runs since its clear()).
 Out: run_chunks returns (the per-thread Counts, to add to the launch's result; the chunks, block
      ranges [s, e) from `plan`, that did not run natively: one bailed out (and was undone) or came
      after the stop; the threads' CPU seconds in all).
@@ -35,6 +35,7 @@ launch that the kernel's last launch says takes under MIN_SECONDS on one thread 
 """
 from __future__ import annotations
 
+import functools
 import itertools
 import os
 import threading
@@ -136,14 +137,19 @@ def merge_private(arena, lo: int, copy: np.ndarray, kind, base: int) -> None:
 class _Crew:
     """Threads kept for threaded launches.  `run(fn, n)` calls fn(1), ..., fn(n - 1) on them and fn(0)
     on the calling thread, returns once all have returned and re-raises the first exception.  A
-    lock per thread wakes it (a few microseconds, where a pool's submit took ~15).  One launch at a
-    time: a launch from another thread meanwhile runs fn(0) .. fn(n - 1) on its own thread."""
+    lock per thread wakes it (a few microseconds, where a pool's submit took ~15; but a wake is a
+    system call made holding the GIL, ~10 us on a virtual machine): the calling thread wakes thread
+    1 and starts its own work, and thread t wakes threads 2t and 2t + 1 before starting its own, so
+    the wakes spread over the crew (a tree) instead of delaying the caller by one wake per thread.
+    One launch at a time: a launch from another thread meanwhile runs fn(0) .. fn(n - 1) on its own
+    thread."""
 
     def __init__(self):
         self.busy = threading.Lock()
         self.go: list = []
         self.done: list = []
         self.fn = None
+        self.n = 0
         self.errors: list = []
 
     def _grow(self, n: int) -> None:
@@ -157,10 +163,17 @@ class _Crew:
             threading.Thread(target=self._loop, args=(i + 1, go, done), daemon=True,
                              name=f"vgpu-compiled-{i + 1}").start()
 
+    def _wake(self, t: int) -> None:
+        """Wake thread t (1, 2, ...) if this launch uses it."""
+        if t < self.n:
+            self.go[t - 1].release()
+
     def _loop(self, t: int, go, done) -> None:
         while True:
             go.acquire()
             try:
+                self._wake(2 * t)
+                self._wake(2 * t + 1)
                 self.fn(t)
             except BaseException as e:       # noqa: BLE001 - handed to the launching thread
                 self.errors.append(e)
@@ -174,9 +187,8 @@ class _Crew:
             return
         try:
             self._grow(n - 1)
-            self.fn, self.errors = fn, []
-            for t in range(n - 1):
-                self.go[t].release()
+            self.fn, self.n, self.errors = fn, n, []
+            self._wake(1)
             try:
                 fn(0)
             finally:
@@ -198,32 +210,38 @@ def plan(nblocks: int, wave: int, nthreads: int, per_chunk: int, block_seconds: 
     """(The chunks of a launch as block ranges [s, e), whether they split waves).  Whole waves while
     the launch has two waves per thread (splitting more cost Collatz's 8 waves 5% on 2 threads):
     chunks of about a CHUNKS_PER_THREAD-th of a thread's share, at least CHUNK_SECONDS of work by
-    the last launch's measure (the Python around a chunk costs ~5 us; with many threads, at least
+    the last launch's measure (the Python around a chunk costs ~2 us; with many threads, at least
     threads x GIL_SECONDS, so that the threads seldom wait for the GIL) and at most `per_chunk`
-    waves (the undo log's room), smaller towards the end (guided: the threads finish together
-    however uneven the waves).  Fewer waves (down to one): each wave split into runs of consecutive
-    blocks, unless `split` is False."""
-    nwaves = -(-nblocks // wave)
-    want = CHUNKS_PER_THREAD * nthreads
+    waves (the undo log's room), smaller towards the end, down to a quarter of that (guided: the
+    threads finish together however uneven the waves).  Fewer waves (down to one): each wave split
+    into runs of consecutive blocks, unless `split` is False."""
     seconds = max(CHUNK_SECONDS, nthreads * GIL_SECONDS)      # many threads: the GIL-held part stays small
     least = int(-(-seconds // block_seconds)) if block_seconds else 1       # blocks per chunk
+    return _plan(nblocks, wave, nthreads, per_chunk, 1 << max(least - 1, 0).bit_length(), split)
+
+
+@functools.lru_cache(maxsize=64)
+def _plan(nblocks: int, wave: int, nthreads: int, per_chunk: int, least: int, split: bool):
+    """plan, for `least` blocks per chunk (a power of two: launches of one kernel share plans)."""
+    nwaves = -(-nblocks // wave)
+    want = CHUNKS_PER_THREAD * nthreads
     if nwaves >= 2 * nthreads or least >= wave or not split:
         step = int(max(1, min(per_chunk, max(nwaves // want, -(-least // wave)))))
-        tail = max(1, -(-least // (2 * wave)))            # the smallest chunk: half the least work
+        tail = max(1, -(-least // (4 * wave)))            # the smallest chunk: a quarter of the least work
         out, s = [], 0
         while s < nwaves:
             n = min(nwaves - s, max(tail, min(step, -(-(nwaves - s) // (2 * nthreads)))))
             out.append((s * wave, min((s + n) * wave, nblocks)))
             s += n
-        return out, False
+        return tuple(out), False
     part = int(max(least, -(-wave // -(-want // nwaves))))
-    return [(s, min(s + part, w + wave, nblocks)) for w in range(0, nblocks, wave)
-            for s in range(w, min(w + wave, nblocks), part)], True
+    return tuple((s, min(s + part, w + wave, nblocks)) for w in range(0, nblocks, wave)
+                 for s in range(w, min(w + wave, nblocks), part)), True
 
 
 CHUNKS_PER_THREAD = 4
-CHUNK_SECONDS = 1e-4
-GIL_SECONDS = 8e-6               # the Python (GIL held) around one chunk: a chunk is >= threads times this
+CHUNK_SECONDS = 5e-5
+GIL_SECONDS = 4e-6               # twice the Python (GIL held) around one chunk: a chunk is >= threads times this
 
 
 def run_chunks(natives, blocks, wave: int, chunks, split: bool, counts):
@@ -236,9 +254,11 @@ def run_chunks(natives, blocks, wave: int, chunks, split: bool, counts):
     counter = itertools.count()
     stop = threading.Event()
     done: set[int] = set()
-    parts = [counts(nat) for nat in natives]
     kept: dict[int, list] = {}                     # split waves: wave -> [(its part's Counts, undo logs)]
     cpu = [0.0] * nthreads
+    for nat in natives:
+        nat.on_threads(True)
+        nat.clear()
 
     def work(t: int) -> None:
         c0 = time.thread_time()
@@ -248,21 +268,18 @@ def run_chunks(natives, blocks, wave: int, chunks, split: bool, counts):
             cpu[t] = time.thread_time() - c0
 
     def loop(t: int) -> None:
-        nat, part = natives[t], parts[t]
+        nat = natives[t]
         while not stop.is_set():
             c = next(counter)                       # atomic under the GIL
             if c >= nchunks:
                 return
             s, e = chunks[c]
-            if nat.call(blocks[s:e], log=True, threads=True, part=split) != 0:
+            if nat.call(blocks[s:e], log=True, part=split) != 0:
                 stop.set()                          # undone below, once no thread runs; the caller reruns it
                 return
-            if split:
-                one = counts(nat)
-                one.add(nat)
-                kept.setdefault(s // wave, []).append((one, nat.logged()))
-            else:
-                part.add(nat)
+            if split:                               # the part's own counts, kept with its undo log
+                kept.setdefault(s // wave, []).append((counts(nat), nat.logged()))
+                nat.clear()
             done.add(c)
 
     def body(t: int) -> None:
@@ -277,6 +294,8 @@ def run_chunks(natives, blocks, wave: int, chunks, split: bool, counts):
     finally:
         for nat in natives:
             nat.undo_pending()
+            nat.on_threads(False)
+    parts = [counts(nat) for nat in natives]
     LAST_CPU[:] = cpu
     left = [chunks[c] for c in range(nchunks) if c not in done]
     if split:
