@@ -69,11 +69,21 @@ def _run(program, workers: int, start: np.ndarray, n: int):
         dev.close()
 
 
-def test_threads_give_the_bytes_and_counters_of_one_thread(program):
+@pytest.fixture
+def sixteen_cores(monkeypatch):
+    """Devices may have 16 workers (16 threads of a compiled launch, woken as a tree: threads._Crew)
+    whatever the cores of this machine."""
+    from vgpu.sim import device
+    monkeypatch.setattr(device, "usable_cores", lambda: 16)
+
+
+@pytest.mark.parametrize("workers", [2, 16])
+def test_threads_give_the_bytes_and_counters_of_one_thread(program, workers, sixteen_cores):
     start = np.random.default_rng(3).integers(1, 50_000, 256 * 160).astype(np.uint32)
     before = crt.COUNTS.get("threads", 0)
     one, c1 = _run(program, 0, start, start.size - 1)
-    two, c2 = _run(program, 2, start, start.size - 1)
+    two, c2 = _run(program, workers, start, start.size - 1)
+    assert len(threads.LAST_CPU) == workers                    # that many threads ran chunks
     assert crt.COUNTS.get("threads", 0) == before + 1          # the two-worker launch took the threaded path
     assert np.array_equal(one, two) and c1 == c2
     assert one[0] == two[0] >= 0 and c1[1]["waves"] == 5        # 160 blocks, 32 per wave
@@ -102,8 +112,8 @@ def _hist(program, workers: int, d: np.ndarray, heavy: int):
         dev.close()
 
 
-@pytest.mark.parametrize("heavy", [-1, 70])
-def test_global_atomics_on_threads_give_the_one_thread_values(program, heavy, monkeypatch):
+@pytest.mark.parametrize("heavy,workers", [(-1, 2), (70, 2), (70, 16)])
+def test_global_atomics_on_threads_give_the_one_thread_values(program, heavy, workers, monkeypatch, sixteen_cores):
     """Integer atomics run on two threads at once: no update lost; with heavy=70 block 70 repeats its
     adds and xors 2,100 times, its chunk's undo log overflows, the chunk bails out while the other thread
     goes on updating the same counters, its adds and xors are taken back and it reruns."""
@@ -117,7 +127,7 @@ def test_global_atomics_on_threads_give_the_one_thread_values(program, heavy, mo
     monkeypatch.setattr(crt, "_last", [])
     before, undone = crt.COUNTS.get("threads", 0), crt.COUNTS.get("undone on threads", 0)
     one, c1 = _hist(program, 0, d, heavy)
-    two, c2 = _hist(program, 2, d, heavy)
+    two, c2 = _hist(program, workers, d, heavy)
     assert crt.COUNTS.get("threads", 0) == before + 1
     assert crt.COUNTS.get("undone on threads", 0) == undone + (heavy >= 0)
     assert one == two == [bins, x, m] and c1 == c2
