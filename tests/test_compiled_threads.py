@@ -294,3 +294,32 @@ def test_launches_from_two_threads_at_once_and_from_a_forked_child(program):
         os.waitpid(pid, 0)
         raise AssertionError("the forked child hung")
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_the_many_thread_model_replays_plans_as_the_crew_runs_them(monkeypatch):
+    """benchmarks/threads_model.py: the crew's wake tree (the caller wakes thread 1, thread t wakes 2t
+    and 2t + 1) and chunks taken in order by the first free thread."""
+    import importlib.util
+    import sys
+    from pathlib import Path
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "threads_model.py"
+    spec = importlib.util.spec_from_file_location("_threads_model", path)
+    model = importlib.util.module_from_spec(spec)
+    sys.path.insert(0, str(path.parent))
+    try:
+        spec.loader.exec_module(model)
+    finally:
+        sys.path.remove(str(path.parent))
+    monkeypatch.setattr(model, "WAKE_US", 10.0)
+    monkeypatch.setattr(model, "LATENCY_US", 10.0)
+    # the caller wakes thread 1 (its own work at 10); thread 1 is awake at 20 and wakes 2 and 3 (its
+    # work at 40); thread 2 is awake at 40 and wakes 4 (its work at 50); 3 is awake at 50, 4 at 60
+    assert model.starts(5) == [10.0, 40.0, 50.0, 50.0, 60.0]
+    monkeypatch.setattr(model, "WAKE_US", 0.0)
+    monkeypatch.setattr(model, "LATENCY_US", 0.0)
+    monkeypatch.setattr(model, "CHUNK_US", 0.0)
+    times = np.full(64, 1e-3)
+    span, share = model.replay(times, [(s, s + 8) for s in range(0, 64, 8)], 4)
+    assert span == pytest.approx(16e-3) and share == pytest.approx(1.0)       # 8 chunks, 2 per thread
+    span, share = model.replay(times, [(0, 40), (40, 48), (48, 56), (56, 64)], 4)
+    assert span == pytest.approx(40e-3) and share == pytest.approx(0.4)       # one chunk holds them up
