@@ -130,6 +130,7 @@ def test_stats_go_to_stdout(files, capsys):
     code, out, err = run(capsys, *scale(files, "--stats"))
     assert code == 0 and err == ""
     assert "warp_instructions" in out or "instructions" in out
+    assert re.search(r"^ran on: (compiled executor, \d threads?|interpreter.*\(.+\))$", out, re.M), out
 
 
 def test_random_schedule_without_seed_prints_the_seed(files, capsys):

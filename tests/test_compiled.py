@@ -320,7 +320,8 @@ def test_run_launch_matches_the_interpreter_wave_by_wave():
         wave, nwaves = 4 * 8, -(-(n // 512 + 1) // 32)
         result = sm.new_result(k)
         if native:
-            assert compiled.run_launch(k, cfg, nwaves, wave, dev.glob, dev.const, result)
+            assert compiled.run_launch(k, cfg, nwaves, wave, dev.glob, dev.const, result) == \
+                (True, "compiled executor, 1 thread")
         else:
             for j in range(nwaves):
                 p = sm.new_result(k)
@@ -344,6 +345,61 @@ __global__ void o(int *x, int *y) { y[threadIdx.x] = atomicAdd(x, 1); }
         assert not ok and word in why, (name, why)
         with pytest.raises(compiled.Declined):
             compiled.compile_kernel(prog, name)
+
+
+def test_a_launch_says_what_ran_it(monkeypatch):
+    """LaunchResult.ran_on (and the first lines of --stats): the compiled executor and its threads,
+    privatized atomics and waves that bailed out to the interpreter; or the interpreter and why."""
+    from vgpu.pipeline import compile_source
+    from vgpu.sim import device
+    from vgpu.sim.launch import encode_params
+    from vgpu.sim.compiled import threads
+    monkeypatch.setattr(threads, "MIN_SECONDS", 0.0)
+    monkeypatch.setattr(device, "usable_cores", lambda: 2)
+    nest = "x[i] += 1;"
+    for j in reversed(range(20)):
+        nest = f"if (threadIdx.x % 32 > {j}) {{ {nest} x[i] += 2; }} else {{ x[i] -= 1; }}"
+    src = r"""
+__global__ void add(int *x, int n) { int i = blockIdx.x * blockDim.x + threadIdx.x; if (i < n) x[i] += 1; }
+__global__ void say(int *x) { printf("%d\n", x[0]); }
+__global__ void hist(const int *d, unsigned *bins, int n) {
+    int i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i < n) atomicAdd(&bins[d[i] & 7], 1u);
+}
+__global__ void deep(int *x, int n) {     // block 70 nests 20 divergent ifs: a SIMT stack deeper than
+    int i = blockIdx.x * blockDim.x + threadIdx.x;      // the native code keeps (the interpreter runs it)
+    if (blockIdx.x == 70 && i < n) { NEST }
+}
+""".replace("NEST", nest)
+    prog = compile_source(src, "ran.vk")
+
+    def ran(executor, kernel, args, n, workers=0, check=None, program=prog):
+        dev = vgpu.sim.SimDevice(echo_printf=False, workers=workers, executor=executor)
+        try:
+            mod = dev.load(program)
+            ptrs = [dev.malloc(4 * n), dev.malloc(32)]          # data; 8 bins
+            dev.write(ptrs[0], np.zeros(n, np.int32))
+            dev.write(ptrs[1], np.zeros(8, np.int32))
+            vals = [ptrs[int(a[1])] if isinstance(a, str) else a for a in args]     # "p0", "p1": the buffers
+            params = encode_params(kernel, mod.kernel(kernel).code.params, vals)
+            return [dev.launch(mod, kernel, params, grid=n // 256, block=256, check=check).ran_on for _ in range(2)]
+        finally:
+            dev.close()
+    n = 160 * 256
+    assert ran("compiled", "add", ["p0", n], n) == ["compiled executor, 1 thread"] * 2
+    assert ran("compiled", "add", ["p0", n], n, workers=2) == ["compiled executor, 2 threads"] * 2
+    assert ran("compiled", "hist", ["p0", "p1", n], n, workers=2)[1] == \
+        "compiled executor, 2 threads, atomics privatized"         # the first launch saw where they went
+    assert ran("compiled", "deep", ["p0", n], n)[0] == \
+        "compiled executor, 1 thread, 1 wave on the interpreter (bailed out)"
+    for how in ran("compiled", "say", ["p0"], 256):
+        assert how.startswith("interpreter (the compiled executor declined: kernel 'say': ") and "printf" in how
+    assert ran("interp", "add", ["p0", n], n, workers=2)[0] == \
+        "interpreter, 2 SM worker processes (executor='interp')"
+    assert ran("auto", "add", ["p0", 512], 512, program=compile_source(src, "fresh.vk"))[0] == \
+        "interpreter (auto: 512 threads, too few to repay a translation yet)"
+    assert ran("compiled", "add", ["p0", n], n, check="memcheck")[0] == \
+        "interpreter (a sanitizer, tracer or debugger watches it)"
 
 
 # -- ALU instructions against vgpu.arith --------------------------------------------------------------

@@ -247,6 +247,7 @@ def test_run_saxpy_outputs_match_numpy(client):
     assert math.isclose(out["y"]["sum"], float(y.astype(np.float64).sum()), rel_tol=1e-9)
     assert out["y"]["max"] == float(y.max()) and out["x"]["min"] == float(x.min())
     assert r["occupancy"]["warps_per_block"] == 2 and r["counters"]["warp_instructions"] > 0
+    assert r["ran_on"].startswith(("compiled executor", "interpreter ("))      # what ran it, and why
 
 
 def test_run_profile_is_vgpuc_profile(client, tmp_path):

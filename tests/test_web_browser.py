@@ -136,6 +136,13 @@ def test_run_and_compare_a_counter_with_vgpuc_profile(page, tmp_path):
     assert steps.startswith("0, 0, 1, 7, 2, 5, 8, 16, 3, 19")
     page.click("#gutter .gl[data-line='11']")
     assert page.locator("#asm .l.hl .h").first.get_attribute("data-warps") != "0"   # per-instruction counts too
+    # the divergence view traces a warp, so the interpreter ran it, and the page says why
+    assert page.inner_text("#ran-on") == "ran on: interpreter (a sanitizer, tracer or debugger watches it)"
+    assert page.inner_text("#timing").startswith("choose a timing model")
+    page.select_option("#timing-preset", "h200")
+    page.click("#run")
+    page.wait_for_function("document.querySelector('#timing').textContent.startsWith('h200: ')")
+    assert "cycles" in page.inner_text("#timing") and "-bound" in page.inner_text("#timing")
     page.screenshot(path=str(SHOTS / "run.png"), full_page=True)
 
 
@@ -192,6 +199,7 @@ def test_share_link_restores_source_and_settings(page):
     page.click("#tabs button[data-view='explorer']")
     page.fill("#grid", "3")
     page.fill("#arg-n", "300")
+    page.select_option("#timing-preset", "teaching")
     page.click("#share")
     url = page.input_value("#share-url")
     assert url.startswith(page.base + "/#s=")
@@ -202,6 +210,7 @@ def test_share_link_restores_source_and_settings(page):
     other.wait_for_function("S.compiled && S.compiled.ok")
     assert other.input_value("#source") == page.input_value("#source")
     assert other.input_value("#grid") == "3" and other.input_value("#arg-n") == "300"
+    assert other.input_value("#timing-preset") == "teaching"
     assert other.input_value("#kernel") == "collatz"
     other.close()
 

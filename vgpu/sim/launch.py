@@ -68,7 +68,8 @@ class LaunchResult:
     class, branches, memory requests, sectors, wavefronts, ...; `.occupancy`; `.format()`; see
     docs/counters.md).  `op_counts`: mnemonic -> warp instructions; `line_counts`: .vk line -> warp
     instructions; `pcs`: per executed instruction, its source line and counts (`counters.launch_totals`);
-    `printf`: each thread's output in order."""
+    `printf`: each thread's output in order; `ran_on`: what ran it and why ('compiled executor, 2
+    threads'; 'interpreter (the compiled executor declined: ...)'; ...)."""
     kernel: str
     grid: tuple[int, int, int]
     block: tuple[int, int, int]
@@ -80,6 +81,7 @@ class LaunchResult:
     seconds: float = 0.0
     pcs: list = field(default_factory=list)
     reports: list = field(default_factory=list)       # vgpu.sim.sanitize.Report, when checks ran
+    ran_on: str = ""        # what ran it: 'compiled executor, 2 threads', 'interpreter (why)', ...
 
     @property
     def output(self) -> str:
@@ -91,7 +93,8 @@ class LaunchResult:
         import html
         st = dict(self.stats) if self.stats else {}
         parts = [f"<div><b>{html.escape(self.kernel)}</b> grid {self.grid} block {self.block}"
-                 f"{f' shared {self.shared} B' if self.shared else ''}, {self.seconds * 1e3:.1f} ms"]
+                 f"{f' shared {self.shared} B' if self.shared else ''}, {self.seconds * 1e3:.1f} ms"
+                 f"{f' on the {html.escape(self.ran_on)}' if self.ran_on else ''}"]
         occ = getattr(self.stats, "occupancy", None)
         if occ is not None:
             parts.append(f"<p>occupancy: {occ.warps_per_sm} warps per SM ({occ.blocks_per_sm} blocks), "
@@ -283,10 +286,19 @@ def launch(k: DecodedKernel, cfg: LaunchConfig, glob: GlobalMemory, const: Const
     result = new_result(len(k.ops))
     t0 = time.perf_counter()
     report = Progress(progress, nblocks, wave) if progress is not None else None
+    how = ""
     try:
-        ran_native = observer is None and native(k, cfg, executor) and \
-            compiled.run_launch(k, cfg, nwaves, wave, glob, const, result, threads)
+        if observer is not None:
+            ran_native, why = False, "a sanitizer, tracer or debugger watches it"
+        elif not native(k, cfg, executor):
+            ran_native, why = False, ("executor='interp'" if executor == "interp" else
+                                      f"auto: {nblocks * cfg.threads_per_block:,} threads, too few to repay a "
+                                      f"translation yet")
+        else:
+            ran_native, why = compiled.run_launch(k, cfg, nwaves, wave, glob, const, result, threads)
+        how = why if ran_native else f"interpreter ({why})"
         if not ran_native and parallel is not None and nwaves > 1:
+            how = f"interpreter, {min(threads, nwaves)} SM worker processes ({why})"
             parallel(k, cfg, nwaves, wave, result, progress=report)
         elif not ran_native:
             for j in range(nwaves):
@@ -306,7 +318,7 @@ def launch(k: DecodedKernel, cfg: LaunchConfig, glob: GlobalMemory, const: Const
         e.reports = sanitizer.reports if sanitizer is not None else []
         raise
     finally:
-        out = finish(k, cfg, result, time.perf_counter() - t0, occupancy)
+        out = finish(k, cfg, result, time.perf_counter() - t0, occupancy, how)
         out.reports = sanitizer.reports if sanitizer is not None else []
         if echo and out.printf:
             sys.stdout.write(out.output)
@@ -348,11 +360,13 @@ class Progress:
             self.progress(done, self.nblocks)
 
 
-def finish(k: DecodedKernel, cfg: LaunchConfig, r: BlocksResult, seconds: float, occ: Occupancy) -> LaunchResult:
-    """The LaunchResult of a launch's counts `r` (printf in block, warp, step, lane order)."""
+def finish(k: DecodedKernel, cfg: LaunchConfig, r: BlocksResult, seconds: float, occ: Occupancy,
+           how: str = "") -> LaunchResult:
+    """The LaunchResult of a launch's counts `r` (printf in block, warp, step, lane order); `how`:
+    what ran it (LaunchResult.ran_on)."""
     texts = [t for *_, t in sorted(r.printf, key=lambda rec: rec[:4])] if r.printf else []
     title = (f"kernel {k.name}: grid {cfg.grid} block {cfg.block}, {k.shared_static + cfg.shared_dynamic} bytes "
-             f"of shared memory per block, {seconds:.3f} s host time")
+             f"of shared memory per block, {seconds:.3f} s host time" + (f"\nran on: {how}" if how else ""))
     t = launch_totals(k, r.stats, r.op_warps, r.op_threads, r.pc, cfg.counters, occ, title)
     return LaunchResult(k.name, cfg.grid, cfg.block, cfg.shared_dynamic, t.counters, t.op_counts, t.line_counts,
-                        texts, seconds, t.records)
+                        texts, seconds, t.records, ran_on=how)

@@ -9,7 +9,7 @@ Out: `run(request, limits, keep)` -> the JSON answer: kernel, grid, block, devic
      --stats`), occupancy, profile (exactly `vgpuc profile --json`: per-line and per-instruction counters),
      divergence (the chosen warp's timeline: per instruction it executed, the step, pc, active mask,
      live lanes, stack depth, .vk line and the SIMT stack entries), reports (sanitizers), printf,
-     fault (a device fault: message and where, else null), timing (the timing model's report when the request
+     ran_on (what ran the launch and why, LaunchResult.ran_on), fault (a device fault: message and where, else null), timing (the timing model's report when the request
      names a preset, else null).
 Errors: `RunError(status, message)` for input the service refuses (4xx).
 """
@@ -313,10 +313,10 @@ def _run(req: dict, limits: Limits, devices: RunDevices) -> dict:
               "reports": [{"tool": r.tool, "kind": r.kind, "line": r.line, "text": r.format()} for r in reports],
               "divergence": divergence(tracer, wblock, warp), "timing": (result.timing.as_dict() if getattr(result, "timing", None) is not None
                                                           else None),
-              "counters": None, "occupancy": None, "profile": None, "printf": []}
+              "counters": None, "occupancy": None, "profile": None, "printf": [], "ran_on": None}
     if result is not None:
         counters = result.stats.as_dict()
-        answer.update(counters=counters, occupancy=counters.get("occupancy"),
+        answer.update(counters=counters, occupancy=counters.get("occupancy"), ran_on=result.ran_on or None,
                       profile=json.loads(profile.to_json(result, program)), printf=list(result.printf)[:1000])
     return answer
 

@@ -9,9 +9,9 @@ explicit active mask and SIMT stack; results, faults and per-pc counters are the
     run_blocks(k, cfg, blocks, glob, const, wave_blocks, result=None) -> BlocksResult
         the interpreter's run_blocks (vgpu.sim.sm), natively when it can; otherwise, and whenever
         the native run bails out (faults included), the interpreter runs the same call.
-    run_launch(k, cfg, nwaves, wave, glob, const, result, threads=1) -> bool
+    run_launch(k, cfg, nwaves, wave, glob, const, result, threads=1) -> (ran, how)
         every wave of a launch in as few native calls as possible, on `threads` threads of this
-        process (threads.py); False (nothing run) if declined.
+        process (threads.py): (True, how it ran), or (False, why it was declined: nothing run).
 
 Inside: layout (symbol layout, what is declined), alu (arith's semantics on lane vectors), codegen
 (operands and registers), memops (memory, atomics, warp-level ops), counting (the memory counters of

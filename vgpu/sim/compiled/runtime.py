@@ -229,11 +229,11 @@ def run_blocks(k, cfg, blocks, glob, const, wave_blocks: int, result=None, obser
     return result
 
 
-def run_launch(k, cfg, nwaves: int, wave: int, glob, const, result, threads: int = 1) -> bool:
+def run_launch(k, cfg, nwaves: int, wave: int, glob, const, result, threads: int = 1) -> tuple[bool, str]:
     """Every wave of a launch natively, in as few native calls as possible (the launch path's
     alternative to calling run_blocks per wave), on up to `threads` threads of this process
-    (threads.py); False, with nothing run, when the kernel or the launch's settings are declined
-    (then run the launch as usual)."""
+    (threads.py): (True, how it ran: 'compiled executor, 2 threads', ...); or (False, why), with
+    nothing run, when the kernel or the launch's settings are declined (then run the launch as usual)."""
     name = f"{k.program.filename}:{k.name}"
     try:
         if launch_decline(cfg):
@@ -243,7 +243,7 @@ def run_launch(k, cfg, nwaves: int, wave: int, glob, const, result, threads: int
     except Declined as e:
         COUNTS["declined"] = COUNTS.get("declined", 0) + 1
         OUTCOMES[name] = f"declined: {e}"
-        return False
+        return False, f"the compiled executor declined: {e}"
     blocks = np.arange(cfg.grid[0] * cfg.grid[1] * cfg.grid[2], dtype=np.int64)
     threads = min(threads, blocks.size)
     atom = ck.atomics
@@ -265,9 +265,10 @@ def run_launch(k, cfg, nwaves: int, wave: int, glob, const, result, threads: int
     for nat in natives:
         nat.privatize(priv, atom.kind if priv else None)     # no locks and no undo entries for those atomics
     t0 = time.perf_counter()
+    interpreted = 0
     try:
         if threads < 2:
-            _run_waves(native, k, cfg, blocks, glob, const, wave, result, ())
+            interpreted = _run_waves(native, k, cfg, blocks, glob, const, wave, result, ())
             left, cpu = [], time.perf_counter() - t0
         else:
             parts, left, cpu = _threads.run_chunks(natives, blocks, wave, chunks, split, Counts)
@@ -280,25 +281,31 @@ def run_launch(k, cfg, nwaves: int, wave: int, glob, const, result, threads: int
             nat.privatize(None, None)
     t1 = time.perf_counter()
     for s, e in left:                              # bailed out or not reached: in order, as on one thread
-        _run_waves(native, k, cfg, blocks[s:e], glob, const, wave, result, ())
+        interpreted += _run_waves(native, k, cfg, blocks[s:e], glob, const, wave, result, ())
     ck.block_seconds = (cpu + time.perf_counter() - t1) / blocks.size       # as on one thread
     if priv is not None:
         atom.priv_failed |= any(nat.priv_refused for nat in natives)
         COUNTS["privatized"] = COUNTS.get("privatized", 0) + 1
     if atom is not None:
         atom.note(result, natives, priv)
-    return True
+    how = f"compiled executor, {threads} thread{'s' if threads > 1 else ''}"
+    if priv is not None:
+        how += ", atomics privatized"
+    if interpreted:
+        how += f", {interpreted} wave{'s' if interpreted > 1 else ''} on the interpreter (bailed out)"
+    return True, how
 
 
-def _run_waves(native, k, cfg, blocks, glob, const, wave_blocks, result, interp_args) -> None:
+def _run_waves(native, k, cfg, blocks, glob, const, wave_blocks, result, interp_args) -> int:
     """Waves natively in chunks; a chunk that bails is undone and retried wave by wave; a wave that
-    bails again runs on the interpreter into a fresh result (as the launch runs a wave), merged."""
+    bails again runs on the interpreter into a fresh result (as the launch runs a wave), merged.
+    Returns how many waves the interpreter ran."""
     sm = _interp()
     name = f"{k.program.filename}:{k.name}"
     wave_blocks = max(wave_blocks, 1)
     nwaves = -(-blocks.size // wave_blocks)
     per_chunk = max(1, CHUNK_THREADS // max(wave_blocks * cfg.threads_per_block, 1))
-    i, single_until, outcome = 0, 0, "native"
+    i, single_until, outcome, interpreted = 0, 0, "native", 0
     native.on_threads(False)
     native.clear()
     try:
@@ -319,6 +326,7 @@ def _run_waves(native, k, cfg, blocks, glob, const, wave_blocks, result, interp_
                 i += 1
                 continue
             outcome = "fallback"
+            interpreted += 1
             part = sm.new_result(k)
             args = interp_args
             if cfg.counters:                      # the interpreter counts as launch.run_wave has it count
@@ -333,6 +341,7 @@ def _run_waves(native, k, cfg, blocks, glob, const, wave_blocks, result, interp_
         native.add_to(result)
     COUNTS[outcome] = COUNTS.get(outcome, 0) + 1
     OUTCOMES[name] = outcome
+    return interpreted
 
 
 CHUNK_THREADS = 1 << 18

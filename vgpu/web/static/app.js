@@ -237,6 +237,7 @@ function runRequest() {
     grid: dimsOf($("#grid").value, "grid"), block: dimsOf($("#block").value, "block"), args,
     constants: S.constants || {}, check: check ? [check] : null,
     warp_block: Array.isArray(wb) ? wb : [wb], warp: Number($("#warp").value) || 0,
+    timing: $("#timing-preset").value || null,
   };
 }
 
@@ -276,6 +277,18 @@ function fmt(v) {
   return esc(String(v));
 }
 
+/* The timing model's report (docs/timing.md) in a few lines: time, cycles, what bounds it, top stalls. */
+function timingSummary(t) {
+  const pct = x => `${(100 * x).toFixed(0)}%`;
+  const stalls = Object.entries(t.stall_fractions || {}).slice(0, 3).map(([k, v]) => `${k} ${pct(v)}`).join(", ");
+  const lines = [`${t.preset}: ${(t.seconds * 1e6).toFixed(2)} µs (${Math.round(t.cycles).toLocaleString("en-US")} cycles), ` +
+    `${t.bound}-bound; plus ${t.launch_us} µs launch`];
+  if (stalls) lines.push(`stalls: ${stalls}`);
+  if (t.occupancy) lines.push(`achieved occupancy ${pct(t.occupancy.achieved)} of ${pct(t.occupancy.theoretical)}`);
+  lines.push(`L1 hit ${pct(t.l1_hit_rate)}, L2 hit ${pct(t.l2_hit_rate)}, ${fmt(t.hbm_bytes)} bytes from HBM`);
+  return lines.join("\n");
+}
+
 function renderResults() {
   const r = S.run;
   $("#results").classList.remove("hidden");
@@ -285,7 +298,8 @@ function renderResults() {
   const o = r.occupancy || {};
   $("#occupancy").innerHTML = Object.entries(o).map(([k, v]) =>
     `<tr><td>${esc(k)}</td><td class="num">${typeof v === "object" && v !== null ? esc(JSON.stringify(v)) : fmt(v)}</td></tr>`).join("");
-  $("#timing").textContent = r.timing ? JSON.stringify(r.timing) : "the timing model does not exist yet";
+  $("#ran-on").textContent = r.ran_on ? `ran on: ${r.ran_on}` : "";
+  $("#timing").textContent = r.timing ? timingSummary(r.timing) : "choose a timing model (above) for the modelled time on a real GPU";
   $("#outputs").innerHTML = r.outputs.map(o =>
     `<div class="out" id="out-${esc(o.name)}"><b>${esc(o.name)}</b> ${esc(o.dtype)}[${o.size}] min ${fmt(o.min)} max ${fmt(o.max)} mean ${fmt(o.mean)} sum ${fmt(o.sum)}` +
     ` <a href="#" data-mem="${o.offset}" data-n="${o.nbytes}" data-dt="${esc(o.dtype)}">memory</a>` +
@@ -490,7 +504,7 @@ function shareState() {
   $$("#args input[type=text]").forEach(i => { args[i.dataset.name] = i.value; });
   return { source: $("#source").value, filename: S.filename, kernel: $("#kernel").value, grid: $("#grid").value,
     block: $("#block").value, args, constants: S.constants, check: $("#check").value, warp_block: $("#warp-block").value,
-    warp: $("#warp").value };
+    warp: $("#warp").value, timing: $("#timing-preset").value };
 }
 
 function share() {
@@ -509,6 +523,7 @@ function applyState(st) {
   S.argText = st.args || {};
   S.constants = st.constants || {};
   $("#check").value = st.check || ""; $("#warp-block").value = st.warp_block ?? "0"; $("#warp").value = st.warp ?? "0";
+  $("#timing-preset").value = st.timing || "";
   S.compiled = null; S.run = null; S.selLine = null; S.step = null;
   renderEditor();
 }
