@@ -116,6 +116,7 @@ def test_state_metrics_sm_kernel_log_allocations(session, client):
         assert client.get(f"/gpus/{d.id}/sm/3").json()["blocks"] == []
         log = client.get(f"/gpus/{d.id}/kernel_log").json()
         assert [(r["kernel"], r["grid"], r["block"]) for r in log] == [("scale", [2, 1, 1], [32, 1, 1])]
+        assert log[0]["ran_on"] == d.kernel_log[0].ran_on and log[0]["ran_on"].startswith(("interpreter", "compiled"))
         allocs = client.get(f"/gpus/{d.id}/allocations").json()
         const = [a for a in allocs if a["space"] == "constant"]
         assert const and const[0]["label"] == "taps" and const[0]["size"] == 16

@@ -185,6 +185,7 @@ def test_dashboard(page):
     names = page.locator(".gpu-card h4").all_inner_texts()
     assert any("notebook" in n for n in names) and len(names) >= 2
     assert "collatz" in page.inner_text("#dash-launches")
+    assert "interpreter (a sanitizer, tracer or debugger watches it)" in page.inner_text("#dash-launches")   # ran on
     assert "HtoD" in page.inner_text("#dash-transfers")
     run_gpu = page.evaluate("S.run.device.id")
     page.click(f".gpu-card[data-gpu='{run_gpu}'] .sm[data-sm='1']")

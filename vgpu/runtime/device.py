@@ -45,7 +45,7 @@ def _workers_from_env() -> int | None:
 @dataclass(frozen=True)
 class KernelRecord:
     """One launch in a device's kernel log: kernel name, file, grid, block, dynamic shared bytes,
-    warp instructions executed and host wall seconds."""
+    warp instructions executed, host wall seconds and what ran it (LaunchResult.ran_on)."""
     kernel: str
     file: str
     grid: tuple
@@ -53,6 +53,7 @@ class KernelRecord:
     shared: int
     instructions: int
     seconds: float
+    ran_on: str = ""
 
 
 class Device:
@@ -162,7 +163,7 @@ class Device:
         stats = getattr(result, "stats", None) or {}
         self.kernel_log.append(KernelRecord(kernel, getattr(loaded.program, "filename", "?"), tuple(grid),
                                             tuple(block), int(shared), int(stats.get("warp_instructions", 0)),
-                                            time.perf_counter() - t0))
+                                            time.perf_counter() - t0, getattr(result, "ran_on", "")))
         return result
 
     def get_kernel_log(self) -> list[KernelRecord]:

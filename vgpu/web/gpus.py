@@ -71,7 +71,7 @@ def gpu_summary(d) -> dict:
 
 def _record(r) -> dict:
     return {"kernel": r.kernel, "file": r.file, "grid": list(r.grid), "block": list(r.block), "shared": r.shared,
-            "instructions": r.instructions, "seconds": r.seconds}
+            "instructions": r.instructions, "seconds": r.seconds, "ran_on": getattr(r, "ran_on", "")}
 
 
 def _transfer(t) -> dict:

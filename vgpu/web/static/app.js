@@ -463,8 +463,8 @@ async function refreshDashboard() {
       `blocks ${d.blocks.map(b => "(" + b.block_idx.join(",") + ")").slice(0, 40).join(" ")}${d.blocks.length > 40 ? " …" : ""} (${d.assignment})`;
   }));
   const launches = states.filter(Boolean).flatMap(s => s.kernel_log.map(r => ({ ...r, gpu: s.name })));
-  $("#dash-launches").innerHTML = "<tr><th>GPU</th><th>kernel</th><th>grid</th><th>block</th><th>warp inst</th><th>ms</th></tr>" +
-    launches.slice(-30).reverse().map(r => `<tr><td>${esc(r.gpu)}</td><td>${esc(r.kernel)}</td><td>${r.grid.join("×")}</td><td>${r.block.join("×")}</td><td class="num">${r.instructions.toLocaleString("en-US")}</td><td class="num">${(1000 * r.seconds).toFixed(1)}</td></tr>`).join("");
+  $("#dash-launches").innerHTML = "<tr><th>GPU</th><th>kernel</th><th>grid</th><th>block</th><th>warp inst</th><th>ms</th><th>ran on</th></tr>" +
+    launches.slice(-30).reverse().map(r => `<tr><td>${esc(r.gpu)}</td><td>${esc(r.kernel)}</td><td>${r.grid.join("×")}</td><td>${r.block.join("×")}</td><td class="num">${r.instructions.toLocaleString("en-US")}</td><td class="num">${(1000 * r.seconds).toFixed(1)}</td><td class="hint">${esc(r.ran_on || "")}</td></tr>`).join("");
   const transfers = states.filter(Boolean).flatMap(s => s.transfer_log.map(t => ({ ...t, gpu: s.name })));
   $("#dash-transfers").innerHTML = "<tr><th>kind</th><th>from</th><th>to</th><th>bytes</th><th>link</th><th>modelled µs</th></tr>" +
     transfers.slice(-30).reverse().map(t => `<tr><td>${t.kind}</td><td>${esc(t.src)}</td><td>${esc(t.dst)}</td><td class="num">${t.bytes.toLocaleString("en-US")}</td><td>${esc(t.link)}</td><td class="num">${(1e6 * t.modelled_seconds).toFixed(2)}</td></tr>`).join("");
