@@ -461,8 +461,9 @@ class _Native:
         """For the runs of one launch: whether other threads run its waves at once (atomics are done
         atomically, and a bail-out's undo is left in `self.pending` for `undo_pending`, once every
         thread has stopped)."""
-        self.ctx[C_MT] = int(threads)
-        self.threads = threads
+        if threads != self.threads:
+            self.ctx[C_MT] = int(threads)
+            self.threads = threads
 
     def call(self, blocks, log: bool, part: bool = False) -> int:
         """Run the blocks natively: 0, their counts added to those since clear(); or memory and the
@@ -531,10 +532,12 @@ class _Native:
         atomics on [lo, hi) in a copy of this thread's, folded into memory after each run (the copy
         is kept for the next launch that privatizes the same)."""
         ctx = self.ctx
-        ctx[C_PRIV_LO] = ctx[C_PRIV_HI] = ctx[C_PRIV_BUF] = ctx[C_PRIV_REFUSED] = 0
         if priv is None:
-            self.spare, self.priv = self.priv or self.spare, None
+            if self.priv is not None:              # (ctx's words are 0 while nothing is privatized)
+                ctx[C_PRIV_LO] = ctx[C_PRIV_HI] = ctx[C_PRIV_BUF] = ctx[C_PRIV_REFUSED] = 0
+                self.spare, self.priv = self.priv, None
             return
+        ctx[C_PRIV_REFUSED] = 0
         lo, hi = priv
         n = (hi - lo) // kind[1].itemsize
         have = self.priv or self.spare
@@ -571,8 +574,12 @@ def _add_counts(result, heads, opw, opt, div, rows, waves, barriers, atomics) ->
     head) to a BlocksResult."""
     npc = opw.size
     opw, opt = opw[heads], opt[heads]
-    result.op_warps = [a + b for a, b in zip(result.op_warps, opw.tolist())]
-    result.op_threads = [a + b for a, b in zip(result.op_threads, opt.tolist())]
+    n = len(result.op_warps)
+    if any(result.op_warps):
+        result.op_warps = [a + b for a, b in zip(result.op_warps, opw.tolist())]
+        result.op_threads = [a + b for a, b in zip(result.op_threads, opt.tolist())]
+    else:                                       # a fresh result (a launch's first counts)
+        result.op_warps, result.op_threads = opw[:n].tolist(), opt[:n].tolist()
     result.pc[0, :npc] += div                   # counters.DIVERGENT is row 0
     if rows is not None:
         result.pc[1:, :npc] += rows[1:]          # the memory counters' rows
