@@ -26,7 +26,8 @@ bytes), and the launch overhead of a tiny kernel (1 block of 32 threads) with th
 vgpu/sim/compiled/threads.py), the modes taking turns in bursts of three launches: best wall time of
 the launch itself, CPU time of the process and of its busiest thread, the speedup on wall time and
 on idle cores (the one-thread wall time over the busiest thread's CPU time), identical bytes and
-counters; --big at the many-core sizes.  Last, as a reference for the streaming kernels, how much
+counters, and what ran the N-thread launch (LaunchResult.ran_on: its threads, privatized atomics);
+--big at the many-core sizes.  Last, as a reference for the streaming kernels, how much
 numpy's own np.add of vector_add's floats gains split into N parts on N threads of this machine.
 
 --checks also runs each kernel under each sanitizer (docs/sanitizers.md) and prints the slowdown
@@ -278,7 +279,7 @@ def compiled_threads_comparison(repeat: int, workers: int = 2, big: bool = False
           f"at the start){', big sizes' if big else ''}")
     wn = f"w{workers}"
     print(f"{'kernel':12s} {'w0 wall':>8s} {wn + ' wall':>8s} {'w0 cpu':>8s} {wn + ' cpu':>8s} {'busiest':>8s} "
-          f"{'wall x':>7s} {'idle-core x':>11s}  same   (milliseconds)")
+          f"{'wall x':>7s} {'idle-core x':>11s}  same   {wn} ran on   (milliseconds)")
     ok = True
     for i, (name, _, _, _) in enumerate(runs[0]):
         best, outs = {}, {}
@@ -297,12 +298,13 @@ def compiled_threads_comparison(repeat: int, workers: int = 2, big: bool = False
                     busiest = max(threads.LAST_CPU) if threads.LAST_CPU else cpu
                     best[w] = min(best.get(w, (wall, cpu, busiest)), (wall, cpu, busiest))
                 outs[w] = (bool(runs[w][i][3]()), res.op_counts, res.stats["thread_instructions"])
+                how = res.ran_on.replace("compiled executor, ", "")
         same = outs[0] == outs[workers] and outs[0][0]
         ok &= same
         (w0, c0, _), (w2, c2, b2) = best[0], best[workers]
         print(f"{name:12s} {w0 * 1e3:8.3f} {w2 * 1e3:8.3f} {c0 * 1e3:8.3f} {c2 * 1e3:8.3f} {b2 * 1e3:8.3f} "
               f"{w0 / w2:6.2f}x {w0 / b2:10.2f}x  "
-              f"{'yes' if same else 'NO'}", flush=True)
+              f"{'yes' if same else 'NO ':4s}  {how}", flush=True)
     for d in devs.values():
         d.close()
     size = 22 if big else 20
