@@ -392,7 +392,7 @@ __global__ void deep(int *x, int n) {     // block 70 nests 20 divergent ifs: a 
         "compiled executor, 2 threads, atomics privatized"         # the first launch saw where they went
     assert ran("compiled", "deep", ["p0", n], n)[0] == \
         "compiled executor, 1 thread, 1 wave on the interpreter (bailed out)"
-    for how in ran("compiled", "say", ["p0"], 256):
+    for how in ran("compiled", "say", ["p0"], 256) + ran("auto", "say", ["p0"], 256):    # auto: declined before
         assert how.startswith("interpreter (the compiled executor declined: kernel 'say': ") and "printf" in how
     assert ran("interp", "add", ["p0", n], n, workers=2)[0] == \
         "interpreter, 2 SM worker processes (executor='interp')"

@@ -288,13 +288,9 @@ def launch(k: DecodedKernel, cfg: LaunchConfig, glob: GlobalMemory, const: Const
     report = Progress(progress, nblocks, wave) if progress is not None else None
     how = ""
     try:
-        if observer is not None:
-            ran_native, why = False, "a sanitizer, tracer or debugger watches it"
-        elif not native(k, cfg, executor):
-            ran_native, why = False, ("executor='interp'" if executor == "interp" else
-                                      f"auto: {nblocks * cfg.threads_per_block:,} threads, too few to repay a "
-                                      f"translation yet")
-        else:
+        why = "a sanitizer, tracer or debugger watches it" if observer is not None else native(k, cfg, executor)
+        ran_native = False
+        if why is None:
             ran_native, why = compiled.run_launch(k, cfg, nwaves, wave, glob, const, result, threads)
         how = why if ran_native else f"interpreter ({why})"
         if not ran_native and parallel is not None and nwaves > 1:
@@ -326,21 +322,29 @@ def launch(k: DecodedKernel, cfg: LaunchConfig, glob: GlobalMemory, const: Const
     return out
 
 
-def native(k: DecodedKernel, cfg: LaunchConfig, executor: str) -> bool:
-    """Whether to offer the launch to the compiled executor (which may still decline it): always for
-    'compiled'; for 'auto' when the kernel is translated already (on any device), when the launch is
-    big, or when the kernel's interpreted time so far plus this launch's expected interpreted time
-    reaches AUTO_PAYBACK_SECONDS (a translation then costs at most about what interpreting did)."""
+def native(k: DecodedKernel, cfg: LaunchConfig, executor: str) -> str | None:
+    """None to offer the launch to the compiled executor (which may still decline it), else why not:
+    offered always for 'compiled'; for 'auto' when the kernel is translated already (on any device),
+    when the launch is big, or when the kernel's interpreted time so far plus this launch's expected
+    interpreted time reaches AUTO_PAYBACK_SECONDS (a translation then costs at most about what
+    interpreting did)."""
     if executor != "auto":
-        return executor == "compiled"
+        return None if executor == "compiled" else f"executor={executor!r}"
     known = compiled.translated(k.program, k.name)
+    if known is False:
+        try:
+            compiled.compile_kernel(k.program, k.name)     # cached: raises the reason it was declined
+        except compiled.Declined as e:
+            return f"the compiled executor declined: {e}"
     if known is not None:
-        return known
+        return None
     threads = cfg.nblocks * cfg.threads_per_block
     if threads >= AUTO_MIN_THREADS:
-        return True
+        return None
     expected = k.interp_seconds / k.interp_threads * threads if k.interp_threads else 0.0
-    return k.interp_seconds + expected >= AUTO_PAYBACK_SECONDS
+    if k.interp_seconds + expected >= AUTO_PAYBACK_SECONDS:
+        return None
+    return f"auto: {threads:,} threads, too few to repay a translation yet"
 
 
 class Progress:

@@ -580,7 +580,7 @@ class MemGen(CountGen):
 
     def note_site(self, b, pc):
         """Record in SITES[2 pc], [2 pc + 1] the allocation ctx GLO/GHI that the atomic at pc just hit
-        (its last lane; lo -1: it hit several in the run), which threads.Atomics.note reads after the
+        (its last lane; lo -1: it hit several in the launch), which threads.Atomics.note reads after the
         launch (a hint for the next launch: any choice gives the same results)."""
         slo, shi = self.site(b, pc)
         lo, was = self.cword(b, C_GLO), b.load(slo)

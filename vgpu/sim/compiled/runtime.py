@@ -6,9 +6,11 @@ In:  `compile_kernel(program, name)`; `run_blocks(k, cfg, blocks, glob, const, w
 Out: a `CompiledKernel` (or `Declined(reason)`); `run_blocks` fills the result exactly as the
      interpreter would (per-pc warp and thread issue counts, divergent branches, barriers, atomics,
      waves; `steps` = warp instructions, as the compiled code has no scheduler) and updates global
-     memory.  When the native run bails out (a fault, a divergent barrier, a warp-sync that must
-     wait, trap, the watchdog budget) global memory is restored from a copy taken before and the
-     whole call is run again by the interpreter, which raises the identical DeviceError or finishes.
+     memory; `run_launch` does the same for a whole launch, on one thread or several (threads.py).
+     When a native run bails out (a fault, a divergent barrier, a warp-sync that must wait, trap,
+     the watchdog budget) its stores are undone from the undo log (undo.py), its waves are retried
+     one by one, and a wave that bails out again is run by the interpreter, which raises the
+     identical DeviceError or finishes.
 """
 from __future__ import annotations
 
@@ -378,9 +380,9 @@ _settings = operator.attrgetter(*(f.name for f in fields(LaunchConfig) if f.name
 
 
 class _Native:
-    """The buffers of one kernel's launch configuration, and `run(blocks, result, log)`: the blocks run
-    natively and their counts are added to `result` (0), or memory is restored and the bail-out
-    reason is returned."""
+    """The buffers of one kernel's launch configuration (one per thread that runs it), and
+    `call(blocks, log)`: the blocks run natively and their counts add to those since `clear()` (0),
+    or memory and the counts are put back and the bail-out reason is returned; `add_to(result)`."""
 
     def __init__(self, ck, k, cfg, glob, const, wave_blocks):
         lay = ck.layout
@@ -396,12 +398,12 @@ class _Native:
             raise Declined("shared memory layout differs from the interpreter's")
         npc = len(ck.code.instrs) + 1
         nrows = len(ROWS) if ck.counters else 0
-        # the counts since clear(): opw, opt, div, the counter rows (counting.py), then sites
-        self.zero = _aligned((5 + nrows) * npc)
-        self.opw, self.opt, self.div = self.zero[:npc], self.zero[npc:2 * npc], self.zero[2 * npc:3 * npc]
-        self.rows = self.zero[3 * npc:(3 + nrows) * npc].reshape(nrows, npc) if nrows else None
-        self.sites = self.zero[(3 + nrows) * npc:]          # memops.site_range's per-pc allocation cache
-        self.kept = _aligned(self.zero.size)                # the driver's copy of them during a run
+        # the counts since clear() in one buffer: opw, opt, div, the counter rows (counting.py), then sites
+        self.counts = _aligned((5 + nrows) * npc)
+        self.opw, self.opt, self.div = self.counts[:npc], self.counts[npc:2 * npc], self.counts[2 * npc:3 * npc]
+        self.rows = self.counts[3 * npc:(3 + nrows) * npc].reshape(nrows, npc) if nrows else None
+        self.sites = self.counts[(3 + nrows) * npc:]          # memops.site_range's per-pc allocation cache
+        self.kept = _aligned(self.counts.size)                # the driver's copy of them during a run
         self.maps = None                          # _slots: %smid and first %warpid of blocks 0, 1, ...
         wpb = self.wpb = cfg.warps_per_block
         tpb = cfg.threads_per_block
@@ -431,7 +433,7 @@ class _Native:
                         (C_NCTAID_Z, cfg.grid[2]), (C_NSMID, cfg.num_sms), (C_ALIVE0, alive0.ctypes.data),
                         (C_WPB, wpb), (C_LOG, self.log.ctypes.data), (C_RLOG, self.records.ctypes.data),
                         (C_SITES, self.sites.ctypes.data), (C_KEEP, self.kept.ctypes.data),
-                        (C_KEEP_FROM, self.zero.ctypes.data), (C_KEEP_BYTES, self.zero.nbytes)):
+                        (C_KEEP_FROM, self.counts.ctypes.data), (C_KEEP_BYTES, self.counts.nbytes)):
             ctx[word] = v
         if self.rows is not None:
             ctx[C_ROWS] = self.rows.ctypes.data
@@ -449,7 +451,7 @@ class _Native:
 
     def clear(self) -> None:
         """Zero the counts and the sites (before a launch's runs: `call` adds to them)."""
-        self.zero[:] = 0
+        self.counts[:] = 0
         self.ctx[C_WAVES] = self.ctx[C_BARRIERS] = self.ctx[C_ATOMICS] = 0
 
     def add_to(self, result) -> None:

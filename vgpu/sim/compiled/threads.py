@@ -48,7 +48,7 @@ from .undo import undo
 
 ATOMIC_SHARE_MAX = 1 / 128       # more atomics per thread instruction than this: one thread (contention)
 MIN_SECONDS = 3e-4               # a launch expected (from the last one) to take less on one thread stays
-                                 # there: waking threads and merging their counts costs ~50 us
+                                 # there: waking threads and gathering their counts costs ~25 us more
 PRIV_MAX_BYTES = 1 << 16         # atomics on larger allocations stay real atomics (spread out, they rarely
                                  # contend; folding a copy in costs its size)
 LAST_CPU: list[float] = []       # CPU seconds of each thread in the last run_chunks (benchmarks)
@@ -260,13 +260,6 @@ def run_chunks(natives, blocks, wave: int, chunks, split: bool, counts):
         nat.on_threads(True)
         nat.clear()
 
-    def work(t: int) -> None:
-        c0 = time.thread_time()
-        try:
-            loop(t)
-        finally:
-            cpu[t] = time.thread_time() - c0
-
     def loop(t: int) -> None:
         nat = natives[t]
         while not stop.is_set():
@@ -283,11 +276,14 @@ def run_chunks(natives, blocks, wave: int, chunks, split: bool, counts):
             done.add(c)
 
     def body(t: int) -> None:
+        c0 = time.thread_time()
         try:
-            work(t)
+            loop(t)
         except BaseException:
-            stop.set()
+            stop.set()                              # the others stop too; re-raised by the crew
             raise
+        finally:
+            cpu[t] = time.thread_time() - c0
 
     try:
         _crew.run(body, nthreads)
