@@ -268,9 +268,11 @@ def cpu_seconds(pids) -> list[float]:
 def compiled_threads_comparison(repeat: int, workers: int = 2, big: bool = False) -> bool:
     """The kernels on the compiled executor with workers=0 and `workers` (threads of this process,
     vgpu/sim/compiled/threads.py), the modes taking turns in bursts of three launches (each device's
-    data warm in the cache): best wall time, CPU time of the process and of its busiest thread, the
-    speedups, identical bytes and counters."""
-    from vgpu.sim.compiled import threads
+    data warm in the cache; after a burst on threads, their spin runs out before the next burst, so
+    that it does not compete with one thread's launches): best wall time; CPU time of the process on
+    one thread, and the threads' time in native chunks (all, and the busiest thread's); the speedups,
+    identical bytes and counters."""
+    from vgpu.sim.compiled import pool, threads
     program = compile_source(KERNELS, "benchmarks.vk")
     modes = (0, workers)
     devs = {w: SimDevice(workers=w, echo_printf=False, executor="compiled") for w in modes}
@@ -278,7 +280,7 @@ def compiled_threads_comparison(repeat: int, workers: int = 2, big: bool = False
     print(f"compiled executor, {os.cpu_count()} cores, best of {repeat} (load average {os.getloadavg()[0]:.1f} "
           f"at the start){', big sizes' if big else ''}")
     wn = f"w{workers}"
-    print(f"{'kernel':12s} {'w0 wall':>8s} {wn + ' wall':>8s} {'w0 cpu':>8s} {wn + ' cpu':>8s} {'busiest':>8s} "
+    print(f"{'kernel':12s} {'w0 wall':>8s} {wn + ' wall':>8s} {'w0 cpu':>8s} {wn + ' work':>8s} {'busiest':>8s} "
           f"{'wall x':>7s} {'idle-core x':>11s}  same   {wn} ran on   (milliseconds)")
     ok = True
     for i, (name, _, _, _) in enumerate(runs[0]):
@@ -295,10 +297,15 @@ def compiled_threads_comparison(repeat: int, workers: int = 2, big: bool = False
                     res = launch()
                     wall, cpu = res.seconds, time.process_time() - c0      # wall: the launch's own (saxpy
                     # rewrites y before each launch: its copy counts in cpu, not in wall)
-                    busiest = max(threads.LAST_CPU) if threads.LAST_CPU else cpu
+                    if threads.LAST_CPU:
+                        cpu, busiest = sum(threads.LAST_CPU), max(threads.LAST_CPU)
+                    else:
+                        busiest = cpu
                     best[w] = min(best.get(w, (wall, cpu, busiest)), (wall, cpu, busiest))
                 outs[w] = (bool(runs[w][i][3]()), res.op_counts, res.stats["thread_instructions"])
                 how = res.ran_on.replace("compiled executor, ", "")
+                if w:
+                    time.sleep(3 * pool.SPIN_SECONDS)        # the threads' spin runs out
         same = outs[0] == outs[workers] and outs[0][0]
         ok &= same
         (w0, c0, _), (w2, c2, b2) = best[0], best[workers]

@@ -1,16 +1,18 @@
 """How a compiled launch would spread over N threads, predicted from this machine's one-thread times.
 
-    python benchmarks/threads_model.py [--threads 2 16 ...] [--big] [--only NAME ...] [--repeat N]
+    python benchmarks/threads_model.py [--threads 2 16 ...] [--big] [--only NAME ...] [--repeat N] [--asleep]
 
 For each kernel of benchmarks/run.py it measures every block's native time on one thread (groups
 of consecutive blocks of ~0.1 ms, best of --repeat, less the Python of a call, shared evenly by their
 blocks; a heavy block is a group of its own), then replays the launch's plan
 (`vgpu.sim.compiled.threads.plan`, with the block times the launch itself would have measured) on N
-threads: threads start as the crew wakes them (a tree: each wake costs the waker WAKE_US and the
-woken thread starts LATENCY_US later), each takes the next chunk as soon as it is free and pays
-CHUNK_US of Python per chunk.  It prints the predicted speedup over one thread and the threads'
-busy share.  What it leaves out is what a real many-core machine adds: memory bandwidth shared by
-the threads, the GIL held around chunks (a few percent at these chunk sizes) and frequency changes.
+threads: a launch soon after another finds the pool's threads spinning (vgpu/sim/compiled/pool.py),
+so each starts SPIN_US after the launch; with --asleep they start as the launch wakes them (a tree:
+each wake costs the waker WAKE_US and the woken thread starts LATENCY_US later).  Each thread takes
+the next chunk as soon as it is free and pays CHUNK_US per chunk (the native chunk loop's own).  It
+prints the predicted speedup over one thread, the launch's Python counted on both sides (ONE_US,
+THREADED_US), and the threads' busy share.  What it leaves out is
+what a real many-core machine adds: memory bandwidth shared by the threads and frequency changes.
 So it bounds what the plan allows; `benchmarks/run.py --threads N` measures what a machine gives.
 """
 from __future__ import annotations
@@ -35,7 +37,11 @@ from vgpu.sim.compiled import runtime as crt, threads  # noqa: E402
 
 WAKE_US = 10.0        # a lock release: a system call, made holding the GIL (~10 us on a virtual machine)
 LATENCY_US = 10.0     # from the release to the woken thread's first chunk
-CHUNK_US = 2.0        # the Python around a chunk (runtime._Native.call)
+SPIN_US = 1.0         # from the launch's opening to a spinning thread's first chunk
+CHUNK_US = 0.2        # the chunk loop's own work per chunk (chunks.py: an atomic add, ctx words, the clock)
+ONE_US = 25.0         # the Python of a launch on one thread (validation, result), outside native code
+THREADED_US = 55.0    # the same on threads: the plan, the launch buffer, the threads' counts and times
+                      # (both measured on the 2-core development machine, vector_add 2^20)
 
 
 def block_seconds(launch, repeat: int) -> tuple[np.ndarray, int, object]:
@@ -48,7 +54,6 @@ def block_seconds(launch, repeat: int) -> tuple[np.ndarray, int, object]:
     atom = nat.ck.atomics
     if atom is not None and atom.priv is not None:          # as the launch runs: privatized
         nat.privatize(atom.priv, atom.kind)
-    nat.on_threads(False)
     nat.clear()
     blocks = np.arange(nblocks, dtype=np.int64)
     best = lambda s, e: min(_timed(nat, blocks[s:e]) for _ in range(repeat))     # noqa: E731
@@ -74,8 +79,11 @@ def _timed(nat, blocks) -> float:
     return time.perf_counter() - t0
 
 
-def starts(n: int) -> list[float]:
-    """Microseconds until each of n threads takes its first chunk (threads._Crew's tree)."""
+def starts(n: int, asleep: bool = True) -> list[float]:
+    """Microseconds until each of n threads takes its first chunk: spinning, SPIN_US (the launching
+    thread at once); asleep, as the pool's tree of wakes reaches it."""
+    if not asleep:
+        return [0.0] + [SPIN_US] * (n - 1)
     at = [0.0] * n
     begin = [0.0] * n                   # when each thread is awake (the caller: at once)
     for t in range(n):
@@ -86,9 +94,9 @@ def starts(n: int) -> list[float]:
     return at
 
 
-def replay(times: np.ndarray, chunks, n: int) -> tuple[float, float]:
+def replay(times: np.ndarray, chunks, n: int, asleep: bool = True) -> tuple[float, float]:
     """(Makespan, busy share) in seconds of the chunks on n threads taking them in order."""
-    free = [(s * 1e-6, t) for t, s in enumerate(starts(n))]
+    free = [(s * 1e-6, t) for t, s in enumerate(starts(n, asleep))]
     heapq.heapify(free)
     busy = 0.0
     sums = np.concatenate([[0.0], np.cumsum(times)])
@@ -108,11 +116,16 @@ def main(argv=None) -> int:
     ap.add_argument("--big", action="store_true", help="2^22 elements, matmul 512, Collatz 2^18")
     ap.add_argument("--only", nargs="*", help="kernels to model")
     ap.add_argument("--repeat", type=int, default=3, help="runs per block; the fastest counts")
+    ap.add_argument("--asleep", action="store_true", help="the threads sleep when the launch comes (a first "
+                    "launch, or one over a millisecond after the last): woken as a tree")
     args = ap.parse_args(argv)
     dev = SimDevice(workers=0, echo_printf=False, executor="compiled")
     mod = dev.load(compile_source(bench.KERNELS, "benchmarks.vk"))
-    print(f"predicted speedup over one thread (busy share of the threads); wake {WAKE_US:g} us + "
-          f"{LATENCY_US:g} us, {CHUNK_US:g} us per chunk{', big sizes' if args.big else ''}")
+    how = f"asleep: woken as a tree, {WAKE_US:g} us + {LATENCY_US:g} us a wake" if args.asleep else \
+        f"threads spinning: each starts {SPIN_US:g} us in"
+    print(f"predicted speedup over one thread (busy share of the threads); {how}, {CHUNK_US:g} us per chunk, "
+          f"the launch's Python {ONE_US:g} us on one thread, {THREADED_US:g} us on threads"
+          f"{', big sizes' if args.big else ''}")
     print(f"{'kernel':12s} {'blocks':>7s} {'one thread':>11s}  " + "  ".join(f"{n:>14d}" for n in args.threads))
     for name, _, launch, _ in bench.cases(dev, mod, np.random.default_rng(1), args.big):
         if args.only and name not in args.only:
@@ -124,8 +137,8 @@ def main(argv=None) -> int:
         for n in args.threads:
             n = min(n, times.size)
             chunks, _ = threads.plan(times.size, wave, n, per_chunk, one / times.size)
-            span, share = replay(times, chunks, n)
-            cells.append(f"{one / span:6.2f}x ({share:4.0%})")
+            span, share = replay(times, chunks, n, args.asleep)
+            cells.append(f"{(one + ONE_US * 1e-6) / (span + THREADED_US * 1e-6):6.2f}x ({share:4.0%})")
         print(f"{name:12s} {times.size:7d} {one * 1e3:8.3f} ms  " + "  ".join(f"{c:>14s}" for c in cells),
               flush=True)
     dev.close()

@@ -71,8 +71,8 @@ def _run(program, workers: int, start: np.ndarray, n: int):
 
 @pytest.fixture
 def sixteen_cores(monkeypatch):
-    """Devices may have 16 workers (16 threads of a compiled launch, woken as a tree: threads._Crew)
-    whatever the cores of this machine."""
+    """Devices may have 16 workers (16 threads of a compiled launch: pool.py) whatever the cores of
+    this machine."""
     from vgpu.sim import device
     monkeypatch.setattr(device, "usable_cores", lambda: 16)
 
@@ -262,9 +262,9 @@ def test_a_part_over_its_share_of_the_budget_reruns_and_the_watchdog_is_the_wave
 
 
 def test_launches_from_two_threads_at_once_and_from_a_forked_child(program):
-    """Two Python threads launching on two devices at once (one gets the crew of threads, the other
+    """Two Python threads launching on two devices at once (one gets the pool's threads, the other
     runs its chunks itself) both get one thread's bytes; a child forked after threaded launches
-    (which has none of the crew's threads) still runs threaded launches instead of waiting forever."""
+    (which has none of the pool's threads) still runs threaded launches instead of waiting forever."""
     import os
     import threading
     start = np.random.default_rng(8).integers(1, 50_000, 256 * 160).astype(np.uint32)
@@ -296,9 +296,10 @@ def test_launches_from_two_threads_at_once_and_from_a_forked_child(program):
     assert os.waitstatus_to_exitcode(status) == 0
 
 
-def test_the_many_thread_model_replays_plans_as_the_crew_runs_them(monkeypatch):
-    """benchmarks/threads_model.py: the crew's wake tree (the caller wakes thread 1, thread t wakes 2t
-    and 2t + 1) and chunks taken in order by the first free thread."""
+def test_the_many_thread_model_replays_plans_as_the_pool_runs_them(monkeypatch):
+    """benchmarks/threads_model.py: spinning threads start at once; sleeping ones as the pool's wake
+    tree reaches them (the caller wakes thread 1, thread t wakes 2t and 2t + 1); chunks are taken in
+    order by the first free thread."""
     import importlib.util
     import sys
     from pathlib import Path
@@ -315,6 +316,8 @@ def test_the_many_thread_model_replays_plans_as_the_crew_runs_them(monkeypatch):
     # the caller wakes thread 1 (its own work at 10); thread 1 is awake at 20 and wakes 2 and 3 (its
     # work at 40); thread 2 is awake at 40 and wakes 4 (its work at 50); 3 is awake at 50, 4 at 60
     assert model.starts(5) == [10.0, 40.0, 50.0, 50.0, 60.0]
+    monkeypatch.setattr(model, "SPIN_US", 1.0)
+    assert model.starts(3, asleep=False) == [0.0, 1.0, 1.0]
     monkeypatch.setattr(model, "WAKE_US", 0.0)
     monkeypatch.setattr(model, "LATENCY_US", 0.0)
     monkeypatch.setattr(model, "CHUNK_US", 0.0)

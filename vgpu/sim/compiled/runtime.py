@@ -30,30 +30,16 @@ from .codegen import (B_FAULT, B_LOG, C_BAIL_WHY, C_LOG, C_LOGCAP, C_LOGN, C_MT,
                       C_PRIV_REFUSED, C_RLOG, C_RLOGCAP, C_RLOGN, C_SITES, C_STEPS)
 from ..config import ROWS, LaunchConfig
 from .counting import C_ROWS
+from .chunks import add_chunks
 from .driver import C_BARRIERS, C_KEEP, C_KEEP_BYTES, C_KEEP_FROM, C_WAVES, add_driver
-from .layout import GLOBAL_BASE
 from .layout import decline_reason, layout
+from .native import aligned, jit
 from . import threads as _threads
 from .undo import RECORD_WORDS, undo
 
 
 class Declined(Exception):
     """The compiled executor does not run this kernel or launch (the reason is the message)."""
-
-
-_llvm = None
-
-
-def _target():
-    """(llvmlite.binding, a new target machine for the host CPU): each execution engine owns its own."""
-    global _llvm
-    if _llvm is None:
-        import llvmlite.binding as llvm
-        llvm.initialize_native_target()
-        llvm.initialize_native_asmprinter()
-        _llvm = (llvm, llvm.get_host_cpu_name(), llvm.get_host_cpu_features().flatten())
-    llvm, cpu, features = _llvm
-    return llvm, llvm.Target.from_default_triple().create_target_machine(cpu=cpu, features=features, opt=2)
 
 
 class CompiledKernel:
@@ -70,19 +56,15 @@ class CompiledKernel:
         self.block_seconds: float | None = None        # one thread's seconds per block in the last launch
         gen_module = build_module(program, code, self.layout, counters)
         self.ws_words = self.layout.ws_bytes // 8
-        add_driver(gen_module, gen_module.globals["warp"], self.ws_words)
-        llvm, tm = _target()
-        mod = llvm.parse_assembly(str(gen_module))
-        mod.verify()
-        pto = llvm.create_pipeline_tuning_options(speed_level=2)
-        pb = llvm.create_pass_builder(tm, pto)
-        pb.getModulePassManager().run(mod, pb)
-        self.engine = llvm.create_mcjit_compiler(mod, tm)
-        self.engine.finalize_object()
+        kind = self.atomics.kind if self.atomics is not None else None
+        add_chunks(gen_module, add_driver(gen_module, gen_module.globals["warp"], self.ws_words), kind)
+        self.engine, mod, tm = jit(gen_module)
         _perf_map(self.engine, mod, tm, code.name)
-        P = ctypes.c_void_p
-        self.run = ctypes.CFUNCTYPE(ctypes.c_int32, P, P, P, ctypes.c_int64, ctypes.c_int64, ctypes.c_int64,
-                                    ctypes.c_int64, P, P)(self.engine.get_function_address("run"))
+        P, L, addr = ctypes.c_void_p, ctypes.c_int64, self.engine.get_function_address
+        self.run = ctypes.CFUNCTYPE(ctypes.c_int32, P, P, P, L, L, L, L, P, P)(addr("run"))
+        self.chunks_addr = addr("chunks")                 # chunks.py: the chunk loop of threaded launches
+        self.chunks = ctypes.CFUNCTYPE(L, P, L, L)(self.chunks_addr)
+        self.fold = ctypes.CFUNCTYPE(None, P)(addr("fold")) if kind is not None else None
         self.seconds = time.perf_counter() - t0
 
 
@@ -97,7 +79,7 @@ def _perf_map(engine, mod, tm, name) -> None:
     obj = tm.emit_object(mod)
     with open(os.path.join(out, f"{name}.o"), "wb") as f:
         f.write(obj)
-    addrs = sorted((engine.get_function_address(fn), fn) for fn in ("warp", "run"))
+    addrs = sorted((engine.get_function_address(fn), fn) for fn in ("warp", "run", "chunks"))
     with open(f"/tmp/perf-{os.getpid()}.map", "a") as f:
         for (a, fn), nxt in zip(addrs, [x for x, _ in addrs[1:]] + [addrs[-1][0] + len(obj)]):
             f.write(f"{a:x} {nxt - a:x} {name}.{fn}\n")
@@ -246,7 +228,7 @@ def run_launch(k, cfg, nwaves: int, wave: int, glob, const, result, threads: int
         COUNTS["declined"] = COUNTS.get("declined", 0) + 1
         OUTCOMES[name] = f"declined: {e}"
         return False, f"the compiled executor declined: {e}"
-    blocks = np.arange(cfg.grid[0] * cfg.grid[1] * cfg.grid[2], dtype=np.int64)
+    blocks = native.block_ids(cfg.grid[0] * cfg.grid[1] * cfg.grid[2])
     threads = min(threads, blocks.size)
     atom = ck.atomics
     if threads >= 2 and atom is not None and not atom.threads_ok():
@@ -267,13 +249,15 @@ def run_launch(k, cfg, nwaves: int, wave: int, glob, const, result, threads: int
     for nat in natives:
         nat.privatize(priv, atom.kind if priv else None)     # no locks and no undo entries for those atomics
     t0 = time.perf_counter()
-    interpreted = 0
+    interpreted, ran = 0, natives
     try:
         if threads < 2:
             interpreted = _run_waves(native, k, cfg, blocks, glob, const, wave, result, ())
             left, cpu = [], time.perf_counter() - t0
         else:
-            parts, left, cpu = _threads.run_chunks(natives, blocks, wave, chunks, split, Counts)
+            parts, ran, left, cpu, bailed = _threads.run_chunks(natives, blocks, wave, chunks, split, Counts)
+            if bailed:
+                COUNTS["undone on threads"] = COUNTS.get("undone on threads", 0) + bailed
             for part in parts[1:]:
                 parts[0].merge(part)
             parts[0].into(result)
@@ -289,7 +273,7 @@ def run_launch(k, cfg, nwaves: int, wave: int, glob, const, result, threads: int
         atom.priv_failed |= any(nat.priv_refused for nat in natives)
         COUNTS["privatized"] = COUNTS.get("privatized", 0) + 1
     if atom is not None:
-        atom.note(result, natives, priv)
+        atom.note(result, ran, priv)
     how = f"compiled executor, {threads} thread{'s' if threads > 1 else ''}"
     if priv is not None:
         how += ", atomics privatized"
@@ -308,7 +292,6 @@ def _run_waves(native, k, cfg, blocks, glob, const, wave_blocks, result, interp_
     nwaves = -(-blocks.size // wave_blocks)
     per_chunk = max(1, CHUNK_THREADS // max(wave_blocks * cfg.threads_per_block, 1))
     i, single_until, outcome, interpreted = 0, 0, "native", 0
-    native.on_threads(False)
     native.clear()
     try:
         while i < nwaves:
@@ -399,18 +382,19 @@ class _Native:
         npc = len(ck.code.instrs) + 1
         nrows = len(ROWS) if ck.counters else 0
         # the counts since clear() in one buffer: opw, opt, div, the counter rows (counting.py), then sites
-        self.counts = _aligned((5 + nrows) * npc)
+        self.counts = aligned((5 + nrows) * npc)
+        self.cwords = (3 + nrows) * npc                       # the counts before the sites
         self.opw, self.opt, self.div = self.counts[:npc], self.counts[npc:2 * npc], self.counts[2 * npc:3 * npc]
         self.rows = self.counts[3 * npc:(3 + nrows) * npc].reshape(nrows, npc) if nrows else None
         self.sites = self.counts[(3 + nrows) * npc:]          # memops.site_range's per-pc allocation cache
-        self.kept = _aligned(self.counts.size)                # the driver's copy of them during a run
+        self.kept = aligned(self.counts.size)                # the driver's copy of them during a run
         self.maps = None                          # _slots: %smid and first %warpid of blocks 0, 1, ...
         wpb = self.wpb = cfg.warps_per_block
         tpb = cfg.threads_per_block
         alive0 = np.array([(1 << int(v)) - 1 for v in np.clip(tpb - np.arange(wpb) * 32, 0, 32)], np.int64)
-        shared = _aligned(max(lay.shared_static + cfg.shared_dynamic, 8) + 128, np.uint8)   # memops.permute_load
+        shared = aligned(max(lay.shared_static + cfg.shared_dynamic, 8) + 128, np.uint8)   # memops.permute_load
         lpad = -(-max(lay.local_bytes, 8) // 16) * 16 if lay.local_bytes else 0
-        local = _aligned(max(wpb * 32 * lpad, 8), np.uint8)
+        local = aligned(max(wpb * 32 * lpad, 8), np.uint8)
         params = np.frombuffer(bytes(cfg.params) + bytes(8), np.uint8)
         gstarts = np.ascontiguousarray(glob.table.starts, np.int64)
         gends = np.ascontiguousarray(glob.table.ends, np.int64)
@@ -420,7 +404,7 @@ class _Native:
         self.log = np.zeros(3 * LOG_PER_THREAD * per_chunk + 3, np.int64)
         self.records = np.zeros((LOG_PER_THREAD * per_chunk // 16 + 1, RECORD_WORDS), np.int64)
         self.keep = (symtab, alive0, shared, local, params, gstarts, gends, cstarts, cends)
-        ctx = self.ctx = _aligned(CTX_WORDS_ALL)
+        ctx = self.ctx = aligned(CTX_WORDS_ALL)
         addr = lambda a: a.ctypes.data if a.size else 0      # noqa: E731
         for word, v in ((C_ARENA, glob.arena.ctypes.data), (C_GSTARTS, addr(gstarts)), (C_GENDS, addr(gends)),
                         (C_GCOUNT, gstarts.size), (C_CONST, const.arena.ctypes.data), (C_CSTARTS, addr(cstarts)),
@@ -437,43 +421,53 @@ class _Native:
             ctx[word] = v
         if self.rows is not None:
             ctx[C_ROWS] = self.rows.ctypes.data
-        self.ws = _aligned(wpb * ck.ws_words)
+        self.ws = aligned(wpb * ck.ws_words)
         self.ptrs = (ctx.ctypes.data, self.ws.ctypes.data)    # a ctypes pointer costs ~0.7 us: taken once
         self.extras: list = []          # more _Natives of the same launch settings, one per extra thread
-        self.pending: list = []         # undo logs of bailed-out runs on threads, not yet applied
+        self.launch_buf = None          # (its key, the buffer) of the last threaded launch (threads.run_chunks)
+        self.ids = np.arange(0, dtype=np.int64)     # block ids 0, 1, ... (block_ids)
         self.priv = None                # (lo, kind, this thread's copy) while a launch privatizes an allocation
         self.spare = None               # the last such copy (at the op's identity), for the next launch
         self.priv_refused = False       # an access other than the atomics met the privatized allocation
         self.budget = max(cfg.max_instructions - 1, 0)       # warp instructions per wave (the interpreter's)
         self.caps = (self.log.size // 3 - 1, len(self.records) - 1)     # the undo log's room
-        self.threads = False
         ctx[C_STEPS] = max(cfg.max_steps - 1, 0)             # a warp's own: a lower bound of its wave's steps
+
+    def block_ids(self, n: int) -> np.ndarray:
+        """The block ids 0 .. n - 1 (an array kept between launches)."""
+        if self.ids.size != n:
+            self.ids = np.arange(n, dtype=np.int64)
+        return self.ids
 
     def clear(self) -> None:
         """Zero the counts and the sites (before a launch's runs: `call` adds to them)."""
         self.counts[:] = 0
         self.ctx[C_WAVES] = self.ctx[C_BARRIERS] = self.ctx[C_ATOMICS] = 0
 
+    def begin_chunks(self) -> None:
+        """Before this thread runs a threaded launch's chunks one at a time (chunks.py, `once`): what
+        the chunk loop does first on the other threads: the counts cleared, the undo log empty, with
+        its room, the atomics done as among threads (ctx[C_MT]) until `end_chunks`."""
+        self.clear()
+        ctx = self.ctx
+        ctx[C_LOGN] = ctx[C_RLOGN] = 0
+        ctx[C_LOGCAP], ctx[C_RLOGCAP] = self.caps
+        ctx[C_MT] = 1
+
+    def end_chunks(self) -> None:
+        self.ctx[C_MT] = 0
+
     def add_to(self, result) -> None:
         """Add the counts since clear() to `result`."""
         _add_counts(result, self.ck.heads, self.opw, self.opt, self.div, self.rows, self.ctx[C_WAVES],
                     self.ctx[C_BARRIERS], self.ctx[C_ATOMICS])
 
-    def on_threads(self, threads: bool) -> None:
-        """For the runs of one launch: whether other threads run its waves at once (atomics are done
-        atomically, and a bail-out's undo is left in `self.pending` for `undo_pending`, once every
-        thread has stopped)."""
-        if threads != self.threads:
-            self.ctx[C_MT] = int(threads)
-            self.threads = threads
-
     def call(self, blocks, log: bool, part: bool = False) -> int:
-        """Run the blocks natively: 0, their counts added to those since clear(); or memory and the
-        counts put back and the bail-out reason (`on_threads`: with other threads at work, memory
-        is put back by `undo_pending`).  part: the blocks are part of a wave, which they may take
-        their share of the watchdog budget of (more bails out)."""
+        """Run the blocks natively (on this thread alone): 0, their counts added to those since
+        clear(); or memory and the counts put back and the bail-out reason.  part: the blocks are
+        part of a wave, which they may take their share of the watchdog budget of (more bails out)."""
         ctx, wave, priv = self.ctx, self.wave_blocks, self.priv
-        smid, wbase, smid_ptr, wbase_ptr = self._slots(blocks)
+        smid, wbase, smid_ptr, wbase_ptr = self.slots(blocks)
         ctx[C_GLO] = ctx[C_GHI] = ctx[C_CLO] = ctx[C_CHI] = ctx[C_LOGN] = ctx[C_RLOGN] = 0
         ctx[C_LOGCAP], ctx[C_RLOGCAP] = self.caps if log else (-1, -1)
         n = blocks.size
@@ -489,22 +483,24 @@ class _Native:
         status = self.ck.run(*self.ptrs, blocks.ctypes.data, n, self.wpb, period, budget, smid_ptr, wbase_ptr)
         if priv is not None:
             if status == 0:
-                _threads.merge_private(glob.arena, priv[0], priv[2], priv[1], GLOBAL_BASE)
+                self.ck.fold(self.ptrs[0])
             else:
                 priv[2].view(priv[1][1]).fill(_threads.identity(priv[1]))
-                self.priv_refused |= bool(ctx[C_PRIV_REFUSED])
+                self.priv_refused |= self.refused()
         if status != 0:
             if saved is not None:
                 glob.arena[:saved.size] = saved
-            elif self.threads:
-                self.pending.append(self.logged())
             else:
                 undo(glob.arena, *self._logged())
             return int(ctx[C_BAIL_WHY]) or B_FAULT
         ctx[C_WAVES] += waves
         return 0
 
-    def _slots(self, blocks):
+    def refused(self) -> bool:
+        """Whether the last run met the privatized allocation other than by its atomics."""
+        return bool(self.ctx[C_PRIV_REFUSED])
+
+    def slots(self, blocks):
         """(%smid, the first %warpid) of each block: its SM, and its rank on that SM in its wave times
         the warps per block; views of arrays made once per launch size for consecutive blocks (the
         launch path), computed otherwise."""
@@ -544,7 +540,7 @@ class _Native:
         n = (hi - lo) // kind[1].itemsize
         have = self.priv or self.spare
         if have is None or have[0] != lo or have[2].size != n or have[1] != kind:
-            copy = _aligned(n, kind[1])
+            copy = aligned(n, kind[1])
             copy.fill(_threads.identity(kind))
             have = (lo, kind, copy)
         self.priv, self.priv_refused = have, False
@@ -555,17 +551,12 @@ class _Native:
         ctx = self.ctx
         return self.log[:3 * int(ctx[C_LOGN])].reshape(-1, 3), self.records[:int(ctx[C_RLOGN])]
 
-    def logged(self):
-        """A copy of _logged(), to undo the run later."""
-        return tuple(x.copy() for x in self._logged())
-
-    def undo_pending(self) -> None:
-        """Undo the bailed-out runs on threads (call when no thread runs any more)."""
-        glob = self.glob()
-        for logs in self.pending:
-            undo(glob.arena, *logs)
-            COUNTS["undone on threads"] = COUNTS.get("undone on threads", 0) + 1
-        self.pending = []
+    def logged(self, a: int, b: int, ra: int, rb: int):
+        """The undo log's entries [a, b) and records [ra, rb) (one run of a threaded launch, which
+        appends the runs of a split launch: the records count entries from a)."""
+        recs = self.records[ra:rb].copy()
+        recs[:, 1] -= a
+        return self.log[3 * a:3 * b].reshape(-1, 3), recs
 
 
 CTX_WORDS_ALL = CTX_WORDS
@@ -593,31 +584,21 @@ def _add_counts(result, heads, opw, opt, div, rows, waves, barriers, atomics) ->
 
 
 class Counts:
-    """A copy of a _Native's counts (its arrays, its ctx's scalars), to add up across threads
-    (`merge`) and add to a BlocksResult once (`into`)."""
+    """A copy of a _Native's counts (opw, opt, div, the counter rows: `cwords` words, then its ctx's
+    waves, barriers and atomics), or of a split chunk's slot of them (chunks.py) given as `flat`,
+    to add up across threads (`merge`) and add to a BlocksResult once (`into`)."""
 
-    def __init__(self, nat):
-        self.heads = nat.ck.heads
-        self.opw, self.opt, self.div = (a.copy() for a in (nat.opw, nat.opt, nat.div))
-        self.rows = None if nat.rows is None else nat.rows.copy()
-        self.scalars = nat.ctx[[C_WAVES, C_BARRIERS, C_ATOMICS]]
+    def __init__(self, nat, flat=None):
+        self.nat = nat
+        self.v = np.concatenate([nat.counts[:nat.cwords], nat.ctx[[C_WAVES, C_BARRIERS, C_ATOMICS]]]) \
+            if flat is None else np.array(flat, np.int64)
 
     def merge(self, other: "Counts") -> None:
         """Add another thread's Counts."""
-        for mine, t in zip((self.opw, self.opt, self.div, self.rows, self.scalars),
-                           (other.opw, other.opt, other.div, other.rows, other.scalars)):
-            if mine is not None:
-                mine += t
+        self.v += other.v
 
     def into(self, result) -> None:
-        _add_counts(result, self.heads, self.opw, self.opt, self.div, self.rows, *self.scalars)
-
-
-def _aligned(n: int, dtype=np.int64) -> np.ndarray:
-    """n zeroed items in cache lines of their own: the start 64-byte aligned (registers are loaded as
-    aligned vectors) and nothing else in the last line, so that threads writing their own counters,
-    registers and shared memory never share a line (false sharing made two threads slower than one)."""
-    size = -(-n * np.dtype(dtype).itemsize // 64) * 64
-    raw = np.zeros(size + 128, np.uint8)
-    skip = -raw.ctypes.data % 64
-    return raw[skip:skip + size].view(dtype)[:n]
+        nat, v = self.nat, self.v
+        npc, c = nat.opw.size, nat.cwords
+        rows = v[3 * npc:c].reshape(-1, npc) if nat.rows is not None else None
+        _add_counts(result, nat.ck.heads, v[:npc], v[npc:2 * npc], v[2 * npc:3 * npc], rows, *v[c:c + 3])

@@ -2,17 +2,19 @@
 
 In:  `plan(...)`: the chunks of a launch; `run_chunks(natives, blocks, wave, chunks, split, counts)` with
      one `runtime._Native` per thread (each its own registers, shared and local memory, counters and
-     undo log; global memory is the device's, shared by all) and `counts(native)`, a copy of a
-     native's counts (`runtime.Counts`; a native's counts add up over its runs since its clear()).
-Out: run_chunks returns (the per-thread Counts, to add to the launch's result; the chunks, block
-     ranges [s, e) from `plan`, that did not run natively: one bailed out (and was undone) or came
-     after the stop; the threads' CPU seconds in all).
+     undo log; global memory is the device's, shared by all) and `counts(native, flat=None)`, a
+     copy of a native's counts (`runtime.Counts`; a native's counts add up over its runs since its
+     clear()) or of a split chunk's slot.
+Out: run_chunks returns (Counts to add to the launch's result; the natives of the threads that ran
+     chunks, this thread's first; the chunks, block ranges [s, e) from `plan`, that did not run natively: one bailed out (and was undone) or came
+     after the stop; the threads' seconds in native code in all; how many runs bailed out).
 
-The native code releases the GIL (a ctypes call), so N threads run N waves' native code on N cores
-at once, with no process start-up, no messages and no copies.  Chunks of a few waves (or, in a
-launch of few waves, parts of a wave: runs of consecutive blocks, each with its share of the wave's
-watchdog budget) are handed out in order from a shared counter, so every thread stays busy however
-uneven the waves are; the threads are a crew kept between launches (`_Crew`).  When a chunk bails
+N threads run N waves' native code on N cores at once, with no process start-up, no messages and no
+copies, and no Python between chunks: each thread runs the kernel's chunk loop (chunks.py) in one
+native call, on the threads of `pool.py`, which wait for launches in native code.  Chunks of a few
+waves (or, in a launch of few waves, parts of a wave: runs of consecutive blocks, each with its
+share of the wave's watchdog budget) are handed out in order from a shared counter, so every thread
+stays busy however uneven the waves are.  When a chunk bails
 out (a fault, anything only the interpreter reproduces) the threads stop taking chunks and the
 caller runs every chunk that did not finish in order, as the one-thread path does (so the
 fault reported is the interpreter's; as with SM worker processes, later waves that already ran may
@@ -26,8 +28,8 @@ alone (doing an and, or, min or max a second time when the chunk reruns changes 
 waits until every thread has stopped.  Atomics on a few counters from every thread (a histogram)
 would contend for the same cache lines, so once a launch showed that the kernel's atomics (one op,
 one type) all hit one small allocation, threads privatize it (`Atomics`): each does those atomics
-in a copy of its own, folded into memory (op by op, under a lock) when a chunk finishes and dropped
-when it bails out; any other access to that allocation bails out (memops' allocation search refuses
+in a copy of its own, folded into memory (atomically, element by element) when a chunk finishes
+and dropped when it bails out; any other access to that allocation bails out (memops' allocation search refuses
 it) and the kernel is not privatized again.  Other kernels with global atomics run on several
 threads only once a launch showed them rare (at most ATOMIC_SHARE_MAX per thread instruction, e.g.
 one counter update per block); kernels with atomics on generic addresses stay on one thread.  A
@@ -35,15 +37,18 @@ launch that the kernel's last launch says takes under MIN_SECONDS on one thread 
 """
 from __future__ import annotations
 
+import ctypes
 import functools
-import itertools
-import os
-import threading
 import time
 
 import numpy as np
 
 from ...isa import spec
+from .chunks import (D_BLOCKS, D_CHUNKS, D_CLOCK, D_CLOCK_ID, D_CTX, D_CWORDS, D_DONE, D_FAILED, D_LOGR,
+                     D_NCHUNKS, D_SLOT_WORDS, D_SLOTS, D_SMID, D_SPLIT, D_THREAD, D_TIME, D_WBASE, D_WORDS,
+                     D_LOGCAP, D_NEXT, D_TOTAL, D_RLOGCAP, D_SELF, D_SEQ, D_STOP, D_WPB, D_WS, LOGR, identity)
+from .native import aligned
+from .pool import pool
 from .undo import undo
 
 ATOMIC_SHARE_MAX = 1 / 128       # more atomics per thread instruction than this: one thread (contention)
@@ -52,7 +57,6 @@ MIN_SECONDS = 3e-4               # a launch expected (from the last one) to take
 PRIV_MAX_BYTES = 1 << 16         # atomics on larger allocations stay real atomics (spread out, they rarely
                                  # contend; folding a copy in costs its size)
 LAST_CPU: list[float] = []       # CPU seconds of each thread in the last run_chunks (benchmarks)
-_merge = threading.Lock()        # folding privatized copies into memory
 
 
 class Atomics:
@@ -108,115 +112,15 @@ class Atomics:
         self.priv = one if small else None
 
 
-def identity(kind) -> np.ndarray:
-    """The value a privatized copy starts from: op(identity, x) == x."""
-    op, dt = kind
-    if op in ("add", "or", "xor"):
-        return np.zeros((), dt)
-    if op == "and":
-        return np.array(-1).astype(dt)
-    info = np.iinfo(dt)
-    return np.array(info.max if op == "min" else info.min, dt)
-
-
-MERGE = {"add": np.add, "or": np.bitwise_or, "xor": np.bitwise_xor, "and": np.bitwise_and,
-         "min": np.minimum, "max": np.maximum}
-
-
-def merge_private(arena, lo: int, copy: np.ndarray, kind, base: int) -> None:
-    """Fold a thread's privatized copy of global [lo, lo + copy.nbytes) into the arena (op by op:
-    add, or, xor, and, min, max commute, so the order of the threads does not matter) and reset it."""
-    op, dt = kind
-    mine = copy.view(dt)
-    with _merge:
-        whole = arena[lo - base:lo - base + mine.nbytes].view(dt)
-        MERGE[op](whole, mine, out=whole)
-    mine.fill(identity(kind))
-
-
-class _Crew:
-    """Threads kept for threaded launches.  `run(fn, n)` calls fn(1), ..., fn(n - 1) on them and fn(0)
-    on the calling thread, returns once all have returned and re-raises the first exception.  A
-    lock per thread wakes it (a few microseconds, where a pool's submit took ~15; but a wake is a
-    system call made holding the GIL, ~10 us on a virtual machine): the calling thread wakes thread
-    1 and starts its own work, and thread t wakes threads 2t and 2t + 1 before starting its own, so
-    the wakes spread over the crew (a tree) instead of delaying the caller by one wake per thread.
-    One launch at a time: a launch from another thread meanwhile runs fn(0) .. fn(n - 1) on its own
-    thread."""
-
-    def __init__(self):
-        self.busy = threading.Lock()
-        self.go: list = []
-        self.done: list = []
-        self.fn = None
-        self.n = 0
-        self.errors: list = []
-
-    def _grow(self, n: int) -> None:
-        while len(self.go) < n:
-            go, done = threading.Lock(), threading.Lock()
-            go.acquire()
-            done.acquire()
-            i = len(self.go)
-            self.go.append(go)
-            self.done.append(done)
-            threading.Thread(target=self._loop, args=(i + 1, go, done), daemon=True,
-                             name=f"vgpu-compiled-{i + 1}").start()
-
-    def _wake(self, t: int) -> None:
-        """Wake thread t (1, 2, ...) if this launch uses it."""
-        if t < self.n:
-            self.go[t - 1].release()
-
-    def _loop(self, t: int, go, done) -> None:
-        while True:
-            go.acquire()
-            try:
-                self._wake(2 * t)
-                self._wake(2 * t + 1)
-                self.fn(t)
-            except BaseException as e:       # noqa: BLE001 - handed to the launching thread
-                self.errors.append(e)
-            finally:
-                done.release()
-
-    def run(self, fn, n: int) -> None:
-        if not self.busy.acquire(blocking=False):
-            for t in range(n):
-                fn(t)
-            return
-        try:
-            self._grow(n - 1)
-            self.fn, self.n, self.errors = fn, n, []
-            self._wake(1)
-            try:
-                fn(0)
-            finally:
-                for t in range(n - 1):
-                    self.done[t].acquire()
-            if self.errors:
-                raise self.errors[0]
-        finally:
-            self.fn = None
-            self.busy.release()
-
-
-_crew = _Crew()
-os.register_at_fork(after_in_child=_crew.__init__)      # a forked child has none of the threads
-
-
 def plan(nblocks: int, wave: int, nthreads: int, per_chunk: int, block_seconds: float | None,
          split: bool = True):
     """(The chunks of a launch as block ranges [s, e), whether they split waves).  Whole waves while
     the launch has two waves per thread (splitting more cost Collatz's 8 waves 5% on 2 threads):
     chunks of about a CHUNKS_PER_THREAD-th of a thread's share, at least CHUNK_SECONDS of work by
-    the last launch's measure (the Python around a chunk costs ~2 us; with many threads, at least
-    threads x GIL_SECONDS, so that the threads seldom wait for the GIL) and at most `per_chunk`
-    waves (the undo log's room), smaller towards the end, down to a quarter of that (guided: the
+    the last launch's measure and at most `per_chunk` waves (the undo log's room), smaller towards the end, down to a quarter of that (guided: the
     threads finish together however uneven the waves).  Fewer waves (down to one): each wave split
     into runs of consecutive blocks, unless `split` is False."""
-    seconds = max(CHUNK_SECONDS, nthreads * GIL_SECONDS)      # many threads: the GIL-held part stays small
-    least = int(-(-seconds // block_seconds)) if block_seconds else 1       # blocks per chunk
+    least = int(-(-CHUNK_SECONDS // block_seconds)) if block_seconds else 1       # blocks per chunk
     return _plan(nblocks, wave, nthreads, per_chunk, 1 << max(least - 1, 0).bit_length(), split)
 
 
@@ -240,69 +144,130 @@ def _plan(nblocks: int, wave: int, nthreads: int, per_chunk: int, least: int, sp
 
 
 CHUNKS_PER_THREAD = 4
-CHUNK_SECONDS = 5e-5
-GIL_SECONDS = 4e-6               # twice the Python (GIL held) around one chunk: a chunk is >= threads times this
+CHUNK_SECONDS = 2e-5             # the least work of a chunk (its own cost, in native code, is ~0.1 us)
 
 
 def run_chunks(natives, blocks, wave: int, chunks, split: bool, counts):
-    """Run the chunks (block ranges, `plan`) natively on len(natives) threads (this one included);
-    see the module docstring.  split: the chunks are parts of waves: a part's counts and undo log are
-    kept until every part of its wave has run, and a wave with a part that did not is undone whole
-    and left to run again whole, as on one thread (its watchdog budget, its fault)."""
-    nthreads = len(natives)
-    nchunks = len(chunks)
-    counter = itertools.count()
-    stop = threading.Event()
-    done: set[int] = set()
-    kept: dict[int, list] = {}                     # split waves: wave -> [(its part's Counts, undo logs)]
-    cpu = [0.0] * nthreads
-    for nat in natives:
-        nat.on_threads(True)
-        nat.clear()
-
-    def loop(t: int) -> None:
-        nat = natives[t]
-        while not stop.is_set():
-            c = next(counter)                       # atomic under the GIL
-            if c >= nchunks:
-                return
-            s, e = chunks[c]
-            if nat.call(blocks[s:e], log=True, part=split) != 0:
-                stop.set()                          # undone below, once no thread runs; the caller reruns it
-                return
-            if split:                               # the part's own counts, kept with its undo log
-                kept.setdefault(s // wave, []).append((counts(nat), nat.logged()))
-                nat.clear()
-            done.add(c)
-
-    def body(t: int) -> None:
-        c0 = time.thread_time()
-        try:
-            loop(t)
-        except BaseException:
-            stop.set()                              # the others stop too; re-raised by the crew
-            raise
-        finally:
-            cpu[t] = time.thread_time() - c0
-
+    """Run the chunks (block ranges, `plan`) natively on len(natives) threads (this one included),
+    each thread taking chunks in the kernel's native chunk loop (chunks.py) on the pool's threads
+    (pool.py); see the module docstring.  split: the chunks are parts of waves: a part's counts and
+    undo log are kept until every part of its wave has run, and a wave with a part that did not is
+    undone whole and left to run again whole, as on one thread (its watchdog budget, its fault)."""
+    n, nchunks, nat0 = len(natives), len(chunks), natives[0]
+    blocks = np.ascontiguousarray(blocks, np.int64)
+    rows, rows_at = _rows(chunks, wave, nat0.budget, split)
+    cwords = nat0.cwords
+    slot_words = cwords + 3 if split else 0
+    offs = _offsets(n, nchunks, cwords, slot_words)
+    maps = nat0.slots(blocks)[2:]
+    key = (offs, rows_at, blocks.ctypes.data, maps, tuple(nat.ptrs for nat in natives))
+    if nat0.launch_buf is None or nat0.launch_buf[0] != key:          # a launch like the last: its buffer
+        nat0.launch_buf = (key, _launch_buffer(natives, blocks, rows_at, maps, nchunks, split, slot_words, offs))
+    buf = nat0.launch_buf[1]
+    ctxs, wss, failed, logr, done, total, times, who, slots = (buf[a:b] for a, b in zip(offs[:-1], offs[1:]))
+    buf[offs[2]:offs[6]] = 0                        # failed, log ranges, done, total: this launch's
+    buf[D_STOP] = buf[D_NEXT] = buf[D_SEQ] = 0
+    base = int(buf[D_SELF])
+    t0 = time.perf_counter()
+    ck = nat0.ck
+    nat0.begin_chunks()
     try:
-        _crew.run(body, nthreads)
+        if not pool().run(ck.chunks_addr, base, n, lambda: buf.__setitem__(D_STOP, 1)):
+            while ck.chunks(base, 0, 1):            # another launch holds the pool: all on this thread
+                pass
     finally:
-        for nat in natives:
-            nat.undo_pending()
-            nat.on_threads(False)
-    parts = [counts(nat) for nat in natives]
-    LAST_CPU[:] = cpu
-    left = [chunks[c] for c in range(nchunks) if c not in done]
+        nat0.end_chunks()
+    wall = time.perf_counter() - t0
+    ran = done > 0
+    everything = bool(ran.all())
+    who[failed[failed > 0] - 1] = np.flatnonzero(failed)
+    if not buf[D_CLOCK]:
+        cpu = np.full(n, wall)
+    else:
+        cpu = np.bincount(who, times, minlength=n) / 1e9 if everything else \
+            np.bincount(who[ran], times[ran], minlength=n) / 1e9
+    LAST_CPU[:] = cpu.tolist()
+    took = failed > 0                               # the threads that ran chunks (the others' counts are
+    took[who[ran]] = took[0] = True                 # stale: cleared by the chunk loop of a thread that joins)
+    ran_on = [natives[t] for t in np.flatnonzero(took)]
+    parts = [counts(nat0), counts(nat0, total)]     # this thread's, the others' (added up by their loops)
+    if everything:
+        if split:
+            parts[0].merge(counts(nat0, slots.reshape(nchunks, slot_words).sum(0)))
+        return parts, ran_on, [], float(cpu.sum()), 0
+    arena = nat0.glob().arena
+    logs = lambda c: natives[who[c]].logged(*logr[LOGR * c:LOGR * c + LOGR])      # noqa: E731
+    for t in np.flatnonzero(failed):                # the bailed-out runs, from where each began
+        undo(arena, *logs(int(failed[t]) - 1))
+        nat = natives[t]
+        if nat.priv is not None:                    # its privatized copy, not folded: dropped
+            nat.priv[2].view(nat.priv[1][1]).fill(identity(nat.priv[1]))
+            nat.priv_refused |= nat.refused()
+    left = [chunks[c] for c in np.flatnonzero(~ran)]
     if split:
-        broken = {s // wave for s, _ in left}
-        arena = natives[0].glob().arena
-        for w, items in kept.items():
-            if w in broken:                         # undone whole, its finished parts too
-                for _, logs in reversed(items):
-                    undo(arena, *logs)
-            else:
-                for one, _ in items:
-                    parts[0].merge(one)
-        left = [(w * wave, min((w + 1) * wave, len(blocks))) for w in sorted(broken)]
-    return parts, left, sum(cpu)
+        part_wave = rows[:, 0] // wave
+        broken = sorted({int(part_wave[c]) for c in np.flatnonzero(~ran)})
+        gone = np.isin(part_wave, broken) & ran
+        for c in np.flatnonzero(gone)[np.argsort(-done[gone])]:      # undone whole: latest part first
+            undo(arena, *logs(c))
+        keep = ran & ~gone
+        if keep.any():
+            parts[0].merge(counts(nat0, slots.reshape(nchunks, slot_words)[keep].sum(0)))
+        left = [(w * wave, min((w + 1) * wave, len(blocks))) for w in broken]
+    return parts, ran_on, left, float(cpu.sum()), int(np.count_nonzero(failed))
+
+
+def _launch_buffer(natives, blocks, rows_at: int, maps, nchunks: int, split: bool, slot_words: int, offs) -> np.ndarray:
+    """A launch's buffer: the descriptor (chunks.py; D_SELF: its own address) and its arrays (`_offsets`)."""
+    nat0 = natives[0]
+    buf = aligned(offs[-1])
+    base = buf.ctypes.data
+    at = [base + 8 * o for o in offs]
+    buf[offs[0]:offs[2]] = [nat.ptrs[0] for nat in natives] + [nat.ptrs[1] for nat in natives]
+    smid_ptr, wbase_ptr = maps
+    clock, clock_id = _clock()
+    for word, v in ((D_BLOCKS, blocks.ctypes.data), (D_CHUNKS, rows_at), (D_NCHUNKS, nchunks), (D_SPLIT, int(split)),
+                    (D_WPB, nat0.wpb), (D_SMID, smid_ptr), (D_WBASE, wbase_ptr), (D_CTX, at[0]), (D_WS, at[1]),
+                    (D_FAILED, at[2]), (D_LOGR, at[3]), (D_DONE, at[4]), (D_TOTAL, at[5]), (D_TIME, at[6]),
+                    (D_THREAD, at[7]), (D_SLOTS, at[8]), (D_SLOT_WORDS, slot_words), (D_CWORDS, nat0.cwords), (D_CLOCK, clock),
+                    (D_CLOCK_ID, clock_id), (D_SELF, base), (D_LOGCAP, nat0.caps[0]), (D_RLOGCAP, nat0.caps[1])):
+        buf[word] = v
+    return buf
+
+
+@functools.lru_cache(maxsize=64)
+def _offsets(n: int, nchunks: int, cwords: int, slot_words: int) -> tuple:
+    """Where a launch's buffer holds the descriptor (chunks.py) and its arrays: per thread the ctx and
+    warp-state addresses and the failed chunk; per chunk its log range (LOGR words) and done rank;
+    the threads' total counts; per chunk its time, thread and counts slot (split launches); the last
+    item is the size.  (Zeroed per launch: failed chunks to the total.)"""
+    sizes = (D_WORDS, n, n, n, LOGR * nchunks, nchunks, cwords + 3, nchunks, nchunks, slot_words * nchunks)
+    return tuple(int(x) for x in np.cumsum(sizes))
+
+
+@functools.lru_cache(maxsize=64)
+def _rows(chunks, wave: int, budget: int, split: bool) -> tuple[np.ndarray, int]:
+    """The chunk rows of a plan's chunks (chunks.ROW: first block, blocks, blocks per watchdog period,
+    budget, waves starting among them), for a launch of blocks 0, 1, ...: a part of a wave gets its
+    share of the wave's budget."""
+    se = np.array(chunks, np.int64).reshape(-1, 2)
+    s, n = se[:, 0], se[:, 1] - se[:, 0]
+    waves = -(-(s + n) // wave) + (-s // wave)
+    if split:
+        period = np.maximum(n, 1)
+        share = (budget // wave) * n + (budget % wave) * n // wave      # budget * n // wave, in int64
+    else:
+        period, share = np.full_like(n, wave), np.full_like(n, budget)
+    rows = np.ascontiguousarray(np.stack([s, n, period, share, waves], 1))
+    rows.flags.writeable = False
+    return rows, rows.ctypes.data
+
+
+@functools.lru_cache(maxsize=1)
+def _clock() -> tuple[int, int]:
+    """(The address of the C library's clock_gettime, CLOCK_MONOTONIC) to time chunks; (0, 0) without."""
+    try:
+        fn = ctypes.CDLL(None).clock_gettime
+        return ctypes.cast(fn, ctypes.c_void_p).value or 0, time.CLOCK_MONOTONIC
+    except (AttributeError, OSError, TypeError):
+        return 0, 0

@@ -1,0 +1,249 @@
+"""The chunk loop in LLVM IR: `void chunks(i64* desc, i64 t)` runs chunks of a launch until none is left.
+
+In:  the module holding the kernel's `run` (driver.py) and the kind (op, numpy dtype) of its
+     privatizable atomics (threads.Atomics; None: none).
+Out: `add_chunks(module, run_fn, kind)`: `i64 chunks(i64* desc, i64 t, i64 once)` and, for a
+     kind, `void fold(i64* ctx)` (below).  Thread t of a launch clears its counts (as
+     `runtime._Native.clear`), starts its undo log empty with the descriptor's room, marks its
+     atomics as done among threads (ctx[C_MT], until it returns), then takes chunk after chunk from
+     the descriptor's shared counter (an atomic add) with its own ctx and warp state until none is
+     left, adds its counts to the launch's total (`D_TOTAL`: the counts words, then waves, barriers
+     and atomics; atomic adds) and returns 0.  With `once` (the launching thread, which goes back to Python between its
+     chunks so that Ctrl-C stops a long launch) it does none of the clearing (the caller's
+     `_Native.begin_chunks`) and returns 1 after a chunk.  For each chunk it:
+     resets the ctx words a run starts from, runs the chunk's blocks (`run`), and then
+     - on a bail-out: records the chunk (`D_FAILED[t]`), raises the stop flag and returns (the
+       caller undoes it from the thread's undo log, `D_LOGR`, once every thread has stopped);
+     - else: folds the thread's privatized copy into global memory (atomic read-modify-writes, so
+       threads folding at once lose nothing) and resets it, adds the chunk's waves to ctx, and in
+       split launches (chunks are parts of waves) moves its counts to the chunk's slot, so that a
+       wave with a part that bailed out can be dropped whole; then marks the chunk done (`D_DONE`:
+       its rank among the finished chunks, from 1) and, when a clock is given, times it (`D_TIME`).
+No Python runs between chunks, so chunks can be small and threads never wait for the GIL.
+The descriptor (int64 words, filled by threads.run_chunks) and the chunk rows are described below.
+"""
+from __future__ import annotations
+
+import numpy as np
+from llvmlite import ir
+
+from .alu import I1, I8, I32, I64
+from .codegen import (C_ARENA, C_ATOMICS, C_CHI, C_CLO, C_GHI, C_GLO, C_LOGCAP, C_LOGN, C_MT, C_PRIV_BUF, C_PRIV_HI,
+                      C_PRIV_LO, C_RLOGCAP, C_RLOGN)
+from .driver import C_BARRIERS, C_KEEP_BYTES, C_KEEP_FROM, C_WAVES
+from .layout import GLOBAL_BASE
+
+# descriptor words; NEXT and SEQ, written by every thread, on cache lines of their own
+(D_BLOCKS, D_CHUNKS, D_NCHUNKS, D_SPLIT, D_WPB, D_SMID, D_WBASE, D_CTX, D_WS, D_FAILED, D_SLOTS,
+ D_SLOT_WORDS, D_CWORDS, D_LOGR, D_DONE, D_TIME, D_CLOCK, D_CLOCK_ID, D_THREAD, D_SELF, D_LOGCAP,
+ D_RLOGCAP, D_TOTAL) = range(23)
+D_STOP = 24
+D_NEXT = 32
+D_SEQ = 40
+D_WORDS = 48
+ROW = 5           # a chunk row: first block index, blocks, blocks per watchdog period, budget, waves
+LOGR = 4          # per chunk: the thread's undo-log entries and records before and after its run
+
+
+def c64(v):
+    return ir.Constant(I64, v)
+
+
+def add_chunks(module: ir.Module, run_fn: ir.Function, kind) -> ir.Function:
+    """chunks(desc, t, once): see the module docstring."""
+    P = I64.as_pointer()
+    fn = ir.Function(module, ir.FunctionType(I64, [P, I64, I64]), name="chunks")
+    desc, t, once = fn.args
+    b = ir.IRBuilder(fn.append_basic_block("e"))
+    i8p = I8.as_pointer()
+
+    def dw(k):
+        return b.load(b.gep(desc, [c64(k)]))
+
+    def ptr(k):
+        return b.inttoptr(dw(k), P)
+
+    ctx = b.inttoptr(b.load(b.gep(ptr(D_CTX), [t])), P)
+    ws = b.inttoptr(b.load(b.gep(ptr(D_WS), [t])), P)
+    blocks, rows, logr, done = ptr(D_BLOCKS), ptr(D_CHUNKS), ptr(D_LOGR), ptr(D_DONE)
+    smid, wbase, slots, times, who = ptr(D_SMID), ptr(D_WBASE), ptr(D_SLOTS), ptr(D_TIME), ptr(D_THREAD)
+    nchunks, split, wpb = dw(D_NCHUNKS), dw(D_SPLIT), dw(D_WPB)
+    slot_words, cwords = dw(D_SLOT_WORDS), dw(D_CWORDS)
+    clock_addr, clock_id = dw(D_CLOCK), dw(D_CLOCK_ID)
+    is_split = b.icmp_signed("!=", split, c64(0))
+    timed = b.icmp_signed("!=", clock_addr, c64(0))
+    ts = b.alloca(ir.ArrayType(I64, 2))
+    clock_ty = ir.FunctionType(I32, [I32, i8p])
+    word = lambda k: b.gep(ctx, [c64(k)])             # noqa: E731
+    memcpy, memset = module.globals["llvm.memcpy.p0i8.p0i8.i64"], module.globals["llvm.memset.p0i8.i64"]
+    counts = b.inttoptr(b.load(word(C_KEEP_FROM)), i8p)
+    whole_run = b.icmp_signed("==", once, c64(0))
+    init, start = fn.append_basic_block("init"), fn.append_basic_block("start")
+    b.cbranch(whole_run, init, start)
+    b.position_at_end(init)                              # (once: the caller has done this, `begin_chunks`)
+    b.call(memset, [counts, ir.Constant(I8, 0), b.load(word(C_KEEP_BYTES)), ir.Constant(I1, 0)])
+    for k, v in ((C_WAVES, c64(0)), (C_BARRIERS, c64(0)), (C_ATOMICS, c64(0)), (C_MT, c64(1)), (C_LOGN, c64(0)),
+                 (C_RLOGN, c64(0)), (C_LOGCAP, dw(D_LOGCAP)), (C_RLOGCAP, dw(D_RLOGCAP))):
+        b.store(v, word(k))
+    b.branch(start)
+    b.position_at_end(start)
+
+    def now():
+        """Nanoseconds of clock_gettime(D_CLOCK_ID) (0 without a clock)."""
+        yes, no, join = (fn.append_basic_block(x) for x in ("clk", "noclk", "clkj"))
+        b.cbranch(timed, yes, no)
+        b.position_at_end(yes)
+        clock = b.inttoptr(clock_addr, clock_ty.as_pointer())
+        b.call(clock, [b.trunc(clock_id, I32), b.bitcast(ts, i8p)])
+        sec = b.load(b.gep(ts, [c64(0), ir.Constant(I32, 0)]))
+        nsec = b.load(b.gep(ts, [c64(0), ir.Constant(I32, 1)]))
+        v = b.add(b.mul(sec, c64(1_000_000_000)), nsec)
+        yb = b.block
+        b.branch(join)
+        b.position_at_end(no)
+        b.branch(join)
+        b.position_at_end(join)
+        phi = b.phi(I64)
+        phi.add_incoming(v, yb)
+        phi.add_incoming(c64(0), no)
+        return phi
+
+    head, body, out = (fn.append_basic_block(x) for x in ("head", "body", "out"))
+    b.branch(head)
+    b.position_at_end(head)
+    stop = b.load_atomic(b.gep(desc, [c64(D_STOP)]), "monotonic", 8)
+    take = fn.append_basic_block("take")
+    b.cbranch(b.icmp_signed("!=", stop, c64(0)), out, take)
+    b.position_at_end(take)
+    c = b.atomic_rmw("add", b.gep(desc, [c64(D_NEXT)]), c64(1), "monotonic")
+    b.cbranch(b.icmp_signed(">=", c, nchunks), out, body)
+    b.position_at_end(body)
+    row = b.gep(rows, [b.mul(c, c64(ROW))])
+    col = lambda k: b.load(b.gep(row, [c64(k)]))       # noqa: E731
+    s, n, period, budget, waves = (col(k) for k in range(ROW))
+    for k in (C_GLO, C_GHI, C_CLO, C_CHI):
+        b.store(c64(0), word(k))
+    for k in (C_LOGN, C_RLOGN):                         # split launches keep every part's log (appended)
+        b.store(b.select(is_split, b.load(word(k)), c64(0)), word(k))
+    lr = b.gep(logr, [b.mul(c, c64(LOGR))])
+    b.store(b.load(word(C_LOGN)), lr)
+    b.store(b.load(word(C_RLOGN)), b.gep(lr, [c64(2)]))
+    t0 = now()
+    st = b.call(run_fn, [ctx, ws, b.gep(blocks, [s]), n, wpb, period, budget, b.gep(smid, [s]), b.gep(wbase, [s])])
+    b.store(b.load(word(C_LOGN)), b.gep(lr, [c64(1)]))
+    b.store(b.load(word(C_RLOGN)), b.gep(lr, [c64(3)]))
+    bad, ok = fn.append_basic_block("bad"), fn.append_basic_block("ok")
+    b.cbranch(b.icmp_signed("!=", st, ir.Constant(I32, 0)), bad, ok)
+    b.position_at_end(bad)
+    b.store(b.add(c, c64(1)), b.gep(ptr(D_FAILED), [t]))
+    b.store_atomic(c64(1), b.gep(desc, [c64(D_STOP)]), "seq_cst", 8)
+    b.branch(out)
+    b.position_at_end(ok)
+    if kind is not None:
+        b.call(_fold(module, kind), [ctx])
+    wv = word(C_WAVES)
+    b.store(b.add(b.load(wv), waves), wv)
+    sp, nosp = fn.append_basic_block("split"), fn.append_basic_block("whole")
+    b.cbranch(is_split, sp, nosp)
+    b.position_at_end(sp)                                # the part's counts to its slot, zeroed here
+    slot = b.gep(slots, [b.mul(c, slot_words)])
+    nbytes = b.mul(cwords, c64(8))
+    b.call(memcpy, [b.bitcast(slot, i8p), counts, nbytes, ir.Constant(I1, 0)])
+    b.call(memset, [counts, ir.Constant(I8, 0), nbytes, ir.Constant(I1, 0)])
+    for i, k in enumerate((C_WAVES, C_BARRIERS, C_ATOMICS)):
+        b.store(b.load(word(k)), b.gep(slot, [b.add(cwords, c64(i))]))
+        b.store(c64(0), word(k))
+    b.branch(nosp)
+    b.position_at_end(nosp)
+    t1 = now()
+    b.store(b.sub(t1, t0), b.gep(times, [c]))
+    b.store(t, b.gep(who, [c]))
+    seq = b.atomic_rmw("add", b.gep(desc, [c64(D_SEQ)]), c64(1), "monotonic")
+    b.store(b.add(seq, c64(1)), b.gep(done, [c]))
+    one = fn.append_basic_block("one")
+    b.cbranch(whole_run, head, one)
+    b.position_at_end(one)
+    b.ret(c64(1))
+    b.position_at_end(out)
+    fin, end = fn.append_basic_block("fin"), fn.append_basic_block("end")
+    b.cbranch(whole_run, fin, end)
+    b.position_at_end(fin)                               # this thread's counts into the launch's total
+    b.store(c64(0), word(C_MT))
+    total = ptr(D_TOTAL)
+    mine = b.bitcast(counts, P)
+    pre = b.block
+    th, tb, tnz, ts_, tdone = (fn.append_basic_block(x) for x in ("th", "tb", "tnz", "ts", "tdone"))
+    b.branch(th)
+    b.position_at_end(th)
+    i = b.phi(I64)
+    i.add_incoming(c64(0), pre)
+    b.cbranch(b.icmp_signed("<", i, cwords), tb, tdone)
+    b.position_at_end(tb)
+    v = b.load(b.gep(mine, [i]))
+    b.cbranch(b.icmp_signed("!=", v, c64(0)), tnz, ts_)
+    b.position_at_end(tnz)
+    b.atomic_rmw("add", b.gep(total, [i]), v, "monotonic")
+    b.branch(ts_)
+    b.position_at_end(ts_)
+    i.add_incoming(b.add(i, c64(1)), ts_)
+    b.branch(th)
+    b.position_at_end(tdone)
+    for j, k in enumerate((C_WAVES, C_BARRIERS, C_ATOMICS)):
+        b.atomic_rmw("add", b.gep(total, [b.add(cwords, c64(j))]), b.load(word(k)), "monotonic")
+    b.branch(end)
+    b.position_at_end(end)
+    b.ret(c64(0))
+    return fn
+
+
+def identity(kind) -> np.ndarray:
+    """The value a privatized copy starts from: op(identity, x) == x."""
+    op, dt = kind
+    if op in ("add", "or", "xor"):
+        return np.zeros((), dt)
+    if op == "and":
+        return np.array(-1).astype(dt)
+    info = np.iinfo(dt)
+    return np.array(info.max if op == "min" else info.min, dt)
+
+
+def _fold(module: ir.Module, kind) -> ir.Function:
+    """`void fold(i64* ctx)`: if this thread privatizes an allocation (ctx[C_PRIV_BUF] != 0), fold
+    its copy into global memory element by element (atomically; the op's identity skipped) and
+    reset the copy."""
+    op, dt = kind
+    dt = np.dtype(dt)
+    T = ir.IntType(8 * dt.itemsize)
+    rmw = {"add": "add", "or": "or", "xor": "xor", "and": "and",
+           "min": "min" if dt.kind == "i" else "umin", "max": "max" if dt.kind == "i" else "umax"}[op]
+    ident = ir.Constant(T, int(identity(kind).astype(np.int64)) & ((1 << T.width) - 1))
+    fn = ir.Function(module, ir.FunctionType(ir.VoidType(), [I64.as_pointer()]), name="fold")
+    (ctx,) = fn.args
+    e, yes, head, body, nz, skip, after = (fn.append_basic_block(x) for x in ("e", "y", "h", "b", "nz", "s", "a"))
+    b = ir.IRBuilder(e)
+    word = lambda k: b.load(b.gep(ctx, [c64(k)]))      # noqa: E731
+    buf = word(C_PRIV_BUF)
+    b.cbranch(b.icmp_signed("!=", buf, c64(0)), yes, after)
+    b.position_at_end(yes)
+    lo, hi = word(C_PRIV_LO), word(C_PRIV_HI)
+    count = b.sdiv(b.sub(hi, lo), c64(dt.itemsize))
+    mine = b.inttoptr(buf, T.as_pointer())
+    whole = b.inttoptr(b.add(word(C_ARENA), b.sub(lo, c64(GLOBAL_BASE))), T.as_pointer())
+    b.branch(head)
+    b.position_at_end(head)
+    i = b.phi(I64)
+    i.add_incoming(c64(0), yes)
+    b.cbranch(b.icmp_signed("<", i, count), body, after)
+    b.position_at_end(body)
+    v = b.load(b.gep(mine, [i]))
+    b.cbranch(b.icmp_unsigned("!=", v, ident), nz, skip)
+    b.position_at_end(nz)
+    b.atomic_rmw(rmw, b.gep(whole, [i]), v, "monotonic")
+    b.store(ident, b.gep(mine, [i]))
+    b.branch(skip)
+    b.position_at_end(skip)
+    i.add_incoming(b.add(i, c64(1)), skip)
+    b.branch(head)
+    b.position_at_end(after)
+    b.ret_void()
+    return fn

@@ -1,0 +1,363 @@
+"""The threads that run compiled launches with the calling thread, waiting for launches in native code.
+
+In:  `pool().run(fn, desc, n, stop)`: the address of a kernel's chunk loop (chunks.py, `i64 fn(i64*
+     desc, i64 t, i64 once)`), a launch's descriptor, the number of threads and `stop()`, which
+     makes the chunk loops stop taking chunks (on an exception here: Ctrl-C).
+Out: True once fn(desc, 0, 1) has run on this thread until it took no chunk, and fn(desc, t, 0)
+     on every thread t < n that joined in time and all have returned (False, with nothing run:
+     another launch holds the pool).
+
+Between launches a thread spins in native code (no GIL held) for about SPIN_SECONDS, watching the
+pool's generation word, so that a launch soon after the last one starts on every thread within a
+microsecond, with no system call and no Python; then it goes to sleep on a Python lock.  A launch
+publishes its descriptor and opens (`open`: a new generation), wakes the threads that sleep (their
+state word goes SLEEP -> WOKEN in one compare-and-swap, so each sleep gets exactly one wake: the
+launching thread releases the first one's lock and each woken thread releases two more, a tree),
+runs its own share (`lead`: a chunk per call, 1 while there was one, so that Python gets in between
+chunks to see Ctrl-C), closes, and waits for the threads that joined to leave.  A thread joins
+by counting itself in (ACTIVE) and checking that the launch it saw is still open; closing before
+waiting for ACTIVE to drain means no thread can join a launch once its launcher stops waiting, so the
+descriptor may be reused at once.  Threads that had not joined by then (still waking) simply wait
+for the next launch.  The words (int64, hot ones on cache lines of their own) are listed below.
+"""
+from __future__ import annotations
+
+import atexit
+import ctypes
+import os
+import threading
+import time
+
+from llvmlite import ir
+
+from .alu import I64
+from .native import aligned, jit, pause
+
+P_GEN, P_OPEN, P_ACTIVE, P_QUIT, P_INSIDE = 0, 8, 16, 24, 32
+P_DESC, P_FN, P_N, P_YIELD = 40, 41, 42, 43
+P_THREADS = 48            # thread t's line: STATE, LAST (the generation it last joined)
+SPIN, SLEEP, WOKEN = 0, 1, 2
+MAX_THREADS = 1024
+SPIN_SECONDS = 1e-3       # how long a thread waits in native code for the next launch before sleeping
+
+
+def c64(v):
+    return ir.Constant(I64, v)
+
+
+def _module() -> ir.Module:
+    """worker(pool, t, spins) -> 0 (sleep) | 1 (quit); open(pool, desc, fn, n, woken) -> how many
+    sleeping threads to wake (listed in woken); lead(pool) -> 1 (it ran a chunk) | 0 (closed: done)."""
+    m = ir.Module(name="vgpu_pool")
+    P = I64.as_pointer()
+    chunk_ty = ir.FunctionType(I64, [P, I64, I64])
+    _worker(m, P, chunk_ty)
+    _open(m, P)
+    _lead(m, P, chunk_ty)
+    return m
+
+
+def _relax(b, pool, count) -> None:
+    """A spin-wait hint, and every YIELD_EVERY-th time sched_yield (when the pool has it, P_YIELD):
+    a spinning thread must not keep a thread that was preempted mid-chunk off its core."""
+    pause(b)
+    f = b.function
+    yes, after = f.append_basic_block("yield"), f.append_basic_block("relaxed")
+    addr = b.load(_at(b, pool, P_YIELD))
+    due = b.icmp_signed("==", b.and_(count, c64(YIELD_EVERY - 1)), c64(YIELD_EVERY - 1))
+    b.cbranch(b.and_(due, b.icmp_signed("!=", addr, c64(0))), yes, after)
+    b.position_at_end(yes)
+    b.call(b.inttoptr(addr, ir.FunctionType(ir.IntType(32), []).as_pointer()), [])
+    b.branch(after)
+    b.position_at_end(after)
+
+
+YIELD_EVERY = 32
+
+
+def _at(b, pool, k):
+    return b.gep(pool, [k if isinstance(k, ir.Value) else c64(k)])
+
+
+def _line(b, t, k):
+    """The index of word k (STATE 0, LAST 1) of thread t's line."""
+    return b.add(b.mul(t, c64(8)), c64(P_THREADS + k))
+
+
+def _worker(m, P, chunk_ty):
+    fn = ir.Function(m, ir.FunctionType(I64, [P, I64, I64]), name="worker")
+    pool, t, spins = fn.args
+    bb = {x: fn.append_basic_block(x) for x in ("e", "head", "spin", "expire", "revive", "sleep", "quit",
+                                                  "try", "early", "joined", "call", "left")}
+    b = ir.IRBuilder(bb["e"])
+    st, last = _at(b, pool, _line(b, t, 0)), _at(b, pool, _line(b, t, 1))
+    b.atomic_rmw("add", _at(b, pool, P_INSIDE), c64(1), "seq_cst")
+    b.store_atomic(c64(SPIN), st, "seq_cst", 8)
+    b.branch(bb["head"])
+
+    b.position_at_end(bb["head"])
+    count = b.phi(I64)
+    count.add_incoming(c64(0), bb["e"])
+    quit_ = b.load_atomic(_at(b, pool, P_QUIT), "monotonic", 8)
+    look = fn.append_basic_block("look")
+    b.cbranch(b.icmp_signed("!=", quit_, c64(0)), bb["quit"], look)
+    b.position_at_end(look)
+
+    def fresh(b, order):
+        """(a launch is open that this thread has not joined, its generation)."""
+        o = b.load_atomic(_at(b, pool, P_OPEN), order, 8)
+        g = b.load_atomic(_at(b, pool, P_GEN), order, 8)
+        return b.and_(b.icmp_signed("!=", o, c64(0)), b.icmp_signed("!=", g, b.load(last))), g
+
+    new, g = fresh(b, "acquire")
+    look_end = b.block
+    b.cbranch(new, bb["try"], bb["spin"])
+
+    b.position_at_end(bb["spin"])
+    _relax(b, pool, count)
+    more = b.add(count, c64(1))
+    count.add_incoming(more, b.block)
+    b.cbranch(b.icmp_signed("<", more, spins), bb["head"], bb["expire"])
+
+    b.position_at_end(bb["expire"])                 # going to sleep: say so, then look once more
+    b.cmpxchg(st, c64(SPIN), c64(SLEEP), "seq_cst", "seq_cst")
+    new2, g2 = fresh(b, "seq_cst")
+    b.cbranch(new2, bb["revive"], bb["sleep"])
+
+    b.position_at_end(bb["revive"])                 # a launch opened meanwhile: unless it wakes us, join
+    r = b.cmpxchg(st, c64(SLEEP), c64(SPIN), "seq_cst", "seq_cst")
+    b.cbranch(b.extract_value(r, 1), bb["try"], bb["sleep"])
+
+    b.position_at_end(bb["sleep"])
+    b.atomic_rmw("sub", _at(b, pool, P_INSIDE), c64(1), "seq_cst")
+    b.ret(c64(0))
+
+    b.position_at_end(bb["quit"])
+    b.atomic_rmw("sub", _at(b, pool, P_INSIDE), c64(1), "seq_cst")
+    b.ret(c64(1))
+
+    b.position_at_end(bb["try"])
+    gen = b.phi(I64)
+    gen.add_incoming(g, look_end)
+    gen.add_incoming(g2, bb["revive"])
+    b.atomic_rmw("add", _at(b, pool, P_ACTIVE), c64(1), "seq_cst")
+    o3 = b.load_atomic(_at(b, pool, P_OPEN), "seq_cst", 8)
+    g3 = b.load_atomic(_at(b, pool, P_GEN), "seq_cst", 8)
+    ok = b.and_(b.icmp_signed("!=", o3, c64(0)), b.icmp_signed("==", g3, gen))
+    b.cbranch(ok, bb["joined"], bb["early"])
+
+    b.position_at_end(bb["early"])                  # it closed before we were in: not ours
+    b.atomic_rmw("sub", _at(b, pool, P_ACTIVE), c64(1), "seq_cst")
+    count.add_incoming(c64(0), bb["early"])
+    b.branch(bb["head"])
+
+    b.position_at_end(bb["joined"])
+    b.store(gen, last)
+    n = b.load(_at(b, pool, P_N))
+    b.cbranch(b.icmp_signed("<", t, n), bb["call"], bb["left"])
+    b.position_at_end(bb["call"])
+    chunks = b.inttoptr(b.load(_at(b, pool, P_FN)), chunk_ty.as_pointer())
+    b.call(chunks, [b.inttoptr(b.load(_at(b, pool, P_DESC)), P), t, c64(0)])
+    b.branch(bb["left"])
+    b.position_at_end(bb["left"])
+    b.atomic_rmw("sub", _at(b, pool, P_ACTIVE), c64(1), "seq_cst")
+    count.add_incoming(c64(0), bb["left"])
+    b.branch(bb["head"])
+
+
+def _open(m, P):
+    fn = ir.Function(m, ir.FunctionType(I64, [P, I64, I64, I64, P]), name="open")
+    pool, desc, chunks, n, woken = fn.args
+    e, head, body, cas_ok, nxt, out = (fn.append_basic_block(x) for x in ("e", "h", "b", "w", "n", "o"))
+    b = ir.IRBuilder(e)
+    b.store(desc, _at(b, pool, P_DESC))
+    b.store(chunks, _at(b, pool, P_FN))
+    b.store(n, _at(b, pool, P_N))
+    g = b.add(b.load(_at(b, pool, P_GEN)), c64(1))
+    b.store_atomic(g, _at(b, pool, P_GEN), "seq_cst", 8)
+    b.store_atomic(c64(1), _at(b, pool, P_OPEN), "seq_cst", 8)
+    b.branch(head)
+    b.position_at_end(head)
+    t = b.phi(I64)
+    k = b.phi(I64)
+    t.add_incoming(c64(1), e)
+    k.add_incoming(c64(0), e)
+    b.cbranch(b.icmp_signed("<", t, n), body, out)
+    b.position_at_end(body)
+    r = b.cmpxchg(_at(b, pool, _line(b, t, 0)), c64(SLEEP), c64(WOKEN), "seq_cst", "seq_cst")
+    b.cbranch(b.extract_value(r, 1), cas_ok, nxt)
+    b.position_at_end(cas_ok)
+    b.store(t, b.gep(woken, [k]))
+    k1 = b.add(k, c64(1))
+    b.branch(nxt)
+    b.position_at_end(nxt)
+    k2 = b.phi(I64)
+    k2.add_incoming(k, body)
+    k2.add_incoming(k1, cas_ok)
+    t.add_incoming(b.add(t, c64(1)), nxt)
+    k.add_incoming(k2, nxt)
+    b.branch(head)
+    b.position_at_end(out)
+    b.ret(k)
+
+
+def _lead(m, P, chunk_ty):
+    fn = ir.Function(m, ir.FunctionType(I64, [P]), name="lead")
+    (pool,) = fn.args
+    e, more, close, wait, spin, out = (fn.append_basic_block(x) for x in ("e", "more", "close", "wait", "spin", "out"))
+    b = ir.IRBuilder(e)
+    chunks = b.inttoptr(b.load(_at(b, pool, P_FN)), chunk_ty.as_pointer())
+    took = b.call(chunks, [b.inttoptr(b.load(_at(b, pool, P_DESC)), P), c64(0), c64(1)])
+    b.cbranch(b.icmp_signed("!=", took, c64(0)), more, close)
+    b.position_at_end(more)
+    b.ret(c64(1))
+    b.position_at_end(close)
+    b.store_atomic(c64(0), _at(b, pool, P_OPEN), "seq_cst", 8)
+    b.branch(wait)
+    b.position_at_end(wait)
+    i = b.phi(I64)
+    i.add_incoming(c64(0), close)
+    a = b.load_atomic(_at(b, pool, P_ACTIVE), "seq_cst", 8)
+    b.cbranch(b.icmp_signed("!=", a, c64(0)), spin, out)
+    b.position_at_end(spin)
+    _relax(b, pool, i)
+    i.add_incoming(b.add(i, c64(1)), b.block)
+    b.branch(wait)
+    b.position_at_end(out)
+    b.ret(c64(0))
+
+
+class _Code:
+    """The pool's native functions (compiled once per process) and the spins that last SPIN_SECONDS."""
+
+    def __init__(self):
+        self.engine, _, _ = jit(_module())
+        P, L = ctypes.c_void_p, ctypes.c_int64
+        addr = self.engine.get_function_address
+        self.worker = ctypes.CFUNCTYPE(L, P, L, L)(addr("worker"))
+        self.open = ctypes.CFUNCTYPE(L, P, L, L, L, P)(addr("open"))
+        self.lead = ctypes.CFUNCTYPE(L, P)(addr("lead"))
+        words = aligned(P_THREADS + 8 * 2)          # a pool of its own, with no launch: spin, then sleep
+        words[P_YIELD] = sched_yield()
+        n = 20000
+        best = min(self._spin(words, n) for _ in range(3))
+        self.spins = max(1000, int(SPIN_SECONDS * n / max(best, 1e-9)))
+
+    def _spin(self, words, n: int) -> float:
+        t0 = time.perf_counter()
+        self.worker(words.ctypes.data, 1, n)
+        return time.perf_counter() - t0
+
+
+def sched_yield() -> int:
+    """The address of the C library's sched_yield (0: none)."""
+    try:
+        return ctypes.cast(ctypes.CDLL(None).sched_yield, ctypes.c_void_p).value or 0
+    except (AttributeError, OSError, TypeError):
+        return 0
+
+
+_code: _Code | None = None
+_code_lock = threading.Lock()
+
+
+def code() -> _Code:
+    global _code
+    with _code_lock:
+        if _code is None:
+            _code = _Code()
+    return _code
+
+
+class Pool:
+    """The threads (numbered 1, 2, ...; the launching thread is 0) and their words; see the module
+    docstring.  One launch at a time."""
+
+    def __init__(self):
+        self.words = aligned(P_THREADS + 8 * (MAX_THREADS + 1))
+        self.addr = self.words.ctypes.data
+        self.words[P_YIELD] = sched_yield()
+        self.woken = aligned(MAX_THREADS + 1)
+        self.go: list = [None]                  # per thread, the lock it sleeps on
+        self.threads: list = [None]
+        self.wakes = 0                          # how many times a thread was woken (tests, benchmarks)
+        self.tree: dict = {}                    # a woken thread -> (the threads woken with it, its rank)
+        self.busy = threading.Lock()
+
+    def _grow(self, n: int) -> None:
+        while len(self.go) < n:
+            go = threading.Lock()
+            go.acquire()
+            t = len(self.go)
+            self.go.append(go)
+            th = threading.Thread(target=self._loop, args=(t, go), daemon=True, name=f"vgpu-compiled-{t}")
+            self.threads.append(th)
+            th.start()
+
+    def _loop(self, t: int, go) -> None:
+        nat = code()
+        while nat.worker(self.addr, t, nat.spins) == 0:
+            go.acquire()                        # released once by the launch that set this thread WOKEN
+            self.wakes += 1
+            woken, i = self.tree.pop(t)
+            for j in (2 * i + 1, 2 * i + 2):
+                if j < len(woken):
+                    self.go[woken[j]].release()
+
+    def run(self, fn: int, desc: int, n: int, stop) -> bool:
+        n = min(n, MAX_THREADS)
+        if not self.busy.acquire(blocking=False):
+            return False
+        try:
+            nat = code()
+            self._grow(n)
+            k = nat.open(self.addr, desc, fn, n, self.woken.ctypes.data)
+            if k:
+                woken = self.woken[:k].tolist()
+                for i, t in enumerate(woken):
+                    self.tree[t] = (woken, i)
+                self.go[woken[0]].release()
+            try:
+                while nat.lead(self.addr):          # a chunk at a time: Ctrl-C (KeyboardInterrupt) gets in
+                    pass
+            except BaseException:
+                stop()                              # the threads stop taking chunks; wait for them
+                while nat.lead(self.addr):
+                    pass
+                raise
+        finally:
+            self.busy.release()
+        return True
+
+    def quit(self, wait: float = 1.0) -> None:
+        """Make the spinning threads leave native code (and stay out); wait for them, up to `wait` s."""
+        self.words[P_QUIT] = 1
+        end = time.monotonic() + wait
+        while self.words[P_INSIDE] > 0 and time.monotonic() < end:
+            time.sleep(1e-3)
+
+
+_pool: Pool | None = None
+
+
+def pool() -> Pool:
+    global _pool
+    with _code_lock:
+        if _pool is None:
+            _pool = Pool()
+    return _pool
+
+
+def _forget() -> None:
+    """In a forked child: none of the threads exist there."""
+    global _pool
+    _pool = None
+
+
+def _at_exit() -> None:
+    if _pool is not None:
+        _pool.quit()
+
+
+os.register_at_fork(after_in_child=_forget)
+atexit.register(_at_exit)
