@@ -39,9 +39,10 @@ WAKE_US = 10.0        # a lock release: a system call, made holding the GIL (~10
 LATENCY_US = 10.0     # from the release to the woken thread's first chunk
 SPIN_US = 1.0         # from the launch's opening to a spinning thread's first chunk
 CHUNK_US = 0.2        # the chunk loop's own work per chunk (chunks.py: an atomic add, ctx words, the clock)
-ONE_US = 25.0         # the Python of a launch on one thread (validation, result), outside native code
-THREADED_US = 55.0    # the same on threads: the plan, the launch buffer, the threads' counts and times
-                      # (both measured on the 2-core development machine, vector_add 2^20)
+ONE_US = 20.0         # the Python of a launch on one thread (validation, result), outside native code
+THREADED_US = 30.0    # the same on threads: the plan, the launch buffer, the threads' counts and times
+                      # (both measured on the 2-core development machine: vector_add 2^20 18-21 and
+                      # 25-28 us, the histogram 26-29 and 37-40 us)
 
 
 def block_seconds(launch, repeat: int) -> tuple[np.ndarray, int, object]:

@@ -1,24 +1,27 @@
-"""The chunk loop in LLVM IR: `void chunks(i64* desc, i64 t)` runs chunks of a launch until none is left.
+"""The chunk loop in LLVM IR: `i64 chunks(i64* desc, i64 t, i64 once)` runs chunks of a launch.
 
 In:  the module holding the kernel's `run` (driver.py) and the kind (op, numpy dtype) of its
      privatizable atomics (threads.Atomics; None: none).
-Out: `add_chunks(module, run_fn, kind)`: `i64 chunks(i64* desc, i64 t, i64 once)` and, for a
-     kind, `void fold(i64* ctx)` (below).  Thread t of a launch clears its counts (as
-     `runtime._Native.clear`), starts its undo log empty with the descriptor's room, marks its
-     atomics as done among threads (ctx[C_MT], until it returns), then takes chunk after chunk from
-     the descriptor's shared counter (an atomic add) with its own ctx and warp state until none is
-     left, adds its counts to the launch's total (`D_TOTAL`: the counts words, then waves, barriers
-     and atomics; atomic adds) and returns 0.  With `once` (the launching thread, which goes back to Python between its
-     chunks so that Ctrl-C stops a long launch) it does none of the clearing (the caller's
-     `_Native.begin_chunks`) and returns 1 after a chunk.  For each chunk it:
-     resets the ctx words a run starts from, runs the chunk's blocks (`run`), and then
+Out: `add_chunks(module, run_fn, kind)`: `chunks` and, for a kind, `void fold(i64* ctx)` (below).
+     Thread t of a launch clears its counts (as `runtime._Native.clear`), starts its undo log
+     empty with the descriptor's room and marks its atomics as done among threads (ctx[C_MT],
+     until it returns); then it takes chunk after chunk from the descriptor's shared counter (an
+     atomic add) with its own ctx and warp state until none is left, adds its counts to the
+     launch's total (`D_TOTAL`: the counts words, then waves, barriers and atomics; atomic adds)
+     and returns 0.  The launching thread, which goes back to Python now and then so that Ctrl-C
+     stops a long launch, does the first work in a call with `once` = BEGIN, the last in one with
+     END, and its chunks in calls with `once` a deadline: each returns 1 after the first chunk that
+     ends past it (CLOCK_MONOTONIC nanoseconds; without a clock, after every chunk), 0 when none
+     is left.
+     For each chunk it resets the ctx words a run starts from, runs the chunk's blocks (`run`), and
      - on a bail-out: records the chunk (`D_FAILED[t]`), raises the stop flag and returns (the
        caller undoes it from the thread's undo log, `D_LOGR`, once every thread has stopped);
      - else: folds the thread's privatized copy into global memory (atomic read-modify-writes, so
        threads folding at once lose nothing) and resets it, adds the chunk's waves to ctx, and in
        split launches (chunks are parts of waves) moves its counts to the chunk's slot, so that a
        wave with a part that bailed out can be dropped whole; then marks the chunk done (`D_DONE`:
-       its rank among the finished chunks, from 1) and, when a clock is given, times it (`D_TIME`).
+       its rank among the finished chunks, from 1; `D_SEQ`: how many finished), notes its thread
+       (`D_THREAD`) and, when a clock is given, adds its nanoseconds to the thread's (`D_TIME`).
 No Python runs between chunks, so chunks can be small and threads never wait for the GIL.
 The descriptor (int64 words, filled by threads.run_chunks) and the chunk rows are described below.
 """
@@ -41,6 +44,7 @@ D_STOP = 24
 D_NEXT = 32
 D_SEQ = 40
 D_WORDS = 48
+BEGIN, END = -2, -1  # `once` for the launching thread's first and last calls (see above)
 ROW = 5           # a chunk row: first block index, blocks, blocks per watchdog period, budget, waves
 LOGR = 4          # per chunk: the thread's undo-log entries and records before and after its run
 
@@ -66,7 +70,7 @@ def add_chunks(module: ir.Module, run_fn: ir.Function, kind) -> ir.Function:
     ctx = b.inttoptr(b.load(b.gep(ptr(D_CTX), [t])), P)
     ws = b.inttoptr(b.load(b.gep(ptr(D_WS), [t])), P)
     blocks, rows, logr, done = ptr(D_BLOCKS), ptr(D_CHUNKS), ptr(D_LOGR), ptr(D_DONE)
-    smid, wbase, slots, times, who = ptr(D_SMID), ptr(D_WBASE), ptr(D_SLOTS), ptr(D_TIME), ptr(D_THREAD)
+    smid, wbase, slots, busy, who = ptr(D_SMID), ptr(D_WBASE), ptr(D_SLOTS), ptr(D_TIME), ptr(D_THREAD)
     nchunks, split, wpb = dw(D_NCHUNKS), dw(D_SPLIT), dw(D_WPB)
     slot_words, cwords = dw(D_SLOT_WORDS), dw(D_CWORDS)
     clock_addr, clock_id = dw(D_CLOCK), dw(D_CLOCK_ID)
@@ -78,14 +82,19 @@ def add_chunks(module: ir.Module, run_fn: ir.Function, kind) -> ir.Function:
     memcpy, memset = module.globals["llvm.memcpy.p0i8.p0i8.i64"], module.globals["llvm.memset.p0i8.i64"]
     counts = b.inttoptr(b.load(word(C_KEEP_FROM)), i8p)
     whole_run = b.icmp_signed("==", once, c64(0))
-    init, start = fn.append_basic_block("init"), fn.append_basic_block("start")
-    b.cbranch(whole_run, init, start)
-    b.position_at_end(init)                              # (once: the caller has done this, `begin_chunks`)
+    is_begin, is_end = b.icmp_signed("==", once, c64(BEGIN)), b.icmp_signed("==", once, c64(END))
+    init, start, check_end = (fn.append_basic_block(x) for x in ("init", "start", "check_end"))
+    head, body, out = (fn.append_basic_block(x) for x in ("head", "body", "out"))
+    fin, end = fn.append_basic_block("fin"), fn.append_basic_block("end")
+    b.cbranch(b.or_(whole_run, is_begin), init, check_end)
+    b.position_at_end(check_end)
+    b.cbranch(is_end, fin, start)
+    b.position_at_end(init)
     b.call(memset, [counts, ir.Constant(I8, 0), b.load(word(C_KEEP_BYTES)), ir.Constant(I1, 0)])
     for k, v in ((C_WAVES, c64(0)), (C_BARRIERS, c64(0)), (C_ATOMICS, c64(0)), (C_MT, c64(1)), (C_LOGN, c64(0)),
                  (C_RLOGN, c64(0)), (C_LOGCAP, dw(D_LOGCAP)), (C_RLOGCAP, dw(D_RLOGCAP))):
         b.store(v, word(k))
-    b.branch(start)
+    b.cbranch(is_begin, end, start)
     b.position_at_end(start)
 
     def now():
@@ -108,7 +117,6 @@ def add_chunks(module: ir.Module, run_fn: ir.Function, kind) -> ir.Function:
         phi.add_incoming(c64(0), no)
         return phi
 
-    head, body, out = (fn.append_basic_block(x) for x in ("head", "body", "out"))
     b.branch(head)
     b.position_at_end(head)
     stop = b.load_atomic(b.gep(desc, [c64(D_STOP)]), "monotonic", 8)
@@ -156,16 +164,19 @@ def add_chunks(module: ir.Module, run_fn: ir.Function, kind) -> ir.Function:
     b.branch(nosp)
     b.position_at_end(nosp)
     t1 = now()
-    b.store(b.sub(t1, t0), b.gep(times, [c]))
+    mine_ns = b.gep(busy, [t])
+    b.store(b.add(b.load(mine_ns), b.sub(t1, t0)), mine_ns)
     b.store(t, b.gep(who, [c]))
     seq = b.atomic_rmw("add", b.gep(desc, [c64(D_SEQ)]), c64(1), "monotonic")
     b.store(b.add(seq, c64(1)), b.gep(done, [c]))
-    one = fn.append_basic_block("one")
+    one, back = fn.append_basic_block("one"), fn.append_basic_block("back")
     b.cbranch(whole_run, head, one)
-    b.position_at_end(one)
+    b.position_at_end(one)                               # the launching thread: back to Python once the
+    late = b.or_(b.not_(timed), b.icmp_signed(">=", t1, once))     # deadline `once` has passed
+    b.cbranch(late, back, head)
+    b.position_at_end(back)
     b.ret(c64(1))
     b.position_at_end(out)
-    fin, end = fn.append_basic_block("fin"), fn.append_basic_block("end")
     b.cbranch(whole_run, fin, end)
     b.position_at_end(fin)                               # this thread's counts into the launch's total
     b.store(c64(0), word(C_MT))

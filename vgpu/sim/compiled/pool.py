@@ -3,9 +3,9 @@
 In:  `pool().run(fn, desc, n, stop)`: the address of a kernel's chunk loop (chunks.py, `i64 fn(i64*
      desc, i64 t, i64 once)`), a launch's descriptor, the number of threads and `stop()`, which
      makes the chunk loops stop taking chunks (on an exception here: Ctrl-C).
-Out: True once fn(desc, 0, 1) has run on this thread until it took no chunk, and fn(desc, t, 0)
-     on every thread t < n that joined in time and all have returned (False, with nothing run:
-     another launch holds the pool).
+Out: True once fn(desc, 0, ...) has run on this thread (BEGIN, deadlines until it took no chunk,
+     END) and fn(desc, t, 0) on every thread t < n that joined in time, and all have returned
+     (False, with nothing run: another launch holds the pool).
 
 Between launches a thread spins in native code (no GIL held) for about SPIN_SECONDS, watching the
 pool's generation word, so that a launch soon after the last one starts on every thread within a
@@ -13,8 +13,8 @@ microsecond, with no system call and no Python; then it goes to sleep on a Pytho
 publishes its descriptor and opens (`open`: a new generation), wakes the threads that sleep (their
 state word goes SLEEP -> WOKEN in one compare-and-swap, so each sleep gets exactly one wake: the
 launching thread releases the first one's lock and each woken thread releases two more, a tree),
-runs its own share (`lead`: a chunk per call, 1 while there was one, so that Python gets in between
-chunks to see Ctrl-C), closes, and waits for the threads that joined to leave.  A thread joins
+runs its own share (`lead`, which comes back every SLICE_NS so that Python sees Ctrl-C), closes,
+and waits for the threads that joined to leave.  A thread joins
 by counting itself in (ACTIVE) and checking that the launch it saw is still open; closing before
 waiting for ACTIVE to drain means no thread can join a launch once its launcher stops waiting, so the
 descriptor may be reused at once.  Threads that had not joined by then (still waking) simply wait
@@ -31,6 +31,7 @@ import time
 from llvmlite import ir
 
 from .alu import I64
+from .chunks import BEGIN, END
 from .native import aligned, jit, pause
 
 P_GEN, P_OPEN, P_ACTIVE, P_QUIT, P_INSIDE = 0, 8, 16, 24, 32
@@ -39,6 +40,7 @@ P_THREADS = 48            # thread t's line: STATE, LAST (the generation it last
 SPIN, SLEEP, WOKEN = 0, 1, 2
 MAX_THREADS = 1024
 SPIN_SECONDS = 1e-3       # how long a thread waits in native code for the next launch before sleeping
+SLICE_NS = 50_000_000     # the launching thread comes back to Python this often (Ctrl-C)
 
 
 def c64(v):
@@ -47,12 +49,13 @@ def c64(v):
 
 def _module() -> ir.Module:
     """worker(pool, t, spins) -> 0 (sleep) | 1 (quit); open(pool, desc, fn, n, woken) -> how many
-    sleeping threads to wake (listed in woken); lead(pool) -> 1 (it ran a chunk) | 0 (closed: done)."""
+    sleeping threads to wake (listed in woken); lead(pool, deadline) -> 1 (call again: the launching
+    thread's chunks went past the deadline) | 0 (no chunk left: closed, and the threads left)."""
     m = ir.Module(name="vgpu_pool")
     P = I64.as_pointer()
     chunk_ty = ir.FunctionType(I64, [P, I64, I64])
     _worker(m, P, chunk_ty)
-    _open(m, P)
+    _open(m, P, chunk_ty)
     _lead(m, P, chunk_ty)
     return m
 
@@ -165,11 +168,12 @@ def _worker(m, P, chunk_ty):
     b.branch(bb["head"])
 
 
-def _open(m, P):
+def _open(m, P, chunk_ty):
     fn = ir.Function(m, ir.FunctionType(I64, [P, I64, I64, I64, P]), name="open")
     pool, desc, chunks, n, woken = fn.args
     e, head, body, cas_ok, nxt, out = (fn.append_basic_block(x) for x in ("e", "h", "b", "w", "n", "o"))
     b = ir.IRBuilder(e)
+    b.call(b.inttoptr(chunks, chunk_ty.as_pointer()), [b.inttoptr(desc, P), c64(0), c64(BEGIN)])
     b.store(desc, _at(b, pool, P_DESC))
     b.store(chunks, _at(b, pool, P_FN))
     b.store(n, _at(b, pool, P_N))
@@ -202,16 +206,17 @@ def _open(m, P):
 
 
 def _lead(m, P, chunk_ty):
-    fn = ir.Function(m, ir.FunctionType(I64, [P]), name="lead")
-    (pool,) = fn.args
+    fn = ir.Function(m, ir.FunctionType(I64, [P, I64]), name="lead")
+    pool, deadline = fn.args
     e, more, close, wait, spin, out = (fn.append_basic_block(x) for x in ("e", "more", "close", "wait", "spin", "out"))
     b = ir.IRBuilder(e)
     chunks = b.inttoptr(b.load(_at(b, pool, P_FN)), chunk_ty.as_pointer())
-    took = b.call(chunks, [b.inttoptr(b.load(_at(b, pool, P_DESC)), P), c64(0), c64(1)])
+    took = b.call(chunks, [b.inttoptr(b.load(_at(b, pool, P_DESC)), P), c64(0), deadline])
     b.cbranch(b.icmp_signed("!=", took, c64(0)), more, close)
     b.position_at_end(more)
     b.ret(c64(1))
     b.position_at_end(close)
+    b.call(chunks, [b.inttoptr(b.load(_at(b, pool, P_DESC)), P), c64(0), c64(END)])
     b.store_atomic(c64(0), _at(b, pool, P_OPEN), "seq_cst", 8)
     b.branch(wait)
     b.position_at_end(wait)
@@ -236,7 +241,7 @@ class _Code:
         addr = self.engine.get_function_address
         self.worker = ctypes.CFUNCTYPE(L, P, L, L)(addr("worker"))
         self.open = ctypes.CFUNCTYPE(L, P, L, L, L, P)(addr("open"))
-        self.lead = ctypes.CFUNCTYPE(L, P)(addr("lead"))
+        self.lead = ctypes.CFUNCTYPE(L, P, L)(addr("lead"))
         words = aligned(P_THREADS + 8 * 2)          # a pool of its own, with no launch: spin, then sleep
         words[P_YIELD] = sched_yield()
         n = 20000
@@ -278,6 +283,7 @@ class Pool:
         self.addr = self.words.ctypes.data
         self.words[P_YIELD] = sched_yield()
         self.woken = aligned(MAX_THREADS + 1)
+        self.woken_at = self.woken.ctypes.data
         self.go: list = [None]                  # per thread, the lock it sleeps on
         self.threads: list = [None]
         self.wakes = 0                          # how many times a thread was woken (tests, benchmarks)
@@ -311,18 +317,18 @@ class Pool:
         try:
             nat = code()
             self._grow(n)
-            k = nat.open(self.addr, desc, fn, n, self.woken.ctypes.data)
+            k = nat.open(self.addr, desc, fn, n, self.woken_at)
             if k:
                 woken = self.woken[:k].tolist()
                 for i, t in enumerate(woken):
                     self.tree[t] = (woken, i)
                 self.go[woken[0]].release()
-            try:
-                while nat.lead(self.addr):          # a chunk at a time: Ctrl-C (KeyboardInterrupt) gets in
+            try:                                    # back every SLICE_SECONDS: Ctrl-C (KeyboardInterrupt) gets in
+                while nat.lead(self.addr, time.monotonic_ns() + SLICE_NS):
                     pass
             except BaseException:
                 stop()                              # the threads stop taking chunks; wait for them
-                while nat.lead(self.addr):
+                while nat.lead(self.addr, 0):
                     pass
                 raise
         finally:

@@ -26,7 +26,7 @@ from .codegen import (C_ALIVE0, C_ARENA, C_ATOMICS, C_CCOUNT, C_CENDS, C_CHI, C_
                       C_DIV, C_GCOUNT, C_GENDS, C_GHI, C_GLO, C_GSTARTS, C_LOCAL, C_LOCAL_BYTES, C_LPAD,
                       C_NCTAID, C_NCTAID_Y, C_NCTAID_Z, C_NSMID, C_NTID, C_NTID_Y, C_NTID_Z, C_OPT, C_OPW,
                       C_PARAMS, C_SHARED, C_SHARED_BYTES, C_SYMTAB, C_WPB, CTX_WORDS)
-from .codegen import (B_FAULT, B_LOG, C_BAIL_WHY, C_LOG, C_LOGCAP, C_LOGN, C_MT, C_PRIV_BUF, C_PRIV_HI, C_PRIV_LO,
+from .codegen import (B_FAULT, B_LOG, C_BAIL_WHY, C_LOG, C_LOGCAP, C_LOGN, C_PRIV_BUF, C_PRIV_HI, C_PRIV_LO,
                       C_PRIV_REFUSED, C_RLOG, C_RLOGCAP, C_RLOGN, C_SITES, C_STEPS)
 from ..config import ROWS, LaunchConfig
 from .counting import C_ROWS
@@ -443,19 +443,6 @@ class _Native:
         """Zero the counts and the sites (before a launch's runs: `call` adds to them)."""
         self.counts[:] = 0
         self.ctx[C_WAVES] = self.ctx[C_BARRIERS] = self.ctx[C_ATOMICS] = 0
-
-    def begin_chunks(self) -> None:
-        """Before this thread runs a threaded launch's chunks one at a time (chunks.py, `once`): what
-        the chunk loop does first on the other threads: the counts cleared, the undo log empty, with
-        its room, the atomics done as among threads (ctx[C_MT]) until `end_chunks`."""
-        self.clear()
-        ctx = self.ctx
-        ctx[C_LOGN] = ctx[C_RLOGN] = 0
-        ctx[C_LOGCAP], ctx[C_RLOGCAP] = self.caps
-        ctx[C_MT] = 1
-
-    def end_chunks(self) -> None:
-        self.ctx[C_MT] = 0
 
     def add_to(self, result) -> None:
         """Add the counts since clear() to `result`."""

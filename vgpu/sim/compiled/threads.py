@@ -44,11 +44,11 @@ import time
 import numpy as np
 
 from ...isa import spec
-from .chunks import (D_BLOCKS, D_CHUNKS, D_CLOCK, D_CLOCK_ID, D_CTX, D_CWORDS, D_DONE, D_FAILED, D_LOGR,
+from .chunks import (BEGIN, END, D_BLOCKS, D_CHUNKS, D_CLOCK, D_CLOCK_ID, D_CTX, D_CWORDS, D_DONE, D_FAILED, D_LOGR,
                      D_NCHUNKS, D_SLOT_WORDS, D_SLOTS, D_SMID, D_SPLIT, D_THREAD, D_TIME, D_WBASE, D_WORDS,
                      D_LOGCAP, D_NEXT, D_TOTAL, D_RLOGCAP, D_SELF, D_SEQ, D_STOP, D_WPB, D_WS, LOGR, identity)
 from .native import aligned
-from .pool import pool
+from .pool import SLICE_NS, pool
 from .undo import undo
 
 ATOMIC_SHARE_MAX = 1 / 128       # more atomics per thread instruction than this: one thread (contention)
@@ -159,42 +159,47 @@ def run_chunks(natives, blocks, wave: int, chunks, split: bool, counts):
     cwords = nat0.cwords
     slot_words = cwords + 3 if split else 0
     offs = _offsets(n, nchunks, cwords, slot_words)
-    maps = nat0.slots(blocks)[2:]
-    key = (offs, rows_at, blocks.ctypes.data, maps, tuple(nat.ptrs for nat in natives))
-    if nat0.launch_buf is None or nat0.launch_buf[0] != key:          # a launch like the last: its buffer
-        nat0.launch_buf = (key, _launch_buffer(natives, blocks, rows_at, maps, nchunks, split, slot_words, offs))
-    buf = nat0.launch_buf[1]
-    ctxs, wss, failed, logr, done, total, times, who, slots = (buf[a:b] for a, b in zip(offs[:-1], offs[1:]))
-    buf[offs[2]:offs[6]] = 0                        # failed, log ranges, done, total: this launch's
+    kept = nat0.launch_buf
+    if kept is None or kept[0] != (offs, rows_at, blocks.ctypes.data) or kept[4] is not nat0.maps:
+        sl = nat0.slots(blocks)                     # (kept: computed arrays must outlive the launch)
+        buf = _launch_buffer(natives, blocks, rows_at, sl[2:], nchunks, split, slot_words, offs)
+        kept = nat0.launch_buf = ((offs, rows_at, blocks.ctypes.data), buf,
+                                  tuple(buf[a:b] for a, b in zip(offs[:-1], offs[1:])), sl, nat0.maps)
+    # (the natives of a launch are nat0 and the first of its extras, which stay: their addresses too)
+    _, buf, (ctxs, wss, failed, busy, logr, done, total, who, slots), _, _ = kept
+    buf[offs[2]:offs[7]] = 0                        # failed to total: this launch's
     buf[D_STOP] = buf[D_NEXT] = buf[D_SEQ] = 0
     base = int(buf[D_SELF])
     t0 = time.perf_counter()
     ck = nat0.ck
-    nat0.begin_chunks()
-    try:
-        if not pool().run(ck.chunks_addr, base, n, lambda: buf.__setitem__(D_STOP, 1)):
-            while ck.chunks(base, 0, 1):            # another launch holds the pool: all on this thread
+    if not pool().run(ck.chunks_addr, base, n, lambda: buf.__setitem__(D_STOP, 1)):
+        ck.chunks(base, 0, BEGIN)                   # another launch holds the pool: all on this thread
+        try:
+            while ck.chunks(base, 0, time.monotonic_ns() + SLICE_NS):
                 pass
-    finally:
-        nat0.end_chunks()
+        finally:
+            ck.chunks(base, 0, END)
     wall = time.perf_counter() - t0
-    ran = done > 0
-    everything = bool(ran.all())
-    who[failed[failed > 0] - 1] = np.flatnonzero(failed)
-    if not buf[D_CLOCK]:
-        cpu = np.full(n, wall)
+    everything = buf[D_SEQ] == nchunks
+    if buf[D_CLOCK]:
+        cpu = (busy * 1e-9).tolist()
     else:
-        cpu = np.bincount(who, times, minlength=n) / 1e9 if everything else \
-            np.bincount(who[ran], times[ran], minlength=n) / 1e9
-    LAST_CPU[:] = cpu.tolist()
-    took = failed > 0                               # the threads that ran chunks (the others' counts are
-    took[who[ran]] = took[0] = True                 # stale: cleared by the chunk loop of a thread that joins)
-    ran_on = [natives[t] for t in np.flatnonzero(took)]
-    parts = [counts(nat0), counts(nat0, total)]     # this thread's, the others' (added up by their loops)
+        cpu = [wall] * n
+    LAST_CPU[:] = cpu
+    if nat0.ck.atomics is None:
+        ran_on = natives                            # (only Atomics.note reads them)
+    else:
+        took = busy > 0 if buf[D_CLOCK] else np.isin(np.arange(n), who[done > 0])
+        took[0] = True                              # the threads that ran chunks (the others' sites are stale)
+        took |= failed > 0
+        ran_on = [nat for nat, t in zip(natives, took.tolist()) if t]
+    parts = [counts(nat0, total)]                   # every thread's (added up by their chunk loops)
     if everything:
         if split:
             parts[0].merge(counts(nat0, slots.reshape(nchunks, slot_words).sum(0)))
-        return parts, ran_on, [], float(cpu.sum()), 0
+        return parts, ran_on, [], sum(cpu), 0
+    ran = done > 0
+    who[failed[failed > 0] - 1] = np.flatnonzero(failed)
     arena = nat0.glob().arena
     logs = lambda c: natives[who[c]].logged(*logr[LOGR * c:LOGR * c + LOGR])      # noqa: E731
     for t in np.flatnonzero(failed):                # the bailed-out runs, from where each began
@@ -214,7 +219,7 @@ def run_chunks(natives, blocks, wave: int, chunks, split: bool, counts):
         if keep.any():
             parts[0].merge(counts(nat0, slots.reshape(nchunks, slot_words)[keep].sum(0)))
         left = [(w * wave, min((w + 1) * wave, len(blocks))) for w in broken]
-    return parts, ran_on, left, float(cpu.sum()), int(np.count_nonzero(failed))
+    return parts, ran_on, left, sum(cpu), int(np.count_nonzero(failed))
 
 
 def _launch_buffer(natives, blocks, rows_at: int, maps, nchunks: int, split: bool, slot_words: int, offs) -> np.ndarray:
@@ -228,7 +233,7 @@ def _launch_buffer(natives, blocks, rows_at: int, maps, nchunks: int, split: boo
     clock, clock_id = _clock()
     for word, v in ((D_BLOCKS, blocks.ctypes.data), (D_CHUNKS, rows_at), (D_NCHUNKS, nchunks), (D_SPLIT, int(split)),
                     (D_WPB, nat0.wpb), (D_SMID, smid_ptr), (D_WBASE, wbase_ptr), (D_CTX, at[0]), (D_WS, at[1]),
-                    (D_FAILED, at[2]), (D_LOGR, at[3]), (D_DONE, at[4]), (D_TOTAL, at[5]), (D_TIME, at[6]),
+                    (D_FAILED, at[2]), (D_TIME, at[3]), (D_LOGR, at[4]), (D_DONE, at[5]), (D_TOTAL, at[6]),
                     (D_THREAD, at[7]), (D_SLOTS, at[8]), (D_SLOT_WORDS, slot_words), (D_CWORDS, nat0.cwords), (D_CLOCK, clock),
                     (D_CLOCK_ID, clock_id), (D_SELF, base), (D_LOGCAP, nat0.caps[0]), (D_RLOGCAP, nat0.caps[1])):
         buf[word] = v
@@ -238,10 +243,10 @@ def _launch_buffer(natives, blocks, rows_at: int, maps, nchunks: int, split: boo
 @functools.lru_cache(maxsize=64)
 def _offsets(n: int, nchunks: int, cwords: int, slot_words: int) -> tuple:
     """Where a launch's buffer holds the descriptor (chunks.py) and its arrays: per thread the ctx and
-    warp-state addresses and the failed chunk; per chunk its log range (LOGR words) and done rank;
-    the threads' total counts; per chunk its time, thread and counts slot (split launches); the last
-    item is the size.  (Zeroed per launch: failed chunks to the total.)"""
-    sizes = (D_WORDS, n, n, n, LOGR * nchunks, nchunks, cwords + 3, nchunks, nchunks, slot_words * nchunks)
+    warp-state addresses, the failed chunk and its nanoseconds in chunks; per chunk its log range
+    (LOGR words) and done rank; the threads' total counts; per chunk its thread and counts slot
+    (split launches); the last item is the size.  (Zeroed per launch: failed chunks to the total.)"""
+    sizes = (D_WORDS, n, n, n, n, LOGR * nchunks, nchunks, cwords + 3, nchunks, slot_words * nchunks)
     return tuple(int(x) for x in np.cumsum(sizes))
 
 
