@@ -7,9 +7,15 @@ Out: `BlocksResult`, filled while blocks run: scheduler totals, per-pc issue cou
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
 import numpy as np
+
+def usable_cores() -> int:
+    """The CPU cores this process may run on (workers are capped to them)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
 
 # Per-pc counter rows of `BlocksResult.pc` (issue counts live in op_warps / op_threads).  The
 # executor counts divergent branches; the memory counters (`observe.counters`) fill the rest.

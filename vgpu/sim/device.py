@@ -25,16 +25,11 @@ from .decode import DecodedKernel, decode_kernel
 from .faults import DeviceError, InvalidLaunch, OutOfBounds, Unsupported
 from .launch import EXECUTORS, LaunchResult, dims, launch
 from .memory import CONST_BASE, CONST_BYTES, GLOBAL_BASE, ConstBank, GlobalMemory
-from .config import MAX_INSTRUCTIONS, MAX_STEPS, LaunchConfig
+from .config import MAX_INSTRUCTIONS, MAX_STEPS, LaunchConfig, usable_cores
 from .observe.sanitize import parse_checks
 from .wave import WaveCache
 
 _uids = itertools.count(1)
-
-
-def usable_cores() -> int:
-    """The CPU cores this process may run on."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
 def default_executor() -> str:

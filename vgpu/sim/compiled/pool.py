@@ -7,17 +7,16 @@ Out: True once fn(desc, 0, ...) has run on this thread (BEGIN, deadlines until i
      END) and fn(desc, t, 0) on every thread t < n that joined in time, and all have returned
      (False, with nothing run: another launch holds the pool).
 
-Between launches a thread spins in native code (no GIL held) for about SPIN_SECONDS, watching the
-pool's generation word, so that a launch soon after the last one starts on every thread within a
+Between launches a thread spins in native code (no GIL held) for about SPIN_SECONDS (threads past
+the usable cores do not spin), watching the pool's generation word, so that a launch soon after the last one starts on every thread within a
 microsecond, with no system call and no Python; then it goes to sleep on a Python lock.  A launch
 publishes its descriptor and opens (`open`: a new generation), wakes the threads that sleep (their
 state word goes SLEEP -> WOKEN in one compare-and-swap, so each sleep gets exactly one wake: the
 launching thread releases the first one's lock and each woken thread releases two more, a tree),
 runs its own share (`lead`, which comes back every SLICE_NS so that Python sees Ctrl-C), closes,
-and waits for the threads that joined to leave.  A thread joins
-by counting itself in (ACTIVE) and checking that the launch it saw is still open; closing before
-waiting for ACTIVE to drain means no thread can join a launch once its launcher stops waiting, so the
-descriptor may be reused at once.  Threads that had not joined by then (still waking) simply wait
+and waits for the threads that joined to leave.  A thread joins by counting itself in (ACTIVE) and
+checking that the launch it saw is still open; closing before waiting for ACTIVE to drain means no
+thread can join a launch once its launcher stops waiting, so the descriptor may be reused at once.  Threads that had not joined by then (still waking) simply wait
 for the next launch.  The words (int64, hot ones on cache lines of their own) are listed below.
 """
 from __future__ import annotations
@@ -30,6 +29,7 @@ import time
 
 from llvmlite import ir
 
+from ..config import usable_cores
 from .alu import I64
 from .chunks import BEGIN, END
 from .native import aligned, jit, pause
@@ -302,7 +302,8 @@ class Pool:
 
     def _loop(self, t: int, go) -> None:
         nat = code()
-        while nat.worker(self.addr, t, nat.spins) == 0:
+        spins = nat.spins if t < usable_cores() else 0      # more threads than cores: no spinning (they
+        while nat.worker(self.addr, t, spins) == 0:         # would keep the others off the cores)
             go.acquire()                        # released once by the launch that set this thread WOKEN
             self.wakes += 1
             woken, i = self.tree.pop(t)
@@ -318,17 +319,17 @@ class Pool:
             nat = code()
             self._grow(n)
             k = nat.open(self.addr, desc, fn, n, self.woken_at)
-            if k:
-                woken = self.woken[:k].tolist()
-                for i, t in enumerate(woken):
-                    self.tree[t] = (woken, i)
-                self.go[woken[0]].release()
-            try:                                    # back every SLICE_SECONDS: Ctrl-C (KeyboardInterrupt) gets in
+            try:                                    # (open: the launch must be led to its close)
+                if k:
+                    woken = self.woken[:k].tolist()
+                    for i, t in enumerate(woken):
+                        self.tree[t] = (woken, i)
+                    self.go[woken[0]].release()
                 while nat.lead(self.addr, time.monotonic_ns() + SLICE_NS):
-                    pass
+                    pass                            # back every SLICE_NS: Ctrl-C (KeyboardInterrupt) gets in
             except BaseException:
                 stop()                              # the threads stop taking chunks; wait for them
-                while nat.lead(self.addr, 0):
+                while nat.lead(self.addr, 1):           # (a deadline long past: a chunk at a time)
                     pass
                 raise
         finally:

@@ -6,17 +6,18 @@ In:  `plan(...)`: the chunks of a launch; `run_chunks(natives, blocks, wave, chu
      copy of a native's counts (`runtime.Counts`; a native's counts add up over its runs since its
      clear()) or of a split chunk's slot.
 Out: run_chunks returns (Counts to add to the launch's result; the natives of the threads that ran
-     chunks, this thread's first; the chunks, block ranges [s, e) from `plan`, that did not run natively: one bailed out (and was undone) or came
-     after the stop; the threads' seconds in native code in all; how many runs bailed out).
+     chunks, this thread's first; the chunks, block ranges [s, e) from `plan`, that did not run
+     natively: one bailed out (and was undone) or came after the stop; the threads' seconds in
+     chunks in all; how many runs bailed out).
 
 N threads run N waves' native code on N cores at once, with no process start-up, no messages and no
 copies, and no Python between chunks: each thread runs the kernel's chunk loop (chunks.py) in one
 native call, on the threads of `pool.py`, which wait for launches in native code.  Chunks of a few
 waves (or, in a launch of few waves, parts of a wave: runs of consecutive blocks, each with its
 share of the wave's watchdog budget) are handed out in order from a shared counter, so every thread
-stays busy however uneven the waves are.  When a chunk bails
-out (a fault, anything only the interpreter reproduces) the threads stop taking chunks and the
-caller runs every chunk that did not finish in order, as the one-thread path does (so the
+stays busy however uneven the waves are.  When a chunk bails out (a fault, anything only the
+interpreter reproduces) the threads stop taking chunks and the caller runs every chunk that did
+not finish in order, as the one-thread path does (so the
 fault reported is the interpreter's; as with SM worker processes, later waves that already ran may
 have written memory).  Race-free kernels give the same bytes and counters as one thread: per wave
 nothing changes, and the counters are sums.  Global atomics (the compiled executor runs only those
@@ -29,8 +30,8 @@ waits until every thread has stopped.  Atomics on a few counters from every thre
 would contend for the same cache lines, so once a launch showed that the kernel's atomics (one op,
 one type) all hit one small allocation, threads privatize it (`Atomics`): each does those atomics
 in a copy of its own, folded into memory (atomically, element by element) when a chunk finishes
-and dropped when it bails out; any other access to that allocation bails out (memops' allocation search refuses
-it) and the kernel is not privatized again.  Other kernels with global atomics run on several
+and dropped when it bails out; any other access to that allocation bails out (memops' allocation
+search refuses it) and the kernel is not privatized again.  Other kernels with global atomics run on several
 threads only once a launch showed them rare (at most ATOMIC_SHARE_MAX per thread instruction, e.g.
 one counter update per block); kernels with atomics on generic addresses stay on one thread.  A
 launch that the kernel's last launch says takes under MIN_SECONDS on one thread stays there too.
@@ -52,11 +53,12 @@ from .pool import SLICE_NS, pool
 from .undo import undo
 
 ATOMIC_SHARE_MAX = 1 / 128       # more atomics per thread instruction than this: one thread (contention)
-MIN_SECONDS = 3e-4               # a launch expected (from the last one) to take less on one thread stays
-                                 # there: waking threads and gathering their counts costs ~25 us more
+MIN_SECONDS = 1e-4               # a launch expected (from the last one) to take less on one thread stays
+                                 # there: a threaded launch's Python costs ~8 us more, and waking
+                                 # sleeping threads (pool.py) ~20-30 us
 PRIV_MAX_BYTES = 1 << 16         # atomics on larger allocations stay real atomics (spread out, they rarely
                                  # contend; folding a copy in costs its size)
-LAST_CPU: list[float] = []       # CPU seconds of each thread in the last run_chunks (benchmarks)
+LAST_CPU: list[float] = []       # each thread's seconds in chunks in the last run_chunks (benchmarks)
 
 
 class Atomics:
