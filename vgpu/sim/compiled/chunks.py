@@ -33,6 +33,7 @@ from llvmlite import ir
 from .alu import I1, I8, I32, I64
 from .codegen import (C_ARENA, C_ATOMICS, C_CHI, C_CLO, C_GHI, C_GLO, C_LOGCAP, C_LOGN, C_MT, C_PRIV_BUF, C_PRIV_HI,
                       C_PRIV_LO, C_RLOGCAP, C_RLOGN)
+from .codegen import loop
 from .driver import C_BARRIERS, C_KEEP_BYTES, C_KEEP_FROM, C_WAVES
 from .layout import GLOBAL_BASE
 
@@ -181,30 +182,25 @@ def add_chunks(module: ir.Module, run_fn: ir.Function, kind) -> ir.Function:
     b.position_at_end(fin)                               # this thread's counts into the launch's total
     b.store(c64(0), word(C_MT))
     total = ptr(D_TOTAL)
-    mine = b.bitcast(counts, P)
-    pre = b.block
-    th, tb, tnz, ts_, tdone = (fn.append_basic_block(x) for x in ("th", "tb", "tnz", "ts", "tdone"))
-    b.branch(th)
-    b.position_at_end(th)
-    i = b.phi(I64)
-    i.add_incoming(c64(0), pre)
-    b.cbranch(b.icmp_signed("<", i, cwords), tb, tdone)
-    b.position_at_end(tb)
-    v = b.load(b.gep(mine, [i]))
-    b.cbranch(b.icmp_signed("!=", v, c64(0)), tnz, ts_)
-    b.position_at_end(tnz)
-    b.atomic_rmw("add", b.gep(total, [i]), v, "monotonic")
-    b.branch(ts_)
-    b.position_at_end(ts_)
-    i.add_incoming(b.add(i, c64(1)), ts_)
-    b.branch(th)
-    b.position_at_end(tdone)
+    _fold_into(b, total, b.bitcast(counts, P), cwords, "add", c64(0), reset=False)
     for j, k in enumerate((C_WAVES, C_BARRIERS, C_ATOMICS)):
         b.atomic_rmw("add", b.gep(total, [b.add(cwords, c64(j))]), b.load(word(k)), "monotonic")
     b.branch(end)
     b.position_at_end(end)
     b.ret(c64(0))
     return fn
+
+
+def _fold_into(b: ir.IRBuilder, dst, src, count, op: str, ident, reset: bool) -> None:
+    """for i in range(count): dst[i] op= src[i] (an atomic read-modify-write) where src[i] is not the
+    op's identity, which it is set back to if `reset`."""
+    def one(b, i):
+        v = b.load(b.gep(src, [i]))
+        with b.if_then(b.icmp_unsigned("!=", v, ident)):
+            b.atomic_rmw(op, b.gep(dst, [i]), v, "monotonic")
+            if reset:
+                b.store(ident, b.gep(src, [i]))
+    loop(b, count, "fold", one)
 
 
 def identity(kind) -> np.ndarray:
@@ -230,31 +226,17 @@ def _fold(module: ir.Module, kind) -> ir.Function:
     ident = ir.Constant(T, int(identity(kind).astype(np.int64)) & ((1 << T.width) - 1))
     fn = ir.Function(module, ir.FunctionType(ir.VoidType(), [I64.as_pointer()]), name="fold")
     (ctx,) = fn.args
-    e, yes, head, body, nz, skip, after = (fn.append_basic_block(x) for x in ("e", "y", "h", "b", "nz", "s", "a"))
+    e, yes, after = (fn.append_basic_block(x) for x in ("e", "y", "a"))
     b = ir.IRBuilder(e)
     word = lambda k: b.load(b.gep(ctx, [c64(k)]))      # noqa: E731
     buf = word(C_PRIV_BUF)
     b.cbranch(b.icmp_signed("!=", buf, c64(0)), yes, after)
     b.position_at_end(yes)
     lo, hi = word(C_PRIV_LO), word(C_PRIV_HI)
-    count = b.sdiv(b.sub(hi, lo), c64(dt.itemsize))
     mine = b.inttoptr(buf, T.as_pointer())
     whole = b.inttoptr(b.add(word(C_ARENA), b.sub(lo, c64(GLOBAL_BASE))), T.as_pointer())
-    b.branch(head)
-    b.position_at_end(head)
-    i = b.phi(I64)
-    i.add_incoming(c64(0), yes)
-    b.cbranch(b.icmp_signed("<", i, count), body, after)
-    b.position_at_end(body)
-    v = b.load(b.gep(mine, [i]))
-    b.cbranch(b.icmp_unsigned("!=", v, ident), nz, skip)
-    b.position_at_end(nz)
-    b.atomic_rmw(rmw, b.gep(whole, [i]), v, "monotonic")
-    b.store(ident, b.gep(mine, [i]))
-    b.branch(skip)
-    b.position_at_end(skip)
-    i.add_incoming(b.add(i, c64(1)), skip)
-    b.branch(head)
+    _fold_into(b, whole, mine, b.sdiv(b.sub(hi, lo), c64(dt.itemsize)), rmw, ident, reset=True)
+    b.branch(after)
     b.position_at_end(after)
     b.ret_void()
     return fn

@@ -54,6 +54,22 @@ _DST_TYPE = {"d": lambda ts: ts[0], "dw": lambda ts: spec.wide(ts[0]), "du": lam
              "dp": lambda ts: "pred"}
 
 
+def loop(b: ir.IRBuilder, count, name: str, body) -> None:
+    """for i in range(count): body(b, i), in IR; leaves b positioned after the loop."""
+    fn, pre = b.function, b.block
+    head, bod, out = (fn.append_basic_block(f"{name}{x}") for x in ("h", "b", "o"))
+    b.branch(head)
+    b.position_at_end(head)
+    i = b.phi(I64)
+    i.add_incoming(ir.Constant(I64, 0), pre)
+    b.cbranch(b.icmp_signed("<", i, count), bod, out)
+    b.position_at_end(bod)
+    body(b, i)
+    i.add_incoming(b.add(i, ir.Constant(I64, 1)), b.block)
+    b.branch(head)
+    b.position_at_end(out)
+
+
 def _elt(t: str) -> ir.Type:
     if t == "pred":
         return I1

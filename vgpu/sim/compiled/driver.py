@@ -16,6 +16,7 @@ from __future__ import annotations
 from llvmlite import ir
 
 from .alu import I1, I8, I32, I64
+from .codegen import loop
 from .codegen import (B_BUDGET, C_ATOMICS, C_BAIL_WHY, C_BUDGET, C_CTAID, C_CTAID_Y, C_CTAID_Z, C_LOCAL, C_LPAD, C_NCTAID,
                       C_NCTAID_Y, C_RED_COUNT, C_RED_TOTAL, C_SHARED, C_SHARED_BYTES, C_SMID, C_WARPID, W_ALIVE,
                       W_BARPRED, W_DEPTH, W_ICOUNT, W_MASK, W_PC, W_RPC, W_TOTAL, W_WAIT, W_WIDX, C_STEPS)
@@ -46,21 +47,6 @@ def add_driver(module: ir.Module, warp_fn: ir.Function, ws_words: int) -> ir.Fun
                          name="llvm.memset.p0i8.i64")
     ctpop = module.globals.get("llvm.ctpop.i64") or ir.Function(module, ir.FunctionType(I64, [I64]),
                                                                  name="llvm.ctpop.i64")
-
-    def loop(b, count, name, body):
-        """for i in range(count): body(b, i); returns b positioned after the loop."""
-        pre = b.block
-        head, bod, out = (fn.append_basic_block(f"{name}{x}") for x in ("h", "b", "o"))
-        b.branch(head)
-        b.position_at_end(head)
-        i = b.phi(I64)
-        i.add_incoming(c64(0), pre)
-        b.cbranch(b.icmp_signed("<", i, count), bod, out)
-        b.position_at_end(bod)
-        body(b, i)
-        i.add_incoming(b.add(i, c64(1)), b.block)
-        b.branch(head)
-        b.position_at_end(out)
 
     def wsp(b, w, k):
         return b.gep(ws, [b.add(b.mul(w, c64(ws_words)), c64(k))])

@@ -14,6 +14,7 @@ from ...isa import spec
 from ...types import U32
 from . import alu
 from .alu import I1, I32, I64, N, vec
+from .codegen import loop
 from .codegen import (B_BUDGET, B_DIVERGENT_BARRIER, B_STACK, B_TRAP, C_BAIL_PC, C_BAIL_WHY, C_BUDGET, C_DIV,
                       C_OPT, C_OPW, C_RED_COUNT, C_RED_TOTAL, W_ALIVE, W_BARPRED, W_DEPTH, W_ICOUNT, W_MASK, W_PC,
                       W_RPC, W_STACK, W_WAIT, _DST_TYPE, _SRC_TYPE)
@@ -380,19 +381,11 @@ class Gen(MemGen):
         b.store(b.and_(b.load(ap), b.zext(keep, I64)), ap)
         b.store(b.and_(m, keep), self.maskv)
         d = b.load(self.depv)
-        pre = b.block
-        head, body, out = b.append_basic_block("xh"), b.append_basic_block("xb"), b.append_basic_block("xo")
-        b.branch(head)
-        b.position_at_end(head)
-        k = b.phi(I64)
-        k.add_incoming(c64(0), pre)
-        b.cbranch(b.icmp_signed("<", k, d), body, out)
-        b.position_at_end(body)
-        p = b.gep(self.ws, [b.add(c64(W_STACK + 2), b.mul(k, c64(3)))])
-        b.store(b.and_(b.load(p), b.zext(keep, I64)), p)
-        k.add_incoming(b.add(k, c64(1)), body)
-        b.branch(head)
-        b.position_at_end(out)
+
+        def entry(b, k):                    # the lanes leave every SIMT stack entry's mask
+            p = b.gep(self.ws, [b.add(c64(W_STACK + 2), b.mul(k, c64(3)))])
+            b.store(b.and_(b.load(p), b.zext(keep, I64)), p)
+        loop(b, d, "x", entry)
         b.branch(self.settle_b)
 
     def barrier(self, b, pc, ins):

@@ -262,16 +262,20 @@ def sched_yield() -> int:
         return 0
 
 
-_code: _Code | None = None
-_code_lock = threading.Lock()
+_made: dict = {}                # _Code and Pool: one each per process (Pool: made again in a forked child)
+_made_lock = threading.Lock()
+
+
+def _one(kind):
+    with _made_lock:
+        if kind not in _made:
+            _made[kind] = kind()
+        return _made[kind]
 
 
 def code() -> _Code:
-    global _code
-    with _code_lock:
-        if _code is None:
-            _code = _Code()
-    return _code
+    """The pool's native code, compiled (and its spin calibrated) on first use."""
+    return _one(_Code)
 
 
 class Pool:
@@ -344,26 +348,21 @@ class Pool:
             time.sleep(1e-3)
 
 
-_pool: Pool | None = None
-
-
 def pool() -> Pool:
-    global _pool
-    with _code_lock:
-        if _pool is None:
-            _pool = Pool()
-    return _pool
+    """This process's pool (its threads start as launches need them)."""
+    return _one(Pool)
 
 
 def _forget() -> None:
     """In a forked child: none of the threads exist there."""
-    global _pool
-    _pool = None
+    global _made_lock
+    _made.pop(Pool, None)
+    _made_lock = threading.Lock()        # (a lock held by another thread at the fork stays held)
 
 
 def _at_exit() -> None:
-    if _pool is not None:
-        _pool.quit()
+    if Pool in _made:
+        _made[Pool].quit()
 
 
 os.register_at_fork(after_in_child=_forget)
