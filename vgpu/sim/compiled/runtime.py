@@ -387,8 +387,8 @@ class _Native:
         self.opw, self.opt, self.div = self.counts[:npc], self.counts[npc:2 * npc], self.counts[2 * npc:3 * npc]
         self.rows = self.counts[3 * npc:(3 + nrows) * npc].reshape(nrows, npc) if nrows else None
         self.sites = self.counts[(3 + nrows) * npc:]          # memops.site_range's per-pc allocation cache
-        self.kept = aligned(self.counts.size)                # the driver's copy of them during a run
-        self.maps = None                          # _slots: %smid and first %warpid of blocks 0, 1, ...
+        self.kept = aligned(self.counts.size)                 # the driver's copy of them during a run
+        self.maps = None                          # slots: %smid and first %warpid of blocks 0, 1, ...
         wpb = self.wpb = cfg.warps_per_block
         tpb = cfg.threads_per_block
         alive0 = np.array([(1 << int(v)) - 1 for v in np.clip(tpb - np.arange(wpb) * 32, 0, 32)], np.int64)
@@ -424,7 +424,7 @@ class _Native:
         self.ws = aligned(wpb * ck.ws_words)
         self.ptrs = (ctx.ctypes.data, self.ws.ctypes.data)    # a ctypes pointer costs ~0.7 us: taken once
         self.extras: list = []          # more _Natives of the same launch settings, one per extra thread
-        self.launch_buf = None          # (its key, the buffer) of the last threaded launch (threads.run_chunks)
+        self.launch_buf = None          # the last threaded launch's buffer, its key and views (threads.run_chunks)
         self.ids = np.arange(0, dtype=np.int64)     # block ids 0, 1, ... (block_ids)
         self.priv = None                # (lo, kind, this thread's copy) while a launch privatizes an allocation
         self.spare = None               # the last such copy (at the op's identity), for the next launch
