@@ -7,6 +7,7 @@ import time
 
 import numpy as np
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from sim_helpers import entry, get, params, put
 from vgpu.isa import assemble
@@ -326,3 +327,31 @@ def test_the_many_thread_model_replays_plans_as_the_pool_runs_them(monkeypatch):
     assert span == pytest.approx(16e-3) and share == pytest.approx(1.0)       # 8 chunks, 2 per thread
     span, share = model.replay(times, [(0, 40), (40, 48), (48, 56), (56, 64)], 4)
     assert span == pytest.approx(40e-3) and share == pytest.approx(0.4)       # one chunk holds them up
+
+
+@settings(max_examples=300, deadline=None)
+@given(nblocks=st.integers(1, 5000), per_sm=st.integers(1, 8), sms=st.integers(1, 16), nthreads=st.integers(2, 16),
+       per_chunk=st.integers(1, 40), block_us=st.floats(0.01, 500), split=st.booleans(),
+       budget=st.sampled_from([0, 1, 999, 20_000_000, (1 << 62) + 12345]))
+def test_a_plan_covers_the_launch_and_its_rows_share_out_each_wave(nblocks, per_sm, sms, nthreads, per_chunk,
+                                                                    block_us, split, budget):
+    """threads.plan and the chunk rows (chunks.ROW) the chunk loop reads: the chunks cover blocks 0 ..
+    nblocks - 1 in order; whole-wave chunks hold at most per_chunk waves and keep the wave's budget and
+    period; a split launch's parts lie inside one wave each, share its budget in proportion
+    (floor(budget * blocks / wave), exact for budgets past 2^62) and count the wave once."""
+    wave = per_sm * sms
+    chunks, was_split = threads.plan(nblocks, wave, nthreads, per_chunk, block_us * 1e-6, split)
+    flat = [b for s, e in chunks for b in range(s, e)]
+    assert flat == list(range(nblocks)) and all(e > s for s, e in chunks)
+    assert not was_split or split
+    rows, _ = threads._rows(chunks, wave, budget, was_split)
+    assert rows.shape == (len(chunks), 5)
+    assert rows[:, 4].sum() == -(-nblocks // wave)                    # every wave counted once
+    for (s, e), (first, n, period, share, waves) in zip(chunks, rows.tolist()):
+        assert (first, n) == (s, e - s)
+        assert waves == len([w for w in range(0, nblocks, wave) if s <= w < e])
+        if was_split:
+            assert s // wave == (e - 1) // wave                        # inside one wave
+            assert (period, share) == (n, budget * n // wave)
+        else:
+            assert (period, share) == (wave, budget) and -(-n // wave) <= per_chunk

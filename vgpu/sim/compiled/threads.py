@@ -133,7 +133,7 @@ def _plan(nblocks: int, wave: int, nthreads: int, per_chunk: int, least: int, sp
     want = CHUNKS_PER_THREAD * nthreads
     if nwaves >= 2 * nthreads or least >= wave or not split:
         step = int(max(1, min(per_chunk, max(nwaves // want, -(-least // wave)))))
-        tail = max(1, -(-least // (4 * wave)))            # the smallest chunk: a quarter of the least work
+        tail = max(1, min(step, -(-least // (4 * wave))))  # the smallest chunk: a quarter of the least work
         out, s = [], 0
         while s < nwaves:
             n = min(nwaves - s, max(tail, min(step, -(-(nwaves - s) // (2 * nthreads)))))
