@@ -355,3 +355,33 @@ def test_a_plan_covers_the_launch_and_its_rows_share_out_each_wave(nblocks, per_
             assert (period, share) == (n, budget * n // wave)
         else:
             assert (period, share) == (wave, budget) and -(-n // wave) <= per_chunk
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_a_long_compiled_launch_reports_progress(workers):
+    """A compiled launch of about a second (one thread or two) reports its blocks done while it runs,
+    increasing, at most a few times a second, and every block at the end."""
+    src = compile_source(r"""
+__global__ void spin(unsigned *out, int reps) {
+    unsigned x = blockIdx.x * blockDim.x + threadIdx.x;
+    for (int r = 0; r < reps; r++) x = x * 1664525u + 1013904223u;
+    out[blockIdx.x * blockDim.x + threadIdx.x] = x;
+}""", "progress.vk")
+    dev = SimDevice(echo_printf=False, workers=workers, executor="compiled", max_instructions=10 ** 12,
+                    max_steps=10 ** 12)
+    try:
+        mod = dev.load(src)
+        out = dev.malloc(4 * 256 * 2048)
+        dev.launch(mod, "spin", params(mod, "spin", [out, 10]), grid=2048, block=256)
+        calls = []
+        t0 = time.monotonic()                   # 2^19 threads: two chunks of 2^18 on one thread
+        res = dev.launch(mod, "spin", params(mod, "spin", [out, 60_000]), grid=2048, block=256,
+                         progress=lambda done, total: calls.append((done, total)))
+        elapsed = time.monotonic() - t0
+    finally:
+        dev.close()
+    assert res.ran_on.startswith(f"compiled executor, {max(workers, 1)} thread")
+    assert calls[-1] == (2048, 2048) and all(total == 2048 for _, total in calls)
+    done = [d for d, _ in calls]
+    assert done == sorted(set(done)) and len(done) <= 4 * elapsed + 2
+    assert elapsed < 0.6 or len(done) >= 2    # something before the end (~0.9 s on 2 threads, ~1.8 on one here)

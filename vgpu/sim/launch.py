@@ -291,7 +291,7 @@ def launch(k: DecodedKernel, cfg: LaunchConfig, glob: GlobalMemory, const: Const
         why = "a sanitizer, tracer or debugger watches it" if observer is not None else native(k, cfg, executor)
         ran_native = False
         if why is None:
-            ran_native, why = compiled.run_launch(k, cfg, nwaves, wave, glob, const, result, threads)
+            ran_native, why = compiled.run_launch(k, cfg, nwaves, wave, glob, const, result, threads, report)
         how = why if ran_native else f"interpreter ({why})"
         if not ran_native and parallel is not None and nwaves > 1:
             how = f"interpreter, {min(threads, nwaves)} SM worker processes ({why})"
@@ -357,7 +357,10 @@ class Progress:
         self.shown = -1
 
     def __call__(self, waves_done: int, final: bool = False) -> None:
-        done = min(waves_done * self.wave, self.nblocks)
+        self.blocks(min(waves_done * self.wave, self.nblocks), final)
+
+    def blocks(self, done: int, final: bool = False) -> None:
+        """As __call__, with the blocks done (the compiled executor finishes blocks, not waves)."""
         now = time.monotonic()
         if done != self.shown and (final or now - self.last >= 1 / PROGRESS_HZ):
             self.last, self.shown = now, done

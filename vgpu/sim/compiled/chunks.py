@@ -20,7 +20,8 @@ Out: `add_chunks(module, run_fn, kind)`: `chunks` and, for a kind, `void fold(i6
        threads folding at once lose nothing) and resets it, adds the chunk's waves to ctx, and in
        split launches (chunks are parts of waves) moves its counts to the chunk's slot, so that a
        wave with a part that bailed out can be dropped whole; then marks the chunk done (`D_DONE`:
-       its rank among the finished chunks, from 1; `D_SEQ`: how many finished), notes its thread
+       its rank among the finished chunks, from 1; `D_SEQ`: how many finished; `D_BLOCKS_DONE`: their
+       blocks), notes its thread
        (`D_THREAD`) and, when a clock is given, adds its nanoseconds to the thread's (`D_TIME`).
 No Python runs between chunks, so chunks can be small and threads never wait for the GIL.
 The descriptor (int64 words, filled by threads.run_chunks) and the chunk rows are described below.
@@ -43,7 +44,7 @@ from .layout import GLOBAL_BASE
  D_RLOGCAP, D_TOTAL) = range(23)
 D_STOP = 24
 D_NEXT = 32
-D_SEQ = 40
+D_SEQ, D_BLOCKS_DONE = 40, 41
 D_WORDS = 48
 BEGIN, END = -2, -1  # `once` for the launching thread's first and last calls (see above)
 ROW = 5           # a chunk row: first block index, blocks, blocks per watchdog period, budget, waves
@@ -169,6 +170,7 @@ def add_chunks(module: ir.Module, run_fn: ir.Function, kind) -> ir.Function:
     b.store(b.add(b.load(mine_ns), b.sub(t1, t0)), mine_ns)
     b.store(t, b.gep(who, [c]))
     seq = b.atomic_rmw("add", b.gep(desc, [c64(D_SEQ)]), c64(1), "monotonic")
+    b.atomic_rmw("add", b.gep(desc, [c64(D_BLOCKS_DONE)]), n, "monotonic")
     b.store(b.add(seq, c64(1)), b.gep(done, [c]))
     one, back = fn.append_basic_block("one"), fn.append_basic_block("back")
     b.cbranch(whole_run, head, one)

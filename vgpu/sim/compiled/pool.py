@@ -1,8 +1,9 @@
 """The threads that run compiled launches with the calling thread, waiting for launches in native code.
 
 In:  `pool().run(fn, desc, n, stop)`: the address of a kernel's chunk loop (chunks.py, `i64 fn(i64*
-     desc, i64 t, i64 once)`), a launch's descriptor, the number of threads and `stop()`, which
-     makes the chunk loops stop taking chunks (on an exception here: Ctrl-C).
+     desc, i64 t, i64 once)`), a launch's descriptor, the number of threads, `stop()`, which
+     makes the chunk loops stop taking chunks (on an exception here: Ctrl-C), and `tick()` (or
+     None), called whenever this thread comes back from native code (progress).
 Out: True once fn(desc, 0, ...) has run on this thread (BEGIN, deadlines until it took no chunk,
      END) and fn(desc, t, 0) on every thread t < n that joined in time, and all have returned
      (False, with nothing run: another launch holds the pool).
@@ -315,7 +316,7 @@ class Pool:
                 if j < len(woken):
                     self.go[woken[j]].release()
 
-    def run(self, fn: int, desc: int, n: int, stop) -> bool:
+    def run(self, fn: int, desc: int, n: int, stop, tick=None) -> bool:
         n = min(n, MAX_THREADS)
         if not self.busy.acquire(blocking=False):
             return False
@@ -330,7 +331,8 @@ class Pool:
                         self.tree[t] = (woken, i)
                     self.go[woken[0]].release()
                 while nat.lead(self.addr, time.monotonic_ns() + SLICE_NS):
-                    pass                            # back every SLICE_NS: Ctrl-C (KeyboardInterrupt) gets in
+                    if tick is not None:            # back every SLICE_NS: progress, and Ctrl-C gets in
+                        tick()
             except BaseException:
                 stop()                              # the threads stop taking chunks; wait for them
                 while nat.lead(self.addr, 1):           # (a deadline long past: a chunk at a time)

@@ -213,11 +213,13 @@ def run_blocks(k, cfg, blocks, glob, const, wave_blocks: int, result=None, obser
     return result
 
 
-def run_launch(k, cfg, nwaves: int, wave: int, glob, const, result, threads: int = 1) -> tuple[bool, str]:
+def run_launch(k, cfg, nwaves: int, wave: int, glob, const, result, threads: int = 1,
+               progress=None) -> tuple[bool, str]:
     """Every wave of a launch natively, in as few native calls as possible (the launch path's
     alternative to calling run_blocks per wave), on up to `threads` threads of this process
     (threads.py): (True, how it ran: 'compiled executor, 2 threads', ...); or (False, why), with
-    nothing run, when the kernel or the launch's settings are declined (then run the launch as usual)."""
+    nothing run, when the kernel or the launch's settings are declined (then run the launch as usual).
+    `progress` (launch.Progress): told the blocks done now and then while it runs."""
     name = f"{k.program.filename}:{k.name}"
     try:
         if launch_decline(cfg):
@@ -252,10 +254,11 @@ def run_launch(k, cfg, nwaves: int, wave: int, glob, const, result, threads: int
     interpreted, ran = 0, natives
     try:
         if threads < 2:
-            interpreted = _run_waves(native, k, cfg, blocks, glob, const, wave, result, ())
+            interpreted = _run_waves(native, k, cfg, blocks, glob, const, wave, result, (), progress)
             left, cpu = [], time.perf_counter() - t0
         else:
-            parts, ran, left, cpu, bailed = _threads.run_chunks(natives, blocks, wave, chunks, split, Counts)
+            parts, ran, left, cpu, bailed = _threads.run_chunks(natives, blocks, wave, chunks, split, Counts,
+                                                                progress)
             if bailed:
                 COUNTS["undone on threads"] = COUNTS.get("undone on threads", 0) + bailed
             for part in parts[1:]:
@@ -282,10 +285,11 @@ def run_launch(k, cfg, nwaves: int, wave: int, glob, const, result, threads: int
     return True, how
 
 
-def _run_waves(native, k, cfg, blocks, glob, const, wave_blocks, result, interp_args) -> int:
+def _run_waves(native, k, cfg, blocks, glob, const, wave_blocks, result, interp_args, progress=None) -> int:
     """Waves natively in chunks; a chunk that bails is undone and retried wave by wave; a wave that
     bails again runs on the interpreter into a fresh result (as the launch runs a wave), merged.
-    Returns how many waves the interpreter ran."""
+    `progress` (launch.Progress) is told the blocks done after each chunk.  Returns how many waves
+    the interpreter ran."""
     sm = _interp()
     name = f"{k.program.filename}:{k.name}"
     wave_blocks = max(wave_blocks, 1)
@@ -295,6 +299,8 @@ def _run_waves(native, k, cfg, blocks, glob, const, wave_blocks, result, interp_
     native.clear()
     try:
         while i < nwaves:
+            if progress is not None and i:
+                progress.blocks(min(i * wave_blocks, blocks.size))
             n = 1 if i < single_until else min(per_chunk, nwaves - i)
             chunk = blocks[i * wave_blocks:(i + n) * wave_blocks]
             why = native.call(chunk, log=True)

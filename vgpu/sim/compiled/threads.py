@@ -45,7 +45,7 @@ import time
 import numpy as np
 
 from ...isa import spec
-from .chunks import (BEGIN, END, D_BLOCKS, D_CHUNKS, D_CLOCK, D_CLOCK_ID, D_CTX, D_CWORDS, D_DONE, D_FAILED, D_LOGR,
+from .chunks import (BEGIN, END, D_BLOCKS, D_BLOCKS_DONE, D_CHUNKS, D_CLOCK, D_CLOCK_ID, D_CTX, D_CWORDS, D_DONE, D_FAILED, D_LOGR,
                      D_NCHUNKS, D_SLOT_WORDS, D_SLOTS, D_SMID, D_SPLIT, D_THREAD, D_TIME, D_WBASE, D_WORDS,
                      D_LOGCAP, D_NEXT, D_TOTAL, D_RLOGCAP, D_SELF, D_SEQ, D_STOP, D_WPB, D_WS, LOGR, identity)
 from .native import aligned
@@ -149,10 +149,11 @@ CHUNKS_PER_THREAD = 4
 CHUNK_SECONDS = 2e-5             # the least work of a chunk (its own cost, in native code, is ~0.1 us)
 
 
-def run_chunks(natives, blocks, wave: int, chunks, split: bool, counts):
+def run_chunks(natives, blocks, wave: int, chunks, split: bool, counts, progress=None):
     """Run the chunks (block ranges, `plan`) natively on len(natives) threads (this one included),
     each thread taking chunks in the kernel's native chunk loop (chunks.py) on the pool's threads
-    (pool.py); see the module docstring.  split: the chunks are parts of waves: a part's counts and
+    (pool.py); see the module docstring.  `progress` (launch.Progress) is told the blocks done
+    whenever this thread comes back from native code (every pool.SLICE_NS).  split: the chunks are parts of waves: a part's counts and
     undo log are kept until every part of its wave has run, and a wave with a part that did not is
     undone whole and left to run again whole, as on one thread (its watchdog budget, its fault)."""
     n, nchunks, nat0 = len(natives), len(chunks), natives[0]
@@ -170,15 +171,17 @@ def run_chunks(natives, blocks, wave: int, chunks, split: bool, counts):
     # (the natives of a launch are nat0 and the first of its extras, which stay: their addresses too)
     _, buf, (ctxs, wss, failed, busy, logr, done, total, who, slots), _, _ = kept
     buf[offs[2]:offs[7]] = 0                        # failed to total: this launch's
-    buf[D_STOP] = buf[D_NEXT] = buf[D_SEQ] = 0
+    buf[D_STOP] = buf[D_NEXT] = buf[D_SEQ] = buf[D_BLOCKS_DONE] = 0
     base = int(buf[D_SELF])
+    tick = None if progress is None else (lambda: progress.blocks(int(buf[D_BLOCKS_DONE])))
     t0 = time.perf_counter()
     ck = nat0.ck
-    if not pool().run(ck.chunks_addr, base, n, lambda: buf.__setitem__(D_STOP, 1)):
+    if not pool().run(ck.chunks_addr, base, n, lambda: buf.__setitem__(D_STOP, 1), tick):
         ck.chunks(base, 0, BEGIN)                   # another launch holds the pool: all on this thread
         try:
             while ck.chunks(base, 0, time.monotonic_ns() + SLICE_NS):
-                pass
+                if tick is not None:
+                    tick()
         finally:
             ck.chunks(base, 0, END)
     wall = time.perf_counter() - t0
