@@ -1,14 +1,17 @@
 """How a compiled launch would spread over N threads, predicted from this machine's one-thread times.
 
-    python benchmarks/threads_model.py [--threads 2 16 ...] [--big] [--only NAME ...] [--repeat N] [--asleep]
+    python benchmarks/threads_model.py [--threads 2 16 ...] [--big] [--only NAME ...] [--repeat N]
+                                       [--asleep futex|locks]
 
 For each kernel of benchmarks/run.py it measures every block's native time on one thread (groups
 of consecutive blocks of ~0.1 ms, best of --repeat, less the Python of a call, shared evenly by their
 blocks; a heavy block is a group of its own), then replays the launch's plan
 (`vgpu.sim.compiled.threads.plan`, with the block times the launch itself would have measured) on N
 threads: a launch soon after another finds the pool's threads spinning (vgpu/sim/compiled/pool.py),
-so each starts SPIN_US after the launch; with --asleep they start as the launch wakes them (a tree:
-each wake costs the waker WAKE_US and the woken thread starts LATENCY_US later).  Each thread takes
+so each starts SPIN_US after the launch; with --asleep they start as the launch wakes them: `futex`
+(Linux) one system call wakes them all, FUTEX_US per thread woken, each starting LATENCY_US after
+its wake; `locks` (elsewhere) a tree of Python lock releases, each costing the waker WAKE_US, the
+woken thread starting LATENCY_US later.  Each thread takes
 the next chunk as soon as it is free and pays CHUNK_US per chunk (the native chunk loop's own).  It
 prints the predicted speedup over one thread, the launch's Python counted on both sides (ONE_US,
 THREADED_US), and the threads' busy share.  What it leaves out is
@@ -36,7 +39,8 @@ from vgpu.sim import SimDevice  # noqa: E402
 from vgpu.sim.compiled import runtime as crt, threads  # noqa: E402
 
 WAKE_US = 10.0        # a lock release: a system call, made holding the GIL (~10 us on a virtual machine)
-LATENCY_US = 10.0     # from the release to the woken thread's first chunk
+FUTEX_US = 1.0        # the kernel's work per thread in one futex wake of them all
+LATENCY_US = 10.0     # from the release (or the wake) to the woken thread's first chunk
 SPIN_US = 1.0         # from the launch's opening to a spinning thread's first chunk
 CHUNK_US = 0.2        # the chunk loop's own work per chunk (chunks.py: an atomic add, ctx words, the clock)
 ONE_US = 20.0         # the Python of a launch on one thread (validation, result), outside native code
@@ -80,11 +84,14 @@ def _timed(nat, blocks) -> float:
     return time.perf_counter() - t0
 
 
-def starts(n: int, asleep: bool = True) -> list[float]:
-    """Microseconds until each of n threads takes its first chunk: spinning, SPIN_US (the launching
-    thread at once); asleep, as the pool's tree of wakes reaches it."""
+def starts(n: int, asleep="locks") -> list[float]:
+    """Microseconds until each of n threads takes its first chunk: spinning (asleep None), SPIN_US
+    (the launching thread at once); asleep on a futex, after the one wake of them all; asleep on
+    locks, as the pool's tree of wakes reaches it."""
     if not asleep:
         return [0.0] + [SPIN_US] * (n - 1)
+    if asleep == "futex":
+        return [FUTEX_US * (n - 1)] + [FUTEX_US * t + LATENCY_US for t in range(1, n)]
     at = [0.0] * n
     begin = [0.0] * n                   # when each thread is awake (the caller: at once)
     for t in range(n):
@@ -95,7 +102,7 @@ def starts(n: int, asleep: bool = True) -> list[float]:
     return at
 
 
-def replay(times: np.ndarray, chunks, n: int, asleep: bool = True) -> tuple[float, float]:
+def replay(times: np.ndarray, chunks, n: int, asleep="locks") -> tuple[float, float]:
     """(Makespan, busy share) in seconds of the chunks on n threads taking them in order."""
     free = [(s * 1e-6, t) for t, s in enumerate(starts(n, asleep))]
     heapq.heapify(free)
@@ -117,12 +124,15 @@ def main(argv=None) -> int:
     ap.add_argument("--big", action="store_true", help="2^22 elements, matmul 512, Collatz 2^18")
     ap.add_argument("--only", nargs="*", help="kernels to model")
     ap.add_argument("--repeat", type=int, default=3, help="runs per block; the fastest counts")
-    ap.add_argument("--asleep", action="store_true", help="the threads sleep when the launch comes (a first "
-                    "launch, or one over a millisecond after the last): woken as a tree")
+    ap.add_argument("--asleep", choices=("futex", "locks"), help="the threads sleep when the launch comes (a first "
+                    "launch, or one over a millisecond after the last): woken by one futex wake (Linux) or as a "
+                    "tree of lock releases")
     args = ap.parse_args(argv)
     dev = SimDevice(workers=0, echo_printf=False, executor="compiled")
     mod = dev.load(compile_source(bench.KERNELS, "benchmarks.vk"))
-    how = f"asleep: woken as a tree, {WAKE_US:g} us + {LATENCY_US:g} us a wake" if args.asleep else \
+    how = (f"asleep on a futex: one wake, {FUTEX_US:g} us a thread, each starting {LATENCY_US:g} us later"
+           if args.asleep == "futex" else
+           f"asleep on locks: woken as a tree, {WAKE_US:g} us + {LATENCY_US:g} us a wake") if args.asleep else \
         f"threads spinning: each starts {SPIN_US:g} us in"
     print(f"predicted speedup over one thread (busy share of the threads); {how}, {CHUNK_US:g} us per chunk, "
           f"the launch's Python {ONE_US:g} us on one thread, {THREADED_US:g} us on threads"

@@ -37,14 +37,22 @@ def _want(a: np.ndarray, reps: int) -> np.ndarray:
     return out.astype(np.uint32)
 
 
-@pytest.fixture
-def fresh_pool(monkeypatch):
-    """A pool of its own (its threads quit at the end), on every launch on threads whatever its length."""
-    p = pool_mod.Pool()
+@pytest.fixture(params=["futex", "locks"])
+def fresh_pool(request, monkeypatch):
+    """A pool of its own (its threads quit at the end), asleep in the kernel (futex, on Linux) or on
+    Python locks (elsewhere), on every launch on threads whatever its length."""
+    if request.param == "futex" and not pool_mod.futex()[0]:
+        pytest.skip("no futex on this system (the lock sleep is the one used)")
+    p = pool_mod.Pool(use_futex=request.param == "futex")
     monkeypatch.setattr(threads, "pool", lambda: p)
     monkeypatch.setattr(threads, "MIN_SECONDS", 0.0)
     yield p
     p.quit()
+
+
+def _wakes(p) -> int:
+    """Wakes so far: a Python lock released per sleeping thread, or a futex wake per launch."""
+    return p.wakes + int(p.words[pool_mod.P_WAKES])
 
 
 def _launches(workers: int, gaps, reps: int = 40):
@@ -66,38 +74,36 @@ def _launches(workers: int, gaps, reps: int = 40):
 
 def test_launches_find_the_threads_spinning_or_wake_them(fresh_pool, monkeypatch):
     """Back to back, the threads are still spinning: no wake (maybe one after the first launch).
-    With the spin shortened to ~1000 pause loops and gaps of 20 ms between launches, every launch
-    finds its thread asleep and wakes it once; every launch gives the same bytes."""
+    With gaps of 20 ms between launches, every launch finds its thread asleep and wakes it once;
+    every launch gives the same bytes."""
     before = crt.COUNTS.get("threads", 0)
     a, outs = _launches(2, [0.0] * 4)
     want = _want(a[:512], 40)
     assert crt.COUNTS.get("threads", 0) >= before + 3
     assert all(np.array_equal(o[:512], want) for o in outs) and all(np.array_equal(o, outs[0]) for o in outs)
-    assert fresh_pool.wakes <= 1                         # spinning, not woken (but after the first launch's
-    wakes = fresh_pool.wakes                             # one-time work, maybe)
-    code = pool_mod.code()
-    monkeypatch.setattr(code, "spins", 1000)
-    time.sleep(0.05)                                     # the old, long spin runs out: asleep
+    assert _wakes(fresh_pool) <= 1                       # spinning, not woken (but after the first launch's
+    wakes = _wakes(fresh_pool)                           # one-time work, maybe)
+    time.sleep(0.05)                                     # the ~1 ms spin runs out: asleep
     _, outs2 = _launches(2, [0.02] * 5)
     assert all(np.array_equal(o, outs[0]) for o in outs2)
     deadline = time.monotonic() + 5
-    while fresh_pool.wakes < wakes + 5 and time.monotonic() < deadline:
-        time.sleep(0.01)                                 # (a woken thread counts once it has the GIL)
-    assert fresh_pool.wakes == wakes + 5                 # each launch woke thread 1, once
+    while _wakes(fresh_pool) < wakes + 5 and time.monotonic() < deadline:
+        time.sleep(0.01)                                 # (a thread woken from a lock counts once it has the GIL)
+    assert _wakes(fresh_pool) == wakes + 5               # each launch woke thread 1, once
     assert fresh_pool.words[pool_mod.P_THREADS + 8 * 1] in (pool_mod.SLEEP, pool_mod.SPIN)
 
 
-def test_sixteen_threads_asleep_are_woken_as_a_tree(fresh_pool, monkeypatch):
-    """16 workers on two cores, asleep before each launch: the launch wakes the first, each woken
-    thread two more; all launches give one thread's bytes and the states end SLEEP or SPIN (none
-    WOKEN for good: each wake was taken)."""
+def test_sixteen_threads_asleep_are_woken(fresh_pool, monkeypatch):
+    """16 workers on two cores (14 past the cores: they never spin), asleep before each launch: a
+    futex wake wakes them all at once, or the launch wakes the first lock and each woken thread two
+    more (a tree); all launches give one thread's bytes, no thread stays asleep in the kernel for
+    good, and no state stays WOKEN (each lock wake was taken)."""
     from vgpu.sim import device
     monkeypatch.setattr(device, "usable_cores", lambda: 16)
-    monkeypatch.setattr(pool_mod.code(), "spins", 1000)
     _, one = _launches(0, [0.0])
     _, outs = _launches(16, [0.03] * 4)
     assert all(np.array_equal(o, one[0]) for o in outs)
-    assert fresh_pool.wakes >= 15
+    assert _wakes(fresh_pool) >= (4 if fresh_pool.words[pool_mod.P_FUTEX] else 15)
     deadline = time.monotonic() + 5
     states = lambda: [int(fresh_pool.words[pool_mod.P_THREADS + 8 * t]) for t in range(1, 16)]   # noqa: E731
     while pool_mod.WOKEN in states() and time.monotonic() < deadline:
@@ -105,8 +111,14 @@ def test_sixteen_threads_asleep_are_woken_as_a_tree(fresh_pool, monkeypatch):
     assert pool_mod.WOKEN not in states()
 
 
-def test_quit_brings_the_spinning_threads_out_of_native_code(fresh_pool):
+def test_quit_brings_the_threads_out_of_native_code(fresh_pool):
+    """Threads asleep in the kernel (futex), or spinning (a pool whose sleep is on Python locks,
+    where a sleeping thread is not in native code), leave native code and end."""
+    asleep = bool(fresh_pool.words[pool_mod.P_FUTEX])
     _launches(2, [0.0, 0.0])
+    if asleep:
+        time.sleep(0.05)
+        assert fresh_pool.words[pool_mod.P_SLEEPERS] == 1
     assert fresh_pool.threads[1].is_alive()
     fresh_pool.quit()
     assert fresh_pool.words[pool_mod.P_INSIDE] == 0

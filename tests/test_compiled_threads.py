@@ -318,7 +318,9 @@ def test_the_many_thread_model_replays_plans_as_the_pool_runs_them(monkeypatch):
     # work at 40); thread 2 is awake at 40 and wakes 4 (its work at 50); 3 is awake at 50, 4 at 60
     assert model.starts(5) == [10.0, 40.0, 50.0, 50.0, 60.0]
     monkeypatch.setattr(model, "SPIN_US", 1.0)
-    assert model.starts(3, asleep=False) == [0.0, 1.0, 1.0]
+    assert model.starts(3, asleep=None) == [0.0, 1.0, 1.0]
+    monkeypatch.setattr(model, "FUTEX_US", 1.0)            # one wake of all: the caller works after it
+    assert model.starts(4, asleep="futex") == [3.0, 11.0, 12.0, 13.0]
     monkeypatch.setattr(model, "WAKE_US", 0.0)
     monkeypatch.setattr(model, "LATENCY_US", 0.0)
     monkeypatch.setattr(model, "CHUNK_US", 0.0)

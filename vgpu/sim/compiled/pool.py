@@ -9,22 +9,27 @@ Out: True once fn(desc, 0, ...) has run on this thread (BEGIN, deadlines until i
      (False, with nothing run: another launch holds the pool).
 
 Between launches a thread spins in native code (no GIL held) for about SPIN_SECONDS (threads past
-the usable cores do not spin), watching the pool's generation word, so that a launch soon after the last one starts on every thread within a
-microsecond, with no system call and no Python; then it goes to sleep on a Python lock.  A launch
-publishes its descriptor and opens (`open`: a new generation), wakes the threads that sleep (their
-state word goes SLEEP -> WOKEN in one compare-and-swap, so each sleep gets exactly one wake: the
-launching thread releases the first one's lock and each woken thread releases two more, a tree),
-runs its own share (`lead`, which comes back every SLICE_NS so that Python sees Ctrl-C), closes,
-and waits for the threads that joined to leave.  A thread joins by counting itself in (ACTIVE) and
-checking that the launch it saw is still open; closing before waiting for ACTIVE to drain means no
-thread can join a launch once its launcher stops waiting, so the descriptor may be reused at once.  Threads that had not joined by then (still waking) simply wait
-for the next launch.  The words (int64, hot ones on cache lines of their own) are listed below.
+the usable cores do not spin), watching the pool's generation word, so that a launch soon after the
+last one starts on every thread within a microsecond, with no system call and no Python.  Then it
+sleeps: on Linux in the kernel, on a futex on the generation word (counting itself in SLEEPERS and
+looking once more first), so that a launch wakes every sleeper with one system call and they start
+without the GIL; elsewhere on a Python lock (its state word goes SLEEP -> WOKEN in one
+compare-and-swap, so each sleep gets exactly one wake: the launching thread releases the first
+one's lock and each woken thread releases two more, a tree).  A launch publishes its descriptor
+and opens (`open`: a new generation, and the wakes), runs its own share (`lead`, which comes back
+every SLICE_NS so that Python sees progress and Ctrl-C), closes, and waits for the threads that
+joined to leave.  A thread joins by counting itself in (ACTIVE) and checking that the launch it saw
+is still open; closing before waiting for ACTIVE to drain means no thread can join a launch once its
+launcher stops waiting, so the descriptor may be reused at once.  Threads that had not joined by
+then (still waking) simply wait for the next launch.  The words (int64, hot ones on cache lines of
+their own) are listed below.
 """
 from __future__ import annotations
 
 import atexit
 import ctypes
 import os
+import sys
 import threading
 import time
 
@@ -36,11 +41,14 @@ from .chunks import BEGIN, END
 from .native import aligned, jit, pause
 
 P_GEN, P_OPEN, P_ACTIVE, P_QUIT, P_INSIDE = 0, 8, 16, 24, 32
-P_DESC, P_FN, P_N, P_YIELD = 40, 41, 42, 43
-P_THREADS = 48            # thread t's line: STATE, LAST (the generation it last joined)
+P_DESC, P_FN, P_N, P_YIELD, P_SYSCALL, P_FUTEX = 40, 41, 42, 43, 44, 45
+P_SLEEPERS, P_WAKES = 48, 49   # futex sleep: threads asleep on GEN; futex wakes made (tests)
+P_THREADS = 56            # thread t's line: STATE, LAST (the generation it last joined)
 SPIN, SLEEP, WOKEN = 0, 1, 2
 MAX_THREADS = 1024
 SPIN_SECONDS = 1e-3       # how long a thread waits in native code for the next launch before sleeping
+FUTEX = {"x86_64": 202, "aarch64": 98}                    # Linux's futex system call, by machine
+FUTEX_WAIT, FUTEX_WAKE = 128, 129                         # ..._PRIVATE
 SLICE_NS = 50_000_000     # the launching thread comes back to Python this often (Ctrl-C)
 
 
@@ -58,6 +66,7 @@ def _module() -> ir.Module:
     _worker(m, P, chunk_ty)
     _open(m, P, chunk_ty)
     _lead(m, P, chunk_ty)
+    _nudge(m, P)
     return m
 
 
@@ -79,6 +88,12 @@ def _relax(b, pool, count) -> None:
 YIELD_EVERY = 32
 
 
+def _futex(b, pool, op: int, val) -> None:
+    """syscall(SYS_futex, &GEN (its low 32 bits), op, val, NULL): wait while GEN is val, or wake all."""
+    sc = b.inttoptr(b.load(_at(b, pool, P_SYSCALL)), ir.FunctionType(I64, [I64], var_arg=True).as_pointer())
+    b.call(sc, [b.load(_at(b, pool, P_FUTEX)), b.ptrtoint(_at(b, pool, P_GEN), I64), c64(op), val, c64(0)])
+
+
 def _at(b, pool, k):
     return b.gep(pool, [k if isinstance(k, ir.Value) else c64(k)])
 
@@ -91,8 +106,8 @@ def _line(b, t, k):
 def _worker(m, P, chunk_ty):
     fn = ir.Function(m, ir.FunctionType(I64, [P, I64, I64]), name="worker")
     pool, t, spins = fn.args
-    bb = {x: fn.append_basic_block(x) for x in ("e", "head", "spin", "expire", "revive", "sleep", "quit",
-                                                  "try", "early", "joined", "call", "left")}
+    bb = {x: fn.append_basic_block(x) for x in ("e", "head", "spin", "expire", "lock", "revive", "sleep", "quit",
+                                                  "futex", "fwait", "try", "early", "joined", "call", "left")}
     b = ir.IRBuilder(bb["e"])
     st, last = _at(b, pool, _line(b, t, 0)), _at(b, pool, _line(b, t, 1))
     b.atomic_rmw("add", _at(b, pool, P_INSIDE), c64(1), "seq_cst")
@@ -123,7 +138,24 @@ def _worker(m, P, chunk_ty):
     count.add_incoming(more, b.block)
     b.cbranch(b.icmp_signed("<", more, spins), bb["head"], bb["expire"])
 
-    b.position_at_end(bb["expire"])                 # going to sleep: say so, then look once more
+    b.position_at_end(bb["expire"])
+    b.cbranch(b.icmp_signed("!=", b.load(_at(b, pool, P_FUTEX)), c64(0)), bb["futex"], bb["lock"])
+
+    b.position_at_end(bb["futex"])                  # asleep in the kernel on GEN: count in, look once more
+    b.atomic_rmw("add", _at(b, pool, P_SLEEPERS), c64(1), "seq_cst")
+    new3, g3 = fresh(b, "seq_cst")
+    joining = fn.append_basic_block("fjoin")
+    b.cbranch(new3, joining, bb["fwait"])
+    b.position_at_end(joining)
+    b.atomic_rmw("sub", _at(b, pool, P_SLEEPERS), c64(1), "seq_cst")
+    b.branch(bb["try"])
+    b.position_at_end(bb["fwait"])                  # (returns at once if GEN is no longer g3)
+    _futex(b, pool, FUTEX_WAIT, b.and_(g3, c64(0xFFFFFFFF)))
+    b.atomic_rmw("sub", _at(b, pool, P_SLEEPERS), c64(1), "seq_cst")
+    count.add_incoming(c64(0), bb["fwait"])
+    b.branch(bb["head"])
+
+    b.position_at_end(bb["lock"])                   # going to sleep on a Python lock: say so, then look again
     b.cmpxchg(st, c64(SPIN), c64(SLEEP), "seq_cst", "seq_cst")
     new2, g2 = fresh(b, "seq_cst")
     b.cbranch(new2, bb["revive"], bb["sleep"])
@@ -144,6 +176,7 @@ def _worker(m, P, chunk_ty):
     gen = b.phi(I64)
     gen.add_incoming(g, look_end)
     gen.add_incoming(g2, bb["revive"])
+    gen.add_incoming(g3, joining)
     b.atomic_rmw("add", _at(b, pool, P_ACTIVE), c64(1), "seq_cst")
     o3 = b.load_atomic(_at(b, pool, P_OPEN), "seq_cst", 8)
     g3 = b.load_atomic(_at(b, pool, P_GEN), "seq_cst", 8)
@@ -169,6 +202,24 @@ def _worker(m, P, chunk_ty):
     b.branch(bb["head"])
 
 
+def _wake_sleepers(b, pool) -> None:
+    """If threads sleep on GEN (futex), wake them all: one system call (after GEN changed)."""
+    sleepers = b.load_atomic(_at(b, pool, P_SLEEPERS), "seq_cst", 8)
+    with b.if_then(b.icmp_signed("!=", sleepers, c64(0))):
+        _futex(b, pool, FUTEX_WAKE, c64(0x7FFFFFFF))
+        b.atomic_rmw("add", _at(b, pool, P_WAKES), c64(1), "monotonic")
+
+
+def _nudge(m, P):
+    """nudge(pool): a new generation, no launch, every futex sleeper woken (to see QUIT)."""
+    fn = ir.Function(m, ir.FunctionType(ir.VoidType(), [P]), name="nudge")
+    (pool,) = fn.args
+    b = ir.IRBuilder(fn.append_basic_block("e"))
+    b.atomic_rmw("add", _at(b, pool, P_GEN), c64(1), "seq_cst")
+    _wake_sleepers(b, pool)
+    b.ret_void()
+
+
 def _open(m, P, chunk_ty):
     fn = ir.Function(m, ir.FunctionType(I64, [P, I64, I64, I64, P]), name="open")
     pool, desc, chunks, n, woken = fn.args
@@ -181,12 +232,14 @@ def _open(m, P, chunk_ty):
     g = b.add(b.load(_at(b, pool, P_GEN)), c64(1))
     b.store_atomic(g, _at(b, pool, P_GEN), "seq_cst", 8)
     b.store_atomic(c64(1), _at(b, pool, P_OPEN), "seq_cst", 8)
+    _wake_sleepers(b, pool)
+    pre = b.block
     b.branch(head)
     b.position_at_end(head)
     t = b.phi(I64)
     k = b.phi(I64)
-    t.add_incoming(c64(1), e)
-    k.add_incoming(c64(0), e)
+    t.add_incoming(c64(1), pre)
+    k.add_incoming(c64(0), pre)
     b.cbranch(b.icmp_signed("<", t, n), body, out)
     b.position_at_end(body)
     r = b.cmpxchg(_at(b, pool, _line(b, t, 0)), c64(SLEEP), c64(WOKEN), "seq_cst", "seq_cst")
@@ -243,6 +296,7 @@ class _Code:
         self.worker = ctypes.CFUNCTYPE(L, P, L, L)(addr("worker"))
         self.open = ctypes.CFUNCTYPE(L, P, L, L, L, P)(addr("open"))
         self.lead = ctypes.CFUNCTYPE(L, P, L)(addr("lead"))
+        self.nudge = ctypes.CFUNCTYPE(None, P)(addr("nudge"))
         words = aligned(P_THREADS + 8 * 2)          # a pool of its own, with no launch: spin, then sleep
         words[P_YIELD] = sched_yield()
         n = 20000
@@ -257,8 +311,20 @@ class _Code:
 
 def sched_yield() -> int:
     """The address of the C library's sched_yield (0: none)."""
+    return _libc("sched_yield")
+
+
+def futex() -> tuple[int, int]:
+    """(The address of the C library's syscall, SYS_futex) on Linux; (0, 0) elsewhere (threads then
+    sleep on Python locks)."""
+    import platform
+    number = FUTEX.get(platform.machine()) if sys.platform.startswith("linux") else None
+    return (_libc("syscall"), number) if number and _libc("syscall") else (0, 0)
+
+
+def _libc(name: str) -> int:
     try:
-        return ctypes.cast(ctypes.CDLL(None).sched_yield, ctypes.c_void_p).value or 0
+        return ctypes.cast(getattr(ctypes.CDLL(None), name), ctypes.c_void_p).value or 0
     except (AttributeError, OSError, TypeError):
         return 0
 
@@ -283,10 +349,12 @@ class Pool:
     """The threads (numbered 1, 2, ...; the launching thread is 0) and their words; see the module
     docstring.  One launch at a time."""
 
-    def __init__(self):
+    def __init__(self, use_futex: bool = True):
         self.words = aligned(P_THREADS + 8 * (MAX_THREADS + 1))
         self.addr = self.words.ctypes.data
         self.words[P_YIELD] = sched_yield()
+        if use_futex:
+            self.words[P_SYSCALL], self.words[P_FUTEX] = futex()
         self.woken = aligned(MAX_THREADS + 1)
         self.woken_at = self.woken.ctypes.data
         self.go: list = [None]                  # per thread, the lock it sleeps on
@@ -343,8 +411,9 @@ class Pool:
         return True
 
     def quit(self, wait: float = 1.0) -> None:
-        """Make the spinning threads leave native code (and stay out); wait for them, up to `wait` s."""
+        """Make the threads in native code leave it (and stay out); wait for them, up to `wait` s."""
         self.words[P_QUIT] = 1
+        code().nudge(self.addr)
         end = time.monotonic() + wait
         while self.words[P_INSIDE] > 0 and time.monotonic() < end:
             time.sleep(1e-3)
