@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import vgpu
@@ -117,6 +117,10 @@ def ir_of(text: str) -> str:
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(position=st.sampled_from(sorted(POSITIONS)), a=literals, b=literals, c=literals)
 def test_macro_literal_compiles_like_hand_substitution(position, a, b, c):
+    # In C a literal ending in e, E, p or P glued to a sign is one preprocessing number: "0xe+M" does
+    # not expand M (gcc: invalid suffix "+M" on integer constant), so substituting by hand is not the
+    # same program there ("tight" writes {b}+M and {c}+M).
+    assume(position != "tight" or not any(x[-1] in "eEpP" for x in (b, c)))
     defines, use = POSITIONS[position]
     fill = dict(a=a, b=b, c=c)
     defines = [d.format(**fill) for d in defines]
