@@ -63,3 +63,13 @@ STORE_R2 = """
     add.u64 %rd30, %rd30, %rd31;
     st.global.u32 [%rd30], %r2;
 """
+
+
+# A kernel whose threads each step a linear congruential generator `reps` times: work in proportion
+# to reps, and a result numpy can check (x = x * 1664525 + 1013904223 mod 2^32, from the thread id).
+SPIN_VK = r"""
+__global__ void spin(unsigned *out, int reps) {
+    unsigned x = blockIdx.x * blockDim.x + threadIdx.x;
+    for (int r = 0; r < reps; r++) x = x * 1664525u + 1013904223u;
+    out[blockIdx.x * blockDim.x + threadIdx.x] = x;
+}"""

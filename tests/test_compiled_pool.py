@@ -9,7 +9,7 @@ import time
 import numpy as np
 import pytest
 
-from sim_helpers import get, params, put
+from sim_helpers import SPIN_VK, get, params, put
 from vgpu.pipeline import compile_source
 from vgpu.sim import SimDevice
 from vgpu.sim.compiled import pool as pool_mod, runtime as crt, threads
@@ -152,12 +152,7 @@ from vgpu.sim import SimDevice
 from vgpu.sim.compiled import threads
 from vgpu.sim.launch import encode_params
 threads.MIN_SECONDS = 0.0
-src = compile_source(r"""
-__global__ void spin(unsigned *out, int reps) {
-    unsigned x = blockIdx.x * blockDim.x + threadIdx.x;
-    for (int r = 0; r < reps; r++) x = x * 1664525u + 1013904223u;
-    out[blockIdx.x * blockDim.x + threadIdx.x] = x;
-}""", "spin.vk")
+src = compile_source(SPIN_VK, "spin.vk")
 dev = SimDevice(echo_printf=False, workers=2, executor="compiled", max_instructions=10**12, max_steps=10**12)
 mod = dev.load(src)
 out = dev.malloc(4 * 256 * 512)
@@ -189,7 +184,7 @@ def test_ctrl_c_stops_a_long_threaded_launch(tmp_path):
     import subprocess
     import sys
     script = tmp_path / "ctrl_c.py"
-    script.write_text(CTRL_C)
+    script.write_text(f"SPIN_VK = {SPIN_VK!r}\n" + CTRL_C)
     p = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert p.stdout.readline().strip() == "started"

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from sim_helpers import entry, get, params, put
+from sim_helpers import SPIN_VK, entry, get, params, put
 from vgpu.isa import assemble
 from vgpu.pipeline import compile_source
 from vgpu.sim import DeviceError, SimDevice
@@ -363,12 +363,7 @@ def test_a_plan_covers_the_launch_and_its_rows_share_out_each_wave(nblocks, per_
 def test_a_long_compiled_launch_reports_progress(workers):
     """A compiled launch of about a second (one thread or two) reports its blocks done while it runs,
     increasing, at most a few times a second, and every block at the end."""
-    src = compile_source(r"""
-__global__ void spin(unsigned *out, int reps) {
-    unsigned x = blockIdx.x * blockDim.x + threadIdx.x;
-    for (int r = 0; r < reps; r++) x = x * 1664525u + 1013904223u;
-    out[blockIdx.x * blockDim.x + threadIdx.x] = x;
-}""", "progress.vk")
+    src = compile_source(SPIN_VK, "progress.vk")
     dev = SimDevice(echo_printf=False, workers=workers, executor="compiled", max_instructions=10 ** 12,
                     max_steps=10 ** 12)
     try:
