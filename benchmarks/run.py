@@ -24,8 +24,9 @@ bytes), and the launch overhead of a tiny kernel (1 block of 32 threads) with th
 
 --threads N compares the compiled executor on one thread (workers=0) and on N threads (workers=N,
 vgpu/sim/compiled/threads.py), the modes taking turns in bursts of three launches: best wall time of
-the launch itself, CPU time of the process and of its busiest thread, the speedup on wall time and
-on idle cores (the one-thread wall time over the busiest thread's CPU time), identical bytes and
+the launch itself, CPU time of the process on one thread and the threads' time in native chunks (all,
+and the busiest thread's), the speedup on wall time and on idle cores (the one-thread wall time over
+the busiest thread's time), identical bytes and
 counters, and what ran the N-thread launch (LaunchResult.ran_on: its threads, privatized atomics);
 --big at the many-core sizes.  Last, as a reference for the streaming kernels, how much
 numpy's own np.add of vector_add's floats gains split into N parts on N threads of this machine.

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+
 def usable_cores() -> int:
     """The CPU cores this process may run on (workers are capped to them)."""
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)

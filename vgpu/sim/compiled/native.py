@@ -3,9 +3,11 @@
 In:  an llvmlite `ir.Module`; sizes of buffers.
 Out: `jit(module)`: (the execution engine holding its machine code, the parsed module, the target
      machine), optimised for this CPU; `aligned(n, dtype)`: a zeroed numpy buffer on cache lines of
-     its own; `pause(builder)`: the CPU's spin-wait hint.
+     its own; `pause(builder)`: the CPU's spin-wait hint; `libc(name)`: a C library function's address.
 """
 from __future__ import annotations
+
+import ctypes
 
 import numpy as np
 from llvmlite import ir
@@ -52,6 +54,14 @@ def pause(b: ir.IRBuilder) -> None:
     fn = mod.globals.get(name) or ir.Function(mod, ir.FunctionType(ir.VoidType(), [a.type for a in args]),
                                               name=name)
     b.call(fn, args)
+
+
+def libc(name: str) -> int:
+    """The address of the C library's function `name`, for native code to call (0: none here)."""
+    try:
+        return ctypes.cast(getattr(ctypes.CDLL(None), name), ctypes.c_void_p).value or 0
+    except (AttributeError, OSError, TypeError):
+        return 0
 
 
 def aligned(n: int, dtype=np.int64) -> np.ndarray:

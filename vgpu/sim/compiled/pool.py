@@ -38,7 +38,7 @@ from llvmlite import ir
 from ..config import usable_cores
 from .alu import I64
 from .chunks import BEGIN, END
-from .native import aligned, jit, pause
+from .native import aligned, jit, libc, pause
 
 P_GEN, P_OPEN, P_ACTIVE, P_QUIT, P_INSIDE = 0, 8, 16, 24, 32
 P_DESC, P_FN, P_N, P_YIELD, P_SYSCALL, P_FUTEX = 40, 41, 42, 43, 44, 45
@@ -298,7 +298,7 @@ class _Code:
         self.lead = ctypes.CFUNCTYPE(L, P, L)(addr("lead"))
         self.nudge = ctypes.CFUNCTYPE(None, P)(addr("nudge"))
         words = aligned(P_THREADS + 8 * 2)          # a pool of its own, with no launch: spin, then sleep
-        words[P_YIELD] = sched_yield()
+        words[P_YIELD] = libc("sched_yield")
         n = 20000
         best = min(self._spin(words, n) for _ in range(3))
         self.spins = max(1000, int(SPIN_SECONDS * n / max(best, 1e-9)))
@@ -309,24 +309,12 @@ class _Code:
         return time.perf_counter() - t0
 
 
-def sched_yield() -> int:
-    """The address of the C library's sched_yield (0: none)."""
-    return _libc("sched_yield")
-
-
 def futex() -> tuple[int, int]:
     """(The address of the C library's syscall, SYS_futex) on Linux; (0, 0) elsewhere (threads then
     sleep on Python locks)."""
     import platform
     number = FUTEX.get(platform.machine()) if sys.platform.startswith("linux") else None
-    return (_libc("syscall"), number) if number and _libc("syscall") else (0, 0)
-
-
-def _libc(name: str) -> int:
-    try:
-        return ctypes.cast(getattr(ctypes.CDLL(None), name), ctypes.c_void_p).value or 0
-    except (AttributeError, OSError, TypeError):
-        return 0
+    return (libc("syscall"), number) if number and libc("syscall") else (0, 0)
 
 
 _made: dict = {}                # _Code and Pool: one each per process (Pool: made again in a forked child)
@@ -352,7 +340,7 @@ class Pool:
     def __init__(self, use_futex: bool = True):
         self.words = aligned(P_THREADS + 8 * (MAX_THREADS + 1))
         self.addr = self.words.ctypes.data
-        self.words[P_YIELD] = sched_yield()
+        self.words[P_YIELD] = libc("sched_yield")
         if use_futex:
             self.words[P_SYSCALL], self.words[P_FUTEX] = futex()
         self.woken = aligned(MAX_THREADS + 1)

@@ -257,13 +257,10 @@ def run_launch(k, cfg, nwaves: int, wave: int, glob, const, result, threads: int
             interpreted = _run_waves(native, k, cfg, blocks, glob, const, wave, result, (), progress)
             left, cpu = [], time.perf_counter() - t0
         else:
-            parts, ran, left, cpu, bailed = _threads.run_chunks(natives, blocks, wave, chunks, split, Counts,
-                                                                progress)
+            counts, ran, left, cpu, bailed = _threads.run_chunks(natives, blocks, wave, chunks, split, progress)
             if bailed:
                 COUNTS["undone on threads"] = COUNTS.get("undone on threads", 0) + bailed
-            for part in parts[1:]:
-                parts[0].merge(part)
-            parts[0].into(result)
+            native.add_total(result, counts)
             COUNTS["threads"] = COUNTS.get("threads", 0) + 1
     finally:
         for nat in natives:
@@ -455,6 +452,13 @@ class _Native:
         _add_counts(result, self.ck.heads, self.opw, self.opt, self.div, self.rows, self.ctx[C_WAVES],
                     self.ctx[C_BARRIERS], self.ctx[C_ATOMICS])
 
+    def add_total(self, result, v) -> None:
+        """Add counts laid out as the chunk loop's launch total (chunks.D_TOTAL: `cwords` words of
+        opw, opt, div and the counter rows, then waves, barriers, atomics) to `result`."""
+        npc, c = self.opw.size, self.cwords
+        rows = v[3 * npc:c].reshape(-1, npc) if self.rows is not None else None
+        _add_counts(result, self.ck.heads, v[:npc], v[npc:2 * npc], v[2 * npc:3 * npc], rows, *v[c:c + 3])
+
     def call(self, blocks, log: bool, part: bool = False) -> int:
         """Run the blocks natively (on this thread alone): 0, their counts added to those since
         clear(); or memory and the counts put back and the bail-out reason.  part: the blocks are
@@ -574,24 +578,3 @@ def _add_counts(result, heads, opw, opt, div, rows, waves, barriers, atomics) ->
     for name, v in (("warp_instructions", wi), ("thread_instructions", int(opt.sum())), ("steps", wi),
                     ("waves", int(waves)), ("barriers", int(barriers)), ("atomics", int(atomics))):
         st[name] = st.get(name, 0) + v
-
-
-class Counts:
-    """A copy of a _Native's counts (opw, opt, div, the counter rows: `cwords` words, then its ctx's
-    waves, barriers and atomics), or of a split chunk's slot of them (chunks.py) given as `flat`,
-    to add up across threads (`merge`) and add to a BlocksResult once (`into`)."""
-
-    def __init__(self, nat, flat=None):
-        self.nat = nat
-        self.v = np.concatenate([nat.counts[:nat.cwords], nat.ctx[[C_WAVES, C_BARRIERS, C_ATOMICS]]]) \
-            if flat is None else np.array(flat, np.int64)
-
-    def merge(self, other: "Counts") -> None:
-        """Add another thread's Counts."""
-        self.v += other.v
-
-    def into(self, result) -> None:
-        nat, v = self.nat, self.v
-        npc, c = nat.opw.size, nat.cwords
-        rows = v[3 * npc:c].reshape(-1, npc) if nat.rows is not None else None
-        _add_counts(result, nat.ck.heads, v[:npc], v[npc:2 * npc], v[2 * npc:3 * npc], rows, *v[c:c + 3])

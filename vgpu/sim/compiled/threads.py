@@ -1,12 +1,11 @@
 """A compiled launch on several threads of this process.
 
-In:  `plan(...)`: the chunks of a launch; `run_chunks(natives, blocks, wave, chunks, split, counts)` with
+In:  `plan(...)`: the chunks of a launch; `run_chunks(natives, blocks, wave, chunks, split)` with
      one `runtime._Native` per thread (each its own registers, shared and local memory, counters and
-     undo log; global memory is the device's, shared by all) and `counts(native, flat=None)`, a
-     copy of a native's counts (`runtime.Counts`; a native's counts add up over its runs since its
-     clear()) or of a split chunk's slot.
-Out: run_chunks returns (Counts to add to the launch's result; the natives of the threads that ran
-     chunks, this thread's first; the chunks, block ranges [s, e) from `plan`, that did not run
+     undo log; global memory is the device's, shared by all).
+Out: run_chunks returns (the counts of the chunks that ran, in the chunk loop's layout: a native's
+     `cwords` counts words, then waves, barriers and atomics (`_Native.add_total`); the natives of
+     the threads that ran chunks, this thread's first; the chunks, block ranges [s, e) from `plan`, that did not run
      natively: one bailed out (and was undone) or came after the stop; the threads' seconds in
      chunks in all; how many runs bailed out).
 
@@ -38,7 +37,6 @@ launch that the kernel's last launch says takes under MIN_SECONDS on one thread 
 """
 from __future__ import annotations
 
-import ctypes
 import functools
 import time
 
@@ -48,7 +46,7 @@ from ...isa import spec
 from .chunks import (BEGIN, END, D_BLOCKS, D_BLOCKS_DONE, D_CHUNKS, D_CLOCK, D_CLOCK_ID, D_CTX, D_CWORDS, D_DONE, D_FAILED, D_LOGR,
                      D_NCHUNKS, D_SLOT_WORDS, D_SLOTS, D_SMID, D_SPLIT, D_THREAD, D_TIME, D_WBASE, D_WORDS,
                      D_LOGCAP, D_NEXT, D_TOTAL, D_RLOGCAP, D_SELF, D_SEQ, D_STOP, D_WPB, D_WS, LOGR, identity)
-from .native import aligned
+from .native import aligned, libc
 from .pool import SLICE_NS, pool
 from .undo import undo
 
@@ -119,8 +117,9 @@ def plan(nblocks: int, wave: int, nthreads: int, per_chunk: int, block_seconds: 
     """(The chunks of a launch as block ranges [s, e), whether they split waves).  Whole waves while
     the launch has two waves per thread (splitting more cost Collatz's 8 waves 5% on 2 threads):
     chunks of about a CHUNKS_PER_THREAD-th of a thread's share, at least CHUNK_SECONDS of work by
-    the last launch's measure and at most `per_chunk` waves (the undo log's room), smaller towards the end, down to a quarter of that (guided: the
-    threads finish together however uneven the waves).  Fewer waves (down to one): each wave split
+    the last launch's measure and at most `per_chunk` waves (the undo log's room), smaller towards
+    the end, down to a quarter of that (guided: the threads finish together however uneven the
+    waves).  Fewer waves (down to one): each wave split
     into runs of consecutive blocks, unless `split` is False."""
     least = int(-(-CHUNK_SECONDS // block_seconds)) if block_seconds else 1       # blocks per chunk
     return _plan(nblocks, wave, nthreads, per_chunk, 1 << max(least - 1, 0).bit_length(), split)
@@ -149,13 +148,14 @@ CHUNKS_PER_THREAD = 4
 CHUNK_SECONDS = 2e-5             # the least work of a chunk (its own cost, in native code, is ~0.1 us)
 
 
-def run_chunks(natives, blocks, wave: int, chunks, split: bool, counts, progress=None):
+def run_chunks(natives, blocks, wave: int, chunks, split: bool, progress=None):
     """Run the chunks (block ranges, `plan`) natively on len(natives) threads (this one included),
     each thread taking chunks in the kernel's native chunk loop (chunks.py) on the pool's threads
-    (pool.py); see the module docstring.  `progress` (launch.Progress) is told the blocks done
-    whenever this thread comes back from native code (every pool.SLICE_NS).  split: the chunks are parts of waves: a part's counts and
+    (pool.py); see the module docstring.  split: the chunks are parts of waves: a part's counts and
     undo log are kept until every part of its wave has run, and a wave with a part that did not is
-    undone whole and left to run again whole, as on one thread (its watchdog budget, its fault)."""
+    undone whole and left to run again whole, as on one thread (its watchdog budget, its fault).
+    `progress` (launch.Progress) is told the blocks done whenever this thread comes back from
+    native code (every pool.SLICE_NS)."""
     n, nchunks, nat0 = len(natives), len(chunks), natives[0]
     blocks = np.ascontiguousarray(blocks, np.int64)
     rows, rows_at = _rows(chunks, wave, nat0.budget, split)
@@ -198,11 +198,11 @@ def run_chunks(natives, blocks, wave: int, chunks, split: bool, counts, progress
         took[0] = True                              # the threads that ran chunks (the others' sites are stale)
         took |= failed > 0
         ran_on = [nat for nat, t in zip(natives, took.tolist()) if t]
-    parts = [counts(nat0, total)]                   # every thread's (added up by their chunk loops)
+    counts = total.copy()                           # every thread's (added up by their chunk loops)
     if everything:
         if split:
-            parts[0].merge(counts(nat0, slots.reshape(nchunks, slot_words).sum(0)))
-        return parts, ran_on, [], sum(cpu), 0
+            counts += slots.reshape(nchunks, slot_words).sum(0)
+        return counts, ran_on, [], sum(cpu), 0
     ran = done > 0
     who[failed[failed > 0] - 1] = np.flatnonzero(failed)
     arena = nat0.glob().arena
@@ -221,10 +221,9 @@ def run_chunks(natives, blocks, wave: int, chunks, split: bool, counts, progress
         for c in np.flatnonzero(gone)[np.argsort(-done[gone])]:      # undone whole: latest part first
             undo(arena, *logs(c))
         keep = ran & ~gone
-        if keep.any():
-            parts[0].merge(counts(nat0, slots.reshape(nchunks, slot_words)[keep].sum(0)))
+        counts += slots.reshape(nchunks, slot_words)[keep].sum(0)
         left = [(w * wave, min((w + 1) * wave, len(blocks))) for w in broken]
-    return parts, ran_on, left, sum(cpu), int(np.count_nonzero(failed))
+    return counts, ran_on, left, sum(cpu), int(np.count_nonzero(failed))
 
 
 def _launch_buffer(natives, blocks, rows_at: int, maps, nchunks: int, split: bool, slot_words: int, offs) -> np.ndarray:
@@ -276,8 +275,5 @@ def _rows(chunks, wave: int, budget: int, split: bool) -> tuple[np.ndarray, int]
 @functools.lru_cache(maxsize=1)
 def _clock() -> tuple[int, int]:
     """(The address of the C library's clock_gettime, CLOCK_MONOTONIC) to time chunks; (0, 0) without."""
-    try:
-        fn = ctypes.CDLL(None).clock_gettime
-        return ctypes.cast(fn, ctypes.c_void_p).value or 0, time.CLOCK_MONOTONIC
-    except (AttributeError, OSError, TypeError):
-        return 0, 0
+    addr = libc("clock_gettime")
+    return (addr, time.CLOCK_MONOTONIC) if addr and hasattr(time, "CLOCK_MONOTONIC") else (0, 0)
