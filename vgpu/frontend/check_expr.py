@@ -47,7 +47,7 @@ class ExprChecker(Half2Checker):
         unsigned_ok = e.base != 10 or "u" in s
         order = {"": [INT, LONG, LLONG], "u": [UINT, ULONG, ULLONG], "l": [LONG, LLONG],
                  "ul": [ULONG, ULLONG], "lu": [ULONG, ULLONG], "ll": [LLONG], "ull": [ULLONG],
-                 "llu": [ULLONG]}.get(s)
+                 "llu": [ULLONG], "z": [LONG], "uz": [ULONG]}.get(s)
         if order is None:
             self.error(e.span, f"invalid suffix '{e.suffix}' on integer constant")
             return ERROR

@@ -16,14 +16,14 @@ import re
 from . import ast as A
 from .builtins import NOT_YET, TABLE
 from .check_template import Template
-from .parse import INT_SUFFIXES
+from .literals import PP_NUMBER, LiteralError, number
 from .parse_records import _canonical
 from .symbols import Func
 from .tokens import TYPE_WORDS
 from ..diagnostics import Span
 
 _TYPE_TOKEN = re.compile(r"[A-Za-z_]\w*(?:\s*::\s*[A-Za-z_]\w*)*|\*|\S")
-_INT = re.compile(r"([+-]?)\s*(0[xX][0-9a-fA-F]+|0[bB][01]+|0[0-7]*|[1-9][0-9]*)([uUlL]*)$")
+_INT = re.compile(r"([+-]?)\s*(%s)" % PP_NUMBER)
 
 
 def split_template_name(name: str) -> tuple[str, list[str]] | None:
@@ -127,15 +127,13 @@ class TemplateUseChecker:
         if text in ("true", "false"):
             return A.Ident(text, span=span)
         m = _INT.fullmatch(text.strip())
-        if m is None:
+        try:
+            n = number(m.group(2)) if m else None
+        except LiteralError:
             return None
-        digits = m.group(2)
-        base = 16 if digits[:2] in ("0x", "0X") else 2 if digits[:2] in ("0b", "0B") else \
-            8 if len(digits) > 1 and digits[0] == "0" else 10
-        suffix = INT_SUFFIXES.get(m.group(3).lower())
-        if suffix is None or "lL" in m.group(3) or "Ll" in m.group(3):
+        if n is None or n.is_float:
             return None
-        lit = A.IntLit(int(digits, base), suffix, base, digits, span=span)
+        lit = A.IntLit(n.value, n.suffix, n.base, m.group(2), span=span)
         return A.Unary("-", lit, span=span) if m.group(1) == "-" else lit
 
     @staticmethod

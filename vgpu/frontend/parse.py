@@ -38,6 +38,7 @@ from lark.exceptions import GrammarError, UnexpectedInput, VisitError
 from . import ast
 from ..diagnostics import CompileError, Reporter, Span, note_depth, too_deep
 from .parse_cpp import CppBuilder
+from .literals import LiteralError, number
 from .parse_records import _TemplateName, _TypeSpec, _Word, _canonical, _decode_escapes
 from .parse_errors import Recovery
 from .parse_lalr import QuickParseFailed, quick_parse
@@ -48,7 +49,6 @@ from .tokens import PARSE_FILTER, parser
 
 BINARY_PRECEDENCE = {"||": 1, "&&": 2, "|": 3, "^": 4, "&": 5, "==": 6, "!=": 6, "<": 7, ">": 7, "<=": 7, ">=": 7,
                      "<<": 8, ">>": 8, "+": 9, "-": 9, "*": 10, "/": 10, "%": 10}
-INT_SUFFIXES = {"": "", "u": "u", "l": "l", "ul": "ul", "lu": "ul", "ll": "ll", "ull": "ull", "llu": "ull"}
 
 
 @dataclass
@@ -560,28 +560,21 @@ class _Builder(CppBuilder, Transformer):
         text, span = str(children[0]), self.tspan(children[0])
         if text.isdigit() and text.isascii() and (text[0] != "0" or text == "0") and len(text) < 19:
             return ast.IntLit(int(text), "", 10, text, span=span)      # plain decimal: what follows finds
-        m = re.fullmatch(r"(0[xX][0-9a-fA-F]+|0[bB][01]+|0[0-7]*|[1-9][0-9]*)(\w*)", text)
-        digits, suffix = (m.group(1), m.group(2)) if m else (text, "")
-        bad_octal = re.match(r"0[0-7]*([89])", text)
-        if bad_octal or m is None or suffix.lower() not in INT_SUFFIXES or "lL" in suffix or "Ll" in suffix:
-            self.reporter.error(span, f"invalid digit '{bad_octal.group(1)}' in octal constant" if bad_octal
-                                else f"invalid suffix '{suffix or text}' on integer constant")
+        try:
+            n = number(text)
+        except LiteralError as e:
+            self.reporter.error(span, str(e))
             return ast.IntLit(0, span=span, text=text)
-        base = {"x": 16, "b": 2}.get(digits[1:2].lower(), 8) if digits[0] == "0" and len(digits) > 1 else 10
-        value = int(digits[2:] if base in (2, 16) else digits, base)
-        if value >= 1 << 64:
+        if n.is_float:
+            value = n.value
+            if n.suffix == "f":
+                value = _to_float32(repr(value) if n.base == 16 else text.replace("'", "")[:-1])
+            return ast.FloatLit(value, n.suffix == "f", text, span=span)
+        if n.value >= 1 << 64:
             self.reporter.error(span, "integer literal is too large to be represented in any integer type")
-        return ast.IntLit(value, INT_SUFFIXES[suffix.lower()], base, text, span=span)
+        return ast.IntLit(n.value, n.suffix, n.base, text, span=span)
 
-    def float_lit(self, children):
-        text = str(children[0])
-        body, is_float = (text[:-1], text[-1] in "fF") if text[-1] in "fFlL" else (text, False)
-        if body[:2].lower() == "0x":
-            value = float.fromhex(body)
-            value = _to_float32(repr(value)) if is_float else value
-        else:
-            value = _to_float32(body) if is_float else float(body)
-        return ast.FloatLit(value, is_float, text, span=self.tspan(children[0]))
+    float_lit = int_lit         # one pp-number rule; FLOAT only wins the lexer for a clean decimal float
 
     def char_lit(self, children):
         span = self.tspan(children[0])

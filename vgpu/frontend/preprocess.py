@@ -17,6 +17,7 @@ tokens made by macro expansion).  Text without a '#' skips pcpp entirely.
 """
 from __future__ import annotations
 
+import copy
 import errno
 import io
 import os
@@ -30,6 +31,7 @@ from pcpp import Action, OutputDirective, Preprocessor
 from pcpp.parser import lex
 
 from ..diagnostics import CompileError, Reporter, Span
+from .literals import PP_NUMBER, LiteralError, number
 
 # nvcc's device pass for sm_90 on x86-64 Linux (`nvcc -E -Xcompiler -dM`; not the GNU-mode `linux`/`unix`)
 PREDEFINED = {"__CUDACC__": "1", "__NVCC__": "1", "__CUDA_ARCH__": "900", "__CUDACC_VER_MAJOR__": "13",
@@ -71,12 +73,14 @@ _IMPLICIT_USE = re.compile(r"\b(?:%s)\b" % "|".join(sorted(IMPLICIT_MACROS)))
 
 
 def _t_pp_number(t):
-    r"\.?\d(?:[eEpP][+-]|[\w.])*"
     v = t.value
     exponent = "pP" if v[:2] in ("0x", "0X") else "eE"
     if "." in v or any(c in v for c in exponent):
         t.type = "CPP_FLOAT"
     return t
+
+
+_t_pp_number.__doc__ = PP_NUMBER            # ply takes a rule's regex from its docstring
 
 
 def _make_lexer():
@@ -93,7 +97,7 @@ def _make_lexer():
 _LEXER = _make_lexer()
 
 # One C token at the start of a string (to tell whether two tokens written together would paste).
-_C_TOKEN = re.compile(r"""\.?\d(?:[eEpP][+-]|[\w.])*|L?'(?:[^'\\\n]|\\.)*'|L?"(?:[^"\\\n]|\\.)*"|[A-Za-z_]\w*
+_C_TOKEN = re.compile(PP_NUMBER + r"""|L?'(?:[^'\\\n]|\\.)*'|L?"(?:[^"\\\n]|\\.)*"|[A-Za-z_]\w*
     |//|/\*|%:%:|\.\.\.|<<=|>>=|->|\+\+|--|<<|>>|<=|>=|==|!=|&&|\|\||[-*/%+&^|]=|\#\#|<:|:>|<%|%>|%:|.""",
                       re.S | re.X)
 
@@ -180,6 +184,31 @@ def preprocess(text: str, filename: str, reporter: Reporter) -> tuple[str, LineM
     return (text, lines) if lines.lines else ("", LineMap.identity(filename, 1))
 
 
+class _NumbersFirst:
+    """pcpp's #if evaluator, given each number as C reads it (digit separators, binary, any suffix) in the
+    plain form it understands; a faulty number or a float is an error at the directive, and counts 0."""
+
+    def __init__(self, evaluate, pp: "_Preprocessor"):
+        self.evaluate, self.pp = evaluate, pp
+
+    def __call__(self, tokens, **kw):
+        out = []
+        for t in tokens:
+            if t.type in ("CPP_INTEGER", "CPP_FLOAT"):
+                t, text = copy.copy(t), t.value
+                try:
+                    n = number(text)
+                except LiteralError as e:
+                    self.pp.reporter.error(self.pp.directive_span(), str(e))
+                    n = None
+                if n is not None and n.is_float:
+                    self.pp.reporter.error(self.pp.directive_span(), "floating constant in preprocessor expression")
+                t.type, t.value = "CPP_INTEGER", "0" if n is None or n.is_float else \
+                    f"{n.value}{'u' if 'u' in n.suffix else ''}"
+            out.append(t)
+        return self.evaluate(out, **kw)
+
+
 class _Preprocessor(Preprocessor):
     """pcpp with vgpu's include rules and its errors routed to a Reporter."""
 
@@ -210,6 +239,7 @@ class _Preprocessor(Preprocessor):
             self.define(f"{name} {value}")
         for body in IMPLICIT_MACROS.values():
             self.define(body)
+        self.evaluator = _NumbersFirst(self.evaluator, self)
 
     def expand_macros(self, tokens, expanding_from=[]):  # noqa: B006 - pcpp's signature
         """pcpp's expansion, counting the tokens that nested expansions make (a macro bomb stops)."""
