@@ -27,17 +27,48 @@ def _nonfinite(x: float, conv: str, flags: str, width: int | None) -> str:
     return s
 
 
-def _hexfloat(x: float, conv: str, flags: str, prec: int | None) -> str:
-    h = x.hex()                                   # '-0x1.8000000000000p+1'
-    sign = "-" if h.startswith("-") else ("+" if "+" in flags else (" " if " " in flags else ""))
-    h = h.lstrip("-")
-    mant, exp = h[2:].split("p")
+def _hexfloat(x: float, conv: str, flags: str, width: int | None, prec: int | None) -> str:
+    """%a: the sign, `0x`, one leading hex digit, the fraction (all its digits but trailing zeros, or
+    `prec` of them rounded to nearest-even, which can make the leading digit 2, as glibc prints it),
+    `p` and the binary exponent; the `0` flag pads with zeros after the `0x`."""
+    sign = "-" if math.copysign(1.0, x) < 0 else ("+" if "+" in flags else (" " if " " in flags else ""))
+    mant, exp = abs(x).hex()[2:].split("p")      # '1.8000000000000', '+1' (subnormals: '0.00...1')
     lead, _, frac = mant.partition(".")
-    frac = frac.rstrip("0")
-    if prec is not None:
-        frac = (frac + "0" * prec)[:prec]
-    out = f"{sign}0x{lead}{'.' + frac if frac or '#' in flags else ''}p{int(exp):+d}"
+    if prec is None:
+        frac = frac.rstrip("0")
+    elif prec < len(frac):
+        m, shift = int(lead + frac, 16), 4 * (len(frac) - prec)
+        q, rem = divmod(m, 1 << shift)
+        half = 1 << (shift - 1)
+        q += rem > half or (rem == half and q & 1)
+        lead, frac = f"{q >> (4 * prec):x}", f"{q & ((1 << (4 * prec)) - 1):0{prec}x}" if prec else ""
+    else:
+        frac = frac + "0" * (prec - len(frac))
+    body = f"{lead}{'.' + frac if frac or '#' in flags else ''}p{int(exp):+d}"
+    prefix = sign + "0x"
+    if width and "0" in flags and "-" not in flags:
+        body = body.rjust(width - len(prefix), "0")
+    out = prefix + body
     return out.upper() if conv == "A" else out
+
+
+def _integer(conv: str, flags: str, width: int | None, prec: int | None, v: int, sign: bool = False) -> str:
+    """d i u x X o as C prints them: a precision is the least number of digits (0 with `.0` prints none)
+    and turns the `0` flag off; `#` puts 0x before nonzero hex and makes octal start with 0; `sign`:
+    the `+` and space flags apply to an unsigned conversion too (glibc's %p)."""
+    digits = "" if prec == 0 and v == 0 else format(abs(v), {"x": "x", "X": "X", "o": "o"}.get(conv, "d"))
+    if prec is not None:
+        digits = digits.rjust(prec, "0")
+    prefix = ""
+    if conv in "di":
+        prefix = "-" if v < 0 else ("+" if "+" in flags else (" " if " " in flags else ""))
+    elif "#" in flags and conv == "o" and not digits.startswith("0"):
+        digits = "0" + digits
+    elif "#" in flags and conv in "xX" and v != 0:
+        prefix = ("+" if "+" in flags else (" " if " " in flags else "")) * sign + "0" + conv
+    if width and "0" in flags and "-" not in flags and prec is None:
+        digits = digits.rjust(width - len(prefix), "0")
+    return _pad(prefix + digits, flags, width)
 
 
 def format_c(fmt: bytes, args: list[tuple[object, str]], read_cstring) -> str:
@@ -90,32 +121,24 @@ def _py(flags: str, width: int | None, prec: int | None) -> str:
 
 def _one(conv, flags, width, prec, length, value, t, read_cstring) -> str:
     py = _py(flags, width, prec)
-    if conv in "di":
-        v = wrap_int(value, _BITS[length], True) if t not in ("f32", "f64") else int(value)
-        return (py + "d") % v
-    if conv in "uxXo":
-        v = wrap_int(value, _BITS[length], False) if t not in ("f32", "f64") else int(value)
-        fl = flags.replace("+", "").replace(" ", "")
-        py = _py(fl, width, prec)
-        if conv == "u":
-            return (py + "d") % v
-        if "#" in fl and v == 0:                  # C prints no prefix for zero
-            return (py.replace("#", "") + conv) % v
-        s = (py + conv) % v
-        return s.replace("0o", "0", 1) if conv == "o" else s
+    if conv in "diuxXo":
+        signed = conv in "di"
+        v = wrap_int(value, _BITS[length], signed) if t not in ("f32", "f64") else int(value)
+        return _integer(conv, flags, width, prec, v)
     if conv == "c":
         return _pad(chr(int(value) & 0xFF), flags, width)
     if conv == "s":
-        s = read_cstring(int(value)) if int(value) else "(null)"
-        if prec is not None:
-            s = s[:prec]
-        return _pad(s, flags, width)
-    if conv == "p":
+        if int(value):
+            s = read_cstring(int(value))
+        else:                                     # glibc: "(null)", or nothing where it would be cut
+            s = "(null)" if prec is None or prec >= 6 else ""
+        return _pad(s[:prec] if prec is not None else s, flags, width)
+    if conv == "p":                               # glibc: %#lx with every flag, or "(nil)"
         v = int(value) & (2 ** 64 - 1)
-        return _pad("(nil)" if v == 0 else f"{v:#x}", flags, width)
+        return _pad("(nil)", flags, width) if v == 0 else _integer("x", flags + "#", width, prec, v, sign=True)
     x = float(value) if t in ("f32", "f64") else float(wrap_int(value, 64, True))
     if not math.isfinite(x):
         return _nonfinite(x, conv, flags, width)
     if conv in "aA":
-        return _pad(_hexfloat(x, conv, flags, prec), flags.replace("0", ""), width)
+        return _pad(_hexfloat(x, conv, flags, width, prec), flags, width)
     return (py + conv) % x
