@@ -157,6 +157,15 @@ class SizeOf(Expr):
 
 
 @dataclass(eq=False)
+class OffsetOf(Expr):
+    """`__builtin_offsetof(T, a.b[2])` (what <stddef.h>'s offsetof expands to): `path` holds member
+    names and index expressions; the checker sets `value`, the offset in bytes."""
+    operand: "TypeRef"
+    path: list
+    value: int = 0
+
+
+@dataclass(eq=False)
 class Comma(Expr):
     exprs: list[Expr]
 
@@ -209,6 +218,13 @@ class StructDef(Node):
 
 
 @dataclass(eq=False)
+class StructDecl(Node):
+    """`struct S;`: declares the struct (incomplete until defined) in the current scope."""
+    name: str
+    is_union: bool = False
+
+
+@dataclass(eq=False)
 class EnumDef(Node):
     name: str | None
     items: list[tuple[str, Expr | None, Span]]
@@ -243,7 +259,7 @@ class Stmt(Node):
 
 @dataclass(eq=False)
 class DeclStmt(Stmt):
-    decls: list[VarDecl | StructDef | EnumDef | Typedef]
+    decls: list[VarDecl | StructDef | StructDecl | EnumDef | Typedef]
 
 
 @dataclass(eq=False)

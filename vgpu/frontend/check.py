@@ -102,6 +102,13 @@ class Checker(ExprChecker, CallChecker, TemplateChecker, TemplateUseChecker, CGC
                 self.declaration(x, file_scope)
         elif isinstance(d, A.StructDef):
             self.struct_def(d)
+        elif isinstance(d, A.StructDecl):
+            kind = "union" if d.is_union else "struct"
+            info = self.tags[-1].get(d.name)
+            if info == "enum" or (info is not None and info.is_union != d.is_union):
+                self.error(d.span, f"use of '{d.name}' with tag type that does not match previous declaration")
+            elif info is None:
+                self.tags[-1][d.name] = StructInfo(f"{kind} {d.name}", is_union=d.is_union)
         elif isinstance(d, A.EnumDef):
             self.enum_def(d)
         elif isinstance(d, A.Typedef):

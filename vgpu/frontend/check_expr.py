@@ -11,7 +11,8 @@ from .check_half2 import Half2Checker, is_half2
 from .consteval import COMPARE, const_value
 from .ctypes import (BOOL, CHAR, DOUBLE, ERROR, FLOAT, INT, LLONG, LONG, PTRDIFF_T, SIZE_T, UINT, ULLONG, ULONG, VOID,
                      Array, Bool, CType, ErrorType, FuncType, Int, Pointer, StructType, Void, decay, is_arith, is_half,
-                     is_complete_object, is_integer, is_scalar, promote, qualified, same, spell, unqual, usual_arith)
+                     is_complete_object, is_integer, is_scalar, promote, qualified, same, sizeof, spell, unqual,
+                     usual_arith)
 from .symbols import EnumConst, Func, TypeName, Var
 
 
@@ -475,6 +476,37 @@ class ExprChecker(Half2Checker):
             what = "alignof" if e.align else "sizeof"
             self.error(e.span, f"invalid application of '{what}' to an incomplete type '{spell(t)}'")
             return ERROR
+        return SIZE_T
+
+    def e_OffsetOf(self, e: A.OffsetOf) -> CType:
+        """`__builtin_offsetof(T, a.b[2])`: a size_t constant, the designated member's offset in T."""
+        t = unqual(self.resolve(e.operand))
+        if isinstance(t, ErrorType):
+            return ERROR
+        offset = 0
+        for step in e.path:
+            if isinstance(step, str):
+                if not isinstance(t, StructType):
+                    self.error(e.span, f"offsetof requires a struct or union type, not '{spell(t)}'")
+                    return ERROR
+                if not t.info.complete:
+                    self.error(e.span, f"incomplete definition of type '{spell(t)}'")
+                    return ERROR
+                f = t.info.field(step)
+                if f is None:
+                    self.error(e.span, f"no member named '{step}' in '{spell(t)}'")
+                    return ERROR
+                offset, t = offset + f.offset, unqual(f.ctype)
+            else:
+                self.value(step)
+                if not isinstance(t, Array):
+                    self.error(step.span, f"subscripted value of type '{spell(t)}' is not an array")
+                    return ERROR
+                i = self.const_int(step, "an offsetof array index")
+                if i is None:
+                    return ERROR
+                offset, t = offset + i * sizeof(t.elem), unqual(t.elem)
+        e.value = offset
         return SIZE_T
 
     def e_Comma(self, e: A.Comma) -> CType:

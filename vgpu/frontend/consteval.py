@@ -97,6 +97,8 @@ def _const_value(e: A.Expr, sema: Sema):
     if isinstance(e, A.Cast):
         v = const_value(e.operand, sema)
         return None if v is None or not is_arith(t) else convert(v, decay(e.operand.ctype), t)
+    if isinstance(e, A.OffsetOf):
+        return e.value
     if isinstance(e, A.SizeOf):
         op = e.operand
         t = sema.types[op] if isinstance(op, A.TypeRef) else op.ctype

@@ -595,8 +595,10 @@ class FunctionLowering(CGLowering, MathLowering, StmtLowering, DebugLowering):
             return self.read(Mem(slot, ret))
         return v if t is not None else None
 
-    def e_SizeOf(self, e: A.SizeOf):
+    def e_SizeOf(self, e: A.SizeOf | A.OffsetOf):
         return ir.Const(T.U64, const_value(e, self.sema))
+
+    e_OffsetOf = e_SizeOf
 
     # -- state spaces --------------------------------------------------------------------------------
     def refine_spaces(self, fn: ir.Function) -> None:

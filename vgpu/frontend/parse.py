@@ -233,6 +233,9 @@ class _Builder(CppBuilder, Transformer):
     def declaration(self, children):
         specs, *inits = children
         items, functions = list(specs.defs), []
+        if not any(inits) and not items and specs.base.startswith(("struct ", "union ")) and not specs.storage:
+            kind, name = specs.base.split(" ", 1)         # `struct S;`: a forward declaration
+            items.append(ast.StructDecl(name, kind == "union", span=specs.span))
         for decl, value in filter(None, inits):
             if "typedef" in specs.storage:
                 if value is not None:
@@ -522,6 +525,13 @@ class _Builder(CppBuilder, Transformer):
         return ast.SizeOf(children[1], span=self.extent(children))
 
     sizeof_type = sizeof_expr
+
+    def offsetof(self, children):
+        path = [str(children[2])]
+        for step in children[3:]:
+            x = step.children[0]
+            path.append(str(x) if isinstance(x, Token) else x)
+        return ast.OffsetOf(children[1], path, span=self.extent(children))
 
     def alignof_type(self, children):
         return ast.SizeOf(children[1], True, span=self.extent(children))

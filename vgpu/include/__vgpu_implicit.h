@@ -7,6 +7,7 @@
 #include <cuda_runtime.h>
 #include <assert.h>
 #define NULL 0L
+#define offsetof(TYPE, MEMBER) __builtin_offsetof(TYPE, MEMBER)
 /* enum cudaSurfaceBoundaryMode (surface_types.h) */
 #define cudaBoundaryModeZero 0
 #define cudaBoundaryModeClamp 1
