@@ -644,3 +644,39 @@ def test_a_relaunch_after_new_allocations_runs_natively_again():
     k(o, 1 << 16, grid=256, block=256, device=dev)
     assert np.array_equal(o.copy_to_host(), np.arange(1 << 16, dtype=np.int32) * 3)
     del others
+
+
+@pytest.mark.parametrize("kernel", ["reduce", "collatz"])
+def test_registers_kept_in_the_warp_state_give_the_same_bytes_and_counts(kernel, monkeypatch):
+    """A long kernel's registers live in the warp state (codegen.REGS_IN_WS_FROM): forced for a short
+    one, the launch leaves the bytes and counts of registers kept in SSA values (barriers included)."""
+    from vgpu.pipeline import compile_source
+    from vgpu.sim.compiled import codegen
+    src = (ROOT / "benchmarks" / "run.py").read_text().split('r"""')[1].split('"""')[0]
+    slots = []
+    alloc = codegen.KernelGen.alloc_regs
+
+    def spy(self, b):
+        alloc(self, b)
+        slots.append(len(self.regslot))
+    monkeypatch.setattr(codegen.KernelGen, "alloc_regs", spy)
+    sm = crt._interp()
+    outs = []
+    for threshold in (10 ** 9, 0):
+        monkeypatch.setattr(codegen, "REGS_IN_WS_FROM", threshold)
+        prog = compile_source(src, "bench.vk")
+        dev = vgpu.sim.SimDevice(workers=0, echo_printf=False)
+        mod = dev.load(prog)
+        n = 40 * 256
+        x = dev.malloc(4 * n)
+        dev.write(x, np.random.default_rng(5).integers(1, 1000, n).astype(np.uint32))
+        out = dev.malloc(4 * n)
+        k = mod.kernel(kernel)
+        cfg = sm.LaunchConfig(grid=(40, 1, 1), block=(256, 1, 1), shared_dynamic=0,
+                              params=np.array([x, out], np.uint64).tobytes() + np.int32(n).tobytes() + bytes(4))
+        result = sm.new_result(k)
+        assert compiled.run_launch(k, cfg, 2, 32, dev.glob, dev.const, result)[0]
+        outs.append((dev.read(out, 4 * n), result.op_warps, result.op_threads,
+                     {s: result.stats[s] for s in COMPARED}))
+    assert slots[0] > 0 and slots[-1] == 0           # SSA registers, then none: the warp state's
+    assert outs[0] == outs[1]

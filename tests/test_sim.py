@@ -526,3 +526,25 @@ def test_launch_takes_packed_parameter_bytes_only():
     with pytest.raises(InvalidLaunch, match="packed .param bytes"):
         dev.launch(mod, "t", [1], grid=1, block=1)
     dev.launch(mod, "t", params(mod, "t", [1]), grid=1, block=1)
+
+
+def test_auto_waits_longer_before_translating_a_long_kernel(monkeypatch):
+    """'auto': a long kernel's translation costs more (launch.long_kernel_seconds), so a first launch of
+    AUTO_MIN_THREADS threads, translated at once for a short kernel, is interpreted for a long one."""
+    from vgpu.pipeline import compile_source
+    from vgpu.sim import compiled, launch as launch_mod
+    src = "__global__ void sq(int *o) { int i = blockIdx.x * blockDim.x + threadIdx.x; o[i] = i * i; }\n"
+    n = launch_mod.AUTO_MIN_THREADS
+    ran = []
+    for long_from in (10 ** 6, 0):                 # the kernel counted as short, then as long
+        monkeypatch.setattr(launch_mod, "AUTO_LONG_KERNEL", long_from)
+        prog = compile_source(src, "long.vk")
+        dev = SimDevice(echo_printf=False, workers=0, executor="auto")
+        mod = dev.load(prog)
+        o = put(dev, np.zeros(n, np.int32))
+        res = dev.launch(mod, "sq", params(mod, "sq", [o]), grid=n // 256, block=256)
+        assert get(dev, o, np.int32, n).tolist() == [i * i for i in range(n)]
+        ran.append((compiled.translated(prog, "sq"), res.ran_on))
+    assert ran[0][0] is True and "compiled" in ran[0][1]
+    assert ran[1][0] is None and "too few to repay a translation" in ran[1][1]
+    assert launch_mod.long_kernel_seconds(launch_mod.AUTO_LONG_KERNEL + 1000) == pytest.approx(6.0)

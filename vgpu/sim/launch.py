@@ -21,7 +21,8 @@ faults and counters) whenever the kernel and the launch's settings allow it and 
 like a JIT, choosing by expected work (`native`): a kernel already translated runs natively, a big
 first launch (AUTO_MIN_THREADS threads) too, and a kernel whose interpreted launches so far plus
 this one's expected interpreted time (its seconds per thread so far times this launch's threads)
-reach AUTO_PAYBACK_SECONDS, about what a translation costs, is translated now.  Observed launches
+reach what its translation costs (AUTO_PAYBACK_SECONDS, plus `long_kernel_seconds` for a long
+kernel, whose big-launch threshold grows in proportion) is translated now.  Observed launches
 stay on the interpreter whatever the executor.
 """
 from __future__ import annotations
@@ -58,6 +59,8 @@ TOO_MANY = "too many resources requested for launch"
 EXECUTORS = ("interp", "compiled", "auto")
 AUTO_MIN_THREADS = 1 << 15                  # 'auto': a first launch this big is translated at once
 AUTO_PAYBACK_SECONDS = 0.2                  # 'auto': interpreted time that repays a translation (0.15-0.7 s)
+AUTO_SECONDS_PER_INSTRUCTION = 0.006        # 'auto': what a long kernel's translation costs on top, per
+AUTO_LONG_KERNEL = 130                      # instruction past AUTO_LONG_KERNEL (6-7 ms: 6 s for 1,100)
 PROGRESS_HZ = 4                             # progress callbacks per second at most
 LIMITS_KEPT = 64                            # block shapes whose validation a kernel remembers (`limits`)
 
@@ -339,12 +342,19 @@ def native(k: DecodedKernel, cfg: LaunchConfig, executor: str) -> str | None:
     if known is not None:
         return None
     threads = cfg.nblocks * cfg.threads_per_block
-    if threads >= AUTO_MIN_THREADS:
+    extra = long_kernel_seconds(len(k.ops))
+    if threads >= AUTO_MIN_THREADS * (1 + extra / 0.2):
         return None
     expected = k.interp_seconds / k.interp_threads * threads if k.interp_threads else 0.0
-    if k.interp_seconds + expected >= AUTO_PAYBACK_SECONDS:
+    if k.interp_seconds + expected >= AUTO_PAYBACK_SECONDS + extra:
         return None
     return f"auto: {threads:,} threads, too few to repay a translation yet"
+
+
+def long_kernel_seconds(instructions: int) -> float:
+    """What translating a kernel of this many instructions costs beyond the usual 0.2 s (measured on
+    fuzzed kernels of 15 to 1,150 instructions: nothing up to ~130, then 6-7 ms per instruction)."""
+    return AUTO_SECONDS_PER_INSTRUCTION * max(0, instructions - AUTO_LONG_KERNEL)
 
 
 class Progress:

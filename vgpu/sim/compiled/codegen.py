@@ -37,6 +37,7 @@ C_PRIV_LO, C_PRIV_HI, C_PRIV_BUF = 52, 53, 54   # a global allocation whose atom
 C_PRIV_REFUSED = 55                        # set when another access met that allocation (threads.Atomics)
 C_RLOG, C_RLOGN, C_RLOGCAP = 56, 57, 58   # the undo log's records of whole-warp stores (undo.py)
 CTX_WORDS = 64
+REGS_IN_WS_FROM = int(__import__("os").environ.get("VGPU_REGS_IN_WS_FROM", 400))   # see KernelGen.alloc_regs
 # ws words (i64)
 W_PC, W_RPC, W_MASK, W_ALIVE, W_DEPTH, W_WAIT, W_WIDX, W_BARPRED, W_ICOUNT, W_TOTAL = range(10)
 W_STACK = WS_HEADER
@@ -130,7 +131,13 @@ class KernelGen:
         return b.bitcast(p, vec(ty).as_pointer())
 
     def alloc_regs(self, b):
-        """In the warp function's entry block: an alloca per register."""
+        """In the warp function's entry block: an alloca per register (LLVM keeps them in machine
+        registers), unless the kernel is long (REGS_IN_WS_FROM instructions): then each register
+        stays in the warp state, read and written there, which keeps LLVM's register allocator
+        linear (on a thousand-instruction kernel it took 20 s of a 25 s translation, and 1 s with
+        the registers in memory)."""
+        if self.n >= REGS_IN_WS_FROM:
+            return
         for name, (_, cls) in self.lay.regs.items():
             slot = b.alloca(vec(_STORE_T[cls]), name=name.lstrip("%"))
             slot.align = 64
@@ -140,6 +147,11 @@ class KernelGen:
         """Registers at the warp function's entry: zero (a warp starting at pc 0, as the interpreter's
         fresh register file) or, `saved`, from the warp state (resumed after a barrier); a
         segment-local register's value never enters a segment, so it is left alone."""
+        if not self.regslot and not saved:          # registers kept in ws: zero them there
+            for name, (_, cls) in self.lay.regs.items():
+                if name not in self.local:
+                    t = vec(_STORE_T[cls])
+                    b.store(ir.Constant(t, None), self.wsreg(b, name, t.element), align=64)
         for name, slot in self.regslot.items():
             if name not in self.local:
                 t = slot.type.pointee
