@@ -208,6 +208,8 @@ def test_faults_are_named_as_gcc_names_them(text, message):
     ("0x.8p1f", 1.0, "f", 16, True),
     ("1'024.5e-1'0L", 1024.5e-10, "l", 10, True),
     ("08.5", 8.5, "", 10, True),
+    ("0x1p99999", float("inf"), "", 16, True),
+    ("1e99999f", float("inf"), "f", 10, True),
     ("09e1", 90.0, "", 10, True),
 ])
 def test_numbers(text, value, suffix, base, is_float):

@@ -94,8 +94,11 @@ def number(text: str) -> Number:
         if rest not in FLOAT_SUFFIXES:
             raise LiteralError(f"invalid suffix '{rest}' on floating constant")
         mantissa = whole + "." + frac
-        value = float.fromhex(f"0x{mantissa}p{exponent}") if hexa else \
-            float(mantissa + ("e" + exponent if exponent is not None else ""))
+        try:
+            value = float.fromhex(f"0x{mantissa}p{exponent}") if hexa else \
+                float(mantissa + ("e" + exponent if exponent is not None else ""))
+        except OverflowError:                      # past DBL_MAX: infinity (gcc warns)
+            value = float("inf")
         return Number(value, FLOAT_SUFFIXES[rest], 16 if hexa else 10, True)
     if hexa:
         if not whole:
