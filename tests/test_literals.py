@@ -16,6 +16,7 @@ import subprocess
 
 import numpy as np
 import pytest
+from hypothesis import given, settings, strategies as st
 
 import vgpu
 from vgpu.diagnostics import CompileError
@@ -245,3 +246,19 @@ def test_faulty_numbers_in_if_directives(cond, message):
         vgpu.compile(src, "if.vk")
     d = e.value.diagnostics[0]
     assert (d.span.line, d.message) == (2, message)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.from_regex(PP_NUMBER, fullmatch=True))
+def test_any_pp_number_is_a_number_or_a_named_fault(text):
+    """Whatever a user types that lexes as one pp-number: a value, or LiteralError, never another
+    exception; through the compiler, a kernel or a CompileError."""
+    try:
+        n = number(text)
+    except LiteralError:
+        n = None
+    assert n is None or isinstance(n.value, float if n.is_float else int)
+    try:
+        vgpu.compile(f"__global__ void k(double *o) {{ o[0] = {text}; }}\n", "pp.vk")
+    except CompileError as e:
+        assert e.diagnostics and all(d.span.line == 1 for d in e.diagnostics)
