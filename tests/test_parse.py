@@ -355,6 +355,8 @@ def test_includes_resolve_only_next_to_the_including_file(tmp_path):
     ("template <typename T> __global__ void k(T &x) { } using x;", ["1:58: expected '=' before ';'"]),
     ("struct B { int y; }; class A : public B { int x; };", ["1:39: inheritance (a base class) is not supported"]),
     ("struct A { int x; __device__ A operator->(); };", ["1:32: overloading operator-> is not supported"]),
+    ("struct A { int x; template <typename F> __device__ void f(F g) { g(x); } };",
+     ["1:19: member templates (a template inside a struct or class) are not supported"]),
     ("struct A { virtual __device__ void f(); };", ["1:12: virtual functions are not supported",
                                                    "1:41: extraneous closing brace ('}')"]),
     ('void f() { asm("exit;"); }', ["1:12: inline assembly (asm) is not supported"]),

@@ -265,6 +265,10 @@ class Checker(ExprChecker, CallChecker, TemplateChecker, TemplateUseChecker, CGC
         if d.ret.ref and "__global__" not in q:
             self.ref_return(d)
         span = d.name_span or d.span
+        if "explicit" in q:
+            self.error(span, "'explicit' can only appear on constructors")
+        if "friend" in q:
+            self.error(span, "'friend' used outside of class")
         if "__global__" in q:
             kind = "kernel"
             if "__device__" in q or "__host__" in q:
@@ -459,9 +463,6 @@ class Checker(ExprChecker, CallChecker, TemplateChecker, TemplateUseChecker, CGC
             if v.name not in self.scopes[-1]:
                 self.declare(d.name, v, span)
             return
-        if d.args is not None:
-            self.error(d.args[0].span if d.args else span, f"vgpu cannot initialise a '{spell(t)}' from a "
-                                                           "parenthesised or braced list here")
         if d.init is not None:
             if space == "shared":
                 self.error(d.init.span, "initialization is not supported for __shared__ variables")

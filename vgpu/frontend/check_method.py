@@ -95,6 +95,8 @@ class MethodChecker:
                 else:
                     info.methods[m.name] = (None, m.name_span or m.span)
                 continue
+            if not ctor and "explicit" in m.qualifiers:
+                self.error(m.name_span or m.span, "'explicit' can only appear on constructors")
             fn = _member_def(m, f"{short}::{name}", not ctor and kinds[m.name], fields, kinds, short)
             proto = copy.copy(fn)
             proto.body = None

@@ -26,7 +26,7 @@ class ClassBuilder:
         access = "private" if kw.text == "class" else "public"
         for defs, decls in members:
             if defs == "access":
-                access = decls
+                access = decls or access
             elif defs == "conversion":
                 convs.append(decls)
             elif defs in ("method", "ctor", "dtor"):
@@ -135,14 +135,18 @@ class ClassBuilder:
 
     def operator_name(self, children):
         op, sym = children
-        if op.type == "SCOPED_OPERATOR":
-            return Token.new_borrow_pos("IDENTIFIER", f"{self.qualify(str(op))}{sym}", op)
         if sym in ("->", ","):
             self.reporter.error(self.extent(children), f"overloading operator{sym} is not supported")
-        return Token.new_borrow_pos("IDENTIFIER", f"operator{sym}", op)
+        name = f"{self.qualify(str(op))}{sym}" if op.type == "SCOPED_OPERATOR" else f"operator{sym}"
+        return Token.new_borrow_pos("IDENTIFIER", name, op)
 
     def overloadable(self, children):
         return "".join(str(c) for c in children)
+
+    def member_template(self, children):
+        self.reporter.error(self.extent(children), "member templates (a template inside a struct or class) are "
+                                                   "not supported")
+        return "access", None
 
     def base_clause(self, children):
         self.reporter.error(self.extent(children), "inheritance (a base class) is not supported")

@@ -287,7 +287,7 @@ class _TokenFilter:
                 self.tlast = v
             elif tok.type == "TEMPLATE_FUNC" and self.tdepth[1] == 0:
                 self.tnamed = True
-            elif v in ("(", "{", "=", ";") and self.tdepth[1] == 0 and not self.tnamed:
+            elif v in ("(", "{", "=", ";", ":") and self.tdepth[1] == 0 and not self.tnamed:   # (":" a base)
                 self.tnamed = True
                 if self.tlast and self.tparams is not None and (self.tparams or v != ";"):
                     self.templates.add(self.tlast)
