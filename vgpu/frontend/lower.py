@@ -428,8 +428,9 @@ class FunctionLowering(CallLowering, CGLowering, MathLowering, StmtLowering, Deb
         return b.read(key, T.PRED)
 
     def branch(self, e: A.Expr, t: ir.Block, f: ir.Block) -> None:
-        """Branch to t if e is true, else to f, evaluating && || ! lazily."""
+        """Branch to t if e is true, else to f, evaluating && || ! lazily (unless overloaded)."""
         b = self.b
+        e = self.sema.rewrites.get(e, e)
         if isinstance(e, A.Binary) and e.op in ("&&", "||"):
             mid = b.block("and.rhs" if e.op == "&&" else "or.rhs")
             if e.op == "&&":
