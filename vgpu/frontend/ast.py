@@ -131,6 +131,7 @@ class TemplateId(Expr):
 class FunctionalCast(Expr):
     type: TypeRef                            # `float(x)`, `T()`: C++ functional notation
     args: list
+    braces: bool = False                     # `S{a, b}`
 
 
 @dataclass(eq=False)

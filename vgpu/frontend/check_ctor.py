@@ -15,7 +15,7 @@ Out: a constructor is the member function `S::S(S *this, params)` (vgpu.frontend
 from __future__ import annotations
 
 from . import ast as A
-from .ctypes import ERROR, VOID, Array, CType, ErrorType, StructType, is_scalar, same, spell, unqual
+from .ctypes import ERROR, VOID, Array, CType, ErrorType, StructType, has_union, is_scalar, same, spell, unqual
 from .symbols import Var
 
 
@@ -144,6 +144,12 @@ class CtorChecker:
             if e.value_init or e.braces:
                 out.append(("zero", e.target))
             return VOID
+        if e.braces and isinstance(t, StructType) and has_union(t):
+            self.unsupported(e.span, f"a braced temporary of '{spell(t)}' (it holds a union) is not supported yet")
+            return VOID
+        if e.braces and isinstance(t, StructType):          # `S{a, b}` of an aggregate
+            out.append(("list", e.target, self.init_list(t, A.InitList(list(args), span=e.span))))
+            return VOID
         if len(args) > 1 or isinstance(args[0], A.InitList):
             what = "scalar" if is_scalar(t) else f"'{spell(t)}'"
             self.error(args[min(1, len(args) - 1)].span, f"excess elements in {what} initializer"
@@ -234,9 +240,9 @@ class CtorChecker:
         fn = next((f for f in t.info.ctors if f is not None and len(f.ctype.params) == 1), None)
         return fn is not None and fn.defn is not None and not fn.defn.body.items
 
-    def temporary(self, e: A.Expr, t: StructType, args: list) -> CType:
-        """`S(a, b)` (or `S()` of a struct with constructors): a fresh local constructed from args;
-        `e` is rewritten to `(Construct(tmp, args), tmp)`."""
+    def temporary(self, e: A.Expr, t: StructType, args: list, braces: bool = False) -> CType:
+        """`S(a, b)` (or `S()` of a struct with constructors, or `S{a, b}`): a fresh local constructed
+        from args; `e` is rewritten to `(Construct(tmp, args), tmp)`."""
         if self.func is None:
             self.unsupported(e.span, f"dynamic initialization of '{spell(t)}' outside a function is not supported")
             return ERROR
@@ -244,8 +250,7 @@ class CtorChecker:
         name = f"__vgpu_tmp{self.anon}"
         v = Var(name, unqual(t), e.span, "local", self.func)
         self.scopes[-1][name] = v
-        c = A.Construct(A.Ident(name, span=e.span), list(args), False, not args, span=e.span)
-        self.expr(c)
+        c = A.Construct(A.Ident(name, span=e.span), list(args), braces, not args, span=e.span)
         tmp = A.Ident(name, span=e.span)
         new = A.Comma([c, tmp], span=e.span)
         self.expr(new)

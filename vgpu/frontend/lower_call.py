@@ -46,11 +46,17 @@ class CallLowering:
     def e_Construct(self, e: A.Construct):
         """An initialisation the checker resolved: constructor calls, copies, zeroing, loops."""
         for x in self.sema.constructs.get(e, ()):
-            if isinstance(x, tuple):                        # ('zero', target)
+            if isinstance(x, tuple):                        # ('zero', target), ('list', target, leaves)
                 place = self.place(x[1])
                 t = unqual(place.ctype)
-                zeros = [self.conv(ir.Const(T.S32, 0), INT, lt) for _, lt in leaves(t)]
-                self.assign(place, zeros if isinstance(t, (StructType, Array)) else zeros[0])
+                vals = {}
+                for off, lt, v in x[2] if x[0] == "list" else ():
+                    if isinstance(unqual(lt), StructType):
+                        vals.update((o2, leaf) for (o2, _), leaf in zip(leaves(lt, off), self.value(v)))
+                    else:
+                        vals[off] = self.init_leaf(lt, v)
+                full = [vals[off] if off in vals else self.conv(ir.Const(T.S32, 0), INT, lt) for off, lt in leaves(t)]
+                self.assign(place, full if isinstance(t, (StructType, Array)) else full[0])
             elif isinstance(x, A.Stmt):
                 self.stmt(x)
             else:

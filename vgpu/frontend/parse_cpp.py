@@ -92,6 +92,13 @@ class CppBuilder:
         base = _canonical([words]) if words in TYPE_WORD_ORDER else self.qualify(words)
         return ast.FunctionalCast(ast.TypeRef(base or "int", span=self.tspan(tok)), args, span=span)
 
+    def functional_brace(self, children):
+        """`S{a, b}`: a temporary list-initialised."""
+        tok, brace = children
+        e = self.functional_cast([tok, *brace.items])
+        e.span, e.braces = self.extent(children), True
+        return e
+
     def static_assert(self, children):
         cond = children[1]
         msg = b"".join(_decode_escapes(str(t)[1:-1], self.tspan(t), self.reporter)

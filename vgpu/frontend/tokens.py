@@ -239,6 +239,12 @@ class _TokenFilter:
                     self.prev, self.prev_is_type, self.prev_ident = tok.value, False, False
                     yield tok
                     continue
+                if nxt is not None and nxt.value == "{" and nxt.type == "LBRACE" and not self.prev_is_type and \
+                        self.prev not in _NOT_BEFORE_BRACE and self.tstate != "params" and self.typedef_depth is None:
+                    tok.type, nxt.type = "FCAST", "BRACE_INIT"       # `S{a, b}`: a temporary
+                    self.prev, self.prev_is_type, self.prev_ident = tok.value, False, False
+                    yield tok
+                    continue
             if self._template_track(tok):
                 self.prev, self.prev_is_type, self.prev_ident = tok.value, False, False
                 yield tok
@@ -369,6 +375,7 @@ class _TokenFilter:
 
 
 _TAG_WORDS = frozenset({"struct", "union", "enum", "class", "namespace", "goto", ".", "->"})
+_NOT_BEFORE_BRACE = _TAG_WORDS | {"typedef", "operator", ":", "public", "private", "protected", "virtual"}
 PARSE_FILTER = _TokenFilter()
 _PLAIN = frozenset({"INT", "FLOAT", "CHAR", "STRING", "SEMICOLON", "COMMA", "LPAR", "RPAR", "EQUAL", "PLUS", "MINUS",
                     "STAR", "LSQB", "RSQB", "LBRACE", "RBRACE", "LESSTHAN", "MORETHAN", "DOT"})  # never retyped
