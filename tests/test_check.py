@@ -237,6 +237,11 @@ DIAGNOSTICS = [
     ("__device__ void f(void x) {}", 1, 19, "parameter has incomplete type 'void'"),
     ("__global__ void k(long double x) {}", 1, 19, "type 'long double' is not supported yet"),
     ("__global__ void k(int i) { threadIdx.foo(); }", 1, 28, "member function calls are not supported yet"),
+    ("explicit __device__ int f() { return 1; }\n__global__ void k() {}", 1, 25,
+     "'explicit' can only appear on constructors"),
+    ("friend __device__ int f() { return 1; }\n__global__ void k() {}", 1, 23, "'friend' used outside of class"),
+    ("struct S { int v; __device__ S(int x) : v(x) {} };\n__global__ void k(int *o) { S s(1); o[0] = s[0]; }", 2, 44,
+     "subscripted value is not an array, pointer, or vector"),
     ("__global__ void k() { cooperative_groups::this_grid().size(); }", 1, 23,
      "'size' of cooperative groups is not supported yet"),
     ("__global__ void k() { extern int x; }", 1, 34, "extern variables are not supported yet (except extern __shared__)"),
@@ -317,10 +322,9 @@ def test_a_long_sum_compiles_and_a_too_deep_one_names_its_line():
 
 
 @pytest.mark.parametrize("src, line, message", [
-    ("struct V {\n  float x;\n  __device__ float len() const { return x; }\n};\n"
-     "__device__ V mk() { V v = {2}; return v; }\n"
-     "__global__ void k(float *o) { struct V v = {1}; o[0] = v.len(); o[1] = mk().len(); }",
-     6, "calling member function 'len' on a temporary is not supported: store it in a variable first"),
+    ("struct V {\n  float x;\n  __device__ ~V() { x = 0; }\n};\n"
+     "__global__ void k(float *o) { struct V v = {1}; o[0] = v.x; }",
+     3, "destructors that do something are not supported: '~V' must have an empty body"),
     ("__global__ void k(int *d) { d[0] = 1; }\nint main() {\n  int *d = 0;\n  k<<<1, 1>>>(d);\n  return 0;\n}",
      4, "not supported: launching a kernel from a .vk file (k<<<...>>>)"),
 ])

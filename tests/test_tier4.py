@@ -65,7 +65,9 @@ def test_specialisation_replaces_the_primary_template():
 
 
 def test_reference_mistakes_are_diagnosed():
-    cases = [("__device__ int &f(int *p) { return p[0]; }", "supported only as parameters and local variables"),
+    cases = [("__device__ int &f(int *p) { return p[0] + 1; }", "non-const lvalue reference to type 'int' cannot bind "
+                                                                 "to a temporary of type 'int' (returned by reference)"),
+             ("struct S { int &r; };", "supported only as parameters and local variables"),
              ("__device__ void inc(int &x) { x++; }\n__global__ void g(int *p) { inc(3); }",
               "non-const lvalue reference to type 'int' cannot bind to a temporary"),
              ("__device__ void inc(int &x) { x++; }\n__global__ void g(float *p) { inc(p[0]); }",

@@ -104,6 +104,8 @@ class Assign(Expr):
     op: str                                  # '=', '+=', '-=', ... '>>='
     target: Expr
     value: Expr
+    init: bool = False                       # made by the checker: initialises target (const allowed,
+                                             # no operator= called)
 
 
 @dataclass(eq=False)
@@ -129,6 +131,7 @@ class TemplateId(Expr):
 class FunctionalCast(Expr):
     type: TypeRef                            # `float(x)`, `T()`: C++ functional notation
     args: list
+    braces: bool = False                     # `S{a, b}`
 
 
 @dataclass(eq=False)
@@ -171,6 +174,16 @@ class Comma(Expr):
 
 
 @dataclass(eq=False)
+class Construct(Expr):
+    """Made by the checker (never parsed): initialise the object `target` designates from `args`, by a
+    constructor, a copy, or zero (`value_init`: `T()`); of type void."""
+    target: Expr
+    args: list
+    braces: bool = False
+    value_init: bool = False
+
+
+@dataclass(eq=False)
 class InitList(Expr):
     items: list[Expr]                        # `{1, 2, 3}`; nested lists for arrays of arrays / structs
 
@@ -185,6 +198,9 @@ class VarDecl(Node):
     storage: frozenset[str] = frozenset()    # __shared__ __constant__ __device__ extern static register
     name_span: Span | None = field(default=None, repr=False)
     align: "Expr | TypeRef | None" = None    # alignas(N) / alignas(type)
+    args: "list | None" = None               # `S v(a, b)` / `S v{a, b}`: constructor arguments
+    braces: bool = False                     # args were written in braces
+    access: str = "public"                   # of a struct's field: public, private, protected
 
 
 @dataclass(eq=False)
@@ -205,6 +221,11 @@ class FunctionDef(Node):
     name_span: Span | None = field(default=None, repr=False)
     targs: "list | None" = None              # `f<int>(...)`: a specialisation or explicit instantiation
     explicit: bool = False                   # `template __global__ void f<1>(int *);`
+    ret_ref: bool = False                    # returns a reference (the checker made `ret` a pointer)
+    access: str = "public"                   # of a member function
+    inits: list = field(default_factory=list)   # a constructor's member initialisers (name, args, span)
+    default: bool = False                    # `= default`
+    friend_of: str = ""                      # a friend function: the struct (tag) whose members it may use
 
 
 @dataclass(eq=False)
@@ -215,6 +236,9 @@ class StructDef(Node):
     conversions: list = field(default_factory=list)   # FunctionDef: `operator T *() {...}` (no `this` use)
     methods: list = field(default_factory=list)       # FunctionDef: member functions (`const` in qualifiers)
     targs: "list | None" = None              # `template <> struct S<double> {...}`: a specialisation
+    ctors: list = field(default_factory=list)         # FunctionDef: constructors (name '', inits)
+    dtor: "FunctionDef | None" = None        # `~S() {...}`
+    is_class: bool = False                   # declared with `class` (members private by default)
 
 
 @dataclass(eq=False)

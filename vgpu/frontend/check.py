@@ -17,6 +17,8 @@ from .check_call import CallChecker
 from .check_expr import ExprChecker
 from .check_cg import CGChecker
 from .check_cpp import CppChecker, OverloadChecker
+from .check_ctor import CtorChecker, has_user_ctor
+from .check_operator import OperatorChecker
 from .check_kernel import KernelParamChecker
 from .check_method import MethodChecker
 from .check_prelude import PreludeChecker
@@ -36,7 +38,7 @@ _SPACES = {"__shared__": "shared", "__constant__": "const", "__device__": "globa
 
 
 class Checker(ExprChecker, CallChecker, TemplateChecker, TemplateUseChecker, CGChecker, PreludeChecker, CppChecker,
-              OverloadChecker, KernelParamChecker, MethodChecker, StmtChecker):
+              OverloadChecker, KernelParamChecker, MethodChecker, CtorChecker, OperatorChecker, StmtChecker):
     """Walks the translation unit: scopes, declarations, types, functions, variables and their
     initialisers.  Statements, expressions and calls are checked by the mixins."""
 
@@ -51,6 +53,7 @@ class Checker(ExprChecker, CallChecker, TemplateChecker, TemplateUseChecker, CGC
         self.anon = 0
         self.callee: A.Ident | None = None     # the function name of the call being checked
         self.static_bytes_used: dict[str, int] = {}   # 'const' / 'global' -> bytes declared so far
+        self.ref_returns: set = set()          # the `&x` of `return x;` in functions returning references
 
     def error(self, span: Span, msg: str) -> None:
         self.rep.error(span, msg)
@@ -122,6 +125,10 @@ class Checker(ExprChecker, CallChecker, TemplateChecker, TemplateUseChecker, CGC
             self.s_StaticAssert(d)
         elif isinstance(d, A.FunctionDef) and d.targs is not None:
             self.specialisation(d)
+        elif isinstance(d, A.FunctionDef) and "::" in d.name and file_scope and self.out_of_line(d):
+            pass
+        elif isinstance(d, A.FunctionDef) and d.friend_of:
+            self.function(d, owner=self.tags[0].get(d.friend_of))
         elif isinstance(d, A.FunctionDef):
             self.function(d)
 
@@ -158,6 +165,8 @@ class Checker(ExprChecker, CallChecker, TemplateChecker, TemplateUseChecker, CGC
                 self.error(f.span, f"field has incomplete type '{spell(t)}'")
                 t = INT
             fields.append((f.name, t))
+            if f.access != "public":
+                info.access[f.name] = f.access
         info.lay_out(fields)
         t = StructType(info)
         self.sema.types[d] = t
@@ -256,9 +265,17 @@ class Checker(ExprChecker, CallChecker, TemplateChecker, TemplateUseChecker, CGC
         return ERROR
 
     # -- functions ----------------------------------------------------------------------------------
-    def function(self, d: A.FunctionDef) -> None:
+    def function(self, d: A.FunctionDef, owner=None) -> Func | None:
+        """Declare (and define, with a body) the function `d`; its Func (None after an error).  `owner`:
+        the StructInfo of a member function."""
         q = d.qualifiers
+        if d.ret.ref and "__global__" not in q:
+            self.ref_return(d)
         span = d.name_span or d.span
+        if "explicit" in q:
+            self.error(span, "'explicit' can only appear on constructors")
+        if "friend" in q:
+            self.error(span, "'friend' used outside of class")
         if "__global__" in q:
             kind = "kernel"
             if "__device__" in q or "__host__" in q:
@@ -295,7 +312,7 @@ class Checker(ExprChecker, CallChecker, TemplateChecker, TemplateUseChecker, CGC
             self.sema.funcs[d.name] = fn
         fn.attrs.update({a: True for a in ("__forceinline__", "__noinline__", "inline", "static")
                          if a in q})
-        fn.refs = refs
+        fn.refs, fn.ret_ref, fn.owner = refs, d.ret_ref, owner or fn.owner
         defaults = [p.default for p in d.params] if d.params else []
         if any(x is not None for x in defaults):
             first = next(i for i, x in enumerate(defaults) if x is not None)
@@ -313,7 +330,7 @@ class Checker(ExprChecker, CallChecker, TemplateChecker, TemplateUseChecker, CGC
                 vals.append(self.const_int(e, "__launch_bounds__ argument"))
             fn.attrs["launch_bounds"] = tuple(vals)
         if d.body is None:
-            return
+            return fn
         fn.defn, fn.params, fn.span = d, params, span
         self.func = fn
         self.push()
@@ -323,6 +340,7 @@ class Checker(ExprChecker, CallChecker, TemplateChecker, TemplateUseChecker, CGC
         self.stmts(d.body.items)
         self.pop()
         self.func = None
+        return fn
 
     def params(self, d: A.FunctionDef, kind: str) -> list[Var]:
         out = []
@@ -446,12 +464,18 @@ class Checker(ExprChecker, CallChecker, TemplateChecker, TemplateUseChecker, CGC
             t = v.ctype = ERROR
         if not dynamic and not isinstance(t, ErrorType):
             self.check_size(v, span)
+        if not isinstance(t, ErrorType) and self.ctor_var(d, v, t):
+            if space not in ("local", "host"):
+                self.sema.statics.append(v)
+            if v.name not in self.scopes[-1]:
+                self.declare(d.name, v, span)
+            return
         if d.init is not None:
             if space == "shared":
                 self.error(d.init.span, "initialization is not supported for __shared__ variables")
             else:
                 self.initializer(v, d, t, d.init)
-        elif t.const and space in ("local", "host"):
+        elif t.const and space in ("local", "host") and d.args is None:
             self.error(span, f"default initialization of an object of const type '{spell(t)}'")
         if space not in ("local", "host"):
             self.sema.statics.append(v)
@@ -505,6 +529,10 @@ class Checker(ExprChecker, CallChecker, TemplateChecker, TemplateUseChecker, CGC
         out: list = []
         if isinstance(t, ErrorType):
             return out
+        if isinstance(t, StructType) and t.info.ctors and not t.info.implicit_ctor:
+            self.unsupported(lst.span, "a braced list for an object of a class with constructors inside another "
+                                       "braced list is not supported yet: write its constructor call, T(...)")
+            return out
         if is_scalar(t):
             if not lst.items:
                 return out                       # C++: `T x = {};` value-initialises (zero)
@@ -526,8 +554,12 @@ class Checker(ExprChecker, CallChecker, TemplateChecker, TemplateUseChecker, CGC
             subs = [(offset + f.offset, f.ctype) for f in t.info.fields]
             nsubs, all_scalar, what = len(subs), all(is_scalar(s[1]) for s in subs), "struct"
         if items and not any(isinstance(i, A.InitList) for i in items) and \
-                not (len(items) == nsubs and all_scalar):
+                not (len(items) == nsubs and all_scalar) and not self.whole_subobjects(subs, items):
             # brace elision: plain expressions fill the scalar leaves in order
+            if has_user_ctor(t):
+                self.unsupported(lst.span, "leaving out the braces of an object of a class with constructors "
+                                           "is not supported yet")
+                return out
             nflat = count_leaves(t)
             if len(items) > nflat:
                 self.error(items[nflat].span, f"excess elements in {what} initializer")
@@ -544,9 +576,21 @@ class Checker(ExprChecker, CallChecker, TemplateChecker, TemplateUseChecker, CGC
             if isinstance(e, A.InitList):
                 out += self.init_list(st, e, off)
             else:
-                self.convertible(st, e, self.value(e), "initialize a variable of")
+                self.convertible(st, e, decay(e.ctype) if e.ctype is not None else self.value(e),
+                                 "initialize a variable of")
                 out += [(off, st, e)]
         return out
+
+    def whole_subobjects(self, subs: list, items: list) -> bool:
+        """`{S(1), 2}`: each item of a braced list initialises a whole field (one of struct type is given
+        a value of that type), so no braces are left out."""
+        if len(items) > len(subs) or not any(isinstance(unqual(st), StructType) for _, st in subs[:len(items)]):
+            return False
+        for (_, st), e in zip(subs, items):
+            et = self.value(e)
+            if isinstance(unqual(st), StructType) != isinstance(et, StructType):
+                return False
+        return True
 
     def static_bytes(self, d: A.VarDecl, t: CType) -> bytes | None:
         """Initial bytes of a __device__ or __constant__ variable; None when zero-initialised."""

@@ -12,7 +12,7 @@ from .ctypes import (COALESCED_GROUP, DOUBLE, ERROR, FLOAT, GRID_GROUP, INT, THR
 from .check_cg import FUNCTOR_NAMES, tile_size
 from .check_half2 import has_half2
 from .check_template import Template
-from .symbols import CallInfo, Func
+from .symbols import CallInfo, Func, Var
 
 _CG_COMMON = {"sync", "size", "thread_rank", "num_threads", "is_valid", "dim_threads", "thread_index"}
 _CG_MEMBERS = {GRID_GROUP: _CG_COMMON | {"group_dim", "dim_blocks", "block_rank", "num_blocks", "block_index",
@@ -44,6 +44,8 @@ class CallChecker:
                 self.expr(a)
             if isinstance(t, ErrorType):
                 return ERROR
+            if isinstance(t, StructType) and t.info.ctors:
+                return self.temporary(e, t, e.args)           # V<float>(a, b): a constructed temporary
             if e.args:
                 self.unsupported(e.span, f"constructing a '{spell(t)}' from arguments is not supported yet")
                 return ERROR
@@ -97,6 +99,8 @@ class CallChecker:
             return self.call_func(e, sym)
         if isinstance(sym, Builtin) and sym.kind != "var":
             return self.call_builtin(e, sym)
+        if isinstance(sym, Var) and isinstance(unqual(ft), StructType):
+            return self.call_operator(e, ft)                   # a functor: f.operator()(args)
         for a in e.args:
             self.expr(a)
         self.error(e.func.span, f"called object type '{spell(ft)}' is not a function or function pointer")
@@ -136,6 +140,8 @@ class CallChecker:
                 else:
                     self.convertible(p, a, t, "initialize a parameter of")
         self.sema.calls[e] = CallInfo(fn, params, fn.ctype.ret)
+        if fn.ret_ref:
+            return self.deref_call(e, fn.ctype.ret)
         return fn.ctype.ret
 
     def member_call(self, e: A.Call) -> CType:

@@ -141,6 +141,10 @@ class ExprChecker(Half2Checker):
             return ERROR
         if is_half2(t):
             return self.half2_unary(e, t)
+        if isinstance(t, StructType):
+            u = self.user_operator(e, op, [e.operand])
+            if u is not None:
+                return u
         if op == "!":
             if not is_scalar(t):
                 return self.bad_unary(e, t)
@@ -162,6 +166,10 @@ class ExprChecker(Half2Checker):
             return ERROR
         if is_half2(t):
             return self.half2_unary(e, t)
+        if isinstance(unqual(t), StructType) and how == "prefix":
+            u = self.user_operator(e, op, [e.operand])
+            if u is not None:
+                return u
         if isinstance(unqual(t), Bool):
             self.error(e.span, f"ISO C++17 does not allow {'incrementing' if op == '++' else 'decrementing'} "
                                "expression of type bool")
@@ -184,6 +192,10 @@ class ExprChecker(Half2Checker):
         if isinstance(t, FuncType):
             self.unsupported(e.span, "function pointers are not supported yet")
             return ERROR
+        if not self.is_lvalue(x) and e in self.ref_returns:
+            self.error(e.span, f"non-const lvalue reference to type '{spell(unqual(t))}' cannot bind to a temporary "
+                               f"of type '{spell(unqual(t))}' (returned by reference)")
+            return ERROR
         if not self.is_lvalue(x):
             self.error(e.span, f"cannot take the address of an rvalue of type '{spell(t)}'")
             return ERROR
@@ -204,6 +216,9 @@ class ExprChecker(Half2Checker):
                 return None
 
     def is_lvalue(self, x: A.Expr) -> bool:
+        r = self.sema.rewrites.get(x)
+        if r is not None:                        # an operator, a temporary: an lvalue if a call returning T &
+            return isinstance(r, A.Unary) and r.op == "*"
         if isinstance(x, A.Ident):
             return isinstance(self.sema.refs.get(x), Var)
         if isinstance(x, A.Unary):
@@ -259,6 +274,10 @@ class ExprChecker(Half2Checker):
         lt, rt = self.value(e.left), self.value(e.right)
         if isinstance(lt, ErrorType) or isinstance(rt, ErrorType):
             return ERROR
+        if isinstance(lt, StructType) or isinstance(rt, StructType):
+            u = self.user_operator(e, e.op, [e.left, e.right])
+            if u is not None:
+                return u
         return self.binary_type(e, e.op, lt, rt, e.left, e.right)
 
     def binary_type(self, e, op: str, lt: CType, rt: CType, left: A.Expr, right: A.Expr) -> CType:
@@ -350,6 +369,13 @@ class ExprChecker(Half2Checker):
         tt = self.expr(e.target)
         if isinstance(tt, ErrorType) or isinstance(vt, ErrorType):
             return ERROR
+        if isinstance(unqual(tt), StructType) and not e.init:
+            u = self.user_operator(e, e.op, [e.target, e.value], rtl=True)
+            if u is not None:
+                return u
+        if e.init:
+            self.convertible(tt, e.value, vt, "initialize a variable of")
+            return unqual(tt)
         if not self.modifiable(e.target, tt):
             return ERROR
         if e.op == "=":
@@ -519,6 +545,10 @@ class ExprChecker(Half2Checker):
         bt, it = self.value(e.base), self.value(e.index)
         if isinstance(bt, ErrorType) or isinstance(it, ErrorType):
             return ERROR
+        if isinstance(bt, StructType):
+            u = self.user_operator(e, "[]", [e.base, e.index])
+            if u is not None:
+                return u
         if isinstance(it, Pointer) and is_integer(bt):
             bt, it = it, bt
         if not isinstance(bt, Pointer):
@@ -560,6 +590,8 @@ class ExprChecker(Half2Checker):
         if f is None:
             self.error(e.span, f"no member named '{e.name}' in '{spell(unqual(st))}'")
             return ERROR
+        if e.name in st.info.access and (self.func is None or self.func.owner is not st.info):
+            self.error(e.span, f"'{e.name}' is a {st.info.access[e.name]} member of '{spell(unqual(st))}'")
         return qualified(f.ctype, st.const, st.volatile)
 
     # -- constant expressions ----------------------------------------------------------------------------

@@ -2,8 +2,9 @@
 [const] {...}` inside `struct S` is the device function `S::f` with a first parameter `S *this`
 (`const S *this` for a const member function; none for a static one).  In its body a field `x` is
 `this->x` and a call `g(...)` of another member function is `this->g(...)`; `obj.f(a)` and `p->f(a)`
-call `S::f(&obj, a)` and `S::f(p, a)`.  Constructors, destructors, virtual functions and member
-templates are not supported (the parser rejects them).
+call `S::f(&obj, a)` and `S::f(p, a)` (vgpu.frontend.check_operator resolves overloads).  Constructors
+are member functions too (vgpu.frontend.check_ctor).  Virtual functions and member templates are not
+supported (the parser rejects them).
 """
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import copy
 import dataclasses
 
 from . import ast as A
-from .ctypes import ERROR, Pointer, StructInfo, StructType
+from .ctypes import Array, StructInfo, StructType
 from .symbols import Func, TypeName
 
 
@@ -48,39 +49,63 @@ def _rewrite(node, fields: set, methods: dict, shadowed: set, short: str):
     return node
 
 
+def _member_def(m: A.FunctionDef, name: str, static: bool, fields: set, kinds: dict, short: str) -> A.FunctionDef:
+    """The member function `m` as the device function `name`: `this` first (unless static), fields and
+    member calls in its body through `this`."""
+    fn = copy.deepcopy(m)
+    fn.name = name
+    fn.qualifiers = fn.qualifiers - {"static", "const", "explicit", "__ctor__"}
+    if not static:
+        this = A.TypeRef("__vgpu_this", frozenset({"const"}) if "const" in m.qualifiers else frozenset(),
+                         [A.Pointer(span=m.span)], span=m.span)
+        fn.params = [A.ParamDecl("this", this, span=m.span)] + list(fn.params)
+    if fn.body is not None:
+        shadowed = _declared(fn.body, {p.name for p in m.params if p.name})
+        fn.body = _rewrite(fn.body, fields - shadowed, kinds, shadowed, short)
+    return fn
+
+
 class MethodChecker:
-    """Needs the Checker's `error`, `unsupported`, `function`, `expr`, `is_lvalue`, `call_func`, `scopes`."""
+    """Needs the Checker's `error`, `unsupported`, `function`, `ctor_defs`, `scopes`."""
 
     def methods(self, d: A.StructDef, info: StructInfo, t: StructType) -> None:
-        """Declare, then define, the member functions of the struct `t` just laid out."""
+        """Declare, then define, the member functions and constructors of the struct `t` just laid out."""
         info.methods = {}
-        if not d.methods:
+        ctors = self.ctor_defs(d, info, t) if d.ctors or d.dtor or any(
+            isinstance(f.ctype, (StructType, Array)) for f in info.fields) else []
+        if not d.methods and not ctors:
             return
         if self.func is not None:
             self.unsupported(d.span, "member functions of structs defined inside a function are not supported yet")
             return
         short = info.name.split(" ", 1)[-1]
+        bare = short.split("<", 1)[0]
         kinds = {m.name: "static" in m.qualifiers for m in d.methods}
         fields = {f.name for f in info.fields}
         self.scopes[-1]["__vgpu_this"] = TypeName("__vgpu_this", t)
+        if bare != short:                        # in a struct template's members, its name is this instance
+            self.scopes[-1][bare] = TypeName(bare, t)
         defs = []
-        for m in d.methods:
+        for m in d.methods + ctors:
+            ctor = "__ctor__" in m.qualifiers
+            name = bare if ctor else m.name
             if "__device__" not in m.qualifiers:     # a host member function: fine until device code calls it
-                info.methods[m.name] = (None, m.name_span or m.span)
+                if ctor:
+                    info.ctors.append(None)
+                else:
+                    info.methods[m.name] = (None, m.name_span or m.span)
                 continue
-            fn = copy.deepcopy(m)
-            fn.name = f"{short}::{m.name}"
-            fn.qualifiers = fn.qualifiers - {"static", "const"}
-            if not kinds[m.name]:
-                this = A.TypeRef("__vgpu_this", frozenset({"const"}) if "const" in m.qualifiers else frozenset(),
-                                 [A.Pointer(span=m.span)], span=m.span)
-                fn.params = [A.ParamDecl("this", this, span=m.span)] + list(fn.params)
-            if fn.body is not None:
-                shadowed = _declared(fn.body, {p.name for p in m.params if p.name})
-                fn.body = _rewrite(fn.body, fields - shadowed, kinds, shadowed, short)
+            if not ctor and "explicit" in m.qualifiers:
+                self.error(m.name_span or m.span, "'explicit' can only appear on constructors")
+            fn = _member_def(m, f"{short}::{name}", not ctor and kinds[m.name], fields, kinds, short)
             proto = copy.copy(fn)
             proto.body = None
-            self.function(proto)
+            f = self.function(proto, owner=info)
+            if f is not None and m.access != "public":
+                info.access[f.name] = m.access
+            if f is not None and ctor and f not in info.ctors:
+                info.ctors.append(f)
+                f.explicit = "explicit" in m.qualifiers
             defs.append(fn)
         for name in kinds:                       # declared: the bodies may call each other
             f = self.scopes[0].get(f"{short}::{name}")
@@ -88,33 +113,25 @@ class MethodChecker:
                 info.methods[name] = (f, kinds[name])
         for fn in defs:
             if fn.body is not None:
-                self.function(fn)
+                self.function(fn, owner=info)
 
-    def method_call(self, e: A.Call, t: StructType, base_t) -> object:
-        """`obj.f(args)` / `p->f(args)` of a member function: the call `S::f(&obj, args)`."""
-        m = e.func
-        fn, static = t.info.methods[m.name]
+    def out_of_line(self, d: A.FunctionDef) -> bool:
+        """`T S::f(...) {...}` at file scope: define member f of struct S (False: S is no struct here)."""
+        prefix, name = d.name.rsplit("::", 1)
+        info = self.tags[0].get(prefix)
+        if not isinstance(info, StructInfo) or not info.complete:
+            return False
+        if name not in info.methods:
+            self.error(d.name_span or d.span, f"out-of-line definition of '{name}' does not match any declaration "
+                                              f"in '{info.name}'")
+            return True
+        fn, static = info.methods[name]
         if fn is None:
-            self.error(m.span, f"member function '{m.name}' is a host function (declared at line {static.line}): "
-                               "device code cannot call it")
-            return ERROR
-        if static:
-            obj = []
-        elif m.arrow:
-            obj = [m.base]
-        elif not self.is_lvalue(m.base):
-            self.unsupported(m.span, f"calling member function '{m.name}' on a temporary is not supported: "
-                                     "store it in a variable first")
-            return ERROR
-        else:
-            obj = [A.Unary("&", m.base, span=m.base.span)]
-        target = base_t.to if isinstance(base_t, Pointer) else base_t
-        if obj and target.const and not fn.ctype.params[0].to.const:
-            self.error(m.span, f"'this' argument to member function '{m.name}' has type 'const {t.info.name}', "
-                               "but the function is not marked const")
-            return ERROR
-        e.func = A.Ident(fn.name, span=m.span)
-        e.func.ctype = fn.ctype
-        self.sema.refs[e.func] = fn
-        e.args = obj + list(e.args)
-        return self.call_func(e, fn)
+            return True                                  # a host member function: not device code
+        kinds = {k: v[1] if v[0] is not None else False for k, v in info.methods.items()}
+        short = info.name.split(" ", 1)[-1]
+        t = StructType(info)
+        self.scopes[0]["__vgpu_this"] = TypeName("__vgpu_this", t)
+        self.function(_member_def(d, f"{short}::{name}", static, {f.name for f in info.fields}, kinds, short),
+                      owner=info)
+        return True

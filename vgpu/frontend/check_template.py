@@ -251,6 +251,8 @@ class TemplateChecker:
             for a in e.args:
                 self.expr(a)
             return ERROR
+        if isinstance(t, StructType) and (t.info.ctors or e.braces):     # S(a, b), S{a, b}: a temporary
+            return self.temporary(e, t, e.args, e.braces)
         if isinstance(t, StructType) and not e.args:          # S(): a value-initialised temporary
             return unqual(t)
         if len(e.args) > 1 or not is_arith(t) and not isinstance(t, Pointer):

@@ -73,6 +73,12 @@ class StructInfo:
     align: int = 1
     complete: bool = False
     is_union: bool = False
+    methods: dict = field(default_factory=dict)     # C++ member functions: name -> (Func or None, static)
+    ctors: list = field(default_factory=list)       # constructors (Funcs, one overload group; None: host only)
+    implicit_ctor: bool = False                     # the constructor is the implicit default one vgpu made
+    no_default: bool = False                        # the implicit default constructor is deleted (a member
+                                                    # has constructors, none of them a default one)
+    access: dict = field(default_factory=dict)      # member name -> 'private' / 'protected' (public: absent)
 
     def lay_out(self, fields: list[tuple[str, CType]], align: int | None = None) -> None:
         end, max_align = 0, 1

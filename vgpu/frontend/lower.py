@@ -30,6 +30,7 @@ from .. import types as T
 from ..diagnostics import CompileError, Diagnostic, Span, note_depth
 from ..ir import nodes as ir
 from ..ir.builder import Builder
+from .lower_call import CallLowering
 from .lower_cg import CGLowering
 from .lower_debug import DebugLowering
 from .lower_math import MathLowering
@@ -42,7 +43,7 @@ _CMPS = {"<": "lt", ">": "gt", "<=": "le", ">=": "ge", "==": "eq", "!=": "ne"}
 _SCALAR_CTYPES = (Int, Float, Bool, Pointer)       # conv of one of these to itself: the value unchanged
 
 
-class FunctionLowering(CGLowering, MathLowering, StmtLowering, DebugLowering):
+class FunctionLowering(CallLowering, CGLowering, MathLowering, StmtLowering, DebugLowering):
     def __init__(self, mod: "ModuleLowering", fn: Func):
         self.m = mod
         self.sema: Sema = mod.sema
@@ -196,7 +197,9 @@ class FunctionLowering(CGLowering, MathLowering, StmtLowering, DebugLowering):
         return ins
 
     def place(self, e: A.Expr):
-        """The place an lvalue expression designates."""
+        """The place an lvalue expression designates (a struct rvalue: a temporary copy of it, to call a
+        member function on)."""
+        e = self.sema.rewrites.get(e, e)
         if isinstance(e, A.Ident):
             sym = self.sema.refs[e]
             if isinstance(sym, Builtin):
@@ -225,6 +228,10 @@ class FunctionLowering(CGLowering, MathLowering, StmtLowering, DebugLowering):
             return Reg(inner.keys[start:start + n], e.ctype)
         if isinstance(e, A.StringLit):
             return Mem(self.b.emit("addr", T.U64, sym=self.m.string(e.value)), e.ctype)
+        if isinstance(unqual(e.ctype), StructType):
+            slot = self.local_slot("tmp", e.ctype)
+            self.assign(Mem(slot, e.ctype), self.value(e))
+            return Mem(slot, e.ctype)
         raise self.m.fail(e.span, "this lvalue is not supported yet")
 
     @staticmethod
@@ -326,6 +333,7 @@ class FunctionLowering(CGLowering, MathLowering, StmtLowering, DebugLowering):
         return self.read(self.place(e))
 
     def is_place(self, e: A.Expr) -> bool:
+        e = self.sema.rewrites.get(e, e)
         if isinstance(e, A.Ident):
             return not isinstance(self.sema.refs.get(e), (EnumConst, Func))
         if isinstance(e, A.Member):
@@ -420,8 +428,9 @@ class FunctionLowering(CGLowering, MathLowering, StmtLowering, DebugLowering):
         return b.read(key, T.PRED)
 
     def branch(self, e: A.Expr, t: ir.Block, f: ir.Block) -> None:
-        """Branch to t if e is true, else to f, evaluating && || ! lazily."""
+        """Branch to t if e is true, else to f, evaluating && || ! lazily (unless overloaded)."""
         b = self.b
+        e = self.sema.rewrites.get(e, e)
         if isinstance(e, A.Binary) and e.op in ("&&", "||"):
             mid = b.block("and.rhs" if e.op == "&&" else "or.rhs")
             if e.op == "&&":
@@ -573,27 +582,6 @@ class FunctionLowering(CGLowering, MathLowering, StmtLowering, DebugLowering):
             if isinstance(rt, Void):
                 return None
         return self.conv(v, info.ir_ret, info.ret)
-
-    def call_func(self, e: A.Call, info: CallInfo):
-        fn: Func = info.target
-        args = []
-        refs = fn.refs or (False,) * len(info.params)
-        for a, p, r in zip(e.args, info.params, refs):
-            if r:
-                args.append(self.ref_address(a, p))
-                continue
-            v = self.conv(self.value(a), a.ctype, p)
-            args += v if isinstance(unqual(p), StructType) else [v]
-        ret = info.ret
-        slot = None
-        if isinstance(ret, StructType):
-            slot = self.local_slot(f"{fn.name}.ret", ret)
-            args.insert(0, slot)
-        t = None if isinstance(ret, (Void, StructType)) else scalar_of(ret)
-        v = self.b.emit("call", t, args, callee=fn.name)
-        if slot is not None:
-            return self.read(Mem(slot, ret))
-        return v if t is not None else None
 
     def e_SizeOf(self, e: A.SizeOf | A.OffsetOf):
         return ir.Const(T.U64, const_value(e, self.sema))

@@ -54,6 +54,9 @@ class StmtLowering:
             self.b.write((v, "ref"), self.ref_address(d.init, v.ctype))
             return
         place = self.var_place(v)
+        if d in self.sema.ctor_inits:                  # a constructor, or a copy
+            self.value(self.sema.ctor_inits[d])
+            return
         if d.init is None:
             return
         items = self.sema.inits.get(d)

@@ -39,8 +39,10 @@ from . import ast
 from ..diagnostics import CompileError, Reporter, Span, note_depth, too_deep
 from .parse_cpp import CppBuilder
 from .literals import LiteralError, number
-from .parse_records import _TemplateName, _TypeSpec, _Word, _canonical, _decode_escapes
-from .parse_errors import Recovery
+from .parse_class import ClassBuilder
+from .parse_records import (_Brace, _Declarator, _Params, _Specs, _TemplateName, _TypeSpec, _Word, _canonical,
+                            _decode_escapes)
+from .parse_errors import Recovery, _unknown_type_message
 from .parse_lalr import QuickParseFailed, quick_parse
 from .preprocess import LineMap, decode, preprocess
 from .tokens import PARSE_FILTER, parser
@@ -60,38 +62,10 @@ class _Head:
 
 
 @dataclass
-class _Specs:
-    base: str
-    quals: frozenset[str]
-    storage: frozenset[str]
-    launch_bounds: list
-    defs: list
-    span: Span
-    targs: list | None = None
-    align: object = None                     # the expression or type of an alignas(...)
-
-
-@dataclass
 class _Align:
     """`alignas(N)` / `alignas(type)` among declaration specifiers."""
     value: object
     span: Span
-
-
-@dataclass
-class _Params:
-    params: list[ast.ParamDecl]
-    span: Span
-
-
-@dataclass
-class _Declarator:
-    name: str
-    name_span: Span
-    derived: list               # Pointer / Array / _Params, innermost (next to the name) first
-    span: Span
-    ref: bool = False
-    targs: list | None = None
 
 
 def _to_float32(text: str) -> float:
@@ -114,7 +88,7 @@ def _to_float32(text: str) -> float:
     return f if exact == mid or (exact < mid) == (f < other) else other
 
 
-class _Builder(CppBuilder, Transformer):
+class _Builder(CppBuilder, ClassBuilder, Transformer):
     """One method per grammar rule; each returns an AST node (or a small helper record).
 
     Spans come from the tokens: a node runs from its first positioned child to its last
@@ -212,9 +186,12 @@ class _Builder(CppBuilder, Transformer):
         return []
 
     def function_def(self, children):
-        specs, decl, body = children
+        specs, decl, *quals, body = children
         head = [ast.DeclStmt(specs.defs, span=specs.span)] if specs.defs else []
-        return head + [self._function(specs, decl, body, self.extent(children))]
+        fn = self._function(specs, decl, body, self.extent(children))
+        if any(q.text == "const" for q in quals):            # `T S::f() const {...}`
+            fn.qualifiers = fn.qualifiers | {"const"}
+        return head + [fn]
 
     def _function(self, specs: _Specs, decl: _Declarator, body, span: Span) -> ast.FunctionDef:
         if not decl.derived or not isinstance(decl.derived[0], _Params):
@@ -222,6 +199,8 @@ class _Builder(CppBuilder, Transformer):
             params = []
         else:
             params = decl.derived[0].params
+            if decl.derived[0].args is not None:
+                self._not_params(decl.derived[0].args)
         if "typedef" in specs.storage:
             self.reporter.error(decl.name_span, "a function definition cannot be a typedef")
         ret = self.type_ref(specs, decl.derived[1:], decl.span, decl.ref)
@@ -237,7 +216,18 @@ class _Builder(CppBuilder, Transformer):
             kind, name = specs.base.split(" ", 1)         # `struct S;`: a forward declaration
             items.append(ast.StructDecl(name, kind == "union", span=specs.span))
         for decl, value in filter(None, inits):
-            if "typedef" in specs.storage:
+            args, braces = None, False
+            if isinstance(value, _Brace):
+                args, braces, value = value.items, True, None
+            elif decl.derived and isinstance(decl.derived[0], _Params) and decl.derived[0].args is not None:
+                args, decl.derived = decl.derived[0].args, decl.derived[1:]
+            if args is not None and not braces and (specs.base == "void" or "__global__" in specs.storage):
+                self._not_params(args)               # `void f(uint8_t *p);`: a prototype with an unknown type
+            elif args is not None and "typedef" not in specs.storage:
+                items.append(ast.VarDecl(decl.name, self.type_ref(specs, decl.derived, decl.span, decl.ref), None,
+                                         specs.storage, span=decl.span, name_span=decl.name_span, align=specs.align,
+                                         args=args, braces=braces))
+            elif "typedef" in specs.storage:
                 if value is not None:
                     self.reporter.error(decl.span, "a typedef cannot have an initialiser")
                 items.append(ast.Typedef(decl.name, self.type_ref(specs, decl.derived, decl.span), span=decl.span))
@@ -250,11 +240,30 @@ class _Builder(CppBuilder, Transformer):
                                          specs.storage, span=decl.span, name_span=decl.name_span, align=specs.align))
         return [ast.DeclStmt(items, span=self.extent(children))] * bool(items or not functions) + functions
 
+    def _not_params(self, args: list) -> None:
+        """Expressions where parameters belong: name the unknown type they start with."""
+        x = args[0]
+        while isinstance(x, (ast.Binary, ast.Call, ast.Index)):
+            x = x.left if isinstance(x, ast.Binary) else x.func if isinstance(x, ast.Call) else x.base
+        if isinstance(x, ast.Ident):
+            self.reporter.error(x.span, _unknown_type_message(x.name))
+        else:
+            self.reporter.error(x.span, "expected a parameter declaration")
+
     def init_declarator(self, children):
         decl, value = children
         if value is not None:
             decl.span = self.extent(children)
         return decl, value
+
+    def direct_init(self, children):
+        decl, brace = children
+        decl.span = self.extent(children)
+        return decl, brace
+
+    def brace_init(self, children):
+        items = [c for c in children if c is not None and not isinstance(c, Token)]
+        return _Brace(items, self.extent(children))
 
     def init_list(self, children):
         items = [c for c in children if c is not None and not isinstance(c, Token)]
@@ -314,47 +323,6 @@ class _Builder(CppBuilder, Transformer):
     def tag(self, children):
         return str(children[0])
 
-    def struct_def(self, children):
-        kw, tag, *members = children
-        span = self.extent(children)
-        name = str(tag) if tag is not None else f"(anonymous {kw.text} at {span})"
-        nested, fields, convs, methods = [], [], [], []
-        for defs, decls in members:
-            if defs == "conversion":
-                convs.append(decls)
-                continue
-            if defs == "method":
-                methods.append(decls)
-                continue
-            nested += defs
-            fields += decls
-        struct_def = ast.StructDef(name, fields, kw.text == "union", convs, methods, span=span)
-        return _TypeSpec(f"{kw.text} {name}", span, nested + [struct_def])
-
-    def struct_ref(self, children):
-        kw, tag = children
-        return _TypeSpec(f"{kw.text} {tag}", self.extent(children))
-
-    def struct_member(self, children):
-        specs, *decls = children
-        fields = [ast.VarDecl(d.name, self.type_ref(specs, d.derived, d.span), span=d.span, name_span=d.name_span)
-                  for d in decls if d is not None]
-        return specs.defs, fields
-
-    def member_function(self, children):
-        """`__device__ T f(params) [const] {...}` inside a struct: a method (vgpu.frontend.check_method)."""
-        decl = next(c for c in children if isinstance(c, _Declarator))
-        words = [c for c in children if isinstance(c, _Word)]
-        tspecs = next(c for c in children if isinstance(c, _Specs))
-        body = children[-1] if isinstance(children[-1], ast.Compound) else None
-        specs = _Specs(tspecs.base, tspecs.quals, frozenset(w.text for w in words if w.kind == "storage"),
-                       tspecs.launch_bounds, tspecs.defs, tspecs.span, tspecs.targs)
-        fn = self._function(specs, decl, body, self.extent(children))
-        after = [c for c in children[children.index(decl) + 1:] if isinstance(c, _Word) and c.kind == "qual"]
-        if any(w.text == "const" for w in after):
-            fn.qualifiers = fn.qualifiers | {"const"}
-        return "method", fn
-
     def enum_def(self, children):
         _, tag, *items = children
         span = self.extent(children)
@@ -379,7 +347,7 @@ class _Builder(CppBuilder, Transformer):
                                first.targs)
         if isinstance(first, _TemplateName):
             return _Declarator(first.name, first.span, outer, span, bool(ref), first.args)
-        return _Declarator(str(first), self.tspan(first), outer, span, bool(ref))
+        return _Declarator(self.qualify(str(first)), self.tspan(first), outer, span, bool(ref))
 
     def ref(self, children):
         return "&"
@@ -395,10 +363,13 @@ class _Builder(CppBuilder, Transformer):
 
     def param_suffix(self, children):
         params = [p for p in children if isinstance(p, ast.ParamDecl)]
+        exprs = [p for p in children if isinstance(p, ast.Expr)]
         if len(params) == 1 and params[0].name is None and params[0].type.base == "void" \
                 and not params[0].type.derived and not params[0].type.quals:
             params = []
-        return _Params(params, self.extent(children))
+        if exprs and params:
+            self.reporter.error(params[0].span, "expected an expression (constructor arguments)")
+        return _Params(params, self.extent(children), exprs or None)
 
     def param(self, children):
         specs, decl, default = children

@@ -1,12 +1,12 @@
 """The parse-tree builder's C++ rules (tier 4), a mixin of `vgpu.frontend.parse._Builder`: templates
-and their arguments, explicit instantiation and specialisation, `using`, functional casts,
-`static_assert`, conversion operators of structs, struct template specialisations."""
+and their arguments, explicit instantiation, `using`, functional casts, `static_assert`, C++ casts
+(structs and classes: vgpu.frontend.parse_class)."""
 from __future__ import annotations
 
 from lark import Token
 
 from . import ast
-from .parse_records import _TemplateName, _TypeSpec, _Word, _canonical, _decode_escapes
+from .parse_records import _TemplateName, _canonical, _decode_escapes
 from .tokens import PARSE_FILTER, TYPE_WORD_ORDER
 
 
@@ -92,21 +92,12 @@ class CppBuilder:
         base = _canonical([words]) if words in TYPE_WORD_ORDER else self.qualify(words)
         return ast.FunctionalCast(ast.TypeRef(base or "int", span=self.tspan(tok)), args, span=span)
 
-    def struct_specialisation(self, children):
-        kw, tname, *members = children
-        spec = self.struct_def([kw, None, *members])
-        sd = spec.defs[-1]
-        sd.name, sd.targs = tname.name, tname.args
-        return _TypeSpec(f"{kw.text} {tname.name}<>", spec.span, spec.defs)
-
-    def conversion_operator(self, children):
-        words = [c for c in children if isinstance(c, _Word)]
-        op = next(c for c in children if isinstance(c, Token) and c.type == "OPERATOR")
-        ret = next(c for c in children if isinstance(c, ast.TypeRef))
-        body = children[-1]
-        quals = frozenset(w.text for w in words if w.kind == "storage")
-        fn = ast.FunctionDef("operator", ret, [], body, quals, span=self.extent(children), name_span=self.tspan(op))
-        return "conversion", fn
+    def functional_brace(self, children):
+        """`S{a, b}`: a temporary list-initialised."""
+        tok, brace = children
+        e = self.functional_cast([tok, *brace.items])
+        e.span, e.braces = self.extent(children), True
+        return e
 
     def static_assert(self, children):
         cond = children[1]

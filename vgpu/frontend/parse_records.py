@@ -1,11 +1,13 @@
-"""Small records and helpers shared by the parse-tree builder (`vgpu.frontend.parse`) and its C++ rules
-(`vgpu.frontend.parse_cpp`): specifier words, type specifiers, template names, the canonical spelling
-of C's basic types, escape decoding."""
+"""Small records and helpers shared by the parse-tree builder (`vgpu.frontend.parse`) and its C++ and
+class rules (`vgpu.frontend.parse_cpp`, `parse_class`): specifier words, type specifiers, declaration
+specifiers, declarators and their parameter lists, template names, the canonical spelling of C's basic
+types, escape decoding."""
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
 
+from . import ast
 from ..diagnostics import Reporter, Span
 from .tokens import TYPE_WORD_ORDER
 
@@ -32,6 +34,42 @@ class _TemplateName:
     name: str
     args: list
     span: Span
+
+
+@dataclass
+class _Specs:
+    base: str
+    quals: frozenset[str]
+    storage: frozenset[str]
+    launch_bounds: list
+    defs: list
+    span: Span
+    targs: list | None = None
+    align: object = None                     # the expression or type of an alignas(...)
+
+
+@dataclass
+class _Params:
+    params: list[ast.ParamDecl]
+    span: Span
+    args: list | None = None                 # `S v(a, b)`: expressions, not parameters
+
+
+@dataclass
+class _Brace:
+    """`{a, b}` right after a declarator's name (BRACE_INIT): list-initialisation."""
+    items: list
+    span: Span
+
+
+@dataclass
+class _Declarator:
+    name: str
+    name_span: Span
+    derived: list               # Pointer / Array / _Params, innermost (next to the name) first
+    span: Span
+    ref: bool = False
+    targs: list | None = None
 
 
 def _canonical(words: list[str]) -> str | None:

@@ -41,6 +41,9 @@ class Func:
     refs: tuple = ()                # which parameters are C++ references
     defaults: list = field(default_factory=list)   # per parameter: its default argument (Expr) or None
     overloads: list = field(default_factory=list)  # C++ overloads of this name, the first declared first
+    owner: object = None            # the StructInfo of a member function (constructor, operator)
+    ret_ref: bool = False           # returns a C++ reference: `ctype.ret` is the pointer it is made of
+    explicit: bool = False          # an `explicit` constructor (no implicit conversions by it)
 
 
 @dataclass(eq=False)
@@ -80,7 +83,10 @@ class Sema:
     consts: dict = field(default_factory=dict)      # Expr -> its constant value or None (consteval's memo)
     conversions: dict = field(default_factory=dict)  # Expr -> Func: a struct's conversion operator applied
     group_casts: dict = field(default_factory=dict)  # Expr -> tile width (0: block) converted to thread_group
-    rewrites: dict = field(default_factory=dict)    # Expr -> the Expr computed instead (__half2 operators)
+    rewrites: dict = field(default_factory=dict)    # Expr -> the Expr computed instead (__half2 operators,
+                                                    # C++ operators and temporaries, calls returning references)
+    constructs: dict = field(default_factory=dict)  # Construct -> what it runs: Exprs, Stmts, ('zero', Expr)
+    ctor_inits: dict = field(default_factory=dict)  # VarDecl -> the Construct initialising it
     funcs: dict[str, Func] = field(default_factory=dict)
     instances: dict[str, str | None] = field(default_factory=dict)   # instance asked for -> its kernel name
     statics: list[Var] = field(default_factory=list)

@@ -1,7 +1,8 @@
 """The token stream between Lark's lexer and its parser, and the parser itself.
 
 `PARSE_FILTER` (a Lark postlexer) retypes IDENTIFIERs that name types as TYPE_NAME, tracking
-`typedef`s as they go by, and C++-only keywords as UNSUPPORTED; after a syntax error it drops tokens
+`typedef`s as they go by, C++-only keywords as UNSUPPORTED, `public`/`private`/`protected` as ACCESS, and
+a `{` right after a declarator's name as BRACE_INIT (`S v{a, b};`); after a syntax error it drops tokens
 up to the next `;` or `}` (the recovery in `vgpu.frontend.parse_errors` switches it on).
 `parser()` is the LALR parser of `vk.lark`; `spellings()` how a C programmer writes each terminal.
 """
@@ -37,9 +38,9 @@ CG_TYPES = {"grid_group", "thread_block", "thread_group", "coalesced_group"}   #
 BUILTIN_TEMPLATES = {"thread_block_tile", "tiled_partition", "plus", "less", "greater", "bit_and", "bit_or",
                      "bit_xor"}
 UNSUPPORTED = {
-    "class": "classes are not supported", "virtual": "classes are not supported",
-    "public": "classes are not supported", "private": "classes are not supported",
-    "operator": "operator overloading is not supported",
+    "virtual": "virtual functions are not supported",
+    "operator": "overloading this operator is not supported (vgpu overloads arithmetic, bitwise, comparison, "
+                "assignment, [] and () operators)",
     "asm": "inline assembly (asm) is not supported", "__asm__": "inline assembly (asm) is not supported",
     "__asm": "inline assembly (asm) is not supported",
     "new": "'new' is not supported", "delete": "'delete' is not supported",
@@ -92,6 +93,7 @@ class _TokenFilter:
         self.type_names = set(BUILTIN_TYPES)
         self.prev = ""
         self.prev_is_type = False
+        self.prev_ident = False                       # the last token was a plain IDENTIFIER (a name)
         self.typedef_depth: list[int] | None = None    # [parens, braces, brackets] inside a typedef
         self.skipping = False
         self.skip_depth = 0
@@ -170,7 +172,7 @@ class _TokenFilter:
                 return
             if tok.type in _QUICK and not self.skipping and not self.tstate and self.typedef_depth is None:
                 self.prev = tok.value if tok.type not in ("STRING", "CHAR") else '""'   # what the steps
-                self.prev_is_type = False                                      # below do to these
+                self.prev_is_type = self.prev_ident = False                    # below do to these
                 yield tok
                 continue
             if self.skipping and self._skip(tok):
@@ -216,31 +218,45 @@ class _TokenFilter:
                     pending[:0] = ahead
                 elif nxt is not None:
                     pending.insert(0, nxt)
-                self._template_track(tok)
-                self.prev, self.prev_is_type = tok.value, tok.type == "TEMPLATE_TYPE"
-                yield tok
-                continue
+                injected = tok.type == t and self.tstate == "decl" and self.tdepth[1] > 0 and short == self.tlast \
+                    and short in self.type_names and self.prev != "~"
+                if not injected:                      # (in its own body, a struct template's name is a type)
+                    self._template_track(tok)
+                    self.prev, self.prev_is_type = tok.value, tok.type == "TEMPLATE_TYPE"
+                    self.prev_ident = False
+                    yield tok
+                    continue
             if (t == "IDENTIFIER" and tok.value in self.type_names) or tok.value in TYPE_WORDS:
                 nxt = pull()
                 nxt2 = pull() if nxt is not None else None
                 pending[:0] = [x for x in (nxt, nxt2) if x is not None]
                 if nxt is not None and nxt.value == "(" and not self.prev_is_type and \
                         not (nxt2 is not None and nxt2.value in ("*", "&")) and \
-                        self.prev not in ("struct", "union", "enum", ".", "->", "typedef", "sizeof", "operator") and \
+                        self.prev not in ("struct", "union", "enum", "class", ".", "->", "typedef", "sizeof",
+                                          "operator") and \
                         self.tstate != "params" and self.typedef_depth is None:
                     tok.type = "FCAST"
-                    self.prev, self.prev_is_type = tok.value, False
+                    self.prev, self.prev_is_type, self.prev_ident = tok.value, False, False
+                    yield tok
+                    continue
+                if nxt is not None and nxt.value == "{" and nxt.type == "LBRACE" and not self.prev_is_type and \
+                        self.prev not in _NOT_BEFORE_BRACE and self.tstate != "params" and self.typedef_depth is None:
+                    tok.type, nxt.type = "FCAST", "BRACE_INIT"       # `S{a, b}`: a temporary
+                    self.prev, self.prev_is_type, self.prev_ident = tok.value, False, False
                     yield tok
                     continue
             if self._template_track(tok):
-                self.prev, self.prev_is_type = tok.value, False
+                self.prev, self.prev_is_type, self.prev_ident = tok.value, False, False
                 yield tok
                 continue
+            if tok.value == "{" and tok.type == "LBRACE" and self.prev_ident:
+                tok.type = "BRACE_INIT"                   # `S v{a, b}`: a name, then a brace
             if t in _PLAIN and self.typedef_depth is None and tok.value not in TYPE_WORDS \
                     and tok.value != "typedef":
                 after_type = False                    # _retype's answer, the common case made quick
             else:
                 after_type = self._retype(tok)
+            self.prev_ident = tok.type == "IDENTIFIER" and self.prev not in _TAG_WORDS
             self.prev = tok.value if t not in ("STRING", "CHAR") else '""'
             self.prev_is_type = after_type
             yield tok
@@ -277,7 +293,7 @@ class _TokenFilter:
                 self.tlast = v
             elif tok.type == "TEMPLATE_FUNC" and self.tdepth[1] == 0:
                 self.tnamed = True
-            elif v in ("(", "{", "=", ";") and self.tdepth[1] == 0 and not self.tnamed:
+            elif v in ("(", "{", "=", ";", ":") and self.tdepth[1] == 0 and not self.tnamed:   # (":" a base)
                 self.tnamed = True
                 if self.tlast and self.tparams is not None and (self.tparams or v != ";"):
                     self.templates.add(self.tlast)
@@ -314,18 +330,21 @@ class _TokenFilter:
     def _retype(self, tok: Token) -> bool:
         """Retype `tok` in place; say whether it completes a type (so a type name after it is redeclared)."""
         v = tok.value
-        after_tag = self.prev in ("struct", "union", "enum", ".", "->")
+        after_tag = self.prev in ("struct", "union", "enum", "class", ".", "->")
         if tok.type == "IDENTIFIER" and v == "cooperative_groups" and self.prev == "namespace":
             self.type_names |= CG_TYPES          # using namespace cooperative_groups;
             self.using_cg = True
             return False
-        if tok.type == "IDENTIFIER" and self.prev in ("struct", "union", "enum") and self.typedef_depth is None:
+        if tok.type == "IDENTIFIER" and self.prev in ("struct", "union", "enum", "class") and \
+                self.typedef_depth is None:
             self.type_names.add(v)               # C++: the tag alone names the type from here on
             #                                      (not in a typedef: C code names its variables after those tags)
         if tok.type == "IDENTIFIER" and not after_tag:
             redeclared = self.prev_is_type or (self.prev == "}" and self.typedef_depth == [0, 0, 0])
             if v == "typename":
                 tok.type = "TYPENAME"
+            elif v in ("public", "private", "protected"):
+                tok.type = "ACCESS"
             elif v in UNSUPPORTED or v in LIBRARY_NAMES:
                 tok.type = "UNSUPPORTED"
             elif v in self.type_names and not redeclared:
@@ -336,7 +355,9 @@ class _TokenFilter:
                 if braces == brackets == 0 and (parens == 0 or (parens == 1 and self.prev == "*")):
                     self.type_names.add(v)
         elif tok.type == "QUALIFIED_ID":
-            if v.rsplit("::", 1)[1].strip() in CG_TYPES:
+            if v.rsplit("::", 1)[1].strip() == "operator":
+                tok.type = "SCOPED_OPERATOR"            # `S::operator+=`: a member defined outside S
+            elif v.rsplit("::", 1)[1].strip() in CG_TYPES:
                 tok.type = "TYPE_NAME"
                 return True
             if unsupported_message(v) is not None:
@@ -349,10 +370,12 @@ class _TokenFilter:
             elif len(v) == 1 and v in OPEN + CLOSE:
                 i = (OPEN + CLOSE).index(v)
                 self.typedef_depth[i % 3] += 1 if i < 3 else -1
-        return (tok.type == "IDENTIFIER" and self.prev in ("struct", "union", "enum")) or \
+        return (tok.type == "IDENTIFIER" and self.prev in ("struct", "union", "enum", "class")) or \
             (v in TYPE_WORDS and tok.type not in ("IDENTIFIER", "STRING", "CHAR"))
 
 
+_TAG_WORDS = frozenset({"struct", "union", "enum", "class", "namespace", "goto", ".", "->"})
+_NOT_BEFORE_BRACE = _TAG_WORDS | {"typedef", "operator", ":", "public", "private", "protected", "virtual"}
 PARSE_FILTER = _TokenFilter()
 _PLAIN = frozenset({"INT", "FLOAT", "CHAR", "STRING", "SEMICOLON", "COMMA", "LPAR", "RPAR", "EQUAL", "PLUS", "MINUS",
                     "STAR", "LSQB", "RSQB", "LBRACE", "RBRACE", "LESSTHAN", "MORETHAN", "DOT"})  # never retyped
