@@ -3,7 +3,8 @@ sizeof, alignof, offsetof, and the bytes a kernel leaves in memory when it fills
 
 In: seeded random nests of structs and unions of every scalar type, arrays and earlier structs.
 Out: the same sizes, alignments, offsets and bytes as the same C++ compiled by g++ and run on the host.
-Also: offsetof (the `__builtin_offsetof` of nvcc's implicit <stddef.h>) as a constant expression, and
+Fields and structs carry alignas(N) at times (N below the natural alignment is ignored, as g++ and nvcc
+do).  Also: offsetof (the `__builtin_offsetof` of nvcc's implicit <stddef.h>) as a constant expression, and
 `struct S;` forward declarations.
 """
 from __future__ import annotations
@@ -24,25 +25,30 @@ SCALARS = ["char", "signed char", "unsigned char", "short", "unsigned short", "i
            "long long", "unsigned long long", "float", "double", "bool"]
 
 
-def draw(r: random.Random, n: int = 4) -> list[tuple[str, list[tuple[str, str, int]], bool]]:
-    """n aggregates (name, [(type, field, array length or 0)], is_union), each may use earlier ones."""
+ALIGNS = [0] * 12 + [1, 2, 4, 8, 16, 32]                # alignas(N) on a field or a struct, mostly none
+
+
+def draw(r: random.Random, n: int = 4) -> list[tuple[str, list[tuple[str, str, int, int]], bool, int]]:
+    """n aggregates (name, [(type, field, array length or 0, alignas or 0)], is_union, alignas or 0), each
+    may use earlier ones."""
     out = []
     for i in range(n):
         fields = [(r.choice([x[0] for x in out]) if out and r.random() < 0.3 else r.choice(SCALARS),
-                   f"f{j}", r.choice([0, 0, 0, r.randrange(1, 4)])) for j in range(r.randrange(1, 6))]
-        out.append((f"S{i}", fields, i > 0 and r.random() < 0.15))
+                   f"f{j}", r.choice([0, 0, 0, r.randrange(1, 4)]), r.choice(ALIGNS)) for j in range(r.randrange(1, 6))]
+        out.append((f"S{i}", fields, i > 0 and r.random() < 0.15, r.choice(ALIGNS)))
     return out
 
 
 def source(aggs) -> str:
-    return "".join(f"{'union' if u else 'struct'} {name} {{ " + " ".join(
-        f"{t} {f}{f'[{n}]' if n else ''};" for t, f, n in fields) + " };\n" for name, fields, u in aggs)
+    return "".join(f"{'union' if u else 'struct'}{f' alignas({a})' if a else ''} {name} {{ " + " ".join(
+        f"{f'alignas({fa}) ' if fa else ''}{t} {f}{f'[{n}]' if n else ''};" for t, f, n, fa in fields) + " };\n"
+        for name, fields, u, a in aggs)
 
 
 def fills(aggs, name: str, path: str, r: random.Random, out: list[str]) -> list[str]:
     """Statements giving every scalar of `path` (an lvalue of aggregate `name`) a value (a union: its first field)."""
-    _, fields, union = next(a for a in aggs if a[0] == name)
-    for t, f, n in fields[:1] if union else fields:
+    _, fields, union, _ = next(a for a in aggs if a[0] == name)
+    for t, f, n, _ in fields[:1] if union else fields:
         for p in [f"{path}.{f}[{i}]" for i in range(n)] if n else [f"{path}.{f}"]:
             if t.startswith("S"):
                 fills(aggs, t, p, r, out)
@@ -58,8 +64,8 @@ def fills(aggs, name: str, path: str, r: random.Random, out: list[str]) -> list[
 def offsets(aggs) -> list[str]:
     """offsetof expressions for every field of every aggregate, and one step into arrays and members."""
     out = []
-    for name, fields, _ in aggs:
-        for t, f, n in fields:
+    for name, fields, _, _ in aggs:
+        for t, f, n, _ in fields:
             out.append(f"offsetof({name}, {f})")
             if n:
                 out.append(f"offsetof({name}, {f}[{n - 1}])")
@@ -163,3 +169,11 @@ def test_forward_declaration_errors(src, message):
     with pytest.raises(CompileError) as e:
         vgpu.compile(src, "fwd.vk")
     assert e.value.diagnostics[0].message == message
+
+
+def test_bit_fields_are_named_as_not_supported():
+    src = "struct F { int a : 3; unsigned b : 5; };\n__global__ void k(int *o) { F f; f.a = 1; o[0] = f.a; }\n"
+    with pytest.raises(CompileError) as e:
+        vgpu.compile(src, "bits.vk")
+    assert [(d.span.line, d.span.col, d.message.split(":")[0]) for d in e.value.diagnostics] == \
+        [(1, 20, "bit-fields are not supported"), (1, 36, "bit-fields are not supported")]

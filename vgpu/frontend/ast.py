@@ -239,6 +239,7 @@ class StructDef(Node):
     ctors: list = field(default_factory=list)         # FunctionDef: constructors (name '', inits)
     dtor: "FunctionDef | None" = None        # `~S() {...}`
     is_class: bool = False                   # declared with `class` (members private by default)
+    align: object = None                     # `struct alignas(N) S`: the expression or TypeRef
 
 
 @dataclass(eq=False)

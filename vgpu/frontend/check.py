@@ -164,10 +164,13 @@ class Checker(ExprChecker, CallChecker, TemplateChecker, TemplateUseChecker, CGC
             if not is_complete_object(t):
                 self.error(f.span, f"field has incomplete type '{spell(t)}'")
                 t = INT
-            fields.append((f.name, t))
+            # (an alignas below the type's own is ignored, as nvcc and g++ do)
+            align = max((self.alignas(a, ERROR) for a in f.align), default=0) if f.align else 0
+            fields.append((f.name, t, align))
             if f.access != "public":
                 info.access[f.name] = f.access
-        info.lay_out(fields)
+        align = self.alignas(d.align, ERROR) if d.align is not None else 0
+        info.lay_out(fields, align)
         t = StructType(info)
         self.sema.types[d] = t
         if d.conversions:

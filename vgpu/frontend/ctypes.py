@@ -80,15 +80,17 @@ class StructInfo:
                                                     # has constructors, none of them a default one)
     access: dict = field(default_factory=dict)      # member name -> 'private' / 'protected' (public: absent)
 
-    def lay_out(self, fields: list[tuple[str, CType]], align: int | None = None) -> None:
+    def lay_out(self, fields: list, align: int = 0) -> None:
+        """Place `fields` ((name, type) or (name, type, alignas), 0: none) as the host ABI does; `align`:
+        the struct's own alignas (the struct is aligned to the larger of it and its fields')."""
         end, max_align = 0, 1
-        for name, ct in fields:
-            a = alignof(ct)
+        for name, ct, *own in fields:
+            a = max([alignof(ct), *own])
             offset = 0 if self.is_union else (end + a - 1) // a * a
             self.fields.append(Field(name, ct, offset))
             end = max(end, offset + sizeof(ct))
             max_align = max(max_align, a)
-        self.align = align or max_align
+        self.align = max(align, max_align)
         self.size = (end + self.align - 1) // self.align * self.align
         self.complete = True
 

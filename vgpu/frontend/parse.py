@@ -40,7 +40,7 @@ from ..diagnostics import CompileError, Reporter, Span, note_depth, too_deep
 from .parse_cpp import CppBuilder
 from .literals import LiteralError, number
 from .parse_class import ClassBuilder
-from .parse_records import (_Brace, _Declarator, _Params, _Specs, _TemplateName, _TypeSpec, _Word, _canonical,
+from .parse_records import (_Align, _Brace, _Declarator, _Params, _Specs, _TemplateName, _TypeSpec, _Word, _canonical,
                             _decode_escapes)
 from .parse_errors import Recovery, _unknown_type_message
 from .parse_lalr import QuickParseFailed, quick_parse
@@ -58,13 +58,6 @@ class _Head:
     """The part of a while/for/switch/case/default/label statement before its body."""
     kind: str
     args: list
-    span: Span
-
-
-@dataclass
-class _Align:
-    """`alignas(N)` / `alignas(type)` among declaration specifiers."""
-    value: object
     span: Span
 
 

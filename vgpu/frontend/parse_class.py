@@ -12,14 +12,14 @@ from __future__ import annotations
 from lark import Token
 
 from . import ast
-from .parse_records import _Declarator, _Specs, _TypeSpec, _Word
+from .parse_records import _Align, _Declarator, _Specs, _TypeSpec, _Word
 
 
 class ClassBuilder:
     """Needs the builder's `reporter`, `extent`, `tspan`, `qualify`, `type_ref`, `_function`."""
 
     def struct_def(self, children):
-        kw, tag, base, *members = children
+        kw, align, tag, base, *members = children
         span = self.extent(children)
         name = str(tag) if tag is not None else f"(anonymous {kw.text} at {span})"
         nested, fields, convs, methods, ctors, dtor, friends = [], [], [], [], [], None, []
@@ -50,12 +50,30 @@ class ClassBuilder:
                 nested += defs
                 fields += decls
         struct_def = ast.StructDef(name, fields, kw.text == "union", convs, methods, span=span, ctors=ctors, dtor=dtor,
-                                   is_class=kw.text == "class")
+                                   is_class=kw.text == "class", align=align.value if align is not None else None)
         return _TypeSpec(f"{'struct' if kw.text == 'class' else kw.text} {name}", span, nested + [struct_def] + friends)
 
     def struct_ref(self, children):
         kw, tag = children
         return _TypeSpec(f"{'struct' if kw.text == 'class' else kw.text} {tag}", self.extent(children))
+
+    def member_declarator(self, children):
+        decl, width = children
+        if width is not None:
+            self.reporter.error(width.span, "bit-fields are not supported: use a whole integer field (or shifts "
+                                            "and masks on one)")
+        return decl
+
+    def bit_width(self, children):
+        return children[0]
+
+    def aligned_member(self, children):
+        """`alignas(N) T x;` in a struct: the field at (at least) that alignment (the strictest, if several)."""
+        aligns = [c for c in children if isinstance(c, _Align)]
+        defs, fields = self.struct_member(children[len(aligns):])
+        for f in fields:
+            f.align = [a.value for a in aligns]
+        return defs, fields
 
     def struct_member(self, children):
         specs, *decls = children
@@ -79,7 +97,7 @@ class ClassBuilder:
 
     def struct_specialisation(self, children):
         kw, tname, *members = children
-        spec = self.struct_def([kw, None, None, *members])
+        spec = self.struct_def([kw, None, None, None, *members])
         sd = spec.defs[-1]
         sd.name, sd.targs = tname.name, tname.args
         return _TypeSpec(f"{kw.text} {tname.name}<>", spec.span, spec.defs)

@@ -115,3 +115,10 @@ def _decode_escapes(body: str, span: Span, reporter: Reporter) -> bytes:
         else:
             out += bytes([SIMPLE_ESCAPES[esc]]) if esc in SIMPLE_ESCAPES else esc.encode()
     return bytes(out)
+
+
+@dataclass
+class _Align:
+    """`alignas(N)` / `alignas(type)` among declaration specifiers."""
+    value: object
+    span: Span

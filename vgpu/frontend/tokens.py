@@ -107,6 +107,7 @@ class _TokenFilter:
         self.braces = 0                               # '{' depth so far
         self.linkage: list[int] = []                  # depths of open `extern "C" {` blocks
         self.namespaces: set[str] = set()             # names of the `namespace N { ... }` blocks seen
+        self.tag_align: list | None = None            # in `struct alignas(...) S`: [the tag word, paren depth]
 
     def _namespace(self, tok, pull, pending) -> bool:
         """`namespace N {`: drop it and its closing brace (as `extern "C" {`), so that what it declares is
@@ -159,6 +160,15 @@ class _TokenFilter:
             self.braces -= 1
         return False
 
+    def _tag_alignas(self, tok) -> None:
+        """In `struct alignas(N) S`, the alignas is passed over: after its `)`, S follows the tag word
+        (so it names a type, and `{` opens the struct, not a braced initialiser)."""
+        if tok.type in ("LPAR", "RPAR"):
+            self.tag_align[1] += 1 if tok.type == "LPAR" else -1
+        elif self.tag_align[1] == 0:                  # the token after the `)`
+            self.prev, self.prev_is_type, self.prev_ident = self.tag_align[0], False, False
+            self.tag_align = None
+
     def process(self, stream):
         stream = iter(stream)
         pending: list = []
@@ -170,6 +180,10 @@ class _TokenFilter:
             tok = pending.pop(0) if pending else next(stream, None)
             if tok is None:
                 return
+            if self.tag_align is not None:
+                self._tag_alignas(tok)
+            elif tok.type == "ALIGNAS" and self.prev in ("struct", "union", "class"):
+                self.tag_align = [self.prev, 0]
             if tok.type in _QUICK and not self.skipping and not self.tstate and self.typedef_depth is None:
                 self.prev = tok.value if tok.type not in ("STRING", "CHAR") else '""'   # what the steps
                 self.prev_is_type = self.prev_ident = False                    # below do to these
