@@ -210,7 +210,9 @@ class _Builder(CppBuilder, ClassBuilder, Transformer):
             items.append(ast.StructDecl(name, kind == "union", span=specs.span))
         for decl, value in filter(None, inits):
             args, braces = None, False
-            if isinstance(value, _Brace):
+            if isinstance(value, _Brace) and decl.derived and isinstance(decl.derived[0], ast.Array):
+                value = ast.InitList(value.items, span=value.span)      # `int b[3]{1, 2}`: as `= {1, 2}`
+            elif isinstance(value, _Brace):
                 args, braces, value = value.items, True, None
             elif decl.derived and isinstance(decl.derived[0], _Params) and decl.derived[0].args is not None:
                 args, decl.derived = decl.derived[0].args, decl.derived[1:]

@@ -2,7 +2,7 @@
 
 `PARSE_FILTER` (a Lark postlexer) retypes IDENTIFIERs that name types as TYPE_NAME, tracking
 `typedef`s as they go by, C++-only keywords as UNSUPPORTED, `public`/`private`/`protected` as ACCESS, and
-a `{` right after a declarator's name as BRACE_INIT (`S v{a, b};`); after a syntax error it drops tokens
+a `{` right after a declarator's name or array bound as BRACE_INIT (`S v{a, b};`, `int b[3]{1, 2}`); after a syntax error it drops tokens
 up to the next `;` or `}` (the recovery in `vgpu.frontend.parse_errors` switches it on).
 `parser()` is the LALR parser of `vk.lark`; `spellings()` how a C programmer writes each terminal.
 """
@@ -186,7 +186,8 @@ class _TokenFilter:
                 self.tag_align = [self.prev, 0]
             if tok.type in _QUICK and not self.skipping and not self.tstate and self.typedef_depth is None:
                 self.prev = tok.value if tok.type not in ("STRING", "CHAR") else '""'   # what the steps
-                self.prev_is_type = self.prev_ident = False                    # below do to these
+                self.prev_is_type = False                                      # below do to these
+                self.prev_ident = tok.type == "RSQB"     # `int b[3]{1, 2, 3}`: the brace is an initialiser
                 yield tok
                 continue
             if self.skipping and self._skip(tok):
