@@ -134,9 +134,18 @@ class CallChecker:
               zip(e.args, refs + (False,) * len(e.args))]
         params = list(fn.ctype.params)
         if self.arg_count(e, len(params), len(params)):
-            for p, a, t, r in zip(params, e.args, ts, refs):
+            seen = [checked or not r for r in refs]
+            if any(isinstance(unqual(p), StructType) and unqual(p).info.ctors for p in params):
+                for i, (p, a, r) in enumerate(zip(params, e.args, refs)):
+                    if r and not seen[i] and p.const and isinstance(unqual(p), StructType):
+                        ts[i], seen[i] = decay(self.expr(a)), True      # (checked here, bound below)
+                for i, (p, a) in enumerate(zip(params, e.args)):
+                    if seen[i] and isinstance(unqual(p), StructType):    # `f(1.0f)` for f(vec3): vec3(1.0f)
+                        e.args[i] = self.convert_arg(p, a)
+                        ts[i] = decay(e.args[i].ctype)
+            for p, a, t, r, c in zip(params, e.args, ts, refs, seen):
                 if r:
-                    self.bind_ref(p, a, "initialize a parameter of", checked)
+                    self.bind_ref(p, a, "initialize a parameter of", c)
                 else:
                     self.convertible(p, a, t, "initialize a parameter of")
         self.sema.calls[e] = CallInfo(fn, params, fn.ctype.ret)

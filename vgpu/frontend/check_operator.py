@@ -96,14 +96,17 @@ class OperatorChecker:
 
     def _converted(self, f: Func, args: list, skip: int) -> list:
         """`args` with each one that needs a converting constructor made a temporary `S(a)`."""
-        out = []
-        for p, a in zip(f.ctype.params[skip:], args):
-            if _rank(p, a.ctype, a, self.is_null(a)) is None and self.converting_ctor(p, a) is not None:
-                tmp = A.FunctionalCast(A.TypeRef("(converted)", span=a.span), [a], span=a.span)
-                tmp.ctype = self.temporary(tmp, unqual(p), [a])
-                a = tmp
-            out.append(a)
+        out = [self.convert_arg(p, a) for p, a in zip(f.ctype.params[skip:], args)]
         return out + list(args[len(out):])
+
+    def convert_arg(self, p: CType, a: A.Expr) -> A.Expr:
+        """The checked argument `a` for a parameter of type `p`: itself, or the temporary `S(a)` when only
+        a converting constructor of struct `p` makes it fit."""
+        if _rank(p, a.ctype, a, self.is_null(a)) is None and self.converting_ctor(p, a) is not None:
+            tmp = A.FunctionalCast(A.TypeRef("(converted)", span=a.span), [a], span=a.span)
+            tmp.ctype = self.temporary(tmp, unqual(p), [a])
+            return tmp
+        return a
 
     def _object_rank(self, f: Func, obj: A.Expr, ctor: bool) -> tuple | None:
         """The rank of binding `obj` to f's `this` (an exact match, by reference, adding const or not);
