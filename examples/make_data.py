@@ -29,6 +29,7 @@ def inputs() -> dict[str, np.ndarray]:
         "signal": rng.uniform(-1, 1, n).astype(np.float32),
         "taps": (np.array([1, 8, 28, 56, 70, 56, 28, 8, 1]) / 256).astype(np.float32),
         "smoothed": np.zeros(n, np.float32),
+        "img": np.zeros(64 * 48, np.float32),
         **particles(rng, 4096),
         **mixed(np.random.default_rng(1616)),
     }

@@ -103,9 +103,35 @@ def model_matvec_half(out):
     np.testing.assert_array_equal(out["y"].view(np.uint16), acc.astype(np.float16).view(np.uint16))
 
 
+def model_render(out):
+    """examples/raytrace.vk in numpy, the same float32 operations in the same order: the same bits."""
+    f, (width, height) = np.float32, (64, 48)
+    j, i = np.mgrid[0:height, 0:width]
+    u, v = (i.astype(f) + f(0.5)) / f(width), (j.astype(f) + f(0.5)) / f(height)
+    d = [f(-2.0) + f(4.0) * u, f(-1.5) + f(3.0) * v, np.full_like(u, f(-1.0)) + f(0.0)]
+    center, radius = [f(0.0), f(0.0), f(-1.5)], f(0.75)
+    oc = [f(0.0) - c for c in center]
+
+    def dot(p, q):
+        return p[0] * q[0] + p[1] * q[1] + p[2] * q[2]
+
+    def unit(p):
+        inv = f(1.0) / np.sqrt(dot(p, p))
+        return [x * inv for x in p]
+    a, b, c = dot(d, d), dot(oc, d), dot(oc, oc) - radius * radius
+    disc = b * b - a * c
+    with np.errstate(invalid="ignore"):
+        t = np.where(disc < 0, f(-1.0), (-b - np.sqrt(disc)) / a).astype(f)
+    n = unit([f(0.0) + x * t - cc for x, cc in zip(d, center)])
+    lit = np.maximum(dot(n, unit([f(1.0)] * 3)), f(0.0))
+    want = np.where(t > 0, lit, f(0.25) + f(0.5) * v).astype(f).ravel()
+    assert 100 < int((t > 0).sum()) < width * height           # the sphere is in the picture
+    np.testing.assert_array_equal(out["img"], want)
+
+
 MODELS = {f.__name__[len("model_"):]: f for f in
           (model_vector_add, model_saxpy, model_reduce_sum, model_matmul, model_histogram, model_collatz,
-           model_warp_scan, model_conv1d, model_step_aos, model_step_soa, model_matvec_half)}
+           model_warp_scan, model_conv1d, model_step_aos, model_step_soa, model_matvec_half, model_render)}
 
 
 def test_readme_lists_every_example():
