@@ -294,3 +294,29 @@ def test_conditional_breakpoint_in_a_late_block(dev):
     assert s.print("k") == 0 and s.print("i") == 43
     assert s.cont().line == stop.line and s.print("k") == 1           # thread 43 (i % 4 == 3) loops again
     s.close()
+
+
+def test_structs_print_whole_by_field_and_in_every_lane(dev):
+    """A struct in registers (`p`) and one in local memory (`s`, its member function takes `this`):
+    `print` gives a dict as the struct nests, a field and a sub-struct by name; `info locals` shows
+    each struct once and not the compiler's temporaries; print/all a column per field."""
+    from vgpu.debug import render
+    from vgpu.debug.repl import execute
+    out = np.zeros(32, np.float32)
+    s = Session(kernel("structs", "structs.vk"), out, grid=1, block=32, device=dev)
+    s.break_at(line_of("structs.vk", "stop here"))
+    s.run()
+    s.focus(thread=(3, 0, 0))
+    assert s.print("p") == {"x": 3.0, "y": 6.0}
+    assert s.print("s") == {"center": {"x": 3.0, "y": 6.0}, "radius": 0.5}
+    assert s.print("s.center") == {"x": 3.0, "y": 6.0} and s.print("s.center.y") == 6.0
+    assert render._fmt(s.print("s")) == "{center = {x = 3, y = 6}, radius = 0.5}"
+    locals_ = s.info_locals()
+    assert locals_["s"] == s.print("s") and locals_["p"] == {"x": 3.0, "y": 6.0}
+    assert not any(n.startswith("__vgpu") or "." in n for n in locals_)
+    every = s.print("s.center", all_lanes=True)
+    assert every["y"].tolist() == [2.0 * k for k in range(32)]
+    table = execute(s, "print/all s.center")
+    assert table.splitlines()[0].split()[-2:] == ["s.center.x", "s.center.y"]
+    assert table.splitlines()[4].split()[-2:] == ["3", "6"]
+    s.close()

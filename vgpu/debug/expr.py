@@ -210,7 +210,8 @@ class Evaluator:
             addr = M.symbol_address(wave, None, "__local_" + name)
         if addr is not None:
             return Ptr(np.full(lanes.shape, addr, np.int64), np.dtype(np.int32))
-        known = sorted({v.name for v in self.s.code.debug_vars} | {p.name for p in self.s.code.params})
+        known = sorted({v.name for v in self.s.code.debug_vars if not v.name.startswith("__vgpu_")} |
+                       {p.name for p in self.s.code.params})
         raise M.DebugError(f"no variable, parameter or symbol named {name!r} at pc {pc} "
                            f"(known: {', '.join(known) or 'none'})")
 

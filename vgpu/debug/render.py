@@ -76,12 +76,22 @@ def lanes_text(lanes) -> str:
     return "\n".join(rows)
 
 
-def values_table(expr: str, values: np.ndarray, lanes) -> str:
-    """One row per lane of the focused warp: lane, thread, active, value."""
-    rows = [f"  lane  thread        active  {expr}"]
+def values_table(expr: str, values, lanes) -> str:
+    """One row per lane of the focused warp: lane, thread, active, value (a struct: a column per field)."""
+    cols = _columns(expr, values)
+    width = [max(len(name), 10) for name, _ in cols]
+    rows = ["  lane  thread        active  " + "  ".join(f"{n:<{w}}" for (n, _), w in zip(cols, width)).rstrip()]
     for ln in lanes:
-        rows.append(f"  {ln.lane:>4}  {str(ln.thread):<12}  {'yes' if ln.active else 'no ':<6}  {_fmt(values[ln.lane])}")
+        cells = "  ".join(f"{_fmt(v[ln.lane]) if not isinstance(v, str) else v:<{w}}" for (_, v), w in zip(cols, width))
+        rows.append(f"  {ln.lane:>4}  {str(ln.thread):<12}  {'yes' if ln.active else 'no ':<6}  {cells.rstrip()}")
     return "\n".join(rows)
+
+
+def _columns(expr: str, values) -> list:
+    """(name, per-lane values) per scalar field of a struct's dict of values, else [(expr, values)]."""
+    if not isinstance(values, dict):
+        return [(expr, values)]
+    return [c for k, v in values.items() for c in _columns(expr + (k if k.startswith("[") else "." + k), v)]
 
 
 def breakpoints_text(bps) -> str:
@@ -112,6 +122,14 @@ def memory_text(addr: int, values: np.ndarray, fmt: str) -> str:
 
 
 def _fmt(v) -> str:
+    """One value as the debugger prints it; a struct (a dict of fields) as gdb does: `{x = 1, y = 2}`,
+    an array of them `{1, 2}`."""
+    if isinstance(v, dict):
+        if all(k.startswith("[") for k in v):
+            return "{" + ", ".join(_fmt(x) for x in v.values()) + "}"
+        return "{" + ", ".join(f"{k} = {_fmt(x)}" for k, x in v.items()) + "}"
+    if isinstance(v, str):
+        return v
     v = np.asarray(v).item()
     return f"{v:.9g}" if isinstance(v, float) else str(v)
 

@@ -16,6 +16,8 @@ the launch from the arguments as given when n lies in the past).
 """
 from __future__ import annotations
 
+import re
+
 import threading
 
 import numpy as np
@@ -267,9 +269,21 @@ class Session(Observer):
 
     def print(self, expr: str, all_lanes: bool = False):
         """The value of `expr` for the focused thread, or (all_lanes) a numpy array over the focused
-        warp's 32 lanes (NaN / masked where a lane does not exist)."""
+        warp's 32 lanes (NaN / masked where a lane does not exist).  A struct (or a part of one,
+        `r.dir`) is a dict of its fields' values, nested as the struct is (arrays: keys '[0]', ...)."""
         w = self._need_warp()
         lanes = np.arange(w * 32, w * 32 + 32)
+        fields = self._fields(expr.strip(), w)
+        if fields:
+            out: dict = {}
+            for suffix, name in fields:
+                node = out
+                parts = re.findall(r"\.?([A-Za-z_]\w*)|(\[\d+\])", suffix)
+                keys = [a or b for a, b in parts]
+                for k in keys[:-1]:
+                    node = node.setdefault(k, {})
+                node[keys[-1]] = self.print(name, all_lanes)
+            return out
         try:
             values = self.eval.values(expr, lanes)
         except OptimisedOut:
@@ -280,12 +294,23 @@ class Session(Observer):
 
     def info_locals(self) -> dict[str, object]:
         """The source variables in scope at the focused warp's pc (innermost first where names
-        repeat), each with the focused thread's value, or `<optimised out>`."""
+        repeat), each with the focused thread's value (a struct's as a dict), or `<optimised out>`;
+        the compiler's own temporaries (`__vgpu_*`) left out."""
         w = self._need_warp()
         from ..isa.debuginfo import visible
         names = visible(self.code, int(self.wave.simt.pc[w]))
         order = sorted(names, key=lambda n: (-self.code.debug_vars[names[n]].first, names[n]))
-        return {n: self.print(n) for n in order}
+        roots = dict.fromkeys(re.match(r"[^.\[]+", n).group() for n in order if not n.startswith("__vgpu_"))
+        return {n: self.print(n) for n in roots}
+
+    def _fields(self, expr: str, w: int) -> list[tuple[str, str]]:
+        """(suffix, variable name) of each scalar field of the struct (or array) `expr` names among the
+        variables visible at warp w's pc (`r.dir` -> ('.x', 'r.dir.x'), ...); [] when it names none."""
+        if not re.fullmatch(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*|\[\d+\])*", expr):
+            return []
+        from ..isa.debuginfo import visible
+        names = visible(self.code, int(self.wave.simt.pc[w]))
+        return [(n[len(expr):], n) for n in names if n.startswith((expr + ".", expr + "["))]
 
     def x(self, where, count: int = 1, dtype="int32", space: str | None = None) -> np.ndarray:
         """`count` elements of `dtype` at an address or symbol/expression (`tile`, `out`, `&a[4]`),

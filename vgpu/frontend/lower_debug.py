@@ -12,6 +12,8 @@ from .symbols import Var
 from ..ir import nodes as ir
 from ..ir.debug import DebugVar, dbg
 
+MAX_MEMORY_LEAVES = 64          # a struct in local memory: its scalar fields each get a debug entry up to this many
+
 
 class DebugLowering:
     def open_function_scope(self, span, body) -> None:
@@ -44,7 +46,8 @@ class DebugLowering:
         return len(fn.debug_vars) - 1
 
     def declare_in_memory(self, v: Var, slot: ir.Instr) -> None:
-        """A variable living in local memory (an array, or its address taken): a `dbg declare`."""
+        """A variable living in local memory (an array, or its address taken): a `dbg declare` (and
+        one per scalar field of a struct, with its offset: `dbg slot {var, declare, offset}`)."""
         if v.storage not in ("local", "param"):
             return
         t = unqual(v.ctype)
@@ -52,8 +55,17 @@ class DebugLowering:
         while isinstance(elem, Array):
             elem = unqual(elem.elem)
         k = self.debug_var(None, v.name, t, scalar_of(elem).name if not isinstance(elem, StructType) else "b8")
+        self._declare(k, slot, 0)
+        if isinstance(t, StructType) and not t.info.is_union and len(leaves(t)) <= MAX_MEMORY_LEAVES:
+            for (off, lt), n in zip(leaves(t), leaf_names(t)):   # its fields too: `s.center.x`, at their offsets
+                self._declare(self.debug_var(None, f"{v.name}.{n}", lt), slot, off)
+
+    def _declare(self, k: int, slot: ir.Instr, offset: int) -> None:
         fn = self.b.fn
-        fn.entry.instrs.insert(self.nlocals, dbg(k, slot, self.b.span, declare=True))
+        d = dbg(k, slot, self.b.span, declare=True)
+        if offset:
+            d.attrs["offset"] = offset
+        fn.entry.instrs.insert(self.nlocals, d)
         fn.entry.instrs[self.nlocals].block = fn.entry
         self.nlocals += 1
 

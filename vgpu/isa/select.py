@@ -19,6 +19,8 @@ the per-op emitters are in `select_ops`.
 """
 from __future__ import annotations
 
+import re
+
 from ..diagnostics import CompileError, Diagnostic, NO_SPAN
 from ..ir import nodes as ir
 from ..ir.ops import COMPARISONS, OPS
@@ -296,7 +298,8 @@ class KernelSelector:
                 self.code.shared.append(name)
             return name
         if i not in self.local_syms:
-            base = "__local_" + i.attrs["name"].replace(".", "_") if i.attrs.get("name") else "__local"
+            # (a name the listing's WORD can spell: `vec3::operator+.ret` -> __local_vec3__operator__ret)
+            base = "__local_" + re.sub(r"[^\w$]", "_", i.attrs["name"]) if i.attrs.get("name") else "__local"
             name, k = base, 0
             while name in self.code.locals:
                 k += 1
@@ -392,7 +395,9 @@ class KernelSelector:
         slot (resolved to its symbol in `finish`), or None (no register holds it: optimised out)."""
         v = self.resolve(d.args[0])
         if d.attrs.get("declare"):
-            return v if isinstance(v, ir.Instr) and v.op == "local" else None
+            if not (isinstance(v, ir.Instr) and v.op == "local"):
+                return None
+            return (v, d.attrs["offset"]) if d.attrs.get("offset") else v
         if isinstance(v, ir.Undef):
             return None
         if is_const(v):
@@ -557,10 +562,12 @@ class KernelSelector:
                 x.dbg = [(k, v, self.local_location(loc)) for k, v, loc in x.dbg]
 
     def local_location(self, loc):
-        """A declared variable's local slot -> its `.local` symbol (None if the slot got none)."""
+        """A declared variable's local slot (or (slot, offset) for a struct's field) -> its `.local`
+        symbol (None if the slot got none)."""
+        loc, offset = loc if isinstance(loc, tuple) else (loc, 0)
         if isinstance(loc, ir.Instr):
             name = self.local_syms.get(loc)
-            return Mem(Sym(name)) if name is not None else None
+            return Mem(Sym(name), offset) if name is not None else None
         return loc
 
 
