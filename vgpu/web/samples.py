@@ -34,6 +34,8 @@ RUNS = {  # file: (title, kernel, grid, block, args, constants)
                            {"W": {"random": 64 * 32, "seed": 1, "dtype": "float16"},
                             "x": {"random": 32, "seed": 2, "dtype": "float16"},
                             "y": {"zeros": 64, "dtype": "float16"}, "rows": 64, "cols": 32}, {}),
+    "raytrace.vk": ("ray tracer in C++ classes", "render", [4, 3], [16, 16],
+                    {"img": {"zeros": 64 * 48}, "width": 64, "height": 48}, {}),
     "soa_vs_aos.vk": ("particles, struct of arrays", "step_soa", 4, 256,
                       {**{k: {"random": 1024, "seed": i} for i, k in enumerate(("x", "y", "z", "vx", "vy", "vz"))},
                        "n": 1024, "dt": 0.01}, {}),
