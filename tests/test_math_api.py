@@ -524,3 +524,20 @@ def test_fns_and_address_space_predicates():
     # the header's windows are the simulator's address map
     assert (memory.SHARED_BASE, memory.LOCAL_BASE, memory.CONST_BASE, memory.WINDOW, memory.GLOBAL_BASE) == \
         (0x01000000, 0x02000000, 0x03000000, 0x01000000, 0x100000000)
+
+
+def test_frsqrt_rn_is_correctly_rounded():
+    """__frsqrt_rn (libdevice's refinement of rsqrt.approx) is 1/sqrt(x) rounded to nearest, exactly."""
+    with np.errstate(all="ignore"):
+        x = np.abs(_values(np.float32, 400))
+    o = vgpu.zeros(x.size, np.float32)
+    src = "__global__ void k(const float *x, float *o, int n) { int i = threadIdx.x + blockIdx.x * blockDim.x;" \
+          " if (i < n) o[i] = __frsqrt_rn(x[i]); }"
+    vgpu.compile(src, filename="rsqrt.vk").get_function("k")(vgpu.to_device(x), o, x.size,
+                                                             grid=(x.size + 127) // 128, block=128)
+    for v, g in zip(x, o.copy_to_host()):
+        v = float(v)
+        if v == 0 or not math.isfinite(v):
+            assert g == math.inf if v == 0 else g == 0.0 if v == math.inf else math.isnan(g), v
+            continue
+        assert float(g) == round_float(1 / _sqrt_exact(Fraction(v)), "f32", "rn"), v

@@ -45,7 +45,8 @@ MORE = {**{n: ("x", "f") for n in (
         **{n: ("nx", "f") for n in ("jnf", "jn", "ynf", "yn")},
         "ilogbf": ("x", "i"), "ilogb": ("x", "i"), "llroundf": ("x", "l"), "llround": ("x", "l"),
         "frexpf": ("xi", "f"), "frexp": ("xi", "f"), "modff": ("xp", "f"), "modf": ("xp", "f"),
-        "remquof": ("xyi", "f"), "remquo": ("xyi", "f"), "sincospif": ("xpp", "v"), "sincospi": ("xpp", "v")}
+        "remquof": ("xyi", "f"), "remquo": ("xyi", "f"), "sincospif": ("xpp", "v"), "sincospi": ("xpp", "v"),
+        "frsqrt_rn": ("x", "f")}
 _DOUBLE_ENDING_IN_F = {"erf", "modf", "normcdf"}
 
 
@@ -56,7 +57,7 @@ def signature(name: str) -> tuple[str, str]:
 
 
 def single(name: str) -> bool:
-    return name.endswith("f") and name not in _DOUBLE_ENDING_IN_F
+    return name.endswith("f") and name not in _DOUBLE_ENDING_IN_F or name == "frsqrt_rn"
 
 
 def int_args(name: str, y: np.ndarray) -> np.ndarray:
@@ -558,7 +559,7 @@ def vk_results(names: list[str], x: np.ndarray, y: np.ndarray) -> dict:
             else:
                 args.append(vals[c])
         decls = "".join(f"{ty} p{j}; " for ty, j in outs)
-        call = f"{name}({', '.join(args)})"
+        call = f"{'__' if name == 'frsqrt_rn' else ''}{name}({', '.join(args)})"
         body = decls + (f"{call}; " if res == "v" else f"o[i] = {call}; ") + \
             "".join(f"q{j}[i] = p{j}; " for _, j in outs)
         qs = "".join(f", {ty} *q{j}" for ty, j in outs)

@@ -30,7 +30,7 @@ FUNCTIONS = ["hypotf", "hypot", "erff", "erf", "erfcf", "erfc", "expm1f", "expm1
              "rhypotf", "rhypot", "norm3df", "norm3d", "rnorm3df", "rnorm3d", "norm4df", "norm4d",
              "rnorm4df", "rnorm4d", "rcbrtf", "rcbrt", "j0f", "j0", "j1f", "j1", "y0f", "y0", "y1f", "y1",
              "jnf", "jn", "ynf", "yn", "cyl_bessel_i0f", "cyl_bessel_i0", "cyl_bessel_i1f", "cyl_bessel_i1",
-             "signbitf", "signbitd", "normf", "norm", "rnormf", "rnorm"]
+             "signbitf", "signbitd", "normf", "norm", "rnormf", "rnorm", "frsqrt_rn"]
 REFLECT = {"__CUDA_FTZ": 0, "__CUDA_PREC_SQRT": 1, "__CUDA_ARCH": 900}
 OUT = Path(__file__).resolve().parents[1] / "vgpu" / "frontend" / "libdevice.json"
 

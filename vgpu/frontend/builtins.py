@@ -217,6 +217,9 @@ _add("remainderf", "fixed", params=(FLOAT, FLOAT), ret=FLOAT, op="libdevice.rema
 _add("remainder", "math", params=(DOUBLE, DOUBLE), ret=DOUBLE, op="libdevice.remainder",
      attrs={"float": "libdevice.remainderf"})
 
+# 1/sqrt(x) correctly rounded: libdevice's refinement of rsqrt.approx
+_add("__frsqrt_rn", "fixed", params=(FLOAT,), ret=FLOAT, op="libdevice.frsqrt_rn")
+
 # round to integral, ties to even, as nvcc compiles them: cvt.rni.f32.f32 (rintf, nearbyintf; the
 # current rounding mode of C is always to nearest on the GPU), cvt.rni.s64.f32 (lrintf, llrintf)
 for _name, _ret in [("rint", DOUBLE), ("nearbyint", DOUBLE), ("lrint", LONG), ("llrint", LLONG)]:

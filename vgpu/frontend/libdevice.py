@@ -5,8 +5,10 @@ In:  a libdevice function name (`__nv_erff`, `__nv_hypot`, ...) and its IR argum
 Out: the result, built in IR from `libdevice.json`: libdevice's own instructions (written by
      tools/libdevice_port.py from CUDA's libdevice.10.bc, with __nvvm_reflect resolved as numba-cuda
      compiles: no FTZ, precise sqrt).  Exact operations (add, mul, fma, sqrt, compares, bit operations,
-     conversions, libdevice's constant tables) give the GPU's bits; an alloca (sin/cos's Payne-Hanek
-     reduction) is a per-thread `local` slot, its multi-word inline PTX is libdevice_asm.py's.  The hardware approximations some
+     conversions, libdevice's constant tables; add.rz.f64 and mul.rz.f32 as IR ops with mode rz) give the
+     GPU's bits; an alloca (sin/cos's Payne-Hanek reduction) is a per-thread `local` slot, its multi-word
+     inline PTX is libdevice_asm.py's; a pointer parameter is an output if the function stores through it
+     (frexp's exponent), else an array it reads (normf's).  The hardware approximations some
      functions start from are vgpu's models: ex2/lg2/rsqrt/rcp.approx.f32 give the correctly rounded
      value (subnormal results flushed for .ftz), rcp/rsqrt.approx.ftz.f64 the correctly rounded value of
      the input's upper 32 bits, truncated to its upper 32 bits; libdevice refines most of them with
