@@ -541,3 +541,12 @@ def test_frsqrt_rn_is_correctly_rounded():
             assert g == math.inf if v == 0 else g == 0.0 if v == math.inf else math.isnan(g), v
             continue
         assert float(g) == round_float(1 / _sqrt_exact(Fraction(v)), "f32", "rn"), v
+
+
+def test_integer_hadd_beside_the_half_one():
+    """With <cuda_fp16.h>, __hadd(int, int) is still the integer halving add (CUDA overloads the name)."""
+    src = """#include <cuda_fp16.h>
+    __global__ void k(int *o, __half *h) { o[0] = __hadd(o[1], o[2]); o[3] = __hadd(-7, 2); h[0] = __hadd(h[1], h[2]); }"""
+    o, h = vgpu.to_device(np.array([0, 5, 8, 0], np.int32)), vgpu.to_device(np.array([0, 1.5, 2.25], np.float16))
+    vgpu.compile(src, filename="hadd16.vk").get_function("k")(o, h, grid=1, block=1)
+    assert list(o.copy_to_host()) == [6, 5, 8, -3] and h.copy_to_host()[0] == 3.75
