@@ -184,7 +184,7 @@ DIAGNOSTICS = [
     ("struct S { int a; };\n__global__ void k(struct S *s) { if (*s) {} }", 2, 38,
      "statement requires expression of scalar type ('struct S' invalid)"),
     ("__global__ void k() { goto out; }", 1, 23, "goto statements are not supported yet"),
-    ("__global__ void k(float *a) { a[0] = rintf(a[1]); }", 1, 38, "'rintf' is not supported yet"),
+    ("__global__ void k(float *a) { a[0] = __shfl(a[1], 0); }", 1, 38, "'__shfl' is not supported yet"),
     ("__global__ void k(long long *a) { atomicAdd(a, 1); }", 1, 35,
      "no matching function for call to 'atomicAdd' with argument types (long long *, int)"),
     ("__global__ void k(float *a) { a[0] = sqrtf; }", 1, 38, "function pointers are not supported yet: call 'sqrtf' directly"),

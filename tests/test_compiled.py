@@ -428,6 +428,8 @@ def _alu_cases():
                     t, src = (vgpu.types.U32, t0) if op != "brev" else (t0, None)
                 elif kinds[0] == "dw":
                     t = scalar_of(spec.wide(types[0]))
+                else:
+                    mode = spec.rounding(ins)       # add.rz.f32 and kin: the interpreter's
                 if op and alu.supported(op, t, src, mode):
                     out.append((fam.name, mods, types))
     return out

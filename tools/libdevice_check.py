@@ -31,6 +31,41 @@ UNARY = ["erff", "erf", "erfcf", "erfc", "expm1f", "expm1", "log1pf", "log1p", "
          "sinhf", "sinh", "coshf", "cosh", "asinf", "asin", "acosf", "acos", "atanf", "atan"]
 BINARY = ["hypotf", "hypot", "nextafterf", "nextafter", "remainderf", "remainder", "powf", "pow", "atan2f", "atan2"]
 SINCOS = ["sincosf", "sincos"]     # (x, &sin, &cos): both results compared
+# the rest of the CUDA Math API nvcc implements through libdevice: name -> (parameters, result), parameters
+# x y z w of the function's float type, n an int, i an int * and p a pointer to the float type (results
+# stored there, compared too); result f the float type, i int, l long long, v none
+MORE = {**{n: ("x", "f") for n in (
+    "rcbrtf", "rcbrt", "logbf", "logb", "normcdff", "normcdf", "normcdfinvf", "normcdfinv", "erfinvf", "erfinv",
+    "erfcinvf", "erfcinv", "erfcxf", "erfcx", "j0f", "j0", "j1f", "j1", "y0f", "y0", "y1f", "y1",
+    "cyl_bessel_i0f", "cyl_bessel_i0", "cyl_bessel_i1f", "cyl_bessel_i1")},
+        **{n: ("xy", "f") for n in ("fdimf", "fdim", "rhypotf", "rhypot", "copysignf", "copysign")},
+        **{n: ("xyz", "f") for n in ("norm3df", "norm3d", "rnorm3df", "rnorm3d")},
+        **{n: ("xyzw", "f") for n in ("norm4df", "norm4d", "rnorm4df", "rnorm4d")},
+        **{n: ("xn", "f") for n in ("ldexpf", "ldexp", "scalbnf", "scalbn")},
+        **{n: ("nx", "f") for n in ("jnf", "jn", "ynf", "yn")},
+        "ilogbf": ("x", "i"), "ilogb": ("x", "i"), "llroundf": ("x", "l"), "llround": ("x", "l"),
+        "frexpf": ("xi", "f"), "frexp": ("xi", "f"), "modff": ("xp", "f"), "modf": ("xp", "f"),
+        "remquof": ("xyi", "f"), "remquo": ("xyi", "f"), "sincospif": ("xpp", "v"), "sincospi": ("xpp", "v"),
+        "frsqrt_rn": ("x", "f")}
+_DOUBLE_ENDING_IN_F = {"erf", "modf", "normcdf"}
+
+
+def signature(name: str) -> tuple[str, str]:
+    if name in MORE:
+        return MORE[name]
+    return ("xpp", "v") if name in SINCOS else ("xy", "f") if name in BINARY else ("x", "f")
+
+
+def single(name: str) -> bool:
+    return name.endswith("f") and name not in _DOUBLE_ENDING_IN_F or name == "frsqrt_rn"
+
+
+def int_args(name: str, y: np.ndarray) -> np.ndarray:
+    """The int argument of a (x, n) or (n, x) function: exponents for ldexp/scalbn, orders for jn/yn."""
+    y = np.nan_to_num(y, nan=0.0, posinf=1e9, neginf=-1e9)
+    if signature(name)[0] == "nx":
+        return np.clip(np.abs(np.round(y)), 0, 40).astype(np.int32) * np.where(y < -15, -1, 1).astype(np.int32)
+    return np.clip(np.round(y * 40), -2200, 2200).astype(np.int32)
 
 HELPERS = """
 @cpu.delta = global i32 0
@@ -316,6 +351,79 @@ define float @cpu.fmarz(float %a, float %b, float %c) {
   %r = select i1 %fix, float %t1d, float %t1
   ret float %r
 }
+define float @cpu.mulrz(float %a, float %b) {
+  %x = fpext float %a to double
+  %y = fpext float %b to double
+  %p = fmul double %x, %y
+  %t = fptrunc double %p to float
+  %u = fpext float %t to double
+  %au = call double @llvm.fabs.f64(double %u)
+  %ap = call double @llvm.fabs.f64(double %p)
+  %out = fcmp ogt double %au, %ap
+  %tb = bitcast float %t to i32
+  %tm = sub i32 %tb, 1
+  %tf = bitcast i32 %tm to float
+  %r = select i1 %out, float %tf, float %t
+  ret float %r
+}
+define double @cpu.addrzd(double %a, double %b) {
+  %s = fadd double %a, %b
+  %w = fsub double %s, %a
+  %e1 = fsub double %s, %w
+  %e2 = fsub double %a, %e1
+  %e3 = fsub double %b, %w
+  %e = fadd double %e2, %e3
+  %sp = fcmp ogt double %s, 0.0
+  %en = fcmp olt double %e, 0.0
+  %sn = fcmp olt double %s, 0.0
+  %ep = fcmp ogt double %e, 0.0
+  %i1 = and i1 %sp, %en
+  %i2 = and i1 %sn, %ep
+  %in = or i1 %i1, %i2
+  %as = call double @llvm.fabs.f64(double %s)
+  %inf = fcmp oeq double %as, 0x7FF0000000000000
+  %aa = call double @llvm.fabs.f64(double %a)
+  %ab = call double @llvm.fabs.f64(double %b)
+  %fa = fcmp olt double %aa, 0x7FF0000000000000
+  %fb = fcmp olt double %ab, 0x7FF0000000000000
+  %fin = and i1 %fa, %fb
+  %over = and i1 %inf, %fin
+  %fix = or i1 %in, %over
+  %sb = bitcast double %s to i64
+  %sm = sub i64 %sb, 1
+  %sd = bitcast i64 %sm to double
+  %r = select i1 %fix, double %sd, double %s
+  ret double %r
+}
+define double @cpu.rsqrtdfull(double %x) {
+  %s = call double @llvm.sqrt.f64(double %x)
+  %q = fdiv double 1.0, %s
+  %rp = call double @cpu.pd(double %q)
+  ret double %rp
+}
+define float @cpu.divapproxftz(float %x, float %y) {
+  %a = call float @cpu.ftz(float %x)
+  %b = call float @cpu.ftz(float %y)
+  %q = call float @cpu.divapprox(float %a, float %b)
+  %r = call float @cpu.ftz(float %q)
+  ret float %r
+}
+declare i32 @llvm.fptoui.sat.i32.f32(float)
+define i32 @cpu.d2i(double %x) {
+  %s = call i32 @llvm.fptosi.sat.i32.f64(double %x)
+  %n = fcmp uno double %x, %x
+  %r = select i1 %n, i32 -2147483648, i32 %s
+  ret i32 %r
+}
+declare i64 @llvm.fptosi.sat.i64.f64(double)
+define i64 @cpu.d2ll(double %x) {
+  %s = call i64 @llvm.fptosi.sat.i64.f64(double %x)
+  %n = fcmp uno double %x, %x
+  %r = select i1 %n, i64 -9223372036854775808, i64 %s
+  ret i64 %r
+}
+declare float @llvm.minnum.f32(float, float)
+declare float @llvm.maxnum.f32(float, float)
 define double @cpu.equsel(double %a, double %b, double %c, double %d) {
   %e = fcmp ueq double %a, %b
   %r = select i1 %e, double %c, double %d
@@ -364,12 +472,15 @@ BINOPS = {"llvm.nvvm.mul.rn.f": "fmul float", "llvm.nvvm.mul.rn.d": "fmul double
 ASM = {"madc.hi.u32 $1, $2, $3, 0": "cpu.mad32", "mad.lo.cc.u32 r0, alo, blo, clo": "cpu.mad64",
        "sub.cc.u32 r0, a0, b0": "cpu.sub128", "mul.lo.u32 r0, alo, blo": "cpu.mul64",
        "add.cc.u32 r0, a0, b0": "cpu.add128", "rcp.approx.ftz.f32": "cpu.rcpf",
-       "rsqrt.approx.ftz.f64": "cpu.rsqrtd", "sub.rn.f32": None,
+       "rsqrt.approx.ftz.f64": "cpu.rsqrtd", "sub.rn.f32": None, "sub.rn.f64": None,
        "sub.rn.ftz.f32": None, "setp.equ.f64": "cpu.equsel"}
 CALLS.update({"llvm.nvvm.sqrt.approx.f": "llvm.sqrt.f32", "llvm.nvvm.div.approx.f": "cpu.divapprox",
               "llvm.nvvm.f2i.rz": "cpu.f2i.rz", "llvm.nvvm.f2i.rn": "cpu.f2i.rn", "llvm.nvvm.ex2.approx.d": None,
               "llvm.nvvm.fma.rm.f": "cpu.fmarm", "llvm.nvvm.saturate.f": "cpu.sat", "llvm.nvvm.d2i.rn": "cpu.d2i.rn",
-              "llvm.nvvm.div.rn.f": "cpu.divrn", "llvm.nvvm.lg2.approx.f": "cpu.lg2nf"})
+              "llvm.nvvm.div.rn.f": "cpu.divrn", "llvm.nvvm.lg2.approx.f": "cpu.lg2nf",
+              "llvm.nvvm.mul.rz.f": "cpu.mulrz", "llvm.nvvm.add.rz.d": "cpu.addrzd",
+              "llvm.nvvm.rsqrt.approx.d": "cpu.rsqrtdfull", "llvm.nvvm.fmin.f": "llvm.minnum.f32",
+              "llvm.nvvm.fmax.f": "llvm.maxnum.f32"})
 
 
 def _typed_to_opaque(text: str) -> str:
@@ -400,9 +511,14 @@ def cpu_module(text: str, names: list[str]) -> str:
                 key = next(k for k in ASM if asm.startswith(k) or k in asm)
                 if ASM[key] is None:
                     a, b = port.split_args(m.group(3))
-                    line = line[:m.start()] + f"fsub float {a.split()[1]}, {b.split()[1]}"
+                    line = line[:m.start()] + f"fsub {a.split()[0]} {a.split()[1]}, {b.split()[1]}"
                 else:
                     line = line[:m.start()] + f"call {m.group(1)} @{ASM[key]}({m.group(3)})"
+            # PTX's cvt.rzi.s64.f64 saturates (NaN: the sign bit alone); LLVM's fptosi is poison there
+            line = re.sub(r"fptosi double (\S+) to i64", r"call i64 @cpu.d2ll(double \1)", line)
+            line = re.sub(r"fptosi double (\S+) to i32", r"call i32 @cpu.d2i(double \1)", line)
+            line = re.sub(r"fpto([su])i float (\S+) to i32", r"call i32 @llvm.fpto\1i.sat.i32.f32(float \2)", line)
+            line = line.replace("@llvm.nvvm.div.approx.ftz.f(", "@cpu.divapproxftz(")
             line = line.replace("@llvm.nvvm.lg2.approx.f(", "@cpu.lg2nf(").replace("@llvm.nvvm.ex2.approx.f(", "@cpu.ex2nf(")
             line = re.sub(r"@(llvm\.nvvm\.[\w.]+)\(", lambda mm: "@" + mm.group(1).replace(".ftz", "") + "(", line)
             for k, v in BINOPS.items():
@@ -426,21 +542,36 @@ def cpu_module(text: str, names: list[str]) -> str:
 
 
 def vk_results(names: list[str], x: np.ndarray, y: np.ndarray) -> dict:
+    """{name: its results on vgpu, called from a .vk kernel: the returned values, then each pointer's}."""
     import vgpu
     out = {}
     for name in names:
-        t = "float" if name.endswith("f") and name not in ("erf",) else "double"
+        params, res = signature(name)
+        t = "float" if single(name) else "double"
         dt = np.float32 if t == "float" else np.float64
-        call = f"o[i] = {name}(x[i], y[i])" if name in BINARY else f"o[i] = {name}(x[i])"
-        if name in SINCOS:
-            call = f"{name}(x[i], &o[i], &o[i + n])"
-        src = f"__global__ void k(const {t} *x, const {t} *y, {t} *o, int n) {{\n" \
-              f"  int i = blockIdx.x * blockDim.x + threadIdx.x; if (i < n) {call}; }}"
-        o = vgpu.zeros(x.size * (2 if name in SINCOS else 1), dt)
+        rt = {"f": t, "i": "int", "l": "long long", "v": t}[res]
+        vals = {"x": "x[i]", "y": "y[i]", "z": "y[n - 1 - i]", "w": "x[n - 1 - i]", "n": "k[i]"}
+        args, outs = [], []
+        for c in params:
+            if c in "ip":
+                outs.append(("int" if c == "i" else t, len(outs)))
+                args.append(f"&p{len(outs) - 1}")
+            else:
+                args.append(vals[c])
+        decls = "".join(f"{ty} p{j}; " for ty, j in outs)
+        call = f"{'__' if name == 'frsqrt_rn' else ''}{name}({', '.join(args)})"
+        body = decls + (f"{call}; " if res == "v" else f"o[i] = {call}; ") + \
+            "".join(f"q{j}[i] = p{j}; " for _, j in outs)
+        qs = "".join(f", {ty} *q{j}" for ty, j in outs)
+        src = f"__global__ void k(const {t} *x, const {t} *y, const int *k, {rt} *o{qs}, int n) {{\n" \
+              f"  int i = blockIdx.x * blockDim.x + threadIdx.x; if (i < n) {{ {body}}} }}"
+        o = vgpu.zeros(x.size, {"f": dt, "i": np.int32, "l": np.int64, "v": dt}[res])
+        qarrs = [vgpu.zeros(x.size, np.int32 if ty == "int" else dt) for ty, _ in outs]
         vgpu.compile(src, filename=f"{name}.vk").get_function("k")(
-            vgpu.to_device(x.astype(dt)), vgpu.to_device(y.astype(dt)), o, x.size,
-            grid=(x.size + 127) // 128, block=128)
-        out[name] = o.copy_to_host()
+            vgpu.to_device(x.astype(dt)), vgpu.to_device(y.astype(dt)), vgpu.to_device(int_args(name, y)), o,
+            *qarrs, x.size, grid=(x.size + 127) // 128, block=128)
+        parts = ([] if res == "v" else [o.copy_to_host()]) + [q.copy_to_host() for q in qarrs]
+        out[name] = parts
     return out
 
 
@@ -485,31 +616,45 @@ def _engine(names):
 
 
 def _cpu(engine, name, x, y):
-    """(inputs, results) of libdevice's `name` on the CPU (sincos: the sines, then the cosines)."""
-    single = name.endswith("f") and name != "erf"
-    ct = ctypes.c_float if single else ctypes.c_double
-    dt = np.float32 if single else np.float64
-    nargs = 2 if name in BINARY else 1
-    xs, ys = x.astype(dt), y.astype(dt)
-    if name in SINCOS:
-        fn = ctypes.CFUNCTYPE(None, ct, ctypes.POINTER(ct), ctypes.POINTER(ct))(
-            engine.get_function_address("__nv_" + name))
-        sc = [(ct(), ct()) for _ in range(x.size)]
-        for i in range(x.size):
-            fn(xs[i], ctypes.byref(sc[i][0]), ctypes.byref(sc[i][1]))
-        return np.concatenate([xs, xs]), np.array([a.value for a, _ in sc] + [c.value for _, c in sc], dt)
-    fn = ctypes.CFUNCTYPE(ct, *([ct] * nargs))(engine.get_function_address("__nv_" + name))
-    return xs, np.array([fn(*(([xs[i], ys[i]] if nargs == 2 else [xs[i]]))) for i in range(x.size)], dt)
+    """(inputs, [results]) of libdevice's `name` on the CPU: the returned values, then each pointer's."""
+    params, res = signature(name)
+    ct = ctypes.c_float if single(name) else ctypes.c_double
+    dt = np.float32 if single(name) else np.float64
+    xs, ys, ks = x.astype(dt), y.astype(dt), int_args(name, y)
+    n = x.size
+    cargs = {"x": ct, "y": ct, "z": ct, "w": ct, "n": ctypes.c_int32,
+             "i": ctypes.POINTER(ctypes.c_int32), "p": ctypes.POINTER(ct)}
+    crets = {"f": ct, "i": ctypes.c_int32, "l": ctypes.c_int64, "v": None}
+    fn = ctypes.CFUNCTYPE(crets[res], *[cargs[c] for c in params])(engine.get_function_address("__nv_" + name))
+    outs = [[] for c in params if c in "ip"]
+    rets = []
+    for i in range(n):
+        vals = {"x": xs[i], "y": ys[i], "z": ys[n - 1 - i], "w": xs[n - 1 - i], "n": int(ks[i])}
+        cells = [(ctypes.c_int32 if c == "i" else ct)() for c in params if c in "ip"]
+        it = iter(cells)
+        r = fn(*[ctypes.byref(next(it)) if c in "ip" else vals[c] for c in params])
+        rets.append(r)
+        for lst, cell in zip(outs, cells):
+            lst.append(cell.value)
+    parts = [] if res == "v" else [np.array(rets, {"f": dt, "i": np.int32, "l": np.int64}[res])]
+    parts += [np.array(v, np.int32 if c == "i" else dt) for v, c in zip(outs, [c for c in params if c in "ip"])]
+    return xs, parts
 
 
 def _differ(a, b):
-    """Where the bits of a and b differ (any NaN equals any NaN)."""
-    u = np.uint32 if a.dtype == np.float32 else np.uint64
-    return ~((a.view(u) == b.view(u)) | (np.isnan(a) & np.isnan(b)))
+    """Where the bits of a and b differ (any NaN equals any NaN); a and b: lists of result arrays."""
+    bad = np.zeros(a[0].size, bool)
+    for p, q in zip(a, b):
+        if p.dtype.kind != "f":
+            bad |= p != q
+            continue
+        u = np.uint32 if p.dtype == np.float32 else np.uint64
+        bad |= ~((p.view(u) == q.view(u)) | (np.isnan(p) & np.isnan(q)))
+    return bad
 
 
 def _check(n, verbose, names):
-    names = names or UNARY + BINARY + SINCOS
+    names = names or UNARY + BINARY + SINCOS + list(MORE)
     engine = _engine(names)
     x, y = inputs(n)
     vk = vk_results(names, x, y)
@@ -520,7 +665,8 @@ def _check(n, verbose, names):
         bad = _differ(ref, got)
         result[name] = int(bad.sum())
         if verbose:
-            example = "" if not bad.any() else f"  e.g. x={xs[bad][0]!r}: cpu {ref[bad][0]!r} vgpu {got[bad][0]!r}"
+            example = "" if not bad.any() else \
+                f"  e.g. x={xs[bad][0]!r}: cpu {[r[bad][0] for r in ref]} vgpu {[g[bad][0] for g in got]}"
             print(f"{name:12s} {xs.size} results, {int(bad.sum())} differ{example}")
     return result
 
@@ -529,7 +675,7 @@ def sensitivity(n: int = 4000, names: list | None = None, verbose: bool = False)
     """{function: how many of its results change when every hardware approximation it uses (ex2, lg2,
     rcp, rsqrt, div.approx) is one unit off in its last bit, up or down (the larger count)}: 0 means
     libdevice's refinement hides the approximation's last bit on these inputs."""
-    names = names or UNARY + BINARY + SINCOS
+    names = names or UNARY + BINARY + SINCOS + list(MORE)
     engine = _engine(names)
     delta = ctypes.c_int32.from_address(engine.get_global_value_address("cpu.delta"))
     x, y = inputs(n)

@@ -22,7 +22,15 @@ FUNCTIONS = ["hypotf", "hypot", "erff", "erf", "erfcf", "erfc", "expm1f", "expm1
              "sinf", "sin", "cosf", "cos", "tanf", "tan", "sincosf", "sincos", "sinpif", "sinpi", "cospif", "cospi",
              "logf", "log", "log2f", "log2", "log10f", "log10", "expf", "exp", "exp2f", "exp2", "exp10f", "exp10",
              "powf", "pow", "tanhf", "tanh", "sinhf", "sinh", "coshf", "cosh", "asinf", "asin", "acosf", "acos",
-             "atanf", "atan", "atan2f", "atan2", "powif", "powi"]
+             "atanf", "atan", "atan2f", "atan2", "powif", "powi",
+             # the rest of the CUDA Math API that nvcc implements through libdevice
+             "scalbnf", "scalbn", "ilogbf", "ilogb", "logbf", "logb", "fdimf", "fdim", "remquof", "remquo",
+             "llroundf", "llround", "copysignf", "copysign", "normcdff", "normcdf", "normcdfinvf", "normcdfinv",
+             "erfinvf", "erfinv", "erfcinvf", "erfcinv", "erfcxf", "erfcx", "sincospif", "sincospi",
+             "rhypotf", "rhypot", "norm3df", "norm3d", "rnorm3df", "rnorm3d", "norm4df", "norm4d",
+             "rnorm4df", "rnorm4d", "rcbrtf", "rcbrt", "j0f", "j0", "j1f", "j1", "y0f", "y0", "y1f", "y1",
+             "jnf", "jn", "ynf", "yn", "cyl_bessel_i0f", "cyl_bessel_i0", "cyl_bessel_i1f", "cyl_bessel_i1",
+             "signbitf", "signbitd", "normf", "norm", "rnormf", "rnorm", "frsqrt_rn"]
 REFLECT = {"__CUDA_FTZ": 0, "__CUDA_PREC_SQRT": 1, "__CUDA_ARCH": 900}
 OUT = Path(__file__).resolve().parents[1] / "vgpu" / "frontend" / "libdevice.json"
 
@@ -72,8 +80,8 @@ def operand(tok: str):
         return ["c", 1 if tok == "true" else 0]
     if tok == "undef":
         return ["undef"]
-    if tok.startswith("0x"):
-        return ["f", tok[2:].upper()]
+    if tok.startswith("0x"):                           # a double's bits; llvm-dis leaves out leading zeros
+        return ["f", tok[2:].upper().zfill(16)]
     if re.match(r"^-?\d+$", tok):
         return ["c", int(tok)]
     import struct

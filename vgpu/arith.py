@@ -9,6 +9,7 @@ execution cannot disagree.  Nothing here raises or warns for any operand VALUES.
 
 Integers wrap (two's complement).  Floats are IEEE binary16/binary32/binary64, round to nearest even,
 subnormals kept (no FTZ, also for f16 as on the GPU); fma rounds once (exactly, also for f64 and f16).
+Float add sub mul div fma rcp sqrt take PTX's rounding modes as `mode` (rn, the default; rz rm rp: exact).
 f16 add/sub/mul/div are computed in f32 and rounded once more to f16, which is correctly rounded
 (24 >= 2*11 + 2); f16 fma rounds a*b+c (exact in f64) to odd, then to f16.  Where C leaves a result
 undefined, vgpu gives what an NVIDIA GPU gives:
@@ -39,6 +40,7 @@ floats: ordered, whereas the IR's `ne` is C's != and true for NaN); the *_approx
 """
 from __future__ import annotations
 
+import math
 from fractions import Fraction
 from typing import Callable, Sequence
 
@@ -298,8 +300,142 @@ def _c(f):
     return lambda t, a, src, mode: _canon(f(*a))
 
 
+# -- directed rounding (PTX .rz .rm .rp of add sub mul div fma rcp sqrt): exact, from the round-to-nearest
+# result and the sign of its error.  f16/f32 operands: the exact value, or its round-to-odd f64 (the sign
+# of the error as a sticky bit), rounded once to the type in the mode.  f64: the nearest value s and the
+# sign of (exact - s) from an error-free transformation, s moved one step where the mode rounds the other
+# way; lanes where that transformation is not exact (results or operands near the subnormal range, fma)
+# are rounded from Python's exact rationals.
+_TINY = 2.0 ** -960           # above this the remainders and product errors below are exact in f64
+
+
+def _rational(q: Fraction, rnd: str) -> float:
+    """The f64 of the exact rational q rounded in mode rnd (rz rm rp)."""
+    try:
+        r = float(q)                                      # to nearest, correctly rounded
+        err = q - Fraction(r)
+    except OverflowError:
+        r, err = (math.inf, -1) if q > 0 else (-math.inf, 1)   # the exact value lies back toward zero
+    return _step(np.float64(r), np.float64(np.sign(err)), rnd).item()
+
+
+def _step(s, err, rnd):
+    """s (rounded to nearest) moved to the value of mode rnd, given the sign of (exact - s)."""
+    if rnd == "rz":
+        move = ((s > 0) & (err < 0)) | ((s < 0) & (err > 0))
+        return np.where(move, np.nextafter(s, 0.0), s)
+    if rnd == "rm":
+        return np.where(err < 0, np.nextafter(s, -np.inf), s)
+    return np.where(err > 0, np.nextafter(s, np.inf), s)
+
+
+def _exact(op, a, b=0.0, c=0.0) -> Fraction:
+    """The exact result of `op` (add mul div fma) on finite f64 values; sqrt: a rational strictly between
+    sqrt(a) and any f64 on either side of it (an exact square root itself)."""
+    x, y, z = Fraction(a), Fraction(b), Fraction(c)
+    if op == "sqrt":                                      # a = n / 2**k, k even; 128 bits past f64's 53
+        k = 2 * (x.denominator.bit_length() // 2 + 1) + 256
+        n = x.numerator * 2 ** k // x.denominator
+        r = math.isqrt(n)
+        return Fraction(r, 2 ** (k // 2)) if r * r == n else Fraction(2 * r + 1, 2 ** (k // 2 + 1))
+    return {"add": lambda: x + y, "mul": lambda: x * y, "div": lambda: x / y, "fma": lambda: x * y + z}[op]()
+
+
+def _fin(e):
+    """e with its infinities and NaNs (the errors of results that are not finite) 0."""
+    return np.where(np.isfinite(e), e, 0.0)
+
+
+def _f64_directed(op, rnd, *args):
+    """f64 `op` (add mul div sqrt fma; sub is add of -b) rounded in mode rnd (rz rm rp)."""
+    args = np.broadcast_arrays(*args)
+    a, b = args[0], args[-1]
+    nonzero = (a != 0) & (b != 0)
+    if op == "add":
+        s = a + b
+        err, slow = _fin(_two_sum_err(a, b, s)), np.zeros(s.shape, bool)
+    elif op == "mul":
+        s = a * b
+        err, slow = _fma64(a, b, -s), (np.abs(s) < _TINY) & nonzero & np.isfinite(s)
+    elif op == "div":
+        s = a / b
+        err = _fma64(-s, b, a) * np.where(np.signbit(b), -1.0, 1.0)
+        slow = ((np.abs(s) < _TINY) | (np.abs(a) < _TINY)) & nonzero & np.isfinite(b)
+    elif op == "sqrt":
+        s = np.sqrt(a)
+        err, slow = _fma64(-s, s, a), (a > 0) & (a < _TINY)
+    else:                                                 # fma
+        s = _fma64(*args)
+        err = np.zeros(s.shape)
+        slow = np.logical_and.reduce([np.isfinite(x) for x in (*args, s)]) & (a != 0) & (args[1] != 0)
+    finite = np.logical_and.reduce([np.isfinite(x) for x in args]) & ((b != 0) if op == "div" else True)
+    r = _step(s, np.where(np.isinf(s) & finite, -s, _fin(err)), rnd)   # overflowed: exact lies toward zero
+    for i in np.flatnonzero(slow):
+        r.flat[i] = _rational(_exact(op, *(float(x.flat[i]) for x in args)), rnd)
+    return r
+
+
+def _narrow_directed(op, rnd, dtype, *args):
+    """f16/f32 `op` in mode rnd: the exact f64 value (or its round-to-odd), rounded once to dtype."""
+    a, b, c = (list(x.astype(np.float64) for x in args) + [None, None])[:3]
+    if op == "add":
+        s = a + b
+        x = _round_odd(s, _fin(_two_sum_err(a, b, s)))
+    elif op == "mul":
+        x = a * b                                         # exact: 2 x 24 bits, exponents in f64's range
+    elif op == "div":
+        q = a / b
+        x = _round_odd(q, _fin(_fma64(-q, b, a) * np.where(np.signbit(b), -1.0, 1.0)))
+    elif op == "sqrt":
+        r = np.sqrt(a)
+        x = _round_odd(r, _fin(_fma64(-r, r, a)))
+    else:                                                 # fma: a*b exact, the sum rounded to odd
+        p = a * b
+        s = p + c
+        x = _round_odd(s, _fin(_two_sum_err(p, c, s)))
+    return _f64_to_f32(x, rnd, dtype)
+
+
+def _rounded(op: str, rn: Impl) -> Impl:
+    """`rn` (round to nearest) for mode None or 'rn', else `op` rounded exactly in the mode."""
+    def run(t, a, src, mode):
+        if mode in (None, "rn"):
+            return rn(t, a, src, mode)
+        args, kind = list(a), op
+        if op == "sub":
+            kind, args[1] = "add", -args[1]
+        elif op == "rcp":
+            kind, args = "div", [np.ones_like(args[0]), args[0]]
+        r = _f64_directed(kind, mode, *args) if t.bits == 64 else _narrow_directed(kind, mode, t.dtype, *args)
+        if mode == "rm" and kind in ("add", "fma"):
+            r = _minus_zero(kind, args, r)
+        return _canon(r.astype(t.dtype))
+    return run
+
+
+def _minus_zero(kind, args, r):
+    """IEEE 754 6.3 in mode rm: an exact zero sum (a + b, a*b + c) is -0 unless both addends are +0
+    (rounding to nearest, which the zeros above come from, gives +0)."""
+    plus0 = lambda v: (v == 0) & ~np.signbit(v)          # noqa: E731
+    if kind == "add":
+        a, b = (x.astype(np.float64) for x in args)
+        zero, both = a + b == 0, plus0(a) & plus0(b)     # a sum of two floats is never a rounded zero
+    else:
+        a, b, c = (x.astype(np.float64) for x in args)
+        both = ((a == 0) | (b == 0)) & ~(np.signbit(a) ^ np.signbit(b)) & plus0(c)
+        if args[0].dtype != np.float64:
+            zero = a * b + c == 0                         # the product is exact in f64
+        else:
+            zero = np.zeros(r.shape, bool)
+            for i in np.flatnonzero(r == 0):
+                vals = [float(x.flat[i]) for x in np.broadcast_arrays(a, b, c)]
+                zero.flat[i] = all(map(math.isfinite, vals)) and _exact("fma", *vals) == 0
+    return np.where((r == 0) & zero, np.where(both, 0.0, -0.0).astype(r.dtype), r)
+
+
 FLOAT: dict[str, Impl] = {
-    "add": _fbin(np.add), "sub": _fbin(np.subtract), "mul": _fbin(np.multiply), "div": _fbin(np.divide),
+    "add": _rounded("add", _fbin(np.add)), "sub": _rounded("sub", _fbin(np.subtract)),
+    "mul": _rounded("mul", _fbin(np.multiply)), "div": _rounded("div", _fbin(np.divide)),
     "neg": _c(np.negative), "abs": _c(np.abs), "min": _bin(_fmin), "max": _bin(_fmax),
 }
 
@@ -436,7 +572,8 @@ def _rsqrt(x):
 
 
 MATH: dict[str, Impl] = {
-    "sqrt": _c(np.sqrt), "rcp": _c(lambda x: np.divide(1, x)), "rsqrt": _via64(_rsqrt),
+    "sqrt": _rounded("sqrt", _c(np.sqrt)), "rcp": _rounded("rcp", _c(lambda x: np.divide(1, x))),
+    "rsqrt": _via64(_rsqrt),
     "exp": _via64(np.exp), "exp2": _via64(np.exp2), "exp10": _via64(lambda x: np.power(10.0, x)),
     "log": _via64(np.log), "log2": _via64(np.log2), "log10": _via64(np.log10),
     "sin": _via64(np.sin), "cos": _via64(np.cos), "tan": _via64(np.tan), "tanh": _via64(np.tanh),
@@ -445,7 +582,7 @@ MATH: dict[str, Impl] = {
     "atan2": _via64(np.arctan2),
     "floor": _c(np.floor), "ceil": _c(np.ceil), "trunc": _c(np.trunc), "rint": _c(np.rint),
     "round": _c(_round_half_away), "fabs": _c(np.abs), "copysign": _bin(np.copysign),
-    "fmin": _bin(_fmin), "fmax": _bin(_fmax), "fmod": _c(np.fmod), "fma": _typed(_fma),
+    "fmin": _bin(_fmin), "fmax": _bin(_fmax), "fmod": _c(np.fmod), "fma": _rounded("fma", _typed(_fma)),
     "ex2_approx": _via64(np.exp2), "lg2_approx": _via64(np.log2), "sin_approx": _via64(np.sin),
     "cos_approx": _via64(np.cos), "rsqrt_approx": _via64(_rsqrt),
 }

@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .ctypes import (BOOL, CHAR, COALESCED_GROUP, DOUBLE, DIM3, FLOAT, GRID_GROUP, HALF, INT, SHORT, LLONG, LONG, THREAD_BLOCK, UINT, UINT3,
-                     ULLONG, ULONG, VECTORS, VOID, CType, Pointer, qualified)
+                     ULLONG, ULONG, VECTORS, VOID, CType, Pointer, qualified, unqual)
 
 
 @dataclass(frozen=True)
@@ -161,17 +161,50 @@ for _mode in ("rn", "rz", "rm", "rp"):      # float -> __half with a rounding mo
     _add(f"__vgpu_float2half_{_mode}", "fixed", params=(FLOAT,), ret=HALF, op="cvt", attrs={"mode": _mode})
 
 # libdevice functions, computed from libdevice's own instructions (vgpu/frontend/libdevice.py): the
-# float names, and the double ones as overloads (float arguments call the float version, as CUDA C++)
-for _name, _n in [("hypot", 2), ("erf", 1), ("erfc", 1), ("tgamma", 1), ("lgamma", 1), ("expm1", 1),
-                  ("log1p", 1), ("acosh", 1), ("asinh", 1), ("atanh", 1), ("cbrt", 1), ("nextafter", 2)]:
-    _add(_name + "f", "fixed", params=(FLOAT,) * _n, ret=FLOAT, op="libdevice." + _name + "f")
-    _add(_name, "math", params=(DOUBLE,) * _n, ret=DOUBLE, op="libdevice." + _name)
+# float names, and the double ones as overloads (float arguments call the float version, as CUDA C++).
+# A signature is written for double: its float version has float (float *) where it has double (double *).
+_D, _PD, _PI = DOUBLE, Pointer(DOUBLE), Pointer(INT)
+_LIBDEVICE = {   # name: (parameters, result, libdevice name if not the same)
+    **{_n: ((_D,), _D, None) for _n in (
+        "erf", "erfc", "tgamma", "lgamma", "expm1", "log1p", "acosh", "asinh", "atanh", "cbrt", "rcbrt", "logb",
+        "normcdf", "normcdfinv", "erfinv", "erfcinv", "erfcx", "j0", "j1", "y0", "y1", "cyl_bessel_i0",
+        "cyl_bessel_i1")},
+    **{_n: ((_D, _D), _D, None) for _n in ("hypot", "rhypot", "nextafter", "fdim", "copysign")},
+    "norm3d": ((_D,) * 3, _D, None), "rnorm3d": ((_D,) * 3, _D, None),
+    "norm4d": ((_D,) * 4, _D, None), "rnorm4d": ((_D,) * 4, _D, None),
+    "frexp": ((_D, _PI), _D, None), "ldexp": ((_D, INT), _D, None), "scalbn": ((_D, INT), _D, None),
+    "modf": ((_D, _PD), _D, None), "remquo": ((_D, _D, _PI), _D, None), "ilogb": ((_D,), INT, None),
+    "jn": ((INT, _D), _D, None), "yn": ((INT, _D), _D, None),
+    "sincospi": ((_D, _PD, _PD), VOID, None),
+    "norm": ((INT, Pointer(qualified(_D, const=True))), _D, None),      # normf(dim, a): the array is read
+    "rnorm": ((INT, Pointer(qualified(_D, const=True))), _D, None),
+    "llround": ((_D,), LLONG, None), "lround": ((_D,), LONG, "llround"),   # long is 64 bits: __nv_llround
+    "signbit": ((_D,), BOOL, "signbitd"),   # libstdc++'s std::signbit (bool); __nv_signbitf/__nv_signbitd
+}
+
+
+def _single(t: CType) -> CType:
+    """double -> float, double * -> float * (keeping const)."""
+    if isinstance(t, Pointer) and unqual(t.to) == DOUBLE:
+        return Pointer(qualified(FLOAT, const=t.to.const))
+    return FLOAT if t == DOUBLE else t
+
+
+for _name, (_ps, _ret, _ld) in _LIBDEVICE.items():
+    _ld = _ld or _name
+    _fname = _ld[:-1] + "f" if _ld == "signbitd" else _ld + "f"
+    if _name != "signbit":
+        _add(_name + "f", "fixed", params=tuple(map(_single, _ps)), ret=_single(_ret), op="libdevice." + _fname,
+             ir_ret=INT if _ret == BOOL else None)
+    _add(_name, "math", params=_ps, ret=_ret, op="libdevice." + _ld, attrs={"float": "libdevice." + _fname},
+         ir_ret=INT if _ret == BOOL else None)
 # the standard math functions too (they replace the table above's sinf, expf, ... : the GPU's bits)
 for _name in ["exp", "exp2", "exp10", "log", "log2", "log10", "sin", "cos", "tan", "tanh", "asin", "acos", "atan",
               "sinh", "cosh", "sinpi", "cospi", "pow", "atan2"]:
     _n = 2 if _name in _BINARY else 1
     _add(_name + "f", "fixed", params=(FLOAT,) * _n, ret=FLOAT, op="libdevice." + _name + "f")
-    _add(_name, "math", params=(DOUBLE,) * _n, ret=DOUBLE, op="libdevice." + _name)
+    _add(_name, "math", params=(DOUBLE,) * _n, ret=DOUBLE, op="libdevice." + _name,
+         attrs={"float": "libdevice." + _name + "f"})
 # the hardware approximations as vgpu models them (the fast-math intrinsics __expf, __sinf, ... in
 # __vgpu_intrinsics.vkh): the correctly rounded value
 for _name, _op in [("__vgpu_ex2_approx", "exp2"), ("__vgpu_lg2_approx", "log2"), ("__vgpu_sin_approx", "sin"),
@@ -181,9 +214,38 @@ for _name, _op in [("__vgpu_ex2_approx", "exp2"), ("__vgpu_lg2_approx", "log2"),
 _add("sincosf", "fixed", params=(FLOAT, Pointer(FLOAT), Pointer(FLOAT)), op="libdevice.sincosf")
 _add("sincos", "fixed", params=(DOUBLE, Pointer(DOUBLE), Pointer(DOUBLE)), op="libdevice.sincos")
 _add("remainderf", "fixed", params=(FLOAT, FLOAT), ret=FLOAT, op="libdevice.remainderf")
-_add("remainder", "math", params=(DOUBLE, DOUBLE), ret=DOUBLE, op="libdevice.remainder")
+_add("remainder", "math", params=(DOUBLE, DOUBLE), ret=DOUBLE, op="libdevice.remainder",
+     attrs={"float": "libdevice.remainderf"})
+
+# 1/sqrt(x) correctly rounded: libdevice's refinement of rsqrt.approx
+_add("__frsqrt_rn", "fixed", params=(FLOAT,), ret=FLOAT, op="libdevice.frsqrt_rn")
+
+# round to integral, ties to even, as nvcc compiles them: cvt.rni.f32.f32 (rintf, nearbyintf; the
+# current rounding mode of C is always to nearest on the GPU), cvt.rni.s64.f32 (lrintf, llrintf)
+for _name, _ret in [("rint", DOUBLE), ("nearbyint", DOUBLE), ("lrint", LONG), ("llrint", LLONG)]:
+    _add(_name + "f", "fixed", params=(FLOAT,), ret=_single(_ret), op="cvt", attrs={"mode": "rni"})
+    _add(_name, "math", params=(DOUBLE,), ret=_ret, op="cvt", attrs={"mode": "rni"})
+
+# IEEE arithmetic with an explicit rounding mode (CUDA's _rn _rz _rd _ru; PTX .rn .rz .rm .rp): one
+# instruction each, add.rm.f32 for __fadd_rd
+_MODES = {"rn": "rn", "rz": "rz", "rd": "rm", "ru": "rp"}
+for _cuda, _mode in _MODES.items():
+    for _t, _p in ((FLOAT, "f"), (DOUBLE, "d")):
+        for _op, _n in (("add", 2), ("sub", 2), ("mul", 2), ("div", 2), ("rcp", 1), ("sqrt", 1)):
+            _add(f"__{_p}{_op}_{_cuda}", "fixed", params=(_t,) * _n, ret=_t, op=_op, attrs={"mode": _mode})
+    _add(f"__fmaf_{_cuda}", "fixed", params=(FLOAT,) * 3, ret=FLOAT, op="fma", attrs={"mode": _mode})
+    _add(f"__fmaf_ieee_{_cuda}", "fixed", params=(FLOAT,) * 3, ret=FLOAT, op="fma", attrs={"mode": _mode})
+    _add(f"__fma_{_cuda}", "fixed", params=(DOUBLE,) * 3, ret=DOUBLE, op="fma", attrs={"mode": _mode})
+    # conversions: to an integer rounding to integral (cvt.rni/rzi/rmi/rpi), to a float rounding (cvt.rn...)
+    for _src, _s in ((FLOAT, "float"), (DOUBLE, "double")):
+        for _dst, _d in ((INT, "int"), (UINT, "uint"), (LLONG, "ll"), (ULLONG, "ull")):
+            _add(f"__{_s}2{_d}_{_cuda}", "fixed", params=(_src,), ret=_dst, op="cvt", attrs={"mode": _mode + "i"})
+    for _src, _s in ((INT, "int"), (UINT, "uint"), (LLONG, "ll"), (ULLONG, "ull")):
+        _add(f"__{_s}2float_{_cuda}", "fixed", params=(_src,), ret=FLOAT, op="cvt", attrs={"mode": _mode})
+        if _src.size == 8 or _cuda == "rn":     # int and unsigned convert to double exactly: _rn only
+            _add(f"__{_s}2double_{_cuda}", "fixed", params=(_src,), ret=DOUBLE, op="cvt", attrs={"mode": _mode})
+    _add(f"__double2float_{_cuda}", "fixed", params=(DOUBLE,), ret=FLOAT, op="cvt", attrs={"mode": _mode})
 
 # CUDA functions that vgpu knows about but does not implement: a clear diagnostic, not "undeclared"
 NOT_YET = {"__shfl", "__shfl_up", "__shfl_down", "__shfl_xor", "__ballot", "__any", "__all",
-           "__nanosleep", "malloc", "free", "memcpy", "memset", "assert",
-           "signbit", "copysignf", "rintf", "nearbyintf", "lrintf"}
+           "malloc", "free", "memcpy", "memset", "assert"}

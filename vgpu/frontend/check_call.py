@@ -8,7 +8,7 @@ import copy
 from . import ast as A
 from .builtins import TABLE, Builtin
 from .ctypes import (COALESCED_GROUP, DOUBLE, ERROR, FLOAT, GRID_GROUP, INT, THREAD_BLOCK, THREAD_GROUP, UINT, VOID, CType, ErrorType, Float, Pointer,
-                     StructType, decay, is_arith, is_half, is_integer, promote, spell, unqual, usual_arith)
+                     StructType, decay, is_arith, is_half, is_integer, promote, qualified, spell, unqual, usual_arith)
 from .check_cg import FUNCTOR_NAMES, tile_size
 from .check_half2 import has_half2
 from .check_template import Template
@@ -228,13 +228,7 @@ class CallChecker:
                                f"({', '.join(spell(t) for t in ts)}): __half converts to several of its overloads")
             return ERROR
         if kind == "math":
-            n = len(b.params)
-            if not self.arg_count(e, n, n):
-                return ERROR
-            if not all(is_arith(t) for t in ts):
-                return self.no_match(e, b, ts)
-            t = FLOAT if all(unqual(x) == FLOAT for x in ts) else DOUBLE
-            return self.finish_builtin(e, CallInfo(b, [t] * n, t, b.op, {}, t), ts)
+            return self.call_math(e, b, ts)
         if kind == "minmax":
             if not self.arg_count(e, 2, 2):
                 return ERROR
@@ -267,6 +261,26 @@ class CallChecker:
             info = CallInfo(b, params, t, b.op, dict(b.attrs), t, defaults)
             return self.finish_builtin(e, info, ts)
         raise AssertionError(kind)
+
+    def call_math(self, e: A.Call, b: Builtin, ts: list[CType]) -> CType:
+        """A math function declared for double (`b.params`): the float overload (float for double, float *
+        for double *, attrs['float'] its op if another) when every such argument is float (float *)."""
+        n = len(b.params)
+        if not self.arg_count(e, n, n):
+            return ERROR
+        ptr = [isinstance(p, Pointer) for p in b.params]
+        if not all(isinstance(t, Pointer) if q else is_arith(t) for t, q in zip(ts, ptr)):
+            return self.no_match(e, b, ts)
+        floating = [unqual(p.to if q else p) == DOUBLE for p, q in zip(b.params, ptr)]
+        single = all(unqual(t.to if q else t) == FLOAT for t, q, f in zip(ts, ptr, floating) if f)
+        t = FLOAT if single else DOUBLE
+        params = [(Pointer(qualified(t, const=p.to.const)) if q else t) if f else p
+                  for p, q, f in zip(b.params, ptr, floating)]
+        attrs = dict(b.attrs)
+        op = attrs.pop("float", b.op) if single else b.op
+        attrs.pop("float", None)
+        ret = t if b.ret == DOUBLE else b.ret
+        return self.finish_builtin(e, CallInfo(b, params, ret, op, attrs, b.ir_ret or ret), ts)
 
     def left_out(self, e: A.Call, b: Builtin) -> tuple | None:
         """The default values of the trailing parameters a call to `b` leaves out; None (reported) when

@@ -5,8 +5,10 @@ In:  a libdevice function name (`__nv_erff`, `__nv_hypot`, ...) and its IR argum
 Out: the result, built in IR from `libdevice.json`: libdevice's own instructions (written by
      tools/libdevice_port.py from CUDA's libdevice.10.bc, with __nvvm_reflect resolved as numba-cuda
      compiles: no FTZ, precise sqrt).  Exact operations (add, mul, fma, sqrt, compares, bit operations,
-     conversions, libdevice's constant tables) give the GPU's bits; an alloca (sin/cos's Payne-Hanek
-     reduction) is a per-thread `local` slot, its multi-word inline PTX is libdevice_asm.py's.  The hardware approximations some
+     conversions, libdevice's constant tables; add.rz.f64 and mul.rz.f32 as IR ops with mode rz) give the
+     GPU's bits; an alloca (sin/cos's Payne-Hanek reduction) is a per-thread `local` slot, its multi-word
+     inline PTX is libdevice_asm.py's; a pointer parameter is an output if the function stores through it
+     (frexp's exponent), else an array it reads (normf's).  The hardware approximations some
      functions start from are vgpu's models: ex2/lg2/rsqrt/rcp.approx.f32 give the correctly rounded
      value (subnormal results flushed for .ftz), rcp/rsqrt.approx.ftz.f64 the correctly rounded value of
      the input's upper 32 bits, truncated to its upper 32 bits; libdevice refines most of them with
@@ -78,11 +80,22 @@ def approximations(name: str, _seen: set | None = None) -> set[str]:
     return out
 
 
-def emit(b, name: str, args: list):
-    """Inline libdevice's `name` at the builder's current block; returns its result, and for a function
-    with pointer parameters (frexp's exponent, modf's integer part) (result, [the values stored there])."""
+def outputs(name: str) -> list[int]:
+    """The pointer parameters `name` stores through (frexp's exponent, modf's integer part); its other
+    pointer parameters (normf's array) it only reads."""
     fn = table()[name]
-    outs = [k for k, (t, _) in enumerate(fn["params"]) if t.endswith("*")]
+    stored = {i["a"][1] for _, ins in fn["blocks"] for i in ins if i["op"] == "store"}
+    return [k for k, (t, p) in enumerate(fn["params"]) if t.endswith("*") and p in stored]
+
+
+def emit(b, name: str, args: list):
+    """Inline libdevice's `name` at the builder's current block; `args` has a value for each parameter
+    but the `outputs`, the address for a pointer it reads.  Returns its result, and for a function with
+    outputs (result, [the values stored there])."""
+    fn = table()[name]
+    outs = outputs(name)
+    args = [_Ptr(a, _TYPES[t[:-1]]) if t.endswith("*") else a
+            for a, (t, _) in zip(args, [p for k, p in enumerate(fn["params"]) if k not in outs])]
     if not outs:
         return _Inliner(b).call(name, args)
     full = list(args)
@@ -98,6 +111,17 @@ class _Out:
 
     def __init__(self, t: T.Scalar):
         self.t = t
+
+
+class _Ptr:
+    """A pointer parameter the function reads (normf's array): a generic address of `t` elements."""
+
+    def __init__(self, addr, t: T.Scalar):
+        self.addr, self.t = addr, t
+
+    def at(self, b, idx):
+        off = b.emit("mul", T.U64, [b.emit("bitcast", T.U64, [idx]), ir.Const(T.U64, self.t.bits // 8)])
+        return b.emit("add", T.U64, [self.addr, off])
 
 
 class _Local:
@@ -136,7 +160,9 @@ class _Inliner:
             return ir.Const(t, bool(x[1]) if t == T.PRED else x[1])
         if kind == "f":
             return ir.Const(t, _f(x[1], t))
-        return None                                      # undef
+        if t is not None:                                # undef (ynf's phi of a path that never uses it): any value
+            return ir.Const(t, False if t == T.PRED else 0.0 if t.is_float else 0)
+        return None
 
     def u(self, v, t):
         """v (of signless int type t) as the unsigned type of its width."""
@@ -151,7 +177,7 @@ class _Inliner:
         _Inliner.count += 1
         key = self.key = ("$libdevice", _Inliner.count)
         b = self.b
-        env = {p[1]: a for p, a in zip(fn["params"], args)}
+        env = {p[1]: (a, ir.Const(T.S64, 0)) if isinstance(a, _Ptr) else a for p, a in zip(fn["params"], args)}
         blocks = {lbl: b.block("ld") for lbl, _ in fn["blocks"]}
         done = b.block("ld.ret")
         phis = {lbl: [i for i in ins if i["op"] == "phi"] for lbl, ins in fn["blocks"]}
@@ -226,6 +252,8 @@ class _Inliner:
             g, idx = env[i["a"][0]]
             if isinstance(g, _Local):
                 return b.emit("load", g.t, [g.addr(b, idx)], space="local")
+            if isinstance(g, _Ptr):
+                return b.emit("load", g.t, [g.at(b, idx)], space="generic")
             vals = table()["$tables"][g]              # a constant table: selected by the index
             c = (lambda v: ir.Const(t, v)) if t != T.F64 else (lambda v: ir.Const(T.F64, _f(v, T.F64)))  # noqa: E731
             r = c(vals[0])
@@ -372,6 +400,8 @@ class _Inliner:
             x, y = ([self.ftz(v, t) for v in a]) if ftz else a
             r = self.add_rz(x, y)
             return self.ftz(r, t) if ftz else r
+        if base in ("add.rz", "mul.rz") and not ftz:   # add.rz.f64 (llround), mul.rz.f32 (erfcxf): the
+            return b.emit(base[:3], t, a, nofuse=True, mode="rz")   # instruction, which the interpreter rounds
         if base in ("fma.rz", "fma.rm") and t == T.F32:
             x, y, z = ([self.ftz(v, t) for v in a]) if ftz else a
             r = self.fma_rz(x, y, z, down=base == "fma.rm")
@@ -388,6 +418,8 @@ class _Inliner:
             return b.emit("cvt", T.S32, [rint(b, a[0], T.F64)])
         if name == "ctlz.i64":
             return b.emit("cvt", T.S64, [b.emit("clz", T.S32, [a[0]])])
+        if name == "ctlz.i32":
+            return b.emit("clz", T.S32, [a[0]])
         if base in ("sqrt.rn", "sqrt"):
             return b.emit("sqrt", t, a)
         if base in ("ex2.approx", "lg2.approx", "rsqrt.approx"):
@@ -525,8 +557,8 @@ class _Inliner:
             return self.ftz(b.emit("div", T.F32, [ir.Const(T.F32, 1.0), self.ftz(a[0], T.F32)]), T.F32)
         if text.startswith("rsqrt.approx.ftz.f64"):
             return self.hi_word(b.emit("rsqrt", T.F64, [self.hi_word(a[0])]))
-        if text.startswith("sub.rn.f32"):
-            return b.emit("sub", T.F32, a, nofuse=True)
+        if text.startswith(("sub.rn.f32", "sub.rn.f64")):
+            return b.emit("sub", t, a, nofuse=True)
         if text.startswith("sub.rn.ftz.f32"):
             return self.ftz(b.emit("sub", T.F32, [self.ftz(x, T.F32) for x in a], nofuse=True), T.F32)
         if "setp.equ.f64" in text and "selp.f64" in text:

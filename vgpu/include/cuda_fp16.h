@@ -48,6 +48,9 @@ __device__ __half __ushort_as_half(const unsigned short i) { return __vgpu_short
 
 /* arithmetic (add.f16, sub.f16, mul.f16, fma.rn.f16, neg.f16, abs.f16, max.f16, min.f16) */
 __device__ __half __hadd(const __half a, const __half b) { return a + b; }
+/* CUDA's integer halving add of the same name (device_functions.h), so that __hadd(int, int) still picks it
+   here: the one of vgpu/include/__vgpu_intrinsics.vkh, which this declaration hides */
+__device__ int __hadd(int x, int y) { return (int)(((long long)x + y) >> 1); }
 __device__ __half __hsub(const __half a, const __half b) { return a - b; }
 __device__ __half __hmul(const __half a, const __half b) { return a * b; }
 __device__ __half __hadd_rn(const __half a, const __half b) { return a + b; }

@@ -69,7 +69,7 @@ def _binary(s: Selector, i: ir.Instr) -> None:
         s.emit(op, (), ("pred",), [d, s.reg(a), s.reg(b)])
         return
     if t.is_float:
-        mods = ("rn",) if op in ("add", "sub", "mul", "div") else ()
+        mods = (i.attrs.get("mode", "rn"),) if op in ("add", "sub", "mul", "div") else ()
         s.emit(op, mods, (t.name,), [d, s.src(a), s.src(b)])
         return
     if op in ("and", "or", "xor"):
@@ -156,7 +156,7 @@ def _math(s: Selector, i: ir.Instr) -> None:
     d = s.dst(i)
     args = [s.src(a) for a in i.args]
     if op in ("sqrt", "rcp"):
-        s.emit(op, ("rn",), (t,), [d, *args])
+        s.emit(op, (i.attrs.get("mode", "rn"),), (t,), [d, *args])
     elif op == "rsqrt":
         s.emit("rsqrt", ("approx",), (t,), [d, *args])
     elif op in _ROUND_TO_INT:
@@ -166,7 +166,7 @@ def _math(s: Selector, i: ir.Instr) -> None:
     elif op in ("fmin", "fmax"):
         s.emit(op[1:], (), (t,), [d, *args])
     elif op == "fma":
-        s.emit("fma", ("rn",), (t,), [d, *args])
+        s.emit("fma", (i.attrs.get("mode", "rn"),), (t,), [d, *args])
     elif op in EXTENSION_MATH:
         s.emit(op, (), (t,), [d, *args])
     else:

@@ -389,6 +389,14 @@ def semantics(instr) -> str | None:
     return fam.sem.get("")
 
 
+def rounding(instr) -> str | None:
+    """The rounding modifier (rn rz rm rp) of a float instruction other than cvt: the `mode` its vgpu.arith
+    op (add sub mul div fma rcp sqrt) rounds in; None for the others."""
+    if instr.types and instr.types[0] in FLOATS and len(family(instr).types) == 1:
+        return next((m for m in instr.mods if m in ROUND_F), None)
+    return None
+
+
 def check_mnemonic(fam: OpSpec, mods: tuple[str, ...], types: tuple[str, ...]) -> str | None:
     """None if mods and types are valid for the family, else an error message."""
     name = fam.name

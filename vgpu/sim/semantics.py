@@ -69,7 +69,7 @@ def _alu(ins, ops: Operands, fam):
     elif dkind == "dw":
         t = scalar_of(spec.wide(types[0]))
     else:
-        t = t0
+        t, mode = t0, spec.rounding(ins)
     if fam.arg_order:                           # selp d, a, b, p  ->  select(p, a, b)
         gets = [gets[i] for i in fam.arg_order]
     if all(isinstance(o, Imm) for o in ins.operands[1:]):      # constant operands only: evaluate handles 0-d

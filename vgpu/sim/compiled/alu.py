@@ -374,6 +374,8 @@ def supported(op: str, t, src=None, mode=None) -> bool:
                 return False
         return True
     if t.is_float:
+        if mode not in (None, "rn"):                # add.rz.f32 and kin: vgpu.arith rounds them exactly
+            return False
         return op in FLOAT_OPS or (op in VIA64_F32 and t.bits == 32)
     return op in INT_OPS
 
@@ -539,7 +541,7 @@ def half_supported(op: str, t, src=None, mode=None) -> bool:
                 return not set(rnd) & {"rz", "rm", "rp"}
             return src.bits <= 32 and not set(rnd) & {"rz", "rm", "rp", "rni", "rzi", "rmi", "rpi"}
         return True                                          # half -> float, int, pred
-    return is_half(t) and op in HALF_OPS
+    return is_half(t) and op in HALF_OPS and mode in (None, "rn")
 
 
 def to_f32(b, h):

@@ -152,6 +152,8 @@ def _decline_instr(program, code, lay, ins, read) -> str | None:
         src, mode = scalar_of(ins.types[1]), ".".join(ins.mods) or None
     elif kinds[0] == "du":
         t, src = (U32, t0) if op != "brev" else (t0, None)
+    else:
+        mode = spec.rounding(ins)
     if op is None or not alu.supported(op, t, src, mode):
         return f"arith op {op} is run by the interpreter"
     return _check_regs(ins, fam)
