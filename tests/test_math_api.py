@@ -156,24 +156,19 @@ __global__ void k(const float *x, const float *y, const float *z, float *o,
 
 
 def test_rounding_mode_intrinsics_run_through_the_pipeline():
-    ops, idx = [], 0
-    plan = []
-    for cuda, ptx in [("rn", "rn"), ("rz", "rz"), ("rd", "rm"), ("ru", "rp")]:
-        for name, op, n in [("fadd", "add", 2), ("fsub", "sub", 2), ("fmul", "mul", 2), ("fdiv", "div", 2),
-                            ("frcp", "rcp", 1), ("fsqrt", "sqrt", 1), ("fmaf", "fma", 3)]:
-            args = ", ".join("xyz"[:n][k] + "[i]" for k in range(n))
-            ops.append(f"o[{idx} * n + i] = __{name}_{cuda}({args});")
-            plan.append(("f", op, ptx, idx, n))
-            idx += 1
-    fidx = idx
-    idx = 0
-    for cuda, ptx in [("rn", "rn"), ("rz", "rz"), ("rd", "rm"), ("ru", "rp")]:
-        for name, op, n in [("dadd", "add", 2), ("dsub", "sub", 2), ("dmul", "mul", 2), ("ddiv", "div", 2),
-                            ("drcp", "rcp", 1), ("dsqrt", "sqrt", 1), ("fma", "fma", 3)]:
-            args = ", ".join("abc"[:n][k] + "[i]" for k in range(n))
-            ops.append(f"d[{idx} * n + i] = __{name}_{cuda}({args});")
-            plan.append(("d", op, ptx, idx, n))
-            idx += 1
+    ops, plan, rows = [], [], {"f": 0, "d": 0}
+    singles = [("fadd", "add", 2), ("fsub", "sub", 2), ("fmul", "mul", 2), ("fdiv", "div", 2), ("frcp", "rcp", 1),
+               ("fsqrt", "sqrt", 1), ("fmaf", "fma", 3)]
+    doubles = [("dadd", "add", 2), ("dsub", "sub", 2), ("dmul", "mul", 2), ("ddiv", "div", 2), ("drcp", "rcp", 1),
+               ("dsqrt", "sqrt", 1), ("fma", "fma", 3)]
+    for kind, table, out, names in (("f", singles, "o", "xyz"), ("d", doubles, "d", "abc")):
+        for cuda, ptx in [("rn", "rn"), ("rz", "rz"), ("rd", "rm"), ("ru", "rp")]:
+            for name, op, n in table:
+                args = ", ".join(names[k] + "[i]" for k in range(n))
+                ops.append(f"{out}[{rows[kind]} * n + i] = __{name}_{cuda}({args});")
+                plan.append((kind, op, ptx, rows[kind], n))
+                rows[kind] += 1
+    fidx, idx = rows["f"], rows["d"]
     src = RMODE_KERNEL.replace("OPS", "\n  ".join(ops))
     n = 256
     with np.errstate(all="ignore"):
