@@ -88,3 +88,20 @@ def test_bad_input_reports_as_the_recovering_parser(src, monkeypatch):
     assert [(d.span, d.message) for d in quick_error.value.diagnostics] == \
         [(d.span, d.message) for d in slow_error.value.diagnostics]
     assert quick_error.value.diagnostics
+
+
+def test_quick_parse_works_with_a_parser_lark_has_just_built(tmp_path):
+    """A parser Lark builds (no cache file yet: a fresh machine, a cleaned /tmp) names rules with
+    Tokens, one loaded from its cache with plain str: the quick parse must work with both (it fell back
+    to Lark's parser on every first run, and this test's siblings failed when run first)."""
+    import os
+    import subprocess
+    import sys
+    code = ("from pathlib import Path\nfrom vgpu.diagnostics import Reporter\nfrom vgpu.frontend.parse import _Builder\n"
+            "from vgpu.frontend.parse_lalr import quick_parse\nfrom vgpu.frontend.preprocess import preprocess\n"
+            "import tempfile, glob\nassert not glob.glob(tempfile.gettempdir() + '/.lark_cache*')\n"
+            f"p = Path({str(EXAMPLES[0])!r})\ntext, lines = preprocess(p.read_text(), str(p), Reporter())\n"
+            "quick_parse(text, _Builder, lines, Reporter())\nprint('ok')\n")
+    env = dict(os.environ, TMPDIR=str(tmp_path))
+    r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr[-2000:]

@@ -38,12 +38,15 @@ def _tables():
     for state, acts in table.states.items():
         row = {}
         for name, (action, arg) in acts.items():
+            # names as plain str: a parser Lark has just built (not loaded from its cache) names rules
+            # with Tokens, which the loop's `act.__class__ is str` would take for a reduction
+            name = str(name)
             if action is Shift:
                 row[name] = arg
             elif arg in unit:
-                row[name] = arg.origin.name
+                row[name] = str(arg.origin.name)
             else:
-                row[name] = (len(arg.expansion), index[arg], arg.origin.name)
+                row[name] = (len(arg.expansion), index[arg], str(arg.origin.name))
         states[state] = row
     n = max(states) + 1
     dense = [states.get(s, {}) for s in range(n)]
