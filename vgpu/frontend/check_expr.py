@@ -166,8 +166,12 @@ class ExprChecker(Half2Checker):
             return ERROR
         if is_half2(t):
             return self.half2_unary(e, t)
-        if isinstance(unqual(t), StructType) and how == "prefix":
-            u = self.user_operator(e, op, [e.operand])
+        if isinstance(unqual(t), StructType):
+            operands = [e.operand]
+            if how == "postfix":                  # `c++` calls operator++(int), with 0 for the int
+                operands.append(A.IntLit(0, span=e.span))
+                self.value(operands[1])
+            u = self.user_operator(e, op, operands)
             if u is not None:
                 return u
         if isinstance(unqual(t), Bool):
