@@ -410,6 +410,7 @@ def _rounded(op: str, rn: Impl) -> Impl:
         if mode == "rm" and kind in ("add", "fma"):
             r = _minus_zero(kind, args, r)
         return _canon(r.astype(t.dtype))
+    run.rn = rn                 # what `_impl` hands out for round to nearest (no wrapper in the hot loop)
     return run
 
 
@@ -643,14 +644,19 @@ def resolve(op: str, t: Scalar, src: Scalar | None = None, mode: str | None = No
     """`op` at type `t`, looked up once, as `f(args) -> ndarray`: the same function `evaluate` applies,
     for a caller that calls it many times with at least one 1-D array among the args and numpy's
     floating-point errors already silenced (the simulator decodes each instruction to one)."""
-    fn = _IMPL[op, _KIND[t.kind]]
+    fn = _impl(op, t, mode)
     return lambda args: fn(t, args, src, mode)
+
+
+def _impl(op: str, t: Scalar, mode: str | None) -> Impl:
+    fn = _IMPL[op, _KIND[t.kind]]
+    return getattr(fn, "rn", fn) if mode in (None, "rn") else fn
 
 
 def evaluate(op: str, t: Scalar, args: Sequence[np.ndarray], src: Scalar | None = None,
              mode: str | None = None) -> np.ndarray:
     """Apply `op` at type `t` to `args` lane-wise (see the module docstring)."""
-    fn = _IMPL[op, _KIND[t.kind]]
+    fn = _impl(op, t, mode)
     arrs = [np.asarray(a) for a in args]
     scalar = all(a.ndim == 0 for a in arrs)
     if scalar:              # numpy scalar arithmetic would warn on overflow; arrays wrap silently
