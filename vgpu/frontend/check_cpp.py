@@ -117,6 +117,17 @@ def _rank(dst: CType, src: CType, arg: A.Expr, null: bool) -> int | None:
     return None
 
 
+def _no_worse(x: tuple, y: tuple) -> bool:
+    """Conversion x is at least as good as y: a better rank, or the same (between two reference bindings,
+    the one adding less const)."""
+    return x[0] < y[0] or x[0] == y[0] and (not (x[1] and y[1]) or x[2] <= y[2])
+
+
+def _beats(a: list, b: list) -> bool:
+    """C++'s better viable function: no conversion worse, one better."""
+    return all(_no_worse(x, y) for x, y in zip(a, b)) and any(not _no_worse(y, x) for x, y in zip(a, b))
+
+
 def _fn_sig(ftype: FuncType) -> tuple:
     return tuple(spell(unqual(p)) for p in ftype.params)
 
@@ -141,22 +152,8 @@ class OverloadChecker:
     def pick_overload(self, e: A.Call, group: list) -> Func | None:
         """The best viable overload for the call `e` (arguments checked), as C++ ranks them; None
         (reported) when none is viable or two are equally good."""
-        ranks = []
-        for f in group:
-            n = len(f.ctype.params)
-            need = n - sum(1 for x in (f.defaults or []) if x is not None)
-            if not need <= len(e.args) <= n:
-                continue
-            r = []
-            for p, a in zip(f.ctype.params, e.args):
-                k = _rank(p, a.ctype, a, self.is_null(a))
-                if k is None:
-                    break
-                r.append(k)
-            else:
-                ranks.append((f, r))
-        best = [(f, r) for f, r in ranks
-                if not any(all(x <= y for x, y in zip(r2, r)) and r2 != r for _, r2 in ranks)]
+        ranks = [(f, r) for f in group for r in [self._ranks(f, e.args, 0)] if r is not None]
+        best = [(f, r) for f, r in ranks if not any(_beats(r2, r) for _, r2 in ranks)]
         args = ", ".join(spell(decay(a.ctype)) for a in e.args)
         name = group[0].name
         if not best:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 
 from . import ast as A
-from .check_cpp import _fn_sig, _rank
+from .check_cpp import _beats, _fn_sig, _rank
 from .check_half2 import is_half2
 from .ctypes import ERROR, CType, ErrorType, Pointer, StructType, decay, is_half, same, spell, unqual
 from .symbols import Func, Var
@@ -246,17 +246,6 @@ class OperatorChecker:
             return ERROR
         self.sema.rewrites[e] = call
         return call.ctype
-
-
-def _no_worse(x: tuple, y: tuple) -> bool:
-    """Conversion x is at least as good as y: a better rank, or the same (between two reference bindings,
-    the one adding less const)."""
-    return x[0] < y[0] or x[0] == y[0] and (not (x[1] and y[1]) or x[2] <= y[2])
-
-
-def _beats(a: list, b: list) -> bool:
-    """C++'s better viable function: no conversion worse, one better."""
-    return all(_no_worse(x, y) for x, y in zip(a, b)) and any(not _no_worse(y, x) for x, y in zip(a, b))
 
 
 def _sig(f: Func, member: bool) -> str:
