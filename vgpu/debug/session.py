@@ -282,8 +282,11 @@ class Session(Observer):
                 keys = [a or b for a, b in parts]
                 for k in keys[:-1]:
                     node = node.setdefault(k, {})
-                node[keys[-1]] = self.print(name, all_lanes)
+                node[keys[-1]] = self._scalar(name, w, lanes, all_lanes)
             return out
+        return self._scalar(expr, w, lanes, all_lanes)
+
+    def _scalar(self, expr: str, w: int, lanes: np.ndarray, all_lanes: bool):
         try:
             values = self.eval.values(expr, lanes)
         except OptimisedOut:

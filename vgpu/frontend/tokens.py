@@ -2,8 +2,8 @@
 
 `PARSE_FILTER` (a Lark postlexer) retypes IDENTIFIERs that name types as TYPE_NAME, tracking
 `typedef`s as they go by, C++-only keywords as UNSUPPORTED, `public`/`private`/`protected` as ACCESS, and
-a `{` right after a declarator's name or array bound as BRACE_INIT (`S v{a, b};`, `int b[3]{1, 2}`); after a syntax error it drops tokens
-up to the next `;` or `}` (the recovery in `vgpu.frontend.parse_errors` switches it on).
+a `{` right after a declarator's name or array bound as BRACE_INIT (`S v{a, b};`, `int b[3]{1, 2}`); after
+a syntax error it drops tokens up to the next `;` or `}` (the recovery in `vgpu.frontend.parse_errors` switches it on).
 `parser()` is the LALR parser of `vk.lark`; `spellings()` how a C programmer writes each terminal.
 """
 from __future__ import annotations
@@ -247,8 +247,8 @@ class _TokenFilter:
                 pending[:0] = [x for x in (nxt, nxt2) if x is not None]
                 if nxt is not None and nxt.value == "(" and not self.prev_is_type and \
                         not (nxt2 is not None and nxt2.value in ("*", "&")) and \
-                        self.prev not in ("struct", "union", "enum", "class", ".", "->", "typedef", "sizeof",
-                                          "operator") and \
+                        self.prev not in _TAG_KEYWORDS and \
+                        self.prev not in (".", "->", "typedef", "sizeof", "operator") and \
                         self.tstate != "params" and self.typedef_depth is None:
                     tok.type = "FCAST"
                     self.prev, self.prev_is_type, self.prev_ident = tok.value, False, False
@@ -345,12 +345,12 @@ class _TokenFilter:
     def _retype(self, tok: Token) -> bool:
         """Retype `tok` in place; say whether it completes a type (so a type name after it is redeclared)."""
         v = tok.value
-        after_tag = self.prev in ("struct", "union", "enum", "class", ".", "->")
+        after_tag = self.prev in _TAG_KEYWORDS or self.prev in (".", "->")
         if tok.type == "IDENTIFIER" and v == "cooperative_groups" and self.prev == "namespace":
             self.type_names |= CG_TYPES          # using namespace cooperative_groups;
             self.using_cg = True
             return False
-        if tok.type == "IDENTIFIER" and self.prev in ("struct", "union", "enum", "class") and \
+        if tok.type == "IDENTIFIER" and self.prev in _TAG_KEYWORDS and \
                 self.typedef_depth is None:
             self.type_names.add(v)               # C++: the tag alone names the type from here on
             #                                      (not in a typedef: C code names its variables after those tags)
@@ -385,11 +385,12 @@ class _TokenFilter:
             elif len(v) == 1 and v in OPEN + CLOSE:
                 i = (OPEN + CLOSE).index(v)
                 self.typedef_depth[i % 3] += 1 if i < 3 else -1
-        return (tok.type == "IDENTIFIER" and self.prev in ("struct", "union", "enum", "class")) or \
+        return (tok.type == "IDENTIFIER" and self.prev in _TAG_KEYWORDS) or \
             (v in TYPE_WORDS and tok.type not in ("IDENTIFIER", "STRING", "CHAR"))
 
 
-_TAG_WORDS = frozenset({"struct", "union", "enum", "class", "namespace", "goto", ".", "->"})
+_TAG_KEYWORDS = frozenset({"struct", "union", "enum", "class"})      # a name after one is a tag
+_TAG_WORDS = _TAG_KEYWORDS | {"namespace", "goto", ".", "->"}
 _NOT_BEFORE_BRACE = _TAG_WORDS | {"typedef", "operator", ":", "public", "private", "protected", "virtual"}
 PARSE_FILTER = _TokenFilter()
 _PLAIN = frozenset({"INT", "FLOAT", "CHAR", "STRING", "SEMICOLON", "COMMA", "LPAR", "RPAR", "EQUAL", "PLUS", "MINUS",

@@ -59,6 +59,7 @@ TOO_MANY = "too many resources requested for launch"
 EXECUTORS = ("interp", "compiled", "auto")
 AUTO_MIN_THREADS = 1 << 15                  # 'auto': a first launch this big is translated at once
 AUTO_PAYBACK_SECONDS = 0.2                  # 'auto': interpreted time that repays a translation (0.15-0.7 s)
+TRANSLATION_SECONDS = 0.2                   # what translating a kernel of up to AUTO_LONG_KERNEL instructions takes
 AUTO_SECONDS_PER_INSTRUCTION = 0.006        # 'auto': what a long kernel's translation costs on top, per
 AUTO_LONG_KERNEL = 130                      # instruction past AUTO_LONG_KERNEL (6-7 ms: 6 s for 1,100)
 PROGRESS_HZ = 4                             # progress callbacks per second at most
@@ -343,7 +344,7 @@ def native(k: DecodedKernel, cfg: LaunchConfig, executor: str) -> str | None:
         return None
     threads = cfg.nblocks * cfg.threads_per_block
     extra = long_kernel_seconds(len(k.ops))
-    if threads >= AUTO_MIN_THREADS * (1 + extra / 0.2):
+    if threads >= AUTO_MIN_THREADS * (1 + extra / TRANSLATION_SECONDS):     # (grows with the translation)
         return None
     expected = k.interp_seconds / k.interp_threads * threads if k.interp_threads else 0.0
     if k.interp_seconds + expected >= AUTO_PAYBACK_SECONDS + extra:

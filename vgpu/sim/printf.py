@@ -18,9 +18,14 @@ _SPEC = re.compile(rb"%([-+ #0]*)(\*|\d+)?(?:\.(\*|\d*))?(hh|h|ll|l|z|j|t|L)?([d
 _BITS = {"hh": 8, "h": 16, None: 32, "l": 64, "ll": 64, "z": 64, "j": 64, "t": 64, "L": 64}
 
 
+def _sign(negative: bool, flags: str) -> str:
+    """The sign a conversion prints: '-', else '+' or ' ' as the flags ask."""
+    return "-" if negative else ("+" if "+" in flags else (" " if " " in flags else ""))
+
+
 def _nonfinite(x: float, conv: str, flags: str, width: int | None) -> str:
     s = "nan" if math.isnan(x) else "inf"
-    sign = "-" if math.copysign(1.0, x) < 0 else ("+" if "+" in flags else (" " if " " in flags else ""))
+    sign = _sign(math.copysign(1.0, x) < 0, flags)
     s = sign + (s.upper() if conv in "FEGA" else s)
     if width:
         s = s.ljust(width) if "-" in flags else s.rjust(width)
@@ -31,7 +36,7 @@ def _hexfloat(x: float, conv: str, flags: str, width: int | None, prec: int | No
     """%a: the sign, `0x`, one leading hex digit, the fraction (all its digits but trailing zeros, or
     `prec` of them rounded to nearest-even, which can make the leading digit 2, as glibc prints it),
     `p` and the binary exponent; the `0` flag pads with zeros after the `0x`."""
-    sign = "-" if math.copysign(1.0, x) < 0 else ("+" if "+" in flags else (" " if " " in flags else ""))
+    sign = _sign(math.copysign(1.0, x) < 0, flags)
     mant, exp = abs(x).hex()[2:].split("p")      # '1.8000000000000', '+1' (subnormals: '0.00...1')
     lead, _, frac = mant.partition(".")
     if prec is None:
@@ -61,11 +66,11 @@ def _integer(conv: str, flags: str, width: int | None, prec: int | None, v: int,
         digits = digits.rjust(prec, "0")
     prefix = ""
     if conv in "di":
-        prefix = "-" if v < 0 else ("+" if "+" in flags else (" " if " " in flags else ""))
+        prefix = _sign(v < 0, flags)
     elif "#" in flags and conv == "o" and not digits.startswith("0"):
         digits = "0" + digits
     elif "#" in flags and conv in "xX" and v != 0:
-        prefix = ("+" if "+" in flags else (" " if " " in flags else "")) * sign + "0" + conv
+        prefix = (_sign(False, flags) if sign else "") + "0" + conv
     if width and "0" in flags and "-" not in flags and prec is None:
         digits = digits.rjust(width - len(prefix), "0")
     return _pad(prefix + digits, flags, width)

@@ -37,7 +37,7 @@ C_PRIV_LO, C_PRIV_HI, C_PRIV_BUF = 52, 53, 54   # a global allocation whose atom
 C_PRIV_REFUSED = 55                        # set when another access met that allocation (threads.Atomics)
 C_RLOG, C_RLOGN, C_RLOGCAP = 56, 57, 58   # the undo log's records of whole-warp stores (undo.py)
 CTX_WORDS = 64
-REGS_IN_WS_FROM = int(__import__("os").environ.get("VGPU_REGS_IN_WS_FROM", 400))   # see KernelGen.alloc_regs
+REGS_IN_WS_FROM = 400                       # from this many instructions, registers stay in ws (KernelGen.alloc_regs)
 # ws words (i64)
 W_PC, W_RPC, W_MASK, W_ALIVE, W_DEPTH, W_WAIT, W_WIDX, W_BARPRED, W_ICOUNT, W_TOTAL = range(10)
 W_STACK = WS_HEADER
